@@ -1,0 +1,35 @@
+# Each target bootstraps .venv itself, so a fresh clone needs only python3 and make.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint format check install
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ttydesk demo
+
+test: $(STAMP)
+	$(BIN)/ruff check backend tui tests
+	$(BIN)/ruff format --check backend tui tests
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
+
+format: $(STAMP)
+	$(BIN)/ruff format backend tui tests
+	$(BIN)/ruff check --fix backend tui tests
+
+check: test
