@@ -1,0 +1,58 @@
+"""The calling agent and the team."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from backend import schemas
+from backend.api.auth import current_agent, require_admin
+from backend.api.wire import operation, parse_body, respond
+from backend.keys import STORE
+
+routes = web.RouteTableDef()
+
+
+@operation(routes, "GET", "/api/v1/me", summary="The calling agent", response=schemas.Agent)
+async def get_me(request: web.Request) -> web.Response:
+    return respond(await request.app[STORE].get_agent(current_agent(request).id))
+
+
+@operation(
+    routes,
+    "PATCH",
+    "/api/v1/me",
+    summary="Change my availability, notification choice or name",
+    body=schemas.MeUpdate,
+    response=schemas.Agent,
+)
+async def patch_me(request: web.Request) -> web.Response:
+    change = await parse_body(request, schemas.MeUpdate)
+    return respond(await request.app[STORE].update_agent(current_agent(request).id, change))
+
+
+@operation(
+    routes,
+    "GET",
+    "/api/v1/agents",
+    summary="Agents with skills, availability and open-ticket load",
+    response=schemas.Page[schemas.Agent],
+)
+async def list_agents(request: web.Request) -> web.Response:
+    agents = await request.app[STORE].list_agents()
+    return respond(schemas.Page[schemas.Agent](items=agents, next_cursor=None, total=len(agents)))
+
+
+@operation(
+    routes,
+    "POST",
+    "/api/v1/agents",
+    summary="Create an agent (admin); the token is shown once",
+    body=schemas.AgentCreate,
+    response=schemas.AgentCreated,
+    status=201,
+    admin=True,
+)
+async def create_agent(request: web.Request) -> web.Response:
+    require_admin(request)
+    spec = await parse_body(request, schemas.AgentCreate)
+    return respond(await request.app[STORE].create_agent(spec), status=201)

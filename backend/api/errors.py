@@ -1,0 +1,83 @@
+"""Errors as JSON: the one place where domain errors and HTTP errors become the envelope.
+
+Every error leaves the API as ``{"error": {"code", "message", "field"?}}`` with a fitting
+status: never an HTML page, never a traceback. The WebSocket endpoint is skipped (a
+middleware cannot change a WebSocket response once it is prepared).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from backend.domain.errors import DomainError
+from backend.keys import REQUEST_ID
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HTTP_CODES = {
+    400: ("malformed", "The request could not be read."),
+    401: ("unauthorized", "A valid agent token is required (Authorization: Bearer …)."),
+    403: ("forbidden", "You are not allowed to do this."),
+    404: ("not_found", "There is nothing at this address."),
+    405: ("method_not_allowed", "This address does not accept that method."),
+    409: ("conflict", "That cannot be done in the current state."),
+    413: ("too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "The request body has an unsupported content type."),
+    422: ("invalid_field", "A field has an invalid value."),
+    429: ("limit_reached", "A limit has been reached."),
+}
+
+
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, **extra: object
+) -> web.Response:
+    body: dict[str, object] = {"code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    return web.json_response({"error": body}, status=status)
+
+
+@web.middleware
+async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
+    request[REQUEST_ID] = request_id
+    response = await handler(request)
+    if not response.prepared:
+        response.headers["X-Request-Id"] = request_id
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except DomainError as exc:
+        extra = {}
+        resets_on = getattr(exc, "resets_on", None)
+        if resets_on is not None:
+            extra["resets_on"] = resets_on.isoformat()
+        return error_response(exc.status, exc.code, exc.message, exc.field, **extra)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        if exc.content_type == "application/json":
+            raise
+        code, message = HTTP_CODES.get(exc.status, ("http_error", exc.reason))
+        if exc.status == 413:
+            message = f"The request body is too large (limit {request.app._client_max_size} bytes)."  # noqa: SLF001
+        return error_response(exc.status, code, message)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(
+            500,
+            "internal_error",
+            "Something went wrong on the server; it has been logged "
+            f"(request {request.get(REQUEST_ID, '?')}).",
+        )

@@ -1,0 +1,125 @@
+"""Reading requests into wire models and writing wire models out, plus the OpenAPI registry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from backend.domain.errors import InvalidField, Malformed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _field_of(error: dict[str, Any]) -> str:
+    parts = [str(part) for part in error["loc"] if part != "body"]
+    # drop the discriminator tag pydantic puts in union locations (e.g. "text" in body.text.text)
+    return ".".join(parts) or "body"
+
+
+def validation_error(exc: ValidationError, *, prefix: str = "") -> InvalidField:
+    first = exc.errors()[0]
+    field = _field_of(first)
+    if first["type"] == "extra_forbidden":
+        message = f"Unknown field {field!r}."
+    elif first["type"] == "missing":
+        message = f"The field {field!r} is required."
+    else:
+        message = f"{field}: {first['msg']}."
+    return InvalidField(message, field=prefix + field)
+
+
+async def read_json(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        raise Malformed("The request needs a JSON body.", code="malformed_json")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise Malformed(f"The body is not valid JSON ({exc}).", code="malformed_json") from None
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise Malformed("The body must be a JSON object.", code="malformed_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def parse_query(request: web.Request, model: type[M]) -> M:
+    data: dict[str, Any] = {}
+    for key in request.query:
+        values = request.query.getall(key)
+        data[key] = values if len(values) > 1 else values[0]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def path_int(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except (KeyError, ValueError):
+        raise InvalidField(f"{name} must be a number.", field=name) from None
+
+
+def respond(model: BaseModel | list[Any] | dict[str, Any], status: int = 200) -> web.Response:
+    if isinstance(model, BaseModel):
+        text = model.model_dump_json()
+    else:
+        text = json.dumps(model, default=str)
+    return web.Response(text=text, status=status, content_type="application/json")
+
+
+# ------------------------------------------------------------------ OpenAPI registry
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    auth: bool
+    admin: bool
+
+
+OPERATIONS: list[Operation] = []
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def operation(
+    routes: web.RouteTableDef,
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: Any = None,
+    status: int = 200,
+    auth: bool = True,
+    admin: bool = False,
+) -> Callable[[Handler], Handler]:
+    """Register a route and describe it for the OpenAPI document."""
+
+    def decorate(handler: Handler) -> Handler:
+        OPERATIONS.append(
+            Operation(method, path, summary, body, query, response, status, auth, admin)
+        )
+        routes.route(method, path)(handler)
+        return handler
+
+    return decorate

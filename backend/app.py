@@ -1,0 +1,72 @@
+"""``create_app(settings)``: the one factory used by ``ttydesk serve``, the demo and the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import WSCloseCode, web
+
+from backend.api import agents, errors, meta, ws
+from backend.api.auth import auth_middleware
+from backend.config import Settings
+from backend.domain.clock import Clock, SystemClock
+from backend.hub import Hub
+from backend.keys import HUB, SERVICES, SETTINGS, STORE, WEBSOCKETS
+from backend.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_SECONDS = 600.0
+
+ROUTE_TABLES = [meta.routes, agents.routes, ws.routes]
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    app = web.Application(
+        middlewares=[errors.request_id_middleware, errors.error_middleware, auth_middleware],
+        client_max_size=max(settings.max_body_bytes, settings.max_upload_bytes),
+    )
+    app[SETTINGS] = settings
+    app[HUB] = Hub(queue_size=settings.ws_queue_size)
+    app[STORE] = SqliteStore(settings.database_path, clock=clock or SystemClock())
+    app[STORE].on_commit(app[HUB].publish)
+    app[WEBSOCKETS] = set()
+    app[SERVICES] = {}
+    for table in ROUTE_TABLES:
+        app.router.add_routes(table)
+    app.cleanup_ctx.append(store_lifecycle)
+    app.cleanup_ctx.append(event_pruning)
+    app.on_shutdown.append(close_websockets)
+    return app
+
+
+async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await app[STORE].open()
+    yield
+    await app[STORE].close()
+
+
+async def event_pruning(app: web.Application) -> AsyncIterator[None]:
+    async def prune_forever() -> None:
+        while True:
+            try:
+                await app[STORE].prune_events(app[SETTINGS].event_retention)
+            except Exception:
+                log.exception("pruning the event log failed")
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)
+
+    task = asyncio.create_task(prune_forever(), name="event-pruning")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def close_websockets(app: web.Application) -> None:
+    for socket in list(app[WEBSOCKETS]):
+        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")

@@ -1,0 +1,170 @@
+"""Settings: ``ttydesk.toml`` then ``TTYDESK_*`` environment variables (env wins).
+
+The file is looked for at ``$TTYDESK_CONFIG_FILE``, then ``./ttydesk.toml``, then
+``$XDG_CONFIG_HOME/ttydesk/ttydesk.toml``. Nested sections use ``__`` in variable
+names (``TTYDESK_POLICY__SHORTENERS``). A bad value stops start-up with one line naming
+the key (see ``load_settings``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ttydesk"
+
+
+def config_file_candidates() -> list[Path]:
+    explicit = os.environ.get("TTYDESK_CONFIG_FILE")
+    if explicit:
+        return [Path(explicit)]
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return [Path("ttydesk.toml"), Path(xdg) / "ttydesk" / "ttydesk.toml"]
+
+
+class PolicySettings(BaseModel):
+    """Content policy (quarantine) configuration."""
+
+    enabled: bool = True
+    """Apply the quarantine rules to inbound text and captions."""
+    shorteners: list[str] | None = None
+    """URL shortener domains to quarantine (None: the built-in list)."""
+    phishing_domains: list[str] | None = None
+    """Known phishing domains (None: the built-in list)."""
+    protected_brands: list[str] | None = None
+    """Brand names whose look-alike domains are quarantined."""
+    disabled_rules: list[str] = []
+    """Rule names to switch off, e.g. ["one_time_code"]."""
+
+
+class RoutingRuleSettings(BaseModel):
+    required_skills: list[str]
+    countries: list[str] = []
+    keywords: list[str] = []
+
+
+class Settings(BaseSettings):
+    """Everything the backend reads at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TTYDESK_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    """Where the database and media files live."""
+    database: Path | None = None
+    """SQLite database path (default: <data_dir>/ttydesk.db)."""
+    host: str = "127.0.0.1"
+    """Address the backend listens on."""
+    port: int = Field(default=8580, ge=0, le=65535)
+    """Port the backend listens on (0: any free port)."""
+    public_url: str | None = None
+    """The URL Meta reaches the webhook at (shown by `ttydesk admin channel list`)."""
+
+    whatsapp_graph_url: str = DEFAULT_GRAPH_URL
+    """Graph API base URL: Meta's, or the simulator's."""
+    whatsapp_api_version: str = "v26.0"
+    """Graph API version path segment."""
+    whatsapp_app_secret: SecretStr = SecretStr("")
+    """Meta app secret: the key of webhook signatures."""
+    whatsapp_verify_token: SecretStr = SecretStr("")
+    """The verify token entered at Meta for the webhook handshake."""
+    whatsapp_send_timeout: float = Field(default=15.0, gt=0)
+    """Seconds before a Graph API send counts as timed out (ambiguous)."""
+
+    usage_limit: int = Field(default=1000, ge=0)
+    """Business-initiated conversations per month, shared by all channels."""
+    subscription_start: date = date(2026, 1, 1)
+    """The day the subscription started: the monthly usage resets on its day of month."""
+
+    max_body_bytes: int = Field(default=1_048_576 * 2, ge=1024)
+    """Largest JSON request body accepted."""
+    max_upload_bytes: int = Field(default=100 * 1_048_576, ge=1024)
+    """Largest media upload accepted (documents: 100 MB)."""
+    event_retention: int = Field(default=200_000, ge=100)
+    """Events kept in the log for replay; older clients are told to resync."""
+    ws_queue_size: int = Field(default=1000, ge=10)
+    """Events a slow WebSocket client may fall behind before it is dropped."""
+    ws_heartbeat: float = Field(default=30.0, gt=0)
+    """Seconds between WebSocket pings."""
+
+    policy: PolicySettings = PolicySettings()
+    routing_rules: list[RoutingRuleSettings] = []
+    log_level: str = "INFO"
+
+    @field_validator("whatsapp_graph_url", "public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("whatsapp_api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        value = value.strip("/")
+        if not value.startswith("v"):
+            value = "v" + value
+        return value
+
+    @property
+    def database_path(self) -> Path:
+        return self.database or self.data_dir / "ttydesk.db"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = [path for path in config_file_candidates() if path.is_file()]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if files:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=files[0]))
+        return tuple(sources)
+
+
+class ConfigError(Exception):
+    """A bad setting: ``str()`` is the one line to show."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning a validation error into one line that names the key."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "settings"
+        env_name = "TTYDESK_" + key.upper().replace(".", "__")
+        files = [path for path in config_file_candidates() if path.is_file()]
+        where = f" (in {files[0]} or {env_name})" if files else f" ({env_name})"
+        raise ConfigError(f"bad setting {key}{where}: {first['msg']}") from None
+    except Exception as exc:  # a TOML syntax error
+        raise ConfigError(f"cannot read settings: {exc}") from None

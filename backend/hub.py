@@ -1,0 +1,116 @@
+"""Fan-out of committed events to WebSocket subscribers.
+
+Each subscriber has its own bounded queue, drained by its connection's writer task.
+Publishing never waits: a subscriber whose queue is full is marked *overflowed* and its
+connection ends it with a ``resync`` instruction, so one slow terminal never slows the
+others. Frames are encoded once (by the store) and the same string goes to everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+class Frame(Protocol):
+    seq: int
+    frame: str
+
+
+@dataclass(eq=False)
+class Subscriber:
+    agent_id: int
+    agent_name: str
+    queue_size: int
+    queue: asyncio.Queue[tuple[int, str] | None] = field(init=False)
+    overflowed: bool = False
+    presence_thread: int | None = None
+    presence_state: str = "idle"
+
+    def __post_init__(self) -> None:
+        self.queue = asyncio.Queue(maxsize=self.queue_size)
+
+    def offer(self, seq: int, frame: str) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait((seq, frame))
+        except asyncio.QueueFull:
+            self.overflowed = True
+            # make room for the wake-up so the writer notices at once
+            try:
+                self.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                pass
+            self.queue.put_nowait(None)
+
+
+class Hub:
+    def __init__(self, queue_size: int = 1000) -> None:
+        self.queue_size = queue_size
+        self._subscribers: set[Subscriber] = set()
+        self.last_seq = 0
+        self.published = 0
+
+    @property
+    def subscribers(self) -> frozenset[Subscriber]:
+        return frozenset(self._subscribers)
+
+    def subscribe(self, agent_id: int, agent_name: str) -> Subscriber:
+        subscriber = Subscriber(agent_id, agent_name, self.queue_size)
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        if subscriber not in self._subscribers:
+            return
+        self._subscribers.discard(subscriber)
+        if subscriber.presence_state != "idle" or subscriber.presence_thread is not None:
+            self.publish_presence(subscriber, None, "idle")
+
+    def publish(self, events: Iterable[Frame]) -> None:
+        """Called on the event loop after each commit, in seq order."""
+        for event in events:
+            self.last_seq = max(self.last_seq, event.seq)
+            self.published += 1
+            for subscriber in self._subscribers:
+                subscriber.offer(event.seq, event.frame)
+
+    def publish_presence(self, source: Subscriber, thread_id: int | None, state: str) -> None:
+        """Presence is ephemeral: fanned out with seq 0, never written to the event log."""
+        source.presence_thread = thread_id if state != "idle" else None
+        source.presence_state = state
+        frame = json.dumps(
+            {
+                "seq": 0,
+                "type": "presence",
+                "data": {
+                    "agent_id": source.agent_id,
+                    "agent_name": source.agent_name,
+                    "thread_id": thread_id,
+                    "state": state,
+                },
+            },
+            separators=(",", ":"),
+        )
+        for subscriber in self._subscribers:
+            if subscriber is not source:
+                subscriber.offer(0, frame)
+
+    def presence_snapshot(self, exclude: Subscriber | None = None) -> list[dict[str, object]]:
+        return [
+            {
+                "agent_id": s.agent_id,
+                "agent_name": s.agent_name,
+                "thread_id": s.presence_thread,
+                "state": s.presence_state,
+            }
+            for s in self._subscribers
+            if s is not exclude and s.presence_state != "idle"
+        ]

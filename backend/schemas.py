@@ -1,0 +1,832 @@
+"""Wire models: every request, response and WebSocket event of the v1 API.
+
+Shared by the backend and the TUI. This module imports nothing of the backend, so the
+TUI can depend on it without pulling in the server stack. Enumerated strings are
+``StrEnum``s; timestamps are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+API_PREFIX = "/api/v1"
+
+T = TypeVar("T")
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: unknown request fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class ResponseModel(BaseModel):
+    """Base of response models: tolerant of fields added by a newer server."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# --------------------------------------------------------------------------- enums
+
+
+class Role(StrEnum):
+    admin = "admin"
+    agent = "agent"
+
+
+class Availability(StrEnum):
+    available = "available"
+    away = "away"
+    offline = "offline"
+
+
+class NotificationChoice(StrEnum):
+    off = "off"
+    mine = "mine"  # my tickets and unassigned ones
+    all = "all"
+
+
+class TicketStatus(StrEnum):
+    new = "new"
+    waiting_on_contact = "waiting_on_contact"
+    waiting_on_us = "waiting_on_us"
+    closed = "closed"
+
+
+class TicketPriority(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    urgent = "urgent"
+
+
+class ChannelType(StrEnum):
+    whatsapp = "WHATSAPP"
+
+
+class Direction(StrEnum):
+    inbound = "in"
+    outbound = "out"
+
+
+class MessageKind(StrEnum):
+    text = "text"
+    image = "image"
+    video = "video"
+    audio = "audio"
+    voice = "voice"
+    document = "document"
+    sticker = "sticker"
+    location = "location"
+    contacts = "contacts"
+    button_reply = "button_reply"
+    interactive_reply = "interactive_reply"
+    order = "order"
+    template = "template"
+    note = "note"
+    event = "event"  # system changes, request_welcome: an event line, not a message
+    unsupported = "unsupported"
+    quarantined = "quarantined"
+
+
+MEDIA_KINDS = frozenset(
+    {
+        MessageKind.image,
+        MessageKind.video,
+        MessageKind.audio,
+        MessageKind.voice,
+        MessageKind.document,
+        MessageKind.sticker,
+    }
+)
+
+
+class DeliveryStatus(StrEnum):
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    delivered = "delivered"
+    read = "read"
+    failed = "failed"
+
+
+class MediaState(StrEnum):
+    pending = "pending"
+    ready = "ready"
+    failed = "failed"
+
+
+class ViewSharing(StrEnum):
+    private = "private"
+    team = "team"
+    everyone = "everyone"
+
+
+class FilterOperator(StrEnum):
+    is_any_of = "is_any_of"
+    is_none_of = "is_none_of"
+    is_known = "is_known"
+    is_unknown = "is_unknown"
+    contains = "contains"
+    before = "before"
+    after = "after"
+
+
+class InsertKind(StrEnum):
+    snippet = "snippet"
+    kb_article = "kb_article"
+    meeting_link = "meeting_link"
+    quote = "quote"
+    document = "document"
+    video = "video"
+
+
+class PresenceState(StrEnum):
+    viewing = "viewing"
+    typing = "typing"
+    idle = "idle"
+
+
+class PhoneDestination(StrEnum):
+    help_desk = "help_desk"
+    inbox = "inbox"
+
+
+class ChannelStatus(StrEnum):
+    pending = "pending"
+    connected = "connected"
+    unhealthy = "unhealthy"
+    disconnected = "disconnected"
+
+
+class EventType(StrEnum):
+    message_created = "message.created"
+    message_updated = "message.updated"
+    thread_updated = "thread.updated"
+    ticket_updated = "ticket.updated"
+    view_counts = "view.counts"
+    views_changed = "views.changed"
+    usage_updated = "usage.updated"
+    presence = "presence"
+    channel_updated = "channel.updated"
+    template_updated = "template.updated"
+    contact_updated = "contact.updated"
+    agent_updated = "agent.updated"
+    resync = "resync"
+
+
+# --------------------------------------------------------------------------- errors and pages
+
+
+class ErrorBody(ResponseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorEnvelope(ResponseModel):
+    """Every API error: ``{"error": {"code", "message", "field"?}}``."""
+
+    error: ErrorBody
+
+
+class Page(ResponseModel, Generic[T]):
+    """A keyset-paginated list: pass ``next_cursor`` back as ``cursor`` for the next page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+    total: int | None = None  # only when asked for (``with_total=true``): sizes virtual lists
+
+
+class Health(ResponseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+# --------------------------------------------------------------------------- agents
+
+
+class Agent(ResponseModel):
+    id: int
+    name: str
+    email: str | None = None
+    role: Role
+    skills: list[str] = []
+    availability: Availability
+    notify: NotificationChoice
+    bell: bool = False
+    team: str | None = None
+    open_tickets: int = 0
+    created_at: datetime
+
+
+class MeUpdate(WireModel):
+    availability: Availability | None = None
+    notify: NotificationChoice | None = None
+    bell: bool | None = None
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+
+
+class AgentCreate(WireModel):
+    name: str = Field(min_length=1, max_length=120)
+    email: str | None = None
+    role: Role = Role.agent
+    skills: list[str] = []
+    team: str | None = None
+
+
+class AgentCreated(ResponseModel):
+    agent: Agent
+    token: str  # shown once; only its hash is stored
+
+
+# --------------------------------------------------------------------------- contacts and records
+
+
+class ContactSummary(ResponseModel):
+    id: int
+    name: str
+    phone: str | None = None
+    wa_id: str | None = None
+    wa_user_id: str | None = None
+    wa_username: str | None = None
+
+
+class Contact(ResponseModel):
+    id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    mobile_phone: str | None = None
+    country: str | None = None
+    wa_user_id: str | None = None
+    wa_parent_user_id: str | None = None
+    wa_id: str | None = None
+    wa_username: str | None = None
+    owner_id: int | None = None
+    properties: dict[str, Any] = {}
+    created_at: datetime
+    updated_at: datetime
+
+
+class CompanySummary(ResponseModel):
+    id: int
+    name: str
+    domain: str | None = None
+
+
+class DealSummary(ResponseModel):
+    id: int
+    name: str
+    stage: str | None = None
+    amount: float | None = None
+    currency: str | None = None
+
+
+class TicketSummary(ResponseModel):
+    id: int
+    subject: str
+    status: TicketStatus
+    priority: TicketPriority
+    owner_id: int | None = None
+    thread_id: int | None = None
+    created_at: datetime
+
+
+class ContactDetail(Contact):
+    companies: list[CompanySummary] = []
+    deals: list[DealSummary] = []
+    tickets: list[TicketSummary] = []
+
+
+class ContactCreate(WireModel):
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    mobile_phone: str | None = Field(default=None, max_length=40)
+    country: str | None = Field(default=None, max_length=2)
+    wa_id: str | None = Field(default=None, max_length=40)
+    wa_user_id: str | None = Field(default=None, max_length=160)
+    owner_id: int | None = None
+    company_id: int | None = None
+    properties: dict[str, Any] = {}
+
+
+class ContactUpdate(WireModel):
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    mobile_phone: str | None = Field(default=None, max_length=40)
+    country: str | None = Field(default=None, max_length=2)
+    owner_id: int | None = None
+    properties: dict[str, Any] | None = None
+
+
+class Company(ResponseModel):
+    id: int
+    name: str
+    domain: str | None = None
+    properties: dict[str, Any] = {}
+    contacts: list[ContactSummary] = []
+    created_at: datetime
+
+
+class Deal(ResponseModel):
+    id: int
+    name: str
+    stage: str | None = None
+    amount: float | None = None
+    currency: str | None = None
+    properties: dict[str, Any] = {}
+    contacts: list[ContactSummary] = []
+    created_at: datetime
+
+
+class StartConversation(WireModel):
+    """Start a WhatsApp conversation from a record: a template when no session is open."""
+
+    phone_number_id: str | None = None  # business number; the first connected one if omitted
+    template: TemplateSend | None = None
+    text: str | None = Field(default=None, max_length=4096)
+
+
+class ContactImportReport(ResponseModel):
+    imported: int
+    updated: int
+    errors: list[ImportRowError]
+
+
+class ImportRowError(ResponseModel):
+    line: int
+    field: str | None = None
+    message: str
+
+
+# --------------------------------------------------------------------------- tickets and threads
+
+
+class Ticket(ResponseModel):
+    id: int
+    subject: str
+    status: TicketStatus
+    priority: TicketPriority
+    owner_id: int | None = None
+    pipeline: str = "support"
+    original_channel_type: ChannelType = ChannelType.whatsapp
+    thread_id: int | None = None
+    contact_id: int | None = None
+    business_number: str | None = None
+    contact_wa_id: str | None = None
+    needs_review: bool = False
+    first_inbound_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    session_expires_at: datetime | None = None
+    first_response_seconds: int | None = None
+    inbound_count: int = 0
+    outbound_count: int = 0
+    last_delivery_status: DeliveryStatus | None = None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+
+
+class TicketUpdate(WireModel):
+    owner_id: int | None = None
+    unassign: bool = False  # owner_id=None is "unchanged"; unassign=true clears the owner
+    status: TicketStatus | None = None
+    priority: TicketPriority | None = None
+
+
+class TicketBulkUpdate(TicketUpdate):
+    ticket_ids: list[int] = Field(min_length=1, max_length=500)
+
+
+class TicketBulkResult(ResponseModel):
+    items: list[Ticket]
+
+
+class TimelineEntry(ResponseModel):
+    id: int
+    ticket_id: int
+    at: datetime
+    actor_id: int | None = None  # None: the system (routing, inbound)
+    actor_name: str | None = None
+    action: str  # created, owner_changed, status_changed, priority_changed, ...
+    old: str | None = None
+    new: str | None = None
+
+
+class Thread(ResponseModel):
+    """A conversation with one contact on one business number, with its ticket."""
+
+    id: int
+    channel_type: ChannelType = ChannelType.whatsapp
+    business_number: str | None = None  # display number
+    phone_number_id: str | None = None
+    contact: ContactSummary
+    ticket: Ticket
+    last_message_at: datetime | None = None
+    last_message_preview: str | None = None
+    last_message_direction: Direction | None = None
+    unread_count: int = 0
+    session_expires_at: datetime | None = None
+    created_at: datetime
+
+
+# --------------------------------------------------------------------------- messages
+
+
+class Media(ResponseModel):
+    id: int | None = None  # our media id: GET /api/v1/media/{id}
+    mime_type: str | None = None
+    filename: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    caption: str | None = None
+    state: MediaState = MediaState.pending
+    animated: bool | None = None
+
+
+class Location(ResponseModel):
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+    url: str | None = None
+
+
+class SharedContact(ResponseModel):
+    name: str
+    phones: list[str] = []
+    emails: list[str] = []
+    org: str | None = None
+
+
+class Reaction(ResponseModel):
+    emoji: str
+    by: Direction  # in: the contact reacted; out: an agent did
+    agent_id: int | None = None
+    at: datetime
+
+
+class QuotedMessage(ResponseModel):
+    id: int | None = None
+    wamid: str | None = None
+    preview: str | None = None
+    direction: Direction | None = None
+
+
+class OrderItem(ResponseModel):
+    product_retailer_id: str
+    quantity: int
+    item_price: float | None = None
+    currency: str | None = None
+
+
+class Message(ResponseModel):
+    id: int
+    thread_id: int
+    direction: Direction
+    kind: MessageKind
+    text: str | None = None  # body, caption-less text, note text, rendered template
+    author_id: int | None = None  # agent for outbound and notes
+    author_name: str | None = None
+    wamid: str | None = None
+    status: DeliveryStatus | None = None  # outbound only
+    error_code: int | None = None
+    error_message: str | None = None  # plain words for the agent
+    reply_to: QuotedMessage | None = None
+    forwarded: bool = False
+    media: Media | None = None
+    location: Location | None = None
+    contacts: list[SharedContact] = []
+    order: list[OrderItem] = []
+    reactions: list[Reaction] = []
+    template_name: str | None = None
+    template_language: str | None = None
+    unsupported_reason: str | None = None  # e.g. "poll_creation", "unsupported media type"
+    quarantine_rule: str | None = None  # the content-policy rule that hid it
+    quarantine_revealed: bool = False
+    event: str | None = None  # for kind=event: user_changed_number, request_welcome, ...
+    from_number: str | None = None
+    to_number: str | None = None
+    created_at: datetime
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    failed_at: datetime | None = None
+
+
+class TemplateSend(WireModel):
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=2, max_length=15)
+    variables: dict[
+        str, str
+    ] = {}  # "1" or a named parameter → value; missing ones filled from the contact
+
+
+class SendText(WireModel):
+    kind: Literal["text"]
+    text: str = Field(min_length=1, max_length=4096)
+    reply_to: int | None = None  # our message id
+    preview_url: bool = True
+    client_id: str | None = Field(default=None, max_length=64)  # idempotency key
+
+
+class SendMedia(WireModel):
+    kind: Literal["media"]
+    media_id: int
+    caption: str | None = Field(default=None, max_length=1024)
+    reply_to: int | None = None
+    client_id: str | None = Field(default=None, max_length=64)
+
+
+class SendTemplate(WireModel):
+    kind: Literal["template"]
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=2, max_length=15)
+    variables: dict[str, str] = {}
+    client_id: str | None = Field(default=None, max_length=64)
+
+
+class SendNote(WireModel):
+    kind: Literal["note"]
+    text: str = Field(min_length=1, max_length=65536)
+    client_id: str | None = Field(default=None, max_length=64)
+
+
+class SendReaction(WireModel):
+    kind: Literal["reaction"]
+    message_id: int  # our id of the message reacted to
+    emoji: str = Field(max_length=16)  # "" removes the reaction
+    client_id: str | None = Field(default=None, max_length=64)
+
+
+SendRequest = SendText | SendMedia | SendTemplate | SendNote | SendReaction
+
+
+class SendBody(WireModel):
+    """Discriminated wrapper used for validation of POST …/messages."""
+
+    body: SendText | SendMedia | SendTemplate | SendNote | SendReaction = Field(
+        discriminator="kind"
+    )
+
+
+class UploadedMedia(ResponseModel):
+    id: int
+    mime_type: str
+    kind: MessageKind
+    filename: str | None = None
+    size: int
+    sha256: str
+
+
+# --------------------------------------------------------------------------- views
+
+
+class ViewFilter(WireModel):
+    property: str = Field(min_length=1, max_length=64)
+    operator: FilterOperator
+    values: list[str] = []
+
+
+class View(ResponseModel):
+    id: str  # "builtin:all_open" or a number as string for custom views
+    name: str
+    builtin: bool = False
+    sharing: ViewSharing = ViewSharing.everyone
+    owner_id: int | None = None
+    filters: list[ViewFilter] = []
+    position: int = 0
+    count: int | None = None
+
+
+class ViewCreate(WireModel):
+    name: str = Field(min_length=1, max_length=80)
+    sharing: ViewSharing = ViewSharing.private
+    filters: list[ViewFilter] = []
+
+
+class ViewUpdate(WireModel):
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+    sharing: ViewSharing | None = None
+    filters: list[ViewFilter] | None = None
+
+
+class ViewCounts(ResponseModel):
+    counts: dict[str, int]  # view id → open thread count
+
+
+class FilterProperty(ResponseModel):
+    name: str
+    label: str
+    kind: str
+    operators: list[FilterOperator]
+    values: list[str] = []
+
+
+# --------------------------------------------------------------------------- search
+
+
+class SearchHit(ResponseModel):
+    thread: Thread
+    message_id: int | None = None  # the matching message, when the match is in a message
+    snippet: str  # plain text around the match
+    matched: Literal["message", "contact", "subject"]
+
+
+# --------------------------------------------------------------------------- templates and inserts
+
+
+class TemplateComponent(ResponseModel):
+    type: str
+    format: str | None = None
+    text: str | None = None
+    buttons: list[dict[str, Any]] = []
+
+
+class Template(ResponseModel):
+    id: int
+    waba_id: str | None = None
+    external_id: str | None = None
+    name: str
+    language: str
+    status: str  # Meta's status, e.g. APPROVED; anything else is not sendable
+    category: str | None = None
+    parameter_format: str = "POSITIONAL"
+    components: list[TemplateComponent] = []
+    variables: list[str] = []  # placeholders in header and body, in order
+    variable_mapping: dict[str, str] = {}  # variable → contact property
+    sendable: bool = False
+    updated_at: datetime
+
+
+class TemplateMappingUpdate(WireModel):
+    variable_mapping: dict[str, str]
+
+
+class TemplateSyncResult(ResponseModel):
+    synced: int
+    templates: list[Template]
+
+
+class Insert(ResponseModel):
+    id: int
+    kind: InsertKind
+    title: str
+    body: str
+    url: str | None = None
+    tags: list[str] = []
+
+
+# --------------------------------------------------------------------------- usage
+
+
+class Usage(ResponseModel):
+    used: int
+    limit: int
+    period_start: date
+    resets_on: date
+    business_initiated_24h: int
+    verified_business: bool = True
+    level: Literal["ok", "warning", "critical", "exhausted"] = "ok"
+
+
+# --------------------------------------------------------------------------- channels
+
+
+class BusinessDetails(WireModel):
+    legal_name: str = Field(min_length=1, max_length=200)
+    display_name: str = Field(min_length=1, max_length=200)
+    display_name_differs: bool = False
+    website: str = Field(min_length=1, max_length=500)
+    email: str = Field(min_length=3, max_length=320)
+    country: str = Field(min_length=2, max_length=2)
+    time_zone: str = Field(min_length=1, max_length=64)
+
+
+class BusinessProfile(WireModel):
+    display_name: str = Field(min_length=1, max_length=200)
+    category: str = Field(min_length=1, max_length=80)
+    description: str = Field(default="", max_length=512)
+
+
+class ChannelCreate(WireModel):
+    business: BusinessDetails
+    access_token: str = Field(min_length=1, max_length=4096)
+    waba_id: str = Field(min_length=1, max_length=64)
+    profile: BusinessProfile
+
+
+class PhoneNumber(ResponseModel):
+    id: int
+    channel_id: int
+    phone_number_id: str
+    display_phone_number: str
+    verified_name: str | None = None
+    code_verification_status: str | None = None
+    quality_rating: str | None = None
+    destination: PhoneDestination = PhoneDestination.help_desk
+    status: ChannelStatus
+    connected_at: datetime | None = None
+
+
+class Channel(ResponseModel):
+    id: int
+    type: ChannelType = ChannelType.whatsapp
+    waba_id: str
+    legal_name: str
+    display_name: str
+    status: ChannelStatus
+    status_reason: str | None = None
+    verified_business: bool = False
+    phone_numbers: list[PhoneNumber] = []
+    created_at: datetime
+
+
+class PhoneNumberAdd(WireModel):
+    """Pick an existing verified number of the WABA, or register a new one."""
+
+    phone_number_id: str | None = None
+    cc: str | None = Field(default=None, max_length=4)
+    phone_number: str | None = Field(default=None, max_length=20)
+    verified_name: str | None = Field(default=None, max_length=200)
+
+
+class RequestCode(WireModel):
+    code_method: Literal["SMS", "VOICE"]
+    language: str = "en_US"
+
+
+class VerifyCode(WireModel):
+    code: str = Field(min_length=4, max_length=10)
+    pin: str = Field(pattern=r"^\d{6}$")
+
+
+class AvailablePhoneNumber(ResponseModel):
+    phone_number_id: str
+    display_phone_number: str
+    verified_name: str | None = None
+    code_verification_status: str | None = None
+
+
+# --------------------------------------------------------------------------- audit
+
+
+class AuditEntry(ResponseModel):
+    id: int
+    at: datetime
+    actor_id: int | None = None
+    action: str
+    target: str | None = None
+    detail: dict[str, Any] = {}
+
+
+class RevealedContent(ResponseModel):
+    message: Message
+    text: str | None = None
+
+
+# --------------------------------------------------------------------------- live push
+
+
+class Presence(ResponseModel):
+    agent_id: int
+    agent_name: str
+    thread_id: int | None = None
+    state: PresenceState
+
+
+class ClientPresence(WireModel):
+    """Sent by the client on the WebSocket."""
+
+    type: Literal["presence"]
+    thread_id: int | None = None
+    state: PresenceState
+
+
+class Event(ResponseModel):
+    """One pushed event: ``{"seq", "type", "data"}``. Presence events carry seq 0 (not logged)."""
+
+    seq: int
+    type: str
+    data: dict[str, Any] = {}
+
+
+class Resync(ResponseModel):
+    reason: str
+    oldest_seq: int | None = None
+
+
+# pydantic needs the forward references resolved once everything is defined
+StartConversation.model_rebuild()
+ContactImportReport.model_rebuild()

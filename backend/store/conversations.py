@@ -1,0 +1,734 @@
+"""The heart of the store: contacts, threads, tickets and messages, and their wire shapes.
+
+Functions that take a ``Tx`` run inside a writer transaction and may be composed by
+other areas (the WhatsApp ingest calls ``resolve_whatsapp_contact``,
+``thread_for_inbound`` and ``insert_message`` in one transaction). The ``*_from_row``
+functions shape rows read by either the writer or the aiosqlite readers, so one SELECT
+serves both.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from backend import schemas
+from backend.domain import routing, tickets
+from backend.domain.errors import NotFound
+from backend.domain.phones import normalize_phone, region_of
+from backend.store.base import loads
+from backend.store.engine import Tx, dumps, iso, parse_dt
+
+Row = sqlite3.Row | Mapping[str, Any]
+
+PREVIEW_LENGTH = 140
+QUARANTINED_PREVIEW = "Quarantined message"
+UNSUPPORTED_PREVIEW = "Unsupported message"
+
+# ------------------------------------------------------------------ shapes
+
+TICKET_COLUMNS = """t.id AS t_id, t.subject AS t_subject, t.status AS t_status,
+    t.priority AS t_priority, t.owner_id AS t_owner_id, t.pipeline AS t_pipeline,
+    t.original_channel_type AS t_original_channel_type, t.thread_id AS t_thread_id,
+    t.contact_id AS t_contact_id, t.business_number AS t_business_number,
+    t.contact_wa_id AS t_contact_wa_id, t.needs_review AS t_needs_review,
+    t.first_inbound_at AS t_first_inbound_at, t.last_inbound_at AS t_last_inbound_at,
+    t.session_expires_at AS t_session_expires_at,
+    t.first_response_seconds AS t_first_response_seconds,
+    t.inbound_count AS t_inbound_count, t.outbound_count AS t_outbound_count,
+    t.last_delivery_status AS t_last_delivery_status, t.created_at AS t_created_at,
+    t.updated_at AS t_updated_at, t.closed_at AS t_closed_at"""
+
+THREAD_SELECT = f"""SELECT th.id, th.channel_type, th.phone_number_id, th.business_number,
+    th.last_message_at, th.last_message_preview, th.last_message_direction, th.unread_count,
+    th.session_expires_at, th.created_at,
+    c.id AS c_id, c.first_name AS c_first_name, c.last_name AS c_last_name,
+    c.phone AS c_phone, c.mobile_phone AS c_mobile_phone, c.wa_id AS c_wa_id,
+    c.wa_user_id AS c_wa_user_id, c.wa_username AS c_wa_username,
+    {TICKET_COLUMNS}
+FROM threads th
+JOIN contacts c ON c.id = th.contact_id
+JOIN tickets t ON t.id = th.ticket_id"""
+
+TICKET_SELECT = f"SELECT {TICKET_COLUMNS} FROM tickets t"
+
+MESSAGE_SELECT = """SELECT m.*, ag.name AS author_name,
+    md.mime_type AS md_mime_type, md.filename AS md_filename, md.size AS md_size,
+    md.sha256 AS md_sha256, md.state AS md_state,
+    rq.id AS rq_id, rq.wamid AS rq_wamid, rq.kind AS rq_kind, rq.text AS rq_text,
+    rq.caption AS rq_caption, rq.direction AS rq_direction
+FROM messages m
+LEFT JOIN agents ag ON ag.id = m.author_id
+LEFT JOIN media md ON md.id = m.media_id
+LEFT JOIN messages rq ON rq.id = m.reply_to_id"""
+
+
+def contact_display_name(first: str | None, last: str | None, fallback: str | None) -> str:
+    name = " ".join(part for part in (first, last) if part)
+    return name or fallback or "Unknown contact"
+
+
+def ticket_from_row(row: Row, prefix: str = "t_") -> schemas.Ticket:
+    def col(name: str) -> Any:
+        return row[prefix + name]
+
+    return schemas.Ticket(
+        id=col("id"),
+        subject=col("subject"),
+        status=col("status"),
+        priority=col("priority"),
+        owner_id=col("owner_id"),
+        pipeline=col("pipeline"),
+        original_channel_type=col("original_channel_type"),
+        thread_id=col("thread_id"),
+        contact_id=col("contact_id"),
+        business_number=col("business_number"),
+        contact_wa_id=col("contact_wa_id"),
+        needs_review=bool(col("needs_review")),
+        first_inbound_at=parse_dt(col("first_inbound_at")),
+        last_inbound_at=parse_dt(col("last_inbound_at")),
+        session_expires_at=parse_dt(col("session_expires_at")),
+        first_response_seconds=col("first_response_seconds"),
+        inbound_count=col("inbound_count"),
+        outbound_count=col("outbound_count"),
+        last_delivery_status=col("last_delivery_status"),
+        created_at=parse_dt(col("created_at")),
+        updated_at=parse_dt(col("updated_at")),
+        closed_at=parse_dt(col("closed_at")),
+    )
+
+
+def contact_summary_from_row(row: Row, prefix: str = "c_") -> schemas.ContactSummary:
+    phone = row[prefix + "phone"] or row[prefix + "mobile_phone"]
+    return schemas.ContactSummary(
+        id=row[prefix + "id"],
+        name=contact_display_name(
+            row[prefix + "first_name"],
+            row[prefix + "last_name"],
+            phone or row[prefix + "wa_username"] or row[prefix + "wa_user_id"],
+        ),
+        phone=phone,
+        wa_id=row[prefix + "wa_id"],
+        wa_user_id=row[prefix + "wa_user_id"],
+        wa_username=row[prefix + "wa_username"],
+    )
+
+
+def thread_from_row(row: Row) -> schemas.Thread:
+    return schemas.Thread(
+        id=row["id"],
+        channel_type=row["channel_type"],
+        business_number=row["business_number"],
+        phone_number_id=row["phone_number_id"],
+        contact=contact_summary_from_row(row),
+        ticket=ticket_from_row(row),
+        last_message_at=parse_dt(row["last_message_at"]),
+        last_message_preview=row["last_message_preview"],
+        last_message_direction=row["last_message_direction"],
+        unread_count=row["unread_count"],
+        session_expires_at=parse_dt(row["session_expires_at"]),
+        created_at=parse_dt(row["created_at"]),
+    )
+
+
+def preview_of(kind: str, text: str | None, caption: str | None = None) -> str:
+    """The one-line preview of a message for lists and quotes (plain text)."""
+    if kind == schemas.MessageKind.quarantined:
+        return QUARANTINED_PREVIEW
+    if kind == schemas.MessageKind.unsupported:
+        return UNSUPPORTED_PREVIEW
+    body = text or caption
+    if kind in schemas.MEDIA_KINDS:
+        label = {"voice": "Voice message"}.get(kind, kind.capitalize())
+        body = f"[{label}] {body}" if body else f"[{label}]"
+    elif kind == schemas.MessageKind.location:
+        body = f"[Location] {body}" if body else "[Location]"
+    elif kind == schemas.MessageKind.contacts:
+        body = f"[Contact] {body}" if body else "[Contact]"
+    body = " ".join((body or "").split())
+    if len(body) > PREVIEW_LENGTH:
+        body = body[: PREVIEW_LENGTH - 1] + "…"
+    return body
+
+
+def message_from_row(row: Row, reactions: Sequence[Row] = ()) -> schemas.Message:
+    kind = row["kind"]
+    content = loads(row["content"], {})
+    quarantined = kind == schemas.MessageKind.quarantined
+    media = None
+    if row["media_id"] is not None:
+        media = schemas.Media(
+            id=row["media_id"],
+            mime_type=row["md_mime_type"],
+            filename=row["md_filename"],
+            size=row["md_size"],
+            sha256=row["md_sha256"],
+            caption=None if quarantined else row["caption"],
+            state=row["md_state"] or schemas.MediaState.pending,
+            animated=content.get("animated"),
+        )
+        if quarantined:
+            media = None
+    reply_to = None
+    if row["reply_to_id"] is not None or row["reply_to_wamid"]:
+        reply_to = schemas.QuotedMessage(
+            id=row["rq_id"],
+            wamid=row["rq_wamid"] or row["reply_to_wamid"],
+            preview=(
+                preview_of(row["rq_kind"], row["rq_text"], row["rq_caption"])
+                if row["rq_id"] is not None
+                else None
+            ),
+            direction=row["rq_direction"],
+        )
+    return schemas.Message(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        direction=row["direction"],
+        kind=kind,
+        text=None if quarantined else row["text"],
+        author_id=row["author_id"],
+        author_name=row["author_name"],
+        wamid=row["wamid"],
+        status=row["status"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        reply_to=reply_to,
+        forwarded=bool(row["forwarded"]),
+        media=media,
+        location=None if quarantined else content.get("location"),
+        contacts=[] if quarantined else content.get("contacts", []),
+        order=content.get("order", []),
+        reactions=[
+            schemas.Reaction(
+                emoji=r["emoji"],
+                by=r["by"],
+                agent_id=r["agent_id"] or None,
+                at=parse_dt(r["at"]),
+            )
+            for r in reactions
+        ],
+        template_name=content.get("template_name"),
+        template_language=content.get("template_language"),
+        unsupported_reason=row["unsupported_reason"],
+        quarantine_rule=row["quarantine_rule"],
+        quarantine_revealed=bool(row["quarantine_revealed"]),
+        event=content.get("event"),
+        from_number=row["from_number"],
+        to_number=row["to_number"],
+        created_at=parse_dt(row["created_at"]),
+        sent_at=parse_dt(row["sent_at"]),
+        delivered_at=parse_dt(row["delivered_at"]),
+        read_at=parse_dt(row["read_at"]),
+        failed_at=parse_dt(row["failed_at"]),
+    )
+
+
+def reactions_by_message(rows: Iterable[Row]) -> dict[int, list[Row]]:
+    grouped: dict[int, list[Row]] = {}
+    for row in rows:
+        grouped.setdefault(row["message_id"], []).append(row)
+    return grouped
+
+
+# ------------------------------------------------------------------ loading in a transaction
+
+
+def load_thread(tx: Tx, thread_id: int) -> schemas.Thread:
+    row = tx.one(THREAD_SELECT + " WHERE th.id = ?", (thread_id,))
+    if row is None:
+        raise NotFound("There is no such thread.", code="thread_not_found")
+    return thread_from_row(row)
+
+
+def load_ticket(tx: Tx, ticket_id: int) -> schemas.Ticket:
+    row = tx.one(TICKET_SELECT + " WHERE t.id = ?", (ticket_id,))
+    if row is None:
+        raise NotFound("There is no such ticket.", code="ticket_not_found")
+    return ticket_from_row(row)
+
+
+def load_message(tx: Tx, message_id: int) -> schemas.Message:
+    row = tx.one(MESSAGE_SELECT + " WHERE m.id = ?", (message_id,))
+    if row is None:
+        raise NotFound("There is no such message.", code="message_not_found")
+    reactions = tx.all("SELECT * FROM reactions WHERE message_id = ? ORDER BY at", (message_id,))
+    return message_from_row(row, reactions)
+
+
+def emit_thread(tx: Tx, thread_id: int) -> schemas.Thread:
+    thread = load_thread(tx, thread_id)
+    tx.emit(schemas.EventType.thread_updated, thread.model_dump(mode="json"))
+    return thread
+
+
+def emit_ticket(tx: Tx, ticket_id: int) -> schemas.Ticket:
+    ticket = load_ticket(tx, ticket_id)
+    tx.emit(schemas.EventType.ticket_updated, ticket.model_dump(mode="json"))
+    return ticket
+
+
+def emit_message(tx: Tx, message_id: int, *, created: bool) -> schemas.Message:
+    message = load_message(tx, message_id)
+    event = schemas.EventType.message_created if created else schemas.EventType.message_updated
+    tx.emit(event, message.model_dump(mode="json"))
+    return message
+
+
+def audit(tx: Tx, actor_id: int | None, action: str, target: str | None, **detail: Any) -> None:
+    tx.insert(
+        "audit_log",
+        {
+            "at": tx.now_iso,
+            "actor_id": actor_id,
+            "action": action,
+            "target": target,
+            "detail": dumps(detail),
+        },
+    )
+
+
+def timeline(
+    tx: Tx, ticket_id: int, actor_id: int | None, action: str, old: Any = None, new: Any = None
+) -> None:
+    tx.insert(
+        "ticket_timeline",
+        {
+            "ticket_id": ticket_id,
+            "at": tx.now_iso,
+            "actor_id": actor_id,
+            "action": action,
+            "old": None if old is None else str(old),
+            "new": None if new is None else str(new),
+        },
+    )
+
+
+def bump_counter(tx: Tx, name: str, by: int = 1) -> None:
+    tx.execute(
+        "INSERT INTO counters (name, value) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+        (name, by),
+    )
+
+
+# ------------------------------------------------------------------ contacts
+
+
+def index_contact(tx: Tx, contact_id: int) -> None:
+    row = tx.one(
+        "SELECT first_name, last_name, email, phone, mobile_phone, wa_id, wa_username "
+        "FROM contacts WHERE id = ?",
+        (contact_id,),
+    )
+    if row is None:
+        return
+    body = " ".join(str(value) for value in row if value)
+    # numbers are indexed with and without the plus, so "+3461…" and "3461…" both match
+    body += " " + " ".join(
+        str(value).lstrip("+") for value in (row["phone"], row["mobile_phone"]) if value
+    )
+    tx.execute("DELETE FROM contacts_fts WHERE rowid = ?", (contact_id,))
+    tx.execute("INSERT INTO contacts_fts (rowid, body) VALUES (?, ?)", (contact_id, body))
+
+
+def split_profile_name(name: str | None) -> tuple[str | None, str | None]:
+    if not name or not name.strip():
+        return None, None
+    first, _, last = name.strip().partition(" ")
+    return first, (last or None)
+
+
+def resolve_whatsapp_contact(
+    tx: Tx,
+    *,
+    wa_id: str | None,
+    user_id: str | None,
+    parent_user_id: str | None = None,
+    username: str | None = None,
+    profile_name: str | None = None,
+) -> tuple[int, bool]:
+    """Find or create the contact behind an inbound WhatsApp message (SPEC §3).
+
+    Identity first (parent BSUID, then BSUID), then the sender's number against the
+    *phone* and *mobile phone* properties (most recently updated wins, several matches
+    mark the thread for review), else a new contact from the profile. Returns
+    ``(contact_id, needs_review)``.
+    """
+    identity_row = None
+    for column, value in (("wa_parent_user_id", parent_user_id), ("wa_user_id", user_id)):
+        if value:
+            identity_row = tx.one(
+                f"SELECT id FROM contacts WHERE {column} = ? ORDER BY updated_at DESC LIMIT 1",
+                (value,),
+            )
+            if identity_row is not None:
+                break
+    e164 = normalize_phone(wa_id) if wa_id else None
+    needs_review = False
+    contact_id: int | None = identity_row["id"] if identity_row is not None else None
+    if contact_id is None and e164:
+        matches = tx.all(
+            "SELECT id FROM contacts WHERE phone = ? OR mobile_phone = ? "
+            "ORDER BY updated_at DESC, id DESC",
+            (e164, e164),
+        )
+        if matches:
+            contact_id = matches[0]["id"]
+            needs_review = len(matches) > 1
+    if contact_id is None:
+        first, last = split_profile_name(profile_name)
+        contact_id = tx.insert(
+            "contacts",
+            {
+                "first_name": first,
+                "last_name": last,
+                "phone": e164,
+                "country": region_of(e164) if e164 else _country_of_bsuid(user_id),
+                "wa_id": wa_id,
+                "wa_user_id": user_id,
+                "wa_parent_user_id": parent_user_id,
+                "wa_username": username,
+                "created_at": tx.now_iso,
+                "updated_at": tx.now_iso,
+            },
+        )
+        index_contact(tx, contact_id)
+        return contact_id, False
+    # keep the WhatsApp identity up to date without touching the phone properties
+    current = tx.one(
+        "SELECT wa_id, wa_user_id, wa_parent_user_id, wa_username FROM contacts WHERE id = ?",
+        (contact_id,),
+    )
+    changes = {
+        column: value
+        for column, value in (
+            ("wa_id", wa_id),
+            ("wa_user_id", user_id),
+            ("wa_parent_user_id", parent_user_id),
+            ("wa_username", username),
+        )
+        if value and current is not None and current[column] != value
+    }
+    if changes:
+        tx.update("contacts", contact_id, {**changes, "updated_at": tx.now_iso})
+        index_contact(tx, contact_id)
+    return contact_id, needs_review
+
+
+def _country_of_bsuid(user_id: str | None) -> str | None:
+    if user_id and "." in user_id:
+        prefix = user_id.split(".", 1)[0]
+        if len(prefix) == 2 and prefix.isalpha():
+            return prefix.upper()
+    return None
+
+
+# ------------------------------------------------------------------ threads and tickets
+
+
+def open_thread_of(tx: Tx, contact_id: int, phone_number_id: str | None) -> int | None:
+    row = tx.one(
+        "SELECT th.id FROM threads th JOIN tickets t ON t.id = th.ticket_id "
+        "WHERE th.contact_id = ? AND th.phone_number_id IS ? AND t.status != 'closed' "
+        "ORDER BY th.id DESC LIMIT 1",
+        (contact_id, phone_number_id),
+    )
+    return None if row is None else row["id"]
+
+
+def route_ticket(
+    tx: Tx, *, rules: Sequence[routing.RoutingRule], country: str | None, text: str
+) -> int | None:
+    """Pick the owner of a new ticket: skills, availability, load, then round-robin."""
+    required = routing.required_skills(rules, country=country, text=text)
+    rows = tx.all(
+        "SELECT a.id, a.skills, a.availability, "
+        "(SELECT COUNT(*) FROM tickets t WHERE t.owner_id = a.id AND t.status != 'closed') AS load "
+        "FROM agents a WHERE a.disabled = 0"
+    )
+    candidates = [
+        routing.AgentCandidate(
+            id=row["id"],
+            skills=frozenset(loads(row["skills"], [])),
+            available=row["availability"] == schemas.Availability.available,
+            open_tickets=row["load"],
+        )
+        for row in rows
+    ]
+    last = tx.one("SELECT value FROM settings_kv WHERE key = 'routing.last_assigned'")
+    owner = routing.choose_owner(
+        candidates, required, int(last["value"]) if last is not None else None
+    )
+    if owner is not None:
+        tx.execute(
+            "INSERT INTO settings_kv (key, value) VALUES ('routing.last_assigned', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (str(owner),),
+        )
+    return owner
+
+
+def create_thread(
+    tx: Tx,
+    *,
+    contact_id: int,
+    phone_number_id: str | None,
+    business_number: str | None,
+    subject: str,
+    owner_id: int | None,
+    needs_review: bool = False,
+    status: str = schemas.TicketStatus.new,
+) -> tuple[int, int]:
+    """A new ticket and its thread; returns (thread_id, ticket_id)."""
+    contact = tx.one("SELECT wa_id, wa_user_id FROM contacts WHERE id = ?", (contact_id,))
+    ticket_id = tx.insert(
+        "tickets",
+        {
+            "subject": subject,
+            "status": status,
+            "priority": schemas.TicketPriority.medium,
+            "owner_id": owner_id,
+            "contact_id": contact_id,
+            "business_number": business_number,
+            "contact_wa_id": (contact["wa_id"] or contact["wa_user_id"]) if contact else None,
+            "needs_review": int(needs_review),
+            "created_at": tx.now_iso,
+            "updated_at": tx.now_iso,
+        },
+    )
+    thread_id = tx.insert(
+        "threads",
+        {
+            "phone_number_id": phone_number_id,
+            "business_number": business_number,
+            "contact_id": contact_id,
+            "ticket_id": ticket_id,
+            "status": status,
+            "owner_id": owner_id,
+            "created_at": tx.now_iso,
+        },
+    )
+    tx.execute("UPDATE tickets SET thread_id = ? WHERE id = ?", (thread_id, ticket_id))
+    tx.execute(
+        "INSERT OR IGNORE INTO associations (contact_id, object_type, object_id) "
+        "VALUES (?, 'ticket', ?)",
+        (contact_id, ticket_id),
+    )
+    tx.execute("INSERT INTO tickets_fts (rowid, body) VALUES (?, ?)", (ticket_id, subject))
+    timeline(tx, ticket_id, None, "created", None, status)
+    if owner_id is not None:
+        timeline(tx, ticket_id, None, "owner_changed", None, owner_id)
+    return thread_id, ticket_id
+
+
+def thread_for_inbound(
+    tx: Tx,
+    *,
+    contact_id: int,
+    phone_number_id: str | None,
+    business_number: str | None,
+    text: str | None,
+    fallback_subject: str,
+    needs_review: bool,
+    rules: Sequence[routing.RoutingRule] = (),
+) -> tuple[int, int, bool]:
+    """The open thread of this contact on this number, or a new routed one.
+
+    Returns ``(thread_id, ticket_id, created)``.
+    """
+    thread_id = open_thread_of(tx, contact_id, phone_number_id)
+    if thread_id is not None:
+        row = tx.one("SELECT ticket_id FROM threads WHERE id = ?", (thread_id,))
+        if needs_review:
+            tx.execute("UPDATE tickets SET needs_review = 1 WHERE id = ?", (row["ticket_id"],))
+        return thread_id, row["ticket_id"], False
+    country = tx.one("SELECT country FROM contacts WHERE id = ?", (contact_id,))
+    owner = route_ticket(
+        tx, rules=rules, country=country["country"] if country else None, text=text or ""
+    )
+    thread_id, ticket_id = create_thread(
+        tx,
+        contact_id=contact_id,
+        phone_number_id=phone_number_id,
+        business_number=business_number,
+        subject=tickets.subject_from_text(text, fallback_subject),
+        owner_id=owner,
+        needs_review=needs_review,
+    )
+    return thread_id, ticket_id, True
+
+
+def set_ticket_status(tx: Tx, ticket_id: int, status: str, actor_id: int | None) -> bool:
+    row = tx.one("SELECT status FROM tickets WHERE id = ?", (ticket_id,))
+    if row is None:
+        raise NotFound("There is no such ticket.", code="ticket_not_found")
+    if row["status"] == status:
+        return False
+    tx.execute(
+        "UPDATE tickets SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?",
+        (status, tx.now_iso, tx.now_iso if status == "closed" else None, ticket_id),
+    )
+    tx.execute("UPDATE threads SET status = ? WHERE ticket_id = ?", (status, ticket_id))
+    timeline(tx, ticket_id, actor_id, "status_changed", row["status"], status)
+    return True
+
+
+def set_ticket_owner(tx: Tx, ticket_id: int, owner_id: int | None, actor_id: int | None) -> bool:
+    row = tx.one("SELECT owner_id FROM tickets WHERE id = ?", (ticket_id,))
+    if row is None:
+        raise NotFound("There is no such ticket.", code="ticket_not_found")
+    if row["owner_id"] == owner_id:
+        return False
+    if owner_id is not None and tx.one("SELECT 1 FROM agents WHERE id = ?", (owner_id,)) is None:
+        from backend.domain.errors import InvalidField
+
+        raise InvalidField("There is no agent with that id.", field="owner_id")
+    tx.execute(
+        "UPDATE tickets SET owner_id = ?, updated_at = ? WHERE id = ?",
+        (owner_id, tx.now_iso, ticket_id),
+    )
+    tx.execute("UPDATE threads SET owner_id = ? WHERE ticket_id = ?", (owner_id, ticket_id))
+    timeline(tx, ticket_id, actor_id, "owner_changed", row["owner_id"], owner_id)
+    return True
+
+
+# ------------------------------------------------------------------ messages
+
+
+def insert_message(
+    tx: Tx,
+    *,
+    thread_id: int,
+    direction: str,
+    kind: str,
+    text: str | None = None,
+    author_id: int | None = None,
+    wamid: str | None = None,
+    client_id: str | None = None,
+    status: str | None = None,
+    reply_to_id: int | None = None,
+    reply_to_wamid: str | None = None,
+    forwarded: bool = False,
+    media_id: int | None = None,
+    caption: str | None = None,
+    content: dict[str, Any] | None = None,
+    unsupported_reason: str | None = None,
+    quarantine_rule: str | None = None,
+    from_number: str | None = None,
+    to_number: str | None = None,
+    raw: str | None = None,
+    at: datetime | None = None,
+    index_text: bool = True,
+) -> int:
+    """Store a message and bring its thread's list columns and ticket counters along.
+
+    Notes and event lines do not count as messages for the ticket's counters or the
+    thread preview's direction; inbound messages raise the unread count.
+    """
+    at_iso = iso(at) if at is not None else tx.now_iso
+    message_id = tx.insert(
+        "messages",
+        {
+            "thread_id": thread_id,
+            "direction": direction,
+            "kind": kind,
+            "text": text,
+            "author_id": author_id,
+            "wamid": wamid,
+            "client_id": client_id,
+            "status": status,
+            "reply_to_id": reply_to_id,
+            "reply_to_wamid": reply_to_wamid,
+            "forwarded": int(forwarded),
+            "media_id": media_id,
+            "caption": caption,
+            "content": dumps(content or {}),
+            "unsupported_reason": unsupported_reason,
+            "quarantine_rule": quarantine_rule,
+            "from_number": from_number,
+            "to_number": to_number,
+            "raw": raw,
+            "created_at": at_iso,
+        },
+    )
+    searchable = " ".join(part for part in (text, caption) if part)
+    if index_text and searchable and kind != schemas.MessageKind.quarantined:
+        tx.execute("INSERT INTO messages_fts (rowid, body) VALUES (?, ?)", (message_id, searchable))
+    if kind == schemas.MessageKind.event:
+        return message_id
+    preview = preview_of(kind, text, caption)
+    if kind == schemas.MessageKind.note:
+        preview = "Note: " + preview
+    tx.execute(
+        "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
+        "last_message_direction = ?, unread_count = unread_count + ? WHERE id = ?",
+        (
+            at_iso,
+            preview,
+            direction,
+            1 if direction == schemas.Direction.inbound else 0,
+            thread_id,
+        ),
+    )
+    if kind == schemas.MessageKind.note:
+        return message_id
+    if direction == schemas.Direction.inbound:
+        tx.execute(
+            "UPDATE tickets SET inbound_count = inbound_count + 1, "
+            "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
+            "updated_at = ? WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
+            (at_iso, at_iso, tx.now_iso, thread_id),
+        )
+    else:
+        tx.execute(
+            "UPDATE tickets SET outbound_count = outbound_count + 1, updated_at = ?, "
+            "first_response_seconds = COALESCE(first_response_seconds, CASE "
+            "WHEN first_inbound_at IS NULL THEN NULL "
+            "ELSE CAST(ROUND((julianday(?) - julianday(first_inbound_at)) * 86400) AS INTEGER) END) "
+            "WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
+            (tx.now_iso, at_iso, thread_id),
+        )
+    return message_id
+
+
+def open_session(tx: Tx, thread_id: int, expires_at: datetime) -> None:
+    """An inbound message (re)opens the 24-hour window; our messages never extend it."""
+    expires = iso(expires_at)
+    tx.execute(
+        "UPDATE threads SET session_expires_at = ?, "
+        "session_counted = CASE WHEN session_expires_at IS NULL OR session_expires_at < ? "
+        "THEN 0 ELSE session_counted END WHERE id = ?",
+        (expires, tx.now_iso, thread_id),
+    )
+    tx.execute(
+        "UPDATE tickets SET session_expires_at = ? "
+        "WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
+        (expires, thread_id),
+    )
+
+
+def set_reaction(
+    tx: Tx,
+    *,
+    message_id: int,
+    by: str,
+    agent_id: int | None,
+    emoji: str | None,
+    wamid: str | None = None,
+) -> None:
+    """Set or (with an empty emoji) clear one party's reaction on a message."""
+    if emoji:
+        tx.execute(
+            "INSERT INTO reactions (message_id, by, agent_id, emoji, wamid, at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(message_id, by, agent_id) "
+            "DO UPDATE SET emoji = excluded.emoji, wamid = excluded.wamid, at = excluded.at",
+            (message_id, by, agent_id or 0, emoji, wamid, tx.now_iso),
+        )
+    else:
+        tx.execute(
+            "DELETE FROM reactions WHERE message_id = ? AND by = ? AND agent_id = ?",
+            (message_id, by, agent_id or 0),
+        )

@@ -1,0 +1,366 @@
+"""The SQLite engine: one writer thread with group commit, aiosqlite readers beside it.
+
+Every state change is a *transaction function* ``fn(tx) -> result`` that runs on the
+writer's thread. The writer takes whatever functions are waiting (up to ``max_batch``),
+runs each inside its own SAVEPOINT, and commits them together: one fsync for many
+changes, which is what makes ingest fast (PERF-BASELINES: group commit is 4× one
+commit per request). A function that raises is rolled back alone; the others commit.
+Events a function emits with ``tx.emit`` are written in the same transaction and handed
+to ``on_commit`` only after COMMIT returns, in seq order.
+
+aiosqlite offers no public way to run a whole transaction as one call on its thread, and
+one await per statement costs a thread hop each; so the writer owns a plain sqlite3
+connection on a thread of its own, and reads go through aiosqlite connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_BATCH = 500
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def parse_dt(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+@dataclass(slots=True)
+class CommittedEvent:
+    seq: int
+    type: str
+    frame: str  # the encoded {"seq","type","data"}: encoded once, sent to every client as is
+
+
+@dataclass
+class Tx:
+    """What a transaction function gets: the connection, the time, and ``emit``."""
+
+    conn: sqlite3.Connection
+    now: datetime
+    next_seq: int
+    events: list[CommittedEvent] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, rows)
+
+    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def insert(self, table: str, values: dict[str, Any]) -> int:
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        cur = self.conn.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values())
+        )
+        return int(cur.lastrowid or 0)
+
+    def update(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        if not values:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        self.conn.execute(
+            f"UPDATE {table} SET {assignments} WHERE id = ?", (*values.values(), row_id)
+        )
+
+    @property
+    def now_iso(self) -> str:
+        return iso(self.now)  # type: ignore[return-value]
+
+    def emit(self, event_type: str, data: dict[str, Any]) -> int:
+        """Log an event in this transaction; it is published only if the transaction commits."""
+        seq = self.next_seq
+        self.next_seq += 1
+        frame = dumps({"seq": seq, "type": event_type, "data": data})
+        self.conn.execute(
+            "INSERT INTO events (seq, type, payload, at) VALUES (?, ?, ?, ?)",
+            (seq, event_type, frame, self.now_iso),
+        )
+        self.events.append(CommittedEvent(seq, event_type, frame))
+        return seq
+
+
+def connect_sqlite(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, cached_statements=512
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -32000")
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the numbered migrations not yet applied; returns the schema version."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+    applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    folder = resources.files("backend.store") / "migrations"
+    scripts = sorted(
+        (entry for entry in folder.iterdir() if entry.name.endswith(".sql")),
+        key=lambda entry: entry.name,
+    )
+    version = max(applied, default=0)
+    for script in scripts:
+        number = int(script.name.split("_", 1)[0])
+        if number in applied:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script.read_text(encoding="utf-8")):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations (version) VALUES (?)", (number,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        version = number
+        log.info("applied migration %s", script.name)
+    return version
+
+
+def _statements(script: str) -> list[str]:
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not buffer.strip().startswith("--"):
+        statements.append(buffer.strip())
+    return statements
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[Tx], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+class Writer:
+    """The one writer: a thread that runs transaction functions with group commit."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        now: Callable[[], datetime],
+        on_commit: Callable[[list[CommittedEvent]], None],
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self._path = path
+        self._now = now
+        self._on_commit = on_commit
+        self._max_batch = max_batch
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._next_seq = 1
+        self.batches = 0
+        self.transactions = 0
+
+    def start(self) -> None:
+        self._conn = connect_sqlite(self._path)
+        migrate(self._conn)
+        row = self._conn.execute(
+            "SELECT MAX(v) FROM (SELECT MAX(seq) AS v FROM events "
+            "UNION ALL SELECT seq FROM sqlite_sequence WHERE name = 'events')"
+        ).fetchone()
+        self._next_seq = (row[0] or 0) + 1
+        self._thread = threading.Thread(target=self._run, name="ttydesk-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._jobs.put(None)
+        self._thread.join()
+        self._thread = None
+        if self._conn is not None:
+            self._conn.execute("PRAGMA optimize")
+            self._conn.close()
+            self._conn = None
+
+    async def run(self, fn: Callable[[Tx], T]) -> T:
+        if self._thread is None:
+            raise RuntimeError("the store is not open")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(fn, future, loop))
+        return await future
+
+    def _run(self) -> None:
+        assert self._conn is not None
+        conn = self._conn
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            batch = [first]
+            stop_after = False
+            while len(batch) < self._max_batch:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop_after = True
+                    break
+                batch.append(job)
+            self._run_batch(conn, batch)
+            if stop_after:
+                return
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        events: list[CommittedEvent] = []
+        callbacks: list[Callable[[], None]] = []
+        next_seq = self._next_seq
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for index, job in enumerate(batch):
+                savepoint = f"job{index}"
+                tx = Tx(conn=conn, now=self._now(), next_seq=next_seq)
+                conn.execute(f"SAVEPOINT {savepoint}")
+                try:
+                    result = job.fn(tx)
+                except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
+                    conn.execute(f"ROLLBACK TO {savepoint}")
+                    conn.execute(f"RELEASE {savepoint}")
+                    outcomes.append((False, exc))
+                    continue
+                conn.execute(f"RELEASE {savepoint}")
+                next_seq = tx.next_seq
+                events.extend(tx.events)
+                callbacks.extend(tx.after_commit)
+                outcomes.append((True, result))
+            conn.execute("COMMIT")
+        except BaseException as exc:  # noqa: BLE001 - the commit itself failed: nobody's change stands
+            log.exception("commit failed")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            outcomes = [(False, exc) for _ in batch]
+            events = []
+            callbacks = []
+        else:
+            self._next_seq = next_seq
+            self.batches += 1
+            self.transactions += len(batch)
+        loop = batch[0].loop
+        loop.call_soon_threadsafe(self._settle, batch, outcomes, events, callbacks)
+
+    def _settle(
+        self,
+        batch: list[_Job],
+        outcomes: list[tuple[bool, Any]],
+        events: list[CommittedEvent],
+        callbacks: list[Callable[[], None]],
+    ) -> None:
+        # Publish before waking the callers, so a client sees an event no later than the
+        # HTTP response of the request that caused it.
+        if events:
+            try:
+                self._on_commit(events)
+            except Exception:
+                log.exception("publishing committed events failed")
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit callback failed")
+        for job, (ok, value) in zip(batch, outcomes, strict=True):
+            if job.future.done():
+                continue
+            if ok:
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+
+class Readers:
+    """A small pool of read-only aiosqlite connections; each query is one thread hop."""
+
+    def __init__(self, path: Path, size: int = 2) -> None:
+        self._path = path
+        self._size = size
+        self._connections: list[aiosqlite.Connection] = []
+        self._turn = itertools.cycle(range(size))
+
+    async def open(self) -> None:
+        for _ in range(self._size):
+            conn = await aiosqlite.connect(self._path, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            for pragma in (
+                "PRAGMA query_only = ON",
+                "PRAGMA busy_timeout = 5000",
+                "PRAGMA temp_store = MEMORY",
+                "PRAGMA cache_size = -32000",
+            ):
+                await conn.execute(pragma)
+            self._connections.append(conn)
+
+    async def close(self) -> None:
+        for conn in self._connections:
+            await conn.close()
+        self._connections.clear()
+
+    def _next(self) -> aiosqlite.Connection:
+        return self._connections[next(self._turn)]
+
+    async def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        rows = await self._next().execute_fetchall(sql, params)
+        return list(rows)  # type: ignore[arg-type]
+
+    async def one(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> sqlite3.Row | None:
+        rows = await self.all(sql, params)
+        return rows[0] if rows else None
+
+    async def value(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = await self.one(sql, params)
+        return None if row is None else row[0]

@@ -1,0 +1,48 @@
+"""The embedded SQLite store: every area's methods on one object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from backend.domain.clock import Clock, SystemClock
+from backend.store.agents import AgentsStore
+from backend.store.engine import CommittedEvent, Readers, Writer
+from backend.store.events import EventsStore
+
+
+class SqliteStore(
+    AgentsStore,
+    EventsStore,
+):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock: Clock | None = None,
+        on_commit: Callable[[list[CommittedEvent]], None] | None = None,
+        readers: int = 2,
+    ) -> None:
+        self.path = path
+        self.clock = clock or SystemClock()
+        self._subscribers: list[Callable[[list[CommittedEvent]], None]] = []
+        if on_commit is not None:
+            self._subscribers.append(on_commit)
+        self.writer = Writer(path, now=self.clock.now, on_commit=self._published)
+        self.readers = Readers(path, size=readers)
+
+    def on_commit(self, callback: Callable[[list[CommittedEvent]], None]) -> None:
+        self._subscribers.append(callback)
+
+    def _published(self, events: list[CommittedEvent]) -> None:
+        for callback in self._subscribers:
+            callback(events)
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer.start()  # creates the file and applies migrations before readers open
+        await self.readers.open()
+
+    async def close(self) -> None:
+        await self.readers.close()
+        self.writer.stop()
