@@ -21,7 +21,12 @@ log = logging.getLogger(__name__)
 
 PRUNE_EVERY_SECONDS = 600.0
 
-ROUTE_TABLES = [meta.routes, agents.routes, ws.routes]
+# one route table per API module; add a line per new module
+ROUTE_TABLES = [
+    meta.routes,
+    agents.routes,
+    ws.routes,
+]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
@@ -37,6 +42,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[SERVICES] = {}
     for table in ROUTE_TABLES:
         app.router.add_routes(table)
+    # background services, started in this order and stopped in reverse; add a line per service
     app.cleanup_ctx.append(store_lifecycle)
     app.cleanup_ctx.append(event_pruning)
     app.on_shutdown.append(close_websockets)

@@ -623,7 +623,8 @@ class ViewUpdate(WireModel):
 
 
 class ViewCounts(ResponseModel):
-    counts: dict[str, int]  # view id → open thread count
+    counts: dict[str, int]  # view id → thread count (for "builtin:mine": the caller's)
+    mine: dict[str, int] = {}  # agent id → count of "Assigned to me", for pushed events
 
 
 class FilterProperty(ResponseModel):
