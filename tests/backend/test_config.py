@@ -1,0 +1,61 @@
+"""Settings: file then environment; a bad value is one line naming the key."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from backend.config import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    for name in list(__import__("os").environ):
+        if name.startswith("TTYDESK_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+def test_environment_overrides_file(tmp_path, monkeypatch):
+    (tmp_path / "ttydesk.toml").write_text("port = 9001\nusage_limit = 500\n")
+    monkeypatch.setenv("TTYDESK_PORT", "9002")
+    settings = load_settings()
+    assert settings.port == 9002
+    assert settings.usage_limit == 500
+
+
+def test_subscription_start_is_a_date(monkeypatch):
+    monkeypatch.setenv("TTYDESK_SUBSCRIPTION_START", "2026-10-28")
+    assert load_settings().subscription_start == date(2026, 10, 28)
+
+
+def test_bad_value_names_the_key(monkeypatch):
+    monkeypatch.setenv("TTYDESK_PORT", "eighty")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "port" in message and "TTYDESK_PORT" in message
+    assert "\n" not in message
+
+
+def test_bad_value_in_file_names_the_file(tmp_path):
+    (tmp_path / "ttydesk.toml").write_text('whatsapp_graph_url = "ftp://nope"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "whatsapp_graph_url" in str(caught.value)
+    assert "ttydesk.toml" in str(caught.value)
+
+
+def test_broken_toml_is_one_line(tmp_path):
+    (tmp_path / "ttydesk.toml").write_text("port = = 3\n")
+    with pytest.raises(ConfigError):
+        load_settings()
+
+
+def test_secrets_are_not_in_the_repr(monkeypatch):
+    monkeypatch.setenv("TTYDESK_WHATSAPP_APP_SECRET", "s3cr3t-value")
+    settings = load_settings()
+    assert "s3cr3t-value" not in repr(settings)
+    assert settings.whatsapp_app_secret.get_secret_value() == "s3cr3t-value"

@@ -1,0 +1,89 @@
+"""The writer: group commit, per-transaction rollback, events in commit order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from backend.store.sqlite import SqliteStore
+
+
+@pytest.fixture
+async def store(tmp_path):
+    published: list[tuple[int, str]] = []
+    store = SqliteStore(
+        tmp_path / "t.db",
+        on_commit=lambda events: published.extend((event.seq, event.type) for event in events),
+    )
+    store.published = published  # type: ignore[attr-defined]
+    await store.open()
+    yield store
+    await store.close()
+
+
+def put(name: str, fail: bool = False):
+    def fn(tx):
+        tx.execute("INSERT INTO settings_kv (key, value) VALUES (?, ?)", (name, "v"))
+        tx.emit("test.put", {"name": name})
+        if fail:
+            raise ValueError("refused")
+        return name
+
+    return fn
+
+
+async def test_concurrent_writes_share_commits_and_keep_their_events(store):
+    results = await asyncio.gather(*(store.write(put(f"k{i}")) for i in range(200)))
+    assert results == [f"k{i}" for i in range(200)]
+    assert store.writer.batches < 200  # grouped
+    seqs = [seq for seq, _ in store.published]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 200
+
+
+async def test_a_failing_transaction_is_rolled_back_alone(store):
+    outcomes = await asyncio.gather(
+        store.write(put("a")),
+        store.write(put("b", fail=True)),
+        store.write(put("c")),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == "a" and outcomes[2] == "c"
+    assert isinstance(outcomes[1], ValueError)
+    keys = [row[0] for row in await store.readers.all("SELECT key FROM settings_kv ORDER BY key")]
+    assert keys == ["a", "c"]
+    logged = await store.events_after(0)
+    assert [json.loads(frame)["data"]["name"] for _, frame in logged] == ["a", "c"]
+    assert [seq for seq, _ in logged] == [seq for seq, _ in store.published]
+
+
+async def test_seq_continues_after_reopen(tmp_path):
+    path = tmp_path / "r.db"
+    first = SqliteStore(path)
+    await first.open()
+    await first.write(put("x"))
+    await first.write(put("y"))
+    await first.close()
+    second = SqliteStore(path)
+    await second.open()
+    await second.write(put("z"))
+    logged = await second.events_after(0)
+    await second.close()
+    assert [seq for seq, _ in logged] == [1, 2, 3]
+
+
+async def test_seq_never_reused_after_pruning_everything(tmp_path):
+    path = tmp_path / "p.db"
+    store = SqliteStore(path)
+    await store.open()
+    for name in "abc":
+        await store.write(put(name))
+    await store.prune_events(keep=0)
+    assert await store.event_bounds() == (0, 0)
+    await store.close()
+    store = SqliteStore(path)
+    await store.open()
+    await store.write(put("d"))
+    assert (await store.event_bounds())[1] == 4
+    await store.close()

@@ -1,0 +1,262 @@
+import random
+import time
+
+import pytest
+
+from backend.domain.policy import RULE_NAMES, RULES, ContentPolicy, PolicyConfig, PolicyHit
+
+POLICY = ContentPolicy()
+
+
+def rule_of(text: str | None) -> str | None:
+    hit = POLICY.check(text)
+    return hit.rule if hit else None
+
+
+def test_rules_are_in_a_fixed_order() -> None:
+    assert RULE_NAMES == (
+        "phishing_link", "url_shortener", "payment_card", "iban", "national_id", "password",
+        "one_time_code",
+    )  # fmt: skip
+
+
+def test_a_hit_carries_the_rule_name_and_description() -> None:
+    hit = POLICY.check("pay here: https://bit.ly/3xYz")
+    assert hit == PolicyHit("url_shortener", RULES[1].description)
+
+
+@pytest.mark.parametrize("text", [None, "", "Hello, my order has not arrived yet."])
+def test_ordinary_or_empty_text_passes(text: str | None) -> None:
+    assert POLICY.check(text) is None
+
+
+# phishing_link
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "log in at https://paypa1.com/login",
+        "visit wh4tsapp-support.net now",
+        "http://whatsapp-verify.com/account",
+        "https://www.paypal.com.secure-login.net/",
+        "https://xn--80ak6aa92e.com/",
+        "https://pаypal.com/",  # Cyrillic а
+        "pаypal.com/login",  # Cyrillic а, no scheme
+        "https://bücher.example/",
+        "go to paypall.com",
+        "https://watsapp.com/x",
+        "https://instagrarn.com/",
+        "https://paypal.com@evil.example/",
+        "see https://meta-support.help/case",
+    ],
+)
+def test_look_alike_domains_are_phishing(text: str) -> None:
+    assert rule_of(text) == "phishing_link"
+
+
+def test_configured_phishing_domain_and_its_subdomains_are_phishing() -> None:
+    policy = ContentPolicy(PolicyConfig(phishing_domains=("evil.example",)))
+    assert policy.check("http://login.evil.example/x").rule == "phishing_link"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://www.paypal.com/signin",
+        "https://business.whatsapp.com/products",
+        "wa.me/34612345678",
+        "https://faq.whatsapp.com/123",
+        "write to maria.paypal@gmail.com",
+        "see https://www.example.com/whatsapp-guide",
+        "I use whatsapp.Thanks for asking",
+        "https://metallica.com/tour",
+        "my file is report.pdf",
+        "¿Por qué.no me contestan?",
+    ],
+)
+def test_genuine_brand_links_and_lookalike_free_text_pass(text: str) -> None:
+    assert rule_of(text) is None
+
+
+def test_protected_brands_are_configurable() -> None:
+    policy = ContentPolicy(PolicyConfig(protected_brands=("acmebank.com",)))
+    assert policy.check("https://acmebank-login.net").rule == "phishing_link"  # type: ignore[union-attr]
+    assert policy.check("https://online.acmebank.com") is None
+
+
+def test_phishing_comes_before_a_shortener_in_the_same_text() -> None:
+    assert rule_of("https://bit.ly/x and https://paypa1.com") == "phishing_link"
+
+
+# url_shortener
+
+
+@pytest.mark.parametrize(
+    "text", ["https://bit.ly/3xYz", "tinyurl.com/abc", "http://t.co/x", "see cutt.ly/q and go",
+             "HTTPS://BIT.LY/ABC", "(see https://bit.ly)"]
+)  # fmt: skip
+def test_url_shorteners_are_caught(text: str) -> None:
+    assert rule_of(text) == "url_shortener"
+
+
+@pytest.mark.parametrize("text", ["https://bitly.example.org/", "I'm bit.lyrical today"])
+def test_hosts_that_only_resemble_shorteners_pass(text: str) -> None:
+    assert rule_of(text) is None
+
+
+def test_shorteners_are_configurable() -> None:
+    policy = ContentPolicy(PolicyConfig(shorteners=("sho.rt",)))
+    assert policy.check("https://sho.rt/x").rule == "url_shortener"  # type: ignore[union-attr]
+    assert policy.check("https://bit.ly/x") is None
+
+
+def test_a_disabled_rule_does_not_fire() -> None:
+    policy = ContentPolicy(PolicyConfig(disabled_rules=frozenset({"url_shortener"})))
+    assert policy.check("https://bit.ly/x") is None
+    assert "url_shortener" not in [r.name for r in policy.rules]
+
+
+def test_disabling_an_unknown_rule_is_a_configuration_error() -> None:
+    with pytest.raises(ValueError):
+        ContentPolicy(PolicyConfig(disabled_rules=frozenset({"profanity"})))
+
+
+def test_config_accepts_plain_lists() -> None:
+    policy = ContentPolicy(PolicyConfig(shorteners=["sho.rt"], phishing_domains=["evil.example"]))
+    assert policy.check("sho.rt/x").rule == "url_shortener"  # type: ignore[union-attr]
+
+
+# payment_card
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["card 4111 1111 1111 1111", "4111-1111-1111-1111", "5555555555554444 exp 12/27",
+     "amex 3782 822463 10005"],
+)  # fmt: skip
+def test_luhn_valid_card_numbers_are_caught(text: str) -> None:
+    assert rule_of(text) == "payment_card"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["card 4111 1111 1111 1112", "call +4111111111111111", "order A123456",
+     "total 1,299.99 EUR", "tracking 0012345678901234", "4111 1111 1111"],
+)  # fmt: skip
+def test_card_near_misses_pass(text: str) -> None:
+    assert rule_of(text) is None
+
+
+# iban
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["IBAN ES91 2100 0418 4502 0005 1332", "DE89370400440532013000", "gb29 nwbk 6016 1331 9268 19",
+     "ES91 2100 0418 4502 0005 1332 ok"],
+)  # fmt: skip
+def test_valid_ibans_are_caught(text: str) -> None:
+    assert rule_of(text) == "iban"
+
+
+@pytest.mark.parametrize(
+    "text", ["ES91 2100 0418 4502 0005 1333", "QQ91 2100 0418 4502 0005 1332", "ES91 2100 0418"]
+)
+def test_iban_near_misses_pass(text: str) -> None:
+    assert rule_of(text) is None
+
+
+# national_id
+
+
+@pytest.mark.parametrize(
+    "text", ["DNI 12345678Z", "mi dni es 12345678-z", "NIE X1234567L", "SSN 123-45-6789"]
+)
+def test_national_ids_are_caught(text: str) -> None:
+    assert rule_of(text) == "national_id"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["DNI 12345678A", "NIE X1234567A", "000-12-3456", "666-12-3456", "912-34-5678",
+     "123-00-4567", "date 2024-11-01", "12345678 a day"],
+)  # fmt: skip
+def test_national_id_near_misses_pass(text: str) -> None:
+    assert rule_of(text) is None
+
+
+# password
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["password: hunter2", "Password: sunshine", "pwd=abc", "my password is Secret123",
+     "contraseña gatito99", "mi contraseña es perro2024", "contraseña: gatito"],
+)  # fmt: skip
+def test_passwords_are_caught(text: str) -> None:
+    assert rule_of(text) == "password"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I forgot my password", "my password is wrong", "contraseña incorrecta",
+     "how do I reset the password?", "passwordless login"],
+)  # fmt: skip
+def test_password_near_misses_pass(text: str) -> None:
+    assert rule_of(text) is None
+
+
+# one_time_code
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["code 123456", "OTP: 1234", "your verification code is 482913", "código 1234",
+     "482913 is your WhatsApp code", "the code is 123-456"],
+)  # fmt: skip
+def test_one_time_codes_are_caught(text: str) -> None:
+    assert rule_of(text) == "one_time_code"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["zip code 28001", "error code 131047", "código postal 28001", "promo code 2024",
+     "order A123456", "it costs 1234 euros", "code red", "code 12"],
+)  # fmt: skip
+def test_one_time_code_near_misses_pass(text: str) -> None:
+    assert rule_of(text) is None
+
+
+# robustness
+
+
+def test_bytes_are_read_as_text() -> None:
+    assert POLICY.check(b"OTP: 1234") is not None  # type: ignore[arg-type]
+
+
+def test_non_text_input_passes() -> None:
+    assert POLICY.check(12345) is None  # type: ignore[arg-type]
+
+
+def test_random_junk_never_raises() -> None:
+    generator = random.Random(8)
+    for _ in range(300):
+        junk = "".join(chr(generator.randrange(0, 0x11000)) for _ in range(200))
+        POLICY.check(junk)
+
+
+def test_a_hit_at_the_end_of_a_megabyte_is_found() -> None:
+    text = "hello world. " * 80_000 + "card 4111 1111 1111 1111"
+    assert rule_of(text) == "payment_card"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 1_000_000, "1 " * 500_000, "a." * 500_000, "code " * 200_000, ("x" * 63 + ".") * 15_000,
+     "http://" * 140_000, "password " * 110_000],
+)  # fmt: skip
+def test_a_megabyte_of_hostile_text_is_checked_quickly(text: str) -> None:
+    started = time.perf_counter()
+    POLICY.check(text)
+    assert time.perf_counter() - started < 2.0
