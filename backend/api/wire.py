@@ -11,8 +11,14 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from backend.domain.errors import InvalidField, Malformed
+from backend.keys import SETTINGS
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class TooLarge(Malformed):
+    status = 413
+    default_code = "too_large"
 
 
 def _field_of(error: dict[str, Any]) -> str:
@@ -34,7 +40,12 @@ def validation_error(exc: ValidationError, *, prefix: str = "") -> InvalidField:
 
 
 async def read_json(request: web.Request) -> Any:
+    limit = request.app[SETTINGS].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"The request body is too large (limit {limit} bytes).")
     raw = await request.read()
+    if len(raw) > limit:
+        raise TooLarge(f"The request body is too large (limit {limit} bytes).")
     if not raw:
         raise Malformed("The request needs a JSON body.", code="malformed_json")
     try:

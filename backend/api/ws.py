@@ -60,7 +60,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     app = request.app
     settings, store, hub = app[SETTINGS], app[STORE], app[HUB]
 
-    ws = web.WebSocketResponse(heartbeat=settings.ws_heartbeat, max_msg_size=CLIENT_MESSAGE_LIMIT)
+    # no per-message compression: it would compress each frame once per client, undoing
+    # the hub's encode-once fan-out
+    ws = web.WebSocketResponse(
+        heartbeat=settings.ws_heartbeat, max_msg_size=CLIENT_MESSAGE_LIMIT, compress=False
+    )
     await ws.prepare(request)
     app[WEBSOCKETS].add(ws)
     subscriber = hub.subscribe(agent.id, agent.name)

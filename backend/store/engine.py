@@ -206,11 +206,7 @@ class Writer:
     def start(self) -> None:
         self._conn = connect_sqlite(self._path)
         migrate(self._conn)
-        row = self._conn.execute(
-            "SELECT MAX(v) FROM (SELECT MAX(seq) AS v FROM events "
-            "UNION ALL SELECT seq FROM sqlite_sequence WHERE name = 'events')"
-        ).fetchone()
-        self._next_seq = (row[0] or 0) + 1
+        self._next_seq = self._newest_logged_seq(self._conn) + 1
         self._thread = threading.Thread(target=self._run, name="ttydesk-writer", daemon=True)
         self._thread.start()
 
@@ -259,9 +255,12 @@ class Writer:
         outcomes: list[tuple[bool, Any]] = []
         events: list[CommittedEvent] = []
         callbacks: list[Callable[[], None]] = []
-        next_seq = self._next_seq
         try:
             conn.execute("BEGIN IMMEDIATE")
+            # another process (an admin command) may have logged events since our last batch
+            next_seq = max(self._next_seq, self._newest_logged_seq(conn) + 1)
+            if next_seq > self._next_seq:
+                events.extend(self._foreign_events(conn, self._next_seq))
             for index, job in enumerate(batch):
                 savepoint = f"job{index}"
                 tx = Tx(conn=conn, now=self._now(), next_seq=next_seq)
@@ -292,6 +291,21 @@ class Writer:
             self.transactions += len(batch)
         loop = batch[0].loop
         loop.call_soon_threadsafe(self._settle, batch, outcomes, events, callbacks)
+
+    @staticmethod
+    def _newest_logged_seq(conn: sqlite3.Connection) -> int:
+        row = conn.execute(
+            "SELECT MAX(v) FROM (SELECT MAX(seq) AS v FROM events "
+            "UNION ALL SELECT seq FROM sqlite_sequence WHERE name = 'events')"
+        ).fetchone()
+        return row[0] or 0
+
+    @staticmethod
+    def _foreign_events(conn: sqlite3.Connection, from_seq: int) -> list[CommittedEvent]:
+        rows = conn.execute(
+            "SELECT seq, type, payload FROM events WHERE seq >= ? ORDER BY seq", (from_seq,)
+        ).fetchall()
+        return [CommittedEvent(row[0], row[1], row[2]) for row in rows]
 
     def _settle(
         self,

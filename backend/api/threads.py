@@ -1,0 +1,151 @@
+"""Threads: the filtered list, one thread, its messages (newest page first), read state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import Field
+
+from backend import schemas
+from backend.api.auth import current_agent
+from backend.api.wire import operation, parse_query, path_int, respond
+from backend.domain.errors import InvalidField
+from backend.keys import STORE
+from backend.store.search import fts_query, text_match_filter
+from backend.store.sqlite import SqliteStore
+from backend.store.views import ThreadFilter, compile_view_filters
+
+routes = web.RouteTableDef()
+
+
+class ThreadFilters(schemas.WireModel):
+    """The thread filters shared by the list and search. Lists: repeat the key or use commas."""
+
+    view: str | None = Field(default=None, max_length=64)
+    status: str | list[str] | None = None
+    channel_type: str | list[str] | None = None
+    owner: str | list[str] | None = None  # "me", "none", or agent ids
+    unread: bool | None = None
+
+
+class ThreadListQuery(ThreadFilters):
+    q: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = None
+    offset: int | None = Field(default=None, ge=0)
+    with_total: bool = False
+
+
+class MessagesQuery(schemas.WireModel):
+    before: int | None = Field(default=None, ge=1)
+    cursor: str | None = None  # the same as before: next_cursor of the previous page
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+def _values(raw: str | list[str] | None) -> list[str]:
+    items = [raw] if isinstance(raw, str) else list(raw or [])
+    return [part.strip() for item in items for part in item.split(",") if part.strip()]
+
+
+async def thread_filter(
+    store: SqliteStore, agent: schemas.Agent, query: ThreadFilters
+) -> ThreadFilter:
+    """The view's filters AND every query-parameter filter; errors name the parameter."""
+    where = ThreadFilter()
+    if query.view:
+        where.extend(await store.view_filter(query.view, agent))
+    wanted: list[tuple[str, dict[str, Any]]] = []
+    for param, prop in (("status", "status"), ("channel_type", "original_channel_type")):
+        values = _values(getattr(query, param))
+        if values:
+            wanted.append((param, {"property": prop, "operator": "is_any_of", "values": values}))
+    owners = _values(query.owner)
+    if owners and {o.lower() for o in owners} <= {"none", "unassigned"}:
+        wanted.append(("owner", {"property": "owner", "operator": "is_unknown", "values": []}))
+    elif owners:
+        wanted.append(("owner", {"property": "owner", "operator": "is_any_of", "values": owners}))
+    if query.unread is not None:
+        wanted.append(
+            ("unread", {"property": "unread", "operator": "is_any_of", "values": [query.unread]})
+        )
+    now = store.now()
+    for param, spec in wanted:
+        where.extend(compile_view_filters([spec], me=agent.id, now=now, field_prefix=param))
+    return where
+
+
+@operation(
+    routes,
+    "GET",
+    "/api/v1/threads",
+    summary="Threads newest first, filtered by a view and/or parameters; q is full text",
+    query=ThreadListQuery,
+    response=schemas.Page[schemas.Thread],
+)
+async def list_threads(request: web.Request) -> web.Response:
+    query = parse_query(request, ThreadListQuery)
+    store = request.app[STORE]
+    where = await thread_filter(store, current_agent(request), query)
+    if query.q is not None and query.q.strip():
+        match = fts_query(query.q)
+        if match is None:
+            where.add("0")
+        else:
+            where.extend(text_match_filter(match))
+    page = await store.list_threads(
+        where,
+        limit=query.limit,
+        cursor=query.cursor,
+        offset=query.offset,
+        with_total=query.with_total,
+    )
+    return respond(page)
+
+
+@operation(routes, "GET", "/api/v1/threads/{id}", summary="One thread", response=schemas.Thread)
+async def get_thread(request: web.Request) -> web.Response:
+    return respond(await request.app[STORE].get_thread(path_int(request, "id")))
+
+
+@operation(
+    routes,
+    "POST",
+    "/api/v1/threads/{id}/read",
+    summary="Mark a thread read (unread count 0)",
+    response=schemas.Thread,
+)
+async def mark_read(request: web.Request) -> web.Response:
+    return respond(await request.app[STORE].mark_read(path_int(request, "id"), read=True))
+
+
+@operation(
+    routes,
+    "POST",
+    "/api/v1/threads/{id}/unread",
+    summary="Mark a thread unread (unread count at least 1)",
+    response=schemas.Thread,
+)
+async def mark_unread(request: web.Request) -> web.Response:
+    return respond(await request.app[STORE].mark_read(path_int(request, "id"), read=False))
+
+
+@operation(
+    routes,
+    "GET",
+    "/api/v1/threads/{id}/messages",
+    summary="A thread's messages, newest first; pass next_cursor back as before= for older ones",
+    query=MessagesQuery,
+    response=schemas.Page[schemas.Message],
+)
+async def list_messages(request: web.Request) -> web.Response:
+    query = parse_query(request, MessagesQuery)
+    before = query.before
+    if before is None and query.cursor:
+        if not query.cursor.isdigit():
+            raise InvalidField("The cursor is not one this server gave out.", field="cursor")
+        before = int(query.cursor)
+    page = await request.app[STORE].list_messages(
+        path_int(request, "id"), before=before, limit=query.limit
+    )
+    return respond(page)

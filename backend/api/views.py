@@ -1,0 +1,164 @@
+"""Saved views: built-ins first, custom views by sharing; live counts.
+
+Sharing: a private view is seen and changed only by its owner; a team view is seen by
+agents of the owner's team; an everyone view by all. Only the owner or an admin may
+change or delete a view. A view the caller cannot see answers 404, not 403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from pydantic import Field
+
+from backend import schemas
+from backend.api.auth import current_agent
+from backend.api.wire import operation, parse_body, parse_query, respond
+from backend.keys import STORE
+from backend.store.engine import CommittedEvent
+from backend.store.views import filter_properties
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+COUNTS_INTERVAL = 1.0  # seconds: the most often view.counts is recomputed
+COUNTS_TRIGGERS = frozenset(
+    {
+        schemas.EventType.thread_updated.value,
+        schemas.EventType.ticket_updated.value,
+        schemas.EventType.views_changed.value,
+    }
+)
+
+
+class PageQuery(schemas.WireModel):
+    limit: int = Field(default=200, ge=1, le=500)
+    cursor: str | None = None
+
+
+@operation(
+    routes,
+    "GET",
+    "/api/v1/views",
+    summary="Built-in views, then the custom views the caller may see, with counts",
+    query=PageQuery,
+    response=schemas.Page[schemas.View],
+)
+async def list_views(request: web.Request) -> web.Response:
+    parse_query(request, PageQuery)  # every view fits one page; the cursor is accepted
+    views = await request.app[STORE].list_views(current_agent(request))
+    return respond(schemas.Page[schemas.View](items=views, total=len(views)))
+
+
+@operation(
+    routes,
+    "POST",
+    "/api/v1/views",
+    summary="Create a custom view",
+    body=schemas.ViewCreate,
+    response=schemas.View,
+    status=201,
+)
+async def create_view(request: web.Request) -> web.Response:
+    spec = await parse_body(request, schemas.ViewCreate)
+    return respond(await request.app[STORE].create_view(spec, current_agent(request)), 201)
+
+
+@operation(
+    routes,
+    "GET",
+    "/api/v1/views/counts",
+    summary="Thread counts of every view the caller sees",
+    response=schemas.ViewCounts,
+)
+async def view_counts(request: web.Request) -> web.Response:
+    return respond(await request.app[STORE].view_counts(current_agent(request)))
+
+
+@operation(
+    routes,
+    "GET",
+    "/api/v1/views/properties",
+    summary="The properties and operators view filters may use",
+    query=PageQuery,
+    response=schemas.Page[schemas.FilterProperty],
+)
+async def view_properties(request: web.Request) -> web.Response:
+    parse_query(request, PageQuery)
+    items = filter_properties()
+    return respond(schemas.Page[schemas.FilterProperty](items=items, total=len(items)))
+
+
+@operation(routes, "GET", "/api/v1/views/{id}", summary="One view", response=schemas.View)
+async def get_view(request: web.Request) -> web.Response:
+    view = await request.app[STORE].get_view(request.match_info["id"], current_agent(request))
+    return respond(view)
+
+
+@operation(
+    routes,
+    "PATCH",
+    "/api/v1/views/{id}",
+    summary="Rename a view, change its sharing or filters (owner or admin)",
+    body=schemas.ViewUpdate,
+    response=schemas.View,
+)
+async def patch_view(request: web.Request) -> web.Response:
+    change = await parse_body(request, schemas.ViewUpdate)
+    view = await request.app[STORE].update_view(
+        request.match_info["id"], change, current_agent(request)
+    )
+    return respond(view)
+
+
+@operation(
+    routes,
+    "DELETE",
+    "/api/v1/views/{id}",
+    summary="Delete a view (owner or admin)",
+    status=204,
+)
+async def delete_view(request: web.Request) -> web.Response:
+    await request.app[STORE].delete_view(request.match_info["id"], current_agent(request))
+    return web.Response(status=204)
+
+
+async def live_counts(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: push ``view.counts`` at most every COUNTS_INTERVAL when threads change.
+
+    A commit subscriber only raises a flag; the task recomputes with the readers and logs
+    the event through the writer (so reconnecting clients replay it), and only when a
+    count moved.
+    """
+    store = app[STORE]
+    dirty = asyncio.Event()
+
+    def on_commit(events: list[CommittedEvent]) -> None:
+        if any(event.type in COUNTS_TRIGGERS for event in events):
+            dirty.set()
+
+    async def recount_forever() -> None:
+        last: schemas.ViewCounts | None = None
+        while True:
+            await dirty.wait()
+            dirty.clear()
+            try:
+                counts = await store.live_view_counts()
+                if counts != last:
+                    await store.emit_view_counts(counts)
+                    last = counts
+            except Exception:
+                log.exception("recomputing view counts failed")
+            await asyncio.sleep(COUNTS_INTERVAL)
+
+    store.on_commit(on_commit)
+    task = asyncio.create_task(recount_forever(), name="view-counts")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,316 @@
+"""``ttydesk``: serve | tui (the default) | admin … | simulator | demo.
+
+Heavy parts are imported inside the command that needs them: ``ttydesk`` alone starts the
+inbox without loading the server stack, and admin commands open the database in-process
+(no running server needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from backend.config import Settings
+    from backend.store.sqlite import SqliteStore
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _optional(module: str, function: str) -> Callable[..., None] | None:
+    """A command-registering function of another part, if that part is installed yet."""
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return None
+        raise
+    return getattr(found, function, None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ttydesk", description="A WhatsApp help desk for the terminal."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the backend (REST API, WebSocket, webhook)")
+    serve.add_argument("--host", help="address to listen on (TTYDESK_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (TTYDESK_PORT)")
+    serve.set_defaults(func=cmd_serve)
+
+    tui = commands.add_parser("tui", help="start the terminal inbox (the default)")
+    tui.add_argument("--server", help="backend URL (TTYDESK_SERVER)")
+    tui.add_argument("--token", help="agent token (TTYDESK_TOKEN)")
+    tui.set_defaults(func=cmd_tui)
+
+    admin = commands.add_parser("admin", help="agents, contacts, usage, channels (on the database)")
+    areas = admin.add_subparsers(dest="area", metavar="AREA", required=True)
+
+    agent = areas.add_parser("agent", help="create agents, list them, rotate tokens")
+    agent_actions = agent.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = agent_actions.add_parser("add", help="create an agent; prints its token once")
+    add.add_argument("name")
+    add.add_argument("--role", choices=("agent", "admin"), default="agent")
+    add.add_argument("--skills", default="", help="comma-separated, e.g. lang:es,billing")
+    add.add_argument("--email")
+    add.add_argument("--team")
+    add.add_argument("--json", action="store_true", help="print JSON")
+    add.set_defaults(func=cmd_agent_add)
+    listing = agent_actions.add_parser("list", help="list agents")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(func=cmd_agent_list)
+    token = agent_actions.add_parser("token", help="issue a new token (the old one stops working)")
+    token.add_argument("name", help="agent name or id")
+    token.add_argument("--json", action="store_true", help="print JSON")
+    token.set_defaults(func=cmd_agent_token)
+
+    contacts = areas.add_parser("contacts", help="import contacts")
+    contact_actions = contacts.add_subparsers(dest="action", metavar="ACTION", required=True)
+    importing = contact_actions.add_parser(
+        "import", help="import a CSV (first_name,last_name,email,phone,mobile_phone,country,…)"
+    )
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--json", action="store_true", help="print the report as JSON")
+    importing.set_defaults(func=cmd_contacts_import)
+
+    usage = areas.add_parser("usage", help="conversations used this period and the limit")
+    usage.add_argument("--json", action="store_true", help="print JSON")
+    usage.set_defaults(func=cmd_usage)
+
+    add_channel_commands = _optional("backend.whatsapp.cli", "add_channel_commands")
+    if add_channel_commands is not None:
+        add_channel_commands(areas)
+    add_simulator_commands = _optional("backend.simulator.cli", "add_simulator_commands")
+    if add_simulator_commands is not None:
+        add_simulator_commands(commands)
+    # `ttydesk demo`: backend + simulator + demo data + the inbox
+    add_demo_commands = _optional("backend.demo.cli", "add_demo_commands")
+    if add_demo_commands is not None:
+        add_demo_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.server = args.token = None
+        return cmd_tui(args)
+    result = args.func(args)
+    return EXIT_OK if result is None else int(result)
+
+
+# ------------------------------------------------------------------ serve and tui
+
+
+def _settings(**overrides: Any) -> Settings | None:
+    from backend.config import ConfigError, load_settings
+
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as exc:
+        print(f"ttydesk: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from aiohttp import web
+
+    from backend.app import create_app
+
+    settings = _settings(host=args.host, port=args.port)
+    if settings is None:
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=lambda _: print(
+            f"ttydesk backend on http://{settings.host}:{settings.port} "
+            f"(database {settings.database_path})",
+            flush=True,
+        ),
+    )
+    return EXIT_OK
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.app import run
+
+    return run(args.server, args.token)
+
+
+# ------------------------------------------------------------------ admin
+
+
+def _with_store(work: Callable[[SqliteStore], Awaitable[int | None]]) -> int:
+    from backend.domain.errors import DomainError
+    from backend.store.sqlite import SqliteStore
+
+    settings = _settings()
+    if settings is None:
+        return EXIT_USAGE
+
+    async def run() -> int | None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = SqliteStore(settings.database_path)
+        if hasattr(store, "set_usage_rules"):
+            store.set_usage_rules(
+                limit=settings.usage_limit, subscription_start=settings.subscription_start
+            )
+        await store.open()
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    try:
+        result = asyncio.run(run())
+    except DomainError as exc:
+        print(f"ttydesk: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK if result is None else result
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
+    ]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False))
+             for row in [headers, *rows]]  # fmt: skip
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def cmd_agent_add(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from backend import schemas
+
+    skills = [skill.strip() for skill in args.skills.split(",") if skill.strip()]
+    try:
+        spec = schemas.AgentCreate(
+            name=args.name, role=args.role, skills=skills, email=args.email, team=args.team
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"ttydesk: {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def add(store: SqliteStore) -> None:
+        made = await store.create_agent(spec)
+        await store.record_audit(None, "agent.created", f"agent:{made.agent.id}", via="cli")
+        if args.json:
+            _print_json(made.model_dump(mode="json"))
+            return
+        agent = made.agent
+        print(f"Created {agent.role.value} {agent.name!r} (id {agent.id}).")
+        print(f"Token (shown once; only its hash is stored): {made.token}")
+
+    return _with_store(add)
+
+
+def cmd_agent_list(args: argparse.Namespace) -> int:
+    async def listing(store: SqliteStore) -> None:
+        agents = await store.list_agents()
+        if args.json:
+            _print_json([agent.model_dump(mode="json") for agent in agents])
+            return
+        rows = [
+            [
+                str(a.id),
+                a.name,
+                a.role.value,
+                a.availability.value,
+                ",".join(a.skills) or "-",
+                a.team or "-",
+                str(a.open_tickets),
+            ]
+            for a in agents
+        ]
+        print(_table(rows, ["ID", "NAME", "ROLE", "AVAILABILITY", "SKILLS", "TEAM", "OPEN"]))
+
+    return _with_store(listing)
+
+
+def cmd_agent_token(args: argparse.Namespace) -> int:
+    async def rotate(store: SqliteStore) -> None:
+        agent = await store.find_agent(args.name)
+        token = await store.rotate_token(agent.id)
+        await store.record_audit(None, "agent.token_rotated", f"agent:{agent.id}", via="cli")
+        if args.json:
+            _print_json({"agent_id": agent.id, "name": agent.name, "token": token})
+            return
+        print(f"New token for {agent.name!r} (the old one no longer works; shown once):")
+        print(token)
+
+    return _with_store(rotate)
+
+
+def cmd_contacts_import(args: argparse.Namespace) -> int:
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"ttydesk: cannot read {args.file}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def run(store: SqliteStore) -> int:
+        report = await store.import_contacts(text)
+        await store.record_audit(
+            None,
+            "contacts.imported",
+            str(args.file.name),
+            imported=report.imported,
+            updated=report.updated,
+            refused=len(report.errors),
+        )
+        if args.json:
+            _print_json(report.model_dump(mode="json"))
+        else:
+            print(
+                f"Imported {report.imported} new contacts, updated {report.updated}; "
+                f"{len(report.errors)} rows refused."
+            )
+            for error in report.errors:
+                where = f" {error.field}:" if error.field else ""
+                print(f"  line {error.line}:{where} {error.message}")
+        return EXIT_FAILED if report.errors else EXIT_OK
+
+    return _with_store(run)
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    async def show(store: SqliteStore) -> int | None:
+        if not hasattr(store, "usage"):
+            print("ttydesk: this build has no usage meter.", file=sys.stderr)
+            return EXIT_FAILED
+        usage = await store.usage()
+        if args.json:
+            _print_json(usage.model_dump(mode="json"))
+            return
+        print(
+            f"{usage.used}/{usage.limit} conversations this period "
+            f"(since {usage.period_start}, resets on {usage.resets_on}); "
+            f"{usage.business_initiated_24h} business-initiated in the last 24 h."
+        )
+
+    return _with_store(show)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""``ttydesk demo``: the stack in a child process, the inbox in this one.
+
+The child runs ``ttydesk demo --headless`` in its own process group and stops when its
+standard input closes, so the stack goes away with the inbox even if this process is
+killed. Quitting the inbox (``q`` or Ctrl+C) stops the child and waits for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from backend.demo.stack import info_path
+
+START_TIMEOUT = 60.0
+
+
+class DemoError(Exception):
+    pass
+
+
+def start_child(args: list[str], log_path: Path) -> tuple[subprocess.Popen[bytes], dict]:
+    command = [sys.executable, "-m", "backend.cli", "demo", "--headless", "--watch-stdin", *args]
+    log = log_path.open("ab")
+    child = subprocess.Popen(
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        start_new_session=True,
+    )
+    assert child.stdout is not None
+    deadline = time.monotonic() + START_TIMEOUT
+    line = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([child.stdout], [], [], 0.2)
+        if ready:
+            line = child.stdout.readline()
+            break
+        if child.poll() is not None:
+            break
+    if not line:
+        stop_child(child)
+        raise DemoError(f"the demo backend did not start; see {log_path}")
+    return child, json.loads(line)
+
+
+def stop_child(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        try:
+            if child.stdin is not None:
+                child.stdin.close()
+            os.killpg(child.pid, signal.SIGTERM)
+        except (ProcessLookupError, BrokenPipeError, OSError):
+            pass
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
+
+
+def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int:
+    from tui.app import run as run_tui
+
+    print("Starting the ttydesk demo (backend, simulator, customers)…", file=sys.stderr)
+    child, info = start_child(child_args, log_path)
+    try:
+        token = info["agents"].get(agent)
+        if token is None:
+            raise DemoError(
+                f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}"
+            )
+        return run_tui(info["backend_url"], token)
+    finally:
+        stop_child(child)
+
+
+def join(*, agent: str) -> int:
+    from tui.app import run as run_tui
+
+    path = info_path()
+    if not path.exists():
+        raise DemoError("no demo is running for this user; start one with `ttydesk demo`")
+    info = json.loads(path.read_text())
+    try:
+        os.kill(info["pid"], 0)
+    except ProcessLookupError:
+        raise DemoError(
+            "the demo that wrote its details has stopped; start one with `ttydesk demo`"
+        ) from None
+    token = info["agents"].get(agent)
+    if token is None:
+        raise DemoError(f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}")
+    return run_tui(info["backend_url"], token)

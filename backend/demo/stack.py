@@ -1,0 +1,481 @@
+"""The demo stack: backend + simulator in one process, seeded, with live customers.
+
+``run_headless`` is what ``ttydesk demo --headless`` runs; the interactive ``ttydesk
+demo`` starts it as a child process and opens the inbox against it (see launcher.py).
+Seeding goes through the real API wherever there is one (the channel wizard, template
+sync, contacts, replies), so the demo exercises the product rather than around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import secrets
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiohttp import web
+
+from backend import schemas
+from backend.app import create_app
+from backend.config import RoutingRuleSettings, Settings
+from backend.demo.assets import load_contacts, load_json
+from backend.keys import STORE
+from backend.simulator.app import create_simulator_app
+from backend.simulator.config import (
+    CustomerConfig,
+    PhoneNumberConfig,
+    SimulatorConfig,
+    TemplateConfig,
+    WabaConfig,
+)
+from backend.simulator.keys import SIMULATOR
+from backend.simulator.simulator import Simulator
+from backend.simulator.traffic import run_traffic
+
+log = logging.getLogger(__name__)
+
+WABA_ID = "102290129340398"
+NUMBERS = (
+    ("106540352242922", "15550001111", "Northwind Support"),
+    ("106540352242923", "15550002222", "Northwind Sales"),
+)
+HISTORY_HOURS = 5
+INFO_FILE = "demo.json"
+
+
+def runtime_dir() -> Path:
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    path = Path(base) / f"ttydesk-{os.getuid()}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def info_path() -> Path:
+    return runtime_dir() / INFO_FILE
+
+
+@dataclass
+class DemoInfo:
+    """What ``--headless`` prints as one JSON line (and what ``--join`` reads)."""
+
+    backend_url: str
+    simulator_url: str
+    agents: dict[str, str]  # name → token
+    app_secret: str
+    verify_token: str
+    phone_numbers: list[dict[str, str]]
+    data_dir: str
+    pid: int = field(default_factory=os.getpid)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+@dataclass
+class DemoOptions:
+    data_dir: Path | None = None
+    rate: float = 0.2
+    traffic: bool = True
+    host: str = "127.0.0.1"
+    backend_port: int = 0
+    simulator_port: int = 0
+    seed: int = 7
+    watch_stdin: bool = False  # stop when standard input closes (set by the launcher)
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def simulator_config(
+    *, host: str, port: int, webhook_url: str, app_secret: str, access_token: str, seed: int
+) -> SimulatorConfig:
+    templates = [
+        TemplateConfig(
+            name=t["name"],
+            language=t["language"],
+            status=t["status"],
+            category=t["category"],
+            parameter_format=t.get("parameter_format", "POSITIONAL"),
+            components=t["components"],
+        )
+        for t in load_json("templates.json")
+    ]
+    customers = [
+        CustomerConfig(
+            name=c["name"],
+            wa_id=c.get("wa_id"),
+            user_id=c.get("user_id"),
+            username=c.get("username"),
+            country=c.get("country", "US"),
+            read_receipts=c.get("read_receipts", True),
+        )
+        for c in load_json("customers.json")
+    ]
+    return SimulatorConfig(
+        host=host,
+        port=port,
+        webhook_url=webhook_url,
+        app_secret=app_secret,
+        access_token=access_token,
+        seed=seed,
+        wabas=[
+            WabaConfig(
+                id=WABA_ID,
+                name="Northwind",
+                phone_numbers=[
+                    PhoneNumberConfig(id=pnid, display_phone_number=display, verified_name=name)
+                    for pnid, display, name in NUMBERS
+                ],
+                templates=templates,
+            )
+        ],
+        customers=customers,
+    )
+
+
+class DemoStack:
+    """Starts, seeds and stops the backend and the simulator."""
+
+    def __init__(self, options: DemoOptions) -> None:
+        self.options = options
+        self.data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="ttydesk-demo-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.app_secret = secrets.token_urlsafe(24)
+        self.verify_token = secrets.token_urlsafe(16)
+        self.access_token = "demo-" + secrets.token_urlsafe(24)
+        host = options.host
+        self.backend_port = options.backend_port or _free_port(host)
+        self.simulator_port = options.simulator_port or _free_port(host)
+        self.backend_url = f"http://{host}:{self.backend_port}"
+        self.simulator_url = f"http://{host}:{self.simulator_port}"
+        self.tokens: dict[str, str] = {}
+        self._runners: list[web.AppRunner] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.backend_app: web.Application | None = None
+        self.simulator: Simulator | None = None
+
+    def settings(self) -> Settings:
+        return Settings(
+            data_dir=self.data_dir,
+            host=self.options.host,
+            port=self.backend_port,
+            whatsapp_graph_url=self.simulator_url,
+            whatsapp_app_secret=self.app_secret,
+            whatsapp_verify_token=self.verify_token,
+            subscription_start=date.today() - timedelta(days=12),
+            routing_rules=[RoutingRuleSettings(**rule) for rule in load_json("routing.json")],
+        )
+
+    async def start(self) -> DemoInfo:
+        sim_app = create_simulator_app(
+            simulator_config(
+                host=self.options.host,
+                port=self.simulator_port,
+                webhook_url=f"{self.backend_url}/webhooks/whatsapp",
+                app_secret=self.app_secret,
+                access_token=self.access_token,
+                seed=self.options.seed,
+            )
+        )
+        await self._serve(sim_app, self.simulator_port)
+        self.simulator = sim_app[SIMULATOR]
+        self.backend_app = create_app(self.settings())
+        await self._serve(self.backend_app, self.backend_port)
+        fresh = not (self.data_dir / "demo-seeded").exists()
+        await self._agents()
+        if fresh:
+            await self._seed()
+            (self.data_dir / "demo-seeded").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        return DemoInfo(
+            backend_url=self.backend_url,
+            simulator_url=self.simulator_url,
+            agents=dict(self.tokens),
+            app_secret=self.app_secret,
+            verify_token=self.verify_token,
+            phone_numbers=[
+                {"display_phone_number": display, "phone_number_id": pnid}
+                for pnid, display, _ in NUMBERS
+            ],
+            data_dir=str(self.data_dir),
+        )
+
+    async def _serve(self, app: web.Application, port: int) -> None:
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, self.options.host, port).start()
+        self._runners.append(runner)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        # the backend first, so its outbox stops before the simulator goes away
+        for runner in reversed(self._runners):
+            with contextlib.suppress(Exception):
+                await runner.cleanup()
+        self._runners.clear()
+
+    # ------------------------------------------------------------------ seeding
+
+    @property
+    def store(self):  # noqa: ANN201 - the SqliteStore of the running backend
+        assert self.backend_app is not None
+        return self.backend_app[STORE]
+
+    def client(self, agent: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.backend_url,
+            headers={"Authorization": f"Bearer {self.tokens[agent]}"},
+            timeout=20.0,
+        )
+
+    async def _agents(self) -> None:
+        existing = {agent.name for agent in await self.store.list_agents()}
+        for spec in load_json("agents.json"):
+            if spec["name"] in existing:
+                agent = await self.store.find_agent(spec["name"])
+                self.tokens[spec["name"]] = await self.store.rotate_token(agent.id)
+            else:
+                made = await self.store.create_agent(schemas.AgentCreate(**spec))
+                self.tokens[spec["name"]] = made.token
+
+    @property
+    def admin(self) -> str:
+        return next(a["name"] for a in load_json("agents.json") if a["role"] == "admin")
+
+    async def _seed(self) -> None:
+        async with self.client(self.admin) as api:
+            await self._connect_channel(api)
+            await self._templates(api)
+            await self._records(api)
+        await self.store.create_inserts(load_json("inserts.json"))
+        await self._history()
+
+    async def _connect_channel(self, api: httpx.AsyncClient) -> None:
+        response = await api.post(
+            "/api/v1/channels",
+            json={
+                "business": {
+                    "legal_name": "Northwind Traders Ltd",
+                    "display_name": "Northwind",
+                    "display_name_differs": True,
+                    "website": "https://northwind.example",
+                    "email": "support@northwind.example",
+                    "country": "GB",
+                    "time_zone": "Europe/London",
+                },
+                "access_token": self.access_token,
+                "waba_id": WABA_ID,
+                "profile": {
+                    "display_name": "Northwind",
+                    "category": "RETAIL",
+                    "description": "Northwind customer support",
+                },
+            },
+        )
+        _check(response, "connecting the demo channel")
+        channel_id = response.json()["id"]
+        for pnid, _display, _name in NUMBERS:
+            response = await api.post(
+                f"/api/v1/channels/{channel_id}/phone-numbers", json={"phone_number_id": pnid}
+            )
+            _check(response, f"connecting number {pnid}")
+        # the history below is a few hours old: it must not predate the connection
+        await self.store.backdate_connections(self.store.now() - timedelta(hours=HISTORY_HOURS + 1))
+
+    async def _templates(self, api: httpx.AsyncClient) -> None:
+        response = await api.post("/api/v1/templates/sync")
+        _check(response, "syncing templates")
+        mappings = {
+            (t["name"], t["language"]): t.get("variable_mapping", {})
+            for t in load_json("templates.json")
+        }
+        listed = await api.get("/api/v1/templates", params={"limit": 100})
+        _check(listed, "listing templates")
+        for template in listed.json()["items"]:
+            mapping = mappings.get((template["name"], template["language"]))
+            if mapping:
+                response = await api.patch(
+                    f"/api/v1/templates/{template['id']}", json={"variable_mapping": mapping}
+                )
+                _check(response, f"mapping template {template['name']}")
+
+    async def _records(self, api: httpx.AsyncClient) -> None:
+        company_ids = await self.store.create_companies(load_json("companies.json"))
+        pairs: list[tuple[int, int]] = []
+        for row in load_contacts():
+            body = {k: v for k, v in row.items() if v and k != "company"}
+            response = await api.post("/api/v1/contacts", json=body)
+            _check(response, f"importing contact {row.get('first_name')}")
+            company = row.get("company")
+            if company and company in company_ids:
+                pairs.append((response.json()["id"], company_ids[company]))
+        await self.store.associate_contacts_with_companies(pairs)
+        await self.store.create_deals(load_json("deals.json"), company_ids)
+
+    async def _history(self) -> None:
+        """Customers' first messages, spread over the last few hours, and a few replies."""
+        assert self.simulator is not None
+        now = time.time()
+        customers = load_json("customers.json")
+        rng = random.Random(self.options.seed)
+        for index, customer in enumerate(customers):
+            key = customer.get("user_id") or customer["wa_id"]
+            started = now - HISTORY_HOURS * 3600 + index * 1800
+            for step, line in enumerate(customer["script"][:2]):
+                spec = script_line(line)
+                if spec is None:
+                    continue
+                spec["timestamp"] = int(started + step * rng.randint(60, 600))
+                if index == 1:
+                    spec["phone_number_id"] = NUMBERS[1][0]
+                self.simulator.customer_send(key, spec)
+        with contextlib.suppress(TimeoutError):
+            await self.simulator.wait_idle(timeout=15)
+        await self._first_replies()
+
+    async def _first_replies(self) -> None:
+        replies = {
+            "es": "¡Hola! Lo reviso ahora mismo 🙂",
+            "pt": "Olá! Vou verificar a fatura agora.",
+            "de": "Guten Tag! Ich sehe mir die Rechnung sofort an.",
+        }
+        async with self.client(self.admin) as api:
+            threads = (await api.get("/api/v1/threads", params={"limit": 50})).json()["items"]
+            for thread in threads:
+                country = (thread["contact"].get("wa_user_id") or "")[:2]
+                language = {"ES": "es", "BR": "pt", "DE": "de"}.get(country)
+                if language is None:
+                    continue
+                await api.post(
+                    f"/api/v1/threads/{thread['id']}/messages",
+                    json={"kind": "text", "text": replies[language]},
+                )
+
+    # ------------------------------------------------------------------ live customers
+
+    def start_traffic(self) -> None:
+        if self.options.traffic and self.options.rate > 0:
+            self._tasks.append(asyncio.create_task(self._scripted_customers(), name="demo-scripts"))
+
+    async def _scripted_customers(self) -> None:
+        """Play the rest of each demo customer's script, then general traffic, gently."""
+        assert self.simulator is not None
+        sim = self.simulator
+        rng = random.Random(self.options.seed + 1)
+        pending = [
+            (c.get("user_id") or c["wa_id"], line)
+            for step in range(2, 6)
+            for c in load_json("customers.json")
+            if step < len(c["script"])
+            for line in [c["script"][step]]
+        ]
+        for key, line in pending:
+            await asyncio.sleep(rng.expovariate(self.options.rate))
+            spec = script_line(line, sim=sim, key=key)
+            if spec is not None:
+                sim.customer_send(key, spec)
+        await run_traffic(
+            sim, self.options.rate, languages=("en", "es", "pt", "de", "fr"), customer_count=12
+        )
+
+
+def script_line(line: str, *, sim: Simulator | None = None, key: str | None = None) -> dict | None:
+    """A line of customers.json: plain text, or a JSON message spec."""
+    if not line.startswith("{"):
+        return {"type": "text", "text": line}
+    spec = json.loads(line)
+    kind = spec.get("type")
+    if kind == "reaction":
+        target = _last_business_message(sim, key)
+        if target is None:
+            return None
+        return {"type": "reaction", "message_id": target, "emoji": spec.get("emoji", "👍")}
+    if kind == "reply":
+        target = _last_business_message(sim, key)
+        out: dict[str, Any] = {"type": "text", "text": spec["text"]}
+        if target is not None:
+            out["context"] = {"reply_to": target}
+        return out
+    if kind == "contacts":
+        return {
+            "type": "contacts",
+            "contacts": [
+                {
+                    "name": {"formatted_name": spec["name"], "first_name": spec["name"].split()[0]},
+                    "phones": [{"phone": spec["phone"], "type": "WORK"}],
+                }
+            ],
+        }
+    return spec
+
+
+def _last_business_message(sim: Simulator | None, key: str | None) -> str | None:
+    if sim is None or key is None:
+        return None
+    try:
+        customer = sim.customer_for_key(key)
+    except Exception:  # noqa: BLE001 - an unknown customer simply has no target
+        return None
+    return sim.state.last_sent_to.get(customer.user_id)
+
+
+def _check(response: httpx.Response, what: str) -> None:
+    if response.status_code >= 400:
+        raise RuntimeError(f"demo set-up failed while {what}: {response.text[:300]}")
+
+
+async def run_headless(options: DemoOptions, *, announce=print) -> int:  # noqa: ANN001
+    """Run until SIGINT/SIGTERM or until standard input closes (the launcher went away)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    stack = DemoStack(options)
+    try:
+        info = await stack.start()
+        path = info_path()
+        path.write_text(info.to_json())
+        path.chmod(0o600)
+        announce(info.to_json())
+        sys.stdout.flush()
+        stack.start_traffic()
+        if options.watch_stdin:
+            threading.Thread(target=_wait_for_eof, args=(loop, stop), daemon=True).start()
+        await stop.wait()
+    finally:
+        await stack.stop()
+        with contextlib.suppress(FileNotFoundError):
+            if json.loads(info_path().read_text()).get("pid") == os.getpid():
+                info_path().unlink()
+    return 0
+
+
+def _wait_for_eof(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    try:
+        while sys.stdin.buffer.read(1024):
+            pass
+    except (OSError, ValueError):
+        pass
+    loop.call_soon_threadsafe(stop.set)

@@ -1,0 +1,133 @@
+"""The thread list (keyset pages, newest first), one thread, its messages, and read state.
+
+The list is ordered by ``(last_message_at DESC, id DESC)`` along the ``threads_*_recent``
+indexes. SQLite sorts NULL lowest, so threads without a message come last; a page that
+reaches them continues with a second query over ``last_message_at IS NULL``, keeping
+both parts index range scans instead of one OR that would defeat the index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from backend import schemas
+from backend.domain.errors import NotFound
+from backend.store.base import StoreBase
+from backend.store.conversations import (
+    MESSAGE_SELECT,
+    THREAD_SELECT,
+    emit_thread,
+    load_thread,
+    message_from_row,
+    reactions_by_message,
+    thread_from_row,
+)
+from backend.store.cursors import decode_cursor, encode_cursor
+from backend.store.engine import Tx
+from backend.store.views import ThreadFilter
+
+ORDER = " ORDER BY th.last_message_at DESC, th.id DESC"
+
+
+class ThreadsStore(StoreBase):
+    async def list_threads(
+        self,
+        where: ThreadFilter | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        offset: int | None = None,
+        with_total: bool = False,
+    ) -> schemas.Page[schemas.Thread]:
+        """A page of threads matching ``where``, newest first.
+
+        ``cursor`` continues after a previous page; ``offset`` (without a cursor) jumps to a
+        row position for virtual lists; ``with_total`` adds the number of matching threads.
+        """
+        where = where or ThreadFilter()
+        key = decode_cursor(cursor, 2)
+        rows: list[sqlite3.Row]
+        if key is None:
+            rows = await self._page(where, [], [], limit + 1, offset or 0)
+        elif key[0] is not None:
+            rows = await self._page(
+                where, ["(th.last_message_at, th.id) < (?, ?)"], [key[0], key[1]], limit + 1
+            )
+            if len(rows) <= limit:
+                rows += await self._page(
+                    where, ["th.last_message_at IS NULL"], [], limit + 1 - len(rows)
+                )
+        else:
+            rows = await self._page(
+                where, ["th.last_message_at IS NULL", "th.id < ?"], [key[1]], limit + 1
+            )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = (
+            encode_cursor(rows[-1]["last_message_at"], rows[-1]["id"]) if more and rows else None
+        )
+        total = await self.count_threads(where) if with_total else None  # type: ignore[attr-defined]
+        return schemas.Page[schemas.Thread](
+            items=[thread_from_row(row) for row in rows], next_cursor=next_cursor, total=total
+        )
+
+    async def _page(
+        self,
+        where: ThreadFilter,
+        extra: list[str],
+        extra_params: list[Any],
+        limit: int,
+        offset: int = 0,
+    ) -> list[sqlite3.Row]:
+        clauses = [where.where(), *extra]
+        sql = THREAD_SELECT + " WHERE " + " AND ".join(clauses) + ORDER + " LIMIT ? OFFSET ?"
+        return await self.readers.all(sql, [*where.params, *extra_params, limit, offset])
+
+    async def get_thread(self, thread_id: int) -> schemas.Thread:
+        row = await self.readers.one(THREAD_SELECT + " WHERE th.id = ?", (thread_id,))
+        if row is None:
+            raise NotFound("There is no such thread.", code="thread_not_found")
+        return thread_from_row(row)
+
+    async def list_messages(
+        self, thread_id: int, *, before: int | None = None, limit: int = 50
+    ) -> schemas.Page[schemas.Message]:
+        """Messages newest first; ``next_cursor`` is the ``before`` of the next (older) page."""
+        await self.get_thread(thread_id)
+        sql = MESSAGE_SELECT + " WHERE m.thread_id = ?"
+        params: list[Any] = [thread_id]
+        if before is not None:
+            sql += " AND m.id < ?"
+            params.append(before)
+        rows = await self.readers.all(sql + " ORDER BY m.id DESC LIMIT ?", [*params, limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        reactions: dict[int, list[sqlite3.Row]] = {}
+        if rows:
+            ids = [row["id"] for row in rows]
+            marks = ", ".join("?" for _ in ids)
+            reactions = reactions_by_message(
+                await self.readers.all(
+                    f"SELECT * FROM reactions WHERE message_id IN ({marks}) ORDER BY at", ids
+                )
+            )
+        return schemas.Page[schemas.Message](
+            items=[message_from_row(row, reactions.get(row["id"], ())) for row in rows],
+            next_cursor=str(rows[-1]["id"]) if more else None,
+        )
+
+    async def mark_read(self, thread_id: int, *, read: bool = True) -> schemas.Thread:
+        """Read: the unread count drops to 0. Unread: it becomes at least 1."""
+
+        def mark(tx: Tx) -> schemas.Thread:
+            row = tx.one("SELECT unread_count FROM threads WHERE id = ?", (thread_id,))
+            if row is None:
+                raise NotFound("There is no such thread.", code="thread_not_found")
+            wanted = 0 if read else max(1, row["unread_count"])
+            if wanted == row["unread_count"]:
+                return load_thread(tx, thread_id)
+            tx.execute("UPDATE threads SET unread_count = ? WHERE id = ?", (wanted, thread_id))
+            return emit_thread(tx, thread_id)
+
+        return await self.write(mark)

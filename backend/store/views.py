@@ -1,0 +1,407 @@
+"""Saved views, and the translation of compiled view filters into SQL over the thread list.
+
+``domain.views.compile_filters`` validates and normalises filters into ``Condition``s;
+this module maps each property to a column of ``threads th`` / ``tickets t`` /
+``contacts c`` and each operator to SQL. Nothing here trusts a value: every value is a
+bound parameter.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from backend import schemas
+from backend.domain import views as rules
+from backend.domain.errors import Forbidden, InvalidField, NotFound
+from backend.store.base import StoreBase, loads
+from backend.store.engine import Tx, dumps, iso
+
+BUILTIN_PREFIX = "builtin:"
+# the wire ids of the built-in views, by the domain's key
+BUILTIN_IDS = {
+    "all_open": "builtin:all_open",
+    "assigned_to_me": "builtin:mine",
+    "unassigned": "builtin:unassigned",
+    "sent": "builtin:sent",
+    "all_closed": "builtin:closed",
+}
+BUILTINS = {BUILTIN_IDS[view.key]: view for view in rules.BUILTIN_VIEWS}
+MINE = BUILTIN_IDS["assigned_to_me"]
+
+CONTACT_NAME = "TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, ''))"
+
+# property → (SQL expression, the table aliases it needs besides th)
+COLUMNS: dict[str, tuple[str, frozenset[str]]] = {
+    "original_channel_type": ("t.original_channel_type", frozenset({"t"})),
+    "status": ("th.status", frozenset()),
+    "priority": ("t.priority", frozenset({"t"})),
+    "owner": ("th.owner_id", frozenset()),
+    "business_number": ("th.business_number", frozenset()),
+    "session_expires_at": ("th.session_expires_at", frozenset()),
+    "last_message_at": ("th.last_message_at", frozenset()),
+    "last_message_direction": ("th.last_message_direction", frozenset()),
+    "subject": ("t.subject", frozenset({"t"})),
+    "contact_name": (CONTACT_NAME, frozenset({"c"})),
+}
+TEXT_PROPERTIES = frozenset({"business_number", "subject", "contact_name"})
+
+
+@dataclass
+class ThreadFilter:
+    """A conjunction of SQL conditions over ``threads th`` (+ ``tickets t``, ``contacts c``)."""
+
+    clauses: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+    aliases: set[str] = field(default_factory=set)
+
+    def add(self, clause: str, params: Iterable[Any] = (), aliases: Iterable[str] = ()) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+        self.aliases.update(aliases)
+
+    def extend(self, other: ThreadFilter) -> None:
+        self.clauses.extend(other.clauses)
+        self.params.extend(other.params)
+        self.aliases.update(other.aliases)
+
+    def where(self) -> str:
+        return " AND ".join(f"({clause})" for clause in self.clauses) or "1"
+
+    def joins(self) -> str:
+        """The joins a COUNT needs: only the tables the conditions mention."""
+        parts = []
+        if "t" in self.aliases:
+            parts.append("JOIN tickets t ON t.id = th.ticket_id")
+        if "c" in self.aliases:
+            parts.append("JOIN contacts c ON c.id = th.contact_id")
+        return " ".join(parts)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _bound(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    return value
+
+
+def condition_sql(condition: rules.Condition) -> tuple[str, list[Any], frozenset[str]]:
+    """One compiled condition as (SQL, parameters, aliases used)."""
+    name, operator, values = condition.property, condition.operator, condition.values
+    if name == "unread":
+        wanted = set(values) if operator == rules.IS_ANY_OF else {True, False} - set(values)
+        if wanted == {True, False}:
+            return "1", [], frozenset()
+        if wanted == {True}:
+            return "th.unread_count > 0", [], frozenset()
+        if wanted == {False}:
+            return "th.unread_count = 0", [], frozenset()
+        return "0", [], frozenset()
+    column, aliases = COLUMNS[name]
+    text = name in TEXT_PROPERTIES
+    params = [_bound(value) for value in values]
+    marks = ", ".join("?" for _ in params)
+    collate = " COLLATE NOCASE" if text else ""
+    if operator == rules.IS_ANY_OF:
+        if not params:
+            return "0", [], aliases
+        return f"{column}{collate} IN ({marks})", params, aliases
+    if operator == rules.IS_NONE_OF:
+        if not params:
+            return "1", [], aliases
+        return f"{column} IS NULL OR {column}{collate} NOT IN ({marks})", params, aliases
+    if operator == rules.IS_KNOWN:
+        extra = f" AND {column} != ''" if text else ""
+        return f"{column} IS NOT NULL{extra}", [], aliases
+    if operator == rules.IS_UNKNOWN:
+        extra = f" OR {column} = ''" if text else ""
+        return f"{column} IS NULL{extra}", [], aliases
+    if operator == rules.CONTAINS:
+        return f"{column} LIKE ? ESCAPE '\\'", [_like_pattern(str(params[0]))], aliases
+    if operator == rules.BEFORE:
+        return f"{column} < ?", params, aliases
+    if operator == rules.AFTER:
+        return f"{column} > ?", params, aliases
+    if operator == rules.BEFORE_OR_UNKNOWN:
+        return f"{column} IS NULL OR {column} <= ?", params, aliases
+    raise ValueError(f"no SQL for operator {operator!r}")
+
+
+def filter_from(conditions: Iterable[rules.Condition]) -> ThreadFilter:
+    result = ThreadFilter()
+    for condition in conditions:
+        clause, params, aliases = condition_sql(condition)
+        result.add(clause, params, aliases)
+    return result
+
+
+def compile_view_filters(
+    filters: Iterable[Any], *, me: int, now: datetime, field_prefix: str = ""
+) -> ThreadFilter:
+    try:
+        conditions = rules.compile_filters(list(filters), me=me, now=now)
+    except InvalidField as exc:
+        if field_prefix:
+            exc.field = field_prefix
+        raise
+    return filter_from(conditions)
+
+
+# ------------------------------------------------------------------ saved views
+
+
+VIEW_COLUMNS = "v.id, v.name, v.sharing, v.owner_id, v.team, v.filters, v.position"
+
+
+def view_from_row(row: sqlite3.Row | dict[str, Any]) -> schemas.View:
+    return schemas.View(
+        id=str(row["id"]),
+        name=row["name"],
+        builtin=False,
+        sharing=row["sharing"],
+        owner_id=row["owner_id"],
+        filters=[schemas.ViewFilter.model_validate(f) for f in loads(row["filters"], [])],
+        position=row["position"],
+    )
+
+
+def builtin_views() -> list[schemas.View]:
+    return [
+        schemas.View(
+            id=view_id,
+            name=view.name,
+            builtin=True,
+            sharing=schemas.ViewSharing.everyone,
+            filters=[schemas.ViewFilter.model_validate(f) for f in view.filters],
+            position=index,
+        )
+        for index, (view_id, view) in enumerate(BUILTINS.items())
+    ]
+
+
+def can_see(row: sqlite3.Row | dict[str, Any], agent: schemas.Agent) -> bool:
+    if row["owner_id"] == agent.id or row["sharing"] == schemas.ViewSharing.everyone:
+        return True
+    if row["sharing"] == schemas.ViewSharing.team:
+        return row["team"] is not None and row["team"] == agent.team
+    return False
+
+
+def can_edit(row: sqlite3.Row | dict[str, Any], agent: schemas.Agent) -> bool:
+    return row["owner_id"] == agent.id or (
+        agent.role == schemas.Role.admin and row["sharing"] != schemas.ViewSharing.private
+    )
+
+
+def custom_view_id(view_id: str) -> int:
+    if view_id.startswith(BUILTIN_PREFIX):
+        raise Forbidden("Built-in views cannot be changed.", code="builtin_view")
+    try:
+        return int(view_id)
+    except ValueError:
+        raise NotFound("There is no such view.", code="view_not_found") from None
+
+
+def _view_event(tx: Tx, row: dict[str, Any], *, deleted: bool = False) -> None:
+    # only who may see it: private view names and filters stay private
+    tx.emit(
+        schemas.EventType.views_changed,
+        {
+            "id": str(row["id"]),
+            "owner_id": row["owner_id"],
+            "sharing": row["sharing"],
+            "deleted": deleted,
+        },
+    )
+
+
+class ViewsStore(StoreBase):
+    async def _visible_view_rows(self, agent: schemas.Agent) -> list[sqlite3.Row]:
+        rows = await self.readers.all(
+            f"SELECT {VIEW_COLUMNS} FROM views v ORDER BY v.position, v.id"
+        )
+        return [row for row in rows if can_see(row, agent)]
+
+    async def list_views(self, agent: schemas.Agent, *, counts: bool = True) -> list[schemas.View]:
+        views = builtin_views() + [
+            view_from_row(row) for row in await self._visible_view_rows(agent)
+        ]
+        if counts:
+            found = await self.view_counts(agent)
+            for view in views:
+                view.count = found.counts.get(view.id)
+        return views
+
+    async def get_view(self, view_id: str, agent: schemas.Agent) -> schemas.View:
+        if view_id in BUILTINS:
+            return next(v for v in builtin_views() if v.id == view_id)
+        row = await self._visible_view_row(view_id, agent)
+        return view_from_row(row)
+
+    async def _visible_view_row(self, view_id: str, agent: schemas.Agent) -> sqlite3.Row:
+        try:
+            number = int(view_id)
+        except ValueError:
+            raise NotFound("There is no such view.", code="view_not_found") from None
+        row = await self.readers.one(
+            f"SELECT {VIEW_COLUMNS} FROM views v WHERE v.id = ?", (number,)
+        )
+        if row is None or not can_see(row, agent):
+            raise NotFound("There is no such view.", code="view_not_found")
+        return row
+
+    async def view_filter(self, view_id: str, agent: schemas.Agent) -> ThreadFilter:
+        """The thread filter of a built-in or visible custom view, for this agent."""
+        if view_id in BUILTINS:
+            return compile_view_filters(BUILTINS[view_id].filters, me=agent.id, now=self.now())
+        row = await self._visible_view_row(view_id, agent)
+        return compile_view_filters(loads(row["filters"], []), me=agent.id, now=self.now())
+
+    async def create_view(self, spec: schemas.ViewCreate, agent: schemas.Agent) -> schemas.View:
+        filters = [f.model_dump(mode="json") for f in spec.filters]
+        compile_view_filters(filters, me=agent.id, now=self.now())
+
+        def create(tx: Tx) -> schemas.View:
+            position = tx.one("SELECT COALESCE(MAX(position), 0) + 1 FROM views")[0]
+            view_id = tx.insert(
+                "views",
+                {
+                    "name": spec.name,
+                    "sharing": spec.sharing.value,
+                    "owner_id": agent.id,
+                    "team": agent.team,
+                    "filters": dumps(filters),
+                    "position": position,
+                    "created_at": tx.now_iso,
+                    "updated_at": tx.now_iso,
+                },
+            )
+            row = dict(tx.one(f"SELECT {VIEW_COLUMNS} FROM views v WHERE v.id = ?", (view_id,)))
+            _view_event(tx, row)
+            return view_from_row(row)
+
+        return await self.write(create)
+
+    async def update_view(
+        self, view_id: str, change: schemas.ViewUpdate, agent: schemas.Agent
+    ) -> schemas.View:
+        number = custom_view_id(view_id)
+        values: dict[str, Any] = {}
+        if change.name is not None:
+            values["name"] = change.name
+        if change.sharing is not None:
+            values["sharing"] = change.sharing.value
+        if change.filters is not None:
+            filters = [f.model_dump(mode="json") for f in change.filters]
+            compile_view_filters(filters, me=agent.id, now=self.now())
+            values["filters"] = dumps(filters)
+
+        def update(tx: Tx) -> schemas.View:
+            row = self._editable(tx, number, agent)
+            if values:
+                tx.update("views", number, {**values, "updated_at": tx.now_iso})
+            row = dict(tx.one(f"SELECT {VIEW_COLUMNS} FROM views v WHERE v.id = ?", (number,)))
+            _view_event(tx, row)
+            return view_from_row(row)
+
+        return await self.write(update)
+
+    async def delete_view(self, view_id: str, agent: schemas.Agent) -> None:
+        number = custom_view_id(view_id)
+
+        def delete(tx: Tx) -> None:
+            row = self._editable(tx, number, agent)
+            tx.execute("DELETE FROM views WHERE id = ?", (number,))
+            _view_event(tx, row, deleted=True)
+
+        await self.write(delete)
+
+    @staticmethod
+    def _editable(tx: Tx, number: int, agent: schemas.Agent) -> dict[str, Any]:
+        row = tx.one(f"SELECT {VIEW_COLUMNS} FROM views v WHERE v.id = ?", (number,))
+        if row is None or not can_see(row, agent):
+            raise NotFound("There is no such view.", code="view_not_found")
+        if not can_edit(row, agent):
+            raise Forbidden(
+                "Only the view's owner or an admin can change it.", code="not_view_owner"
+            )
+        return dict(row)
+
+    # -------------------------------------------------------------- counts
+
+    async def count_threads(self, where: ThreadFilter) -> int:
+        return await self.readers.value(
+            f"SELECT COUNT(*) FROM threads th {where.joins()} WHERE {where.where()}",
+            where.params,
+        )
+
+    async def view_counts(self, agent: schemas.Agent) -> schemas.ViewCounts:
+        """Counts of every view this agent sees; ``builtin:mine`` is the agent's own."""
+        now = self.now()
+        counts: dict[str, int] = {}
+        for view_id, view in BUILTINS.items():
+            counts[view_id] = await self.count_threads(
+                compile_view_filters(view.filters, me=agent.id, now=now)
+            )
+        for row in await self._visible_view_rows(agent):
+            counts[str(row["id"])] = await self._custom_count(row, me=agent.id, now=now)
+        return schemas.ViewCounts(counts=counts, mine=await self.mine_counts())
+
+    async def live_view_counts(self) -> schemas.ViewCounts:
+        """Counts for the pushed ``view.counts`` event: every view, "me" read as its owner.
+
+        ``builtin:mine`` differs per agent, so it travels in ``mine`` (agent id → count).
+        """
+        now = self.now()
+        counts: dict[str, int] = {}
+        for view_id, view in BUILTINS.items():
+            if view_id != MINE:
+                counts[view_id] = await self.count_threads(
+                    compile_view_filters(view.filters, me=0, now=now)
+                )
+        rows = await self.readers.all(f"SELECT {VIEW_COLUMNS} FROM views v ORDER BY v.id")
+        for row in rows:
+            counts[str(row["id"])] = await self._custom_count(row, me=row["owner_id"], now=now)
+        return schemas.ViewCounts(counts=counts, mine=await self.mine_counts())
+
+    async def mine_counts(self) -> dict[str, int]:
+        rows = await self.readers.all(
+            "SELECT owner_id, COUNT(*) FROM threads WHERE owner_id IS NOT NULL "
+            "AND status != 'closed' GROUP BY owner_id"
+        )
+        return {str(row[0]): row[1] for row in rows}
+
+    async def _custom_count(self, row: sqlite3.Row, *, me: int, now: datetime) -> int:
+        try:
+            where = compile_view_filters(loads(row["filters"], []), me=me, now=now)
+        except InvalidField:
+            return 0  # saved under older rules; the owner sees the error when opening it
+        return await self.count_threads(where)
+
+    async def emit_view_counts(self, counts: schemas.ViewCounts) -> int:
+        """Log a ``view.counts`` event (so reconnecting clients replay it too)."""
+
+        def emit(tx: Tx) -> int:
+            return tx.emit(schemas.EventType.view_counts, counts.model_dump(mode="json"))
+
+        return await self.write(emit)
+
+
+def filter_properties() -> list[schemas.FilterProperty]:
+    return [
+        schemas.FilterProperty(
+            name=spec.name,
+            label=spec.label,
+            kind=spec.kind,
+            operators=[schemas.FilterOperator(op) for op in spec.operators],
+            values=list(spec.values),
+        )
+        for spec in rules.PROPERTIES.values()
+    ]

@@ -1,0 +1,114 @@
+"""The ``ttydesk`` command: admin commands on the database, serve's settings check, the TUI
+default."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backend import cli
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no stray ./ttydesk.toml
+    monkeypatch.delenv("TTYDESK_CONFIG_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("TTYDESK_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def test_agent_add_prints_the_token_once_and_list_shows_no_token(data_dir, capsys):
+    assert cli.main(["admin", "agent", "add", "Zoe", "--role", "admin", "--skills", "a,b"]) == 0
+    out = capsys.readouterr().out
+    token = out.strip().splitlines()[-1].split()[-1]
+    assert token.startswith("ttd_")
+    assert cli.main(["admin", "agent", "list", "--json"]) == 0
+    listed = capsys.readouterr().out
+    agents = json.loads(listed)
+    assert [(a["name"], a["role"], a["skills"]) for a in agents] == [("Zoe", "admin", ["a", "b"])]
+    assert token not in listed
+    assert cli.main(["admin", "agent", "token", "Zoe", "--json"]) == 0
+    rotated = json.loads(capsys.readouterr().out)["token"]
+    assert rotated.startswith("ttd_") and rotated != token
+    assert cli.main(["admin", "agent", "add", "Zoe"]) == 1
+    assert "exists already" in capsys.readouterr().err
+    assert cli.main(["admin", "agent", "token", "Nobody"]) == 1
+    assert cli.main(["admin", "agent", "add", ""]) == 2
+
+
+def test_contacts_import_reports_bad_rows_by_line_and_imports_good_ones(data_dir, capsys):
+    csv_file = data_dir.parent / "contacts.csv"
+    csv_file.write_text(
+        "first_name,last_name,email,phone,mobile_phone,country,company,tier\n"
+        "Ann,Lee,ann@example.com,612345678,,ES,Acme,gold\n"
+        "Bad,Phone,,12,,,,\n"
+        "No,Mail,nope,,,,,\n"
+        ",,,,,,,\n"
+        "Cid,Roe,,+34 622 000 111,,,Acme,\n"
+        ",,,,,FR,,\n"
+        "Too,Many,,,,,,,extra\n"
+        "Ann,Lee-Smith,ANN@example.com,,+34 633 000 111,,,\n",
+        encoding="utf-8",
+    )
+    assert cli.main(["admin", "contacts", "import", str(csv_file), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert (report["imported"], report["updated"]) == (2, 1)
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [
+        (3, "phone"),
+        (4, "email"),
+        (7, None),
+        (8, None),
+    ]
+    assert cli.main(["admin", "contacts", "import", str(data_dir / "missing.csv")]) == 2
+
+
+def test_imported_contacts_are_normalised_and_associated(data_dir, capsys, tmp_path):
+    import asyncio
+
+    from backend.store.sqlite import SqliteStore
+
+    csv_file = tmp_path / "c.csv"
+    csv_file.write_text("first_name,phone,country,company\nAnn,612345678,ES,Acme\n")
+    assert cli.main(["admin", "contacts", "import", str(csv_file)]) == 0
+    assert "Imported 1 new" in capsys.readouterr().out
+
+    async def check():
+        store = SqliteStore(data_dir / "ttydesk.db")
+        await store.open()
+        try:
+            contact = (await store.list_contacts()).items[0]
+            detail = await store.get_contact(contact.id)
+            audit = await store.list_audit()
+        finally:
+            await store.close()
+        return detail, audit
+
+    detail, audit = asyncio.run(check())
+    assert detail.phone == "+34612345678"
+    assert [c.name for c in detail.companies] == ["Acme"]
+    assert audit.items[0].action == "contacts.imported"
+
+
+def test_usage_prints_the_meter(data_dir, capsys):
+    assert cli.main(["admin", "usage", "--json"]) == 0
+    usage = json.loads(capsys.readouterr().out)
+    assert usage["used"] == 0 and usage["limit"] == 1000
+
+
+def test_serve_with_a_bad_setting_is_one_line_and_exit_2(data_dir, capsys, monkeypatch):
+    monkeypatch.setenv("TTYDESK_PORT", "not-a-port")
+    assert cli.main(["serve"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "port" in err[0]
+
+
+def test_no_subcommand_starts_the_tui_lazily(monkeypatch):
+    import tui.app
+
+    calls = []
+    monkeypatch.setattr(tui.app, "run", lambda server, token: calls.append((server, token)) or 0)
+    assert cli.main([]) == 0
+    assert cli.main(["tui", "--server", "http://x:1", "--token", "t"]) == 0
+    assert calls == [(None, None), ("http://x:1", "t")]

@@ -1,0 +1,92 @@
+"""The JSON error envelope for every kind of failure, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from tests.support import LiveBackend
+
+
+def envelope(response) -> dict:
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] and body["error"]["message"]
+    return body["error"]
+
+
+async def test_malformed_and_wrong_shapes_are_400(live_backend):
+    async with live_backend.client(live_backend.agent_token) as client:
+        for content in (b"{nope", b"", b"[1, 2]", b"\xff\xfe"):
+            response = await client.post(
+                "/api/v1/views", content=content, headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 400, content
+            assert envelope(response)["code"] == "malformed_json"
+
+
+async def test_unknown_paths_and_methods_are_json(live_backend):
+    async with live_backend.client(live_backend.agent_token) as client:
+        response = await client.get("/api/v1/nothing-here")
+        assert response.status_code == 404
+        assert envelope(response)["code"] == "not_found"
+        response = await client.put("/api/v1/views")
+        assert response.status_code == 405
+        assert envelope(response)["code"] == "method_not_allowed"
+
+
+async def test_oversize_body_is_413_json(tmp_path):
+    backend = LiveBackend(
+        data_dir=tmp_path / "d", overrides={"max_body_bytes": 2048, "max_upload_bytes": 2048}
+    )
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        async with backend.client(backend.agent_token) as client:
+            response = await client.post(
+                "/api/v1/views", json={"name": "big", "filters": [], "pad": "x" * 10_000}
+            )
+        assert response.status_code == 413
+        error = envelope(response)
+        assert error["code"] == "too_large"
+        assert "2048" in error["message"]
+    finally:
+        await backend.stop()
+
+
+async def test_openapi_is_3_1_and_lists_every_route(live_backend):
+    async with live_backend.client() as client:
+        doc = (await client.get("/api/v1/openapi.json")).json()
+    assert doc["openapi"].startswith("3.1")
+    assert doc["info"]["title"] == "ttydesk"
+    app: web.Application = live_backend.app
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter")
+        if route.method in ("HEAD", "*") or path is None:
+            continue
+        assert path in doc["paths"], path
+        assert route.method.lower() in doc["paths"][path], (route.method, path)
+    schemas = doc["components"]["schemas"]
+
+    def refs(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "$ref":
+                    yield value
+                else:
+                    yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    for ref in refs(doc):
+        assert ref.startswith("#/components/schemas/")
+        assert ref.rsplit("/", 1)[1] in schemas, ref
+    for path, methods in doc["paths"].items():
+        for method, entry in methods.items():
+            assert entry["responses"], (method, path)
+            for name in [p[1:-1] for p in path.split("/") if p.startswith("{")]:
+                assert any(p["name"] == name and p["in"] == "path" for p in entry["parameters"])
+    threads = doc["paths"]["/api/v1/threads"]["get"]
+    assert {p["name"] for p in threads["parameters"]} >= {"view", "q", "cursor", "with_total"}

@@ -1,0 +1,195 @@
+"""Live push over real WebSockets: replay after a disconnect, resync, slow clients, presence,
+and a server restart losing nothing committed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+
+import pytest
+
+from backend import schemas
+from backend.store import conversations as conv
+from tests.backend.seed import seed_thread
+from tests.backend.wsclient import LiveClient
+from tests.support import LiveBackend
+
+
+async def toggle_read(backend: LiveBackend, thread_id: int, times: int) -> None:
+    async with backend.client(backend.agent_token) as client:
+        for i in range(times):
+            path = "unread" if i % 2 == 0 else "read"
+            response = await client.post(f"/api/v1/threads/{thread_id}/{path}")
+            assert response.status_code == 200
+
+
+async def test_reconnect_with_since_gets_every_missed_event_once_in_order(live_backend):
+    thread = await seed_thread(live_backend.store, name="Ann", phone="+34611111111", text="hi")
+    await toggle_read(live_backend, thread.id, 1)  # unread_count 1 → read, so toggles change it
+    start = (await live_backend.store.event_bounds())[1]
+    async with LiveClient.connect(live_backend, live_backend.admin_token, since=start) as steady:
+        async with LiveClient.connect(live_backend, live_backend.agent_token, since=start) as a:
+            await toggle_read(live_backend, thread.id, 4)
+            first = await a.until_seq((await live_backend.store.event_bounds())[1])
+        last_seen = first[-1]["seq"]
+        # while A is away: changes from the API and from the store, one of them concurrent
+        await asyncio.gather(
+            toggle_read(live_backend, thread.id, 6),
+            live_backend.store.update_agent(
+                live_backend.agent.id, schemas.MeUpdate(availability="away")
+            ),
+        )
+        async with LiveClient.connect(
+            live_backend, live_backend.agent_token, since=last_seen
+        ) as again:
+            await toggle_read(live_backend, thread.id, 3)
+            end = (await live_backend.store.event_bounds())[1]
+            second = await again.until_seq(end)
+        steady_frames = await steady.until_seq(end)
+    seqs = [f["seq"] for f in first + second]
+    assert seqs == list(range(start + 1, end + 1))
+    assert [f["seq"] for f in steady_frames] == seqs
+    assert [f["type"] for f in first + second] == [f["type"] for f in steady_frames]
+
+
+async def test_since_older_than_the_retained_log_gets_resync(tmp_path):
+    backend = LiveBackend(data_dir=tmp_path / "d", overrides={"event_retention": 100})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        await backend.store.write(
+            lambda tx: [tx.emit("thread.updated", {"i": i}) for i in range(250)]
+        )
+        await backend.store.prune_events(backend.settings.event_retention)
+        oldest, newest = await backend.store.event_bounds()
+        assert oldest > 5
+        async with LiveClient.connect(backend, backend.agent_token, since=5) as live:
+            frame = await live.recv()
+        assert frame["type"] == "resync"
+        assert frame["data"] == {"reason": "since_older_than_log", "oldest_seq": oldest}
+        async with LiveClient.connect(backend, backend.agent_token, since=newest + 50) as live:
+            frame = await live.recv()
+        assert frame["type"] == "resync"
+        async with LiveClient.connect(backend, backend.agent_token, since=oldest - 1) as live:
+            frames = await live.until_seq(newest)
+        assert [f["seq"] for f in frames] == list(range(oldest, newest + 1))
+    finally:
+        await backend.stop()
+
+
+async def test_slow_client_is_dropped_with_resync_while_others_keep_up(tmp_path):
+    backend = LiveBackend(data_dir=tmp_path / "d", overrides={"ws_queue_size": 64})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+        big = "x" * 60_000
+        start = (await backend.store.event_bounds())[1]
+
+        def burst(tx):
+            for _ in range(8):
+                message_id = conv.insert_message(
+                    tx, thread_id=thread.id, direction="in", kind="text", text=big
+                )
+                conv.emit_message(tx, message_id, created=True)
+
+        # a terminal that stops reading: a tiny receive buffer (no autotuning) and a paused
+        # transport, so the server's socket buffer fills and its writer blocks
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", backend.port))
+        sock.setblocking(False)
+        async with (
+            LiveClient.connect(backend, backend.agent_token, since=start) as fast,
+            LiveClient.connect(
+                backend,
+                backend.admin_token,
+                since=start,
+                max_queue=1,
+                max_size=2**20,
+                sock=sock,
+                compression=None,
+            ) as slow,
+        ):
+            slow.ws.transport.pause_reading()
+            received = []
+            for _ in range(40):
+                # the fast terminal keeps up with each burst; the slow one falls behind
+                await backend.store.write(burst)
+                end = (await backend.store.event_bounds())[1]
+                received += await fast.until_seq(end, timeout=20)
+            assert [f["seq"] for f in received] == list(range(start + 1, end + 1))
+            slow.ws.transport.resume_reading()
+            frames = []
+            with pytest.raises(Exception):  # noqa: B017 - the server closes the slow socket
+                while True:
+                    frames.append(await slow.recv(timeout=10))
+        assert frames[-1]["type"] == "resync"
+        assert frames[-1]["data"]["reason"] == "slow_client"
+        assert len(frames) - 1 < end - start
+    finally:
+        await backend.stop()
+
+
+async def test_presence_fans_out_and_expires_on_disconnect(live_backend):
+    thread = await seed_thread(live_backend.store, name="Ann", phone="+34611111111", text="hi")
+    async with LiveClient.connect(live_backend, live_backend.admin_token) as watcher:
+        async with LiveClient.connect(live_backend, live_backend.agent_token) as typist:
+            await typist.ws.send(
+                f'{{"type": "presence", "thread_id": {thread.id}, "state": "typing"}}'
+            )
+            frame = await watcher.next_of("presence")
+            assert frame["seq"] == 0
+            assert frame["data"] == {
+                "agent_id": live_backend.agent.id,
+                "agent_name": "Bob Agent",
+                "thread_id": thread.id,
+                "state": "typing",
+            }
+            async with LiveClient.connect(live_backend, live_backend.admin_token) as late:
+                snapshot = await late.next_of("presence")
+                assert snapshot["data"]["state"] == "typing"
+            await typist.ws.send('{"type": "shout"}')
+            error = await typist.next_of("error")
+            assert error["data"]["code"] == "bad_client_message"
+        gone = await watcher.next_of("presence")
+        assert gone["data"]["agent_id"] == live_backend.agent.id
+        assert gone["data"]["state"] == "idle"
+    assert await live_backend.store.events_after(0, 10_000) == [
+        row
+        for row in await live_backend.store.events_after(0, 10_000)
+        if '"presence"' not in row[1]
+    ]
+
+
+async def test_restart_loses_no_committed_event(live_backend):
+    thread = await seed_thread(live_backend.store, name="Ann", phone="+34611111111", text="hi")
+    await toggle_read(live_backend, thread.id, 5)
+    before = await live_backend.store.events_after(0, 10_000)
+    await live_backend.restart()
+    async with LiveClient.connect(live_backend, live_backend.agent_token, since=0) as live:
+        replayed = await live.until_seq(before[-1][0])
+        async with live_backend.client(live_backend.agent_token) as client:
+            assert (await client.post(f"/api/v1/threads/{thread.id}/read")).status_code == 200
+        after = await live.next_of("thread.updated")
+    assert [(f["seq"], f["type"]) for f in replayed] == [
+        (seq, json.loads(frame)["type"]) for seq, frame in before
+    ]
+    assert after["seq"] > before[-1][0]
+
+
+async def test_bad_since_and_no_token_on_the_websocket(live_backend):
+    import websockets
+
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(live_backend.ws_url):
+            pass
+    assert refused.value.response.status_code == 401
+    headers = {"Authorization": f"Bearer {live_backend.agent_token}"}
+    with pytest.raises(websockets.InvalidStatus) as bad:
+        async with websockets.connect(
+            live_backend.ws_url + "?since=-1", additional_headers=headers
+        ):
+            pass
+    assert bad.value.response.status_code == 422
