@@ -89,6 +89,8 @@ class Settings(BaseSettings):
     """The verify token entered at Meta for the webhook handshake."""
     whatsapp_send_timeout: float = Field(default=15.0, gt=0)
     """Seconds before a Graph API send counts as timed out (ambiguous)."""
+    whatsapp_ambiguous_wait: float = Field(default=60.0, gt=0)
+    """Seconds a timed-out (ambiguous) send waits for a status before it is marked failed."""
 
     usage_limit: int = Field(default=1000, ge=0)
     """Business-initiated conversations per month, shared by all channels."""

@@ -268,6 +268,7 @@ class DemoStack:
             await self._connect_channel(api)
             await self._templates(api)
             await self._records(api)
+            await self._views(api)
         await self.store.create_inserts(load_json("inserts.json"))
         await self._history()
 
@@ -333,6 +334,10 @@ class DemoStack:
         await self.store.associate_contacts_with_companies(pairs)
         await self.store.create_deals(load_json("deals.json"), company_ids)
 
+    async def _views(self, api: httpx.AsyncClient) -> None:
+        for view in load_json("views.json"):
+            _check(await api.post("/api/v1/views", json=view), f"creating view {view['name']}")
+
     async def _history(self) -> None:
         """Customers' first messages, spread over the last few hours, and a few replies."""
         assert self.simulator is not None
@@ -347,8 +352,8 @@ class DemoStack:
                 if spec is None:
                     continue
                 spec["timestamp"] = int(started + step * rng.randint(60, 600))
-                if index == 1:
-                    spec["phone_number_id"] = NUMBERS[1][0]
+                if customer.get("phone_number_id"):
+                    spec["phone_number_id"] = customer["phone_number_id"]
                 self.simulator.customer_send(key, spec)
         with contextlib.suppress(TimeoutError):
             await self.simulator.wait_idle(timeout=15)
@@ -384,16 +389,18 @@ class DemoStack:
         sim = self.simulator
         rng = random.Random(self.options.seed + 1)
         pending = [
-            (c.get("user_id") or c["wa_id"], line)
+            (c.get("user_id") or c["wa_id"], c.get("phone_number_id"), line)
             for step in range(2, 6)
             for c in load_json("customers.json")
             if step < len(c["script"])
             for line in [c["script"][step]]
         ]
-        for key, line in pending:
+        for key, phone_number_id, line in pending:
             await asyncio.sleep(rng.expovariate(self.options.rate))
             spec = script_line(line, sim=sim, key=key)
             if spec is not None:
+                if phone_number_id:
+                    spec["phone_number_id"] = phone_number_id
                 sim.customer_send(key, spec)
         await run_traffic(
             sim, self.options.rate, languages=("en", "es", "pt", "de", "fr"), customer_count=12

@@ -1,0 +1,132 @@
+"""End to end in a real terminal: ``ttydesk demo`` in tmux, driven by keys, read off the screen."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
+from tests.e2e.tmux import TTYDESK, Terminal, base_env
+
+FIRST_SCREEN_TIMEOUT = 60.0
+
+
+def demo_info(env: dict[str, str], timeout: float = 30.0) -> dict:
+    path = Path(env["XDG_RUNTIME_DIR"]) / f"ttydesk-{os.getuid()}" / "demo.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return json.loads(path.read_text())
+        time.sleep(0.2)
+    raise AssertionError("the demo did not write its details")
+
+
+def port_open(url: str) -> bool:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, int(port))) == 0
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_until(check, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+def start_demo(tmux_socket: str, tmp_path: Path, name: str = "alice") -> tuple[Terminal, dict]:
+    env = base_env(tmp_path)
+    command = [
+        TTYDESK,
+        "demo",
+        "--agent",
+        name,
+        "--rate",
+        "0.3",
+        "--data-dir",
+        str(tmp_path / "demo"),
+    ]
+    terminal = Terminal.start(tmux_socket, name, command, env)
+    terminal.wait_for("● live", timeout=FIRST_SCREEN_TIMEOUT)
+    return terminal, env
+
+
+def test_demo_reply_reassign_and_quit_leaves_nothing_behind(tmux_socket, tmp_path):
+    terminal, env = start_demo(tmux_socket, tmp_path)
+    info = demo_info(env)
+    # the WhatsApp view (the sixth, after the five built-ins)
+    terminal.wait_for("WhatsApp")
+    terminal.press("6")
+    terminal.wait_for(lambda s: "Maria Lopez" in s and "WhatsApp" in s.splitlines()[0])
+    # open Maria's thread and reply
+    screen = terminal.screen()
+    row = next(i for i, line in enumerate(screen.splitlines()) if "Maria Lopez" in line)
+    terminal.press("g")
+    for _ in range(20):
+        if "▌" in terminal.screen().splitlines()[row]:
+            break
+        terminal.press("j")
+    terminal.press("Enter")
+    terminal.wait_for("Hola, mi pedido A123")
+    terminal.press("r")
+    terminal.type("Llega mañana antes de las 14:00")
+    terminal.press("C-s")
+    terminal.wait_for(
+        lambda s: (
+            any("✓✓" in line for line in s.splitlines() if "alice" in line) and "Llega mañana" in s
+        ),
+        timeout=20,
+    )
+    terminal.press("Escape")
+    # reassign to dmitri
+    terminal.press("a")
+    terminal.wait_for("dmitri")
+    terminal.type("dmitri")
+    terminal.press("Enter")
+    terminal.wait_for("owner dmitri", timeout=10)
+    # quit: the inbox, the backend and the simulator all stop
+    terminal.press("Escape", "q")
+    terminal.wait_for("[exited]", timeout=20)
+    assert wait_until(lambda: not process_alive(info["pid"])), "the demo backend is still running"
+    assert not port_open(info["backend_url"])
+    assert not port_open(info["simulator_url"])
+
+
+def test_two_agents_see_each_other_live(tmux_socket, tmp_path):
+    alice, env = start_demo(tmux_socket, tmp_path)
+    info = demo_info(env)
+    bob = Terminal.start(tmux_socket, "bob", [TTYDESK, "demo", "--join", "--agent", "bob"], env)
+    bob.wait_for("● live", timeout=FIRST_SCREEN_TIMEOUT)
+    bob.wait_for("Klaus Brandt")
+    # alice opens Klaus's thread; bob sees her there
+    alice.press("g")
+    screen = alice.screen()
+    row = next(i for i, line in enumerate(screen.splitlines()) if "Klaus Brandt" in line)
+    for _ in range(20):
+        if "▌" in alice.screen().splitlines()[row]:
+            break
+        alice.press("j")
+    alice.press("Enter")
+    alice.wait_for("Guten Tag")
+    # alice closes it; it leaves bob's "All open" list live
+    before = bob.screen().count("Klaus Brandt")
+    alice.press("c")
+    alice.wait_for(lambda s: "Closed" in s, timeout=10)
+    bob.wait_for(lambda s: s.count("Klaus Brandt") < before, timeout=15)
+    alice.press("Escape", "q")
+    alice.wait_for("[exited]", timeout=20)
+    bob.wait_for(lambda s: "reconnecting" in s or "[exited]" in s, timeout=20)
+    assert wait_until(lambda: not process_alive(info["pid"]))
