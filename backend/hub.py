@@ -28,7 +28,7 @@ class Subscriber:
     agent_id: int
     agent_name: str
     queue_size: int
-    queue: asyncio.Queue[tuple[int, str] | None] = field(init=False)
+    queue: asyncio.Queue[tuple[int, bytes] | None] = field(init=False)
     overflowed: bool = False
     presence_thread: int | None = None
     presence_state: str = "idle"
@@ -36,7 +36,7 @@ class Subscriber:
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.queue_size)
 
-    def offer(self, seq: int, frame: str) -> None:
+    def offer(self, seq: int, frame: bytes) -> None:
         if self.overflowed:
             return
         try:
@@ -79,8 +79,9 @@ class Hub:
         for event in events:
             self.last_seq = max(self.last_seq, event.seq)
             self.published += 1
+            frame = event.frame.encode()  # once for every subscriber
             for subscriber in self._subscribers:
-                subscriber.offer(event.seq, event.frame)
+                subscriber.offer(event.seq, frame)
 
     def publish_presence(self, source: Subscriber, thread_id: int | None, state: str) -> None:
         """Presence is ephemeral: fanned out with seq 0, never written to the event log."""
@@ -98,7 +99,7 @@ class Hub:
                 },
             },
             separators=(",", ":"),
-        )
+        ).encode()
         for subscriber in self._subscribers:
             if subscriber is not source:
                 subscriber.offer(0, frame)

@@ -126,7 +126,7 @@ async def _write(ws: web.WebSocketResponse, subscriber: Subscriber, last: int) -
         if seq:
             last = seq
         try:
-            await ws.send_str(frame)
+            await ws.send_frame(frame, WSMsgType.TEXT)  # already UTF-8, encoded once by the hub
         except (ConnectionError, RuntimeError):
             return
 

@@ -260,20 +260,20 @@ def load_message(tx: Tx, message_id: int) -> schemas.Message:
 
 def emit_thread(tx: Tx, thread_id: int) -> schemas.Thread:
     thread = load_thread(tx, thread_id)
-    tx.emit(schemas.EventType.thread_updated, thread.model_dump(mode="json"))
+    tx.emit(schemas.EventType.thread_updated, thread)
     return thread
 
 
 def emit_ticket(tx: Tx, ticket_id: int) -> schemas.Ticket:
     ticket = load_ticket(tx, ticket_id)
-    tx.emit(schemas.EventType.ticket_updated, ticket.model_dump(mode="json"))
+    tx.emit(schemas.EventType.ticket_updated, ticket)
     return ticket
 
 
 def emit_message(tx: Tx, message_id: int, *, created: bool) -> schemas.Message:
     message = load_message(tx, message_id)
     event = schemas.EventType.message_created if created else schemas.EventType.message_updated
-    tx.emit(event, message.model_dump(mode="json"))
+    tx.emit(event, message)
     return message
 
 

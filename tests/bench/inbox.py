@@ -1,0 +1,73 @@
+"""The inbox at scale: the real TUI against the real backend on 100k threads / 1M messages.
+
+The backend serves a copy of the generated database on core 0; the TUI runs headless
+(``App.run_test(size=(120, 40))``) in its own process on core 1
+(``tests.bench.inbox_client``), so its RSS is the client's alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tests.bench.common import ServerProcess, print_rows, row, run_module_json
+from tests.bench.generate import ensure_database
+
+NAME = "inbox"
+
+
+def main() -> list[dict[str, Any]]:
+    meta = ensure_database()
+    with tempfile.TemporaryDirectory(prefix="ttydesk-bench-inbox-") as tmp:
+        db = Path(tmp) / "ttydesk.db"
+        shutil.copyfile(meta["db"], db)
+        with ServerProcess(["--db", str(db)]) as server:
+            r = run_module_json(
+                "tests.bench.inbox_client",
+                ["--server", server.url, "--token", meta["tokens"]["2"], "--core", "1"],
+                timeout=180,
+            )
+    big = r["top_thread"] == meta["big_thread_id"]
+    return [
+        row(
+            NAME,
+            f"first paint of the thread list ({r['total_threads']} threads in view; "
+            f"imports {r['import_s'] * 1000:.0f} ms incl.)",
+            r["first_paint_ms"],
+            "ms",
+            "<1000 ms",
+            ok=r["first_paint_ms"] < 1000,
+        ),
+        row(NAME, "key→frame p50, j/k", r["move_p50_ms"], "ms"),
+        row(NAME, "key→frame p95, j/k", r["move_p95_ms"], "ms", "<30 ms", ok=r["move_p95_ms"] < 30),
+        row(NAME, "key→frame p50, page up/down", r["page_p50_ms"], "ms"),
+        row(
+            NAME,
+            "key→frame p95, page up/down",
+            r["page_p95_ms"],
+            "ms",
+            "<30 ms",
+            ok=r["page_p95_ms"] < 30,
+        ),
+        row(NAME, "key→rows loaded p95, page up/down", r["page_loaded_p95_ms"], "ms"),
+        row(
+            NAME, "G (last of the list): key→frame / rows loaded", r["end_ms"], "ms", baseline=None
+        ),
+        row(NAME, "G: rows loaded", r["end_rows_ms"], "ms"),
+        row(
+            NAME,
+            f"open the {meta['big_thread_messages']}-message thread (newest "
+            f"{r['open_messages_loaded']} shown)",
+            r["open_ms"],
+            "ms",
+            "<300 ms",
+            ok=big and r["open_ms"] < 300,
+        ),
+        row(NAME, "client RSS (peak)", r["hwm_mb"], "MB", "<120 MB", ok=r["hwm_mb"] < 120),
+    ]
+
+
+if __name__ == "__main__":
+    print_rows(main())
