@@ -1,0 +1,1 @@
+"""Full screens: inbox, search, records and record page, settings (with the channel wizard), help."""

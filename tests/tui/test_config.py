@@ -1,0 +1,43 @@
+"""Server and token: arguments, then TTYDESK_*, then the 0600 config file."""
+
+import stat
+
+import pytest
+
+from tui.config import ConfigError, Settings, config_path, load_settings, save_settings
+
+
+def test_precedence_args_env_file(tmp_path):
+    path = tmp_path / "tui.toml"
+    path.write_text('server = "http://file"\ntoken = "file-token"\n')
+    env = {"TTYDESK_SERVER": "http://env"}
+    settings = load_settings(env=env, path=path)
+    assert (settings.server, settings.token) == ("http://env", "file-token")
+    settings = load_settings("http://arg", "arg-token", env=env, path=path)
+    assert (settings.server, settings.token) == ("http://arg", "arg-token")
+
+
+def test_xdg_path(tmp_path):
+    assert config_path({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "ttydesk" / "tui.toml"
+    assert config_path({"TTYDESK_TUI_CONFIG": str(tmp_path / "x.toml")}) == tmp_path / "x.toml"
+
+
+def test_saved_with_mode_0600_and_read_back(tmp_path):
+    path = tmp_path / "deep" / "tui.toml"
+    settings = Settings(server="http://h:1", token='to"k\\en', keymap={"inbox.close": "x"})
+    save_settings(settings, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = load_settings(env={}, path=path)
+    assert again.token == 'to"k\\en' and again.keymap == {"inbox.close": "x"}
+
+
+def test_broken_file_names_the_file(tmp_path):
+    path = tmp_path / "tui.toml"
+    path.write_text("server = ")
+    with pytest.raises(ConfigError, match=str(path)):
+        load_settings(env={}, path=path)
+
+
+def test_missing_file_is_empty(tmp_path):
+    settings = load_settings(env={}, path=tmp_path / "none.toml")
+    assert not settings.complete

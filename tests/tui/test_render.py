@@ -1,0 +1,114 @@
+"""How each kind of message reads in the thread (SPEC §6), as plain text."""
+
+from datetime import UTC, datetime
+
+from backend.schemas import Message
+from tui import render
+
+AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+
+
+def message(**fields) -> Message:
+    base = {"id": 1, "thread_id": 1, "direction": "in", "kind": "text", "created_at": AT}
+    return Message.model_validate({**base, **fields})
+
+
+def body(**fields) -> str:
+    return render.body(message(**fields)).plain
+
+
+def test_media_line_with_kind_name_size_caption():
+    text = body(
+        kind="document",
+        media={
+            "id": 5,
+            "filename": "invoice.pdf",
+            "size": 2048,
+            "state": "ready",
+            "caption": "*March*",
+        },
+    )
+    assert "📎 Document · invoice.pdf · 2.0 KB" in text and "March" in text and "*" not in text
+
+
+def test_location_and_shared_contacts_and_order():
+    assert "📍 Location · HQ\nMain St 1\n40.416800, -3.703800" in body(
+        kind="location",
+        location={"latitude": 40.4168, "longitude": -3.7038, "name": "HQ", "address": "Main St 1"},
+    )
+    shared = body(
+        kind="contacts", contacts=[{"name": "Zoe Q", "phones": ["+34 600"], "emails": ["z@q.es"]}]
+    )
+    assert "add as contact" in shared and "• Zoe Q  +34 600  z@q.es" in shared
+    assert "• SKU-1 × 2" in body(
+        kind="order", order=[{"product_retailer_id": "SKU-1", "quantity": 2}]
+    )
+
+
+def test_reactions_quotes_buttons_and_events():
+    text = body(
+        text="ok",
+        reply_to={"preview": "where is it?", "direction": "out"},
+        reactions=[{"emoji": "👍", "by": "in", "at": AT}],
+    )
+    assert text.startswith("│ ↪ us: where is it?\nok\n👍 them")
+    assert body(kind="button_reply", text="Yes please") == "↳ chose: Yes please"
+    assert (
+        body(kind="event", event="user_changed_number")
+        == "— The contact changed their phone number —"
+    )
+
+
+def test_delivery_marks_and_failure():
+    def mark(status):
+        return render.header_line(
+            message(direction="out", status=status, author_name="Bob"),
+            contact_name="Ana",
+            agent_name=lambda _: "",
+            now=AT,
+        ).plain
+
+    assert (
+        mark("sent").endswith("✓")
+        and mark("delivered").endswith("✓✓")
+        and mark("failed").endswith("✗")
+    )
+    read = render.header_line(
+        message(direction="out", status="read", author_name="Bob"),
+        contact_name="Ana",
+        agent_name=lambda _: "",
+        accent="bold #ff0000",
+        now=AT,
+    )
+    assert "#ff0000" in str(read.spans[-1].style)
+    failed = body(
+        direction="out", status="failed", error_code=131047, error_message="send a template"
+    )
+    assert "✗ Not delivered: send a template (error 131047) — press y to retry" in failed
+
+
+def test_notes_and_placeholders():
+    note = render.header_line(
+        message(kind="note", direction="out", author_name="Bob"),
+        contact_name="Ana",
+        agent_name=lambda _: "",
+        now=AT,
+    )
+    assert note.plain.startswith("✎ Note · Bob")
+    assert "Unsupported message — poll_creation" in body(
+        kind="unsupported", unsupported_reason="poll_creation"
+    )
+    hidden = body(kind="quarantined", quarantine_rule="iban", text="ES91 2100 0418 4502 0005 1332")
+    assert "Quarantined message — rule: iban" in hidden and "ES91" not in hidden
+    shown = render.body(
+        message(kind="quarantined", quarantine_rule="iban", quarantine_revealed=True, text="ES91"),
+        is_admin=True,
+    )
+    assert "ES91" in shown.plain
+
+
+def test_long_message_is_clipped_until_expanded():
+    long = message(text="word " * 2000)
+    assert "more characters — press e to show more" in render.body(long).plain
+    assert "show more" not in render.body(long, expanded=True).plain
+    assert render.is_truncated(long)

@@ -1,0 +1,81 @@
+"""Customer text is inert: no markup, visible controls and bidi, WhatsApp styles, clipping."""
+
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+
+from tui.text import age, clip, countdown, human_size, inert, one_line, whatsapp
+
+
+def plain(text) -> str:
+    return text.plain
+
+
+def test_markup_is_not_interpreted():
+    text = inert("[bold]hi[/bold] [link=http://x]y[/link]")
+    assert plain(text) == "[bold]hi[/bold] [link=http://x]y[/link]"
+    assert not text.spans
+
+
+def test_ansi_escapes_are_made_visible():
+    text = inert("a\x1b[31mred\x1b[0m\x07")
+    assert plain(text) == "a␛[31mred␛[0m␇"
+    assert "\x1b" not in plain(text)
+
+
+def test_bidi_and_zero_width_characters_are_named():
+    assert plain(inert("x\u202eexe.pdf\u202cy\u200b")) == "x⟨RLO⟩exe.pdf⟨PDF⟩y⟨ZWSP⟩"
+
+
+def test_c1_controls_and_del_are_visible():
+    assert plain(inert("a\x9bb\x7f")) == "a⟨U+009B⟩b␡"
+
+
+def test_rendering_never_emits_raw_escape_bytes():
+    console = Console(force_terminal=True, color_system="truecolor", width=80)
+    with console.capture() as capture:
+        console.print(whatsapp("\x1b]0;pwned\x07 *bold* \x1b[2J"))
+    out = capture.get()
+    assert "\x1b]0;" not in out and "\x1b[2J" not in out
+
+
+def test_whatsapp_formatting():
+    text = whatsapp("*bold* _it_ ~gone~ ```co*de*``` and a*b*c")
+    assert plain(text) == "bold it gone co*de* and a*b*c"
+    styles = {plain(text)[s.start : s.end]: str(s.style) for s in text.spans}
+    assert "bold" in styles["bold"]
+    assert "italic" in styles["it"]
+    assert "strike" in styles["gone"]
+
+
+def test_formatting_inside_stays_inert():
+    text = whatsapp("*\x1b[1m[red]x*")
+    assert plain(text) == "␛[1m[red]x"
+
+
+def test_one_line_joins_lines():
+    assert plain(one_line("a\n\nb   c")) == "a ⏎  ⏎ b c"
+
+
+def test_clip_long_messages():
+    clipped = clip("x" * 5000)
+    assert len(clipped.text) == 2000 and clipped.hidden_chars == 3000
+    lines = clip("\n".join(str(i) for i in range(100)), max_lines=30)
+    assert lines.text.count("\n") == 29 and lines.truncated
+    assert not clip("short").truncated
+
+
+def test_one_megabyte_message_is_cheap():
+    big = "A" * 2**20
+    assert len(clip(big).text) == 2000
+
+
+def test_sizes_ages_and_countdowns():
+    now = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    assert human_size(1536) == "1.5 KB" and human_size(10) == "10 B"
+    assert age(now - timedelta(seconds=30), now) == "now"
+    assert age(now - timedelta(minutes=5), now) == "5m"
+    assert age(now - timedelta(hours=3), now) == "3h"
+    assert age(now - timedelta(days=3), now) == "3d"
+    assert countdown(now + timedelta(hours=2, minutes=5), now) == "2h 05m"
+    assert countdown(now - timedelta(minutes=1), now) is None

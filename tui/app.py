@@ -1,0 +1,507 @@
+"""The ttydesk terminal inbox: the App, its connection lifecycle and the ``run`` entry point.
+
+``TtydeskApp(settings, client)`` is the one factory the CLI, the demo and the tests share.
+The app owns what every screen needs (the agent, agents, views and counts, usage, the
+connection state), runs the live stream in an exclusive worker, and publishes each live
+event on the ``live`` signal for the screens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.css.query import NoMatches
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from backend.schemas import (
+    Agent,
+    Direction,
+    EventType,
+    Message,
+    MessageKind,
+    NotificationChoice,
+    Role,
+    Template,
+    Thread,
+    Usage,
+    View,
+    ViewCounts,
+)
+from tui.client import ApiClient, ApiError, ConnState, LiveEvent, LiveStream, ViewsChanged
+from tui.commands import TtydeskCommands
+from tui.config import Settings, save_settings
+from tui.text import one_line
+
+LiveFactory = Callable[[ApiClient, int | None], LiveStream]
+
+
+class StartScreen(Screen[None]):
+    """Shown while connecting, and when the server cannot be used: one clear sentence."""
+
+    BINDINGS = [
+        Binding(
+            "r", "app.retry_connect", "Retry", id="start.retry", tooltip="Try to connect again"
+        ),
+        Binding(
+            "l",
+            "app.login",
+            "Change server/token",
+            id="start.login",
+            tooltip="Enter another server or token",
+        ),
+        Binding("q", "app.quit", "Quit", id="start.quit", tooltip="Leave ttydesk"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.message = "Connecting…"
+        self.error = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="start-box"):
+            yield Static(Text("ttydesk", style="bold"), id="start-title")
+            yield Static(Text(self.message), id="start-message")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.show(self.message, error=self.error)
+
+    def show(self, message: str, *, error: bool = False) -> None:
+        self.message, self.error = message, error
+        try:
+            widget = self.query_one("#start-message", Static)
+        except NoMatches:
+            return  # not composed yet: on_mount shows it
+        widget.update(Text(message))
+        widget.set_class(error, "-error")
+
+
+class TtydeskApp(App[int]):
+    """The terminal inbox."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ttydesk"
+    COMMANDS = App.COMMANDS | {TtydeskCommands}
+
+    BINDINGS = [
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Palette",
+            id="app.palette",
+            tooltip="Commands, views, agents and recent threads",
+            priority=True,
+        ),
+        Binding(
+            "question_mark", "help", "Help", id="app.help", tooltip="All keys and what they do"
+        ),
+        Binding("f2", "goto('inbox')", "Inbox", show=False, id="app.inbox", tooltip="The inbox"),
+        Binding(
+            "f3",
+            "goto('records')",
+            "Records",
+            show=False,
+            id="app.records",
+            tooltip="Contacts, companies, deals and tickets",
+        ),
+        Binding(
+            "f4",
+            "goto('settings')",
+            "Settings",
+            show=False,
+            id="app.settings",
+            tooltip="Notifications, templates and channels",
+        ),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave ttydesk"),
+    ]
+
+    me: reactive[Agent | None] = reactive(None)
+    usage: reactive[Usage | None] = reactive(None)
+    conn_state: reactive[ConnState] = reactive("connecting")
+    conn_detail: reactive[str | None] = reactive(None)
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: ApiClient | None = None,
+        *,
+        live: LiveFactory | None = None,
+        save_config: bool = True,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.client = client
+        self._live_factory = live or (lambda client, since: LiveStream(client, since=since))
+        self.save_config = save_config
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.stream: LiveStream | None = None
+        self.agents: dict[int, Agent] = {}
+        self.views: list[View] = []
+        self.counts: dict[str, int] = {}
+        self.recent: OrderedDict[int, Thread] = OrderedDict()
+        self.thread_cache: OrderedDict[int, Thread] = OrderedDict()
+        self._templates: list[Template] | None = None
+        self.live: Signal[LiveEvent] = Signal(self, "live")
+        self.reloaded: Signal[object] = Signal(self, "reloaded")
+        self.ready_event = asyncio.Event()
+        self.start_screen = StartScreen()
+        self.events_applied = 0
+        if settings.theme:
+            with contextlib.suppress(Exception):
+                self.theme = settings.theme
+
+    # ----------------------------------------------------------------- start-up
+
+    def get_default_screen(self) -> Screen:
+        return self.start_screen
+
+    def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        if self.client is None and not self.settings.complete:
+            self.action_login()
+        else:
+            self._connect()
+
+    def _start_message(self, message: str, *, error: bool = False) -> None:
+        self.start_screen.show(message, error=error)
+
+    async def verify(self, server: str, token: str) -> str | None:
+        """For the login dialog: ``None`` if the server accepts the token, else why not."""
+        probe = ApiClient(server, token, transport=getattr(self, "_probe_transport", None))
+        try:
+            await probe.me()
+        except ApiError as exc:
+            return exc.message
+        finally:
+            await probe.aclose()
+        return None
+
+    def action_login(self) -> None:
+        from tui.dialogs.login import LoginDialog
+
+        def done(result: tuple[str, str] | None) -> None:
+            if result is None:
+                self.exit(1)
+                return
+            server, token = result
+            self.settings.server, self.settings.token = server, token
+            if self.save_config:
+                try:
+                    path = save_settings(self.settings)
+                    self.notify(f"Saved to {path} (mode 0600).", markup=False)
+                except OSError as exc:
+                    self.notify(
+                        f"Could not save the config: {exc}", severity="warning", markup=False
+                    )
+            old = self.client
+            self.client = ApiClient(server, token)
+            if old is not None:
+                self.run_worker(old.aclose(), exit_on_error=False)
+            self._connect()
+
+        self.push_screen(
+            LoginDialog(self.verify, server=self.settings.server or "", token=""),
+            done,
+        )
+
+    def action_retry_connect(self) -> None:
+        self._connect()
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def _connect(self) -> None:
+        if self.client is None:
+            assert self.settings.server and self.settings.token
+            self.client = ApiClient(self.settings.server, self.settings.token)
+        self._start_message(f"Connecting to {self.client.server}…")
+        try:
+            await self.refetch()
+        except ApiError as exc:
+            self._start_message(
+                exc.message + "  Press r to retry, l to enter another server or token, q to quit.",
+                error=True,
+            )
+            return
+        self._install_modes()
+        await self.switch_mode("inbox")
+        self.ready_event.set()
+        self._run_live()
+
+    async def refetch(self) -> None:
+        """Everything the screens share, from the server (start-up and resync)."""
+        client = self.client
+        assert client is not None
+        me, agents, views, counts, usage = await asyncio.gather(
+            client.me(), client.agents(), client.views(), client.view_counts(), client.usage()
+        )
+        self.agents = {a.id: a for a in agents}
+        self.agents[me.id] = self.agents.get(me.id, me)
+        self.views = views
+        self.counts = counts.counts
+        self.me = me
+        self.usage = usage
+        self._templates = None
+
+    def _install_modes(self) -> None:
+        if "inbox" in self._modes:
+            return
+        from tui.screens.inbox import InboxScreen
+        from tui.screens.records import RecordsScreen
+        from tui.screens.settings import SettingsScreen
+
+        self.add_mode("inbox", InboxScreen)
+        self.add_mode("records", RecordsScreen)
+        self.add_mode("settings", SettingsScreen)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.me is not None and self.me.role == Role.admin
+
+    def action_goto(self, mode: str) -> None:
+        if mode in self._modes and self.current_mode != mode:
+            self.switch_mode(mode)
+
+    # ----------------------------------------------------------------- live stream
+
+    @work(exclusive=True, group="live", exit_on_error=False)
+    async def _run_live(self) -> None:
+        client = self.client
+        assert client is not None
+        since = self.stream.since if self.stream is not None else None
+        self.stream = self._live_factory(client, since)
+        await self.stream.run(self._on_event, self._on_state, self._on_resync)
+
+    def _on_state(self, state: ConnState, detail: str | None) -> None:
+        self.conn_detail = detail
+        self.conn_state = state
+
+    async def _on_resync(self, event: LiveEvent | None) -> None:
+        for attempt in range(5):
+            try:
+                await self.refetch()
+                break
+            except ApiError:
+                await asyncio.sleep(0.5 * (attempt + 1))
+        self.reloaded.publish(event)
+
+    def _on_event(self, event: LiveEvent) -> None:
+        self.events_applied += 1
+        data = event.data
+        kind = event.type
+        if kind == EventType.view_counts and isinstance(data, ViewCounts):
+            self.counts = {**self.counts, **data.counts}
+        elif kind == EventType.usage_updated and isinstance(data, Usage):
+            self.usage = data
+        elif kind == EventType.agent_updated and isinstance(data, Agent):
+            self.agents[data.id] = data
+            if self.me is not None and data.id == self.me.id:
+                self.me = data
+        elif kind == EventType.views_changed and isinstance(data, ViewsChanged):
+            if data.view is not None:
+                self.upsert_view(data.view)
+            if data.deleted:
+                self.remove_view(data.deleted)
+        elif kind == EventType.thread_updated and isinstance(data, Thread):
+            self.remember_threads([data])
+        elif kind == EventType.template_updated and isinstance(data, Template):
+            if self._templates is not None:
+                self._templates = [t for t in self._templates if t.id != data.id] + [data]
+        elif kind == EventType.message_created and isinstance(data, Message):
+            self._maybe_notify(data)
+        self.live.publish(event)
+
+    # ----------------------------------------------------------------- shared state helpers
+
+    def upsert_view(self, view: View) -> None:
+        for index, known in enumerate(self.views):
+            if known.id == view.id:
+                self.views[index] = view
+                break
+        else:
+            self.views.append(view)
+        self.views.sort(key=lambda v: (not v.builtin, v.position))
+
+    def remove_view(self, view_id: str) -> None:
+        self.views = [v for v in self.views if v.id != view_id]
+
+    def remember_threads(self, threads: Iterable[Thread]) -> None:
+        cache = self.thread_cache
+        for thread in threads:
+            cache[thread.id] = thread
+            cache.move_to_end(thread.id)
+        while len(cache) > 2000:
+            cache.popitem(last=False)
+
+    def remember_recent(self, thread: Thread) -> None:
+        self.recent[thread.id] = thread
+        self.recent.move_to_end(thread.id)
+        while len(self.recent) > 20:
+            self.recent.popitem(last=False)
+
+    async def get_templates(self) -> list[Template]:
+        if self._templates is None:
+            assert self.client is not None
+            self._templates = await self.client.templates()
+        return self._templates
+
+    def forget_templates(self) -> None:
+        self._templates = None
+
+    # ----------------------------------------------------------------- notifications
+
+    def _maybe_notify(self, message: Message) -> None:
+        me = self.me
+        if (
+            me is None
+            or message.direction != Direction.inbound
+            or message.kind == MessageKind.event
+        ):
+            return
+        if me.notify == NotificationChoice.off:
+            return
+        if (self.clock() - message.created_at).total_seconds() > 600:
+            return  # replayed history, not news
+        screen = self.screen
+        open_thread = getattr(screen, "thread", None)
+        if isinstance(open_thread, Thread) and open_thread.id == message.thread_id:
+            return
+        thread = self.thread_cache.get(message.thread_id)
+        if me.notify == NotificationChoice.mine:
+            if thread is None:
+                self._notify_after_fetch(message)
+                return
+            if thread.ticket.owner_id not in (None, me.id):
+                return
+        self._toast(message, thread)
+
+    @work(group="notify", exit_on_error=False)
+    async def _notify_after_fetch(self, message: Message) -> None:
+        assert self.client is not None and self.me is not None
+        try:
+            thread = await self.client.thread(message.thread_id)
+        except ApiError:
+            return
+        self.remember_threads([thread])
+        if thread.ticket.owner_id in (None, self.me.id):
+            self._toast(message, thread)
+
+    def _toast(self, message: Message, thread: Thread | None) -> None:
+        from tui.render import preview
+
+        who = thread.contact.name if thread else "a contact"
+        title = one_line(f"New message from {who}").plain
+        body = one_line(preview(message)).plain[:140]
+        self.notify(body, title=title, markup=False, timeout=6)
+        if self.me is not None and self.me.bell:
+            self.bell()
+
+    # ----------------------------------------------------------------- commands, help, errors
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def start_new_conversation(self) -> None:
+        from tui.screens.records import new_conversation_flow
+
+        self.run_worker(
+            new_conversation_flow(self),
+            group="new-conversation",
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def open_thread_in_inbox(self, thread: Thread, jump_to: int | None = None) -> None:
+        async def go() -> None:
+            await self.switch_mode("inbox")
+            inbox = self.screen
+            while len(self.screen_stack) > 1 and not hasattr(inbox, "open_thread"):
+                self.pop_screen()
+                inbox = self.screen
+            if hasattr(inbox, "open_thread"):
+                inbox.open_thread(thread, jump_to=jump_to)  # type: ignore[attr-defined]
+
+        self.run_worker(go(), exit_on_error=False)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Inbox", "Go to the inbox (f2)", lambda: self.action_goto("inbox"))
+        yield SystemCommand(
+            "Records",
+            "Contacts, companies, deals, tickets (f3)",
+            lambda: self.action_goto("records"),
+        )
+        yield SystemCommand(
+            "Settings",
+            "Notifications, templates, channels (f4)",
+            lambda: self.action_goto("settings"),
+        )
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """One place for errors no worker handled itself: a sentence, never a traceback."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, ApiError):
+            self.notify(error.message, severity="error", markup=False)
+        else:
+            self.log.error(f"worker {event.worker.name} failed: {error!r}")
+            self.notify(
+                f"Something went wrong ({type(error).__name__}: {error}).",
+                severity="error",
+                markup=False,
+            )
+
+    async def action_quit(self) -> None:
+        if self.stream is not None:
+            await self.stream.close()
+        self.exit(0)
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.aclose()
+
+
+def run(server: str | None = None, token: str | None = None) -> int:
+    """The ``ttydesk`` command: start the inbox; returns the exit code."""
+    import sys
+
+    from tui.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(server, token)
+    except ConfigError as exc:
+        print(f"ttydesk: {exc}", file=sys.stderr)
+        return 2
+    app = TtydeskApp(settings)
+    result = app.run()
+    return int(result or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tui`` with ``--server`` / ``--token``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="ttydesk", description="The ttydesk terminal inbox.")
+    parser.add_argument("--server", help="backend URL (or TTYDESK_SERVER)")
+    parser.add_argument("--token", help="agent token (or TTYDESK_TOKEN)")
+    args = parser.parse_args(argv)
+    return run(args.server, args.token)

@@ -1,0 +1,644 @@
+"""Talking to the backend: ``ApiClient`` (REST over httpx) and ``LiveStream`` (the WebSocket).
+
+The client speaks only the wire models of ``backend.schemas``. Every failure reaches the
+caller as one ``ApiError`` whose ``message`` is a sentence for a person: an HTTP error
+envelope, a refused connection, a timeout or a body the client cannot read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from backend.schemas import (
+    API_PREFIX,
+    Agent,
+    AvailablePhoneNumber,
+    Channel,
+    ChannelCreate,
+    ClientPresence,
+    Company,
+    Contact,
+    ContactCreate,
+    ContactDetail,
+    ContactUpdate,
+    Deal,
+    Event,
+    EventType,
+    FilterProperty,
+    Insert,
+    InsertKind,
+    Message,
+    MeUpdate,
+    Page,
+    PhoneNumber,
+    PhoneNumberAdd,
+    Presence,
+    PresenceState,
+    RequestCode,
+    Resync,
+    RevealedContent,
+    SearchHit,
+    SendMedia,
+    SendNote,
+    SendReaction,
+    SendTemplate,
+    SendText,
+    StartConversation,
+    StartedConversation,
+    Template,
+    TemplateMappingUpdate,
+    TemplateSyncResult,
+    Thread,
+    Ticket,
+    TicketBulkResult,
+    TicketBulkUpdate,
+    TicketSummary,
+    TicketUpdate,
+    TimelineEntry,
+    UploadedMedia,
+    Usage,
+    VerifyCode,
+    View,
+    ViewCounts,
+    ViewCreate,
+    ViewUpdate,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+SendRequest = SendText | SendMedia | SendTemplate | SendNote | SendReaction
+
+
+class ApiError(Exception):
+    """A refused or failed request. ``status`` 0 means the server was not reached."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"ApiError({self.status}, {self.code!r}, {self.message!r}, field={self.field!r})"
+
+    @property
+    def unreachable(self) -> bool:
+        return self.status == 0
+
+
+_STATUS_WORDS = {
+    401: "The server did not accept your token (401). Check it, or ask an admin for a new one.",
+    403: "You are not allowed to do that (403).",
+    404: "That was not found on the server (404).",
+    413: "That is too large for the server (413).",
+    502: "The server could not reach WhatsApp (502).",
+    504: "WhatsApp did not answer in time (504).",
+}
+
+
+def normalise_server(server: str) -> str:
+    """``localhost:8080`` → ``http://localhost:8080``; no trailing slash."""
+    server = server.strip()
+    if "://" not in server:
+        server = f"http://{server}"
+    return server.rstrip("/")
+
+
+class ApiClient:
+    """The v1 REST API, one typed method per endpoint."""
+
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self.server = normalise_server(server)
+        self.token = token
+        self._http = httpx.AsyncClient(
+            base_url=self.server + API_PREFIX,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "ttydesk-tui"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ----------------------------------------------------------------- plumbing
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        files: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        if params:
+            params = {k: _param(v) for k, v in params.items() if v is not None}
+        try:
+            response = await self._http.request(
+                method, path, params=params, json=json_body, files=files
+            )
+        except httpx.TimeoutException as exc:
+            raise ApiError(
+                0, "timeout", f"The server at {self.server} did not answer in time."
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ApiError(
+                0, "unreachable", f"Cannot reach the server at {self.server} ({_reason(exc)})."
+            ) from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        return response
+
+    async def _get(self, path: str, model: type[M], **params: Any) -> M:
+        response = await self.request("GET", path, params=params)
+        return _parse(model, response)
+
+    async def _send(self, method: str, path: str, model: type[M], body: BaseModel | None) -> M:
+        payload = None if body is None else body.model_dump(mode="json", exclude_unset=True)
+        response = await self.request(method, path, json_body=payload)
+        return _parse(model, response)
+
+    # ----------------------------------------------------------------- agents
+
+    async def me(self) -> Agent:
+        return await self._get("/me", Agent)
+
+    async def update_me(self, update: MeUpdate) -> Agent:
+        return await self._send("PATCH", "/me", Agent, update)
+
+    async def agents(self) -> list[Agent]:
+        return await self._all("/agents", Page[Agent])
+
+    # ----------------------------------------------------------------- threads
+
+    async def threads(
+        self,
+        *,
+        view: str | None = None,
+        status: str | None = None,
+        owner: str | int | None = None,
+        unread: bool | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        offset: int | None = None,
+        with_total: bool = False,
+    ) -> Page[Thread]:
+        return await self._get(
+            "/threads",
+            Page[Thread],
+            view=view,
+            status=status,
+            owner=owner,
+            unread=unread,
+            q=q,
+            limit=limit,
+            cursor=cursor,
+            offset=offset,
+            with_total=with_total or None,
+        )
+
+    async def thread(self, thread_id: int) -> Thread:
+        return await self._get(f"/threads/{thread_id}", Thread)
+
+    async def mark_read(self, thread_id: int) -> None:
+        await self.request("POST", f"/threads/{thread_id}/read")
+
+    async def mark_unread(self, thread_id: int) -> None:
+        await self.request("POST", f"/threads/{thread_id}/unread")
+
+    async def messages(
+        self, thread_id: int, *, before: int | None = None, limit: int = 50
+    ) -> Page[Message]:
+        return await self._get(
+            f"/threads/{thread_id}/messages", Page[Message], before=before, limit=limit
+        )
+
+    async def send(self, thread_id: int, body: SendRequest) -> Message:
+        return await self._send("POST", f"/threads/{thread_id}/messages", Message, body)
+
+    async def retry(self, thread_id: int, message_id: int) -> Message:
+        return await self._send(
+            "POST", f"/threads/{thread_id}/messages/{message_id}/retry", Message, None
+        )
+
+    async def reveal(self, message_id: int) -> RevealedContent:
+        return await self._send("POST", f"/messages/{message_id}/reveal", RevealedContent, None)
+
+    # ----------------------------------------------------------------- media
+
+    async def upload(self, path: Path) -> UploadedMedia:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ApiError(0, "file_unreadable", f"Cannot read {path}: {exc.strerror}.") from exc
+        response = await self.request(
+            "POST", "/media", files={"file": (path.name, data, "application/octet-stream")}
+        )
+        return _parse(UploadedMedia, response)
+
+    async def download(self, media_id: int) -> bytes:
+        response = await self.request("GET", f"/media/{media_id}")
+        return response.content
+
+    # ----------------------------------------------------------------- tickets
+
+    async def update_ticket(self, ticket_id: int, update: TicketUpdate) -> Ticket:
+        return await self._send("PATCH", f"/tickets/{ticket_id}", Ticket, update)
+
+    async def bulk_update(self, update: TicketBulkUpdate) -> TicketBulkResult:
+        return await self._send("POST", "/tickets/bulk", TicketBulkResult, update)
+
+    async def timeline(self, ticket_id: int) -> list[TimelineEntry]:
+        return await self._all(f"/tickets/{ticket_id}/timeline", Page[TimelineEntry], pages=4)
+
+    async def tickets(self, q: str | None = None, limit: int = 50) -> Page[TicketSummary]:
+        return await self._get("/tickets", Page[TicketSummary], q=q or None, limit=limit)
+
+    # ----------------------------------------------------------------- views
+
+    async def views(self) -> list[View]:
+        return await self._all("/views", Page[View])
+
+    async def create_view(self, body: ViewCreate) -> View:
+        return await self._send("POST", "/views", View, body)
+
+    async def update_view(self, view_id: str, body: ViewUpdate) -> View:
+        return await self._send("PATCH", f"/views/{view_id}", View, body)
+
+    async def delete_view(self, view_id: str) -> None:
+        await self.request("DELETE", f"/views/{view_id}")
+
+    async def view_counts(self) -> ViewCounts:
+        return await self._get("/views/counts", ViewCounts)
+
+    async def view_properties(self) -> list[FilterProperty]:
+        return await self._all("/views/properties", Page[FilterProperty])
+
+    # ----------------------------------------------------------------- search and records
+
+    async def search(
+        self, q: str, *, view: str | None = None, status: str | None = None, limit: int = 50
+    ) -> Page[SearchHit]:
+        return await self._get(
+            "/search", Page[SearchHit], q=q, view=view, status=status, limit=limit
+        )
+
+    async def contacts(self, q: str | None = None, limit: int = 50) -> Page[Contact]:
+        return await self._get("/contacts", Page[Contact], q=q or None, limit=limit)
+
+    async def contact(self, contact_id: int) -> ContactDetail:
+        return await self._get(f"/contacts/{contact_id}", ContactDetail)
+
+    async def create_contact(self, body: ContactCreate) -> ContactDetail:
+        return await self._send("POST", "/contacts", ContactDetail, body)
+
+    async def update_contact(self, contact_id: int, body: ContactUpdate) -> ContactDetail:
+        return await self._send("PATCH", f"/contacts/{contact_id}", ContactDetail, body)
+
+    async def start_conversation(
+        self, contact_id: int, body: StartConversation
+    ) -> StartedConversation:
+        return await self._send(
+            "POST", f"/contacts/{contact_id}/conversations", StartedConversation, body
+        )
+
+    async def companies(self, q: str | None = None, limit: int = 50) -> Page[Company]:
+        return await self._get("/companies", Page[Company], q=q or None, limit=limit)
+
+    async def deals(self, q: str | None = None, limit: int = 50) -> Page[Deal]:
+        return await self._get("/deals", Page[Deal], q=q or None, limit=limit)
+
+    # ----------------------------------------------------------------- templates, inserts, usage
+
+    async def templates(self) -> list[Template]:
+        return await self._all("/templates", Page[Template])
+
+    async def sync_templates(self) -> TemplateSyncResult:
+        return await self._send("POST", "/templates/sync", TemplateSyncResult, None)
+
+    async def update_template_mapping(
+        self, template_id: int, body: TemplateMappingUpdate
+    ) -> Template:
+        return await self._send("PATCH", f"/templates/{template_id}", Template, body)
+
+    async def inserts(self, kind: InsertKind | None = None, q: str | None = None) -> list[Insert]:
+        page = await self._get(
+            "/inserts", Page[Insert], kind=kind.value if kind else None, q=q or None, limit=200
+        )
+        return page.items
+
+    async def usage(self) -> Usage:
+        return await self._get("/usage", Usage)
+
+    # ----------------------------------------------------------------- channels (admin)
+
+    async def channels(self) -> list[Channel]:
+        return await self._all("/channels", Page[Channel])
+
+    async def create_channel(self, body: ChannelCreate) -> Channel:
+        return await self._send("POST", "/channels", Channel, body)
+
+    async def available_numbers(self, channel_id: int) -> list[AvailablePhoneNumber]:
+        return await self._all(
+            f"/channels/{channel_id}/available-numbers", Page[AvailablePhoneNumber]
+        )
+
+    async def add_number(self, channel_id: int, body: PhoneNumberAdd) -> PhoneNumber:
+        return await self._send("POST", f"/channels/{channel_id}/phone-numbers", PhoneNumber, body)
+
+    async def request_code(self, channel_id: int, number_id: int, body: RequestCode) -> None:
+        await self.request(
+            "POST",
+            f"/channels/{channel_id}/phone-numbers/{number_id}/request-code",
+            json_body=body.model_dump(mode="json"),
+        )
+
+    async def verify_code(self, channel_id: int, number_id: int, body: VerifyCode) -> PhoneNumber:
+        return await self._send(
+            "POST",
+            f"/channels/{channel_id}/phone-numbers/{number_id}/verify-code",
+            PhoneNumber,
+            body,
+        )
+
+    async def remove_number(self, channel_id: int, number_id: int) -> None:
+        await self.request("DELETE", f"/channels/{channel_id}/phone-numbers/{number_id}")
+
+    # ----------------------------------------------------------------- helpers
+
+    async def _all(self, path: str, model: type[Page[Any]], pages: int = 20) -> list[Any]:
+        """Every item of a small keyset-paginated list (views, agents, templates…)."""
+        items: list[Any] = []
+        cursor: str | None = None
+        for _ in range(pages):
+            page = await self._get(path, model, limit=200, cursor=cursor)
+            items.extend(page.items)
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        return items
+
+    def ws_url(self, since: int | None) -> str:
+        """The live stream's URL; without ``since`` the server starts at its newest event."""
+        parts = urlsplit(self.server)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        query = "" if since is None else f"since={since}"
+        return urlunsplit((scheme, parts.netloc, parts.path + API_PREFIX + "/ws", query, ""))
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    if not text or len(text) > 120:
+        text = type(exc).__name__
+    return text
+
+
+def _parse(model: type[M], response: httpx.Response) -> M:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise ApiError(
+            response.status_code,
+            "bad_response",
+            f"The server sent a {model.__name__} this client cannot read "
+            f"({exc.error_count()} problems; is the server a newer version?).",
+        ) from exc
+
+
+def _error_from(response: httpx.Response) -> ApiError:
+    status = response.status_code
+    try:
+        body = response.json()
+        error = body["error"]
+        message = str(error["message"])
+        if status == 401:  # always the same clear sentence for a refused token
+            message = _STATUS_WORDS[401]
+        return ApiError(status, str(error["code"]), message, error.get("field"))
+    except (ValueError, KeyError, TypeError):
+        words = _STATUS_WORDS.get(status, f"The server refused the request ({status}).")
+        return ApiError(status, f"http_{status}", words)
+
+
+# --------------------------------------------------------------------------- live events
+
+EVENT_MODELS: dict[str, type[BaseModel]] = {
+    EventType.message_created: Message,
+    EventType.message_updated: Message,
+    EventType.thread_updated: Thread,
+    EventType.ticket_updated: Ticket,
+    EventType.view_counts: ViewCounts,
+    EventType.usage_updated: Usage,
+    EventType.presence: Presence,
+    EventType.channel_updated: Channel,
+    EventType.template_updated: Template,
+    EventType.contact_updated: Contact,
+    EventType.agent_updated: Agent,
+    EventType.resync: Resync,
+}
+
+
+@dataclass(frozen=True)
+class ViewsChanged:
+    """``views.changed``: a view was created/updated (``view``) or deleted (``deleted``)."""
+
+    view: View | None = None
+    deleted: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """One decoded event: ``data`` is the schema model for its ``type`` (or the raw dict)."""
+
+    seq: int
+    type: str
+    data: Any
+
+
+def decode_event(event: Event) -> LiveEvent:
+    """Turn a ``{"seq","type","data"}`` frame into its model; unknown types stay dicts."""
+    model = EVENT_MODELS.get(event.type)
+    data: Any = event.data
+    try:
+        if model is not None:
+            data = model.model_validate(event.data)
+        elif event.type == EventType.views_changed:
+            raw_view = event.data.get("view")
+            data = ViewsChanged(
+                view=View.model_validate(raw_view) if raw_view else None,
+                deleted=event.data.get("deleted"),
+            )
+    except ValidationError:
+        data = event.data
+    return LiveEvent(event.seq, event.type, data)
+
+
+ConnState = Literal["connecting", "connected", "reconnecting", "offline"]
+
+_EVENT_ADAPTER = TypeAdapter(Event)
+
+
+class LiveStream:
+    """The WebSocket with reconnect, back-off, ``since`` tracking, dedupe and resync.
+
+    ``run(on_event, on_state)`` loops until cancelled. ``on_event`` is called in order with
+    each new event (seq greater than the last one seen; presence, with seq 0, always).
+    After a ``resync`` frame ``on_resync`` is awaited (refetch everything) before the
+    stream reconnects from the seq the server gave back.
+    """
+
+    def __init__(
+        self,
+        client: ApiClient,
+        *,
+        since: int | None = None,
+        backoff: Iterable[float] = (0.25, 0.5, 1, 2, 4, 8),
+        open_timeout: float = 10.0,
+    ) -> None:
+        self.client = client
+        self.since = since
+        self.backoff = tuple(backoff)
+        self.open_timeout = open_timeout
+        self.state: ConnState = "offline"
+        self.last_error: str | None = None
+        self.connections = 0
+        self._ws: Any = None
+        self._send_lock = asyncio.Lock()
+
+    async def run(
+        self,
+        on_event: Callable[[LiveEvent], Any],
+        on_state: Callable[[ConnState, str | None], Any],
+        on_resync: Callable[[LiveEvent | None], Awaitable[Any]] | None = None,
+    ) -> None:
+        """Connect, apply events, reconnect with back-off; never returns unless cancelled.
+
+        With no ``since`` (a first connection, or after a ``resync``) the server starts at its
+        newest event; when that happens on a *re*connection, ``on_resync`` is awaited once
+        connected so the caller refetches what it may have missed.
+        """
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidStatus, WebSocketException
+
+        attempt = 0
+        need_catch_up = False
+        pending_resync: LiveEvent | None = None
+        while True:
+            first = self.connections == 0
+            self._set_state(on_state, "connecting" if first else "reconnecting", self.last_error)
+            resync: LiveEvent | None = None
+            try:
+                async with connect(
+                    self.client.ws_url(self.since),
+                    additional_headers={"Authorization": f"Bearer {self.client.token}"},
+                    open_timeout=self.open_timeout,
+                    max_size=16 * 2**20,
+                    ping_interval=20,
+                    ping_timeout=20,
+                    user_agent_header="ttydesk-tui",
+                ) as ws:
+                    self._ws = ws
+                    attempt = 0
+                    self.connections += 1
+                    if self.since is None and not first:
+                        need_catch_up = True
+                    self.last_error = None
+                    if need_catch_up and on_resync is not None:
+                        self._set_state(on_state, "reconnecting", "Catching up…")
+                        await on_resync(pending_resync)
+                    need_catch_up = False
+                    pending_resync = None
+                    self._set_state(on_state, "connected", None)
+                    async for raw in ws:
+                        live = self._decode(raw)
+                        if live is None:
+                            continue
+                        if live.type == EventType.resync:
+                            resync = live
+                            break
+                        on_event(live)
+            except asyncio.CancelledError:
+                raise
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                self.last_error = (
+                    _STATUS_WORDS[401]
+                    if status == 401
+                    else f"The live stream was refused ({status})."
+                )
+            except (OSError, WebSocketException, TimeoutError) as exc:
+                self.last_error = f"Live connection lost ({_reason(exc)})."
+            finally:
+                self._ws = None
+            if resync is not None:
+                # the server cannot replay what we missed: reconnect from its newest event,
+                # then refetch everything (connect first, so nothing falls in between)
+                self.since = None
+                need_catch_up = True
+                pending_resync = resync
+                self.last_error = "The server asked for a resync."
+                continue
+            delay = self.backoff[min(attempt, len(self.backoff) - 1)]
+            attempt += 1
+            self._set_state(on_state, "reconnecting", self.last_error)
+            await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
+
+    def _set_state(
+        self, on_state: Callable[[ConnState, str | None], Any], state: ConnState, detail: str | None
+    ) -> None:
+        self.state = state
+        on_state(state, detail)
+
+    def _decode(self, raw: str | bytes) -> LiveEvent | None:
+        try:
+            event = _EVENT_ADAPTER.validate_json(raw)
+        except ValidationError:
+            return None
+        if event.seq:
+            if self.since is not None and event.seq <= self.since:
+                return None  # already applied (replay overlap)
+            self.since = event.seq
+        return decode_event(event)
+
+    async def send_presence(self, thread_id: int | None, state: PresenceState) -> None:
+        ws = self._ws
+        if ws is None:
+            return
+        frame = ClientPresence(type="presence", thread_id=thread_id, state=state)
+        async with self._send_lock:
+            with contextlib.suppress(Exception):
+                await ws.send(json.dumps(frame.model_dump(mode="json")))
+
+    async def close(self) -> None:
+        ws = self._ws
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await ws.close()

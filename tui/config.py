@@ -1,0 +1,125 @@
+"""Where the TUI finds its server and token, and the per-user config file.
+
+Precedence, highest first: ``--server/--token`` arguments, ``TTYDESK_SERVER`` /
+``TTYDESK_TOKEN``, then the file. The file is ``$TTYDESK_TUI_CONFIG`` if set, else
+``$XDG_CONFIG_HOME/ttydesk/tui.toml`` (``~/.config/ttydesk/tui.toml``). It is written with
+mode 0600 because it holds the agent's token::
+
+    server = "http://127.0.0.1:8080"
+    token = "…"
+    theme = "textual-dark"
+
+    [keymap]            # binding id → keys, e.g. remap "inbox.close" to "x"
+    "inbox.close" = "x"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """A config file that cannot be read; the message names the file."""
+
+
+@dataclass
+class Settings:
+    """What the TUI needs to start."""
+
+    server: str | None = None
+    """Base URL of the backend, e.g. ``http://127.0.0.1:8080``."""
+    token: str | None = None
+    """The agent's bearer token."""
+    theme: str | None = None
+    """A Textual theme name."""
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Binding id → comma-separated keys, applied with ``App.set_keymap``."""
+    path: Path | None = None
+    """The config file these settings were read from (and are saved to)."""
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.server and self.token)
+
+
+def config_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if explicit := env.get("TTYDESK_TUI_CONFIG"):
+        return Path(explicit).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base).expanduser() / "ttydesk" / "tui.toml"
+
+
+def load_settings(
+    server: str | None = None,
+    token: str | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    path: Path | None = None,
+) -> Settings:
+    """Merge arguments, environment and file; raises ``ConfigError`` for a broken file."""
+    env = os.environ if env is None else env
+    path = path or config_path(env)
+    data = read_file(path)
+    keymap = data.get("keymap", {})
+    if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
+        raise ConfigError(f"{path}: [keymap] must map binding ids to key strings.")
+    for key in ("server", "token", "theme"):
+        if key in data and not isinstance(data[key], str):
+            raise ConfigError(f"{path}: {key} must be a string.")
+    return Settings(
+        server=server or env.get("TTYDESK_SERVER") or data.get("server") or None,
+        token=token or env.get("TTYDESK_TOKEN") or data.get("token") or None,
+        theme=data.get("theme"),
+        keymap=dict(keymap),
+        path=path,
+    )
+
+
+def read_file(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}).") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}).") from exc
+
+
+def _toml_str(value: str) -> str:
+    # JSON string escapes (with \uXXXX for non-ASCII) are valid TOML basic strings.
+    return json.dumps(value, ensure_ascii=True)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write the file with mode 0600 (created that way, so the token is never world-readable)."""
+    path = path or settings.path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lines = []
+    for key in ("server", "token", "theme"):
+        value = getattr(settings, key)
+        if value:
+            lines.append(f"{key} = {_toml_str(value)}")
+    if settings.keymap:
+        lines.append("")
+        lines.append("[keymap]")
+        for binding_id, keys in sorted(settings.keymap.items()):
+            lines.append(f"{_toml_str(binding_id)} = {_toml_str(keys)}")
+    content = "\n".join(lines) + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, content.encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    settings.path = path
+    return path

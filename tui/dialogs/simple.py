@@ -1,0 +1,197 @@
+"""Small typed dialogs: confirm, prompt, message details, owner and priority pickers."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+from backend.schemas import Agent, Availability, Message, TicketPriority
+from tui.dialogs.picker import FuzzyPicker, PickItem
+from tui.text import full_time, inert, one_line
+
+DIALOG_CSS = """
+    align: center middle;
+    & > Vertical {
+        width: 64; max-width: 95%; height: auto; max-height: 90%;
+        border: thick $primary 60%; background: $panel; padding: 1 2;
+    }
+    & .dialog-title { text-style: bold; padding-bottom: 1; }
+    & .dialog-buttons { height: auto; align-horizontal: right; padding-top: 1; }
+    & .dialog-buttons Button { margin-left: 1; }
+    & .dialog-error { color: $text-error; height: auto; }
+"""
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Yes or no; ``y``/``enter`` confirm, ``n``/``escape`` cancel."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Confirm"),
+        Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Cancel"),
+    ]
+    DEFAULT_CSS = "ConfirmDialog {" + DIALOG_CSS + "}"
+
+    def __init__(self, question: str, *, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__()
+        self.question = question
+        self.yes = yes
+        self.no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.question), classes="dialog-title")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.no} (n)", id="no")
+                yield Button(f"{self.yes} (y)", id="yes", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class PromptDialog(ModalScreen[str | None]):
+    """One line of input (a file path, a name…)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel", tooltip="Close")]
+    DEFAULT_CSS = "PromptDialog {" + DIALOG_CSS + "}"
+
+    def __init__(
+        self, question: str, *, value: str = "", placeholder: str = "", password: bool = False
+    ) -> None:
+        super().__init__()
+        self.question = question
+        self.value = value
+        self.placeholder = placeholder
+        self.password = password
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.question), classes="dialog-title")
+            yield Input(
+                self.value, placeholder=self.placeholder, password=self.password, id="prompt-input"
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class MessageDetailsDialog(ModalScreen[None]):
+    """``m``: numbers, WhatsApp id and delivery times of one message."""
+
+    BINDINGS = [Binding("escape,q,m,enter", "close", "Close", id="details.close", tooltip="Close")]
+    DEFAULT_CSS = "MessageDetailsDialog {" + DIALOG_CSS + "}"
+
+    def __init__(self, message: Message) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        m = self.message
+        out = Text()
+        rows: list[tuple[str, object]] = [
+            ("message id", m.id),
+            ("kind", m.kind.value),
+            ("direction", "inbound" if m.direction.value == "in" else "outbound"),
+            ("from", m.from_number or "—"),
+            ("to", m.to_number or "—"),
+            ("WhatsApp id", m.wamid or "—"),
+            ("status", m.status.value if m.status else "—"),
+            ("created", full_time(m.created_at)),
+            ("sent", full_time(m.sent_at)),
+            ("delivered", full_time(m.delivered_at)),
+            ("read", full_time(m.read_at)),
+        ]
+        if m.failed_at or m.error_message:
+            rows.append(("failed", full_time(m.failed_at)))
+            rows.append(("reason", f"{m.error_message or '—'} ({m.error_code or '?'})"))
+        if m.author_name:
+            rows.append(("author", m.author_name))
+        if m.template_name:
+            rows.append(("template", f"{m.template_name} ({m.template_language})"))
+        if m.quarantine_rule:
+            rows.append(("quarantine", m.quarantine_rule))
+        if m.unsupported_reason:
+            rows.append(("unsupported", m.unsupported_reason))
+        for label, value in rows:
+            out.append(f"{label:<13}", "dim")
+            out.append_text(one_line(value))
+            out.append("\n")
+        with Vertical():
+            yield Static(Text("Message details"), classes="dialog-title")
+            with VerticalScroll():
+                yield Static(out, markup=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+AVAILABILITY_MARK = {
+    Availability.available: "●",
+    Availability.away: "◐",
+    Availability.offline: "○",
+}
+
+UNASSIGN = -1
+
+
+def owner_picker(
+    agents: list[Agent], *, title: str = "Assign owner", current: int | None = None
+) -> FuzzyPicker[int]:
+    """Result: an agent id, or ``UNASSIGN``."""
+    items: list[PickItem[int]] = []
+    order = {Availability.available: 0, Availability.away: 1, Availability.offline: 2}
+    for agent in sorted(
+        agents, key=lambda a: (order.get(a.availability, 3), a.open_tickets, a.name.lower())
+    ):
+        label = Text()
+        label.append(AVAILABILITY_MARK.get(agent.availability, "?") + " ")
+        label.append_text(one_line(agent.name, "bold" if agent.id == current else ""))
+        label.append(f"  {agent.availability.value}", "dim")
+        label.append(f" · {agent.open_tickets} open", "dim")
+        if agent.skills:
+            label.append(" · " + ", ".join(agent.skills[:4]), "dim")
+        if agent.id == current:
+            label.append("  (current)", "italic")
+        items.append(
+            PickItem(agent.id, label, f"{agent.name} {' '.join(agent.skills)} {agent.team or ''}")
+        )
+    items.append(PickItem(UNASSIGN, Text("○ Unassigned", style="italic"), "unassigned nobody none"))
+    return FuzzyPicker(title, items, placeholder="type an agent's name")
+
+
+def priority_picker(current: TicketPriority | None = None) -> FuzzyPicker[TicketPriority]:
+    marks = {"urgent": "!!", "high": "! ", "medium": "  ", "low": "  "}
+    items = []
+    for priority in (
+        TicketPriority.urgent,
+        TicketPriority.high,
+        TicketPriority.medium,
+        TicketPriority.low,
+    ):
+        label = Text(f"{marks[priority.value]} {priority.value.capitalize()}")
+        if priority == current:
+            label.append("  (current)", "italic")
+        items.append(PickItem(priority, label, priority.value))
+    return FuzzyPicker("Priority", items, placeholder="urgent, high, medium, low")
+
+
+def inert_label(value: object) -> Text:
+    return inert(value)

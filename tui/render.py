@@ -1,0 +1,252 @@
+"""How one message looks in the thread: pure functions from a ``Message`` to ``rich.text.Text``.
+
+Customer content goes through ``tui.text`` (inert, WhatsApp formatting, clipped); nothing here
+ever parses markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from rich.text import Text
+
+from backend.schemas import (
+    MEDIA_KINDS,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageKind,
+)
+from tui.text import clip, clock, human_size, inert, one_line, whatsapp
+
+DELIVERY_MARKS: dict[DeliveryStatus, tuple[str, str]] = {
+    DeliveryStatus.queued: ("◷", "dim"),
+    DeliveryStatus.sending: ("◷", "dim"),
+    DeliveryStatus.sent: ("✓", ""),
+    DeliveryStatus.delivered: ("✓✓", ""),
+    DeliveryStatus.read: ("✓✓", "bold"),  # plus the accent colour, applied by the caller
+    DeliveryStatus.failed: ("✗", "bold"),
+}
+
+EVENT_WORDS = {
+    "request_welcome": "The contact opened the chat for the first time",
+    "user_changed_number": "The contact changed their phone number",
+    "user_changed_user_id": "The contact changed their WhatsApp user id",
+}
+
+MEDIA_LABELS = {
+    MessageKind.image: "Image",
+    MessageKind.video: "Video",
+    MessageKind.audio: "Audio",
+    MessageKind.voice: "Voice message",
+    MessageKind.document: "Document",
+    MessageKind.sticker: "Sticker",
+}
+
+
+def delivery_mark(status: DeliveryStatus | None, accent: str = "") -> Text:
+    if status is None:
+        return Text()
+    mark, style = DELIVERY_MARKS.get(status, ("?", ""))
+    if status == DeliveryStatus.read and accent:
+        style = f"{style} {accent}"
+    if status == DeliveryStatus.failed and accent:
+        style = "bold red"
+    return Text(mark, style=style)
+
+
+def author_label(
+    message: Message, contact_name: str, agent_name: Callable[[int | None], str]
+) -> str:
+    if message.kind == MessageKind.note:
+        return message.author_name or agent_name(message.author_id) or "agent"
+    if message.direction == Direction.inbound:
+        return contact_name
+    return message.author_name or agent_name(message.author_id) or "ttydesk"
+
+
+def header_line(
+    message: Message,
+    *,
+    contact_name: str,
+    agent_name: Callable[[int | None], str],
+    accent: str = "",
+    now: datetime | None = None,
+) -> Text:
+    """``▸ Alice · 10:42`` / ``◂ Bob · 10:43 ✓✓`` / ``✎ Note · Bob · 10:44``."""
+    line = Text()
+    who = author_label(message, contact_name, agent_name)
+    if message.kind == MessageKind.note:
+        line.append("✎ Note · ", "bold")
+        line.append_text(one_line(who, "bold"))
+    elif message.direction == Direction.inbound:
+        line.append("▸ ", "bold")
+        line.append_text(one_line(who, "bold"))
+    else:
+        line.append("◂ ", "bold")
+        line.append_text(one_line(who, "bold"))
+    line.append(f" · {clock(message.created_at, now)}", "dim")
+    if message.forwarded:
+        line.append(" · forwarded", "dim italic")
+    if message.direction == Direction.outbound and message.kind != MessageKind.note:
+        line.append(" ")
+        line.append_text(delivery_mark(message.status, accent))
+    return line
+
+
+def body(message: Message, *, expanded: bool = False, is_admin: bool = False) -> Text:
+    """The message content, clipped unless ``expanded``."""
+    out = Text()
+    if message.reply_to is not None:
+        quoted = message.reply_to
+        who = "them" if quoted.direction == Direction.inbound else "us"
+        out.append("│ ↪ ", "dim")
+        out.append(f"{who}: ", "dim")
+        out.append_text(one_line(quoted.preview or "(earlier message)", "dim italic"))
+        out.append("\n")
+
+    kind = message.kind
+    if kind == MessageKind.unsupported:
+        out.append("⚠ Unsupported message", "bold reverse")
+        reason = message.unsupported_reason
+        out.append(" — ")
+        out.append_text(inert(reason or "WhatsApp did not say why", "italic"))
+        out.append("\n")
+        out.append("The original is kept on the server.", "dim")
+        return out
+    if kind == MessageKind.quarantined and not message.quarantine_revealed:
+        out.append("⛔ Quarantined message", "bold reverse")
+        out.append(" — rule: ")
+        out.append_text(inert(message.quarantine_rule or "content policy", "bold"))
+        out.append("\n")
+        hint = (
+            "Content hidden. Press R to reveal it (logged)."
+            if is_admin
+            else "Content hidden by the content policy."
+        )
+        out.append(hint, "dim")
+        return out
+    if kind == MessageKind.event:
+        words = EVENT_WORDS.get(message.event or "", message.event or "event")
+        out.append("— ", "dim")
+        out.append_text(inert(words, "dim italic"))
+        if message.text:
+            out.append(": ", "dim")
+            out.append_text(inert(message.text, "dim"))
+        out.append(" —", "dim")
+        return out
+
+    if kind in MEDIA_KINDS:
+        media = message.media
+        label = MEDIA_LABELS.get(kind, kind.value)
+        out.append(f"📎 {label}", "bold")
+        if media is not None:
+            if media.animated:
+                out.append(" (GIF)")
+            out.append(" · ")
+            out.append_text(one_line(media.filename or media.mime_type or "unnamed"))
+            out.append(f" · {human_size(media.size)}", "dim")
+            if media.state.value != "ready":
+                out.append(f" · {media.state.value}", "dim italic")
+            out.append("  [x open · w save]", "dim")
+        caption = (media.caption if media else None) or message.text
+        if caption:
+            out.append("\n")
+            out.append_text(_clipped(caption, expanded))
+    elif kind == MessageKind.location and message.location is not None:
+        loc = message.location
+        out.append("📍 Location", "bold")
+        if loc.name:
+            out.append(" · ")
+            out.append_text(one_line(loc.name))
+        if loc.address:
+            out.append("\n")
+            out.append_text(inert(loc.address))
+        out.append(f"\n{loc.latitude:.6f}, {loc.longitude:.6f}", "dim")
+        url = loc.url or f"https://maps.google.com/?q={loc.latitude},{loc.longitude}"
+        out.append("\n")
+        out.append_text(one_line(url, "underline"))
+    elif kind == MessageKind.contacts:
+        out.append("👤 Shared contact" + ("s" if len(message.contacts) != 1 else ""), "bold")
+        out.append("  [+ add as contact]", "dim")
+        for shared in message.contacts:
+            out.append("\n• ")
+            out.append_text(one_line(shared.name, "bold"))
+            for phone in shared.phones:
+                out.append("  ")
+                out.append_text(one_line(phone))
+            for email in shared.emails:
+                out.append("  ")
+                out.append_text(one_line(email))
+            if shared.org:
+                out.append("  (")
+                out.append_text(one_line(shared.org))
+                out.append(")")
+    elif kind in (MessageKind.button_reply, MessageKind.interactive_reply):
+        out.append("↳ chose: ", "dim")
+        out.append_text(_clipped(message.text or "", expanded))
+    elif kind == MessageKind.template:
+        out.append("Template ", "dim")
+        out.append_text(one_line(message.template_name or "?", "bold"))
+        if message.template_language:
+            out.append(f" ({message.template_language})", "dim")
+        if message.text:
+            out.append("\n")
+            out.append_text(_clipped(message.text, expanded))
+    elif kind == MessageKind.order:
+        out.append("🛒 Order", "bold")
+        for item in message.order:
+            out.append("\n• ")
+            out.append_text(one_line(item.product_retailer_id))
+            out.append(f" × {item.quantity}")
+            if item.item_price is not None:
+                out.append(f" @ {item.item_price:g} {item.currency or ''}".rstrip(), "dim")
+    else:
+        if kind == MessageKind.quarantined:
+            out.append("⛔ revealed (rule: ", "dim")
+            out.append_text(inert(message.quarantine_rule or "?", "dim"))
+            out.append(")\n", "dim")
+        out.append_text(_clipped(message.text or "", expanded))
+
+    if message.status == DeliveryStatus.failed:
+        out.append("\n✗ Not delivered: ", "bold")
+        out.append_text(inert(message.error_message or "WhatsApp refused the message", "bold"))
+        if message.error_code:
+            out.append(f" (error {message.error_code})", "dim")
+        out.append(" — press y to retry", "dim")
+    if message.reactions:
+        out.append("\n")
+        for reaction in message.reactions:
+            out.append_text(inert(reaction.emoji))
+            out.append(" them  " if reaction.by == Direction.inbound else " us  ", "dim")
+    return out
+
+
+def _clipped(text: str, expanded: bool) -> Text:
+    if expanded:
+        return whatsapp(text)
+    clipped = clip(text)
+    out = whatsapp(clipped.text)
+    if clipped.truncated:
+        out.append(
+            f"\n… {clipped.hidden_chars:,} more characters — press e to show more", "dim italic"
+        )
+    return out
+
+
+def is_truncated(message: Message) -> bool:
+    return clip(message.text or "").truncated
+
+
+def preview(message: Message) -> str:
+    """A one-line description for quotes and the composer's reply-to line."""
+    if message.kind == MessageKind.quarantined and not message.quarantine_revealed:
+        return "quarantined message"
+    if message.kind == MessageKind.unsupported:
+        return "unsupported message"
+    if message.kind in MEDIA_KINDS:
+        return MEDIA_LABELS.get(message.kind, "attachment") + (
+            f": {message.media.caption}" if message.media and message.media.caption else ""
+        )
+    return (message.text or message.kind.value)[:200]

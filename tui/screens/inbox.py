@@ -1,0 +1,1165 @@
+"""The inbox: views, the virtual thread list, the open thread, composer and contact panel.
+
+The screen coordinates; its widgets do not know each other. It reads shared state (agent,
+agents, views, counts, usage) from the app, carries out actions through the API client and
+applies live events the app publishes on ``app.live``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static
+
+from backend.schemas import (
+    ContactCreate,
+    ContactDetail,
+    EventType,
+    Message,
+    MessageKind,
+    PresenceState,
+    SendMedia,
+    SendNote,
+    SendTemplate,
+    SendText,
+    Thread,
+    Ticket,
+    TicketBulkUpdate,
+    TicketPriority,
+    TicketStatus,
+    TicketUpdate,
+    View,
+    ViewCreate,
+    ViewUpdate,
+)
+from tui.client import ApiError, LiveEvent, ViewsChanged
+from tui.dialogs.insert_picker import insert_picker
+from tui.dialogs.simple import (
+    UNASSIGN,
+    ConfirmDialog,
+    MessageDetailsDialog,
+    PromptDialog,
+    owner_picker,
+    priority_picker,
+)
+from tui.dialogs.template_picker import TemplatePicker
+from tui.dialogs.view_builder import ViewBuilder
+from tui.text import countdown, one_line
+from tui.widgets.chrome import PresenceLine, TopBar
+from tui.widgets.composer import Composer
+from tui.widgets.contact_panel import ContactPanel
+from tui.widgets.message_log import MessageLog
+from tui.widgets.thread_list import ThreadList
+from tui.widgets.views_sidebar import ViewsSidebar
+
+if TYPE_CHECKING:
+    from tui.app import TtydeskApp
+
+NARROW = 130
+STATUS_WORDS = {
+    TicketStatus.new: "New",
+    TicketStatus.waiting_on_us: "Waiting on us",
+    TicketStatus.waiting_on_contact: "Waiting on contact",
+    TicketStatus.closed: "Closed",
+}
+
+
+def _view_bindings() -> list[Binding]:
+    return [
+        Binding(
+            str(n),
+            f"view({n})",
+            f"View {n}",
+            show=False,
+            id=f"inbox.view{n}",
+            tooltip=f"Switch to view {n} of the views column",
+        )
+        for n in range(1, 10)
+    ]
+
+
+class InboxScreen(Screen[None]):
+    """Where agents spend their day."""
+
+    BINDING_GROUP_TITLE = "Inbox"
+
+    BINDINGS = [
+        *_view_bindings(),
+        Binding("slash", "search", "Search", id="inbox.search", tooltip="Full-text search"),
+        Binding("r", "reply", "Reply", id="inbox.reply", tooltip="Reply (to the selected message)"),
+        Binding("n", "note", "Note", id="inbox.note", tooltip="Write a private note"),
+        Binding("t", "templates", "Template", id="inbox.templates", tooltip="Send a template"),
+        Binding(
+            "i", "inserts", "Insert", id="inbox.insert", tooltip="Insert a snippet, article, link…"
+        ),
+        Binding("a", "assign", "Assign", id="inbox.assign", tooltip="Change the owner"),
+        Binding(
+            "A",
+            "assign_selection",
+            "Assign sel.",
+            id="inbox.assign_selection",
+            tooltip="Change the owner of every selected thread",
+        ),
+        Binding(
+            "c",
+            "close_ticket",
+            "Close",
+            id="inbox.close",
+            tooltip="Close the ticket (or the selection)",
+        ),
+        Binding(
+            "o",
+            "reopen_ticket",
+            "Reopen",
+            id="inbox.reopen",
+            tooltip="Reopen the ticket (or the selection)",
+        ),
+        Binding(
+            "p",
+            "priority",
+            "Priority",
+            id="inbox.priority",
+            tooltip="Set the priority (of the selection)",
+        ),
+        Binding(
+            "s",
+            "toggle_panel",
+            "Contact",
+            id="inbox.contact_panel",
+            tooltip="Show or hide the contact panel",
+        ),
+        Binding(
+            "m", "details", "Details", id="inbox.details", tooltip="Details of the selected message"
+        ),
+        Binding(
+            "u",
+            "toggle_unread",
+            "Unread",
+            show=False,
+            id="inbox.unread",
+            tooltip="Mark the thread read or unread",
+        ),
+        Binding(
+            "N",
+            "new_conversation",
+            "New conv.",
+            id="inbox.new_conversation",
+            tooltip="Start a conversation from a contact, company, deal or ticket",
+        ),
+        Binding("v", "new_view", "New view", id="inbox.new_view", tooltip="Create a view"),
+        Binding(
+            "escape", "back", "Back", show=False, id="inbox.back", tooltip="Back to the thread list"
+        ),
+    ]
+
+    narrow: reactive[bool] = reactive(False)
+    thread_open: reactive[bool] = reactive(False)
+    panel_open: reactive[bool] = reactive(False)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: View | None = None
+        self.thread: Thread | None = None
+        self.contact: ContactDetail | None = None
+        self.drafts: dict[int, str] = {}
+        self._typing_sent = 0.0
+        self._idle_timer: Timer | None = None
+        self._pending_jump: int | None = None
+
+    @property
+    def _composed(self) -> bool:
+        """Callbacks from the app (watchers, signals) may arrive while the screen is not (or no
+        longer) composed."""
+        return self.is_attached and bool(self.query("#threads"))
+
+    @property
+    def tapp(self) -> TtydeskApp:
+        return self.app  # type: ignore[return-value]
+
+    # ----------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="topbar")
+        with Horizontal(id="inbox-body"):
+            yield ViewsSidebar(id="views")
+            yield ThreadList(id="threads", owner_names=self._owner_short)
+            with Vertical(id="thread-pane"):
+                yield Static("", id="thread-header", markup=False)
+                yield MessageLog(id="log")
+                yield PresenceLine(id="presence")
+                yield Composer(id="composer")
+            yield ContactPanel(id="contact-panel")
+        yield Footer(compact=True)
+
+    @property
+    def threads(self) -> ThreadList:
+        return self.query_one("#threads", ThreadList)
+
+    @property
+    def log_widget(self) -> MessageLog:
+        return self.query_one("#log", MessageLog)
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one("#composer", Composer)
+
+    @property
+    def sidebar(self) -> ViewsSidebar:
+        return self.query_one("#views", ViewsSidebar)
+
+    @property
+    def topbar(self) -> TopBar:
+        return self.query_one("#topbar", TopBar)
+
+    @property
+    def presence(self) -> PresenceLine:
+        return self.query_one("#presence", PresenceLine)
+
+    @property
+    def panel(self) -> ContactPanel:
+        return self.query_one("#contact-panel", ContactPanel)
+
+    def on_mount(self) -> None:
+        app = self.tapp
+        app.live.subscribe(self, self.on_live)
+        app.reloaded.subscribe(self, self._on_reloaded)
+        self.watch(app, "me", self._me_changed)
+        self.watch(app, "conn_state", self._conn_changed)
+        self.watch(app, "usage", self._usage_changed)
+        log = self.log_widget
+        log.agent_name = self._owner_name
+        log.now = app.clock
+        accent = getattr(app.current_theme, "accent", None)
+        log.accent_style = f"bold {accent}" if accent else "bold"
+        self.threads.now = app.clock
+        log.is_admin = app.is_admin
+        self.presence.me_id = app.me.id if app.me else None
+        self.sidebar.set_views(app.views, app.counts)
+        self.narrow = self.size.width < NARROW
+        if app.views:
+            self.select_view(app.views[0])
+        self.threads.focus()
+        self._render_thread_header()
+        self.set_interval(30, self._tick)
+
+    def on_resize(self) -> None:
+        self.narrow = self.size.width < NARROW
+
+    def watch_narrow(self, narrow: bool) -> None:
+        self.set_class(narrow, "-narrow")
+
+    def watch_thread_open(self, value: bool) -> None:
+        self.set_class(value, "-thread-open")
+        self.refresh_bindings()
+
+    def watch_panel_open(self, value: bool) -> None:
+        self.set_class(value, "-panel-open")
+
+    def _me_changed(self) -> None:
+        if not self._composed:
+            return
+        me = self.tapp.me
+        self.topbar.agent = me
+        self.presence.me_id = me.id if me else None
+        self.log_widget.is_admin = self.tapp.is_admin
+
+    def _conn_changed(self) -> None:
+        if not self._composed:
+            return
+        self.topbar.connection_detail = self.tapp.conn_detail
+        self.topbar.connection = self.tapp.conn_state
+
+    def _usage_changed(self) -> None:
+        if not self._composed:
+            return
+        self.topbar.usage = self.tapp.usage
+
+    def _tick(self) -> None:
+        if not self._composed:
+            return
+        self.threads.refresh()
+        self._render_thread_header()
+
+    def _owner_name(self, agent_id: int | None) -> str:
+        if agent_id is None:
+            return ""
+        agent = self.tapp.agents.get(agent_id)
+        return agent.name if agent else f"agent #{agent_id}"
+
+    def _owner_short(self, agent_id: int | None) -> str:
+        if agent_id is None:
+            return ""
+        me = self.tapp.me
+        if me is not None and me.id == agent_id:
+            return "me"
+        return self._owner_name(agent_id).split(" ")[0]
+
+    # ----------------------------------------------------------------- views
+
+    def select_view(self, view: View, *, owner: int | None = None) -> None:
+        self.view = view
+        self.sidebar.set_active(view.id)
+        self.sidebar.focus_view(view.id)
+        title = view.name
+        if owner is not None:
+            title += f" · owner {self._owner_name(owner)}"
+        self.topbar.title = title
+        client = self.tapp.client
+        assert client is not None
+
+        async def fetch(
+            offset: int, limit: int, with_total: bool
+        ) -> tuple[list[Thread], int | None]:
+            page = await client.threads(
+                view=view.id, owner=owner, offset=offset, limit=limit, with_total=with_total
+            )
+            self.tapp.remember_threads(page.items)
+            return page.items, page.total
+
+        self.threads.set_source(fetch)
+
+    def action_view(self, number: int) -> None:
+        view = self.sidebar.view_at(number)
+        if view is not None:
+            self.select_view(view)
+            if self.narrow and self.thread_open:
+                self.close_thread()
+            self.threads.focus()
+
+    @on(ViewsSidebar.Chosen)
+    def _view_chosen(self, event: ViewsSidebar.Chosen) -> None:
+        self.select_view(event.view)
+        self.threads.focus()
+
+    def show_owner(self, agent_id: int) -> None:
+        """Palette ``agent: …``: the current view narrowed to one owner."""
+        views = self.tapp.views
+        base = next((v for v in views if v.id == "builtin:all_open"), views[0] if views else None)
+        if base is not None:
+            self.select_view(base, owner=agent_id)
+            self.threads.focus()
+
+    def _on_reloaded(self, _: object) -> None:
+        if not self._composed:
+            return
+        """After a resync or reconnect that needed it: everything from the server again."""
+        self.sidebar.set_views(self.tapp.views, self.tapp.counts)
+        if self.view is not None:
+            fresh = next((v for v in self.tapp.views if v.id == self.view.id), None)
+            if fresh is None and self.tapp.views:
+                self.select_view(self.tapp.views[0])
+            else:
+                self.threads.reload()
+        if self.thread is not None:
+            self._load_thread(self.thread.id, keep_cursor=True)
+
+    # ----------------------------------------------------------------- thread
+
+    @on(ThreadList.Opened)
+    def _opened(self, event: ThreadList.Opened) -> None:
+        self.open_thread(event.thread)
+        self.log_widget.focus()
+
+    @on(ThreadList.SelectionChanged)
+    def _selection_changed(self, event: ThreadList.SelectionChanged) -> None:
+        self.topbar.selection = event.count
+        self.refresh_bindings()
+
+    def open_thread(self, thread: Thread, *, jump_to: int | None = None) -> None:
+        previous = self.thread
+        if previous is not None and previous.id != thread.id:
+            self.drafts[previous.id] = self.composer.text
+            self._send_presence(previous.id, PresenceState.idle)
+        self.thread = thread
+        self.contact = None
+        self.thread_open = True
+        self.tapp.remember_recent(thread)
+        log = self.log_widget
+        log.contact_name = thread.contact.name
+        self.presence.set_thread(thread.id)
+        composer = self.composer
+        composer.reset()
+        if draft := self.drafts.pop(thread.id, ""):
+            composer.area.load_text(draft)
+        self._render_thread_header()
+        self._pending_jump = jump_to
+        if previous is None or previous.id != thread.id or jump_to is not None:
+            log.clear_thread()
+            self._load_thread(thread.id)
+        self._send_presence(thread.id, PresenceState.viewing)
+        if thread.unread_count:
+            self._mark_read(thread.id)
+        if self.panel_open:
+            self._load_panel()
+
+    def close_thread(self) -> None:
+        if self.thread is not None:
+            self.drafts[self.thread.id] = self.composer.text
+            self._send_presence(self.thread.id, PresenceState.idle)
+        self.thread = None
+        self.thread_open = False
+        self.log_widget.clear_thread()
+        self.presence.set_thread(None)
+        self._render_thread_header()
+        self.threads.focus()
+
+    def action_back(self) -> None:
+        focused = self.focused
+        if self.thread_open and (self.narrow or (focused is not None and self._in_pane(focused))):
+            if self.narrow:
+                self.close_thread()
+            else:
+                self.threads.focus()
+        elif self.threads.selected:
+            self.threads.clear_selection()
+
+    def _in_pane(self, widget: object) -> bool:
+        pane = self.query_one("#thread-pane")
+        node = widget
+        while node is not None:
+            if node is pane:
+                return True
+            node = getattr(node, "parent", None)
+        return False
+
+    def _render_thread_header(self) -> None:
+        header = self.query_one("#thread-header", Static)
+        thread = self.thread
+        if thread is None:
+            hint = Text("No thread open. ", style="dim")
+            hint.append("j/k move · enter open · space select · ? help", "dim")
+            header.update(hint)
+            self.composer.session_open = True
+            return
+        ticket = thread.ticket
+        out = Text()
+        out.append_text(one_line(thread.contact.name, "bold"))
+        number = thread.contact.phone or thread.contact.wa_id or thread.contact.wa_username or ""
+        if number:
+            out.append(" ")
+            out.append_text(one_line(number, "dim"))
+        out.append("  ")
+        out.append(f"#{ticket.id} ", "dim")
+        out.append_text(one_line(ticket.subject))
+        out.append("\n")
+        out.append(STATUS_WORDS.get(ticket.status, ticket.status.value), "bold")
+        out.append(f" · {ticket.priority.value}")
+        owner = self._owner_name(ticket.owner_id) or "unassigned"
+        out.append(" · owner ")
+        out.append_text(one_line(owner, "bold"))
+        left = countdown(thread.session_expires_at, self.tapp.clock())
+        out.append(" · ")
+        if left:
+            out.append(f"session {left} left")
+        else:
+            out.append("session expired: template only", "bold reverse")
+        if thread.business_number:
+            out.append(" · via ")
+            out.append_text(one_line(thread.business_number, "dim"))
+        out.no_wrap = True
+        out.overflow = "ellipsis"
+        header.update(out)
+        self.composer.session_open = left is not None
+
+    @work(group="thread-load", exclusive=True, exit_on_error=False)
+    async def _load_thread(self, thread_id: int, keep_cursor: bool = False) -> None:
+        client = self.tapp.client
+        assert client is not None
+        try:
+            page = await client.messages(thread_id, limit=50)
+        except ApiError as exc:
+            self.notify(
+                exc.message, title="Could not load the messages", severity="error", markup=False
+            )
+            return
+        if self.thread is None or self.thread.id != thread_id:
+            return
+        log = self.log_widget
+        log.set_messages(page.items, page.next_cursor is not None)
+        jump = self._pending_jump
+        self._pending_jump = None
+        if jump is not None:
+            for _ in range(20):
+                if log.jump_to(jump) or not log.has_older:
+                    break
+                older = await client.messages(thread_id, before=log.messages[0].id, limit=100)
+                log.prepend_older(older.items, older.next_cursor is not None)
+
+    @on(MessageLog.NeedOlder)
+    def _need_older(self, event: MessageLog.NeedOlder) -> None:
+        self._load_older(event.before)
+
+    @work(group="thread-older", exclusive=True, exit_on_error=False)
+    async def _load_older(self, before: int) -> None:
+        thread = self.thread
+        client = self.tapp.client
+        if thread is None or client is None:
+            return
+        try:
+            page = await client.messages(thread.id, before=before, limit=50)
+        except ApiError as exc:
+            self.log_widget.loading_older = False
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        if self.thread is not None and self.thread.id == thread.id:
+            self.log_widget.prepend_older(page.items, page.next_cursor is not None)
+
+    @work(group="mark-read", exit_on_error=False)
+    async def _mark_read(self, thread_id: int) -> None:
+        client = self.tapp.client
+        if client is None:
+            return
+        with contextlib.suppress(ApiError):
+            await client.mark_read(thread_id)
+
+    # ----------------------------------------------------------------- target of an action
+
+    def target_thread(self) -> Thread | None:
+        focused = self.focused
+        if self.thread is not None and (focused is None or self._in_pane(focused) or self.narrow):
+            return self.thread
+        current = self.threads.current
+        return current or self.thread
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_mounted or not self.query("#threads"):
+            return True
+        has_target = self.thread is not None or self.threads.current is not None
+        if action in ("reply", "note", "templates", "inserts", "toggle_unread", "toggle_panel"):
+            return has_target
+        if action == "details":
+            return self.thread is not None and self.log_widget.selected is not None
+        if action == "assign_selection":
+            return bool(self.threads.selected)
+        if action in ("assign", "close_ticket", "reopen_ticket", "priority"):
+            return has_target or bool(self.threads.selected)
+        if action == "back":
+            return self.thread_open or bool(self.threads.selected)
+        return True
+
+    # ----------------------------------------------------------------- composing
+
+    def _ensure_open(self) -> bool:
+        if self.thread is None:
+            current = self.threads.current
+            if current is None:
+                return False
+            self.open_thread(current)
+        return True
+
+    def action_reply(self) -> None:
+        if self._ensure_open():
+            self.composer.begin(note=False)
+
+    @on(MessageLog.Action)
+    def _quote_reply(self, event: MessageLog.Action) -> None:
+        if event.action != "quote":
+            return
+        message = event.message
+        if message.kind in (MessageKind.note, MessageKind.event):
+            self.notify("Notes and events cannot be replied to.", markup=False)
+            return
+        self.composer.begin(note=False, reply_to=message)
+
+    def action_note(self) -> None:
+        if self._ensure_open():
+            self.composer.begin(note=True)
+
+    def action_templates(self) -> None:
+        if self._ensure_open():
+            self._open_templates()
+
+    def action_inserts(self) -> None:
+        if self._ensure_open():
+            self._open_inserts()
+
+    @on(Composer.Request)
+    def _composer_request(self, event: Composer.Request) -> None:
+        if event.what == "templates":
+            self._open_templates()
+        elif event.what == "inserts":
+            self._open_inserts()
+        elif event.what == "attach":
+            self._ask_attachment()
+
+    @on(Composer.Left)
+    def _composer_left(self) -> None:
+        self.log_widget.focus()
+
+    @on(Composer.Typing)
+    def _typing(self) -> None:
+        thread = self.thread
+        if thread is None or self.composer.note_mode:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now - self._typing_sent > 3:
+            self._typing_sent = now
+            self._send_presence(thread.id, PresenceState.typing)
+        if self._idle_timer is not None:
+            self._idle_timer.stop()
+        thread_id = thread.id
+        self._idle_timer = self.set_timer(
+            5, lambda: self._send_presence(thread_id, PresenceState.viewing)
+        )
+
+    def _send_presence(self, thread_id: int | None, state: PresenceState) -> None:
+        stream = self.tapp.stream
+        if stream is not None:
+            self.run_worker(
+                stream.send_presence(thread_id, state), group="presence", exit_on_error=False
+            )
+        if state != PresenceState.typing:
+            self._typing_sent = 0.0
+
+    @on(Composer.Submitted)
+    def _submitted(self, event: Composer.Submitted) -> None:
+        self._send(event)
+
+    @work(group="send", exclusive=False, exit_on_error=False)
+    async def _send(self, event: Composer.Submitted) -> None:
+        thread = self.thread
+        client = self.tapp.client
+        composer = event.composer
+        if thread is None or client is None:
+            composer.refused("No thread open.")
+            return
+        client_id = uuid.uuid4().hex
+        try:
+            if event.note:
+                body: SendText | SendMedia | SendNote = SendNote(
+                    kind="note", text=event.text, client_id=client_id
+                )
+            elif event.attachment is not None:
+                uploaded = await client.upload(event.attachment)
+                body = SendMedia(
+                    kind="media",
+                    media_id=uploaded.id,
+                    caption=event.text.strip() or None,
+                    reply_to=event.reply_to.id if event.reply_to else None,
+                    client_id=client_id,
+                )
+            else:
+                body = SendText(
+                    kind="text",
+                    text=event.text,
+                    reply_to=event.reply_to.id if event.reply_to else None,
+                    client_id=client_id,
+                )
+            message = await client.send(thread.id, body)
+        except ApiError as exc:
+            self._refused(exc, composer)
+            return
+        composer.sent()
+        if self.thread is not None and self.thread.id == message.thread_id:
+            self.log_widget.upsert(message)
+        self._send_presence(thread.id, PresenceState.viewing)
+
+    def _refused(self, exc: ApiError, composer: Composer) -> None:
+        if exc.code == "session_expired":
+            composer.session_open = False
+            composer.refused(
+                "Not sent: the 24-hour session has expired, only a template can be sent. "
+                "Your draft is kept."
+            )
+            self._open_templates()
+        elif exc.code == "usage_limit_reached":
+            composer.refused(f"Not sent: {exc.message} Your draft is kept.")
+        else:
+            where = f" ({exc.field})" if exc.field else ""
+            composer.refused(f"Not sent: {exc.message}{where}")
+
+    def _ask_attachment(self) -> None:
+        def chosen(value: str | None) -> None:
+            if not value:
+                return
+            path = Path(value.strip().strip("'\"")).expanduser()
+            if not path.is_file():
+                self.composer.set_status(f"No such file: {path}", error=True)
+                return
+            self.composer.attachment = path
+            self.composer.area.focus()
+
+        self.app.push_screen(
+            PromptDialog("Attach a file: its path", placeholder="~/Documents/invoice.pdf"), chosen
+        )
+
+    @work(group="pickers", exclusive=True, exit_on_error=False)
+    async def _open_templates(self) -> None:
+        thread = self.thread
+        if thread is None:
+            return
+        try:
+            templates = await self.tapp.get_templates()
+            contact = self.contact or await self.tapp.client.contact(thread.contact.id)  # type: ignore[union-attr]
+        except ApiError as exc:
+            self.notify(exc.message, title="Templates", severity="error", markup=False)
+            return
+        self.contact = contact
+        result = await self.app.push_screen_wait(TemplatePicker(templates, contact))
+        if result is None:
+            return
+        await self._send_template(thread, result)
+
+    async def _send_template(self, thread: Thread, body: SendTemplate) -> None:
+        client = self.tapp.client
+        assert client is not None
+        body.client_id = uuid.uuid4().hex
+        try:
+            message = await client.send(thread.id, body)
+        except ApiError as exc:
+            self.notify(exc.message, title="Template not sent", severity="error", markup=False)
+            self.composer.refused(f"Template not sent: {exc.message}")
+            return
+        self.composer.set_status(f"Template {body.name} queued.")
+        if self.thread is not None and self.thread.id == message.thread_id:
+            self.log_widget.upsert(message)
+
+    @work(group="pickers", exclusive=True, exit_on_error=False)
+    async def _open_inserts(self) -> None:
+        thread = self.thread
+        client = self.tapp.client
+        if thread is None or client is None:
+            return
+        try:
+            inserts = await client.inserts()
+            contact = self.contact or await client.contact(thread.contact.id)
+        except ApiError as exc:
+            self.notify(exc.message, title="Inserts", severity="error", markup=False)
+            return
+        self.contact = contact
+        text = await self.app.push_screen_wait(insert_picker(inserts, contact))
+        if text:
+            self.composer.insert_text(text)
+
+    # ----------------------------------------------------------------- ticket actions
+
+    def _selection_or_target(self) -> tuple[list[int], Thread | None]:
+        """Ticket ids of the selection, or of the target thread."""
+        selected = self.threads.selected
+        if selected:
+            return list(selected.values()), None
+        thread = self.target_thread()
+        return ([thread.ticket.id] if thread else []), thread
+
+    @work(group="ticket", exclusive=False, exit_on_error=False)
+    async def _update_tickets(self, ticket_ids: list[int], update: TicketUpdate, done: str) -> None:
+        client = self.tapp.client
+        assert client is not None
+        try:
+            if len(ticket_ids) == 1 and not self.threads.selected:
+                ticket = await client.update_ticket(ticket_ids[0], update)
+                self._apply_ticket(ticket)
+            else:
+                bulk = TicketBulkUpdate(
+                    ticket_ids=ticket_ids, **update.model_dump(exclude_unset=True)
+                )
+                result = await client.bulk_update(bulk)
+                for ticket in result.items:
+                    self._apply_ticket(ticket)
+                self.threads.clear_selection()
+        except ApiError as exc:
+            self.notify(exc.message, title="Not changed", severity="error", markup=False)
+            return
+        self.notify(done, markup=False)
+
+    def action_assign(self) -> None:
+        self._assign(selection=bool(self.threads.selected))
+
+    def action_assign_selection(self) -> None:
+        if self.threads.selected:
+            self._assign(selection=True)
+
+    def _assign(self, *, selection: bool) -> None:
+        ticket_ids, thread = self._selection_or_target()
+        if not ticket_ids:
+            return
+        agents = list(self.tapp.agents.values())
+        current = thread.ticket.owner_id if thread else None
+        title = f"Assign {len(ticket_ids)} threads to" if selection else "Assign owner"
+
+        def chosen(agent_id: int | None) -> None:
+            if agent_id is None:
+                return
+            if agent_id == UNASSIGN:
+                update = TicketUpdate(unassign=True)
+                words = "Unassigned"
+            else:
+                update = TicketUpdate(owner_id=agent_id)
+                words = f"Assigned to {self._owner_name(agent_id)}"
+            count = f" ({len(ticket_ids)} threads)" if len(ticket_ids) > 1 else ""
+            self._update_tickets(ticket_ids, update, words + count)
+
+        self.app.push_screen(owner_picker(agents, title=title, current=current), chosen)
+
+    def action_close_ticket(self) -> None:
+        ticket_ids, _ = self._selection_or_target()
+        if ticket_ids:
+            self._update_tickets(ticket_ids, TicketUpdate(status=TicketStatus.closed), "Closed")
+
+    def action_reopen_ticket(self) -> None:
+        ticket_ids, _ = self._selection_or_target()
+        if ticket_ids:
+            self._update_tickets(
+                ticket_ids, TicketUpdate(status=TicketStatus.waiting_on_us), "Reopened"
+            )
+
+    def action_priority(self) -> None:
+        ticket_ids, thread = self._selection_or_target()
+        if not ticket_ids:
+            return
+
+        def chosen(priority: TicketPriority | None) -> None:
+            if priority is not None:
+                self._update_tickets(
+                    ticket_ids, TicketUpdate(priority=priority), f"Priority {priority.value}"
+                )
+
+        self.app.push_screen(priority_picker(thread.ticket.priority if thread else None), chosen)
+
+    def action_toggle_unread(self) -> None:
+        thread = self.target_thread()
+        if thread is not None:
+            self._toggle_unread(thread)
+
+    @work(group="mark-read", exit_on_error=False)
+    async def _toggle_unread(self, thread: Thread) -> None:
+        client = self.tapp.client
+        assert client is not None
+        try:
+            if thread.unread_count:
+                await client.mark_read(thread.id)
+            else:
+                await client.mark_unread(thread.id)
+        except ApiError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+
+    def _apply_ticket(self, ticket: Ticket) -> None:
+        """A changed ticket, from an API answer or a live event."""
+        if self.thread is not None and self.thread.ticket.id == ticket.id:
+            self.thread = self.thread.model_copy(update={"ticket": ticket})
+            self._render_thread_header()
+            if self.panel_open:
+                self._load_timeline()
+        for thread in self.threads.loaded_threads():
+            if thread.ticket.id == ticket.id:
+                self.threads.apply_thread(thread.model_copy(update={"ticket": ticket}))
+                break
+
+    # ----------------------------------------------------------------- panel, details
+
+    def action_toggle_panel(self) -> None:
+        self.panel_open = not self.panel_open
+        if self.panel_open:
+            if self.thread is None and self.threads.current is not None:
+                self.open_thread(self.threads.current)
+            else:
+                self._load_panel()
+
+    def _load_panel(self) -> None:
+        self.panel.show_contact(self.contact, self.thread)
+        self._load_contact()
+        self._load_timeline()
+
+    @work(group="panel", exclusive=True, exit_on_error=False)
+    async def _load_contact(self) -> None:
+        thread = self.thread
+        client = self.tapp.client
+        if thread is None or client is None:
+            return
+        try:
+            contact = await client.contact(thread.contact.id)
+        except ApiError as exc:
+            self.panel.show_contact(None, None)
+            self.notify(exc.message, title="Contact", severity="error", markup=False)
+            return
+        if self.thread is not None and self.thread.id == thread.id:
+            self.contact = contact
+            self.panel.show_contact(contact, thread)
+
+    @work(group="timeline", exclusive=True, exit_on_error=False)
+    async def _load_timeline(self) -> None:
+        thread = self.thread
+        client = self.tapp.client
+        if thread is None or client is None:
+            return
+        try:
+            entries = await client.timeline(thread.ticket.id)
+        except ApiError:
+            entries = []
+        if self.thread is not None and self.thread.id == thread.id:
+            self.panel.show_timeline(entries, self._owner_name)
+
+    def action_details(self) -> None:
+        message = self.log_widget.selected
+        if message is not None:
+            self.app.push_screen(MessageDetailsDialog(message))
+
+    # ----------------------------------------------------------------- per-message actions
+
+    @on(MessageLog.Action)
+    def _message_action(self, event: MessageLog.Action) -> None:
+        if event.action == "retry":
+            self._retry(event.message)
+        elif event.action == "reveal":
+            self._reveal(event.message)
+        elif event.action in ("open_media", "save_media"):
+            self._media(event.message, open_it=event.action == "open_media")
+        elif event.action == "add_contact":
+            self._add_shared_contacts(event.message)
+
+    @work(group="message-action", exit_on_error=False)
+    async def _retry(self, message: Message) -> None:
+        client = self.tapp.client
+        assert client is not None
+        try:
+            updated = await client.retry(message.thread_id, message.id)
+        except ApiError as exc:
+            self.notify(exc.message, title="Retry refused", severity="error", markup=False)
+            return
+        self.log_widget.upsert(updated)
+        self.notify("Sending again.", markup=False)
+
+    @work(group="message-action", exit_on_error=False)
+    async def _reveal(self, message: Message) -> None:
+        client = self.tapp.client
+        assert client is not None
+        sure = await self.app.push_screen_wait(
+            ConfirmDialog(
+                f"Reveal this quarantined message (rule: {message.quarantine_rule or 'policy'})? "
+                "The reveal is written to the audit log.",
+                yes="Reveal",
+            )
+        )
+        if not sure:
+            return
+        try:
+            revealed = await client.reveal(message.id)
+        except ApiError as exc:
+            self.notify(exc.message, title="Not revealed", severity="error", markup=False)
+            return
+        shown = revealed.message.model_copy(
+            update={"quarantine_revealed": True, "text": revealed.text or revealed.message.text}
+        )
+        self.log_widget.upsert(shown)
+
+    @work(group="message-action", exit_on_error=False)
+    async def _media(self, message: Message, *, open_it: bool) -> None:
+        client = self.tapp.client
+        media = message.media
+        if client is None or media is None or media.id is None:
+            return
+        try:
+            data = await client.download(media.id)
+        except ApiError as exc:
+            self.notify(exc.message, title="Download failed", severity="error", markup=False)
+            return
+        name = _safe_filename(media.filename or f"media-{media.id}", media.mime_type)
+        if open_it:
+            folder = (
+                Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ttydesk" / "media"
+            )
+        else:
+            downloads = Path.home() / "Downloads"
+            folder = downloads if downloads.is_dir() else Path.home()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{media.id}-{name}" if open_it else _unique(folder / name)
+        path.write_bytes(data)
+        if not open_it:
+            self.notify(f"Saved to {path}", markup=False)
+            return
+        opener = "open" if sys.platform == "darwin" else "xdg-open"
+        if shutil.which(opener) and (
+            os.environ.get("DISPLAY")
+            or os.environ.get("WAYLAND_DISPLAY")
+            or sys.platform == "darwin"
+        ):
+            subprocess.Popen(
+                [opener, str(path)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            self.notify(f"Opened {path.name}", markup=False)
+        else:
+            self.notify(f"No viewer here (SSH?). Saved to {path}", markup=False)
+
+    @work(group="message-action", exit_on_error=False)
+    async def _add_shared_contacts(self, message: Message) -> None:
+        client = self.tapp.client
+        assert client is not None
+        added = 0
+        for shared in message.contacts:
+            first, _, last = shared.name.partition(" ")
+            body = ContactCreate(
+                first_name=first or None,
+                last_name=last or None,
+                phone=shared.phones[0] if shared.phones else None,
+                email=shared.emails[0] if shared.emails else None,
+            )
+            try:
+                await client.create_contact(body)
+                added += 1
+            except ApiError as exc:
+                self.notify(
+                    f"{shared.name}: {exc.message}",
+                    title="Contact not added",
+                    severity="error",
+                    markup=False,
+                )
+        if added:
+            self.notify(f"Added {added} contact{'s' if added > 1 else ''}.", markup=False)
+
+    # ----------------------------------------------------------------- views: create / edit / delete
+
+    def action_new_view(self) -> None:
+        self._build_view(None)
+
+    @on(ViewsSidebar.EditRequested)
+    def _edit_view(self, event: ViewsSidebar.EditRequested) -> None:
+        if event.delete:
+            self._delete_view(event.view)
+        else:
+            self._build_view(event.view)
+
+    @work(group="views", exclusive=True, exit_on_error=False)
+    async def _build_view(self, view: View | None) -> None:
+        client = self.tapp.client
+        assert client is not None
+        try:
+            properties = await client.view_properties()
+        except ApiError:
+            properties = []
+        result: ViewCreate | None = await self.app.push_screen_wait(
+            ViewBuilder(properties, view=view)
+        )
+        if result is None:
+            return
+        try:
+            if view is None:
+                saved = await client.create_view(result)
+            else:
+                saved = await client.update_view(
+                    view.id,
+                    ViewUpdate(name=result.name, sharing=result.sharing, filters=result.filters),
+                )
+        except ApiError as exc:
+            where = f" ({exc.field})" if exc.field else ""
+            self.notify(exc.message + where, title="View not saved", severity="error", markup=False)
+            return
+        self.tapp.upsert_view(saved)
+        self.sidebar.set_views(self.tapp.views, self.tapp.counts)
+        self.select_view(saved)
+        self.notify(f"View “{saved.name}” saved.", markup=False)
+
+    @work(group="views", exclusive=True, exit_on_error=False)
+    async def _delete_view(self, view: View) -> None:
+        client = self.tapp.client
+        assert client is not None
+        if not await self.app.push_screen_wait(
+            ConfirmDialog(f"Delete the view “{view.name}”?", yes="Delete")
+        ):
+            return
+        try:
+            await client.delete_view(view.id)
+        except ApiError as exc:
+            self.notify(exc.message, title="Not deleted", severity="error", markup=False)
+            return
+        self.tapp.remove_view(view.id)
+        self.sidebar.set_views(self.tapp.views, self.tapp.counts)
+        if self.view is not None and self.view.id == view.id and self.tapp.views:
+            self.select_view(self.tapp.views[0])
+
+    # ----------------------------------------------------------------- search, new conversation
+
+    def action_search(self) -> None:
+        from tui.screens.search import SearchScreen
+
+        def done(hit: object) -> None:
+            if hit is not None:
+                from backend.schemas import SearchHit
+
+                assert isinstance(hit, SearchHit)
+                self.open_thread(hit.thread, jump_to=hit.message_id)
+                self.threads.move_to(hit.thread.id)
+                self.log_widget.focus()
+
+        self.app.push_screen(SearchScreen(self.view.id if self.view else None), done)
+
+    def action_new_conversation(self) -> None:
+        self.tapp.start_new_conversation()
+
+    # ----------------------------------------------------------------- live events
+
+    def on_live(self, event: LiveEvent) -> None:
+        if not self._composed:
+            return
+        data = event.data
+        kind = event.type
+        if kind in (EventType.message_created, EventType.message_updated) and isinstance(
+            data, Message
+        ):
+            if self.thread is not None and data.thread_id == self.thread.id:
+                self.log_widget.upsert(data)
+                if kind == EventType.message_created and data.direction.value == "in":
+                    self._mark_read(data.thread_id)  # the agent is looking at it
+        elif kind == EventType.thread_updated and isinstance(data, Thread):
+            self.threads.apply_thread(data)
+            if self.thread is not None and self.thread.id == data.id:
+                self.thread = data
+                self._render_thread_header()
+        elif kind == EventType.ticket_updated and isinstance(data, Ticket):
+            self._apply_ticket(data)
+        elif kind == EventType.view_counts:
+            self.sidebar.set_counts(self.tapp.counts)
+        elif kind == EventType.views_changed and isinstance(data, ViewsChanged):
+            self.sidebar.set_views(self.tapp.views, self.tapp.counts)
+            if (
+                data.deleted
+                and self.view is not None
+                and self.view.id == data.deleted
+                and self.tapp.views
+            ):
+                self.select_view(self.tapp.views[0])
+        elif kind == EventType.presence:
+            self.presence.apply(data)
+        elif kind == EventType.agent_updated:
+            self.threads.refresh()
+            self._render_thread_header()
+        elif kind == EventType.contact_updated:
+            if (
+                self.thread is not None
+                and getattr(data, "id", None) == self.thread.contact.id
+                and self.panel_open
+            ):
+                self._load_contact()
+
+
+def _safe_filename(name: str, mime: str | None) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name)[:120].strip("._")
+    return cleaned or "attachment"
+
+
+def _unique(path: Path) -> Path:
+    candidate = path
+    counter = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{counter}{path.suffix}")
+        counter += 1
+    return candidate

@@ -1,0 +1,136 @@
+"""Small always-visible pieces: the top bar (agent, connection, usage) and the presence line."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from backend.schemas import Agent, Presence, PresenceState, Usage
+from tui.text import one_line
+
+CONNECTION_LABELS = {
+    "connecting": ("◌ connecting…", "dim"),
+    "connected": ("● live", "bold"),
+    "reconnecting": ("◌ reconnecting…", "bold reverse"),
+    "offline": ("○ offline", "bold reverse"),
+}
+
+
+def usage_text(usage: Usage | None) -> Text:
+    """``WA 812/1000`` with a warning from 80 % and a stronger one from 95 %."""
+    if usage is None:
+        return Text("WA –/–", style="dim")
+    share = usage.used / usage.limit if usage.limit else 1.0
+    label = f"WA {usage.used}/{usage.limit}"
+    if usage.level == "exhausted" or share >= 1:
+        return Text(
+            f"⚠ {label} limit reached, resets {usage.resets_on:%d %b}", style="bold reverse"
+        )
+    if usage.level == "critical" or share >= 0.95:
+        return Text(f"⚠ {label} ({share:.0%})", style="bold reverse")
+    if usage.level == "warning" or share >= 0.8:
+        return Text(f"⚠ {label} ({share:.0%})", style="bold")
+    return Text(label)
+
+
+class TopBar(Widget):
+    """``ttydesk · Alice (admin) · All open        ● live · WA 12/1000``"""
+
+    DEFAULT_CSS = """
+    TopBar {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+        &.-down { background: $warning 40%; }
+    }
+    """
+
+    agent: reactive[Agent | None] = reactive(None)
+    title: reactive[str] = reactive("")
+    connection: reactive[str] = reactive("connecting")
+    connection_detail: reactive[str | None] = reactive(None)
+    usage: reactive[Usage | None] = reactive(None)
+    selection: reactive[int] = reactive(0)
+
+    def render(self) -> Text:
+        left = Text()
+        left.append("ttydesk", "bold")
+        if self.agent is not None:
+            left.append(" · ")
+            left.append_text(one_line(self.agent.name))
+            if self.agent.role.value == "admin":
+                left.append(" (admin)", "dim")
+            if self.agent.availability.value != "available":
+                left.append(f" [{self.agent.availability.value}]", "dim")
+        if self.title:
+            left.append(" · ")
+            left.append_text(one_line(self.title, "bold"))
+        if self.selection:
+            left.append(f" · {self.selection} selected", "bold")
+        label, style = CONNECTION_LABELS.get(self.connection, (self.connection, ""))
+        right = Text()
+        right.append(label, style)
+        right.append(" · ")
+        right.append_text(usage_text(self.usage))
+        width = self.size.width
+        room = max(0, width - right.cell_len - 1)
+        left.truncate(room, overflow="ellipsis")
+        pad = max(1, width - left.cell_len - right.cell_len)
+        return Text.assemble(left, " " * pad, right, no_wrap=True, overflow="ellipsis")
+
+    def watch_connection(self, state: str) -> None:
+        self.set_class(state != "connected", "-down")
+        self.tooltip = self.connection_detail
+
+
+class PresenceLine(Widget):
+    """Who else is viewing or typing in the open thread."""
+
+    DEFAULT_CSS = """
+    PresenceLine {
+        height: auto;
+        max-height: 1;
+        color: $text-accent;
+        padding: 0 1;
+        display: none;
+        &.-active { display: block; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.others: dict[int, Presence] = {}
+        self.me_id: int | None = None
+        self.thread_id: int | None = None
+
+    def set_thread(self, thread_id: int | None) -> None:
+        self.thread_id = thread_id
+        self.others.clear()
+        self._changed()
+
+    def apply(self, presence: Presence) -> None:
+        if presence.agent_id == self.me_id:
+            return
+        if presence.thread_id != self.thread_id or presence.state == PresenceState.idle:
+            self.others.pop(presence.agent_id, None)
+        else:
+            self.others[presence.agent_id] = presence
+        self._changed()
+
+    def _changed(self) -> None:
+        self.set_class(bool(self.others), "-active")
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        typing = [p for p in self.others.values() if p.state == PresenceState.typing]
+        viewing = [p for p in self.others.values() if p.state == PresenceState.viewing]
+        parts: list[Text] = []
+        for p in typing:
+            parts.append(Text.assemble(one_line(p.agent_name, "bold"), " is typing…"))
+        for p in viewing:
+            parts.append(Text.assemble(one_line(p.agent_name, "bold"), " is viewing"))
+        line = Text("👥 ")
+        line.append_text(Text(" · ").join(parts))
+        return line

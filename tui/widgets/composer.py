@@ -1,0 +1,366 @@
+"""The composer: a multi-line reply (or private note) with reply-to and an attachment.
+
+It only edits the draft and says what the agent wants to send (``Composer.Submitted``); the
+screen does the sending and tells the composer how it went (``sent()`` clears the draft,
+``refused(reason)`` keeps it and shows why).
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message as TMessage
+from textual.reactive import reactive
+from textual.widgets import Static, TextArea
+
+from backend.schemas import Message
+from tui import render
+from tui.text import human_size, one_line
+
+MAX_ATTACHMENT = 100 * 2**20
+
+
+def path_from_paste(text: str) -> Path | None:
+    """A pasted or dropped file path (plain, quoted, escaped or ``file://``) that exists."""
+    candidate = text.strip()
+    if not candidate or "\n" in candidate or len(candidate) > 4096:
+        return None
+    if candidate.startswith("file://"):
+        candidate = unquote(urlsplit(candidate).path)
+    else:
+        try:
+            parts = shlex.split(candidate)
+        except ValueError:
+            return None
+        if len(parts) != 1:
+            return None
+        candidate = parts[0]
+    if not (candidate.startswith(("/", "~", "./", "../")) or "/" in candidate):
+        return None
+    path = Path(candidate).expanduser()
+    try:
+        return path if path.is_file() else None
+    except OSError:
+        return None
+
+
+class Composer(Vertical):
+    """Reply or note editor."""
+
+    BINDINGS = [
+        Binding(
+            "ctrl+s",
+            "send",
+            "Send",
+            id="composer.send",
+            tooltip="Send the reply or note",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+n",
+            "toggle_note",
+            "Note/Reply",
+            id="composer.note",
+            tooltip="Switch between a reply and a private note",
+        ),
+        Binding(
+            "ctrl+b",
+            "wrap('*')",
+            "Bold",
+            show=False,
+            id="composer.bold",
+            tooltip="*bold* the selection",
+        ),
+        Binding(
+            "ctrl+g",
+            "wrap('_')",
+            "Italic",
+            show=False,
+            id="composer.italic",
+            tooltip="_italic_ the selection",
+        ),
+        Binding(
+            "ctrl+r",
+            "wrap('~')",
+            "Strike",
+            show=False,
+            id="composer.strike",
+            tooltip="~strike~ the selection",
+        ),
+        Binding(
+            "ctrl+o",
+            "wrap('```')",
+            "Mono",
+            show=False,
+            id="composer.mono",
+            tooltip="```monospace``` the selection",
+        ),
+        Binding(
+            "ctrl+t", "templates", "Templates", id="composer.templates", tooltip="Pick a template"
+        ),
+        Binding(
+            "ctrl+l",
+            "inserts",
+            "Insert",
+            id="composer.insert",
+            tooltip="Insert a snippet, article, link…",
+        ),
+        Binding(
+            "ctrl+f", "attach", "Attach", id="composer.attach", tooltip="Attach a file by its path"
+        ),
+        Binding(
+            "ctrl+x",
+            "clear_extras",
+            "Drop reply-to/file",
+            show=False,
+            id="composer.clear_extras",
+            tooltip="Forget the reply-to message and the attachment",
+        ),
+        Binding("escape", "leave", "Leave", id="composer.leave", tooltip="Back to the messages"),
+    ]
+
+    DEFAULT_CSS = """
+    Composer {
+        height: auto;
+        max-height: 50%;
+        border-top: solid $primary 40%;
+        & > #composer-status { height: auto; color: $text-muted; padding: 0 1; display: none; }
+        & > #composer-status.-shown { display: block; }
+        & > #composer-status.-error { color: $text-error; text-style: bold; }
+        & > #composer-bar { height: auto; padding: 0 1; }
+        & > TextArea { height: auto; min-height: 1; max-height: 12; border: none; padding: 0 1; }
+        &:focus-within > TextArea { min-height: 3; }
+        & > TextArea:focus { border: none; }
+        &.-note > TextArea { background: $warning 12%; }
+        &.-note > #composer-bar { color: $text-warning; }
+    }
+    """
+
+    note_mode: reactive[bool] = reactive(False)
+    reply_to: reactive[Message | None] = reactive(None)
+    attachment: reactive[Path | None] = reactive(None)
+    session_open: reactive[bool] = reactive(True)
+    sending: reactive[bool] = reactive(False)
+
+    @dataclass
+    class Submitted(TMessage):
+        composer: Composer
+        note: bool
+        text: str
+        reply_to: Message | None
+        attachment: Path | None
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+    @dataclass
+    class Request(TMessage):
+        """The composer asks the screen for a picker: ``templates``, ``inserts``, ``attach``."""
+
+        composer: Composer
+        what: str
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+    @dataclass
+    class Typing(TMessage):
+        composer: Composer
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+        def can_replace(self, message: TMessage) -> bool:
+            return isinstance(message, Composer.Typing)
+
+    @dataclass
+    class Left(TMessage):
+        composer: Composer
+
+        @property
+        def control(self) -> Composer:
+            return self.composer
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="composer-bar", markup=False)
+        area = TextArea(
+            "", id="composer-text", soft_wrap=True, tab_behavior="focus", show_line_numbers=False
+        )
+        area.placeholder = "Write a reply…  (ctrl+s send · ctrl+n note · esc back)"
+        yield area
+        yield Static("", id="composer-status", markup=False)
+
+    @property
+    def area(self) -> TextArea:
+        return self.query_one("#composer-text", TextArea)
+
+    @property
+    def text(self) -> str:
+        return self.area.text
+
+    def on_mount(self) -> None:
+        self._render_bar()
+
+    # ----------------------------------------------------------------- state → display
+
+    def _render_bar(self) -> None:
+        bar = Text()
+        if self.note_mode:
+            bar.append("✎ Private note", "bold")
+            bar.append(" — never sent to the contact", "dim")
+        else:
+            bar.append("Reply", "bold")
+            if not self.session_open:
+                bar.append("  ⏱ session expired: only a template can be sent (t / ctrl+t)", "bold")
+        if self.reply_to is not None:
+            bar.append("\n↪ replying to: ", "dim")
+            bar.append_text(one_line(render.preview(self.reply_to), "italic"))
+        if self.attachment is not None:
+            bar.append("\n📎 ")
+            bar.append_text(one_line(self.attachment.name, "bold"))
+            try:
+                bar.append(f" ({human_size(self.attachment.stat().st_size)})", "dim")
+            except OSError:
+                pass
+            bar.append("  ctrl+x to drop", "dim")
+        self.query_one("#composer-bar", Static).update(bar)
+        self.set_class(self.note_mode, "-note")
+        area = self.area
+        area.placeholder = (
+            "Write a private note…  (ctrl+s save · ctrl+n reply)"
+            if self.note_mode
+            else "Write a reply…  (ctrl+s send · ctrl+n note · esc back)"
+        )
+
+    def watch_note_mode(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
+
+    def watch_reply_to(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
+
+    def watch_attachment(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
+
+    def watch_session_open(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
+
+    def set_status(self, message: str, *, error: bool = False) -> None:
+        status = self.query_one("#composer-status", Static)
+        status.update(Text(message))
+        status.set_class(error, "-error")
+        status.set_class(bool(message), "-shown")
+
+    # ----------------------------------------------------------------- outcome from the screen
+
+    def sent(self) -> None:
+        self.area.clear()
+        self.reply_to = None
+        self.attachment = None
+        self.sending = False
+        self.set_status("")
+
+    def refused(self, reason: str) -> None:
+        self.sending = False
+        self.set_status(reason, error=True)
+
+    def reset(self) -> None:
+        self.area.clear()
+        self.reply_to = None
+        self.attachment = None
+        self.note_mode = False
+        self.sending = False
+        self.set_status("")
+
+    # ----------------------------------------------------------------- actions
+
+    def action_send(self) -> None:
+        if self.sending:
+            return
+        text = self.text.strip("\n")
+        if not text.strip() and self.attachment is None:
+            self.set_status("Nothing to send: write something first.", error=True)
+            return
+        if self.attachment is not None:
+            try:
+                size = self.attachment.stat().st_size
+            except OSError:
+                self.set_status(f"Cannot read {self.attachment}.", error=True)
+                return
+            if size > MAX_ATTACHMENT:
+                self.set_status(
+                    f"{self.attachment.name} is {human_size(size)}: the largest WhatsApp accepts is 100 MB (documents).",
+                    error=True,
+                )
+                return
+        self.sending = True
+        self.set_status("Sending…")
+        self.post_message(
+            self.Submitted(self, self.note_mode, text, self.reply_to, self.attachment)
+        )
+
+    def action_toggle_note(self) -> None:
+        self.note_mode = not self.note_mode
+
+    def action_wrap(self, marker: str) -> None:
+        area = self.area
+        selected = area.selected_text
+        if selected:
+            area.replace(f"{marker}{selected}{marker}", *area.selection)
+        else:
+            area.insert(marker * 2)
+            row, col = area.cursor_location
+            area.cursor_location = (row, col - len(marker))
+
+    def action_templates(self) -> None:
+        self.post_message(self.Request(self, "templates"))
+
+    def action_inserts(self) -> None:
+        self.post_message(self.Request(self, "inserts"))
+
+    def action_attach(self) -> None:
+        self.post_message(self.Request(self, "attach"))
+
+    def action_clear_extras(self) -> None:
+        self.reply_to = None
+        self.attachment = None
+
+    def action_leave(self) -> None:
+        self.post_message(self.Left(self))
+
+    def insert_text(self, text: str) -> None:
+        self.area.insert(text)
+        self.area.focus()
+
+    def begin(self, *, note: bool | None = None, reply_to: Message | None = None) -> None:
+        if note is not None:
+            self.note_mode = note
+        if reply_to is not None:
+            self.reply_to = reply_to
+        self.area.focus()
+
+    @on(TextArea.Changed, "#composer-text")
+    def _changed(self, event: TextArea.Changed) -> None:
+        text = event.text_area.text
+        path = path_from_paste(text)
+        if path is not None:
+            self.attachment = path
+            event.text_area.clear()
+            self.set_status(f"Attached {path.name}; write a caption or press ctrl+s.")
+            return
+        if text:
+            self.post_message(self.Typing(self))

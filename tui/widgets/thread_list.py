@@ -1,0 +1,535 @@
+"""The thread list: a virtual, fixed-row-height ``ScrollView`` that holds only pages near the
+viewport.
+
+It never holds every thread. ``render_lines`` works out which pages the viewport (plus one
+page above and below) needs and asks for the missing ones in workers; ``render_line`` draws
+a placeholder for a row whose page has not landed; when a page lands only its rows are
+redrawn (``refresh_lines``). Live changes update a cached row in place or, when the order
+may have changed, reload the pages in view while the old ones stay on screen.
+(The habit of Textualize/toolong ``src/toolong/log_lines.py``.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.timer import Timer
+
+from backend.schemas import Direction, Thread, TicketPriority, TicketStatus
+from tui.client import ApiError
+from tui.text import age, countdown, one_line
+
+#: ``fetch(offset, limit, with_total) → (threads, total or None)``
+PageFetcher = Callable[[int, int, bool], Awaitable[tuple[list[Thread], int | None]]]
+
+STATUS_SHORT = {
+    TicketStatus.new: "new",
+    TicketStatus.waiting_on_us: "on us",
+    TicketStatus.waiting_on_contact: "on them",
+    TicketStatus.closed: "closed",
+}
+PRIORITY_MARK = {
+    TicketPriority.urgent: "!!",
+    TicketPriority.high: "! ",
+    TicketPriority.medium: "  ",
+    TicketPriority.low: "  ",
+}
+
+
+class ThreadList(ScrollView, can_focus=True):
+    """Threads of one view, newest first, for any number of threads."""
+
+    ROW_HEIGHT = 2
+    PAGE_SIZE = 50
+    MAX_PAGES = 40
+
+    BINDINGS = [
+        Binding("j,down", "cursor(1)", "Down", show=False, id="list.down", tooltip="Next thread"),
+        Binding("k,up", "cursor(-1)", "Up", show=False, id="list.up", tooltip="Previous thread"),
+        Binding("g,home", "first", "Top", show=False, id="list.top", tooltip="First thread"),
+        Binding("G,end", "last", "Bottom", show=False, id="list.bottom", tooltip="Last thread"),
+        Binding(
+            "pagedown,ctrl+f",
+            "page(1)",
+            "Page down",
+            show=False,
+            id="list.page_down",
+            tooltip="A screenful down",
+        ),
+        Binding(
+            "pageup,ctrl+b",
+            "page(-1)",
+            "Page up",
+            show=False,
+            id="list.page_up",
+            tooltip="A screenful up",
+        ),
+        Binding(
+            "enter", "open", "Open", id="list.open", tooltip="Open the thread under the cursor"
+        ),
+        Binding(
+            "space",
+            "toggle_select",
+            "Select",
+            id="list.select",
+            tooltip="Select or unselect the thread for bulk actions",
+        ),
+    ]
+
+    COMPONENT_CLASSES = {
+        "thread-list--cursor",
+        "thread-list--unread",
+        "thread-list--dim",
+        "thread-list--selected",
+        "thread-list--placeholder",
+        "thread-list--urgent",
+        "thread-list--expired",
+    }
+
+    DEFAULT_CSS = """
+    ThreadList {
+        background: $surface;
+        scrollbar-size-vertical: 1;
+        overflow-x: hidden;
+        & > .thread-list--cursor { background: $block-cursor-blurred-background; }
+        &:focus > .thread-list--cursor {
+            background: $block-cursor-background; color: $block-cursor-foreground;
+            text-style: bold;
+        }
+        & > .thread-list--unread { text-style: bold; }
+        & > .thread-list--dim { color: $text-muted; }
+        & > .thread-list--selected { color: $text-accent; text-style: bold; }
+        & > .thread-list--placeholder { color: $text-disabled; }
+        & > .thread-list--urgent { color: $text-error; text-style: bold; }
+        & > .thread-list--expired { color: $text-warning; }
+    }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    @dataclass
+    class Opened(Message):
+        """Enter on a thread."""
+
+        thread_list: ThreadList
+        thread: Thread
+
+        @property
+        def control(self) -> ThreadList:
+            return self.thread_list
+
+    @dataclass
+    class Highlighted(Message):
+        """The cursor moved onto a (loaded) thread."""
+
+        thread_list: ThreadList
+        thread: Thread | None
+
+        @property
+        def control(self) -> ThreadList:
+            return self.thread_list
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ThreadList.Highlighted)
+
+    @dataclass
+    class SelectionChanged(Message):
+        thread_list: ThreadList
+        count: int
+
+        @property
+        def control(self) -> ThreadList:
+            return self.thread_list
+
+    def __init__(
+        self,
+        fetch: PageFetcher | None = None,
+        *,
+        owner_names: Callable[[int | None], str] | None = None,
+        name: str | None = None,
+        id: str | None = None,  # noqa: A002
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._fetch = fetch
+        self.owner_names = owner_names or (
+            lambda owner_id: "" if owner_id is None else f"#{owner_id}"
+        )
+        self.total: int | None = None
+        self._pages: OrderedDict[int, list[Thread]] = OrderedDict()
+        self._stale: dict[int, list[Thread]] = {}
+        self._pending: set[int] = set()
+        self._errors: dict[int, str] = {}
+        self._generation = 0
+        self._semaphore = asyncio.Semaphore(3)
+        self._reload_timer: Timer | None = None
+        self._follow_id: int | None = None
+        self.selected: dict[int, int] = {}  # thread id → ticket id
+        self.fetch_count = 0  # for tests and the benchmark
+        self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    # ----------------------------------------------------------------- source
+
+    def set_source(self, fetch: PageFetcher) -> None:
+        """Show another view: forget every page and start from the top."""
+        self._fetch = fetch
+        self._generation += 1
+        self._pages.clear()
+        self._stale.clear()
+        self._pending.clear()
+        self._errors.clear()
+        self.selected.clear()
+        self.total = None
+        self.cursor = 0
+        self._follow_id = None
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self.virtual_size = Size(self.scrollable_content_region.width, 0)
+        self._request(0, with_total=True)
+        self.post_message(self.SelectionChanged(self, 0))
+        self.refresh()
+
+    def reload(self, delay: float = 0.0) -> None:
+        """Refetch the pages in view (keeping the old ones on screen until they land)."""
+        if self._fetch is None:
+            return
+        if delay:
+            if self._reload_timer is None:  # coalesce a burst of live changes into one reload
+                self._reload_timer = self.set_timer(delay, self._do_reload)
+            return
+        self._do_reload()
+
+    def _do_reload(self) -> None:
+        if self._reload_timer is not None:
+            self._reload_timer.stop()
+        self._reload_timer = None
+        if not self.is_attached:
+            return
+        current = self.current
+        if current is not None:
+            self._follow_id = current.id
+        self._generation += 1
+        self._stale = dict(self._pages)
+        self._pages.clear()
+        self._pending.clear()
+        self._errors.clear()
+        first, last = self._visible_pages()
+        for page in range(first, last + 1):
+            self._request(page, with_total=page == first)
+        if first != 0:
+            self._request(0, with_total=True)
+
+    # ----------------------------------------------------------------- data access
+
+    def thread_at(self, index: int) -> Thread | None:
+        page, slot = divmod(index, self.PAGE_SIZE)
+        rows = self._pages.get(page)
+        if rows is None:
+            rows = self._stale.get(page)
+        if rows is None or slot >= len(rows):
+            return None
+        return rows[slot]
+
+    @property
+    def current(self) -> Thread | None:
+        return self.thread_at(self.cursor)
+
+    def loaded_threads(self) -> list[Thread]:
+        return [t for rows in self._pages.values() for t in rows]
+
+    def find(self, thread_id: int) -> int | None:
+        for page, rows in self._pages.items():
+            for slot, thread in enumerate(rows):
+                if thread.id == thread_id:
+                    return page * self.PAGE_SIZE + slot
+        return None
+
+    def apply_thread(self, thread: Thread) -> None:
+        """A live ``thread.updated``: redraw the row, or reload if the order may change."""
+        index = self.find(thread.id)
+        if index is None:
+            self.reload(delay=0.3)  # maybe new in this view
+            return
+        old = self.thread_at(index)
+        page, slot = divmod(index, self.PAGE_SIZE)
+        self._pages[page][slot] = thread
+        self.refresh_lines(index * self.ROW_HEIGHT, self.ROW_HEIGHT)
+        if index == self.cursor:
+            self.post_message(self.Highlighted(self, thread))
+        if old is None or (
+            old.last_message_at != thread.last_message_at
+            or old.ticket.status != thread.ticket.status
+            or old.ticket.owner_id != thread.ticket.owner_id
+            or old.ticket.priority != thread.ticket.priority
+            or (old.unread_count > 0) != (thread.unread_count > 0)
+        ):
+            self.reload(delay=0.3)  # order or membership in the view may have changed
+
+    # ----------------------------------------------------------------- paging
+
+    def _visible_pages(self) -> tuple[int, int]:
+        top = int(self.scroll_offset.y) // self.ROW_HEIGHT
+        rows = max(1, self.scrollable_content_region.height // self.ROW_HEIGHT + 1)
+        return top // self.PAGE_SIZE, (top + rows) // self.PAGE_SIZE
+
+    def _last_page(self) -> int:
+        if self.total is None:
+            return 0
+        return max(0, (self.total - 1) // self.PAGE_SIZE)
+
+    def _request(self, page: int, *, with_total: bool = False) -> None:
+        if self._fetch is None or page < 0 or page in self._pending:
+            return
+        if self.total is not None and page > self._last_page() and not with_total:
+            return
+        self._pending.add(page)
+        self.run_worker(
+            self._load(self._generation, page, with_total),
+            group="thread-pages",
+            exit_on_error=False,
+        )
+
+    async def _load(self, generation: int, page: int, with_total: bool) -> None:
+        fetch = self._fetch
+        assert fetch is not None
+        async with self._semaphore:
+            if generation != self._generation:
+                return
+            first, last = self._visible_pages()
+            if not with_total and not (first - 1 <= page <= last + 1):
+                self._pending.discard(page)  # scrolled away before its turn
+                return
+            self.fetch_count += 1
+            try:
+                threads, total = await fetch(page * self.PAGE_SIZE, self.PAGE_SIZE, with_total)
+            except ApiError as exc:
+                if generation == self._generation:
+                    self._pending.discard(page)
+                    self._errors[page] = exc.message
+                    self.refresh()
+                    self.set_timer(3, lambda: self._retry(generation, page))
+                return
+        if generation != self._generation:
+            return
+        self._pending.discard(page)
+        self._errors.pop(page, None)
+        self._pages[page] = threads
+        self._pages.move_to_end(page)
+        self._stale.pop(page, None)
+        while len(self._pages) > self.MAX_PAGES:
+            self._pages.popitem(last=False)
+        if total is not None:
+            self._set_total(total)
+            # pages past the end of a shrunken list are gone
+            for stale_page in [p for p in self._stale if p > self._last_page()]:
+                del self._stale[stale_page]
+        elif self.total is None:
+            self._set_total(page * self.PAGE_SIZE + len(threads))
+        self._after_page(page, threads)
+
+    def _retry(self, generation: int, page: int) -> None:
+        if generation == self._generation and page not in self._pages:
+            self._request(page, with_total=page == 0)
+
+    def _after_page(self, page: int, threads: list[Thread]) -> None:
+        if self._follow_id is not None:
+            for slot, thread in enumerate(threads):
+                if thread.id == self._follow_id:
+                    self._follow_id = None
+                    index = page * self.PAGE_SIZE + slot
+                    if index != self.cursor:
+                        self.cursor = index
+                    break
+        if self.total is not None and self.cursor >= self.total:
+            self.cursor = max(0, self.total - 1)
+        start = page * self.PAGE_SIZE
+        self.refresh_lines(start * self.ROW_HEIGHT, self.PAGE_SIZE * self.ROW_HEIGHT)
+        if start <= self.cursor < start + self.PAGE_SIZE:
+            self.post_message(self.Highlighted(self, self.current))
+
+    def _set_total(self, total: int) -> None:
+        changed = total != self.total
+        self.total = total
+        width = self.scrollable_content_region.width or self.size.width
+        self.virtual_size = Size(width, total * self.ROW_HEIGHT)
+        if changed:
+            self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(
+            self.scrollable_content_region.width, (self.total or 0) * self.ROW_HEIGHT
+        )
+
+    # ----------------------------------------------------------------- rendering
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self._fetch is not None:
+            first, last = self._visible_pages()
+            for page in range(max(0, first - 1), last + 2):
+                if page not in self._pages and page not in self._errors:
+                    self._request(page, with_total=self.total is None)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        line = int(self.scroll_offset.y) + y
+        index, sub = divmod(line, self.ROW_HEIGHT)
+        base = self.rich_style
+        if self.total is None or index >= self.total:
+            if index == 0 and sub == 0 and self.total == 0:
+                return self._strip(
+                    Text("  No threads in this view.", style=self._cs("dim")), width, base
+                )
+            if index == 0 and sub == 0 and self.total is None:
+                return self._strip(Text("  Loading…", style=self._cs("placeholder")), width, base)
+            return Strip.blank(width, base)
+        thread = self.thread_at(index)
+        style = base
+        if index == self.cursor:
+            style = base + self._cs("cursor")
+        if thread is None:
+            page = index // self.PAGE_SIZE
+            if sub == 0:
+                error = self._errors.get(page)
+                label = f"  ⚠ {error}" if error else "  ···"
+                return self._strip(Text(label, style=self._cs("placeholder")), width, style)
+            return Strip.blank(width, style)
+        text = self._row_text(thread, sub, width)
+        return self._strip(text, width, style)
+
+    def _cs(self, name: str) -> Style:
+        return self.get_component_rich_style(f"thread-list--{name}", partial=True)
+
+    def _strip(self, text: Text, width: int, style: Style) -> Strip:
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        text.truncate(width, overflow="ellipsis", pad=True)
+        segments = [
+            Segment(segment.text, style + segment.style if segment.style else style)
+            for segment in text.render(self.app.console)
+            if segment.text != "\n"
+        ]
+        return Strip(segments, width).crop_extend(0, width, style)
+
+    def _row_text(self, thread: Thread, sub: int, width: int) -> Text:
+        ticket = thread.ticket
+        unread = thread.unread_count > 0
+        selected = thread.id in self.selected
+        dim = self._cs("dim")
+        if sub == 0:
+            row = Text()
+            row.append("▌" if thread.id == getattr(self.current, "id", None) else " ")
+            row.append("✔" if selected else " ", self._cs("selected"))
+            row.append("●" if unread else " ", self._cs("unread"))
+            row.append(" W ", dim)
+            name = one_line(thread.contact.name, self._cs("unread") if unread else "")
+            owner = self.owner_names(ticket.owner_id) or "—"
+            now = self.now()
+            left = countdown(thread.session_expires_at, now)
+            session = f"⏱{left.split()[0]}" if left else "⏱exp"
+            right = Text()
+            right.append(PRIORITY_MARK.get(ticket.priority, "  "), self._cs("urgent"))
+            right.append(f"{session:>6} ", self._cs("expired") if left is None else dim)
+            right.append(f"{owner[:10]:>10} ", dim)
+            right.append(f"{age(thread.last_message_at, now):>4}", dim)
+            room = max(4, width - len(row) - len(right) - 1)
+            name.truncate(room, overflow="ellipsis", pad=True)
+            row.append_text(name)
+            row.append(" ")
+            row.append_text(right)
+            return row
+        row = Text("      ")
+        status = ticket.status
+        row.append(f"{STATUS_SHORT.get(status, status.value):<7} ", dim)
+        if thread.last_message_direction == Direction.outbound:
+            row.append("↩ ", dim)
+        preview = one_line(thread.last_message_preview or thread.ticket.subject, dim)
+        row.append_text(preview)
+        return row
+
+    # ----------------------------------------------------------------- cursor and actions
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        for index in (old, new):
+            self.refresh_lines(index * self.ROW_HEIGHT, self.ROW_HEIGHT)
+        self._scroll_cursor_into_view()
+        self.post_message(self.Highlighted(self, self.current))
+
+    def validate_cursor(self, value: int) -> int:
+        total = self.total or 0
+        return max(0, min(value, total - 1)) if total else 0
+
+    def _scroll_cursor_into_view(self) -> None:
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return
+        top = self.cursor * self.ROW_HEIGHT
+        bottom = top + self.ROW_HEIGHT
+        y = self.scroll_offset.y
+        if top < y:
+            self.scroll_to(y=top, animate=False, immediate=True)
+        elif bottom > y + height:
+            self.scroll_to(y=bottom - height, animate=False, immediate=True)
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor += delta
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = max(0, (self.total or 1) - 1)
+
+    def action_page(self, direction: int) -> None:
+        rows = max(1, self.scrollable_content_region.height // self.ROW_HEIGHT)
+        self.cursor += direction * rows
+
+    def action_open(self) -> None:
+        thread = self.current
+        if thread is not None:
+            self.post_message(self.Opened(self, thread))
+
+    def action_toggle_select(self) -> None:
+        thread = self.current
+        if thread is None:
+            return
+        if thread.id in self.selected:
+            del self.selected[thread.id]
+        else:
+            self.selected[thread.id] = thread.ticket.id
+        self.refresh_lines(self.cursor * self.ROW_HEIGHT, self.ROW_HEIGHT)
+        self.post_message(self.SelectionChanged(self, len(self.selected)))
+        self.cursor += 1
+
+    def clear_selection(self) -> None:
+        self.selected.clear()
+        self.refresh()
+        self.post_message(self.SelectionChanged(self, 0))
+
+    def move_to(self, thread_id: int) -> bool:
+        index = self.find(thread_id)
+        if index is None:
+            return False
+        self.cursor = index
+        return True
+
+    def on_click(self, event: events.Click) -> None:
+        line = int(self.scroll_offset.y) + event.y
+        index = line // self.ROW_HEIGHT
+        if self.total and index < self.total:
+            if index == self.cursor and event.chain >= 2:
+                self.action_open()
+            self.cursor = index
