@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 API_PREFIX = "/api/v1"
 
@@ -177,6 +177,7 @@ class EventType(StrEnum):
     contact_updated = "contact.updated"
     agent_updated = "agent.updated"
     resync = "resync"
+    hello = "hello"  # seq 0, after the replay: {"last_seq": N}
 
 
 # --------------------------------------------------------------------------- errors and pages
@@ -581,6 +582,24 @@ class SendBody(WireModel):
     )
 
 
+class SendMessage(
+    RootModel[
+        Annotated[
+            SendText | SendMedia | SendTemplate | SendNote | SendReaction,
+            Field(discriminator="kind"),
+        ]
+    ]
+):
+    """The body of POST /threads/{id}/messages: one of the Send* shapes, chosen by ``kind``."""
+
+
+class StartedConversation(ResponseModel):
+    """The answer of POST /contacts/{id}/conversations: the thread and its queued message."""
+
+    thread: Thread
+    message: Message
+
+
 class UploadedMedia(ResponseModel):
     id: int
     mime_type: str
@@ -761,6 +780,7 @@ class PhoneNumberAdd(WireModel):
     cc: str | None = Field(default=None, max_length=4)
     phone_number: str | None = Field(default=None, max_length=20)
     verified_name: str | None = Field(default=None, max_length=200)
+    pin: str | None = Field(default=None, pattern=r"^\d{6}$")  # registers a verified number now
 
 
 class RequestCode(WireModel):
