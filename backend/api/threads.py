@@ -86,21 +86,40 @@ async def thread_filter(
 async def list_threads(request: web.Request) -> web.Response:
     query = parse_query(request, ThreadListQuery)
     store = request.app[STORE]
-    where = await thread_filter(store, current_agent(request), query)
-    if query.q is not None and query.q.strip():
-        match = fts_query(query.q)
+    agent = current_agent(request)
+    where = await thread_filter(store, agent, query)
+    searching = query.q is not None and bool(query.q.strip())
+    if searching:
+        match = fts_query(query.q or "")
         if match is None:
             where.add("0")
         else:
             where.extend(text_match_filter(match))
+    total: int | None = None
+    if query.with_total and query.view and not searching and _only_view(query):
+        # the view's own count: the live counts cache has it (the TUI asks with every
+        # first page of a view)
+        total = await store.cached_view_count(query.view, agent)
     page = await store.list_threads(
         where,
         limit=query.limit,
         cursor=query.cursor,
         offset=query.offset,
-        with_total=query.with_total,
+        with_total=query.with_total and total is None,
     )
+    if total is not None:
+        page.total = total
     return respond(page)
+
+
+def _only_view(query: ThreadFilters) -> bool:
+    """No filter parameter besides ``view``."""
+    return (
+        not _values(query.status)
+        and not _values(query.channel_type)
+        and not _values(query.owner)
+        and query.unread is None
+    )
 
 
 @operation(routes, "GET", "/api/v1/threads/{id}", summary="One thread", response=schemas.Thread)

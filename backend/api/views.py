@@ -20,20 +20,13 @@ from backend.api.auth import current_agent
 from backend.api.wire import operation, parse_body, parse_query, respond
 from backend.keys import STORE
 from backend.store.engine import CommittedEvent
-from backend.store.views import filter_properties
+from backend.store.views import COUNTS_TRIGGERS, filter_properties
 
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
-COUNTS_INTERVAL = 1.0  # seconds: the most often view.counts is recomputed
-COUNTS_TRIGGERS = frozenset(
-    {
-        schemas.EventType.thread_updated.value,
-        schemas.EventType.ticket_updated.value,
-        schemas.EventType.views_changed.value,
-    }
-)
+COUNTS_INTERVAL = 1.0  # seconds: the most often view.counts is pushed
 
 
 class PageQuery(schemas.WireModel):
@@ -131,11 +124,15 @@ async def delete_view(request: web.Request) -> web.Response:
 async def live_counts(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: push ``view.counts`` at most every COUNTS_INTERVAL when threads change.
 
-    A commit subscriber only raises a flag; the task recomputes with the readers and logs
-    the event through the writer (so reconnecting clients replay it), and only when a
-    count moved.
+    The store keeps the live counts cached and knows when a commit made them stale
+    (``track_view_counts``); GET /views and /views/counts answer from that cache. A
+    commit subscriber here only raises a flag; the task has the cache refreshed (on the
+    background reader, unless a request already did) and logs the event through the
+    writer (so reconnecting clients replay it), only when a count moved. The cache is
+    warmed at start so the first clients do not wait for a recount.
     """
     store = app[STORE]
+    store.track_view_counts()
     dirty = asyncio.Event()
 
     def on_commit(events: list[CommittedEvent]) -> None:
@@ -144,12 +141,16 @@ async def live_counts(app: web.Application) -> AsyncIterator[None]:
 
     async def recount_forever() -> None:
         last: schemas.ViewCounts | None = None
+        try:
+            last = await store.cached_live_view_counts()
+        except Exception:
+            log.exception("computing view counts failed")
         while True:
             await dirty.wait()
             dirty.clear()
             try:
-                counts = await store.live_view_counts()
-                if counts != last:
+                counts = await store.cached_live_view_counts()
+                if counts is not None and counts != last:
                     await store.emit_view_counts(counts)
                     last = counts
             except Exception:

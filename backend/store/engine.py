@@ -349,13 +349,21 @@ class Writer:
 
 
 class Readers:
-    """A small pool of read-only aiosqlite connections; each query is one thread hop."""
+    """A small pool of read-only aiosqlite connections; each query is one thread hop.
 
-    def __init__(self, path: Path, size: int = 2) -> None:
+    ``background`` is a pool of its own (one connection by default) for slow periodic
+    reads such as the ``view.counts`` recount, so interactive reads never queue behind
+    them on the same connection's thread.
+    """
+
+    def __init__(self, path: Path, size: int = 2, *, background: int = 1) -> None:
         self._path = path
         self._size = size
         self._connections: list[aiosqlite.Connection] = []
         self._turn = itertools.cycle(range(size))
+        self.background: Readers = (
+            Readers(path, background, background=0) if background > 0 else self
+        )
 
     async def open(self) -> None:
         for _ in range(self._size):
@@ -369,8 +377,12 @@ class Readers:
             ):
                 await conn.execute(pragma)
             self._connections.append(conn)
+        if self.background is not self:
+            await self.background.open()
 
     async def close(self) -> None:
+        if self.background is not self:
+            await self.background.close()
         for conn in self._connections:
             await conn.close()
         self._connections.clear()

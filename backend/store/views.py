@@ -8,17 +8,33 @@ bound parameter.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from backend import schemas
 from backend.domain import views as rules
 from backend.domain.errors import Forbidden, InvalidField, NotFound
 from backend.store.base import StoreBase, loads
-from backend.store.engine import Tx, dumps, iso
+from backend.store.engine import Readers, Tx, dumps, iso
+
+# events after which a view count may have moved: a view.counts push is due
+COUNTS_TRIGGERS = frozenset(
+    {
+        schemas.EventType.thread_updated.value,
+        schemas.EventType.ticket_updated.value,
+        schemas.EventType.views_changed.value,
+        schemas.EventType.contact_updated.value,  # contact_name filters
+    }
+)
+# cached counts older than this are recomputed even without a commit of this process
+# (another process, such as an admin command, may have written)
+CACHE_MAX_AGE = 10.0
+SOME_TIME = timedelta(seconds=1)
 
 BUILTIN_PREFIX = "builtin:"
 # the wire ids of the built-in views, by the domain's key
@@ -79,6 +95,37 @@ class ThreadFilter:
         if "c" in self.aliases:
             parts.append("JOIN contacts c ON c.id = th.contact_id")
         return " ".join(parts)
+
+
+@dataclass
+class CountsCache:
+    """The live view counts and what they were computed from (see ViewsStore counts)."""
+
+    tracking: bool = False
+    version: int = -1  # the writer's committed batches when the counts were computed
+    counts: schemas.ViewCounts | None = None
+    computed_at: float = 0.0  # time.monotonic()
+    flight: asyncio.Future[schemas.ViewCounts] | None = None
+    flight_version: int = -1
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    # a refresh nobody awaits any more (its callers were cancelled) must not log
+    # "exception was never retrieved"; the next caller recomputes
+    if not future.cancelled():
+        future.exception()
+
+
+def _same_for(row: sqlite3.Row | dict[str, Any], agent: schemas.Agent, now: datetime) -> bool:
+    """Whether the live count of a custom view (me = its owner, counted a moment ago) is
+    this agent's count now: its filters do not depend on who asks nor on the time."""
+    try:
+        filters = loads(row["filters"], [])
+        mine = compile_view_filters(filters, me=agent.id, now=now)
+        theirs = compile_view_filters(filters, me=row["owner_id"], now=now + SOME_TIME)
+    except InvalidField:
+        return True  # counts 0 either way
+    return mine.clauses == theirs.clauses and mine.params == theirs.params
 
 
 def _like_pattern(text: str) -> str:
@@ -230,11 +277,10 @@ class ViewsStore(StoreBase):
         return [row for row in rows if can_see(row, agent)]
 
     async def list_views(self, agent: schemas.Agent, *, counts: bool = True) -> list[schemas.View]:
-        views = builtin_views() + [
-            view_from_row(row) for row in await self._visible_view_rows(agent)
-        ]
+        rows = await self._visible_view_rows(agent)
+        views = builtin_views() + [view_from_row(row) for row in rows]
         if counts:
-            found = await self.view_counts(agent)
+            found = await self._view_counts(agent, rows)
             for view in views:
                 view.count = found.counts.get(view.id)
         return views
@@ -335,55 +381,159 @@ class ViewsStore(StoreBase):
         return dict(row)
 
     # -------------------------------------------------------------- counts
+    #
+    # Counting every view is a dozen COUNT queries over the thread table. The live
+    # counts (every view, "me" read as the view's owner) are cached once the app asks
+    # for it (``track_view_counts``), tagged with the writer's commit number: any commit
+    # since makes them stale (an event-less write included), and so does age. A stale
+    # or cold cache is recomputed once, on the background reader, for everyone waiting
+    # (GET /views, GET /views/counts, the thread list's total and the ``view.counts``
+    # push share it), so an answer always reflects every change committed before the
+    # request. An agent's answer takes from the cache every count that does not depend
+    # on who asks or on the time; a shared view filtering on "me" (asked by someone
+    # other than its owner) or on the session state is counted on demand.
 
-    async def count_threads(self, where: ThreadFilter) -> int:
-        return await self.readers.value(
+    @property
+    def _counts_cache(self) -> CountsCache:
+        cache = self.__dict__.get("_view_counts_cache")
+        if cache is None:
+            cache = self.__dict__["_view_counts_cache"] = CountsCache()
+        return cache
+
+    def track_view_counts(self) -> None:
+        """Keep the live counts cached (the app does; a bare store always counts)."""
+        self._counts_cache.tracking = True
+
+    async def count_threads(self, where: ThreadFilter, *, readers: Readers | None = None) -> int:
+        return await (readers or self.readers).value(
             f"SELECT COUNT(*) FROM threads th {where.joins()} WHERE {where.where()}",
             where.params,
         )
 
     async def view_counts(self, agent: schemas.Agent) -> schemas.ViewCounts:
         """Counts of every view this agent sees; ``builtin:mine`` is the agent's own."""
+        return await self._view_counts(agent, await self._visible_view_rows(agent))
+
+    async def _view_counts(
+        self, agent: schemas.Agent, rows: list[sqlite3.Row]
+    ) -> schemas.ViewCounts:
+        live = await self.cached_live_view_counts()
+        if live is None:
+            return await self._count_views(agent, rows)
+        now = self.now()
+        counts: dict[str, int] = {}
+        for view_id in BUILTINS:
+            counts[view_id] = (
+                live.mine.get(str(agent.id), 0) if view_id == MINE else live.counts[view_id]
+            )
+        for row in rows:
+            key = str(row["id"])
+            cached = live.counts.get(key)
+            if cached is not None and _same_for(row, agent, now):
+                counts[key] = cached
+            else:
+                counts[key] = await self._custom_count(row, me=agent.id, now=now)
+        return schemas.ViewCounts(counts=counts, mine=live.mine)
+
+    async def _count_views(
+        self, agent: schemas.Agent, rows: list[sqlite3.Row]
+    ) -> schemas.ViewCounts:
+        """Every count from the database (no cache)."""
         now = self.now()
         counts: dict[str, int] = {}
         for view_id, view in BUILTINS.items():
             counts[view_id] = await self.count_threads(
                 compile_view_filters(view.filters, me=agent.id, now=now)
             )
-        for row in await self._visible_view_rows(agent):
+        for row in rows:
             counts[str(row["id"])] = await self._custom_count(row, me=agent.id, now=now)
         return schemas.ViewCounts(counts=counts, mine=await self.mine_counts())
+
+    async def cached_view_count(self, view_id: str, agent: schemas.Agent) -> int | None:
+        """The count of one view for this agent from the live cache; None: count it."""
+        live = await self.cached_live_view_counts()
+        if live is None:
+            return None
+        if view_id == MINE:
+            return live.mine.get(str(agent.id), 0)
+        if view_id in BUILTINS:
+            return live.counts.get(view_id)
+        cached = live.counts.get(view_id)
+        if cached is None:
+            return None
+        row = await self._visible_view_row(view_id, agent)
+        return cached if _same_for(row, agent, self.now()) else None
+
+    async def cached_live_view_counts(self) -> schemas.ViewCounts | None:
+        """The live counts, recomputed first if a change may have moved them.
+
+        None when the store does not track changes (``track_view_counts``).
+        """
+        cache = self._counts_cache
+        if not cache.tracking:
+            return None
+        version = self.writer.batches
+        if (
+            cache.counts is not None
+            and cache.version == version
+            and time.monotonic() - cache.computed_at < CACHE_MAX_AGE
+        ):
+            return cache.counts
+        flight = cache.flight
+        if flight is None or flight.done() or cache.flight_version != version:
+            flight = asyncio.ensure_future(self._refresh_live_counts(cache, version))
+            flight.add_done_callback(_retrieve)
+            cache.flight, cache.flight_version = flight, version
+        return await asyncio.shield(flight)
+
+    async def _refresh_live_counts(self, cache: CountsCache, version: int) -> schemas.ViewCounts:
+        started = time.monotonic()
+        counts = await self.live_view_counts()
+        if version >= cache.version:
+            cache.counts, cache.version, cache.computed_at = counts, version, started
+        return counts
 
     async def live_view_counts(self) -> schemas.ViewCounts:
         """Counts for the pushed ``view.counts`` event: every view, "me" read as its owner.
 
         ``builtin:mine`` differs per agent, so it travels in ``mine`` (agent id → count).
+        Counted on the background reader, so interactive reads do not wait behind it.
         """
+        readers = self.readers.background
         now = self.now()
         counts: dict[str, int] = {}
         for view_id, view in BUILTINS.items():
             if view_id != MINE:
                 counts[view_id] = await self.count_threads(
-                    compile_view_filters(view.filters, me=0, now=now)
+                    compile_view_filters(view.filters, me=0, now=now), readers=readers
                 )
-        rows = await self.readers.all(f"SELECT {VIEW_COLUMNS} FROM views v ORDER BY v.id")
+        rows = await readers.all(f"SELECT {VIEW_COLUMNS} FROM views v ORDER BY v.id")
         for row in rows:
-            counts[str(row["id"])] = await self._custom_count(row, me=row["owner_id"], now=now)
-        return schemas.ViewCounts(counts=counts, mine=await self.mine_counts())
+            counts[str(row["id"])] = await self._custom_count(
+                row, me=row["owner_id"], now=now, readers=readers
+            )
+        return schemas.ViewCounts(counts=counts, mine=await self.mine_counts(readers=readers))
 
-    async def mine_counts(self) -> dict[str, int]:
-        rows = await self.readers.all(
+    async def mine_counts(self, *, readers: Readers | None = None) -> dict[str, int]:
+        rows = await (readers or self.readers).all(
             "SELECT owner_id, COUNT(*) FROM threads WHERE owner_id IS NOT NULL "
             "AND status != 'closed' GROUP BY owner_id"
         )
         return {str(row[0]): row[1] for row in rows}
 
-    async def _custom_count(self, row: sqlite3.Row, *, me: int, now: datetime) -> int:
+    async def _custom_count(
+        self,
+        row: sqlite3.Row,
+        *,
+        me: int,
+        now: datetime,
+        readers: Readers | None = None,
+    ) -> int:
         try:
             where = compile_view_filters(loads(row["filters"], []), me=me, now=now)
         except InvalidField:
             return 0  # saved under older rules; the owner sees the error when opening it
-        return await self.count_threads(where)
+        return await self.count_threads(where, readers=readers)
 
     async def emit_view_counts(self, counts: schemas.ViewCounts) -> int:
         """Log a ``view.counts`` event (so reconnecting clients replay it too)."""
