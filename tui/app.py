@@ -33,6 +33,8 @@ from backend.schemas import (
     Message,
     MessageKind,
     NotificationChoice,
+    Presence,
+    PresenceState,
     Role,
     Template,
     Thread,
@@ -153,6 +155,7 @@ class TtydeskApp(App[int]):
         self.views: list[View] = []
         self.counts: dict[str, int] = {}
         self.recent: OrderedDict[int, Thread] = OrderedDict()
+        self.presence: dict[int, Presence] = {}  # other agents' presence, by agent id
         self.thread_cache: OrderedDict[int, Thread] = OrderedDict()
         self._templates: list[Template] | None = None
         self.live: Signal[LiveEvent] = Signal(self, "live")
@@ -322,6 +325,13 @@ class TtydeskApp(App[int]):
                 self._templates = [t for t in self._templates if t.id != data.id] + [data]
         elif kind == EventType.message_created and isinstance(data, Message):
             self._maybe_notify(data)
+        elif kind == EventType.hello:
+            self.presence.clear()  # a (new) connection: the others' presence follows
+        elif kind == EventType.presence and isinstance(data, Presence):
+            if data.thread_id is None or data.state == PresenceState.idle:
+                self.presence.pop(data.agent_id, None)
+            else:
+                self.presence[data.agent_id] = data
         self.live.publish(event)
 
     # ----------------------------------------------------------------- shared state helpers

@@ -510,7 +510,9 @@ class LiveStream:
     """The WebSocket with reconnect, back-off, ``since`` tracking, dedupe and resync.
 
     ``run(on_event, on_state)`` loops until cancelled. ``on_event`` is called in order with
-    each new event (seq greater than the last one seen; presence, with seq 0, always).
+    each new event (seq greater than the last one seen; seq-0 frames always: ``hello``, which
+    ends the replay and sets ``since`` to the server's ``last_seq`` so a reconnection before
+    any event still resumes without a refetch, then the presence of the others).
     After a ``resync`` frame ``on_resync`` is awaited (refetch everything) before the
     stream reconnects from the seq the server gave back.
     """
@@ -626,6 +628,12 @@ class LiveStream:
             if self.since is not None and event.seq <= self.since:
                 return None  # already applied (replay overlap)
             self.since = event.seq
+        elif event.type == EventType.hello:
+            # where the server's replay ended: resume from there even if no event follows
+            last = event.data.get("last_seq")
+            if isinstance(last, int) and not isinstance(last, bool) and last >= 0:
+                if self.since is None or last > self.since:
+                    self.since = last
         return decode_event(event)
 
     async def send_presence(self, thread_id: int | None, state: PresenceState) -> None:

@@ -1,32 +1,40 @@
-"""ApiClient errors and the LiveStream's since/dedupe/resync/reconnect, against an in-test
-aiohttp server."""
+"""ApiClient errors and the LiveStream's since/hello/dedupe/resync/reconnect, against the
+real backend (``live_backend``: aiohttp on 127.0.0.1 and a fresh SQLite file).
+
+Only ``test_unexpected_body_and_non_json_errors`` uses a mock transport: it stands for
+what no ttydesk backend sends (a proxy's HTML 502 page, a body of another service).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 
-from backend.schemas import EventType, Thread
-from tests.tui.fake_backend import FakeBackend, wait_for
-from tui.client import ApiClient, ApiError, LiveStream, decode_event
+from backend.schemas import EventType, MeUpdate, Thread
+from backend.store.sqlite import SqliteStore
+from tests.support import LiveBackend
+from tests.tui.backend_fixtures import make_app, wait_for
+from tui.client import ApiClient, ApiError, LiveEvent, LiveStream, decode_event
 
 
-async def test_error_envelope_becomes_api_error(fake: FakeBackend):
-    client = ApiClient(fake.url, fake.admin_token)
+async def test_error_envelope_becomes_api_error(live_backend):
+    client = ApiClient(live_backend.url, live_backend.admin_token)
     try:
         with pytest.raises(ApiError) as caught:
             await client.contact(999999)
-        assert caught.value.status == 404 and caught.value.code == "not_found"
+        assert caught.value.status == 404 and caught.value.code == "contact_not_found"
+        assert caught.value.message == "There is no such contact."  # the envelope's sentence
     finally:
         await client.aclose()
 
 
-async def test_bad_token_is_a_sentence(fake: FakeBackend):
-    client = ApiClient(fake.url, "wrong")
+async def test_bad_token_is_a_sentence(live_backend):
+    client = ApiClient(live_backend.url, "wrong")
     try:
         with pytest.raises(ApiError) as caught:
             await client.me()
@@ -71,79 +79,148 @@ def test_decode_known_and_unknown_events():
     assert not isinstance(broken.data, Thread)
 
 
-async def test_stream_dedupes_replays_and_resumes_after_restart(fake: FakeBackend):
-    seen: list[int] = []
-    states: list[str] = []
-    client = ApiClient(fake.url, fake.admin_token)
+async def write_while_down(backend: LiveBackend, change: Callable[[SqliteStore], Any]) -> int:
+    """Commit through the store's own functions while the server is stopped (so the events
+    can only reach a client by the replay); returns the newest seq."""
+    assert backend.app is None, "stop the backend first"
+    store = SqliteStore(backend.settings.database_path, clock=backend.clock)
+    await store.open()
+    try:
+        await change(store)
+        return (await store.event_bounds())[1]
+    finally:
+        await store.close()
+
+
+async def newest_seq(backend: LiveBackend) -> int:
+    return (await backend.store.event_bounds())[1]
+
+
+async def toggle_availability(backend: LiveBackend, times: int = 1) -> None:
+    """``agent.updated`` events, through the API."""
+    async with backend.client(backend.agent_token) as client:
+        for index in range(times):
+            state = "away" if index % 2 == 0 else "available"
+            response = await client.patch("/api/v1/me", json={"availability": state})
+            assert response.status_code == 200, response.text
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+        self.states: list[str] = []
+        self.resyncs: list[LiveEvent | None] = []
+
+    def event(self, event: LiveEvent) -> None:
+        if event.seq:
+            self.seen.append(event.seq)
+
+    def state(self, state: str, detail: str | None) -> None:
+        self.states.append(state)
+
+    async def resync(self, event: LiveEvent | None) -> None:
+        self.resyncs.append(event)
+
+
+@pytest.fixture
+async def recorded(live_backend) -> AsyncIterator[tuple[LiveStream, Recorder]]:
+    client = ApiClient(live_backend.url, live_backend.admin_token)
     stream = LiveStream(client, backoff=(0.05,))
-    task = asyncio.create_task(
-        stream.run(lambda e: seen.append(e.seq), lambda s, d: states.append(s))
-    )
+    recorder = Recorder()
+    task = asyncio.create_task(stream.run(recorder.event, recorder.state, recorder.resync))
     try:
-        await wait_for(lambda: stream.state == "connected")
-        await fake.emit_counts()
-        await wait_for(lambda: seen == [1])
-        await fake.stop()
-        await wait_for(lambda: stream.state == "reconnecting")
-        await fake.emit_counts()  # committed while the client is away
-        await fake.emit_counts()
-        await fake.start()
-        await wait_for(lambda: seen == [1, 2, 3])
-        # a replay overlapping what was applied is dropped
-        assert (
-            stream._decode(json.dumps({"seq": 2, "type": "view.counts", "data": {"counts": {}}}))
-            is None
-        )
-        assert states[0] == "connecting" and "reconnecting" in states and states[-1] == "connected"
+        yield stream, recorder
     finally:
         task.cancel()
         await client.aclose()
 
 
-async def test_resync_refetches_and_starts_from_the_newest(aiohttp_server):
-    connects: list[str] = []
+async def test_hello_sets_since_so_a_reconnect_needs_no_refetch(live_backend, recorded):
+    """No event yet: ``hello`` still tells where the log ends; after a restart the stream
+    resumes with ``since`` instead of asking for a refetch."""
+    stream, recorder = recorded
+    await wait_for(lambda: stream.state == "connected")
+    newest = await newest_seq(live_backend)
+    assert newest > 0  # the agents' creation is logged
+    await wait_for(lambda: stream.since == newest)
+    assert recorder.seen == []
+    await live_backend.restart()
+    await wait_for(lambda: stream.connections == 2 and stream.state == "connected", timeout=10)
+    assert recorder.resyncs == []  # nothing to refetch
+    await toggle_availability(live_backend)
+    await wait_for(lambda: recorder.seen == [newest + 1])
 
-    async def ws_handler(request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        connects.append(request.query_string)
-        if len(connects) == 1:
-            await ws.send_str(
-                json.dumps(
-                    {
-                        "seq": 0,
-                        "type": "resync",
-                        "data": {"reason": "since_older_than_log", "oldest_seq": 50},
-                    }
-                )
-            )
-            await ws.close()
-        else:
-            await ws.send_str(
-                json.dumps({"seq": 60, "type": "view.counts", "data": {"counts": {}}})
-            )
-            await asyncio.sleep(5)
-        return ws
 
-    app = web.Application()
-    app.router.add_get("/api/v1/ws", ws_handler)
-    server = await aiohttp_server(app)
-    client = ApiClient(f"http://127.0.0.1:{server.port}", "t")
-    resyncs: list[object] = []
-    events: list[int] = []
+async def test_stream_dedupes_replays_and_resumes_after_restart(live_backend, recorded):
+    stream, recorder = recorded
+    await wait_for(lambda: stream.state == "connected")
+    first = await newest_seq(live_backend) + 1
+    await toggle_availability(live_backend)
+    await wait_for(lambda: recorder.seen == [first])
+    await live_backend.stop()
+    await wait_for(lambda: stream.state == "reconnecting")
 
-    async def on_resync(event):
-        resyncs.append(event)
+    async def two_changes(store: SqliteStore) -> None:  # committed while the client is away
+        await store.update_agent(live_backend.agent.id, MeUpdate(availability="away"))
+        await store.update_agent(live_backend.agent.id, MeUpdate(availability="available"))
 
-    stream = LiveStream(client, since=10, backoff=(0.05,))
-    task = asyncio.create_task(
-        stream.run(lambda e: events.append(e.seq), lambda s, d: None, on_resync)
-    )
+    newest = await write_while_down(live_backend, two_changes)
+    assert newest == first + 2
+    await live_backend.start()
+    await wait_for(lambda: recorder.seen == [first, first + 1, first + 2], timeout=10)
+    assert recorder.resyncs == []
+    # a replay overlapping what was applied is dropped
+    frame = {"seq": first + 1, "type": "agent.updated", "data": {}}
+    assert stream._decode(json.dumps(frame)) is None
+    states = recorder.states
+    assert states[0] == "connecting" and "reconnecting" in states and states[-1] == "connected"
+
+
+async def test_resync_refetches_and_starts_from_the_newest(tmp_path):
+    """``since`` older than the (pruned) log: the server says resync; the stream refetches
+    once, reconnects from the newest event and goes on from there."""
+    backend = LiveBackend(data_dir=tmp_path / "data", overrides={"event_retention": 100})
+    await backend.start()
     try:
-        await wait_for(lambda: events == [60])
-        assert connects == ["since=10", ""]
-        assert len(resyncs) == 1 and resyncs[0].data.reason == "since_older_than_log"
-        assert stream.since == 60
+        await backend.seed_agents()
+        await toggle_availability(backend, 130)
+        await backend.restart()  # the pruning runs at start-up
+        oldest, newest = await backend.store.event_bounds()
+        assert oldest > 2
+        client = ApiClient(backend.url, backend.admin_token)
+        recorder = Recorder()
+        stream = LiveStream(client, since=1, backoff=(0.05,))
+        task = asyncio.create_task(stream.run(recorder.event, recorder.state, recorder.resync))
+        try:
+            await wait_for(lambda: len(recorder.resyncs) == 1 and stream.state == "connected")
+            resync = recorder.resyncs[0]
+            assert resync is not None and resync.data.reason == "since_older_than_log"
+            assert resync.data.oldest_seq == oldest
+            await wait_for(lambda: stream.since == newest)  # from the hello
+            await toggle_availability(backend)
+            await wait_for(lambda: recorder.seen == [newest + 1])
+            assert stream.since == newest + 1
+        finally:
+            task.cancel()
+            await client.aclose()
     finally:
-        task.cancel()
-        await client.aclose()
+        await backend.stop()
+
+
+async def test_app_reconnect_before_any_event_does_not_refetch(live_backend):
+    """The app's view of the hello: a restart with nothing new reloads nothing."""
+    from tests.backend.seed import seed_threads
+    from tests.tui.backend_fixtures import inbox_ready
+
+    await seed_threads(live_backend.store, 3)
+    app = make_app(live_backend.url, live_backend.admin_token)
+    async with app.run_test(size=(100, 30)):
+        screen = await inbox_ready(app)
+        fetches = screen.threads.fetch_count
+        newest = await newest_seq(live_backend)
+        await wait_for(lambda: app.stream is not None and app.stream.since == newest)
+        await live_backend.restart()
+        await wait_for(lambda: app.stream.connections == 2 and app.conn_state == "connected")
+        await asyncio.sleep(0.2)
+        assert screen.threads.fetch_count == fetches
+        assert app.stream.since == newest

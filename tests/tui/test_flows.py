@@ -1,7 +1,9 @@
-"""The inbox flows, driven by keys against an in-memory backend over real HTTP and WebSocket.
+"""The inbox flows, driven by keys against the REAL backend and the REAL simulator.
 
-Each test is one flow of issue 4's acceptance list; ``test_live_backend.py`` repeats the
-core ones against the real backend once it is available.
+Each test is one flow of issue 4's acceptance list. The world is ``backend_fixtures``:
+six customers wrote through the simulator (signed webhooks into the real ingest), one of
+them with hostile text, one with a hostile profile name; sends go through the outbox to
+the simulator, whose delivery statuses come back as webhooks.
 """
 
 from __future__ import annotations
@@ -10,11 +12,35 @@ import asyncio
 import stat
 from pathlib import Path
 
-from backend.schemas import TicketStatus
-from tests.tui.conftest import HOSTILE_TEXT  # noqa: F401  (re-exported for the live tests)
-from tests.tui.fake_backend import FakeBackend, screen_text, wait_for
+from backend.schemas import (
+    DeliveryStatus,
+    MessageKind,
+    PresenceState,
+    TicketPriority,
+    TicketStatus,
+    TicketUpdate,
+)
+from backend.store.sqlite import SqliteStore
+from tests.backend.seed import inbound
+from tests.support import free_port
+from tests.tui.backend_fixtures import (
+    BUSINESS_DISPLAY,
+    CARD_TEXT,
+    CUSTOMERS,
+    HOSTILE_SHOWN,
+    PHONE_ID,
+    WHATSAPP_FILTER,
+    Desk,
+    inbox_ready,
+    make_app,
+    open_thread,
+    screen_text,
+    start_desk,
+    stop_desk,
+    wait_for,
+)
 from tui.app import StartScreen, TtydeskApp
-from tui.client import ApiClient
+from tui.client import ApiClient, LiveStream
 from tui.config import Settings, config_path
 from tui.dialogs.login import LoginDialog
 from tui.dialogs.picker import FuzzyPicker
@@ -24,84 +50,80 @@ from tui.screens.help import HelpScreen
 from tui.screens.inbox import InboxScreen
 from tui.screens.search import SearchScreen
 
-
-async def inbox_ready(app: TtydeskApp) -> InboxScreen:
-    await wait_for(
-        lambda: isinstance(app.screen, InboxScreen) and bool(app.screen.query("#threads")),
-        timeout=10,
-    )
-    screen = app.screen
-    assert isinstance(screen, InboxScreen)
-    await wait_for(lambda: screen.threads.current is not None)
-    await wait_for(lambda: app.conn_state == "connected")
-    return screen
+OPEN = 5  # ana, eve, ben, mal, chen (dora is closed)
 
 
-async def open_thread(pilot, screen: InboxScreen, thread_id: int) -> None:
-    await wait_for(lambda: screen.threads.find(thread_id) is not None)
-    screen.threads.focus()
-    screen.threads.move_to(thread_id)
-    await pilot.pause()
-    await pilot.press("enter")
-    await wait_for(lambda: screen.thread is not None and screen.thread.id == thread_id)
-    await wait_for(lambda: len(screen.log_widget.messages) > 0)
+async def sent_to(desk: Desk, key: str) -> list[dict]:
+    """What the simulator received from the backend for this customer (oldest first)."""
+    return await desk.env.sent(to=CUSTOMERS[key].wa_id)
 
 
-def sent_bodies(fake: FakeBackend, path_part: str) -> list[dict]:
-    return [
-        body
-        for method, path, body in fake.requests
-        if method in ("POST", "PATCH") and path_part in path
-    ]
+async def wait_for_sent(desk: Desk, key: str, count: int = 1) -> None:
+    async def probe() -> bool:
+        return len(await sent_to(desk, key)) >= count
+
+    await desk.env.until(probe)
 
 
-async def test_open_view_move_and_open_thread(fake, make_app):
+async def test_open_view_move_and_open_thread(desk):
     """1–9 switch views, j/k move, enter opens the thread with its messages."""
-    app = make_app(fake.url, fake.admin_token)
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        assert screen.threads.total == 4  # all open
+        assert screen.threads.total == OPEN  # all open
         await pilot.press("2")  # assigned to me
         await wait_for(lambda: screen.view.id == "builtin:mine" and screen.threads.total == 1)
         await wait_for(lambda: screen.threads.current is not None)
         assert screen.threads.current.contact.name == "Eve Hacker"
         await pilot.press("1")
-        await wait_for(lambda: screen.threads.total == 4 and screen.threads.current is not None)
+        await wait_for(lambda: screen.threads.total == OPEN and screen.threads.current is not None)
         await pilot.press("j", "j", "k")
         assert screen.threads.cursor == 1
         await pilot.press("G")
-        assert screen.threads.cursor == 3
+        assert screen.threads.cursor == OPEN - 1
         await pilot.press("g", "enter")
         await wait_for(lambda: screen.thread is not None and len(screen.log_widget.messages) == 2)
-        assert screen.thread.id == fake.ids["ana"]
+        assert screen.thread.id == desk.ids["ana"]
         assert "Order A123 please today" in screen_text(app)  # WhatsApp formatting rendered
 
 
-async def test_reply_and_note(fake, make_app):
-    """r focuses the composer, ctrl+s sends; n writes a private note."""
-    app = make_app(fake.url, fake.agent_token)
+async def test_reply_and_note(desk):
+    """r focuses the composer, ctrl+s sends (to WhatsApp); n writes a private note (not)."""
+    app = desk.make_app(desk.agent_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["ana"])
+        await open_thread(pilot, screen, desk.ids["ana"])
         await pilot.press("r")
         await pilot.press(*"Thanks!")
         await pilot.press("ctrl+s")
         await wait_for(lambda: any(m.text == "Thanks!" for m in screen.log_widget.messages))
-        assert sent_bodies(fake, "/messages")[-1]["kind"] == "text"
+        reply = next(m for m in screen.log_widget.messages if m.text == "Thanks!")
+        assert reply.kind == MessageKind.text
         assert screen.composer.text == ""
+        # the simulator delivers it and the customer reads it: the marks follow live
+        await wait_for(
+            lambda: (
+                next(m for m in screen.log_widget.messages if m.id == reply.id).status
+                == DeliveryStatus.read
+            ),
+            timeout=10,
+        )
         await pilot.press("escape", "n")
         await pilot.press(*"internal")
         await pilot.press("ctrl+s")
         await wait_for(lambda: any(m.text == "internal" for m in screen.log_widget.messages))
-        assert sent_bodies(fake, "/messages")[-1]["kind"] == "note"
+        note = next(m for m in screen.log_widget.messages if m.text == "internal")
+        assert note.kind == MessageKind.note
+    sent = await sent_to(desk, "ana")
+    assert [item["body"]["text"]["body"] for item in sent] == ["Thanks!"]  # never the note
 
 
-async def test_refused_outside_session_then_template(fake, make_app):
+async def test_refused_outside_session_then_template(desk):
     """A free-form reply after 24 h is refused with the draft kept; the template goes out."""
-    app = make_app(fake.url, fake.agent_token)
+    app = desk.make_app(desk.agent_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["chen"])
+        await open_thread(pilot, screen, desk.ids["chen"])
         assert "session expired" in screen_text(app)
         await pilot.press("r", *"hello?", "ctrl+s")
         await wait_for(lambda: isinstance(app.screen, TemplatePicker))
@@ -125,73 +147,81 @@ async def test_refused_outside_session_then_template(fake, make_app):
         await wait_for(
             lambda: any(m.template_name == "order_update" for m in screen.log_widget.messages)
         )
-        body = sent_bodies(fake, "/messages")[-1]
-        assert body["kind"] == "template" and body["variables"] == {"1": "Chen", "2": "A-99"}
+        await wait_for_sent(desk, "chen")
+    (item,) = await sent_to(desk, "chen")
+    assert item["type"] == "template"
+    template = item["body"]["template"]
+    assert template["name"] == "order_update"
+    params = [p["text"] for c in template["components"] for p in c.get("parameters", [])]
+    assert params == ["Chen", "A-99"]
 
 
-async def test_reassign_one_and_many(fake, make_app):
+async def test_reassign_one_and_many(desk):
     """a assigns the thread under the cursor; space selects, A assigns the selection."""
-    app = make_app(fake.url, fake.admin_token)
+    bob, carol = desk.backend.agent.id, desk.carol.id
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
         await pilot.press("a")
         await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
         await pilot.press(*"bob", "enter")
-        ana_ticket = fake.threads[fake.ids["ana"]].ticket.id
-        await wait_for(lambda: fake.threads[fake.ids["ana"]].ticket.owner_id == 2)
-        assert ("PATCH", f"/api/v1/tickets/{ana_ticket}", {"owner_id": 2}) in fake.requests
         await wait_for(
             lambda: (
-                screen.threads.current is not None and screen.threads.current.ticket.owner_id == 2
+                screen.threads.current is not None and screen.threads.current.ticket.owner_id == bob
             )
         )
+        assert (await desk.thread("ana")).ticket.owner_id == bob
         await pilot.press("g", "space", "space")
         assert len(screen.threads.selected) == 2
         await pilot.press("A")
         await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
         await pilot.press(*"carol", "enter")
-        await wait_for(lambda: bool(sent_bodies(fake, "/tickets/bulk")))
-        body = sent_bodies(fake, "/tickets/bulk")[-1]
-        assert len(body["ticket_ids"]) == 2 and body["owner_id"] == 3
         await wait_for(lambda: not screen.threads.selected)
+        await wait_for(
+            lambda: all(t.ticket.owner_id == carol for t in screen.threads.loaded_threads()[:2])
+        )
+    assert (await desk.thread("ana")).ticket.owner_id == carol
+    assert (await desk.thread("eve")).ticket.owner_id == carol
+    timeline = await desk.call("GET", f"/tickets/{desk.tickets['ana']}/timeline")
+    changes = [e for e in timeline["items"] if e["action"] == "owner_changed"]
+    assert changes[-1]["actor_name"] == "Ada Admin"
 
 
-async def test_close_and_reopen(fake, make_app):
+async def test_close_and_reopen(desk):
     """c closes the ticket (it leaves All open), o reopens it."""
-    app = make_app(fake.url, fake.admin_token)
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["ben"])
+        await open_thread(pilot, screen, desk.ids["ben"])
         await pilot.press("c")
-        await wait_for(lambda: fake.threads[fake.ids["ben"]].ticket.status == TicketStatus.closed)
-        await wait_for(lambda: screen.threads.total == 3)
+        await wait_for(lambda: screen.threads.total == OPEN - 1)
         await wait_for(lambda: "Closed" in screen_text(app))
+        assert (await desk.thread("ben")).ticket.status == TicketStatus.closed
         await pilot.press("o")
-        await wait_for(
-            lambda: fake.threads[fake.ids["ben"]].ticket.status == TicketStatus.waiting_on_us
-        )
-        await wait_for(lambda: screen.threads.total == 4)
+        await wait_for(lambda: screen.threads.total == OPEN)
+        assert (await desk.thread("ben")).ticket.status == TicketStatus.waiting_on_us
 
 
-async def test_priority(fake, make_app):
-    app = make_app(fake.url, fake.admin_token)
+async def test_priority(desk):
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
-        await inbox_ready(app)
+        screen = await inbox_ready(app)
         await pilot.press("p")
         await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
         await pilot.press(*"urg", "enter")
-        await wait_for(lambda: fake.threads[fake.ids["ana"]].ticket.priority.value == "urgent")
+        await wait_for(lambda: screen.threads.current.ticket.priority == TicketPriority.urgent)
+    assert (await desk.thread("ana")).ticket.priority == TicketPriority.urgent
 
 
-async def test_create_whatsapp_view(fake, make_app):
+async def test_create_whatsapp_view(desk):
     """v: name → sharing → property → operator → values → save."""
-    app = make_app(fake.url, fake.admin_token)
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(100, 36)) as pilot:
         screen = await inbox_ready(app)
         await pilot.press("v")
         await wait_for(lambda: isinstance(app.screen, ViewBuilder))
         await pilot.pause(0.1)
-        await pilot.press(*"WhatsApp", "enter")  # name
+        await pilot.press(*"WA everyone", "enter")  # name
         await pilot.press("down", "down", "enter")  # sharing: everyone
         await pilot.press(*"channel", "enter")  # property search
         await pilot.pause(0.05)
@@ -201,27 +231,17 @@ async def test_create_whatsapp_view(fake, make_app):
         await pilot.pause(0.05)
         assert "Original channel type is any of WHATSAPP" in screen_text(app)
         await pilot.press("ctrl+s")
-        await wait_for(lambda: any(v.name == "WhatsApp" for v in fake.views))
-        body = sent_bodies(fake, "/views")[-1]
-        assert body == {
-            "name": "WhatsApp",
-            "sharing": "everyone",
-            "filters": [
-                {
-                    "property": "original_channel_type",
-                    "operator": "is_any_of",
-                    "values": ["WHATSAPP"],
-                }
-            ],
-        }
-        await wait_for(lambda: screen.view is not None and screen.view.name == "WhatsApp")
-        await wait_for(lambda: screen.threads.total == 5)  # every WhatsApp thread, closed too
-        assert "WhatsApp" in screen_text(app)
+        await wait_for(lambda: screen.view is not None and screen.view.name == "WA everyone")
+        await wait_for(lambda: screen.threads.total == OPEN + 1)  # every thread, closed too
+        assert "WA everyone" in screen_text(app)
+    created = next(v for v in await desk.view_list() if v.name == "WA everyone")
+    assert created.sharing.value == "everyone"
+    assert [f.model_dump(mode="json") for f in created.filters] == [WHATSAPP_FILTER]
 
 
-async def test_search_and_jump(fake, make_app):
+async def test_search_and_jump(desk):
     """/ searches; enter opens the thread at the matching message."""
-    app = make_app(fake.url, fake.admin_token)
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
         await pilot.press("slash")
@@ -231,7 +251,7 @@ async def test_search_and_jump(fake, make_app):
         await wait_for(lambda: len(search.hits) == 1)
         await pilot.press("enter")
         await wait_for(lambda: isinstance(app.screen, InboxScreen))
-        target = fake.messages[fake.ids["ana"]][1].id
+        target = (await desk.messages("ana"))[1].id
         await wait_for(
             lambda: (
                 screen.log_widget.selected is not None and screen.log_widget.selected.id == target
@@ -239,89 +259,139 @@ async def test_search_and_jump(fake, make_app):
         )
 
 
-async def test_placeholders_and_inert_text(fake, make_app):
+async def test_placeholders_and_inert_text(desk):
     """Unsupported and quarantined messages are placeholders; hostile text is inert."""
-    app = make_app(fake.url, fake.admin_token)
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(160, 40)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["eve"])
+        await open_thread(pilot, screen, desk.ids["eve"])
+        await wait_for(lambda: len(screen.log_widget.messages) == 3)
+        await pilot.pause(0.05)
         text = screen_text(app)
         assert "Unsupported message — poll_creation" in text
-        assert "Quarantined message — rule: payment_card_number" in text
-        assert "␛[31mRED␛[0m [bold]not bold[/bold] ⟨RLO⟩evil.exe⟨PDF⟩" in text
+        assert "Quarantined message — rule: payment_card" in text
+        assert "4111" not in text
+        assert HOSTILE_SHOWN in text
+        assert "Mal ␛[1mOry␛[0m [b]x[/b] ⟨" in text  # the hostile profile name, in the list
+        assert "\x1b" not in text and "\u202e" not in text
+        await open_thread(pilot, screen, desk.ids["mal"])
+        await pilot.pause(0.05)
+        text = screen_text(app)
+        assert "Mal ␛[1mOry␛[0m [b]x[/b] ⟨RLO⟩evil +34612000006" in text  # thread header
         assert "\x1b" not in text and "\u202e" not in text
 
 
-async def test_admin_reveals_quarantined(fake, make_app):
-    app = make_app(fake.url, fake.admin_token)
+async def test_admin_reveals_quarantined(desk):
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["eve"])
+        await open_thread(pilot, screen, desk.ids["eve"])
+        await wait_for(lambda: len(screen.log_widget.messages) == 3)
+        assert "4111" not in screen_text(app)
         await pilot.press("G", "R")
         await pilot.pause(0.1)
         await pilot.press("y")
-        await wait_for(lambda: "revealed: card" in screen_text(app))
+        await wait_for(lambda: CARD_TEXT in screen_text(app))
 
 
-async def test_message_details(fake, make_app):
-    app = make_app(fake.url, fake.admin_token)
+async def test_message_details(desk):
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["ana"])
+        await open_thread(pilot, screen, desk.ids["ana"])
         await pilot.press("m")
         await pilot.pause(0.1)
         text = screen_text(app)
-        assert "WhatsApp id" in text and f"wamid.{fake.ids['ana']}.1" in text
+        assert "WhatsApp id" in text and desk.wamids["ana"][1] in text
         await pilot.press("escape")
 
 
-async def test_second_client_change_arrives_live(fake, make_app):
+async def test_second_client_change_arrives_live(desk):
     """Another agent's reassignment, a customer's message and presence show up live."""
-    app = make_app(fake.url, fake.admin_token)
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["ana"])
-        other = ApiClient(fake.url, fake.agent_token)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        other = ApiClient(desk.url, desk.agent_token)
         try:
-            from backend.schemas import TicketUpdate
-
             await other.update_ticket(
-                fake.threads[fake.ids["ana"]].ticket.id, TicketUpdate(owner_id=2)
+                desk.tickets["ana"], TicketUpdate(owner_id=desk.backend.agent.id)
             )
-            await wait_for(lambda: screen.thread.ticket.owner_id == 2)
+            await wait_for(lambda: screen.thread.ticket.owner_id == desk.backend.agent.id)
             await wait_for(lambda: "owner Bob Agent" in screen_text(app))
         finally:
             await other.aclose()
-        await fake.inbound(fake.ids["ana"], "are you there?")
+        await desk.customer_writes("ana", "are you there?")
         await wait_for(lambda: screen.log_widget.messages[-1].text == "are you there?")
-        from tui.client import LiveStream
-
-        stream = LiveStream(ApiClient(fake.url, fake.agent_token))
+        stream = LiveStream(ApiClient(desk.url, desk.agent_token))
         task = asyncio.create_task(stream.run(lambda e: None, lambda s, d: None))
         try:
             await wait_for(lambda: stream.state == "connected")
-            from backend.schemas import PresenceState
-
-            await stream.send_presence(fake.ids["ana"], PresenceState.typing)
+            await stream.send_presence(desk.ids["ana"], PresenceState.typing)
             await wait_for(lambda: "Bob Agent is typing…" in screen_text(app))
+            await stream.send_presence(desk.ids["ana"], PresenceState.idle)
+            await wait_for(lambda: "Bob Agent is" not in screen_text(app))
         finally:
             task.cancel()
             await stream.client.aclose()
 
 
-async def test_server_restart_no_missed_event(fake, make_app):
-    """While the server is down the header says reconnecting; events are replayed after."""
-    app = make_app(fake.url, fake.admin_token)
+async def test_presence_of_others_is_shown_on_connect(desk):
+    """Bob was already looking at Ana's thread: the snapshot after ``hello`` shows it."""
+    stream = LiveStream(ApiClient(desk.url, desk.agent_token))
+    task = asyncio.create_task(stream.run(lambda e: None, lambda s, d: None))
+    try:
+        await wait_for(lambda: stream.state == "connected")
+        await stream.send_presence(desk.ids["ana"], PresenceState.viewing)
+        await asyncio.sleep(0.1)
+        app = desk.make_app(desk.admin_token)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await inbox_ready(app)
+            await open_thread(pilot, screen, desk.ids["ana"])
+            await wait_for(lambda: "Bob Agent is viewing" in screen_text(app))
+            await open_thread(pilot, screen, desk.ids["ben"])
+            await wait_for(lambda: "Bob Agent is viewing" not in screen_text(app))
+            # Bob leaves: gone from Ana's thread too
+            await stream.send_presence(None, PresenceState.idle)
+            await open_thread(pilot, screen, desk.ids["ana"])
+            await pilot.pause(0.2)
+            assert "Bob Agent is" not in screen_text(app)
+    finally:
+        task.cancel()
+        await stream.client.aclose()
+
+
+async def test_server_restart_no_missed_event(desk):
+    """While the server is down the header says reconnecting; events committed meanwhile are
+    replayed after (they are in the log before the server listens again)."""
+    backend = desk.backend
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["ana"])
-        await fake.stop()
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await backend.stop()
         await wait_for(lambda: app.conn_state == "reconnecting")
         assert "reconnecting…" in screen_text(app)
-        # events committed while this client was away
-        await fake.inbound(fake.ids["ana"], "first while down")
-        await fake.inbound(fake.ids["ana"], "second while down")
-        await fake.start()
+        # two messages committed while this client is away, by the ingest's own
+        # transaction functions on the same SQLite file
+        store = SqliteStore(backend.settings.database_path, clock=desk.clock)
+        await store.open()
+        try:
+            for text in ("first while down", "second while down"):
+                await store.write(
+                    lambda tx, text=text: inbound(
+                        tx,
+                        name=None,
+                        phone=CUSTOMERS["ana"].phone,
+                        text=text,
+                        phone_number_id=PHONE_ID,
+                        business_number="+" + BUSINESS_DISPLAY,
+                    )
+                )
+            newest = (await store.event_bounds())[1]
+        finally:
+            await store.close()
+        await backend.start()
         await wait_for(lambda: app.conn_state == "connected", timeout=10)
         await wait_for(
             lambda: (
@@ -329,14 +399,15 @@ async def test_server_restart_no_missed_event(fake, make_app):
                 == ["first while down", "second while down"]
             )
         )
-        assert app.stream is not None and app.stream.since == len(fake.events)
+        assert app.stream is not None and app.stream.since >= newest
 
 
-async def test_notification_toast(fake, make_app):
-    app = make_app(fake.url, fake.admin_token)
+async def test_notification_toast(desk):
+    await desk.call("PATCH", "/me", json={"notify": "all"})  # Ben's thread is Bob's
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)):
         await inbox_ready(app)
-        await fake.inbound(fake.ids["ben"], "[bold]ping[/bold]")
+        await desk.customer_writes("ben", "[bold]ping[/bold]")
         await wait_for(
             lambda: any("New message from Ben Okafor" in n.title for n in app._notifications)
         )
@@ -344,50 +415,48 @@ async def test_notification_toast(fake, make_app):
         assert note.message == "[bold]ping[/bold]" and not note.markup
 
 
-async def test_wrong_token_is_one_sentence(fake, make_app):
-    app = make_app(fake.url, "nope")
+async def test_wrong_token_is_one_sentence(desk):
+    app = desk.make_app("nope")
     async with app.run_test(size=(100, 30)):
         await wait_for(lambda: "did not accept your token" in screen_text(app))
         assert isinstance(app.screen, StartScreen)
         assert "Traceback" not in screen_text(app)
 
 
-async def test_unreachable_server_is_one_sentence(make_app):
-    from tests.tui.fake_backend import free_port
-
+async def test_unreachable_server_is_one_sentence():
     app = make_app(f"http://127.0.0.1:{free_port()}", "x")
     async with app.run_test(size=(100, 30)):
         await wait_for(lambda: "Cannot reach the server" in screen_text(app))
 
 
-async def test_first_run_prompt_saves_config_0600(fake, tmp_path):
+async def test_first_run_prompt_saves_config_0600(desk):
     """No server or token anywhere: the login dialog asks, checks and saves them (0600)."""
     app = TtydeskApp(Settings(path=config_path()))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for(lambda: isinstance(app.screen, LoginDialog))
-        await pilot.press(*fake.url, "enter", *"wrong", "enter")
+        await pilot.press(*desk.url, "enter", *"wrong", "enter")
         await wait_for(lambda: "did not accept your token" in screen_text(app))
-        app.screen.query_one("#login-token").value = fake.admin_token
+        app.screen.query_one("#login-token").value = desk.admin_token
         await pilot.press("enter")
         await inbox_ready(app)
     path = config_path()
     assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert fake.admin_token in path.read_text()
+    assert desk.admin_token in path.read_text()
 
 
-async def test_insert_picker_fills_tokens(fake, make_app):
-    app = make_app(fake.url, fake.admin_token)
+async def test_insert_picker_fills_tokens(desk):
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["ana"])
+        await open_thread(pilot, screen, desk.ids["ana"])
         await pilot.press("i")
         await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
         await pilot.press(*"greet", "enter")
         await wait_for(lambda: screen.composer.text == "Hi Ana, thanks for writing!")
 
 
-async def test_palette_jumps_to_view(fake, make_app):
-    app = make_app(fake.url, fake.admin_token)
+async def test_palette_jumps_to_view(desk):
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
         await pilot.press("ctrl+p")
@@ -396,10 +465,11 @@ async def test_palette_jumps_to_view(fake, make_app):
         await pilot.pause(0.5)
         await pilot.press("enter")
         await wait_for(lambda: screen.view is not None and screen.view.id == "builtin:closed")
+        await wait_for(lambda: screen.threads.total == 1)
 
 
-async def test_help_lists_every_key(fake, make_app):
-    app = make_app(fake.url, fake.admin_token)
+async def test_help_lists_every_key(desk):
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 60)) as pilot:
         await inbox_ready(app)
         await pilot.press("question_mark")
@@ -427,82 +497,131 @@ async def test_help_lists_every_key(fake, make_app):
             assert words in described, words
 
 
-async def test_attachment_by_pasted_path(fake, make_app, tmp_path: Path):
-    app = make_app(fake.url, fake.admin_token)
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+async def test_attachment_by_pasted_path(desk, tmp_path: Path):
+    from textual.events import Paste
+
+    app = desk.make_app(desk.admin_token)
     document = tmp_path / "invoice 1.pdf"
-    document.write_bytes(b"%PDF-1.4 test")
+    document.write_bytes(PDF)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["ana"])
+        await open_thread(pilot, screen, desk.ids["ana"])
         await pilot.press("r")
-        await app.screen.composer.area._on_paste(
-            __import__("textual.events", fromlist=["Paste"]).Paste(f"'{document}'")
-        )
+        await app.screen.composer.area._on_paste(Paste(f"'{document}'"))
         await wait_for(lambda: screen.composer.attachment == document)
         assert screen.composer.text == ""
         await pilot.pause(0.1)
         assert "invoice 1.pdf" in screen_text(app)
         await pilot.press("ctrl+s")
         await wait_for(lambda: screen.composer.attachment is None)
+        await wait_for(
+            lambda: any(m.kind == MessageKind.document for m in screen.log_widget.messages)
+        )
+        await wait_for_sent(desk, "ana")
+    (item,) = await sent_to(desk, "ana")
+    assert item["type"] == "document"
+    assert item["body"]["document"]["filename"] == "invoice 1.pdf"
 
 
-async def test_refused_attachment_shows_supported_formats(fake, make_app, tmp_path: Path):
-    app = make_app(fake.url, fake.admin_token)
+async def test_refused_attachment_shows_supported_formats(desk, tmp_path: Path):
+    app = desk.make_app(desk.admin_token)
     program = tmp_path / "tool.exe"
-    program.write_bytes(b"MZ\x90\x00")
+    program.write_bytes(b"MZ\x90\x00" + b"\x00" * 60)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, fake.ids["ana"])
+        await open_thread(pilot, screen, desk.ids["ana"])
         await pilot.press("r")
         screen.composer.attachment = program
         await pilot.press(*"see attached", "ctrl+s")
         await wait_for(lambda: "Supported: images" in screen_text(app))
         assert screen.composer.attachment == program and screen.composer.text == "see attached"
+    assert await sent_to(desk, "ana") == []
 
 
-async def test_usage_limit_refusal_keeps_the_draft(fake, make_app):
-    fake.usage = fake.usage.model_copy(update={"used": 1000, "level": "exhausted"})
-    app = make_app(fake.url, fake.admin_token)
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = await inbox_ready(app)
-        assert "limit reached, resets 01 Dec" in screen_text(app)
-        await open_thread(pilot, screen, fake.ids["ana"])
-        await pilot.press("r", *"hi", "ctrl+s")
-        await wait_for(lambda: "resets on 01 December 2026" in screen_text(app))
-        assert screen.composer.text == "hi"
+async def test_usage_limit_refusal_keeps_the_draft(tmp_path: Path):
+    """At the monthly limit, a conversation the business opens (a template outside the
+    session) is refused with the reset date and the draft kept; an in-session reply is free
+    (SPEC §5: since 2024-11-01 replies in an open session do not count)."""
+    desk = await start_desk(tmp_path / "data", backend_overrides={"usage_limit": 1})
+    try:
+        # the one conversation of the month: a template to Dora (her session is closed)
+        await desk.call(
+            "POST",
+            f"/threads/{desk.ids['dora']}/messages",
+            json={
+                "kind": "template",
+                "name": "order_update",
+                "language": "en_US",
+                "variables": {"1": "Dora", "2": "Z-1"},
+            },
+        )
+        app = desk.make_app(desk.admin_token)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await inbox_ready(app)
+            assert "WA 1/1 limit reached, resets 01 Dec" in screen_text(app)
+            await open_thread(pilot, screen, desk.ids["chen"])
+            await pilot.press("r", *"hi", "ctrl+s")  # session expired: the template picker
+            await wait_for(lambda: isinstance(app.screen, TemplatePicker))
+            await pilot.pause(0.1)
+            await pilot.press(*"order", "enter", "tab", *"C-3", "ctrl+s")
+            await wait_for(
+                lambda: any(
+                    "The limit resets on 2026-12-01." in n.message for n in app._notifications
+                )
+            )
+            assert "Template not sent: This message would pass the monthly limit" in (
+                screen_text(app)
+            )
+            assert screen.composer.text == "hi"
+            assert not any(m.kind == MessageKind.template for m in screen.log_widget.messages)
+            # in the session: free, sent
+            await open_thread(pilot, screen, desk.ids["ana"])
+            await pilot.press("r", *"free reply", "ctrl+s")
+            await wait_for(lambda: any(m.text == "free reply" for m in screen.log_widget.messages))
+        assert await sent_to(desk, "chen") == []
+    finally:
+        await stop_desk(desk)
 
 
-async def test_failed_message_shows_reason_and_retries(fake, make_app):
-    from backend.schemas import DeliveryStatus, Direction, Message, MessageKind
-
-    thread_id = fake.ids["ana"]
-    failed = Message(
-        id=fake.next_id(),
-        thread_id=thread_id,
-        direction=Direction.outbound,
-        kind=MessageKind.text,
-        text="late reply",
-        status=DeliveryStatus.failed,
-        error_code=131047,
-        error_message="more than 24 hours since the customer last replied — send a template",
-        created_at=fake.now,
+async def test_failed_message_shows_reason_and_retries(desk):
+    # WhatsApp refuses what is sent to Ana (the simulator fails it asynchronously)
+    ana = CUSTOMERS["ana"]
+    await desk.env.control(
+        "POST", "/customers", json={"wa_id": ana.wa_id, "name": ana.name, "fail_with": 131047}
     )
-    fake.messages[thread_id].append(failed)
-    app = make_app(fake.url, fake.admin_token)
+    sent = await desk.call(
+        "POST", f"/threads/{desk.ids['ana']}/messages", json={"kind": "text", "text": "late reply"}
+    )
+    await desk.env.wait_message(sent["id"], lambda m: m.status == DeliveryStatus.failed)
+    await desk.env.control(
+        "POST", "/customers", json={"wa_id": ana.wa_id, "name": ana.name, "fail_with": None}
+    )
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(160, 40)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, thread_id)
+        await open_thread(pilot, screen, desk.ids["ana"])
         text = screen_text(app)
-        assert "✗ Not delivered: more than 24 hours since the customer last replied" in text
+        assert "✗ Not delivered: More than 24 hours since the customer last wrote" in text
         assert "(error 131047)" in text
         await pilot.press("G", "y")
-        await wait_for(lambda: screen.log_widget.messages[-1].status == DeliveryStatus.queued)
+        await wait_for(lambda: screen.log_widget.messages[-1].status != DeliveryStatus.failed)
+        await wait_for(
+            lambda: screen.log_widget.messages[-1].status == DeliveryStatus.read, timeout=10
+        )
+        assert screen.log_widget.messages[-1].text == "late reply"
+    assert len(await sent_to(desk, "ana")) == 2  # the failed attempt and the retry
 
 
-async def test_no_color_and_no_mouse(fake, make_app, monkeypatch):
+async def test_no_color_and_no_mouse(desk, monkeypatch):
     """With NO_COLOR the cursor and markers stay visible as characters."""
     monkeypatch.setenv("NO_COLOR", "1")
-    app = make_app(fake.url, fake.admin_token)
+    app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await inbox_ready(app)
         text = screen_text(app)
@@ -538,17 +657,11 @@ def test_every_binding_has_an_id_and_a_tooltip():
     assert not missing
 
 
-async def test_keymap_from_the_config_remaps_keys(fake):
-    from tui.client import ApiClient, LiveStream
-
-    settings = Settings(server=fake.url, token=fake.admin_token, keymap={"inbox.close": "x"})
-    app = TtydeskApp(
-        settings,
-        ApiClient(fake.url, fake.admin_token),
-        live=lambda c, since: LiveStream(c, since=since),
-        save_config=False,
-    )
+async def test_keymap_from_the_config_remaps_keys(desk):
+    settings = Settings(server=desk.url, token=desk.admin_token, keymap={"inbox.close": "x"})
+    app = make_app(desk.url, desk.admin_token, settings=settings, clock=desk.clock.now)
     async with app.run_test(size=(120, 36)) as pilot:
-        await inbox_ready(app)
+        screen = await inbox_ready(app)
         await pilot.press("x")
-        await wait_for(lambda: fake.threads[fake.ids["ana"]].ticket.status == TicketStatus.closed)
+        await wait_for(lambda: screen.threads.total == OPEN - 1)
+    assert (await desk.thread("ana")).ticket.status == TicketStatus.closed

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from backend.schemas import DeliveryStatus, MessageKind
-from tests.tui.fake_backend import screen_text, wait_for
+from tests.tui.backend_fixtures import make_app, screen_text, wait_for
 
 try:
     from tests.whatsapp.conftest import SimEnv, sim  # noqa: F401  (the fixture)
@@ -15,9 +15,7 @@ except ImportError:  # pragma: no cover - the channel is not there yet
     pytest.skip("the simulator is not available", allow_module_level=True)
 
 
-async def test_customer_messages_arrive_live_with_placeholders_and_reply_marks(
-    sim: SimEnv, make_app
-):
+async def test_customer_messages_arrive_live_with_placeholders_and_reply_marks(sim: SimEnv):
     backend = sim.backend
     app = make_app(backend.url, backend.admin_token)
     async with app.run_test(size=(160, 48)) as pilot:

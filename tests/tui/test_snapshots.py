@@ -1,68 +1,38 @@
 """Snapshots of the inbox (80×24 and 160×48) and the template picker, with hostile content
-(ANSI escapes, ``[bold]`` markup, a bidi override) shown inert.
+(ANSI escapes, ``[bold]`` markup, a bidi override, in a message, a profile name and a
+template) shown inert.
 
-The backend here is the in-memory one at a fixed time, served from a thread (``snap_compare``
-runs the app in its own event loop); the app's clock and time zone are fixed too.
-Update with ``pytest tests/tui/test_snapshots.py --snapshot-update``.
+The backend and the simulator are the real ones (``backend_fixtures``), seeded afresh for
+each snapshot at a fixed time and served from a thread (``snap_compare`` runs the app in
+its own event loop); the app's clock and the time zone (UTC, see conftest) are fixed too.
+Update with ``pytest tests/tui/test_snapshots.py --snapshot-update`` and look at each one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
-import threading
-import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.tui.conftest import seed_inbox
-from tests.tui.fake_backend import T0, FakeBackend, wait_for
+from tests.tui.backend_fixtures import T0, Desk, ThreadedDesk, wait_for
 from tui.app import TtydeskApp
-from tui.client import ApiClient, LiveStream
-from tui.config import Settings
 from tui.dialogs.template_picker import TemplatePicker
 from tui.screens.inbox import InboxScreen
 
 
-class ThreadedBackend:
-    """The fake backend on its own loop in a daemon thread."""
-
-    def __init__(self) -> None:
-        self.fake = FakeBackend(now=T0)
-        self.fake.ids = seed_inbox(self.fake)  # type: ignore[attr-defined]
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-
-    def __enter__(self) -> FakeBackend:
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.fake.start(), self.loop).result(10)
-        return self.fake
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.fake.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
 @pytest.fixture
-def backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBackend]:
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    with ThreadedBackend() as fake:
-        yield fake
-    os.environ.pop("TZ", None)
-    time.tzset()
+def backend(tmp_path: Path) -> Iterator[Desk]:
+    with ThreadedDesk(tmp_path / "data") as desk:
+        yield desk
 
 
-def make(fake: FakeBackend) -> TtydeskApp:
-    return TtydeskApp(
-        Settings(server=fake.url, token=fake.admin_token),
-        ApiClient(fake.url, fake.admin_token),
-        live=lambda client, since: LiveStream(client, since=since),
-        save_config=False,
-        clock=lambda: T0,
-    )
+def make(desk: Desk) -> TtydeskApp:
+    from tests.tui.backend_fixtures import make_app
+
+    app = make_app(desk.url, desk.admin_token, clock=lambda: T0)
+    app.desk_ids = desk.ids  # type: ignore[attr-defined]
+    return app
 
 
 async def ready(pilot) -> InboxScreen:
@@ -79,9 +49,9 @@ async def ready(pilot) -> InboxScreen:
 
 async def open_eve(pilot) -> None:
     screen = await ready(pilot)
-    fake_ids = pilot.app.fake_ids
-    await wait_for(lambda: screen.threads.find(fake_ids["eve"]) is not None)
-    screen.threads.move_to(fake_ids["eve"])
+    ids = pilot.app.desk_ids
+    await wait_for(lambda: screen.threads.find(ids["eve"]) is not None)
+    screen.threads.move_to(ids["eve"])
     await pilot.press("enter")
     await wait_for(lambda: len(screen.log_widget.messages) == 3)
     await pilot.pause(0.2)
@@ -97,25 +67,18 @@ def test_inbox_list_80x24(snap_compare, backend):
 
 
 def test_inbox_thread_80x24_hostile(snap_compare, backend):
-    app = make(backend)
-    app.fake_ids = backend.ids  # type: ignore[attr-defined]
-    assert snap_compare(app, terminal_size=(80, 24), run_before=open_eve)
+    assert snap_compare(make(backend), terminal_size=(80, 24), run_before=open_eve)
 
 
 def test_inbox_160x48_hostile(snap_compare, backend):
-    app = make(backend)
-    app.fake_ids = backend.ids  # type: ignore[attr-defined]
-    assert snap_compare(app, terminal_size=(160, 48), run_before=open_eve)
+    assert snap_compare(make(backend), terminal_size=(160, 48), run_before=open_eve)
 
 
 def test_template_picker(snap_compare, backend):
-    app = make(backend)
-    app.fake_ids = backend.ids  # type: ignore[attr-defined]
-
     async def run_before(pilot) -> None:
         await open_eve(pilot)
         await pilot.press("t")
         await wait_for(lambda: isinstance(pilot.app.screen, TemplatePicker))
         await pilot.pause(0.2)
 
-    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
+    assert snap_compare(make(backend), terminal_size=(120, 36), run_before=run_before)

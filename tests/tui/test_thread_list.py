@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from textual.app import App, ComposeResult
 
 from backend.schemas import Thread
-from tests.tui.fake_backend import screen_text, wait_for
+from tests.tui.backend_fixtures import screen_text, wait_for
 from tui.widgets.thread_list import ThreadList
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)

@@ -33,6 +33,7 @@ from backend.schemas import (
     EventType,
     Message,
     MessageKind,
+    Presence,
     PresenceState,
     SendMedia,
     SendNote,
@@ -392,7 +393,7 @@ class InboxScreen(Screen[None]):
         self.tapp.remember_recent(thread)
         log = self.log_widget
         log.contact_name = thread.contact.name
-        self.presence.set_thread(thread.id)
+        self.presence.set_thread(thread.id, self.tapp.presence.values())
         composer = self.composer
         composer.reset()
         if draft := self.drafts.pop(thread.id, ""):
@@ -1137,8 +1138,10 @@ class InboxScreen(Screen[None]):
                 and self.tapp.views
             ):
                 self.select_view(self.tapp.views[0])
-        elif kind == EventType.presence:
+        elif kind == EventType.presence and isinstance(data, Presence):
             self.presence.apply(data)
+        elif kind == EventType.hello:  # a new connection: presence is sent again after it
+            self.presence.set_thread(self.presence.thread_id, self.tapp.presence.values())
         elif kind == EventType.agent_updated:
             self.threads.refresh()
             self._render_thread_header()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -105,9 +107,17 @@ class PresenceLine(Widget):
         self.me_id: int | None = None
         self.thread_id: int | None = None
 
-    def set_thread(self, thread_id: int | None) -> None:
+    def set_thread(self, thread_id: int | None, known: Iterable[Presence] = ()) -> None:
+        """Show the thread's presence from ``known`` (what the app has seen so far)."""
         self.thread_id = thread_id
-        self.others.clear()
+        self.others = {
+            p.agent_id: p
+            for p in known
+            if thread_id is not None
+            and p.thread_id == thread_id
+            and p.agent_id != self.me_id
+            and p.state != PresenceState.idle
+        }
         self._changed()
 
     def apply(self, presence: Presence) -> None:
