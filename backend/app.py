@@ -9,13 +9,27 @@ from collections.abc import AsyncIterator
 
 from aiohttp import WSCloseCode, web
 
-from backend.api import agents, errors, meta, ws
+from backend.api import (
+    agents,
+    audit,
+    errors,
+    inserts,
+    meta,
+    records,
+    search,
+    threads,
+    tickets,
+    views,
+    ws,
+)
 from backend.api.auth import auth_middleware
 from backend.config import Settings
 from backend.domain.clock import Clock, SystemClock
 from backend.hub import Hub
 from backend.keys import HUB, SERVICES, SETTINGS, STORE, WEBSOCKETS
 from backend.store.sqlite import SqliteStore
+from backend.whatsapp.outbound_service import setup_outbound
+from backend.whatsapp.service import setup_inbound
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +40,13 @@ ROUTE_TABLES = [
     meta.routes,
     agents.routes,
     ws.routes,
+    threads.routes,
+    tickets.routes,
+    views.routes,
+    search.routes,
+    records.routes,
+    inserts.routes,
+    audit.routes,
 ]
 
 
@@ -45,6 +66,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     # background services, started in this order and stopped in reverse; add a line per service
     app.cleanup_ctx.append(store_lifecycle)
     app.cleanup_ctx.append(event_pruning)
+    app.cleanup_ctx.append(views.live_counts)
+    setup_inbound(app)  # WhatsApp inbound: webhook, media fetcher, reveal
+    setup_outbound(app)  # WhatsApp outbound: sends, outbox, usage, uploads, templates, channels
     app.on_shutdown.append(close_websockets)
     return app
 

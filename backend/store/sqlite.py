@@ -7,13 +7,40 @@ from pathlib import Path
 
 from backend.domain.clock import Clock, SystemClock
 from backend.store.agents import AgentsStore
+from backend.store.audit import AuditStore
+from backend.store.channels import ChannelsStore
 from backend.store.engine import CommittedEvent, Readers, Writer
 from backend.store.events import EventsStore
+from backend.store.inserts import InsertsStore
+from backend.store.outbox import OutboxStore
+from backend.store.records import RecordsStore
+from backend.store.search import SearchStore
+from backend.store.seeding import SeedingStore
+from backend.store.sending import SendingStore
+from backend.store.templates import TemplatesStore
+from backend.store.threads import ThreadsStore
+from backend.store.tickets import TicketsStore
+from backend.store.usage import UsageStore
+from backend.store.views import ViewsStore
 
 
 class SqliteStore(
     AgentsStore,
     EventsStore,
+    # WhatsApp outbound: sends, outbox, usage, templates, channels
+    SendingStore,
+    OutboxStore,
+    UsageStore,
+    TemplatesStore,
+    ChannelsStore,
+    ThreadsStore,
+    TicketsStore,
+    ViewsStore,
+    SearchStore,
+    RecordsStore,
+    InsertsStore,
+    AuditStore,
+    SeedingStore,
 ):
     def __init__(
         self,

@@ -1,0 +1,32 @@
+"""Revealing a quarantined message to an admin; every reveal goes to the audit log."""
+
+from __future__ import annotations
+
+import functools
+
+from aiohttp import web
+
+from backend import schemas
+from backend.api.auth import require_admin
+from backend.api.wire import operation, path_int, respond
+from backend.keys import STORE
+from backend.store.inbound import reveal_quarantined
+
+routes = web.RouteTableDef()
+
+
+@operation(
+    routes,
+    "POST",
+    "/api/v1/messages/{id}/reveal",
+    summary="Show the hidden content of a quarantined message (admin; audited)",
+    response=schemas.RevealedContent,
+    admin=True,
+)
+async def reveal(request: web.Request) -> web.Response:
+    admin = require_admin(request)
+    message_id = path_int(request, "id")
+    message, text = await request.app[STORE].write(
+        functools.partial(reveal_quarantined, message_id=message_id, actor_id=admin.id)
+    )
+    return respond(schemas.RevealedContent(message=message, text=text))

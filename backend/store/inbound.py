@@ -1,0 +1,487 @@
+"""Inbound WhatsApp messages: one writer transaction per message.
+
+``ingest_inbound(tx, record)`` does everything a received message causes, or nothing:
+the drop rules (number not connected to the help desk, message older than the
+connection), idempotency by wamid, the contact, the thread and ticket (routing
+included), the status move, the 24-hour session, reactions, replies, media rows and
+the events. Because it is one transaction, a retry after a failure half-way is
+processed again in full, and a redelivery of a stored message is a no-op.
+
+The record is already decided by the caller (kind, quarantine, text): this module
+knows the database, not Meta's payloads (the store imports nothing of ``whatsapp``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from backend import schemas
+from backend.domain import routing, session, tickets
+from backend.domain.errors import Conflict, NotFound
+from backend.store import conversations as conv
+from backend.store.engine import Tx, iso, parse_dt
+
+# phone-number states in which webhooks are ingested (an unhealthy number still receives)
+INGESTING_STATES = frozenset({schemas.ChannelStatus.connected, schemas.ChannelStatus.unhealthy})
+# status_receipts rows for inbound wamids that make no message row (reactions, events)
+INBOUND_RECEIPT = "inbound"
+
+UNKNOWN_TARGET_REASON = "reaction to an unknown message"
+
+COUNTER_DROPPED_UNKNOWN = "webhook.dropped_unknown_number"
+COUNTER_DROPPED_BEFORE = "webhook.dropped_before_connection"
+COUNTER_DUPLICATE = "webhook.duplicate"
+
+
+class Outcome(StrEnum):
+    stored = "stored"
+    reaction = "reaction"
+    identity = "identity"  # a system message with no thread to show it in
+    duplicate = "duplicate"
+    dropped_unknown_number = "dropped_unknown_number"
+    dropped_before_connection = "dropped_before_connection"
+
+
+@dataclass(slots=True, kw_only=True)
+class Sender:
+    wa_id: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    username: str | None = None
+    profile_name: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class MediaSpec:
+    external_id: str | None
+    mime_type: str | None = None
+    sha256: str | None = None
+    filename: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class IdentityChange:
+    event: str
+    new_wa_id: str | None = None
+    new_user_id: str | None = None
+    new_parent_user_id: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class InboundRecord:
+    """A received message, ready to store."""
+
+    wamid: str
+    phone_number_id: str | None
+    at: datetime | None  # Meta's timestamp; None: the transaction's time
+    sender: Sender
+    kind: str  # a schemas.MessageKind value
+    text: str | None = None
+    caption: str | None = None
+    content: dict[str, Any] = field(default_factory=dict)
+    unsupported_reason: str | None = None
+    quarantine_rule: str | None = None
+    reply_to_wamid: str | None = None
+    forwarded: bool = False
+    media: MediaSpec | None = None
+    reaction_target: str | None = None  # set on reactions: the wamid reacted to
+    reaction_emoji: str | None = None  # None or "": removal
+    identity_change: IdentityChange | None = None
+    raw: str | None = None
+    subject_text: str | None = None  # text for the ticket subject and routing
+    fallback_subject: str = "WhatsApp conversation"
+    customer_message: bool = True  # moves the ticket, (re)opens the session
+    welcome: bool = False  # request_welcome: an event line that starts the conversation
+
+
+@dataclass(slots=True)
+class IngestResult:
+    outcome: Outcome
+    message_id: int | None = None
+    thread_id: int | None = None
+    media_id: int | None = None
+
+
+def bump(tx: Tx, name: str) -> None:
+    conv.bump_counter(tx, name)
+
+
+@dataclass(slots=True)
+class Admission:
+    """Whether an event for a business number is processed, and the number's display form."""
+
+    dropped: Outcome | None
+    business_number: str | None = None
+    stored: bool = False  # a message with this wamid is stored already
+
+
+def admit(
+    tx: Tx, phone_number_id: str | None, at: datetime | None, wamid: str | None = None
+) -> Admission:
+    """Drop (and count) events for numbers not connected to the help desk, or older than
+    the number's connection; otherwise the number's display form for the thread (and,
+    in the same read, whether a message with ``wamid`` is stored already)."""
+    row = (
+        tx.one(
+            "SELECT status, destination, connected_at, display_phone_number, "
+            "EXISTS (SELECT 1 FROM messages WHERE wamid = ?) AS stored "
+            "FROM phone_numbers WHERE phone_number_id = ?",
+            (wamid, phone_number_id),
+        )
+        if phone_number_id
+        else None
+    )
+    if (
+        row is None
+        or row["status"] not in INGESTING_STATES
+        or row["destination"] != schemas.PhoneDestination.help_desk
+    ):
+        bump(tx, COUNTER_DROPPED_UNKNOWN)
+        return Admission(Outcome.dropped_unknown_number)
+    connected_at = parse_dt(row["connected_at"])
+    # Meta's timestamps are whole seconds: a message in the second of the connection counts
+    if at is not None and (connected_at is None or at < connected_at.replace(microsecond=0)):
+        bump(tx, COUNTER_DROPPED_BEFORE)
+        return Admission(Outcome.dropped_before_connection)
+    return Admission(None, row["display_phone_number"], bool(row["stored"]))
+
+
+def seen_inbound(tx: Tx, record: InboundRecord, admission: Admission) -> bool:
+    if admission.stored:
+        return True
+    if record.reaction_target is None and record.identity_change is None:
+        return False  # only reactions and identity changes leave a receipt instead of a row
+    return (
+        tx.one(
+            "SELECT 1 FROM status_receipts WHERE wamid = ? AND status = ?",
+            (record.wamid, INBOUND_RECEIPT),
+        )
+        is not None
+    )
+
+
+def _receipt(tx: Tx, wamid: str) -> None:
+    tx.execute(
+        "INSERT OR IGNORE INTO status_receipts (wamid, status, at) VALUES (?, ?, ?)",
+        (wamid, INBOUND_RECEIPT, tx.now_iso),
+    )
+
+
+def ingest_inbound(
+    tx: Tx,
+    record: InboundRecord,
+    *,
+    rules: Sequence[routing.RoutingRule] = (),
+) -> IngestResult:
+    """The transaction function for one received message (see the module docstring)."""
+    admission = admit(tx, record.phone_number_id, record.at, record.wamid)
+    if admission.dropped is not None:
+        return IngestResult(admission.dropped)
+    if seen_inbound(tx, record, admission):
+        bump(tx, COUNTER_DUPLICATE)
+        return IngestResult(Outcome.duplicate)
+    if record.reaction_target is not None or record.reaction_emoji is not None:
+        result = _react(tx, record)
+        if result is not None:
+            return result
+        # the message reacted to is unknown: store a placeholder instead
+        record.kind = schemas.MessageKind.unsupported
+        record.unsupported_reason = UNKNOWN_TARGET_REASON
+        record.content = {
+            **record.content,
+            "reaction": {"message_id": record.reaction_target, "emoji": record.reaction_emoji},
+        }
+        record.subject_text = None
+        record.fallback_subject = conv.UNSUPPORTED_PREVIEW
+    if record.identity_change is not None:
+        return _change_identity(tx, record, record.identity_change)
+    return _store_message(tx, record, rules, admission.business_number)
+
+
+# ------------------------------------------------------------------ reactions
+
+
+def _react(tx: Tx, record: InboundRecord) -> IngestResult | None:
+    target = (
+        tx.one("SELECT id, thread_id FROM messages WHERE wamid = ?", (record.reaction_target,))
+        if record.reaction_target
+        else None
+    )
+    if target is None:
+        return None
+    conv.set_reaction(
+        tx,
+        message_id=target["id"],
+        by=schemas.Direction.inbound,
+        agent_id=None,
+        emoji=record.reaction_emoji or None,
+        wamid=record.wamid,
+    )
+    _receipt(tx, record.wamid)
+    conv.emit_message(tx, target["id"], created=False)
+    return IngestResult(Outcome.reaction, message_id=target["id"], thread_id=target["thread_id"])
+
+
+# ------------------------------------------------------------------ identity changes
+
+
+def _find_contact(tx: Tx, sender: Sender) -> int | None:
+    for column, value in (
+        ("wa_parent_user_id", sender.parent_user_id),
+        ("wa_user_id", sender.user_id),
+        ("wa_id", sender.wa_id),
+    ):
+        if value:
+            row = tx.one(
+                f"SELECT id FROM contacts WHERE {column} = ? ORDER BY updated_at DESC LIMIT 1",
+                (value,),
+            )
+            if row is not None:
+                return row["id"]
+    return None
+
+
+def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> IngestResult:
+    """user_changed_number / user_changed_user_id: update the contact, show an event line."""
+    contact_id = _find_contact(tx, record.sender)
+    if contact_id is None:
+        contact_id, _ = conv.resolve_whatsapp_contact(
+            tx,
+            wa_id=change.new_wa_id or record.sender.wa_id,
+            user_id=change.new_user_id or record.sender.user_id,
+            parent_user_id=change.new_parent_user_id or record.sender.parent_user_id,
+        )
+    current = tx.one(
+        "SELECT wa_id, wa_user_id, wa_parent_user_id FROM contacts WHERE id = ?", (contact_id,)
+    )
+    updates = {
+        column: value
+        for column, value in (
+            ("wa_id", change.new_wa_id),
+            ("wa_user_id", change.new_user_id),
+            ("wa_parent_user_id", change.new_parent_user_id),
+        )
+        if value and current is not None and current[column] != value
+    }
+    previous = dict(current) if current is not None else {}
+    if updates:
+        tx.update("contacts", contact_id, {**updates, "updated_at": tx.now_iso})
+        conv.index_contact(tx, contact_id)
+        new_wa = updates.get("wa_id") or previous.get("wa_id")
+        new_user = updates.get("wa_user_id") or previous.get("wa_user_id")
+        tx.execute(
+            "UPDATE tickets SET contact_wa_id = ?, updated_at = ? "
+            "WHERE contact_id = ? AND status != 'closed'",
+            (new_wa or new_user, tx.now_iso, contact_id),
+        )
+    thread_id = conv.open_thread_of(tx, contact_id, record.phone_number_id)
+    if thread_id is None:
+        row = tx.one(
+            "SELECT id FROM threads WHERE contact_id = ? AND phone_number_id IS ? "
+            "ORDER BY id DESC LIMIT 1",
+            (contact_id, record.phone_number_id),
+        )
+        thread_id = row["id"] if row is not None else None
+    if thread_id is None:
+        _receipt(tx, record.wamid)
+        return IngestResult(Outcome.identity)
+    content = {
+        **record.content,
+        "event": change.event,
+        "previous": {k: v for k, v in previous.items() if v},
+        "current": {k: v for k, v in updates.items()},
+    }
+    message_id = conv.insert_message(
+        tx,
+        thread_id=thread_id,
+        direction=schemas.Direction.inbound,
+        kind=schemas.MessageKind.event,
+        text=record.text,
+        wamid=record.wamid,
+        content=content,
+        from_number=record.sender.wa_id or record.sender.user_id,
+        raw=record.raw,
+        at=record.at,
+        index_text=False,
+    )
+    conv.emit_message(tx, message_id, created=True)
+    conv.emit_thread(tx, thread_id)
+    return IngestResult(Outcome.stored, message_id=message_id, thread_id=thread_id)
+
+
+# ------------------------------------------------------------------ messages
+
+
+def _known_contact(tx: Tx, sender: Sender) -> int | None:
+    """The contact of a returning sender whose WhatsApp identity is unchanged, found by
+    BSUID alone (the common case); None sends the caller through the full association,
+    which normalises numbers (SPEC §3)."""
+    for column, value in (
+        ("wa_parent_user_id", sender.parent_user_id),
+        ("wa_user_id", sender.user_id),
+    ):
+        if not value:
+            continue
+        row = tx.one(
+            "SELECT id, wa_id, wa_user_id, wa_parent_user_id, wa_username FROM contacts "
+            f"WHERE {column} = ? ORDER BY updated_at DESC LIMIT 1",
+            (value,),
+        )
+        if row is None:
+            continue
+        for field_name, given in (
+            ("wa_id", sender.wa_id),
+            ("wa_user_id", sender.user_id),
+            ("wa_parent_user_id", sender.parent_user_id),
+            ("wa_username", sender.username),
+        ):
+            if given and row[field_name] != given:
+                return None
+        return row["id"]
+    return None
+
+
+def _store_message(
+    tx: Tx,
+    record: InboundRecord,
+    rules: Sequence[routing.RoutingRule],
+    business_number: str | None,
+) -> IngestResult:
+    sender = record.sender
+    contact_id = _known_contact(tx, sender)
+    needs_review = False
+    if contact_id is None:
+        contact_id, needs_review = conv.resolve_whatsapp_contact(
+            tx,
+            wa_id=sender.wa_id,
+            user_id=sender.user_id,
+            parent_user_id=sender.parent_user_id,
+            username=sender.username,
+            profile_name=sender.profile_name,
+        )
+    thread_id, ticket_id, created = conv.thread_for_inbound(
+        tx,
+        contact_id=contact_id,
+        phone_number_id=record.phone_number_id,
+        business_number=business_number,
+        text=record.subject_text,
+        fallback_subject=record.fallback_subject,
+        needs_review=needs_review,
+        rules=rules,
+    )
+    at = record.at or tx.now
+    media_id = None
+    if record.media is not None:
+        media_id = tx.insert(
+            "media",
+            {
+                "external_id": record.media.external_id,
+                "direction": schemas.Direction.inbound,
+                "mime_type": record.media.mime_type,
+                "filename": record.media.filename,
+                "sha256": record.media.sha256,
+                "state": schemas.MediaState.pending,
+                "phone_number_id": record.phone_number_id,
+                "created_at": tx.now_iso,
+            },
+        )
+    reply_to_id = None
+    if record.reply_to_wamid:
+        row = tx.one("SELECT id FROM messages WHERE wamid = ?", (record.reply_to_wamid,))
+        reply_to_id = row["id"] if row is not None else None
+    content = record.content
+    if record.welcome:
+        content = {**content, "event": "request_welcome"}
+    message_id = conv.insert_message(
+        tx,
+        thread_id=thread_id,
+        direction=schemas.Direction.inbound,
+        kind=record.kind,
+        text=record.text,
+        wamid=record.wamid,
+        reply_to_id=reply_to_id,
+        reply_to_wamid=record.reply_to_wamid,
+        forwarded=record.forwarded,
+        media_id=media_id,
+        caption=record.caption,
+        content=content,
+        unsupported_reason=record.unsupported_reason,
+        quarantine_rule=record.quarantine_rule,
+        from_number=sender.wa_id or sender.user_id,
+        to_number=business_number,
+        raw=record.raw,
+        at=at,
+    )
+    if record.welcome:
+        tx.execute(
+            "UPDATE threads SET last_message_at = COALESCE(last_message_at, ?), "
+            "last_message_preview = COALESCE(last_message_preview, ?) WHERE id = ?",
+            (iso(at), "Started a conversation", thread_id),
+        )
+    if record.customer_message or record.welcome:
+        state = tx.one(
+            "SELECT th.session_expires_at, t.status FROM threads th "
+            "JOIN tickets t ON t.id = th.ticket_id WHERE th.id = ?",
+            (thread_id,),
+        )
+        _renew_session(tx, thread_id, at, parse_dt(state["session_expires_at"]))
+        if record.customer_message:
+            moved = tickets.status_after_inbound(state["status"]).value
+            if moved != state["status"]:
+                conv.set_ticket_status(tx, ticket_id, moved, None)
+    emit_new_message(tx, message_id)
+    emit_thread_and_ticket(tx, thread_id)
+    return IngestResult(
+        Outcome.stored, message_id=message_id, thread_id=thread_id, media_id=media_id
+    )
+
+
+def emit_new_message(tx: Tx, message_id: int) -> None:
+    """``message.created`` for a message just inserted (it has no reactions yet)."""
+    row = tx.one(conv.MESSAGE_SELECT + " WHERE m.id = ?", (message_id,))
+    message = conv.message_from_row(row)
+    tx.emit(schemas.EventType.message_created, message.model_dump(mode="json"))
+
+
+def emit_thread_and_ticket(tx: Tx, thread_id: int) -> None:
+    """``thread.updated`` and ``ticket.updated`` from one read (the thread embeds its ticket)."""
+    data = conv.load_thread(tx, thread_id).model_dump(mode="json")
+    tx.emit(schemas.EventType.thread_updated, data)
+    tx.emit(schemas.EventType.ticket_updated, data["ticket"])
+
+
+def _renew_session(tx: Tx, thread_id: int, at: datetime, current: datetime | None) -> None:
+    """Open or extend the window to 24 h after this message; an older message never shortens it."""
+    expires = session.session_expires_at(at)
+    if current is None or expires > current:
+        conv.open_session(tx, thread_id, expires)
+
+
+# ------------------------------------------------------------------ reveal (admins)
+
+
+def reveal_quarantined(
+    tx: Tx, message_id: int, actor_id: int
+) -> tuple[schemas.Message, str | None]:
+    """The hidden content of a quarantined message, for an admin; the reveal is audited."""
+    row = tx.one(
+        "SELECT kind, text, caption, quarantine_rule FROM messages WHERE id = ?", (message_id,)
+    )
+    if row is None:
+        raise NotFound("There is no such message.", code="message_not_found")
+    if row["kind"] != schemas.MessageKind.quarantined:
+        raise Conflict("That message is not quarantined.", code="not_quarantined")
+    tx.execute("UPDATE messages SET quarantine_revealed = 1 WHERE id = ?", (message_id,))
+    conv.audit(
+        tx,
+        actor_id,
+        "message.reveal",
+        f"message:{message_id}",
+        rule=row["quarantine_rule"],
+    )
+    message = conv.emit_message(tx, message_id, created=False)
+    return message, row["text"] if row["text"] is not None else row["caption"]

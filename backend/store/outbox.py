@@ -1,0 +1,295 @@
+"""The persistent send queue: one ``outbox`` row per outbound message until it is settled.
+
+Row states: ``pending`` (due at ``next_attempt``), ``in_flight`` (claimed by the worker,
+the request may be on the wire), ``ambiguous`` (the request left and no answer came:
+waiting until ``next_attempt`` for a status webhook carrying our opaque data) and
+``done``. A row is claimed, and so sent, by one worker at a time; an ``in_flight`` row
+found at start-up is treated as ambiguous, never resent.
+
+``next_attempt`` is the worker's scheduling time (real time, not the store clock, so a
+test's fixed clock cannot stall the queue); ``""`` means "due now".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from backend.store.base import StoreBase, loads
+from backend.store.channels import emit_channel
+from backend.store.conversations import emit_message
+from backend.store.engine import Tx, dumps, iso
+
+CALLBACK_PREFIX = "ttydesk:"
+DUE_NOW = ""
+
+TERMINAL_STATUSES = ("sent", "delivered", "read", "failed")
+
+
+def callback_data(message_id: int) -> str:
+    """The ``biz_opaque_callback_data`` of every send: ``ttydesk:<our message id>``."""
+    return f"{CALLBACK_PREFIX}{message_id}"
+
+
+def message_id_from_callback(data: str | None) -> int | None:
+    """Our message id from a status's ``biz_opaque_callback_data``, or None."""
+    if not data or not data.startswith(CALLBACK_PREFIX):
+        return None
+    tail = data[len(CALLBACK_PREFIX) :]
+    return int(tail) if tail.isdigit() else None
+
+
+def enqueue(tx: Tx, message_id: int, phone_number_id: str, payload: dict[str, Any]) -> None:
+    tx.execute(
+        "INSERT INTO outbox (message_id, state, attempts, next_attempt, payload, "
+        "phone_number_id, updated_at) VALUES (?, 'pending', 0, ?, ?, ?, ?)",
+        (message_id, DUE_NOW, dumps(payload), phone_number_id, tx.now_iso),
+    )
+
+
+def settle_outbox_row(tx: Tx, message_id: int) -> None:
+    """Mark a message's outbox row done: for the status webhook once it knows the wamid."""
+    tx.execute(
+        "UPDATE outbox SET state = 'done', updated_at = ? WHERE message_id = ? AND state != 'done'",
+        (tx.now_iso, message_id),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxJob:
+    message_id: int
+    thread_id: int
+    attempts: int  # including this one
+    payload: dict[str, Any]
+    phone_number_id: str
+    access_token: str | None  # a secret: never log the job as a whole
+    channel_id: int | None
+    number_connected: bool
+    media_id: int | None
+    media_path: str | None
+    media_mime: str | None
+    media_filename: str | None
+    media_external_id: str | None
+
+    def __repr__(self) -> str:  # keep the token out of logs and tracebacks
+        return f"OutboxJob(message_id={self.message_id}, attempts={self.attempts})"
+
+
+def _fail_message(tx: Tx, message_id: int, code: int | None, reason: str) -> None:
+    row = tx.one("SELECT thread_id, status FROM messages WHERE id = ?", (message_id,))
+    if row is None:
+        return
+    settle_outbox_row(tx, message_id)
+    if row["status"] in ("sent", "delivered", "read", "failed"):
+        return  # a status webhook got there first: it knows better
+    tx.execute(
+        "UPDATE messages SET status = 'failed', error_code = ?, error_message = ?, "
+        "failed_at = ? WHERE id = ?",
+        (code, reason, tx.now_iso, message_id),
+    )
+    tx.execute(
+        "UPDATE tickets SET last_delivery_status = 'failed' "
+        "WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
+        (row["thread_id"],),
+    )
+    emit_message(tx, message_id, created=False)
+
+
+class OutboxStore(StoreBase):
+    async def recover_outbox(self, wait_until: datetime) -> int:
+        """At start-up: rows left ``in_flight`` may have been sent; treat them as ambiguous."""
+
+        def recover(tx: Tx) -> int:
+            cur = tx.execute(
+                "UPDATE outbox SET state = 'ambiguous', next_attempt = ?, updated_at = ?, "
+                "last_error = 'the backend stopped while sending' WHERE state = 'in_flight'",
+                (iso(wait_until), tx.now_iso),
+            )
+            return cur.rowcount
+
+        return await self.write(recover)
+
+    async def claim_outbox(self, due: datetime, limit: int) -> list[OutboxJob]:
+        """Claim due rows (oldest first, one per thread, never behind an earlier unsettled
+        message of the same thread) and mark them ``in_flight``."""
+        due_iso = iso(due)
+
+        def claim(tx: Tx) -> list[OutboxJob]:
+            rows = tx.all(
+                "SELECT o.message_id, o.attempts, o.payload, o.phone_number_id, m.thread_id, "
+                "m.media_id, md.path AS media_path, md.mime_type AS media_mime, "
+                "md.filename AS media_filename, md.external_id AS media_external_id, "
+                "md.phone_number_id AS media_pnid, "
+                "pn.status AS number_status, ch.id AS channel_id, ch.access_token "
+                "FROM outbox o JOIN messages m ON m.id = o.message_id "
+                "LEFT JOIN media md ON md.id = m.media_id "
+                "LEFT JOIN phone_numbers pn ON pn.phone_number_id = o.phone_number_id "
+                "LEFT JOIN channels ch ON ch.id = pn.channel_id "
+                "WHERE o.state = 'pending' AND o.next_attempt <= ? "
+                "AND NOT EXISTS (SELECT 1 FROM outbox o2 JOIN messages m2 ON m2.id = o2.message_id "
+                "  WHERE m2.thread_id = m.thread_id AND o2.message_id < o.message_id "
+                "  AND o2.state IN ('pending', 'in_flight')) "
+                "ORDER BY o.message_id LIMIT ?",
+                (due_iso, limit),
+            )
+            jobs: list[OutboxJob] = []
+            for row in rows:
+                tx.execute(
+                    "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, "
+                    "updated_at = ? WHERE message_id = ?",
+                    (tx.now_iso, row["message_id"]),
+                )
+                same_number = row["media_pnid"] == row["phone_number_id"]
+                jobs.append(
+                    OutboxJob(
+                        message_id=row["message_id"],
+                        thread_id=row["thread_id"],
+                        attempts=row["attempts"] + 1,
+                        payload=loads(row["payload"], {}),
+                        phone_number_id=row["phone_number_id"],
+                        access_token=row["access_token"],
+                        channel_id=row["channel_id"],
+                        number_connected=row["number_status"] in ("connected", "unhealthy"),
+                        media_id=row["media_id"],
+                        media_path=row["media_path"],
+                        media_mime=row["media_mime"],
+                        media_filename=row["media_filename"],
+                        media_external_id=row["media_external_id"] if same_number else None,
+                    )
+                )
+            return jobs
+
+        return await self.write(claim)
+
+    async def next_outbox_due(self) -> str | None:
+        """The earliest ``next_attempt`` of a pending or ambiguous row (None: nothing queued)."""
+        return await self.readers.value(
+            "SELECT MIN(next_attempt) FROM outbox WHERE state IN ('pending', 'ambiguous')"
+        )
+
+    async def remember_media_upload(
+        self, media_id: int, phone_number_id: str, external_id: str
+    ) -> None:
+        def remember(tx: Tx) -> None:
+            tx.execute(
+                "UPDATE media SET external_id = ?, phone_number_id = ? WHERE id = ?",
+                (external_id, phone_number_id, media_id),
+            )
+
+        await self.write(remember)
+
+    async def outbox_sent(self, message_id: int, wamid: str, message_status: str | None) -> None:
+        """Meta accepted the send: record the wamid and settle the row.
+
+        A status webhook may have arrived first (and attached the same wamid by our opaque
+        data): the furthest state stays.
+        """
+
+        def sent(tx: Tx) -> None:
+            row = tx.one(
+                "SELECT thread_id, wamid, status FROM messages WHERE id = ?", (message_id,)
+            )
+            settle_outbox_row(tx, message_id)
+            if row is None:
+                return
+            changes: dict[str, Any] = {}
+            if row["wamid"] is None:
+                clash = tx.one("SELECT id FROM messages WHERE wamid = ?", (wamid,))
+                if clash is None:
+                    changes["wamid"] = wamid
+            if row["status"] in (None, "queued", "sending"):
+                changes["status"] = "sent"
+                changes["sent_at"] = tx.now_iso
+            if message_status and message_status != "accepted":
+                content = loads(
+                    tx.one("SELECT content FROM messages WHERE id = ?", (message_id,))[0], {}
+                )
+                content["message_status"] = message_status
+                changes["content"] = dumps(content)
+            if not changes:
+                return
+            tx.update("messages", message_id, changes)
+            if changes.get("wamid"):
+                # statuses that beat the send's answer here were kept aside: apply them now
+                from backend.store.statuses import apply_early_statuses
+
+                apply_early_statuses(tx, message_id, wamid)
+            if "status" in changes:
+                tx.execute(
+                    "UPDATE tickets SET last_delivery_status = 'sent' "
+                    "WHERE id = (SELECT ticket_id FROM threads WHERE id = ?) "
+                    "AND (last_delivery_status IS NULL OR last_delivery_status = 'queued')",
+                    (row["thread_id"],),
+                )
+            emit_message(tx, message_id, created=False)
+
+        await self.write(sent)
+
+    async def outbox_retry_later(self, message_id: int, at: datetime, error: str) -> None:
+        def later(tx: Tx) -> None:
+            tx.execute(
+                "UPDATE outbox SET state = 'pending', next_attempt = ?, last_error = ?, "
+                "updated_at = ? WHERE message_id = ? AND state = 'in_flight'",
+                (iso(at), error[:500], tx.now_iso, message_id),
+            )
+
+        await self.write(later)
+
+    async def outbox_ambiguous(self, message_id: int, until: datetime, error: str) -> None:
+        def ambiguous(tx: Tx) -> None:
+            tx.execute(
+                "UPDATE outbox SET state = 'ambiguous', next_attempt = ?, last_error = ?, "
+                "updated_at = ? WHERE message_id = ? AND state = 'in_flight'",
+                (iso(until), error[:500], tx.now_iso, message_id),
+            )
+
+        await self.write(ambiguous)
+
+    async def outbox_failed(self, message_id: int, code: int | None, reason: str) -> None:
+        """The send failed for good: the message shows the reason; the agent may retry."""
+        await self.write(lambda tx: _fail_message(tx, message_id, code, reason))
+
+    async def resolve_ambiguous(self, now: datetime, reason: str) -> list[int]:
+        """Settle ambiguous rows whose wait is over: a message that got a wamid or a status
+        meanwhile was sent; one that did not is failed with ``reason``, never resent."""
+        now_iso = iso(now)
+
+        def resolve(tx: Tx) -> list[int]:
+            rows = tx.all(
+                "SELECT o.message_id, m.wamid, m.status FROM outbox o "
+                "JOIN messages m ON m.id = o.message_id "
+                "WHERE o.state = 'ambiguous' AND o.next_attempt <= ?",
+                (now_iso,),
+            )
+            failed: list[int] = []
+            for row in rows:
+                if row["wamid"] or row["status"] in TERMINAL_STATUSES:
+                    settle_outbox_row(tx, row["message_id"])
+                else:
+                    _fail_message(tx, row["message_id"], None, reason)
+                    failed.append(row["message_id"])
+            return failed
+
+        return await self.write(resolve)
+
+    async def outbox_state(self, message_id: int) -> str | None:
+        return await self.readers.value(
+            "SELECT state FROM outbox WHERE message_id = ?", (message_id,)
+        )
+
+    async def mark_channel_unhealthy(self, channel_id: int, reason: str) -> None:
+        """A token error (190): the channel needs reconnecting; a ``channel.updated`` event."""
+
+        def unhealthy(tx: Tx) -> None:
+            row = tx.one("SELECT status, status_reason FROM channels WHERE id = ?", (channel_id,))
+            if row is None or (row["status"] == "unhealthy" and row["status_reason"] == reason):
+                return
+            tx.execute(
+                "UPDATE channels SET status = 'unhealthy', status_reason = ?, updated_at = ? "
+                "WHERE id = ?",
+                (reason, tx.now_iso, channel_id),
+            )
+            emit_channel(tx, channel_id)
+
+        await self.write(unhealthy)

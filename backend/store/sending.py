@@ -1,0 +1,551 @@
+"""The send path: one transaction checks the rules, counts usage, stores the message and
+queues it in the outbox (SPEC §5, §6).
+
+Checked in order, and a refusal leaves nothing behind: the thread's number is connected,
+the contact is reachable, a free-form message needs an open session (409
+``session_expired``), the usage limits (429). Then the message (``queued``) and its
+outbox row with the Graph API body are written with the usage record, the ticket moves
+to *waiting on contact*, and ``message.created``/``thread.updated``/``ticket.updated``
+(and ``usage.updated`` when counted) are emitted. Notes are stored only: never sent.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from backend import schemas
+from backend.domain import tickets as ticket_rules
+from backend.domain.errors import Conflict, InvalidField, NotFound, SessionExpired
+from backend.domain.session import is_open
+from backend.store.base import StoreBase, loads
+from backend.store.conversations import (
+    create_thread,
+    emit_message,
+    emit_thread,
+    emit_ticket,
+    insert_message,
+    load_message,
+    load_thread,
+    open_thread_of,
+    set_reaction,
+    set_ticket_status,
+)
+from backend.store.engine import Tx, dumps, parse_dt
+from backend.store.outbox import callback_data, enqueue
+from backend.store.templates import find_template, prepare_template
+from backend.store.usage import UsageRules, count_send, emit_usage, link_usage_record
+
+MEDIA_ID_PLACEHOLDER = None  # filled by the outbox worker with Meta's media id at send time
+
+IMAGE_TYPES = ("image/jpeg", "image/png")
+STICKER_TYPES = ("image/webp",)
+VIDEO_TYPES = ("video/mp4", "video/3gp", "video/3gpp")
+AUDIO_TYPES = ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg")
+DOCUMENT_TYPES = (
+    "text/plain",
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+)
+
+
+def media_kind(mime_type: str) -> str | None:
+    """The WhatsApp message type an outbound file of this MIME type is sent as."""
+    base = mime_type.split(";")[0].strip().lower()
+    if base in IMAGE_TYPES:
+        return "image"
+    if base in STICKER_TYPES:
+        return "sticker"
+    if base in VIDEO_TYPES:
+        return "video"
+    if base in AUDIO_TYPES:
+        return "audio"
+    if base in DOCUMENT_TYPES:
+        return "document"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message: schemas.Message
+    created: bool  # False: the client_id matched an earlier send, nothing new was queued
+
+
+@dataclass(frozen=True, slots=True)
+class _ThreadContext:
+    thread_id: int
+    ticket_id: int
+    ticket_status: str
+    contact_id: int
+    phone_number_id: str | None
+    business_number: str | None
+    session_open: bool
+    verified_business: bool
+    contact: dict[str, Any]
+
+
+def _thread_context(tx: Tx, thread_id: int) -> _ThreadContext:
+    row = tx.one(
+        "SELECT th.id, th.ticket_id, th.contact_id, th.phone_number_id, th.business_number, "
+        "th.session_expires_at, t.status AS ticket_status FROM threads th "
+        "JOIN tickets t ON t.id = th.ticket_id WHERE th.id = ?",
+        (thread_id,),
+    )
+    if row is None:
+        raise NotFound("There is no such thread.", code="thread_not_found")
+    contact = tx.one("SELECT * FROM contacts WHERE id = ?", (row["contact_id"],))
+    contact_data = dict(contact) if contact is not None else {}
+    contact_data["properties"] = loads(contact_data.get("properties"), {})
+    verified = True
+    if row["phone_number_id"]:
+        channel = tx.one(
+            "SELECT ch.verified_business FROM phone_numbers pn JOIN channels ch "
+            "ON ch.id = pn.channel_id WHERE pn.phone_number_id = ?",
+            (row["phone_number_id"],),
+        )
+        verified = bool(channel["verified_business"]) if channel is not None else True
+    return _ThreadContext(
+        thread_id=row["id"],
+        ticket_id=row["ticket_id"],
+        ticket_status=row["ticket_status"],
+        contact_id=row["contact_id"],
+        phone_number_id=row["phone_number_id"],
+        business_number=row["business_number"],
+        session_open=is_open(parse_dt(row["session_expires_at"]), tx.now),
+        verified_business=verified,
+        contact=contact_data,
+    )
+
+
+def _require_sendable_number(tx: Tx, phone_number_id: str | None) -> None:
+    row = (
+        tx.one(
+            "SELECT pn.status, pn.display_phone_number, ch.status AS channel_status "
+            "FROM phone_numbers pn JOIN channels ch ON ch.id = pn.channel_id "
+            "WHERE pn.phone_number_id = ?",
+            (phone_number_id,),
+        )
+        if phone_number_id
+        else None
+    )
+    if row is None or row["status"] not in ("connected", "unhealthy"):
+        raise Conflict(
+            "This thread's business number is not connected to the help desk any more; "
+            "reconnect it under Settings → Channels to reply.",
+            code="number_not_connected",
+        )
+    if row["channel_status"] == "unhealthy":
+        raise Conflict(
+            "The WhatsApp account's access token has expired or was revoked; an admin must "
+            "reconnect the channel under Settings → Channels before messages can be sent.",
+            code="channel_unhealthy",
+        )
+
+
+def recipient_of(contact: dict[str, Any]) -> dict[str, str]:
+    """``to`` for a number, ``recipient`` for a user id (BSUID), as the contact has."""
+    if contact.get("wa_id"):
+        return {"to": str(contact["wa_id"])}
+    if contact.get("wa_user_id"):
+        return {"recipient": str(contact["wa_user_id"])}
+    for key in ("mobile_phone", "phone"):
+        if contact.get(key):
+            return {"to": str(contact[key]).lstrip("+")}
+    raise Conflict(
+        "This contact has no WhatsApp number or user id to send to.", code="contact_unreachable"
+    )
+
+
+def _reply_context(
+    tx: Tx, thread_id: int, reply_to: int | None
+) -> tuple[dict[str, Any], str | None]:
+    if reply_to is None:
+        return {}, None
+    row = tx.one("SELECT thread_id, wamid, kind FROM messages WHERE id = ?", (reply_to,))
+    if row is None or row["thread_id"] != thread_id or row["kind"] == schemas.MessageKind.note:
+        raise InvalidField("There is no such message in this thread to reply to.", field="reply_to")
+    if not row["wamid"]:
+        raise InvalidField(
+            "That message has not reached WhatsApp yet, so it cannot be quoted.", field="reply_to"
+        )
+    return {"context": {"message_id": row["wamid"]}}, row["wamid"]
+
+
+def _base_payload(contact: dict[str, Any], message_id: int) -> dict[str, Any]:
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **recipient_of(contact),
+        "biz_opaque_callback_data": callback_data(message_id),
+    }
+
+
+def _existing_by_client_id(tx: Tx, thread_id: int, client_id: str | None) -> int | None:
+    if not client_id:
+        return None
+    row = tx.one(
+        "SELECT id FROM messages WHERE thread_id = ? AND client_id = ?", (thread_id, client_id)
+    )
+    return None if row is None else row["id"]
+
+
+def send_in_tx(
+    tx: Tx,
+    *,
+    thread_id: int,
+    agent_id: int | None,
+    request: schemas.SendRequest,
+    rules: UsageRules,
+) -> tuple[int, bool]:
+    """Everything a send does, in the caller's transaction; returns (message id, created)."""
+    existing = _existing_by_client_id(tx, thread_id, request.client_id)
+    if existing is not None:
+        return existing, False
+    ctx = _thread_context(tx, thread_id)
+    if isinstance(request, schemas.SendNote):
+        message_id = insert_message(
+            tx,
+            thread_id=thread_id,
+            direction=schemas.Direction.outbound,
+            kind=schemas.MessageKind.note,
+            text=request.text,
+            author_id=agent_id,
+            client_id=request.client_id,
+        )
+        emit_message(tx, message_id, created=True)
+        emit_thread(tx, thread_id)
+        return message_id, True
+
+    _require_sendable_number(tx, ctx.phone_number_id)
+    recipient = recipient_of(ctx.contact)
+    free_form = not isinstance(request, schemas.SendTemplate)
+    if free_form and not ctx.session_open:
+        raise SessionExpired()
+
+    # everything that can refuse with 422 is checked before usage is counted
+    values: dict[str, Any]
+    reaction_target: sqlite3.Row | None = None
+    if isinstance(request, schemas.SendText):
+        context, quoted = _reply_context(tx, thread_id, request.reply_to)
+        values = {
+            "kind": schemas.MessageKind.text,
+            "text": request.text,
+            "reply_to_id": request.reply_to,
+            "reply_to_wamid": quoted,
+        }
+        body: dict[str, Any] = {
+            "type": "text",
+            "text": {"body": request.text, "preview_url": request.preview_url},
+            **context,
+        }
+    elif isinstance(request, schemas.SendMedia):
+        context, quoted = _reply_context(tx, thread_id, request.reply_to)
+        media = tx.one("SELECT * FROM media WHERE id = ?", (request.media_id,))
+        if media is None or media["direction"] != schemas.Direction.outbound or not media["path"]:
+            raise InvalidField("There is no uploaded file with that id.", field="media_id")
+        kind = media_kind(media["mime_type"] or "")
+        if kind is None:
+            raise InvalidField("That file cannot be sent on WhatsApp.", field="media_id")
+        if request.caption and kind in ("audio", "sticker"):
+            raise InvalidField(f"WhatsApp sends {kind}s without a caption.", field="caption")
+        payload: dict[str, Any] = {"id": MEDIA_ID_PLACEHOLDER}
+        if request.caption:
+            payload["caption"] = request.caption
+        if kind == "document" and media["filename"]:
+            payload["filename"] = media["filename"]
+        values = {
+            "kind": kind,
+            "media_id": request.media_id,
+            "caption": request.caption,
+            "reply_to_id": request.reply_to,
+            "reply_to_wamid": quoted,
+        }
+        body = {"type": kind, kind: payload, **context}
+    elif isinstance(request, schemas.SendTemplate):
+        prepared = prepare_template(
+            find_template(tx, request.name, request.language), request.variables, ctx.contact
+        )
+        values = {
+            "kind": schemas.MessageKind.template,
+            "text": prepared.text,
+            "content": {
+                "template_name": request.name,
+                "template_language": request.language,
+                "variables": prepared.values,
+            },
+        }
+        body = {"type": "template", "template": prepared.graph}
+    elif isinstance(request, schemas.SendReaction):
+        reaction_target = tx.one(
+            "SELECT id, thread_id, wamid, kind FROM messages WHERE id = ?", (request.message_id,)
+        )
+        if (
+            reaction_target is None
+            or reaction_target["thread_id"] != thread_id
+            or reaction_target["kind"] in (schemas.MessageKind.note, schemas.MessageKind.event)
+        ):
+            raise InvalidField("There is no such message in this thread.", field="message_id")
+        if not reaction_target["wamid"]:
+            raise InvalidField(
+                "That message has not reached WhatsApp yet, so it cannot be reacted to.",
+                field="message_id",
+            )
+        values = {
+            "kind": schemas.MessageKind.event,
+            "text": f"Reacted {request.emoji}" if request.emoji else "Removed a reaction",
+            "content": {
+                "event": "reaction",
+                "emoji": request.emoji,
+                "target_id": request.message_id,
+            },
+        }
+        body = {
+            "type": "reaction",
+            "reaction": {"message_id": reaction_target["wamid"], "emoji": request.emoji},
+        }
+    else:  # pragma: no cover - the discriminated union has no other member
+        raise InvalidField("Unknown message kind.", field="kind")
+
+    decision = count_send(
+        tx,
+        rules,
+        thread_id=thread_id,
+        contact_id=ctx.contact_id,
+        verified_business=ctx.verified_business,
+    )
+    message_id = insert_message(
+        tx,
+        thread_id=thread_id,
+        direction=schemas.Direction.outbound,
+        author_id=agent_id,
+        client_id=request.client_id,
+        status=schemas.DeliveryStatus.queued,
+        from_number=ctx.business_number,
+        to_number=next(iter(recipient.values())),
+        **values,
+    )
+    assert ctx.phone_number_id is not None
+    enqueue(
+        tx,
+        message_id,
+        ctx.phone_number_id,
+        {**_base_payload(ctx.contact, message_id), **body},
+    )
+    if decision.counts:
+        link_usage_record(tx, thread_id, message_id)
+        emit_usage(tx, rules)
+    emit_message(tx, message_id, created=True)
+    if reaction_target is not None:
+        set_reaction(
+            tx,
+            message_id=reaction_target["id"],
+            by=schemas.Direction.outbound,
+            agent_id=agent_id,
+            emoji=request.emoji,  # type: ignore[union-attr]
+        )
+        emit_message(tx, reaction_target["id"], created=False)
+    else:
+        tx.execute(
+            "UPDATE tickets SET last_delivery_status = 'queued' WHERE id = ?", (ctx.ticket_id,)
+        )
+        set_ticket_status(tx, ctx.ticket_id, schemas.TicketStatus.waiting_on_contact, agent_id)
+        emit_ticket(tx, ctx.ticket_id)
+    emit_thread(tx, thread_id)
+    return message_id, True
+
+
+def retry_in_tx(
+    tx: Tx, *, thread_id: int, message_id: int, agent_id: int | None, rules: UsageRules
+) -> int:
+    """Queue a failed outbound message again (a new send, a new wamid); same rules."""
+    row = tx.one("SELECT * FROM messages WHERE id = ?", (message_id,))
+    if row is None or row["thread_id"] != thread_id:
+        raise NotFound("There is no such message in this thread.", code="message_not_found")
+    if row["direction"] != schemas.Direction.outbound or row["kind"] == schemas.MessageKind.note:
+        raise Conflict("Only messages sent to the contact can be retried.", code="not_retryable")
+    if row["status"] != schemas.DeliveryStatus.failed:
+        raise Conflict("Only a failed message can be retried.", code="not_failed")
+    outbox = tx.one(
+        "SELECT payload, phone_number_id FROM outbox WHERE message_id = ?", (message_id,)
+    )
+    if outbox is None:
+        raise Conflict("This message has nothing to resend.", code="not_retryable")
+    ctx = _thread_context(tx, thread_id)
+    _require_sendable_number(tx, ctx.phone_number_id)
+    if row["kind"] != schemas.MessageKind.template and not ctx.session_open:
+        raise SessionExpired()
+    # the failed attempt is not a conversation: its count (if any) is replaced by this one
+    tx.execute("DELETE FROM usage_records WHERE message_id = ?", (message_id,))
+    decision = count_send(
+        tx,
+        rules,
+        thread_id=thread_id,
+        contact_id=ctx.contact_id,
+        verified_business=ctx.verified_business,
+    )
+    content = loads(row["content"], {})
+    if row["wamid"]:
+        content.setdefault("previous_wamids", []).append(row["wamid"])
+    tx.update(
+        "messages",
+        message_id,
+        {
+            "status": schemas.DeliveryStatus.queued,
+            "wamid": None,
+            "error_code": None,
+            "error_message": None,
+            "failed_at": None,
+            "sent_at": None,
+            "delivered_at": None,
+            "read_at": None,
+            "content": dumps(content),
+        },
+    )
+    payload = loads(outbox["payload"], {})
+    payload.update(recipient_of(ctx.contact))
+    tx.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
+    enqueue(tx, message_id, ctx.phone_number_id or outbox["phone_number_id"], payload)
+    if decision.counts:
+        link_usage_record(tx, thread_id, message_id)
+        emit_usage(tx, rules)
+    tx.execute("UPDATE tickets SET last_delivery_status = 'queued' WHERE id = ?", (ctx.ticket_id,))
+    emit_message(tx, message_id, created=False)
+    emit_ticket(tx, ctx.ticket_id)
+    return message_id
+
+
+class SendingStore(StoreBase):
+    usage_rules: UsageRules
+
+    async def send_message(
+        self, thread_id: int, agent_id: int | None, request: schemas.SendRequest
+    ) -> SendResult:
+        """Store and queue one message (or return the earlier one with the same client_id)."""
+        rules = self.usage_rules
+
+        def send(tx: Tx) -> SendResult:
+            message_id, created = send_in_tx(
+                tx, thread_id=thread_id, agent_id=agent_id, request=request, rules=rules
+            )
+            return SendResult(load_message(tx, message_id), created)
+
+        return await self.write(send)
+
+    async def retry_message(
+        self, thread_id: int, message_id: int, agent_id: int | None
+    ) -> schemas.Message:
+        rules = self.usage_rules
+
+        def retry(tx: Tx) -> schemas.Message:
+            retry_in_tx(
+                tx, thread_id=thread_id, message_id=message_id, agent_id=agent_id, rules=rules
+            )
+            return load_message(tx, message_id)
+
+        return await self.write(retry)
+
+    async def start_conversation(
+        self, contact_id: int, agent_id: int | None, spec: schemas.StartConversation
+    ) -> schemas.StartedConversation:
+        """A thread with the contact on a business number (its open one, or a new ticket),
+        and the first message: a template, or text while a session is open."""
+        rules = self.usage_rules
+
+        def start(tx: Tx) -> schemas.StartedConversation:
+            if tx.one("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)) is None:
+                raise NotFound("There is no such contact.", code="contact_not_found")
+            number = _business_number(tx, spec.phone_number_id)
+            thread_id = open_thread_of(tx, contact_id, number["phone_number_id"])
+            if thread_id is None:
+                subject = f"WhatsApp: {spec.template.name}" if spec.template else (spec.text or "")
+                thread_id, _ = create_thread(
+                    tx,
+                    contact_id=contact_id,
+                    phone_number_id=number["phone_number_id"],
+                    business_number=number["display_phone_number"],
+                    subject=ticket_rules.subject_from_text(subject, "WhatsApp conversation"),
+                    owner_id=agent_id,
+                )
+            request: schemas.SendRequest
+            if spec.template is not None:
+                request = schemas.SendTemplate(
+                    kind="template",
+                    name=spec.template.name,
+                    language=spec.template.language,
+                    variables=spec.template.variables,
+                )
+            elif spec.text:
+                request = schemas.SendText(kind="text", text=spec.text)
+            else:
+                raise InvalidField(
+                    "Starting a conversation needs a template (or a text while the contact's "
+                    "24-hour session is open).",
+                    field="template",
+                )
+            message_id, _ = send_in_tx(
+                tx, thread_id=thread_id, agent_id=agent_id, request=request, rules=rules
+            )
+            return schemas.StartedConversation(
+                thread=load_thread(tx, thread_id), message=load_message(tx, message_id)
+            )
+
+        return await self.write(start)
+
+    async def record_upload(
+        self,
+        *,
+        path: str,
+        mime_type: str,
+        filename: str | None,
+        size: int,
+        sha256: str,
+    ) -> int:
+        """An agent's uploaded attachment, ready to be sent (``media.direction = out``)."""
+
+        def record(tx: Tx) -> int:
+            return tx.insert(
+                "media",
+                {
+                    "direction": schemas.Direction.outbound,
+                    "mime_type": mime_type,
+                    "filename": filename,
+                    "size": size,
+                    "sha256": sha256,
+                    "path": path,
+                    "state": schemas.MediaState.ready,
+                    "created_at": tx.now_iso,
+                },
+            )
+
+        return await self.write(record)
+
+
+def _business_number(tx: Tx, phone_number_id: str | None) -> sqlite3.Row:
+    if phone_number_id:
+        row = tx.one(
+            "SELECT phone_number_id, display_phone_number FROM phone_numbers "
+            "WHERE phone_number_id = ? AND status IN ('connected', 'unhealthy')",
+            (phone_number_id,),
+        )
+        if row is None:
+            raise InvalidField(
+                "That business number is not connected to the help desk.",
+                field="phone_number_id",
+            )
+        return row
+    row = tx.one(
+        "SELECT phone_number_id, display_phone_number FROM phone_numbers "
+        "WHERE status = 'connected' ORDER BY id LIMIT 1"
+    )
+    if row is None:
+        raise Conflict(
+            "No WhatsApp number is connected yet; an admin connects one under Settings → Channels.",
+            code="no_connected_number",
+        )
+    return row

@@ -1,0 +1,138 @@
+"""The usage meter (SPEC §5): counted conversations are ``usage_records`` rows.
+
+A send checks the limit and writes its record in the same transaction as the message
+(``count_send``), so two concurrent sends can never both take the last conversation,
+and a refused send leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from backend import schemas
+from backend.domain import usage as usage_rules
+from backend.domain.session import is_open
+from backend.store.base import StoreBase
+from backend.store.engine import Tx, iso, parse_dt
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRules:
+    """The configured limit and the subscription start (settings ``usage_limit`` and
+    ``subscription_start``); set on the store by the app and by the CLI."""
+
+    limit: int = usage_rules.DEFAULT_MONTHLY_LIMIT
+    subscription_start: date = date(2026, 1, 1)
+
+
+def _midnight(day: date) -> str:
+    return iso(datetime.combine(day, time(0), tzinfo=UTC))  # type: ignore[return-value]
+
+
+def usage_in_tx(tx: Tx, rules: UsageRules, now: datetime | None = None) -> schemas.Usage:
+    now = now or tx.now
+    period = usage_rules.billing_period(now, rules.subscription_start)
+    used = tx.one(
+        "SELECT COUNT(*) FROM usage_records WHERE at >= ? AND at < ?",
+        (_midnight(period.start), _midnight(period.resets_on)),
+    )[0]
+    day_ago = tx.one(
+        "SELECT COUNT(*) FROM usage_records WHERE business_initiated = 1 AND at > ?",
+        (iso(now - timedelta(hours=24)),),
+    )[0]
+    unverified = tx.one(
+        "SELECT COUNT(*) FROM channels WHERE verified_business = 0 "
+        "AND status IN ('connected', 'unhealthy')"
+    )[0]
+    return schemas.Usage(
+        used=used,
+        limit=rules.limit,
+        period_start=period.start,
+        resets_on=period.resets_on,
+        business_initiated_24h=day_ago,
+        verified_business=unverified == 0,
+        level=usage_rules.usage_level(used, rules.limit),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDecision:
+    counts: bool
+    business_initiated: bool
+
+
+def count_send(
+    tx: Tx,
+    rules: UsageRules,
+    *,
+    thread_id: int,
+    contact_id: int,
+    verified_business: bool,
+) -> UsageDecision:
+    """Check the limits for one outbound message and count it; raises when refused.
+
+    Call it *before* inserting the message: a refusal then rolls back nothing. The
+    caller links the record to the message with ``link_usage_record``.
+    """
+    row = tx.one(
+        "SELECT session_expires_at, session_counted FROM threads WHERE id = ?", (thread_id,)
+    )
+    expires = parse_dt(row["session_expires_at"]) if row is not None else None
+    session_open = is_open(expires, tx.now)
+    counts = usage_rules.counts_as_conversation(
+        tx.now,
+        session_open=session_open,
+        session_already_counted=bool(row["session_counted"]) if row is not None else False,
+    )
+    decision = UsageDecision(counts=counts, business_initiated=not session_open)
+    if not counts:
+        return decision
+    current = usage_in_tx(tx, rules)
+    usage_rules.check_usage(
+        used=current.used, limit=rules.limit, counts=True, resets_on=current.resets_on
+    )
+    usage_rules.check_unverified(
+        verified=verified_business,
+        business_initiated_24h=current.business_initiated_24h,
+        counts=decision.business_initiated,
+    )
+    tx.insert(
+        "usage_records",
+        {
+            "message_id": None,
+            "thread_id": thread_id,
+            "contact_id": contact_id,
+            "at": tx.now_iso,
+            "business_initiated": int(decision.business_initiated),
+        },
+    )
+    if session_open:
+        tx.execute("UPDATE threads SET session_counted = 1 WHERE id = ?", (thread_id,))
+    return decision
+
+
+def link_usage_record(tx: Tx, thread_id: int, message_id: int) -> None:
+    tx.execute(
+        "UPDATE usage_records SET message_id = ? WHERE id = "
+        "(SELECT MAX(id) FROM usage_records WHERE thread_id = ? AND message_id IS NULL)",
+        (message_id, thread_id),
+    )
+
+
+def emit_usage(tx: Tx, rules: UsageRules) -> schemas.Usage:
+    current = usage_in_tx(tx, rules)
+    tx.emit(schemas.EventType.usage_updated, current.model_dump(mode="json"))
+    return current
+
+
+class UsageStore(StoreBase):
+    usage_rules: UsageRules = UsageRules()
+
+    def set_usage_rules(self, *, limit: int, subscription_start: date) -> None:
+        self.usage_rules = UsageRules(limit=limit, subscription_start=subscription_start)
+
+    async def usage(self, rules: UsageRules | None = None) -> schemas.Usage:
+        """The meter now: used/limit this period, reset date, business-initiated in 24 h."""
+        chosen = rules or self.usage_rules
+        return await self.write(lambda tx: usage_in_tx(tx, chosen))

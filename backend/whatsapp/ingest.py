@@ -1,0 +1,389 @@
+"""A parsed notification → store transactions: one per message, one per status.
+
+Everything that needs no database (what kind a message becomes, the content policy,
+the subject text) is decided here on the loop; each message then costs one writer
+transaction, and the writer commits the transactions of a POST (and of concurrent
+POSTs) together. The caller answers Meta only after ``process`` returns, that is after
+the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend import schemas
+from backend.config import Settings
+from backend.domain.policy import ContentPolicy, PolicyConfig
+from backend.domain.routing import RoutingRule
+from backend.store import conversations as conv
+from backend.store.engine import Tx, dumps
+from backend.store.inbound import (
+    IdentityChange,
+    InboundRecord,
+    IngestResult,
+    MediaSpec,
+    Sender,
+    ingest_inbound,
+)
+from backend.store.statuses import (
+    StatusRecord,
+    StatusResult,
+    apply_status,
+    apply_template_status,
+)
+from backend.store.store import Store
+from backend.whatsapp import parse
+from backend.whatsapp.errors import plain_error
+
+log = logging.getLogger(__name__)
+
+COUNTER_IGNORED_FIELD = "webhook.ignored_field"
+COUNTER_INVALID = "webhook.invalid_item"
+COUNTER_VALUE_ERRORS = "webhook.value_errors"
+
+
+def policy_from_settings(settings: Settings) -> ContentPolicy | None:
+    config = settings.policy
+    if not config.enabled:
+        return None
+    defaults = PolicyConfig()
+    return ContentPolicy(
+        PolicyConfig(
+            shorteners=tuple(config.shorteners)
+            if config.shorteners is not None
+            else defaults.shorteners,
+            phishing_domains=tuple(config.phishing_domains or ()),
+            protected_brands=tuple(config.protected_brands)
+            if config.protected_brands is not None
+            else defaults.protected_brands,
+            disabled_rules=frozenset(config.disabled_rules),
+        )
+    )
+
+
+def rules_from_settings(settings: Settings) -> tuple[RoutingRule, ...]:
+    return tuple(
+        RoutingRule(
+            required_skills=frozenset(rule.required_skills),
+            countries=frozenset(rule.countries),
+            keywords=tuple(rule.keywords),
+        )
+        for rule in settings.routing_rules
+    )
+
+
+@dataclass
+class ProcessReport:
+    messages: list[IngestResult] = field(default_factory=list)
+    statuses: list[StatusResult] = field(default_factory=list)
+    templates: int = 0
+    ignored_fields: list[str] = field(default_factory=list)
+    failures: list[BaseException] = field(default_factory=list)
+
+    @property
+    def media_ids(self) -> list[int]:
+        return [r.media_id for r in self.messages if r.media_id is not None]
+
+
+# ------------------------------------------------------------------ parsed message → record
+
+
+def _sender(change: parse.MessagesChange, message: parse.Inbound) -> Sender:
+    profile = change.profile_for(message)
+    return Sender(
+        wa_id=message.from_wa_id or (profile.wa_id if profile else None),
+        user_id=message.from_user_id or (profile.user_id if profile else None),
+        parent_user_id=message.from_parent_user_id or (profile.parent_user_id if profile else None),
+        username=profile.username if profile else None,
+        profile_name=profile.name if profile else None,
+    )
+
+
+def _raw(message: parse.Inbound) -> str:
+    return dumps(dict(message.raw))
+
+
+def _common_content(message: parse.Inbound) -> dict[str, Any]:
+    content: dict[str, Any] = {}
+    context = message.context
+    if context is not None:
+        if context.frequently_forwarded:
+            content["frequently_forwarded"] = True
+        if context.referred_product:
+            content["referred_product"] = context.referred_product
+    if message.referral:
+        content["referral"] = message.referral
+    if message.group_id:
+        content["group_id"] = message.group_id
+    return content
+
+
+class Ingestor:
+    """Turns notifications into store transactions; one per app."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        policy: ContentPolicy | None,
+        rules: Sequence[RoutingRule] = (),
+        on_media: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.policy = policy
+        self.rules = tuple(rules)
+        self.on_media = on_media
+
+    @classmethod
+    def from_settings(
+        cls, store: Store, settings: Settings, on_media: Callable[[], None] | None = None
+    ) -> Ingestor:
+        return cls(
+            store,
+            policy=policy_from_settings(settings),
+            rules=rules_from_settings(settings),
+            on_media=on_media,
+        )
+
+    # ---------------------------------------------------------------- records
+
+    def record_for(self, change: parse.MessagesChange, message: parse.Inbound) -> InboundRecord:
+        context = message.context
+        record = InboundRecord(
+            wamid=message.wamid,
+            phone_number_id=change.phone_number_id,
+            at=message.timestamp,
+            sender=_sender(change, message),
+            kind=message.kind.value,
+            content=_common_content(message),
+            reply_to_wamid=context.reply_to if context else None,
+            forwarded=bool(context and (context.forwarded or context.frequently_forwarded)),
+        )
+        self._fill(record, message)
+        self._quarantine(record)
+        return record
+
+    def _fill(self, record: InboundRecord, message: parse.Inbound) -> None:
+        kinds = schemas.MessageKind
+        match message:
+            case parse.TextMessage(body=body):
+                record.text = body
+                record.subject_text = body
+            case parse.MediaMessage(media=media):
+                record.caption = media.caption
+                record.subject_text = media.caption
+                record.media = MediaSpec(
+                    external_id=media.id,
+                    mime_type=media.mime_type,
+                    sha256=media.sha256,
+                    filename=media.filename,
+                )
+                if media.animated is not None:
+                    record.content["animated"] = media.animated
+                if media.url:
+                    record.content["media_url"] = media.url
+            case parse.LocationMessage():
+                record.content["location"] = {
+                    "latitude": message.latitude,
+                    "longitude": message.longitude,
+                    "name": message.name,
+                    "address": message.address,
+                    "url": message.url,
+                }
+                record.text = ", ".join(p for p in (message.name, message.address) if p) or None
+            case parse.ContactsMessage(cards=cards):
+                record.content["contacts"] = [
+                    {
+                        "name": card.name,
+                        "phones": list(card.phones),
+                        "emails": list(card.emails),
+                        "org": card.org,
+                    }
+                    for card in cards
+                ]
+                record.text = ", ".join(card.name for card in cards)
+                record.raw = _raw(message)
+            case parse.ReactionMessage():
+                record.reaction_target = message.target_wamid or ""
+                record.reaction_emoji = message.emoji
+                record.raw = _raw(message)
+            case parse.ButtonMessage():
+                record.text = message.text
+                record.subject_text = message.text
+                record.content["reply"] = {"type": "button", "payload": message.payload}
+            case parse.InteractiveMessage():
+                record.text = message.title
+                record.subject_text = message.title
+                reply: dict[str, Any] = {"type": message.reply_type, "id": message.reply_id}
+                if message.description:
+                    reply["description"] = message.description
+                if message.details:
+                    reply.update(message.details)
+                record.content["reply"] = reply
+            case parse.OrderMessage():
+                record.text = message.text
+                record.subject_text = message.text
+                record.content["order"] = [
+                    {
+                        "product_retailer_id": item.product_retailer_id,
+                        "quantity": item.quantity,
+                        "item_price": item.item_price,
+                        "currency": item.currency,
+                    }
+                    for item in message.items
+                ]
+                record.content["catalog_id"] = message.catalog_id
+                record.fallback_subject = "Order"
+            case parse.SystemMessage():
+                record.kind = kinds.event
+                record.text = message.body
+                record.customer_message = False
+                record.raw = _raw(message)
+                record.identity_change = IdentityChange(
+                    event=message.event,
+                    new_wa_id=message.new_wa_id,
+                    new_user_id=message.new_user_id,
+                    new_parent_user_id=message.new_parent_user_id,
+                )
+                if message.original_type and message.original_type != message.event:
+                    record.content["system_type"] = message.original_type
+            case parse.RequestWelcome():
+                record.kind = kinds.event
+                record.customer_message = False
+                record.welcome = True
+                record.fallback_subject = "New conversation"
+            case parse.UnsupportedMessage():
+                record.kind = kinds.unsupported
+                record.unsupported_reason = message.reason
+                record.raw = _raw(message)
+                record.fallback_subject = conv.UNSUPPORTED_PREVIEW
+                if message.original_message_id:
+                    record.content["original_message_id"] = message.original_message_id
+                if message.errors:
+                    record.content["errors"] = [
+                        {"code": e.code, "title": e.title, "details": e.details}
+                        for e in message.errors
+                    ]
+            case _:
+                record.kind = kinds.unsupported
+                record.unsupported_reason = message.type
+                record.raw = _raw(message)
+        if record.fallback_subject == "WhatsApp conversation" and record.kind != kinds.event:
+            record.fallback_subject = conv.preview_of(record.kind, None) or record.fallback_subject
+
+    def _quarantine(self, record: InboundRecord) -> None:
+        if self.policy is None:
+            return
+        for candidate in (record.text, record.caption):
+            if not candidate or record.kind in (
+                schemas.MessageKind.event,
+                schemas.MessageKind.unsupported,
+            ):
+                continue
+            hit = self.policy.check(candidate)
+            if hit is not None:
+                record.content["kind"] = record.kind
+                record.kind = schemas.MessageKind.quarantined
+                record.quarantine_rule = hit.rule
+                record.subject_text = None
+                record.fallback_subject = conv.QUARANTINED_PREVIEW
+                return
+
+    # ---------------------------------------------------------------- processing
+
+    def transactions(
+        self, notification: parse.Notification
+    ) -> tuple[list[Callable[[Tx], Any]], list[str]]:
+        """The transaction functions a notification needs, in order, and its ignored fields."""
+        work: list[Callable[[Tx], Any]] = []
+        ignored: list[str] = []
+        counters: dict[str, int] = {}
+        for change in notification.changes:
+            if isinstance(change, parse.MessagesChange):
+                for message in change.messages:
+                    record = self.record_for(change, message)
+                    work.append(functools.partial(ingest_inbound, record=record, rules=self.rules))
+                for status in change.statuses:
+                    work.append(
+                        functools.partial(apply_status, record=self.status_record(change, status))
+                    )
+                if change.errors:
+                    log.warning(
+                        "webhook errors for %s: %s",
+                        change.phone_number_id,
+                        "; ".join(f"{e.code} {e.title or ''}".strip() for e in change.errors),
+                    )
+                    counters[COUNTER_VALUE_ERRORS] = counters.get(COUNTER_VALUE_ERRORS, 0) + len(
+                        change.errors
+                    )
+                if change.invalid:
+                    counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid
+            elif isinstance(change, parse.TemplateStatusChange):
+                work.append(
+                    functools.partial(
+                        apply_template_status,
+                        template_id=change.template_id,
+                        name=change.name,
+                        language=change.language,
+                        status=change.event,
+                        reason=change.reason,
+                    )
+                )
+            else:
+                ignored.append(change.field)
+                counters[COUNTER_IGNORED_FIELD] = counters.get(COUNTER_IGNORED_FIELD, 0) + 1
+        if counters:
+            work.append(functools.partial(_count, counters=counters))
+        return work, ignored
+
+    @staticmethod
+    def status_record(change: parse.MessagesChange, status: parse.StatusUpdate) -> StatusRecord:
+        error = status.errors[0] if status.errors else None
+        return StatusRecord(
+            wamid=status.wamid,
+            status=status.status,
+            at=status.timestamp,
+            phone_number_id=change.phone_number_id,
+            opaque=status.biz_opaque_callback_data,
+            error_code=error.code if error else None,
+            error_message=plain_error(error.code, error.details or error.message)
+            if error
+            else None,
+        )
+
+    async def process(self, notification: parse.Notification) -> ProcessReport:
+        """Run every transaction of a notification; returns after all have committed."""
+        work, ignored = self.transactions(notification)
+        report = ProcessReport(ignored_fields=ignored)
+        if not work:
+            return report
+        write = self.store.write
+        if len(work) == 1:
+            try:
+                outcomes: list[Any] = [await write(work[0])]
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                outcomes = [exc]
+        else:
+            outcomes = await asyncio.gather(*(write(fn) for fn in work), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                report.failures.append(outcome)
+            elif isinstance(outcome, IngestResult):
+                report.messages.append(outcome)
+            elif isinstance(outcome, StatusResult):
+                report.statuses.append(outcome)
+            elif isinstance(outcome, bool):
+                report.templates += int(outcome)
+        if report.media_ids and self.on_media is not None:
+            self.on_media()
+        return report
+
+
+def _count(tx: Tx, counters: dict[str, int]) -> None:
+    for name, by in counters.items():
+        conv.bump_counter(tx, name, by)

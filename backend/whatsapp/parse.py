@@ -1,0 +1,745 @@
+"""Webhook notifications → typed inbound messages, statuses and other changes.
+
+Pure: no I/O, no store. Meta adds message types, statuses and fields without
+versioning them, so everything is read leniently: an unknown message type becomes an
+``UnsupportedMessage`` (raw payload kept), an unknown field an ``IgnoredChange``, a
+missing optional part ``None``. Only a body that is not a notification at all (not an
+object, ``entry`` not a list) raises ``MalformedNotification``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from backend.schemas import MessageKind
+
+# What may be *sent* (WHATSAPP.md "Supported media"); inbound media of another type is
+# downgraded to an unsupported-attachment placeholder (ttydesk's policy, not Meta's).
+DOCUMENT_MIME: frozenset[str] = frozenset(
+    {
+        "text/plain",
+        "application/pdf",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    }
+)
+SENDABLE_MIME: dict[str, frozenset[str]] = {
+    "image": frozenset({"image/jpeg", "image/png"}),
+    "video": frozenset({"video/mp4", "video/3gp", "video/3gpp"}),
+    "audio": frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}),
+    "document": DOCUMENT_MIME,
+    "sticker": frozenset({"image/webp"}),
+}
+# a document may be any sendable file (SPEC §6: "document (pdf, mp3, …)")
+_DOCUMENT_ACCEPTS = frozenset().union(*SENDABLE_MIME.values())
+MEDIA_TYPES = frozenset(SENDABLE_MIME)
+
+UNAVAILABLE_CODE = 131060
+UNSUPPORTED_CODE = 131051
+
+_LEGACY_SYSTEM_EVENTS = {
+    "customer_changed_number": "user_changed_number",
+    "customer_identity_changed": "user_changed_user_id",
+}
+
+
+class MalformedNotification(ValueError):
+    """The body is JSON but not a webhook notification."""
+
+
+# ------------------------------------------------------------------ small parts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorInfo:
+    code: int | None
+    title: str | None = None
+    message: str | None = None
+    details: str | None = None
+    href: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    """One entry of ``value.contacts``: who sent the messages beside it."""
+
+    user_id: str | None
+    wa_id: str | None = None
+    parent_user_id: str | None = None
+    username: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Context:
+    reply_to: str | None = None  # the wamid replied to (context.id)
+    reply_from: str | None = None
+    forwarded: bool = False
+    frequently_forwarded: bool = False
+    referred_product: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaRef:
+    id: str | None
+    mime_type: str | None = None
+    sha256: str | None = None
+    url: str | None = None
+    filename: str | None = None
+    caption: str | None = None
+    animated: bool | None = None
+    voice: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SharedContactCard:
+    name: str
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    org: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderLine:
+    product_retailer_id: str
+    quantity: int
+    item_price: float | None = None
+    currency: str | None = None
+
+
+# ------------------------------------------------------------------ inbound messages
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inbound:
+    """What every inbound message carries. Subclasses add the type's payload."""
+
+    wamid: str
+    type: str  # Meta's type as received
+    timestamp: datetime | None
+    from_wa_id: str | None = None
+    from_user_id: str | None = None
+    from_parent_user_id: str | None = None
+    context: Context | None = None
+    referral: dict[str, Any] | None = None
+    group_id: str | None = None
+    errors: tuple[ErrorInfo, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind.unsupported
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextMessage(Inbound):
+    body: str
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind.text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaMessage(Inbound):
+    """image, video (GIFs as mp4 too), audio (voice notes), document, sticker."""
+
+    media: MediaRef
+
+    @property
+    def kind(self) -> MessageKind:
+        if self.type == "audio" and self.media.voice:
+            return MessageKind.voice
+        return MessageKind(self.type)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocationMessage(Inbound):
+    latitude: float
+    longitude: float
+    name: str | None = None
+    address: str | None = None
+    url: str | None = None
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind.location
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactsMessage(Inbound):
+    cards: tuple[SharedContactCard, ...]
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind.contacts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReactionMessage(Inbound):
+    target_wamid: str | None
+    emoji: str | None  # None: the reaction was removed
+
+    @property
+    def removed(self) -> bool:
+        return not self.emoji
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind.unsupported  # a reaction is not a message; see ingest
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ButtonMessage(Inbound):
+    """A template's quick-reply button."""
+
+    text: str
+    payload: str | None = None
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind.button_reply
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InteractiveMessage(Inbound):
+    """button_reply, list_reply, nfm_reply (flows) or call_permission_reply."""
+
+    reply_type: str
+    reply_id: str | None = None
+    title: str = ""
+    description: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind.interactive_reply
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderMessage(Inbound):
+    catalog_id: str | None
+    items: tuple[OrderLine, ...]
+    text: str | None = None
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind.order
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SystemMessage(Inbound):
+    """The user changed number or BSUID: an event line and an identity update."""
+
+    event: str  # user_changed_number | user_changed_user_id | Meta's own when unknown
+    original_type: str | None = None
+    body: str | None = None
+    new_wa_id: str | None = None
+    new_user_id: str | None = None
+    new_parent_user_id: str | None = None
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind.event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestWelcome(Inbound):
+    """The user opened a chat with the business for the first time."""
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind.event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnsupportedMessage(Inbound):
+    """Meta's ``unsupported``, a coexistence revoke/edit, an attachment of a type we do not
+    accept, or a type this code does not know: a placeholder naming the reason."""
+
+    reason: str
+    original_type: str | None = None
+    attachment: MediaRef | None = None
+    original_message_id: str | None = None  # revoke / edit
+
+
+# ------------------------------------------------------------------ statuses and other changes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusUpdate:
+    wamid: str
+    status: str  # lowercased; unknown values are kept as they are
+    timestamp: datetime | None
+    recipient_id: str | None = None
+    recipient_user_id: str | None = None
+    biz_opaque_callback_data: str | None = None
+    errors: tuple[ErrorInfo, ...] = ()
+    pricing: dict[str, Any] | None = None
+    conversation: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessagesChange:
+    """A ``messages`` change: inbound messages, statuses and errors of one business number."""
+
+    waba_id: str | None
+    phone_number_id: str | None
+    display_phone_number: str | None
+    profiles: tuple[Profile, ...] = ()
+    messages: tuple[Inbound, ...] = ()
+    statuses: tuple[StatusUpdate, ...] = ()
+    errors: tuple[ErrorInfo, ...] = ()
+    invalid: int = 0  # messages or statuses without an id: nothing to key them on
+
+    def profile_for(self, message: Inbound) -> Profile | None:
+        for profile in self.profiles:
+            if message.from_user_id and profile.user_id == message.from_user_id:
+                return profile
+        for profile in self.profiles:
+            if message.from_wa_id and profile.wa_id == message.from_wa_id:
+                return profile
+        return self.profiles[0] if len(self.profiles) == 1 else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateStatusChange:
+    waba_id: str | None
+    event: str  # APPROVED, REJECTED, PAUSED, … (uppercased)
+    template_id: str | None
+    name: str | None
+    language: str | None
+    reason: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IgnoredChange:
+    waba_id: str | None
+    field: str
+
+
+Change = MessagesChange | TemplateStatusChange | IgnoredChange
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notification:
+    object: str | None
+    changes: tuple[Change, ...]
+
+
+# ------------------------------------------------------------------ readers
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Meta's unix seconds (a string, sometimes a number) as an aware UTC datetime."""
+    seconds = _float(value)
+    if seconds is None or seconds < 0 or seconds > 32503680000:  # year 3000
+        return None
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def parse_errors(value: Any) -> tuple[ErrorInfo, ...]:
+    errors = []
+    for item in _list(value):
+        item = _dict(item)
+        if not item:
+            continue
+        errors.append(
+            ErrorInfo(
+                code=_int(item.get("code")),
+                title=_str(item.get("title")),
+                message=_str(item.get("message")),
+                details=_str(_dict(item.get("error_data")).get("details")),
+                href=_str(item.get("href")),
+            )
+        )
+    return tuple(errors)
+
+
+def _base_mime(mime: str | None) -> str | None:
+    if not mime:
+        return None
+    return mime.split(";", 1)[0].strip().lower() or None
+
+
+def mime_accepted(media_type: str, mime: str | None) -> bool:
+    """Whether an inbound attachment of this type and MIME type is kept as media."""
+    base = _base_mime(mime)
+    if base is None:
+        return True  # nothing to judge by: the Graph API's answer gives it later
+    allowed = _DOCUMENT_ACCEPTS if media_type == "document" else SENDABLE_MIME[media_type]
+    if base not in allowed:
+        return False
+    if base == "audio/ogg" and mime and "codecs" in mime.lower():
+        return "opus" in mime.lower()
+    return True
+
+
+def _context(value: Any) -> Context | None:
+    data = _dict(value)
+    if not data:
+        return None
+    product = _dict(data.get("referred_product")) or None
+    return Context(
+        reply_to=_str(data.get("id")),
+        reply_from=_str(data.get("from")),
+        forwarded=data.get("forwarded") is True,
+        frequently_forwarded=data.get("frequently_forwarded") is True,
+        referred_product=product,
+    )
+
+
+def _media(data: dict[str, Any], media_type: str) -> MediaRef:
+    animated = data.get("animated")
+    return MediaRef(
+        id=_str(data.get("id")),
+        mime_type=_str(data.get("mime_type")),
+        sha256=_str(data.get("sha256")),
+        url=_str(data.get("url")),
+        filename=_str(data.get("filename")),
+        caption=_str(data.get("caption")),
+        animated=animated if isinstance(animated, bool) else None,
+        voice=data.get("voice") is True,
+    )
+
+
+def _card(data: dict[str, Any]) -> SharedContactCard:
+    name = _dict(data.get("name"))
+    formatted = _str(name.get("formatted_name")) or " ".join(
+        part for part in (_str(name.get("first_name")), _str(name.get("last_name"))) if part
+    )
+    phones = tuple(
+        phone
+        for phone in (
+            _str(_dict(p).get("phone")) or _str(_dict(p).get("wa_id"))
+            for p in _list(data.get("phones"))
+        )
+        if phone
+    )
+    emails = tuple(
+        email for email in (_str(_dict(e).get("email")) for e in _list(data.get("emails"))) if email
+    )
+    org = _dict(data.get("org"))
+    org_name = _str(org.get("company")) or _str(org.get("department"))
+    return SharedContactCard(
+        name=formatted or (phones[0] if phones else "Unnamed contact"),
+        phones=phones,
+        emails=emails,
+        org=org_name,
+    )
+
+
+def _order_line(data: dict[str, Any]) -> OrderLine | None:
+    product = _str(data.get("product_retailer_id"))
+    if product is None:
+        return None
+    return OrderLine(
+        product_retailer_id=product,
+        quantity=_int(data.get("quantity")) or 0,
+        item_price=_float(data.get("item_price")),
+        currency=_str(data.get("currency")),
+    )
+
+
+def _interactive(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
+    reply_type = _str(data.get("type")) or ""
+    reply = _dict(data.get(reply_type))
+    if reply_type in ("button_reply", "list_reply"):
+        return InteractiveMessage(
+            **common,
+            reply_type=reply_type,
+            reply_id=_str(reply.get("id")),
+            title=_str(reply.get("title")) or "",
+            description=_str(reply.get("description")),
+        )
+    if reply_type == "nfm_reply":
+        response: Any = reply.get("response_json")
+        if isinstance(response, str):
+            try:
+                response = json.loads(response)
+            except ValueError:
+                pass
+        return InteractiveMessage(
+            **common,
+            reply_type=reply_type,
+            title=_str(reply.get("body")) or _str(reply.get("name")) or "Form response",
+            details={"name": _str(reply.get("name")), "response": response},
+        )
+    if reply_type == "call_permission_reply":
+        answer = _str(reply.get("response")) or "unknown"
+        words = {"accept": "accepted", "reject": "declined"}.get(answer, answer)
+        return InteractiveMessage(
+            **common,
+            reply_type=reply_type,
+            title=f"Call permission {words}",
+            details={
+                "response": answer,
+                "expiration_timestamp": _str(reply.get("expiration_timestamp")),
+                "response_source": _str(reply.get("response_source")),
+                "is_permanent": reply.get("is_permanent"),
+            },
+        )
+    return UnsupportedMessage(
+        **common, reason=f"interactive {reply_type or 'reply'}", original_type="interactive"
+    )
+
+
+def _system(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
+    original = _str(data.get("type")) or ""
+    event = _LEGACY_SYSTEM_EVENTS.get(original, original or "system")
+    new_wa_id = _str(data.get("wa_id")) or _str(data.get("new_wa_id"))
+    return SystemMessage(
+        **common,
+        event=event,
+        original_type=original or None,
+        body=_str(data.get("body")),
+        new_wa_id=new_wa_id,
+        new_user_id=_str(data.get("user_id")),
+        new_parent_user_id=_str(data.get("parent_user_id")),
+    )
+
+
+def _unsupported(common: dict[str, Any], message: dict[str, Any]) -> UnsupportedMessage:
+    errors: tuple[ErrorInfo, ...] = common["errors"]
+    original = _str(_dict(message.get("unsupported")).get("type"))
+    if any(e.code == UNAVAILABLE_CODE for e in errors):
+        reason = original or "message unavailable"
+    else:
+        reason = original or "unknown message type"
+    return UnsupportedMessage(**common, reason=reason, original_type=original)
+
+
+def parse_message(message: Any) -> Inbound | None:
+    """One element of ``value.messages``; None when it has no id to key it on."""
+    data = _dict(message)
+    wamid = _str(data.get("id"))
+    if not wamid:
+        return None
+    kind = _str(data.get("type")) or "unknown"
+    common: dict[str, Any] = {
+        "wamid": wamid,
+        "type": kind,
+        "timestamp": parse_timestamp(data.get("timestamp")),
+        "from_wa_id": _str(data.get("from")),
+        "from_user_id": _str(data.get("from_user_id")),
+        "from_parent_user_id": _str(data.get("from_parent_user_id")),
+        "context": _context(data.get("context")),
+        "referral": _dict(data.get("referral")) or None,
+        "group_id": _str(data.get("group_id")),
+        "errors": parse_errors(data.get("errors")),
+        "raw": data,
+    }
+    payload = data.get(kind)
+    body = _dict(payload)
+    if kind == "text":
+        text = _str(body.get("body"))
+        if text is not None:
+            return TextMessage(**common, body=text)
+    elif kind in MEDIA_TYPES:
+        if body:
+            media = _media(body, kind)
+            if not mime_accepted(kind, media.mime_type):
+                return UnsupportedMessage(
+                    **common,
+                    reason=f"unsupported attachment type {_base_mime(media.mime_type)}",
+                    original_type=kind,
+                    attachment=media,
+                )
+            return MediaMessage(**common, media=media)
+    elif kind == "location":
+        latitude, longitude = _float(body.get("latitude")), _float(body.get("longitude"))
+        if latitude is not None and longitude is not None:
+            return LocationMessage(
+                **common,
+                latitude=latitude,
+                longitude=longitude,
+                name=_str(body.get("name")),
+                address=_str(body.get("address")),
+                url=_str(body.get("url")),
+            )
+    elif kind == "contacts":
+        cards = tuple(_card(_dict(item)) for item in _list(payload) if isinstance(item, dict))
+        if cards:
+            return ContactsMessage(**common, cards=cards)
+    elif kind == "reaction":
+        emoji = _str(body.get("emoji")) or None
+        return ReactionMessage(**common, target_wamid=_str(body.get("message_id")), emoji=emoji)
+    elif kind == "button":
+        text = _str(body.get("text")) or _str(body.get("payload"))
+        if text is not None:
+            return ButtonMessage(**common, text=text, payload=_str(body.get("payload")))
+    elif kind == "interactive":
+        if body:
+            return _interactive(common, body)
+    elif kind == "order":
+        items = tuple(
+            line
+            for line in (_order_line(_dict(i)) for i in _list(body.get("product_items")))
+            if line
+        )
+        return OrderMessage(
+            **common,
+            catalog_id=_str(body.get("catalog_id")),
+            items=items,
+            text=_str(body.get("text")),
+        )
+    elif kind == "system":
+        return _system(common, body)
+    elif kind == "request_welcome":
+        return RequestWelcome(**common)
+    elif kind in ("revoke", "edit"):
+        return UnsupportedMessage(
+            **common,
+            reason="deleted message" if kind == "revoke" else "edited message",
+            original_type=kind,
+            original_message_id=_str(body.get("original_message_id")),
+        )
+    elif kind == "unsupported" or kind == "unknown":
+        return _unsupported(common, data)
+    else:
+        # a type Meta added after this code was written
+        return UnsupportedMessage(**common, reason=kind, original_type=kind)
+    # a known type whose payload is missing or unreadable
+    return UnsupportedMessage(**common, reason=f"unreadable {kind} message", original_type=kind)
+
+
+def parse_status(status: Any) -> StatusUpdate | None:
+    data = _dict(status)
+    wamid = _str(data.get("id"))
+    if not wamid:
+        return None
+    return StatusUpdate(
+        wamid=wamid,
+        status=(_str(data.get("status")) or "").strip().lower(),
+        timestamp=parse_timestamp(data.get("timestamp")),
+        recipient_id=_str(data.get("recipient_id")),
+        recipient_user_id=_str(data.get("recipient_user_id")),
+        biz_opaque_callback_data=_str(data.get("biz_opaque_callback_data")),
+        errors=parse_errors(data.get("errors")),
+        pricing=_dict(data.get("pricing")) or None,
+        conversation=_dict(data.get("conversation")) or None,
+    )
+
+
+def _profile(data: dict[str, Any]) -> Profile:
+    profile = _dict(data.get("profile"))
+    return Profile(
+        user_id=_str(data.get("user_id")),
+        wa_id=_str(data.get("wa_id")),
+        parent_user_id=_str(data.get("parent_user_id")),
+        username=_str(profile.get("username")) or _str(data.get("username")),
+        name=_str(profile.get("name")),
+    )
+
+
+def parse_messages_value(waba_id: str | None, value: Any) -> MessagesChange:
+    data = _dict(value)
+    metadata = _dict(data.get("metadata"))
+    messages: list[Inbound] = []
+    statuses: list[StatusUpdate] = []
+    invalid = 0
+    for raw in _list(data.get("messages")):
+        message = parse_message(raw)
+        if message is None:
+            invalid += 1
+        else:
+            messages.append(message)
+    for raw in _list(data.get("statuses")):
+        update = parse_status(raw)
+        if update is None:
+            invalid += 1
+        else:
+            statuses.append(update)
+    return MessagesChange(
+        waba_id=waba_id,
+        phone_number_id=_str(metadata.get("phone_number_id")),
+        display_phone_number=_str(metadata.get("display_phone_number")),
+        profiles=tuple(
+            _profile(_dict(c)) for c in _list(data.get("contacts")) if isinstance(c, dict)
+        ),
+        messages=tuple(messages),
+        statuses=tuple(statuses),
+        errors=parse_errors(data.get("errors")),
+        invalid=invalid,
+    )
+
+
+def parse_template_status(waba_id: str | None, value: Any) -> TemplateStatusChange:
+    data = _dict(value)
+    return TemplateStatusChange(
+        waba_id=waba_id,
+        event=(_str(data.get("event")) or "UNKNOWN").upper(),
+        template_id=_str(data.get("message_template_id")),
+        name=_str(data.get("message_template_name")),
+        language=_str(data.get("message_template_language")),
+        reason=_str(data.get("reason")),
+        category=_str(data.get("message_template_category")),
+    )
+
+
+def parse_notification(data: Any) -> Notification:
+    """A decoded webhook body → its changes, in order."""
+    if not isinstance(data, dict):
+        raise MalformedNotification("the body must be a JSON object")
+    entries = data.get("entry", [])
+    if not isinstance(entries, list):
+        raise MalformedNotification("'entry' must be a list")
+    changes: list[Change] = []
+    for entry in entries:
+        entry = _dict(entry)
+        waba_id = _str(entry.get("id"))
+        for change in _list(entry.get("changes")):
+            change = _dict(change)
+            name = _str(change.get("field")) or ""
+            if name == "messages":
+                changes.append(parse_messages_value(waba_id, change.get("value")))
+            elif name == "message_template_status_update":
+                changes.append(parse_template_status(waba_id, change.get("value")))
+            else:
+                changes.append(IgnoredChange(waba_id=waba_id, field=name))
+    return Notification(object=_str(data.get("object")), changes=tuple(changes))

@@ -1,0 +1,61 @@
+"""Wiring of the inbound WhatsApp side into the app: routes and background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from backend.api import media_files, reveal
+from backend.keys import SERVICES, SETTINGS, STORE
+from backend.store.statuses import prune_early_statuses
+from backend.whatsapp import webhook
+from backend.whatsapp.ingest import Ingestor
+from backend.whatsapp.media import MediaFetcher
+
+log = logging.getLogger(__name__)
+
+INGESTOR = webhook.INGESTOR
+MEDIA_FETCHER = media_files.FETCHER
+PRUNE_EARLY_EVERY_SECONDS = 3600.0
+
+
+def setup_inbound(app: web.Application) -> None:
+    """Add the webhook, media download and reveal routes, and the inbound workers."""
+    app.router.add_routes(webhook.routes)
+    app.router.add_routes(media_files.routes)
+    app.router.add_routes(reveal.routes)
+    app.cleanup_ctx.append(inbound_lifecycle)
+
+
+async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    store, settings = app[STORE], app[SETTINGS]
+    clock = getattr(store, "clock", None)
+    fetcher = MediaFetcher(store, settings, clock=clock)
+    app[SERVICES][MEDIA_FETCHER] = fetcher
+    app[SERVICES][INGESTOR] = Ingestor.from_settings(store, settings, on_media=fetcher.wake)
+    tasks = [
+        asyncio.create_task(fetcher.run(), name="media-fetcher"),
+        asyncio.create_task(_prune_early_forever(app), name="early-status-pruning"),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await fetcher.close()
+
+
+async def _prune_early_forever(app: web.Application) -> None:
+    store = app[STORE]
+    while True:
+        await asyncio.sleep(PRUNE_EARLY_EVERY_SECONDS)
+        try:
+            await store.write(functools.partial(prune_early_statuses, now=store.now()))
+        except Exception:
+            log.exception("pruning early statuses failed")

@@ -1,0 +1,164 @@
+"""Faults on send: retried only when nothing can have been sent; never two sends of one message."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backend.whatsapp import outbound_service
+from backend.whatsapp.outbox import AMBIGUOUS_REASON
+from tests.whatsapp import outbound_fixtures as fx
+from tests.whatsapp.outbound_fixtures import CUSTOMER, start_env, stop_env
+
+wa = fx.wa  # fixtures
+short_ambiguous_wait = fx.short_ambiguous_wait
+
+SENT = ("sent", "delivered", "read")
+
+
+@pytest.fixture(autouse=True)
+def quick_backoff(monkeypatch):
+    from backend.whatsapp import outbox
+
+    original = outbox.OutboxWorker.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.base_delay = 0.05
+
+    monkeypatch.setattr(outbox.OutboxWorker, "__init__", init)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"kind": "5xx", "code": 131000, "http_status": 500},
+        {"kind": "5xx", "code": 131016, "http_status": 503},
+        {"kind": "rate_limit"},
+        {"kind": "error", "code": 131056, "http_status": 400},
+        {"kind": "error", "code": 80007, "http_status": 400},
+    ],
+)
+async def test_retryable_errors_are_retried_and_sent_once(wa, failure):
+    thread = await wa.customer_writes()
+    await wa.faults(fail_next=[failure, failure])
+    message = (await wa.send(thread["id"], {"kind": "text", "text": "retry me"})).json()
+    sent = await wa.wait_message(message["id"], lambda m: m.status in SENT)
+    items = await wa.sent(CUSTOMER)
+    assert len(items) == 1 and items[0]["wamid"] == sent.wamid
+
+
+async def test_other_errors_fail_with_plain_words(wa):
+    thread = await wa.customer_writes()
+    await wa.faults(fail_next=[{"kind": "error", "code": 131026, "http_status": 400}])
+    message = (await wa.send(thread["id"], {"kind": "text", "text": "hello"})).json()
+    failed = await wa.wait_message(message["id"], lambda m: m.status == "failed")
+    assert failed.error_code == 131026
+    assert "could not be delivered" in failed.error_message
+    assert await wa.sent(CUSTOMER) == []
+
+
+async def test_timeout_is_resolved_by_the_status_with_opaque_data(tmp_path, short_ambiguous_wait):
+    env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
+    try:
+        await env.connect_channel()
+        thread = await env.customer_writes()
+        await env.faults(timeout_hang_s=2.0, fail_next=[{"kind": "timeout"}])
+        message = (await env.send(thread["id"], {"kind": "text", "text": "ambiguous"})).json()
+        resolved = await env.wait_message(message["id"], lambda m: m.wamid is not None, timeout=5)
+        assert resolved.status in SENT
+        await asyncio.sleep(short_ambiguous_wait + 0.5)  # past the wait: still one send
+        items = await env.sent(CUSTOMER)
+        assert len(items) == 1 and items[0]["wamid"] == resolved.wamid
+        assert (await env.message(message["id"])).status in SENT
+        assert await env.backend.store.outbox_state(message["id"]) == "done"
+    finally:
+        await stop_env(env)
+
+
+async def test_timeout_without_any_status_fails_and_is_never_resent(tmp_path, short_ambiguous_wait):
+    env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
+    try:
+        await env.connect_channel()
+        thread = await env.customer_writes()
+        await env.faults(timeout_hang_s=2.0, fail_next=[{"kind": "timeout"}], drop_webhook_rate=1.0)
+        message = (await env.send(thread["id"], {"kind": "text", "text": "lost"})).json()
+        failed = await env.wait_message(message["id"], lambda m: m.status == "failed", timeout=6)
+        assert failed.error_message == AMBIGUOUS_REASON
+        await asyncio.sleep(0.5)
+        assert len(await env.sent(CUSTOMER)) == 1  # Meta took it once; we never sent again
+    finally:
+        await stop_env(env)
+
+
+async def test_expired_token_marks_the_channel_unhealthy(wa):
+    thread = await wa.customer_writes()
+    await wa.faults(token_expired=True)
+    message = (await wa.send(thread["id"], {"kind": "text", "text": "hello"})).json()
+    failed = await wa.wait_message(message["id"], lambda m: m.status == "failed")
+    assert failed.error_code == 190
+    channels = (await wa.admin.get("/api/v1/channels")).json()["items"]
+    assert channels[0]["status"] == "unhealthy"
+    assert "access_token" not in str(channels) and "sim-access-token" not in str(channels)
+    events = await wa.backend.store.events_after(0)
+    assert any('"channel.updated"' in frame and '"unhealthy"' in frame for _, frame in events)
+    refused = await wa.send(thread["id"], {"kind": "text", "text": "again"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "channel_unhealthy"
+    # reconnecting with a working token heals it
+    await wa.faults(token_expired=False)
+    from tests.whatsapp.outbound_fixtures import channel_body
+
+    assert (await wa.admin.post("/api/v1/channels", json=channel_body())).status_code == 201
+    channels = (await wa.admin.get("/api/v1/channels")).json()["items"]
+    assert channels[0]["status"] == "connected"
+
+
+async def test_restart_with_messages_in_the_outbox_sends_each_exactly_once(
+    tmp_path, monkeypatch, short_ambiguous_wait
+):
+    """Stopped mid-send: requests on the wire (Meta took them, no answer yet) stay in_flight,
+    are treated as ambiguous after the restart and resolved by their statuses; queued ones
+    resume. Every message reaches Meta exactly once."""
+    from backend.simulator.config import StatusTiming
+
+    monkeypatch.setattr(outbound_service, "STOP_GRACE", 0.1)
+    env = await start_env(
+        tmp_path / "data", status_timing=StatusTiming(sent=1.0, delivered=0.05, read=0.05)
+    )
+    try:
+        await env.connect_channel()
+        customers = [f"3461234{n:04d}" for n in range(4)]
+        threads = [await env.customer_writes("hi", customer=c) for c in customers]
+        await env.faults(timeout_hang_s=3.0, fail_next=[{"kind": "timeout"}] * len(threads))
+        ids = []
+        for n in range(2):
+            for thread in threads:
+                response = await env.send(thread["id"], {"kind": "text", "text": f"m{n}"})
+                ids.append(response.json()["id"])
+        await asyncio.sleep(0.3)  # the first message of each thread is on the wire
+        await env.backend.stop()  # cuts them: they stay in_flight; the others stay pending
+        states = await _outbox_states(env, ids)
+        assert states.count("in_flight") == len(threads) and states.count("pending") == len(threads)
+        await env.backend.start()
+        env.open_clients()
+        for message_id in ids:
+            await env.wait_message(message_id, lambda m: m.wamid is not None, timeout=10)
+        items = await env.sent()
+        assert sorted(item["biz_opaque_callback_data"] for item in items) == sorted(
+            f"ttydesk:{i}" for i in ids
+        )
+    finally:
+        await stop_env(env)
+
+
+async def _outbox_states(env, ids):
+    from backend.store.engine import connect_sqlite
+
+    conn = connect_sqlite(env.backend.settings.database_path)
+    try:
+        marks = ",".join("?" for _ in ids)
+        rows = conn.execute(f"SELECT state FROM outbox WHERE message_id IN ({marks})", ids)
+        return [row[0] for row in rows]
+    finally:
+        conn.close()

@@ -1,0 +1,213 @@
+"""The send path against the real simulator: every kind arrives, once, with our opaque data."""
+
+from __future__ import annotations
+
+from tests.whatsapp import outbound_fixtures as fx
+from tests.whatsapp.outbound_fixtures import CUSTOMER
+
+wa = fx.wa  # the fixture
+
+
+async def test_text_reply_is_sent_once_with_opaque_data(wa):
+    thread = await wa.customer_writes("Where is my order?")
+    response = await wa.send(thread["id"], {"kind": "text", "text": "Let me check *now*"})
+    assert response.status_code == 202, response.text
+    message = response.json()
+    assert message["status"] == "queued"
+    assert message["direction"] == "out"
+    sent = await wa.wait_message(message["id"], lambda m: m.wamid is not None)
+    assert sent.status in ("sent", "delivered", "read")
+    items = await wa.sent(CUSTOMER)
+    assert len(items) == 1
+    body = items[0]["body"]
+    assert body["text"] == {"body": "Let me check *now*", "preview_url": True}
+    assert body["to"] == CUSTOMER
+    assert body["biz_opaque_callback_data"] == f"ttydesk:{message['id']}"
+    assert items[0]["wamid"] == sent.wamid
+    ticket = (await wa.agent.get(f"/api/v1/threads/{thread['id']}")).json()["ticket"]
+    assert ticket["status"] == "waiting_on_contact"
+
+
+async def upload(env, content: bytes, filename: str):
+    response = await env.agent.post("/api/v1/media", files={"file": (filename, content)})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_media_is_uploaded_at_send_and_sent_by_id(wa):
+    from backend.simulator.media_samples import sample_bytes
+
+    thread = await wa.customer_writes()
+    image = await upload(wa, sample_bytes("image/jpeg"), "photo.jpg")
+    assert image["kind"] == "image" and image["mime_type"] == "image/jpeg"
+    pdf = await upload(wa, sample_bytes("application/pdf"), "invoice.pdf")
+    assert pdf["kind"] == "document"
+    first = (
+        await wa.send(thread["id"], {"kind": "media", "media_id": image["id"], "caption": "Here"})
+    ).json()
+    second = (await wa.send(thread["id"], {"kind": "media", "media_id": pdf["id"]})).json()
+    assert first["kind"] == "image" and first["media"]["caption"] == "Here"
+    for message in (first, second):
+        await wa.wait_message(message["id"], lambda m: m.wamid is not None)
+    items = await wa.sent(CUSTOMER)
+    assert [item["type"] for item in items] == ["image", "document"]
+    assert items[0]["body"]["image"]["caption"] == "Here"
+    assert items[0]["body"]["image"]["id"] in wa.sim.state.media
+    assert items[1]["body"]["document"]["filename"] == "invoice.pdf"
+
+
+async def test_template_variables_from_agent_then_contact_mapping(wa):
+    thread = await wa.customer_writes()
+    templates = (await wa.agent.get("/api/v1/templates")).json()["items"]
+    order = next(t for t in templates if t["name"] == "order_update" and t["language"] == "en_US")
+    assert order["sendable"] and order["variables"] == ["header", "1", "2", "button.0"]
+    pending = next(t for t in templates if t["name"] == "spring_sale")
+    assert not pending["sendable"]
+    response = await wa.agent.patch(
+        f"/api/v1/templates/{order['id']}", json={"variable_mapping": {"1": "first_name"}}
+    )
+    assert response.status_code == 200, response.text
+    body = {
+        "kind": "template",
+        "name": "order_update",
+        "language": "en_US",
+        "variables": {"header": "https://example.com/box.jpg", "button.0": "A123"},
+    }
+    refused = await wa.send(thread["id"], body)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "variables.2"
+    body["variables"]["2"] = "A123"
+    response = await wa.send(thread["id"], body)
+    assert response.status_code == 202, response.text
+    message = response.json()
+    assert message["kind"] == "template" and message["template_name"] == "order_update"
+    assert "your order A123 is on its way" in message["text"]
+    await wa.wait_message(message["id"], lambda m: m.wamid is not None)
+    sent = (await wa.sent(CUSTOMER))[-1]["body"]["template"]
+    body_params = next(c for c in sent["components"] if c["type"] == "body")["parameters"]
+    assert body_params[1] == {"type": "text", "text": "A123"}
+    assert body_params[0]["text"]  # filled from the contact's first name
+    not_approved = await wa.send(
+        thread["id"], {"kind": "template", "name": "spring_sale", "language": "en_US"}
+    )
+    assert not_approved.status_code == 422
+
+
+async def test_named_template(wa):
+    thread = await wa.customer_writes()
+    response = await wa.send(
+        thread["id"],
+        {
+            "kind": "template",
+            "name": "appointment_reminder",
+            "language": "en_US",
+            "variables": {"first_name": "Maria", "date": "1 December"},
+        },
+    )
+    assert response.status_code == 202, response.text
+    message = await wa.wait_message(response.json()["id"], lambda m: m.wamid is not None)
+    assert message.text == "Hi Maria, see you on 1 December."
+    params = (await wa.sent(CUSTOMER))[-1]["body"]["template"]["components"][0]["parameters"]
+    assert {p["parameter_name"] for p in params} == {"first_name", "date"}
+
+
+async def test_note_is_never_sent_and_reply_quotes_and_reaction(wa):
+    thread = await wa.customer_writes("My parcel is late")
+    inbound = (await wa.agent.get(f"/api/v1/threads/{thread['id']}/messages")).json()["items"][0]
+    note = await wa.send(thread["id"], {"kind": "note", "text": "VIP customer"})
+    assert note.status_code == 202 and note.json()["kind"] == "note"
+    assert await wa.backend.store.outbox_state(note.json()["id"]) is None
+    reply = (
+        await wa.send(thread["id"], {"kind": "text", "text": "Sorry!", "reply_to": inbound["id"]})
+    ).json()
+    reaction = await wa.send(
+        thread["id"], {"kind": "reaction", "message_id": inbound["id"], "emoji": "👍"}
+    )
+    assert reaction.status_code == 202, reaction.text
+    await wa.wait_message(reply["id"], lambda m: m.wamid is not None)
+    await wa.wait_message(reaction.json()["id"], lambda m: m.wamid is not None)
+    items = await wa.sent(CUSTOMER)
+    assert [item["type"] for item in items] == ["text", "reaction"]
+    assert items[0]["body"]["context"] == {"message_id": inbound["wamid"]}
+    assert items[1]["body"]["reaction"] == {"message_id": inbound["wamid"], "emoji": "👍"}
+    target = await wa.message(inbound["id"])
+    assert [r.emoji for r in target.reactions] == ["👍"]
+
+
+async def test_client_id_makes_a_send_idempotent(wa):
+    thread = await wa.customer_writes()
+    body = {"kind": "text", "text": "once", "client_id": "draft-1"}
+    first = await wa.send(thread["id"], body)
+    second = await wa.send(thread["id"], body)
+    assert first.json()["id"] == second.json()["id"]
+    await wa.wait_message(first.json()["id"], lambda m: m.wamid is not None)
+    assert len(await wa.sent(CUSTOMER)) == 1
+
+
+async def test_free_form_outside_the_session_is_refused_and_nothing_stored(wa):
+    thread = await wa.customer_writes()
+    await wa.backend.store.write(
+        lambda tx: tx.execute(
+            "UPDATE threads SET session_expires_at = '2020-01-01T00:00:00.000000+00:00' WHERE id = ?",
+            (thread["id"],),
+        )
+    )
+    before = (await wa.agent.get(f"/api/v1/threads/{thread['id']}/messages")).json()["items"]
+    response = await wa.send(thread["id"], {"kind": "text", "text": "hello?"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "session_expired"
+    after = (await wa.agent.get(f"/api/v1/threads/{thread['id']}/messages")).json()["items"]
+    assert len(after) == len(before)
+    template = await wa.send(
+        thread["id"], {"kind": "template", "name": "hello_world", "language": "en_US"}
+    )
+    assert template.status_code == 202, template.text
+
+
+async def test_131047_from_meta_fails_the_message_and_retry_sends_again(wa):
+    thread = await wa.customer_writes()
+    await wa.control("POST", "/clock", json={"advance_seconds": 25 * 3600})  # Meta's window closed
+    message = (await wa.send(thread["id"], {"kind": "text", "text": "late reply"})).json()
+    failed = await wa.wait_message(message["id"], lambda m: m.status == "failed")
+    assert failed.error_code == 131047
+    assert "send a template" in failed.error_message
+    await wa.customer_writes("still there?")  # reopens the window at Meta
+    retried = await wa.agent.post(f"/api/v1/threads/{thread['id']}/messages/{message['id']}/retry")
+    assert retried.status_code == 202, retried.text
+    again = await wa.wait_message(
+        message["id"], lambda m: m.status in ("sent", "delivered", "read")
+    )
+    assert again.wamid != failed.wamid
+    assert len(await wa.sent(CUSTOMER)) == 2
+    not_failed = await wa.agent.post(
+        f"/api/v1/threads/{thread['id']}/messages/{message['id']}/retry"
+    )
+    assert not_failed.status_code == 409
+
+
+async def test_start_conversation_from_a_contact_needs_a_template(wa):
+    thread = await wa.customer_writes()
+    contact_id = thread["contact"]["id"]
+    await wa.backend.store.write(
+        lambda tx: tx.execute(
+            "UPDATE tickets SET status = 'closed' WHERE id = ?", (thread["ticket"]["id"],)
+        )
+    )
+    await wa.backend.store.write(
+        lambda tx: tx.execute(
+            "UPDATE threads SET session_expires_at = NULL WHERE id = ?", (thread["id"],)
+        )
+    )
+    refused = await wa.agent.post(
+        f"/api/v1/contacts/{contact_id}/conversations", json={"text": "hi"}
+    )
+    assert refused.status_code == 409
+    response = await wa.agent.post(
+        f"/api/v1/contacts/{contact_id}/conversations",
+        json={"template": {"name": "hello_world", "language": "en_US"}},
+    )
+    assert response.status_code == 202, response.text
+    started = response.json()
+    assert started["thread"]["id"] != thread["id"]
+    assert started["thread"]["ticket"]["status"] == "waiting_on_contact"
+    await wa.wait_message(started["message"]["id"], lambda m: m.wamid is not None)
