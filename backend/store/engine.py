@@ -209,6 +209,12 @@ class Writer:
         self.batches = 0
         self.transactions = 0
 
+    @property
+    def newest_seq(self) -> int:
+        """The seq of the newest event this writer has committed or is about to (approximate
+        from other threads, exact inside a transaction function via ``tx.next_seq``)."""
+        return self._next_seq - 1
+
     def start(self) -> None:
         self._conn = connect_sqlite(self._path)
         migrate(self._conn)

@@ -535,11 +535,21 @@ class ViewsStore(StoreBase):
             return 0  # saved under older rules; the owner sees the error when opening it
         return await self.count_threads(where, readers=readers)
 
-    async def emit_view_counts(self, counts: schemas.ViewCounts) -> int:
-        """Log a ``view.counts`` event (so reconnecting clients replay it too)."""
+    async def emit_view_counts(
+        self, counts: schemas.ViewCounts, *, unless_logged_after: int | None = None
+    ) -> bool:
+        """Log a ``view.counts`` event (so reconnecting clients replay it too).
 
-        def emit(tx: Tx) -> int:
-            return tx.emit(schemas.EventType.view_counts, counts.model_dump(mode="json"))
+        With ``unless_logged_after`` (the newest seq when the counts were computed), the
+        event is skipped if anything was logged since: counts computed before a change must
+        not be logged after it, or a client would apply stale counts last.
+        """
+
+        def emit(tx: Tx) -> bool:
+            if unless_logged_after is not None and tx.next_seq - 1 > unless_logged_after:
+                return False
+            tx.emit(schemas.EventType.view_counts, counts)
+            return True
 
         return await self.write(emit)
 
