@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from backend import schemas
@@ -22,6 +23,9 @@ from backend.store.base import loads
 from backend.store.engine import Tx, dumps, iso, parse_dt
 
 Row = sqlite3.Row | Mapping[str, Any]
+
+# the same customers write again and again: parsing their number is worth remembering
+cached_normalize_phone = lru_cache(maxsize=8192)(normalize_phone)
 
 PREVIEW_LENGTH = 140
 QUARANTINED_PREVIEW = "Quarantined message"
@@ -366,7 +370,7 @@ def resolve_whatsapp_contact(
             )
             if identity_row is not None:
                 break
-    e164 = normalize_phone(wa_id) if wa_id else None
+    e164 = cached_normalize_phone(wa_id) if wa_id else None
     needs_review = False
     contact_id: int | None = identity_row["id"] if identity_row is not None else None
     if contact_id is None and e164:

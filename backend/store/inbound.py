@@ -443,15 +443,13 @@ def _store_message(
 def emit_new_message(tx: Tx, message_id: int) -> None:
     """``message.created`` for a message just inserted (it has no reactions yet)."""
     row = tx.one(conv.MESSAGE_SELECT + " WHERE m.id = ?", (message_id,))
-    message = conv.message_from_row(row)
-    tx.emit(schemas.EventType.message_created, message.model_dump(mode="json"))
+    tx.emit(schemas.EventType.message_created, conv.message_from_row(row))
 
 
 def emit_thread_and_ticket(tx: Tx, thread_id: int) -> None:
-    """``thread.updated`` and ``ticket.updated`` from one read (the thread embeds its ticket)."""
-    data = conv.load_thread(tx, thread_id).model_dump(mode="json")
-    tx.emit(schemas.EventType.thread_updated, data)
-    tx.emit(schemas.EventType.ticket_updated, data["ticket"])
+    """``thread.updated``, which embeds the ticket: on the ingest path a separate
+    ``ticket.updated`` would only repeat it (one frame per client per message saved)."""
+    tx.emit(schemas.EventType.thread_updated, conv.load_thread(tx, thread_id))
 
 
 def _renew_session(tx: Tx, thread_id: int, at: datetime, current: datetime | None) -> None:
