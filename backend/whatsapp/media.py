@@ -162,8 +162,16 @@ class MediaFetcher:
             except Exception:
                 log.exception("the media fetcher failed a round")
                 delay = self.poll_seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            await self._sleep(delay)
+
+    async def _sleep(self, delay: float) -> None:
+        """Until ``wake()`` or ``delay`` seconds; cancellation goes straight through
+        (``asyncio.wait``, unlike 3.11's ``wait_for``, never holds a cancel back)."""
+        waiter = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=delay)
+        finally:
+            waiter.cancel()
             self._wake.clear()
 
     async def run_once(self) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ log = logging.getLogger(__name__)
 INGESTOR = webhook.INGESTOR
 MEDIA_FETCHER = media_files.FETCHER
 PRUNE_EARLY_EVERY_SECONDS = 3600.0
+STOP_TIMEOUT_SECONDS = 5.0
 
 
 def setup_inbound(app: web.Application) -> None:
@@ -45,9 +45,9 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
     yield
     for task in tasks:
         task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
+    for task in stuck:
+        log.warning("%s did not stop in time", task.get_name())
     await fetcher.close()
 
 
