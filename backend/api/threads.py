@@ -15,6 +15,7 @@ from backend.keys import STORE
 from backend.store.search import fts_query, text_match_filter
 from backend.store.sqlite import SqliteStore
 from backend.store.views import ThreadFilter, compile_view_filters
+from backend.whatsapp.read_receipts import schedule_read_receipt
 
 routes = web.RouteTableDef()
 
@@ -135,7 +136,10 @@ async def get_thread(request: web.Request) -> web.Response:
     response=schemas.Thread,
 )
 async def mark_read(request: web.Request) -> web.Response:
-    return respond(await request.app[STORE].mark_read(path_int(request, "id"), read=True))
+    thread_id = path_int(request, "id")
+    thread = await request.app[STORE].mark_read(thread_id, read=True)
+    schedule_read_receipt(request.app, thread_id)
+    return respond(thread)
 
 
 @operation(

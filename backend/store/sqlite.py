@@ -18,7 +18,7 @@ from backend.store.search import SearchStore
 from backend.store.seeding import SeedingStore
 from backend.store.sending import SendingStore
 from backend.store.templates import TemplatesStore
-from backend.store.threads import ThreadsStore
+from backend.store.threads import ReadReceiptsStore, ThreadsStore
 from backend.store.tickets import TicketsStore
 from backend.store.usage import UsageStore
 from backend.store.views import ViewsStore
@@ -34,6 +34,7 @@ class SqliteStore(
     TemplatesStore,
     ChannelsStore,
     ThreadsStore,
+    ReadReceiptsStore,
     TicketsStore,
     ViewsStore,
     SearchStore,

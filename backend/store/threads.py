@@ -145,3 +145,18 @@ class ThreadsStore(StoreBase):
             return emit_thread(tx, thread_id)
 
         return await self.write(mark)
+
+
+class ReadReceiptsStore(StoreBase):
+    async def last_inbound_wamid(self, thread_id: int) -> tuple[str, str] | None:
+        """(wamid, phone_number_id) of the contact's newest message in a thread, if any."""
+        row = await self.readers.one(
+            "SELECT m.wamid, th.phone_number_id FROM messages m "
+            "JOIN threads th ON th.id = m.thread_id "
+            "WHERE m.thread_id = ? AND m.direction = 'in' AND m.wamid IS NOT NULL "
+            "ORDER BY m.id DESC LIMIT 1",
+            (thread_id,),
+        )
+        if row is None or not row["phone_number_id"]:
+            return None
+        return row["wamid"], row["phone_number_id"]
