@@ -21,13 +21,13 @@ T = TypeVar("T")
 class WireModel(BaseModel):
     """Base of every wire model: unknown request fields are refused, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", use_enum_values=False, defer_build=True)
 
 
 class ResponseModel(BaseModel):
     """Base of response models: tolerant of fields added by a newer server."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 # --------------------------------------------------------------------------- enums

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from backend.schemas import (
@@ -46,6 +47,7 @@ from tui.client import ApiClient, ApiError, ConnState, LiveEvent, LiveStream, Vi
 from tui.commands import TtydeskCommands
 from tui.config import Settings, save_settings
 from tui.text import one_line
+from tui.widgets.footer import KeyFooter
 
 LiveFactory = Callable[[ApiClient, int | None], LiveStream]
 
@@ -76,7 +78,7 @@ class StartScreen(Screen[None]):
         with Vertical(id="start-box"):
             yield Static(Text("ttydesk", style="bold"), id="start-title")
             yield Static(Text(self.message), id="start-message")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.show(self.message, error=self.error)
@@ -173,6 +175,10 @@ class TtydeskApp(App[int]):
         return self.start_screen
 
     def on_mount(self) -> None:
+        # Everything made so far (modules, classes, styles) lives as long as the app: keep it
+        # out of the cyclic collector's full passes, which otherwise take ~60 ms at random
+        # moments (such as opening a thread). Frozen objects are still freed by refcount.
+        gc.freeze()
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         if self.client is None and not self.settings.complete:
@@ -263,12 +269,11 @@ class TtydeskApp(App[int]):
         if "inbox" in self._modes:
             return
         from tui.screens.inbox import InboxScreen
-        from tui.screens.records import RecordsScreen
-        from tui.screens.settings import SettingsScreen
 
         self.add_mode("inbox", InboxScreen)
-        self.add_mode("records", RecordsScreen)
-        self.add_mode("settings", SettingsScreen)
+        # the other screens (and their imports) wait until they are first shown
+        self.add_mode("records", _records_screen)
+        self.add_mode("settings", _settings_screen)
 
     @property
     def is_admin(self) -> bool:
@@ -488,6 +493,18 @@ class TtydeskApp(App[int]):
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.aclose()
+
+
+def _records_screen() -> Screen[None]:
+    from tui.screens.records import RecordsScreen
+
+    return RecordsScreen()
+
+
+def _settings_screen() -> Screen[None]:
+    from tui.screens.settings import SettingsScreen
+
+    return SettingsScreen()
 
 
 def run(server: str | None = None, token: str | None = None) -> int:

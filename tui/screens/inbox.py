@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import shutil
 import subprocess
@@ -25,7 +26,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from backend.schemas import (
     ContactCreate,
@@ -50,7 +51,6 @@ from backend.schemas import (
     ViewUpdate,
 )
 from tui.client import ApiError, LiveEvent, ViewsChanged
-from tui.dialogs.insert_picker import insert_picker
 from tui.dialogs.simple import (
     UNASSIGN,
     ConfirmDialog,
@@ -59,12 +59,11 @@ from tui.dialogs.simple import (
     owner_picker,
     priority_picker,
 )
-from tui.dialogs.template_picker import TemplatePicker
-from tui.dialogs.view_builder import ViewBuilder
 from tui.text import countdown, one_line
 from tui.widgets.chrome import PresenceLine, TopBar
 from tui.widgets.composer import Composer
 from tui.widgets.contact_panel import ContactPanel
+from tui.widgets.footer import KeyFooter
 from tui.widgets.message_log import MessageLog
 from tui.widgets.thread_list import ThreadList
 from tui.widgets.views_sidebar import ViewsSidebar
@@ -182,12 +181,25 @@ class InboxScreen(Screen[None]):
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
+        self._had_target = False  # what the footer last saw (see ``_highlighted``)
+        # the screen keeps its widgets (made here, mounted by compose): ``check_action``
+        # (called for every binding whenever the footer looks at the keys) and the many
+        # callbacks must not query the DOM
+        self._topbar = TopBar(id="topbar")
+        self._views = ViewsSidebar(id="views")
+        self._threads = ThreadList(id="threads", owner_names=self._owner_short)
+        self._header = Static("", id="thread-header", markup=False)
+        self._log = MessageLog(id="log")
+        self._presence = PresenceLine(id="presence")
+        self._composer = Composer(id="composer")
+        self._panel = ContactPanel(id="contact-panel")
+        self._pane = Vertical(id="thread-pane")
 
     @property
     def _composed(self) -> bool:
         """Callbacks from the app (watchers, signals) may arrive while the screen is not (or no
         longer) composed."""
-        return self.is_attached and bool(self.query("#threads"))
+        return self._threads.is_attached
 
     @property
     def tapp(self) -> TtydeskApp:
@@ -196,45 +208,45 @@ class InboxScreen(Screen[None]):
     # ----------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        yield TopBar(id="topbar")
+        yield self._topbar
         with Horizontal(id="inbox-body"):
-            yield ViewsSidebar(id="views")
-            yield ThreadList(id="threads", owner_names=self._owner_short)
-            with Vertical(id="thread-pane"):
-                yield Static("", id="thread-header", markup=False)
-                yield MessageLog(id="log")
-                yield PresenceLine(id="presence")
-                yield Composer(id="composer")
-            yield ContactPanel(id="contact-panel")
-        yield Footer(compact=True)
+            yield self._views
+            yield self._threads
+            with self._pane:
+                yield self._header
+                yield self._log
+                yield self._presence
+                yield self._composer
+            yield self._panel
+        yield KeyFooter()
 
     @property
     def threads(self) -> ThreadList:
-        return self.query_one("#threads", ThreadList)
+        return self._threads
 
     @property
     def log_widget(self) -> MessageLog:
-        return self.query_one("#log", MessageLog)
+        return self._log
 
     @property
     def composer(self) -> Composer:
-        return self.query_one("#composer", Composer)
+        return self._composer
 
     @property
     def sidebar(self) -> ViewsSidebar:
-        return self.query_one("#views", ViewsSidebar)
+        return self._views
 
     @property
     def topbar(self) -> TopBar:
-        return self.query_one("#topbar", TopBar)
+        return self._topbar
 
     @property
     def presence(self) -> PresenceLine:
-        return self.query_one("#presence", PresenceLine)
+        return self._presence
 
     @property
     def panel(self) -> ContactPanel:
-        return self.query_one("#contact-panel", ContactPanel)
+        return self._panel
 
     def on_mount(self) -> None:
         app = self.tapp
@@ -258,16 +270,25 @@ class InboxScreen(Screen[None]):
         self.threads.focus()
         self._render_thread_header()
         self.set_interval(30, self._tick)
+        self.call_after_refresh(gc.freeze)  # the inbox's own long-lived objects too (see app)
 
     def on_resize(self) -> None:
         self.narrow = self.size.width < NARROW
 
     def watch_narrow(self, narrow: bool) -> None:
         self.set_class(narrow, "-narrow")
+        self._layout_thread_open()
 
     def watch_thread_open(self, value: bool) -> None:
-        self.set_class(value, "-thread-open")
+        self._layout_thread_open()
+        self._had_target = self.thread is not None or self._threads.current is not None
         self.refresh_bindings()
+
+    def _layout_thread_open(self) -> None:
+        # ``-thread-open`` only changes the narrow layout (the thread replaces the list); a
+        # class change on the screen restyles every widget on it (10-20 ms), so wide
+        # screens do without it
+        self.set_class(self.narrow and self.thread_open, "-thread-open")
 
     def watch_panel_open(self, value: bool) -> None:
         self.set_class(value, "-panel-open")
@@ -377,6 +398,14 @@ class InboxScreen(Screen[None]):
         self.open_thread(event.thread)
         self.log_widget.focus()
 
+    @on(ThreadList.Highlighted)
+    def _highlighted(self, event: ThreadList.Highlighted) -> None:
+        # the thread actions (reply, assign…) apply once a thread is under the cursor
+        has_target = self.thread is not None or event.thread is not None
+        if has_target != self._had_target:
+            self._had_target = has_target
+            self.refresh_bindings()
+
     @on(ThreadList.SelectionChanged)
     def _selection_changed(self, event: ThreadList.SelectionChanged) -> None:
         self.topbar.selection = event.count
@@ -431,7 +460,7 @@ class InboxScreen(Screen[None]):
             self.threads.clear_selection()
 
     def _in_pane(self, widget: object) -> bool:
-        pane = self.query_one("#thread-pane")
+        pane = self._pane
         node = widget
         while node is not None:
             if node is pane:
@@ -440,7 +469,7 @@ class InboxScreen(Screen[None]):
         return False
 
     def _render_thread_header(self) -> None:
-        header = self.query_one("#thread-header", Static)
+        header = self._header
         thread = self.thread
         if thread is None:
             hint = Text("No thread open. ", style="dim")
@@ -539,19 +568,20 @@ class InboxScreen(Screen[None]):
         return current or self.thread
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if not self.is_mounted or not self.query("#threads"):
+        threads = self._threads
+        if not self.is_mounted or not threads.is_mounted:
             return True
-        has_target = self.thread is not None or self.threads.current is not None
+        has_target = self.thread is not None or threads.current is not None
         if action in ("reply", "note", "templates", "inserts", "toggle_unread", "toggle_panel"):
             return has_target
         if action == "details":
             return self.thread is not None and self.log_widget.selected is not None
         if action == "assign_selection":
-            return bool(self.threads.selected)
+            return bool(threads.selected)
         if action in ("assign", "close_ticket", "reopen_ticket", "priority"):
-            return has_target or bool(self.threads.selected)
+            return has_target or bool(threads.selected)
         if action == "back":
-            return self.thread_open or bool(self.threads.selected)
+            return self.thread_open or bool(threads.selected)
         return True
 
     # ----------------------------------------------------------------- composing
@@ -713,6 +743,8 @@ class InboxScreen(Screen[None]):
             self.notify(exc.message, title="Templates", severity="error", markup=False)
             return
         self.contact = contact
+        from tui.dialogs.template_picker import TemplatePicker  # not needed for the first paint
+
         result = await self.app.push_screen_wait(TemplatePicker(templates, contact))
         if result is None:
             return
@@ -745,6 +777,8 @@ class InboxScreen(Screen[None]):
             self.notify(exc.message, title="Inserts", severity="error", markup=False)
             return
         self.contact = contact
+        from tui.dialogs.insert_picker import insert_picker  # not needed for the first paint
+
         text = await self.app.push_screen_wait(insert_picker(inserts, contact))
         if text:
             self.composer.insert_text(text)
@@ -1047,6 +1081,8 @@ class InboxScreen(Screen[None]):
             properties = await client.view_properties()
         except ApiError:
             properties = []
+        from tui.dialogs.view_builder import ViewBuilder  # not needed for the first paint
+
         result: ViewCreate | None = await self.app.push_screen_wait(
             ViewBuilder(properties, view=view)
         )

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from backend.schemas import (
@@ -31,6 +31,7 @@ from tui.dialogs.template_picker import TemplatePicker
 from tui.text import inert, one_line
 from tui.widgets.chrome import TopBar
 from tui.widgets.contact_panel import contact_text
+from tui.widgets.footer import KeyFooter
 
 KINDS = ("contacts", "companies", "deals", "tickets")
 
@@ -158,7 +159,7 @@ class RecordsScreen(Screen[None]):
             for kind in KINDS:
                 with TabPane(kind.capitalize(), id=f"tab-{kind}"):
                     yield RecordList(kind)
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         app: Any = self.app
@@ -236,7 +237,7 @@ class RecordScreen(Screen[None]):
         yield TopBar(id="topbar")
         with VerticalScroll():
             yield Static(Text("loading…", style="dim"), id="record-body")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         app: Any = self.app

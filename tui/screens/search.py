@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Select, Static
+from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from backend.schemas import SearchHit, TicketStatus
 from tui.client import ApiError
 from tui.text import age, one_line
+from tui.widgets.footer import KeyFooter
 
 MATCH_WORDS = {"message": "message", "contact": "contact", "subject": "subject"}
 
@@ -67,7 +68,7 @@ class SearchScreen(Screen[SearchHit | None]):
             yield Select(statuses, value="", allow_blank=False, id="search-status-filter")
         yield Static("Type and press enter.", id="search-status", markup=False)
         yield OptionList(id="search-results")
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#search-query", Input).focus()

@@ -15,7 +15,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     ContentSwitcher,
-    Footer,
     Input,
     Label,
     OptionList,
@@ -50,6 +49,7 @@ from tui.dialogs.simple import ConfirmDialog, PromptDialog
 from tui.dialogs.template_picker import template_variables
 from tui.text import inert, one_line
 from tui.widgets.chrome import TopBar, usage_text
+from tui.widgets.footer import KeyFooter
 
 NOTIFY_WORDS = {
     NotificationChoice.off: "Off",
@@ -191,7 +191,7 @@ class SettingsScreen(Screen[None]):
             with TabPane("Channels", id="tab-channels"):
                 with VerticalScroll():
                     yield Static("", id="channels-text", markup=False)
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         app: Any = self.app
@@ -475,7 +475,7 @@ class ChannelWizard(Screen[Channel | None]):
             with VerticalScroll(id="step-done"):
                 yield Static("", id="done-text", markup=False)
         yield Static("", id="wizard-guidance", markup=False)
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._go("business")

@@ -41,26 +41,15 @@ class MessageItem(Static):
     """
 
     def __init__(self, message: Message, log: MessageLog) -> None:
-        super().__init__("", markup=False)
+        super().__init__("", markup=False, classes=" ".join(_classes(message)))
         self.message = message
         self._log = log
         self.expanded = False
-        self._apply_classes()
 
     def _apply_classes(self) -> None:
-        message = self.message
-        self.set_class(message.kind == MessageKind.note, "-note")
-        self.set_class(message.kind == MessageKind.event, "-event")
-        self.set_class(
-            message.kind in (MessageKind.unsupported, MessageKind.quarantined)
-            and not message.quarantine_revealed,
-            "-placeholder",
-        )
-        outbound = message.direction == Direction.outbound and message.kind != MessageKind.note
-        self.set_class(outbound, "-out")
-        self.set_class(
-            message.direction == Direction.inbound and message.kind != MessageKind.event, "-in"
-        )
+        wanted = _classes(self.message)
+        for name in ITEM_CLASSES:
+            self.set_class(name in wanted, name)
 
     def update_message(self, message: Message) -> None:
         self.message = message
@@ -165,28 +154,85 @@ class MessageLog(VerticalScroll, can_focus=True):
         self.is_admin = False
         self.accent_style = "bold"
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        # one item per message (``messages[i]`` is shown by ``_item_list[i]``); the oldest of
+        # a fresh page may not be mounted yet (see ``set_messages``)
+        self._item_list: list[MessageItem] = []
+        self._generation = 0  # of the shown page: a late callback for an older one is dropped
+        self._unmounted = 0  # the oldest items of the page not mounted yet (see set_messages)
 
     # ----------------------------------------------------------------- content
 
-    def _items(self) -> list[MessageItem]:
-        return list(self.query_children(MessageItem))
-
     def clear_thread(self) -> None:
+        self._generation += 1
+        self._unmounted = 0
         self.messages = []
+        self._item_list = []
         self.has_older = False
         self.remove_children()
         self.cursor = -1
 
     def set_messages(self, newest_first: list[Message], has_older: bool) -> None:
-        """Show a thread's first page (as the API returns it, newest first)."""
+        """Show a thread's first page (as the API returns it, newest first).
+
+        The newest message is kept in view. Only the newest messages that can fill the
+        screen are mounted; the older ones of the page wait until the cursor or a scroll
+        heads their way (laying out and wrapping every message of the page costs a frame).
+        """
+        self._generation += 1
         self.remove_children()
         self.messages = [m for m in reversed(newest_first) if not _hidden(m)]
         self.has_older = has_older
-        self.mount_all([MessageItem(m, self) for m in self.messages])
+        self._item_list = [MessageItem(m, self) for m in self.messages]
+        self._unmounted = max(0, len(self._item_list) - (self.app.size.height // 3 + 2))
+        self.mount_all(self._item_list[self._unmounted :])
+        self._stick_to_end()
         self.cursor = len(self.messages) - 1
-        self.call_after_refresh(self.scroll_end, animate=False)
+
+    def _stick_to_end(self) -> None:
+        """Keep the newest message in view.
+
+        When the messages surely overflow the log (each takes at least three rows), the log
+        is anchored: the layout itself scrolls to the end, in the same frame. Otherwise
+        (anchoring short content would push it to the bottom) it scrolls after the refresh.
+        """
+        if len(self._item_list) * 3 >= max(self.size.height, self.app.size.height // 2):
+            self.anchor()
+        else:
+            self.anchor(False)
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def _mount_all(self) -> None:
+        """Mount the older messages of the page still waiting (see ``set_messages``)."""
+        count = self._unmounted
+        if not count:
+            return
+        self._unmounted = 0
+        self.mount_all(self._item_list[:count], before=self._item_list[count])
+        if self._anchored and not self._anchor_released:
+            return  # the anchor keeps the end in view
+        # what is in view stays in view: the messages above push it down by their height
+        height, y = self.virtual_size.height, self.scroll_y
+        generation = self._generation
+
+        def keep_in_view() -> None:
+            if generation == self._generation:
+                added = self.virtual_size.height - height
+                self.scroll_to(y=y + added, animate=False, immediate=True)
+
+        self.call_after_refresh(keep_in_view)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if (
+            self._unmounted
+            and self._anchor_released  # the user scrolls (the anchor's scrolls do not count)
+            and new_value < old_value
+            and new_value < self.scrollable_content_region.height
+        ):
+            self._mount_all()
 
     def prepend_older(self, newest_first: list[Message], has_older: bool) -> None:
+        self._mount_all()
         known = {m.id for m in self.messages}
         older = [m for m in reversed(newest_first) if m.id not in known and not _hidden(m)]
         self.has_older = has_older
@@ -195,9 +241,10 @@ class MessageLog(VerticalScroll, can_focus=True):
             return
         self.messages = older + self.messages
         items = [MessageItem(m, self) for m in older]
-        children = self._items()
-        if children:
-            self.mount_all(items, before=children[0])
+        first = self._item_list[0] if self._item_list else None
+        self._item_list = items + self._item_list
+        if first is not None:
+            self.mount_all(items, before=first)
         else:
             self.mount_all(items)
         self.cursor = self.cursor + len(older)
@@ -209,16 +256,18 @@ class MessageLog(VerticalScroll, can_focus=True):
         for index, known in enumerate(self.messages):
             if known.id == message.id:
                 self.messages[index] = message
-                items = self._items()
+                items = self._item_list
                 if index < len(items):
                     items[index].update_message(message)
                 return
         at_end = self.cursor >= len(self.messages) - 1
         self.messages.append(message)
-        self.mount(MessageItem(message, self))
+        item = MessageItem(message, self)
+        self._item_list.append(item)
+        self.mount(item)
         if at_end:
+            self._stick_to_end()
             self.cursor = len(self.messages) - 1
-            self.call_after_refresh(self.scroll_end, animate=False)
 
     def jump_to(self, message_id: int) -> bool:
         for index, message in enumerate(self.messages):
@@ -236,16 +285,28 @@ class MessageLog(VerticalScroll, can_focus=True):
     # ----------------------------------------------------------------- cursor
 
     def watch_cursor(self, old: int, new: int) -> None:
-        items = self._items()
+        items = self._item_list
         if 0 <= old < len(items):
             items[old].remove_class("-cursor")
+        if 0 <= new < self._unmounted + 2:
+            self._mount_all()  # the cursor heads for the older messages of the page
         if 0 <= new < len(items):
             items[new].add_class("-cursor")
-            self.call_after_refresh(self._scroll_to_item, items[new])
+            anchored = self._anchored and not self._anchor_released
+            if new < len(items) - 1 or not anchored:
+                self.call_after_refresh(self._scroll_to_item, items[new])
+            # the newest, anchored: the end stays in view without a scroll of our own
         self.refresh_bindings()
 
-    def _scroll_to_item(self, item: Widget) -> None:
+    def _scroll_to_item(self, item: Widget, tries: int = 5) -> None:
+        if item.parent is not self or not item.size.height:
+            if tries and item in self._item_list:  # not mounted or laid out yet
+                self.call_after_refresh(self._scroll_to_item, item, tries - 1)
+            return
         if item.is_attached:
+            # leave the end (the anchor would pull the log back); the anchor comes back when
+            # the log is scrolled to the end again
+            self.release_anchor()
             self.scroll_to_widget(item, animate=False, top=False)
 
     def action_cursor(self, delta: int) -> None:
@@ -267,7 +328,7 @@ class MessageLog(VerticalScroll, can_focus=True):
         self.cursor = len(self.messages) - 1
 
     def action_expand(self) -> None:
-        items = self._items()
+        items = self._item_list
         if 0 <= self.cursor < len(items):
             item = items[self.cursor]
             item.expanded = not item.expanded
@@ -319,6 +380,27 @@ class MessageLog(VerticalScroll, can_focus=True):
         if action == "expand":
             return message is not None and render.is_truncated(message)
         return True
+
+
+ITEM_CLASSES = ("-note", "-event", "-placeholder", "-out", "-in")
+
+
+def _classes(message: Message) -> list[str]:
+    """The item's CSS classes (of ``ITEM_CLASSES``) for a message."""
+    kind = message.kind
+    names = []
+    if kind == MessageKind.note:
+        names.append("-note")
+    elif kind == MessageKind.event:
+        names.append("-event")
+    elif kind in (MessageKind.unsupported, MessageKind.quarantined):
+        if not message.quarantine_revealed:
+            names.append("-placeholder")
+    if message.direction == Direction.outbound and kind != MessageKind.note:
+        names.append("-out")
+    if message.direction == Direction.inbound and kind != MessageKind.event:
+        names.append("-in")
+    return names
 
 
 def _hidden(message: Message) -> bool:

@@ -1,0 +1,96 @@
+"""The one-line key footer: what it shows, when it repaints, clicks."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from tui.widgets.footer import KeyFooter
+
+
+class FooterApp(App[None]):
+    BINDINGS = [
+        Binding("ctrl+p", "command_palette", "Palette", priority=True),
+        Binding("question_mark", "help", "Help"),
+        Binding("r", "reply", "Reply"),
+        Binding("c", "close", "Close"),
+        Binding("j,down", "down", "Down", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.can_close: bool | None = True
+        self.replies = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("body")
+        yield KeyFooter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close":
+            return self.can_close
+        return True
+
+    def action_reply(self) -> None:
+        self.replies += 1
+
+    def action_help(self) -> None:
+        pass
+
+
+def footer_line(app: App[None]) -> str:
+    footer = app.screen.query_one(KeyFooter)
+    return str(footer.render())
+
+
+async def test_shows_keys_palette_and_help_at_the_right():
+    app = FooterApp()
+    async with app.run_test(size=(60, 5)) as pilot:
+        await pilot.pause()
+        line = footer_line(app)
+        assert len(line) == 60
+        assert line.startswith("r Reply c Close")
+        assert line.rstrip().endswith("▏? Help ^p Palette")
+        assert "Down" not in line
+
+
+async def test_repaints_only_when_the_keys_change():
+    app = FooterApp()
+    async with app.run_test(size=(60, 5)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(KeyFooter)
+        before = footer.items
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        assert footer.items is before  # nothing changed: same tuple, no repaint
+
+        app.can_close = None  # shown, disabled
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        assert [i.enabled for i in footer.items if i.description == "Close"] == [False]
+
+        app.can_close = False  # hidden
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        assert "Close" not in footer_line(app)
+
+
+async def test_cut_short_on_a_narrow_screen_but_help_stays():
+    app = FooterApp()
+    async with app.run_test(size=(28, 5)) as pilot:
+        await pilot.pause()
+        line = footer_line(app)
+        assert len(line) == 28
+        assert "…" in line
+        assert line.endswith("? Help ^p Palette")
+
+
+async def test_a_click_presses_the_key():
+    app = FooterApp()
+    async with app.run_test(size=(60, 5)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(KeyFooter)
+        await pilot.click(footer, offset=(2, 0))
+        await pilot.pause()
+        assert app.replies == 1

@@ -1,0 +1,117 @@
+"""The message log with a full page: the newest in view at once, the older ones of the page
+mounted when the cursor or a scroll heads their way, the cursor always in view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from textual.app import App, ComposeResult
+
+from backend.schemas import Message
+from tui.widgets.message_log import MessageItem, MessageLog
+
+AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+
+
+def page(count: int = 50) -> list[Message]:
+    """Newest first, as the API returns them."""
+    return [
+        Message.model_validate(
+            {
+                "id": n,
+                "thread_id": 1,
+                "direction": "in" if n % 2 else "out",
+                "kind": "text",
+                "text": f"message number {n}",
+                "created_at": AT + timedelta(minutes=n),
+            }
+        )
+        for n in range(count, 0, -1)
+    ]
+
+
+class LogApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.older_asked: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        yield MessageLog(id="log")
+
+    def on_message_log_need_older(self, event: MessageLog.NeedOlder) -> None:
+        self.older_asked.append(event.before)
+
+
+def mounted(log: MessageLog) -> list[int]:
+    return [item.message.id for item in log.query_children(MessageItem)]
+
+
+def in_view(log: MessageLog, index: int) -> bool:
+    item = log._item_list[index]
+    top = item.virtual_region.y
+    return log.scroll_y <= top and top + item.outer_size.height <= log.scroll_y + log.size.height
+
+
+async def test_the_newest_are_in_view_and_the_older_wait():
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(MessageLog)
+        log.focus()
+        log.set_messages(page(), has_older=True)
+        await pilot.pause()
+        assert len(log.messages) == 50 and log.cursor == 49
+        shown = mounted(log)
+        assert shown == list(range(50 - len(shown) + 1, 51)) and len(shown) < 50
+        assert log.scroll_y == log.max_scroll_y > 0  # the end is in view
+        assert in_view(log, 49)
+
+
+async def test_the_cursor_going_up_mounts_the_rest_and_stays_in_view():
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(MessageLog)
+        log.focus()
+        log.set_messages(page(), has_older=True)
+        await pilot.pause()
+        waiting = 50 - len(mounted(log))
+        for _ in range(50 - waiting - 1):
+            await pilot.press("k")
+        await pilot.pause()
+        assert mounted(log) == list(range(1, 51))
+        assert log.selected is not None and log.selected.id == waiting + 1
+        assert in_view(log, log.cursor)
+        await pilot.press("g")
+        await pilot.pause()
+        assert log.cursor == 0 and in_view(log, 0) and app.older_asked == [1]
+        await pilot.press("G")
+        await pilot.pause()
+        assert log.cursor == 49 and in_view(log, 49)
+
+
+async def test_scrolling_up_mounts_the_rest_without_a_jump():
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(MessageLog)
+        log.set_messages(page(), has_older=True)
+        await pilot.pause()
+        first = mounted(log)[0]
+        for _ in range(30):
+            log.scroll_up(animate=False, immediate=True)
+        await pilot.pause()
+        await pilot.pause()
+        assert mounted(log) == list(range(1, 51))
+        # the message that was the oldest shown is still near the top of the view
+        item = log._item_list[first - 1]
+        assert abs(item.virtual_region.y - log.scroll_y) < log.size.height
+
+
+async def test_a_new_message_at_the_end_stays_in_view():
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(MessageLog)
+        log.set_messages(page(), has_older=True)
+        await pilot.pause()
+        newest = page(51)[0]
+        log.upsert(newest)
+        await pilot.pause()
+        assert log.cursor == 50 and in_view(log, 50)
