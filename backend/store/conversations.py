@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -543,12 +544,54 @@ def thread_for_inbound(
 
     Returns ``(thread_id, ticket_id, created)``.
     """
-    thread_id = open_thread_of(tx, contact_id, phone_number_id)
-    if thread_id is not None:
-        row = tx.one("SELECT ticket_id FROM threads WHERE id = ?", (thread_id,))
+    found = inbound_thread(
+        tx,
+        contact_id=contact_id,
+        phone_number_id=phone_number_id,
+        business_number=business_number,
+        text=text,
+        fallback_subject=fallback_subject,
+        needs_review=needs_review,
+        rules=rules,
+    )
+    return found.thread_id, found.ticket_id, found.created
+
+
+@dataclass(slots=True)
+class InboundThread:
+    """The thread an inbound message goes to, with the state the ingest needs next."""
+
+    thread_id: int
+    ticket_id: int
+    created: bool
+    session_expires_at: str | None  # as stored
+    ticket_status: str
+
+
+def inbound_thread(
+    tx: Tx,
+    *,
+    contact_id: int,
+    phone_number_id: str | None,
+    business_number: str | None,
+    text: str | None,
+    fallback_subject: str,
+    needs_review: bool,
+    rules: Sequence[routing.RoutingRule] = (),
+) -> InboundThread:
+    """``thread_for_inbound`` plus the thread's session expiry and its ticket's status,
+    read in the same statement that finds the open thread."""
+    row = tx.one(
+        "SELECT th.id, th.ticket_id, th.session_expires_at, t.status FROM threads th "
+        "JOIN tickets t ON t.id = th.ticket_id "
+        "WHERE th.contact_id = ? AND th.phone_number_id IS ? AND t.status != 'closed' "
+        "ORDER BY th.id DESC LIMIT 1",
+        (contact_id, phone_number_id),
+    )
+    if row is not None:
         if needs_review:
-            tx.execute("UPDATE tickets SET needs_review = 1 WHERE id = ?", (row["ticket_id"],))
-        return thread_id, row["ticket_id"], False
+            tx.execute("UPDATE tickets SET needs_review = 1 WHERE id = ?", (row[1],))
+        return InboundThread(row[0], row[1], False, row[2], row[3])
     country = tx.one("SELECT country FROM contacts WHERE id = ?", (contact_id,))
     owner = route_ticket(
         tx, rules=rules, country=country["country"] if country else None, text=text or ""
@@ -562,7 +605,7 @@ def thread_for_inbound(
         owner_id=owner,
         needs_review=needs_review,
     )
-    return thread_id, ticket_id, True
+    return InboundThread(thread_id, ticket_id, True, None, schemas.TicketStatus.new)
 
 
 def set_ticket_status(tx: Tx, ticket_id: int, status: str, actor_id: int | None) -> bool:
@@ -626,11 +669,17 @@ def insert_message(
     raw: str | None = None,
     at: datetime | None = None,
     index_text: bool = True,
+    ticket_id: int | None = None,
+    session_expires_at: datetime | None = None,
 ) -> int:
     """Store a message and bring its thread's list columns and ticket counters along.
 
     Notes and event lines do not count as messages for the ticket's counters or the
     thread preview's direction; inbound messages raise the unread count.
+
+    ``session_expires_at`` (inbound only) also (re)opens the 24-hour window in the same
+    UPDATEs, as ``open_session`` would; it returns False when it could not (an event line
+    or a note updates neither the thread nor the ticket), and the caller opens it then.
     """
     at_iso = iso(at) if at is not None else tx.now_iso
     message_id = tx.insert(
@@ -660,12 +709,36 @@ def insert_message(
     )
     searchable = " ".join(part for part in (text, caption) if part)
     if index_text and searchable and kind != schemas.MessageKind.quarantined:
-        tx.execute("INSERT INTO messages_fts (rowid, body) VALUES (?, ?)", (message_id, searchable))
+        tx.index_message(message_id, searchable)
     if kind == schemas.MessageKind.event:
         return message_id
     preview = preview_of(kind, text, caption)
     if kind == schemas.MessageKind.note:
         preview = "Note: " + preview
+    inbound = direction == schemas.Direction.inbound
+    if session_expires_at is not None and inbound and kind != schemas.MessageKind.note:
+        expires = iso(session_expires_at)
+        tx.execute(
+            "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
+            "last_message_direction = ?, unread_count = unread_count + 1, "
+            "session_expires_at = ?, session_counted = CASE WHEN session_expires_at IS NULL "
+            "OR session_expires_at < ? THEN 0 ELSE session_counted END WHERE id = ?",
+            (at_iso, preview, direction, expires, tx.now_iso, thread_id),
+        )
+        tx.execute(
+            "UPDATE tickets SET inbound_count = inbound_count + 1, "
+            "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
+            "updated_at = ?, session_expires_at = ? WHERE id = "
+            + ("?" if ticket_id is not None else "(SELECT ticket_id FROM threads WHERE id = ?)"),
+            (
+                at_iso,
+                at_iso,
+                tx.now_iso,
+                expires,
+                ticket_id if ticket_id is not None else thread_id,
+            ),
+        )
+        return message_id
     tx.execute(
         "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
         "last_message_direction = ?, unread_count = unread_count + ? WHERE id = ?",
@@ -673,19 +746,27 @@ def insert_message(
             at_iso,
             preview,
             direction,
-            1 if direction == schemas.Direction.inbound else 0,
+            1 if inbound else 0,
             thread_id,
         ),
     )
     if kind == schemas.MessageKind.note:
         return message_id
-    if direction == schemas.Direction.inbound:
-        tx.execute(
-            "UPDATE tickets SET inbound_count = inbound_count + 1, "
-            "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
-            "updated_at = ? WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
-            (at_iso, at_iso, tx.now_iso, thread_id),
-        )
+    if inbound:
+        if ticket_id is not None:
+            tx.execute(
+                "UPDATE tickets SET inbound_count = inbound_count + 1, "
+                "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
+                "updated_at = ? WHERE id = ?",
+                (at_iso, at_iso, tx.now_iso, ticket_id),
+            )
+        else:
+            tx.execute(
+                "UPDATE tickets SET inbound_count = inbound_count + 1, "
+                "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
+                "updated_at = ? WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
+                (at_iso, at_iso, tx.now_iso, thread_id),
+            )
     else:
         tx.execute(
             "UPDATE tickets SET outbound_count = outbound_count + 1, updated_at = ?, "
@@ -698,7 +779,9 @@ def insert_message(
     return message_id
 
 
-def open_session(tx: Tx, thread_id: int, expires_at: datetime) -> None:
+def open_session(
+    tx: Tx, thread_id: int, expires_at: datetime, ticket_id: int | None = None
+) -> None:
     """An inbound message (re)opens the 24-hour window; our messages never extend it."""
     expires = iso(expires_at)
     tx.execute(
@@ -707,11 +790,14 @@ def open_session(tx: Tx, thread_id: int, expires_at: datetime) -> None:
         "THEN 0 ELSE session_counted END WHERE id = ?",
         (expires, tx.now_iso, thread_id),
     )
-    tx.execute(
-        "UPDATE tickets SET session_expires_at = ? "
-        "WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
-        (expires, thread_id),
-    )
+    if ticket_id is not None:
+        tx.execute("UPDATE tickets SET session_expires_at = ? WHERE id = ?", (expires, ticket_id))
+    else:
+        tx.execute(
+            "UPDATE tickets SET session_expires_at = ? "
+            "WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
+            (expires, thread_id),
+        )
 
 
 def set_reaction(

@@ -62,6 +62,43 @@ class CommittedEvent:
     frame: str  # the encoded {"seq","type","data"}: encoded once, sent to every client as is
 
 
+MESSAGES_FTS = "messages_fts"
+_FTS_BULK_INSERT = (
+    "INSERT INTO messages_fts (rowid, body) SELECT value ->> 0, value ->> 1 FROM json_each(?)"
+)
+
+
+class FtsBuffer:
+    """The ``messages_fts`` rows of a batch, inserted by one statement before COMMIT.
+
+    FTS5 writes its pending terms out as a new segment at every savepoint and every
+    statement that opens a statement journal, so one INSERT per message costs a segment
+    (and its merging) per message; rows inserted by one statement share one segment.
+    Statements that name ``messages_fts`` flush the buffer first, so a transaction never
+    sees the index without its own rows; a rolled-back job's rows are dropped.
+    """
+
+    __slots__ = ("flushed", "rows")
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str]] = []
+        self.flushed = 0  # rows[:flushed] are in the table
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.rows), self.flushed
+
+    def undo(self, mark: tuple[int, int]) -> None:
+        """After a rollback to the savepoint taken at ``mark``."""
+        count, flushed = mark
+        del self.rows[count:]
+        self.flushed = flushed
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        if self.flushed < len(self.rows):
+            conn.execute(_FTS_BULK_INSERT, (dumps(self.rows[self.flushed :]),))
+            self.flushed = len(self.rows)
+
+
 @dataclass
 class Tx:
     """What a transaction function gets: the connection, the time, and ``emit``."""
@@ -71,18 +108,32 @@ class Tx:
     next_seq: int
     events: list[CommittedEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    fts: FtsBuffer | None = field(default=None, repr=False)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
+        if self.fts is not None and MESSAGES_FTS in sql:
+            self.fts.flush(self.conn)
         return self.conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        if self.fts is not None and MESSAGES_FTS in sql:
+            self.fts.flush(self.conn)
         return self.conn.executemany(sql, rows)
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
-        return self.conn.execute(sql, params).fetchone()
+        return self.execute(sql, params).fetchone()
 
     def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
+        return self.execute(sql, params).fetchall()
+
+    def index_message(self, message_id: int, body: str) -> None:
+        """Add a message to ``messages_fts`` (at the end of the batch, see ``FtsBuffer``)."""
+        if self.fts is None:
+            self.conn.execute(
+                "INSERT INTO messages_fts (rowid, body) VALUES (?, ?)", (message_id, body)
+            )
+        else:
+            self.fts.rows.append((message_id, body))
 
     def insert(self, table: str, values: dict[str, Any]) -> int:
         columns = ", ".join(values)
@@ -100,9 +151,15 @@ class Tx:
             f"UPDATE {table} SET {assignments} WHERE id = ?", (*values.values(), row_id)
         )
 
+    _now_iso: str | None = field(default=None, repr=False)
+
     @property
     def now_iso(self) -> str:
-        return iso(self.now)  # type: ignore[return-value]
+        # computed once per transaction: it is asked for several times per statement batch
+        text = self._now_iso
+        if text is None:
+            text = self._now_iso = iso(self.now)
+        return text  # type: ignore[return-value]
 
     def emit(self, event_type: str, data: dict[str, Any] | BaseModel) -> int:
         """Log an event in this transaction; it is published only if the transaction commits.
@@ -178,6 +235,15 @@ def _statements(script: str) -> list[str]:
     if buffer.strip() and not buffer.strip().startswith("--"):
         statements.append(buffer.strip())
     return statements
+
+
+def replayable(fn: Callable[[Tx], T]) -> Callable[[Tx], T]:
+    """Mark a transaction function as safe to run again after a rollback (it changes
+    nothing but the database, so running it twice is running it once): the writer then
+    runs it in a savepoint shared with its neighbours in the batch, and replays them one
+    by one only if one of them fails. Returns ``fn`` (a function or a partial)."""
+    fn.replayable = True  # type: ignore[attr-defined]
+    return fn
 
 
 @dataclass(slots=True)
@@ -280,22 +346,31 @@ class Writer:
             next_seq = max(self._next_seq, self._newest_logged_seq(conn) + 1)
             if next_seq > self._next_seq:
                 events.extend(self._foreign_events(conn, self._next_seq))
-            for index, job in enumerate(batch):
-                savepoint = f"job{index}"
-                tx = Tx(conn=conn, now=self._now(), next_seq=next_seq)
-                conn.execute(f"SAVEPOINT {savepoint}")
-                try:
-                    result = job.fn(tx)
-                except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
-                    conn.execute(f"ROLLBACK TO {savepoint}")
-                    conn.execute(f"RELEASE {savepoint}")
-                    outcomes.append((False, exc))
-                    continue
-                conn.execute(f"RELEASE {savepoint}")
-                next_seq = tx.next_seq
-                events.extend(tx.events)
-                callbacks.extend(tx.after_commit)
-                outcomes.append((True, result))
+            fts = FtsBuffer()
+            index = 0
+            while index < len(batch):
+                # A run of replayable jobs shares one savepoint (a savepoint per job costs
+                # two statements and a sub-journal copy of every page it touches); if one
+                # of them fails, the run is rolled back and replayed a job at a time, so a
+                # failing job is still rolled back alone.
+                end = index
+                while end < len(batch) and getattr(batch[end].fn, "replayable", False):
+                    end += 1
+                if end - index > 1:
+                    group = self._run_group(conn, batch[index:end], next_seq, fts)
+                    if group is not None:
+                        next_seq, group_outcomes, group_events, group_callbacks = group
+                        outcomes.extend(group_outcomes)
+                        events.extend(group_events)
+                        callbacks.extend(group_callbacks)
+                        index = end
+                        continue
+                else:
+                    end = index + 1
+                for job in batch[index:end]:
+                    next_seq = self._run_one(conn, job, next_seq, fts, outcomes, events, callbacks)
+                index = end
+            fts.flush(conn)
             conn.execute("COMMIT")
         except BaseException as exc:  # noqa: BLE001 - the commit itself failed: nobody's change stands
             log.exception("commit failed")
@@ -310,6 +385,59 @@ class Writer:
             self.transactions += len(batch)
         loop = batch[0].loop
         loop.call_soon_threadsafe(self._settle, batch, outcomes, events, callbacks)
+
+    def _run_one(
+        self,
+        conn: sqlite3.Connection,
+        job: _Job,
+        next_seq: int,
+        fts: FtsBuffer,
+        outcomes: list[tuple[bool, Any]],
+        events: list[CommittedEvent],
+        callbacks: list[Callable[[], None]],
+    ) -> int:
+        """One job in a savepoint of its own; returns the next seq."""
+        tx = Tx(conn=conn, now=self._now(), next_seq=next_seq, fts=fts)
+        mark = fts.mark()
+        conn.execute("SAVEPOINT job")
+        try:
+            result = job.fn(tx)
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
+            conn.execute("ROLLBACK TO job")
+            conn.execute("RELEASE job")
+            fts.undo(mark)
+            outcomes.append((False, exc))
+            return next_seq
+        conn.execute("RELEASE job")
+        events.extend(tx.events)
+        callbacks.extend(tx.after_commit)
+        outcomes.append((True, result))
+        return tx.next_seq
+
+    def _run_group(
+        self, conn: sqlite3.Connection, jobs: list[_Job], next_seq: int, fts: FtsBuffer
+    ) -> tuple[int, list[tuple[bool, Any]], list[CommittedEvent], list[Callable[[], None]]] | None:
+        """Replayable jobs under one savepoint; None (all rolled back) if one failed."""
+        outcomes: list[tuple[bool, Any]] = []
+        events: list[CommittedEvent] = []
+        callbacks: list[Callable[[], None]] = []
+        now = self._now
+        mark = fts.mark()
+        conn.execute("SAVEPOINT jobs")
+        try:
+            for job in jobs:
+                tx = Tx(conn=conn, now=now(), next_seq=next_seq, fts=fts)
+                outcomes.append((True, job.fn(tx)))
+                next_seq = tx.next_seq
+                events.extend(tx.events)
+                callbacks.extend(tx.after_commit)
+        except BaseException:  # noqa: BLE001 - replayed one by one by the caller
+            conn.execute("ROLLBACK TO jobs")
+            conn.execute("RELEASE jobs")
+            fts.undo(mark)
+            return None
+        conn.execute("RELEASE jobs")
+        return next_seq, outcomes, events, callbacks
 
     @staticmethod
     def _newest_logged_seq(conn: sqlite3.Connection) -> int:

@@ -23,7 +23,7 @@ from backend import schemas
 from backend.domain import routing, session, tickets
 from backend.domain.errors import Conflict, NotFound
 from backend.store import conversations as conv
-from backend.store.engine import Tx, iso, parse_dt
+from backend.store.engine import Tx, dumps, iso, parse_dt
 
 # phone-number states in which webhooks are ingested (an unhealthy number still receives)
 INGESTING_STATES = frozenset({schemas.ChannelStatus.connected, schemas.ChannelStatus.unhealthy})
@@ -363,7 +363,7 @@ def _store_message(
             username=sender.username,
             profile_name=sender.profile_name,
         )
-    thread_id, ticket_id, created = conv.thread_for_inbound(
+    found = conv.inbound_thread(
         tx,
         contact_id=contact_id,
         phone_number_id=record.phone_number_id,
@@ -373,6 +373,7 @@ def _store_message(
         needs_review=needs_review,
         rules=rules,
     )
+    thread_id, ticket_id = found.thread_id, found.ticket_id
     at = record.at or tx.now
     media_id = None
     if record.media is not None:
@@ -390,12 +391,28 @@ def _store_message(
             },
         )
     reply_to_id = None
+    quoted = None
     if record.reply_to_wamid:
-        row = tx.one("SELECT id FROM messages WHERE wamid = ?", (record.reply_to_wamid,))
-        reply_to_id = row["id"] if row is not None else None
+        quoted = tx.one(
+            "SELECT id, wamid, kind, text, caption, direction FROM messages WHERE wamid = ?",
+            (record.reply_to_wamid,),
+        )
+        reply_to_id = quoted[0] if quoted is not None else None
     content = record.content
     if record.welcome:
         content = {**content, "event": "request_welcome"}
+    # Open or extend the 24-hour window to 24 h after this message (an older message
+    # never shortens it); for an ordinary message in the same UPDATEs as the counters.
+    renew_to = None
+    if record.customer_message or record.welcome:
+        expires = session.session_expires_at(at)
+        current = parse_dt(found.session_expires_at)
+        if current is None or expires > current:
+            renew_to = expires
+    merged_renewal = renew_to is not None and record.kind not in (
+        schemas.MessageKind.event,
+        schemas.MessageKind.note,
+    )
     message_id = conv.insert_message(
         tx,
         thread_id=thread_id,
@@ -415,6 +432,8 @@ def _store_message(
         to_number=business_number,
         raw=record.raw,
         at=at,
+        ticket_id=ticket_id,
+        session_expires_at=renew_to if merged_renewal else None,
     )
     if record.welcome:
         tx.execute(
@@ -422,18 +441,60 @@ def _store_message(
             "last_message_preview = COALESCE(last_message_preview, ?) WHERE id = ?",
             (iso(at), "Started a conversation", thread_id),
         )
-    if record.customer_message or record.welcome:
-        state = tx.one(
-            "SELECT th.session_expires_at, t.status FROM threads th "
-            "JOIN tickets t ON t.id = th.ticket_id WHERE th.id = ?",
-            (thread_id,),
-        )
-        _renew_session(tx, thread_id, at, parse_dt(state["session_expires_at"]))
-        if record.customer_message:
-            moved = tickets.status_after_inbound(state["status"]).value
-            if moved != state["status"]:
-                conv.set_ticket_status(tx, ticket_id, moved, None)
-    emit_new_message(tx, message_id)
+    if renew_to is not None and not merged_renewal:
+        conv.open_session(tx, thread_id, renew_to, ticket_id)
+    if record.customer_message:
+        # the ticket's status as read when the thread was found: nothing above changes it
+        moved = tickets.status_after_inbound(found.ticket_status).value
+        if moved != found.ticket_status:
+            conv.set_ticket_status(tx, ticket_id, moved, None)
+    # message.created from the values just inserted (no re-read: the row is ours, and a
+    # new message has no reactions yet)
+    tx.emit(
+        schemas.EventType.message_created,
+        conv.message_from_row(
+            {
+                "id": message_id,
+                "thread_id": thread_id,
+                "direction": schemas.Direction.inbound,
+                "kind": record.kind,
+                "text": record.text,
+                "author_id": None,
+                "author_name": None,
+                "wamid": record.wamid,
+                "status": None,
+                "error_code": None,
+                "error_message": None,
+                "reply_to_id": reply_to_id,
+                "reply_to_wamid": record.reply_to_wamid,
+                "rq_id": reply_to_id,
+                "rq_wamid": quoted[1] if quoted is not None else None,
+                "rq_kind": quoted[2] if quoted is not None else None,
+                "rq_text": quoted[3] if quoted is not None else None,
+                "rq_caption": quoted[4] if quoted is not None else None,
+                "rq_direction": quoted[5] if quoted is not None else None,
+                "forwarded": int(record.forwarded),
+                "media_id": media_id,
+                "md_mime_type": record.media.mime_type if record.media is not None else None,
+                "md_filename": record.media.filename if record.media is not None else None,
+                "md_size": None,
+                "md_sha256": record.media.sha256 if record.media is not None else None,
+                "md_state": schemas.MediaState.pending,
+                "caption": record.caption,
+                "content": dumps(content),
+                "unsupported_reason": record.unsupported_reason,
+                "quarantine_rule": record.quarantine_rule,
+                "quarantine_revealed": 0,
+                "from_number": sender.wa_id or sender.user_id,
+                "to_number": business_number,
+                "created_at": iso(at),
+                "sent_at": None,
+                "delivered_at": None,
+                "read_at": None,
+                "failed_at": None,
+            }
+        ),
+    )
     emit_thread_and_ticket(tx, thread_id)
     return IngestResult(
         Outcome.stored, message_id=message_id, thread_id=thread_id, media_id=media_id
@@ -450,13 +511,6 @@ def emit_thread_and_ticket(tx: Tx, thread_id: int) -> None:
     """``thread.updated``, which embeds the ticket: on the ingest path a separate
     ``ticket.updated`` would only repeat it (one frame per client per message saved)."""
     tx.emit(schemas.EventType.thread_updated, conv.load_thread(tx, thread_id))
-
-
-def _renew_session(tx: Tx, thread_id: int, at: datetime, current: datetime | None) -> None:
-    """Open or extend the window to 24 h after this message; an older message never shortens it."""
-    expires = session.session_expires_at(at)
-    if current is None or expires > current:
-        conv.open_session(tx, thread_id, expires)
 
 
 # ------------------------------------------------------------------ reveal (admins)

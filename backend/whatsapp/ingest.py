@@ -21,7 +21,7 @@ from backend.config import Settings
 from backend.domain.policy import ContentPolicy, PolicyConfig
 from backend.domain.routing import RoutingRule
 from backend.store import conversations as conv
-from backend.store.engine import Tx, dumps
+from backend.store.engine import Tx, dumps, replayable
 from backend.store.inbound import (
     IdentityChange,
     InboundRecord,
@@ -307,7 +307,13 @@ class Ingestor:
             if isinstance(change, parse.MessagesChange):
                 for message in change.messages:
                     record = self.record_for(change, message)
-                    work.append(functools.partial(ingest_inbound, record=record, rules=self.rules))
+                    # ingest_inbound changes nothing but the database (the record edits
+                    # it makes for an unknown reaction target are the same on a rerun)
+                    work.append(
+                        replayable(
+                            functools.partial(ingest_inbound, record=record, rules=self.rules)
+                        )
+                    )
                 for status in change.statuses:
                     work.append(
                         functools.partial(apply_status, record=self.status_record(change, status))

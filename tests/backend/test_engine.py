@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from backend.store.engine import replayable
 from backend.store.sqlite import SqliteStore
 
 
@@ -58,6 +59,39 @@ async def test_a_failing_transaction_is_rolled_back_alone(store):
     assert [seq for seq, _ in logged] == [seq for seq, _ in store.published]
 
 
+async def test_a_failing_replayable_transaction_is_rolled_back_alone(store):
+    """Replayable jobs share one savepoint; a failure replays them one by one."""
+    runs: dict[str, int] = {}
+
+    def counted(name: str, fail: bool = False):
+        inner = put(name, fail)
+
+        def fn(tx):
+            runs[name] = runs.get(name, 0) + 1
+            return inner(tx)
+
+        return replayable(fn)
+
+    outcomes = await asyncio.gather(
+        store.write(counted("a")),
+        store.write(counted("b")),
+        store.write(counted("c", fail=True)),
+        store.write(counted("d")),
+        store.write(put("e")),  # not replayable: a savepoint of its own
+        store.write(counted("f")),
+        store.write(counted("g")),
+        return_exceptions=True,
+    )
+    assert [o for i, o in enumerate(outcomes) if i != 2] == ["a", "b", "d", "e", "f", "g"]
+    assert isinstance(outcomes[2], ValueError)
+    keys = [row[0] for row in await store.readers.all("SELECT key FROM settings_kv ORDER BY key")]
+    assert keys == ["a", "b", "d", "e", "f", "g"]
+    logged = await store.events_after(0)
+    assert [json.loads(frame)["data"]["name"] for _, frame in logged] == keys
+    assert [seq for seq, _ in logged] == [seq for seq, _ in store.published]
+    assert runs["a"] == runs["c"] == 2 and runs["f"] == 1  # the failing run was replayed
+
+
 async def test_seq_continues_after_reopen(tmp_path):
     path = tmp_path / "r.db"
     first = SqliteStore(path)
@@ -87,3 +121,30 @@ async def test_seq_never_reused_after_pruning_everything(tmp_path):
     await store.write(put("d"))
     assert (await store.event_bounds())[1] == 4
     await store.close()
+
+
+async def test_message_index_rows_are_written_per_batch_and_dropped_with_their_job(store):
+    def index(rowid: int, body: str, fail: bool = False, sees: str | None = None):
+        def fn(tx):
+            seen = None
+            if sees is not None:
+                found = tx.one("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?", (sees,))
+                seen = found[0] if found is not None else None
+            tx.index_message(rowid, body)
+            if fail:
+                raise ValueError("refused")
+            return seen
+
+        return fn
+
+    outcomes = await asyncio.gather(
+        store.write(index(1, "alpha")),
+        store.write(replayable(index(2, "beta", fail=True, sees="alpha"))),
+        store.write(replayable(index(3, "gamma", sees="alpha"))),
+        store.write(index(4, "delta", sees="gamma")),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], ValueError)
+    assert outcomes[2] == 1 and outcomes[3] == 3  # a transaction sees the rows before it
+    rows = await store.readers.all("SELECT rowid, body FROM messages_fts ORDER BY rowid")
+    assert [tuple(row) for row in rows] == [(1, "alpha"), (3, "gamma"), (4, "delta")]
