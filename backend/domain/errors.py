@@ -101,7 +101,7 @@ class UsageLimitReached(LimitReached):
         self.resets_on = resets_on
         self.limit = limit
         what = (
-            f"the monthly limit of {limit:,} conversations"
+            f"the monthly limit of {limit:,} conversation{'' if limit == 1 else 's'}"
             if limit is not None
             else ("the monthly conversation limit")
         )
