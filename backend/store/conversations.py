@@ -2,7 +2,7 @@
 
 Functions that take a ``Tx`` run inside a writer transaction and may be composed by
 other areas (the WhatsApp ingest calls ``resolve_whatsapp_contact``,
-``thread_for_inbound`` and ``insert_message`` in one transaction). The ``*_from_row``
+``inbound_thread`` and ``insert_message`` in one transaction). The ``*_from_row``
 functions shape rows read by either the writer or the aiosqlite readers, so one SELECT
 serves both.
 """
@@ -529,34 +529,6 @@ def create_thread(
     return thread_id, ticket_id
 
 
-def thread_for_inbound(
-    tx: Tx,
-    *,
-    contact_id: int,
-    phone_number_id: str | None,
-    business_number: str | None,
-    text: str | None,
-    fallback_subject: str,
-    needs_review: bool,
-    rules: Sequence[routing.RoutingRule] = (),
-) -> tuple[int, int, bool]:
-    """The open thread of this contact on this number, or a new routed one.
-
-    Returns ``(thread_id, ticket_id, created)``.
-    """
-    found = inbound_thread(
-        tx,
-        contact_id=contact_id,
-        phone_number_id=phone_number_id,
-        business_number=business_number,
-        text=text,
-        fallback_subject=fallback_subject,
-        needs_review=needs_review,
-        rules=rules,
-    )
-    return found.thread_id, found.ticket_id, found.created
-
-
 @dataclass(slots=True)
 class InboundThread:
     """The thread an inbound message goes to, with the state the ingest needs next."""
@@ -579,8 +551,8 @@ def inbound_thread(
     needs_review: bool,
     rules: Sequence[routing.RoutingRule] = (),
 ) -> InboundThread:
-    """``thread_for_inbound`` plus the thread's session expiry and its ticket's status,
-    read in the same statement that finds the open thread."""
+    """The open thread of this contact on this number, or a new routed one, with the
+    thread's session expiry and its ticket's status read in the statement that finds it."""
     row = tx.one(
         "SELECT th.id, th.ticket_id, th.session_expires_at, t.status FROM threads th "
         "JOIN tickets t ON t.id = th.ticket_id "

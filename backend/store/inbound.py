@@ -495,7 +495,9 @@ def _store_message(
             }
         ),
     )
-    emit_thread_and_ticket(tx, thread_id)
+    # thread.updated embeds the ticket: a separate ticket.updated would only repeat it
+    # (one frame per client per message saved)
+    conv.emit_thread(tx, thread_id)
     return IngestResult(
         Outcome.stored, message_id=message_id, thread_id=thread_id, media_id=media_id
     )
@@ -505,12 +507,6 @@ def emit_new_message(tx: Tx, message_id: int) -> None:
     """``message.created`` for a message just inserted (it has no reactions yet)."""
     row = tx.one(conv.MESSAGE_SELECT + " WHERE m.id = ?", (message_id,))
     tx.emit(schemas.EventType.message_created, conv.message_from_row(row))
-
-
-def emit_thread_and_ticket(tx: Tx, thread_id: int) -> None:
-    """``thread.updated``, which embeds the ticket: on the ingest path a separate
-    ``ticket.updated`` would only repeat it (one frame per client per message saved)."""
-    tx.emit(schemas.EventType.thread_updated, conv.load_thread(tx, thread_id))
 
 
 # ------------------------------------------------------------------ reveal (admins)

@@ -14,11 +14,11 @@ from backend.store.conversations import (
     emit_message,
     emit_thread,
     emit_ticket,
+    inbound_thread,
     insert_message,
     open_session,
     resolve_whatsapp_contact,
     set_ticket_status,
-    thread_for_inbound,
 )
 from backend.store.engine import Tx
 from backend.store.sqlite import SqliteStore
@@ -43,7 +43,7 @@ def inbound(
     contact_id, needs_review = resolve_whatsapp_contact(
         tx, wa_id=phone.lstrip("+"), user_id=None, profile_name=name
     )
-    thread_id, ticket_id, created = thread_for_inbound(
+    found = inbound_thread(
         tx,
         contact_id=contact_id,
         phone_number_id=phone_number_id,
@@ -53,6 +53,7 @@ def inbound(
         needs_review=needs_review,
         rules=rules,
     )
+    thread_id, ticket_id, created = found.thread_id, found.ticket_id, found.created
     message_id = insert_message(
         tx,
         thread_id=thread_id,

@@ -271,9 +271,9 @@ async def test_concurrent_redeliveries_store_once(backend, meta):
 
 async def test_a_retry_after_a_failed_processing_is_processed(backend, meta, monkeypatch):
     """The first delivery fails half-way (500, nothing kept); Meta's retry is stored in full."""
-    from backend.store import inbound
+    from backend.store import conversations
 
-    real = inbound.emit_thread_and_ticket
+    real = conversations.emit_thread
     calls = {"n": 0}
 
     def failing(tx, thread_id):
@@ -282,7 +282,7 @@ async def test_a_retry_after_a_failed_processing_is_processed(backend, meta, mon
             raise RuntimeError("disk on fire")
         return real(tx, thread_id)
 
-    monkeypatch.setattr(inbound, "emit_thread_and_ticket", failing)
+    monkeypatch.setattr(conversations, "emit_thread", failing)
     body = p.messages_envelope(p.text("retry me", at=NOW))
     first = await signed_post(meta, body)
     assert first.status_code == 500
