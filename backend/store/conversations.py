@@ -21,7 +21,7 @@ from backend.domain import routing, tickets
 from backend.domain.errors import NotFound
 from backend.domain.phones import normalize_phone, region_of
 from backend.store.base import loads
-from backend.store.engine import Tx, dumps, iso, parse_dt
+from backend.store.engine import SqlEvent, Tx, dumps, iso, parse_dt
 
 Row = sqlite3.Row | Mapping[str, Any]
 
@@ -58,6 +58,75 @@ JOIN contacts c ON c.id = th.contact_id
 JOIN tickets t ON t.id = th.ticket_id"""
 
 TICKET_SELECT = f"SELECT {TICKET_COLUMNS} FROM tickets t"
+
+
+def _json_time(column: str) -> str:
+    """A stored time (``iso()``: UTC, microseconds) as pydantic writes that datetime."""
+    return f"replace(replace({column}, '.000000+00:00', 'Z'), '+00:00', 'Z')"
+
+
+def _json_bool(column: str) -> str:
+    return f"json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"
+
+
+def _or(*columns: str) -> str:
+    """Python's ``a or b or ...`` over text columns: the first non-empty one, else the last."""
+    *head, last = columns
+    return "COALESCE(" + ", ".join(f"NULLIF({c}, '')" for c in head) + f", {last})"
+
+
+# ticket_from_row / contact_summary_from_row / thread_from_row, as SQLite JSON (SqlEvent)
+TICKET_JSON = f"""json_object('id', t.id, 'subject', t.subject, 'status', t.status,
+    'priority', t.priority, 'owner_id', t.owner_id, 'pipeline', t.pipeline,
+    'original_channel_type', t.original_channel_type, 'thread_id', t.thread_id,
+    'contact_id', t.contact_id, 'business_number', t.business_number,
+    'contact_wa_id', t.contact_wa_id, 'needs_review', {_json_bool("t.needs_review")},
+    'first_inbound_at', {_json_time("t.first_inbound_at")},
+    'last_inbound_at', {_json_time("t.last_inbound_at")},
+    'session_expires_at', {_json_time("t.session_expires_at")},
+    'first_response_seconds', t.first_response_seconds, 'inbound_count', t.inbound_count,
+    'outbound_count', t.outbound_count, 'last_delivery_status', t.last_delivery_status,
+    'created_at', {_json_time("t.created_at")}, 'updated_at', {_json_time("t.updated_at")},
+    'closed_at', {_json_time("t.closed_at")})"""
+_CONTACT_NAME = f"""COALESCE(NULLIF(CASE
+        WHEN COALESCE(c.first_name, '') != '' AND COALESCE(c.last_name, '') != ''
+        THEN c.first_name || ' ' || c.last_name
+        ELSE COALESCE(NULLIF(c.first_name, ''), NULLIF(c.last_name, ''), '') END, ''),
+    {_or("c.phone", "c.mobile_phone", "c.wa_username", "c.wa_user_id", "NULL")},
+    'Unknown contact')"""
+CONTACT_SUMMARY_JSON = f"""json_object('id', c.id, 'name', {_CONTACT_NAME},
+    'phone', CASE WHEN COALESCE(c.phone, '') != '' THEN c.phone ELSE c.mobile_phone END,
+    'wa_id', c.wa_id, 'wa_user_id', c.wa_user_id, 'wa_username', c.wa_username)"""
+THREAD_JSON = f"""json_object('id', th.id, 'channel_type', th.channel_type,
+    'business_number', th.business_number, 'phone_number_id', th.phone_number_id,
+    'contact', {CONTACT_SUMMARY_JSON}, 'ticket', {TICKET_JSON},
+    'last_message_at', {_json_time("th.last_message_at")},
+    'last_message_preview', th.last_message_preview,
+    'last_message_direction', th.last_message_direction, 'unread_count', th.unread_count,
+    'session_expires_at', {_json_time("th.session_expires_at")},
+    'created_at', {_json_time("th.created_at")})"""
+
+
+def _frame_sql(event_type: str, data: str) -> str:
+    return (
+        f"""'{{"seq":' || (j.value ->> 0) || ',"type":"{event_type}","data":' || {data} || '}}'"""
+    )
+
+
+THREAD_UPDATED = SqlEvent(
+    schemas.EventType.thread_updated.value,
+    f"""SELECT j.value ->> 0 AS seq, {_frame_sql("thread.updated", THREAD_JSON)} AS payload
+FROM json_each(:pairs) j
+JOIN threads th ON th.id = j.value ->> 1
+JOIN contacts c ON c.id = th.contact_id
+JOIN tickets t ON t.id = th.ticket_id""",
+)
+TICKET_UPDATED = SqlEvent(
+    schemas.EventType.ticket_updated.value,
+    f"""SELECT j.value ->> 0 AS seq, {_frame_sql("ticket.updated", TICKET_JSON)} AS payload
+FROM json_each(:pairs) j
+JOIN tickets t ON t.id = j.value ->> 1""",
+)
 
 MESSAGE_SELECT = """SELECT m.*, ag.name AS author_name,
     md.mime_type AS md_mime_type, md.filename AS md_filename, md.size AS md_size,
@@ -267,6 +336,17 @@ def emit_thread(tx: Tx, thread_id: int) -> schemas.Thread:
     thread = load_thread(tx, thread_id)
     tx.emit(schemas.EventType.thread_updated, thread)
     return thread
+
+
+def emit_thread_snapshot(tx: Tx, thread_id: int) -> None:
+    """``thread.updated`` with the thread as it is when the batch commits, built by SQLite
+    (``emit_thread`` when the caller needs the model)."""
+    tx.emit_sql(THREAD_UPDATED, thread_id)
+
+
+def emit_ticket_snapshot(tx: Tx, ticket_id: int) -> None:
+    """``ticket.updated`` as the batch commits it (see ``emit_thread_snapshot``)."""
+    tx.emit_sql(TICKET_UPDATED, ticket_id)
 
 
 def emit_ticket(tx: Tx, ticket_id: int) -> schemas.Ticket:

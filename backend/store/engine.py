@@ -68,35 +68,84 @@ _FTS_BULK_INSERT = (
 )
 
 
-class FtsBuffer:
-    """The ``messages_fts`` rows of a batch, inserted by one statement before COMMIT.
+@dataclass(frozen=True, slots=True)
+class SqlEvent:
+    """An event whose payload SQLite builds from the rows it describes, once per batch.
 
-    FTS5 writes its pending terms out as a new segment at every savepoint and every
-    statement that opens a statement journal, so one INSERT per message costs a segment
-    (and its merging) per message; rows inserted by one statement share one segment.
-    Statements that name ``messages_fts`` flush the buffer first, so a transaction never
-    sees the index without its own rows; a rolled-back job's rows are dropped.
+    ``select`` reads ``json_each(:pairs) AS j`` whose values are ``[seq, entity id]`` and yields
+    ``seq`` and ``payload`` (the whole ``{"seq","type","data"}`` frame). Building the JSON
+    in SQLite's C saves the ingest path a joined row, a wire model and its encoding per
+    event (tests/bench/ingest.py); the payload must equal the wire model's JSON, which
+    the tests check for every builder against the model that REST returns.
     """
 
-    __slots__ = ("flushed", "rows")
+    type: str
+    select: str
+
+    @property
+    def insert(self) -> str:
+        return (
+            "INSERT INTO events (seq, type, payload, at) "
+            f"SELECT seq, :type, payload, :at FROM ({self.select}) RETURNING seq, payload"
+        )
+
+
+class BatchBuffer:
+    """Writes a batch makes once, just before COMMIT, instead of once per job.
+
+    *Full-text rows*: FTS5 writes its pending terms out as a new segment at every
+    savepoint and every statement that opens a statement journal, so one INSERT per
+    message costs a segment (and its merging) per message; rows inserted by one
+    statement share one segment. Statements that name ``messages_fts`` flush the rows
+    first, so a transaction never sees the index without its own rows.
+
+    *SQL-built events* (``Tx.emit_sql``): the seq is taken when the job emits, the payload
+    is built from the rows as they are at the end of the batch (a snapshot event such as
+    ``thread.updated`` then shows the newest state, never an older one). An event whose
+    row no longer exists is dropped.
+
+    A rolled-back job's rows and events are dropped (``mark``/``undo``).
+    """
+
+    __slots__ = ("flushed", "late", "rows")
 
     def __init__(self) -> None:
         self.rows: list[tuple[int, str]] = []
         self.flushed = 0  # rows[:flushed] are in the table
+        self.late: list[tuple[SqlEvent, int, CommittedEvent]] = []
 
-    def mark(self) -> tuple[int, int]:
-        return len(self.rows), self.flushed
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.rows), self.flushed, len(self.late)
 
-    def undo(self, mark: tuple[int, int]) -> None:
+    def undo(self, mark: tuple[int, int, int]) -> None:
         """After a rollback to the savepoint taken at ``mark``."""
-        count, flushed = mark
+        count, flushed, late = mark
         del self.rows[count:]
         self.flushed = flushed
+        del self.late[late:]
 
-    def flush(self, conn: sqlite3.Connection) -> None:
+    def flush_fts(self, conn: sqlite3.Connection) -> None:
         if self.flushed < len(self.rows):
             conn.execute(_FTS_BULK_INSERT, (dumps(self.rows[self.flushed :]),))
             self.flushed = len(self.rows)
+
+    def flush(self, conn: sqlite3.Connection, at: str) -> None:
+        """Everything, before COMMIT."""
+        self.flush_fts(conn)
+        if not self.late:
+            return
+        by_builder: dict[SqlEvent, list[tuple[int, int]]] = {}
+        for builder, entity_id, event in self.late:
+            by_builder.setdefault(builder, []).append((event.seq, entity_id))
+        built: dict[int, str] = {}
+        for builder, pairs in by_builder.items():
+            for seq, payload in conn.execute(
+                builder.insert, {"pairs": dumps(pairs), "type": builder.type, "at": at}
+            ):
+                built[seq] = payload
+        for _, _, event in self.late:
+            event.frame = built.get(event.seq, "")
+        self.late.clear()
 
 
 @dataclass
@@ -108,16 +157,16 @@ class Tx:
     next_seq: int
     events: list[CommittedEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    fts: FtsBuffer | None = field(default=None, repr=False)
+    batch: BatchBuffer | None = field(default=None, repr=False)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
-        if self.fts is not None and MESSAGES_FTS in sql:
-            self.fts.flush(self.conn)
+        if self.batch is not None and MESSAGES_FTS in sql:
+            self.batch.flush_fts(self.conn)
         return self.conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
-        if self.fts is not None and MESSAGES_FTS in sql:
-            self.fts.flush(self.conn)
+        if self.batch is not None and MESSAGES_FTS in sql:
+            self.batch.flush_fts(self.conn)
         return self.conn.executemany(sql, rows)
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
@@ -127,13 +176,13 @@ class Tx:
         return self.execute(sql, params).fetchall()
 
     def index_message(self, message_id: int, body: str) -> None:
-        """Add a message to ``messages_fts`` (at the end of the batch, see ``FtsBuffer``)."""
-        if self.fts is None:
+        """Add a message to ``messages_fts`` (at the end of the batch, see ``BatchBuffer``)."""
+        if self.batch is None:
             self.conn.execute(
                 "INSERT INTO messages_fts (rowid, body) VALUES (?, ?)", (message_id, body)
             )
         else:
-            self.fts.rows.append((message_id, body))
+            self.batch.rows.append((message_id, body))
 
     def insert(self, table: str, values: dict[str, Any]) -> int:
         columns = ", ".join(values)
@@ -176,6 +225,24 @@ class Tx:
             (seq, event_type, frame, self.now_iso),
         )
         self.events.append(CommittedEvent(seq, event_type, frame))
+        return seq
+
+    def emit_sql(self, builder: SqlEvent, entity_id: int) -> int:
+        """Log an event whose payload SQLite builds at the end of the batch (``SqlEvent``)."""
+        seq = self.next_seq
+        self.next_seq += 1
+        event = CommittedEvent(seq, builder.type, "")
+        if self.batch is None:
+            built = self.conn.execute(
+                builder.insert,
+                {"pairs": dumps([(seq, entity_id)]), "type": builder.type, "at": self.now_iso},
+            ).fetchone()
+            if built is not None:
+                event.frame = built[1]
+                self.events.append(event)
+            return seq
+        self.batch.late.append((builder, entity_id, event))
+        self.events.append(event)
         return seq
 
 
@@ -346,7 +413,7 @@ class Writer:
             next_seq = max(self._next_seq, self._newest_logged_seq(conn) + 1)
             if next_seq > self._next_seq:
                 events.extend(self._foreign_events(conn, self._next_seq))
-            fts = FtsBuffer()
+            pending = BatchBuffer()
             index = 0
             while index < len(batch):
                 # A run of replayable jobs shares one savepoint (a savepoint per job costs
@@ -357,7 +424,7 @@ class Writer:
                 while end < len(batch) and getattr(batch[end].fn, "replayable", False):
                     end += 1
                 if end - index > 1:
-                    group = self._run_group(conn, batch[index:end], next_seq, fts)
+                    group = self._run_group(conn, batch[index:end], next_seq, pending)
                     if group is not None:
                         next_seq, group_outcomes, group_events, group_callbacks = group
                         outcomes.extend(group_outcomes)
@@ -368,10 +435,14 @@ class Writer:
                 else:
                     end = index + 1
                 for job in batch[index:end]:
-                    next_seq = self._run_one(conn, job, next_seq, fts, outcomes, events, callbacks)
+                    next_seq = self._run_one(
+                        conn, job, next_seq, pending, outcomes, events, callbacks
+                    )
                 index = end
-            fts.flush(conn)
+            pending.flush(conn, iso(self._now()))
             conn.execute("COMMIT")
+            # an SQL-built event whose row was gone by the end of the batch is not sent
+            events = [event for event in events if event.frame]
         except BaseException as exc:  # noqa: BLE001 - the commit itself failed: nobody's change stands
             log.exception("commit failed")
             if conn.in_transaction:
@@ -391,21 +462,21 @@ class Writer:
         conn: sqlite3.Connection,
         job: _Job,
         next_seq: int,
-        fts: FtsBuffer,
+        pending: BatchBuffer,
         outcomes: list[tuple[bool, Any]],
         events: list[CommittedEvent],
         callbacks: list[Callable[[], None]],
     ) -> int:
         """One job in a savepoint of its own; returns the next seq."""
-        tx = Tx(conn=conn, now=self._now(), next_seq=next_seq, fts=fts)
-        mark = fts.mark()
+        tx = Tx(conn=conn, now=self._now(), next_seq=next_seq, batch=pending)
+        mark = pending.mark()
         conn.execute("SAVEPOINT job")
         try:
             result = job.fn(tx)
         except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
             conn.execute("ROLLBACK TO job")
             conn.execute("RELEASE job")
-            fts.undo(mark)
+            pending.undo(mark)
             outcomes.append((False, exc))
             return next_seq
         conn.execute("RELEASE job")
@@ -415,18 +486,18 @@ class Writer:
         return tx.next_seq
 
     def _run_group(
-        self, conn: sqlite3.Connection, jobs: list[_Job], next_seq: int, fts: FtsBuffer
+        self, conn: sqlite3.Connection, jobs: list[_Job], next_seq: int, pending: BatchBuffer
     ) -> tuple[int, list[tuple[bool, Any]], list[CommittedEvent], list[Callable[[], None]]] | None:
         """Replayable jobs under one savepoint; None (all rolled back) if one failed."""
         outcomes: list[tuple[bool, Any]] = []
         events: list[CommittedEvent] = []
         callbacks: list[Callable[[], None]] = []
         now = self._now
-        mark = fts.mark()
+        mark = pending.mark()
         conn.execute("SAVEPOINT jobs")
         try:
             for job in jobs:
-                tx = Tx(conn=conn, now=now(), next_seq=next_seq, fts=fts)
+                tx = Tx(conn=conn, now=now(), next_seq=next_seq, batch=pending)
                 outcomes.append((True, job.fn(tx)))
                 next_seq = tx.next_seq
                 events.extend(tx.events)
@@ -434,7 +505,7 @@ class Writer:
         except BaseException:  # noqa: BLE001 - replayed one by one by the caller
             conn.execute("ROLLBACK TO jobs")
             conn.execute("RELEASE jobs")
-            fts.undo(mark)
+            pending.undo(mark)
             return None
         conn.execute("RELEASE jobs")
         return next_seq, outcomes, events, callbacks

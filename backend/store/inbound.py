@@ -309,7 +309,7 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
         index_text=False,
     )
     conv.emit_message(tx, message_id, created=True)
-    conv.emit_thread(tx, thread_id)
+    conv.emit_thread_snapshot(tx, thread_id)
     return IngestResult(Outcome.stored, message_id=message_id, thread_id=thread_id)
 
 
@@ -497,7 +497,7 @@ def _store_message(
     )
     # thread.updated embeds the ticket: a separate ticket.updated would only repeat it
     # (one frame per client per message saved)
-    conv.emit_thread(tx, thread_id)
+    conv.emit_thread_snapshot(tx, thread_id)
     return IngestResult(
         Outcome.stored, message_id=message_id, thread_id=thread_id, media_id=media_id
     )

@@ -21,7 +21,7 @@ from backend.store.base import StoreBase, loads
 from backend.store.conversations import (
     contact_display_name,
     contact_summary_from_row,
-    emit_thread,
+    emit_thread_snapshot,
     index_contact,
 )
 from backend.store.cursors import decode_cursor, encode_cursor
@@ -199,7 +199,7 @@ def emit_contact(tx: Tx, contact_id: int) -> schemas.ContactDetail:
         "SELECT id FROM threads WHERE contact_id = ? ORDER BY id DESC LIMIT ?",
         (contact_id, THREADS_REFRESHED),
     ):
-        emit_thread(tx, row["id"])
+        emit_thread_snapshot(tx, row["id"])
     return detail
 
 

@@ -23,8 +23,8 @@ from backend.store.base import StoreBase, loads
 from backend.store.conversations import (
     create_thread,
     emit_message,
-    emit_thread,
-    emit_ticket,
+    emit_thread_snapshot,
+    emit_ticket_snapshot,
     insert_message,
     load_message,
     load_thread,
@@ -219,7 +219,7 @@ def send_in_tx(
             client_id=request.client_id,
         )
         emit_message(tx, message_id, created=True)
-        emit_thread(tx, thread_id)
+        emit_thread_snapshot(tx, thread_id)
         return message_id, True
 
     _require_sendable_number(tx, ctx.phone_number_id)
@@ -355,8 +355,8 @@ def send_in_tx(
             "UPDATE tickets SET last_delivery_status = 'queued' WHERE id = ?", (ctx.ticket_id,)
         )
         set_ticket_status(tx, ctx.ticket_id, schemas.TicketStatus.waiting_on_contact, agent_id)
-        emit_ticket(tx, ctx.ticket_id)
-    emit_thread(tx, thread_id)
+        emit_ticket_snapshot(tx, ctx.ticket_id)
+    emit_thread_snapshot(tx, thread_id)
     return message_id, True
 
 
@@ -416,7 +416,7 @@ def retry_in_tx(
         emit_usage(tx, rules)
     tx.execute("UPDATE tickets SET last_delivery_status = 'queued' WHERE id = ?", (ctx.ticket_id,))
     emit_message(tx, message_id, created=False)
-    emit_ticket(tx, ctx.ticket_id)
+    emit_ticket_snapshot(tx, ctx.ticket_id)
     return message_id
 
 

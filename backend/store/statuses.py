@@ -208,8 +208,8 @@ def _settle_ticket(tx: Tx, message_id: int, thread_id: int) -> None:
         "UPDATE tickets SET last_delivery_status = ?, updated_at = ? WHERE id = ?",
         (latest["status"], tx.now_iso, ticket["id"]),
     )
-    conv.emit_ticket(tx, ticket["id"])
-    conv.emit_thread(tx, thread_id)
+    conv.emit_ticket_snapshot(tx, ticket["id"])
+    conv.emit_thread_snapshot(tx, thread_id)
 
 
 # ------------------------------------------------------------------ statuses ahead of their message

@@ -273,7 +273,7 @@ async def test_a_retry_after_a_failed_processing_is_processed(backend, meta, mon
     """The first delivery fails half-way (500, nothing kept); Meta's retry is stored in full."""
     from backend.store import conversations
 
-    real = conversations.emit_thread
+    real = conversations.emit_thread_snapshot
     calls = {"n": 0}
 
     def failing(tx, thread_id):
@@ -282,7 +282,7 @@ async def test_a_retry_after_a_failed_processing_is_processed(backend, meta, mon
             raise RuntimeError("disk on fire")
         return real(tx, thread_id)
 
-    monkeypatch.setattr(conversations, "emit_thread", failing)
+    monkeypatch.setattr(conversations, "emit_thread_snapshot", failing)
     body = p.messages_envelope(p.text("retry me", at=NOW))
     first = await signed_post(meta, body)
     assert first.status_code == 500

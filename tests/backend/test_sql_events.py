@@ -1,0 +1,170 @@
+"""Events whose payload SQLite builds (``SqlEvent``): the same JSON as the wire model, and
+the batch rules (seq taken at emit time, newest state, rollback drops them)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from backend import schemas
+from backend.store import conversations as conv
+from backend.store.engine import replayable
+from backend.store.sqlite import SqliteStore
+from tests.backend.seed import seed_thread
+
+
+@pytest.fixture
+async def store(tmp_path):
+    published: list[tuple[int, str, str]] = []
+    store = SqliteStore(
+        tmp_path / "t.db",
+        on_commit=lambda events: published.extend((e.seq, e.type, e.frame) for e in events),
+    )
+    store.published = published  # type: ignore[attr-defined]
+    await store.open()
+    yield store
+    await store.close()
+
+
+def sql_thread(tx, thread_id: int) -> dict:
+    row = tx.one(conv.THREAD_UPDATED.select, {"pairs": json.dumps([[41, thread_id]])})
+    frame = json.loads(row["payload"])
+    assert frame["seq"] == 41 and frame["type"] == "thread.updated"
+    return frame["data"]
+
+
+def sql_ticket(tx, ticket_id: int) -> dict:
+    row = tx.one(conv.TICKET_UPDATED.select, {"pairs": json.dumps([[42, ticket_id]])})
+    frame = json.loads(row["payload"])
+    assert frame["seq"] == 42 and frame["type"] == "ticket.updated"
+    return frame["data"]
+
+
+# Contact name and phone columns as the display rule sees them: set, empty and missing.
+CONTACT_SHAPES = [
+    {"first_name": "Ana", "last_name": "García"},
+    {"first_name": "Ana", "last_name": ""},
+    {"first_name": "", "last_name": "García"},
+    {"first_name": None, "last_name": None},
+    {"first_name": "", "last_name": "", "phone": "", "mobile_phone": "+34600000002"},
+    {"first_name": None, "phone": None, "mobile_phone": ""},
+    {"first_name": None, "phone": None, "mobile_phone": None, "wa_username": "ana.g"},
+    {"first_name": None, "phone": None, "wa_username": "", "wa_user_id": "ES.123"},
+    {
+        "first_name": None,
+        "phone": None,
+        "mobile_phone": None,
+        "wa_id": None,
+        "wa_username": None,
+        "wa_user_id": None,
+    },
+    {"first_name": 'Quote " back\\slash \x07 bell', "last_name": "‮evil"},
+]
+
+TICKET_SHAPES = [
+    {},
+    {"status": "closed", "closed_at": "2026-11-02T10:00:00.000000+00:00"},
+    {"needs_review": 1, "priority": "urgent", "last_delivery_status": "read"},
+    {"first_response_seconds": 93, "outbound_count": 4, "owner_id": None},
+    {"session_expires_at": "2026-11-02T09:00:00.250000+00:00", "pipeline": "billing"},
+]
+
+
+async def test_thread_and_ticket_json_equal_the_wire_models(store):
+    made = []
+    for index, contact in enumerate(CONTACT_SHAPES):
+        thread = await seed_thread(store, name="Someone", phone=f"+3461000{index:04d}", text="hi")
+        made.append((thread, contact, TICKET_SHAPES[index % len(TICKET_SHAPES)]))
+
+    def reshape(tx):
+        for thread, contact, ticket in made:
+            tx.update("contacts", thread.contact.id, contact)
+            if ticket:
+                tx.update("tickets", thread.ticket.id, ticket)
+        return True
+
+    await store.write(reshape)
+
+    def compare(tx):
+        for thread, _, _ in made:
+            model = conv.load_thread(tx, thread.id)
+            assert sql_thread(tx, thread.id) == json.loads(model.model_dump_json())
+            ticket = conv.load_ticket(tx, thread.ticket.id)
+            assert sql_ticket(tx, thread.ticket.id) == json.loads(ticket.model_dump_json())
+        return True
+
+    assert await store.write(compare)
+    # and a client reads them back as the same models
+    thread = made[-1][0]
+    data = await store.write(lambda tx: sql_thread(tx, thread.id))
+    assert schemas.Thread.model_validate(data) == await store.get_thread(thread.id)
+
+
+async def test_a_snapshot_shows_the_state_at_commit_and_keeps_its_place(store):
+    thread = await seed_thread(store, name="Ana", phone="+34610000001", text="hi")
+    store.published.clear()
+
+    def first(tx):
+        tx.emit("test.before", {"n": 1})
+        conv.emit_thread_snapshot(tx, thread.id)
+        tx.emit("test.after", {"n": 2})
+        return True
+
+    def second(tx):
+        tx.execute("UPDATE threads SET last_message_preview = 'later' WHERE id = ?", (thread.id,))
+        conv.emit_thread_snapshot(tx, thread.id)
+        return True
+
+    await asyncio.gather(store.write(replayable(first)), store.write(replayable(second)))
+    types = [event_type for _, event_type, _ in store.published]
+    assert types == ["test.before", "thread.updated", "test.after", "thread.updated"]
+    seqs = [seq for seq, _, _ in store.published]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 4
+    snapshots = [json.loads(frame) for _, t, frame in store.published if t == "thread.updated"]
+    # a snapshot taken before another job's change in the same batch shows that change
+    # too when both committed together; alone, it shows its own state
+    assert all(s["data"]["last_message_preview"] in ("hi", "later") for s in snapshots)
+    assert snapshots[-1]["data"]["last_message_preview"] == "later"
+    logged = dict(await store.events_after(0))
+    for seq, _, frame in store.published:
+        assert logged[seq] == frame  # what was sent is what a replay sends
+
+
+async def test_a_rolled_back_job_leaves_no_snapshot(store):
+    thread = await seed_thread(store, name="Ana", phone="+34610000001", text="hi")
+    store.published.clear()
+
+    def failing(tx):
+        conv.emit_thread_snapshot(tx, thread.id)
+        raise ValueError("refused")
+
+    def fine(tx):
+        conv.emit_ticket_snapshot(tx, thread.ticket.id)
+        return True
+
+    outcomes = await asyncio.gather(
+        store.write(replayable(fine)),
+        store.write(replayable(failing)),
+        store.write(fine),
+        return_exceptions=True,
+    )
+    assert outcomes[0] is True and outcomes[2] is True
+    assert isinstance(outcomes[1], ValueError)
+    assert [t for _, t, _ in store.published] == ["ticket.updated", "ticket.updated"]
+    logged = await store.events_after(0)
+    assert [seq for seq, _ in logged][-2:] == [seq for seq, _, _ in store.published]
+
+
+async def test_a_snapshot_of_a_row_gone_by_commit_is_not_sent(store):
+    store.published.clear()
+
+    def gone(tx):
+        conv.emit_thread_snapshot(tx, 987654)
+        tx.emit("test.kept", {})
+        return True
+
+    assert await store.write(gone) is True
+    assert [t for _, t, _ in store.published] == ["test.kept"]
+    assert [json.loads(f)["type"] for _, f in await store.events_after(0)] == ["test.kept"]
