@@ -148,3 +148,16 @@ async def test_message_index_rows_are_written_per_batch_and_dropped_with_their_j
     assert outcomes[2] == 1 and outcomes[3] == 3  # a transaction sees the rows before it
     rows = await store.readers.all("SELECT rowid, body FROM messages_fts ORDER BY rowid")
     assert [tuple(row) for row in rows] == [(1, "alpha"), (3, "gamma"), (4, "delta")]
+
+
+async def test_the_wal_is_checkpointed_beside_the_writer(store):
+    """Commits wake the checkpointer thread, which copies the WAL back into the database."""
+    await asyncio.gather(*(store.write(put(f"w{i}")) for i in range(50)))
+    checkpointer = store.writer.checkpointer
+    for _ in range(100):
+        if checkpointer.checkpoints:
+            break
+        await asyncio.sleep(0.05)
+    assert checkpointer.checkpoints >= 1
+    row = await store.readers.one("PRAGMA wal_autocheckpoint")
+    assert row is not None  # readers unaffected; the writer's own checkpoint is a backstop
