@@ -159,5 +159,3 @@ async def test_the_wal_is_checkpointed_beside_the_writer(store):
             break
         await asyncio.sleep(0.05)
     assert checkpointer.checkpoints >= 1
-    row = await store.readers.one("PRAGMA wal_autocheckpoint")
-    assert row is not None  # readers unaffected; the writer's own checkpoint is a backstop
