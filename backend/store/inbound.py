@@ -117,24 +117,65 @@ class Admission:
     dropped: Outcome | None
     business_number: str | None = None
     stored: bool = False  # a message with this wamid is stored already
+    known: KnownSender | None = None  # asked for with a sender: see _known_contact
+
+
+# The number, whether the wamid is stored, and (for a plain message from a sender with a
+# BSUID) the contact with that BSUID and its open thread on the number: the three reads
+# every inbound message starts with, in one statement (tests/bench/ingest.py).
+_ADMIT_SQL = """SELECT p.status, p.destination, p.connected_at, p.display_phone_number,
+    EXISTS (SELECT 1 FROM messages WHERE wamid = :wamid) AS stored,
+    c.id AS c_id, c.wa_id AS c_wa_id, c.wa_user_id AS c_wa_user_id,
+    c.wa_parent_user_id AS c_wa_parent_user_id, c.wa_username AS c_wa_username,
+    th.id AS th_id, th.ticket_id AS th_ticket_id, th.session_expires_at AS th_session,
+    t.status AS t_status
+FROM phone_numbers p
+LEFT JOIN contacts c ON c.id = (
+    SELECT id FROM contacts WHERE {column} = :bsuid ORDER BY updated_at DESC LIMIT 1)
+LEFT JOIN threads th ON th.id = (
+    SELECT th2.id FROM threads th2 JOIN tickets t2 ON t2.id = th2.ticket_id
+    WHERE th2.contact_id = c.id AND th2.phone_number_id IS p.phone_number_id
+        AND t2.status != 'closed'
+    ORDER BY th2.id DESC LIMIT 1)
+LEFT JOIN tickets t ON t.id = th.ticket_id
+WHERE p.phone_number_id = :pnid"""
+_ADMIT_BY_COLUMN = {
+    column: _ADMIT_SQL.replace("{column}", column) for column in ("wa_parent_user_id", "wa_user_id")
+}
+
+
+@dataclass(slots=True)
+class KnownSender:
+    """A returning sender found by BSUID with an unchanged identity, and their open thread."""
+
+    contact_id: int
+    thread: conv.InboundThread | None
 
 
 def admit(
-    tx: Tx, phone_number_id: str | None, at: datetime | None, wamid: str | None = None
+    tx: Tx,
+    phone_number_id: str | None,
+    at: datetime | None,
+    wamid: str | None = None,
+    sender: Sender | None = None,
 ) -> Admission:
     """Drop (and count) events for numbers not connected to the help desk, or older than
     the number's connection; otherwise the number's display form for the thread (and,
-    in the same read, whether a message with ``wamid`` is stored already)."""
-    row = (
-        tx.one(
-            "SELECT status, destination, connected_at, display_phone_number, "
-            "EXISTS (SELECT 1 FROM messages WHERE wamid = ?) AS stored "
-            "FROM phone_numbers WHERE phone_number_id = ?",
-            (wamid, phone_number_id),
+    in the same read, whether a message with ``wamid`` is stored already, and with a
+    ``sender``, the returning sender of ``_known_contact``)."""
+    row = None
+    if phone_number_id:
+        column = bsuid = None
+        if sender is not None:
+            column, bsuid = (
+                ("wa_parent_user_id", sender.parent_user_id)
+                if sender.parent_user_id
+                else ("wa_user_id", sender.user_id)
+            )
+        row = tx.one(
+            _ADMIT_BY_COLUMN[column or "wa_user_id"],
+            {"wamid": wamid, "pnid": phone_number_id, "bsuid": bsuid},
         )
-        if phone_number_id
-        else None
-    )
     if (
         row is None
         or row["status"] not in INGESTING_STATES
@@ -147,7 +188,30 @@ def admit(
     if at is not None and (connected_at is None or at < connected_at.replace(microsecond=0)):
         bump(tx, COUNTER_DROPPED_BEFORE)
         return Admission(Outcome.dropped_before_connection)
-    return Admission(None, row["display_phone_number"], bool(row["stored"]))
+    known = None
+    if sender is not None and row["c_id"] is not None and _same_identity(row, sender, "c_"):
+        thread = (
+            conv.InboundThread(
+                row["th_id"], row["th_ticket_id"], False, row["th_session"], row["t_status"]
+            )
+            if row["th_id"] is not None
+            else None
+        )
+        known = KnownSender(row["c_id"], thread)
+    return Admission(None, row["display_phone_number"], bool(row["stored"]), known)
+
+
+def _same_identity(row: Any, sender: Sender, prefix: str = "") -> bool:
+    """Whether every identity field the sender gave matches the contact's."""
+    for field_name, given in (
+        ("wa_id", sender.wa_id),
+        ("wa_user_id", sender.user_id),
+        ("wa_parent_user_id", sender.parent_user_id),
+        ("wa_username", sender.username),
+    ):
+        if given and row[prefix + field_name] != given:
+            return False
+    return True
 
 
 def seen_inbound(tx: Tx, record: InboundRecord, admission: Admission) -> bool:
@@ -178,7 +242,15 @@ def ingest_inbound(
     rules: Sequence[routing.RoutingRule] = (),
 ) -> IngestResult:
     """The transaction function for one received message (see the module docstring)."""
-    admission = admit(tx, record.phone_number_id, record.at, record.wamid)
+    plain = (
+        record.reaction_target is None
+        and record.reaction_emoji is None
+        and record.identity_change is None
+        and (record.sender.user_id or record.sender.parent_user_id)
+    )
+    admission = admit(
+        tx, record.phone_number_id, record.at, record.wamid, record.sender if plain else None
+    )
     if admission.dropped is not None:
         return IngestResult(admission.dropped)
     if seen_inbound(tx, record, admission):
@@ -199,7 +271,7 @@ def ingest_inbound(
         record.fallback_subject = conv.UNSUPPORTED_PREVIEW
     if record.identity_change is not None:
         return _change_identity(tx, record, record.identity_change)
-    return _store_message(tx, record, rules, admission.business_number)
+    return _store_message(tx, record, rules, admission.business_number, admission.known)
 
 
 # ------------------------------------------------------------------ reactions
@@ -333,15 +405,7 @@ def _known_contact(tx: Tx, sender: Sender) -> int | None:
         )
         if row is None:
             continue
-        for field_name, given in (
-            ("wa_id", sender.wa_id),
-            ("wa_user_id", sender.user_id),
-            ("wa_parent_user_id", sender.parent_user_id),
-            ("wa_username", sender.username),
-        ):
-            if given and row[field_name] != given:
-                return None
-        return row["id"]
+        return row["id"] if _same_identity(row, sender) else None
     return None
 
 
@@ -350,9 +414,10 @@ def _store_message(
     record: InboundRecord,
     rules: Sequence[routing.RoutingRule],
     business_number: str | None,
+    known: KnownSender | None = None,
 ) -> IngestResult:
     sender = record.sender
-    contact_id = _known_contact(tx, sender)
+    contact_id = known.contact_id if known is not None else _known_contact(tx, sender)
     needs_review = False
     if contact_id is None:
         contact_id, needs_review = conv.resolve_whatsapp_contact(
@@ -363,7 +428,11 @@ def _store_message(
             username=sender.username,
             profile_name=sender.profile_name,
         )
-    found = conv.inbound_thread(
+    found = (
+        known.thread
+        if known is not None and known.thread is not None and known.contact_id == contact_id
+        else None
+    ) or conv.inbound_thread(
         tx,
         contact_id=contact_id,
         phone_number_id=record.phone_number_id,
