@@ -6,6 +6,10 @@ core 1 POSTs signed Meta-shaped webhooks over 64 keep-alive connections at risin
 until the server saturates, then at half that rate. Every acknowledged message must be in
 the database afterwards. The same load then goes to the bare group-commit handler of
 PERF-BASELINES (``tests.bench.baseline_ingest``), in the same run.
+
+This 2-core VM drifts by ±20 % over a minute, so the two servers are measured in turns,
+ours, baseline, ours, baseline, and each side's better run is kept: the ratio compares
+the two at their best in the same few minutes, not one lucky or unlucky minute.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from tests.bench.common import ServerProcess, print_rows, row, run_module_json
 
 NAME = "ingest"
+ROUNDS = 2
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 50.0
 
@@ -36,20 +41,32 @@ def measure(module: str, db: Path, extra: list[str]) -> tuple[dict[str, Any], in
 
 
 def main() -> list[dict[str, Any]]:
+    runs: dict[str, list[tuple[dict[str, Any], int]]] = {"ours": [], "base": []}
     with tempfile.TemporaryDirectory(prefix="ttydesk-bench-ingest-") as tmp:
-        ours, ours_stored = measure(
-            "tests.bench.server", Path(tmp) / "ours" / "ttydesk.db", ["--seed"]
-        )
-        base, base_stored = measure("tests.bench.baseline_ingest", Path(tmp) / "baseline.db", [])
+        for turn in range(ROUNDS):
+            runs["ours"].append(
+                measure("tests.bench.server", Path(tmp) / f"ours{turn}" / "ttydesk.db", ["--seed"])
+            )
+            runs["base"].append(
+                measure("tests.bench.baseline_ingest", Path(tmp) / f"baseline{turn}.db", [])
+            )
+    # every run must have stored every message it acknowledged; the better run is reported
+    all_committed = all(
+        stored >= result["total_ok"] for side in runs.values() for result, stored in side
+    )
+    all_clean = all(result["errors"] == 0 for side in runs.values() for result, _ in side)
+    ours, ours_stored = max(runs["ours"], key=lambda run: run[0]["sustained"])
+    base, base_stored = max(runs["base"], key=lambda run: run[0]["sustained"])
     ratio = ours["sustained"] / base["sustained"] if base["sustained"] else None
-    half_p99 = ours["half"]["p99_ms"]
-    committed_ok = ours_stored >= ours["total_ok"] and base_stored >= base["total_ok"]
+    # the acknowledgement target is checked on every turn of ours, not only the better one
+    half_p99 = max(result["half"]["p99_ms"] for result, _ in runs["ours"])
+    committed_ok = all_committed
     sat = ours["at_saturation"]
     bsat = base["at_saturation"]
     return [
         row(
             NAME,
-            "sustained msg/s (every ack committed)",
+            f"sustained msg/s (every ack committed; better of {ROUNDS} turns each)",
             ours["sustained"],
             "msg/s",
             "≥50% of base",
@@ -68,7 +85,7 @@ def main() -> list[dict[str, Any]]:
         ),
         row(
             NAME,
-            f"ack p99 at 50% of saturation ({ours['half']['offered']}/s)",
+            f"ack p99 at 50% of saturation ({ours['half']['offered']}/s; worst turn)",
             half_p99,
             "ms",
             f"<{TARGET_P99_MS:g} ms",
@@ -83,7 +100,7 @@ def main() -> list[dict[str, Any]]:
             "msgs",
             "all",
             baseline=base_stored,
-            ok=committed_ok and ours["errors"] == 0 and base["errors"] == 0,
+            ok=committed_ok and all_clean,
         ),
     ]
 

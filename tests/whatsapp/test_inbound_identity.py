@@ -251,3 +251,51 @@ async def test_routing_rules_from_settings_pick_the_owner(backend, meta):
         {"subject": "hola", "owner_id": backend.agent.id},  # Bob: lang:es
         {"subject": "my invoice is wrong", "owner_id": backend.admin.id},  # Ada: billing
     ]
+
+
+async def test_a_returning_sender_is_found_by_bsuid_whatever_else_changed(backend, meta):
+    """The ingest reads a returning sender's contact and open thread in the statement that
+    admits the message; any identity field that differs (a new username here) or a
+    parent BSUID takes the full association instead, and the thread is still theirs."""
+    await deliver(meta, p.text("one", at=AT), contacts=[p.contact()])
+    await deliver(meta, p.text("two", at=AT + timedelta(minutes=1)), contacts=[p.contact()])
+    await deliver(
+        meta,
+        p.text("three", at=AT + timedelta(minutes=2)),
+        contacts=[p.contact(username="@maria")],
+    )
+    await deliver(
+        meta,
+        p.text("four", at=AT + timedelta(minutes=3)),
+        contacts=[p.contact(username="@maria", parent_user_id=p.CUSTOMER_PARENT_ID)],
+    )
+    await deliver(
+        meta,
+        p.text("five", at=AT + timedelta(minutes=4)),
+        contacts=[p.contact(username="@maria", parent_user_id=p.CUSTOMER_PARENT_ID)],
+    )
+    (contact,) = await rows(
+        backend, "SELECT id, wa_user_id, wa_parent_user_id, wa_username FROM contacts"
+    )
+    assert contact["wa_username"] == "@maria"
+    assert contact["wa_parent_user_id"] == p.CUSTOMER_PARENT_ID
+    (thread,) = await rows(backend, "SELECT id, contact_id, unread_count FROM threads")
+    assert thread["contact_id"] == contact["id"] and thread["unread_count"] == 5
+    texts = await rows(
+        backend, "SELECT text FROM messages WHERE thread_id = ? ORDER BY id", (thread["id"],)
+    )
+    assert [row["text"] for row in texts] == ["one", "two", "three", "four", "five"]
+    (ticket,) = await rows(backend, "SELECT inbound_count FROM tickets")
+    assert ticket["inbound_count"] == 5
+
+    # a closed ticket is not found: the next message starts a new thread for the contact
+    await backend.store.write(
+        lambda tx: tx.execute("UPDATE tickets SET status = 'closed'") and None
+    )
+    await deliver(
+        meta,
+        p.text("six", at=AT + timedelta(minutes=5)),
+        contacts=[p.contact(username="@maria", parent_user_id=p.CUSTOMER_PARENT_ID)],
+    )
+    threads = await rows(backend, "SELECT contact_id FROM threads ORDER BY id")
+    assert [row["contact_id"] for row in threads] == [contact["id"], contact["id"]]
