@@ -76,12 +76,14 @@ class Hub:
 
     def publish(self, events: Iterable[Frame]) -> None:
         """Called on the event loop after each commit, in seq order."""
+        subscribers = self._subscribers
         for event in events:
             self.last_seq = max(self.last_seq, event.seq)
             self.published += 1
-            frame = event.frame.encode()  # once for every subscriber
-            for subscriber in self._subscribers:
-                subscriber.offer(event.seq, frame)
+            if subscribers:
+                frame = event.frame.encode()  # once for every subscriber
+                for subscriber in subscribers:
+                    subscriber.offer(event.seq, frame)
 
     def publish_presence(self, source: Subscriber, thread_id: int | None, state: str) -> None:
         """Presence is ephemeral: fanned out with seq 0, never written to the event log."""

@@ -21,7 +21,7 @@ from backend.domain import routing, tickets
 from backend.domain.errors import NotFound
 from backend.domain.phones import normalize_phone, region_of
 from backend.store.base import loads
-from backend.store.engine import SqlEvent, Tx, dumps, iso, parse_dt
+from backend.store.engine import SqlEvent, Tx, dumps, iso, parse_dt, sql_function
 
 Row = sqlite3.Row | Mapping[str, Any]
 
@@ -120,6 +120,85 @@ FROM json_each(:pairs) j
 JOIN threads th ON th.id = j.value ->> 1
 JOIN contacts c ON c.id = th.contact_id
 JOIN tickets t ON t.id = th.ticket_id""",
+)
+
+
+def _json_flag(path: str) -> str:
+    """A true/false in ``m.content`` at ``path`` as JSON, else null."""
+    return (
+        f"CASE json_type(m.content, '{path}') WHEN 'true' THEN json('true') "
+        f"WHEN 'false' THEN json('false') END"
+    )
+
+
+def _json_real(expression: str) -> str:
+    return f"CASE WHEN {expression} IS NOT NULL THEN CAST({expression} AS REAL) END"
+
+
+# message_from_row, as SQLite JSON (SqlEvent), over MESSAGE_SELECT's joins: m, ag, md, rq
+_QUARANTINED = "m.kind = 'quarantined'"
+MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id, 'direction', m.direction,
+    'kind', m.kind, 'text', CASE WHEN {_QUARANTINED} THEN NULL ELSE m.text END,
+    'author_id', m.author_id, 'author_name', ag.name, 'wamid', m.wamid, 'status', m.status,
+    'error_code', m.error_code, 'error_message', m.error_message,
+    'reply_to', CASE WHEN m.reply_to_id IS NOT NULL OR COALESCE(m.reply_to_wamid, '') != ''
+        THEN json_object('id', rq.id,
+            'wamid', CASE WHEN COALESCE(rq.wamid, '') != '' THEN rq.wamid
+                ELSE m.reply_to_wamid END,
+            'preview', CASE WHEN rq.id IS NOT NULL
+                THEN ttydesk_preview(rq.kind, rq.text, rq.caption) END,
+            'direction', rq.direction) END,
+    'forwarded', {_json_bool("m.forwarded")},
+    'media', CASE WHEN m.media_id IS NOT NULL AND NOT {_QUARANTINED}
+        THEN json_object('id', m.media_id, 'mime_type', md.mime_type,
+            'filename', md.filename, 'size', md.size, 'sha256', md.sha256,
+            'caption', m.caption, 'state', COALESCE(NULLIF(md.state, ''), 'pending'),
+            'animated', {_json_flag("$.animated")}) END,
+    'location', CASE WHEN NOT {_QUARANTINED} AND json_type(m.content, '$.location') = 'object'
+        THEN json_object(
+            'latitude', {_json_real("m.content ->> '$.location.latitude'")},
+            'longitude', {_json_real("m.content ->> '$.location.longitude'")},
+            'name', m.content ->> '$.location.name',
+            'address', m.content ->> '$.location.address',
+            'url', m.content ->> '$.location.url') END,
+    'contacts', CASE WHEN {_QUARANTINED} THEN json('[]') ELSE (
+        SELECT json_group_array(json_object('name', e.value ->> 'name',
+            'phones', COALESCE(e.value -> 'phones', json('[]')),
+            'emails', COALESCE(e.value -> 'emails', json('[]')),
+            'org', e.value ->> 'org'))
+        FROM json_each(m.content, '$.contacts') e) END,
+    'order', (SELECT json_group_array(json_object(
+            'product_retailer_id', e.value ->> 'product_retailer_id',
+            'quantity', e.value ->> 'quantity',
+            'item_price', {_json_real("e.value ->> 'item_price'")},
+            'currency', e.value ->> 'currency'))
+        FROM json_each(m.content, '$.order') e),
+    'reactions', (SELECT json_group_array(json_object('emoji', r.emoji, 'by', r.by,
+            'agent_id', NULLIF(r.agent_id, 0), 'at', {_json_time("r.at")}))
+        FROM (SELECT * FROM reactions WHERE message_id = m.id ORDER BY at) r),
+    'template_name', m.content ->> '$.template_name',
+    'template_language', m.content ->> '$.template_language',
+    'unsupported_reason', m.unsupported_reason, 'quarantine_rule', m.quarantine_rule,
+    'quarantine_revealed', {_json_bool("m.quarantine_revealed")},
+    'event', m.content ->> '$.event',
+    'from_number', m.from_number, 'to_number', m.to_number,
+    'created_at', {_json_time("m.created_at")}, 'sent_at', {_json_time("m.sent_at")},
+    'delivered_at', {_json_time("m.delivered_at")}, 'read_at', {_json_time("m.read_at")},
+    'failed_at', {_json_time("m.failed_at")})"""
+_MESSAGE_FROM = """FROM json_each(:pairs) j
+JOIN messages m ON m.id = j.value ->> 1
+LEFT JOIN agents ag ON ag.id = m.author_id
+LEFT JOIN media md ON md.id = m.media_id
+LEFT JOIN messages rq ON rq.id = m.reply_to_id"""
+MESSAGE_CREATED = SqlEvent(
+    schemas.EventType.message_created.value,
+    f"SELECT j.value ->> 0 AS seq, {_frame_sql('message.created', MESSAGE_JSON)} AS payload "
+    + _MESSAGE_FROM,
+)
+MESSAGE_UPDATED = SqlEvent(
+    schemas.EventType.message_updated.value,
+    f"SELECT j.value ->> 0 AS seq, {_frame_sql('message.updated', MESSAGE_JSON)} AS payload "
+    + _MESSAGE_FROM,
 )
 TICKET_UPDATED = SqlEvent(
     schemas.EventType.ticket_updated.value,
@@ -225,6 +304,10 @@ def preview_of(kind: str, text: str | None, caption: str | None = None) -> str:
     if len(body) > PREVIEW_LENGTH:
         body = body[: PREVIEW_LENGTH - 1] + "…"
     return body
+
+
+# the quoted message's preview in MESSAGE_JSON
+sql_function("ttydesk_preview", 3, preview_of)
 
 
 def message_from_row(row: Row, reactions: Sequence[Row] = ()) -> schemas.Message:
@@ -342,6 +425,12 @@ def emit_thread_snapshot(tx: Tx, thread_id: int) -> None:
     """``thread.updated`` with the thread as it is when the batch commits, built by SQLite
     (``emit_thread`` when the caller needs the model)."""
     tx.emit_sql(THREAD_UPDATED, thread_id)
+
+
+def emit_message_snapshot(tx: Tx, message_id: int, *, created: bool) -> None:
+    """``message.created``/``message.updated`` as the batch commits it (``emit_message``
+    when the caller needs the model)."""
+    tx.emit_sql(MESSAGE_CREATED if created else MESSAGE_UPDATED, message_id)
 
 
 def emit_ticket_snapshot(tx: Tx, ticket_id: int) -> None:

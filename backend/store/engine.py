@@ -153,6 +153,10 @@ class BatchBuffer:
         self.late.clear()
 
 
+# INSERT statements by (table, *columns): the same few shapes are built for every row
+_INSERTS: dict[tuple[str, ...], str] = {}
+
+
 @dataclass
 class Tx:
     """What a transaction function gets: the connection, the time, and ``emit``."""
@@ -190,11 +194,13 @@ class Tx:
             self.batch.rows.append((message_id, body))
 
     def insert(self, table: str, values: dict[str, Any]) -> int:
-        columns = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
-        cur = self.conn.execute(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values())
-        )
+        key = (table, *values)
+        sql = _INSERTS.get(key)
+        if sql is None:
+            columns = ", ".join(values)
+            marks = ", ".join("?" for _ in values)
+            sql = _INSERTS[key] = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+        cur = self.conn.execute(sql, tuple(values.values()))
         return int(cur.lastrowid or 0)
 
     def update(self, table: str, row_id: int, values: dict[str, Any]) -> None:
@@ -251,11 +257,22 @@ class Tx:
         return seq
 
 
+# Python functions the writer's SQL may call (SqlEvent payloads): name → (arguments, fn)
+SQL_FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {}
+
+
+def sql_function(name: str, arguments: int, function: Callable[..., Any]) -> None:
+    """Make a deterministic Python function callable from SQL on connections opened after."""
+    SQL_FUNCTIONS[name] = (arguments, function)
+
+
 def connect_sqlite(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, cached_statements=512
     )
     conn.row_factory = sqlite3.Row
+    for name, (arguments, function) in SQL_FUNCTIONS.items():
+        conn.create_function(name, arguments, function, deterministic=True)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")

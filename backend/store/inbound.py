@@ -23,7 +23,7 @@ from backend import schemas
 from backend.domain import routing, session, tickets
 from backend.domain.errors import Conflict, NotFound
 from backend.store import conversations as conv
-from backend.store.engine import Tx, dumps, iso, parse_dt
+from backend.store.engine import Tx, iso, parse_dt
 
 # phone-number states in which webhooks are ingested (an unhealthy number still receives)
 INGESTING_STATES = frozenset({schemas.ChannelStatus.connected, schemas.ChannelStatus.unhealthy})
@@ -294,7 +294,7 @@ def _react(tx: Tx, record: InboundRecord) -> IngestResult | None:
         wamid=record.wamid,
     )
     _receipt(tx, record.wamid)
-    conv.emit_message(tx, target["id"], created=False)
+    conv.emit_message_snapshot(tx, target["id"], created=False)
     return IngestResult(Outcome.reaction, message_id=target["id"], thread_id=target["thread_id"])
 
 
@@ -380,7 +380,7 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
         at=record.at,
         index_text=False,
     )
-    conv.emit_message(tx, message_id, created=True)
+    conv.emit_message_snapshot(tx, message_id, created=True)
     conv.emit_thread_snapshot(tx, thread_id)
     return IngestResult(Outcome.stored, message_id=message_id, thread_id=thread_id)
 
@@ -460,12 +460,8 @@ def _store_message(
             },
         )
     reply_to_id = None
-    quoted = None
     if record.reply_to_wamid:
-        quoted = tx.one(
-            "SELECT id, wamid, kind, text, caption, direction FROM messages WHERE wamid = ?",
-            (record.reply_to_wamid,),
-        )
+        quoted = tx.one("SELECT id FROM messages WHERE wamid = ?", (record.reply_to_wamid,))
         reply_to_id = quoted[0] if quoted is not None else None
     content = record.content
     if record.welcome:
@@ -517,65 +513,13 @@ def _store_message(
         moved = tickets.status_after_inbound(found.ticket_status).value
         if moved != found.ticket_status:
             conv.set_ticket_status(tx, ticket_id, moved, None)
-    # message.created from the values just inserted (no re-read: the row is ours, and a
-    # new message has no reactions yet)
-    tx.emit(
-        schemas.EventType.message_created,
-        conv.message_from_row(
-            {
-                "id": message_id,
-                "thread_id": thread_id,
-                "direction": schemas.Direction.inbound,
-                "kind": record.kind,
-                "text": record.text,
-                "author_id": None,
-                "author_name": None,
-                "wamid": record.wamid,
-                "status": None,
-                "error_code": None,
-                "error_message": None,
-                "reply_to_id": reply_to_id,
-                "reply_to_wamid": record.reply_to_wamid,
-                "rq_id": reply_to_id,
-                "rq_wamid": quoted[1] if quoted is not None else None,
-                "rq_kind": quoted[2] if quoted is not None else None,
-                "rq_text": quoted[3] if quoted is not None else None,
-                "rq_caption": quoted[4] if quoted is not None else None,
-                "rq_direction": quoted[5] if quoted is not None else None,
-                "forwarded": int(record.forwarded),
-                "media_id": media_id,
-                "md_mime_type": record.media.mime_type if record.media is not None else None,
-                "md_filename": record.media.filename if record.media is not None else None,
-                "md_size": None,
-                "md_sha256": record.media.sha256 if record.media is not None else None,
-                "md_state": schemas.MediaState.pending,
-                "caption": record.caption,
-                "content": dumps(content),
-                "unsupported_reason": record.unsupported_reason,
-                "quarantine_rule": record.quarantine_rule,
-                "quarantine_revealed": 0,
-                "from_number": sender.wa_id or sender.user_id,
-                "to_number": business_number,
-                "created_at": iso(at),
-                "sent_at": None,
-                "delivered_at": None,
-                "read_at": None,
-                "failed_at": None,
-            }
-        ),
-    )
+    conv.emit_message_snapshot(tx, message_id, created=True)
     # thread.updated embeds the ticket: a separate ticket.updated would only repeat it
     # (one frame per client per message saved)
     conv.emit_thread_snapshot(tx, thread_id)
     return IngestResult(
         Outcome.stored, message_id=message_id, thread_id=thread_id, media_id=media_id
     )
-
-
-def emit_new_message(tx: Tx, message_id: int) -> None:
-    """``message.created`` for a message just inserted (it has no reactions yet)."""
-    row = tx.one(conv.MESSAGE_SELECT + " WHERE m.id = ?", (message_id,))
-    tx.emit(schemas.EventType.message_created, conv.message_from_row(row))
 
 
 # ------------------------------------------------------------------ reveal (admins)

@@ -144,7 +144,7 @@ def apply_status(tx: Tx, record: StatusRecord) -> StatusResult:
     if not changed:
         return StatusResult(StatusOutcome.unchanged, message_id=row["id"])
     _settle_ticket(tx, row["id"], row["thread_id"])
-    conv.emit_message(tx, row["id"], created=False)
+    conv.emit_message_snapshot(tx, row["id"], created=False)
     return StatusResult(StatusOutcome.applied, message_id=row["id"])
 
 

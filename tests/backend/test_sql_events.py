@@ -168,3 +168,171 @@ async def test_a_snapshot_of_a_row_gone_by_commit_is_not_sent(store):
     assert await store.write(gone) is True
     assert [t for _, t, _ in store.published] == ["test.kept"]
     assert [json.loads(f)["type"] for _, f in await store.events_after(0)] == ["test.kept"]
+
+
+def sql_message(tx, message_id: int) -> dict:
+    row = tx.one(conv.MESSAGE_CREATED.select, {"pairs": json.dumps([[43, message_id]])})
+    frame = json.loads(row["payload"])
+    assert frame["seq"] == 43 and frame["type"] == "message.created"
+    return frame["data"]
+
+
+async def test_message_json_equals_the_wire_model_for_every_kind(store):
+    thread = await seed_thread(store, name="Ana", phone="+34610000001", text="first")
+
+    def seed(tx) -> list[int]:
+        agent = tx.insert(
+            "agents",
+            {
+                "name": "Bea",
+                "role": "agent",
+                "token_hash": "x" * 64,
+                "created_at": tx.now_iso,
+                "updated_at": tx.now_iso,
+            },
+        )
+        media = tx.insert(
+            "media",
+            {
+                "external_id": "wa-media-1",
+                "direction": "in",
+                "mime_type": "image/webp",
+                "filename": "sticker.webp",
+                "sha256": "ab" * 32,
+                "size": 2048,
+                "state": "ready",
+                "created_at": tx.now_iso,
+            },
+        )
+        bare_media = tx.insert(
+            "media",
+            {"external_id": "wa-media-2", "direction": "in", "state": "", "created_at": tx.now_iso},
+        )
+
+        def add(**kw) -> int:
+            return conv.insert_message(tx, thread_id=thread.id, **kw)
+
+        plain = add(direction="in", kind="text", text='Hola \x07 ‮ "quoted" \\ 😊', wamid="w1")
+        ids = [
+            plain,
+            add(
+                direction="in",
+                kind="quarantined",
+                text="my card 4111",
+                wamid="w2",
+                content={"kind": "text"},
+                quarantine_rule="payment_card",
+            ),
+            add(
+                direction="in",
+                kind="image",
+                caption="look",
+                media_id=media,
+                wamid="w3",
+                content={"animated": True},
+                forwarded=True,
+            ),
+            add(
+                direction="in",
+                kind="quarantined",
+                caption="iban",
+                media_id=media,
+                wamid="w3q",
+                content={"kind": "image"},
+            ),
+            add(direction="in", kind="document", media_id=bare_media, wamid="w3b"),
+            add(
+                direction="in",
+                kind="location",
+                wamid="w4",
+                content={"location": {"latitude": 41.3851, "longitude": 2, "name": "Sagrada"}},
+            ),
+            add(
+                direction="in",
+                kind="contacts",
+                wamid="w5",
+                content={
+                    "contacts": [
+                        {"name": "Luis", "phones": ["+34600000001"], "emails": []},
+                        {"name": "Eva", "org": "Acme"},
+                    ]
+                },
+            ),
+            add(
+                direction="in",
+                kind="order",
+                wamid="w6",
+                content={
+                    "order": [
+                        {
+                            "product_retailer_id": "sku-1",
+                            "quantity": 2,
+                            "item_price": 9.5,
+                            "currency": "EUR",
+                        },
+                        {"product_retailer_id": "sku-2", "quantity": 1},
+                    ]
+                },
+            ),
+            add(
+                direction="in",
+                kind="text",
+                text="replying",
+                wamid="w7",
+                reply_to_id=plain,
+                reply_to_wamid="w1",
+            ),
+            add(
+                direction="in",
+                kind="text",
+                text="to the unknown",
+                wamid="w8",
+                reply_to_wamid="wamid.not-here",
+            ),
+            add(
+                direction="out",
+                kind="template",
+                text="Your order shipped",
+                author_id=agent,
+                status="read",
+                wamid="w9",
+                content={"template_name": "shipped", "template_language": "en_US"},
+            ),
+            add(direction="out", kind="text", text="failed", author_id=agent, status="failed"),
+            add(
+                direction="in", kind="unsupported", wamid="w10", unsupported_reason="poll_creation"
+            ),
+            add(
+                direction="in",
+                kind="event",
+                text="changed number",
+                index_text=False,
+                content={"event": "user_changed_number", "previous": {"wa_id": "1"}},
+            ),
+            add(direction="out", kind="note", text="internal", author_id=agent),
+        ]
+        tx.execute(
+            "UPDATE messages SET error_code = 131026, error_message = 'Not on WhatsApp', "
+            "failed_at = ?, sent_at = ?, delivered_at = ?, read_at = ? WHERE id = ?",
+            (
+                tx.now_iso,
+                "2026-11-01T09:00:00.000000+00:00",
+                tx.now_iso,
+                "2026-11-01T09:00:01.500000+00:00",
+                ids[-4],
+            ),
+        )
+        conv.set_reaction(tx, message_id=plain, by="in", agent_id=None, emoji="👍")
+        conv.set_reaction(tx, message_id=plain, by="out", agent_id=agent, emoji="❤️")
+        tx.execute("UPDATE messages SET quarantine_revealed = 1 WHERE id = ?", (ids[1],))
+        return ids
+
+    ids = await store.write(seed)
+
+    def compare(tx):
+        for message_id in ids:
+            model = conv.load_message(tx, message_id)
+            assert sql_message(tx, message_id) == json.loads(model.model_dump_json()), model.kind
+        return True
+
+    assert await store.write(compare)
