@@ -8,7 +8,7 @@ the database afterwards. The same load then goes to the bare group-commit handle
 PERF-BASELINES (``tests.bench.baseline_ingest``), in the same run.
 
 This 2-core VM drifts by ±20 % over a minute, so the two servers are measured in turns,
-ours, baseline, ours, baseline, and each side's better run is kept: the ratio compares
+ours, baseline, ours, baseline..., and each side's best run is kept: the ratio compares
 the two at their best in the same few minutes, not one lucky or unlucky minute.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 from tests.bench.common import ServerProcess, print_rows, row, run_module_json
 
 NAME = "ingest"
-ROUNDS = 2
+ROUNDS = 3
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 50.0
 
@@ -66,13 +66,23 @@ def main() -> list[dict[str, Any]]:
     return [
         row(
             NAME,
-            f"sustained msg/s (every ack committed; better of {ROUNDS} turns each)",
+            f"sustained msg/s (every ack committed; best of {ROUNDS} turns each)",
             ours["sustained"],
             "msg/s",
             "≥50% of base",
             baseline=base["sustained"],
             ratio=ratio,
             ok=ratio is not None and ratio >= TARGET_RATIO and ours["saturated"],
+        ),
+        row(
+            NAME,
+            "sustained msg/s of every turn: ours "
+            + " / ".join(f"{r['sustained']:,.0f}" for r, _ in runs["ours"])
+            + ", baseline "
+            + " / ".join(f"{r['sustained']:,.0f}" for r, _ in runs["base"]),
+            min(r["sustained"] for r, _ in runs["ours"]),
+            "msg/s (worst)",
+            baseline=min(r["sustained"] for r, _ in runs["base"]),
         ),
         row(NAME, "ack p50 at saturation", sat["p50_ms"], "ms", baseline=bsat["p50_ms"]),
         row(NAME, "ack p99 at saturation", sat["p99_ms"], "ms", baseline=bsat["p99_ms"]),

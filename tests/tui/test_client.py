@@ -184,8 +184,12 @@ async def test_resync_refetches_and_starts_from_the_newest(tmp_path):
     try:
         await backend.seed_agents()
         await toggle_availability(backend, 130)
-        await backend.restart()  # the pruning runs at start-up
-        oldest, newest = await backend.store.event_bounds()
+        await backend.restart()  # the pruning runs at start-up, in a task of its own
+        for _ in range(200):
+            oldest, newest = await backend.store.event_bounds()
+            if oldest > 2:
+                break
+            await asyncio.sleep(0.02)
         assert oldest > 2
         client = ApiClient(backend.url, backend.admin_token)
         recorder = Recorder()
