@@ -5,8 +5,10 @@ writer's thread. The writer takes whatever functions are waiting (up to ``max_ba
 runs each inside its own SAVEPOINT, and commits them together: one fsync for many
 changes, which is what makes ingest fast (PERF-BASELINES: group commit is 4× one
 commit per request). A function that raises is rolled back alone; the others commit.
-Events a function emits with ``tx.emit`` are written in the same transaction and handed
-to ``on_commit`` only after COMMIT returns, in seq order.
+Events a function emits with ``tx.emit`` (or ``tx.emit_sql``, whose payload SQLite builds
+just before COMMIT) are written in the same transaction and handed to ``on_commit`` only
+after COMMIT returns, in seq order. A checkpointer thread copies the WAL back into the
+database file beside the writer, so no COMMIT waits for it.
 
 aiosqlite offers no public way to run a whole transaction as one call on its thread, and
 one await per statement costs a thread hop each; so the writer owns a plain sqlite3
@@ -475,6 +477,7 @@ class Writer:
                 return
 
     def _drain(self, batch: list[_Job]) -> bool:
+        """Add the waiting jobs to ``batch`` (up to the maximum); True if told to stop."""
         while len(batch) < self._max_batch:
             try:
                 job = self._jobs.get_nowait()
