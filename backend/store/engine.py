@@ -166,17 +166,17 @@ class Tx:
     conn: sqlite3.Connection
     now: datetime
     next_seq: int
+    batch: BatchBuffer = field(repr=False)  # the writer's, shared by the batch's jobs
     events: list[CommittedEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    batch: BatchBuffer | None = field(default=None, repr=False)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
-        if self.batch is not None and MESSAGES_FTS in sql:
+        if MESSAGES_FTS in sql:
             self.batch.flush_fts(self.conn)
         return self.conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
-        if self.batch is not None and MESSAGES_FTS in sql:
+        if MESSAGES_FTS in sql:
             self.batch.flush_fts(self.conn)
         return self.conn.executemany(sql, rows)
 
@@ -188,12 +188,7 @@ class Tx:
 
     def index_message(self, message_id: int, body: str) -> None:
         """Add a message to ``messages_fts`` (at the end of the batch, see ``BatchBuffer``)."""
-        if self.batch is None:
-            self.conn.execute(
-                "INSERT INTO messages_fts (rowid, body) VALUES (?, ?)", (message_id, body)
-            )
-        else:
-            self.batch.rows.append((message_id, body))
+        self.batch.rows.append((message_id, body))
 
     def insert(self, table: str, values: dict[str, Any]) -> int:
         key = (table, *values)
@@ -245,15 +240,6 @@ class Tx:
         seq = self.next_seq
         self.next_seq += 1
         event = CommittedEvent(seq, builder.type, "")
-        if self.batch is None:
-            built = self.conn.execute(
-                builder.insert,
-                {"pairs": dumps([(seq, entity_id)]), "type": builder.type, "at": self.now_iso},
-            ).fetchone()
-            if built is not None:
-                event.frame = built[1]
-                self.events.append(event)
-            return seq
         self.batch.late.append((builder, entity_id, event))
         self.events.append(event)
         return seq
