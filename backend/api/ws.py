@@ -107,11 +107,11 @@ async def _replay(ws: web.WebSocketResponse, store, hub, since: int | None) -> i
         return None
     last = since
     while True:
-        page = await store.events_after(last, REPLAY_PAGE)
-        for seq, frame in page:
+        page = await store.event_page(last, REPLAY_PAGE)
+        for _, frame in page.frames:
             await ws.send_str(frame)
-            last = seq
-        if len(page) < REPLAY_PAGE:
+        last = page.last_seq
+        if not page.full:
             return last
 
 

@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from backend.store.base import StoreBase
-from backend.store.engine import Tx
+from backend.store.engine import Tx, dumps, pairs_by_builder
+
+
+@dataclass(slots=True)
+class EventPage:
+    frames: list[tuple[int, str]]
+    last_seq: int  # the newest logged event read, sent or left out
+    full: bool  # the limit was reached: there may be more
 
 
 class EventsStore(StoreBase):
     async def events_after(self, seq: int, limit: int = 5000) -> list[tuple[int, str]]:
-        """Committed frames with a seq above ``seq``, oldest first, at most ``limit``."""
+        """Committed frames with a seq above ``seq``, oldest first (see ``event_page``)."""
+        page = await self.event_page(seq, limit)
+        return page.frames
+
+    async def event_page(self, seq: int, limit: int) -> EventPage:
+        """The frames of at most ``limit`` logged events after ``seq``, oldest first. A
+        snapshot event is built from its row as it is now (``SqlEvent``); one whose row
+        is gone is left out."""
         rows = await self.readers.all(
-            "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            "SELECT seq, type, payload, entity_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit),
         )
-        return [(row[0], row[1]) for row in rows]
+        snapshots = [(row[0], row[1], row[3]) for row in rows if not row[2]]
+        built: dict[int, str] = {}
+        for builder, pairs in pairs_by_builder(snapshots).items():
+            for built_seq, payload in await self.readers.all(
+                builder.select, {"pairs": dumps(pairs)}
+            ):
+                built[int(built_seq)] = payload
+        frames = []
+        for row in rows:
+            frame = row[2] or built.get(row[0])
+            if frame:
+                frames.append((row[0], frame))
+        return EventPage(frames, rows[-1][0] if rows else seq, len(rows) == limit)
 
     async def event_bounds(self) -> tuple[int, int]:
         """(oldest retained seq, newest seq); (0, 0) for an empty log."""

@@ -336,3 +336,64 @@ async def test_message_json_equals_the_wire_model_for_every_kind(store):
         return True
 
     assert await store.write(compare)
+
+
+async def test_the_log_keeps_a_snapshot_as_its_row_and_a_replay_builds_it_anew(store):
+    thread = await seed_thread(store, name="Ana", phone="+34610000001", text="hi")
+    store.published.clear()
+    await store.write(lambda tx: conv.emit_thread_snapshot(tx, thread.id))
+    ((seq, _, sent),) = store.published
+    assert json.loads(sent)["data"]["last_message_preview"] == "hi"
+    (logged,) = await store.readers.all(
+        "SELECT type, payload, entity_id FROM events WHERE seq = ?", (seq,)
+    )
+    assert tuple(logged) == ("thread.updated", "", thread.id)
+
+    await store.write(
+        lambda tx: tx.execute(
+            "UPDATE threads SET last_message_preview = 'later' WHERE id = ?", (thread.id,)
+        )
+    )
+    (replayed,) = [frame for s, frame in await store.events_after(seq - 1) if s == seq]
+    frame = json.loads(replayed)
+    assert frame["seq"] == seq and frame["type"] == "thread.updated"
+    assert frame["data"]["last_message_preview"] == "later"  # the row as it is now
+    assert schemas.Thread.model_validate(frame["data"]) == await store.get_thread(thread.id)
+
+
+async def test_a_replay_page_of_gone_rows_still_moves_on(store):
+    thread = await seed_thread(store, name="Ana", phone="+34610000001", text="hi")
+    start = (await store.event_bounds())[1]
+
+    def snapshots(tx):
+        for _ in range(3):
+            conv.emit_thread_snapshot(tx, thread.id)
+        tx.emit("test.after", {"n": 1})
+        return True
+
+    await store.write(snapshots)
+    # the thread goes away after the events were logged: a replay leaves them out
+    await store.write(
+        lambda tx: tx.execute("UPDATE events SET entity_id = -1 WHERE seq > ?", (start,))
+    )
+    page = await store.event_page(start, 3)
+    assert page.frames == [] and page.full and page.last_seq == start + 3
+    page = await store.event_page(page.last_seq, 3)
+    assert [json.loads(f)["type"] for _, f in page.frames] == ["test.after"]
+    assert not page.full
+
+
+async def test_snapshots_logged_by_another_process_are_published_built(store, tmp_path):
+    thread = await seed_thread(store, name="Ana", phone="+34610000001", text="hi")
+    store.published.clear()
+    other = SqliteStore(tmp_path / "t.db")  # an admin command on the same database
+    await other.open()
+    try:
+        await other.write(lambda tx: conv.emit_thread_snapshot(tx, thread.id))
+    finally:
+        await other.close()
+    await store.write(lambda tx: tx.emit("test.next", {}))
+    types = [t for _, t, _ in store.published]
+    assert types == ["thread.updated", "test.next"]
+    frame = json.loads(store.published[0][2])
+    assert frame["data"]["id"] == thread.id and frame["seq"] == store.published[0][0]

@@ -243,12 +243,7 @@ async def test_referral_from_an_ad_is_kept(backend, meta):
 async def test_events_are_pushed_for_a_new_message(backend, meta):
     before = (await rows(backend, "SELECT COALESCE(MAX(seq), 0) AS s FROM events"))[0]["s"]
     await deliver(backend, meta, p.text("hello", at=AT))
-    frames = [
-        json.loads(r["payload"])
-        for r in await rows(
-            backend, "SELECT payload FROM events WHERE seq > ? ORDER BY seq", (before,)
-        )
-    ]
+    frames = [json.loads(frame) for _, frame in await backend.store.events_after(before)]
     types = [f["type"] for f in frames]
     assert types[:2] == ["message.created", "thread.updated"]
     # the thread carries its ticket (a separate ticket.updated is optional on this path)

@@ -143,8 +143,12 @@ async def test_a_received_image_is_fetched_checked_stored_and_served(
     assert response.headers["content-type"] == "image/jpeg"
     assert response.headers["content-disposition"].startswith("attachment;")
     assert response.headers["x-content-type-options"] == "nosniff"
-    events = await rows(backend, "SELECT payload FROM events WHERE type = 'message.updated'")
-    assert json.loads(events[-1]["payload"])["data"]["media"]["state"] == "ready"
+    updates = [
+        json.loads(frame)
+        for _, frame in await backend.store.events_after(0)
+        if '"type":"message.updated"' in frame
+    ]
+    assert updates[-1]["data"]["media"]["state"] == "ready"
 
 
 async def test_the_webhook_sha256_in_base64_is_accepted(backend, meta, graph, fetcher):
