@@ -125,7 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from aiohttp import web
 
-    from backend.app import create_app
+    from backend.app import create_app, settle_gc
 
     settings = _settings(host=args.host, port=args.port)
     if settings is None:
@@ -133,8 +133,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    app = create_app(settings)
+    app.on_startup.append(settle_gc)  # after the store and services have started
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=lambda _: print(

@@ -4,6 +4,8 @@ default."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -112,3 +114,24 @@ def test_no_subcommand_starts_the_tui_lazily(monkeypatch):
     assert cli.main([]) == 0
     assert cli.main(["tui", "--server", "http://x:1", "--token", "t"]) == 0
     assert calls == [(None, None), ("http://x:1", "t")]
+
+
+def test_serve_settles_the_garbage_collector_after_start_up(data_dir, monkeypatch):
+    from aiohttp import web
+
+    from backend.app import GC_THRESHOLDS, settle_gc
+
+    served = []
+    monkeypatch.setattr(web, "run_app", lambda app, **kw: served.append(app))
+    assert cli.main(["serve"]) == 0
+    (app,) = served
+    assert app.on_startup[-1] is settle_gc  # after the store and the services
+    # process-wide, so seen in a process of its own
+    script = (
+        "import asyncio, gc; from backend.app import settle_gc; "
+        "asyncio.run(settle_gc(None)); print(gc.get_threshold(), gc.get_freeze_count() > 0)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == f"{GC_THRESHOLDS} True"

@@ -108,11 +108,12 @@ async def seed(store: Any, agents: int = 6) -> dict[str, str]:
 async def serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
-    from backend.app import create_app
+    from backend.app import create_app, settle_gc
     from backend.keys import STORE
 
     db = Path(args.db).resolve()
     app = create_app(settings_for(db, args.port))
+    app.on_startup.append(settle_gc)  # as ttydesk serve does
     runner = web.AppRunner(
         app,
         handle_signals=False,
