@@ -839,7 +839,7 @@ def insert_message(
             "forwarded": int(forwarded),
             "media_id": media_id,
             "caption": caption,
-            "content": dumps(content or {}),
+            "content": dumps(content) if content else "{}",
             "unsupported_reason": unsupported_reason,
             "quarantine_rule": quarantine_rule,
             "from_number": from_number,
