@@ -116,13 +116,44 @@ def pairs_by_builder(
     return grouped
 
 
+def snapshot_queries(rows: Iterable[tuple[int, str, int]]) -> list[tuple[str, dict[str, str]]]:
+    """The statements that build the frames of ``(seq, type, entity id)`` snapshot events;
+    each yields ``seq`` and ``payload`` for the events whose row still exists."""
+    return [
+        (builder.select, {"pairs": dumps(pairs)})
+        for builder, pairs in pairs_by_builder(rows).items()
+    ]
+
+
 def build_logged(conn: sqlite3.Connection, rows: Iterable[tuple[int, str, int]]) -> dict[int, str]:
-    """Frames by seq for logged snapshot events; an event whose row is gone has none."""
-    built: dict[int, str] = {}
-    for builder, pairs in pairs_by_builder(rows).items():
-        for seq, payload in conn.execute(builder.select, {"pairs": dumps(pairs)}):
-            built[int(seq)] = payload
-    return built
+    """Frames by seq for snapshot events; an event whose row is gone has none."""
+    return {
+        int(seq): payload
+        for sql, params in snapshot_queries(rows)
+        for seq, payload in conn.execute(sql, params)
+    }
+
+
+# the event log as ``logged_frames`` reads it
+LOGGED_EVENTS = "SELECT seq, type, payload, entity_id FROM events"
+
+
+def unbuilt(rows: Iterable[Sequence[Any]]) -> list[tuple[int, str, int]]:
+    """The snapshot events among rows of ``LOGGED_EVENTS``: those logged without a payload."""
+    return [(row[0], row[1], row[3]) for row in rows if not row[2]]
+
+
+def logged_frames(
+    rows: Iterable[Sequence[Any]], built: dict[int, str]
+) -> list[tuple[Sequence[Any], str]]:
+    """Each row of ``LOGGED_EVENTS`` with its frame, the one logged or the one ``built`` for
+    a snapshot; a snapshot whose row is gone is left out."""
+    framed = []
+    for row in rows:
+        frame = row[2] or built.get(row[0])
+        if frame:
+            framed.append((row, frame))
+    return framed
 
 
 class BatchBuffer:
@@ -619,16 +650,9 @@ class Writer:
 
     @staticmethod
     def _foreign_events(conn: sqlite3.Connection, from_seq: int) -> list[CommittedEvent]:
-        rows = conn.execute(
-            "SELECT seq, type, payload, entity_id FROM events WHERE seq >= ? ORDER BY seq",
-            (from_seq,),
-        ).fetchall()
-        built = build_logged(conn, ((r[0], r[1], r[3]) for r in rows if not r[2]))
-        return [
-            CommittedEvent(row[0], row[1], row[2] or built[row[0]])
-            for row in rows
-            if row[2] or row[0] in built
-        ]
+        rows = conn.execute(f"{LOGGED_EVENTS} WHERE seq >= ? ORDER BY seq", (from_seq,)).fetchall()
+        built = build_logged(conn, unbuilt(rows))
+        return [CommittedEvent(row[0], row[1], frame) for row, frame in logged_frames(rows, built)]
 
     def _settle(
         self,

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.store.base import StoreBase
-from backend.store.engine import Tx, dumps, pairs_by_builder
+from backend.store.engine import (
+    LOGGED_EVENTS,
+    Tx,
+    logged_frames,
+    snapshot_queries,
+    unbuilt,
+)
 
 
 @dataclass(slots=True)
@@ -26,21 +32,14 @@ class EventsStore(StoreBase):
         snapshot event is built from its row as it is now (``SqlEvent``); one whose row
         is gone is left out."""
         rows = await self.readers.all(
-            "SELECT seq, type, payload, entity_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, limit),
+            f"{LOGGED_EVENTS} WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
         )
-        snapshots = [(row[0], row[1], row[3]) for row in rows if not row[2]]
-        built: dict[int, str] = {}
-        for builder, pairs in pairs_by_builder(snapshots).items():
-            for built_seq, payload in await self.readers.all(
-                builder.select, {"pairs": dumps(pairs)}
-            ):
-                built[int(built_seq)] = payload
-        frames = []
-        for row in rows:
-            frame = row[2] or built.get(row[0])
-            if frame:
-                frames.append((row[0], frame))
+        built = {
+            int(built_seq): payload
+            for sql, params in snapshot_queries(unbuilt(rows))
+            for built_seq, payload in await self.readers.all(sql, params)
+        }
+        frames = [(row[0], frame) for row, frame in logged_frames(rows, built)]
         return EventPage(frames, rows[-1][0] if rows else seq, len(rows) == limit)
 
     async def event_bounds(self) -> tuple[int, int]:
