@@ -34,17 +34,30 @@ UNSUPPORTED_PREVIEW = "Unsupported message"
 
 # ------------------------------------------------------------------ shapes
 
-TICKET_COLUMNS = """t.id AS t_id, t.subject AS t_subject, t.status AS t_status,
+
+def ticket_columns(thread: str) -> str:
+    """The columns ``ticket_from_row`` reads, over ``tickets t`` and the ticket's thread
+    as ``thread``: the inbound activity lives on the thread's row (migration 0007), and
+    the ticket's updated_at is the later of its own and its newest inbound message's."""
+    return f"""t.id AS t_id, t.subject AS t_subject, t.status AS t_status,
     t.priority AS t_priority, t.owner_id AS t_owner_id, t.pipeline AS t_pipeline,
     t.original_channel_type AS t_original_channel_type, t.thread_id AS t_thread_id,
     t.contact_id AS t_contact_id, t.business_number AS t_business_number,
     t.contact_wa_id AS t_contact_wa_id, t.needs_review AS t_needs_review,
-    t.first_inbound_at AS t_first_inbound_at, t.last_inbound_at AS t_last_inbound_at,
-    t.session_expires_at AS t_session_expires_at,
+    {thread}.first_inbound_at AS t_first_inbound_at,
+    {thread}.last_inbound_at AS t_last_inbound_at,
+    {thread}.session_expires_at AS t_session_expires_at,
     t.first_response_seconds AS t_first_response_seconds,
-    t.inbound_count AS t_inbound_count, t.outbound_count AS t_outbound_count,
+    COALESCE({thread}.inbound_count, 0) AS t_inbound_count,
+    t.outbound_count AS t_outbound_count,
     t.last_delivery_status AS t_last_delivery_status, t.created_at AS t_created_at,
-    t.updated_at AS t_updated_at, t.closed_at AS t_closed_at"""
+    {ticket_updated_at(thread)} AS t_updated_at, t.closed_at AS t_closed_at"""
+
+
+def ticket_updated_at(thread: str) -> str:
+    # both are iso() text, fixed width in UTC: the later one is the larger string
+    return f"MAX(t.updated_at, COALESCE({thread}.inbound_stored_at, ''))"
+
 
 THREAD_SELECT = f"""SELECT th.id, th.channel_type, th.phone_number_id, th.business_number,
     th.last_message_at, th.last_message_preview, th.last_message_direction, th.unread_count,
@@ -52,12 +65,14 @@ THREAD_SELECT = f"""SELECT th.id, th.channel_type, th.phone_number_id, th.busine
     c.id AS c_id, c.first_name AS c_first_name, c.last_name AS c_last_name,
     c.phone AS c_phone, c.mobile_phone AS c_mobile_phone, c.wa_id AS c_wa_id,
     c.wa_user_id AS c_wa_user_id, c.wa_username AS c_wa_username,
-    {TICKET_COLUMNS}
+    {ticket_columns("th")}
 FROM threads th
 JOIN contacts c ON c.id = th.contact_id
 JOIN tickets t ON t.id = th.ticket_id"""
 
-TICKET_SELECT = f"SELECT {TICKET_COLUMNS} FROM tickets t"
+TICKET_SELECT = (
+    f"SELECT {ticket_columns('tth')} FROM tickets t LEFT JOIN threads tth ON tth.id = t.thread_id"
+)
 
 
 def _json_time(column: str) -> str:
@@ -76,18 +91,24 @@ def _or(*columns: str) -> str:
 
 
 # ticket_from_row / contact_summary_from_row / thread_from_row, as SQLite JSON (SqlEvent)
-TICKET_JSON = f"""json_object('id', t.id, 'subject', t.subject, 'status', t.status,
+def ticket_json(thread: str) -> str:
+    """``ticket_from_row`` as SQLite JSON, over ``tickets t`` and its thread as ``thread``."""
+    return f"""json_object('id', t.id, 'subject', t.subject, 'status', t.status,
     'priority', t.priority, 'owner_id', t.owner_id, 'pipeline', t.pipeline,
     'original_channel_type', t.original_channel_type, 'thread_id', t.thread_id,
     'contact_id', t.contact_id, 'business_number', t.business_number,
     'contact_wa_id', t.contact_wa_id, 'needs_review', {_json_bool("t.needs_review")},
-    'first_inbound_at', {_json_time("t.first_inbound_at")},
-    'last_inbound_at', {_json_time("t.last_inbound_at")},
-    'session_expires_at', {_json_time("t.session_expires_at")},
-    'first_response_seconds', t.first_response_seconds, 'inbound_count', t.inbound_count,
+    'first_inbound_at', {_json_time(f"{thread}.first_inbound_at")},
+    'last_inbound_at', {_json_time(f"{thread}.last_inbound_at")},
+    'session_expires_at', {_json_time(f"{thread}.session_expires_at")},
+    'first_response_seconds', t.first_response_seconds,
+    'inbound_count', COALESCE({thread}.inbound_count, 0),
     'outbound_count', t.outbound_count, 'last_delivery_status', t.last_delivery_status,
-    'created_at', {_json_time("t.created_at")}, 'updated_at', {_json_time("t.updated_at")},
+    'created_at', {_json_time("t.created_at")},
+    'updated_at', {_json_time(ticket_updated_at(thread))},
     'closed_at', {_json_time("t.closed_at")})"""
+
+
 _CONTACT_NAME = f"""COALESCE(NULLIF(CASE
         WHEN COALESCE(c.first_name, '') != '' AND COALESCE(c.last_name, '') != ''
         THEN c.first_name || ' ' || c.last_name
@@ -99,7 +120,7 @@ CONTACT_SUMMARY_JSON = f"""json_object('id', c.id, 'name', {_CONTACT_NAME},
     'wa_id', c.wa_id, 'wa_user_id', c.wa_user_id, 'wa_username', c.wa_username)"""
 THREAD_JSON = f"""json_object('id', th.id, 'channel_type', th.channel_type,
     'business_number', th.business_number, 'phone_number_id', th.phone_number_id,
-    'contact', {CONTACT_SUMMARY_JSON}, 'ticket', {TICKET_JSON},
+    'contact', {CONTACT_SUMMARY_JSON}, 'ticket', {ticket_json("th")},
     'last_message_at', {_json_time("th.last_message_at")},
     'last_message_preview', th.last_message_preview,
     'last_message_direction', th.last_message_direction, 'unread_count', th.unread_count,
@@ -202,9 +223,10 @@ MESSAGE_UPDATED = SqlEvent(
 )
 TICKET_UPDATED = SqlEvent(
     schemas.EventType.ticket_updated.value,
-    f"""SELECT j.value ->> 0 AS seq, {_frame_sql("ticket.updated", TICKET_JSON)} AS payload
+    f"""SELECT j.value ->> 0 AS seq, {_frame_sql("ticket.updated", ticket_json("tth"))} AS payload
 FROM json_each(:pairs) j
-JOIN tickets t ON t.id = j.value ->> 1""",
+JOIN tickets t ON t.id = j.value ->> 1
+LEFT JOIN threads tth ON tth.id = t.thread_id""",
 )
 
 MESSAGE_SELECT = """SELECT m.*, ag.name AS author_name,
@@ -810,17 +832,17 @@ def insert_message(
     raw: str | None = None,
     at: datetime | None = None,
     index_text: bool = True,
-    ticket_id: int | None = None,
     session_expires_at: datetime | None = None,
 ) -> int:
     """Store a message and bring its thread's list columns and ticket counters along.
 
-    Notes and event lines do not count as messages for the ticket's counters or the
-    thread preview's direction; inbound messages raise the unread count.
+    Notes and event lines do not count as messages for the ticket's counters; inbound
+    messages raise the unread count. An inbound message's counters are on the thread's
+    row (migration 0007), so it updates that one row; our messages update the ticket's.
 
     ``session_expires_at`` (inbound only) also (re)opens the 24-hour window in the same
-    UPDATEs, as ``open_session`` would; it returns False when it could not (an event line
-    or a note updates neither the thread nor the ticket), and the caller opens it then.
+    UPDATE, as ``open_session`` would; an event line or a note does not, and the caller
+    opens it then.
     """
     at_iso = iso(at) if at is not None else tx.now_iso
     message_id = tx.insert(
@@ -857,73 +879,61 @@ def insert_message(
     if kind == schemas.MessageKind.note:
         preview = "Note: " + preview
     inbound = direction == schemas.Direction.inbound
-    if session_expires_at is not None and inbound and kind != schemas.MessageKind.note:
-        expires = iso(session_expires_at)
-        tx.execute(
-            "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
-            "last_message_direction = ?, unread_count = unread_count + 1, "
-            "session_expires_at = ?, session_counted = CASE WHEN session_expires_at IS NULL "
-            "OR session_expires_at < ? THEN 0 ELSE session_counted END WHERE id = ?",
-            (at_iso, preview, direction, expires, tx.now_iso, thread_id),
-        )
-        tx.execute(
-            "UPDATE tickets SET inbound_count = inbound_count + 1, "
-            "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
-            "updated_at = ?, session_expires_at = ? WHERE id = "
-            + ("?" if ticket_id is not None else "(SELECT ticket_id FROM threads WHERE id = ?)"),
-            (
-                at_iso,
-                at_iso,
-                tx.now_iso,
-                expires,
-                ticket_id if ticket_id is not None else thread_id,
-            ),
-        )
+    if inbound and kind != schemas.MessageKind.note:
+        # the ticket's inbound activity is on this row too (migration 0007): an inbound
+        # message writes no ticket row
+        if session_expires_at is not None:
+            tx.execute(
+                "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
+                "last_message_direction = ?, unread_count = unread_count + 1, "
+                "inbound_count = inbound_count + 1, "
+                "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
+                "inbound_stored_at = ?, session_expires_at = ?, "
+                "session_counted = CASE WHEN session_expires_at IS NULL "
+                "OR session_expires_at < ? THEN 0 ELSE session_counted END WHERE id = ?",
+                (
+                    at_iso,
+                    preview,
+                    direction,
+                    at_iso,
+                    at_iso,
+                    tx.now_iso,
+                    iso(session_expires_at),
+                    tx.now_iso,
+                    thread_id,
+                ),
+            )
+        else:
+            tx.execute(
+                "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
+                "last_message_direction = ?, unread_count = unread_count + 1, "
+                "inbound_count = inbound_count + 1, "
+                "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
+                "inbound_stored_at = ? WHERE id = ?",
+                (at_iso, preview, direction, at_iso, at_iso, tx.now_iso, thread_id),
+            )
         return message_id
     tx.execute(
         "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
         "last_message_direction = ?, unread_count = unread_count + ? WHERE id = ?",
-        (
-            at_iso,
-            preview,
-            direction,
-            1 if inbound else 0,
-            thread_id,
-        ),
+        (at_iso, preview, direction, 1 if inbound else 0, thread_id),
     )
-    if kind == schemas.MessageKind.note:
+    if kind == schemas.MessageKind.note or inbound:
         return message_id
-    if inbound:
-        if ticket_id is not None:
-            tx.execute(
-                "UPDATE tickets SET inbound_count = inbound_count + 1, "
-                "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
-                "updated_at = ? WHERE id = ?",
-                (at_iso, at_iso, tx.now_iso, ticket_id),
-            )
-        else:
-            tx.execute(
-                "UPDATE tickets SET inbound_count = inbound_count + 1, "
-                "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
-                "updated_at = ? WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
-                (at_iso, at_iso, tx.now_iso, thread_id),
-            )
-    else:
-        tx.execute(
-            "UPDATE tickets SET outbound_count = outbound_count + 1, updated_at = ?, "
-            "first_response_seconds = COALESCE(first_response_seconds, CASE "
-            "WHEN first_inbound_at IS NULL THEN NULL "
-            "ELSE CAST(ROUND((julianday(?) - julianday(first_inbound_at)) * 86400) AS INTEGER) END) "
-            "WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
-            (tx.now_iso, at_iso, thread_id),
-        )
+    tx.execute(
+        "UPDATE tickets SET outbound_count = outbound_count + 1, updated_at = ?, "
+        "first_response_seconds = COALESCE(first_response_seconds, CASE "
+        "WHEN th.first_inbound_at IS NULL THEN NULL "
+        "ELSE CAST(ROUND((julianday(?) - julianday(th.first_inbound_at)) * 86400) AS INTEGER) "
+        "END) FROM threads th WHERE th.id = ? AND tickets.id = th.ticket_id",
+        (tx.now_iso, at_iso, thread_id),
+    )
     return message_id
 
 
-def open_session(
-    tx: Tx, thread_id: int, expires_at: datetime, ticket_id: int | None = None
-) -> None:
-    """An inbound message (re)opens the 24-hour window; our messages never extend it."""
+def open_session(tx: Tx, thread_id: int, expires_at: datetime) -> None:
+    """An inbound message (re)opens the 24-hour window; our messages never extend it.
+    The ticket's ``session_expires_at`` is the thread's (migration 0007)."""
     expires = iso(expires_at)
     tx.execute(
         "UPDATE threads SET session_expires_at = ?, "
@@ -931,14 +941,6 @@ def open_session(
         "THEN 0 ELSE session_counted END WHERE id = ?",
         (expires, tx.now_iso, thread_id),
     )
-    if ticket_id is not None:
-        tx.execute("UPDATE tickets SET session_expires_at = ? WHERE id = ?", (expires, ticket_id))
-    else:
-        tx.execute(
-            "UPDATE tickets SET session_expires_at = ? "
-            "WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
-            (expires, thread_id),
-        )
 
 
 def set_reaction(

@@ -497,7 +497,6 @@ def _store_message(
         to_number=business_number,
         raw=record.raw,
         at=at,
-        ticket_id=ticket_id,
         session_expires_at=renew_to if merged_renewal else None,
     )
     if record.welcome:
@@ -507,7 +506,7 @@ def _store_message(
             (iso(at), "Started a conversation", thread_id),
         )
     if renew_to is not None and not merged_renewal:
-        conv.open_session(tx, thread_id, renew_to, ticket_id)
+        conv.open_session(tx, thread_id, renew_to)
     if record.customer_message:
         # the ticket's status as read when the thread was found: nothing above changes it
         moved = tickets.status_after_inbound(found.ticket_status).value

@@ -37,7 +37,7 @@ AGENTS = 10
 OPEN_SHARE = 0.35
 SPAN_DAYS = 180
 CHUNK = 50_000
-FORMAT_VERSION = 1  # bump when the generated data changes shape
+FORMAT_VERSION = 2  # bump when the generated data changes shape
 
 
 def paths(threads: int, messages: int) -> tuple[Path, Path]:
@@ -396,6 +396,9 @@ def build(threads: int, messages: int) -> dict[str, Any]:
                 unread,
                 session,
                 created,
+                inbound[index],
+                first_in[index] or None,
+                last_in[index] or None,
             )
         )
         ticket_rows.append(
@@ -409,11 +412,7 @@ def build(threads: int, messages: int) -> dict[str, Any]:
                 tid,
                 business,
                 number.lstrip("+"),
-                first_in[index] or None,
-                last_in[index] or None,
-                session,
                 first_resp[index],
-                inbound[index],
                 outbound[index],
                 last_status[index],
                 created,
@@ -440,14 +439,15 @@ def build(threads: int, messages: int) -> dict[str, Any]:
     conn.executemany(
         "INSERT INTO threads (id, phone_number_id, business_number, contact_id, ticket_id, status, "
         "owner_id, last_message_at, last_message_preview, last_message_direction, unread_count, "
-        "session_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "session_expires_at, created_at, inbound_count, first_inbound_at, last_inbound_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         thread_rows,
     )
     conn.executemany(
         "INSERT INTO tickets (id, subject, status, priority, owner_id, thread_id, contact_id, "
-        "business_number, contact_wa_id, first_inbound_at, last_inbound_at, session_expires_at, "
-        "first_response_seconds, inbound_count, outbound_count, last_delivery_status, created_at, "
-        "updated_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "business_number, contact_wa_id, first_response_seconds, outbound_count, "
+        "last_delivery_status, created_at, updated_at, closed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ticket_rows,
     )
     conn.executemany("INSERT INTO tickets_fts (rowid, body) VALUES (?, ?)", ticket_fts)

@@ -108,7 +108,10 @@ async def test_user_changed_number_updates_the_contact_and_adds_an_event_line(ba
     assert event.kind == "event"
     assert event.event == "user_changed_number"
     assert event.text == "Maria changed their phone number to a new number"
-    (ticket,) = await rows(backend, "SELECT inbound_count, contact_wa_id FROM tickets")
+    (ticket,) = await rows(
+        backend,
+        "SELECT th.inbound_count, t.contact_wa_id FROM tickets t JOIN threads th ON th.id = t.thread_id",
+    )
     assert ticket == {"inbound_count": 1, "contact_wa_id": "34699999999"}
     # the next message from the new identity joins the same thread
     await deliver(
@@ -175,7 +178,10 @@ async def test_request_welcome_starts_a_conversation_with_an_event_line(backend,
     )
     assert thread["last_message_preview"] == "Started a conversation"
     assert thread["session_expires_at"] is not None
-    (ticket,) = await rows(backend, "SELECT status, inbound_count, subject FROM tickets")
+    (ticket,) = await rows(
+        backend,
+        "SELECT t.status, th.inbound_count, t.subject FROM tickets t JOIN threads th ON th.id = t.thread_id",
+    )
     assert ticket == {"status": "new", "inbound_count": 0, "subject": "New conversation"}
 
 
@@ -204,7 +210,9 @@ async def test_a_reaction_attaches_to_its_message_and_an_empty_emoji_removes_it(
         assert (await message_of(backend, target["id"])).reactions == []
     # a reaction is not a message: no row, no counters
     assert len(await rows(backend, "SELECT id FROM messages")) == 1
-    (ticket,) = await rows(backend, "SELECT inbound_count FROM tickets")
+    (ticket,) = await rows(
+        backend, "SELECT th.inbound_count FROM tickets t JOIN threads th ON th.id = t.thread_id"
+    )
     assert ticket["inbound_count"] == 1
     events = await rows(backend, "SELECT type FROM events WHERE type = 'message.updated'")
     assert len(events) == 4
@@ -285,7 +293,9 @@ async def test_a_returning_sender_is_found_by_bsuid_whatever_else_changed(backen
         backend, "SELECT text FROM messages WHERE thread_id = ? ORDER BY id", (thread["id"],)
     )
     assert [row["text"] for row in texts] == ["one", "two", "three", "four", "five"]
-    (ticket,) = await rows(backend, "SELECT inbound_count FROM tickets")
+    (ticket,) = await rows(
+        backend, "SELECT th.inbound_count FROM tickets t JOIN threads th ON th.id = t.thread_id"
+    )
     assert ticket["inbound_count"] == 5
 
     # a closed ticket is not found: the next message starts a new thread for the contact
