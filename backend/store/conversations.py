@@ -881,37 +881,30 @@ def insert_message(
     inbound = direction == schemas.Direction.inbound
     if inbound and kind != schemas.MessageKind.note:
         # the ticket's inbound activity is on this row too (migration 0007): an inbound
-        # message writes no ticket row
-        if session_expires_at is not None:
-            tx.execute(
-                "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
-                "last_message_direction = ?, unread_count = unread_count + 1, "
-                "inbound_count = inbound_count + 1, "
-                "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
-                "inbound_stored_at = ?, session_expires_at = ?, "
-                "session_counted = CASE WHEN session_expires_at IS NULL "
-                "OR session_expires_at < ? THEN 0 ELSE session_counted END WHERE id = ?",
-                (
-                    at_iso,
-                    preview,
-                    direction,
-                    at_iso,
-                    at_iso,
-                    tx.now_iso,
-                    iso(session_expires_at),
-                    tx.now_iso,
-                    thread_id,
-                ),
-            )
-        else:
-            tx.execute(
-                "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
-                "last_message_direction = ?, unread_count = unread_count + 1, "
-                "inbound_count = inbound_count + 1, "
-                "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
-                "inbound_stored_at = ? WHERE id = ?",
-                (at_iso, preview, direction, at_iso, at_iso, tx.now_iso, thread_id),
-            )
+        # message writes no ticket row; a new session expiry (re)opens the window as
+        # open_session does, and without one the window is left as it is
+        expires = iso(session_expires_at) if session_expires_at is not None else None
+        tx.execute(
+            "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
+            "last_message_direction = ?, unread_count = unread_count + 1, "
+            "inbound_count = inbound_count + 1, "
+            "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
+            "inbound_stored_at = ?, session_expires_at = COALESCE(?, session_expires_at), "
+            "session_counted = CASE WHEN ? IS NOT NULL AND (session_expires_at IS NULL "
+            "OR session_expires_at < ?) THEN 0 ELSE session_counted END WHERE id = ?",
+            (
+                at_iso,
+                preview,
+                direction,
+                at_iso,
+                at_iso,
+                tx.now_iso,
+                expires,
+                expires,
+                tx.now_iso,
+                thread_id,
+            ),
+        )
         return message_id
     tx.execute(
         "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
