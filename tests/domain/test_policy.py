@@ -260,3 +260,57 @@ def test_a_megabyte_of_hostile_text_is_checked_quickly(text: str) -> None:
     started = time.perf_counter()
     POLICY.check(text)
     assert time.perf_counter() - started < 2.0
+
+
+# ------------------------------------------------------------------ the quick tests
+
+
+def _patterns_alone(policy: ContentPolicy, text: str) -> str | None:
+    """What ``check`` answers without its quick tests: every rule's own pattern, in order."""
+    link_rule = policy._link_rule(text)
+    if link_rule is not None:
+        return link_rule.name
+    for rule, breaks in policy._checks:
+        if breaks(text):
+            return rule.name
+    return None
+
+
+_FRAGMENTS = (
+    # keywords in every case, and the letters IGNORECASE folds onto ASCII (İ ı ſ K)
+    "password", "PASSWORD", "Passwd", "pwd", "contraseña", "CONTRASEÑA", "clave", "paſſword",
+    "PAſSWD", "code", "CODE", "código", "CÓDIGO", "codıgo", "codİgo", "otp", "OTP", "passcode",
+    "verification code", "is your code", "es tu código", "zip code", "error code", ":", "=",
+    " is ", " es ", "#",
+    # digits: runs of every length, separators, other scripts' digits
+    "1", "12", "123", "1234", "123456", "1234567", "12345678", "123 456", "123-456",
+    "4111 1111 1111 1111", "4111-1111-1111-1111", "4111111111111111", "123-45-6789",
+    "12345678Z", "X1234567L", "٣٤٥٦٧٨٩", "١٢٣٤", "GB82 WEST 1234 5698 7654 32",
+    "GB82WEST12345698765432", "DE89370400440532013000", "de89 3704 0044 0532 0130 00",
+    "NO9386011117947", "X763900", "K522565",
+    # links, bare hosts, look-alikes, prose with dots
+    "https://", "http://bit.ly/x", "bit.ly/abc", "paypal.com", "paypa1.com", "xn--pypal-4ve.com",
+    "wa.me", "whatsapp.Thanks", "e.g.", "a.b", "3.5", "www.example.org", "user@paypal.com",
+    "https://paypal.com@evil.example/", "https://bücher", "ftp://j.doe@intranet", "qué.no", "pаypal.com", "t.co", ". ", "..", "ok.",
+    # prose
+    "hola", "my order", "arrived", "🙂", "\n", "\t", " ", " ", "-", "/", ",", "(", ")",
+)  # fmt: skip
+
+
+def test_the_quick_tests_never_skip_a_rule_that_would_fire() -> None:
+    """``check`` first rules out most text cheaply (digits, keywords, a host-like dot); it
+    must answer exactly what the patterns alone answer."""
+    generator = random.Random(20261126)
+    policies = (POLICY, ContentPolicy(PolicyConfig(phishing_domains=("evil.example",))))
+    fired = set()
+    for _ in range(6000):
+        parts = generator.choices(_FRAGMENTS, k=generator.randrange(1, 9))
+        glue = generator.choice(("", " ", "  ", "\n"))
+        text = glue.join(parts)
+        for policy in policies:
+            hit = policy.check(text)
+            expected = _patterns_alone(policy, text)
+            assert (hit.rule if hit else None) == expected, text
+            fired.add(expected)
+    # the corpus reaches every rule, and text that breaks none
+    assert fired == {*RULE_NAMES, None}
