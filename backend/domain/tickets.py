@@ -31,12 +31,18 @@ class TicketPriority(StrEnum):
         return self.value.capitalize()
 
 
+_STATUS_BY_VALUE: dict[str, TicketStatus] = {status.value: status for status in TicketStatus}
+
+
 def _key(value: object) -> str:
     return str(value).strip().lower().replace(" ", "_").replace("-", "_")
 
 
 def parse_status(value: object, *, field: str = "status") -> TicketStatus:
     """A status from its value or label ("waiting_on_us", "Waiting on us")."""
+    status = _STATUS_BY_VALUE.get(value) if isinstance(value, str) else None
+    if status is not None:
+        return status  # the common case: a stored value (every inbound message asks)
     try:
         return TicketStatus(_key(value))
     except ValueError:

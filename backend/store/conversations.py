@@ -808,6 +808,17 @@ def set_ticket_owner(tx: Tx, ticket_id: int, owner_id: int | None, actor_id: int
 # ------------------------------------------------------------------ messages
 
 
+_MESSAGE_COLUMNS = (
+    "thread_id, direction, kind, text, author_id, wamid, client_id, status, reply_to_id, "
+    "reply_to_wamid, forwarded, media_id, caption, content, unsupported_reason, "
+    "quarantine_rule, from_number, to_number, raw, created_at"
+)
+_INSERT_MESSAGE = (
+    f"INSERT INTO messages ({_MESSAGE_COLUMNS}) "
+    f"VALUES ({', '.join('?' for _ in _MESSAGE_COLUMNS.split(', '))})"
+)
+
+
 def insert_message(
     tx: Tx,
     *,
@@ -845,31 +856,32 @@ def insert_message(
     opens it then.
     """
     at_iso = iso(at) if at is not None else tx.now_iso
-    message_id = tx.insert(
-        "messages",
-        {
-            "thread_id": thread_id,
-            "direction": direction,
-            "kind": kind,
-            "text": text,
-            "author_id": author_id,
-            "wamid": wamid,
-            "client_id": client_id,
-            "status": status,
-            "reply_to_id": reply_to_id,
-            "reply_to_wamid": reply_to_wamid,
-            "forwarded": int(forwarded),
-            "media_id": media_id,
-            "caption": caption,
-            "content": dumps(content) if content else "{}",
-            "unsupported_reason": unsupported_reason,
-            "quarantine_rule": quarantine_rule,
-            "from_number": from_number,
-            "to_number": to_number,
-            "raw": raw,
-            "created_at": at_iso,
-        },
+    cursor = tx.execute(
+        _INSERT_MESSAGE,
+        (
+            thread_id,
+            direction,
+            kind,
+            text,
+            author_id,
+            wamid,
+            client_id,
+            status,
+            reply_to_id,
+            reply_to_wamid,
+            int(forwarded),
+            media_id,
+            caption,
+            dumps(content) if content else "{}",
+            unsupported_reason,
+            quarantine_rule,
+            from_number,
+            to_number,
+            raw,
+            at_iso,
+        ),
     )
+    message_id = int(cursor.lastrowid or 0)
     searchable = " ".join(part for part in (text, caption) if part)
     if index_text and searchable and kind != schemas.MessageKind.quarantined:
         tx.index_message(message_id, searchable)
