@@ -173,9 +173,10 @@ class BatchBuffer:
     A rolled-back job's rows and events are dropped (``mark``/``undo``).
     """
 
-    __slots__ = ("flushed", "late", "rows")
+    __slots__ = ("flushed", "late", "now_iso", "rows")
 
-    def __init__(self) -> None:
+    def __init__(self, now_iso: str) -> None:
+        self.now_iso = now_iso  # the time of the batch and of each of its transactions
         self.rows: list[tuple[int, str]] = []
         self.flushed = 0  # rows[:flushed] are in the table
         self.late: list[tuple[SqlEvent, int, CommittedEvent]] = []
@@ -195,7 +196,7 @@ class BatchBuffer:
             conn.execute(_FTS_BULK_INSERT, (dumps(self.rows[self.flushed :]),))
             self.flushed = len(self.rows)
 
-    def flush(self, conn: sqlite3.Connection, at: str) -> None:
+    def flush(self, conn: sqlite3.Connection) -> None:
         """Everything, before COMMIT."""
         self.flush_fts(conn)
         if not self.late:
@@ -208,7 +209,7 @@ class BatchBuffer:
             frame = built.get(event.seq)
             if frame is not None:
                 event.frame = frame
-                logged.append((event.seq, builder.type, at, entity_id))
+                logged.append((event.seq, builder.type, self.now_iso, entity_id))
         conn.executemany(_LOG_SNAPSHOT, logged)
         self.late.clear()
 
@@ -223,6 +224,7 @@ class Tx:
 
     conn: sqlite3.Connection
     now: datetime
+    now_iso: str  # iso(now), as stored
     next_seq: int
     batch: BatchBuffer = field(repr=False)  # the writer's, shared by the batch's jobs
     events: list[CommittedEvent] = field(default_factory=list)
@@ -265,16 +267,6 @@ class Tx:
         self.conn.execute(
             f"UPDATE {table} SET {assignments} WHERE id = ?", (*values.values(), row_id)
         )
-
-    _now_iso: str | None = field(default=None, repr=False)
-
-    @property
-    def now_iso(self) -> str:
-        # computed once per transaction: it is asked for several times per statement batch
-        text = self._now_iso
-        if text is None:
-            text = self._now_iso = iso(self.now)
-        return text  # type: ignore[return-value]
 
     def emit(self, event_type: str, data: dict[str, Any] | BaseModel) -> int:
         """Log an event in this transaction; it is published only if the transaction commits.
@@ -542,7 +534,9 @@ class Writer:
             next_seq = max(self._next_seq, self._newest_logged_seq(conn) + 1)
             if next_seq > self._next_seq:
                 events.extend(self._foreign_events(conn, self._next_seq))
-            pending = BatchBuffer()
+            # the batch commits as one: its transactions share the time they commit at
+            now = self._now()
+            pending = BatchBuffer(iso(now))
             index = 0
             while index < len(batch):
                 # A run of replayable jobs shares one savepoint (a savepoint per job costs
@@ -553,7 +547,7 @@ class Writer:
                 while end < len(batch) and getattr(batch[end].fn, "replayable", False):
                     end += 1
                 if end - index > 1:
-                    group = self._run_group(conn, batch[index:end], next_seq, pending)
+                    group = self._run_group(conn, batch[index:end], next_seq, pending, now)
                     if group is not None:
                         next_seq, group_outcomes, group_events, group_callbacks = group
                         outcomes.extend(group_outcomes)
@@ -565,10 +559,10 @@ class Writer:
                     end = index + 1
                 for job in batch[index:end]:
                     next_seq = self._run_one(
-                        conn, job, next_seq, pending, outcomes, events, callbacks
+                        conn, job, next_seq, pending, now, outcomes, events, callbacks
                     )
                 index = end
-            pending.flush(conn, iso(self._now()))
+            pending.flush(conn)
             conn.execute("COMMIT")
             # an SQL-built event whose row was gone by the end of the batch is not sent
             events = [event for event in events if event.frame]
@@ -593,12 +587,13 @@ class Writer:
         job: _Job,
         next_seq: int,
         pending: BatchBuffer,
+        now: datetime,
         outcomes: list[tuple[bool, Any]],
         events: list[CommittedEvent],
         callbacks: list[Callable[[], None]],
     ) -> int:
         """One job in a savepoint of its own; returns the next seq."""
-        tx = Tx(conn=conn, now=self._now(), next_seq=next_seq, batch=pending)
+        tx = Tx(conn, now, pending.now_iso, next_seq, pending)
         mark = pending.mark()
         conn.execute("SAVEPOINT job")
         try:
@@ -616,18 +611,22 @@ class Writer:
         return tx.next_seq
 
     def _run_group(
-        self, conn: sqlite3.Connection, jobs: list[_Job], next_seq: int, pending: BatchBuffer
+        self,
+        conn: sqlite3.Connection,
+        jobs: list[_Job],
+        next_seq: int,
+        pending: BatchBuffer,
+        now: datetime,
     ) -> tuple[int, list[tuple[bool, Any]], list[CommittedEvent], list[Callable[[], None]]] | None:
         """Replayable jobs under one savepoint; None (all rolled back) if one failed."""
         outcomes: list[tuple[bool, Any]] = []
         events: list[CommittedEvent] = []
         callbacks: list[Callable[[], None]] = []
-        now = self._now
         mark = pending.mark()
         conn.execute("SAVEPOINT jobs")
         try:
             for job in jobs:
-                tx = Tx(conn=conn, now=now(), next_seq=next_seq, batch=pending)
+                tx = Tx(conn, now, pending.now_iso, next_seq, pending)
                 outcomes.append((True, job.fn(tx)))
                 next_seq = tx.next_seq
                 events.extend(tx.events)
