@@ -313,46 +313,38 @@ def _iban_valid(candidate: str) -> bool:
     return remainder == 1
 
 
-@dataclass(slots=True)
-class _TextFacts:
-    """Cheap facts about a text that every match of a rule's pattern needs: most text
-    then never meets the slower patterns (each inbound message is checked on the
-    webhook's path, tests/bench/ingest.py)."""
-
-    words: str  # lowercased as IGNORECASE folds letters onto ASCII (for the keywords)
-    digits: int = 0
-    longest_run: int = 0
-    letters_then_digits: bool = False  # two ASCII letters right before a run of 2+ digits
-
-    @classmethod
-    def of(cls, text: str) -> _TextFacts:
-        words = text.lower()
-        if not text.isascii() and any(char in text for char in _IGNORECASE_TO_ASCII_CHARS):
-            words = text.translate(_IGNORECASE_TO_ASCII).lower()
-        facts = cls(words)
-        for run in _DIGIT_RUN.finditer(text):
-            start, end = run.span()
-            length = end - start
-            facts.digits += length
-            facts.longest_run = max(facts.longest_run, length)
-            if length >= 2 and start >= 2 and not facts.letters_then_digits:
-                head = text[start - 2 : start]
-                facts.letters_then_digits = head.isascii() and head.isalpha()
-        return facts
-
-    def could_break(self, rule: str) -> bool:
-        match rule:
-            case "payment_card":  # 13 to 19 digits
-                return self.digits >= 13
-            case "iban":  # country code, then the two check digits
-                return self.letters_then_digits
-            case "national_id":  # 9 (SSN) or 7 to 8 (DNI/NIE) digits
-                return self.digits >= 7
-            case "password":
-                return any(word in self.words for word in _PASSWORD_WORDS)
-            case "one_time_code":  # 4 to 8 digits or 3 and 3, and a keyword
-                return self.longest_run >= 3 and any(word in self.words for word in _OTP_WORDS)
-        return True
+def _rules_that_could_fire(text: str) -> set[str]:
+    """The personal-data rules whose patterns could match ``text``, by cheap necessary
+    conditions: how many digits, the longest run of them, two ASCII letters right before
+    a run (an IBAN's country code and check digits), and each rule's keywords in the
+    text lowercased as IGNORECASE folds letters onto ASCII. Most text is ruled out of
+    every pattern here (each inbound message is checked on the webhook's path,
+    tests/bench/ingest.py)."""
+    digits = longest = 0
+    letters_then_digits = False
+    for run in _DIGIT_RUN.finditer(text):
+        start, end = run.span()
+        length = end - start
+        digits += length
+        longest = max(longest, length)
+        if length >= 2 and start >= 2 and not letters_then_digits:
+            head = text[start - 2 : start]
+            letters_then_digits = head.isascii() and head.isalpha()
+    words = text.lower()
+    if not text.isascii() and any(char in text for char in _IGNORECASE_TO_ASCII_CHARS):
+        words = text.translate(_IGNORECASE_TO_ASCII).lower()
+    rules = set()
+    if digits >= 13:  # 13 to 19 digits
+        rules.add("payment_card")
+    if letters_then_digits:
+        rules.add("iban")
+    if digits >= 7:  # 9 (SSN) or 7 to 8 (DNI/NIE)
+        rules.add("national_id")
+    if any(word in words for word in _PASSWORD_WORDS):
+        rules.add("password")
+    if longest >= 3 and any(word in words for word in _OTP_WORDS):  # 4 to 8, or 3 and 3
+        rules.add("one_time_code")
+    return rules
 
 
 def _looks_like_secret(value: str) -> bool:
@@ -396,9 +388,11 @@ class ContentPolicy:
         link_rule = self._link_rule(text) if _may_have_link(text) else None
         if link_rule is not None:
             return PolicyHit(rule=link_rule.name, description=link_rule.description)
-        facts = _TextFacts.of(text)
+        candidates = _rules_that_could_fire(text)
+        if not candidates:
+            return None
         for rule, breaks in self._checks:
-            if facts.could_break(rule.name) and breaks(text):
+            if rule.name in candidates and breaks(text):
                 return PolicyHit(rule=rule.name, description=rule.description)
         return None
 
