@@ -5,6 +5,10 @@ versioning them, so everything is read leniently: an unknown message type become
 ``UnsupportedMessage`` (raw payload kept), an unknown field an ``IgnoredChange``, a
 missing optional part ``None``. Only a body that is not a notification at all (not an
 object, ``entry`` not a list) raises ``MalformedNotification``.
+
+The parsed values are slotted dataclasses, read-only by convention: not frozen, because
+a frozen one sets each field through ``object.__setattr__``, a sixth of the time this
+module spends on every webhook (tests/bench/ingest.py).
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ class MalformedNotification(ValueError):
 # ------------------------------------------------------------------ small parts
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ErrorInfo:
     code: int | None
     title: str | None = None
@@ -67,7 +71,7 @@ class ErrorInfo:
     href: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Profile:
     """One entry of ``value.contacts``: who sent the messages beside it."""
 
@@ -78,7 +82,7 @@ class Profile:
     name: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Context:
     reply_to: str | None = None  # the wamid replied to (context.id)
     reply_from: str | None = None
@@ -87,7 +91,7 @@ class Context:
     referred_product: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class MediaRef:
     id: str | None
     mime_type: str | None = None
@@ -99,7 +103,7 @@ class MediaRef:
     voice: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SharedContactCard:
     name: str
     phones: tuple[str, ...] = ()
@@ -107,7 +111,7 @@ class SharedContactCard:
     org: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class OrderLine:
     product_retailer_id: str
     quantity: int
@@ -118,7 +122,7 @@ class OrderLine:
 # ------------------------------------------------------------------ inbound messages
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Inbound:
     """What every inbound message carries. Subclasses add the type's payload."""
 
@@ -139,7 +143,7 @@ class Inbound:
         return MessageKind.unsupported
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class TextMessage(Inbound):
     body: str
 
@@ -148,7 +152,7 @@ class TextMessage(Inbound):
         return MessageKind.text
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class MediaMessage(Inbound):
     """image, video (GIFs as mp4 too), audio (voice notes), document, sticker."""
 
@@ -161,7 +165,7 @@ class MediaMessage(Inbound):
         return MessageKind(self.type)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class LocationMessage(Inbound):
     latitude: float
     longitude: float
@@ -174,7 +178,7 @@ class LocationMessage(Inbound):
         return MessageKind.location
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ContactsMessage(Inbound):
     cards: tuple[SharedContactCard, ...]
 
@@ -183,7 +187,7 @@ class ContactsMessage(Inbound):
         return MessageKind.contacts
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ReactionMessage(Inbound):
     target_wamid: str | None
     emoji: str | None  # None: the reaction was removed
@@ -197,7 +201,7 @@ class ReactionMessage(Inbound):
         return MessageKind.unsupported  # a reaction is not a message; see ingest
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ButtonMessage(Inbound):
     """A template's quick-reply button."""
 
@@ -209,7 +213,7 @@ class ButtonMessage(Inbound):
         return MessageKind.button_reply
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class InteractiveMessage(Inbound):
     """button_reply, list_reply, nfm_reply (flows) or call_permission_reply."""
 
@@ -224,7 +228,7 @@ class InteractiveMessage(Inbound):
         return MessageKind.interactive_reply
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class OrderMessage(Inbound):
     catalog_id: str | None
     items: tuple[OrderLine, ...]
@@ -235,7 +239,7 @@ class OrderMessage(Inbound):
         return MessageKind.order
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class SystemMessage(Inbound):
     """The user changed number or BSUID: an event line and an identity update."""
 
@@ -251,7 +255,7 @@ class SystemMessage(Inbound):
         return MessageKind.event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class RequestWelcome(Inbound):
     """The user opened a chat with the business for the first time."""
 
@@ -260,7 +264,7 @@ class RequestWelcome(Inbound):
         return MessageKind.event
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class UnsupportedMessage(Inbound):
     """Meta's ``unsupported``, a coexistence revoke/edit, an attachment of a type we do not
     accept, or a type this code does not know: a placeholder naming the reason."""
@@ -274,7 +278,7 @@ class UnsupportedMessage(Inbound):
 # ------------------------------------------------------------------ statuses and other changes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class StatusUpdate:
     wamid: str
     status: str  # lowercased; unknown values are kept as they are
@@ -287,7 +291,7 @@ class StatusUpdate:
     conversation: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class MessagesChange:
     """A ``messages`` change: inbound messages, statuses and errors of one business number."""
 
@@ -310,7 +314,7 @@ class MessagesChange:
         return self.profiles[0] if len(self.profiles) == 1 else None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class TemplateStatusChange:
     waba_id: str | None
     event: str  # APPROVED, REJECTED, PAUSED, … (uppercased)
@@ -321,7 +325,7 @@ class TemplateStatusChange:
     category: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class IgnoredChange:
     waba_id: str | None
     field: str
@@ -330,7 +334,7 @@ class IgnoredChange:
 Change = MessagesChange | TemplateStatusChange | IgnoredChange
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Notification:
     object: str | None
     changes: tuple[Change, ...]
