@@ -808,15 +808,45 @@ def set_ticket_owner(tx: Tx, ticket_id: int, owner_id: int | None, actor_id: int
 # ------------------------------------------------------------------ messages
 
 
-_MESSAGE_COLUMNS = (
+MESSAGE_COLUMNS = (
     "thread_id, direction, kind, text, author_id, wamid, client_id, status, reply_to_id, "
     "reply_to_wamid, forwarded, media_id, caption, content, unsupported_reason, "
     "quarantine_rule, from_number, to_number, raw, created_at"
 )
-_INSERT_MESSAGE = (
-    f"INSERT INTO messages ({_MESSAGE_COLUMNS}) "
-    f"VALUES ({', '.join('?' for _ in _MESSAGE_COLUMNS.split(', '))})"
+# every column, in MESSAGE_COLUMNS order (insert_message, and the ingest's common case)
+INSERT_MESSAGE = (
+    f"INSERT INTO messages ({MESSAGE_COLUMNS}) "
+    f"VALUES ({', '.join('?' for _ in MESSAGE_COLUMNS.split(', '))})"
 )
+# An inbound message on its thread's row, where the ticket's inbound activity lives too
+# (migration 0007): list columns, counters, and with a new session expiry the 24-hour
+# window (re)opened as open_session does; without one the window is left as it is.
+_INBOUND_ACTIVITY = (
+    "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
+    f"last_message_direction = '{schemas.Direction.inbound.value}', "
+    "unread_count = unread_count + 1, "
+    "inbound_count = inbound_count + 1, "
+    "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
+    "inbound_stored_at = ?, session_expires_at = COALESCE(?, session_expires_at), "
+    "session_counted = CASE WHEN ? IS NOT NULL AND (session_expires_at IS NULL "
+    "OR session_expires_at < ?) THEN 0 ELSE session_counted END WHERE id = ?"
+)
+
+
+def searchable_text(text: str | None, caption: str | None) -> str:
+    """What the full-text index holds for a message."""
+    return " ".join(part for part in (text, caption) if part)
+
+
+def count_inbound(
+    tx: Tx, thread_id: int, at_iso: str, preview: str, session_expires_at: datetime | None
+) -> None:
+    """An inbound message (not a note or an event line) on its thread's row."""
+    expires = iso(session_expires_at) if session_expires_at is not None else None
+    tx.execute(
+        _INBOUND_ACTIVITY,
+        (at_iso, preview, at_iso, at_iso, tx.now_iso, expires, expires, tx.now_iso, thread_id),
+    )
 
 
 def insert_message(
@@ -857,7 +887,7 @@ def insert_message(
     """
     at_iso = iso(at) if at is not None else tx.now_iso
     cursor = tx.execute(
-        _INSERT_MESSAGE,
+        INSERT_MESSAGE,
         (
             thread_id,
             direction,
@@ -882,7 +912,7 @@ def insert_message(
         ),
     )
     message_id = int(cursor.lastrowid or 0)
-    searchable = " ".join(part for part in (text, caption) if part)
+    searchable = searchable_text(text, caption)
     if index_text and searchable and kind != schemas.MessageKind.quarantined:
         tx.index_message(message_id, searchable)
     if kind == schemas.MessageKind.event:
@@ -892,31 +922,7 @@ def insert_message(
         preview = "Note: " + preview
     inbound = direction == schemas.Direction.inbound
     if inbound and kind != schemas.MessageKind.note:
-        # the ticket's inbound activity is on this row too (migration 0007): an inbound
-        # message writes no ticket row; a new session expiry (re)opens the window as
-        # open_session does, and without one the window is left as it is
-        expires = iso(session_expires_at) if session_expires_at is not None else None
-        tx.execute(
-            "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
-            "last_message_direction = ?, unread_count = unread_count + 1, "
-            "inbound_count = inbound_count + 1, "
-            "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
-            "inbound_stored_at = ?, session_expires_at = COALESCE(?, session_expires_at), "
-            "session_counted = CASE WHEN ? IS NOT NULL AND (session_expires_at IS NULL "
-            "OR session_expires_at < ?) THEN 0 ELSE session_counted END WHERE id = ?",
-            (
-                at_iso,
-                preview,
-                direction,
-                at_iso,
-                at_iso,
-                tx.now_iso,
-                expires,
-                expires,
-                tx.now_iso,
-                thread_id,
-            ),
-        )
+        count_inbound(tx, thread_id, at_iso, preview, session_expires_at)
         return message_id
     tx.execute(
         "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
