@@ -85,8 +85,6 @@ _HOST_DOT = re.compile(r"\.(?=[^\W\d_])(?<=[^\W_]\.)")
 # IGNORECASE also matches these to ASCII letters; str.lower() alone would not
 _IGNORECASE_TO_ASCII_CHARS = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 _IGNORECASE_TO_ASCII = str.maketrans(_IGNORECASE_TO_ASCII_CHARS)
-_PASSWORD_WORDS = ("passw", "pwd", "contrase", "clave")
-_OTP_WORDS = ("code", "otp", "digo")
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,11 +313,17 @@ def _iban_valid(candidate: str) -> bool:
 
 def _rules_that_could_fire(text: str) -> set[str]:
     """The personal-data rules whose patterns could match ``text``, by cheap necessary
-    conditions: how many digits, the longest run of them, two ASCII letters right before
-    a run (an IBAN's country code and check digits), and each rule's keywords in the
-    text lowercased as IGNORECASE folds letters onto ASCII. Most text is ruled out of
+    conditions: each rule's keywords in the text lowercased as IGNORECASE folds letters
+    onto ASCII; how many digits, the longest run of them, and two ASCII letters right
+    before a run (an IBAN's country code and check digits). Most text is ruled out of
     every pattern here (each inbound message is checked on the webhook's path,
     tests/bench/ingest.py)."""
+    words = text.lower()
+    if not text.isascii() and any(char in text for char in _IGNORECASE_TO_ASCII_CHARS):
+        words = text.translate(_IGNORECASE_TO_ASCII).lower()
+    rules = set()
+    if "passw" in words or "pwd" in words or "contrase" in words or "clave" in words:
+        rules.add("password")
     digits = longest = 0
     letters_then_digits = False
     for run in _DIGIT_RUN.finditer(text):
@@ -330,19 +334,16 @@ def _rules_that_could_fire(text: str) -> set[str]:
         if length >= 2 and start >= 2 and not letters_then_digits:
             head = text[start - 2 : start]
             letters_then_digits = head.isascii() and head.isalpha()
-    words = text.lower()
-    if not text.isascii() and any(char in text for char in _IGNORECASE_TO_ASCII_CHARS):
-        words = text.translate(_IGNORECASE_TO_ASCII).lower()
-    rules = set()
+    if not digits:
+        return rules
     if digits >= 13:  # 13 to 19 digits
         rules.add("payment_card")
     if letters_then_digits:
         rules.add("iban")
     if digits >= 7:  # 9 (SSN) or 7 to 8 (DNI/NIE)
         rules.add("national_id")
-    if any(word in words for word in _PASSWORD_WORDS):
-        rules.add("password")
-    if longest >= 3 and any(word in words for word in _OTP_WORDS):  # 4 to 8, or 3 and 3
+    # 4 to 8 digits, or 3 and 3
+    if longest >= 3 and ("code" in words or "otp" in words or "digo" in words):
         rules.add("one_time_code")
     return rules
 
