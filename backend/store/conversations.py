@@ -833,8 +833,15 @@ _INBOUND_ACTIVITY = (
 )
 
 
-def searchable_text(text: str | None, caption: str | None) -> str:
-    """What the full-text index holds for a message."""
+# A quarantined message's text is hidden; an event line ("Reacted 👍", a changed
+# number) is the help desk's words, not the conversation's: neither is searchable.
+_NOT_INDEXED = frozenset({schemas.MessageKind.quarantined, schemas.MessageKind.event})
+
+
+def indexed_text(kind: str, text: str | None, caption: str | None) -> str:
+    """What the full-text index holds for a message ("": nothing)."""
+    if kind in _NOT_INDEXED:
+        return ""
     return " ".join(part for part in (text, caption) if part)
 
 
@@ -872,7 +879,6 @@ def insert_message(
     to_number: str | None = None,
     raw: str | None = None,
     at: datetime | None = None,
-    index_text: bool = True,
     session_expires_at: datetime | None = None,
 ) -> int:
     """Store a message and bring its thread's list columns and ticket counters along.
@@ -912,8 +918,8 @@ def insert_message(
         ),
     )
     message_id = int(cursor.lastrowid or 0)
-    searchable = searchable_text(text, caption)
-    if index_text and searchable and kind != schemas.MessageKind.quarantined:
+    searchable = indexed_text(kind, text, caption)
+    if searchable:
         tx.index_message(message_id, searchable)
     if kind == schemas.MessageKind.event:
         return message_id

@@ -378,7 +378,6 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
         from_number=record.sender.wa_id or record.sender.user_id,
         raw=record.raw,
         at=record.at,
-        index_text=False,
     )
     conv.emit_message_snapshot(tx, message_id, created=True)
     conv.emit_thread_snapshot(tx, thread_id)
@@ -472,8 +471,8 @@ def _add_to_thread(
         ),
     )
     message_id = int(cursor.lastrowid or 0)
-    searchable = conv.searchable_text(record.text, record.caption)
-    if searchable and record.kind != schemas.MessageKind.quarantined:
+    searchable = conv.indexed_text(record.kind, record.text, record.caption)
+    if searchable:
         tx.index_message(message_id, searchable)
     conv.count_inbound(
         tx,

@@ -320,7 +320,6 @@ async def test_message_json_equals_the_wire_model_for_every_kind(store):
                 direction="in",
                 kind="event",
                 text="changed number",
-                index_text=False,
                 content={"event": "user_changed_number", "previous": {"wa_id": "1"}},
             ),
             add(direction="out", kind="note", text="internal", author_id=agent),

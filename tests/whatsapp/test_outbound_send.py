@@ -132,6 +132,11 @@ async def test_note_is_never_sent_and_reply_quotes_and_reaction(wa):
     assert items[1]["body"]["reaction"] == {"message_id": inbound["wamid"], "emoji": "👍"}
     target = await wa.message(inbound["id"])
     assert [r.emoji for r in target.reactions] == ["👍"]
+    # the reaction's event line ("Reacted 👍") is the help desk's words: not searchable
+    search = "/api/v1/search"
+    assert (await wa.agent.get(search, params={"q": "reacted"})).json()["items"] == []
+    replies = (await wa.agent.get(search, params={"q": "sorry"})).json()["items"]
+    assert [hit["message_id"] for hit in replies] == [reply["id"]]
 
 
 async def test_client_id_makes_a_send_idempotent(wa):
