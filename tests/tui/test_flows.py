@@ -14,6 +14,7 @@ from pathlib import Path
 
 from backend.schemas import (
     DeliveryStatus,
+    Direction,
     MessageKind,
     PresenceState,
     TicketPriority,
@@ -616,6 +617,44 @@ async def test_failed_message_shows_reason_and_retries(desk):
         )
         assert screen.log_widget.messages[-1].text == "late reply"
     assert len(await sent_to(desk, "ana")) == 2  # the failed attempt and the retry
+
+
+async def test_react_to_a_message_and_take_it_back(desk):
+    """E reacts to the selected message with an emoji: WhatsApp carries it to the customer
+    and the message shows it; E again offers to take it back."""
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        log = screen.log_widget
+        await pilot.press("G")
+        target = log.selected
+        assert target is not None and target.direction == Direction.inbound
+
+        def reactions() -> list[tuple[str, Direction]]:
+            message = next(m for m in log.messages if m.id == target.id)
+            return [(r.emoji, r.by) for r in message.reactions]
+
+        await pilot.press("E")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        await pilot.press(*"heart", "enter")
+        await wait_for(lambda: reactions() == [("❤️", Direction.outbound)], timeout=10)
+        # the event line "Reacted ❤️" arrived below it and the cursor followed: go back up
+        while log.selected is not None and log.selected.id != target.id:
+            await pilot.press("k")
+        await pilot.press("E")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        assert "(yours)" in screen_text(app)
+        await pilot.press(*"remove", "enter")
+        await wait_for(lambda: reactions() == [], timeout=10)
+        # an event line is not a WhatsApp message: nothing to react to
+        await pilot.press("G")
+        assert log.selected is not None and log.selected.kind == MessageKind.event
+        await pilot.press("E")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, FuzzyPicker)
+    sent = [item["body"] for item in await sent_to(desk, "ana") if item["type"] == "reaction"]
+    assert [body["reaction"]["emoji"] for body in sent] == ["❤️", ""]
 
 
 async def test_no_color_and_no_mouse(desk, monkeypatch):

@@ -193,5 +193,30 @@ def priority_picker(current: TicketPriority | None = None) -> FuzzyPicker[Ticket
     return FuzzyPicker("Priority", items, placeholder="urgent, high, medium, low")
 
 
+# WhatsApp's quick reactions, in its order: (emoji, label, words to filter by)
+REACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("👍", "thumbs up", "thumbs up like ok yes"),
+    ("❤️", "heart", "heart love"),
+    ("😂", "laughing", "laugh funny joy"),
+    ("😮", "surprised", "wow surprised"),
+    ("😢", "sad", "sad sorry cry"),
+    ("🙏", "thank you", "thanks please pray"),
+)
+REMOVE_REACTION = ""  # what the API takes to remove one's reaction
+
+
+def reaction_picker(current: str | None = None) -> FuzzyPicker[str]:
+    """Result: an emoji, or ``REMOVE_REACTION``."""
+    items = []
+    for emoji, label, words in REACTIONS:
+        text = Text(f"{emoji}  {label}")
+        if emoji == current:
+            text.append("  (yours)", "italic")
+        items.append(PickItem(emoji, text, f"{label} {words}"))
+    if current:
+        items.append(PickItem(REMOVE_REACTION, Text("✕  remove my reaction"), "remove none"))
+    return FuzzyPicker("React with", items, placeholder="type to filter: heart, thanks…")
+
+
 def inert_label(value: object) -> Text:
     return inert(value)

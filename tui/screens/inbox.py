@@ -31,6 +31,7 @@ from textual.widgets import Static
 from backend.schemas import (
     ContactCreate,
     ContactDetail,
+    Direction,
     EventType,
     Message,
     MessageKind,
@@ -38,6 +39,7 @@ from backend.schemas import (
     PresenceState,
     SendMedia,
     SendNote,
+    SendReaction,
     SendTemplate,
     SendText,
     Thread,
@@ -58,6 +60,7 @@ from tui.dialogs.simple import (
     PromptDialog,
     owner_picker,
     priority_picker,
+    reaction_picker,
 )
 from tui.text import countdown, one_line
 from tui.widgets.chrome import PresenceLine, TopBar
@@ -958,6 +961,36 @@ class InboxScreen(Screen[None]):
             self._media(event.message, open_it=event.action == "open_media")
         elif event.action == "add_contact":
             self._add_shared_contacts(event.message)
+        elif event.action == "react":
+            self._react(event.message)
+
+    @work(group="message-action", exit_on_error=False)
+    async def _react(self, message: Message) -> None:
+        client = self.tapp.client
+        assert client is not None
+        me = self.tapp.me
+        mine = next(
+            (
+                reaction.emoji
+                for reaction in message.reactions
+                if reaction.by == Direction.outbound
+                and me is not None
+                and reaction.agent_id == me.id
+            ),
+            None,
+        )
+        emoji = await self.app.push_screen_wait(reaction_picker(mine))
+        if emoji is None or emoji == (mine or None):
+            return
+        try:
+            await client.send(
+                message.thread_id,
+                SendReaction(kind="reaction", message_id=message.id, emoji=emoji),
+            )
+        except ApiError as exc:
+            self.notify(exc.message, title="Reaction not sent", severity="error", markup=False)
+            return
+        self.notify("Reaction removed." if not emoji else f"Reacted {emoji}", markup=False)
 
     @work(group="message-action", exit_on_error=False)
     async def _retry(self, message: Message) -> None:

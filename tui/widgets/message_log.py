@@ -98,6 +98,7 @@ class MessageLog(VerticalScroll, can_focus=True):
             "Q", "quote", "Quote reply", id="log.quote", tooltip="Reply to this message (quoted)"
         ),
         Binding("e", "expand", "Show more", id="log.expand", tooltip="Show the whole long message"),
+        Binding("E", "react", "React", id="log.react", tooltip="React to this message (emoji)"),
         Binding("y", "retry", "Retry", id="log.retry", tooltip="Send the failed message again"),
         Binding(
             "R",
@@ -345,6 +346,9 @@ class MessageLog(VerticalScroll, can_focus=True):
     def action_retry(self) -> None:
         self._post("retry")
 
+    def action_react(self) -> None:
+        self._post("react")
+
     def action_reveal(self) -> None:
         self._post("reveal")
 
@@ -377,6 +381,13 @@ class MessageLog(VerticalScroll, can_focus=True):
             )
         if action == "add_contact":
             return message is not None and message.kind == MessageKind.contacts
+        if action == "react":
+            # WhatsApp takes a reaction to a message it carried (not a note or an event line)
+            return (
+                message is not None
+                and bool(message.wamid)
+                and message.kind not in (MessageKind.note, MessageKind.event)
+            )
         if action == "expand":
             return message is not None and render.is_truncated(message)
         return True
