@@ -808,15 +808,15 @@ def set_ticket_owner(tx: Tx, ticket_id: int, owner_id: int | None, actor_id: int
 # ------------------------------------------------------------------ messages
 
 
-MESSAGE_COLUMNS = (
+_MESSAGE_COLUMNS = (
     "thread_id, direction, kind, text, author_id, wamid, client_id, status, reply_to_id, "
     "reply_to_wamid, forwarded, media_id, caption, content, unsupported_reason, "
     "quarantine_rule, from_number, to_number, raw, created_at"
 )
-# every column, in MESSAGE_COLUMNS order (insert_message, and the ingest's common case)
+# every column, in _MESSAGE_COLUMNS order (insert_message, and the ingest's common case)
 INSERT_MESSAGE = (
-    f"INSERT INTO messages ({MESSAGE_COLUMNS}) "
-    f"VALUES ({', '.join('?' for _ in MESSAGE_COLUMNS.split(', '))})"
+    f"INSERT INTO messages ({_MESSAGE_COLUMNS}) "
+    f"VALUES ({', '.join('?' for _ in _MESSAGE_COLUMNS.split(', '))})"
 )
 # An inbound message on its thread's row, where the ticket's inbound activity lives too
 # (migration 0007): list columns, counters, and with a new session expiry the 24-hour

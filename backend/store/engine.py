@@ -173,10 +173,12 @@ class BatchBuffer:
     A rolled-back job's rows and events are dropped (``mark``/``undo``).
     """
 
-    __slots__ = ("flushed", "late", "now_iso", "rows")
+    __slots__ = ("flushed", "late", "now", "now_iso", "rows")
 
-    def __init__(self, now_iso: str) -> None:
-        self.now_iso = now_iso  # the time of the batch and of each of its transactions
+    def __init__(self, now: datetime) -> None:
+        # the batch commits as one: it and each of its transactions have one time
+        self.now = now
+        self.now_iso = iso(now)
         self.rows: list[tuple[int, str]] = []
         self.flushed = 0  # rows[:flushed] are in the table
         self.late: list[tuple[SqlEvent, int, CommittedEvent]] = []
@@ -534,9 +536,7 @@ class Writer:
             next_seq = max(self._next_seq, self._newest_logged_seq(conn) + 1)
             if next_seq > self._next_seq:
                 events.extend(self._foreign_events(conn, self._next_seq))
-            # the batch commits as one: its transactions share the time they commit at
-            now = self._now()
-            pending = BatchBuffer(iso(now))
+            pending = BatchBuffer(self._now())
             index = 0
             while index < len(batch):
                 # A run of replayable jobs shares one savepoint (a savepoint per job costs
@@ -547,7 +547,7 @@ class Writer:
                 while end < len(batch) and getattr(batch[end].fn, "replayable", False):
                     end += 1
                 if end - index > 1:
-                    group = self._run_group(conn, batch[index:end], next_seq, pending, now)
+                    group = self._run_group(conn, batch[index:end], next_seq, pending)
                     if group is not None:
                         next_seq, group_outcomes, group_events, group_callbacks = group
                         outcomes.extend(group_outcomes)
@@ -559,7 +559,7 @@ class Writer:
                     end = index + 1
                 for job in batch[index:end]:
                     next_seq = self._run_one(
-                        conn, job, next_seq, pending, now, outcomes, events, callbacks
+                        conn, job, next_seq, pending, outcomes, events, callbacks
                     )
                 index = end
             pending.flush(conn)
@@ -587,13 +587,12 @@ class Writer:
         job: _Job,
         next_seq: int,
         pending: BatchBuffer,
-        now: datetime,
         outcomes: list[tuple[bool, Any]],
         events: list[CommittedEvent],
         callbacks: list[Callable[[], None]],
     ) -> int:
         """One job in a savepoint of its own; returns the next seq."""
-        tx = Tx(conn, now, pending.now_iso, next_seq, pending)
+        tx = Tx(conn, pending.now, pending.now_iso, next_seq, pending)
         mark = pending.mark()
         conn.execute("SAVEPOINT job")
         try:
@@ -611,12 +610,7 @@ class Writer:
         return tx.next_seq
 
     def _run_group(
-        self,
-        conn: sqlite3.Connection,
-        jobs: list[_Job],
-        next_seq: int,
-        pending: BatchBuffer,
-        now: datetime,
+        self, conn: sqlite3.Connection, jobs: list[_Job], next_seq: int, pending: BatchBuffer
     ) -> tuple[int, list[tuple[bool, Any]], list[CommittedEvent], list[Callable[[], None]]] | None:
         """Replayable jobs under one savepoint; None (all rolled back) if one failed."""
         outcomes: list[tuple[bool, Any]] = []
@@ -626,7 +620,7 @@ class Writer:
         conn.execute("SAVEPOINT jobs")
         try:
             for job in jobs:
-                tx = Tx(conn, now, pending.now_iso, next_seq, pending)
+                tx = Tx(conn, pending.now, pending.now_iso, next_seq, pending)
                 outcomes.append((True, job.fn(tx)))
                 next_seq = tx.next_seq
                 events.extend(tx.events)

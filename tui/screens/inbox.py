@@ -980,7 +980,7 @@ class InboxScreen(Screen[None]):
             None,
         )
         emoji = await self.app.push_screen_wait(reaction_picker(mine))
-        if emoji is None or emoji == (mine or None):
+        if emoji is None or emoji == mine:  # cancelled, or the reaction it already has
             return
         try:
             await client.send(
