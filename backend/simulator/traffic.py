@@ -252,7 +252,8 @@ async def _sleep_or_stop(delay: float, stop: asyncio.Event | None) -> bool:
         await asyncio.sleep(delay)
         return False
     try:
-        await asyncio.wait_for(stop.wait(), timeout=delay)
+        async with asyncio.timeout(delay):  # not wait_for, which can swallow a cancel
+            await stop.wait()
     except TimeoutError:
         return False
     return True

@@ -139,8 +139,12 @@ class OutboxWorker:
             except Exception:
                 log.exception("the outbox loop failed; trying again")
             idle = await self._idle_time()
+            # asyncio.timeout, not 3.11's wait_for: wait_for swallows a cancel that arrives
+            # with the wake-up (a send finishing as the app stops), and stop() then waited
+            # for this loop forever
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=idle)
+                async with asyncio.timeout(idle):
+                    await self._wake.wait()
 
     async def _idle_time(self) -> float:
         due = await self.store.next_outbox_due()

@@ -162,3 +162,20 @@ async def _outbox_states(env, ids):
         return [row[0] for row in rows]
     finally:
         conn.close()
+
+
+async def test_stop_is_not_lost_when_a_send_wakes_the_outbox_at_the_same_moment(backend):
+    """A send finishing as the app stops wakes the outbox loop in the same turn of the event
+    loop as the stop cancels it; 3.11's wait_for swallowed that cancel, and the stop (and
+    the app's shutdown with it) waited forever."""
+    from backend.keys import SERVICES
+
+    worker = backend.app[SERVICES]["outbox"]
+    loop_task = worker._task
+    await asyncio.sleep(0.05)  # the loop is waiting for work
+    worker.wake()
+    # (stop() swallows its own cancellation: the bound is read off the timeout itself)
+    bound = asyncio.timeout(5)
+    async with bound:
+        await worker.stop()
+    assert not bound.expired() and loop_task.done()
