@@ -166,13 +166,11 @@ class MediaFetcher:
 
     async def _sleep(self, delay: float) -> None:
         """Until ``wake()`` or ``delay`` seconds; cancellation goes straight through
-        (``asyncio.wait``, unlike 3.11's ``wait_for``, never holds a cancel back)."""
-        waiter = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({waiter}, timeout=delay)
-        finally:
-            waiter.cancel()
-            self._wake.clear()
+        (``asyncio.timeout``, unlike 3.11's ``wait_for``, never holds a cancel back)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._wake.wait()
+        self._wake.clear()
 
     async def run_once(self) -> float:
         """Start the due downloads; returns the seconds until the next one is due."""
