@@ -657,6 +657,30 @@ async def test_react_to_a_message_and_take_it_back(desk):
     assert [body["reaction"]["emoji"] for body in sent] == ["❤️", ""]
 
 
+async def test_a_refused_reaction_says_why_and_changes_nothing(desk):
+    """Chen wrote more than 24 h ago: WhatsApp takes no reaction, and the picker's choice
+    comes back as the server's sentence, with nothing stored or sent."""
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["chen"])
+        log = screen.log_widget
+        await pilot.press("G")
+        target = log.selected
+        assert target is not None and target.wamid
+        await pilot.press("E")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        await pilot.press("enter")
+        await wait_for(
+            lambda: any(
+                n.title == "Reaction not sent" and "24-hour session" in n.message
+                for n in app._notifications
+            )
+        )
+        assert next(m for m in log.messages if m.id == target.id).reactions == []
+    assert await sent_to(desk, "chen") == []
+
+
 async def test_no_color_and_no_mouse(desk, monkeypatch):
     """With NO_COLOR the cursor and markers stay visible as characters."""
     monkeypatch.setenv("NO_COLOR", "1")
