@@ -23,7 +23,7 @@ from backend.schemas import (
 )
 from backend.store.sqlite import SqliteStore
 from tests.backend.seed import inbound
-from tests.support import free_port
+from tests.support import REFUSED_URL
 from tests.tui.backend_fixtures import (
     BUSINESS_DISPLAY,
     CARD_TEXT,
@@ -425,7 +425,7 @@ async def test_wrong_token_is_one_sentence(desk):
 
 
 async def test_unreachable_server_is_one_sentence():
-    app = make_app(f"http://127.0.0.1:{free_port()}", "x")
+    app = make_app(REFUSED_URL, "x")
     async with app.run_test(size=(100, 30)):
         await wait_for(lambda: "Cannot reach the server" in screen_text(app))
 

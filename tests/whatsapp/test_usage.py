@@ -10,7 +10,7 @@ import pytest
 from backend.domain.clock import FixedClock
 from backend.store.conversations import create_thread
 from backend.store.engine import iso
-from tests.support import LiveBackend, free_port
+from tests.support import REFUSED_URL, LiveBackend
 
 PNID = "900000000000001"
 
@@ -24,7 +24,7 @@ async def start(tmp_path, clock, **overrides) -> LiveBackend:
         data_dir=tmp_path / "data",
         clock=clock,
         # a closed port: queued messages are never sent anywhere
-        overrides={"whatsapp_graph_url": f"http://127.0.0.1:{free_port()}"} | overrides,
+        overrides={"whatsapp_graph_url": REFUSED_URL} | overrides,
     )
     await backend.start()
     await backend.seed_agents()
