@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -95,21 +95,20 @@ async def test_cli_send_and_traffic(
     await running.sim.wait_idle()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_from_the_command_line() -> None:
-    port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "backend.simulator", "--port", str(port), "--access-token", "tok"],
+        [sys.executable, "-m", "backend.simulator", "--port", "0", "--access-token", "tok"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
     )
     try:
+        # port 0: the first line says which port it got
+        first_line = process.stdout.readline().decode()  # type: ignore[union-attr]
+        found = re.match(r"WhatsApp simulator on http://127\.0\.0\.1:(\d+) ", first_line)
+        assert found, first_line + process.stderr.read().decode()  # type: ignore[union-attr]
+        port = int(found.group(1))
+        assert port != 0
         deadline = time.monotonic() + 10
         while True:
             try:
