@@ -13,6 +13,7 @@ minutes (modules whose tests start a backend).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -154,7 +155,22 @@ def run_target(name: str, children: int) -> Outcome:
             outcome.survivors.append((f"{mutant} ({status})", "\n".join(changed)))
     if not outcome.counts:
         outcome.error = log[-2000:]
+    saved = {**outcome.__dict__, "run_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    (place / "outcome.json").write_text(json.dumps(saved), encoding="utf-8")
     return outcome
+
+
+def saved_outcomes() -> list[Outcome]:
+    """The latest outcome of every target run so far (``.mutation/<target>/outcome.json``)."""
+    outcomes = []
+    for name in TARGETS:
+        path = WORK / name / "outcome.json"
+        if path.is_file():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            data.pop("run_at", None)
+            data["survivors"] = [tuple(pair) for pair in data["survivors"]]
+            outcomes.append(Outcome(**data))
+    return outcomes
 
 
 def write_results(outcomes: list[Outcome], not_run: list[str]) -> None:
@@ -214,7 +230,10 @@ def main(argv: list[str]) -> int:
             flush=True,
         )
         outcomes.append(outcome)
-    write_results(outcomes, [name for name in TARGETS if name not in wanted])
+    everything = saved_outcomes()  # the targets run now, and the latest run of the others
+    write_results(
+        everything, [name for name in TARGETS if name not in {o.target for o in everything}]
+    )
     return 0 if all(o.score >= 90 for o in outcomes) else 1
 
 
