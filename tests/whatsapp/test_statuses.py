@@ -374,3 +374,25 @@ async def test_the_latest_outbound_message_sets_the_tickets_delivery_status(back
     await statuses(meta, p.status("wamid.newer", "read", at=AT))
     assert await ticket_status() == "read"
     assert (await message(backend, newer))["status"] == "read"
+
+
+async def test_an_older_message_failing_in_the_outbox_leaves_the_latest_ones_status(backend, meta):
+    """A send that stayed ambiguous is failed after its wait, possibly after a later message
+    of the thread was delivered: the ticket keeps the latest message's status."""
+    older = await outbound(backend, meta, wamid=None, status="sending", outbox_state="ambiguous")
+    thread = (await rows(backend, "SELECT thread_id FROM messages WHERE id = ?", (older,)))[0]
+
+    def send_newer(tx):
+        return conv.insert_message(
+            tx, thread_id=thread["thread_id"], direction="out", kind="text", text="more",
+            author_id=backend.agent.id, wamid="wamid.newest", status="sent",
+        )  # fmt: skip
+
+    await backend.store.write(send_newer)
+    await statuses(meta, p.status("wamid.newest", "delivered", at=AT))
+    (ticket,) = await rows(backend, "SELECT last_delivery_status FROM tickets")
+    assert ticket["last_delivery_status"] == "delivered"
+    await backend.store.outbox_failed(older, None, "no status came")
+    assert (await message(backend, older))["status"] == "failed"
+    (ticket,) = await rows(backend, "SELECT last_delivery_status FROM tickets")
+    assert ticket["last_delivery_status"] == "delivered"
