@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 from datetime import timedelta
 
@@ -87,6 +89,27 @@ async def test_the_signature_covers_the_raw_bytes_not_a_reserialisation(backend,
         headers={"X-Hub-Signature-256": (await _sig(body))},
     )
     assert response.status_code == 401
+
+
+async def test_the_right_digest_under_another_scheme_or_none_is_refused(backend, meta):
+    body = serialise(p.messages_envelope(p.text("hello", at=NOW)))
+    digest = (await _sig(body)).partition("=")[2]
+    for header in (f"sha1={digest}", f"sha512={digest}", digest, f"={digest}", "sha256="):
+        response = await signed_post(meta, body, header=header)
+        assert response.status_code == 401, header
+    assert await message_count(backend) == 0
+    accepted = await signed_post(meta, body, header=f"SHA256={digest.upper()}")
+    assert accepted.status_code == 200  # the scheme's case and the hex digits' do not matter
+
+
+def test_sign_gives_the_header_meta_sends():
+    from backend.whatsapp.webhook import sign, signature_valid
+
+    body = b'{"object": "whatsapp_business_account"}'
+    expected = "sha256=" + hmac.new(b"k3y", body, hashlib.sha256).hexdigest()
+    assert sign("k3y", body) == expected and sign(b"k3y", body) == expected
+    assert signature_valid(b"k3y", body, expected)
+    assert not signature_valid(b"k3y", body + b" ", expected)
 
 
 @pytest.mark.parametrize("backend_overrides", [{"whatsapp_app_secret": ""}])
