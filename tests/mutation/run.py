@@ -5,8 +5,8 @@ at a time, each against the tests that check it; writes ``tests/mutation/results
 rewrites results.md from the saved outcomes). Each target runs in
 a copy of the project under ``.mutation/<target>/`` (mutmut writes ``mutants/`` there),
 so targets can use different tests and never touch the work tree. A survivor that is
-equivalent (no behaviour can tell it apart) is explained in ``EQUIVALENT`` below; any
-other survivor is listed as a gap.
+equivalent (no behaviour can tell it apart), or a gap worth naming, is explained in
+``EXPLAINED`` below; any other survivor is listed as a gap.
 
 Not part of ``make test``: a target takes from seconds (a pure domain module) to many
 minutes (modules whose tests start a backend).
