@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -165,6 +165,8 @@ class TtydeskApp(App[int]):
         self.ready_event = asyncio.Event()
         self.start_screen = StartScreen()
         self.events_applied = 0
+        self._cursor_blinks = settings.blinks()
+        self.arrow_cursor = settings.arrow_cursor_on()
         if settings.theme:
             with contextlib.suppress(Exception):
                 self.theme = settings.theme
@@ -185,6 +187,10 @@ class TtydeskApp(App[int]):
             self.action_login()
         else:
             self._connect()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if not self._cursor_blinks and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False
 
     def _start_message(self, message: str, *, error: bool = False) -> None:
         self.start_screen.show(message, error=error)
@@ -554,6 +560,13 @@ def run(server: str | None = None, token: str | None = None, *, save_config: boo
         print(f"ttydesk: {exc}", file=sys.stderr)
         return 2
     app = TtydeskApp(settings, save_config=save_config)
+    if settings.minimal_redraw and sys.platform != "win32":
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from tui.terminal_output import DiffingDriver
+
+        if app.driver_class is LinuxDriver:  # not when TEXTUAL_DRIVER chose another
+            app.driver_class = DiffingDriver
     result = app.run()
     return int(result or 0)
 
