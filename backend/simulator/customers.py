@@ -44,6 +44,14 @@ DEFAULT_MIME = {
 }
 VOICE_MIME = "audio/ogg; codecs=opus"
 
+CALL_PERMISSION_DAYS = 7
+# What an inbound reply answers: the type of message the business sent with its choices.
+REPLY_ANSWERS = {
+    "button_reply": ("interactive", "button"),
+    "list_reply": ("interactive", "list"),
+    "button": ("template", None),
+}
+
 UNSUPPORTED_ERRORS = {
     131051: ("Message type unknown", "Message type is currently not supported."),
     131060: (
@@ -217,11 +225,24 @@ def _interactive(sim: Simulator, customer: Customer, message: dict, spec: dict) 
             "response_json": response if isinstance(response, str) else json.dumps(response),
         }
     elif reply_type == "call_permission_reply":
-        reply = {"response": str(spec.get("response", "accept")), "is_permanent": False}
+        reply = _call_permission_reply(sim, spec)
     else:
         raise InboundSpecError(f"unknown interactive reply_type {reply_type!r}")
     message["interactive"] = {"type": reply_type, reply_type: reply}
     return InboundMessage(message)
+
+
+def _call_permission_reply(sim: Simulator, spec: dict[str, Any]) -> dict[str, Any]:
+    """The customer's answer to a call permission request; a temporary acceptance
+    expires after CALL_PERMISSION_DAYS."""
+    response = str(spec.get("response", "accept"))
+    is_permanent = bool(spec.get("is_permanent", False))
+    reply: dict[str, Any] = {"response": response, "is_permanent": is_permanent}
+    if response == "accept" and not is_permanent:
+        expires = sim.clock.now() + CALL_PERMISSION_DAYS * 86400
+        reply["expiration_timestamp"] = int(spec.get("expiration_timestamp") or expires)
+    reply["response_source"] = str(spec.get("response_source", "user_action"))
+    return reply
 
 
 def _order(sim: Simulator, customer: Customer, message: dict, spec: dict) -> InboundMessage:
@@ -324,7 +345,10 @@ def _add_context(
 ) -> None:
     context = spec.get("context")
     if not isinstance(context, dict):
-        return
+        context = {}
+    answered = _answered_message(sim, customer, phone, message)
+    if answered is not None and not (context.get("reply_to") or context.get("id")):
+        context = context | {"reply_to": answered}
     built: dict[str, Any] = {}
     reply_to = context.get("reply_to") or context.get("id")
     if reply_to:
@@ -345,6 +369,52 @@ def _add_context(
         built["referred_product"] = context["referred_product"]
     if built:
         message["context"] = built
+
+
+def _answered_message(
+    sim: Simulator, customer: Customer, phone: PhoneNumber, message: dict[str, Any]
+) -> str | None:
+    """The wamid of the business message a button or list reply answers: the newest one
+    sent to this customer that offered the chosen id (else the newest of its kind)."""
+    kind = message["type"]
+    if kind == "interactive":
+        kind = str(message["interactive"].get("type"))
+        chosen = (message["interactive"].get(kind) or {}).get("id")
+    else:
+        chosen = (message.get("button") or {}).get("payload")
+    if kind not in REPLY_ANSWERS:
+        return None
+    sent_type, interactive_type = REPLY_ANSWERS[kind]
+    newest_of_kind = None
+    for sent in reversed(sim.state.sent.values()):
+        if (
+            sent.customer_user_id != customer.user_id
+            or sent.phone_number_id != phone.id
+            or sent.type != sent_type
+        ):
+            continue
+        payload = sent.body.get(sent_type) or {}
+        if interactive_type is not None and payload.get("type") != interactive_type:
+            continue
+        if chosen in _choice_ids(payload):
+            return sent.wamid
+        newest_of_kind = newest_of_kind or sent.wamid
+    return newest_of_kind
+
+
+def _choice_ids(payload: dict[str, Any]) -> set[str]:
+    """The ids a customer can answer with: reply buttons, list rows, quick-reply payloads."""
+    ids: set[str] = set()
+    action = payload.get("action") or {}
+    for button in action.get("buttons") or []:
+        ids.add(str(((button or {}).get("reply") or {}).get("id")))
+    for section in action.get("sections") or []:
+        ids.update(str((row or {}).get("id")) for row in (section or {}).get("rows") or [])
+    for component in payload.get("components") or []:
+        for parameter in (component or {}).get("parameters") or []:
+            if isinstance(parameter, dict) and parameter.get("payload") is not None:
+                ids.add(str(parameter["payload"]))
+    return ids
 
 
 def _referral(spec: dict[str, Any]) -> dict[str, Any]:

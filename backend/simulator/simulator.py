@@ -28,6 +28,7 @@ from .state import (
 )
 from .webhooks import MessagesValue, WebhookDispatcher, WebhookEvent
 
+STATUSES_WITH_USERNAME = ("delivered", "read")
 # Service (non-template) messages and utility templates inside the window are free until then.
 SERVICE_BILLING_STARTS = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
 
@@ -112,7 +113,10 @@ class Simulator:
         self.webhooks.enqueue(WebhookEvent(phone.waba_id, "messages", value.to_json()))
 
     def emit_change(self, waba_id: str, field: str, value: dict[str, Any]) -> None:
-        self.webhooks.enqueue(WebhookEvent(waba_id, field, value))
+        """Any other change. Meta stamps account-level ones (template status, account
+        update, …) with `entry[].time`; phone-number-scoped ones carry `metadata` instead."""
+        time = None if "metadata" in value else int(self.clock.now())
+        self.webhooks.enqueue(WebhookEvent(waba_id, field, value, time))
 
     # ---- media -------------------------------------------------------------------
 
@@ -317,7 +321,11 @@ class Simulator:
         if status == "failed":
             item["errors"] = [status_error(error_code or 131000, error_details)]
         sent.statuses.append(item)
-        contacts = [customer.contact_json()] if customer and status != "failed" else []
+        contacts = []
+        if customer and status != "failed":
+            # The username comes only once the message reached the customer's phone.
+            with_username = status in STATUSES_WITH_USERNAME
+            contacts = [customer.contact_json(with_username=with_username)]
         value = MessagesValue(
             phone.display_phone_number, phone.id, contacts=contacts, statuses=[item]
         )
