@@ -31,6 +31,11 @@ class InboundMessage:
     opens_window: bool = True
     # For system messages: the identity the customer has after this message.
     new_identity: tuple[str, str | None] | None = None
+    # Most arrive as `messages`; a call as `calls`, an echo of what the business sent
+    # from the WhatsApp Business app as `smb_message_echoes` (`value.message_echoes`).
+    field: str = "messages"
+    items_key: str = "messages"
+    from_customer: bool = True
 
 
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
@@ -89,6 +94,13 @@ def build_inbound(
     else:
         assert builder is not None
         result = builder(sim, customer, message, spec)
+    # A call goes to the business number; an echo comes from it.
+    if result.field == "calls":
+        result.message["to"] = phone.display_phone_number
+        return result
+    if result.field == "smb_message_echoes":
+        result.message["from"] = phone.display_phone_number
+        return result
     _add_context(sim, customer, phone, message, spec)
     if isinstance(spec.get("referral"), dict):
         message["referral"] = _referral(spec["referral"])
@@ -276,6 +288,19 @@ def _system(sim: Simulator, customer: Customer, message: dict, spec: dict) -> In
     elif system_type == "user_changed_user_id":
         new_wa_id = customer.wa_id
         system = {"body": f"User {customer.name} changed their user id", "user_id": new_user_id}
+    elif system_type == "customer_identity_changed":
+        # The legacy security-code change: no identifier changes.
+        message["system"] = {
+            "body": f"User {customer.name}'s security code changed",
+            "type": system_type,
+            "customer": customer.wa_id or customer.user_id,
+        }
+        message["identity"] = {
+            "acknowledged": bool(spec.get("acknowledged", True)),
+            "created_timestamp": int(message["timestamp"]),
+            "hash": str(spec.get("hash") or sim.state.ids.identity_hash()),
+        }
+        return InboundMessage(message, include_contacts=False, opens_window=False)
     else:
         raise InboundSpecError(f"unknown system_type {system_type!r}")
     system["type"] = system_type
@@ -295,6 +320,57 @@ def _changed_number(wa_id: str | None) -> str:
         return "15550009999"
     last = (int(wa_id[-1]) + 1) % 10
     return wa_id[:-1] + str(last)
+
+
+def _call(sim: Simulator, customer: Customer, message: dict, spec: dict) -> InboundMessage:
+    """A call from the customer (Calling API, `calls` field): `connect` when it rings,
+    `terminate` when it ends. A user-initiated call re-opens the service window."""
+    event = str(spec.get("event", "connect"))
+    if event not in ("connect", "terminate"):
+        raise InboundSpecError("`event` must be connect or terminate")
+    direction = str(spec.get("direction", "USER_INITIATED"))
+    call: dict[str, Any] = {"id": str(spec.get("call_id") or sim.state.ids.call_id())}
+    for key in ("from", "from_user_id", "from_parent_user_id"):
+        if key in message:
+            call[key] = message[key]
+    call.update({"event": event, "timestamp": message["timestamp"], "direction": direction})
+    if event == "terminate":
+        duration = int(spec.get("duration", 0))
+        status = str(spec.get("status", "COMPLETED" if duration else "FAILED"))
+        call["status"] = status
+        if duration:
+            end = int(message["timestamp"])
+            call.update(
+                {"start_time": str(end - duration), "end_time": str(end), "duration": duration}
+            )
+    return InboundMessage(
+        call,
+        opens_window=direction == "USER_INITIATED",
+        field="calls",
+        items_key="calls",
+    )
+
+
+def _echo(sim: Simulator, customer: Customer, message: dict, spec: dict) -> InboundMessage:
+    """A text the business sent from the WhatsApp Business app on the same number
+    (coexistence): `smb_message_echoes`, from the business to the customer."""
+    text = spec.get("text")
+    body = text.get("body") if isinstance(text, dict) else text
+    if not isinstance(body, str):
+        raise InboundSpecError("`text` is required for type echo")
+    echo: dict[str, Any] = {}
+    if customer.wa_id:
+        echo["to"] = customer.wa_id
+    echo["to_user_id"] = customer.user_id
+    echo.update({"id": message["id"], "timestamp": message["timestamp"], "type": "text"})
+    echo["text"] = {"body": body}
+    return InboundMessage(
+        echo,
+        opens_window=False,
+        field="smb_message_echoes",
+        items_key="message_echoes",
+        from_customer=False,
+    )
 
 
 def _request_welcome(
@@ -333,6 +409,8 @@ _BUILDERS = {
     "request_welcome": _request_welcome,
     "unsupported": _unsupported,
     "revoke": _revoke,
+    "call": _call,
+    "echo": _echo,
 }
 
 

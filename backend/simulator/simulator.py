@@ -164,23 +164,29 @@ class Simulator:
             phone.display_phone_number,
             phone.id,
             contacts=[contact] if built.include_contacts else [],
-            messages=[message],
         )
-        self.state.record_received(
-            ReceivedMessage(
-                wamid=message["id"],
-                phone_number_id=phone.id,
-                customer_user_id=customer.user_id,
-                message=message,
-                created_at=self.clock.now(),
+        if built.from_customer:
+            self.state.record_received(
+                ReceivedMessage(
+                    wamid=message["id"],
+                    phone_number_id=phone.id,
+                    customer_user_id=customer.user_id,
+                    message=message,
+                    created_at=self.clock.now(),
+                )
             )
-        )
         if built.opens_window:
             customer.last_inbound_at = float(message.get("timestamp") or self.clock.now())
         if built.new_identity is not None:
             new_user_id, new_wa_id = built.new_identity
             self.state.rename_customer(customer, user_id=new_user_id, wa_id=new_wa_id)
-        self.emit_messages_value(phone, value)
+        if built.field == "messages":
+            value.messages.append(message)
+            self.emit_messages_value(phone, value)
+        else:
+            self.emit_change(
+                phone.waba_id, built.field, value.to_json() | {built.items_key: [message]}
+            )
         return {"wamid": message["id"], "message": message, "customer": customer.control_json()}
 
     # ---- the business sends --------------------------------------------------------

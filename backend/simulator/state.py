@@ -265,6 +265,12 @@ class IdFactory:
         raw += self._next().to_bytes(4, "big")
         return "wamid.HBgL" + base64.b64encode(raw).decode()
 
+    def call_id(self) -> str:
+        return "wacid.HBgL" + base64.b64encode(self.random.randbytes(18)).decode()
+
+    def identity_hash(self) -> str:
+        return base64.b64encode(self.random.randbytes(8)).decode()
+
     def numeric_id(self) -> str:
         return str(self._numeric_base + self._next())
 

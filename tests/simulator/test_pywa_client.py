@@ -560,3 +560,89 @@ async def test_messages_changes_carry_no_entry_time(
     await running.customer_writes(CUSTOMER, {"type": "text", "text": "hi"})
     await running.sim.wait_idle()
     assert all("time" not in entry for p in receiver.payloads for entry in p["entry"])
+
+
+# ---- webhook kinds beyond `messages`, for the backend's tests ----------------------------------
+
+
+async def test_a_customers_call_arrives_as_a_calls_webhook_pywa_reads(
+    running: RunningSimulator, receiver: WebhookReceiver
+) -> None:
+    await running.control("POST", "/customers", json={"wa_id": CUSTOMER, "username": USERNAME})
+    connect = await running.customer_writes(CUSTOMER, {"type": "call", "event": "connect"})
+    end = await running.customer_writes(
+        CUSTOMER,
+        {"type": "call", "event": "terminate", "call_id": connect["wamid"], "duration": 42},
+    )
+    await running.sim.wait_idle()
+    client = parsing_client()
+    ringing, ended = (parse(client, body) for body, _ in deliveries(running))
+    assert isinstance(ringing, pt.CallConnect) and ringing.id == connect["wamid"]
+    assert ringing.from_user.wa_id == CUSTOMER
+    assert ringing.direction.value == "USER_INITIATED"
+    assert isinstance(ended, pt.CallTerminate) and ended.id == end["wamid"] == connect["wamid"]
+    assert (ended.status.value, ended.duration) == ("COMPLETED", 42)
+    assert [c["field"] for p in receiver.payloads for e in p["entry"] for c in e["changes"]] == [
+        "calls",
+        "calls",
+    ]
+    assert end["message"]["to"] == "15550001111"
+
+
+async def test_a_customers_call_reopens_the_service_window(running: RunningSimulator) -> None:
+    await running.control("POST", "/customers", json={"wa_id": CUSTOMER, "last_inbound_at": 0})
+    status, closed = await running.send({"to": CUSTOMER, "text": {"body": "hello?"}})
+    await running.sim.wait_idle()
+    assert running.sim.state.sent[closed["messages"][0]["id"]].statuses[-1]["status"] == "failed"
+    await running.customer_writes(CUSTOMER, {"type": "call", "event": "connect"})
+    status, answer = await running.send({"to": CUSTOMER, "text": {"body": "sorry I missed it"}})
+    await running.sim.wait_idle()
+    assert status == 200
+    assert running.sim.state.sent[answer["messages"][0]["id"]].statuses[-1]["status"] != "failed"
+
+
+async def test_a_message_sent_from_the_business_app_arrives_as_an_echo_pywa_reads(
+    running: RunningSimulator, receiver: WebhookReceiver
+) -> None:
+    result = await running.customer_writes(CUSTOMER, {"type": "echo", "text": "On my way"})
+    await running.sim.wait_idle()
+    ((body, _),) = deliveries(running)
+    echo = parse(parsing_client(), body)
+    assert isinstance(echo, pt.OutgoingMessage)
+    assert (echo.id, echo.text) == (result["wamid"], "On my way")
+    (payload,) = receiver.payloads
+    change = payload["entry"][0]["changes"][0]
+    assert change["field"] == "smb_message_echoes"
+    assert change["value"]["message_echoes"][0]["from"] == "15550001111"
+    assert change["value"]["message_echoes"][0]["to"] == CUSTOMER
+    _, received = await running.control("GET", "/received")
+    assert received["items"] == []  # the business sent it, no customer did
+
+
+async def test_the_legacy_identity_change_changes_no_identifier(
+    running: RunningSimulator,
+) -> None:
+    before = (await running.control("POST", "/customers", json={"wa_id": CUSTOMER}))[1]
+    result = await running.customer_writes(
+        CUSTOMER, {"type": "system", "system_type": "customer_identity_changed"}
+    )
+    message = result["message"]
+    assert message["system"]["type"] == "customer_identity_changed"
+    assert message["system"]["customer"] == CUSTOMER
+    assert set(message["identity"]) == {"acknowledged", "created_timestamp", "hash"}
+    assert (result["customer"]["user_id"], result["customer"]["wa_id"]) == (
+        before["user_id"],
+        CUSTOMER,
+    )
+    await running.sim.wait_idle()
+    assert (
+        "contacts"
+        not in running.sim.webhooks.deliveries[-1].payload["entry"][0]["changes"][0]["value"]
+    )
+
+
+async def test_an_unknown_call_event_is_refused(running: RunningSimulator) -> None:
+    status, answer = await running.control(
+        "POST", f"/customers/{CUSTOMER}/messages", json={"type": "call", "event": "hold"}
+    )
+    assert status == 422 and answer["error"]["code"] == "invalid_message"
