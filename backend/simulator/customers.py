@@ -424,9 +424,10 @@ def _add_context(
     context = spec.get("context")
     if not isinstance(context, dict):
         context = {}
-    answered = _answered_message(sim, customer, phone, message)
-    if answered is not None and not (context.get("reply_to") or context.get("id")):
-        context = context | {"reply_to": answered}
+    if not (context.get("reply_to") or context.get("id")):
+        answered = _answered_message(sim, customer, phone, message)
+        if answered is not None:
+            context = context | {"reply_to": answered}
     built: dict[str, Any] = {}
     reply_to = context.get("reply_to") or context.get("id")
     if reply_to:
