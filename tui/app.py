@@ -559,6 +559,13 @@ def run(server: str | None = None, token: str | None = None, *, save_config: boo
     except ConfigError as exc:
         print(f"ttydesk: {exc}", file=sys.stderr)
         return 2
+    from tui import glyphs
+
+    glyphs.use(
+        {"ascii": glyphs.ASCII, "unicode": glyphs.UNICODE}.get(
+            settings.glyphs or "", glyphs.for_locale()
+        )
+    )
     app = TtydeskApp(settings, save_config=save_config)
     if settings.minimal_redraw and sys.platform != "win32":
         from textual.drivers.linux_driver import LinuxDriver

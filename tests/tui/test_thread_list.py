@@ -193,3 +193,19 @@ async def test_arrow_cursor_marks_the_row_in_one_cell():
                 assert on_it[0][1:] == off_it[0][1:] and on_it[1] == off_it[1]
             else:
                 assert on_it[0][5] != off_it[0][5]  # the whole row was highlighted
+
+
+async def test_every_state_has_an_ascii_mark(monkeypatch):
+    """Under a non-UTF-8 locale the row needs neither colour nor Unicode: [x]/[ ] for
+    ticked, * for unread, > for the cursor."""
+    from tui import glyphs
+
+    monkeypatch.setattr(glyphs, "_current", glyphs.ASCII)
+    app = ListApp(Source(3))
+    async with app.run_test(size=(80, 10)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None)
+        await pilot.press("space")  # ticks the first thread, moves to the second
+        lines = screen_text(app).splitlines()
+        assert lines[0].startswith(" [x]") and lines[2].startswith(">[ ]")
+        assert all(character.isascii() for line in lines for character in line), lines
