@@ -139,6 +139,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(host=args.host, port=args.port)
     if settings is None:
         return EXIT_USAGE
+    if not settings.whatsapp_app_secret.get_secret_value():
+        # without the key no webhook signature can be checked: refuse rather than serve one
+        print(
+            "ttydesk: no WhatsApp app secret (set TTYDESK_WHATSAPP_APP_SECRET or "
+            "whatsapp_app_secret in ttydesk.toml): webhooks could not be verified",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

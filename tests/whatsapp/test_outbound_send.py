@@ -93,6 +93,32 @@ async def test_template_variables_from_agent_then_contact_mapping(wa):
     assert not_approved.status_code == 422
 
 
+async def test_a_blank_value_typed_by_the_agent_falls_back_to_the_contacts_mapped_one(wa):
+    thread = await wa.customer_writes()
+    templates = (await wa.agent.get("/api/v1/templates")).json()["items"]
+    order = next(t for t in templates if t["name"] == "order_update" and t["language"] == "en_US")
+    response = await wa.agent.patch(
+        f"/api/v1/templates/{order['id']}", json={"variable_mapping": {"1": "first_name"}}
+    )
+    assert response.status_code == 200, response.text
+    first_name = await wa.backend.store.readers.value(
+        "SELECT c.first_name FROM contacts c JOIN threads th ON th.contact_id = c.id "
+        "WHERE th.id = ?",
+        (thread["id"],),
+    )
+    assert first_name and first_name.strip()
+    variables = {"header": "https://example.com/box.jpg", "1": "  ", "2": "A1", "button.0": "A1"}
+    body = {"kind": "template", "name": "order_update", "language": "en_US"}
+    response = await wa.send(thread["id"], body | {"variables": variables})
+    assert response.status_code == 202, response.text
+    message = response.json()
+    assert first_name in message["text"]
+    await wa.wait_message(message["id"], lambda m: m.wamid is not None)
+    sent = (await wa.sent(CUSTOMER))[-1]["body"]["template"]
+    body_params = next(c for c in sent["components"] if c["type"] == "body")["parameters"]
+    assert body_params[0] == {"type": "text", "text": first_name}
+
+
 async def test_named_template(wa):
     thread = await wa.customer_writes()
     response = await wa.send(
