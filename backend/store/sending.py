@@ -34,7 +34,7 @@ from backend.store.conversations import (
 )
 from backend.store.engine import Tx, dumps, parse_dt
 from backend.store.outbox import callback_data, enqueue
-from backend.store.templates import find_template, prepare_template
+from backend.store.templates import find_template, given_values, prepare_template
 from backend.store.usage import UsageRules, count_send, emit_usage, link_usage_record
 
 MEDIA_ID_PLACEHOLDER = None  # filled by the outbox worker with Meta's media id at send time
@@ -268,9 +268,11 @@ def send_in_tx(
         }
         body = {"type": kind, kind: payload, **context}
     elif isinstance(request, schemas.SendTemplate):
-        prepared = prepare_template(
-            find_template(tx, request.name, request.language), request.variables, ctx.contact
+        template = find_template(tx, request.name, request.language)
+        given = given_values(
+            loads(template["components"], []), request.variables, request.components
         )
+        prepared = prepare_template(template, given, ctx.contact)
         values = {
             "kind": schemas.MessageKind.template,
             "text": prepared.text,
@@ -479,6 +481,7 @@ class SendingStore(StoreBase):
                     name=spec.template.name,
                     language=spec.template.language,
                     variables=spec.template.variables,
+                    components=spec.template.components,
                 )
             elif spec.text:
                 request = schemas.SendText(kind="text", text=spec.text)
