@@ -549,6 +549,9 @@ class SendText(WireModel):
     reply_to: int | None = None  # our message id
     preview_url: bool = True
     client_id: str | None = Field(default=None, max_length=64)  # idempotency key
+    # a reply written against this message: refused (409 thread_changed) when another
+    # message (not a note or an event line) has come into the thread since
+    expected_last_message_id: int | None = None
 
 
 class SendMedia(WireModel):
@@ -557,6 +560,7 @@ class SendMedia(WireModel):
     caption: str | None = Field(default=None, max_length=1024)
     reply_to: int | None = None
     client_id: str | None = Field(default=None, max_length=64)
+    expected_last_message_id: int | None = None  # as in SendText
 
 
 class SendTemplate(WireModel):
@@ -566,6 +570,7 @@ class SendTemplate(WireModel):
     variables: dict[str, str] = {}  # as in TemplateSend
     components: TemplateValues | None = None
     client_id: str | None = Field(default=None, max_length=64)
+    expected_last_message_id: int | None = None  # as in SendText
 
 
 class SendNote(WireModel):

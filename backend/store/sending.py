@@ -186,6 +186,28 @@ def _base_payload(contact: dict[str, Any], message_id: int) -> dict[str, Any]:
     }
 
 
+def _require_unchanged(tx: Tx, thread_id: int, expected_last_message_id: int | None) -> None:
+    """A reply written against a message is refused when the thread has moved on since:
+    someone (another agent, the contact) added a message the writer has not seen."""
+    if expected_last_message_id is None:
+        return
+    newer = tx.one(
+        "SELECT id FROM messages WHERE thread_id = ? AND id > ? AND kind NOT IN (?, ?) LIMIT 1",
+        (
+            thread_id,
+            expected_last_message_id,
+            schemas.MessageKind.note.value,
+            schemas.MessageKind.event.value,
+        ),
+    )
+    if newer is not None:
+        raise Conflict(
+            "Someone wrote in this thread after the message you replied to; read it, then send "
+            "again. Your draft is kept.",
+            code="thread_changed",
+        )
+
+
 def _existing_by_client_id(tx: Tx, thread_id: int, client_id: str | None) -> int | None:
     if not client_id:
         return None
@@ -223,6 +245,7 @@ def send_in_tx(
         return message_id, True
 
     _require_sendable_number(tx, ctx.phone_number_id)
+    _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
     recipient = recipient_of(ctx.contact)
     free_form = not isinstance(request, schemas.SendTemplate)
     if free_form and not ctx.session_open:

@@ -338,3 +338,45 @@ async def test_named_header_and_body_parameters_by_component(wa):
         },
     )
     assert unknown.status_code == 422  # body.order_id unfilled: blocks the send
+
+
+async def test_a_reply_against_a_stale_last_message_is_refused(wa):
+    """Two agents answer the same message: the second is told, and nothing of theirs goes out."""
+    thread = await wa.customer_writes("Is my order late?")
+    path = f"/api/v1/threads/{thread['id']}/messages"
+    (inbound,) = (await wa.agent.get(path)).json()["items"]
+    first = await wa.admin.post(
+        path, json={"kind": "text", "text": "Yes, sorry", "expected_last_message_id": inbound["id"]}
+    )
+    assert first.status_code == 202, first.text
+    second = await wa.agent.post(
+        path,
+        json={"kind": "text", "text": "No, it's fine", "expected_last_message_id": inbound["id"]},
+    )
+    assert second.status_code == 409
+    error = second.json()["error"]
+    assert error["code"] == "thread_changed" and "draft is kept" in error["message"]
+    texts = [m["text"] for m in (await wa.agent.get(path)).json()["items"]]
+    assert "No, it's fine" not in texts
+    await wa.wait_message(first.json()["id"], lambda m: m.wamid is not None)
+    assert [item["body"]["text"]["body"] for item in await wa.sent(fx.CUSTOMER)] == ["Yes, sorry"]
+    # a note in between is not a reply: written against the admin's answer, it goes out
+    note = await wa.admin.post(path, json={"kind": "note", "text": "I took it"})
+    assert note.status_code == 202
+    latest = first.json()["id"]
+    agreed = await wa.agent.post(
+        path, json={"kind": "text", "text": "Anything else?", "expected_last_message_id": latest}
+    )
+    assert agreed.status_code == 202, agreed.text
+    # a template written against a stale message is refused the same way
+    stale = await wa.agent.post(
+        path,
+        json={
+            "kind": "template",
+            "name": "appointment_reminder",
+            "language": "en_US",
+            "variables": {"first_name": "Maria", "date": "1 December"},
+            "expected_last_message_id": latest,
+        },
+    )
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "thread_changed"
