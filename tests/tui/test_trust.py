@@ -11,6 +11,7 @@ from tests.tui.backend_fixtures import (
     Desk,
     inbox_ready,
     open_thread,
+    screen_text,
     wait_for,
 )
 from tui.dialogs.template_picker import TemplatePicker
@@ -18,6 +19,13 @@ from tui.dialogs.template_picker import TemplatePicker
 
 async def sent_to(desk: Desk, key: str) -> list[dict]:
     return await desk.env.sent(to=CUSTOMERS[key].wa_id)
+
+
+async def wait_for_sent(desk: Desk, key: str, count: int = 1) -> None:
+    async def probe() -> bool:
+        return len(await sent_to(desk, key)) >= count
+
+    await desk.env.until(probe)
 
 
 async def add_template(desk: Desk, template: TemplateConfig) -> None:
@@ -76,3 +84,37 @@ async def test_template_picker_fills_header_and_body_separately(desk):
         {"type": "header", "parameters": [{"type": "text", "text": "A-7"}]},
         {"type": "body", "parameters": [{"type": "text", "text": "Ana"}]},
     ]
+
+
+async def test_a_reply_after_another_agents_asks_before_sending(desk):
+    """Another agent answers while I write: sending shows their reply and asks; no keeps my
+    draft, yes sends it."""
+    from tui.dialogs.collision import ThreadChangedDialog
+
+    app = desk.make_app(desk.agent_token)
+    thread_id = desk.ids["ana"]
+    path = f"/threads/{thread_id}/messages"
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, thread_id)
+        await pilot.press("r", *"On its way")
+        await desk.call("POST", path, json={"kind": "text", "text": "Admin here: shipped today"})
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: isinstance(app.screen, ThreadChangedDialog))
+        assert "Admin here: shipped today" in screen_text(app)
+        await pilot.press("n")
+        await wait_for(
+            lambda: "draft is kept" in str(screen.composer.query_one("#composer-status").render())
+        )
+        assert screen.composer.text == "On its way"
+        # the agent has seen it now; another answer comes in the meantime
+        await desk.call("POST", path, json={"kind": "text", "text": "Admin again: tracking A-1"})
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: isinstance(app.screen, ThreadChangedDialog))
+        assert "Admin again: tracking A-1" in screen_text(app)
+        assert "shipped today" not in screen_text(app)  # only what is new to the agent
+        await pilot.press("y")
+        await wait_for(lambda: screen.composer.text == "")
+        await wait_for_sent(desk, "ana", 3)
+    texts = [item["body"]["text"]["body"] for item in await sent_to(desk, "ana")]
+    assert texts == ["Admin here: shipped today", "Admin again: tracking A-1", "On its way"]

@@ -62,6 +62,7 @@ from tui.dialogs.simple import (
     priority_picker,
     reaction_picker,
 )
+from tui.seen import SeenMessages
 from tui.text import countdown, one_line
 from tui.widgets.chrome import PresenceLine, TopBar
 from tui.widgets.composer import Composer
@@ -181,6 +182,7 @@ class InboxScreen(Screen[None]):
         self.thread: Thread | None = None
         self.contact: ContactDetail | None = None
         self.drafts: dict[int, str] = {}
+        self.seen = SeenMessages()  # what a reply is written against (see tui.seen)
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
@@ -525,6 +527,7 @@ class InboxScreen(Screen[None]):
             return
         log = self.log_widget
         log.set_messages(page.items, page.next_cursor is not None)
+        self.seen.loaded(thread_id, page.items)
         jump = self._pending_jump
         self._pending_jump = None
         if jump is not None:
@@ -696,7 +699,14 @@ class InboxScreen(Screen[None]):
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
                 )
-            message = await client.send(thread.id, body)
+            if isinstance(body, SendNote):
+                message = await client.send(thread.id, body)
+            else:
+                reply = await self._send_reply(thread, body)
+                if reply is None:
+                    composer.refused("Not sent: your draft is kept.")
+                    return
+                message = reply
         except ApiError as exc:
             self._refused(exc, composer)
             return
@@ -704,6 +714,28 @@ class InboxScreen(Screen[None]):
         if self.thread is not None and self.thread.id == message.thread_id:
             self.log_widget.upsert(message)
         self._send_presence(thread.id, PresenceState.viewing)
+
+    async def _send_reply(self, thread: Thread, body: SendText | SendMedia) -> Message | None:
+        """Send a reply written against the last message seen; when someone wrote since,
+        show their messages and ask first (None: the agent kept the draft)."""
+        client = self.tapp.client
+        assert client is not None
+        body.expected_last_message_id = self.seen.expected(thread.id)
+        try:
+            return await client.send(thread.id, body)
+        except ApiError as exc:
+            if exc.code != "thread_changed":
+                raise
+        me = self.tapp.me.id if self.tapp.me else None
+        page = await client.messages(thread.id, limit=50)
+        newer = self.seen.newer(page.items, me)
+        self.seen.shown(page.items)
+        from tui.dialogs.collision import ThreadChangedDialog  # not needed for the first paint
+
+        if not await self.app.push_screen_wait(ThreadChangedDialog(newer, thread.contact.name)):
+            return None
+        body.expected_last_message_id = self.seen.expected(thread.id)
+        return await client.send(thread.id, body)
 
     def _refused(self, exc: ApiError, composer: Composer) -> None:
         if exc.code == "session_expired":
@@ -1187,6 +1219,7 @@ class InboxScreen(Screen[None]):
         ):
             if self.thread is not None and data.thread_id == self.thread.id:
                 self.log_widget.upsert(data)
+                self.seen.arrived(data, self.tapp.me.id if self.tapp.me else None)
                 if kind == EventType.message_created and data.direction.value == "in":
                     self._mark_read(data.thread_id)  # the agent is looking at it
         elif kind == EventType.thread_updated and isinstance(data, Thread):
