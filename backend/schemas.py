@@ -615,6 +615,22 @@ class StartedConversation(ResponseModel):
     message: Message
 
 
+class Draft(ResponseModel):
+    """An agent's unsent reply or note in a thread: only that agent sees it."""
+
+    thread_id: int
+    text: str
+    note: bool = False
+    reply_to: int | None = None  # our message id
+    updated_at: datetime
+
+
+class DraftUpdate(WireModel):
+    text: str = Field(min_length=1, max_length=65536)  # an empty composer: DELETE the draft
+    note: bool = False
+    reply_to: int | None = None
+
+
 class UploadedMedia(ResponseModel):
     id: int
     mime_type: str

@@ -32,11 +32,13 @@ from backend.store.conversations import (
     set_reaction,
     set_ticket_status,
 )
+from backend.store.drafts import delete_draft
 from backend.store.engine import Tx, dumps, parse_dt
 from backend.store.outbox import callback_data, enqueue
 from backend.store.templates import find_template, given_values, prepare_template
 from backend.store.usage import UsageRules, count_send, emit_usage, link_usage_record
 
+COMPOSER_KINDS = (schemas.SendText, schemas.SendMedia, schemas.SendNote)  # what a draft becomes
 MEDIA_ID_PLACEHOLDER = None  # filled by the outbox worker with Meta's media id at send time
 
 IMAGE_TYPES = ("image/jpeg", "image/png")
@@ -230,6 +232,8 @@ def send_in_tx(
     if existing is not None:
         return existing, False
     ctx = _thread_context(tx, thread_id)
+    if agent_id is not None and isinstance(request, COMPOSER_KINDS):
+        delete_draft(tx, agent_id, thread_id)  # undone with the rest if the send is refused
     if isinstance(request, schemas.SendNote):
         message_id = insert_message(
             tx,
