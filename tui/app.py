@@ -49,6 +49,8 @@ from tui.config import Settings, save_settings
 from tui.text import one_line
 from tui.widgets.footer import KeyFooter
 
+MINE_VIEW = "builtin:mine"  # "Assigned to me": its count is the agent's own
+
 LiveFactory = Callable[[ApiClient, int | None], LiveStream]
 
 
@@ -311,7 +313,7 @@ class TtydeskApp(App[int]):
         data = event.data
         kind = event.type
         if kind == EventType.view_counts and isinstance(data, ViewCounts):
-            self.counts = {**self.counts, **data.counts}
+            self.apply_counts(data)
         elif kind == EventType.usage_updated and isinstance(data, Usage):
             self.usage = data
         elif kind == EventType.agent_updated and isinstance(data, Agent):
@@ -340,6 +342,19 @@ class TtydeskApp(App[int]):
         self.live.publish(event)
 
     # ----------------------------------------------------------------- shared state helpers
+
+    def apply_counts(self, data: ViewCounts) -> None:
+        """Pushed counts are the same for everyone: "Assigned to me" and the agents' open
+        tickets come in ``mine`` (agent id → open threads owned)."""
+        counts = {**self.counts, **data.counts}
+        if "mine" in data.model_fields_set:
+            if self.me is not None:
+                counts[MINE_VIEW] = data.mine.get(str(self.me.id), 0)
+            for agent_id, agent in list(self.agents.items()):
+                open_tickets = data.mine.get(str(agent_id), 0)
+                if agent.open_tickets != open_tickets:
+                    self.agents[agent_id] = agent.model_copy(update={"open_tickets": open_tickets})
+        self.counts = counts
 
     def upsert_view(self, view: View) -> None:
         for index, known in enumerate(self.views):

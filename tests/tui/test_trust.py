@@ -118,3 +118,61 @@ async def test_a_reply_after_another_agents_asks_before_sending(desk):
         await wait_for_sent(desk, "ana", 3)
     texts = [item["body"]["text"]["body"] for item in await sent_to(desk, "ana")]
     assert texts == ["Admin here: shipped today", "Admin again: tracking A-1", "On its way"]
+
+
+async def server_draft(desk: Desk, thread_id: int) -> dict | None:
+    response = await desk.agent.get(f"/api/v1/threads/{thread_id}/draft")
+    return response.json() if response.status_code == 200 else None
+
+
+async def test_a_draft_survives_quitting_and_comes_back_with_the_cursor_at_its_end(desk):
+    thread_id = desk.ids["ana"]
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, thread_id)
+        await pilot.press("r", *"Your parcel left", "enter", *"the warehouse")
+        app.exit()  # at once: no time for the pause after typing
+    assert (await server_draft(desk, thread_id))["text"] == "Your parcel left\nthe warehouse"
+    again = desk.make_app(desk.agent_token)  # a new start, or a second terminal
+    async with again.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(again)
+        await open_thread(pilot, screen, thread_id)
+        composer = screen.composer
+        await wait_for(lambda: composer.text == "Your parcel left\nthe warehouse")
+        assert composer.area.cursor_location == (1, len("the warehouse"))
+        await pilot.press("r", *" today")
+        await wait_for(lambda: composer.text.endswith("the warehouse today"))
+
+        async def saved() -> bool:
+            draft = await server_draft(desk, thread_id)
+            return draft is not None and draft["text"].endswith("today")
+
+        await desk.env.until(saved)  # kept a moment after typing stops, without leaving
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: composer.text == "")
+        await wait_for_sent(desk, "ana")
+    assert await server_draft(desk, thread_id) is None  # the send took it
+
+
+async def test_counts_follow_the_live_stream(desk):
+    """Another client assigns a ticket: "Assigned to me" and the owner picker's open counts
+    change in the running inbox."""
+    from tui.dialogs.picker import FuzzyPicker
+
+    bob = desk.backend.agent
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        assert screen.sidebar.counts["builtin:mine"] == 2  # ben and mal
+        await desk.call("PATCH", f"/tickets/{desk.tickets['ana']}", json={"owner_id": bob.id})
+        await wait_for(lambda: screen.sidebar.counts["builtin:mine"] == 3, timeout=10)
+        sidebar = screen.sidebar
+        mine = next(i for i, view in enumerate(sidebar.views) if view.id == "builtin:mine")
+        assert str(sidebar.get_option_at_index(mine).prompt).rstrip().endswith(" 3")
+        screen.threads.focus()
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        shown = screen_text(app)
+        bob_line = next(line for line in shown.splitlines() if bob.name in line)
+        assert "3 open" in bob_line

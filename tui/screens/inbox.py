@@ -26,7 +26,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widgets import Static, TextArea
 
 from backend.schemas import (
     ContactCreate,
@@ -62,6 +62,8 @@ from tui.dialogs.simple import (
     priority_picker,
     reaction_picker,
 )
+from tui.drafts import EMPTY as EMPTY_DRAFT
+from tui.drafts import DraftKeeper, DraftState
 from tui.seen import SeenMessages
 from tui.text import countdown, one_line
 from tui.widgets.chrome import PresenceLine, TopBar
@@ -183,6 +185,7 @@ class InboxScreen(Screen[None]):
         self.contact: ContactDetail | None = None
         self.drafts: dict[int, str] = {}
         self.seen = SeenMessages()  # what a reply is written against (see tui.seen)
+        self._draft_keeper: DraftKeeper | None = None
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
@@ -420,6 +423,7 @@ class InboxScreen(Screen[None]):
         previous = self.thread
         if previous is not None and previous.id != thread.id:
             self.drafts[previous.id] = self.composer.text
+            self._keep_draft(previous.id, left=True)
             self._send_presence(previous.id, PresenceState.idle)
         self.thread = thread
         self.contact = None
@@ -431,7 +435,9 @@ class InboxScreen(Screen[None]):
         composer = self.composer
         composer.reset()
         if draft := self.drafts.pop(thread.id, ""):
-            composer.area.load_text(draft)
+            composer.restore(draft)
+        elif previous is None or previous.id != thread.id:
+            self._restore_draft(thread.id)
         self._render_thread_header()
         self._pending_jump = jump_to
         if previous is None or previous.id != thread.id or jump_to is not None:
@@ -446,6 +452,7 @@ class InboxScreen(Screen[None]):
     def close_thread(self) -> None:
         if self.thread is not None:
             self.drafts[self.thread.id] = self.composer.text
+            self._keep_draft(self.thread.id, left=True)
             self._send_presence(self.thread.id, PresenceState.idle)
         self.thread = None
         self.thread_open = False
@@ -711,9 +718,48 @@ class InboxScreen(Screen[None]):
             self._refused(exc, composer)
             return
         composer.sent()
+        self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
         if self.thread is not None and self.thread.id == message.thread_id:
             self.log_widget.upsert(message)
         self._send_presence(thread.id, PresenceState.viewing)
+
+    # ----------------------------------------------------------------- drafts (tui.drafts)
+
+    @property
+    def draft_keeper(self) -> DraftKeeper:
+        if self._draft_keeper is None:
+            assert self.tapp.client is not None
+            self._draft_keeper = DraftKeeper(self.tapp.client)
+        return self._draft_keeper
+
+    def _keep_draft(self, thread_id: int, *, left: bool = False) -> None:
+        composer = self.composer
+        state = DraftState(composer.text, composer.note_mode)
+        if left:
+            self.draft_keeper.left(thread_id, state)
+        else:
+            self.draft_keeper.changed(thread_id, state)
+
+    @on(TextArea.Changed, "#composer-text")
+    def _draft_changed(self) -> None:
+        if self.thread is not None:
+            self._keep_draft(self.thread.id)
+
+    @work(group="draft-restore", exclusive=True, exit_on_error=False)
+    async def _restore_draft(self, thread_id: int) -> None:
+        try:
+            draft = await self.draft_keeper.load(thread_id)
+        except ApiError:
+            return
+        composer = self.composer
+        if draft is None or self.thread is None or self.thread.id != thread_id or composer.text:
+            return
+        composer.note_mode = draft.note
+        composer.restore(draft.text)
+
+    async def on_unmount(self) -> None:
+        if self._draft_keeper is not None:
+            await self._draft_keeper.flush()
 
     async def _send_reply(self, thread: Thread, body: SendText | SendMedia) -> Message | None:
         """Send a reply written against the last message seen; when someone wrote since,
