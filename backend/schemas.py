@@ -134,6 +134,7 @@ class FilterOperator(StrEnum):
     contains = "contains"
     before = "before"
     after = "after"
+    within = "within"  # session expires within N hours
 
 
 class InsertKind(StrEnum):
