@@ -176,3 +176,24 @@ async def test_counts_follow_the_live_stream(desk):
         shown = screen_text(app)
         bob_line = next(line for line in shown.splitlines() if bob.name in line)
         assert "3 open" in bob_line
+
+
+async def test_a_thread_opened_while_the_server_is_down_fills_when_it_is_back(desk):
+    backend = desk.backend
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await wait_for(lambda: screen.threads.find(desk.ids["ben"]) is not None)
+        await backend.stop()
+        await wait_for(lambda: app.conn_state == "reconnecting")
+        screen.threads.focus()
+        screen.threads.move_to(desk.ids["ben"])
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(lambda: screen.thread is not None and screen.thread.id == desk.ids["ben"])
+        await wait_for(lambda: any("Could not load" in n.title for n in app._notifications))
+        assert screen.log_widget.messages == []
+        await backend.start()  # the same port and database
+        await wait_for(lambda: app.conn_state == "connected", timeout=10)
+        await wait_for(lambda: len(screen.log_widget.messages) > 0, timeout=10)
+        assert screen.log_widget.messages[0].thread_id == desk.ids["ben"]

@@ -186,6 +186,7 @@ class InboxScreen(Screen[None]):
         self.drafts: dict[int, str] = {}
         self.seen = SeenMessages()  # what a reply is written against (see tui.seen)
         self._draft_keeper: DraftKeeper | None = None
+        self._was_disconnected = False
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
@@ -312,8 +313,30 @@ class InboxScreen(Screen[None]):
     def _conn_changed(self) -> None:
         if not self._composed:
             return
+        state = self.tapp.conn_state
         self.topbar.connection_detail = self.tapp.conn_detail
-        self.topbar.connection = self.tapp.conn_state
+        self.topbar.connection = state
+        if state == "connected" and self._was_disconnected:
+            self._refetch_open()
+        self._was_disconnected = state in ("reconnecting", "offline")
+
+    @work(group="reconnect-refetch", exclusive=True, exit_on_error=False)
+    async def _refetch_open(self) -> None:
+        """Back after the server was away: what is open may have failed to load meanwhile
+        (the replayed events only bring what changed), so it is fetched again."""
+        self.threads.reload()
+        thread, client = self.thread, self.tapp.client
+        if thread is None or client is None:
+            return
+        self._load_thread(thread.id, keep_cursor=True)
+        self._restore_draft(thread.id)
+        try:
+            fresh = await client.thread(thread.id)
+        except ApiError:
+            return
+        if self.thread is not None and self.thread.id == fresh.id:
+            self.thread = fresh
+            self._render_thread_header()
 
     def _usage_changed(self) -> None:
         if not self._composed:
