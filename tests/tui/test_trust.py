@@ -197,3 +197,26 @@ async def test_a_thread_opened_while_the_server_is_down_fills_when_it_is_back(de
         await wait_for(lambda: app.conn_state == "connected", timeout=10)
         await wait_for(lambda: len(screen.log_widget.messages) > 0, timeout=10)
         assert screen.log_widget.messages[0].thread_id == desk.ids["ben"]
+
+
+async def test_a_shared_view_about_me_counts_my_threads_live(desk):
+    """A view shared by the admin with "owner is me" counts the viewer's threads, also after a
+    pushed change (the push counts it for the view's owner)."""
+    filters = [
+        {"property": "owner", "operator": "is_any_of", "values": ["me"]},
+        {"property": "status", "operator": "is_none_of", "values": ["closed"]},
+    ]
+    shared = await desk.call(
+        "POST", "/views", json={"name": "Mine too", "sharing": "everyone", "filters": filters}
+    )
+    bob = desk.backend.agent
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)):
+        screen = await inbox_ready(app)
+        assert screen.sidebar.counts[shared["id"]] == 2  # ben and mal
+        await desk.call("PATCH", f"/tickets/{desk.tickets['ana']}", json={"owner_id": bob.id})
+        await wait_for(lambda: screen.sidebar.counts["builtin:mine"] == 3, timeout=10)
+        await wait_for(lambda: screen.sidebar.counts[shared["id"]] == 3)
+        await desk.call("PATCH", f"/tickets/{desk.tickets['eve']}", json={"owner_id": bob.id})
+        await wait_for(lambda: screen.sidebar.counts["builtin:mine"] == 4, timeout=10)
+        await wait_for(lambda: screen.sidebar.counts[shared["id"]] == 4)
