@@ -128,7 +128,8 @@ def preview(template: Template, values: dict[str, str]) -> Text:
 SECTION_TITLES = {HEADER: "Header", BODY: "Body", BUTTONS: "Buttons"}
 
 
-def _described(variable: str) -> str:
+def described(variable: str) -> str:
+    """A variable as agents read it: ``header {{1}}``, ``body {{1}}``, ``button 1 URL``."""
     component, name = component_of(variable)
     if component == BUTTONS:
         return f"button {int(name) + 1} URL"
@@ -359,7 +360,7 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
         ]
         if missing:
             status.update(
-                Text("Fill every variable first: " + ", ".join(_described(m) for m in missing))
+                Text("Fill every variable first: " + ", ".join(described(m) for m in missing))
             )
             return
         grouped = by_component(self._values)
