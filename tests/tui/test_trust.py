@@ -220,3 +220,20 @@ async def test_a_shared_view_about_me_counts_my_threads_live(desk):
         await desk.call("PATCH", f"/tickets/{desk.tickets['eve']}", json={"owner_id": bob.id})
         await wait_for(lambda: screen.sidebar.counts["builtin:mine"] == 4, timeout=10)
         await wait_for(lambda: screen.sidebar.counts[shared["id"]] == 4)
+
+
+async def test_the_contacts_message_seen_while_writing_does_not_ask(desk):
+    """What the contact writes shows up in the open thread as it comes: no question for it."""
+    app = desk.make_app(desk.agent_token)
+    thread_id = desk.ids["ana"]
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, thread_id)
+        await pilot.press("r", *"Checking")
+        await desk.customer_writes("ana", "Any news?")
+        await wait_for(lambda: any(m.text == "Any news?" for m in screen.log_widget.messages))
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: any(m.text == "Checking" for m in screen.log_widget.messages))
+        assert screen.composer.text == ""
+        await wait_for_sent(desk, "ana")
+    assert [item["body"]["text"]["body"] for item in await sent_to(desk, "ana")] == ["Checking"]
