@@ -330,6 +330,8 @@ class InboxScreen(Screen[None]):
             return
         self._load_thread(thread.id, keep_cursor=True)
         self._restore_draft(thread.id)
+        if self.panel_open:
+            self._load_panel()
         try:
             fresh = await client.thread(thread.id)
         except ApiError:
