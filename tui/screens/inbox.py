@@ -187,6 +187,7 @@ class InboxScreen(Screen[None]):
         self.seen = SeenMessages()  # what a reply is written against (see tui.seen)
         self._draft_keeper: DraftKeeper | None = None
         self._was_disconnected = False
+        self._loaded_thread_id: int | None = None  # whose messages the log shows
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
@@ -322,11 +323,12 @@ class InboxScreen(Screen[None]):
 
     @work(group="reconnect-refetch", exclusive=True, exit_on_error=False)
     async def _refetch_open(self) -> None:
-        """Back after the server was away: what is open may have failed to load meanwhile
-        (the replayed events only bring what changed), so it is fetched again."""
-        self.threads.reload()
+        """Back after the server was away: what failed to load meanwhile is fetched again
+        (the replayed events bring what changed; what loaded is not fetched twice)."""
+        if self.threads.load_failed:
+            self.threads.reload()
         thread, client = self.thread, self.tapp.client
-        if thread is None or client is None:
+        if thread is None or client is None or self._loaded_thread_id == thread.id:
             return
         self._load_thread(thread.id, keep_cursor=True)
         self._restore_draft(thread.id)
@@ -548,6 +550,7 @@ class InboxScreen(Screen[None]):
     async def _load_thread(self, thread_id: int, keep_cursor: bool = False) -> None:
         client = self.tapp.client
         assert client is not None
+        self._loaded_thread_id = None
         try:
             page = await client.messages(thread_id, limit=50)
         except ApiError as exc:
@@ -559,6 +562,7 @@ class InboxScreen(Screen[None]):
             return
         log = self.log_widget
         log.set_messages(page.items, page.next_cursor is not None)
+        self._loaded_thread_id = thread_id
         self.seen.loaded(thread_id, page.items)
         jump = self._pending_jump
         self._pending_jump = None
