@@ -10,4 +10,4 @@ CREATE TABLE drafts (
     reply_to_id  INTEGER,
     updated_at   TEXT NOT NULL,
     PRIMARY KEY (agent_id, thread_id)
-) WITHOUT ROWID;
+);
