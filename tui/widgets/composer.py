@@ -282,6 +282,11 @@ class Composer(Vertical):
         self.sending = False
         self.set_status(reason, error=True)
 
+    def restore(self, text: str) -> None:
+        """A kept draft back in the composer, the cursor at its end to go on writing."""
+        self.area.load_text(text)
+        self.area.move_cursor(self.area.document.end)
+
     def reset(self) -> None:
         self.area.clear()
         self.reply_to = None

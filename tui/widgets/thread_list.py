@@ -209,6 +209,11 @@ class ThreadList(ScrollView, can_focus=True):
         self.post_message(self.SelectionChanged(self, 0))
         self.refresh()
 
+    @property
+    def load_failed(self) -> bool:
+        """Some page could not be fetched (it is retried, or reloaded)."""
+        return bool(self._errors)
+
     def reload(self, delay: float = 0.0) -> None:
         """Refetch the pages in view (keeping the old ones on screen until they land)."""
         if self._fetch is None:
