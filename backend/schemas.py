@@ -662,6 +662,7 @@ class SearchHit(ResponseModel):
     message_id: int | None = None  # the matching message, when the match is in a message
     snippet: str  # plain text around the match
     matched: Literal["message", "contact", "subject"]
+    message_kind: MessageKind | None = None  # of the matching message (a note is labelled so)
 
 
 # --------------------------------------------------------------------------- templates and inserts

@@ -3,6 +3,10 @@
 The child runs ``ttydesk demo --headless`` in its own process group and stops when its
 standard input closes, so the stack goes away with the inbox even if this process is
 killed. Quitting the inbox (``q`` or Ctrl+C) stops the child and waits for it.
+
+An inbox that joins a running demo (``--join``) leaves a file in the demo's ``joined``
+folder while it runs: the owner's inbox asks before quitting when others joined (quitting
+stops the demo for them), and a joined inbox says so when the demo has stopped.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from backend.demo.stack import info_path
+from backend.demo.stack import info_path, runtime_dir
 
 START_TIMEOUT = 60.0
 
@@ -68,7 +72,32 @@ def stop_child(child: subprocess.Popen[bytes]) -> None:
         child.stdout.close()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def joined_dir(demo_pid: int) -> Path:
+    return runtime_dir() / "joined" / str(demo_pid)
+
+
+def joined_agents(demo_pid: int) -> list[str]:
+    """The agents whose inbox joined this demo and still runs (by name, sorted)."""
+    names = []
+    folder = joined_dir(demo_pid)
+    for entry in folder.glob("*") if folder.is_dir() else []:
+        if entry.name.isdigit() and _alive(int(entry.name)):
+            names.append(entry.read_text().strip() or "an agent")
+    return sorted(names)
+
+
 def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int:
+    from tui.app import DemoLink
     from tui.app import run as run_tui
 
     print("Starting the ttydesk demo (backend, simulator, customers)…", file=sys.stderr)
@@ -79,12 +108,14 @@ def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int
             raise DemoError(
                 f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}"
             )
-        return run_tui(info["backend_url"], token)
+        demo = DemoLink(others_joined=lambda: joined_agents(info["pid"]))
+        return run_tui(info["backend_url"], token, demo=demo)
     finally:
         stop_child(child)
 
 
 def join(*, agent: str) -> int:
+    from tui.app import DemoLink
     from tui.app import run as run_tui
 
     path = info_path()
@@ -100,4 +131,11 @@ def join(*, agent: str) -> int:
     token = info["agents"].get(agent)
     if token is None:
         raise DemoError(f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}")
-    return run_tui(info["backend_url"], token)
+    demo_pid = info["pid"]
+    marker = joined_dir(demo_pid) / str(os.getpid())
+    marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    marker.write_text(agent.capitalize())
+    try:
+        return run_tui(info["backend_url"], token, demo=DemoLink(running=lambda: _alive(demo_pid)))
+    finally:
+        marker.unlink(missing_ok=True)

@@ -37,6 +37,7 @@ from backend.schemas import (
     MessageKind,
     Presence,
     PresenceState,
+    SearchHit,
     SendMedia,
     SendNote,
     SendReaction,
@@ -62,7 +63,9 @@ from tui.dialogs.simple import (
     priority_picker,
     reaction_picker,
 )
+from tui.search_state import SearchState
 from tui.text import countdown, one_line
+from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
 from tui.widgets.composer import Composer
 from tui.widgets.contact_panel import ContactPanel
@@ -75,6 +78,12 @@ if TYPE_CHECKING:
     from tui.app import TtydeskApp
 
 NARROW = 130
+#: ``S`` cycles these (the API's ``sort=``); the title names any but the first
+SORTS = {
+    "recent": "newest activity",
+    "waiting": "longest waiting",
+    "expiring": "session expiring first",
+}
 STATUS_WORDS = {
     TicketStatus.new: "New",
     TicketStatus.waiting_on_us: "Waiting on us",
@@ -112,6 +121,28 @@ class InboxScreen(Screen[None]):
             "i", "inserts", "Insert", id="inbox.insert", tooltip="Insert a snippet, article, link…"
         ),
         Binding("a", "assign", "Assign", id="inbox.assign", tooltip="Change the owner"),
+        Binding(
+            "M",
+            "assign_to_me",
+            "Take",
+            id="inbox.assign_to_me",
+            tooltip="Assign to me (the thread or the selection)",
+        ),
+        Binding(
+            "S",
+            "cycle_sort",
+            "Sort",
+            id="inbox.sort",
+            tooltip="Sort: newest activity, longest waiting, session expiring first",
+        ),
+        Binding(
+            "J",
+            "next_unread",
+            "Next unread",
+            show=False,
+            id="inbox.next_unread",
+            tooltip="Open the next thread with unread messages",
+        ),
         Binding(
             "A",
             "assign_selection",
@@ -151,12 +182,19 @@ class InboxScreen(Screen[None]):
             "m", "details", "Details", id="inbox.details", tooltip="Details of the selected message"
         ),
         Binding(
-            "u",
+            "U",
             "toggle_unread",
             "Unread",
             show=False,
             id="inbox.unread",
             tooltip="Mark the thread read or unread",
+        ),
+        Binding(
+            "u",
+            "undo",
+            "Undo",
+            id="inbox.undo",
+            tooltip="Undo the last reassign, close, reopen or priority change (for 30 s)",
         ),
         Binding(
             "N",
@@ -169,6 +207,20 @@ class InboxScreen(Screen[None]):
         Binding(
             "escape", "back", "Back", show=False, id="inbox.back", tooltip="Back to the thread list"
         ),
+        Binding(
+            "q",
+            "leave_thread",
+            "Back",
+            id="inbox.leave",
+            tooltip="Back from the thread: to the list, or to the search results it came from",
+        ),
+        Binding(
+            "q",
+            "app.quit",
+            "Quit",
+            id="inbox.quit",
+            tooltip="Leave ttydesk (asks first if a draft or joined agents would be lost)",
+        ),
     ]
 
     narrow: reactive[bool] = reactive(False)
@@ -178,9 +230,13 @@ class InboxScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.view: View | None = None
+        self.sort = "recent"
+        self._owner: int | None = None
         self.thread: Thread | None = None
         self.contact: ContactDetail | None = None
         self.drafts: dict[int, str] = {}
+        self._search_return: SearchState | None = None  # the search the open thread came from
+        self._undo: TicketUndo | None = None  # the last ticket change, for ``u``
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
@@ -339,25 +395,61 @@ class InboxScreen(Screen[None]):
 
     def select_view(self, view: View, *, owner: int | None = None) -> None:
         self.view = view
+        self._owner = owner
         self.sidebar.set_active(view.id)
         self.sidebar.focus_view(view.id)
         title = view.name
         if owner is not None:
             title += f" · owner {self._owner_name(owner)}"
+        if self.sort != "recent":
+            title += f" · {SORTS[self.sort]}"
         self.topbar.title = title
         client = self.tapp.client
         assert client is not None
+        sort = None if self.sort == "recent" else self.sort
 
         async def fetch(
             offset: int, limit: int, with_total: bool
         ) -> tuple[list[Thread], int | None]:
             page = await client.threads(
-                view=view.id, owner=owner, offset=offset, limit=limit, with_total=with_total
+                view=view.id,
+                owner=owner,
+                offset=offset,
+                limit=limit,
+                with_total=with_total,
+                sort=sort,
             )
             self.tapp.remember_threads(page.items)
             return page.items, page.total
 
         self.threads.set_source(fetch)
+
+    def action_cycle_sort(self) -> None:
+        names = list(SORTS)
+        self.sort = names[(names.index(self.sort) + 1) % len(names)]
+        if self.view is not None:
+            self.select_view(self.view, owner=self._owner)
+        self.notify(f"Sorted by {SORTS[self.sort]}.", markup=False)
+
+    def action_next_unread(self) -> None:
+        """Open the next loaded thread below the cursor with unread messages."""
+        threads = self.threads
+        current = self.thread.id if self.thread is not None else None
+        start = threads.cursor + 1
+        for index in [*range(start, threads.total or 0), *range(0, start)]:
+            thread = threads.thread_at(index)
+            if thread is not None and thread.unread_count and thread.id != current:
+                threads.cursor = index
+                self.open_thread(thread)
+                self.log_widget.focus()
+                return
+        self.notify("No unread threads.", markup=False)
+
+    def action_assign_to_me(self) -> None:
+        me = self.tapp.me
+        ticket_ids, _ = self._selection_or_target()
+        if me is not None and ticket_ids:
+            self._update_tickets(ticket_ids, TicketUpdate(owner_id=me.id), "Assigned to me")
 
     def action_view(self, number: int) -> None:
         view = self.sidebar.view_at(number)
@@ -409,6 +501,11 @@ class InboxScreen(Screen[None]):
             self._had_target = has_target
             self.refresh_bindings()
 
+    @on(ThreadList.HeldChanged)
+    def _held_changed(self, event: ThreadList.HeldChanged) -> None:
+        self.topbar.held = event.count
+        self.refresh_bindings()
+
     @on(ThreadList.SelectionChanged)
     def _selection_changed(self, event: ThreadList.SelectionChanged) -> None:
         self.topbar.selection = event.count
@@ -416,6 +513,7 @@ class InboxScreen(Screen[None]):
 
     def open_thread(self, thread: Thread, *, jump_to: int | None = None) -> None:
         previous = self.thread
+        self._search_return = None  # (set again by a search that opens it)
         if previous is not None and previous.id != thread.id:
             self.drafts[previous.id] = self.composer.text
             self._send_presence(previous.id, PresenceState.idle)
@@ -453,14 +551,34 @@ class InboxScreen(Screen[None]):
         self.threads.focus()
 
     def action_back(self) -> None:
-        focused = self.focused
-        if self.thread_open and (self.narrow or (focused is not None and self._in_pane(focused))):
-            if self.narrow:
-                self.close_thread()
-            else:
-                self.threads.focus()
+        if self._in_thread():
+            self.action_leave_thread()
         elif self.threads.selected:
             self.threads.clear_selection()
+
+    def _in_thread(self) -> bool:
+        focused = self.focused
+        return self.thread_open and (
+            self.narrow or (focused is not None and self._in_pane(focused))
+        )
+
+    def action_leave_thread(self) -> None:
+        """``q``/``escape`` in a thread: back where it was opened from."""
+        if self._search_return is not None:
+            state, self._search_return = self._search_return, None
+            self.close_thread()
+            self._open_search(state)
+        elif self.narrow:
+            self.close_thread()
+        else:
+            self.threads.focus()
+
+    def unsent_drafts(self) -> list[int]:
+        """Threads with text typed in the composer and not sent (quitting would lose it)."""
+        drafts = {thread_id for thread_id, text in self.drafts.items() if text.strip()}
+        if self.thread is not None and self.composer.text.strip():
+            drafts.add(self.thread.id)
+        return sorted(drafts)
 
     def _in_pane(self, widget: object) -> bool:
         pane = self._pane
@@ -581,10 +699,14 @@ class InboxScreen(Screen[None]):
             return self.thread is not None and self.log_widget.selected is not None
         if action == "assign_selection":
             return bool(threads.selected)
-        if action in ("assign", "close_ticket", "reopen_ticket", "priority"):
+        if action in ("assign", "assign_to_me", "close_ticket", "reopen_ticket", "priority"):
             return has_target or bool(threads.selected)
         if action == "back":
             return self.thread_open or bool(threads.selected)
+        if action == "leave_thread":
+            return self._in_thread()
+        if action == "undo":
+            return self._undo is not None
         return True
 
     # ----------------------------------------------------------------- composing
@@ -796,10 +918,18 @@ class InboxScreen(Screen[None]):
         thread = self.target_thread()
         return ([thread.ticket.id] if thread else []), thread
 
+    def _known_tickets(self, ticket_ids: list[int]) -> list[Ticket]:
+        wanted = set(ticket_ids)
+        threads = [*self.threads.loaded_threads(), *([self.thread] if self.thread else [])]
+        return list({t.ticket.id: t.ticket for t in threads if t.ticket.id in wanted}.values())
+
     @work(group="ticket", exclusive=False, exit_on_error=False)
     async def _update_tickets(self, ticket_ids: list[int], update: TicketUpdate, done: str) -> None:
         client = self.tapp.client
         assert client is not None
+        if len(ticket_ids) > 1 and "threads)" not in done:
+            done += f" ({len(ticket_ids)} threads)"
+        undo = TicketUndo.before(self._known_tickets(ticket_ids), update, done, self.tapp.clock())
         try:
             if len(ticket_ids) == 1 and not self.threads.selected:
                 ticket = await client.update_ticket(ticket_ids[0], update)
@@ -815,7 +945,27 @@ class InboxScreen(Screen[None]):
         except ApiError as exc:
             self.notify(exc.message, title="Not changed", severity="error", markup=False)
             return
-        self.notify(done, markup=False)
+        self._undo = undo
+        self.notify(f"{done} · u undoes", markup=False)
+
+    def action_undo(self) -> None:
+        undo, self._undo = self._undo, None
+        if undo is None or not undo.usable(self.tapp.clock()):
+            self.notify("Nothing to undo.", markup=False)
+            return
+        self._run_undo(undo)
+
+    @work(group="ticket", exclusive=False, exit_on_error=False)
+    async def _run_undo(self, undo: TicketUndo) -> None:
+        client = self.tapp.client
+        assert client is not None
+        for ticket_id, update in undo.restore_updates():
+            try:
+                self._apply_ticket(await client.update_ticket(ticket_id, update))
+            except ApiError as exc:
+                self.notify(exc.message, title="Not undone", severity="error", markup=False)
+                return
+        self.notify(f"Undone: {undo.label}", markup=False)
 
     def action_assign(self) -> None:
         self._assign(selection=bool(self.threads.selected))
@@ -1159,18 +1309,24 @@ class InboxScreen(Screen[None]):
     # ----------------------------------------------------------------- search, new conversation
 
     def action_search(self) -> None:
+        self._open_search(SearchState(view_id=self.view.id if self.view else None))
+
+    def _open_search(self, state: SearchState) -> None:
         from tui.screens.search import SearchScreen
 
-        def done(hit: object) -> None:
-            if hit is not None:
-                from backend.schemas import SearchHit
+        search = SearchScreen(state)
 
-                assert isinstance(hit, SearchHit)
-                self.open_thread(hit.thread, jump_to=hit.message_id)
-                self.threads.move_to(hit.thread.id)
-                self.log_widget.focus()
+        def done(hit: SearchHit | None) -> None:
+            if hit is None:
+                return
+            self.open_thread(hit.thread, jump_to=hit.message_id)
+            # q/escape in the thread come back to these results
+            self._search_return = search.state
+            self.log_widget.search_terms = search.state.terms
+            self.threads.move_to(hit.thread.id)
+            self.log_widget.focus()
 
-        self.app.push_screen(SearchScreen(self.view.id if self.view else None), done)
+        self.app.push_screen(search, done)
 
     def action_new_conversation(self) -> None:
         self.tapp.start_new_conversation()

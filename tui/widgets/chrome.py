@@ -55,6 +55,7 @@ class TopBar(Widget):
     connection_detail: reactive[str | None] = reactive(None)
     usage: reactive[Usage | None] = reactive(None)
     selection: reactive[int] = reactive(0)
+    held: reactive[int] = reactive(0)  # list updates waiting for ``.`` (see ThreadList)
 
     def render(self) -> Text:
         left = Text()
@@ -73,6 +74,10 @@ class TopBar(Widget):
             left.append(f" · {self.selection} selected", "bold")
         label, style = CONNECTION_LABELS.get(self.connection, (self.connection, ""))
         right = Text()
+        if self.held:
+            updates = "1 update" if self.held == 1 else f"{self.held} updates"
+            right.append(f"{updates} — press . to refresh", "bold")
+            right.append(" · ")
         right.append(label, style)
         right.append(" · ")
         right.append_text(usage_text(self.usage))

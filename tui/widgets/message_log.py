@@ -116,6 +116,20 @@ class MessageLog(VerticalScroll, can_focus=True):
             id="log.add_contact",
             tooltip="Add the shared contact to the contacts",
         ),
+        Binding(
+            "n",
+            "hit(1)",
+            "Next hit",
+            id="log.next_hit",
+            tooltip="Next message matching the search (in a thread opened from search)",
+        ),
+        Binding(
+            "N",
+            "hit(-1)",
+            "Prev. hit",
+            id="log.previous_hit",
+            tooltip="Previous message matching the search",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -155,6 +169,7 @@ class MessageLog(VerticalScroll, can_focus=True):
         self.is_admin = False
         self.accent_style = "bold"
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.search_terms: tuple[str, ...] = ()  # of the search this thread was opened from
         # one item per message (``messages[i]`` is shown by ``_item_list[i]``); the oldest of
         # a fresh page may not be mounted yet (see ``set_messages``)
         self._item_list: list[MessageItem] = []
@@ -164,6 +179,7 @@ class MessageLog(VerticalScroll, can_focus=True):
     # ----------------------------------------------------------------- content
 
     def clear_thread(self) -> None:
+        self.search_terms = ()
         self._generation += 1
         self._unmounted = 0
         self.messages = []
@@ -319,6 +335,23 @@ class MessageLog(VerticalScroll, can_focus=True):
             self.post_message(self.NeedOlder(self, self.messages[0].id))
         self.cursor = max(0, min(new, len(self.messages) - 1))
 
+    def _is_hit(self, message: Message) -> bool:
+        text = " ".join(
+            filter(None, (message.text, message.media.caption if message.media else None))
+        )
+        words = text.lower()
+        return bool(words) and all(term in words for term in self.search_terms)
+
+    def action_hit(self, step: int) -> None:
+        """``n``/``N``: the next (older: ``N``) message that matches the search."""
+        index = self.cursor + step
+        while 0 <= index < len(self.messages):
+            if self._is_hit(self.messages[index]):
+                self.cursor = index
+                return
+            index += step
+        self.app.bell()
+
     def action_first(self) -> None:
         if self.has_older and not self.loading_older and self.messages:
             self.loading_older = True
@@ -390,6 +423,8 @@ class MessageLog(VerticalScroll, can_focus=True):
             )
         if action == "expand":
             return message is not None and render.is_truncated(message)
+        if action == "hit":
+            return bool(self.search_terms) and bool(self.messages)
         return True
 
 

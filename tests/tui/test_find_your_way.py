@@ -1,0 +1,345 @@
+"""Nothing lost, find your way (issue 15): ``q`` goes back before it quits, quitting asks
+when a draft or the agents who joined a demo would be lost, a joined inbox says when its
+demo stopped, search keeps its results and pages, ``n``/``N`` jump between hits.
+
+Against the REAL backend and simulator (``backend_fixtures``), driven by keys.
+"""
+
+from __future__ import annotations
+
+from backend.schemas import MessageKind
+from tests.tui.backend_fixtures import (
+    Desk,
+    inbox_ready,
+    open_thread,
+    screen_text,
+    wait_for,
+)
+from tui.app import DEMO_STOPPED, DemoLink, StartScreen
+from tui.dialogs.simple import ConfirmDialog
+from tui.screens.inbox import InboxScreen
+from tui.screens.search import SearchResults, SearchScreen
+
+
+def _quit_dialog(app) -> ConfirmDialog | None:  # noqa: ANN001
+    screen = app.screen
+    return screen if isinstance(screen, ConfirmDialog) and screen.id == "quit-confirm" else None
+
+
+def _question(app) -> str:  # noqa: ANN001
+    dialog = _quit_dialog(app)
+    assert dialog is not None
+    return dialog.question
+
+
+async def test_q_goes_back_from_a_thread_and_quits_from_the_list(desk: Desk):
+    """At 80×24 the thread replaces the list: ``q`` there goes back to the list, and only
+    ``q`` on the list leaves (nothing to lose: without asking)."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("q")
+        await wait_for(lambda: not screen.thread_open)
+        assert app.return_code is None and app.screen is screen
+        assert screen.threads.has_focus
+        await pilot.press("q")
+        await wait_for(lambda: app.return_code == 0)
+        assert _quit_dialog(app) is None
+
+
+async def test_q_in_a_wide_thread_goes_to_the_list_first(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        assert screen.log_widget.has_focus
+        await pilot.press("q")
+        await wait_for(lambda: screen.threads.has_focus)
+        assert app.return_code is None
+
+
+async def test_quitting_asks_when_a_draft_would_be_lost(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r", *"half a reply", "escape")  # composer → messages
+        await wait_for(lambda: screen.log_widget.has_focus)
+        await pilot.press("q")  # → the list (the draft is kept for the thread)
+        await wait_for(lambda: not screen.thread_open)
+        await pilot.press("q")
+        await wait_for(lambda: _quit_dialog(app) is not None)
+        assert "1 unsent draft" in _question(app)
+        await pilot.press("n")  # stay
+        await wait_for(lambda: app.screen is screen)
+        assert app.return_code is None
+        await pilot.press("ctrl+q")  # from anywhere, same question
+        await wait_for(lambda: _quit_dialog(app) is not None)
+        await pilot.press("y")
+        await wait_for(lambda: app.return_code == 0)
+
+
+async def test_the_demo_owner_is_asked_before_stopping_it_for_joined_agents(desk: Desk):
+    joined: list[str] = []
+    app = desk.make_app(desk.admin_token, demo=DemoLink(others_joined=lambda: list(joined)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        joined.append("Bob")
+        await pilot.press("q")
+        await wait_for(lambda: _quit_dialog(app) is not None)
+        assert "stops the demo for Bob" in _question(app)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        joined.clear()  # Bob left: nothing to ask
+        await pilot.press("q")
+        await wait_for(lambda: app.return_code == 0)
+
+
+async def test_a_joined_inbox_says_when_the_demo_has_stopped(desk: Desk):
+    running = [True]
+    app = desk.make_app(desk.agent_token, demo=DemoLink(running=lambda: running[0]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        running[0] = False
+        await desk.backend.stop()
+        try:
+            await wait_for(lambda: isinstance(app.screen, StartScreen), timeout=10)
+            await pilot.pause()
+            assert "The demo you joined has stopped" in screen_text(app)
+            assert app.conn_state == "offline" and app.conn_detail == DEMO_STOPPED
+            assert not [w for w in app.workers if w.group == "live" and w.is_running]
+            await pilot.press("q")
+            await wait_for(lambda: app.return_code == 0)
+        finally:
+            await desk.backend.start()
+
+
+async def _search(pilot, app, query: str) -> SearchScreen:  # noqa: ANN001
+    await pilot.press("slash")
+    await wait_for(lambda: isinstance(app.screen, SearchScreen))
+    search = app.screen
+    await pilot.press(*query, "enter")
+    await wait_for(lambda: len(search.hits) > 0)
+    return search
+
+
+async def test_search_results_move_with_j_k_and_are_kept_after_a_thread(desk: Desk):
+    """j/k move in the results; q in the opened thread comes back to the same results at
+    the same place; q/escape in the results go to the query, escape there to the inbox."""
+    await desk.customer_writes("ben", "Where is my order?")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        search = await _search(pilot, app, "order")
+        results = search.query_one(SearchResults)
+        hits = list(search.hits)
+        assert len(hits) >= 3 and results.has_focus and results.highlighted == 0
+        await pilot.press("j", "j", "k")
+        assert results.highlighted == 1
+        chosen = hits[1]
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, InboxScreen))
+        await wait_for(
+            lambda: (
+                screen.log_widget.selected is not None
+                and screen.log_widget.selected.id == chosen.message_id
+            )
+        )
+        await pilot.press("q")
+        await wait_for(lambda: isinstance(app.screen, SearchScreen))
+        back = app.screen
+        assert [h.message_id for h in back.hits] == [h.message_id for h in hits]
+        back_results = back.query_one(SearchResults)
+        await wait_for(lambda: back_results.has_focus)
+        assert back_results.highlighted == 1
+        await pilot.press("q")  # results → query, results kept
+        await wait_for(lambda: back.query_one("#search-query").has_focus)
+        assert back_results.option_count == len(hits)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        assert app.return_code is None
+
+
+async def test_n_and_shift_n_jump_between_hits_in_a_thread_opened_from_search(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        older, newer = [m.id for m in await desk.messages("ana") if "rder" in (m.text or "")]
+        await _search(pilot, app, "order")
+        await pilot.press("enter")  # the newest hit first
+        log = screen.log_widget
+        await wait_for(lambda: log.selected is not None and log.selected.id == newer)
+        await pilot.press("N")
+        await wait_for(lambda: log.selected.id == older)
+        await pilot.press("n")
+        await wait_for(lambda: log.selected.id == newer)
+        assert not screen.composer.note_mode  # n did not start a note
+        assert app.screen is screen
+
+
+async def test_search_labels_notes_pages_past_100_and_fits_80_columns(desk: Desk):
+    thread_id = desk.ids["ben"]
+    for number in range(105):
+        await desk.call(
+            "POST",
+            f"/threads/{thread_id}/messages",
+            json={"kind": "note", "text": f"refund check {number}"},
+        )
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        search = await _search(pilot, app, "refund")
+        assert len(search.hits) == 100
+        assert all(hit.message_kind == MessageKind.note for hit in search.hits)
+        text = screen_text(app)
+        assert "note" in text and "100 results, more below" in text
+        for line in text.splitlines():
+            if "Ben Okafor" in line:  # the first line of a hit, ticket number included
+                assert f"#{desk.tickets['ben']}" in line
+        await pilot.press("end")  # the last one: the next page comes
+        await wait_for(lambda: len(search.hits) == 105)
+        assert search.query_one(SearchResults).option_count == 105
+        await pilot.pause()
+        assert "105 results" in screen_text(app)
+
+
+async def test_the_view_builder_never_saves_by_default_and_arrows_choose(desk: Desk):
+    """Name, sharing, then enter in the untouched property step: a property is picked (no
+    empty view saved); up/down from the search box move in the list."""
+    from tui.dialogs.view_builder import ViewBuilder
+
+    before = len(await desk.view_list())
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await pilot.press("v")
+        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
+        builder = app.screen
+        await pilot.pause()
+        await pilot.press(*"Mine", "enter", "enter")  # name, sharing: private
+        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        options = builder.query_one("#vb-prop-list")
+        assert builder._prop_shown[options.highlighted] is not None  # a property, not Save
+        await pilot.press("down", "down", "up")
+        assert options.highlighted == 1 and builder.query_one("#vb-prop-filter").has_focus
+        chosen = builder._prop_shown[1]
+        await pilot.press("enter")
+        await wait_for(lambda: builder._prop is chosen)
+        assert isinstance(app.screen, ViewBuilder)
+        await pilot.press("escape")
+    assert len(await desk.view_list()) == before
+
+
+async def test_the_list_holds_its_order_while_rows_are_selected(desk: Desk):
+    """space on a row, then a customer far down the list writes: the rows stay where they
+    are and the top bar says so; ``.`` applies the update (the thread moves to the top)."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        order = [threads.thread_at(i).id for i in range(5)]
+        assert order[-1] == desk.ids["chen"]
+        await pilot.press("space", "j", "space")  # ana and ben (cursor skips eve)
+        assert len(threads.selected) == 2
+        fetched = threads.fetch_count
+        await desk.customer_writes("chen", "Any news?")
+        await wait_for(lambda: threads.held == 1)
+        await pilot.pause()
+        # no reload is on its way (without the hold one comes 0.3 s after the event)
+        assert threads._reload_timer is None and threads.fetch_count == fetched
+        assert [threads.thread_at(i).id for i in range(5)] == order
+        assert "1 update — press . to refresh" in screen_text(app)
+        await pilot.press("full_stop")
+        await wait_for(lambda: threads.thread_at(0).id == desk.ids["chen"])
+        assert threads.held == 0 and len(threads.selected) == 2
+        await pilot.pause()
+        assert "press . to refresh" not in screen_text(app)
+
+
+async def test_bulk_close_says_how_many_and_u_undoes_it(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        mal_status = (await desk.thread("mal")).ticket.status
+        ben, mal = desk.ids["ben"], desk.ids["mal"]
+        for thread_id in (ben, mal):
+            screen.threads.move_to(thread_id)
+            await pilot.press("space")
+        await pilot.press("c")
+        await wait_for(lambda: any("Closed (2 threads)" in n.message for n in app._notifications))
+        assert (await desk.thread("ben")).ticket.status.value == "closed"
+        await pilot.press("u")
+        await wait_for(
+            lambda: any("Undone: Closed (2 threads)" in n.message for n in app._notifications)
+        )
+        assert (await desk.thread("ben")).ticket.status.value == "waiting_on_us"
+        assert (await desk.thread("mal")).ticket.status == mal_status
+        timeline = await desk.call("GET", f"/tickets/{desk.tickets['mal']}/timeline")
+        changes = [
+            (e["old"], e["new"]) for e in timeline["items"] if e["action"] == "status_changed"
+        ]
+        assert ("closed", mal_status.value) in changes
+
+
+async def test_undo_is_only_for_a_while(desk: Desk):
+    from datetime import timedelta
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        screen.threads.move_to(desk.ids["ben"])
+        await pilot.press("c")
+        await wait_for(lambda: any("Closed" in n.message for n in app._notifications))
+        desk.clock.advance(timedelta(seconds=31))
+        await pilot.press("u")
+        await wait_for(lambda: any("Nothing to undo" in n.message for n in app._notifications))
+    assert (await desk.thread("ben")).ticket.status.value == "closed"
+
+
+async def test_s_cycles_the_sort_orders(desk: Desk):
+    """S: newest activity → longest waiting (unanswered, oldest first) → session expiring."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        newest = [threads.thread_at(i).id for i in range(5)]
+        await pilot.press("S")
+        await wait_for(lambda: screen.sort == "waiting" and threads.current is not None)
+        await wait_for(lambda: threads.thread_at(0).id == desk.ids["chen"])  # 30 h unanswered
+        assert "longest waiting" in screen_text(app)
+        await pilot.press("S")
+        await wait_for(lambda: screen.sort == "expiring" and threads.current is not None)
+        # chen's session expired: last; the others' soonest first (mal wrote 45 min ago)
+        await wait_for(lambda: threads.thread_at(4) is not None)
+        assert threads.thread_at(0).id == desk.ids["mal"]
+        assert threads.thread_at(4).id == desk.ids["chen"]
+        await pilot.press("S")
+        await wait_for(lambda: screen.sort == "recent" and threads.current is not None)
+        await wait_for(lambda: [threads.thread_at(i).id for i in range(5)] == newest)
+
+
+async def test_m_assigns_to_me_and_j_opens_the_next_unread(desk: Desk):
+    app = desk.make_app(desk.agent_token)  # Bob
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        screen.threads.move_to(desk.ids["chen"])
+        await pilot.press("M")
+        await wait_for(lambda: any("Assigned to me" in n.message for n in app._notifications))
+        assert (await desk.thread("chen")).ticket.owner_id == desk.backend.agent.id
+        screen.threads.move_to(desk.ids["eve"])  # below ana, the one unread thread
+        await pilot.press("J")
+        await wait_for(lambda: screen.thread is not None and screen.thread.id == desk.ids["ana"])
+
+
+async def test_ctrl_d_and_ctrl_u_move_half_a_page(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 14)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        rows = threads.scrollable_content_region.height // threads.ROW_HEIGHT
+        assert rows >= 2
+        await pilot.press("ctrl+d")
+        assert threads.cursor == rows // 2
+        await pilot.press("ctrl+u")
+        assert threads.cursor == 0
