@@ -494,7 +494,8 @@ class TtydeskApp(App[int]):
         self.run_worker(go(), exit_on_error=False)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # of Textual's own commands only the theme; quitting is ours (it asks first)
+        yield from (c for c in super().get_system_commands(screen) if c.title == "Theme")
         yield SystemCommand("Inbox", "Go to the inbox (f2)", lambda: self.action_goto("inbox"))
         yield SystemCommand(
             "Records",

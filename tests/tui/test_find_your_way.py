@@ -343,3 +343,41 @@ async def test_ctrl_d_and_ctrl_u_move_half_a_page(desk: Desk):
         assert threads.cursor == rows // 2
         await pilot.press("ctrl+u")
         assert threads.cursor == 0
+
+
+async def test_help_and_palette_list_only_ttydesks_own_actions(desk: Desk):
+    """No text-area word moves or scroll-view arrows in ``?``; the palette offers ttydesk's
+    actions (no "Focus Next", no Textual "Quit" that would not ask); help pages."""
+    from tui.commands import TtydeskCommands
+    from tui.screens.help import HelpScreen
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r")  # the composer's text area is on screen (and focused)
+        await wait_for(lambda: screen.composer.area.has_focus)
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        await wait_for(lambda: isinstance(app.screen, HelpScreen))
+        help_screen = app.screen
+        titles = [title for title, _rows in help_screen.rows()]
+        described = {d for _title, rows in help_screen.rows() for _k, d, _t in rows}
+        assert "TextArea" not in titles and "ContactPanel" not in titles
+        assert not described & {"Cursor word left", "Scroll Left", "Focus Next", "Page Left"}
+        assert {"Reply", "Quit", "Undo", "Sort"} <= described
+        body = help_screen.query_one("#help-body")
+        await pilot.pause()
+        await pilot.press("pagedown")
+        await wait_for(lambda: body.scroll_y > 3)
+        await pilot.press("pageup")
+        await wait_for(lambda: body.scroll_y == 0)
+        await pilot.press("j")
+        await wait_for(lambda: body.scroll_y == 1)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        names = {name for name, _help, _run in TtydeskCommands(screen, None)._commands()}
+        assert "Focus Next" not in names and "Copy selected text" not in names
+        assert "Reply" in names
+        system = [command.title for command in app.get_system_commands(screen)]
+        assert "Quit" not in system and "Screenshot" not in system and "Inbox" in system
