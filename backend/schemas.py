@@ -397,6 +397,7 @@ class Ticket(ResponseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
+    snoozed_until: datetime | None = None  # pending until then: out of the open views
 
 
 class TicketUpdate(WireModel):
@@ -404,6 +405,9 @@ class TicketUpdate(WireModel):
     unassign: bool = False  # owner_id=None is "unchanged"; unassign=true clears the owner
     status: TicketStatus | None = None
     priority: TicketPriority | None = None
+    # snooze: pending (waiting on contact) and out of the open views until then, when the
+    # ticket comes back by itself; a status change (reopen, close) ends a snooze
+    snoozed_until: datetime | None = None
 
 
 class TicketBulkUpdate(TicketUpdate):

@@ -46,8 +46,8 @@ class TicketUndo:
                     values["unassign"] = True
                 else:
                     values["owner_id"] = ticket.owner_id
-            if "status" in changed:
-                values["status"] = ticket.status
+            if changed & {"status", "snoozed_until"}:
+                values["status"] = ticket.status  # (a status change ends a snooze)
             if "priority" in changed:
                 values["priority"] = ticket.priority
             updates.append((ticket_id, TicketUpdate(**values)))

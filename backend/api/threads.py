@@ -90,6 +90,7 @@ async def list_threads(request: web.Request) -> web.Response:
     query = parse_query(request, ThreadListQuery)
     store = request.app[STORE]
     agent = current_agent(request)
+    await store.wake_snoozed()  # a snooze that has passed shows in this very list
     where = await thread_filter(store, agent, query)
     searching = query.q is not None and bool(query.q.strip())
     if searching:

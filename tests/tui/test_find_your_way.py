@@ -381,3 +381,51 @@ async def test_help_and_palette_list_only_ttydesks_own_actions(desk: Desk):
         assert "Reply" in names
         system = [command.title for command in app.get_system_commands(screen)]
         assert "Quit" not in system and "Screenshot" not in system and "Inbox" in system
+
+
+async def test_z_snoozes_and_the_thread_comes_back_by_itself(tmp_path):
+    """z → "In 1 hour": the thread leaves All open; when the (injected) clock passes the
+    hour the backend wakes it and it is back, the timeline naming who did what."""
+    from datetime import timedelta
+
+    from tests.tui.backend_fixtures import start_desk, stop_desk
+    from tui.dialogs.picker import FuzzyPicker
+
+    desk = await start_desk(tmp_path / "data", backend_overrides={"snooze_check_interval": 0.05})
+    try:
+        app = desk.make_app(desk.agent_token)  # Bob
+        async with app.run_test(size=(140, 36)) as pilot:
+            screen = await inbox_ready(app)
+            threads = screen.threads
+            ben = desk.ids["ben"]
+            threads.move_to(ben)
+            await pilot.press("z")
+            await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+            await pilot.press("enter")  # In 1 hour
+            await wait_for(lambda: threads.total == 4 and threads.find(ben) is None, timeout=10)
+            ticket = (await desk.thread("ben")).ticket
+            assert ticket.snoozed_until == desk.clock.now() + timedelta(hours=1)
+            desk.clock.advance(timedelta(hours=1, seconds=1))
+            await wait_for(lambda: threads.find(ben) is not None, timeout=10)
+            threads.move_to(ben)
+            await pilot.press("s")  # the contact panel, with the ticket's timeline
+            await wait_for(lambda: "woke the ticket" in _timeline(screen), timeout=10)
+            assert "Bob Agent snoozed the ticket until" in _timeline(screen)
+    finally:
+        await stop_desk(desk)
+
+
+async def test_the_timeline_names_agents_not_ids(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ben"])  # owner: Bob, set by the seed
+        await pilot.press("s")
+        await wait_for(lambda: "changed the owner" in _timeline(screen), timeout=10)
+        owners = [row for row in _timeline(screen).splitlines() if "changed the owner" in row]
+        assert any(row.endswith("→ Bob Agent") for row in owners), owners
+        assert not any(row.endswith(f"→ {desk.backend.agent.id}") for row in owners)
+
+
+def _timeline(screen: InboxScreen) -> str:
+    return str(screen.panel.query_one("#ticket-timeline").content)

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,6 +63,7 @@ from tui.dialogs.simple import (
     owner_picker,
     priority_picker,
     reaction_picker,
+    snooze_picker,
 )
 from tui.search_state import SearchState
 from tui.text import countdown, one_line
@@ -127,6 +129,13 @@ class InboxScreen(Screen[None]):
             "Take",
             id="inbox.assign_to_me",
             tooltip="Assign to me (the thread or the selection)",
+        ),
+        Binding(
+            "z",
+            "snooze",
+            "Snooze",
+            id="inbox.snooze",
+            tooltip="Pending until a time: out of the open views, back by itself",
         ),
         Binding(
             "S",
@@ -699,7 +708,14 @@ class InboxScreen(Screen[None]):
             return self.thread is not None and self.log_widget.selected is not None
         if action == "assign_selection":
             return bool(threads.selected)
-        if action in ("assign", "assign_to_me", "close_ticket", "reopen_ticket", "priority"):
+        if action in (
+            "assign",
+            "assign_to_me",
+            "close_ticket",
+            "reopen_ticket",
+            "priority",
+            "snooze",
+        ):
             return has_target or bool(threads.selected)
         if action == "back":
             return self.thread_open or bool(threads.selected)
@@ -1007,6 +1023,18 @@ class InboxScreen(Screen[None]):
             self._update_tickets(
                 ticket_ids, TicketUpdate(status=TicketStatus.waiting_on_us), "Reopened"
             )
+
+    def action_snooze(self) -> None:
+        ticket_ids, _ = self._selection_or_target()
+        if not ticket_ids:
+            return
+
+        def chosen(until: datetime | None) -> None:
+            if until is not None:
+                words = f"Snoozed until {until.astimezone():%a %d %b %H:%M}"
+                self._update_tickets(ticket_ids, TicketUpdate(snoozed_until=until), words)
+
+        self.app.push_screen(snooze_picker(self.tapp.clock()), chosen)
 
     def action_priority(self) -> None:
         ticket_ids, thread = self._selection_or_target()
