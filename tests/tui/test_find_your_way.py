@@ -429,3 +429,32 @@ async def test_the_timeline_names_agents_not_ids(desk: Desk):
 
 def _timeline(screen: InboxScreen) -> str:
     return str(screen.panel.query_one("#ticket-timeline").content)
+
+
+async def test_a_returning_customer_shows_the_earlier_conversation(desk: Desk):
+    """Dora's ticket was closed; she writes again (a new conversation). ``[`` shows the
+    previous one above a divider; ``H`` opens it."""
+    from tui.dialogs.picker import FuzzyPicker
+
+    old_thread = desk.ids["dora"]
+    await desk.customer_writes("dora", "Hallo again, a new question")
+    new_thread = (await desk.call("GET", "/threads", params={"view": "builtin:all_open"}))["items"][
+        0
+    ]["id"]
+    assert new_thread != old_thread
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, new_thread)
+        log = screen.log_widget
+        await pilot.press("left_square_bracket")
+        await wait_for(lambda: bool(log.query(".earlier-divider")))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "earlier conversation" in text and "Danke!" in text
+        assert "── this conversation ──" in text
+        assert [m.thread_id for m in log.messages] == [new_thread]  # the cursor's messages
+        await pilot.press("H")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        await pilot.press("enter")
+        await wait_for(lambda: screen.thread is not None and screen.thread.id == old_thread)

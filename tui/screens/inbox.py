@@ -49,6 +49,7 @@ from backend.schemas import (
     TicketBulkUpdate,
     TicketPriority,
     TicketStatus,
+    TicketSummary,
     TicketUpdate,
     View,
     ViewCreate,
@@ -124,35 +125,6 @@ class InboxScreen(Screen[None]):
         ),
         Binding("a", "assign", "Assign", id="inbox.assign", tooltip="Change the owner"),
         Binding(
-            "M",
-            "assign_to_me",
-            "Take",
-            id="inbox.assign_to_me",
-            tooltip="Assign to me (the thread or the selection)",
-        ),
-        Binding(
-            "z",
-            "snooze",
-            "Snooze",
-            id="inbox.snooze",
-            tooltip="Pending until a time: out of the open views, back by itself",
-        ),
-        Binding(
-            "S",
-            "cycle_sort",
-            "Sort",
-            id="inbox.sort",
-            tooltip="Sort: newest activity, longest waiting, session expiring first",
-        ),
-        Binding(
-            "J",
-            "next_unread",
-            "Next unread",
-            show=False,
-            id="inbox.next_unread",
-            tooltip="Open the next thread with unread messages",
-        ),
-        Binding(
             "A",
             "assign_selection",
             "Assign sel.",
@@ -213,6 +185,51 @@ class InboxScreen(Screen[None]):
             tooltip="Start a conversation from a contact, company, deal or ticket",
         ),
         Binding("v", "new_view", "New view", id="inbox.new_view", tooltip="Create a view"),
+        Binding(
+            "M",
+            "assign_to_me",
+            "Take",
+            id="inbox.assign_to_me",
+            tooltip="Assign to me (the thread or the selection)",
+        ),
+        Binding(
+            "z",
+            "snooze",
+            "Snooze",
+            id="inbox.snooze",
+            tooltip="Pending until a time: out of the open views, back by itself",
+        ),
+        Binding(
+            "left_square_bracket",
+            "previous_conversation",
+            "Earlier",
+            show=False,
+            id="inbox.previous_conversation",
+            tooltip="Show the contact's previous conversation above this one",
+        ),
+        Binding(
+            "H",
+            "earlier_threads",
+            "History",
+            show=False,
+            id="inbox.earlier_threads",
+            tooltip="Open one of the contact's earlier conversations",
+        ),
+        Binding(
+            "S",
+            "cycle_sort",
+            "Sort",
+            id="inbox.sort",
+            tooltip="Sort: newest activity, longest waiting, session expiring first",
+        ),
+        Binding(
+            "J",
+            "next_unread",
+            "Next unread",
+            show=False,
+            id="inbox.next_unread",
+            tooltip="Open the next thread with unread messages",
+        ),
         Binding(
             "escape", "back", "Back", show=False, id="inbox.back", tooltip="Back to the thread list"
         ),
@@ -702,6 +719,8 @@ class InboxScreen(Screen[None]):
         if not self.is_mounted or not threads.is_mounted:
             return True
         has_target = self.thread is not None or threads.current is not None
+        if action in ("previous_conversation", "earlier_threads"):
+            return self.thread is not None
         if action in ("reply", "note", "templates", "inserts", "toggle_unread", "toggle_panel"):
             return has_target
         if action == "details":
@@ -1121,6 +1140,81 @@ class InboxScreen(Screen[None]):
             entries = []
         if self.thread is not None and self.thread.id == thread.id:
             self.panel.show_timeline(entries, self._owner_name)
+
+    async def _earlier_tickets(self) -> list[TicketSummary]:
+        """The contact's other conversations, newest first (those with a thread)."""
+        thread = self.thread
+        client = self.tapp.client
+        assert thread is not None and client is not None
+        contact = self.contact
+        if contact is None or contact.id != thread.contact.id:
+            contact = await client.contact(thread.contact.id)
+            self.contact = contact
+        others = [t for t in contact.tickets if t.thread_id and t.thread_id != thread.id]
+        return sorted(others, key=lambda t: (t.created_at, t.id), reverse=True)
+
+    @work(group="earlier", exclusive=True, exit_on_error=False)
+    async def action_previous_conversation(self) -> None:
+        thread = self.thread
+        client = self.tapp.client
+        if thread is None or client is None:
+            return
+        try:
+            earlier = [
+                t for t in await self._earlier_tickets() if t.created_at <= thread.ticket.created_at
+            ]
+            if not earlier:
+                self.notify("No earlier conversation with this contact.", markup=False)
+                return
+            previous = earlier[0]
+            assert previous.thread_id is not None
+            page = await client.messages(previous.thread_id, limit=30)
+        except ApiError as exc:
+            self.notify(exc.message, title="Earlier conversation", severity="error", markup=False)
+            return
+        if self.thread is None or self.thread.id != thread.id:
+            return
+        title = Text("── earlier conversation ", style="bold")
+        title.append_text(one_line(f"#{previous.id} {previous.subject}"))
+        title.append(f" · {STATUS_WORDS.get(previous.status, previous.status.value)} ──")
+        self.log_widget.show_earlier(title, page.items)
+
+    @work(group="earlier", exclusive=True, exit_on_error=False)
+    async def action_earlier_threads(self) -> None:
+        from tui.dialogs.picker import FuzzyPicker, PickItem
+
+        client = self.tapp.client
+        if self.thread is None or client is None:
+            return
+        try:
+            earlier = await self._earlier_tickets()
+        except ApiError as exc:
+            self.notify(exc.message, title="Earlier conversations", severity="error", markup=False)
+            return
+        if not earlier:
+            self.notify("No earlier conversation with this contact.", markup=False)
+            return
+        items = [
+            PickItem(
+                t,
+                one_line(f"#{t.id} {t.subject}"),
+                f"{t.id} {t.subject}",
+                detail=Text(f"{t.status.value.replace('_', ' ')} · {t.created_at:%d %b %Y}"),
+            )
+            for t in earlier
+        ]
+        chosen = await self.app.push_screen_wait(
+            FuzzyPicker("Earlier conversations", items, placeholder="subject or number")
+        )
+        if chosen is None or chosen.thread_id is None:
+            return
+        try:
+            thread = await client.thread(chosen.thread_id)
+        except ApiError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        self.open_thread(thread)
+        self.log_widget.focus()
 
     def action_details(self) -> None:
         message = self.log_widget.selected

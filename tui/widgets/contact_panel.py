@@ -77,6 +77,8 @@ def contact_text(contact: ContactDetail | None, thread: Thread | None) -> Text:
     out.append("\nTickets\n", "bold underline")
     if not contact.tickets:
         out.append("  none\n", "dim")
+    elif len(contact.tickets) > 1:
+        out.append("  H opens an earlier one; [ shows the previous above\n", "dim")
     for ticket in contact.tickets:
         out.append(f"  #{ticket.id} ", "dim")
         out.append_text(one_line(ticket.subject))

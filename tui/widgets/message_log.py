@@ -133,7 +133,11 @@ class MessageLog(VerticalScroll, can_focus=True):
     ]
 
     DEFAULT_CSS = """
-    MessageLog { padding: 0 1; }
+    MessageLog {
+        padding: 0 1;
+        & .earlier-title, & .earlier-divider { text-align: center; color: $text-muted; }
+        & .earlier-divider { margin: 0 0 1 0; }
+    }
     """
 
     cursor: reactive[int] = reactive(-1, always_update=True, init=False)
@@ -285,6 +289,31 @@ class MessageLog(VerticalScroll, can_focus=True):
         if at_end:
             self._stick_to_end()
             self.cursor = len(self.messages) - 1
+
+    def show_earlier(self, title: Text, newest_first: list[Message]) -> None:
+        """The contact's previous conversation above this one, read-only, ending in a
+        divider (the cursor stays on this thread's messages)."""
+        for widget in self.query(".earlier"):
+            widget.remove()
+        items: list[Widget] = [Static(title, classes="earlier earlier-title", markup=False)]
+        for message in reversed(newest_first):
+            if not _hidden(message):
+                items.append(MessageItem(message, self))
+                items[-1].add_class("earlier")
+        items.append(
+            Static(
+                Text("── this conversation ──", style="bold"),
+                classes="earlier earlier-divider",
+                markup=False,
+            )
+        )
+        first = self.children[0] if self.children else None
+        if first is not None:
+            self.mount_all(items, before=first)
+        else:
+            self.mount_all(items)
+        self.release_anchor()
+        self.call_after_refresh(self.scroll_home, animate=False)
 
     def jump_to(self, message_id: int) -> bool:
         for index, message in enumerate(self.messages):
