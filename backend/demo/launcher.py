@@ -11,6 +11,7 @@ stops the demo for them), and a joined inbox says so when the demo has stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from backend.demo.stack import info_path, runtime_dir
@@ -96,6 +98,18 @@ def joined_agents(demo_pid: int) -> list[str]:
     return sorted(names)
 
 
+@contextlib.contextmanager
+def joined_as(demo_pid: int, agent: str) -> Iterator[None]:
+    """While this process's inbox runs, the demo's owner sees that ``agent`` joined."""
+    marker = joined_dir(demo_pid) / str(os.getpid())
+    marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    marker.write_text(agent.capitalize())
+    try:
+        yield
+    finally:
+        marker.unlink(missing_ok=True)
+
+
 def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int:
     from tui.app import DemoLink
     from tui.app import run as run_tui
@@ -132,10 +146,5 @@ def join(*, agent: str) -> int:
     if token is None:
         raise DemoError(f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}")
     demo_pid = info["pid"]
-    marker = joined_dir(demo_pid) / str(os.getpid())
-    marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    marker.write_text(agent.capitalize())
-    try:
+    with joined_as(demo_pid, agent):
         return run_tui(info["backend_url"], token, demo=DemoLink(running=lambda: _alive(demo_pid)))
-    finally:
-        marker.unlink(missing_ok=True)
