@@ -532,11 +532,13 @@ class TtydeskApp(App[int]):
             drafts += len(getattr(screen, "unsent_drafts", list)())
         if drafts:
             lost.append(
-                "1 unsent draft is lost." if drafts == 1 else f"{drafts} unsent drafts are lost."
+                "1 unsent draft would be lost."
+                if drafts == 1
+                else f"{drafts} unsent drafts would be lost."
             )
         others = self.demo.others_joined() if self.demo is not None else []
         if others:
-            lost.append(f"This stops the demo for {', '.join(others)}, who joined it.")
+            lost.append(f"Quitting stops the demo for {', '.join(others)}, who joined it.")
         return lost
 
     def _screens_everywhere(self) -> list[Screen]:

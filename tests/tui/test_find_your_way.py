@@ -458,3 +458,20 @@ async def test_a_returning_customer_shows_the_earlier_conversation(desk: Desk):
         await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
         await pilot.press("enter")
         await wait_for(lambda: screen.thread is not None and screen.thread.id == old_thread)
+
+
+async def test_ctrl_d_and_ctrl_u_in_the_messages(desk: Desk):
+    for number in range(12):
+        await desk.customer_writes("ana", f"line {number}")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        log = screen.log_widget
+        await wait_for(lambda: len(log.messages) == 14)
+        newest = log.cursor
+        step = max(1, log.scrollable_content_region.height // 6)
+        await pilot.press("ctrl+u")
+        assert log.cursor == newest - step
+        await pilot.press("ctrl+d")
+        assert log.cursor == newest

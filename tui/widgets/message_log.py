@@ -95,6 +95,22 @@ class MessageLog(VerticalScroll, can_focus=True):
         ),
         Binding("G,end", "last", "Newest", show=False, id="log.bottom", tooltip="Newest message"),
         Binding(
+            "ctrl+d",
+            "half_page(1)",
+            "Half page down",
+            show=False,
+            id="log.half_down",
+            tooltip="Half a screenful of messages down",
+        ),
+        Binding(
+            "ctrl+u",
+            "half_page(-1)",
+            "Half page up",
+            show=False,
+            id="log.half_up",
+            tooltip="Half a screenful of messages up (loads older ones at the top)",
+        ),
+        Binding(
             "Q", "quote", "Quote reply", id="log.quote", tooltip="Reply to this message (quoted)"
         ),
         Binding("e", "expand", "Show more", id="log.expand", tooltip="Show the whole long message"),
@@ -380,6 +396,10 @@ class MessageLog(VerticalScroll, can_focus=True):
                 return
             index += step
         self.app.bell()
+
+    def action_half_page(self, direction: int) -> None:
+        # a message takes at least three rows (a header, a line, a margin)
+        self.action_cursor(direction * max(1, self.scrollable_content_region.height // 6))
 
     def action_first(self) -> None:
         if self.has_older and not self.loading_older and self.messages:
