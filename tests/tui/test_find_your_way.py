@@ -475,3 +475,22 @@ async def test_ctrl_d_and_ctrl_u_in_the_messages(desk: Desk):
         assert log.cursor == newest - step
         await pilot.press("ctrl+d")
         assert log.cursor == newest
+
+
+async def test_the_order_holds_a_moment_after_the_cursor_moved(desk: Desk):
+    """No selection: an update that arrives just after j waits until the cursor has been
+    still for the hold time, then applies by itself (the list's clock is injected)."""
+    now = [1000.0]
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        threads.monotonic = lambda: now[0]
+        await pilot.press("j")
+        now[0] += threads.HOLD_SECONDS - 0.1  # still within the hold when the update comes
+        await desk.customer_writes("chen", "Any news?")
+        await wait_for(lambda: threads.held == 1)
+        assert threads.thread_at(4).id == desk.ids["chen"]
+        now[0] += 1.0  # the cursor has been still long enough
+        await wait_for(lambda: threads.thread_at(0).id == desk.ids["chen"])
+        assert threads.held == 0
