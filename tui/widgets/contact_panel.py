@@ -104,6 +104,8 @@ def timeline_text(entries: list[TimelineEntry], agent_name: Callable[[int | None
             old, new = entry.old or "—", entry.new or "—"
             if entry.action == "owner_changed":  # agents by name, never their ids
                 old, new = _agent(entry.old, agent_name), _agent(entry.new, agent_name)
+            elif entry.action in ("status_changed", "created"):  # "waiting on us"
+                old, new = old.replace("_", " "), new.replace("_", " ")
             out.append(": ")
             out.append_text(inert(old, "dim"))
             out.append(" → ")
