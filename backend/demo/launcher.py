@@ -123,7 +123,7 @@ def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int
                 f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}"
             )
         demo = DemoLink(others_joined=lambda: joined_agents(info["pid"]))
-        return run_tui(info["backend_url"], token, demo=demo)
+        return run_tui(info["backend_url"], token, save_config=False, demo=demo)
     finally:
         stop_child(child)
 
@@ -147,4 +147,5 @@ def join(*, agent: str) -> int:
         raise DemoError(f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}")
     demo_pid = info["pid"]
     with joined_as(demo_pid, agent):
-        return run_tui(info["backend_url"], token, demo=DemoLink(running=lambda: _alive(demo_pid)))
+        demo = DemoLink(running=lambda: _alive(demo_pid))
+        return run_tui(info["backend_url"], token, save_config=False, demo=demo)
