@@ -69,6 +69,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     # background services, started in this order and stopped in reverse; add a line per service
     app.cleanup_ctx.append(store_lifecycle)
     app.cleanup_ctx.append(event_pruning)
+    app.cleanup_ctx.append(snooze_wakeups)
     app.cleanup_ctx.append(views.live_counts)
     setup_inbound(app)  # WhatsApp inbound: webhook, media fetcher, reveal
     setup_outbound(app)  # WhatsApp outbound: sends, outbox, usage, uploads, templates, channels
@@ -110,6 +111,24 @@ async def event_pruning(app: web.Application) -> AsyncIterator[None]:
             await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
     task = asyncio.create_task(prune_forever(), name="event-pruning")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def snooze_wakeups(app: web.Application) -> AsyncIterator[None]:
+    """Snoozed tickets come back by themselves when their time passes (and on a list read)."""
+
+    async def wake_forever() -> None:
+        while True:
+            await asyncio.sleep(app[SETTINGS].snooze_check_interval)
+            try:
+                await app[STORE].wake_snoozed()
+            except Exception:
+                log.exception("waking snoozed tickets failed")
+
+    task = asyncio.create_task(wake_forever(), name="snooze-wakeups")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

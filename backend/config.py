@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     """Events a slow WebSocket client may fall behind before it is dropped."""
     ws_heartbeat: float = Field(default=30.0, gt=0)
     """Seconds between WebSocket pings."""
+    snooze_check_interval: float = Field(default=30.0, gt=0)
+    """Seconds between checks for snoozed tickets whose time has passed."""
 
     policy: PolicySettings = PolicySettings()
     routing_rules: list[RoutingRuleSettings] = []

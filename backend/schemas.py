@@ -398,6 +398,7 @@ class Ticket(ResponseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
+    snoozed_until: datetime | None = None  # pending until then: out of the open views
 
 
 class TicketUpdate(WireModel):
@@ -405,6 +406,9 @@ class TicketUpdate(WireModel):
     unassign: bool = False  # owner_id=None is "unchanged"; unassign=true clears the owner
     status: TicketStatus | None = None
     priority: TicketPriority | None = None
+    # snooze: pending (waiting on contact) and out of the open views until then, when the
+    # ticket comes back by itself; a status change (reopen, close) ends a snooze
+    snoozed_until: datetime | None = None
 
 
 class TicketBulkUpdate(TicketUpdate):
@@ -694,6 +698,7 @@ class SearchHit(ResponseModel):
     message_id: int | None = None  # the matching message, when the match is in a message
     snippet: str  # plain text around the match
     matched: Literal["message", "contact", "subject"]
+    message_kind: MessageKind | None = None  # of the matching message (a note is labelled so)
 
 
 # --------------------------------------------------------------------------- templates and inserts

@@ -218,10 +218,12 @@ class ApiClient:
         cursor: str | None = None,
         offset: int | None = None,
         with_total: bool = False,
+        sort: str | None = None,
     ) -> Page[Thread]:
         return await self._get(
             "/threads",
             Page[Thread],
+            sort=sort,
             view=view,
             status=status,
             owner=owner,
@@ -328,10 +330,16 @@ class ApiClient:
     # ----------------------------------------------------------------- search and records
 
     async def search(
-        self, q: str, *, view: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        q: str,
+        *,
+        view: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> Page[SearchHit]:
         return await self._get(
-            "/search", Page[SearchHit], q=q, view=view, status=status, limit=limit
+            "/search", Page[SearchHit], q=q, view=view, status=status, limit=limit, cursor=cursor
         )
 
     async def contacts(self, q: str | None = None, limit: int = 50) -> Page[Contact]:

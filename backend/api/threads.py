@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -36,6 +36,7 @@ class ThreadListQuery(ThreadFilters):
     cursor: str | None = None
     offset: int | None = Field(default=None, ge=0)
     with_total: bool = False
+    sort: Literal["recent", "waiting", "expiring"] = "recent"
 
 
 class MessagesQuery(schemas.WireModel):
@@ -80,7 +81,8 @@ async def thread_filter(
     routes,
     "GET",
     "/api/v1/threads",
-    summary="Threads newest first, filtered by a view and/or parameters; q is full text",
+    summary="Threads newest first (sort=waiting: unanswered longest first; sort=expiring: "
+    "session ending soonest first), filtered by a view and/or parameters; q is full text",
     query=ThreadListQuery,
     response=schemas.Page[schemas.Thread],
 )
@@ -88,6 +90,7 @@ async def list_threads(request: web.Request) -> web.Response:
     query = parse_query(request, ThreadListQuery)
     store = request.app[STORE]
     agent = current_agent(request)
+    await store.wake_snoozed()  # a snooze that has passed shows in this very list
     where = await thread_filter(store, agent, query)
     searching = query.q is not None and bool(query.q.strip())
     if searching:
@@ -107,6 +110,7 @@ async def list_threads(request: web.Request) -> web.Response:
         cursor=query.cursor,
         offset=query.offset,
         with_total=query.with_total and total is None,
+        sort=query.sort,
     )
     if total is not None:
         page.total = total

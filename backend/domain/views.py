@@ -85,6 +85,7 @@ PROPERTIES: dict[str, PropertySpec] = {
         ),
         PropertySpec("session_expires", "Session expires", "hours", (WITHIN,)),
         PropertySpec("unread", "Unread", "bool", (IS_ANY_OF, IS_NONE_OF), ("true", "false")),
+        PropertySpec("snoozed", "Snoozed", "bool", (IS_ANY_OF, IS_NONE_OF), ("true", "false")),
         PropertySpec("last_message_at", "Last message time", "datetime", _DATETIME_OPERATORS),
         PropertySpec(
             "last_message_direction",
@@ -109,17 +110,30 @@ def _not_closed() -> dict[str, Any]:
     return {"property": "status", "operator": IS_NONE_OF, "values": ["closed"]}
 
 
+def _not_snoozed() -> dict[str, Any]:
+    """A snoozed ticket leaves the open views until it wakes (it comes back by itself)."""
+    return {"property": "snoozed", "operator": IS_NONE_OF, "values": ["true"]}
+
+
 BUILTIN_VIEWS: tuple[BuiltinView, ...] = (
-    BuiltinView("all_open", "All open", (_not_closed(),)),
+    BuiltinView("all_open", "All open", (_not_closed(), _not_snoozed())),
     BuiltinView(
         "assigned_to_me",
         "Assigned to me",
-        ({"property": "owner", "operator": IS_ANY_OF, "values": [ME]}, _not_closed()),
+        (
+            {"property": "owner", "operator": IS_ANY_OF, "values": [ME]},
+            _not_closed(),
+            _not_snoozed(),
+        ),
     ),
     BuiltinView(
         "unassigned",
         "Unassigned",
-        ({"property": "owner", "operator": IS_UNKNOWN, "values": []}, _not_closed()),
+        (
+            {"property": "owner", "operator": IS_UNKNOWN, "values": []},
+            _not_closed(),
+            _not_snoozed(),
+        ),
     ),
     BuiltinView(
         "sent",

@@ -51,7 +51,8 @@ def ticket_columns(thread: str) -> str:
     COALESCE({thread}.inbound_count, 0) AS t_inbound_count,
     t.outbound_count AS t_outbound_count,
     t.last_delivery_status AS t_last_delivery_status, t.created_at AS t_created_at,
-    {ticket_updated_at(thread)} AS t_updated_at, t.closed_at AS t_closed_at"""
+    {ticket_updated_at(thread)} AS t_updated_at, t.closed_at AS t_closed_at,
+    t.snoozed_until AS t_snoozed_until"""
 
 
 def ticket_updated_at(thread: str) -> str:
@@ -106,7 +107,8 @@ def ticket_json(thread: str) -> str:
     'outbound_count', t.outbound_count, 'last_delivery_status', t.last_delivery_status,
     'created_at', {_json_time("t.created_at")},
     'updated_at', {_json_time(ticket_updated_at(thread))},
-    'closed_at', {_json_time("t.closed_at")})"""
+    'closed_at', {_json_time("t.closed_at")},
+    'snoozed_until', {_json_time("t.snoozed_until")})"""
 
 
 _CONTACT_NAME = f"""COALESCE(NULLIF(CASE
@@ -272,6 +274,7 @@ def ticket_from_row(row: Row, prefix: str = "t_") -> schemas.Ticket:
         created_at=parse_dt(col("created_at")),
         updated_at=parse_dt(col("updated_at")),
         closed_at=parse_dt(col("closed_at")),
+        snoozed_until=parse_dt(col("snoozed_until")),
     )
 
 
@@ -772,16 +775,21 @@ def inbound_thread(
 
 
 def set_ticket_status(tx: Tx, ticket_id: int, status: str, actor_id: int | None) -> bool:
+    """A status change; it also ends a snooze (a customer's message, a reopen, a close)."""
     row = tx.one("SELECT status FROM tickets WHERE id = ?", (ticket_id,))
     if row is None:
         raise NotFound("There is no such ticket.", code="ticket_not_found")
     if row["status"] == status:
         return False
     tx.execute(
-        "UPDATE tickets SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?",
+        "UPDATE tickets SET status = ?, updated_at = ?, closed_at = ?, snoozed_until = NULL "
+        "WHERE id = ?",
         (status, tx.now_iso, tx.now_iso if status == "closed" else None, ticket_id),
     )
-    tx.execute("UPDATE threads SET status = ? WHERE ticket_id = ?", (status, ticket_id))
+    tx.execute(
+        "UPDATE threads SET status = ?, snoozed_until = NULL WHERE ticket_id = ?",
+        (status, ticket_id),
+    )
     timeline(tx, ticket_id, actor_id, "status_changed", row["status"], status)
     return True
 

@@ -290,6 +290,7 @@ def test_builtin_assigned_to_me_compiles_for_the_agent() -> None:
     assert compile_filters(list(view.filters), me=ME, now=NOW) == [
         Condition("owner", "is_any_of", (ME,)),
         Condition("status", "is_none_of", ("closed",)),
+        Condition("snoozed", "is_none_of", (True,)),
     ]
 
 
@@ -297,6 +298,7 @@ def test_builtin_unassigned_compiles() -> None:
     assert compile_filters(list(BUILTIN_VIEWS[2].filters), me=ME, now=NOW) == [
         Condition("owner", "is_unknown", ()),
         Condition("status", "is_none_of", ("closed",)),
+        Condition("snoozed", "is_none_of", (True,)),
     ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -200,6 +202,26 @@ def priority_picker(current: TicketPriority | None = None) -> FuzzyPicker[Ticket
             label.append("  (current)", "italic")
         items.append(PickItem(priority, label, priority.value))
     return FuzzyPicker("Priority", items, placeholder="urgent, high, medium, low")
+
+
+def snooze_picker(now: datetime) -> FuzzyPicker[datetime]:
+    """``z``: until when the ticket waits (pending), in the agent's local time."""
+    local = now.astimezone()
+    tomorrow = (local + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    monday = (local + timedelta(days=7 - local.weekday())).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    choices = [
+        ("In 1 hour", local + timedelta(hours=1)),
+        ("In 4 hours", local + timedelta(hours=4)),
+        ("Tomorrow 09:00", tomorrow),
+        ("Next Monday 09:00", monday),
+    ]
+    items = [
+        PickItem(until, Text(label), label.lower(), detail=Text(f"{until:%a %d %b %H:%M}"))
+        for label, until in choices
+    ]
+    return FuzzyPicker("Snooze until (back by itself)", items, placeholder="1 hour, tomorrow…")
 
 
 # WhatsApp's quick reactions, in its order: (emoji, label, words to filter by)

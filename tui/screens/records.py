@@ -149,7 +149,7 @@ class RecordsScreen(Screen[None]):
         ),
         Binding("slash", "focus_search", "Search", id="records.search", tooltip="Search this list"),
         Binding(
-            "escape", "app.goto('inbox')", "Inbox", id="records.back", tooltip="Back to the inbox"
+            "escape,q", "app.goto('inbox')", "Inbox", id="records.back", tooltip="Back to the inbox"
         ),
     ]
 

@@ -132,7 +132,11 @@ class SettingsScreen(Screen[None]):
             tooltip="Connect a WhatsApp Business account (admins)",
         ),
         Binding(
-            "escape", "app.goto('inbox')", "Inbox", id="settings.back", tooltip="Back to the inbox"
+            "escape,q",
+            "app.goto('inbox')",
+            "Inbox",
+            id="settings.back",
+            tooltip="Back to the inbox",
         ),
     ]
 

@@ -58,6 +58,7 @@ class TopBar(Widget):
     connection_detail: reactive[str | None] = reactive(None)
     usage: reactive[Usage | None] = reactive(None)
     selection: reactive[int] = reactive(0)
+    held: reactive[int] = reactive(0)  # list updates waiting for ``.`` (see ThreadList)
 
     def render(self) -> Text:
         left = Text()
@@ -77,6 +78,10 @@ class TopBar(Widget):
         glyph, words, style = CONNECTION_LABELS.get(self.connection, ("", self.connection, ""))
         label = f"{getattr(glyphs(), glyph)} {words}" if glyph else words
         right = Text()
+        if self.held:
+            updates = "1 update" if self.held == 1 else f"{self.held} updates"
+            right.append(f"{updates} — press . to refresh", "bold")
+            right.append(" · ")
         right.append(label, style)
         right.append(" · ")
         right.append_text(usage_text(self.usage))
