@@ -33,6 +33,7 @@ EVENT_WORDS = {
     "request_welcome": "The contact opened the chat for the first time",
     "user_changed_number": "The contact changed their phone number",
     "user_changed_user_id": "The contact changed their WhatsApp user id",
+    "reaction_target_missing": "The contact reacted to a message that never arrived",
 }
 
 MEDIA_LABELS = {

@@ -23,6 +23,7 @@ from backend import schemas
 from backend.domain import routing, session, tickets
 from backend.domain.errors import Conflict, NotFound
 from backend.store import conversations as conv
+from backend.store import reactions
 from backend.store.engine import Tx, dumps, iso, parse_dt
 
 # phone-number states in which webhooks are ingested (an unhealthy number still receives)
@@ -30,16 +31,17 @@ INGESTING_STATES = frozenset({schemas.ChannelStatus.connected, schemas.ChannelSt
 # status_receipts rows for inbound wamids that make no message row (reactions, events)
 INBOUND_RECEIPT = "inbound"
 
-UNKNOWN_TARGET_REASON = "reaction to an unknown message"
 
 COUNTER_DROPPED_UNKNOWN = "webhook.dropped_unknown_number"
 COUNTER_DROPPED_BEFORE = "webhook.dropped_before_connection"
 COUNTER_DUPLICATE = "webhook.duplicate"
+COUNTER_REACTION_NO_TARGET = "webhook.reaction_without_target"
 
 
 class Outcome(StrEnum):
     stored = "stored"
     reaction = "reaction"
+    reaction_held = "reaction_held"  # its message has not arrived yet
     identity = "identity"  # a system message with no thread to show it in
     duplicate = "duplicate"
     dropped_unknown_number = "dropped_unknown_number"
@@ -257,18 +259,7 @@ def ingest_inbound(
         bump(tx, COUNTER_DUPLICATE)
         return IngestResult(Outcome.duplicate)
     if record.reaction_target is not None or record.reaction_emoji is not None:
-        result = _react(tx, record)
-        if result is not None:
-            return result
-        # the message reacted to is unknown: store a placeholder instead
-        record.kind = schemas.MessageKind.unsupported
-        record.unsupported_reason = UNKNOWN_TARGET_REASON
-        record.content = {
-            **record.content,
-            "reaction": {"message_id": record.reaction_target, "emoji": record.reaction_emoji},
-        }
-        record.subject_text = None
-        record.fallback_subject = conv.UNSUPPORTED_PREVIEW
+        return _react(tx, record)
     if record.identity_change is not None:
         return _change_identity(tx, record, record.identity_change)
     return _store_message(tx, record, rules, admission.business_number, admission.known)
@@ -277,25 +268,28 @@ def ingest_inbound(
 # ------------------------------------------------------------------ reactions
 
 
-def _react(tx: Tx, record: InboundRecord) -> IngestResult | None:
-    target = (
-        tx.one("SELECT id, thread_id FROM messages WHERE wamid = ?", (record.reaction_target,))
-        if record.reaction_target
-        else None
-    )
-    if target is None:
-        return None
-    conv.set_reaction(
-        tx,
-        message_id=target["id"],
-        by=schemas.Direction.inbound,
-        agent_id=None,
-        emoji=record.reaction_emoji or None,
-        wamid=record.wamid,
-    )
+def _react(tx: Tx, record: InboundRecord) -> IngestResult:
+    """A reaction is never a message: applied to its message by WhatsApp's timestamp, or
+    held until that message arrives (store/reactions.py)."""
     _receipt(tx, record.wamid)
-    conv.emit_message_snapshot(tx, target["id"], created=False)
-    return IngestResult(Outcome.reaction, message_id=target["id"], thread_id=target["thread_id"])
+    if not record.reaction_target:
+        bump(tx, COUNTER_REACTION_NO_TARGET)
+        return IngestResult(Outcome.reaction)
+    applied = reactions.apply_inbound_reaction(
+        tx,
+        target_wamid=record.reaction_target,
+        emoji=record.reaction_emoji,
+        wamid=record.wamid,
+        at=record.at,
+        sender_wa_id=record.sender.wa_id,
+        sender_user_id=record.sender.user_id,
+        phone_number_id=record.phone_number_id,
+    )
+    return IngestResult(
+        Outcome.reaction_held if applied.held else Outcome.reaction,
+        message_id=applied.message_id,
+        thread_id=applied.thread_id,
+    )
 
 
 # ------------------------------------------------------------------ identity changes
@@ -481,6 +475,7 @@ def _add_to_thread(
         conv.preview_of(record.kind, record.text, record.caption),
         _session_renewal(at, thread.session_expires_at),
     )
+    reactions.attach_held_reactions(tx, record.wamid, message_id)
     conv.emit_message_snapshot(tx, message_id, created=True)
     conv.emit_thread_snapshot(tx, thread_id)
     return IngestResult(Outcome.stored, message_id=message_id, thread_id=thread_id)
@@ -586,6 +581,7 @@ def _store_message(
         moved = tickets.status_after_inbound(found.ticket_status).value
         if moved != found.ticket_status:
             conv.set_ticket_status(tx, ticket_id, moved, None)
+    reactions.attach_held_reactions(tx, record.wamid, message_id)
     conv.emit_message_snapshot(tx, message_id, created=True)
     # thread.updated embeds the ticket: a separate ticket.updated would only repeat it
     # (one frame per client per message saved)

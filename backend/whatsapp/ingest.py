@@ -307,8 +307,7 @@ class Ingestor:
             if isinstance(change, parse.MessagesChange):
                 for message in change.messages:
                     record = self.record_for(change, message)
-                    # ingest_inbound changes nothing but the database (the record edits
-                    # it makes for an unknown reaction target are the same on a rerun)
+                    # ingest_inbound changes nothing but the database
                     work.append(
                         replayable(
                             functools.partial(ingest_inbound, record=record, rules=self.rules)
