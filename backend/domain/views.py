@@ -72,6 +72,9 @@ PROPERTIES: dict[str, PropertySpec] = {
             "session_state", "Session state", "enum", (IS_ANY_OF, IS_NONE_OF), ("open", "expired")
         ),
         PropertySpec("unread", "Unread", "bool", (IS_ANY_OF, IS_NONE_OF), ("true", "false")),
+        PropertySpec(
+            "from_ad", "Came from an ad", "bool", (IS_ANY_OF, IS_NONE_OF), ("true", "false")
+        ),
         PropertySpec("last_message_at", "Last message time", "datetime", _DATETIME_OPERATORS),
         PropertySpec(
             "last_message_direction",

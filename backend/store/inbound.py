@@ -416,13 +416,14 @@ _NOT_MESSAGES = frozenset({schemas.MessageKind.event, schemas.MessageKind.note})
 
 def _continues_thread(record: InboundRecord, thread: conv.InboundThread) -> bool:
     """The common case: a customer writes again in an open conversation whose ticket
-    already waits on us, and the message links nothing (no media row, no quote)."""
+    already waits on us, and the message links nothing (no media row, no quote, no ad)."""
     return (
         record.customer_message
         and not record.welcome
         and record.media is None
         and not record.reply_to_wamid
         and record.kind not in _NOT_MESSAGES
+        and "referral" not in record.content
         and tickets.status_after_inbound(thread.ticket_status) == thread.ticket_status
     )
 
@@ -568,6 +569,9 @@ def _store_message(
         at=at,
         session_expires_at=renew_to if merged_renewal else None,
     )
+    if "referral" in record.content:
+        # the "came from an ad" view filter reads the thread's flag
+        tx.execute("UPDATE threads SET from_ad = 1 WHERE id = ? AND from_ad = 0", (thread_id,))
     if record.welcome:
         tx.execute(
             "UPDATE threads SET last_message_at = COALESCE(last_message_at, ?), "

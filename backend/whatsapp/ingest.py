@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 COUNTER_IGNORED_FIELD = "webhook.ignored_field"
 COUNTER_INVALID = "webhook.invalid_item"
 COUNTER_VALUE_ERRORS = "webhook.value_errors"
+COUNTER_INVALID_WA_ID = "webhook.invalid_wa_id"
 
 
 def policy_from_settings(settings: Settings) -> ContentPolicy | None:
@@ -93,10 +94,22 @@ class ProcessReport:
 # ------------------------------------------------------------------ parsed message → record
 
 
+def valid_wa_id(value: str | None) -> bool:
+    """A WhatsApp id is digits (a phone-style number without the plus)."""
+    return value is not None and value.isascii() and value.isdigit() and 4 <= len(value) <= 20
+
+
+def _given_wa_id(change: parse.MessagesChange, message: parse.Inbound) -> str | None:
+    profile = change.profile_for(message)
+    return message.from_wa_id or (profile.wa_id if profile else None)
+
+
 def _sender(change: parse.MessagesChange, message: parse.Inbound) -> Sender:
     profile = change.profile_for(message)
+    wa_id = _given_wa_id(change, message)
     return Sender(
-        wa_id=message.from_wa_id or (profile.wa_id if profile else None),
+        # a malformed one is refused (counted in transactions): the BSUID identifies them
+        wa_id=wa_id if valid_wa_id(wa_id) else None,
         user_id=message.from_user_id or (profile.user_id if profile else None),
         parent_user_id=message.from_parent_user_id or (profile.parent_user_id if profile else None),
         username=profile.username if profile else None,
@@ -225,6 +238,10 @@ class Ingestor:
                 if message.details:
                     reply.update(message.details)
                 record.content["reply"] = reply
+                if message.form:
+                    record.content["form"] = [
+                        {"name": name, "value": value} for name, value in message.form
+                    ]
             case parse.OrderMessage():
                 record.text = message.text
                 record.subject_text = message.text
@@ -307,6 +324,9 @@ class Ingestor:
             if isinstance(change, parse.MessagesChange):
                 for message in change.messages:
                     record = self.record_for(change, message)
+                    given = _given_wa_id(change, message)
+                    if given is not None and not valid_wa_id(given):
+                        counters[COUNTER_INVALID_WA_ID] = counters.get(COUNTER_INVALID_WA_ID, 0) + 1
                     # ingest_inbound changes nothing but the database
                     work.append(
                         replayable(

@@ -48,11 +48,17 @@ MEDIA_TYPES = frozenset(SENDABLE_MIME)
 
 UNAVAILABLE_CODE = 131060
 UNSUPPORTED_CODE = 131051
+IDENTITY_KEY_CHANGED = "identity_key_changed"
 
 _LEGACY_SYSTEM_EVENTS = {
     "customer_changed_number": "user_changed_number",
-    "customer_identity_changed": "user_changed_user_id",
+    # the customer's security code (identity key) changed: WhatsApp reinstalled or a new
+    # phone. No id changes: an event line, no identity update.
+    "customer_identity_changed": IDENTITY_KEY_CHANGED,
 }
+# a Flow answer's fields shown at most (the rest stay in the stored response)
+FORM_FIELDS_MAX = 50
+FORM_VALUE_MAX = 1000
 
 
 class MalformedNotification(ValueError):
@@ -222,6 +228,7 @@ class InteractiveMessage(Inbound):
     title: str = ""
     description: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    form: tuple[tuple[str, str], ...] = ()  # a Flow answer's fields (name, value)
 
     @property
     def kind(self) -> MessageKind:
@@ -424,11 +431,34 @@ def mime_accepted(media_type: str, mime: str | None) -> bool:
     return True
 
 
+REFERRAL_FIELDS = (
+    "source_type",
+    "source_id",
+    "source_url",
+    "headline",
+    "body",
+    "media_type",
+    "image_url",
+    "video_url",
+    "thumbnail_url",
+    "ctwa_clid",
+)
+PRODUCT_FIELDS = ("catalog_id", "product_retailer_id")
+
+
+def _strings(value: Any, fields: tuple[str, ...]) -> dict[str, str] | None:
+    """The known fields of an object, as text (Meta may send ids as numbers); None when
+    it has none of them."""
+    data = _dict(value)
+    kept = {name: text for name in fields if (text := _str(data.get(name))) is not None}
+    return kept or None
+
+
 def _context(value: Any) -> Context | None:
     data = _dict(value)
     if not data:
         return None
-    product = _dict(data.get("referred_product")) or None
+    product = _strings(data.get("referred_product"), PRODUCT_FIELDS)
     return Context(
         reply_to=_str(data.get("id")),
         reply_from=_str(data.get("from")),
@@ -490,6 +520,33 @@ def _order_line(data: dict[str, Any]) -> OrderLine | None:
     )
 
 
+def _form_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list):
+        return ", ".join(_form_value(item) for item in value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _form_fields(response: Any) -> tuple[tuple[str, str], ...]:
+    """A Flow answer's submitted fields, read leniently: () unless ``response`` is an
+    object; the ``flow_token`` is ours, not the customer's."""
+    if not isinstance(response, dict):
+        return ()
+    fields = []
+    for name, value in response.items():
+        if name == "flow_token":
+            continue
+        fields.append((str(name), _form_value(value)[:FORM_VALUE_MAX]))
+        if len(fields) == FORM_FIELDS_MAX:
+            break
+    return tuple(fields)
+
+
 def _interactive(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
     reply_type = _str(data.get("type")) or ""
     reply = _dict(data.get(reply_type))
@@ -506,13 +563,18 @@ def _interactive(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
         if isinstance(response, str):
             try:
                 response = json.loads(response)
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass
+        form = _form_fields(response)
         return InteractiveMessage(
             **common,
             reply_type=reply_type,
-            title=_str(reply.get("body")) or _str(reply.get("name")) or "Form response",
+            title="\n".join(f"{name}: {value}" for name, value in form)
+            or _str(reply.get("body"))
+            or _str(reply.get("name"))
+            or "Form response",
             details={"name": _str(reply.get("name")), "response": response},
+            form=form,
         )
     if reply_type == "call_permission_reply":
         answer = _str(reply.get("response")) or "unknown"
@@ -536,6 +598,11 @@ def _interactive(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
 def _system(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
     original = _str(data.get("type")) or ""
     event = _LEGACY_SYSTEM_EVENTS.get(original, original or "system")
+    if event == IDENTITY_KEY_CHANGED:
+        # its wa_id / customer name the customer as they are: nothing to update
+        return SystemMessage(
+            **common, event=event, original_type=original, body=_str(data.get("body"))
+        )
     new_wa_id = _str(data.get("wa_id")) or _str(data.get("new_wa_id"))
     return SystemMessage(
         **common,
@@ -573,7 +640,7 @@ def parse_message(message: Any) -> Inbound | None:
         "from_user_id": _str(data.get("from_user_id")),
         "from_parent_user_id": _str(data.get("from_parent_user_id")),
         "context": _context(data.get("context")),
-        "referral": _dict(data.get("referral")) or None,
+        "referral": _strings(data.get("referral"), REFERRAL_FIELDS),
         "group_id": _str(data.get("group_id")),
         "errors": parse_errors(data.get("errors")),
         "raw": data,
