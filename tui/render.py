@@ -36,6 +36,7 @@ EVENT_WORDS = {
     "user_changed_number": "The contact changed their phone number",
     "user_changed_user_id": "The contact changed their WhatsApp user id",
     "reaction_target_missing": "The contact reacted to a message that never arrived",
+    "call": "📞 Call",
     "identity_key_changed": "The contact's security code changed"
     " (WhatsApp reinstalled or a new phone)",
 }

@@ -21,6 +21,7 @@ from backend.config import Settings
 from backend.domain.policy import ContentPolicy, PolicyConfig
 from backend.domain.routing import RoutingRule
 from backend.store import conversations as conv
+from backend.store.calls import CALL_EVENT, CALL_PREVIEW, ingest_call
 from backend.store.engine import Tx, dumps, replayable
 from backend.store.inbound import (
     IdentityChange,
@@ -46,6 +47,7 @@ COUNTER_IGNORED_FIELD = "webhook.ignored_field"
 COUNTER_INVALID = "webhook.invalid_item"
 COUNTER_VALUE_ERRORS = "webhook.value_errors"
 COUNTER_INVALID_WA_ID = "webhook.invalid_wa_id"
+COUNTER_IGNORED_CALL = "webhook.ignored_call"  # a call the business made
 
 
 def policy_from_settings(settings: Settings) -> ContentPolicy | None:
@@ -134,6 +136,21 @@ def _common_content(message: parse.Inbound) -> dict[str, Any]:
     if message.group_id:
         content["group_id"] = message.group_id
     return content
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds} s" if seconds < 60 else f"{round(seconds / 60)} min"
+
+
+def call_words(call: parse.CallEvent) -> str:
+    """The event line of a customer's call: ringing, answered (how long) or missed."""
+    if call.event != "terminate":
+        return "Customer is calling"
+    if call.status in (None, "COMPLETED") and call.duration:
+        return f"Customer called — {_duration(call.duration)}"
+    if call.status == "COMPLETED":
+        return "Customer called"
+    return "Missed call from the customer"
 
 
 class Ingestor:
@@ -293,6 +310,35 @@ class Ingestor:
         if record.fallback_subject == "WhatsApp conversation" and record.kind != kinds.event:
             record.fallback_subject = conv.preview_of(record.kind, None) or record.fallback_subject
 
+    def call_record(self, change: parse.CallsChange, call: parse.CallEvent) -> InboundRecord:
+        profile = change.profile_for(call)
+        wa_id = call.from_wa_id or (profile.wa_id if profile else None)
+        return InboundRecord(
+            wamid=call.call_id,
+            phone_number_id=change.phone_number_id,
+            at=call.timestamp,
+            sender=Sender(
+                wa_id=wa_id if valid_wa_id(wa_id) else None,
+                user_id=call.from_user_id or (profile.user_id if profile else None),
+                parent_user_id=call.from_parent_user_id
+                or (profile.parent_user_id if profile else None),
+                username=profile.username if profile else None,
+                profile_name=profile.name if profile else None,
+            ),
+            kind=schemas.MessageKind.event,
+            text=call_words(call),
+            content={
+                "event": CALL_EVENT,
+                "call": {
+                    "event": call.event,
+                    "status": call.status,
+                    "duration": call.duration,
+                    "direction": call.direction,
+                },
+            },
+            fallback_subject=CALL_PREVIEW,
+        )
+
     def _quarantine(self, record: InboundRecord) -> None:
         if self.policy is None:
             return
@@ -345,6 +391,17 @@ class Ingestor:
                     )
                     counters[COUNTER_VALUE_ERRORS] = counters.get(COUNTER_VALUE_ERRORS, 0) + len(
                         change.errors
+                    )
+                if change.invalid:
+                    counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid
+            elif isinstance(change, parse.CallsChange):
+                for call in change.calls:
+                    if not call.from_customer:
+                        counters[COUNTER_IGNORED_CALL] = counters.get(COUNTER_IGNORED_CALL, 0) + 1
+                        continue
+                    record = self.call_record(change, call)
+                    work.append(
+                        replayable(functools.partial(ingest_call, record=record, rules=self.rules))
                     )
                 if change.invalid:
                     counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid

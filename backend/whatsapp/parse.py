@@ -322,6 +322,45 @@ class MessagesChange:
 
 
 @dataclass(slots=True, kw_only=True)
+class CallEvent:
+    """One element of a ``calls`` change (the Calling API): a call rang or ended."""
+
+    call_id: str
+    event: str  # connect | terminate | … (lowercased)
+    timestamp: datetime | None
+    direction: str | None = None  # USER_INITIATED | BUSINESS_INITIATED (uppercased)
+    from_wa_id: str | None = None
+    from_user_id: str | None = None
+    from_parent_user_id: str | None = None
+    status: str | None = None  # with terminate: COMPLETED | FAILED | … (uppercased)
+    duration: int | None = None  # seconds, with terminate
+
+    @property
+    def from_customer(self) -> bool:
+        return self.direction in (None, "USER_INITIATED")
+
+
+@dataclass(slots=True, kw_only=True)
+class CallsChange:
+    """A ``calls`` change: calls between customers and one business number."""
+
+    waba_id: str | None
+    phone_number_id: str | None
+    display_phone_number: str | None
+    profiles: tuple[Profile, ...] = ()
+    calls: tuple[CallEvent, ...] = ()
+    invalid: int = 0
+
+    def profile_for(self, call: CallEvent) -> Profile | None:
+        for profile in self.profiles:
+            if (call.from_user_id and profile.user_id == call.from_user_id) or (
+                call.from_wa_id and profile.wa_id == call.from_wa_id
+            ):
+                return profile
+        return self.profiles[0] if len(self.profiles) == 1 else None
+
+
+@dataclass(slots=True, kw_only=True)
 class TemplateStatusChange:
     waba_id: str | None
     event: str  # APPROVED, REJECTED, PAUSED, … (uppercased)
@@ -338,7 +377,7 @@ class IgnoredChange:
     field: str
 
 
-Change = MessagesChange | TemplateStatusChange | IgnoredChange
+Change = MessagesChange | CallsChange | TemplateStatusChange | IgnoredChange
 
 
 @dataclass(slots=True, kw_only=True)
@@ -780,6 +819,48 @@ def parse_messages_value(waba_id: str | None, value: Any) -> MessagesChange:
     )
 
 
+def parse_call(call: Any) -> CallEvent | None:
+    data = _dict(call)
+    call_id = _str(data.get("id"))
+    if not call_id:
+        return None
+    duration = _int(data.get("duration"))
+    return CallEvent(
+        call_id=call_id,
+        event=(_str(data.get("event")) or "").strip().lower(),
+        timestamp=parse_timestamp(data.get("timestamp")),
+        direction=(_str(data.get("direction")) or "").strip().upper() or None,
+        from_wa_id=_str(data.get("from")),
+        from_user_id=_str(data.get("from_user_id")),
+        from_parent_user_id=_str(data.get("from_parent_user_id")),
+        status=(_str(data.get("status")) or "").strip().upper() or None,
+        duration=duration if duration is not None and 0 <= duration < 10**7 else None,
+    )
+
+
+def parse_calls_value(waba_id: str | None, value: Any) -> CallsChange:
+    data = _dict(value)
+    metadata = _dict(data.get("metadata"))
+    calls: list[CallEvent] = []
+    invalid = 0
+    for raw in _list(data.get("calls")):
+        call = parse_call(raw)
+        if call is None:
+            invalid += 1
+        else:
+            calls.append(call)
+    return CallsChange(
+        waba_id=waba_id,
+        phone_number_id=_str(metadata.get("phone_number_id")),
+        display_phone_number=_str(metadata.get("display_phone_number")),
+        profiles=tuple(
+            _profile(_dict(c)) for c in _list(data.get("contacts")) if isinstance(c, dict)
+        ),
+        calls=tuple(calls),
+        invalid=invalid,
+    )
+
+
 def parse_template_status(waba_id: str | None, value: Any) -> TemplateStatusChange:
     data = _dict(value)
     return TemplateStatusChange(
@@ -809,6 +890,8 @@ def parse_notification(data: Any) -> Notification:
             name = _str(change.get("field")) or ""
             if name == "messages":
                 changes.append(parse_messages_value(waba_id, change.get("value")))
+            elif name == "calls":
+                changes.append(parse_calls_value(waba_id, change.get("value")))
             elif name == "message_template_status_update":
                 changes.append(parse_template_status(waba_id, change.get("value")))
             else:
