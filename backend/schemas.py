@@ -551,6 +551,7 @@ class Message(ResponseModel):
     referral: AdReferral | None = None  # the message came from an ad
     referred_product: ReferredProduct | None = None  # the product asked about
     form: list[FormField] = []  # a Flow answer's submitted fields
+    sent_from_phone: bool = False  # sent from the WhatsApp Business app (coexistence)
     from_number: str | None = None
     to_number: str | None = None
     created_at: datetime

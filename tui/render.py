@@ -69,6 +69,8 @@ def author_label(
         return message.author_name or agent_name(message.author_id) or "agent"
     if message.direction == Direction.inbound:
         return contact_name
+    if message.sent_from_phone:
+        return "WhatsApp Business app"
     return message.author_name or agent_name(message.author_id) or "ttydesk"
 
 
@@ -95,6 +97,8 @@ def header_line(
     line.append(f" · {clock(message.created_at, now)}", "dim")
     if message.forwarded:
         line.append(" · forwarded", "dim italic")
+    if message.sent_from_phone:
+        line.append(" · sent from the phone", "dim italic")
     if message.direction == Direction.outbound and message.kind != MessageKind.note:
         line.append(" ")
         line.append_text(delivery_mark(message.status, accent))

@@ -226,6 +226,7 @@ MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id, 'direction'
         SELECT json_group_array(json_object('name', CAST(e.value ->> 'name' AS TEXT),
             'value', CAST(e.value ->> 'value' AS TEXT)))
         FROM json_each(m.content, '$.form') e) END,
+    'sent_from_phone', {_json_bool("json_type(m.content, '$.sent_from_phone') = 'true'")},
     'from_number', m.from_number, 'to_number', m.to_number,
     'created_at', {_json_time("m.created_at")}, 'sent_at', {_json_time("m.sent_at")},
     'delivered_at', {_json_time("m.delivered_at")}, 'read_at', {_json_time("m.read_at")},
@@ -424,6 +425,7 @@ def message_from_row(row: Row, reactions: Sequence[Row] = ()) -> schemas.Message
         referral=_texts(content.get("referral"), AD_REFERRAL_FIELDS),
         referred_product=_texts(content.get("referred_product"), REFERRED_PRODUCT_FIELDS),
         form=[] if quarantined else content.get("form", []),
+        sent_from_phone=content.get("sent_from_phone") is True,
         from_number=row["from_number"],
         to_number=row["to_number"],
         created_at=parse_dt(row["created_at"]),

@@ -22,6 +22,7 @@ from backend.domain.policy import ContentPolicy, PolicyConfig
 from backend.domain.routing import RoutingRule
 from backend.store import conversations as conv
 from backend.store.calls import CALL_EVENT, CALL_PREVIEW, ingest_call
+from backend.store.echoes import store_echo
 from backend.store.engine import Tx, dumps, replayable
 from backend.store.inbound import (
     IdentityChange,
@@ -310,6 +311,28 @@ class Ingestor:
         if record.fallback_subject == "WhatsApp conversation" and record.kind != kinds.event:
             record.fallback_subject = conv.preview_of(record.kind, None) or record.fallback_subject
 
+    def echo_record(self, change: parse.EchoesChange, echo: parse.Echo) -> InboundRecord:
+        """An echo as a record whose sender is the customer it went to (no quarantine:
+        the business's own words)."""
+        message = echo.message
+        context = message.context
+        record = InboundRecord(
+            wamid=message.wamid,
+            phone_number_id=change.phone_number_id,
+            at=message.timestamp,
+            sender=Sender(
+                wa_id=echo.to_wa_id if valid_wa_id(echo.to_wa_id) else None,
+                user_id=echo.to_user_id,
+                parent_user_id=echo.to_parent_user_id,
+            ),
+            kind=message.kind.value,
+            content=_common_content(message),
+            reply_to_wamid=context.reply_to if context else None,
+        )
+        self._fill(record, message)
+        record.media = None  # the file is not fetched: the line says what was sent
+        return record
+
     def call_record(self, change: parse.CallsChange, call: parse.CallEvent) -> InboundRecord:
         profile = change.profile_for(call)
         wa_id = call.from_wa_id or (profile.wa_id if profile else None)
@@ -391,6 +414,15 @@ class Ingestor:
                     )
                     counters[COUNTER_VALUE_ERRORS] = counters.get(COUNTER_VALUE_ERRORS, 0) + len(
                         change.errors
+                    )
+                if change.invalid:
+                    counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid
+            elif isinstance(change, parse.EchoesChange):
+                for echo in change.echoes:
+                    work.append(
+                        replayable(
+                            functools.partial(store_echo, record=self.echo_record(change, echo))
+                        )
                     )
                 if change.invalid:
                     counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid

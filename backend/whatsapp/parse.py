@@ -361,6 +361,28 @@ class CallsChange:
 
 
 @dataclass(slots=True, kw_only=True)
+class Echo:
+    """A message the business sent from the WhatsApp Business app (coexistence): the
+    message as parsed (its ``from`` is the business), and the customer it went to."""
+
+    message: Inbound
+    to_wa_id: str | None = None
+    to_user_id: str | None = None
+    to_parent_user_id: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class EchoesChange:
+    """An ``smb_message_echoes`` change of one business number."""
+
+    waba_id: str | None
+    phone_number_id: str | None
+    display_phone_number: str | None
+    echoes: tuple[Echo, ...] = ()
+    invalid: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
 class TemplateStatusChange:
     waba_id: str | None
     event: str  # APPROVED, REJECTED, PAUSED, … (uppercased)
@@ -377,7 +399,7 @@ class IgnoredChange:
     field: str
 
 
-Change = MessagesChange | CallsChange | TemplateStatusChange | IgnoredChange
+Change = MessagesChange | CallsChange | EchoesChange | TemplateStatusChange | IgnoredChange
 
 
 @dataclass(slots=True, kw_only=True)
@@ -861,6 +883,34 @@ def parse_calls_value(waba_id: str | None, value: Any) -> CallsChange:
     )
 
 
+def parse_echoes_value(waba_id: str | None, value: Any) -> EchoesChange:
+    data = _dict(value)
+    metadata = _dict(data.get("metadata"))
+    echoes: list[Echo] = []
+    invalid = 0
+    for raw in _list(data.get("message_echoes")):
+        message = parse_message(raw)
+        if message is None:
+            invalid += 1
+            continue
+        fields = _dict(raw)
+        echoes.append(
+            Echo(
+                message=message,
+                to_wa_id=_str(fields.get("to")),
+                to_user_id=_str(fields.get("to_user_id")),
+                to_parent_user_id=_str(fields.get("to_parent_user_id")),
+            )
+        )
+    return EchoesChange(
+        waba_id=waba_id,
+        phone_number_id=_str(metadata.get("phone_number_id")),
+        display_phone_number=_str(metadata.get("display_phone_number")),
+        echoes=tuple(echoes),
+        invalid=invalid,
+    )
+
+
 def parse_template_status(waba_id: str | None, value: Any) -> TemplateStatusChange:
     data = _dict(value)
     return TemplateStatusChange(
@@ -890,6 +940,8 @@ def parse_notification(data: Any) -> Notification:
             name = _str(change.get("field")) or ""
             if name == "messages":
                 changes.append(parse_messages_value(waba_id, change.get("value")))
+            elif name == "smb_message_echoes":
+                changes.append(parse_echoes_value(waba_id, change.get("value")))
             elif name == "calls":
                 changes.append(parse_calls_value(waba_id, change.get("value")))
             elif name == "message_template_status_update":

@@ -62,3 +62,10 @@ def test_a_flow_answer_lists_its_fields_and_a_security_code_change_says_so():
     assert render.body(message(kind="event", event="identity_key_changed")).plain == (
         "— The contact's security code changed (WhatsApp reinstalled or a new phone) —"
     )
+
+
+def test_a_message_sent_from_the_business_app_says_so():
+    sent = message(direction="out", text="on its way", status="sent", sent_from_phone=True)
+    line = render.header_line(sent, contact_name="Maria", agent_name=lambda _: "").plain
+    assert line.startswith("◂ WhatsApp Business app · ")
+    assert "· sent from the phone" in line
