@@ -509,6 +509,14 @@ class ReferredProduct(ResponseModel):
     product_retailer_id: str | None = None
 
 
+class GroupSender(ResponseModel):
+    """Who sent a message in a WhatsApp group."""
+
+    name: str | None = None
+    wa_id: str | None = None
+    user_id: str | None = None
+
+
 class FormField(ResponseModel):
     """One field a customer submitted in a WhatsApp Flow (form)."""
 
@@ -552,6 +560,7 @@ class Message(ResponseModel):
     referred_product: ReferredProduct | None = None  # the product asked about
     form: list[FormField] = []  # a Flow answer's submitted fields
     sent_from_phone: bool = False  # sent from the WhatsApp Business app (coexistence)
+    group_sender: GroupSender | None = None  # in a group's thread: who wrote it
     from_number: str | None = None
     to_number: str | None = None
     created_at: datetime

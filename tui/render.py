@@ -68,6 +68,9 @@ def author_label(
     if message.kind == MessageKind.note:
         return message.author_name or agent_name(message.author_id) or "agent"
     if message.direction == Direction.inbound:
+        sender = message.group_sender
+        if sender is not None:  # in a group's thread: the participant who wrote it
+            return sender.name or sender.wa_id or sender.user_id or contact_name
         return contact_name
     if message.sent_from_phone:
         return "WhatsApp Business app"

@@ -159,6 +159,7 @@ def _json_real(expression: str) -> str:
 
 AD_REFERRAL_FIELDS = tuple(schemas.AdReferral.model_fields)
 REFERRED_PRODUCT_FIELDS = tuple(schemas.ReferredProduct.model_fields)
+GROUP_SENDER_FIELDS = tuple(schemas.GroupSender.model_fields)
 
 
 def _json_texts(path: str, fields: Sequence[str]) -> str:
@@ -227,6 +228,7 @@ MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id, 'direction'
             'value', CAST(e.value ->> 'value' AS TEXT)))
         FROM json_each(m.content, '$.form') e) END,
     'sent_from_phone', {_json_bool("json_type(m.content, '$.sent_from_phone') = 'true'")},
+    'group_sender', {_json_texts("$.group_sender", GROUP_SENDER_FIELDS)},
     'from_number', m.from_number, 'to_number', m.to_number,
     'created_at', {_json_time("m.created_at")}, 'sent_at', {_json_time("m.sent_at")},
     'delivered_at', {_json_time("m.delivered_at")}, 'read_at', {_json_time("m.read_at")},
@@ -426,6 +428,7 @@ def message_from_row(row: Row, reactions: Sequence[Row] = ()) -> schemas.Message
         referred_product=_texts(content.get("referred_product"), REFERRED_PRODUCT_FIELDS),
         form=[] if quarantined else content.get("form", []),
         sent_from_phone=content.get("sent_from_phone") is True,
+        group_sender=_texts(content.get("group_sender"), GROUP_SENDER_FIELDS),
         from_number=row["from_number"],
         to_number=row["to_number"],
         created_at=parse_dt(row["created_at"]),

@@ -595,6 +595,20 @@ def _store_message(
     )
 
 
+def store_in_thread(
+    tx: Tx,
+    record: InboundRecord,
+    *,
+    rules: Sequence[routing.RoutingRule],
+    business_number: str | None,
+    contact_id: int,
+    thread: conv.InboundThread,
+) -> IngestResult:
+    """Store an admitted, not yet stored message in a thread the caller found (a group's,
+    store/groups.py) with its contact, as any message is stored."""
+    return _store_message(tx, record, rules, business_number, KnownSender(contact_id, thread))
+
+
 # ------------------------------------------------------------------ reveal (admins)
 
 

@@ -24,6 +24,7 @@ from backend.store import conversations as conv
 from backend.store.calls import CALL_EVENT, CALL_PREVIEW, ingest_call
 from backend.store.echoes import store_echo
 from backend.store.engine import Tx, dumps, replayable
+from backend.store.groups import ingest_group_message
 from backend.store.inbound import (
     IdentityChange,
     InboundRecord,
@@ -195,6 +196,13 @@ class Ingestor:
             reply_to_wamid=context.reply_to if context else None,
             forwarded=bool(context and (context.forwarded or context.frequently_forwarded)),
         )
+        if message.group_id:
+            sender = record.sender
+            record.content["group_sender"] = {
+                "name": sender.profile_name,
+                "wa_id": sender.wa_id,
+                "user_id": sender.user_id,
+            }
         self._fill(record, message)
         self._quarantine(record)
         return record
@@ -397,11 +405,7 @@ class Ingestor:
                     if given is not None and not valid_wa_id(given):
                         counters[COUNTER_INVALID_WA_ID] = counters.get(COUNTER_INVALID_WA_ID, 0) + 1
                     # ingest_inbound changes nothing but the database
-                    work.append(
-                        replayable(
-                            functools.partial(ingest_inbound, record=record, rules=self.rules)
-                        )
-                    )
+                    work.append(replayable(self._store_function(message, record)))
                 for status in change.statuses:
                     work.append(
                         functools.partial(apply_status, record=self.status_record(change, status))
@@ -454,6 +458,17 @@ class Ingestor:
         if counters:
             work.append(functools.partial(_count, counters=counters))
         return work, ignored
+
+    def _store_function(self, message: parse.Inbound, record: InboundRecord) -> Callable[[Tx], Any]:
+        """A group's message goes to the group's thread (reactions to one are applied to
+        their message as any reaction is)."""
+        if message.group_id and not isinstance(
+            message, parse.ReactionMessage | parse.SystemMessage
+        ):
+            return functools.partial(
+                ingest_group_message, record=record, group_id=message.group_id, rules=self.rules
+            )
+        return functools.partial(ingest_inbound, record=record, rules=self.rules)
 
     @staticmethod
     def status_record(change: parse.MessagesChange, status: parse.StatusUpdate) -> StatusRecord:
