@@ -120,6 +120,7 @@ class Admission:
     business_number: str | None = None
     stored: bool = False  # a message with this wamid is stored already
     known: KnownSender | None = None  # asked for with a sender: see _known_contact
+    held_reactions: bool = False  # reactions wait for this wamid (store/reactions.py)
 
 
 # The number, whether the wamid is stored, and (for a plain message from a sender with a
@@ -127,6 +128,8 @@ class Admission:
 # every inbound message starts with, in one statement (tests/bench/ingest.py).
 _ADMIT_SQL = """SELECT p.status, p.destination, p.connected_at, p.display_phone_number,
     EXISTS (SELECT 1 FROM messages WHERE wamid = :wamid) AS stored,
+    EXISTS (SELECT 1 FROM inbound_reactions
+        WHERE target_wamid = :wamid AND held = 1) AS held_reactions,
     c.id AS c_id, c.wa_id AS c_wa_id, c.wa_user_id AS c_wa_user_id,
     c.wa_parent_user_id AS c_wa_parent_user_id, c.wa_username AS c_wa_username,
     th.id AS th_id, th.ticket_id AS th_ticket_id, th.session_expires_at AS th_session,
@@ -200,7 +203,13 @@ def admit(
             else None
         )
         known = KnownSender(row["c_id"], thread)
-    return Admission(None, row["display_phone_number"], bool(row["stored"]), known)
+    return Admission(
+        None,
+        row["display_phone_number"],
+        stored=bool(row["stored"]),
+        known=known,
+        held_reactions=bool(row["held_reactions"]),
+    )
 
 
 def _same_identity(row: Any, sender: Sender, prefix: str = "") -> bool:
@@ -262,7 +271,14 @@ def ingest_inbound(
         return _react(tx, record)
     if record.identity_change is not None:
         return _change_identity(tx, record, record.identity_change)
-    return _store_message(tx, record, rules, admission.business_number, admission.known)
+    return _store_message(
+        tx,
+        record,
+        rules,
+        admission.business_number,
+        admission.known,
+        held_reactions=admission.held_reactions,
+    )
 
 
 # ------------------------------------------------------------------ reactions
@@ -476,7 +492,6 @@ def _add_to_thread(
         conv.preview_of(record.kind, record.text, record.caption),
         _session_renewal(at, thread.session_expires_at),
     )
-    reactions.attach_held_reactions(tx, record.wamid, message_id)
     conv.emit_message_snapshot(tx, message_id, created=True)
     conv.emit_thread_snapshot(tx, thread_id)
     return IngestResult(Outcome.stored, message_id=message_id, thread_id=thread_id)
@@ -488,8 +503,15 @@ def _store_message(
     rules: Sequence[routing.RoutingRule],
     business_number: str | None,
     known: KnownSender | None = None,
+    *,
+    held_reactions: bool = True,  # False: admit() found no reaction waiting for it
 ) -> IngestResult:
-    if known is not None and known.thread is not None and _continues_thread(record, known.thread):
+    if (
+        known is not None
+        and known.thread is not None
+        and not held_reactions
+        and _continues_thread(record, known.thread)
+    ):
         return _add_to_thread(tx, record, known.thread, business_number)
     sender = record.sender
     contact_id = known.contact_id if known is not None else _known_contact(tx, sender)
@@ -585,7 +607,8 @@ def _store_message(
         moved = tickets.status_after_inbound(found.ticket_status).value
         if moved != found.ticket_status:
             conv.set_ticket_status(tx, ticket_id, moved, None)
-    reactions.attach_held_reactions(tx, record.wamid, message_id)
+    if held_reactions:
+        reactions.attach_held_reactions(tx, record.wamid, message_id)
     conv.emit_message_snapshot(tx, message_id, created=True)
     # thread.updated embeds the ticket: a separate ticket.updated would only repeat it
     # (one frame per client per message saved)
