@@ -69,3 +69,30 @@ def test_a_message_sent_from_the_business_app_says_so():
     line = render.header_line(sent, contact_name="Maria", agent_name=lambda _: "").plain
     assert line.startswith("◂ WhatsApp Business app · ")
     assert "· sent from the phone" in line
+
+
+async def test_the_message_log_shows_the_ad_and_product_lines_at_80_columns():
+    from tests.tui.backend_fixtures import screen_text
+    from tests.tui.test_message_log import LogApp
+    from tui.widgets.message_log import MessageLog
+
+    newest_first = [
+        message(
+            id=2,
+            text="in stock?",
+            referred_product={"catalog_id": "881", "product_retailer_id": "boot-38"},
+        ),
+        message(
+            id=1,
+            text="size 38?",
+            referral={"source_type": "ad", "source_id": "1234", "headline": "[b]Winter[/b] sale"},
+        ),
+    ]
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(MessageLog)
+        log.set_messages(newest_first, has_older=False)
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "📣 From ad: [b]Winter[/b] sale (ad 1234)" in shown
+        assert "🛍 Asked about product boot-38 (catalog 881)" in shown
