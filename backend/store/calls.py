@@ -6,7 +6,8 @@ as an event line ("Customer called — 2 min"), not as a message (no counters, n
 A call from a customer with no open conversation starts one (a new thread and routed
 ticket, subject "Phone call"): the desk should call back or write while the window is
 open. The ``connect`` and ``terminate`` of one call share one line, keyed by the call id
-as its wamid, whatever their order: the terminate says how the call ended.
+as its wamid, whatever their order: the terminate says how long it lasted or that it was
+missed.
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ INGESTING_STATES = frozenset({schemas.ChannelStatus.connected, schemas.ChannelSt
 # status_receipts rows for inbound wamids that make no message row (reactions, events)
 INBOUND_RECEIPT = "inbound"
 
-
 COUNTER_DROPPED_UNKNOWN = "webhook.dropped_unknown_number"
 COUNTER_DROPPED_BEFORE = "webhook.dropped_before_connection"
 COUNTER_DUPLICATE = "webhook.duplicate"

@@ -145,9 +145,9 @@ def _duration(seconds: int) -> str:
 
 
 def call_words(call: parse.CallEvent) -> str:
-    """The event line of a customer's call: ringing, answered (how long) or missed."""
+    """The event line of a customer's call; its end says how long, or that it was missed."""
     if call.event != "terminate":
-        return "Customer is calling"
+        return "Customer called"
     if call.status in (None, "COMPLETED") and call.duration:
         return f"Customer called — {_duration(call.duration)}"
     if call.status == "COMPLETED":

@@ -60,7 +60,7 @@ async def test_a_customer_call_shows_in_the_thread_and_reopens_the_window(backen
     assert response.status_code == 200
     ended = AT + timedelta(minutes=2)
     await deliver_calls(meta, call("connect", at=AT))
-    assert (await call_line(backend)).text == "Customer is calling"
+    assert (await call_line(backend)).text == "Customer called"  # ringing
     await deliver_calls(
         meta, call("terminate", at=ended, status="COMPLETED", duration=125, start_time=p.ts(AT))
     )
