@@ -249,6 +249,40 @@ class TtydeskApp(App[int]):
         await self.switch_mode("inbox")
         self.ready_event.set()
         self._run_live()
+        self._offer_to_save()
+
+    def _offer_to_save(self) -> None:
+        """After the first connection with a server and token from the command line or the
+        environment: offer to keep them in the 0600 config file, so plain `ttydesk` is
+        enough next time and the token need not be typed again."""
+        settings = self.settings
+        if not self.save_config or settings.saved or not settings.complete:
+            return
+        settings.saved = True  # ask once per run
+        from tui.config import config_path
+        from tui.dialogs.simple import ConfirmDialog
+
+        path = settings.path or config_path()
+
+        def answered(save: bool | None) -> None:
+            if not save:
+                return
+            try:
+                saved_to = save_settings(settings, path)
+            except OSError as exc:
+                self.notify(f"Could not save the config: {exc}", severity="warning", markup=False)
+                return
+            self.notify(f"Saved to {saved_to} (mode 0600).", markup=False)
+
+        self.push_screen(
+            ConfirmDialog(
+                f"Connected to {settings.server}. Save the server and your token in {path} "
+                "(readable only by you), so plain `ttydesk` is enough next time?",
+                yes="Save",
+                no="Not now",
+            ),
+            answered,
+        )
 
     async def refetch(self) -> None:
         """Everything the screens share, from the server (start-up and resync)."""
@@ -507,8 +541,9 @@ def _settings_screen() -> Screen[None]:
     return SettingsScreen()
 
 
-def run(server: str | None = None, token: str | None = None) -> int:
-    """The ``ttydesk`` command: start the inbox; returns the exit code."""
+def run(server: str | None = None, token: str | None = None, *, save_config: bool = True) -> int:
+    """The ``ttydesk`` command: start the inbox; returns the exit code. The demo passes
+    ``save_config=False``: its server and tokens live only as long as it does."""
     import sys
 
     from tui.config import ConfigError, load_settings
@@ -518,7 +553,7 @@ def run(server: str | None = None, token: str | None = None) -> int:
     except ConfigError as exc:
         print(f"ttydesk: {exc}", file=sys.stderr)
         return 2
-    app = TtydeskApp(settings)
+    app = TtydeskApp(settings, save_config=save_config)
     result = app.run()
     return int(result or 0)
 

@@ -5,7 +5,7 @@ Precedence, highest first: ``--server/--token`` arguments, ``TTYDESK_SERVER`` /
 ``$XDG_CONFIG_HOME/ttydesk/tui.toml`` (``~/.config/ttydesk/tui.toml``). It is written with
 mode 0600 because it holds the agent's token::
 
-    server = "http://127.0.0.1:8080"
+    server = "http://127.0.0.1:8580"
     token = "…"
     theme = "textual-dark"
 
@@ -32,7 +32,7 @@ class Settings:
     """What the TUI needs to start."""
 
     server: str | None = None
-    """Base URL of the backend, e.g. ``http://127.0.0.1:8080``."""
+    """Base URL of the backend, e.g. ``http://127.0.0.1:8580``."""
     token: str | None = None
     """The agent's bearer token."""
     theme: str | None = None
@@ -41,6 +41,8 @@ class Settings:
     """Binding id → comma-separated keys, applied with ``App.set_keymap``."""
     path: Path | None = None
     """The config file these settings were read from (and are saved to)."""
+    saved: bool = False
+    """Whether the file already holds this server and token (else the inbox offers to save)."""
 
     @property
     def complete(self) -> bool:
@@ -72,12 +74,15 @@ def load_settings(
     for key in ("server", "token", "theme"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(f"{path}: {key} must be a string.")
+    server = server or env.get("TTYDESK_SERVER") or data.get("server") or None
+    token = token or env.get("TTYDESK_TOKEN") or data.get("token") or None
     return Settings(
-        server=server or env.get("TTYDESK_SERVER") or data.get("server") or None,
-        token=token or env.get("TTYDESK_TOKEN") or data.get("token") or None,
+        server=server,
+        token=token,
         theme=data.get("theme"),
         keymap=dict(keymap),
         path=path,
+        saved=server == data.get("server") and token == data.get("token"),
     )
 
 
@@ -122,4 +127,5 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
         os.close(fd)
     os.replace(tmp, path)
     settings.path = path
+    settings.saved = True
     return path
