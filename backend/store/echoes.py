@@ -5,7 +5,8 @@ Each is stored as an outbound message marked ``sent_from_phone`` in the customer
 conversation on that number: the open one, else the latest (a closed ticket gets the
 line, no new ticket), else a new one. Idempotent by wamid. Our own messages never extend
 the 24-hour window, and neither do these. A customer's reaction held for the message
-(store/reactions.py) is attached when it arrives.
+(store/reactions.py) is attached when it arrives. An attachment is fetched from Meta as a
+received one is (a pending media row).
 """
 
 from __future__ import annotations
@@ -89,6 +90,22 @@ def store_echo(tx: Tx, record: InboundRecord) -> IngestResult:
         username=sender.username,
     )
     thread_id = _thread_for(tx, record, contact_id, admission.business_number)
+    media_id = None
+    if record.media is not None:
+        # the file is on Meta's side as a received one is: the media fetcher downloads it
+        media_id = tx.insert(
+            "media",
+            {
+                "external_id": record.media.external_id,
+                "direction": schemas.Direction.inbound,
+                "mime_type": record.media.mime_type,
+                "filename": record.media.filename,
+                "sha256": record.media.sha256,
+                "state": schemas.MediaState.pending,
+                "phone_number_id": record.phone_number_id,
+                "created_at": tx.now_iso,
+            },
+        )
     quoted = (
         tx.one("SELECT id FROM messages WHERE wamid = ?", (record.reply_to_wamid,))
         if record.reply_to_wamid
@@ -104,6 +121,7 @@ def store_echo(tx: Tx, record: InboundRecord) -> IngestResult:
         status=schemas.DeliveryStatus.sent,
         reply_to_id=quoted["id"] if quoted is not None else None,
         reply_to_wamid=record.reply_to_wamid,
+        media_id=media_id,
         caption=record.caption,
         content={**record.content, SENT_FROM_PHONE: True},
         unsupported_reason=record.unsupported_reason,
@@ -115,4 +133,6 @@ def store_echo(tx: Tx, record: InboundRecord) -> IngestResult:
     reactions.attach_held_reactions(tx, record.wamid, message_id)
     conv.emit_message_snapshot(tx, message_id, created=True)
     conv.emit_thread_snapshot(tx, thread_id)
-    return IngestResult(Outcome.stored, message_id=message_id, thread_id=thread_id)
+    return IngestResult(
+        Outcome.stored, message_id=message_id, thread_id=thread_id, media_id=media_id
+    )

@@ -338,7 +338,6 @@ class Ingestor:
             reply_to_wamid=context.reply_to if context else None,
         )
         self._fill(record, message)
-        record.media = None  # the file is not fetched: the line says what was sent
         return record
 
     def call_record(self, change: parse.CallsChange, call: parse.CallEvent) -> InboundRecord:

@@ -89,3 +89,21 @@ async def test_a_customer_reaction_to_an_echo_that_came_first_is_attached(backen
     await deliver_echoes(meta, hello)
     got = await message_of(backend, hello["id"])
     assert [(r.emoji, r.by) for r in got.reactions] == [("🙏", "in")]
+
+
+async def test_a_photo_sent_from_the_phone_is_fetched_like_a_received_one(backend, meta):
+    photo = echo(
+        "image",
+        {"id": "7788990011", "mime_type": "image/jpeg", "sha256": "abc", "caption": "your receipt"},
+        at=AT,
+    )
+    await deliver_echoes(meta, photo)
+    got = await message_of(backend, photo["id"])
+    assert (got.direction, got.kind, got.sent_from_phone) == ("out", "image", True)
+    assert got.media is not None and got.media.caption == "your receipt"
+    (media,) = await rows(backend, "SELECT external_id, direction, phone_number_id FROM media")
+    assert media == {
+        "external_id": "7788990011",
+        "direction": "in",
+        "phone_number_id": p.PHONE_NUMBER_ID,
+    }
