@@ -422,11 +422,11 @@ class Ingestor:
                     counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid
             elif isinstance(change, parse.EchoesChange):
                 for echo in change.echoes:
-                    work.append(
-                        replayable(
-                            functools.partial(store_echo, record=self.echo_record(change, echo))
-                        )
-                    )
+                    record = self.echo_record(change, echo)
+                    if not (record.sender.wa_id or record.sender.user_id):
+                        counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + 1
+                        continue  # no customer to file it under
+                    work.append(replayable(functools.partial(store_echo, record=record)))
                 if change.invalid:
                     counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid
             elif isinstance(change, parse.CallsChange):
@@ -435,6 +435,9 @@ class Ingestor:
                         counters[COUNTER_IGNORED_CALL] = counters.get(COUNTER_IGNORED_CALL, 0) + 1
                         continue
                     record = self.call_record(change, call)
+                    if not (record.sender.wa_id or record.sender.user_id):
+                        counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + 1
+                        continue  # no customer to file it under
                     work.append(
                         replayable(functools.partial(ingest_call, record=record, rules=self.rules))
                     )

@@ -94,3 +94,20 @@ async def test_a_call_the_business_made_is_not_a_customer_call(backend, meta):
     assert await rows(backend, "SELECT id FROM messages") == []
     assert await rows(backend, "SELECT id FROM threads") == []
     assert await counter(backend, "webhook.ignored_call") == 1
+
+
+async def test_a_call_from_nobody_is_counted_not_filed(backend, meta):
+    anonymous = call("connect", at=AT)
+    del anonymous["from"], anonymous["from_user_id"]
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {
+            "display_phone_number": p.DISPLAY_NUMBER,
+            "phone_number_id": p.PHONE_NUMBER_ID,
+        },
+        "calls": [anonymous, {"event": "connect"}],  # the second has no id either
+    }
+    response = await signed_post(meta, p.envelope(("calls", value)))
+    assert response.status_code == 200
+    assert await rows(backend, "SELECT id FROM contacts") == []
+    assert await counter(backend, "webhook.invalid_item") == 2

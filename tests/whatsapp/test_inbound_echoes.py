@@ -107,3 +107,12 @@ async def test_a_photo_sent_from_the_phone_is_fetched_like_a_received_one(backen
         "direction": "in",
         "phone_number_id": p.PHONE_NUMBER_ID,
     }
+
+
+async def test_an_echo_without_a_recipient_is_counted_not_filed(backend, meta):
+    nobody = echo("text", {"body": "to whom?"}, at=AT)
+    del nobody["to"], nobody["to_user_id"]
+    await deliver_echoes(meta, nobody)
+    assert await rows(backend, "SELECT id FROM messages") == []
+    assert await rows(backend, "SELECT id FROM contacts") == []
+    assert await counter(backend, "webhook.invalid_item") == 1
