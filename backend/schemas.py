@@ -445,6 +445,8 @@ class Thread(ResponseModel):
     unread_count: int = 0
     session_expires_at: datetime | None = None
     created_at: datetime
+    from_ad: bool = False  # the conversation came from a click-to-WhatsApp ad
+    group_id: str | None = None  # a WhatsApp group's thread: replies go to the group
 
 
 # --------------------------------------------------------------------------- messages
@@ -490,6 +492,43 @@ class QuotedMessage(ResponseModel):
     direction: Direction | None = None
 
 
+class AdReferral(ResponseModel):
+    """Where a message came from: the click-to-WhatsApp ad (or post) the customer tapped."""
+
+    source_type: str | None = None  # ad | post
+    source_id: str | None = None
+    source_url: str | None = None
+    headline: str | None = None
+    body: str | None = None
+    media_type: str | None = None  # image | video
+    image_url: str | None = None
+    video_url: str | None = None
+    thumbnail_url: str | None = None
+    ctwa_clid: str | None = None
+
+
+class ReferredProduct(ResponseModel):
+    """The catalog product a customer asked about (a product enquiry)."""
+
+    catalog_id: str | None = None
+    product_retailer_id: str | None = None
+
+
+class GroupSender(ResponseModel):
+    """Who sent a message in a WhatsApp group."""
+
+    name: str | None = None
+    wa_id: str | None = None
+    user_id: str | None = None
+
+
+class FormField(ResponseModel):
+    """One field a customer submitted in a WhatsApp Flow (form)."""
+
+    name: str
+    value: str
+
+
 class OrderItem(ResponseModel):
     product_retailer_id: str
     quantity: int
@@ -522,6 +561,11 @@ class Message(ResponseModel):
     quarantine_rule: str | None = None  # the content-policy rule that hid it
     quarantine_revealed: bool = False
     event: str | None = None  # for kind=event: user_changed_number, request_welcome, ...
+    referral: AdReferral | None = None  # the message came from an ad
+    referred_product: ReferredProduct | None = None  # the product asked about
+    form: list[FormField] = []  # a Flow answer's submitted fields
+    sent_from_phone: bool = False  # sent from the WhatsApp Business app (coexistence)
+    group_sender: GroupSender | None = None  # in a group's thread: who wrote it
     from_number: str | None = None
     to_number: str | None = None
     created_at: datetime

@@ -38,6 +38,7 @@ class Glyphs:
     offline: str
     connecting: str
     nobody: str  # an empty field, such as no owner
+    group: str  # a WhatsApp group's thread
 
 
 UNICODE = Glyphs(
@@ -63,6 +64,7 @@ UNICODE = Glyphs(
     offline="○",
     connecting="◌",
     nobody="—",
+    group="👥",
 )
 
 ASCII = Glyphs(
@@ -88,6 +90,7 @@ ASCII = Glyphs(
     offline="-",
     connecting="~",
     nobody="-",
+    group="(group)",
 )
 
 _current = UNICODE

@@ -28,6 +28,7 @@ class ThreadFilters(schemas.WireModel):
     channel_type: str | list[str] | None = None
     owner: str | list[str] | None = None  # "me", "none", or agent ids
     unread: bool | None = None
+    from_ad: bool | None = None  # the conversation came from a click-to-WhatsApp ad
 
 
 class ThreadListQuery(ThreadFilters):
@@ -67,10 +68,10 @@ async def thread_filter(
         wanted.append(("owner", {"property": "owner", "operator": "is_unknown", "values": []}))
     elif owners:
         wanted.append(("owner", {"property": "owner", "operator": "is_any_of", "values": owners}))
-    if query.unread is not None:
-        wanted.append(
-            ("unread", {"property": "unread", "operator": "is_any_of", "values": [query.unread]})
-        )
+    for param in ("unread", "from_ad"):
+        value = getattr(query, param)
+        if value is not None:
+            wanted.append((param, {"property": param, "operator": "is_any_of", "values": [value]}))
     now = store.now()
     for param, spec in wanted:
         where.extend(compile_view_filters([spec], me=agent.id, now=now, field_prefix=param))
@@ -124,6 +125,7 @@ def _only_view(query: ThreadFilters) -> bool:
         and not _values(query.channel_type)
         and not _values(query.owner)
         and query.unread is None
+        and query.from_ad is None
     )
 
 

@@ -86,6 +86,9 @@ PROPERTIES: dict[str, PropertySpec] = {
         PropertySpec("session_expires", "Session expires", "hours", (WITHIN,)),
         PropertySpec("unread", "Unread", "bool", (IS_ANY_OF, IS_NONE_OF), ("true", "false")),
         PropertySpec("snoozed", "Snoozed", "bool", (IS_ANY_OF, IS_NONE_OF), ("true", "false")),
+        PropertySpec(
+            "from_ad", "Came from an ad", "bool", (IS_ANY_OF, IS_NONE_OF), ("true", "false")
+        ),
         PropertySpec("last_message_at", "Last message time", "datetime", _DATETIME_OPERATORS),
         PropertySpec(
             "last_message_direction",

@@ -62,7 +62,7 @@ def ticket_updated_at(thread: str) -> str:
 
 THREAD_SELECT = f"""SELECT th.id, th.channel_type, th.phone_number_id, th.business_number,
     th.last_message_at, th.last_message_preview, th.last_message_direction, th.unread_count,
-    th.session_expires_at, th.created_at,
+    th.session_expires_at, th.created_at, th.from_ad, th.group_id,
     c.id AS c_id, c.first_name AS c_first_name, c.last_name AS c_last_name,
     c.phone AS c_phone, c.mobile_phone AS c_mobile_phone, c.wa_id AS c_wa_id,
     c.wa_user_id AS c_wa_user_id, c.wa_username AS c_wa_username,
@@ -127,7 +127,8 @@ THREAD_JSON = f"""json_object('id', th.id, 'channel_type', th.channel_type,
     'last_message_preview', th.last_message_preview,
     'last_message_direction', th.last_message_direction, 'unread_count', th.unread_count,
     'session_expires_at', {_json_time("th.session_expires_at")},
-    'created_at', {_json_time("th.created_at")})"""
+    'created_at', {_json_time("th.created_at")},
+    'from_ad', {_json_bool("th.from_ad")}, 'group_id', th.group_id)"""
 
 
 def _frame_sql(event_type: str, data: str) -> str:
@@ -156,6 +157,24 @@ def _json_flag(path: str) -> str:
 
 def _json_real(expression: str) -> str:
     return f"CASE WHEN {expression} IS NOT NULL THEN CAST({expression} AS REAL) END"
+
+
+AD_REFERRAL_FIELDS = tuple(schemas.AdReferral.model_fields)
+REFERRED_PRODUCT_FIELDS = tuple(schemas.ReferredProduct.model_fields)
+GROUP_SENDER_FIELDS = tuple(schemas.GroupSender.model_fields)
+
+
+def _json_texts(path: str, fields: Sequence[str]) -> str:
+    """The object in ``m.content`` at ``path`` with these fields as text, else null."""
+    pairs = ", ".join(f"'{name}', CAST(m.content ->> '{path}.{name}' AS TEXT)" for name in fields)
+    return f"CASE WHEN json_type(m.content, '{path}') = 'object' THEN json_object({pairs}) END"
+
+
+def _texts(value: Any, fields: Sequence[str]) -> dict[str, str | None] | None:
+    """``_json_texts`` for ``message_from_row``."""
+    if not isinstance(value, dict):
+        return None
+    return {name: None if value.get(name) is None else str(value[name]) for name in fields}
 
 
 # message_from_row, as SQLite JSON (SqlEvent), over MESSAGE_SELECT's joins: m, ag, md, rq
@@ -204,6 +223,14 @@ MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id, 'direction'
     'unsupported_reason', m.unsupported_reason, 'quarantine_rule', m.quarantine_rule,
     'quarantine_revealed', {_json_bool("m.quarantine_revealed")},
     'event', m.content ->> '$.event',
+    'referral', {_json_texts("$.referral", AD_REFERRAL_FIELDS)},
+    'referred_product', {_json_texts("$.referred_product", REFERRED_PRODUCT_FIELDS)},
+    'form', CASE WHEN {_QUARANTINED} THEN json('[]') ELSE (
+        SELECT json_group_array(json_object('name', CAST(e.value ->> 'name' AS TEXT),
+            'value', CAST(e.value ->> 'value' AS TEXT)))
+        FROM json_each(m.content, '$.form') e) END,
+    'sent_from_phone', {_json_bool("json_type(m.content, '$.sent_from_phone') = 'true'")},
+    'group_sender', {_json_texts("$.group_sender", GROUP_SENDER_FIELDS)},
     'from_number', m.from_number, 'to_number', m.to_number,
     'created_at', {_json_time("m.created_at")}, 'sent_at', {_json_time("m.sent_at")},
     'delivered_at', {_json_time("m.delivered_at")}, 'read_at', {_json_time("m.read_at")},
@@ -308,6 +335,8 @@ def thread_from_row(row: Row) -> schemas.Thread:
         unread_count=row["unread_count"],
         session_expires_at=parse_dt(row["session_expires_at"]),
         created_at=parse_dt(row["created_at"]),
+        from_ad=bool(row["from_ad"]),
+        group_id=row["group_id"],
     )
 
 
@@ -398,6 +427,11 @@ def message_from_row(row: Row, reactions: Sequence[Row] = ()) -> schemas.Message
         quarantine_rule=row["quarantine_rule"],
         quarantine_revealed=bool(row["quarantine_revealed"]),
         event=content.get("event"),
+        referral=_texts(content.get("referral"), AD_REFERRAL_FIELDS),
+        referred_product=_texts(content.get("referred_product"), REFERRED_PRODUCT_FIELDS),
+        form=[] if quarantined else content.get("form", []),
+        sent_from_phone=content.get("sent_from_phone") is True,
+        group_sender=_texts(content.get("group_sender"), GROUP_SENDER_FIELDS),
         from_number=row["from_number"],
         to_number=row["to_number"],
         created_at=parse_dt(row["created_at"]),

@@ -23,6 +23,7 @@ from backend import schemas
 from backend.domain import routing, session, tickets
 from backend.domain.errors import Conflict, NotFound
 from backend.store import conversations as conv
+from backend.store import reactions
 from backend.store.engine import Tx, dumps, iso, parse_dt
 
 # phone-number states in which webhooks are ingested (an unhealthy number still receives)
@@ -30,16 +31,16 @@ INGESTING_STATES = frozenset({schemas.ChannelStatus.connected, schemas.ChannelSt
 # status_receipts rows for inbound wamids that make no message row (reactions, events)
 INBOUND_RECEIPT = "inbound"
 
-UNKNOWN_TARGET_REASON = "reaction to an unknown message"
-
 COUNTER_DROPPED_UNKNOWN = "webhook.dropped_unknown_number"
 COUNTER_DROPPED_BEFORE = "webhook.dropped_before_connection"
 COUNTER_DUPLICATE = "webhook.duplicate"
+COUNTER_REACTION_NO_TARGET = "webhook.reaction_without_target"
 
 
 class Outcome(StrEnum):
     stored = "stored"
     reaction = "reaction"
+    reaction_held = "reaction_held"  # its message has not arrived yet
     identity = "identity"  # a system message with no thread to show it in
     duplicate = "duplicate"
     dropped_unknown_number = "dropped_unknown_number"
@@ -118,6 +119,7 @@ class Admission:
     business_number: str | None = None
     stored: bool = False  # a message with this wamid is stored already
     known: KnownSender | None = None  # asked for with a sender: see _known_contact
+    held_reactions: bool = False  # reactions wait for this wamid (store/reactions.py)
 
 
 # The number, whether the wamid is stored, and (for a plain message from a sender with a
@@ -125,6 +127,8 @@ class Admission:
 # every inbound message starts with, in one statement (tests/bench/ingest.py).
 _ADMIT_SQL = """SELECT p.status, p.destination, p.connected_at, p.display_phone_number,
     EXISTS (SELECT 1 FROM messages WHERE wamid = :wamid) AS stored,
+    EXISTS (SELECT 1 FROM inbound_reactions
+        WHERE target_wamid = :wamid AND held = 1) AS held_reactions,
     c.id AS c_id, c.wa_id AS c_wa_id, c.wa_user_id AS c_wa_user_id,
     c.wa_parent_user_id AS c_wa_parent_user_id, c.wa_username AS c_wa_username,
     th.id AS th_id, th.ticket_id AS th_ticket_id, th.session_expires_at AS th_session,
@@ -198,7 +202,13 @@ def admit(
             else None
         )
         known = KnownSender(row["c_id"], thread)
-    return Admission(None, row["display_phone_number"], bool(row["stored"]), known)
+    return Admission(
+        None,
+        row["display_phone_number"],
+        stored=bool(row["stored"]),
+        known=known,
+        held_reactions=bool(row["held_reactions"]),
+    )
 
 
 def _same_identity(row: Any, sender: Sender, prefix: str = "") -> bool:
@@ -257,45 +267,44 @@ def ingest_inbound(
         bump(tx, COUNTER_DUPLICATE)
         return IngestResult(Outcome.duplicate)
     if record.reaction_target is not None or record.reaction_emoji is not None:
-        result = _react(tx, record)
-        if result is not None:
-            return result
-        # the message reacted to is unknown: store a placeholder instead
-        record.kind = schemas.MessageKind.unsupported
-        record.unsupported_reason = UNKNOWN_TARGET_REASON
-        record.content = {
-            **record.content,
-            "reaction": {"message_id": record.reaction_target, "emoji": record.reaction_emoji},
-        }
-        record.subject_text = None
-        record.fallback_subject = conv.UNSUPPORTED_PREVIEW
+        return _react(tx, record)
     if record.identity_change is not None:
         return _change_identity(tx, record, record.identity_change)
-    return _store_message(tx, record, rules, admission.business_number, admission.known)
+    return _store_message(
+        tx,
+        record,
+        rules,
+        admission.business_number,
+        admission.known,
+        held_reactions=admission.held_reactions,
+    )
 
 
 # ------------------------------------------------------------------ reactions
 
 
-def _react(tx: Tx, record: InboundRecord) -> IngestResult | None:
-    target = (
-        tx.one("SELECT id, thread_id FROM messages WHERE wamid = ?", (record.reaction_target,))
-        if record.reaction_target
-        else None
-    )
-    if target is None:
-        return None
-    conv.set_reaction(
-        tx,
-        message_id=target["id"],
-        by=schemas.Direction.inbound,
-        agent_id=None,
-        emoji=record.reaction_emoji or None,
-        wamid=record.wamid,
-    )
+def _react(tx: Tx, record: InboundRecord) -> IngestResult:
+    """A reaction is never a message: applied to its message by WhatsApp's timestamp, or
+    held until that message arrives (store/reactions.py)."""
     _receipt(tx, record.wamid)
-    conv.emit_message_snapshot(tx, target["id"], created=False)
-    return IngestResult(Outcome.reaction, message_id=target["id"], thread_id=target["thread_id"])
+    if not record.reaction_target:
+        bump(tx, COUNTER_REACTION_NO_TARGET)
+        return IngestResult(Outcome.reaction)
+    applied = reactions.apply_inbound_reaction(
+        tx,
+        target_wamid=record.reaction_target,
+        emoji=record.reaction_emoji,
+        wamid=record.wamid,
+        at=record.at,
+        sender_wa_id=record.sender.wa_id,
+        sender_user_id=record.sender.user_id,
+        phone_number_id=record.phone_number_id,
+    )
+    return IngestResult(
+        Outcome.reaction_held if applied.held else Outcome.reaction,
+        message_id=applied.message_id,
+        thread_id=applied.thread_id,
+    )
 
 
 # ------------------------------------------------------------------ identity changes
@@ -422,13 +431,14 @@ _NOT_MESSAGES = frozenset({schemas.MessageKind.event, schemas.MessageKind.note})
 
 def _continues_thread(record: InboundRecord, thread: conv.InboundThread) -> bool:
     """The common case: a customer writes again in an open conversation whose ticket
-    already waits on us, and the message links nothing (no media row, no quote)."""
+    already waits on us, and the message links nothing (no media row, no quote, no ad)."""
     return (
         record.customer_message
         and not record.welcome
         and record.media is None
         and not record.reply_to_wamid
         and record.kind not in _NOT_MESSAGES
+        and "referral" not in record.content
         and tickets.status_after_inbound(thread.ticket_status) == thread.ticket_status
     )
 
@@ -492,8 +502,15 @@ def _store_message(
     rules: Sequence[routing.RoutingRule],
     business_number: str | None,
     known: KnownSender | None = None,
+    *,
+    held_reactions: bool = True,  # False: admit() found no reaction waiting for it
 ) -> IngestResult:
-    if known is not None and known.thread is not None and _continues_thread(record, known.thread):
+    if (
+        known is not None
+        and known.thread is not None
+        and not held_reactions
+        and _continues_thread(record, known.thread)
+    ):
         return _add_to_thread(tx, record, known.thread, business_number)
     sender = record.sender
     contact_id = known.contact_id if known is not None else _known_contact(tx, sender)
@@ -573,6 +590,9 @@ def _store_message(
         at=at,
         session_expires_at=renew_to if merged_renewal else None,
     )
+    if "referral" in record.content:
+        # the "came from an ad" view filter reads the thread's flag
+        tx.execute("UPDATE threads SET from_ad = 1 WHERE id = ? AND from_ad = 0", (thread_id,))
     if record.welcome:
         tx.execute(
             "UPDATE threads SET last_message_at = COALESCE(last_message_at, ?), "
@@ -586,6 +606,8 @@ def _store_message(
         moved = tickets.status_after_inbound(found.ticket_status).value
         if moved != found.ticket_status:
             conv.set_ticket_status(tx, ticket_id, moved, None)
+    if held_reactions:
+        reactions.attach_held_reactions(tx, record.wamid, message_id)
     conv.emit_message_snapshot(tx, message_id, created=True)
     # thread.updated embeds the ticket: a separate ticket.updated would only repeat it
     # (one frame per client per message saved)
@@ -593,6 +615,20 @@ def _store_message(
     return IngestResult(
         Outcome.stored, message_id=message_id, thread_id=thread_id, media_id=media_id
     )
+
+
+def store_in_thread(
+    tx: Tx,
+    record: InboundRecord,
+    *,
+    rules: Sequence[routing.RoutingRule],
+    business_number: str | None,
+    contact_id: int,
+    thread: conv.InboundThread,
+) -> IngestResult:
+    """Store an admitted, not yet stored message in a thread the caller found (a group's,
+    store/groups.py) with its contact, as any message is stored."""
+    return _store_message(tx, record, rules, business_number, KnownSender(contact_id, thread))
 
 
 # ------------------------------------------------------------------ reveal (admins)

@@ -90,12 +90,13 @@ class _ThreadContext:
     session_open: bool
     verified_business: bool
     contact: dict[str, Any]
+    group_id: str | None = None  # a WhatsApp group's thread: replies go to the group
 
 
 def _thread_context(tx: Tx, thread_id: int) -> _ThreadContext:
     row = tx.one(
         "SELECT th.id, th.ticket_id, th.contact_id, th.phone_number_id, th.business_number, "
-        "th.session_expires_at, t.status AS ticket_status FROM threads th "
+        "th.session_expires_at, th.group_id, t.status AS ticket_status FROM threads th "
         "JOIN tickets t ON t.id = th.ticket_id WHERE th.id = ?",
         (thread_id,),
     )
@@ -122,6 +123,7 @@ def _thread_context(tx: Tx, thread_id: int) -> _ThreadContext:
         session_open=is_open(parse_dt(row["session_expires_at"]), tx.now),
         verified_business=verified,
         contact=contact_data,
+        group_id=row["group_id"],
     )
 
 
@@ -179,11 +181,18 @@ def _reply_context(
     return {"context": {"message_id": row["wamid"]}}, row["wamid"]
 
 
-def _base_payload(contact: dict[str, Any], message_id: int) -> dict[str, Any]:
+def _recipient(ctx: _ThreadContext) -> dict[str, str]:
+    """A group's thread sends to the group (``to``: its id), never to one participant."""
+    if ctx.group_id:
+        return {"to": ctx.group_id}
+    return recipient_of(ctx.contact)
+
+
+def _base_payload(ctx: _ThreadContext, message_id: int) -> dict[str, Any]:
     return {
         "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        **recipient_of(contact),
+        "recipient_type": "group" if ctx.group_id else "individual",
+        **_recipient(ctx),
         "biz_opaque_callback_data": callback_data(message_id),
     }
 
@@ -250,7 +259,7 @@ def send_in_tx(
 
     _require_sendable_number(tx, ctx.phone_number_id)
     _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
-    recipient = recipient_of(ctx.contact)
+    recipient = _recipient(ctx)
     free_form = not isinstance(request, schemas.SendTemplate)
     if free_form and not ctx.session_open:
         raise SessionExpired()
@@ -364,7 +373,7 @@ def send_in_tx(
         tx,
         message_id,
         ctx.phone_number_id,
-        {**_base_payload(ctx.contact, message_id), **body},
+        {**_base_payload(ctx, message_id), **body},
     )
     if decision.counts:
         link_usage_record(tx, thread_id, message_id)
@@ -437,7 +446,7 @@ def retry_in_tx(
         },
     )
     payload = loads(outbox["payload"], {})
-    payload.update(recipient_of(ctx.contact))
+    payload.update(_recipient(ctx))
     tx.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
     enqueue(tx, message_id, ctx.phone_number_id or outbox["phone_number_id"], payload)
     if decision.counts:

@@ -224,6 +224,7 @@ class ReadReceiptsStore(StoreBase):
             "SELECT m.wamid, th.phone_number_id FROM messages m "
             "JOIN threads th ON th.id = m.thread_id "
             "WHERE m.thread_id = ? AND m.direction = 'in' AND m.wamid IS NOT NULL "
+            "AND th.group_id IS NULL "  # WhatsApp does not mark group messages read
             "ORDER BY m.id DESC LIMIT 1",
             (thread_id,),
         )

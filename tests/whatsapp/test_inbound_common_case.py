@@ -43,6 +43,7 @@ def conversation() -> list[dict[str, Any]]:
     first = p.text("Hi, where is my order?", at=NOW - timedelta(hours=2))
     other = {"from_": OTHER_WA_ID, "user_id": OTHER_USER_ID}
     other_contact = p.contact(wa_id=OTHER_WA_ID, user_id=OTHER_USER_ID, name="Otto")
+    late = p.text("delivered after its reaction", at=NOW - timedelta(minutes=34, seconds=30))
     return [
         p.messages_envelope(first),
         p.messages_envelope(p.text("Hello?", at=NOW - timedelta(hours=1, minutes=50))),
@@ -80,6 +81,15 @@ def conversation() -> list[dict[str, Any]]:
                 at=NOW - timedelta(minutes=36),
             )
         ),
+        # a reaction held until its message comes
+        p.messages_envelope(
+            p.message(
+                "reaction",
+                {"message_id": late["id"], "emoji": "🎉"},
+                at=NOW - timedelta(minutes=34),
+            )
+        ),
+        p.messages_envelope(late),
         p.messages_envelope(
             p.text("I'm new here", at=NOW - timedelta(minutes=35), **other),
             contacts=[other_contact],

@@ -547,6 +547,8 @@ class ThreadList(ScrollView, can_focus=True):
             row.append(mark.unread if unread else " ", self._cs("unread"))
             row.append(" W ", dim)
             name = one_line(thread.contact.name, self._cs("unread") if unread else "")
+            if thread.group_id:
+                name = Text(f"{mark.group} ", end="").append_text(name)  # a WhatsApp group's thread
             owner = self.owner_names(ticket.owner_id) or mark.nobody
             now = self.now()
             left = countdown(thread.session_expires_at, now)
