@@ -548,13 +548,18 @@ def resolve_whatsapp_contact(
 ) -> tuple[int, bool]:
     """Find or create the contact behind an inbound WhatsApp message (SPEC §3).
 
-    Identity first (parent BSUID, then BSUID), then the sender's number against the
-    *phone* and *mobile phone* properties (most recently updated wins, several matches
-    mark the thread for review), else a new contact from the profile. Returns
+    Identity first (parent BSUID, then BSUID, then the wa_id exactly as sent, whether
+    or not it is a number the phone library knows), then the sender's number against
+    the *phone* and *mobile phone* properties (most recently updated wins, several
+    matches mark the thread for review), else a new contact from the profile. Returns
     ``(contact_id, needs_review)``.
     """
     identity_row = None
-    for column, value in (("wa_parent_user_id", parent_user_id), ("wa_user_id", user_id)):
+    for column, value in (
+        ("wa_parent_user_id", parent_user_id),
+        ("wa_user_id", user_id),
+        ("wa_id", wa_id),
+    ):
         if value:
             identity_row = tx.one(
                 f"SELECT id FROM contacts WHERE {column} = ? ORDER BY updated_at DESC LIMIT 1",

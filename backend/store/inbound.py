@@ -120,8 +120,8 @@ class Admission:
     known: KnownSender | None = None  # asked for with a sender: see _known_contact
 
 
-# The number, whether the wamid is stored, and (for a plain message from a sender with a
-# BSUID) the contact with that BSUID and its open thread on the number: the three reads
+# The number, whether the wamid is stored, and (for a plain message) the contact with the
+# sender's BSUID (else wa_id) and its open thread on the number: the three reads
 # every inbound message starts with, in one statement (tests/bench/ingest.py).
 _ADMIT_SQL = """SELECT p.status, p.destination, p.connected_at, p.display_phone_number,
     EXISTS (SELECT 1 FROM messages WHERE wamid = :wamid) AS stored,
@@ -140,13 +140,15 @@ LEFT JOIN threads th ON th.id = (
 LEFT JOIN tickets t ON t.id = th.ticket_id
 WHERE p.phone_number_id = :pnid"""
 _ADMIT_BY_COLUMN = {
-    column: _ADMIT_SQL.replace("{column}", column) for column in ("wa_parent_user_id", "wa_user_id")
+    column: _ADMIT_SQL.replace("{column}", column)
+    for column in ("wa_parent_user_id", "wa_user_id", "wa_id")
 }
 
 
 @dataclass(slots=True)
 class KnownSender:
-    """A returning sender found by BSUID with an unchanged identity, and their open thread."""
+    """A returning sender found by BSUID (or wa_id) with an unchanged identity, and their
+    open thread."""
 
     contact_id: int
     thread: conv.InboundThread | None
@@ -167,11 +169,7 @@ def admit(
     if phone_number_id:
         column = bsuid = None
         if sender is not None:
-            column, bsuid = (
-                ("wa_parent_user_id", sender.parent_user_id)
-                if sender.parent_user_id
-                else ("wa_user_id", sender.user_id)
-            )
+            column, bsuid = _identity_key(sender)
         row = tx.one(
             _ADMIT_BY_COLUMN[column or "wa_user_id"],
             {"wamid": wamid, "pnid": phone_number_id, "bsuid": bsuid},
@@ -199,6 +197,17 @@ def admit(
         )
         known = KnownSender(row["c_id"], thread)
     return Admission(None, row["display_phone_number"], bool(row["stored"]), known)
+
+
+def _identity_key(sender: Sender) -> tuple[str, str | None]:
+    """The contacts column a sender is looked up by first, and its value: the parent
+    BSUID, else the BSUID, else the wa_id exactly as sent (SPEC §3: whether or not the
+    phone library calls it a valid number)."""
+    if sender.parent_user_id:
+        return "wa_parent_user_id", sender.parent_user_id
+    if sender.user_id:
+        return "wa_user_id", sender.user_id
+    return "wa_id", sender.wa_id
 
 
 def _same_identity(row: Any, sender: Sender, prefix: str = "") -> bool:
@@ -246,7 +255,7 @@ def ingest_inbound(
         record.reaction_target is None
         and record.reaction_emoji is None
         and record.identity_change is None
-        and (record.sender.user_id or record.sender.parent_user_id)
+        and (record.sender.user_id or record.sender.parent_user_id or record.sender.wa_id)
     )
     admission = admit(
         tx, record.phone_number_id, record.at, record.wamid, record.sender if plain else None
@@ -389,11 +398,12 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
 
 def _known_contact(tx: Tx, sender: Sender) -> int | None:
     """The contact of a returning sender whose WhatsApp identity is unchanged, found by
-    BSUID alone (the common case); None sends the caller through the full association,
-    which normalises numbers (SPEC §3)."""
+    BSUID or wa_id alone (the common case); None sends the caller through the full
+    association, which normalises numbers (SPEC §3)."""
     for column, value in (
         ("wa_parent_user_id", sender.parent_user_id),
         ("wa_user_id", sender.user_id),
+        ("wa_id", sender.wa_id),
     ):
         if not value:
             continue
