@@ -310,48 +310,33 @@ def _react(tx: Tx, record: InboundRecord) -> IngestResult | None:
 # ------------------------------------------------------------------ identity changes
 
 
-def _find_contact(tx: Tx, sender: Sender) -> int | None:
-    for column, value in (
-        ("wa_parent_user_id", sender.parent_user_id),
-        ("wa_user_id", sender.user_id),
-        ("wa_id", sender.wa_id),
-    ):
-        if value:
-            row = tx.one(
-                f"SELECT id FROM contacts WHERE {column} = ? ORDER BY updated_at DESC LIMIT 1",
-                (value,),
-            )
-            if row is not None:
-                return row["id"]
-    return None
-
-
 def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> IngestResult:
-    """user_changed_number / user_changed_user_id: update the contact, show an event line."""
-    contact_id = _find_contact(tx, record.sender)
+    """user_changed_number / user_changed_user_id: update the contact, show an event line.
+    A change older than the identity already applied (delivered late) changes nothing:
+    its event line is still shown in its place, marked ``applied: false``."""
+    sender = record.sender
+    contact_id = conv.find_whatsapp_contact(
+        tx, wa_id=sender.wa_id, user_id=sender.user_id, parent_user_id=sender.parent_user_id
+    )
     if contact_id is None:
         contact_id, _ = conv.resolve_whatsapp_contact(
             tx,
-            wa_id=change.new_wa_id or record.sender.wa_id,
-            user_id=change.new_user_id or record.sender.user_id,
-            parent_user_id=change.new_parent_user_id or record.sender.parent_user_id,
+            wa_id=change.new_wa_id or sender.wa_id,
+            user_id=change.new_user_id or sender.user_id,
+            parent_user_id=change.new_parent_user_id or sender.parent_user_id,
+            at=record.at,
         )
     current = tx.one(
         "SELECT wa_id, wa_user_id, wa_parent_user_id FROM contacts WHERE id = ?", (contact_id,)
     )
-    updates = {
-        column: value
-        for column, value in (
-            ("wa_id", change.new_wa_id),
-            ("wa_user_id", change.new_user_id),
-            ("wa_parent_user_id", change.new_parent_user_id),
-        )
-        if value and current is not None and current[column] != value
-    }
     previous = dict(current) if current is not None else {}
+    changed = {
+        "wa_id": change.new_wa_id,
+        "wa_user_id": change.new_user_id,
+        "wa_parent_user_id": change.new_parent_user_id,
+    }
+    updates = conv.apply_whatsapp_identity(tx, contact_id, changed, record.at)
     if updates:
-        tx.update("contacts", contact_id, {**updates, "updated_at": tx.now_iso})
-        conv.index_contact(tx, contact_id)
         new_wa = updates.get("wa_id") or previous.get("wa_id")
         new_user = updates.get("wa_user_id") or previous.get("wa_user_id")
         tx.execute(
@@ -376,6 +361,10 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
         "previous": {k: v for k, v in previous.items() if v},
         "current": {k: v for k, v in updates.items()},
     }
+    if not updates and any(
+        value and previous.get(column) != value for column, value in changed.items()
+    ):
+        content["applied"] = False  # a newer identity is applied already
     message_id = conv.insert_message(
         tx,
         thread_id=thread_id,
@@ -384,7 +373,7 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
         text=record.text,
         wamid=record.wamid,
         content=content,
-        from_number=record.sender.wa_id or record.sender.user_id,
+        from_number=sender.wa_id or sender.user_id,
         raw=record.raw,
         at=record.at,
     )
@@ -516,6 +505,7 @@ def _store_message(
             parent_user_id=sender.parent_user_id,
             username=sender.username,
             profile_name=sender.profile_name,
+            at=record.at,
         )
     found = (
         known.thread
