@@ -141,3 +141,28 @@ async def test_a_valid_number_is_still_associated_with_a_record_by_its_phone(bac
     )
     found = await one_conversation(backend)
     assert found["id"] == known and found["wa_id"] == p.CUSTOMER_WA_ID
+
+
+async def test_a_late_message_from_the_old_number_finds_the_customer(backend, meta):
+    """After a number change the old wa_id is no longer the contact's: a message sent from
+    it before the change and delivered after still joins the customer's conversation,
+    and does not switch the contact back."""
+    first, contact = from_unknown_range("one", 0, user_id=None)
+    await deliver(meta, first, contacts=[contact])
+    system = p.message(
+        "system",
+        {
+            "body": "Tom changed their number",
+            "type": "user_changed_number",
+            "wa_id": "447700900777",
+        },
+        at=AT + timedelta(minutes=5),
+        from_=UNKNOWN_RANGE,
+        user_id=None,
+    )
+    await deliver(meta, system, contacts=[])
+    late, _ = from_unknown_range("sent before the change", 2, user_id=None)
+    await deliver(meta, late, contacts=[contact])
+    found = await one_conversation(backend)
+    assert found["wa_id"] == "447700900777"
+    assert found["texts"] == ["one", "Tom changed their number", "sent before the change"]
