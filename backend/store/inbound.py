@@ -131,7 +131,7 @@ _ADMIT_SQL = """SELECT p.status, p.destination, p.connected_at, p.display_phone_
     t.status AS t_status
 FROM phone_numbers p
 LEFT JOIN contacts c ON c.id = (
-    SELECT id FROM contacts WHERE {column} = :bsuid ORDER BY updated_at DESC LIMIT 1)
+    SELECT id FROM contacts WHERE {column} = :sender ORDER BY updated_at DESC LIMIT 1)
 LEFT JOIN threads th ON th.id = (
     SELECT th2.id FROM threads th2 JOIN tickets t2 ON t2.id = th2.ticket_id
     WHERE th2.contact_id = c.id AND th2.phone_number_id IS p.phone_number_id
@@ -167,12 +167,12 @@ def admit(
     ``sender``, the returning sender of ``_known_contact``)."""
     row = None
     if phone_number_id:
-        column = bsuid = None
+        column = key = None
         if sender is not None:
-            column, bsuid = _identity_key(sender)
+            column, key = _identity_key(sender)
         row = tx.one(
             _ADMIT_BY_COLUMN[column or "wa_user_id"],
-            {"wamid": wamid, "pnid": phone_number_id, "bsuid": bsuid},
+            {"wamid": wamid, "pnid": phone_number_id, "sender": key},
         )
     if (
         row is None

@@ -161,3 +161,16 @@ async def test_a_late_message_does_not_bring_back_an_old_username(backend, meta)
         contacts=[p.contact(username="@maria_newest")],
     )
     assert (await contact_identity(backend))["wa_username"] == "@maria_newest"
+
+
+async def test_the_read_receipt_goes_to_the_newest_message_not_the_last_to_arrive(
+    backend, meta, agent
+):
+    newest = p.text("newest", at=AT + timedelta(minutes=10))
+    await deliver(meta, newest)
+    await deliver(meta, p.text("sent earlier", at=AT))
+    thread = await the_thread(agent)
+    assert await backend.store.last_inbound_wamid(thread["id"]) == (
+        newest["id"],
+        p.PHONE_NUMBER_ID,
+    )
