@@ -1,6 +1,8 @@
 -- A thread's messages are listed in WhatsApp's timestamp order, arrival breaking ties
--- (threads.list_messages: a message delivered late is shown in its place).
+-- (threads.list_messages: a message delivered late is shown in its place). The index by
+-- id alone is replaced, not joined: every inbound message writes each index of messages.
 CREATE INDEX messages_thread_time ON messages(thread_id, created_at, id);
+DROP INDEX messages_thread;
 -- Meta delivers late and out of order: a contact's WhatsApp identity (ids, username) is
 -- changed only by a message newer than the one that last set it (wa_identity_at, the
 -- WhatsApp timestamp of that message; conversations.apply_whatsapp_identity), and the ids
