@@ -542,12 +542,18 @@ _IDENTITY_COLUMNS = ("wa_parent_user_id", "wa_user_id", "wa_id")
 
 
 def find_whatsapp_contact(
-    tx: Tx, *, wa_id: str | None, user_id: str | None, parent_user_id: str | None = None
+    tx: Tx,
+    *,
+    wa_id: str | None,
+    user_id: str | None,
+    parent_user_id: str | None = None,
+    at: datetime | None = None,
 ) -> int | None:
     """The contact behind these WhatsApp ids: by parent BSUID, BSUID, then the wa_id
-    exactly as sent (never normalised: SPEC §3), the most recently updated first; else
-    the contact that had one of them before an identity change (a message delivered
-    late from the old number)."""
+    exactly as sent (never normalised: SPEC §3), the most recently updated first; else,
+    for a message sent at ``at`` before an identity change (delivered late from the old
+    number), the contact that had one of them then. A number given up and later given to
+    someone else is not taken for its former owner's after the change."""
     values = (parent_user_id, user_id, wa_id)
     for column, value in zip(_IDENTITY_COLUMNS, values, strict=True):
         if value:
@@ -562,8 +568,9 @@ def find_whatsapp_contact(
         return None
     row = tx.one(
         "SELECT contact_id FROM contact_former_ids "
-        f"WHERE value IN ({', '.join('?' for _ in given)}) ORDER BY until DESC LIMIT 1",
-        given,
+        f"WHERE value IN ({', '.join('?' for _ in given)}) AND until >= ? "
+        "ORDER BY until DESC LIMIT 1",
+        [*given, iso(at) if at is not None else tx.now_iso],
     )
     return None if row is None else int(row["contact_id"])
 
@@ -624,7 +631,7 @@ def resolve_whatsapp_contact(
     review), else a new contact from the profile. Returns ``(contact_id, needs_review)``.
     """
     contact_id = find_whatsapp_contact(
-        tx, wa_id=wa_id, user_id=user_id, parent_user_id=parent_user_id
+        tx, wa_id=wa_id, user_id=user_id, parent_user_id=parent_user_id, at=at
     )
     e164 = cached_normalize_phone(wa_id) if wa_id else None
     needs_review = False

@@ -316,7 +316,11 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
     its event line is still shown in its place, marked ``applied: false``."""
     sender = record.sender
     contact_id = conv.find_whatsapp_contact(
-        tx, wa_id=sender.wa_id, user_id=sender.user_id, parent_user_id=sender.parent_user_id
+        tx,
+        wa_id=sender.wa_id,
+        user_id=sender.user_id,
+        parent_user_id=sender.parent_user_id,
+        at=record.at,
     )
     if contact_id is None:
         contact_id, _ = conv.resolve_whatsapp_contact(

@@ -166,3 +166,31 @@ async def test_a_late_message_from_the_old_number_finds_the_customer(backend, me
     found = await one_conversation(backend)
     assert found["wa_id"] == "447700900777"
     assert found["texts"] == ["one", "Tom changed their number", "sent before the change"]
+
+
+async def test_the_old_number_written_from_after_the_change_is_someone_else(backend, meta):
+    """Numbers given up are given to others: only messages sent before the change are
+    taken for the former owner's."""
+    first, contact = from_unknown_range("one", 0, user_id=None)
+    await deliver(meta, first, contacts=[contact])
+    system = p.message(
+        "system",
+        {
+            "body": "Tom changed their number",
+            "type": "user_changed_number",
+            "wa_id": "447700900777",
+        },
+        at=AT + timedelta(minutes=5),
+        from_=UNKNOWN_RANGE,
+        user_id=None,
+    )
+    await deliver(meta, system, contacts=[])
+    newcomer, _ = from_unknown_range("hi, new here", 20, user_id=None)
+    await deliver(
+        meta, newcomer, contacts=[p.contact(wa_id=UNKNOWN_RANGE, user_id=None, name="Jo")]
+    )
+    contacts = await rows(backend, "SELECT first_name, wa_id FROM contacts ORDER BY id")
+    assert contacts == [
+        {"first_name": "Tom", "wa_id": "447700900777"},
+        {"first_name": "Jo", "wa_id": UNKNOWN_RANGE},
+    ]
