@@ -240,3 +240,52 @@ async def test_0008_leaves_a_database_without_duplicates_as_it_was(tmp_path):
         == before
     )
     assert conn.execute("SELECT COUNT(*) FROM contact_former_ids").fetchone()[0] == 0
+
+
+async def test_after_0008_the_customer_writes_into_the_surviving_conversation(tmp_path):
+    """The split customer's next messages (from the number the phone library refuses, with
+    and without the BSUID, and one sent from the old number before it was replaced and
+    delivered only now) go to the one open ticket left on the business number."""
+    from datetime import UTC, datetime
+
+    from backend.domain.clock import FixedClock
+    from tests.support import LiveBackend
+    from tests.whatsapp import payloads as p
+    from tests.whatsapp.conftest import connect_number, signed_post
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    conn = sqlite3.connect(data_dir / "ttydesk.db", isolation_level=None)
+    version_7_with_duplicates(conn)
+    conn.close()
+    now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    sent_before_the_change = datetime.fromisoformat(T[2])
+    backend = LiveBackend(data_dir=data_dir, clock=FixedClock(now))
+    await backend.start()
+    try:
+        await connect_number(backend, phone_number_id="P1", connected_at=datetime(2026, 11, 1))
+        async with backend.client() as meta:
+            for n, (wa_id, user_id, at) in enumerate(
+                (
+                    ("447700900777", None, now),
+                    ("447700900777", "GB.555", now),
+                    (UNKNOWN_RANGE, None, sent_before_the_change),
+                )
+            ):
+                message = p.text(f"again {n}", at=at, from_=wa_id, user_id=user_id)
+                contact = p.contact(wa_id=wa_id, user_id=user_id)
+                envelope = p.messages_envelope(message, contacts=[contact], phone_number_id="P1")
+                response = await signed_post(meta, envelope)
+                assert response.status_code == 200, response.text
+        found = [
+            dict(row)
+            for row in await backend.store.readers.all(
+                "SELECT m.text, m.thread_id, th.contact_id FROM messages m "
+                "JOIN threads th ON th.id = m.thread_id WHERE m.text LIKE 'again %' ORDER BY m.id"
+            )
+        ]
+        contacts = await backend.store.readers.one("SELECT COUNT(*) FROM contacts")
+    finally:
+        await backend.stop()
+    assert found == [{"text": f"again {n}", "thread_id": 1, "contact_id": 1} for n in range(3)]
+    assert contacts[0] == 4  # no new contact
