@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, web
 from backend.api import (
     agents,
     audit,
+    drafts,
     errors,
     inserts,
     meta,
@@ -48,6 +49,7 @@ ROUTE_TABLES = [
     records.routes,
     inserts.routes,
     audit.routes,
+    drafts.routes,
 ]
 
 

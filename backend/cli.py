@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ttydesk", description="A WhatsApp help desk for the terminal."
     )
+    # `ttydesk --server URL` starts the inbox, as `ttydesk tui --server URL` does
+    _add_tui_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the backend (REST API, WebSocket, webhook)")
@@ -46,8 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     tui = commands.add_parser("tui", help="start the terminal inbox (the default)")
-    tui.add_argument("--server", help="backend URL (TTYDESK_SERVER)")
-    tui.add_argument("--token", help="agent token (TTYDESK_TOKEN)")
+    _add_tui_options(tui)
     tui.set_defaults(func=cmd_tui)
 
     admin = commands.add_parser("admin", help="agents, contacts, usage, channels (on the database)")
@@ -97,11 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_tui_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", help="backend URL (TTYDESK_SERVER)")
+    parser.add_argument(
+        "--token",
+        help="agent token; prefer TTYDESK_TOKEN, the saved config or the prompt, "
+        "since the command line is visible to every user in `ps`",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args.server = args.token = None
         return cmd_tui(args)
     result = args.func(args)
     return EXIT_OK if result is None else int(result)
@@ -129,6 +138,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(host=args.host, port=args.port)
     if settings is None:
+        return EXIT_USAGE
+    if not settings.whatsapp_app_secret.get_secret_value():
+        # without the key no webhook signature can be checked: refuse rather than serve one
+        print(
+            "ttydesk: no WhatsApp app secret (set TTYDESK_WHATSAPP_APP_SECRET or "
+            "whatsapp_app_secret in ttydesk.toml): webhooks could not be verified",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

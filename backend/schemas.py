@@ -134,6 +134,7 @@ class FilterOperator(StrEnum):
     contains = "contains"
     before = "before"
     after = "after"
+    within = "within"  # session expires within N hours
 
 
 class InsertKind(StrEnum):
@@ -526,12 +527,21 @@ class Message(ResponseModel):
     failed_at: datetime | None = None
 
 
+class TemplateValues(WireModel):
+    """A template's values component by component (a header's {{1}} is not the body's)."""
+
+    header: dict[str, str] = {}  # a TEXT header's variables; {"link": url} for a media header
+    body: dict[str, str] = {}  # "1" or a named parameter → value
+    buttons: dict[str, str] = {}  # a URL button's index ("0") → its variable's value
+
+
 class TemplateSend(WireModel):
     name: str = Field(min_length=1, max_length=512)
     language: str = Field(min_length=2, max_length=15)
-    variables: dict[
-        str, str
-    ] = {}  # "1" or a named parameter → value; missing ones filled from the contact
+    # Template.variables names → value ("1", "header.1", "button.0"); missing or blank
+    # ones are filled from the contact; ``components`` gives the same per component
+    variables: dict[str, str] = {}
+    components: TemplateValues | None = None
 
 
 class SendText(WireModel):
@@ -540,6 +550,9 @@ class SendText(WireModel):
     reply_to: int | None = None  # our message id
     preview_url: bool = True
     client_id: str | None = Field(default=None, max_length=64)  # idempotency key
+    # a reply written against this message: refused (409 thread_changed) when another
+    # message (not a note or an event line) has come into the thread since
+    expected_last_message_id: int | None = None
 
 
 class SendMedia(WireModel):
@@ -548,14 +561,17 @@ class SendMedia(WireModel):
     caption: str | None = Field(default=None, max_length=1024)
     reply_to: int | None = None
     client_id: str | None = Field(default=None, max_length=64)
+    expected_last_message_id: int | None = None  # as in SendText
 
 
 class SendTemplate(WireModel):
     kind: Literal["template"]
     name: str = Field(min_length=1, max_length=512)
     language: str = Field(min_length=2, max_length=15)
-    variables: dict[str, str] = {}
+    variables: dict[str, str] = {}  # as in TemplateSend
+    components: TemplateValues | None = None
     client_id: str | None = Field(default=None, max_length=64)
+    expected_last_message_id: int | None = None  # as in SendText
 
 
 class SendNote(WireModel):
@@ -598,6 +614,22 @@ class StartedConversation(ResponseModel):
 
     thread: Thread
     message: Message
+
+
+class Draft(ResponseModel):
+    """An agent's unsent reply or note in a thread: only that agent sees it."""
+
+    thread_id: int
+    text: str
+    note: bool = False
+    reply_to: int | None = None  # our message id
+    updated_at: datetime
+
+
+class DraftUpdate(WireModel):
+    text: str = Field(min_length=1, max_length=65536)  # an empty composer: DELETE the draft
+    note: bool = False
+    reply_to: int | None = None
 
 
 class UploadedMedia(ResponseModel):
@@ -684,7 +716,9 @@ class Template(ResponseModel):
     category: str | None = None
     parameter_format: str = "POSITIONAL"
     components: list[TemplateComponent] = []
-    variables: list[str] = []  # placeholders in header and body, in order
+    # in order: "header" (a media header's link) or "header.1"…, the body's "1"… or
+    # named ones, "button.0"… (a URL button's suffix); each component has its own
+    variables: list[str] = []
     variable_mapping: dict[str, str] = {}  # variable → contact property
     sendable: bool = False
     updated_at: datetime

@@ -18,15 +18,17 @@ from backend.schemas import (
     Message,
     MessageKind,
 )
+from tui.glyphs import glyphs
 from tui.text import clip, clock, human_size, inert, one_line, whatsapp
 
+# the glyph (by its name in ``Glyphs``) and style of each delivery state
 DELIVERY_MARKS: dict[DeliveryStatus, tuple[str, str]] = {
-    DeliveryStatus.queued: ("◷", "dim"),
-    DeliveryStatus.sending: ("◷", "dim"),
-    DeliveryStatus.sent: ("✓", ""),
-    DeliveryStatus.delivered: ("✓✓", ""),
-    DeliveryStatus.read: ("✓✓", "bold"),  # plus the accent colour, applied by the caller
-    DeliveryStatus.failed: ("✗", "bold"),
+    DeliveryStatus.queued: ("queued", "dim"),
+    DeliveryStatus.sending: ("queued", "dim"),
+    DeliveryStatus.sent: ("sent", ""),
+    DeliveryStatus.delivered: ("delivered", ""),
+    DeliveryStatus.read: ("read", "bold"),  # plus the accent colour, applied by the caller
+    DeliveryStatus.failed: ("failed", "bold"),
 }
 
 EVENT_WORDS = {
@@ -48,7 +50,8 @@ MEDIA_LABELS = {
 def delivery_mark(status: DeliveryStatus | None, accent: str = "") -> Text:
     if status is None:
         return Text()
-    mark, style = DELIVERY_MARKS.get(status, ("?", ""))
+    name, style = DELIVERY_MARKS.get(status, ("", ""))
+    mark = getattr(glyphs(), name) if name else "?"
     if status == DeliveryStatus.read and accent:
         style = f"{style} {accent}"
     if status == DeliveryStatus.failed and accent:
@@ -78,13 +81,13 @@ def header_line(
     line = Text()
     who = author_label(message, contact_name, agent_name)
     if message.kind == MessageKind.note:
-        line.append("✎ Note · ", "bold")
+        line.append(f"{glyphs().note} Note · ", "bold")
         line.append_text(one_line(who, "bold"))
     elif message.direction == Direction.inbound:
-        line.append("▸ ", "bold")
+        line.append(f"{glyphs().inbound} ", "bold")
         line.append_text(one_line(who, "bold"))
     else:
-        line.append("◂ ", "bold")
+        line.append(f"{glyphs().outbound} ", "bold")
         line.append_text(one_line(who, "bold"))
     line.append(f" · {clock(message.created_at, now)}", "dim")
     if message.forwarded:
@@ -108,7 +111,7 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
 
     kind = message.kind
     if kind == MessageKind.unsupported:
-        out.append("⚠ Unsupported message", "bold reverse")
+        out.append(f"{glyphs().warning} Unsupported message", "bold reverse")
         reason = message.unsupported_reason
         out.append(" — ")
         out.append_text(inert(reason or "WhatsApp did not say why", "italic"))
@@ -210,7 +213,7 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
         out.append_text(_clipped(message.text or "", expanded))
 
     if message.status == DeliveryStatus.failed:
-        out.append("\n✗ Not delivered: ", "bold")
+        out.append(f"\n{glyphs().failed} Not delivered: ", "bold")
         out.append_text(inert(message.error_message or "WhatsApp refused the message", "bold"))
         if message.error_code:
             out.append(f" (error {message.error_code})", "dim")

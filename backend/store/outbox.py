@@ -88,11 +88,11 @@ def _fail_message(tx: Tx, message_id: int, code: int | None, reason: str) -> Non
         "failed_at = ? WHERE id = ?",
         (code, reason, tx.now_iso, message_id),
     )
-    tx.execute(
-        "UPDATE tickets SET last_delivery_status = 'failed' "
-        "WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
-        (row["thread_id"],),
-    )
+    # the ticket shows its latest message's status: an ambiguous send failed after its
+    # wait may be older than one delivered meanwhile
+    from backend.store.statuses import settle_ticket_delivery
+
+    settle_ticket_delivery(tx, message_id, row["thread_id"])
     emit_message(tx, message_id, created=False)
 
 

@@ -32,11 +32,13 @@ from backend.store.conversations import (
     set_reaction,
     set_ticket_status,
 )
+from backend.store.drafts import delete_draft
 from backend.store.engine import Tx, dumps, parse_dt
 from backend.store.outbox import callback_data, enqueue
-from backend.store.templates import find_template, prepare_template
+from backend.store.templates import find_template, given_values, prepare_template
 from backend.store.usage import UsageRules, count_send, emit_usage, link_usage_record
 
+COMPOSER_KINDS = (schemas.SendText, schemas.SendMedia, schemas.SendNote)  # what a draft becomes
 MEDIA_ID_PLACEHOLDER = None  # filled by the outbox worker with Meta's media id at send time
 
 IMAGE_TYPES = ("image/jpeg", "image/png")
@@ -186,6 +188,28 @@ def _base_payload(contact: dict[str, Any], message_id: int) -> dict[str, Any]:
     }
 
 
+def _require_unchanged(tx: Tx, thread_id: int, expected_last_message_id: int | None) -> None:
+    """A reply written against a message is refused when the thread has moved on since:
+    someone (another agent, the contact) added a message the writer has not seen."""
+    if expected_last_message_id is None:
+        return
+    newer = tx.one(
+        "SELECT id FROM messages WHERE thread_id = ? AND id > ? AND kind NOT IN (?, ?) LIMIT 1",
+        (
+            thread_id,
+            expected_last_message_id,
+            schemas.MessageKind.note.value,
+            schemas.MessageKind.event.value,
+        ),
+    )
+    if newer is not None:
+        raise Conflict(
+            "Someone wrote in this thread after the message you replied to; read it, then send "
+            "again. Your draft is kept.",
+            code="thread_changed",
+        )
+
+
 def _existing_by_client_id(tx: Tx, thread_id: int, client_id: str | None) -> int | None:
     if not client_id:
         return None
@@ -208,6 +232,8 @@ def send_in_tx(
     if existing is not None:
         return existing, False
     ctx = _thread_context(tx, thread_id)
+    if agent_id is not None and isinstance(request, COMPOSER_KINDS):
+        delete_draft(tx, agent_id, thread_id)  # undone with the rest if the send is refused
     if isinstance(request, schemas.SendNote):
         message_id = insert_message(
             tx,
@@ -223,6 +249,7 @@ def send_in_tx(
         return message_id, True
 
     _require_sendable_number(tx, ctx.phone_number_id)
+    _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
     recipient = recipient_of(ctx.contact)
     free_form = not isinstance(request, schemas.SendTemplate)
     if free_form and not ctx.session_open:
@@ -268,9 +295,11 @@ def send_in_tx(
         }
         body = {"type": kind, kind: payload, **context}
     elif isinstance(request, schemas.SendTemplate):
-        prepared = prepare_template(
-            find_template(tx, request.name, request.language), request.variables, ctx.contact
+        template = find_template(tx, request.name, request.language)
+        given = given_values(
+            loads(template["components"], []), request.variables, request.components
         )
+        prepared = prepare_template(template, given, ctx.contact)
         values = {
             "kind": schemas.MessageKind.template,
             "text": prepared.text,
@@ -479,6 +508,7 @@ class SendingStore(StoreBase):
                     name=spec.template.name,
                     language=spec.template.language,
                     variables=spec.template.variables,
+                    components=spec.template.components,
                 )
             elif spec.text:
                 request = schemas.SendText(kind="text", text=spec.text)

@@ -9,6 +9,7 @@ from backend.domain.clock import Clock, SystemClock
 from backend.store.agents import AgentsStore
 from backend.store.audit import AuditStore
 from backend.store.channels import ChannelsStore
+from backend.store.drafts import DraftsStore
 from backend.store.engine import CommittedEvent, Readers, Writer
 from backend.store.events import EventsStore
 from backend.store.inserts import InsertsStore
@@ -29,6 +30,7 @@ class SqliteStore(
     EventsStore,
     # WhatsApp outbound: sends, outbox, usage, templates, channels
     SendingStore,
+    DraftsStore,
     OutboxStore,
     UsageStore,
     TemplatesStore,

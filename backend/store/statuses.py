@@ -143,7 +143,7 @@ def apply_status(tx: Tx, record: StatusRecord) -> StatusResult:
         _replay_early(tx, record.wamid)
     if not changed:
         return StatusResult(StatusOutcome.unchanged, message_id=row["id"])
-    _settle_ticket(tx, row["id"], row["thread_id"])
+    settle_ticket_delivery(tx, row["id"], row["thread_id"])
     conv.emit_message_snapshot(tx, row["id"], created=False)
     return StatusResult(StatusOutcome.applied, message_id=row["id"])
 
@@ -188,7 +188,7 @@ def _apply_to_message(
     return before is None or after is None or tuple(before) != tuple(after)
 
 
-def _settle_ticket(tx: Tx, message_id: int, thread_id: int) -> None:
+def settle_ticket_delivery(tx: Tx, message_id: int, thread_id: int) -> None:
     """The ticket's last delivery status follows its latest outbound message."""
     latest = tx.one(
         "SELECT id, status FROM messages WHERE thread_id = ? AND direction = ? "

@@ -193,3 +193,55 @@ async def test_bad_since_and_no_token_on_the_websocket(live_backend):
         ):
             pass
     assert bad.value.response.status_code == 422
+
+
+async def _log_events(backend: LiveBackend, count: int) -> int:
+    """Commit ``count`` logged events; the newest seq."""
+    await backend.store.write(
+        lambda tx: [tx.emit("thread.updated", {"i": i}) for i in range(count)]
+    )
+    return (await backend.store.event_bounds())[1]
+
+
+async def test_a_replay_of_several_pages_sends_every_event_once_in_order(live_backend):
+    from backend.api.ws import REPLAY_PAGE
+
+    start = (await live_backend.store.event_bounds())[1]
+    newest = await _log_events(live_backend, 2 * REPLAY_PAGE + 1)
+    async with LiveClient.connect(live_backend, live_backend.agent_token, since=start) as live:
+        frames = await live.until_seq(newest)
+        hello = await live.next_of("hello")
+    assert [f["seq"] for f in frames] == list(range(start + 1, newest + 1))
+    assert [f["data"]["i"] for f in frames] == list(range(2 * REPLAY_PAGE + 1))
+    assert hello["data"] == {"last_seq": newest}
+
+
+async def test_events_committed_during_a_replay_arrive_once_none_lost_none_twice(
+    live_backend, monkeypatch
+):
+    """The subscriber is registered before the log is read, and the live queue skips what
+    the replay sent. A hook on the replay's page reads commits an event after each: one
+    after the first page (the replay reads it too: the queue's copy must be skipped) and
+    one after the last page (only the queue has it: it must not be lost)."""
+    from backend.api.ws import REPLAY_PAGE
+
+    store = live_backend.store
+    start = (await store.event_bounds())[1]
+    newest = await _log_events(live_backend, REPLAY_PAGE + 500)
+    read_page = store.event_page
+    during: list[int] = []
+
+    async def page_then_commit(seq: int, limit: int):
+        page = await read_page(seq, limit)
+        if len(during) < 2:
+            marker = {"during": len(during)}
+            during.append(await store.write(lambda tx: tx.emit("thread.updated", marker)))
+        return page
+
+    monkeypatch.setattr(store, "event_page", page_then_commit)
+    async with LiveClient.connect(live_backend, live_backend.agent_token, since=start) as live:
+        frames = await live.until_seq(newest + 2)
+        after = await _log_events(live_backend, 1)  # a duplicate would come before this one
+        frames += await live.until_seq(after)
+    assert during == [newest + 1, newest + 2]
+    assert [f["seq"] for f in frames] == list(range(start + 1, after + 1))

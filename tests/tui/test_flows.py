@@ -12,6 +12,7 @@ import asyncio
 import stat
 from pathlib import Path
 
+from backend.keys import HUB
 from backend.schemas import (
     DeliveryStatus,
     Direction,
@@ -23,7 +24,7 @@ from backend.schemas import (
 )
 from backend.store.sqlite import SqliteStore
 from tests.backend.seed import inbound
-from tests.support import free_port
+from tests.support import REFUSED_URL
 from tests.tui.backend_fixtures import (
     BUSINESS_DISPLAY,
     CARD_TEXT,
@@ -42,9 +43,10 @@ from tests.tui.backend_fixtures import (
 )
 from tui.app import StartScreen, TtydeskApp
 from tui.client import ApiClient, LiveStream
-from tui.config import Settings, config_path
+from tui.config import Settings, config_path, load_settings
 from tui.dialogs.login import LoginDialog
 from tui.dialogs.picker import FuzzyPicker
+from tui.dialogs.simple import ConfirmDialog
 from tui.dialogs.template_picker import TemplatePicker
 from tui.dialogs.view_builder import ViewBuilder
 from tui.screens.help import HelpScreen
@@ -344,7 +346,10 @@ async def test_presence_of_others_is_shown_on_connect(desk):
     try:
         await wait_for(lambda: stream.state == "connected")
         await stream.send_presence(desk.ids["ana"], PresenceState.viewing)
-        await asyncio.sleep(0.1)
+        hub = desk.backend.app[HUB]
+        await wait_for(
+            lambda: any(p["thread_id"] == desk.ids["ana"] for p in hub.presence_snapshot())
+        )
         app = desk.make_app(desk.admin_token)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await inbox_ready(app)
@@ -353,9 +358,12 @@ async def test_presence_of_others_is_shown_on_connect(desk):
             await open_thread(pilot, screen, desk.ids["ben"])
             await wait_for(lambda: "Bob Agent is viewing" not in screen_text(app))
             # Bob leaves: gone from Ana's thread too
+            bob = desk.backend.agent.id
+            assert bob in app.presence
             await stream.send_presence(None, PresenceState.idle)
+            await wait_for(lambda: bob not in app.presence)  # the app has Bob's idle
             await open_thread(pilot, screen, desk.ids["ana"])
-            await pilot.pause(0.2)
+            await pilot.pause()
             assert "Bob Agent is" not in screen_text(app)
     finally:
         task.cancel()
@@ -425,7 +433,7 @@ async def test_wrong_token_is_one_sentence(desk):
 
 
 async def test_unreachable_server_is_one_sentence():
-    app = make_app(f"http://127.0.0.1:{free_port()}", "x")
+    app = make_app(REFUSED_URL, "x")
     async with app.run_test(size=(100, 30)):
         await wait_for(lambda: "Cannot reach the server" in screen_text(app))
 
@@ -443,6 +451,29 @@ async def test_first_run_prompt_saves_config_0600(desk):
     path = config_path()
     assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert desk.admin_token in path.read_text()
+
+
+async def test_server_and_token_from_the_command_line_are_offered_for_saving(desk):
+    """`ttydesk --server URL --token T` (or the environment): once connected, the inbox
+    offers to keep both in the 0600 config file; the next plain start asks nothing."""
+    path = config_path()
+    settings = Settings(server=desk.url, token=desk.admin_token, path=path)
+    app = TtydeskApp(settings, ApiClient(desk.url, desk.admin_token))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, ConfirmDialog))
+        assert "Save the server and your token" in app.screen.question
+        await wait_for(lambda: "Save (y)" in screen_text(app))
+        await pilot.press("y")
+        await wait_for(lambda: path.exists())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert desk.admin_token in path.read_text()
+
+    again = TtydeskApp(load_settings(), ApiClient(desk.url, desk.admin_token))
+    async with again.run_test(size=(100, 30)):
+        assert again.settings.saved
+        await inbox_ready(again)
+        # the offer is pushed in the same step that makes the inbox ready: none came
+        assert not isinstance(again.screen, ConfirmDialog)
 
 
 async def test_insert_picker_fills_tokens(desk):

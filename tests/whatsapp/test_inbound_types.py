@@ -267,6 +267,17 @@ async def test_session_opens_24h_from_the_message_and_is_never_shortened(backend
     assert got.ticket.session_expires_at == got.session_expires_at
 
 
+async def test_a_later_customer_message_extends_the_session(backend, meta):
+    await deliver(backend, meta, p.text("first", at=AT - timedelta(hours=3)))
+    (thread,) = await rows(backend, "SELECT id FROM threads")
+    first = await backend.store.write(lambda tx: load_thread(tx, thread["id"]))
+    await deliver(backend, meta, p.text("three hours on", at=AT))
+    got = await backend.store.write(lambda tx: load_thread(tx, thread["id"]))
+    assert first.session_expires_at == AT.replace(microsecond=0) + timedelta(hours=21)
+    assert got.session_expires_at == AT.replace(microsecond=0) + timedelta(hours=24)
+    assert got.ticket.session_expires_at == got.session_expires_at
+
+
 async def test_a_closed_ticket_is_not_reopened_a_new_one_starts(backend, meta):
     from backend.store.conversations import set_ticket_status
 
