@@ -122,8 +122,8 @@ class Admission:
     held_reactions: bool = False  # reactions wait for this wamid (store/reactions.py)
 
 
-# The number, whether the wamid is stored, and (for a plain message from a sender with a
-# BSUID) the contact with that BSUID and its open thread on the number: the three reads
+# The number, whether the wamid is stored, and (for a plain message) the contact with the
+# sender's BSUID (else wa_id) and its open thread on the number: the three reads
 # every inbound message starts with, in one statement (tests/bench/ingest.py).
 _ADMIT_SQL = """SELECT p.status, p.destination, p.connected_at, p.display_phone_number,
     EXISTS (SELECT 1 FROM messages WHERE wamid = :wamid) AS stored,
@@ -135,7 +135,7 @@ _ADMIT_SQL = """SELECT p.status, p.destination, p.connected_at, p.display_phone_
     t.status AS t_status
 FROM phone_numbers p
 LEFT JOIN contacts c ON c.id = (
-    SELECT id FROM contacts WHERE {column} = :bsuid ORDER BY updated_at DESC LIMIT 1)
+    SELECT id FROM contacts WHERE {column} = :sender ORDER BY updated_at DESC LIMIT 1)
 LEFT JOIN threads th ON th.id = (
     SELECT th2.id FROM threads th2 JOIN tickets t2 ON t2.id = th2.ticket_id
     WHERE th2.contact_id = c.id AND th2.phone_number_id IS p.phone_number_id
@@ -144,13 +144,15 @@ LEFT JOIN threads th ON th.id = (
 LEFT JOIN tickets t ON t.id = th.ticket_id
 WHERE p.phone_number_id = :pnid"""
 _ADMIT_BY_COLUMN = {
-    column: _ADMIT_SQL.replace("{column}", column) for column in ("wa_parent_user_id", "wa_user_id")
+    column: _ADMIT_SQL.replace("{column}", column)
+    for column in ("wa_parent_user_id", "wa_user_id", "wa_id")
 }
 
 
 @dataclass(slots=True)
 class KnownSender:
-    """A returning sender found by BSUID with an unchanged identity, and their open thread."""
+    """A returning sender found by BSUID (or wa_id) with an unchanged identity, and their
+    open thread."""
 
     contact_id: int
     thread: conv.InboundThread | None
@@ -169,16 +171,12 @@ def admit(
     ``sender``, the returning sender of ``_known_contact``)."""
     row = None
     if phone_number_id:
-        column = bsuid = None
+        column = key = None
         if sender is not None:
-            column, bsuid = (
-                ("wa_parent_user_id", sender.parent_user_id)
-                if sender.parent_user_id
-                else ("wa_user_id", sender.user_id)
-            )
+            column, key = _identity_key(sender)
         row = tx.one(
             _ADMIT_BY_COLUMN[column or "wa_user_id"],
-            {"wamid": wamid, "pnid": phone_number_id, "bsuid": bsuid},
+            {"wamid": wamid, "pnid": phone_number_id, "sender": key},
         )
     if (
         row is None
@@ -209,6 +207,17 @@ def admit(
         known=known,
         held_reactions=bool(row["held_reactions"]),
     )
+
+
+def _identity_key(sender: Sender) -> tuple[str, str | None]:
+    """The contacts column a sender is looked up by first, and its value: the parent
+    BSUID, else the BSUID, else the wa_id exactly as sent (SPEC §3: whether or not the
+    phone library calls it a valid number)."""
+    if sender.parent_user_id:
+        return "wa_parent_user_id", sender.parent_user_id
+    if sender.user_id:
+        return "wa_user_id", sender.user_id
+    return "wa_id", sender.wa_id
 
 
 def _same_identity(row: Any, sender: Sender, prefix: str = "") -> bool:
@@ -256,7 +265,7 @@ def ingest_inbound(
         record.reaction_target is None
         and record.reaction_emoji is None
         and record.identity_change is None
-        and (record.sender.user_id or record.sender.parent_user_id)
+        and (record.sender.user_id or record.sender.parent_user_id or record.sender.wa_id)
     )
     admission = admit(
         tx, record.phone_number_id, record.at, record.wamid, record.sender if plain else None
@@ -310,48 +319,37 @@ def _react(tx: Tx, record: InboundRecord) -> IngestResult:
 # ------------------------------------------------------------------ identity changes
 
 
-def _find_contact(tx: Tx, sender: Sender) -> int | None:
-    for column, value in (
-        ("wa_parent_user_id", sender.parent_user_id),
-        ("wa_user_id", sender.user_id),
-        ("wa_id", sender.wa_id),
-    ):
-        if value:
-            row = tx.one(
-                f"SELECT id FROM contacts WHERE {column} = ? ORDER BY updated_at DESC LIMIT 1",
-                (value,),
-            )
-            if row is not None:
-                return row["id"]
-    return None
-
-
 def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> IngestResult:
-    """user_changed_number / user_changed_user_id: update the contact, show an event line."""
-    contact_id = _find_contact(tx, record.sender)
+    """user_changed_number / user_changed_user_id: update the contact, show an event line.
+    A change older than the identity already applied (delivered late) changes nothing:
+    its event line is still shown in its place, marked ``applied: false``."""
+    sender = record.sender
+    contact_id = conv.find_whatsapp_contact(
+        tx,
+        wa_id=sender.wa_id,
+        user_id=sender.user_id,
+        parent_user_id=sender.parent_user_id,
+        at=record.at,
+    )
     if contact_id is None:
         contact_id, _ = conv.resolve_whatsapp_contact(
             tx,
-            wa_id=change.new_wa_id or record.sender.wa_id,
-            user_id=change.new_user_id or record.sender.user_id,
-            parent_user_id=change.new_parent_user_id or record.sender.parent_user_id,
+            wa_id=change.new_wa_id or sender.wa_id,
+            user_id=change.new_user_id or sender.user_id,
+            parent_user_id=change.new_parent_user_id or sender.parent_user_id,
+            at=record.at,
         )
     current = tx.one(
         "SELECT wa_id, wa_user_id, wa_parent_user_id FROM contacts WHERE id = ?", (contact_id,)
     )
-    updates = {
-        column: value
-        for column, value in (
-            ("wa_id", change.new_wa_id),
-            ("wa_user_id", change.new_user_id),
-            ("wa_parent_user_id", change.new_parent_user_id),
-        )
-        if value and current is not None and current[column] != value
-    }
     previous = dict(current) if current is not None else {}
+    changed = {
+        "wa_id": change.new_wa_id,
+        "wa_user_id": change.new_user_id,
+        "wa_parent_user_id": change.new_parent_user_id,
+    }
+    updates = conv.apply_whatsapp_identity(tx, contact_id, changed, record.at)
     if updates:
-        tx.update("contacts", contact_id, {**updates, "updated_at": tx.now_iso})
-        conv.index_contact(tx, contact_id)
         new_wa = updates.get("wa_id") or previous.get("wa_id")
         new_user = updates.get("wa_user_id") or previous.get("wa_user_id")
         tx.execute(
@@ -376,6 +374,10 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
         "previous": {k: v for k, v in previous.items() if v},
         "current": {k: v for k, v in updates.items()},
     }
+    if not updates and any(
+        value and previous.get(column) != value for column, value in changed.items()
+    ):
+        content["applied"] = False  # a newer identity is applied already
     message_id = conv.insert_message(
         tx,
         thread_id=thread_id,
@@ -384,7 +386,7 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
         text=record.text,
         wamid=record.wamid,
         content=content,
-        from_number=record.sender.wa_id or record.sender.user_id,
+        from_number=sender.wa_id or sender.user_id,
         raw=record.raw,
         at=record.at,
     )
@@ -398,11 +400,12 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
 
 def _known_contact(tx: Tx, sender: Sender) -> int | None:
     """The contact of a returning sender whose WhatsApp identity is unchanged, found by
-    BSUID alone (the common case); None sends the caller through the full association,
-    which normalises numbers (SPEC §3)."""
+    BSUID or wa_id alone (the common case); None sends the caller through the full
+    association, which normalises numbers (SPEC §3)."""
     for column, value in (
         ("wa_parent_user_id", sender.parent_user_id),
         ("wa_user_id", sender.user_id),
+        ("wa_id", sender.wa_id),
     ):
         if not value:
             continue
@@ -523,6 +526,7 @@ def _store_message(
             parent_user_id=sender.parent_user_id,
             username=sender.username,
             profile_name=sender.profile_name,
+            at=record.at,
         )
     found = (
         known.thread

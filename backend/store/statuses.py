@@ -192,7 +192,7 @@ def settle_ticket_delivery(tx: Tx, message_id: int, thread_id: int) -> None:
     """The ticket's last delivery status follows its latest outbound message."""
     latest = tx.one(
         "SELECT id, status FROM messages WHERE thread_id = ? AND direction = ? "
-        "AND kind NOT IN ('note', 'event') ORDER BY id DESC LIMIT 1",
+        "AND kind NOT IN ('note', 'event') ORDER BY created_at DESC, id DESC LIMIT 1",
         (thread_id, schemas.Direction.outbound),
     )
     if latest is None or latest["id"] != message_id:
