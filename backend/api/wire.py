@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from backend.domain import json_input
 from backend.domain.errors import InvalidField, Malformed
 from backend.keys import SETTINGS
 
@@ -39,18 +40,27 @@ def validation_error(exc: ValidationError, *, prefix: str = "") -> InvalidField:
     return InvalidField(message, field=prefix + field)
 
 
-async def read_json(request: web.Request) -> Any:
-    limit = request.app[SETTINGS].max_body_bytes
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The body, read as it streams in: ``TooLarge`` as soon as it passes ``limit`` bytes,
+    whether or not it announced its length (a chunked body does not), so no more than
+    ``limit`` is ever held."""
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"The request body is too large (limit {limit} bytes).")
-    raw = await request.read()
-    if len(raw) > limit:
-        raise TooLarge(f"The request body is too large (limit {limit} bytes).")
+    body = bytearray()
+    while chunk := await request.content.readany():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(f"The request body is too large (limit {limit} bytes).")
+    return bytes(body)
+
+
+async def read_json(request: web.Request) -> Any:
+    raw = await read_body(request, request.app[SETTINGS].max_body_bytes)
     if not raw:
         raise Malformed("The request needs a JSON body.", code="malformed_json")
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return json_input.decode(raw)
+    except json_input.InvalidJson as exc:
         raise Malformed(f"The body is not valid JSON ({exc}).", code="malformed_json") from None
 
 

@@ -13,12 +13,14 @@ module spends on every webhook (tests/bench/ingest.py).
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from backend.domain import json_input
+from backend.domain.json_input import INT64_MAX, INT64_MIN
 from backend.schemas import MessageKind
 
 # What may be *sent* (WHATSAPP.md "Supported media"); inbound media of another type is
@@ -362,21 +364,25 @@ def _list(value: Any) -> list[Any]:
 
 
 def _float(value: Any) -> float | None:
+    """A finite number ("NaN" and "Infinity" are strings float() reads, JSON cannot hold)."""
     if isinstance(value, bool):
         return None
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def _int(value: Any) -> int | None:
+    """An integer SQLite can hold (64 bits)."""
     if isinstance(value, bool):
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):  # int(inf) is an OverflowError
         return None
+    return number if INT64_MIN <= number <= INT64_MAX else None
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -505,7 +511,7 @@ def _interactive(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
         response: Any = reply.get("response_json")
         if isinstance(response, str):
             try:
-                response = json.loads(response)
+                response = json_input.decode(response, invalid_numbers_as_null=True)
             except ValueError:
                 pass
         return InteractiveMessage(
