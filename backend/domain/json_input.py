@@ -18,8 +18,7 @@ import math
 import re
 from typing import Any
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
+from backend.domain.numbers import fits_int64
 
 # the escape of a surrogate; the only way one gets into decoded JSON from UTF-8 text
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
@@ -53,7 +52,7 @@ def decode(data: bytes | str, *, invalid_numbers_as_null: bool = False) -> Any:
     def integer(literal: str) -> int | None:
         # Python refuses to read more than 4,300 digits (ValueError), long before this
         value = int(literal)
-        return value if INT64_MIN <= value <= INT64_MAX else out_of_range(literal)
+        return value if fits_int64(value) else out_of_range(literal)
 
     try:
         value = json.loads(text, parse_float=real, parse_int=integer, parse_constant=out_of_range)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend.domain import json_input
-from backend.domain.json_input import INT64_MAX, INT64_MIN
+from backend.domain.numbers import fits_int64
 from backend.schemas import MessageKind
 
 # What may be *sent* (WHATSAPP.md "Supported media"); inbound media of another type is
@@ -382,7 +382,7 @@ def _int(value: Any) -> int | None:
         number = int(value)
     except (TypeError, ValueError, OverflowError):  # int(inf) is an OverflowError
         return None
-    return number if INT64_MIN <= number <= INT64_MAX else None
+    return number if fits_int64(number) else None
 
 
 def parse_timestamp(value: Any) -> datetime | None:
