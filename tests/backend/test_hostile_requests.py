@@ -8,6 +8,7 @@ RecursionError reading a body, a cursor decoding to a list or a lone surrogate, 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator
@@ -190,3 +191,30 @@ async def test_json_bodies_out_of_range_name_the_problem(backend):
     assert broken.status_code == 202, broken.text
     assert broken.json()["text"] == "half \ufffd"
     json.dumps(broken.json())  # encodable
+
+
+async def test_a_chunked_json_body_over_the_limit_is_413_while_it_streams(tmp_path):
+    """A chunked body announces no length: the server answers 413 once it passes
+    max_body_bytes, while the client is still sending. Failed before the fix: the server
+    read up to the upload limit (100 MB) before looking at the size."""
+    live = LiveBackend(data_dir=tmp_path / "data", overrides={"max_body_bytes": 4096})
+    await live.start()
+    await live.seed_agents()
+    reader, writer = await asyncio.open_connection("127.0.0.1", live.port)
+    try:
+        writer.write(
+            "POST /api/v1/views HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {live.agent_token}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+        )
+        chunk = b" " * 4096
+        for _ in range(4):  # four times the limit, and never the final empty chunk
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        await writer.drain()
+        async with asyncio.timeout(10):
+            status_line = await reader.readline()
+        assert status_line.split()[1] == b"413", status_line
+    finally:
+        writer.close()
+        await writer.wait_closed()
+        await live.stop()

@@ -242,6 +242,7 @@ async def test_a_chunked_body_over_the_cap_is_413_as_it_streams(backend, meta):
         assert error["error"]["code"] == "too_large"
     finally:
         writer.close()
+        await writer.wait_closed()
 
     # httpx sends a generator body chunked
     async def generated():
