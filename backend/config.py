@@ -99,6 +99,9 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=1_048_576 * 2, ge=1024)
     """Largest JSON request body accepted."""
+    webhook_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Largest webhook body read (Meta's notifications are a few KB); more is a 413,
+    answered before the rest is read and before the signature is checked."""
     max_upload_bytes: int = Field(default=100 * 1_048_576, ge=1024)
     """Largest media upload accepted (documents: 100 MB)."""
     event_retention: int = Field(default=200_000, ge=100)

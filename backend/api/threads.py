@@ -11,6 +11,7 @@ from backend import schemas
 from backend.api.auth import current_agent
 from backend.api.wire import operation, parse_query, path_int, respond
 from backend.domain.errors import InvalidField
+from backend.domain.numbers import positive_id
 from backend.keys import STORE
 from backend.store.search import fts_query, text_match_filter
 from backend.store.sqlite import SqliteStore
@@ -171,9 +172,9 @@ async def list_messages(request: web.Request) -> web.Response:
     query = parse_query(request, MessagesQuery)
     before = query.before
     if before is None and query.cursor:
-        if not query.cursor.isdigit():
+        before = positive_id(query.cursor)
+        if before is None:
             raise InvalidField("The cursor is not one this server gave out.", field="cursor")
-        before = int(query.cursor)
     page = await request.app[STORE].list_messages(
         path_int(request, "id"), before=before, limit=query.limit
     )

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
 from backend.domain.errors import InvalidField
+from backend.domain.numbers import INT64_MAX, positive_id
 from backend.domain.tickets import TicketPriority, TicketStatus
 
 PropertyKind = Literal["enum", "text", "datetime", "agent", "bool", "hours"]
@@ -270,10 +271,11 @@ def _enum_value(spec: PropertySpec, value: object, operator: str, me: int, field
 def _agent_value(spec: PropertySpec, value: object, operator: str, me: int, field: str) -> int:
     if isinstance(value, str) and value.strip().lower() == ME:
         return me
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT64_MAX:
         return value
-    if isinstance(value, str) and value.strip().isdigit() and int(value) > 0:
-        return int(value)
+    agent_id = positive_id(value) if isinstance(value, str) else None
+    if agent_id is not None:
+        return agent_id
     raise InvalidField(f'{_short(value)} is not an agent id or "me".', field=field)
 
 

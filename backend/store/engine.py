@@ -47,7 +47,12 @@ WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Compact JSON; a non-finite float is a ValueError (``NaN`` is not JSON, and a column
+    holding it breaks every SQL-built event that reads the row), raised in the job that
+    tried to store it."""
+    return json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
+    )
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -171,6 +176,11 @@ class BatchBuffer:
     row no longer exists is dropped.
 
     A rolled-back job's rows and events are dropped (``mark``/``undo``).
+
+    One job's bad value must not fail its neighbours' commit, yet these writes run for all
+    of them at once: so a job's text must be encodable when it indexes it (checked then,
+    in its own savepoint), and if a bulk write still fails, it is redone item by item and
+    an item that fails alone is left out (logged), the rest of the batch committing.
     """
 
     __slots__ = ("flushed", "late", "now", "now_iso", "rows")
@@ -195,17 +205,23 @@ class BatchBuffer:
 
     def flush_fts(self, conn: sqlite3.Connection) -> None:
         if self.flushed < len(self.rows):
-            conn.execute(_FTS_BULK_INSERT, (dumps(self.rows[self.flushed :]),))
+            rows = self.rows[self.flushed :]
             self.flushed = len(self.rows)
+            _each_alone(conn, _FTS_BULK_INSERT, rows, lambda part: (dumps(part),))
 
     def flush(self, conn: sqlite3.Connection) -> None:
         """Everything, before COMMIT."""
         self.flush_fts(conn)
         if not self.late:
             return
-        built = build_logged(
-            conn, ((event.seq, builder.type, entity_id) for builder, entity_id, event in self.late)
-        )
+        built: dict[int, str] = {}
+        for builder, pairs in pairs_by_builder(
+            (event.seq, builder.type, entity_id) for builder, entity_id, event in self.late
+        ).items():
+            for rows in _each_alone(
+                conn, builder.select, pairs, lambda part: {"pairs": dumps(part)}, fetch=True
+            ):
+                built.update((int(seq), payload) for seq, payload in rows)
         logged = []
         for builder, entity_id, event in self.late:
             frame = built.get(event.seq)
@@ -214,6 +230,30 @@ class BatchBuffer:
                 logged.append((event.seq, builder.type, self.now_iso, entity_id))
         conn.executemany(_LOG_SNAPSHOT, logged)
         self.late.clear()
+
+
+def _each_alone(
+    conn: sqlite3.Connection,
+    sql: str,
+    items: list[Any],
+    params: Callable[[list[Any]], Sequence[Any] | dict[str, Any]],
+    *,
+    fetch: bool = False,
+) -> list[list[Any]]:
+    """Run ``sql`` once for all ``items`` (its parameters from ``params(items)``); if that
+    fails, once per item, leaving out (and logging) an item that fails alone. Returns the
+    rows of each run when ``fetch``. (A statement that fails leaves nothing behind.)"""
+    try:
+        cursor = conn.execute(sql, params(items))
+        return [cursor.fetchall() if fetch else []]
+    except (sqlite3.Error, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        if len(items) == 1:
+            log.error("left out of the batch's commit: %r (%s)", items[0], exc)
+            return []
+    results = []
+    for item in items:
+        results.extend(_each_alone(conn, sql, [item], params, fetch=fetch))
+    return results
 
 
 # INSERT statements by (table, *columns): the same few shapes are built for every row
@@ -250,6 +290,8 @@ class Tx:
 
     def index_message(self, message_id: int, body: str) -> None:
         """Add a message to ``messages_fts`` (at the end of the batch, see ``BatchBuffer``)."""
+        if not body.isascii():
+            body.encode()  # text UTF-8 cannot hold fails this job here, not the batch's write
         self.batch.rows.append((message_id, body))
 
     def insert(self, table: str, values: dict[str, Any]) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 from backend import schemas
 from backend.domain import views as rules
 from backend.domain.errors import Forbidden, InvalidField, NotFound
+from backend.domain.numbers import fits_int64
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Readers, Tx, dumps, iso
 
@@ -256,10 +257,18 @@ def can_edit(row: sqlite3.Row | dict[str, Any], agent: schemas.Agent) -> bool:
 def custom_view_id(view_id: str) -> int:
     if view_id.startswith(BUILTIN_PREFIX):
         raise Forbidden("Built-in views cannot be changed.", code="builtin_view")
+    return view_number(view_id)
+
+
+def view_number(view_id: str) -> int:
+    """A custom view's id from its text; ``NotFound`` for text no view could have."""
     try:
-        return int(view_id)
+        number = int(view_id)
     except ValueError:
         raise NotFound("There is no such view.", code="view_not_found") from None
+    if not fits_int64(number):
+        raise NotFound("There is no such view.", code="view_not_found")
+    return number
 
 
 def _view_event(tx: Tx, row: dict[str, Any], *, deleted: bool = False) -> None:
@@ -298,12 +307,8 @@ class ViewsStore(StoreBase):
         return view_from_row(row)
 
     async def _visible_view_row(self, view_id: str, agent: schemas.Agent) -> sqlite3.Row:
-        try:
-            number = int(view_id)
-        except ValueError:
-            raise NotFound("There is no such view.", code="view_not_found") from None
         row = await self.readers.one(
-            f"SELECT {VIEW_COLUMNS} FROM views v WHERE v.id = ?", (number,)
+            f"SELECT {VIEW_COLUMNS} FROM views v WHERE v.id = ?", (view_number(view_id),)
         )
         if row is None or not can_see(row, agent):
             raise NotFound("There is no such view.", code="view_not_found")

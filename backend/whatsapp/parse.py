@@ -13,12 +13,14 @@ module spends on every webhook (tests/bench/ingest.py).
 
 from __future__ import annotations
 
-import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from backend.domain import json_input
+from backend.domain.numbers import fits_int64
 from backend.schemas import MessageKind
 
 # What may be *sent* (WHATSAPP.md "Supported media"); inbound media of another type is
@@ -430,21 +432,25 @@ def _list(value: Any) -> list[Any]:
 
 
 def _float(value: Any) -> float | None:
+    """A finite number ("NaN" and "Infinity" are strings float() reads, JSON cannot hold)."""
     if isinstance(value, bool):
         return None
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def _int(value: Any) -> int | None:
+    """An integer SQLite can hold (64 bits)."""
     if isinstance(value, bool):
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):  # int(inf) is an OverflowError
         return None
+    return number if fits_int64(number) else None
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -623,8 +629,8 @@ def _interactive(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
         response: Any = reply.get("response_json")
         if isinstance(response, str):
             try:
-                response = json.loads(response)
-            except (ValueError, RecursionError):
+                response = json_input.decode(response, invalid_numbers_as_null=True)
+            except ValueError:
                 pass
         form = _form_fields(response)
         return InteractiveMessage(
