@@ -159,3 +159,12 @@ async def test_the_wal_is_checkpointed_beside_the_writer(store):
             break
         await asyncio.sleep(0.05)
     assert checkpointer.checkpoints >= 1
+
+
+async def test_the_writer_commits_durably(store):
+    """An acknowledged webhook must survive a power cut, not only a crash: Meta does not
+    resend what we answered 200. In WAL mode, synchronous=NORMAL may lose the last commits
+    on power loss; FULL (2) syncs the WAL at every (group) commit."""
+    mode = await store.write(lambda tx: tx.one("PRAGMA synchronous")[0])
+    journal = await store.write(lambda tx: tx.one("PRAGMA journal_mode")[0])
+    assert (mode, journal) == (2, "wal")
