@@ -16,17 +16,20 @@ FILE_MODE = 0o600
 
 
 def private_dir(path: Path) -> Path:
-    """``path`` as a folder, created ``0700`` if missing (an existing folder is left as is:
-    it may be one the user chose and shares on purpose)."""
-    if not path.is_dir():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            path.mkdir()
-        except FileExistsError:
-            if not path.is_dir():
-                raise
-            return path  # made by a process beside us
-        os.chmod(path, FOLDER_MODE)
+    """``path`` as a folder; each folder made here (``path`` and missing parents) is
+    ``0700``. An existing folder is left as it is: it may be one the user chose and
+    shares on purpose."""
+    if path.is_dir():
+        return path
+    if path.parent != path:
+        private_dir(path.parent)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+        return path  # made by a process beside us
+    os.chmod(path, FOLDER_MODE)
     return path
 
 
