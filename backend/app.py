@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         client_max_size=max(settings.max_body_bytes, settings.max_upload_bytes),
     )
     app[SETTINGS] = settings
-    app[HUB] = Hub(queue_size=settings.ws_queue_size)
+    app[HUB] = Hub(queue_size=settings.ws_queue_size, queue_bytes=settings.ws_queue_bytes)
     app[STORE] = SqliteStore(settings.database_path, clock=clock or SystemClock())
     app[STORE].on_commit(app[HUB].publish)
     app[WEBSOCKETS] = set()

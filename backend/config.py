@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     """Events kept in the log for replay; older clients are told to resync."""
     ws_queue_size: int = Field(default=1000, ge=10)
     """Events a slow WebSocket client may fall behind before it is dropped."""
+    ws_queue_bytes: int = Field(default=4 * 1_048_576, ge=65_536)
+    """Bytes of events a slow WebSocket client may fall behind before it is dropped."""
     ws_heartbeat: float = Field(default=30.0, gt=0)
     """Seconds between WebSocket pings."""
 
