@@ -23,6 +23,8 @@ from tui.text import clip, clock, human_size, inert, one_line, whatsapp
 DELIVERY_MARKS: dict[DeliveryStatus, tuple[str, str]] = {
     DeliveryStatus.queued: ("◷", "dim"),
     DeliveryStatus.sending: ("◷", "dim"),
+    # sent or not is unknown until WhatsApp's status arrives: said in words, not a glyph
+    DeliveryStatus.checking: ("◷ checking whether it was sent", "dim italic"),
     DeliveryStatus.sent: ("✓", ""),
     DeliveryStatus.delivered: ("✓✓", ""),
     DeliveryStatus.read: ("✓✓", "bold"),  # plus the accent colour, applied by the caller
