@@ -105,6 +105,8 @@ class Hub:
 
     def publish_presence(self, source: Subscriber, thread_id: int | None, state: str) -> None:
         """Presence is ephemeral: fanned out with seq 0, never written to the event log."""
+        if source not in self._subscribers:
+            return  # gone (or dropped as too slow): its idle has been sent already
         source.presence_thread = thread_id if state != "idle" else None
         source.presence_state = state
         frame = json.dumps(
