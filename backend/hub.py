@@ -88,9 +88,9 @@ class Hub:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         if subscriber not in self._subscribers:
             return
-        self._subscribers.discard(subscriber)
         if subscriber.presence_state != "idle" or subscriber.presence_thread is not None:
             self.publish_presence(subscriber, None, "idle")
+        self._subscribers.discard(subscriber)
 
     def publish(self, events: Iterable[Frame]) -> None:
         """Called on the event loop after each commit, in seq order."""
