@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ttydesk", description="A WhatsApp help desk for the terminal."
     )
+    # `ttydesk --server URL` starts the inbox, as `ttydesk tui --server URL` does
+    _add_tui_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the backend (REST API, WebSocket, webhook)")
@@ -46,8 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     tui = commands.add_parser("tui", help="start the terminal inbox (the default)")
-    tui.add_argument("--server", help="backend URL (TTYDESK_SERVER)")
-    tui.add_argument("--token", help="agent token (TTYDESK_TOKEN)")
+    _add_tui_options(tui)
     tui.set_defaults(func=cmd_tui)
 
     admin = commands.add_parser("admin", help="agents, contacts, usage, channels (on the database)")
@@ -97,11 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_tui_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", help="backend URL (TTYDESK_SERVER)")
+    parser.add_argument(
+        "--token",
+        help="agent token; prefer TTYDESK_TOKEN, the saved config or the prompt, "
+        "since the command line is visible to every user in `ps`",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args.server = args.token = None
         return cmd_tui(args)
     result = args.func(args)
     return EXIT_OK if result is None else int(result)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -165,6 +165,8 @@ class TtydeskApp(App[int]):
         self.ready_event = asyncio.Event()
         self.start_screen = StartScreen()
         self.events_applied = 0
+        self._cursor_blinks = settings.blinks()
+        self.arrow_cursor = settings.arrow_cursor_on()
         if settings.theme:
             with contextlib.suppress(Exception):
                 self.theme = settings.theme
@@ -185,6 +187,10 @@ class TtydeskApp(App[int]):
             self.action_login()
         else:
             self._connect()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if not self._cursor_blinks and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False
 
     def _start_message(self, message: str, *, error: bool = False) -> None:
         self.start_screen.show(message, error=error)
@@ -249,6 +255,40 @@ class TtydeskApp(App[int]):
         await self.switch_mode("inbox")
         self.ready_event.set()
         self._run_live()
+        self._offer_to_save()
+
+    def _offer_to_save(self) -> None:
+        """After the first connection with a server and token from the command line or the
+        environment: offer to keep them in the 0600 config file, so plain `ttydesk` is
+        enough next time and the token need not be typed again."""
+        settings = self.settings
+        if not self.save_config or settings.saved or not settings.complete:
+            return
+        settings.saved = True  # ask once per run
+        from tui.config import config_path
+        from tui.dialogs.simple import ConfirmDialog
+
+        path = settings.path or config_path()
+
+        def answered(save: bool | None) -> None:
+            if not save:
+                return
+            try:
+                saved_to = save_settings(settings, path)
+            except OSError as exc:
+                self.notify(f"Could not save the config: {exc}", severity="warning", markup=False)
+                return
+            self.notify(f"Saved to {saved_to} (mode 0600).", markup=False)
+
+        self.push_screen(
+            ConfirmDialog(
+                f"Connected to {settings.server}. Save the server and your token in {path} "
+                "(readable only by you), so plain `ttydesk` is enough next time?",
+                yes="Save",
+                no="Not now",
+            ),
+            answered,
+        )
 
     async def refetch(self) -> None:
         """Everything the screens share, from the server (start-up and resync)."""
@@ -507,8 +547,9 @@ def _settings_screen() -> Screen[None]:
     return SettingsScreen()
 
 
-def run(server: str | None = None, token: str | None = None) -> int:
-    """The ``ttydesk`` command: start the inbox; returns the exit code."""
+def run(server: str | None = None, token: str | None = None, *, save_config: bool = True) -> int:
+    """The ``ttydesk`` command: start the inbox; returns the exit code. The demo passes
+    ``save_config=False``: its server and tokens live only as long as it does."""
     import sys
 
     from tui.config import ConfigError, load_settings
@@ -518,7 +559,14 @@ def run(server: str | None = None, token: str | None = None) -> int:
     except ConfigError as exc:
         print(f"ttydesk: {exc}", file=sys.stderr)
         return 2
-    app = TtydeskApp(settings)
+    app = TtydeskApp(settings, save_config=save_config)
+    if settings.minimal_redraw and sys.platform != "win32":
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from tui.terminal_output import DiffingDriver
+
+        if app.driver_class is LinuxDriver:  # not when TEXTUAL_DRIVER chose another
+            app.driver_class = DiffingDriver
     result = app.run()
     return int(result or 0)
 

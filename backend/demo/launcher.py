@@ -79,7 +79,7 @@ def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int
             raise DemoError(
                 f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}"
             )
-        return run_tui(info["backend_url"], token)
+        return run_tui(info["backend_url"], token, save_config=False)
     finally:
         stop_child(child)
 
@@ -100,4 +100,4 @@ def join(*, agent: str) -> int:
     token = info["agents"].get(agent)
     if token is None:
         raise DemoError(f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}")
-    return run_tui(info["backend_url"], token)
+    return run_tui(info["backend_url"], token, save_config=False)

@@ -41,3 +41,13 @@ def test_broken_file_names_the_file(tmp_path):
 def test_missing_file_is_empty(tmp_path):
     settings = load_settings(env={}, path=tmp_path / "none.toml")
     assert not settings.complete
+
+
+def test_settings_know_whether_the_file_already_holds_them(tmp_path):
+    path = tmp_path / "tui.toml"
+    fresh = load_settings("http://h:8580", "tok", env={}, path=path)
+    assert not fresh.saved
+    save_settings(fresh, path)
+    assert fresh.saved
+    assert load_settings(env={}, path=path).saved
+    assert load_settings(env={"TTYDESK_TOKEN": "other"}, path=path).saved is False

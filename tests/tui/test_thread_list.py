@@ -169,3 +169,27 @@ async def test_empty_view():
         await wait_for(lambda: thread_list.total == 0)
         await asyncio.sleep(0.05)
         assert "No threads in this view." in screen_text(app)
+
+
+def cell_styles(strip) -> list:
+    """The style of every cell of a rendered line."""
+    return [segment.style for segment in strip for _ in segment.text]
+
+
+async def test_arrow_cursor_marks_the_row_in_one_cell():
+    """Over SSH the cursor is mutt's arrow cursor: as it moves off a row, only that row's
+    marker cell changes (two cells rewritten per j/k instead of two highlighted rows)."""
+    for arrow in (False, True):
+        app = ListApp(Source(5))
+        app.arrow_cursor = arrow
+        async with app.run_test(size=(80, 12)) as pilot:
+            thread_list = app.query_one(ThreadList)
+            await wait_for(lambda thread_list=thread_list: thread_list.current is not None)
+            on_it = [cell_styles(thread_list.render_line(y)) for y in (0, 1)]
+            await pilot.press("j")
+            off_it = [cell_styles(thread_list.render_line(y)) for y in (0, 1)]
+            assert on_it[0][0] != off_it[0][0]  # the marker
+            if arrow:
+                assert on_it[0][1:] == off_it[0][1:] and on_it[1] == off_it[1]
+            else:
+                assert on_it[0][5] != off_it[0][5]  # the whole row was highlighted

@@ -181,6 +181,12 @@ class ThreadList(ScrollView, can_focus=True):
         self.selected: dict[int, int] = {}  # thread id → ticket id
         self.fetch_count = 0  # for tests and the benchmark
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        # mutt's arrow_cursor: the cursor is only the marker in the first column, so a
+        # move rewrites two cells instead of two highlighted rows (slow links)
+        self.arrow_cursor = False
+
+    def on_mount(self) -> None:
+        self.arrow_cursor = bool(getattr(self.app, "arrow_cursor", False))
 
     # ----------------------------------------------------------------- source
 
@@ -398,7 +404,7 @@ class ThreadList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         thread = self.thread_at(index)
         style = base
-        if index == self.cursor:
+        if index == self.cursor and not self.arrow_cursor:
             style = base + self._cs("cursor")
         if thread is None:
             page = index // self.PAGE_SIZE
@@ -431,7 +437,9 @@ class ThreadList(ScrollView, can_focus=True):
         dim = self._cs("dim")
         if sub == 0:
             row = Text()
-            row.append("▌" if thread.id == getattr(self.current, "id", None) else " ")
+            at_cursor = thread.id == getattr(self.current, "id", None)
+            marker = self._cs("cursor") if at_cursor and self.arrow_cursor else None
+            row.append("▌" if at_cursor else " ", marker)
             row.append("✔" if selected else " ", self._cs("selected"))
             row.append("●" if unread else " ", self._cs("unread"))
             row.append(" W ", dim)
