@@ -108,6 +108,9 @@ MEDIA_KINDS = frozenset(
 class DeliveryStatus(StrEnum):
     queued = "queued"
     sending = "sending"
+    # the request reached WhatsApp but no answer came back: it may have been sent; the
+    # outbox waits for a status (WHATSAPP.md) and never resends it on its own
+    checking = "checking"
     sent = "sent"
     delivered = "delivered"
     read = "read"

@@ -27,11 +27,15 @@ from tui.text import clip, clock, human_size, inert, one_line, whatsapp
 DELIVERY_MARKS: dict[DeliveryStatus, tuple[str, str]] = {
     DeliveryStatus.queued: ("queued", "dim"),
     DeliveryStatus.sending: ("queued", "dim"),
+    DeliveryStatus.checking: ("queued", "dim italic"),
     DeliveryStatus.sent: ("sent", ""),
     DeliveryStatus.delivered: ("delivered", ""),
     DeliveryStatus.read: ("read", "bold"),  # plus the accent colour, applied by the caller
     DeliveryStatus.failed: ("failed", "bold"),
 }
+
+# sent or not is unknown until WhatsApp's status arrives: said in words, not a glyph alone
+DELIVERY_WORDS = {DeliveryStatus.checking: " checking whether it was sent"}
 
 EVENT_WORDS = {
     "request_welcome": "The contact opened the chat for the first time",
@@ -57,7 +61,7 @@ def delivery_mark(status: DeliveryStatus | None, accent: str = "") -> Text:
     if status is None:
         return Text()
     name, style = DELIVERY_MARKS.get(status, ("", ""))
-    mark = getattr(glyphs(), name) if name else "?"
+    mark = (getattr(glyphs(), name) if name else "?") + DELIVERY_WORDS.get(status, "")
     if status == DeliveryStatus.read and accent:
         style = f"{style} {accent}"
     if status == DeliveryStatus.failed and accent:

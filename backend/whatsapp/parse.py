@@ -13,6 +13,7 @@ module spends on every webhook (tests/bench/ingest.py).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
