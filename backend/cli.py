@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ttydesk", description="A WhatsApp help desk for the terminal."
     )
+    # `ttydesk --server URL` starts the inbox, as `ttydesk tui --server URL` does
+    _add_tui_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the backend (REST API, WebSocket, webhook)")
@@ -46,8 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     tui = commands.add_parser("tui", help="start the terminal inbox (the default)")
-    tui.add_argument("--server", help="backend URL (TTYDESK_SERVER)")
-    tui.add_argument("--token", help="agent token (TTYDESK_TOKEN)")
+    _add_tui_options(tui)
     tui.set_defaults(func=cmd_tui)
 
     admin = commands.add_parser("admin", help="agents, contacts, usage, channels (on the database)")
@@ -97,11 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_tui_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", help="backend URL (TTYDESK_SERVER)")
+    parser.add_argument(
+        "--token",
+        help="agent token; prefer TTYDESK_TOKEN, the saved config or the prompt, "
+        "since the command line is visible to every user in `ps`",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        args.server = args.token = None
         return cmd_tui(args)
     result = args.func(args)
     return EXIT_OK if result is None else int(result)
@@ -126,6 +135,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from backend.app import create_app, settle_gc
+    from backend.startup import StartupError, check_port, listen_error
 
     settings = _settings(host=args.host, port=args.port)
     if settings is None:
@@ -141,18 +151,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(settings)
-    app.on_startup.append(settle_gc)  # after the store and services have started
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=lambda _: print(
-            f"ttydesk backend on http://{settings.host}:{settings.port} "
-            f"(database {settings.database_path})",
-            flush=True,
-        ),
-    )
+    try:
+        check_port(settings.host, settings.port)  # before anything is opened
+        app = create_app(settings)
+        app.on_startup.append(settle_gc)  # after the store and services have started
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=lambda _: print(
+                f"ttydesk backend on http://{settings.host}:{settings.port} "
+                f"(database {settings.database_path})",
+                flush=True,
+            ),
+        )
+    except StartupError as exc:
+        print(f"ttydesk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:  # the port was taken between the check and the listen
+        print(f"ttydesk: {listen_error(exc, settings.host, settings.port)}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -167,6 +185,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 def _with_store(work: Callable[[SqliteStore], Awaitable[int | None]]) -> int:
     from backend.domain.errors import DomainError
+    from backend.startup import StartupError, open_store, prepare_folders
     from backend.store.sqlite import SqliteStore
 
     settings = _settings()
@@ -174,13 +193,13 @@ def _with_store(work: Callable[[SqliteStore], Awaitable[int | None]]) -> int:
         return EXIT_USAGE
 
     async def run() -> int | None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_folders(settings.data_dir, settings.database_path)
         store = SqliteStore(settings.database_path)
         if hasattr(store, "set_usage_rules"):
             store.set_usage_rules(
                 limit=settings.usage_limit, subscription_start=settings.subscription_start
             )
-        await store.open()
+        await open_store(store)
         try:
             return await work(store)
         finally:
@@ -188,6 +207,9 @@ def _with_store(work: Callable[[SqliteStore], Awaitable[int | None]]) -> int:
 
     try:
         result = asyncio.run(run())
+    except StartupError as exc:
+        print(f"ttydesk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except DomainError as exc:
         print(f"ttydesk: {exc.message}", file=sys.stderr)
         return EXIT_FAILED

@@ -13,10 +13,11 @@ import contextlib
 import gc
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -49,7 +50,36 @@ from tui.config import Settings, save_settings
 from tui.text import one_line
 from tui.widgets.footer import KeyFooter
 
+MINE_VIEW = "builtin:mine"  # "Assigned to me": its count is the agent's own
+
+
+def counted_for_someone_else(view: View, me: Agent | None) -> bool:
+    """A pushed count reads "me" as the view's owner: for a view shared with "owner is me"
+    it is the owner's count, not this agent's."""
+    if view.builtin or me is None or view.owner_id == me.id:
+        return False
+    return any(
+        f.property == "owner" and any(str(v).strip().lower() == "me" for v in f.values)
+        for f in view.filters
+    )
+
+
 LiveFactory = Callable[[ApiClient, int | None], LiveStream]
+
+
+@dataclass(frozen=True)
+class DemoLink:
+    """What the inbox knows of the demo it runs in (``ttydesk demo``; none outside one).
+
+    The demo's owner asks ``others_joined`` before quitting (quitting stops the demo for
+    everyone); an agent who joined asks ``running`` when its connection drops.
+    """
+
+    others_joined: Callable[[], list[str]] = lambda: []
+    running: Callable[[], bool] = lambda: True
+
+
+DEMO_STOPPED = "The demo you joined has stopped (its owner quit it). Press q to quit."
 
 
 class StartScreen(Screen[None]):
@@ -129,7 +159,14 @@ class TtydeskApp(App[int]):
             id="app.settings",
             tooltip="Notifications, templates and channels",
         ),
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave ttydesk"),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="app.quit",
+            tooltip="Leave ttydesk (asks first if a draft or joined agents would be lost)",
+            priority=True,
+        ),
     ]
 
     me: reactive[Agent | None] = reactive(None)
@@ -145,9 +182,11 @@ class TtydeskApp(App[int]):
         live: LiveFactory | None = None,
         save_config: bool = True,
         clock: Callable[[], datetime] | None = None,
+        demo: DemoLink | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.demo = demo
         self.client = client
         self._live_factory = live or (lambda client, since: LiveStream(client, since=since))
         self.save_config = save_config
@@ -165,6 +204,8 @@ class TtydeskApp(App[int]):
         self.ready_event = asyncio.Event()
         self.start_screen = StartScreen()
         self.events_applied = 0
+        self._cursor_blinks = settings.blinks()
+        self.arrow_cursor = settings.arrow_cursor_on()
         if settings.theme:
             with contextlib.suppress(Exception):
                 self.theme = settings.theme
@@ -185,6 +226,10 @@ class TtydeskApp(App[int]):
             self.action_login()
         else:
             self._connect()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if not self._cursor_blinks and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False
 
     def _start_message(self, message: str, *, error: bool = False) -> None:
         self.start_screen.show(message, error=error)
@@ -247,8 +292,44 @@ class TtydeskApp(App[int]):
             return
         self._install_modes()
         await self.switch_mode("inbox")
+        if isinstance(self.screen, StartScreen):  # the demo stopped, and is back
+            self.pop_screen()
         self.ready_event.set()
         self._run_live()
+        self._offer_to_save()
+
+    def _offer_to_save(self) -> None:
+        """After the first connection with a server and token from the command line or the
+        environment: offer to keep them in the 0600 config file, so plain `ttydesk` is
+        enough next time and the token need not be typed again."""
+        settings = self.settings
+        if not self.save_config or settings.saved or not settings.complete:
+            return
+        settings.saved = True  # ask once per run
+        from tui.config import config_path
+        from tui.dialogs.simple import ConfirmDialog
+
+        path = settings.path or config_path()
+
+        def answered(save: bool | None) -> None:
+            if not save:
+                return
+            try:
+                saved_to = save_settings(settings, path)
+            except OSError as exc:
+                self.notify(f"Could not save the config: {exc}", severity="warning", markup=False)
+                return
+            self.notify(f"Saved to {saved_to} (mode 0600).", markup=False)
+
+        self.push_screen(
+            ConfirmDialog(
+                f"Connected to {settings.server}. Save the server and your token in {path} "
+                "(readable only by you), so plain `ttydesk` is enough next time?",
+                yes="Save",
+                no="Not now",
+            ),
+            answered,
+        )
 
     async def refetch(self) -> None:
         """Everything the screens share, from the server (start-up and resync)."""
@@ -294,8 +375,20 @@ class TtydeskApp(App[int]):
         await self.stream.run(self._on_event, self._on_state, self._on_resync)
 
     def _on_state(self, state: ConnState, detail: str | None) -> None:
+        if state == "reconnecting" and self.demo is not None and not self.demo.running():
+            self._demo_stopped()
+            return
         self.conn_detail = detail
         self.conn_state = state
+
+    def _demo_stopped(self) -> None:
+        """The joined demo is gone for good: say so plainly instead of reconnecting forever."""
+        self.workers.cancel_group(self, "live")
+        self.conn_detail = DEMO_STOPPED
+        self.conn_state = "offline"
+        stopped = StartScreen()
+        stopped.show(DEMO_STOPPED, error=True)
+        self.push_screen(stopped)
 
     async def _on_resync(self, event: LiveEvent | None) -> None:
         for attempt in range(5):
@@ -311,7 +404,7 @@ class TtydeskApp(App[int]):
         data = event.data
         kind = event.type
         if kind == EventType.view_counts and isinstance(data, ViewCounts):
-            self.counts = {**self.counts, **data.counts}
+            self.apply_counts(data)
         elif kind == EventType.usage_updated and isinstance(data, Usage):
             self.usage = data
         elif kind == EventType.agent_updated and isinstance(data, Agent):
@@ -340,6 +433,32 @@ class TtydeskApp(App[int]):
         self.live.publish(event)
 
     # ----------------------------------------------------------------- shared state helpers
+
+    def apply_counts(self, data: ViewCounts) -> None:
+        """Pushed counts are the same for everyone: "Assigned to me" and the agents' open
+        tickets come in ``mine`` (agent id → open threads owned)."""
+        theirs = {v.id for v in self.views if counted_for_someone_else(v, self.me)}
+        counts = {**self.counts, **{k: n for k, n in data.counts.items() if k not in theirs}}
+        if theirs & data.counts.keys():
+            self._refetch_counts()
+        if "mine" in data.model_fields_set:
+            if self.me is not None:
+                counts[MINE_VIEW] = data.mine.get(str(self.me.id), 0)
+            for agent_id, agent in list(self.agents.items()):
+                open_tickets = data.mine.get(str(agent_id), 0)
+                if agent.open_tickets != open_tickets:
+                    self.agents[agent_id] = agent.model_copy(update={"open_tickets": open_tickets})
+        self.counts = counts
+
+    @work(group="counts", exclusive=True, exit_on_error=False)
+    async def _refetch_counts(self) -> None:
+        """This agent's own counts (for the views a push counted for someone else)."""
+        if self.client is None:
+            return
+        with contextlib.suppress(ApiError):
+            fresh = await self.client.view_counts()
+            self.counts = {**self.counts, **fresh.counts}
+            self.live.publish(LiveEvent(0, EventType.view_counts, fresh))
 
     def upsert_view(self, view: View) -> None:
         for index, known in enumerate(self.views):
@@ -455,7 +574,8 @@ class TtydeskApp(App[int]):
         self.run_worker(go(), exit_on_error=False)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # of Textual's own commands only the theme; quitting is ours (it asks first)
+        yield from (c for c in super().get_system_commands(screen) if c.title == "Theme")
         yield SystemCommand("Inbox", "Go to the inbox (f2)", lambda: self.action_goto("inbox"))
         yield SystemCommand(
             "Records",
@@ -484,7 +604,48 @@ class TtydeskApp(App[int]):
                 markup=False,
             )
 
+    def would_be_lost(self) -> list[str]:
+        """What quitting now would lose, one sentence each (nothing: quit without asking)."""
+        lost = []
+        drafts = 0
+        for screen in self._screens_everywhere():
+            drafts += len(getattr(screen, "unsent_drafts", list)())
+        if drafts:
+            lost.append(
+                "1 unsent draft would be lost."
+                if drafts == 1
+                else f"{drafts} unsent drafts would be lost."
+            )
+        others = self.demo.others_joined() if self.demo is not None else []
+        if others:
+            lost.append(f"Quitting stops the demo for {', '.join(others)}, who joined it.")
+        return lost
+
+    def _screens_everywhere(self) -> list[Screen]:
+        screens: list[Screen] = []
+        for stack in self._screen_stacks.values():
+            screens.extend(stack)
+        return screens
+
     async def action_quit(self) -> None:
+        from tui.dialogs.simple import ConfirmDialog
+
+        if isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-confirm":
+            return
+        lost = self.would_be_lost()
+        if not lost:
+            await self.leave()
+            return
+
+        def answered(sure: bool | None) -> None:
+            if sure:
+                self.run_worker(self.leave(), exit_on_error=False)
+
+        dialog = ConfirmDialog("Quit ttydesk? " + " ".join(lost), yes="Quit", no="Stay")
+        dialog.id = "quit-confirm"
+        self.push_screen(dialog, answered)
+
+    async def leave(self) -> None:
         if self.stream is not None:
             await self.stream.close()
         self.exit(0)
@@ -507,8 +668,16 @@ def _settings_screen() -> Screen[None]:
     return SettingsScreen()
 
 
-def run(server: str | None = None, token: str | None = None) -> int:
-    """The ``ttydesk`` command: start the inbox; returns the exit code."""
+def run(
+    server: str | None = None,
+    token: str | None = None,
+    *,
+    save_config: bool = True,
+    demo: DemoLink | None = None,
+) -> int:
+    """The ``ttydesk`` command: start the inbox; returns the exit code. The demo passes
+    ``save_config=False``: its server and tokens live only as long as it does; and a
+    ``DemoLink`` (see there)."""
     import sys
 
     from tui.config import ConfigError, load_settings
@@ -518,7 +687,21 @@ def run(server: str | None = None, token: str | None = None) -> int:
     except ConfigError as exc:
         print(f"ttydesk: {exc}", file=sys.stderr)
         return 2
-    app = TtydeskApp(settings)
+    from tui import glyphs
+
+    glyphs.use(
+        {"ascii": glyphs.ASCII, "unicode": glyphs.UNICODE}.get(
+            settings.glyphs or "", glyphs.for_locale()
+        )
+    )
+    app = TtydeskApp(settings, save_config=save_config, demo=demo)
+    if settings.minimal_redraw and sys.platform != "win32":
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from tui.terminal_output import DiffingDriver
+
+        if app.driver_class is LinuxDriver:  # not when TEXTUAL_DRIVER chose another
+            app.driver_class = DiffingDriver
     result = app.run()
     return int(result or 0)
 

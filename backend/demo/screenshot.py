@@ -21,7 +21,7 @@ async def make_screenshot(output: Path, size: tuple[int, int] = (160, 42)) -> Pa
     )
     try:
         info = await stack.start()
-        app = TtydeskApp(load_settings(info.backend_url, info.agents["alice"]))
+        app = TtydeskApp(load_settings(info.backend_url, info.agents["alice"]), save_config=False)
         async with app.run_test(size=size) as pilot:
             await pilot.pause(1.0)
             await pilot.press("enter")

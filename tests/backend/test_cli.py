@@ -131,6 +131,18 @@ def test_no_subcommand_starts_the_tui_lazily(monkeypatch):
     assert calls == [(None, None), ("http://x:1", "t")]
 
 
+def test_the_readmes_command_starts_the_tui_with_server_and_token(monkeypatch):
+    """README: `ttydesk --server URL --token T` (no `tui`), and `--server` alone, whose
+    token then comes from the environment, the saved config or the login prompt."""
+    import tui.app
+
+    calls = []
+    monkeypatch.setattr(tui.app, "run", lambda server, token: calls.append((server, token)) or 0)
+    assert cli.main(["--server", "http://support-box:8580", "--token", "ttd_x"]) == 0
+    assert cli.main(["--server", "http://support-box:8580"]) == 0
+    assert calls == [("http://support-box:8580", "ttd_x"), ("http://support-box:8580", None)]
+
+
 def test_serve_settles_the_garbage_collector_after_start_up(data_dir, monkeypatch):
     from aiohttp import web
 

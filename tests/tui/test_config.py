@@ -41,3 +41,29 @@ def test_broken_file_names_the_file(tmp_path):
 def test_missing_file_is_empty(tmp_path):
     settings = load_settings(env={}, path=tmp_path / "none.toml")
     assert not settings.complete
+
+
+def test_settings_know_whether_the_file_already_holds_them(tmp_path):
+    path = tmp_path / "tui.toml"
+    fresh = load_settings("http://h:8580", "tok", env={}, path=path)
+    assert not fresh.saved
+    save_settings(fresh, path)
+    assert fresh.saved
+    assert load_settings(env={}, path=path).saved
+    assert load_settings(env={"TTYDESK_TOKEN": "other"}, path=path).saved is False
+
+
+def test_the_locale_chooses_unicode_or_ascii_marks(tmp_path):
+    from tui import glyphs
+
+    assert glyphs.for_locale({"LANG": "en_US.UTF-8"}) is glyphs.UNICODE
+    assert glyphs.for_locale({"LC_ALL": "C", "LANG": "en_US.UTF-8"}) is glyphs.ASCII
+    assert glyphs.for_locale({"LC_CTYPE": "de_DE.utf8"}) is glyphs.UNICODE
+    assert glyphs.for_locale({"LANG": "POSIX"}) is glyphs.ASCII
+    assert glyphs.for_locale({}) is glyphs.ASCII
+    path = tmp_path / "tui.toml"
+    path.write_text('glyphs = "unicode"\n')
+    assert load_settings(env={}, path=path).glyphs == "unicode"
+    path.write_text('glyphs = "emoji"\n')
+    with pytest.raises(ConfigError, match="glyphs"):
+        load_settings(env={}, path=path)

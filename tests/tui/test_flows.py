@@ -43,9 +43,10 @@ from tests.tui.backend_fixtures import (
 )
 from tui.app import StartScreen, TtydeskApp
 from tui.client import ApiClient, LiveStream
-from tui.config import Settings, config_path
+from tui.config import Settings, config_path, load_settings
 from tui.dialogs.login import LoginDialog
 from tui.dialogs.picker import FuzzyPicker
+from tui.dialogs.simple import ConfirmDialog
 from tui.dialogs.template_picker import TemplatePicker
 from tui.dialogs.view_builder import ViewBuilder
 from tui.screens.help import HelpScreen
@@ -450,6 +451,29 @@ async def test_first_run_prompt_saves_config_0600(desk):
     path = config_path()
     assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert desk.admin_token in path.read_text()
+
+
+async def test_server_and_token_from_the_command_line_are_offered_for_saving(desk):
+    """`ttydesk --server URL --token T` (or the environment): once connected, the inbox
+    offers to keep both in the 0600 config file; the next plain start asks nothing."""
+    path = config_path()
+    settings = Settings(server=desk.url, token=desk.admin_token, path=path)
+    app = TtydeskApp(settings, ApiClient(desk.url, desk.admin_token))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, ConfirmDialog))
+        assert "Save the server and your token" in app.screen.question
+        await wait_for(lambda: "Save (y)" in screen_text(app))
+        await pilot.press("y")
+        await wait_for(lambda: path.exists())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert desk.admin_token in path.read_text()
+
+    again = TtydeskApp(load_settings(), ApiClient(desk.url, desk.admin_token))
+    async with again.run_test(size=(100, 30)):
+        assert again.settings.saved
+        await inbox_ready(again)
+        # the offer is pushed in the same step that makes the inbox ready: none came
+        assert not isinstance(again.screen, ConfirmDialog)
 
 
 async def test_insert_picker_fills_tokens(desk):

@@ -257,3 +257,43 @@ async def test_a_failed_page_shows_the_error_and_is_fetched_again():
         )
         assert source.calls.count(100) == 2
         await wait_for(lambda: "⚠" not in screen_text(app))
+
+
+def cell_styles(strip) -> list:
+    """The style of every cell of a rendered line."""
+    return [segment.style for segment in strip for _ in segment.text]
+
+
+async def test_arrow_cursor_marks_the_row_in_one_cell():
+    """Over SSH the cursor is mutt's arrow cursor: as it moves off a row, only that row's
+    marker cell changes (two cells rewritten per j/k instead of two highlighted rows)."""
+    for arrow in (False, True):
+        app = ListApp(Source(5))
+        app.arrow_cursor = arrow
+        async with app.run_test(size=(80, 12)) as pilot:
+            thread_list = app.query_one(ThreadList)
+            await wait_for(lambda thread_list=thread_list: thread_list.current is not None)
+            on_it = [cell_styles(thread_list.render_line(y)) for y in (0, 1)]
+            await pilot.press("j")
+            off_it = [cell_styles(thread_list.render_line(y)) for y in (0, 1)]
+            assert on_it[0][0] != off_it[0][0]  # the marker
+            if arrow:
+                assert on_it[0][1:] == off_it[0][1:] and on_it[1] == off_it[1]
+            else:
+                assert on_it[0][5] != off_it[0][5]  # the whole row was highlighted
+
+
+async def test_every_state_has_an_ascii_mark(monkeypatch):
+    """Under a non-UTF-8 locale the row needs neither colour nor Unicode: [x]/[ ] for
+    ticked, * for unread, > for the cursor."""
+    from tui import glyphs
+
+    monkeypatch.setattr(glyphs, "_current", glyphs.ASCII)
+    app = ListApp(Source(3))
+    async with app.run_test(size=(80, 10)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None)
+        await pilot.press("space")  # ticks the first thread, moves to the second
+        lines = screen_text(app).splitlines()
+        assert lines[0].startswith(" [x]") and lines[2].startswith(">[ ]")
+        assert all(character.isascii() for line in lines for character in line), lines

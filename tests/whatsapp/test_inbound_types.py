@@ -141,7 +141,7 @@ async def test_location_contacts_order_and_replies(backend, meta):
     ]
     assert (await stored(backend, every["button"]["id"])).text == "Track my order"
     assert (await stored(backend, every["list_reply"]["id"])).text == "Shipping"
-    assert (await stored(backend, every["nfm_reply"]["id"])).text == "Sent"
+    assert (await stored(backend, every["nfm_reply"]["id"])).text == "rating: 5"
     call = await stored(backend, every["call_permission_reply"]["id"])
     assert call.text == "Call permission accepted"
     (raw,) = await rows(

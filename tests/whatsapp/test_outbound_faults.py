@@ -79,6 +79,26 @@ async def test_timeout_is_resolved_by_the_status_with_opaque_data(tmp_path, shor
         await stop_env(env)
 
 
+async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_path):
+    """Graph took the request and never answered: the message is not "queued" (it may well
+    have been sent) but "checking" until a status settles it, in the API's own JSON."""
+    env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
+    try:
+        await env.connect_channel()
+        thread = await env.customer_writes()
+        await env.faults(timeout_hang_s=2.0, fail_next=[{"kind": "timeout"}], drop_webhook_rate=1.0)
+        message = (await env.send(thread["id"], {"kind": "text", "text": "did it go?"})).json()
+        assert message["status"] == "queued"
+        checking = await env.wait_message(message["id"], lambda m: m.status == "checking")
+        assert checking.wamid is None and checking.failed_at is None
+        listed = await env.agent.get(f"/api/v1/threads/{thread['id']}/messages")
+        on_the_wire = next(m for m in listed.json()["items"] if m["id"] == message["id"])
+        assert on_the_wire["status"] == "checking"
+        assert await env.backend.store.outbox_state(message["id"]) == "ambiguous"
+    finally:
+        await stop_env(env)
+
+
 async def test_timeout_without_any_status_fails_and_is_never_resent(tmp_path, short_ambiguous_wait):
     env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
     try:

@@ -47,7 +47,7 @@ class LoginDialog(ModalScreen[tuple[str, str] | None]):
         with Vertical():
             yield Static(Text("Connect to your ttydesk server"), id="login-title")
             yield Label("Server URL")
-            yield Input(self.server, placeholder="http://127.0.0.1:8080", id="login-server")
+            yield Input(self.server, placeholder="http://127.0.0.1:8580", id="login-server")
             yield Label("Agent token")
             yield Input(
                 self.token,
