@@ -86,13 +86,6 @@ EXPLAINED: dict[str, str] = {
     "backend.whatsapp.webhook.x_signature_valid__mutmut_33": (
         "equivalent: the codec name `UTF-8` is `utf-8`"
     ),
-    **{
-        f"backend.whatsapp.webhook.x__count__mutmut_{n}": (
-            "gap: the words of the log line when a counter cannot be written; no test makes "
-            "the store fail under a webhook"
-        )
-        for n in range(1, 20)
-    },
 }
 
 

@@ -102,6 +102,19 @@ async def test_the_right_digest_under_another_scheme_or_none_is_refused(backend,
     assert accepted.status_code == 200  # the scheme's case and the hex digits' do not matter
 
 
+async def test_a_counter_that_cannot_be_written_is_logged_and_the_answer_stands(
+    backend, meta, caplog
+):
+    await backend.store.write(lambda tx: tx.execute("DROP TABLE counters"))
+    body = serialise(p.messages_envelope(p.text("hello", at=NOW)))
+    with caplog.at_level("ERROR", logger="backend.whatsapp.webhook"):
+        response = await signed_post(meta, body, secret="not-the-secret")
+    assert response.status_code == 401
+    (record,) = [r for r in caplog.records if r.name == "backend.whatsapp.webhook"]
+    assert record.getMessage() == "counting webhook.bad_signature failed"
+    assert record.exc_info is not None
+
+
 def test_sign_gives_the_header_meta_sends():
     from backend.whatsapp.webhook import sign, signature_valid
 
