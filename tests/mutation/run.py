@@ -86,6 +86,44 @@ EXPLAINED: dict[str, str] = {
     "backend.whatsapp.webhook.x_signature_valid__mutmut_33": (
         "equivalent: the codec name `UTF-8` is `utf-8`"
     ),
+    **{
+        f"backend.domain.policy.x__one_edit_apart__mutmut_{n}": why
+        for n, why in {
+            1: "equivalent: equal strings fall through to no difference found: False all the same",
+            6: "equivalent: lengths two apart fall through to the deletion loop, which finds none",
+            17: "equivalent: the padding is read only when there are two or more differences",
+            18: "equivalent: the padding is read only when there are two or more differences",
+            33: "equivalent: `<=` — equal lengths were answered above",
+        }.items()
+    },
+    "backend.domain.policy.x__luhn_valid__mutmut_16": (
+        "equivalent: `value >= 9` — a doubled digit is even, never 9"
+    ),
+    "backend.domain.policy.x__luhn_valid__mutmut_22": (
+        "equivalent: `total -= value` — −t is a multiple of 10 exactly when t is"
+    ),
+    "backend.domain.policy.x__iban_valid__mutmut_18": (
+        "equivalent: the IBAN pattern already requires two digits after the country code"
+    ),
+    "backend.domain.policy.x__iban_valid__mutmut_20": (
+        "equivalent: the IBAN pattern already requires two digits after the country code"
+    ),
+    "backend.domain.policy.x__iban_valid__mutmut_41": (
+        'equivalent: `<= "z"` — the candidate is upper-cased first'
+    ),
+    "backend.domain.policy.x__iban_valid__mutmut_51": (
+        "equivalent: the pattern lets only letters and digits through"
+    ),
+    "backend.domain.policy.xǁContentPolicyǁ_has_payment_card__mutmut_19": (
+        "equivalent: `<= 20` — the card pattern takes at most 19 digits"
+    ),
+    "backend.domain.policy.xǁContentPolicyǁ_has_national_id__mutmut_12": (
+        'equivalent: `rindex` — each of X, Y, Z is once in "XYZ"'
+    ),
+    "backend.domain.policy.xǁContentPolicyǁ_has_one_time_code__mutmut_16": (
+        'gap, accepted: the look-back for a qualifier ("zip code") is 24 characters; 25 '
+        "differs only after 21 or more spaces, which no rule speaks of"
+    ),
 }
 
 
