@@ -398,13 +398,14 @@ async def test_z_snoozes_and_the_thread_comes_back_by_itself(tmp_path):
             screen = await inbox_ready(app)
             threads = screen.threads
             ben = desk.ids["ben"]
-            threads.move_to(ben)
+            await open_thread(pilot, screen, ben)
             await pilot.press("z")
             await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
             await pilot.press("enter")  # In 1 hour
             await wait_for(lambda: threads.total == 4 and threads.find(ben) is None, timeout=10)
             ticket = (await desk.thread("ben")).ticket
             assert ticket.snoozed_until == desk.clock.now() + timedelta(hours=1)
+            await wait_for(lambda: "(snoozed until" in screen_text(app))  # the open thread
             desk.clock.advance(timedelta(hours=1, seconds=1))
             await wait_for(lambda: threads.find(ben) is not None, timeout=10)
             threads.move_to(ben)

@@ -636,6 +636,8 @@ class InboxScreen(Screen[None]):
         out.append_text(one_line(ticket.subject))
         out.append("\n")
         out.append(STATUS_WORDS.get(ticket.status, ticket.status.value), "bold")
+        if ticket.snoozed_until is not None:
+            out.append(f" (snoozed until {ticket.snoozed_until.astimezone():%a %d %b %H:%M})")
         out.append(f" · {ticket.priority.value}")
         owner = self._owner_name(ticket.owner_id) or "unassigned"
         out.append(" · owner ")
