@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -49,6 +49,20 @@ from tui.commands import TtydeskCommands
 from tui.config import Settings, save_settings
 from tui.text import one_line
 from tui.widgets.footer import KeyFooter
+
+MINE_VIEW = "builtin:mine"  # "Assigned to me": its count is the agent's own
+
+
+def counted_for_someone_else(view: View, me: Agent | None) -> bool:
+    """A pushed count reads "me" as the view's owner: for a view shared with "owner is me"
+    it is the owner's count, not this agent's."""
+    if view.builtin or me is None or view.owner_id == me.id:
+        return False
+    return any(
+        f.property == "owner" and any(str(v).strip().lower() == "me" for v in f.values)
+        for f in view.filters
+    )
+
 
 LiveFactory = Callable[[ApiClient, int | None], LiveStream]
 
@@ -190,6 +204,8 @@ class TtydeskApp(App[int]):
         self.ready_event = asyncio.Event()
         self.start_screen = StartScreen()
         self.events_applied = 0
+        self._cursor_blinks = settings.blinks()
+        self.arrow_cursor = settings.arrow_cursor_on()
         if settings.theme:
             with contextlib.suppress(Exception):
                 self.theme = settings.theme
@@ -210,6 +226,10 @@ class TtydeskApp(App[int]):
             self.action_login()
         else:
             self._connect()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if not self._cursor_blinks and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False
 
     def _start_message(self, message: str, *, error: bool = False) -> None:
         self.start_screen.show(message, error=error)
@@ -384,7 +404,7 @@ class TtydeskApp(App[int]):
         data = event.data
         kind = event.type
         if kind == EventType.view_counts and isinstance(data, ViewCounts):
-            self.counts = {**self.counts, **data.counts}
+            self.apply_counts(data)
         elif kind == EventType.usage_updated and isinstance(data, Usage):
             self.usage = data
         elif kind == EventType.agent_updated and isinstance(data, Agent):
@@ -413,6 +433,32 @@ class TtydeskApp(App[int]):
         self.live.publish(event)
 
     # ----------------------------------------------------------------- shared state helpers
+
+    def apply_counts(self, data: ViewCounts) -> None:
+        """Pushed counts are the same for everyone: "Assigned to me" and the agents' open
+        tickets come in ``mine`` (agent id → open threads owned)."""
+        theirs = {v.id for v in self.views if counted_for_someone_else(v, self.me)}
+        counts = {**self.counts, **{k: n for k, n in data.counts.items() if k not in theirs}}
+        if theirs & data.counts.keys():
+            self._refetch_counts()
+        if "mine" in data.model_fields_set:
+            if self.me is not None:
+                counts[MINE_VIEW] = data.mine.get(str(self.me.id), 0)
+            for agent_id, agent in list(self.agents.items()):
+                open_tickets = data.mine.get(str(agent_id), 0)
+                if agent.open_tickets != open_tickets:
+                    self.agents[agent_id] = agent.model_copy(update={"open_tickets": open_tickets})
+        self.counts = counts
+
+    @work(group="counts", exclusive=True, exit_on_error=False)
+    async def _refetch_counts(self) -> None:
+        """This agent's own counts (for the views a push counted for someone else)."""
+        if self.client is None:
+            return
+        with contextlib.suppress(ApiError):
+            fresh = await self.client.view_counts()
+            self.counts = {**self.counts, **fresh.counts}
+            self.live.publish(LiveEvent(0, EventType.view_counts, fresh))
 
     def upsert_view(self, view: View) -> None:
         for index, known in enumerate(self.views):
@@ -641,7 +687,21 @@ def run(
     except ConfigError as exc:
         print(f"ttydesk: {exc}", file=sys.stderr)
         return 2
+    from tui import glyphs
+
+    glyphs.use(
+        {"ascii": glyphs.ASCII, "unicode": glyphs.UNICODE}.get(
+            settings.glyphs or "", glyphs.for_locale()
+        )
+    )
     app = TtydeskApp(settings, save_config=save_config, demo=demo)
+    if settings.minimal_redraw and sys.platform != "win32":
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from tui.terminal_output import DiffingDriver
+
+        if app.driver_class is LinuxDriver:  # not when TEXTUAL_DRIVER chose another
+            app.driver_class = DiffingDriver
     result = app.run()
     return int(result or 0)
 

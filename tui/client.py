@@ -34,6 +34,8 @@ from backend.schemas import (
     ContactDetail,
     ContactUpdate,
     Deal,
+    Draft,
+    DraftUpdate,
     Event,
     EventType,
     FilterProperty,
@@ -235,6 +237,21 @@ class ApiClient:
 
     async def thread(self, thread_id: int) -> Thread:
         return await self._get(f"/threads/{thread_id}", Thread)
+
+    async def draft(self, thread_id: int) -> Draft | None:
+        """My draft in the thread, or None."""
+        try:
+            return await self._get(f"/threads/{thread_id}/draft", Draft)
+        except ApiError as exc:
+            if exc.code == "draft_not_found":
+                return None
+            raise
+
+    async def save_draft(self, thread_id: int, draft: DraftUpdate) -> Draft:
+        return await self._send("PUT", f"/threads/{thread_id}/draft", Draft, draft)
+
+    async def delete_draft(self, thread_id: int) -> None:
+        await self.request("DELETE", f"/threads/{thread_id}/draft")
 
     async def mark_read(self, thread_id: int) -> None:
         await self.request("POST", f"/threads/{thread_id}/read")

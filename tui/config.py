@@ -8,6 +8,10 @@ mode 0600 because it holds the agent's token::
     server = "http://127.0.0.1:8580"
     token = "…"
     theme = "textual-dark"
+    cursor_blink = false   # default: off over SSH (every blink is bytes on the link), on locally
+    minimal_redraw = true  # write only the cells that changed (the default); false: whole lines
+    arrow_cursor = true    # the list cursor is a marker, not a highlighted row (default: over SSH)
+    glyphs = "ascii"       # or "unicode"; default: by the locale (ASCII unless it says UTF-8)
 
     [keymap]            # binding id → keys, e.g. remap "inbox.close" to "x"
     "inbox.close" = "x"
@@ -43,10 +47,40 @@ class Settings:
     """The config file these settings were read from (and are saved to)."""
     saved: bool = False
     """Whether the file already holds this server and token (else the inbox offers to save)."""
+    cursor_blink: bool | None = None
+    """Whether text cursors blink; ``None`` decides by the link (``blinks``)."""
+
+    minimal_redraw: bool = True
+    """Write only the cells that changed to the terminal (``tui.terminal_output``)."""
+
+    arrow_cursor: bool | None = None
+    """The thread list's cursor as a marker only; ``None`` decides by the link."""
+    glyphs: str | None = None
+    """``"ascii"`` or ``"unicode"`` marks for states (``tui.glyphs``); ``None``: the locale's."""
+
+    def blinks(self, env: Mapping[str, str] | None = None) -> bool:
+        """Cursors blink unless set off, or, unset, over SSH: a blinking cursor sends a
+        redraw twice a second, which is all an idle inbox would put on a slow link."""
+        if self.cursor_blink is not None:
+            return self.cursor_blink
+        return not over_ssh(env)
+
+    def arrow_cursor_on(self, env: Mapping[str, str] | None = None) -> bool:
+        """A marker instead of a highlighted row, when set, or, unset, over SSH: moving a
+        highlight rewrites two whole rows (about 700 bytes), a marker two cells."""
+        if self.arrow_cursor is not None:
+            return self.arrow_cursor
+        return over_ssh(env)
 
     @property
     def complete(self) -> bool:
         return bool(self.server and self.token)
+
+
+def over_ssh(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the inbox runs in an SSH session (each redraw crosses the link)."""
+    env = os.environ if env is None else env
+    return bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY"))
 
 
 def config_path(env: Mapping[str, str] | None = None) -> Path:
@@ -74,6 +108,11 @@ def load_settings(
     for key in ("server", "token", "theme"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(f"{path}: {key} must be a string.")
+    if data.get("glyphs", "ascii") not in ("ascii", "unicode"):
+        raise ConfigError(f'{path}: glyphs must be "ascii" or "unicode".')
+    for key in ("cursor_blink", "minimal_redraw", "arrow_cursor"):
+        if key in data and not isinstance(data[key], bool):
+            raise ConfigError(f"{path}: {key} must be true or false.")
     server = server or env.get("TTYDESK_SERVER") or data.get("server") or None
     token = token or env.get("TTYDESK_TOKEN") or data.get("token") or None
     return Settings(
@@ -82,6 +121,10 @@ def load_settings(
         theme=data.get("theme"),
         keymap=dict(keymap),
         path=path,
+        cursor_blink=data.get("cursor_blink"),
+        minimal_redraw=data.get("minimal_redraw", True),
+        arrow_cursor=data.get("arrow_cursor"),
+        glyphs=data.get("glyphs"),
         saved=server == data.get("server") and token == data.get("token"),
     )
 
@@ -112,6 +155,8 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
         value = getattr(settings, key)
         if value:
             lines.append(f"{key} = {_toml_str(value)}")
+    if settings.cursor_blink is not None:
+        lines.append(f"cursor_blink = {'true' if settings.cursor_blink else 'false'}")
     if settings.keymap:
         lines.append("")
         lines.append("[keymap]")

@@ -7,7 +7,14 @@ from pydantic import ValidationError
 
 from backend import schemas
 from backend.api.auth import current_agent
-from backend.api.wire import operation, parse_body, path_int, read_json, respond
+from backend.api.wire import (
+    operation,
+    parse_body,
+    path_int,
+    read_json,
+    refuse_out_of_range,
+    respond,
+)
 from backend.domain.errors import InvalidField, Malformed
 from backend.keys import SERVICES, STORE
 
@@ -26,7 +33,7 @@ def parse_send(data: object) -> schemas.SendRequest:
     if not isinstance(data, dict):
         raise Malformed("The body must be a JSON object.", code="malformed_json")
     try:
-        return schemas.SendMessage.model_validate(data).root
+        return refuse_out_of_range(schemas.SendMessage.model_validate(data)).root
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = [str(part) for part in first["loc"]]

@@ -11,6 +11,7 @@ from backend import schemas
 from backend.api.auth import current_agent
 from backend.api.wire import operation, parse_query, path_int, respond
 from backend.domain.errors import InvalidField
+from backend.domain.numbers import positive_id
 from backend.keys import STORE
 from backend.store.search import fts_query, text_match_filter
 from backend.store.sqlite import SqliteStore
@@ -28,6 +29,7 @@ class ThreadFilters(schemas.WireModel):
     channel_type: str | list[str] | None = None
     owner: str | list[str] | None = None  # "me", "none", or agent ids
     unread: bool | None = None
+    from_ad: bool | None = None  # the conversation came from a click-to-WhatsApp ad
 
 
 class ThreadListQuery(ThreadFilters):
@@ -67,10 +69,10 @@ async def thread_filter(
         wanted.append(("owner", {"property": "owner", "operator": "is_unknown", "values": []}))
     elif owners:
         wanted.append(("owner", {"property": "owner", "operator": "is_any_of", "values": owners}))
-    if query.unread is not None:
-        wanted.append(
-            ("unread", {"property": "unread", "operator": "is_any_of", "values": [query.unread]})
-        )
+    for param in ("unread", "from_ad"):
+        value = getattr(query, param)
+        if value is not None:
+            wanted.append((param, {"property": param, "operator": "is_any_of", "values": [value]}))
     now = store.now()
     for param, spec in wanted:
         where.extend(compile_view_filters([spec], me=agent.id, now=now, field_prefix=param))
@@ -124,6 +126,7 @@ def _only_view(query: ThreadFilters) -> bool:
         and not _values(query.channel_type)
         and not _values(query.owner)
         and query.unread is None
+        and query.from_ad is None
     )
 
 
@@ -169,9 +172,9 @@ async def list_messages(request: web.Request) -> web.Response:
     query = parse_query(request, MessagesQuery)
     before = query.before
     if before is None and query.cursor:
-        if not query.cursor.isdigit():
+        before = positive_id(query.cursor)
+        if before is None:
             raise InvalidField("The cursor is not one this server gave out.", field="cursor")
-        before = int(query.cursor)
     page = await request.app[STORE].list_messages(
         path_int(request, "id"), before=before, limit=query.limit
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -11,7 +12,7 @@ from aiohttp.typedefs import Handler
 
 from . import control, graph
 from .config import SimulatorConfig
-from .errors import GraphError, token_error
+from .errors import GraphError, token_error, unknown_object, unknown_path
 from .keys import SIMULATOR
 from .simulator import Simulator
 
@@ -31,11 +32,26 @@ def _bearer_token(request: web.Request) -> str | None:
     return request.query.get("access_token")
 
 
+def _unmatched(request: web.Request, exc: web.HTTPException) -> GraphError:
+    """Meta's answer to a path it does not serve: an unknown edge is code 2500, a method
+    an object does not support is the GraphMethodException of an unknown object."""
+    parts = [p for p in GRAPH_PATH.sub("/", request.path).split("/") if p]
+    if isinstance(exc, web.HTTPMethodNotAllowed) and parts:
+        return unknown_object(parts[0], request.method)
+    rest = "/" + "/".join(parts[1:]) if len(parts) > 1 else request.path
+    return unknown_path(rest)
+
+
 @web.middleware
 async def graph_api(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Token check, injected faults and Meta's error shape for every Graph API call."""
-    if not _is_graph_call(request.path):
+    if request.path.startswith("/_sim/"):
         return await handler(request)
+    if not _is_graph_call(request.path):
+        try:
+            return await handler(request)
+        except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+            return _unmatched(request, exc).response()
     sim = request.app[SIMULATOR]
     faults = sim.state.faults
     try:
@@ -63,7 +79,10 @@ async def graph_api(request: web.Request, handler: Handler) -> web.StreamRespons
             raise GraphError(130429, "Cloud API message throughput has been reached.")
         if sim.roll(faults.error_rate_5xx):
             raise GraphError(131000, "Something went wrong (simulated fault).", http_status=500)
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+            raise _unmatched(request, exc) from exc
         if hang:
             # The call took effect (a send is accepted and its statuses follow); the
             # answer comes too late for the client, which sees an ambiguous timeout.
@@ -92,6 +111,9 @@ def create_simulator_app(config: SimulatorConfig | None = None) -> web.Applicati
     return app
 
 
-def run_simulator(config: SimulatorConfig) -> None:
-    """Serve until interrupted (the CLI's `ttydesk simulator`)."""
+def run_simulator(config: SimulatorConfig, sock: socket.socket | None = None) -> None:
+    """Serve until interrupted (the CLI's `ttydesk simulator`), on ``sock`` if given."""
+    if sock is not None:
+        web.run_app(create_simulator_app(config), sock=sock, print=None)
+        return
     web.run_app(create_simulator_app(config), host=config.host, port=config.port, print=None)

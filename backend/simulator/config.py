@@ -221,6 +221,7 @@ def default_templates() -> list[TemplateConfig]:
                             "type": "URL",
                             "text": "Track",
                             "url": "https://example.com/track/{{1}}",
+                            "example": ["https://example.com/track/A123"],
                         },
                         {"type": "QUICK_REPLY", "text": "Talk to us"},
                     ],
@@ -245,6 +246,7 @@ def default_templates() -> list[TemplateConfig]:
                             "type": "URL",
                             "text": "Seguir",
                             "url": "https://example.com/track/{{1}}",
+                            "example": ["https://example.com/track/A123"],
                         },
                         {"type": "QUICK_REPLY", "text": "Hablar con nosotros"},
                     ],
@@ -274,7 +276,11 @@ def default_templates() -> list[TemplateConfig]:
             language="en_US",
             category="MARKETING",
             components=[
-                {"type": "BODY", "text": "Hi {{1}}, how did we do? Reply to tell us."},
+                {
+                    "type": "BODY",
+                    "text": "Hi {{1}}, how did we do? Reply to tell us.",
+                    "example": {"body_text": [["Maria"]]},
+                },
                 {"type": "FOOTER", "text": "Reply STOP to opt out"},
             ],
         ),
@@ -297,7 +303,11 @@ def default_templates() -> list[TemplateConfig]:
             language="en_US",
             category="AUTHENTICATION",
             components=[
-                {"type": "BODY", "text": "*{{1}}* is your verification code."},
+                {
+                    "type": "BODY",
+                    "text": "*{{1}}* is your verification code.",
+                    "example": {"body_text": [["123456"]]},
+                },
                 {
                     "type": "BUTTONS",
                     "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copy code"}],

@@ -36,6 +36,12 @@ async def control_errors(request: web.Request, handler: Any) -> web.StreamRespon
         return await handler(request)
     except ControlError as exc:
         return exc.response()
+    except web.HTTPNotFound:
+        return ControlError(404, "not_found", f"no control route {request.path}").response()
+    except web.HTTPMethodNotAllowed as exc:
+        allowed = ", ".join(sorted(exc.allowed_methods))
+        message = f"{request.method} is not allowed on {request.path} (allowed: {allowed})"
+        return ControlError(405, "method_not_allowed", message).response()
     except InboundSpecError as exc:
         return ControlError(422, "invalid_message", str(exc)).response()
     except ValidationError as exc:

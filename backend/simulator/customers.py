@@ -31,6 +31,11 @@ class InboundMessage:
     opens_window: bool = True
     # For system messages: the identity the customer has after this message.
     new_identity: tuple[str, str | None] | None = None
+    # Most arrive as `messages`; a call as `calls`, an echo of what the business sent
+    # from the WhatsApp Business app as `smb_message_echoes` (`value.message_echoes`).
+    field: str = "messages"
+    items_key: str = "messages"
+    from_customer: bool = True
 
 
 MEDIA_TYPES = ("image", "video", "audio", "document", "sticker")
@@ -43,6 +48,14 @@ DEFAULT_MIME = {
     "sticker": "image/webp",
 }
 VOICE_MIME = "audio/ogg; codecs=opus"
+
+CALL_PERMISSION_DAYS = 7
+# What an inbound reply answers: the type of message the business sent with its choices.
+REPLY_ANSWERS = {
+    "button_reply": ("interactive", "button"),
+    "list_reply": ("interactive", "list"),
+    "button": ("template", None),
+}
 
 UNSUPPORTED_ERRORS = {
     131051: ("Message type unknown", "Message type is currently not supported."),
@@ -81,6 +94,13 @@ def build_inbound(
     else:
         assert builder is not None
         result = builder(sim, customer, message, spec)
+    # A call goes to the business number; an echo comes from it.
+    if result.field == "calls":
+        result.message["to"] = phone.display_phone_number
+        return result
+    if result.field == "smb_message_echoes":
+        result.message["from"] = phone.display_phone_number
+        return result
     _add_context(sim, customer, phone, message, spec)
     if isinstance(spec.get("referral"), dict):
         message["referral"] = _referral(spec["referral"])
@@ -217,11 +237,24 @@ def _interactive(sim: Simulator, customer: Customer, message: dict, spec: dict) 
             "response_json": response if isinstance(response, str) else json.dumps(response),
         }
     elif reply_type == "call_permission_reply":
-        reply = {"response": str(spec.get("response", "accept")), "is_permanent": False}
+        reply = _call_permission_reply(sim, spec)
     else:
         raise InboundSpecError(f"unknown interactive reply_type {reply_type!r}")
     message["interactive"] = {"type": reply_type, reply_type: reply}
     return InboundMessage(message)
+
+
+def _call_permission_reply(sim: Simulator, spec: dict[str, Any]) -> dict[str, Any]:
+    """The customer's answer to a call permission request; a temporary acceptance
+    expires after CALL_PERMISSION_DAYS."""
+    response = str(spec.get("response", "accept"))
+    is_permanent = bool(spec.get("is_permanent", False))
+    reply: dict[str, Any] = {"response": response, "is_permanent": is_permanent}
+    if response == "accept" and not is_permanent:
+        expires = sim.clock.now() + CALL_PERMISSION_DAYS * 86400
+        reply["expiration_timestamp"] = int(spec.get("expiration_timestamp") or expires)
+    reply["response_source"] = str(spec.get("response_source", "user_action"))
+    return reply
 
 
 def _order(sim: Simulator, customer: Customer, message: dict, spec: dict) -> InboundMessage:
@@ -255,6 +288,19 @@ def _system(sim: Simulator, customer: Customer, message: dict, spec: dict) -> In
     elif system_type == "user_changed_user_id":
         new_wa_id = customer.wa_id
         system = {"body": f"User {customer.name} changed their user id", "user_id": new_user_id}
+    elif system_type == "customer_identity_changed":
+        # The legacy security-code change: no identifier changes.
+        message["system"] = {
+            "body": f"User {customer.name}'s security code changed",
+            "type": system_type,
+            "customer": customer.wa_id or customer.user_id,
+        }
+        message["identity"] = {
+            "acknowledged": bool(spec.get("acknowledged", True)),
+            "created_timestamp": int(message["timestamp"]),
+            "hash": str(spec.get("hash") or sim.state.ids.identity_hash()),
+        }
+        return InboundMessage(message, include_contacts=False, opens_window=False)
     else:
         raise InboundSpecError(f"unknown system_type {system_type!r}")
     system["type"] = system_type
@@ -274,6 +320,57 @@ def _changed_number(wa_id: str | None) -> str:
         return "15550009999"
     last = (int(wa_id[-1]) + 1) % 10
     return wa_id[:-1] + str(last)
+
+
+def _call(sim: Simulator, customer: Customer, message: dict, spec: dict) -> InboundMessage:
+    """A call from the customer (Calling API, `calls` field): `connect` when it rings,
+    `terminate` when it ends. A user-initiated call re-opens the service window."""
+    event = str(spec.get("event", "connect"))
+    if event not in ("connect", "terminate"):
+        raise InboundSpecError("`event` must be connect or terminate")
+    direction = str(spec.get("direction", "USER_INITIATED"))
+    call: dict[str, Any] = {"id": str(spec.get("call_id") or sim.state.ids.call_id())}
+    for key in ("from", "from_user_id", "from_parent_user_id"):
+        if key in message:
+            call[key] = message[key]
+    call.update({"event": event, "timestamp": message["timestamp"], "direction": direction})
+    if event == "terminate":
+        duration = int(spec.get("duration", 0))
+        status = str(spec.get("status", "COMPLETED" if duration else "FAILED"))
+        call["status"] = status
+        if duration:
+            end = int(message["timestamp"])
+            call.update(
+                {"start_time": str(end - duration), "end_time": str(end), "duration": duration}
+            )
+    return InboundMessage(
+        call,
+        opens_window=direction == "USER_INITIATED",
+        field="calls",
+        items_key="calls",
+    )
+
+
+def _echo(sim: Simulator, customer: Customer, message: dict, spec: dict) -> InboundMessage:
+    """A text the business sent from the WhatsApp Business app on the same number
+    (coexistence): `smb_message_echoes`, from the business to the customer."""
+    text = spec.get("text")
+    body = text.get("body") if isinstance(text, dict) else text
+    if not isinstance(body, str):
+        raise InboundSpecError("`text` is required for type echo")
+    echo: dict[str, Any] = {}
+    if customer.wa_id:
+        echo["to"] = customer.wa_id
+    echo["to_user_id"] = customer.user_id
+    echo.update({"id": message["id"], "timestamp": message["timestamp"], "type": "text"})
+    echo["text"] = {"body": body}
+    return InboundMessage(
+        echo,
+        opens_window=False,
+        field="smb_message_echoes",
+        items_key="message_echoes",
+        from_customer=False,
+    )
 
 
 def _request_welcome(
@@ -312,6 +409,8 @@ _BUILDERS = {
     "request_welcome": _request_welcome,
     "unsupported": _unsupported,
     "revoke": _revoke,
+    "call": _call,
+    "echo": _echo,
 }
 
 
@@ -324,7 +423,11 @@ def _add_context(
 ) -> None:
     context = spec.get("context")
     if not isinstance(context, dict):
-        return
+        context = {}
+    if not (context.get("reply_to") or context.get("id")):
+        answered = _answered_message(sim, customer, phone, message)
+        if answered is not None:
+            context = context | {"reply_to": answered}
     built: dict[str, Any] = {}
     reply_to = context.get("reply_to") or context.get("id")
     if reply_to:
@@ -345,6 +448,52 @@ def _add_context(
         built["referred_product"] = context["referred_product"]
     if built:
         message["context"] = built
+
+
+def _answered_message(
+    sim: Simulator, customer: Customer, phone: PhoneNumber, message: dict[str, Any]
+) -> str | None:
+    """The wamid of the business message a button or list reply answers: the newest one
+    sent to this customer that offered the chosen id (else the newest of its kind)."""
+    kind = message["type"]
+    if kind == "interactive":
+        kind = str(message["interactive"].get("type"))
+        chosen = (message["interactive"].get(kind) or {}).get("id")
+    else:
+        chosen = (message.get("button") or {}).get("payload")
+    if kind not in REPLY_ANSWERS:
+        return None
+    sent_type, interactive_type = REPLY_ANSWERS[kind]
+    newest_of_kind = None
+    for sent in reversed(sim.state.sent.values()):
+        if (
+            sent.customer_user_id != customer.user_id
+            or sent.phone_number_id != phone.id
+            or sent.type != sent_type
+        ):
+            continue
+        payload = sent.body.get(sent_type) or {}
+        if interactive_type is not None and payload.get("type") != interactive_type:
+            continue
+        if chosen in _choice_ids(payload):
+            return sent.wamid
+        newest_of_kind = newest_of_kind or sent.wamid
+    return newest_of_kind
+
+
+def _choice_ids(payload: dict[str, Any]) -> set[str]:
+    """The ids a customer can answer with: reply buttons, list rows, quick-reply payloads."""
+    ids: set[str] = set()
+    action = payload.get("action") or {}
+    for button in action.get("buttons") or []:
+        ids.add(str(((button or {}).get("reply") or {}).get("id")))
+    for section in action.get("sections") or []:
+        ids.update(str((row or {}).get("id")) for row in (section or {}).get("rows") or [])
+    for component in payload.get("components") or []:
+        for parameter in (component or {}).get("parameters") or []:
+            if isinstance(parameter, dict) and parameter.get("payload") is not None:
+                ids.add(str(parameter["payload"]))
+    return ids
 
 
 def _referral(spec: dict[str, Any]) -> dict[str, Any]:

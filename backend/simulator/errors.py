@@ -48,6 +48,7 @@ ERROR_CATALOGUE: dict[int, tuple[str, int]] = {
     133010: ("Phone number Not Registered", 400),
     136025: ("Verification code incorrect", 400),
     2200: ("Callback verification failed", 400),
+    2500: ("Unknown path components", 400),
 }
 
 # Connected to another WhatsApp account / app / integration. Meta's exact code for this
@@ -133,6 +134,16 @@ def unknown_object(object_id: str, method: str) -> GraphError:
         ),
         subcode=33,
         error_type="GraphMethodException",
+        with_error_data=False,
+    )
+
+
+def unknown_path(components: str) -> GraphError:
+    """Meta's answer to an edge it does not know (`GET /{id}/no_such_edge`): HTTP 400."""
+    return GraphError(
+        2500,
+        message=f"Unknown path components: {components}",
+        http_status=400,
         with_error_data=False,
     )
 

@@ -14,6 +14,12 @@ from .errors import NUMBER_CONNECTED_ELSEWHERE_SUBCODE, GraphError, unknown_obje
 from .keys import SIMULATOR
 from .simulator import Simulator
 from .state import PhoneNumber, Waba
+from .templates import (
+    MESSAGE_TEMPLATE_LIMIT,
+    MESSAGE_TEMPLATE_LIMIT_VERIFIED,
+    template_summary,
+    translations_complete,
+)
 
 routes = web.RouteTableDef()
 
@@ -171,6 +177,9 @@ async def get_object(request: web.Request) -> web.Response:
     phone = sim.state.phone_number(object_id)
     if phone is not None:
         return web.json_response(phone.graph_json())
+    template = sim.state.template(object_id)
+    if template is not None:
+        return web.json_response(template.graph_json())
     item = sim.state.media.get(object_id)
     if item is None or item.deleted:
         raise unknown_object(object_id, "get")
@@ -248,6 +257,16 @@ async def list_templates(request: web.Request) -> web.Response:
             previous_query = base_query | {"before": paging["cursors"]["before"]}
             paging["previous"] = str(request.url.with_query(previous_query))
         body["paging"] = paging
+    if query.get("summary"):
+        body["summary"] = template_summary(
+            query["summary"],
+            matching=len(templates),
+            total=len(waba.templates),
+            limit=MESSAGE_TEMPLATE_LIMIT_VERIFIED
+            if waba.business_verified
+            else MESSAGE_TEMPLATE_LIMIT,
+            translations_complete=translations_complete(waba.templates),
+        )
     return web.json_response(body)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import GraphError
 from .state import SimState, Template
+from .templates import placeholders
 
 TEXT_MAX_CHARS = 4096
 CAPTION_MAX_CHARS = 1024
@@ -23,7 +24,6 @@ SENDABLE_TYPES = (
     "contacts",
 )
 BSUID_PATTERN = re.compile(r"^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$")
-PLACEHOLDER_PATTERN = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 HEADER_MEDIA_FORMATS = {"IMAGE": "image", "VIDEO": "video", "DOCUMENT": "document"}
 
 
@@ -192,10 +192,11 @@ def check_template(state: SimState, payload: dict[str, Any]) -> Template:
             132001,
             f"template name ({name}) is not approved in {language} (status {template.status})",
         )
+    # Meta matches component types in any case: its own examples send "HEADER"/"BODY".
     supplied = {
         str(c.get("type", "")).lower(): c
         for c in payload.get("components") or []
-        if isinstance(c, dict) and c.get("type") in ("header", "body")
+        if isinstance(c, dict) and str(c.get("type", "")).lower() in ("header", "body")
     }
     for component in template.components:
         component_type = str(component.get("type", "")).lower()
@@ -219,24 +220,27 @@ def _check_component_parameters(
                 132000,
                 f"header: number of parameters ({len(parameters)}) does not match the expected number of params (1)",
             )
-        if parameters[0].get("type") != media_format:
+        if str(parameters[0].get("type", "")).lower() != media_format:
             raise GraphError(132012, f"header parameter must be of type {media_format}")
         return
-    placeholders = list(dict.fromkeys(PLACEHOLDER_PATTERN.findall(str(component.get("text", "")))))
-    if len(parameters) != len(placeholders):
+    expected = placeholders(str(component.get("text", "")))
+    if len(parameters) != len(expected):
         raise GraphError(
             132000,
             f"{component_type}: number of localizable_params ({len(parameters)}) does not match "
-            f"the expected number of params ({len(placeholders)})",
+            f"the expected number of params ({len(expected)})",
         )
     for parameter in parameters:
-        if parameter.get("type") == "text" and not str(parameter.get("text", "")).strip():
+        if (
+            str(parameter.get("type", "")).lower() == "text"
+            and not str(parameter.get("text", "")).strip()
+        ):
             raise GraphError(131008, f"{component_type}: a text parameter needs a non-empty text.")
     if template.parameter_format == "NAMED":
         names = [p.get("parameter_name") for p in parameters]
-        if sorted(str(n) for n in names) != sorted(placeholders) or None in names:
+        if sorted(str(n) for n in names) != sorted(expected) or None in names:
             raise GraphError(
                 132000,
                 f"{component_type}: parameter names {names} do not match the template's "
-                f"named params {placeholders}",
+                f"named params {expected}",
             )

@@ -28,6 +28,7 @@ from .state import (
 )
 from .webhooks import MessagesValue, WebhookDispatcher, WebhookEvent
 
+STATUSES_WITH_USERNAME = ("delivered", "read")
 # Service (non-template) messages and utility templates inside the window are free until then.
 SERVICE_BILLING_STARTS = datetime(2026, 10, 1, tzinfo=UTC).timestamp()
 
@@ -112,7 +113,10 @@ class Simulator:
         self.webhooks.enqueue(WebhookEvent(phone.waba_id, "messages", value.to_json()))
 
     def emit_change(self, waba_id: str, field: str, value: dict[str, Any]) -> None:
-        self.webhooks.enqueue(WebhookEvent(waba_id, field, value))
+        """Any other change. Meta stamps account-level ones (template status, account
+        update, …) with `entry[].time`; phone-number-scoped ones carry `metadata` instead."""
+        time = None if "metadata" in value else int(self.clock.now())
+        self.webhooks.enqueue(WebhookEvent(waba_id, field, value, time))
 
     # ---- media -------------------------------------------------------------------
 
@@ -160,23 +164,29 @@ class Simulator:
             phone.display_phone_number,
             phone.id,
             contacts=[contact] if built.include_contacts else [],
-            messages=[message],
         )
-        self.state.record_received(
-            ReceivedMessage(
-                wamid=message["id"],
-                phone_number_id=phone.id,
-                customer_user_id=customer.user_id,
-                message=message,
-                created_at=self.clock.now(),
+        if built.from_customer:
+            self.state.record_received(
+                ReceivedMessage(
+                    wamid=message["id"],
+                    phone_number_id=phone.id,
+                    customer_user_id=customer.user_id,
+                    message=message,
+                    created_at=self.clock.now(),
+                )
             )
-        )
         if built.opens_window:
             customer.last_inbound_at = float(message.get("timestamp") or self.clock.now())
         if built.new_identity is not None:
             new_user_id, new_wa_id = built.new_identity
             self.state.rename_customer(customer, user_id=new_user_id, wa_id=new_wa_id)
-        self.emit_messages_value(phone, value)
+        if built.field == "messages":
+            value.messages.append(message)
+            self.emit_messages_value(phone, value)
+        else:
+            self.emit_change(
+                phone.waba_id, built.field, value.to_json() | {built.items_key: [message]}
+            )
         return {"wamid": message["id"], "message": message, "customer": customer.control_json()}
 
     # ---- the business sends --------------------------------------------------------
@@ -317,7 +327,11 @@ class Simulator:
         if status == "failed":
             item["errors"] = [status_error(error_code or 131000, error_details)]
         sent.statuses.append(item)
-        contacts = [customer.contact_json()] if customer and status != "failed" else []
+        contacts = []
+        if customer and status != "failed":
+            # The username comes only once the message reached the customer's phone.
+            with_username = status in STATUSES_WITH_USERNAME
+            contacts = [customer.contact_json(with_username=with_username)]
         value = MessagesValue(
             phone.display_phone_number, phone.id, contacts=contacts, statuses=[item]
         )

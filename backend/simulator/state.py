@@ -19,6 +19,7 @@ from .config import (
     TemplateConfig,
     WabaConfig,
 )
+from .templates import with_examples
 
 
 class SimClock:
@@ -92,7 +93,7 @@ class Template:
         return {
             "name": self.name,
             "parameter_format": self.parameter_format,
-            "components": self.components,
+            "components": with_examples(self.components, self.parameter_format),
             "language": self.language,
             "status": self.status,
             "category": self.category,
@@ -143,10 +144,10 @@ class Customer:
     phone_number_id: str | None
     last_inbound_at: float | None
 
-    def contact_json(self) -> dict[str, Any]:
+    def contact_json(self, *, with_username: bool = True) -> dict[str, Any]:
         """The webhook's `contacts[]` entry."""
         profile: dict[str, Any] = {"name": self.name}
-        if self.username:
+        if self.username and with_username:
             profile["username"] = self.username
         contact: dict[str, Any] = {"profile": profile}
         if self.wa_id:
@@ -263,6 +264,12 @@ class IdFactory:
         raw = (wa_id or "0").encode() + b"\x15\x02\x00\x12\x18" + self.random.randbytes(12)
         raw += self._next().to_bytes(4, "big")
         return "wamid.HBgL" + base64.b64encode(raw).decode()
+
+    def call_id(self) -> str:
+        return "wacid.HBgL" + base64.b64encode(self.random.randbytes(18)).decode()
+
+    def identity_hash(self) -> str:
+        return base64.b64encode(self.random.randbytes(8)).decode()
 
     def numeric_id(self) -> str:
         return str(self._numeric_base + self._next())
@@ -415,6 +422,11 @@ class SimState:
 
     def find_templates(self, name: str) -> list[Template]:
         return [t for w in self.wabas.values() for t in w.templates if t.name == name]
+
+    def template(self, template_id: str) -> Template | None:
+        return next(
+            (t for w in self.wabas.values() for t in w.templates if t.id == template_id), None
+        )
 
     def add_media(
         self,

@@ -33,6 +33,9 @@ class WebhookEvent:
     waba_id: str
     field: str
     value: dict[str, Any]
+    time: int | None = None
+    """Unix time of an account-level change (`entry[].time`); Meta gives `messages`
+    changes none, their items carry their own timestamps."""
 
 
 @dataclass
@@ -77,8 +80,11 @@ def build_payload(events: list[WebhookEvent]) -> dict[str, Any]:
     """Group events into Meta's envelope: one entry per WABA; `messages` changes of the
     same phone number share one `value` (their messages, statuses and contacts merged)."""
     entries: dict[str, list[dict[str, Any]]] = {}
+    times: dict[str, int] = {}
     for event in events:
         changes = entries.setdefault(event.waba_id, [])
+        if event.time is not None:
+            times[event.waba_id] = max(event.time, times.get(event.waba_id, event.time))
         target = None
         if event.field == "messages":
             phone_number_id = event.value["metadata"]["phone_number_id"]
@@ -105,8 +111,18 @@ def build_payload(events: list[WebhookEvent]) -> dict[str, Any]:
                 existing.append(item)
     return {
         "object": "whatsapp_business_account",
-        "entry": [{"id": waba_id, "changes": changes} for waba_id, changes in entries.items()],
+        "entry": [
+            _entry(waba_id, times.get(waba_id), changes) for waba_id, changes in entries.items()
+        ],
     }
+
+
+def _entry(waba_id: str, time: int | None, changes: list[dict[str, Any]]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": waba_id}
+    if time is not None:
+        entry["time"] = time
+    entry["changes"] = changes
+    return entry
 
 
 class WebhookDispatcher:

@@ -44,10 +44,19 @@ CHECKPOINT_EVERY_SECONDS = 0.25
 # behind (SQLite's default is 1,000 pages), and the size a reset WAL file is cut back to.
 WRITER_AUTOCHECKPOINT_PAGES = 16_000
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+# The writer syncs the WAL at every (group) commit: a webhook answered 200 is never sent
+# again by Meta, so it must survive a power cut, not only a crash of the process. NORMAL
+# would sync only at checkpoints (tests/bench/results.md has the cost: one fsync a batch).
+WRITER_SYNCHRONOUS = "FULL"
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    """Compact JSON; a non-finite float is a ValueError (``NaN`` is not JSON, and a column
+    holding it breaks every SQL-built event that reads the row), raised in the job that
+    tried to store it."""
+    return json.dumps(
+        value, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
+    )
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -171,6 +180,11 @@ class BatchBuffer:
     row no longer exists is dropped.
 
     A rolled-back job's rows and events are dropped (``mark``/``undo``).
+
+    One job's bad value must not fail its neighbours' commit, yet these writes run for all
+    of them at once: so a job's text must be encodable when it indexes it (checked then,
+    in its own savepoint), and if a bulk write still fails, it is redone item by item and
+    an item that fails alone is left out (logged), the rest of the batch committing.
     """
 
     __slots__ = ("flushed", "late", "now", "now_iso", "rows")
@@ -195,17 +209,23 @@ class BatchBuffer:
 
     def flush_fts(self, conn: sqlite3.Connection) -> None:
         if self.flushed < len(self.rows):
-            conn.execute(_FTS_BULK_INSERT, (dumps(self.rows[self.flushed :]),))
+            rows = self.rows[self.flushed :]
             self.flushed = len(self.rows)
+            _each_alone(conn, _FTS_BULK_INSERT, rows, lambda part: (dumps(part),))
 
     def flush(self, conn: sqlite3.Connection) -> None:
         """Everything, before COMMIT."""
         self.flush_fts(conn)
         if not self.late:
             return
-        built = build_logged(
-            conn, ((event.seq, builder.type, entity_id) for builder, entity_id, event in self.late)
-        )
+        built: dict[int, str] = {}
+        for builder, pairs in pairs_by_builder(
+            (event.seq, builder.type, entity_id) for builder, entity_id, event in self.late
+        ).items():
+            for rows in _each_alone(
+                conn, builder.select, pairs, lambda part: {"pairs": dumps(part)}, fetch=True
+            ):
+                built.update((int(seq), payload) for seq, payload in rows)
         logged = []
         for builder, entity_id, event in self.late:
             frame = built.get(event.seq)
@@ -214,6 +234,30 @@ class BatchBuffer:
                 logged.append((event.seq, builder.type, self.now_iso, entity_id))
         conn.executemany(_LOG_SNAPSHOT, logged)
         self.late.clear()
+
+
+def _each_alone(
+    conn: sqlite3.Connection,
+    sql: str,
+    items: list[Any],
+    params: Callable[[list[Any]], Sequence[Any] | dict[str, Any]],
+    *,
+    fetch: bool = False,
+) -> list[list[Any]]:
+    """Run ``sql`` once for all ``items`` (its parameters from ``params(items)``); if that
+    fails, once per item, leaving out (and logging) an item that fails alone. Returns the
+    rows of each run when ``fetch``. (A statement that fails leaves nothing behind.)"""
+    try:
+        cursor = conn.execute(sql, params(items))
+        return [cursor.fetchall() if fetch else []]
+    except (sqlite3.Error, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        if len(items) == 1:
+            log.error("left out of the batch's commit: %r (%s)", items[0], exc)
+            return []
+    results = []
+    for item in items:
+        results.extend(_each_alone(conn, sql, [item], params, fetch=fetch))
+    return results
 
 
 # INSERT statements by (table, *columns): the same few shapes are built for every row
@@ -250,6 +294,8 @@ class Tx:
 
     def index_message(self, message_id: int, body: str) -> None:
         """Add a message to ``messages_fts`` (at the end of the batch, see ``BatchBuffer``)."""
+        if not body.isascii():
+            body.encode()  # text UTF-8 cannot hold fails this job here, not the batch's write
         self.batch.rows.append((message_id, body))
 
     def insert(self, table: str, values: dict[str, Any]) -> int:
@@ -306,7 +352,9 @@ def sql_function(name: str, arguments: int, function: Callable[..., Any]) -> Non
     SQL_FUNCTIONS[name] = (arguments, function)
 
 
-def connect_sqlite(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+def connect_sqlite(
+    path: Path, *, readonly: bool = False, synchronous: str = "NORMAL"
+) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, cached_statements=512
     )
@@ -314,7 +362,7 @@ def connect_sqlite(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     for name, (arguments, function) in SQL_FUNCTIONS.items():
         conn.create_function(name, arguments, function, deterministic=True)
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.execute("PRAGMA temp_store = MEMORY")
@@ -465,7 +513,7 @@ class Writer:
         return self._next_seq - 1
 
     def start(self) -> None:
-        self._conn = connect_sqlite(self._path)
+        self._conn = connect_sqlite(self._path, synchronous=WRITER_SYNCHRONOUS)
         migrate(self._conn)
         # Planner statistics, refreshed at every start (sampled: ~60 ms at 1M messages).
         # Without them a view filter such as status = 'closed' looks selective, and a

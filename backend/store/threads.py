@@ -177,14 +177,26 @@ class ThreadsStore(StoreBase):
     async def list_messages(
         self, thread_id: int, *, before: int | None = None, limit: int = 50
     ) -> schemas.Page[schemas.Message]:
-        """Messages newest first; ``next_cursor`` is the ``before`` of the next (older) page."""
+        """Messages newest first by WhatsApp's timestamp (arrival breaks ties: a message
+        delivered late is listed in its place); ``next_cursor`` is the ``before`` of the
+        next (older) page: the id of the last message listed."""
         await self.get_thread(thread_id)
         sql = MESSAGE_SELECT + " WHERE m.thread_id = ?"
         params: list[Any] = [thread_id]
         if before is not None:
-            sql += " AND m.id < ?"
-            params.append(before)
-        rows = await self.readers.all(sql + " ORDER BY m.id DESC LIMIT ?", [*params, limit + 1])
+            cursor = await self.readers.one(
+                "SELECT created_at FROM messages WHERE id = ? AND thread_id = ?",
+                (before, thread_id),
+            )
+            if cursor is not None:
+                sql += " AND (m.created_at, m.id) < (?, ?)"
+                params += [cursor["created_at"], before]
+            else:  # not a message of this thread: the ids below it, as before
+                sql += " AND m.id < ?"
+                params.append(before)
+        rows = await self.readers.all(
+            sql + " ORDER BY m.created_at DESC, m.id DESC LIMIT ?", [*params, limit + 1]
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         reactions: dict[int, list[sqlite3.Row]] = {}
@@ -224,7 +236,8 @@ class ReadReceiptsStore(StoreBase):
             "SELECT m.wamid, th.phone_number_id FROM messages m "
             "JOIN threads th ON th.id = m.thread_id "
             "WHERE m.thread_id = ? AND m.direction = 'in' AND m.wamid IS NOT NULL "
-            "ORDER BY m.id DESC LIMIT 1",
+            "AND th.group_id IS NULL "  # WhatsApp does not mark group messages read
+            "ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
             (thread_id,),
         )
         if row is None or not row["phone_number_id"]:

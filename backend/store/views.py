@@ -19,6 +19,7 @@ from typing import Any
 from backend import schemas
 from backend.domain import views as rules
 from backend.domain.errors import Forbidden, InvalidField, NotFound
+from backend.domain.numbers import fits_int64
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Readers, Tx, dumps, iso
 
@@ -64,9 +65,10 @@ COLUMNS: dict[str, tuple[str, frozenset[str]]] = {
     "contact_name": (CONTACT_NAME, frozenset({"c"})),
 }
 TEXT_PROPERTIES = frozenset({"business_number", "subject", "contact_name"})
-# bool property → (SQL when true, SQL when false)
-BOOL_SQL = {
+# bool property → (SQL when true, SQL when false), over threads th
+BOOL_PROPERTIES: dict[str, tuple[str, str]] = {
     "unread": ("th.unread_count > 0", "th.unread_count = 0"),
+    "from_ad": ("th.from_ad = 1", "th.from_ad = 0"),
     "snoozed": ("th.snoozed_until IS NOT NULL", "th.snoozed_until IS NULL"),
 }
 
@@ -147,14 +149,14 @@ def _bound(value: Any) -> Any:
 def condition_sql(condition: rules.Condition) -> tuple[str, list[Any], frozenset[str]]:
     """One compiled condition as (SQL, parameters, aliases used)."""
     name, operator, values = condition.property, condition.operator, condition.values
-    if name in BOOL_SQL:
+    if name in BOOL_PROPERTIES:
         wanted = set(values) if operator == rules.IS_ANY_OF else {True, False} - set(values)
         if wanted == {True, False}:
             return "1", [], frozenset()
         if wanted == {True}:
-            return BOOL_SQL[name][0], [], frozenset()
+            return BOOL_PROPERTIES[name][0], [], frozenset()
         if wanted == {False}:
-            return BOOL_SQL[name][1], [], frozenset()
+            return BOOL_PROPERTIES[name][1], [], frozenset()
         return "0", [], frozenset()
     column, aliases = COLUMNS[name]
     text = name in TEXT_PROPERTIES
@@ -255,10 +257,18 @@ def can_edit(row: sqlite3.Row | dict[str, Any], agent: schemas.Agent) -> bool:
 def custom_view_id(view_id: str) -> int:
     if view_id.startswith(BUILTIN_PREFIX):
         raise Forbidden("Built-in views cannot be changed.", code="builtin_view")
+    return view_number(view_id)
+
+
+def view_number(view_id: str) -> int:
+    """A custom view's id from its text; ``NotFound`` for text no view could have."""
     try:
-        return int(view_id)
+        number = int(view_id)
     except ValueError:
         raise NotFound("There is no such view.", code="view_not_found") from None
+    if not fits_int64(number):
+        raise NotFound("There is no such view.", code="view_not_found")
+    return number
 
 
 def _view_event(tx: Tx, row: dict[str, Any], *, deleted: bool = False) -> None:
@@ -297,12 +307,8 @@ class ViewsStore(StoreBase):
         return view_from_row(row)
 
     async def _visible_view_row(self, view_id: str, agent: schemas.Agent) -> sqlite3.Row:
-        try:
-            number = int(view_id)
-        except ValueError:
-            raise NotFound("There is no such view.", code="view_not_found") from None
         row = await self.readers.one(
-            f"SELECT {VIEW_COLUMNS} FROM views v WHERE v.id = ?", (number,)
+            f"SELECT {VIEW_COLUMNS} FROM views v WHERE v.id = ?", (view_number(view_id),)
         )
         if row is None or not can_see(row, agent):
             raise NotFound("There is no such view.", code="view_not_found")

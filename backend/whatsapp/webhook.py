@@ -1,7 +1,8 @@
 """Meta's webhook: the verification handshake and signed notifications.
 
-``POST /webhooks/whatsapp`` checks ``X-Hub-Signature-256`` on the raw body bytes in
-constant time before anything is parsed (401 and nothing stored otherwise, counted),
+``POST /webhooks/whatsapp`` reads at most ``webhook_max_body_bytes`` (413 as soon as a body
+passes it), checks ``X-Hub-Signature-256`` on the raw body bytes in constant time before
+anything is parsed (401 and nothing stored otherwise, counted),
 answers 400 to a body that is not a notification, and 200 only once every message
 and status of the notification has committed. Anything else that goes wrong is a 500,
 so Meta retries; processing is idempotent, so a retry never duplicates.
@@ -12,13 +13,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 import logging
 
 from aiohttp import web
 
 from backend.api.errors import error_response
-from backend.api.wire import operation
+from backend.api.wire import TooLarge, operation, read_body
+from backend.domain import json_input
 from backend.keys import SERVICES, SETTINGS, STORE
 from backend.store.conversations import bump_counter
 from backend.whatsapp.ingest import Ingestor
@@ -92,22 +93,21 @@ async def verify(request: web.Request) -> web.StreamResponse:
 )
 async def receive(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
-    limit = settings.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        return error_response(413, "too_large", f"The body is too large (limit {limit} bytes).")
-    body = await request.read()
+    try:
+        body = await read_body(request, settings.webhook_max_body_bytes)
+    except TooLarge as exc:
+        return error_response(exc.status, exc.code, exc.message)
     secret = settings.whatsapp_app_secret.get_secret_value().encode()
     if not signature_valid(secret, body, request.headers.get(SIGNATURE_HEADER)):
         await _count(request, COUNTER_BAD_SIGNATURE)
         return error_response(
             401, "bad_signature", f"The {SIGNATURE_HEADER} header is missing or does not match."
         )
-    if len(body) > limit:
-        return error_response(413, "too_large", f"The body is too large (limit {limit} bytes).")
     try:
-        notification = parse_notification(json.loads(body))
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        # json.JSONDecodeError and MalformedNotification are ValueErrors
+        # a number out of range reads as a missing field, so the message is still stored
+        notification = parse_notification(json_input.decode(body, invalid_numbers_as_null=True))
+    except ValueError as exc:
+        # json_input.InvalidJson and MalformedNotification are ValueErrors
         await _count(request, COUNTER_MALFORMED)
         reason = str(exc) if isinstance(exc, MalformedNotification) else "not valid JSON"
         return error_response(400, "malformed_json", f"The body is not a notification ({reason}).")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 
 import pytest
 
-from backend.store.engine import replayable
+from backend.store.engine import SqlEvent, replayable
 from backend.store.sqlite import SqliteStore
 
 
@@ -159,3 +160,76 @@ async def test_the_wal_is_checkpointed_beside_the_writer(store):
             break
         await asyncio.sleep(0.05)
     assert checkpointer.checkpoints >= 1
+
+
+# an SQL-built event over settings_kv, whose value a job stores as JSON text
+KV_CHANGED = SqlEvent(
+    "test.kv_changed",
+    """SELECT j.value ->> 0 AS seq,
+    '{"seq":' || (j.value ->> 0) || ',"type":"test.kv_changed","data":' || json(kv.value) || '}'
+    AS payload
+FROM json_each(:pairs) AS j JOIN settings_kv kv ON kv.rowid = j.value ->> 1""",
+)
+
+
+def put_json(name: str, value: str, body: str | None = None):
+    def fn(tx):
+        rowid = tx.insert("settings_kv", {"key": name, "value": value})
+        tx.emit_sql(KV_CHANGED, rowid)
+        if body is not None:
+            tx.index_message(rowid, body)
+        return name
+
+    return fn
+
+
+async def test_one_jobs_bad_value_never_fails_its_neighbours_end_of_batch_writes(store):
+    """A value the batch's shared writes cannot take (JSON that is not JSON under an
+    SQL-built event, text UTF-8 cannot encode for the full-text index) fails that job
+    alone, or leaves out only its own event. Failed before the fix: the whole batch's
+    COMMIT failed ("malformed JSON", UnicodeEncodeError) and every neighbour with it."""
+    jobs = [put_json(f"k{i}", json.dumps({"i": i}), body=f"word{i}") for i in range(60)]
+    jobs[20] = put_json("bad-json", "NaN")  # not through dumps, which refuses it
+    jobs[40] = put_json("bad-text", "{}", body="half an emoji \ud83d")
+    outcomes = await asyncio.gather(*(store.write(job) for job in jobs), return_exceptions=True)
+    assert store.writer.batches < 60
+    assert isinstance(outcomes[40], UnicodeEncodeError)
+    assert [o for i, o in enumerate(outcomes) if i != 40] == [
+        f"k{i}" if i != 20 else "bad-json" for i in range(60) if i != 40
+    ]
+    keys = {row[0] for row in await store.readers.all("SELECT key FROM settings_kv")}
+    assert keys == {f"k{i}" for i in range(60) if i not in (20, 40)} | {"bad-json"}
+    indexed = await store.readers.all("SELECT rowid FROM messages_fts")
+    assert len(indexed) == 58
+    published = [seq for seq, kind in store.published if kind == "test.kv_changed"]
+    assert len(published) == 58  # all but the bad one's, which could not be built
+    logged = await store.events_after(0)
+    assert sorted(json.loads(frame)["data"]["i"] for _, frame in logged) == [
+        i for i in range(60) if i not in (20, 40)
+    ]
+
+
+async def test_a_non_finite_number_fails_only_the_job_that_stores_it(store):
+    def emits(value: float):
+        def fn(tx):
+            tx.emit("test.number", {"value": value})
+            return value
+
+        return fn
+
+    outcomes = await asyncio.gather(
+        store.write(emits(1.5)), store.write(emits(math.nan)), return_exceptions=True
+    )
+    assert outcomes[0] == 1.5 and isinstance(outcomes[1], ValueError)
+    assert [json.loads(frame)["data"] for _, frame in await store.events_after(0)] == [
+        {"value": 1.5}
+    ]
+
+
+async def test_the_writer_commits_durably(store):
+    """An acknowledged webhook must survive a power cut, not only a crash: Meta does not
+    resend what we answered 200. In WAL mode, synchronous=NORMAL may lose the last commits
+    on power loss; FULL (2) syncs the WAL at every (group) commit."""
+    mode = await store.write(lambda tx: tx.one("PRAGMA synchronous")[0])
+    journal = await store.write(lambda tx: tx.one("PRAGMA journal_mode")[0])
+    assert (mode, journal) == (2, "wal")

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Static
 
 from backend.schemas import Agent, Availability, Message, TicketPriority
 from tui.dialogs.picker import FuzzyPicker, PickItem
+from tui.glyphs import glyphs
 from tui.text import full_time, inert, one_line
 
 DIALOG_CSS = """
@@ -145,10 +146,11 @@ class MessageDetailsDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
+# the glyph of each availability, by its name in ``Glyphs``
 AVAILABILITY_MARK = {
-    Availability.available: "●",
-    Availability.away: "◐",
-    Availability.offline: "○",
+    Availability.available: "online",
+    Availability.away: "away",
+    Availability.offline: "offline",
 }
 
 UNASSIGN = -1
@@ -164,7 +166,8 @@ def owner_picker(
         agents, key=lambda a: (order.get(a.availability, 3), a.open_tickets, a.name.lower())
     ):
         label = Text()
-        label.append(AVAILABILITY_MARK.get(agent.availability, "?") + " ")
+        mark = AVAILABILITY_MARK.get(agent.availability)
+        label.append((getattr(glyphs(), mark) if mark else "?") + " ")
         label.append_text(one_line(agent.name, "bold" if agent.id == current else ""))
         label.append(f"  {agent.availability.value}", "dim")
         label.append(f" · {agent.open_tickets} open", "dim")
@@ -175,7 +178,13 @@ def owner_picker(
         items.append(
             PickItem(agent.id, label, f"{agent.name} {' '.join(agent.skills)} {agent.team or ''}")
         )
-    items.append(PickItem(UNASSIGN, Text("○ Unassigned", style="italic"), "unassigned nobody none"))
+    items.append(
+        PickItem(
+            UNASSIGN,
+            Text(f"{glyphs().offline} Unassigned", style="italic"),
+            "unassigned nobody none",
+        )
+    )
     return FuzzyPicker(title, items, placeholder="type an agent's name")
 
 

@@ -34,6 +34,7 @@ OPERATOR_WORDS = {
     FilterOperator.contains: "contains",
     FilterOperator.before: "is before",
     FilterOperator.after: "is after",
+    FilterOperator.within: "within (hours)",
 }
 NO_VALUES = {FilterOperator.is_known, FilterOperator.is_unknown}
 SHARING_WORDS = {
@@ -88,6 +89,12 @@ FALLBACK_PROPERTIES = [
         kind="enum",
         operators=[FilterOperator.is_any_of],
         values=["open", "expired"],
+    ),
+    FilterProperty(
+        name="session_expires",
+        label="Session expires",
+        kind="hours",
+        operators=[FilterOperator.within],
     ),
     FilterProperty(
         name="unread",

@@ -27,7 +27,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widgets import Static, TextArea
 
 from backend.schemas import (
     ContactCreate,
@@ -66,7 +66,10 @@ from tui.dialogs.simple import (
     reaction_picker,
     snooze_picker,
 )
+from tui.drafts import EMPTY as EMPTY_DRAFT
+from tui.drafts import DraftKeeper, DraftState
 from tui.search_state import SearchState
+from tui.seen import SeenMessages
 from tui.text import countdown, one_line
 from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
@@ -261,6 +264,10 @@ class InboxScreen(Screen[None]):
         self.thread: Thread | None = None
         self.contact: ContactDetail | None = None
         self.drafts: dict[int, str] = {}
+        self.seen = SeenMessages()  # what a reply is written against (see tui.seen)
+        self._draft_keeper: DraftKeeper | None = None
+        self._was_disconnected = False
+        self._loaded_thread_id: int | None = None  # whose messages the log shows
         self._search_return: SearchState | None = None  # the search the open thread came from
         self._undo: TicketUndo | None = None  # the last ticket change, for ``u``
         self._typing_sent = 0.0
@@ -389,8 +396,33 @@ class InboxScreen(Screen[None]):
     def _conn_changed(self) -> None:
         if not self._composed:
             return
+        state = self.tapp.conn_state
         self.topbar.connection_detail = self.tapp.conn_detail
-        self.topbar.connection = self.tapp.conn_state
+        self.topbar.connection = state
+        if state == "connected" and self._was_disconnected:
+            self._refetch_open()
+        self._was_disconnected = state in ("reconnecting", "offline")
+
+    @work(group="reconnect-refetch", exclusive=True, exit_on_error=False)
+    async def _refetch_open(self) -> None:
+        """Back after the server was away: what failed to load meanwhile is fetched again
+        (the replayed events bring what changed; what loaded is not fetched twice)."""
+        if self.threads.load_failed:
+            self.threads.reload()
+        thread, client = self.thread, self.tapp.client
+        if thread is None or client is None or self._loaded_thread_id == thread.id:
+            return
+        self._load_thread(thread.id, keep_cursor=True)
+        self._restore_draft(thread.id)
+        if self.panel_open:
+            self._load_panel()
+        try:
+            fresh = await client.thread(thread.id)
+        except ApiError:
+            return
+        if self.thread is not None and self.thread.id == fresh.id:
+            self.thread = fresh
+            self._render_thread_header()
 
     def _usage_changed(self) -> None:
         if not self._composed:
@@ -542,6 +574,7 @@ class InboxScreen(Screen[None]):
         self._search_return = None  # (set again by a search that opens it)
         if previous is not None and previous.id != thread.id:
             self.drafts[previous.id] = self.composer.text
+            self._keep_draft(previous.id, left=True)
             self._send_presence(previous.id, PresenceState.idle)
         self.thread = thread
         self.contact = None
@@ -553,7 +586,9 @@ class InboxScreen(Screen[None]):
         composer = self.composer
         composer.reset()
         if draft := self.drafts.pop(thread.id, ""):
-            composer.area.load_text(draft)
+            composer.restore(draft)
+        elif previous is None or previous.id != thread.id:
+            self._restore_draft(thread.id)
         self._render_thread_header()
         self._pending_jump = jump_to
         if previous is None or previous.id != thread.id or jump_to is not None:
@@ -568,6 +603,7 @@ class InboxScreen(Screen[None]):
     def close_thread(self) -> None:
         if self.thread is not None:
             self.drafts[self.thread.id] = self.composer.text
+            self._keep_draft(self.thread.id, left=True)
             self._send_presence(self.thread.id, PresenceState.idle)
         self.thread = None
         self.thread_open = False
@@ -660,6 +696,7 @@ class InboxScreen(Screen[None]):
     async def _load_thread(self, thread_id: int, keep_cursor: bool = False) -> None:
         client = self.tapp.client
         assert client is not None
+        self._loaded_thread_id = None
         try:
             page = await client.messages(thread_id, limit=50)
         except ApiError as exc:
@@ -671,6 +708,8 @@ class InboxScreen(Screen[None]):
             return
         log = self.log_widget
         log.set_messages(page.items, page.next_cursor is not None)
+        self._loaded_thread_id = thread_id
+        self.seen.loaded(thread_id, page.items)
         jump = self._pending_jump
         self._pending_jump = None
         if jump is not None:
@@ -855,14 +894,82 @@ class InboxScreen(Screen[None]):
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
                 )
-            message = await client.send(thread.id, body)
+            if isinstance(body, SendNote):
+                message = await client.send(thread.id, body)
+            else:
+                reply = await self._send_reply(thread, body)
+                if reply is None:
+                    composer.refused("Not sent: your draft is kept.")
+                    return
+                message = reply
         except ApiError as exc:
             self._refused(exc, composer)
             return
         composer.sent()
+        self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
         if self.thread is not None and self.thread.id == message.thread_id:
             self.log_widget.upsert(message)
         self._send_presence(thread.id, PresenceState.viewing)
+
+    # ----------------------------------------------------------------- drafts (tui.drafts)
+
+    @property
+    def draft_keeper(self) -> DraftKeeper:
+        if self._draft_keeper is None:
+            assert self.tapp.client is not None
+            self._draft_keeper = DraftKeeper(self.tapp.client)
+        return self._draft_keeper
+
+    def _keep_draft(self, thread_id: int, *, left: bool = False) -> None:
+        composer = self.composer
+        state = DraftState(composer.text, composer.note_mode)
+        if left:
+            self.draft_keeper.left(thread_id, state)
+        else:
+            self.draft_keeper.changed(thread_id, state)
+
+    @on(TextArea.Changed, "#composer-text")
+    def _draft_changed(self) -> None:
+        if self.thread is not None:
+            self._keep_draft(self.thread.id)
+
+    @work(group="draft-restore", exclusive=True, exit_on_error=False)
+    async def _restore_draft(self, thread_id: int) -> None:
+        try:
+            draft = await self.draft_keeper.load(thread_id)
+        except ApiError:
+            return
+        composer = self.composer
+        if draft is None or self.thread is None or self.thread.id != thread_id or composer.text:
+            return
+        composer.note_mode = draft.note
+        composer.restore(draft.text)
+
+    async def on_unmount(self) -> None:
+        if self._draft_keeper is not None:
+            await self._draft_keeper.flush()
+
+    async def _send_reply(self, thread: Thread, body: SendText | SendMedia) -> Message | None:
+        """Send a reply written against the last message seen; when someone wrote since,
+        show their messages and ask first (None: the agent kept the draft)."""
+        client = self.tapp.client
+        assert client is not None
+        body.expected_last_message_id = self.seen.expected(thread.id)
+        try:
+            return await client.send(thread.id, body)
+        except ApiError as exc:
+            if exc.code != "thread_changed":
+                raise
+        me = self.tapp.me.id if self.tapp.me else None
+        page = await client.messages(thread.id, limit=50)
+        newer = self.seen.newer(page.items, me)
+        self.seen.shown(page.items)
+        from tui.dialogs.collision import ThreadChangedDialog  # not needed for the first paint
+
+        if not await self.app.push_screen_wait(ThreadChangedDialog(newer, thread.contact.name)):
+            return None
+        body.expected_last_message_id = self.seen.expected(thread.id)
+        return await client.send(thread.id, body)
 
     def _refused(self, exc: ApiError, composer: Composer) -> None:
         if exc.code == "session_expired":
@@ -1467,6 +1574,7 @@ class InboxScreen(Screen[None]):
         ):
             if self.thread is not None and data.thread_id == self.thread.id:
                 self.log_widget.upsert(data)
+                self.seen.arrived(data, self.tapp.me.id if self.tapp.me else None)
                 if kind == EventType.message_created and data.direction.value == "in":
                     self._mark_read(data.thread_id)  # the agent is looking at it
         elif kind == EventType.thread_updated and isinstance(data, Thread):

@@ -382,7 +382,10 @@ async def new_conversation_flow(app: Any, ref: RecordRef | None = None) -> None:
             contact_id,
             StartConversation(
                 template=TemplateSend(
-                    name=chosen.name, language=chosen.language, variables=chosen.variables
+                    name=chosen.name,
+                    language=chosen.language,
+                    variables=chosen.variables,
+                    components=chosen.components,
                 )
             ),
         )

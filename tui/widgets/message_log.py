@@ -287,7 +287,8 @@ class MessageLog(VerticalScroll, can_focus=True):
         self.cursor = self.cursor + len(older)
 
     def upsert(self, message: Message) -> None:
-        """A live or just-sent message: update it in place or append it."""
+        """A live or just-sent message: update it in place, or add it in its place in
+        WhatsApp's timestamp order (a message delivered late is not the newest)."""
         if _hidden(message):
             return
         for index, known in enumerate(self.messages):
@@ -297,6 +298,12 @@ class MessageLog(VerticalScroll, can_focus=True):
                 if index < len(items):
                     items[index].update_message(message)
                 return
+        position = len(self.messages)
+        while position and _order(self.messages[position - 1]) > _order(message):
+            position -= 1
+        if position < len(self.messages):
+            self._insert(position, message)
+            return
         at_end = self.cursor >= len(self.messages) - 1
         self.messages.append(message)
         item = MessageItem(message, self)
@@ -330,6 +337,20 @@ class MessageLog(VerticalScroll, can_focus=True):
             self.mount_all(items)
         self.release_anchor()
         self.call_after_refresh(self.scroll_home, animate=False)
+
+    def _insert(self, position: int, message: Message) -> None:
+        """A late message among the loaded ones; the cursor stays on its message."""
+        if position == 0 and self.has_older:
+            return  # older than the loaded pages: it comes with them
+        item = MessageItem(message, self)
+        self.messages.insert(position, message)
+        self._item_list.insert(position, item)
+        if position < self._unmounted:
+            self._unmounted += 1  # mounted with the rest of the page
+        else:
+            self.mount(item, before=self._item_list[position + 1])
+        if self.cursor >= position:
+            self.cursor += 1
 
     def jump_to(self, message_id: int) -> bool:
         for index, message in enumerate(self.messages):
@@ -496,6 +517,11 @@ def _classes(message: Message) -> list[str]:
     if message.direction == Direction.inbound and kind != MessageKind.event:
         names.append("-in")
     return names
+
+
+def _order(message: Message) -> tuple[datetime, int]:
+    """The log's order, the API's: WhatsApp's timestamp, arrival (the id) breaking ties."""
+    return message.created_at, message.id
 
 
 def _hidden(message: Message) -> bool:

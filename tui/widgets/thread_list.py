@@ -36,6 +36,7 @@ from textual.timer import Timer
 
 from backend.schemas import Direction, Thread, TicketPriority, TicketStatus
 from tui.client import ApiError
+from tui.glyphs import glyphs
 from tui.text import age, countdown, one_line
 
 HOLD_FOREVER = 1e9
@@ -227,6 +228,12 @@ class ThreadList(ScrollView, can_focus=True):
         self._moved_at = -HOLD_FOREVER
         self._held: set[int] = set()  # threads whose update waits (see ``holding``)
         self._hold_timer: Timer | None = None
+        # mutt's arrow_cursor: the cursor is only the marker in the first column, so a
+        # move rewrites two cells instead of two highlighted rows (slow links)
+        self.arrow_cursor = False
+
+    def on_mount(self) -> None:
+        self.arrow_cursor = bool(getattr(self.app, "arrow_cursor", False))
 
     # ----------------------------------------------------------------- source
 
@@ -248,6 +255,11 @@ class ThreadList(ScrollView, can_focus=True):
         self._request(0, with_total=True)
         self.post_message(self.SelectionChanged(self, 0))
         self.refresh()
+
+    @property
+    def load_failed(self) -> bool:
+        """Some page could not be fetched (it is retried, or reloaded)."""
+        return bool(self._errors)
 
     @property
     def holding(self) -> bool:
@@ -493,13 +505,14 @@ class ThreadList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         thread = self.thread_at(index)
         style = base
-        if index == self.cursor:
+        if index == self.cursor and not self.arrow_cursor:
             style = base + self._cs("cursor")
         if thread is None:
             page = index // self.PAGE_SIZE
             if sub == 0:
                 error = self._errors.get(page)
-                label = f"  ⚠ {error}" if error else "  ···"
+                mark = glyphs()
+                label = f"  {mark.warning} {error}" if error else f"  {mark.loading}"
                 return self._strip(Text(label, style=self._cs("placeholder")), width, style)
             return Strip.blank(width, style)
         text = self._row_text(thread, sub, width)
@@ -524,17 +537,22 @@ class ThreadList(ScrollView, can_focus=True):
         unread = thread.unread_count > 0
         selected = thread.id in self.selected
         dim = self._cs("dim")
+        mark = glyphs()
         if sub == 0:
             row = Text()
-            row.append("▌" if thread.id == getattr(self.current, "id", None) else " ")
-            row.append("✔" if selected else " ", self._cs("selected"))
-            row.append("●" if unread else " ", self._cs("unread"))
+            at_cursor = thread.id == getattr(self.current, "id", None)
+            marker = self._cs("cursor") if at_cursor and self.arrow_cursor else None
+            row.append(mark.cursor if at_cursor else " ", marker)
+            row.append(mark.ticked if selected else mark.unticked, self._cs("selected"))
+            row.append(mark.unread if unread else " ", self._cs("unread"))
             row.append(" W ", dim)
             name = one_line(thread.contact.name, self._cs("unread") if unread else "")
-            owner = self.owner_names(ticket.owner_id) or "—"
+            if thread.group_id:
+                name = Text(f"{mark.group} ", end="").append_text(name)  # a WhatsApp group's thread
+            owner = self.owner_names(ticket.owner_id) or mark.nobody
             now = self.now()
             left = countdown(thread.session_expires_at, now)
-            session = f"⏱{left.split()[0]}" if left else "⏱exp"
+            session = f"{mark.session}{left.split()[0] if left else 'exp'}"
             right = Text()
             right.append(PRIORITY_MARK.get(ticket.priority, "  "), self._cs("urgent"))
             right.append(f"{session:>6} ", self._cs("expired") if left is None else dim)
@@ -550,7 +568,7 @@ class ThreadList(ScrollView, can_focus=True):
         status = ticket.status
         row.append(f"{STATUS_SHORT.get(status, status.value):<7} ", dim)
         if thread.last_message_direction == Direction.outbound:
-            row.append("↩ ", dim)
+            row.append(f"{mark.replied} ", dim)
         preview = one_line(thread.last_message_preview or thread.ticket.subject, dim)
         row.append_text(preview)
         return row
