@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint format check install
+.PHONY: demo test bench mutate lint format check install
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# mutation testing of the critical rules (slow; not part of test): tests/mutation/results.md
+mutate: $(STAMP)
+	$(BIN)/python -m tests.mutation.run $(TARGETS)
 
 format: $(STAMP)
 	$(BIN)/ruff format backend tui tests

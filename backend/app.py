@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, web
 from backend.api import (
     agents,
     audit,
+    drafts,
     errors,
     inserts,
     meta,
@@ -28,6 +29,7 @@ from backend.config import Settings
 from backend.domain.clock import Clock, SystemClock
 from backend.hub import Hub
 from backend.keys import HUB, SERVICES, SETTINGS, STORE, WEBSOCKETS
+from backend.startup import ServingLock, open_store, prepare_folders
 from backend.store.sqlite import SqliteStore
 from backend.whatsapp.outbound_service import setup_outbound
 from backend.whatsapp.service import setup_inbound
@@ -48,6 +50,7 @@ ROUTE_TABLES = [
     records.routes,
     inserts.routes,
     audit.routes,
+    drafts.routes,
 ]
 
 
@@ -57,7 +60,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         client_max_size=max(settings.max_body_bytes, settings.max_upload_bytes),
     )
     app[SETTINGS] = settings
-    app[HUB] = Hub(queue_size=settings.ws_queue_size)
+    app[HUB] = Hub(queue_size=settings.ws_queue_size, queue_bytes=settings.ws_queue_bytes)
     app[STORE] = SqliteStore(settings.database_path, clock=clock or SystemClock())
     app[STORE].on_commit(app[HUB].publish)
     app[WEBSOCKETS] = set()
@@ -67,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     # background services, started in this order and stopped in reverse; add a line per service
     app.cleanup_ctx.append(store_lifecycle)
     app.cleanup_ctx.append(event_pruning)
+    app.cleanup_ctx.append(snooze_wakeups)
     app.cleanup_ctx.append(views.live_counts)
     setup_inbound(app)  # WhatsApp inbound: webhook, media fetcher, reveal
     setup_outbound(app)  # WhatsApp outbound: sends, outbox, usage, uploads, templates, channels
@@ -91,11 +95,18 @@ async def settle_gc(app: web.Application) -> None:
 
 
 async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """One serving process per database (``ServingLock``), taken before the store opens: a
+    second one must not touch the first one's outbox."""
     settings = app[SETTINGS]
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await app[STORE].open()
-    yield
-    await app[STORE].close()
+    prepare_folders(settings.data_dir, settings.database_path)
+    lock = ServingLock(settings.database_path)
+    lock.acquire()
+    try:
+        await open_store(app[STORE])
+        yield
+        await app[STORE].close()
+    finally:
+        lock.release()
 
 
 async def event_pruning(app: web.Application) -> AsyncIterator[None]:
@@ -108,6 +119,24 @@ async def event_pruning(app: web.Application) -> AsyncIterator[None]:
             await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
     task = asyncio.create_task(prune_forever(), name="event-pruning")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def snooze_wakeups(app: web.Application) -> AsyncIterator[None]:
+    """Snoozed tickets come back by themselves when their time passes (and on a list read)."""
+
+    async def wake_forever() -> None:
+        while True:
+            await asyncio.sleep(app[SETTINGS].snooze_check_interval)
+            try:
+                await app[STORE].wake_snoozed()
+            except Exception:
+                log.exception("waking snoozed tickets failed")
+
+    task = asyncio.create_task(wake_forever(), name="snooze-wakeups")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

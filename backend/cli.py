@@ -135,25 +135,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from backend.app import create_app, settle_gc
+    from backend.startup import StartupError, check_port, listen_error
 
     settings = _settings(host=args.host, port=args.port)
     if settings is None:
         return EXIT_USAGE
+    if not settings.whatsapp_app_secret.get_secret_value():
+        # without the key no webhook signature can be checked: refuse rather than serve one
+        print(
+            "ttydesk: no WhatsApp app secret (set TTYDESK_WHATSAPP_APP_SECRET or "
+            "whatsapp_app_secret in ttydesk.toml): webhooks could not be verified",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(settings)
-    app.on_startup.append(settle_gc)  # after the store and services have started
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        print=lambda _: print(
-            f"ttydesk backend on http://{settings.host}:{settings.port} "
-            f"(database {settings.database_path})",
-            flush=True,
-        ),
-    )
+    try:
+        check_port(settings.host, settings.port)  # before anything is opened
+        app = create_app(settings)
+        app.on_startup.append(settle_gc)  # after the store and services have started
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=lambda _: print(
+                f"ttydesk backend on http://{settings.host}:{settings.port} "
+                f"(database {settings.database_path})",
+                flush=True,
+            ),
+        )
+    except StartupError as exc:
+        print(f"ttydesk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:  # the port was taken between the check and the listen
+        print(f"ttydesk: {listen_error(exc, settings.host, settings.port)}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -168,6 +185,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 def _with_store(work: Callable[[SqliteStore], Awaitable[int | None]]) -> int:
     from backend.domain.errors import DomainError
+    from backend.startup import StartupError, open_store, prepare_folders
     from backend.store.sqlite import SqliteStore
 
     settings = _settings()
@@ -175,13 +193,13 @@ def _with_store(work: Callable[[SqliteStore], Awaitable[int | None]]) -> int:
         return EXIT_USAGE
 
     async def run() -> int | None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_folders(settings.data_dir, settings.database_path)
         store = SqliteStore(settings.database_path)
         if hasattr(store, "set_usage_rules"):
             store.set_usage_rules(
                 limit=settings.usage_limit, subscription_start=settings.subscription_start
             )
-        await store.open()
+        await open_store(store)
         try:
             return await work(store)
         finally:
@@ -189,6 +207,9 @@ def _with_store(work: Callable[[SqliteStore], Awaitable[int | None]]) -> int:
 
     try:
         result = asyncio.run(run())
+    except StartupError as exc:
+        print(f"ttydesk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except DomainError as exc:
         print(f"ttydesk: {exc.message}", file=sys.stderr)
         return EXIT_FAILED

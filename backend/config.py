@@ -8,7 +8,10 @@ the key (see ``load_settings``).
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
+import typing
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -108,8 +111,12 @@ class Settings(BaseSettings):
     """Events kept in the log for replay; older clients are told to resync."""
     ws_queue_size: int = Field(default=1000, ge=10)
     """Events a slow WebSocket client may fall behind before it is dropped."""
+    ws_queue_bytes: int = Field(default=4 * 1_048_576, ge=65_536)
+    """Bytes of events a slow WebSocket client may fall behind before it is dropped."""
     ws_heartbeat: float = Field(default=30.0, gt=0)
     """Seconds between WebSocket pings."""
+    snooze_check_interval: float = Field(default=30.0, gt=0)
+    """Seconds between checks for snoozed tickets whose time has passed."""
 
     policy: PolicySettings = PolicySettings()
     routing_rules: list[RoutingRuleSettings] = []
@@ -160,8 +167,66 @@ class ConfigError(Exception):
     """A bad setting: ``str()`` is the one line to show."""
 
 
+def _known_keys(model: type[BaseModel], prefix: str = "") -> dict[str, type[BaseModel] | None]:
+    """Every key a settings file may hold, dotted (``policy.enabled``), with the model of
+    the tables it names (a table or an array of tables), None for a value."""
+    keys: dict[str, type[BaseModel] | None] = {}
+    for name, info in model.model_fields.items():
+        key = prefix + name
+        annotation = info.annotation
+        inner = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else None
+        nested = next(
+            (
+                kind
+                for kind in (annotation, inner)
+                if isinstance(kind, type) and issubclass(kind, BaseModel)
+            ),
+            None,
+        )
+        keys[key] = nested
+        if nested is not None:
+            keys.update(_known_keys(nested, key + "."))
+    return keys
+
+
+def _unknown_keys(table: dict[str, Any], known: dict[str, Any], prefix: str = "") -> list[str]:
+    unknown = []
+    for name, value in table.items():
+        key = prefix + name
+        if key not in known:
+            unknown.append(key)
+        elif known[key] is not None:
+            tables = value if isinstance(value, list) else [value]
+            for nested in tables:
+                if isinstance(nested, dict):
+                    unknown += _unknown_keys(nested, known, key + ".")
+    return unknown
+
+
+def check_file(path: Path) -> None:
+    """A settings file that TOML cannot parse, or with a key no setting has, is refused in
+    one line (the file and line; the key and the nearest valid one): a misspelt key would
+    otherwise be ignored without a word."""
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}: fix that line") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    known = _known_keys(Settings)
+    unknown = _unknown_keys(table, known)
+    if unknown:
+        key = unknown[0]
+        nearest = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"did you mean {nearest[0]!r}?" if nearest else "remove it"
+        raise ConfigError(f"unknown setting {key!r} in {path}: {hint}")
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build settings, turning a validation error into one line that names the key."""
+    files = [path for path in config_file_candidates() if path.is_file()]
+    if files:
+        check_file(files[0])
     try:
         return Settings(**overrides)
     except ValidationError as exc:

@@ -1,9 +1,11 @@
 """Fan-out of committed events to WebSocket subscribers.
 
-Each subscriber has its own bounded queue, drained by its connection's writer task.
-Publishing never waits: a subscriber whose queue is full is marked *overflowed* and its
-connection ends it with a ``resync`` instruction, so one slow terminal never slows the
-others. Frames are encoded once (by the store) and the same string goes to everyone.
+Each subscriber has its own queue, bounded in frames and in bytes, drained by its
+connection's writer task. Publishing never waits: a subscriber whose queue would pass
+either bound is marked *overflowed*, its queue is dropped (the frames are stale: the client
+will resume from the log with ``since=``) and its connection ends it with a ``resync``
+instruction, so one slow terminal never slows the others. Frames are encoded once (by the
+store) and the same string goes to everyone.
 """
 
 from __future__ import annotations
@@ -23,37 +25,53 @@ class Frame(Protocol):
     frame: str
 
 
+DEFAULT_QUEUE_BYTES = 4 * 1024 * 1024
+
+
 @dataclass(eq=False)
 class Subscriber:
     agent_id: int
     agent_name: str
     queue_size: int
-    queue: asyncio.Queue[tuple[int, bytes] | None] = field(init=False)
-    overflowed: bool = False
+    queue_bytes: int = DEFAULT_QUEUE_BYTES
+    queue: asyncio.Queue[tuple[int, bytes]] = field(init=False)
+    queued_bytes: int = 0
+    # set when the queue overflowed; the connection waits on it even while its writer is
+    # blocked sending to a client that stopped reading
+    overflow: asyncio.Event = field(init=False)
     presence_thread: int | None = None
     presence_state: str = "idle"
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.queue_size)
+        self.overflow = asyncio.Event()
+
+    @property
+    def overflowed(self) -> bool:
+        return self.overflow.is_set()
 
     def offer(self, seq: int, frame: bytes) -> None:
         if self.overflowed:
             return
-        try:
-            self.queue.put_nowait((seq, frame))
-        except asyncio.QueueFull:
-            self.overflowed = True
-            # make room for the wake-up so the writer notices at once
-            try:
+        if self.queued_bytes + len(frame) > self.queue_bytes or self.queue.full():
+            self.overflow.set()
+            while not self.queue.empty():  # stale now: the client resumes from the log
                 self.queue.get_nowait()
-            except asyncio.QueueEmpty:
-                pass
-            self.queue.put_nowait(None)
+            self.queued_bytes = 0
+            return
+        self.queue.put_nowait((seq, frame))
+        self.queued_bytes += len(frame)
+
+    async def next(self) -> tuple[int, bytes]:
+        seq, frame = await self.queue.get()
+        self.queued_bytes -= len(frame)
+        return seq, frame
 
 
 class Hub:
-    def __init__(self, queue_size: int = 1000) -> None:
+    def __init__(self, queue_size: int = 1000, queue_bytes: int = DEFAULT_QUEUE_BYTES) -> None:
         self.queue_size = queue_size
+        self.queue_bytes = queue_bytes
         self._subscribers: set[Subscriber] = set()
         self.last_seq = 0
         self.published = 0
@@ -63,16 +81,16 @@ class Hub:
         return frozenset(self._subscribers)
 
     def subscribe(self, agent_id: int, agent_name: str) -> Subscriber:
-        subscriber = Subscriber(agent_id, agent_name, self.queue_size)
+        subscriber = Subscriber(agent_id, agent_name, self.queue_size, self.queue_bytes)
         self._subscribers.add(subscriber)
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         if subscriber not in self._subscribers:
             return
-        self._subscribers.discard(subscriber)
         if subscriber.presence_state != "idle" or subscriber.presence_thread is not None:
             self.publish_presence(subscriber, None, "idle")
+        self._subscribers.discard(subscriber)
 
     def publish(self, events: Iterable[Frame]) -> None:
         """Called on the event loop after each commit, in seq order."""
@@ -87,6 +105,8 @@ class Hub:
 
     def publish_presence(self, source: Subscriber, thread_id: int | None, state: str) -> None:
         """Presence is ephemeral: fanned out with seq 0, never written to the event log."""
+        if source not in self._subscribers:
+            return  # gone (or dropped as too slow): its idle has been sent already
         source.presence_thread = thread_id if state != "idle" else None
         source.presence_state = state
         frame = json.dumps(

@@ -108,6 +108,9 @@ MEDIA_KINDS = frozenset(
 class DeliveryStatus(StrEnum):
     queued = "queued"
     sending = "sending"
+    # the request reached WhatsApp but no answer came back: it may have been sent; the
+    # outbox waits for a status (WHATSAPP.md) and never resends it on its own
+    checking = "checking"
     sent = "sent"
     delivered = "delivered"
     read = "read"
@@ -134,6 +137,7 @@ class FilterOperator(StrEnum):
     contains = "contains"
     before = "before"
     after = "after"
+    within = "within"  # session expires within N hours
 
 
 class InsertKind(StrEnum):
@@ -397,6 +401,7 @@ class Ticket(ResponseModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
+    snoozed_until: datetime | None = None  # pending until then: out of the open views
 
 
 class TicketUpdate(WireModel):
@@ -404,6 +409,9 @@ class TicketUpdate(WireModel):
     unassign: bool = False  # owner_id=None is "unchanged"; unassign=true clears the owner
     status: TicketStatus | None = None
     priority: TicketPriority | None = None
+    # snooze: pending (waiting on contact) and out of the open views until then, when the
+    # ticket comes back by itself; a status change (reopen, close) ends a snooze
+    snoozed_until: datetime | None = None
 
 
 class TicketBulkUpdate(TicketUpdate):
@@ -440,6 +448,8 @@ class Thread(ResponseModel):
     unread_count: int = 0
     session_expires_at: datetime | None = None
     created_at: datetime
+    from_ad: bool = False  # the conversation came from a click-to-WhatsApp ad
+    group_id: str | None = None  # a WhatsApp group's thread: replies go to the group
 
 
 # --------------------------------------------------------------------------- messages
@@ -485,6 +495,43 @@ class QuotedMessage(ResponseModel):
     direction: Direction | None = None
 
 
+class AdReferral(ResponseModel):
+    """Where a message came from: the click-to-WhatsApp ad (or post) the customer tapped."""
+
+    source_type: str | None = None  # ad | post
+    source_id: str | None = None
+    source_url: str | None = None
+    headline: str | None = None
+    body: str | None = None
+    media_type: str | None = None  # image | video
+    image_url: str | None = None
+    video_url: str | None = None
+    thumbnail_url: str | None = None
+    ctwa_clid: str | None = None
+
+
+class ReferredProduct(ResponseModel):
+    """The catalog product a customer asked about (a product enquiry)."""
+
+    catalog_id: str | None = None
+    product_retailer_id: str | None = None
+
+
+class GroupSender(ResponseModel):
+    """Who sent a message in a WhatsApp group."""
+
+    name: str | None = None
+    wa_id: str | None = None
+    user_id: str | None = None
+
+
+class FormField(ResponseModel):
+    """One field a customer submitted in a WhatsApp Flow (form)."""
+
+    name: str
+    value: str
+
+
 class OrderItem(ResponseModel):
     product_retailer_id: str
     quantity: int
@@ -517,6 +564,11 @@ class Message(ResponseModel):
     quarantine_rule: str | None = None  # the content-policy rule that hid it
     quarantine_revealed: bool = False
     event: str | None = None  # for kind=event: user_changed_number, request_welcome, ...
+    referral: AdReferral | None = None  # the message came from an ad
+    referred_product: ReferredProduct | None = None  # the product asked about
+    form: list[FormField] = []  # a Flow answer's submitted fields
+    sent_from_phone: bool = False  # sent from the WhatsApp Business app (coexistence)
+    group_sender: GroupSender | None = None  # in a group's thread: who wrote it
     from_number: str | None = None
     to_number: str | None = None
     created_at: datetime
@@ -526,12 +578,21 @@ class Message(ResponseModel):
     failed_at: datetime | None = None
 
 
+class TemplateValues(WireModel):
+    """A template's values component by component (a header's {{1}} is not the body's)."""
+
+    header: dict[str, str] = {}  # a TEXT header's variables; {"link": url} for a media header
+    body: dict[str, str] = {}  # "1" or a named parameter → value
+    buttons: dict[str, str] = {}  # a URL button's index ("0") → its variable's value
+
+
 class TemplateSend(WireModel):
     name: str = Field(min_length=1, max_length=512)
     language: str = Field(min_length=2, max_length=15)
-    variables: dict[
-        str, str
-    ] = {}  # "1" or a named parameter → value; missing ones filled from the contact
+    # Template.variables names → value ("1", "header.1", "button.0"); missing or blank
+    # ones are filled from the contact; ``components`` gives the same per component
+    variables: dict[str, str] = {}
+    components: TemplateValues | None = None
 
 
 class SendText(WireModel):
@@ -540,6 +601,9 @@ class SendText(WireModel):
     reply_to: int | None = None  # our message id
     preview_url: bool = True
     client_id: str | None = Field(default=None, max_length=64)  # idempotency key
+    # a reply written against this message: refused (409 thread_changed) when another
+    # message (not a note or an event line) has come into the thread since
+    expected_last_message_id: int | None = None
 
 
 class SendMedia(WireModel):
@@ -548,14 +612,17 @@ class SendMedia(WireModel):
     caption: str | None = Field(default=None, max_length=1024)
     reply_to: int | None = None
     client_id: str | None = Field(default=None, max_length=64)
+    expected_last_message_id: int | None = None  # as in SendText
 
 
 class SendTemplate(WireModel):
     kind: Literal["template"]
     name: str = Field(min_length=1, max_length=512)
     language: str = Field(min_length=2, max_length=15)
-    variables: dict[str, str] = {}
+    variables: dict[str, str] = {}  # as in TemplateSend
+    components: TemplateValues | None = None
     client_id: str | None = Field(default=None, max_length=64)
+    expected_last_message_id: int | None = None  # as in SendText
 
 
 class SendNote(WireModel):
@@ -598,6 +665,22 @@ class StartedConversation(ResponseModel):
 
     thread: Thread
     message: Message
+
+
+class Draft(ResponseModel):
+    """An agent's unsent reply or note in a thread: only that agent sees it."""
+
+    thread_id: int
+    text: str
+    note: bool = False
+    reply_to: int | None = None  # our message id
+    updated_at: datetime
+
+
+class DraftUpdate(WireModel):
+    text: str = Field(min_length=1, max_length=65536)  # an empty composer: DELETE the draft
+    note: bool = False
+    reply_to: int | None = None
 
 
 class UploadedMedia(ResponseModel):
@@ -662,6 +745,7 @@ class SearchHit(ResponseModel):
     message_id: int | None = None  # the matching message, when the match is in a message
     snippet: str  # plain text around the match
     matched: Literal["message", "contact", "subject"]
+    message_kind: MessageKind | None = None  # of the matching message (a note is labelled so)
 
 
 # --------------------------------------------------------------------------- templates and inserts
@@ -684,7 +768,9 @@ class Template(ResponseModel):
     category: str | None = None
     parameter_format: str = "POSITIONAL"
     components: list[TemplateComponent] = []
-    variables: list[str] = []  # placeholders in header and body, in order
+    # in order: "header" (a media header's link) or "header.1"…, the body's "1"… or
+    # named ones, "button.0"… (a URL button's suffix); each component has its own
+    variables: list[str] = []
     variable_mapping: dict[str, str] = {}  # variable → contact property
     sendable: bool = False
     updated_at: datetime

@@ -18,26 +18,57 @@ from backend.keys import STORE
 from backend.store.sqlite import SqliteStore
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def listening_socket(port: int = 0) -> socket.socket:
+    """A socket on 127.0.0.1, bound and listening (port 0: any free one, ``getsockname``
+    tells which). It holds its port until closed: no other process can take it between
+    choosing the port and serving on it, as with bind, close and bind again."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _refusing_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    return sock
+
+
+# held for the whole test run, so nothing else can listen on it
+_REFUSING = _refusing_socket()
+REFUSED_PORT: int = _REFUSING.getsockname()[1]
+REFUSED_URL = f"http://127.0.0.1:{REFUSED_PORT}"
+"""A URL on 127.0.0.1 that always refuses connections (a server that is down)."""
 
 
 @dataclass
 class LiveBackend:
-    """A backend serving on a real port; ``restart()`` keeps the same database and port."""
+    """A backend serving on a real port; ``restart()`` keeps the same database and port.
+
+    The port is taken (port 0, listening) when the object is made, so ``url`` is known
+    before ``start()``; a restart binds the same port again."""
 
     data_dir: Path
     clock: Clock | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
+    port: int = 0
     app: web.Application | None = None
     runner: web.AppRunner | None = None
     admin_token: str = ""
     agent_token: str = ""
     admin: schemas.Agent | None = None
     agent: schemas.Agent | None = None
+    _listener: socket.socket | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.port == 0:
+            self._listener = listening_socket()
+            self.port = self._listener.getsockname()[1]
 
     @property
     def url(self) -> str:
@@ -69,11 +100,14 @@ class LiveBackend:
         self.app = create_app(self.settings, clock=self.clock)
         self.runner = web.AppRunner(self.app, handle_signals=False)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", self.port, reuse_address=True)
-        await site.start()
+        listener, self._listener = self._listener or listening_socket(self.port), None
+        await web.SockSite(self.runner, listener).start()
         return self
 
     async def stop(self) -> None:
+        if self._listener is not None:  # made but never started
+            self._listener.close()
+            self._listener = None
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None

@@ -13,6 +13,7 @@ import contextlib
 import gc
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.text import Text
@@ -49,7 +50,36 @@ from tui.config import Settings, save_settings
 from tui.text import one_line
 from tui.widgets.footer import KeyFooter
 
+MINE_VIEW = "builtin:mine"  # "Assigned to me": its count is the agent's own
+
+
+def counted_for_someone_else(view: View, me: Agent | None) -> bool:
+    """A pushed count reads "me" as the view's owner: for a view shared with "owner is me"
+    it is the owner's count, not this agent's."""
+    if view.builtin or me is None or view.owner_id == me.id:
+        return False
+    return any(
+        f.property == "owner" and any(str(v).strip().lower() == "me" for v in f.values)
+        for f in view.filters
+    )
+
+
 LiveFactory = Callable[[ApiClient, int | None], LiveStream]
+
+
+@dataclass(frozen=True)
+class DemoLink:
+    """What the inbox knows of the demo it runs in (``ttydesk demo``; none outside one).
+
+    The demo's owner asks ``others_joined`` before quitting (quitting stops the demo for
+    everyone); an agent who joined asks ``running`` when its connection drops.
+    """
+
+    others_joined: Callable[[], list[str]] = lambda: []
+    running: Callable[[], bool] = lambda: True
+
+
+DEMO_STOPPED = "The demo you joined has stopped (its owner quit it). Press q to quit."
 
 
 class StartScreen(Screen[None]):
@@ -129,7 +159,14 @@ class TtydeskApp(App[int]):
             id="app.settings",
             tooltip="Notifications, templates and channels",
         ),
-        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave ttydesk"),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="app.quit",
+            tooltip="Leave ttydesk (asks first if a draft or joined agents would be lost)",
+            priority=True,
+        ),
     ]
 
     me: reactive[Agent | None] = reactive(None)
@@ -145,9 +182,11 @@ class TtydeskApp(App[int]):
         live: LiveFactory | None = None,
         save_config: bool = True,
         clock: Callable[[], datetime] | None = None,
+        demo: DemoLink | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
+        self.demo = demo
         self.client = client
         self._live_factory = live or (lambda client, since: LiveStream(client, since=since))
         self.save_config = save_config
@@ -253,6 +292,8 @@ class TtydeskApp(App[int]):
             return
         self._install_modes()
         await self.switch_mode("inbox")
+        if isinstance(self.screen, StartScreen):  # the demo stopped, and is back
+            self.pop_screen()
         self.ready_event.set()
         self._run_live()
         self._offer_to_save()
@@ -334,8 +375,20 @@ class TtydeskApp(App[int]):
         await self.stream.run(self._on_event, self._on_state, self._on_resync)
 
     def _on_state(self, state: ConnState, detail: str | None) -> None:
+        if state == "reconnecting" and self.demo is not None and not self.demo.running():
+            self._demo_stopped()
+            return
         self.conn_detail = detail
         self.conn_state = state
+
+    def _demo_stopped(self) -> None:
+        """The joined demo is gone for good: say so plainly instead of reconnecting forever."""
+        self.workers.cancel_group(self, "live")
+        self.conn_detail = DEMO_STOPPED
+        self.conn_state = "offline"
+        stopped = StartScreen()
+        stopped.show(DEMO_STOPPED, error=True)
+        self.push_screen(stopped)
 
     async def _on_resync(self, event: LiveEvent | None) -> None:
         for attempt in range(5):
@@ -351,7 +404,7 @@ class TtydeskApp(App[int]):
         data = event.data
         kind = event.type
         if kind == EventType.view_counts and isinstance(data, ViewCounts):
-            self.counts = {**self.counts, **data.counts}
+            self.apply_counts(data)
         elif kind == EventType.usage_updated and isinstance(data, Usage):
             self.usage = data
         elif kind == EventType.agent_updated and isinstance(data, Agent):
@@ -380,6 +433,32 @@ class TtydeskApp(App[int]):
         self.live.publish(event)
 
     # ----------------------------------------------------------------- shared state helpers
+
+    def apply_counts(self, data: ViewCounts) -> None:
+        """Pushed counts are the same for everyone: "Assigned to me" and the agents' open
+        tickets come in ``mine`` (agent id → open threads owned)."""
+        theirs = {v.id for v in self.views if counted_for_someone_else(v, self.me)}
+        counts = {**self.counts, **{k: n for k, n in data.counts.items() if k not in theirs}}
+        if theirs & data.counts.keys():
+            self._refetch_counts()
+        if "mine" in data.model_fields_set:
+            if self.me is not None:
+                counts[MINE_VIEW] = data.mine.get(str(self.me.id), 0)
+            for agent_id, agent in list(self.agents.items()):
+                open_tickets = data.mine.get(str(agent_id), 0)
+                if agent.open_tickets != open_tickets:
+                    self.agents[agent_id] = agent.model_copy(update={"open_tickets": open_tickets})
+        self.counts = counts
+
+    @work(group="counts", exclusive=True, exit_on_error=False)
+    async def _refetch_counts(self) -> None:
+        """This agent's own counts (for the views a push counted for someone else)."""
+        if self.client is None:
+            return
+        with contextlib.suppress(ApiError):
+            fresh = await self.client.view_counts()
+            self.counts = {**self.counts, **fresh.counts}
+            self.live.publish(LiveEvent(0, EventType.view_counts, fresh))
 
     def upsert_view(self, view: View) -> None:
         for index, known in enumerate(self.views):
@@ -495,7 +574,8 @@ class TtydeskApp(App[int]):
         self.run_worker(go(), exit_on_error=False)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # of Textual's own commands only the theme; quitting is ours (it asks first)
+        yield from (c for c in super().get_system_commands(screen) if c.title == "Theme")
         yield SystemCommand("Inbox", "Go to the inbox (f2)", lambda: self.action_goto("inbox"))
         yield SystemCommand(
             "Records",
@@ -524,7 +604,48 @@ class TtydeskApp(App[int]):
                 markup=False,
             )
 
+    def would_be_lost(self) -> list[str]:
+        """What quitting now would lose, one sentence each (nothing: quit without asking)."""
+        lost = []
+        drafts = 0
+        for screen in self._screens_everywhere():
+            drafts += len(getattr(screen, "unsent_drafts", list)())
+        if drafts:
+            lost.append(
+                "1 unsent draft would be lost."
+                if drafts == 1
+                else f"{drafts} unsent drafts would be lost."
+            )
+        others = self.demo.others_joined() if self.demo is not None else []
+        if others:
+            lost.append(f"Quitting stops the demo for {', '.join(others)}, who joined it.")
+        return lost
+
+    def _screens_everywhere(self) -> list[Screen]:
+        screens: list[Screen] = []
+        for stack in self._screen_stacks.values():
+            screens.extend(stack)
+        return screens
+
     async def action_quit(self) -> None:
+        from tui.dialogs.simple import ConfirmDialog
+
+        if isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-confirm":
+            return
+        lost = self.would_be_lost()
+        if not lost:
+            await self.leave()
+            return
+
+        def answered(sure: bool | None) -> None:
+            if sure:
+                self.run_worker(self.leave(), exit_on_error=False)
+
+        dialog = ConfirmDialog("Quit ttydesk? " + " ".join(lost), yes="Quit", no="Stay")
+        dialog.id = "quit-confirm"
+        self.push_screen(dialog, answered)
+
+    async def leave(self) -> None:
         if self.stream is not None:
             await self.stream.close()
         self.exit(0)
@@ -547,9 +668,16 @@ def _settings_screen() -> Screen[None]:
     return SettingsScreen()
 
 
-def run(server: str | None = None, token: str | None = None, *, save_config: bool = True) -> int:
+def run(
+    server: str | None = None,
+    token: str | None = None,
+    *,
+    save_config: bool = True,
+    demo: DemoLink | None = None,
+) -> int:
     """The ``ttydesk`` command: start the inbox; returns the exit code. The demo passes
-    ``save_config=False``: its server and tokens live only as long as it does."""
+    ``save_config=False``: its server and tokens live only as long as it does; and a
+    ``DemoLink`` (see there)."""
     import sys
 
     from tui.config import ConfigError, load_settings
@@ -559,7 +687,14 @@ def run(server: str | None = None, token: str | None = None, *, save_config: boo
     except ConfigError as exc:
         print(f"ttydesk: {exc}", file=sys.stderr)
         return 2
-    app = TtydeskApp(settings, save_config=save_config)
+    from tui import glyphs
+
+    glyphs.use(
+        {"ascii": glyphs.ASCII, "unicode": glyphs.UNICODE}.get(
+            settings.glyphs or "", glyphs.for_locale()
+        )
+    )
+    app = TtydeskApp(settings, save_config=save_config, demo=demo)
     if settings.minimal_redraw and sys.platform != "win32":
         from textual.drivers.linux_driver import LinuxDriver
 

@@ -34,6 +34,8 @@ from backend.schemas import (
     ContactDetail,
     ContactUpdate,
     Deal,
+    Draft,
+    DraftUpdate,
     Event,
     EventType,
     FilterProperty,
@@ -216,10 +218,12 @@ class ApiClient:
         cursor: str | None = None,
         offset: int | None = None,
         with_total: bool = False,
+        sort: str | None = None,
     ) -> Page[Thread]:
         return await self._get(
             "/threads",
             Page[Thread],
+            sort=sort,
             view=view,
             status=status,
             owner=owner,
@@ -233,6 +237,21 @@ class ApiClient:
 
     async def thread(self, thread_id: int) -> Thread:
         return await self._get(f"/threads/{thread_id}", Thread)
+
+    async def draft(self, thread_id: int) -> Draft | None:
+        """My draft in the thread, or None."""
+        try:
+            return await self._get(f"/threads/{thread_id}/draft", Draft)
+        except ApiError as exc:
+            if exc.code == "draft_not_found":
+                return None
+            raise
+
+    async def save_draft(self, thread_id: int, draft: DraftUpdate) -> Draft:
+        return await self._send("PUT", f"/threads/{thread_id}/draft", Draft, draft)
+
+    async def delete_draft(self, thread_id: int) -> None:
+        await self.request("DELETE", f"/threads/{thread_id}/draft")
 
     async def mark_read(self, thread_id: int) -> None:
         await self.request("POST", f"/threads/{thread_id}/read")
@@ -311,10 +330,16 @@ class ApiClient:
     # ----------------------------------------------------------------- search and records
 
     async def search(
-        self, q: str, *, view: str | None = None, status: str | None = None, limit: int = 50
+        self,
+        q: str,
+        *,
+        view: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> Page[SearchHit]:
         return await self._get(
-            "/search", Page[SearchHit], q=q, view=view, status=status, limit=limit
+            "/search", Page[SearchHit], q=q, view=view, status=status, limit=limit, cursor=cursor
         )
 
     async def contacts(self, q: str | None = None, limit: int = 50) -> Page[Contact]:

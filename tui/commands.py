@@ -24,6 +24,8 @@ class TtydeskCommands(Provider):
             binding = active.binding
             if not active.enabled or not binding.description or binding.action in seen:
                 continue
+            if not binding.id:
+                continue  # Textual's internal keys (focus next, copy, scroll…): not ours
             if binding.action in ("command_palette",):
                 continue
             seen.add(binding.action)

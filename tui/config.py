@@ -11,6 +11,7 @@ mode 0600 because it holds the agent's token::
     cursor_blink = false   # default: off over SSH (every blink is bytes on the link), on locally
     minimal_redraw = true  # write only the cells that changed (the default); false: whole lines
     arrow_cursor = true    # the list cursor is a marker, not a highlighted row (default: over SSH)
+    glyphs = "ascii"       # or "unicode"; default: by the locale (ASCII unless it says UTF-8)
 
     [keymap]            # binding id → keys, e.g. remap "inbox.close" to "x"
     "inbox.close" = "x"
@@ -54,6 +55,8 @@ class Settings:
 
     arrow_cursor: bool | None = None
     """The thread list's cursor as a marker only; ``None`` decides by the link."""
+    glyphs: str | None = None
+    """``"ascii"`` or ``"unicode"`` marks for states (``tui.glyphs``); ``None``: the locale's."""
 
     def blinks(self, env: Mapping[str, str] | None = None) -> bool:
         """Cursors blink unless set off, or, unset, over SSH: a blinking cursor sends a
@@ -105,6 +108,8 @@ def load_settings(
     for key in ("server", "token", "theme"):
         if key in data and not isinstance(data[key], str):
             raise ConfigError(f"{path}: {key} must be a string.")
+    if data.get("glyphs", "ascii") not in ("ascii", "unicode"):
+        raise ConfigError(f'{path}: glyphs must be "ascii" or "unicode".')
     for key in ("cursor_blink", "minimal_redraw", "arrow_cursor"):
         if key in data and not isinstance(data[key], bool):
             raise ConfigError(f"{path}: {key} must be true or false.")
@@ -119,6 +124,7 @@ def load_settings(
         cursor_blink=data.get("cursor_blink"),
         minimal_redraw=data.get("minimal_redraw", True),
         arrow_cursor=data.get("arrow_cursor"),
+        glyphs=data.get("glyphs"),
         saved=server == data.get("server") and token == data.get("token"),
     )
 

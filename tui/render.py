@@ -13,26 +13,38 @@ from rich.text import Text
 
 from backend.schemas import (
     MEDIA_KINDS,
+    AdReferral,
     DeliveryStatus,
     Direction,
     Message,
     MessageKind,
+    ReferredProduct,
 )
+from tui.glyphs import glyphs
 from tui.text import clip, clock, human_size, inert, one_line, whatsapp
 
+# the glyph (by its name in ``Glyphs``) and style of each delivery state
 DELIVERY_MARKS: dict[DeliveryStatus, tuple[str, str]] = {
-    DeliveryStatus.queued: ("◷", "dim"),
-    DeliveryStatus.sending: ("◷", "dim"),
-    DeliveryStatus.sent: ("✓", ""),
-    DeliveryStatus.delivered: ("✓✓", ""),
-    DeliveryStatus.read: ("✓✓", "bold"),  # plus the accent colour, applied by the caller
-    DeliveryStatus.failed: ("✗", "bold"),
+    DeliveryStatus.queued: ("queued", "dim"),
+    DeliveryStatus.sending: ("queued", "dim"),
+    DeliveryStatus.checking: ("queued", "dim italic"),
+    DeliveryStatus.sent: ("sent", ""),
+    DeliveryStatus.delivered: ("delivered", ""),
+    DeliveryStatus.read: ("read", "bold"),  # plus the accent colour, applied by the caller
+    DeliveryStatus.failed: ("failed", "bold"),
 }
+
+# sent or not is unknown until WhatsApp's status arrives: said in words, not a glyph alone
+DELIVERY_WORDS = {DeliveryStatus.checking: " checking whether it was sent"}
 
 EVENT_WORDS = {
     "request_welcome": "The contact opened the chat for the first time",
     "user_changed_number": "The contact changed their phone number",
     "user_changed_user_id": "The contact changed their WhatsApp user id",
+    "reaction_target_missing": "The contact reacted to a message that never arrived",
+    "call": "📞 Call",
+    "identity_key_changed": "The contact's security code changed"
+    " (WhatsApp reinstalled or a new phone)",
 }
 
 MEDIA_LABELS = {
@@ -48,7 +60,8 @@ MEDIA_LABELS = {
 def delivery_mark(status: DeliveryStatus | None, accent: str = "") -> Text:
     if status is None:
         return Text()
-    mark, style = DELIVERY_MARKS.get(status, ("?", ""))
+    name, style = DELIVERY_MARKS.get(status, ("", ""))
+    mark = (getattr(glyphs(), name) if name else "?") + DELIVERY_WORDS.get(status, "")
     if status == DeliveryStatus.read and accent:
         style = f"{style} {accent}"
     if status == DeliveryStatus.failed and accent:
@@ -62,7 +75,12 @@ def author_label(
     if message.kind == MessageKind.note:
         return message.author_name or agent_name(message.author_id) or "agent"
     if message.direction == Direction.inbound:
+        sender = message.group_sender
+        if sender is not None:  # in a group's thread: the participant who wrote it
+            return sender.name or sender.wa_id or sender.user_id or contact_name
         return contact_name
+    if message.sent_from_phone:
+        return "WhatsApp Business app"
     return message.author_name or agent_name(message.author_id) or "ttydesk"
 
 
@@ -78,21 +96,57 @@ def header_line(
     line = Text()
     who = author_label(message, contact_name, agent_name)
     if message.kind == MessageKind.note:
-        line.append("✎ Note · ", "bold")
+        line.append(f"{glyphs().note} Note · ", "bold")
         line.append_text(one_line(who, "bold"))
     elif message.direction == Direction.inbound:
-        line.append("▸ ", "bold")
+        line.append(f"{glyphs().inbound} ", "bold")
         line.append_text(one_line(who, "bold"))
     else:
-        line.append("◂ ", "bold")
+        line.append(f"{glyphs().outbound} ", "bold")
         line.append_text(one_line(who, "bold"))
     line.append(f" · {clock(message.created_at, now)}", "dim")
     if message.forwarded:
         line.append(" · forwarded", "dim italic")
+    if message.sent_from_phone:
+        line.append(" · sent from the phone", "dim italic")
     if message.direction == Direction.outbound and message.kind != MessageKind.note:
         line.append(" ")
         line.append_text(delivery_mark(message.status, accent))
     return line
+
+
+AD_BODY_CHARS = 200
+
+
+def ad_line(referral: AdReferral) -> Text:
+    """``From ad: <headline> (ad 1234)`` and the ad's text under it, all as data."""
+    out = Text()
+    source = referral.source_type or "ad"
+    out.append(f"📣 From {'post' if source == 'post' else 'ad'}: ", "bold")
+    out.append_text(one_line(referral.headline or referral.source_url or "(no headline)", "bold"))
+    if referral.source_id:
+        out.append(" (", "dim")
+        out.append_text(one_line(f"{source} {referral.source_id}", "dim"))
+        out.append(")", "dim")
+    if referral.body:
+        ad_body = referral.body
+        if len(ad_body) > AD_BODY_CHARS:
+            ad_body = ad_body[: AD_BODY_CHARS - 1] + "…"
+        out.append("\n")
+        out.append_text(one_line(ad_body, "dim italic"))
+    return out
+
+
+def product_line(product: ReferredProduct) -> Text:
+    """``Asked about product sku-9 (catalog 123)``, as data."""
+    out = Text()
+    out.append("🛍 Asked about product ", "bold")
+    out.append_text(one_line(product.product_retailer_id or "?", "bold"))
+    if product.catalog_id:
+        out.append(" (catalog ", "dim")
+        out.append_text(one_line(product.catalog_id, "dim"))
+        out.append(")", "dim")
+    return out
 
 
 def body(message: Message, *, expanded: bool = False, is_admin: bool = False) -> Text:
@@ -105,10 +159,16 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
         out.append(f"{who}: ", "dim")
         out.append_text(one_line(quoted.preview or "(earlier message)", "dim italic"))
         out.append("\n")
+    if message.referral is not None:
+        out.append_text(ad_line(message.referral))
+        out.append("\n")
+    if message.referred_product is not None:
+        out.append_text(product_line(message.referred_product))
+        out.append("\n")
 
     kind = message.kind
     if kind == MessageKind.unsupported:
-        out.append("⚠ Unsupported message", "bold reverse")
+        out.append(f"{glyphs().warning} Unsupported message", "bold reverse")
         reason = message.unsupported_reason
         out.append(" — ")
         out.append_text(inert(reason or "WhatsApp did not say why", "italic"))
@@ -183,6 +243,13 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
                 out.append("  (")
                 out.append_text(one_line(shared.org))
                 out.append(")")
+    elif kind == MessageKind.interactive_reply and message.form:
+        out.append("📝 Form answer", "bold")
+        for form_field in message.form:
+            out.append("\n• ")
+            out.append_text(one_line(form_field.name, "bold"))
+            out.append(": ")
+            out.append_text(one_line(form_field.value))
     elif kind in (MessageKind.button_reply, MessageKind.interactive_reply):
         out.append("↳ chose: ", "dim")
         out.append_text(_clipped(message.text or "", expanded))
@@ -210,7 +277,7 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
         out.append_text(_clipped(message.text or "", expanded))
 
     if message.status == DeliveryStatus.failed:
-        out.append("\n✗ Not delivered: ", "bold")
+        out.append(f"\n{glyphs().failed} Not delivered: ", "bold")
         out.append_text(inert(message.error_message or "WhatsApp refused the message", "bold"))
         if message.error_code:
             out.append(f" (error {message.error_code})", "dim")

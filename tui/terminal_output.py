@@ -35,6 +35,8 @@ _INCOMPLETE = re.compile(r"\x1b(\[[0-9;:?<=>]*[ -/]*|\][^\x07\x1b]*(\x1b)?)?\Z")
 _PRIVATE = ("?", "<", ">", "=")
 # …but for these, which switch to (or from) another screen
 _ALTERNATE_SCREEN = frozenset({"?1049", "?1047", "?47"})
+# Textual brackets each frame in a synchronized update (DEC mode 2026)
+SYNC_START, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
 # a run of unchanged cells shorter than this is rewritten rather than jumped over
 _GAP = 6
 
@@ -57,6 +59,7 @@ class ScreenDiff:
         self.height = height
         self.shown: list[list[Cell | None]] = self._unknown()
         self._pending = ""
+        self.cursor: tuple[int, int] | None = None  # where the last frame left the cursor
 
     def _unknown(self) -> list[list[Cell | None]]:
         return [[None] * self.width for _ in range(self.height)]
@@ -68,6 +71,7 @@ class ScreenDiff:
     def forget(self) -> None:
         """The terminal may show anything: the next frame is written in full."""
         self.shown = self._unknown()
+        self.cursor = None
 
     def filter(self, data: str) -> str:
         """The bytes to write instead of ``data``, for the same picture."""
@@ -234,9 +238,16 @@ class _Frame:
     def finish(self) -> str:
         final = (self.x, self.y) if self.cursor_moved else None
         self._flush()
+        screen = self.screen
+        if self.out:
+            screen.cursor = None  # the cursor is wherever the last write left it
         if final is not None and final[0] is not None and final[1] is not None:
-            # where Textual leaves the cursor (the text cursor of a focused input)
-            self.out.append(f"\x1b[{final[1] + 1};{final[0] + 1}H")
+            # where Textual leaves the cursor (the text cursor of a focused input); a
+            # frame that changed nothing and leaves it where it was writes nothing
+            at = (final[0], final[1])
+            if at != screen.cursor:
+                self.out.append(f"\x1b[{at[1] + 1};{at[0] + 1}H")
+                screen.cursor = at
         return "".join(self.out)
 
 
@@ -292,9 +303,22 @@ class DiffingDriver(LinuxDriver):
         super().__init__(*args, **kwargs)
         width, height = self._get_terminal_size()
         self._diff = ScreenDiff(width, height)
+        self._frame: list[str] | None = None  # a synchronized update being gathered
 
     def write(self, data: str) -> None:
         width, height = self._get_terminal_size()
         if (width, height) != (self._diff.width, self._diff.height):
             self._diff.resize(width, height)
-        super().write(self._diff.filter(data))
+        if data == SYNC_START:
+            self._frame = []
+            return
+        if data == SYNC_END and self._frame is not None:
+            frame, self._frame = "".join(self._frame), None
+            if frame:  # a frame that changed nothing is not written at all
+                super().write(SYNC_START + frame + SYNC_END)
+            return
+        filtered = self._diff.filter(data)
+        if self._frame is not None:
+            self._frame.append(filtered)
+        elif filtered:
+            super().write(filtered)

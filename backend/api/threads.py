@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -29,6 +29,7 @@ class ThreadFilters(schemas.WireModel):
     channel_type: str | list[str] | None = None
     owner: str | list[str] | None = None  # "me", "none", or agent ids
     unread: bool | None = None
+    from_ad: bool | None = None  # the conversation came from a click-to-WhatsApp ad
 
 
 class ThreadListQuery(ThreadFilters):
@@ -37,6 +38,7 @@ class ThreadListQuery(ThreadFilters):
     cursor: str | None = None
     offset: int | None = Field(default=None, ge=0)
     with_total: bool = False
+    sort: Literal["recent", "waiting", "expiring"] = "recent"
 
 
 class MessagesQuery(schemas.WireModel):
@@ -67,10 +69,10 @@ async def thread_filter(
         wanted.append(("owner", {"property": "owner", "operator": "is_unknown", "values": []}))
     elif owners:
         wanted.append(("owner", {"property": "owner", "operator": "is_any_of", "values": owners}))
-    if query.unread is not None:
-        wanted.append(
-            ("unread", {"property": "unread", "operator": "is_any_of", "values": [query.unread]})
-        )
+    for param in ("unread", "from_ad"):
+        value = getattr(query, param)
+        if value is not None:
+            wanted.append((param, {"property": param, "operator": "is_any_of", "values": [value]}))
     now = store.now()
     for param, spec in wanted:
         where.extend(compile_view_filters([spec], me=agent.id, now=now, field_prefix=param))
@@ -81,7 +83,8 @@ async def thread_filter(
     routes,
     "GET",
     "/api/v1/threads",
-    summary="Threads newest first, filtered by a view and/or parameters; q is full text",
+    summary="Threads newest first (sort=waiting: unanswered longest first; sort=expiring: "
+    "session ending soonest first), filtered by a view and/or parameters; q is full text",
     query=ThreadListQuery,
     response=schemas.Page[schemas.Thread],
 )
@@ -89,6 +92,7 @@ async def list_threads(request: web.Request) -> web.Response:
     query = parse_query(request, ThreadListQuery)
     store = request.app[STORE]
     agent = current_agent(request)
+    await store.wake_snoozed()  # a snooze that has passed shows in this very list
     where = await thread_filter(store, agent, query)
     searching = query.q is not None and bool(query.q.strip())
     if searching:
@@ -108,6 +112,7 @@ async def list_threads(request: web.Request) -> web.Response:
         cursor=query.cursor,
         offset=query.offset,
         with_total=query.with_total and total is None,
+        sort=query.sort,
     )
     if total is not None:
         page.total = total
@@ -121,6 +126,7 @@ def _only_view(query: ThreadFilters) -> bool:
         and not _values(query.channel_type)
         and not _values(query.owner)
         and query.unread is None
+        and query.from_ad is None
     )
 
 

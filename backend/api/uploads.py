@@ -22,7 +22,9 @@ from backend import schemas
 from backend.api.wire import operation, respond
 from backend.domain.errors import DomainError, InvalidField, Malformed
 from backend.keys import SETTINGS, STORE
+from backend.private_files import open_private, private_dir
 from backend.store.sending import media_kind
+from backend.whatsapp.media import extension_for
 
 routes = web.RouteTableDef()
 
@@ -128,8 +130,7 @@ async def upload(request: web.Request) -> web.Response:
             await candidate.release()
     if part is None:
         raise InvalidField("Attach the file in a multipart field named 'file'.", field="file")
-    folder = request.app[SETTINGS].media_dir / OUTBOUND_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = private_dir(request.app[SETTINGS].media_dir / OUTBOUND_DIR)
     name = secrets.token_hex(16)
     temporary = folder / f".{name}.part"
     digest = hashlib.sha256()
@@ -137,7 +138,7 @@ async def upload(request: web.Request) -> web.Response:
     head = b""
     found: Sniffed | None = None
     try:
-        with temporary.open("wb") as sink:
+        with open_private(temporary) as sink:
             while True:
                 chunk = await part.read_chunk(CHUNK)
                 if not chunk:
@@ -158,6 +159,8 @@ async def upload(request: web.Request) -> web.Response:
             found = _checked(sniff(head, complete=True))
         if size > _limit_of(found):
             raise _too_large(found, _limit_of(found))
+        # a file extension, as inbound media have: the folder stays readable by file tools
+        name += extension_for(found.mime_type, part.filename)
         final = folder / name
         temporary.replace(final)
     except BaseException:

@@ -2,6 +2,16 @@
 
 The subscriber is registered *before* the log is read, so an event committed while the
 replay runs is queued rather than lost; frames already replayed are skipped by seq.
+
+A client that stops reading (a suspended laptop, a frozen terminal) fills the socket and
+then its queue in the hub; when that overflows, its queue is dropped and it is sent a
+``resync`` frame and closed at once, even while the writer waits on the full socket. It
+then finds, behind what the socket already held, the resync and resumes with ``since=``.
+The socket's send buffer is kept small so that backlog stays small too.
+
+A client's presence messages are rate-limited (a token bucket per connection): one
+agent's flood must not fill the others' queues and force them to resync. Presence over
+the rate is not lost but coalesced: the newest state is sent when the bucket refills.
 """
 
 from __future__ import annotations
@@ -10,6 +20,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
+import time
 
 from aiohttp import WSMsgType, web
 
@@ -26,6 +38,15 @@ routes = web.RouteTableDef()
 
 REPLAY_PAGE = 2000
 CLIENT_MESSAGE_LIMIT = 64 * 1024
+# what the kernel may hold for a client that stopped reading (Linux doubles it); left to
+# autotuning it grows to megabytes of frames the client would read before its resync
+SOCKET_SEND_BUFFER = 128 * 1024
+# how long the resync and close frames may wait for a client that stopped reading, and
+# how long its connection may then hold them before it is cut
+SLOW_CLIENT_CLOSE_SECONDS = 10.0
+SLOW_CLIENT_ABORT_SECONDS = 300.0
+PRESENCE_PER_SECOND = 5.0
+PRESENCE_BURST = 10
 
 
 def resync_frame(reason: str, oldest_seq: int | None = None) -> str:
@@ -66,9 +87,11 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         heartbeat=settings.ws_heartbeat, max_msg_size=CLIENT_MESSAGE_LIMIT, compress=False
     )
     await ws.prepare(request)
+    _limit_send_buffer(request)
     app[WEBSOCKETS].add(ws)
     subscriber = hub.subscribe(agent.id, agent.name)
     writer: asyncio.Task[None] | None = None
+    limiter = PresenceLimiter(hub, subscriber)
     try:
         last = await _replay(ws, store, hub, since)
         if last is None:
@@ -78,9 +101,12 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         await ws.send_str(json.dumps({"seq": 0, "type": "hello", "data": {"last_seq": last}}))
         for presence in hub.presence_snapshot(exclude=subscriber):
             await ws.send_str(json.dumps({"seq": 0, "type": "presence", "data": presence}))
-        writer = asyncio.create_task(_write(ws, subscriber, last), name=f"ws-writer-{agent.id}")
-        await _read(ws, hub, subscriber)
+        writer = asyncio.create_task(
+            _push(ws, request, hub, subscriber, last), name=f"ws-writer-{agent.id}"
+        )
+        await _read(ws, limiter)
     finally:
+        limiter.close()
         hub.unsubscribe(subscriber)
         app[WEBSOCKETS].discard(ws)
         if writer is not None:
@@ -115,15 +141,37 @@ async def _replay(ws: web.WebSocketResponse, store, hub, since: int | None) -> i
             return last
 
 
+def _limit_send_buffer(request: web.Request) -> None:
+    transport = request.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
+
+
+async def _push(
+    ws: web.WebSocketResponse, request: web.Request, hub, subscriber: Subscriber, last: int
+) -> None:
+    """Live frames to the client until its queue overflows; then the resync."""
+    writer = asyncio.create_task(_write(ws, subscriber, last))
+    overflow = asyncio.create_task(subscriber.overflow.wait())
+    try:
+        await asyncio.wait((writer, overflow), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (writer, overflow):  # a writer waiting on the full socket stops here
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if subscriber.overflowed:
+        transport = request.transport
+        if transport is not None:  # a client that never reads again must not be kept forever
+            asyncio.get_running_loop().call_later(SLOW_CLIENT_ABORT_SECONDS, transport.abort)
+        await _drop_slow_client(ws, hub, subscriber)
+
+
 async def _write(ws: web.WebSocketResponse, subscriber: Subscriber, last: int) -> None:
     while True:
-        item = await subscriber.queue.get()
-        if item is None:  # overflowed: this client fell behind
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await ws.send_str(resync_frame("slow_client"))
-                await ws.close(code=4000, message=b"too slow; resume with since")
-            return
-        seq, frame = item
+        seq, frame = await subscriber.next()
         if seq and seq <= last:
             continue  # already sent by the replay
         if seq:
@@ -134,14 +182,68 @@ async def _write(ws: web.WebSocketResponse, subscriber: Subscriber, last: int) -
             return
 
 
-async def _read(ws: web.WebSocketResponse, hub, subscriber: Subscriber) -> None:
+async def _drop_slow_client(ws: web.WebSocketResponse, hub, subscriber: Subscriber) -> None:
+    """Resync and close a client that fell behind, without waiting for it to read: both
+    frames go into the connection's buffer behind what it holds, and the buffer is handed
+    to the kernel as the client reads (or dropped when it is gone)."""
+    hub.unsubscribe(subscriber)
+    with contextlib.suppress(ConnectionError, RuntimeError, TimeoutError):
+        async with asyncio.timeout(SLOW_CLIENT_CLOSE_SECONDS):
+            await ws.send_str(resync_frame("slow_client"))  # buffered at once; may wait
+    with contextlib.suppress(ConnectionError, RuntimeError, TimeoutError):
+        async with asyncio.timeout(SLOW_CLIENT_CLOSE_SECONDS):
+            await ws.close(code=4000, message=b"too slow; resume with since", drain=False)
+
+
+class PresenceLimiter:
+    """A token bucket per connection for presence; over the rate, the newest state waits
+    for the next token instead of being dropped."""
+
+    def __init__(self, hub, subscriber: Subscriber) -> None:
+        self._hub = hub
+        self._subscriber = subscriber
+        self._tokens = float(PRESENCE_BURST)
+        self._refilled = time.monotonic()
+        self._pending: tuple[int | None, str] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def offer(self, thread_id: int | None, state: str) -> None:
+        self._pending = (thread_id, state)
+        if self._timer is None:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._timer = None
+        if self._pending is None:
+            return
+        now = time.monotonic()
+        self._tokens = min(
+            PRESENCE_BURST, self._tokens + (now - self._refilled) * PRESENCE_PER_SECOND
+        )
+        self._refilled = now
+        if self._tokens < 1:
+            wait = (1 - self._tokens) / PRESENCE_PER_SECOND
+            self._timer = asyncio.get_running_loop().call_later(wait, self._flush)
+            return
+        self._tokens -= 1
+        thread_id, state = self._pending
+        self._pending = None
+        self._hub.publish_presence(self._subscriber, thread_id, state)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+async def _read(ws: web.WebSocketResponse, limiter: PresenceLimiter) -> None:
     async for msg in ws:
         if msg.type != WSMsgType.TEXT:
             if msg.type == WSMsgType.ERROR:
                 log.info("websocket error: %s", ws.exception())
             continue
         try:
-            presence = schemas.ClientPresence.model_validate_json(msg.data)
+            update = schemas.ClientPresence.model_validate_json(msg.data)
         except ValueError:
             await ws.send_str(
                 json.dumps(
@@ -157,4 +259,4 @@ async def _read(ws: web.WebSocketResponse, hub, subscriber: Subscriber) -> None:
                 )
             )
             continue
-        hub.publish_presence(subscriber, presence.thread_id, presence.state.value)
+        limiter.offer(update.thread_id, update.state.value)

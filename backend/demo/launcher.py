@@ -3,10 +3,15 @@
 The child runs ``ttydesk demo --headless`` in its own process group and stops when its
 standard input closes, so the stack goes away with the inbox even if this process is
 killed. Quitting the inbox (``q`` or Ctrl+C) stops the child and waits for it.
+
+An inbox that joins a running demo (``--join``) leaves a file in the demo's ``joined``
+folder while it runs: the owner's inbox asks before quitting when others joined (quitting
+stops the demo for them), and a joined inbox says so when the demo has stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -14,9 +19,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from backend.demo.stack import info_path
+from backend.demo.stack import info_path, runtime_dir
 
 START_TIMEOUT = 60.0
 
@@ -68,7 +74,44 @@ def stop_child(child: subprocess.Popen[bytes]) -> None:
         child.stdout.close()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def joined_dir(demo_pid: int) -> Path:
+    return runtime_dir() / "joined" / str(demo_pid)
+
+
+def joined_agents(demo_pid: int) -> list[str]:
+    """The agents whose inbox joined this demo and still runs (by name, sorted)."""
+    names = []
+    folder = joined_dir(demo_pid)
+    for entry in folder.glob("*") if folder.is_dir() else []:
+        if entry.name.isdigit() and _alive(int(entry.name)):
+            names.append(entry.read_text().strip() or "an agent")
+    return sorted(names)
+
+
+@contextlib.contextmanager
+def joined_as(demo_pid: int, agent: str) -> Iterator[None]:
+    """While this process's inbox runs, the demo's owner sees that ``agent`` joined."""
+    marker = joined_dir(demo_pid) / str(os.getpid())
+    marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    marker.write_text(agent.capitalize())
+    try:
+        yield
+    finally:
+        marker.unlink(missing_ok=True)
+
+
 def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int:
+    from tui.app import DemoLink
     from tui.app import run as run_tui
 
     print("Starting the ttydesk demo (backend, simulator, customers)…", file=sys.stderr)
@@ -79,12 +122,14 @@ def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int
             raise DemoError(
                 f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}"
             )
-        return run_tui(info["backend_url"], token, save_config=False)
+        demo = DemoLink(others_joined=lambda: joined_agents(info["pid"]))
+        return run_tui(info["backend_url"], token, save_config=False, demo=demo)
     finally:
         stop_child(child)
 
 
 def join(*, agent: str) -> int:
+    from tui.app import DemoLink
     from tui.app import run as run_tui
 
     path = info_path()
@@ -100,4 +145,7 @@ def join(*, agent: str) -> int:
     token = info["agents"].get(agent)
     if token is None:
         raise DemoError(f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}")
-    return run_tui(info["backend_url"], token, save_config=False)
+    demo_pid = info["pid"]
+    with joined_as(demo_pid, agent):
+        demo = DemoLink(running=lambda: _alive(demo_pid))
+        return run_tui(info["backend_url"], token, save_config=False, demo=demo)

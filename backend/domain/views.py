@@ -4,6 +4,7 @@ property → column and operator → SQL.
 Operators the store receives: the public OPERATORS, plus `before_or_unknown`
 (column IS NULL OR column <= value), the exact complement of `after` (column > value).
 `before` is column < value. `is_any_of` with a bool matches the property being true/false.
+`within` (session expires within N hours) becomes after now AND before now + N hours.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from backend.domain.errors import InvalidField
 from backend.domain.numbers import INT64_MAX, positive_id
 from backend.domain.tickets import TicketPriority, TicketStatus
 
-PropertyKind = Literal["enum", "text", "datetime", "agent", "bool"]
+PropertyKind = Literal["enum", "text", "datetime", "agent", "bool", "hours"]
 
 IS_ANY_OF = "is_any_of"
 IS_NONE_OF = "is_none_of"
@@ -26,12 +27,23 @@ IS_UNKNOWN = "is_unknown"
 CONTAINS = "contains"
 BEFORE = "before"
 AFTER = "after"
+WITHIN = "within"
 BEFORE_OR_UNKNOWN = "before_or_unknown"
-OPERATORS: tuple[str, ...] = (IS_ANY_OF, IS_NONE_OF, IS_KNOWN, IS_UNKNOWN, CONTAINS, BEFORE, AFTER)
+OPERATORS: tuple[str, ...] = (
+    IS_ANY_OF,
+    IS_NONE_OF,
+    IS_KNOWN,
+    IS_UNKNOWN,
+    CONTAINS,
+    BEFORE,
+    AFTER,
+    WITHIN,
+)
 
 MAX_FILTERS = 20
 MAX_VALUES = 100
 MAX_TEXT_LENGTH = 200
+SESSION_HOURS = 24  # a customer service window: "expires within" more than that is "open"
 ME = "me"
 
 
@@ -72,7 +84,12 @@ PROPERTIES: dict[str, PropertySpec] = {
         PropertySpec(
             "session_state", "Session state", "enum", (IS_ANY_OF, IS_NONE_OF), ("open", "expired")
         ),
+        PropertySpec("session_expires", "Session expires", "hours", (WITHIN,)),
         PropertySpec("unread", "Unread", "bool", (IS_ANY_OF, IS_NONE_OF), ("true", "false")),
+        PropertySpec("snoozed", "Snoozed", "bool", (IS_ANY_OF, IS_NONE_OF), ("true", "false")),
+        PropertySpec(
+            "from_ad", "Came from an ad", "bool", (IS_ANY_OF, IS_NONE_OF), ("true", "false")
+        ),
         PropertySpec("last_message_at", "Last message time", "datetime", _DATETIME_OPERATORS),
         PropertySpec(
             "last_message_direction",
@@ -97,17 +114,30 @@ def _not_closed() -> dict[str, Any]:
     return {"property": "status", "operator": IS_NONE_OF, "values": ["closed"]}
 
 
+def _not_snoozed() -> dict[str, Any]:
+    """A snoozed ticket leaves the open views until it wakes (it comes back by itself)."""
+    return {"property": "snoozed", "operator": IS_NONE_OF, "values": ["true"]}
+
+
 BUILTIN_VIEWS: tuple[BuiltinView, ...] = (
-    BuiltinView("all_open", "All open", (_not_closed(),)),
+    BuiltinView("all_open", "All open", (_not_closed(), _not_snoozed())),
     BuiltinView(
         "assigned_to_me",
         "Assigned to me",
-        ({"property": "owner", "operator": IS_ANY_OF, "values": [ME]}, _not_closed()),
+        (
+            {"property": "owner", "operator": IS_ANY_OF, "values": [ME]},
+            _not_closed(),
+            _not_snoozed(),
+        ),
     ),
     BuiltinView(
         "unassigned",
         "Unassigned",
-        ({"property": "owner", "operator": IS_UNKNOWN, "values": []}, _not_closed()),
+        (
+            {"property": "owner", "operator": IS_UNKNOWN, "values": []},
+            _not_closed(),
+            _not_snoozed(),
+        ),
     ),
     BuiltinView(
         "sent",
@@ -189,6 +219,12 @@ def _compile_one(raw: object, index: int, *, me: int, now: datetime) -> list[Con
     )
     if spec.name == "session_state":
         return _session_conditions(operator, normalised, now)
+    if spec.name == "session_expires":
+        (hours,) = normalised
+        return [
+            Condition("session_expires_at", AFTER, (now,)),
+            Condition("session_expires_at", BEFORE, (now + timedelta(hours=hours),)),
+        ]
     return [Condition(spec.name, operator, normalised)]
 
 
@@ -201,7 +237,7 @@ def _read_values(raw: object, spec: PropertySpec, operator: str, *, field: str) 
     if operator in (IS_KNOWN, IS_UNKNOWN):
         if values:
             raise InvalidField(f"{operator.replace('_', ' ')} takes no values.", field=field)
-    elif operator in (CONTAINS, BEFORE, AFTER):
+    elif operator in (CONTAINS, BEFORE, AFTER, WITHIN):
         if len(values) != 1:
             raise InvalidField(
                 f"{operator.replace('_', ' ')} takes exactly one value.", field=field
@@ -301,12 +337,31 @@ def _day_edge(day: date, operator: str) -> datetime:
     return start
 
 
+def _hours_value(spec: PropertySpec, value: object, operator: str, me: int, field: str) -> float:
+    """A number of hours, more than 0 and at most a session's 24 ("4", 4, "1.5")."""
+    hours: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        hours = float(value)
+    elif isinstance(value, str):
+        try:
+            hours = float(value.strip().lower().removesuffix("h").strip())
+        except ValueError:
+            hours = None
+    if hours is None or not 0 < hours <= SESSION_HOURS:
+        raise InvalidField(
+            f"{_short(value)} is not a number of hours from more than 0 to {SESSION_HOURS}.",
+            field=field,
+        )
+    return hours
+
+
 _NORMALISERS = {
     "enum": _enum_value,
     "agent": _agent_value,
     "text": _text_value,
     "bool": _bool_value,
     "datetime": _datetime_value,
+    "hours": _hours_value,
 }
 
 

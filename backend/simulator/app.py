@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -110,6 +111,9 @@ def create_simulator_app(config: SimulatorConfig | None = None) -> web.Applicati
     return app
 
 
-def run_simulator(config: SimulatorConfig) -> None:
-    """Serve until interrupted (the CLI's `ttydesk simulator`)."""
+def run_simulator(config: SimulatorConfig, sock: socket.socket | None = None) -> None:
+    """Serve until interrupted (the CLI's `ttydesk simulator`), on ``sock`` if given."""
+    if sock is not None:
+        web.run_app(create_simulator_app(config), sock=sock, print=None)
+        return
     web.run_app(create_simulator_app(config), host=config.host, port=config.port, print=None)

@@ -7,6 +7,7 @@ import base64
 import json
 import mimetypes
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -95,13 +96,20 @@ def run_serve(args: argparse.Namespace) -> int:
         "access_token": args.access_token,
     }
     config = config.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    try:
+        # bound here so that --port 0 (any free port) can say which port it got
+        sock = socket.create_server((config.host, config.port))
+    except OSError as exc:
+        print(f"simulator: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 1
+    config = config.model_copy(update={"port": sock.getsockname()[1]})
     base = config.public_url or f"http://{config.host}:{config.port}"
     print(
         f"WhatsApp simulator on {base} (Graph API {base}/{config.api_version}/…, "
         f"control {base}/_sim/…); webhooks → {config.webhook_url or 'nowhere'}",
         flush=True,
     )
-    run_simulator(config)
+    run_simulator(config, sock)
     return 0
 
 

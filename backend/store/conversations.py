@@ -51,7 +51,8 @@ def ticket_columns(thread: str) -> str:
     COALESCE({thread}.inbound_count, 0) AS t_inbound_count,
     t.outbound_count AS t_outbound_count,
     t.last_delivery_status AS t_last_delivery_status, t.created_at AS t_created_at,
-    {ticket_updated_at(thread)} AS t_updated_at, t.closed_at AS t_closed_at"""
+    {ticket_updated_at(thread)} AS t_updated_at, t.closed_at AS t_closed_at,
+    t.snoozed_until AS t_snoozed_until"""
 
 
 def ticket_updated_at(thread: str) -> str:
@@ -61,7 +62,7 @@ def ticket_updated_at(thread: str) -> str:
 
 THREAD_SELECT = f"""SELECT th.id, th.channel_type, th.phone_number_id, th.business_number,
     th.last_message_at, th.last_message_preview, th.last_message_direction, th.unread_count,
-    th.session_expires_at, th.created_at,
+    th.session_expires_at, th.created_at, th.from_ad, th.group_id,
     c.id AS c_id, c.first_name AS c_first_name, c.last_name AS c_last_name,
     c.phone AS c_phone, c.mobile_phone AS c_mobile_phone, c.wa_id AS c_wa_id,
     c.wa_user_id AS c_wa_user_id, c.wa_username AS c_wa_username,
@@ -106,7 +107,8 @@ def ticket_json(thread: str) -> str:
     'outbound_count', t.outbound_count, 'last_delivery_status', t.last_delivery_status,
     'created_at', {_json_time("t.created_at")},
     'updated_at', {_json_time(ticket_updated_at(thread))},
-    'closed_at', {_json_time("t.closed_at")})"""
+    'closed_at', {_json_time("t.closed_at")},
+    'snoozed_until', {_json_time("t.snoozed_until")})"""
 
 
 _CONTACT_NAME = f"""COALESCE(NULLIF(CASE
@@ -125,7 +127,8 @@ THREAD_JSON = f"""json_object('id', th.id, 'channel_type', th.channel_type,
     'last_message_preview', th.last_message_preview,
     'last_message_direction', th.last_message_direction, 'unread_count', th.unread_count,
     'session_expires_at', {_json_time("th.session_expires_at")},
-    'created_at', {_json_time("th.created_at")})"""
+    'created_at', {_json_time("th.created_at")},
+    'from_ad', {_json_bool("th.from_ad")}, 'group_id', th.group_id)"""
 
 
 def _frame_sql(event_type: str, data: str) -> str:
@@ -154,6 +157,24 @@ def _json_flag(path: str) -> str:
 
 def _json_real(expression: str) -> str:
     return f"CASE WHEN {expression} IS NOT NULL THEN CAST({expression} AS REAL) END"
+
+
+AD_REFERRAL_FIELDS = tuple(schemas.AdReferral.model_fields)
+REFERRED_PRODUCT_FIELDS = tuple(schemas.ReferredProduct.model_fields)
+GROUP_SENDER_FIELDS = tuple(schemas.GroupSender.model_fields)
+
+
+def _json_texts(path: str, fields: Sequence[str]) -> str:
+    """The object in ``m.content`` at ``path`` with these fields as text, else null."""
+    pairs = ", ".join(f"'{name}', CAST(m.content ->> '{path}.{name}' AS TEXT)" for name in fields)
+    return f"CASE WHEN json_type(m.content, '{path}') = 'object' THEN json_object({pairs}) END"
+
+
+def _texts(value: Any, fields: Sequence[str]) -> dict[str, str | None] | None:
+    """``_json_texts`` for ``message_from_row``."""
+    if not isinstance(value, dict):
+        return None
+    return {name: None if value.get(name) is None else str(value[name]) for name in fields}
 
 
 # message_from_row, as SQLite JSON (SqlEvent), over MESSAGE_SELECT's joins: m, ag, md, rq
@@ -202,6 +223,14 @@ MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id, 'direction'
     'unsupported_reason', m.unsupported_reason, 'quarantine_rule', m.quarantine_rule,
     'quarantine_revealed', {_json_bool("m.quarantine_revealed")},
     'event', m.content ->> '$.event',
+    'referral', {_json_texts("$.referral", AD_REFERRAL_FIELDS)},
+    'referred_product', {_json_texts("$.referred_product", REFERRED_PRODUCT_FIELDS)},
+    'form', CASE WHEN {_QUARANTINED} THEN json('[]') ELSE (
+        SELECT json_group_array(json_object('name', CAST(e.value ->> 'name' AS TEXT),
+            'value', CAST(e.value ->> 'value' AS TEXT)))
+        FROM json_each(m.content, '$.form') e) END,
+    'sent_from_phone', {_json_bool("json_type(m.content, '$.sent_from_phone') = 'true'")},
+    'group_sender', {_json_texts("$.group_sender", GROUP_SENDER_FIELDS)},
     'from_number', m.from_number, 'to_number', m.to_number,
     'created_at', {_json_time("m.created_at")}, 'sent_at', {_json_time("m.sent_at")},
     'delivered_at', {_json_time("m.delivered_at")}, 'read_at', {_json_time("m.read_at")},
@@ -272,6 +301,7 @@ def ticket_from_row(row: Row, prefix: str = "t_") -> schemas.Ticket:
         created_at=parse_dt(col("created_at")),
         updated_at=parse_dt(col("updated_at")),
         closed_at=parse_dt(col("closed_at")),
+        snoozed_until=parse_dt(col("snoozed_until")),
     )
 
 
@@ -305,6 +335,8 @@ def thread_from_row(row: Row) -> schemas.Thread:
         unread_count=row["unread_count"],
         session_expires_at=parse_dt(row["session_expires_at"]),
         created_at=parse_dt(row["created_at"]),
+        from_ad=bool(row["from_ad"]),
+        group_id=row["group_id"],
     )
 
 
@@ -395,6 +427,11 @@ def message_from_row(row: Row, reactions: Sequence[Row] = ()) -> schemas.Message
         quarantine_rule=row["quarantine_rule"],
         quarantine_revealed=bool(row["quarantine_revealed"]),
         event=content.get("event"),
+        referral=_texts(content.get("referral"), AD_REFERRAL_FIELDS),
+        referred_product=_texts(content.get("referred_product"), REFERRED_PRODUCT_FIELDS),
+        form=[] if quarantined else content.get("form", []),
+        sent_from_phone=content.get("sent_from_phone") is True,
+        group_sender=_texts(content.get("group_sender"), GROUP_SENDER_FIELDS),
         from_number=row["from_number"],
         to_number=row["to_number"],
         created_at=parse_dt(row["created_at"]),
@@ -537,6 +574,81 @@ def split_profile_name(name: str | None) -> tuple[str | None, str | None]:
     return first, (last or None)
 
 
+# the WhatsApp identity columns of a contact, in the order a sender is looked up by
+_IDENTITY_COLUMNS = ("wa_parent_user_id", "wa_user_id", "wa_id")
+
+
+def find_whatsapp_contact(
+    tx: Tx,
+    *,
+    wa_id: str | None,
+    user_id: str | None,
+    parent_user_id: str | None = None,
+    at: datetime | None = None,
+) -> int | None:
+    """The contact behind these WhatsApp ids: by parent BSUID, BSUID, then the wa_id
+    exactly as sent (never normalised: SPEC §3), the most recently updated first; else,
+    for a message sent at ``at`` before an identity change (delivered late from the old
+    number), the contact that had one of them then. A number given up and later given to
+    someone else is not taken for its former owner's after the change."""
+    values = (parent_user_id, user_id, wa_id)
+    for column, value in zip(_IDENTITY_COLUMNS, values, strict=True):
+        if value:
+            row = tx.one(
+                f"SELECT id FROM contacts WHERE {column} = ? ORDER BY updated_at DESC LIMIT 1",
+                (value,),
+            )
+            if row is not None:
+                return int(row["id"])
+    given = [value for value in values if value]
+    if not given:
+        return None
+    row = tx.one(
+        "SELECT contact_id FROM contact_former_ids "
+        f"WHERE value IN ({', '.join('?' for _ in given)}) AND until >= ? "
+        "ORDER BY until DESC LIMIT 1",
+        [*given, iso(at) if at is not None else tx.now_iso],
+    )
+    return None if row is None else int(row["contact_id"])
+
+
+def apply_whatsapp_identity(
+    tx: Tx, contact_id: int, identity: Mapping[str, str | None], at: datetime | None
+) -> dict[str, str]:
+    """Set the contact's WhatsApp identity columns given (``wa_id``, ``wa_user_id``,
+    ``wa_parent_user_id``, ``wa_username``) to the values of a message sent at ``at``,
+    unless an identity from a newer message is applied already (Meta delivers late and
+    out of order: an old message must not switch the contact back). Replaced ids are
+    remembered (``find_whatsapp_contact``). Returns the columns changed."""
+    at_iso = iso(at) if at is not None else tx.now_iso
+    current = tx.one(
+        "SELECT wa_id, wa_user_id, wa_parent_user_id, wa_username, wa_identity_at "
+        "FROM contacts WHERE id = ?",
+        (contact_id,),
+    )
+    if current is None or (current["wa_identity_at"] or "") > at_iso:
+        return {}
+    changes = {
+        column: value for column, value in identity.items() if value and current[column] != value
+    }
+    if not changes:
+        return {}
+    tx.executemany(
+        "INSERT INTO contact_former_ids (value, contact_id, until) VALUES (?, ?, ?) "
+        "ON CONFLICT(value, contact_id) DO UPDATE SET until = MAX(until, excluded.until)",
+        [
+            (current[column], contact_id, at_iso)
+            for column in changes
+            if column in _IDENTITY_COLUMNS and current[column]
+        ],
+    )
+    tx.update(
+        "contacts", contact_id, {**changes, "wa_identity_at": at_iso, "updated_at": tx.now_iso}
+    )
+    index_contact(tx, contact_id)
+    return changes
+
+
 def resolve_whatsapp_contact(
     tx: Tx,
     *,
@@ -545,26 +657,21 @@ def resolve_whatsapp_contact(
     parent_user_id: str | None = None,
     username: str | None = None,
     profile_name: str | None = None,
+    at: datetime | None = None,
 ) -> tuple[int, bool]:
-    """Find or create the contact behind an inbound WhatsApp message (SPEC §3).
+    """Find or create the contact behind an inbound WhatsApp message sent at ``at``
+    (SPEC §3).
 
-    Identity first (parent BSUID, then BSUID), then the sender's number against the
-    *phone* and *mobile phone* properties (most recently updated wins, several matches
-    mark the thread for review), else a new contact from the profile. Returns
-    ``(contact_id, needs_review)``.
+    Identity first (``find_whatsapp_contact``: whether or not the phone library calls
+    the wa_id a valid number), then the sender's number against the *phone* and *mobile
+    phone* properties (most recently updated wins, several matches mark the thread for
+    review), else a new contact from the profile. Returns ``(contact_id, needs_review)``.
     """
-    identity_row = None
-    for column, value in (("wa_parent_user_id", parent_user_id), ("wa_user_id", user_id)):
-        if value:
-            identity_row = tx.one(
-                f"SELECT id FROM contacts WHERE {column} = ? ORDER BY updated_at DESC LIMIT 1",
-                (value,),
-            )
-            if identity_row is not None:
-                break
+    contact_id = find_whatsapp_contact(
+        tx, wa_id=wa_id, user_id=user_id, parent_user_id=parent_user_id, at=at
+    )
     e164 = cached_normalize_phone(wa_id) if wa_id else None
     needs_review = False
-    contact_id: int | None = identity_row["id"] if identity_row is not None else None
     if contact_id is None and e164:
         matches = tx.all(
             "SELECT id FROM contacts WHERE phone = ? OR mobile_phone = ? "
@@ -587,6 +694,7 @@ def resolve_whatsapp_contact(
                 "wa_user_id": user_id,
                 "wa_parent_user_id": parent_user_id,
                 "wa_username": username,
+                "wa_identity_at": iso(at) if at is not None else tx.now_iso,
                 "created_at": tx.now_iso,
                 "updated_at": tx.now_iso,
             },
@@ -594,23 +702,17 @@ def resolve_whatsapp_contact(
         index_contact(tx, contact_id)
         return contact_id, False
     # keep the WhatsApp identity up to date without touching the phone properties
-    current = tx.one(
-        "SELECT wa_id, wa_user_id, wa_parent_user_id, wa_username FROM contacts WHERE id = ?",
-        (contact_id,),
+    apply_whatsapp_identity(
+        tx,
+        contact_id,
+        {
+            "wa_id": wa_id,
+            "wa_user_id": user_id,
+            "wa_parent_user_id": parent_user_id,
+            "wa_username": username,
+        },
+        at,
     )
-    changes = {
-        column: value
-        for column, value in (
-            ("wa_id", wa_id),
-            ("wa_user_id", user_id),
-            ("wa_parent_user_id", parent_user_id),
-            ("wa_username", username),
-        )
-        if value and current is not None and current[column] != value
-    }
-    if changes:
-        tx.update("contacts", contact_id, {**changes, "updated_at": tx.now_iso})
-        index_contact(tx, contact_id)
     return contact_id, needs_review
 
 
@@ -772,16 +874,21 @@ def inbound_thread(
 
 
 def set_ticket_status(tx: Tx, ticket_id: int, status: str, actor_id: int | None) -> bool:
+    """A status change; it also ends a snooze (a customer's message, a reopen, a close)."""
     row = tx.one("SELECT status FROM tickets WHERE id = ?", (ticket_id,))
     if row is None:
         raise NotFound("There is no such ticket.", code="ticket_not_found")
     if row["status"] == status:
         return False
     tx.execute(
-        "UPDATE tickets SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?",
+        "UPDATE tickets SET status = ?, updated_at = ?, closed_at = ?, snoozed_until = NULL "
+        "WHERE id = ?",
         (status, tx.now_iso, tx.now_iso if status == "closed" else None, ticket_id),
     )
-    tx.execute("UPDATE threads SET status = ? WHERE ticket_id = ?", (status, ticket_id))
+    tx.execute(
+        "UPDATE threads SET status = ?, snoozed_until = NULL WHERE ticket_id = ?",
+        (status, ticket_id),
+    )
     timeline(tx, ticket_id, actor_id, "status_changed", row["status"], status)
     return True
 
@@ -821,15 +928,23 @@ INSERT_MESSAGE = (
 # An inbound message on its thread's row, where the ticket's inbound activity lives too
 # (migration 0007): list columns, counters, and with a new session expiry the 24-hour
 # window (re)opened as open_session does; without one the window is left as it is.
+# Meta delivers late and out of order: the list columns follow the newest message by
+# WhatsApp's timestamp (a tie goes to the later arrival, as in the message log), and
+# first/last inbound are the earliest and latest timestamps, whatever the arrival order.
+_NEWEST = "COALESCE(last_message_at, '') <= :at"
 _INBOUND_ACTIVITY = (
-    "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "
-    f"last_message_direction = '{schemas.Direction.inbound.value}', "
+    "UPDATE threads SET last_message_at = MAX(COALESCE(last_message_at, ''), :at), "
+    f"last_message_preview = CASE WHEN {_NEWEST} THEN :preview "
+    "ELSE last_message_preview END, "
+    f"last_message_direction = CASE WHEN {_NEWEST} "
+    f"THEN '{schemas.Direction.inbound.value}' ELSE last_message_direction END, "
     "unread_count = unread_count + 1, "
     "inbound_count = inbound_count + 1, "
-    "first_inbound_at = COALESCE(first_inbound_at, ?), last_inbound_at = ?, "
-    "inbound_stored_at = ?, session_expires_at = COALESCE(?, session_expires_at), "
-    "session_counted = CASE WHEN ? IS NOT NULL AND (session_expires_at IS NULL "
-    "OR session_expires_at < ?) THEN 0 ELSE session_counted END WHERE id = ?"
+    "first_inbound_at = MIN(COALESCE(first_inbound_at, :at), :at), "
+    "last_inbound_at = MAX(COALESCE(last_inbound_at, :at), :at), "
+    "inbound_stored_at = :now, session_expires_at = COALESCE(:expires, session_expires_at), "
+    "session_counted = CASE WHEN :expires IS NOT NULL AND (session_expires_at IS NULL "
+    "OR session_expires_at < :now) THEN 0 ELSE session_counted END WHERE id = :thread_id"
 )
 
 
@@ -852,7 +967,13 @@ def count_inbound(
     expires = iso(session_expires_at) if session_expires_at is not None else None
     tx.execute(
         _INBOUND_ACTIVITY,
-        (at_iso, preview, at_iso, at_iso, tx.now_iso, expires, expires, tx.now_iso, thread_id),
+        {
+            "at": at_iso,
+            "preview": preview,
+            "now": tx.now_iso,
+            "expires": expires,
+            "thread_id": thread_id,
+        },
     )
 
 

@@ -44,6 +44,10 @@ CHECKPOINT_EVERY_SECONDS = 0.25
 # behind (SQLite's default is 1,000 pages), and the size a reset WAL file is cut back to.
 WRITER_AUTOCHECKPOINT_PAGES = 16_000
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+# The writer syncs the WAL at every (group) commit: a webhook answered 200 is never sent
+# again by Meta, so it must survive a power cut, not only a crash of the process. NORMAL
+# would sync only at checkpoints (tests/bench/results.md has the cost: one fsync a batch).
+WRITER_SYNCHRONOUS = "FULL"
 
 
 def dumps(value: Any) -> str:
@@ -351,7 +355,9 @@ def sql_function(name: str, arguments: int, function: Callable[..., Any]) -> Non
     SQL_FUNCTIONS[name] = (arguments, function)
 
 
-def connect_sqlite(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+def connect_sqlite(
+    path: Path, *, readonly: bool = False, synchronous: str = "NORMAL"
+) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, cached_statements=512
     )
@@ -359,7 +365,7 @@ def connect_sqlite(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     for name, (arguments, function) in SQL_FUNCTIONS.items():
         conn.create_function(name, arguments, function, deterministic=True)
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.execute("PRAGMA temp_store = MEMORY")
@@ -510,7 +516,7 @@ class Writer:
         return self._next_seq - 1
 
     def start(self) -> None:
-        self._conn = connect_sqlite(self._path)
+        self._conn = connect_sqlite(self._path, synchronous=WRITER_SYNCHRONOUS)
         migrate(self._conn)
         # Planner statistics, refreshed at every start (sampled: ~60 ms at 1M messages).
         # Without them a view filter such as status = 'closed' looks selective, and a

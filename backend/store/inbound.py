@@ -23,6 +23,7 @@ from backend import schemas
 from backend.domain import routing, session, tickets
 from backend.domain.errors import Conflict, NotFound
 from backend.store import conversations as conv
+from backend.store import reactions
 from backend.store.engine import Tx, dumps, iso, parse_dt
 
 # phone-number states in which webhooks are ingested (an unhealthy number still receives)
@@ -30,16 +31,16 @@ INGESTING_STATES = frozenset({schemas.ChannelStatus.connected, schemas.ChannelSt
 # status_receipts rows for inbound wamids that make no message row (reactions, events)
 INBOUND_RECEIPT = "inbound"
 
-UNKNOWN_TARGET_REASON = "reaction to an unknown message"
-
 COUNTER_DROPPED_UNKNOWN = "webhook.dropped_unknown_number"
 COUNTER_DROPPED_BEFORE = "webhook.dropped_before_connection"
 COUNTER_DUPLICATE = "webhook.duplicate"
+COUNTER_REACTION_NO_TARGET = "webhook.reaction_without_target"
 
 
 class Outcome(StrEnum):
     stored = "stored"
     reaction = "reaction"
+    reaction_held = "reaction_held"  # its message has not arrived yet
     identity = "identity"  # a system message with no thread to show it in
     duplicate = "duplicate"
     dropped_unknown_number = "dropped_unknown_number"
@@ -118,20 +119,23 @@ class Admission:
     business_number: str | None = None
     stored: bool = False  # a message with this wamid is stored already
     known: KnownSender | None = None  # asked for with a sender: see _known_contact
+    held_reactions: bool = False  # reactions wait for this wamid (store/reactions.py)
 
 
-# The number, whether the wamid is stored, and (for a plain message from a sender with a
-# BSUID) the contact with that BSUID and its open thread on the number: the three reads
+# The number, whether the wamid is stored, and (for a plain message) the contact with the
+# sender's BSUID (else wa_id) and its open thread on the number: the three reads
 # every inbound message starts with, in one statement (tests/bench/ingest.py).
 _ADMIT_SQL = """SELECT p.status, p.destination, p.connected_at, p.display_phone_number,
     EXISTS (SELECT 1 FROM messages WHERE wamid = :wamid) AS stored,
+    EXISTS (SELECT 1 FROM inbound_reactions
+        WHERE target_wamid = :wamid AND held = 1) AS held_reactions,
     c.id AS c_id, c.wa_id AS c_wa_id, c.wa_user_id AS c_wa_user_id,
     c.wa_parent_user_id AS c_wa_parent_user_id, c.wa_username AS c_wa_username,
     th.id AS th_id, th.ticket_id AS th_ticket_id, th.session_expires_at AS th_session,
     t.status AS t_status
 FROM phone_numbers p
 LEFT JOIN contacts c ON c.id = (
-    SELECT id FROM contacts WHERE {column} = :bsuid ORDER BY updated_at DESC LIMIT 1)
+    SELECT id FROM contacts WHERE {column} = :sender ORDER BY updated_at DESC LIMIT 1)
 LEFT JOIN threads th ON th.id = (
     SELECT th2.id FROM threads th2 JOIN tickets t2 ON t2.id = th2.ticket_id
     WHERE th2.contact_id = c.id AND th2.phone_number_id IS p.phone_number_id
@@ -140,13 +144,15 @@ LEFT JOIN threads th ON th.id = (
 LEFT JOIN tickets t ON t.id = th.ticket_id
 WHERE p.phone_number_id = :pnid"""
 _ADMIT_BY_COLUMN = {
-    column: _ADMIT_SQL.replace("{column}", column) for column in ("wa_parent_user_id", "wa_user_id")
+    column: _ADMIT_SQL.replace("{column}", column)
+    for column in ("wa_parent_user_id", "wa_user_id", "wa_id")
 }
 
 
 @dataclass(slots=True)
 class KnownSender:
-    """A returning sender found by BSUID with an unchanged identity, and their open thread."""
+    """A returning sender found by BSUID (or wa_id) with an unchanged identity, and their
+    open thread."""
 
     contact_id: int
     thread: conv.InboundThread | None
@@ -165,16 +171,12 @@ def admit(
     ``sender``, the returning sender of ``_known_contact``)."""
     row = None
     if phone_number_id:
-        column = bsuid = None
+        column = key = None
         if sender is not None:
-            column, bsuid = (
-                ("wa_parent_user_id", sender.parent_user_id)
-                if sender.parent_user_id
-                else ("wa_user_id", sender.user_id)
-            )
+            column, key = _identity_key(sender)
         row = tx.one(
             _ADMIT_BY_COLUMN[column or "wa_user_id"],
-            {"wamid": wamid, "pnid": phone_number_id, "bsuid": bsuid},
+            {"wamid": wamid, "pnid": phone_number_id, "sender": key},
         )
     if (
         row is None
@@ -198,7 +200,24 @@ def admit(
             else None
         )
         known = KnownSender(row["c_id"], thread)
-    return Admission(None, row["display_phone_number"], bool(row["stored"]), known)
+    return Admission(
+        None,
+        row["display_phone_number"],
+        stored=bool(row["stored"]),
+        known=known,
+        held_reactions=bool(row["held_reactions"]),
+    )
+
+
+def _identity_key(sender: Sender) -> tuple[str, str | None]:
+    """The contacts column a sender is looked up by first, and its value: the parent
+    BSUID, else the BSUID, else the wa_id exactly as sent (SPEC §3: whether or not the
+    phone library calls it a valid number)."""
+    if sender.parent_user_id:
+        return "wa_parent_user_id", sender.parent_user_id
+    if sender.user_id:
+        return "wa_user_id", sender.user_id
+    return "wa_id", sender.wa_id
 
 
 def _same_identity(row: Any, sender: Sender, prefix: str = "") -> bool:
@@ -246,7 +265,7 @@ def ingest_inbound(
         record.reaction_target is None
         and record.reaction_emoji is None
         and record.identity_change is None
-        and (record.sender.user_id or record.sender.parent_user_id)
+        and (record.sender.user_id or record.sender.parent_user_id or record.sender.wa_id)
     )
     admission = admit(
         tx, record.phone_number_id, record.at, record.wamid, record.sender if plain else None
@@ -257,92 +276,80 @@ def ingest_inbound(
         bump(tx, COUNTER_DUPLICATE)
         return IngestResult(Outcome.duplicate)
     if record.reaction_target is not None or record.reaction_emoji is not None:
-        result = _react(tx, record)
-        if result is not None:
-            return result
-        # the message reacted to is unknown: store a placeholder instead
-        record.kind = schemas.MessageKind.unsupported
-        record.unsupported_reason = UNKNOWN_TARGET_REASON
-        record.content = {
-            **record.content,
-            "reaction": {"message_id": record.reaction_target, "emoji": record.reaction_emoji},
-        }
-        record.subject_text = None
-        record.fallback_subject = conv.UNSUPPORTED_PREVIEW
+        return _react(tx, record)
     if record.identity_change is not None:
         return _change_identity(tx, record, record.identity_change)
-    return _store_message(tx, record, rules, admission.business_number, admission.known)
+    return _store_message(
+        tx,
+        record,
+        rules,
+        admission.business_number,
+        admission.known,
+        held_reactions=admission.held_reactions,
+    )
 
 
 # ------------------------------------------------------------------ reactions
 
 
-def _react(tx: Tx, record: InboundRecord) -> IngestResult | None:
-    target = (
-        tx.one("SELECT id, thread_id FROM messages WHERE wamid = ?", (record.reaction_target,))
-        if record.reaction_target
-        else None
-    )
-    if target is None:
-        return None
-    conv.set_reaction(
-        tx,
-        message_id=target["id"],
-        by=schemas.Direction.inbound,
-        agent_id=None,
-        emoji=record.reaction_emoji or None,
-        wamid=record.wamid,
-    )
+def _react(tx: Tx, record: InboundRecord) -> IngestResult:
+    """A reaction is never a message: applied to its message by WhatsApp's timestamp, or
+    held until that message arrives (store/reactions.py)."""
     _receipt(tx, record.wamid)
-    conv.emit_message_snapshot(tx, target["id"], created=False)
-    return IngestResult(Outcome.reaction, message_id=target["id"], thread_id=target["thread_id"])
+    if not record.reaction_target:
+        bump(tx, COUNTER_REACTION_NO_TARGET)
+        return IngestResult(Outcome.reaction)
+    applied = reactions.apply_inbound_reaction(
+        tx,
+        target_wamid=record.reaction_target,
+        emoji=record.reaction_emoji,
+        wamid=record.wamid,
+        at=record.at,
+        sender_wa_id=record.sender.wa_id,
+        sender_user_id=record.sender.user_id,
+        phone_number_id=record.phone_number_id,
+    )
+    return IngestResult(
+        Outcome.reaction_held if applied.held else Outcome.reaction,
+        message_id=applied.message_id,
+        thread_id=applied.thread_id,
+    )
 
 
 # ------------------------------------------------------------------ identity changes
 
 
-def _find_contact(tx: Tx, sender: Sender) -> int | None:
-    for column, value in (
-        ("wa_parent_user_id", sender.parent_user_id),
-        ("wa_user_id", sender.user_id),
-        ("wa_id", sender.wa_id),
-    ):
-        if value:
-            row = tx.one(
-                f"SELECT id FROM contacts WHERE {column} = ? ORDER BY updated_at DESC LIMIT 1",
-                (value,),
-            )
-            if row is not None:
-                return row["id"]
-    return None
-
-
 def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> IngestResult:
-    """user_changed_number / user_changed_user_id: update the contact, show an event line."""
-    contact_id = _find_contact(tx, record.sender)
+    """user_changed_number / user_changed_user_id: update the contact, show an event line.
+    A change older than the identity already applied (delivered late) changes nothing:
+    its event line is still shown in its place, marked ``applied: false``."""
+    sender = record.sender
+    contact_id = conv.find_whatsapp_contact(
+        tx,
+        wa_id=sender.wa_id,
+        user_id=sender.user_id,
+        parent_user_id=sender.parent_user_id,
+        at=record.at,
+    )
     if contact_id is None:
         contact_id, _ = conv.resolve_whatsapp_contact(
             tx,
-            wa_id=change.new_wa_id or record.sender.wa_id,
-            user_id=change.new_user_id or record.sender.user_id,
-            parent_user_id=change.new_parent_user_id or record.sender.parent_user_id,
+            wa_id=change.new_wa_id or sender.wa_id,
+            user_id=change.new_user_id or sender.user_id,
+            parent_user_id=change.new_parent_user_id or sender.parent_user_id,
+            at=record.at,
         )
     current = tx.one(
         "SELECT wa_id, wa_user_id, wa_parent_user_id FROM contacts WHERE id = ?", (contact_id,)
     )
-    updates = {
-        column: value
-        for column, value in (
-            ("wa_id", change.new_wa_id),
-            ("wa_user_id", change.new_user_id),
-            ("wa_parent_user_id", change.new_parent_user_id),
-        )
-        if value and current is not None and current[column] != value
-    }
     previous = dict(current) if current is not None else {}
+    changed = {
+        "wa_id": change.new_wa_id,
+        "wa_user_id": change.new_user_id,
+        "wa_parent_user_id": change.new_parent_user_id,
+    }
+    updates = conv.apply_whatsapp_identity(tx, contact_id, changed, record.at)
     if updates:
-        tx.update("contacts", contact_id, {**updates, "updated_at": tx.now_iso})
-        conv.index_contact(tx, contact_id)
         new_wa = updates.get("wa_id") or previous.get("wa_id")
         new_user = updates.get("wa_user_id") or previous.get("wa_user_id")
         tx.execute(
@@ -367,6 +374,10 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
         "previous": {k: v for k, v in previous.items() if v},
         "current": {k: v for k, v in updates.items()},
     }
+    if not updates and any(
+        value and previous.get(column) != value for column, value in changed.items()
+    ):
+        content["applied"] = False  # a newer identity is applied already
     message_id = conv.insert_message(
         tx,
         thread_id=thread_id,
@@ -375,7 +386,7 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
         text=record.text,
         wamid=record.wamid,
         content=content,
-        from_number=record.sender.wa_id or record.sender.user_id,
+        from_number=sender.wa_id or sender.user_id,
         raw=record.raw,
         at=record.at,
     )
@@ -389,11 +400,12 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
 
 def _known_contact(tx: Tx, sender: Sender) -> int | None:
     """The contact of a returning sender whose WhatsApp identity is unchanged, found by
-    BSUID alone (the common case); None sends the caller through the full association,
-    which normalises numbers (SPEC §3)."""
+    BSUID or wa_id alone (the common case); None sends the caller through the full
+    association, which normalises numbers (SPEC §3)."""
     for column, value in (
         ("wa_parent_user_id", sender.parent_user_id),
         ("wa_user_id", sender.user_id),
+        ("wa_id", sender.wa_id),
     ):
         if not value:
             continue
@@ -422,13 +434,14 @@ _NOT_MESSAGES = frozenset({schemas.MessageKind.event, schemas.MessageKind.note})
 
 def _continues_thread(record: InboundRecord, thread: conv.InboundThread) -> bool:
     """The common case: a customer writes again in an open conversation whose ticket
-    already waits on us, and the message links nothing (no media row, no quote)."""
+    already waits on us, and the message links nothing (no media row, no quote, no ad)."""
     return (
         record.customer_message
         and not record.welcome
         and record.media is None
         and not record.reply_to_wamid
         and record.kind not in _NOT_MESSAGES
+        and "referral" not in record.content
         and tickets.status_after_inbound(thread.ticket_status) == thread.ticket_status
     )
 
@@ -492,8 +505,15 @@ def _store_message(
     rules: Sequence[routing.RoutingRule],
     business_number: str | None,
     known: KnownSender | None = None,
+    *,
+    held_reactions: bool = True,  # False: admit() found no reaction waiting for it
 ) -> IngestResult:
-    if known is not None and known.thread is not None and _continues_thread(record, known.thread):
+    if (
+        known is not None
+        and known.thread is not None
+        and not held_reactions
+        and _continues_thread(record, known.thread)
+    ):
         return _add_to_thread(tx, record, known.thread, business_number)
     sender = record.sender
     contact_id = known.contact_id if known is not None else _known_contact(tx, sender)
@@ -506,6 +526,7 @@ def _store_message(
             parent_user_id=sender.parent_user_id,
             username=sender.username,
             profile_name=sender.profile_name,
+            at=record.at,
         )
     found = (
         known.thread
@@ -573,6 +594,9 @@ def _store_message(
         at=at,
         session_expires_at=renew_to if merged_renewal else None,
     )
+    if "referral" in record.content:
+        # the "came from an ad" view filter reads the thread's flag
+        tx.execute("UPDATE threads SET from_ad = 1 WHERE id = ? AND from_ad = 0", (thread_id,))
     if record.welcome:
         tx.execute(
             "UPDATE threads SET last_message_at = COALESCE(last_message_at, ?), "
@@ -586,6 +610,8 @@ def _store_message(
         moved = tickets.status_after_inbound(found.ticket_status).value
         if moved != found.ticket_status:
             conv.set_ticket_status(tx, ticket_id, moved, None)
+    if held_reactions:
+        reactions.attach_held_reactions(tx, record.wamid, message_id)
     conv.emit_message_snapshot(tx, message_id, created=True)
     # thread.updated embeds the ticket: a separate ticket.updated would only repeat it
     # (one frame per client per message saved)
@@ -593,6 +619,20 @@ def _store_message(
     return IngestResult(
         Outcome.stored, message_id=message_id, thread_id=thread_id, media_id=media_id
     )
+
+
+def store_in_thread(
+    tx: Tx,
+    record: InboundRecord,
+    *,
+    rules: Sequence[routing.RoutingRule],
+    business_number: str | None,
+    contact_id: int,
+    thread: conv.InboundThread,
+) -> IngestResult:
+    """Store an admitted, not yet stored message in a thread the caller found (a group's,
+    store/groups.py) with its contact, as any message is stored."""
+    return _store_message(tx, record, rules, business_number, KnownSender(contact_id, thread))
 
 
 # ------------------------------------------------------------------ reveal (admins)

@@ -76,6 +76,18 @@ class OutboxJob:
         return f"OutboxJob(message_id={self.message_id}, attempts={self.attempts})"
 
 
+def _checking(tx: Tx, message_ids: list[int]) -> None:
+    """Sends whose outcome is unknown read "checking", not "queued", while they wait."""
+    for message_id in message_ids:
+        changed = tx.execute(
+            "UPDATE messages SET status = 'checking' WHERE id = ? "
+            "AND status IN ('queued', 'sending')",
+            (message_id,),
+        ).rowcount
+        if changed:
+            emit_message(tx, message_id, created=False)
+
+
 def _fail_message(tx: Tx, message_id: int, code: int | None, reason: str) -> None:
     row = tx.one("SELECT thread_id, status FROM messages WHERE id = ?", (message_id,))
     if row is None:
@@ -88,11 +100,11 @@ def _fail_message(tx: Tx, message_id: int, code: int | None, reason: str) -> Non
         "failed_at = ? WHERE id = ?",
         (code, reason, tx.now_iso, message_id),
     )
-    tx.execute(
-        "UPDATE tickets SET last_delivery_status = 'failed' "
-        "WHERE id = (SELECT ticket_id FROM threads WHERE id = ?)",
-        (row["thread_id"],),
-    )
+    # the ticket shows its latest message's status: an ambiguous send failed after its
+    # wait may be older than one delivered meanwhile
+    from backend.store.statuses import settle_ticket_delivery
+
+    settle_ticket_delivery(tx, message_id, row["thread_id"])
     emit_message(tx, message_id, created=False)
 
 
@@ -101,12 +113,16 @@ class OutboxStore(StoreBase):
         """At start-up: rows left ``in_flight`` may have been sent; treat them as ambiguous."""
 
         def recover(tx: Tx) -> int:
-            cur = tx.execute(
+            cut_off = [
+                row[0] for row in tx.all("SELECT message_id FROM outbox WHERE state = 'in_flight'")
+            ]
+            tx.execute(
                 "UPDATE outbox SET state = 'ambiguous', next_attempt = ?, updated_at = ?, "
                 "last_error = 'the backend stopped while sending' WHERE state = 'in_flight'",
                 (iso(wait_until), tx.now_iso),
             )
-            return cur.rowcount
+            _checking(tx, cut_off)
+            return len(cut_off)
 
         return await self.write(recover)
 
@@ -198,7 +214,7 @@ class OutboxStore(StoreBase):
                 clash = tx.one("SELECT id FROM messages WHERE wamid = ?", (wamid,))
                 if clash is None:
                     changes["wamid"] = wamid
-            if row["status"] in (None, "queued", "sending"):
+            if row["status"] in (None, "queued", "sending", "checking"):
                 changes["status"] = "sent"
                 changes["sent_at"] = tx.now_iso
             if message_status and message_status != "accepted":
@@ -238,11 +254,13 @@ class OutboxStore(StoreBase):
 
     async def outbox_ambiguous(self, message_id: int, until: datetime, error: str) -> None:
         def ambiguous(tx: Tx) -> None:
-            tx.execute(
+            changed = tx.execute(
                 "UPDATE outbox SET state = 'ambiguous', next_attempt = ?, last_error = ?, "
                 "updated_at = ? WHERE message_id = ? AND state = 'in_flight'",
                 (iso(until), error[:500], tx.now_iso, message_id),
-            )
+            ).rowcount
+            if changed:
+                _checking(tx, [message_id])
 
         await self.write(ambiguous)
 

@@ -71,6 +71,7 @@ class _Hit:
     matched: str
     message_id: int | None = None
     snippet: str | None = None
+    message_kind: str | None = None
 
 
 class SearchStore(StoreBase):
@@ -120,6 +121,7 @@ class SearchStore(StoreBase):
                     message_id=hit.message_id,
                     snippet=snippet or "",
                     matched=hit.matched,  # type: ignore[arg-type]
+                    message_kind=hit.message_kind,  # type: ignore[arg-type]
                 )
             )
         return schemas.Page[schemas.SearchHit](items=items, next_cursor=next_cursor)
@@ -155,7 +157,7 @@ class SearchStore(StoreBase):
     async def _message_hits(self, match, where, after, limit) -> list[_Hit]:
         joins = where.joins()
         sql = (
-            "SELECT messages_fts.rowid AS message_id, m.thread_id, "
+            "SELECT messages_fts.rowid AS message_id, m.thread_id, m.kind, "
             "snippet(messages_fts, 0, '', '', '…', 12) AS snip "
             "FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid "
             f"JOIN threads th ON th.id = m.thread_id {joins} "
@@ -172,6 +174,7 @@ class SearchStore(StoreBase):
                 matched="message",
                 message_id=row["message_id"],
                 snippet=row["snip"],
+                message_kind=row["kind"],
             )
             for row in rows
         ]

@@ -32,11 +32,13 @@ from backend.store.conversations import (
     set_reaction,
     set_ticket_status,
 )
+from backend.store.drafts import delete_draft
 from backend.store.engine import Tx, dumps, parse_dt
 from backend.store.outbox import callback_data, enqueue
-from backend.store.templates import find_template, prepare_template
+from backend.store.templates import find_template, given_values, prepare_template
 from backend.store.usage import UsageRules, count_send, emit_usage, link_usage_record
 
+COMPOSER_KINDS = (schemas.SendText, schemas.SendMedia, schemas.SendNote)  # what a draft becomes
 MEDIA_ID_PLACEHOLDER = None  # filled by the outbox worker with Meta's media id at send time
 
 IMAGE_TYPES = ("image/jpeg", "image/png")
@@ -88,12 +90,13 @@ class _ThreadContext:
     session_open: bool
     verified_business: bool
     contact: dict[str, Any]
+    group_id: str | None = None  # a WhatsApp group's thread: replies go to the group
 
 
 def _thread_context(tx: Tx, thread_id: int) -> _ThreadContext:
     row = tx.one(
         "SELECT th.id, th.ticket_id, th.contact_id, th.phone_number_id, th.business_number, "
-        "th.session_expires_at, t.status AS ticket_status FROM threads th "
+        "th.session_expires_at, th.group_id, t.status AS ticket_status FROM threads th "
         "JOIN tickets t ON t.id = th.ticket_id WHERE th.id = ?",
         (thread_id,),
     )
@@ -120,6 +123,7 @@ def _thread_context(tx: Tx, thread_id: int) -> _ThreadContext:
         session_open=is_open(parse_dt(row["session_expires_at"]), tx.now),
         verified_business=verified,
         contact=contact_data,
+        group_id=row["group_id"],
     )
 
 
@@ -177,13 +181,42 @@ def _reply_context(
     return {"context": {"message_id": row["wamid"]}}, row["wamid"]
 
 
-def _base_payload(contact: dict[str, Any], message_id: int) -> dict[str, Any]:
+def _recipient(ctx: _ThreadContext) -> dict[str, str]:
+    """A group's thread sends to the group (``to``: its id), never to one participant."""
+    if ctx.group_id:
+        return {"to": ctx.group_id}
+    return recipient_of(ctx.contact)
+
+
+def _base_payload(ctx: _ThreadContext, message_id: int) -> dict[str, Any]:
     return {
         "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        **recipient_of(contact),
+        "recipient_type": "group" if ctx.group_id else "individual",
+        **_recipient(ctx),
         "biz_opaque_callback_data": callback_data(message_id),
     }
+
+
+def _require_unchanged(tx: Tx, thread_id: int, expected_last_message_id: int | None) -> None:
+    """A reply written against a message is refused when the thread has moved on since:
+    someone (another agent, the contact) added a message the writer has not seen."""
+    if expected_last_message_id is None:
+        return
+    newer = tx.one(
+        "SELECT id FROM messages WHERE thread_id = ? AND id > ? AND kind NOT IN (?, ?) LIMIT 1",
+        (
+            thread_id,
+            expected_last_message_id,
+            schemas.MessageKind.note.value,
+            schemas.MessageKind.event.value,
+        ),
+    )
+    if newer is not None:
+        raise Conflict(
+            "Someone wrote in this thread after the message you replied to; read it, then send "
+            "again. Your draft is kept.",
+            code="thread_changed",
+        )
 
 
 def _existing_by_client_id(tx: Tx, thread_id: int, client_id: str | None) -> int | None:
@@ -208,6 +241,8 @@ def send_in_tx(
     if existing is not None:
         return existing, False
     ctx = _thread_context(tx, thread_id)
+    if agent_id is not None and isinstance(request, COMPOSER_KINDS):
+        delete_draft(tx, agent_id, thread_id)  # undone with the rest if the send is refused
     if isinstance(request, schemas.SendNote):
         message_id = insert_message(
             tx,
@@ -223,7 +258,8 @@ def send_in_tx(
         return message_id, True
 
     _require_sendable_number(tx, ctx.phone_number_id)
-    recipient = recipient_of(ctx.contact)
+    _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
+    recipient = _recipient(ctx)
     free_form = not isinstance(request, schemas.SendTemplate)
     if free_form and not ctx.session_open:
         raise SessionExpired()
@@ -268,9 +304,11 @@ def send_in_tx(
         }
         body = {"type": kind, kind: payload, **context}
     elif isinstance(request, schemas.SendTemplate):
-        prepared = prepare_template(
-            find_template(tx, request.name, request.language), request.variables, ctx.contact
+        template = find_template(tx, request.name, request.language)
+        given = given_values(
+            loads(template["components"], []), request.variables, request.components
         )
+        prepared = prepare_template(template, given, ctx.contact)
         values = {
             "kind": schemas.MessageKind.template,
             "text": prepared.text,
@@ -335,7 +373,7 @@ def send_in_tx(
         tx,
         message_id,
         ctx.phone_number_id,
-        {**_base_payload(ctx.contact, message_id), **body},
+        {**_base_payload(ctx, message_id), **body},
     )
     if decision.counts:
         link_usage_record(tx, thread_id, message_id)
@@ -408,7 +446,7 @@ def retry_in_tx(
         },
     )
     payload = loads(outbox["payload"], {})
-    payload.update(recipient_of(ctx.contact))
+    payload.update(_recipient(ctx))
     tx.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
     enqueue(tx, message_id, ctx.phone_number_id or outbox["phone_number_id"], payload)
     if decision.counts:
@@ -479,6 +517,7 @@ class SendingStore(StoreBase):
                     name=spec.template.name,
                     language=spec.template.language,
                     variables=spec.template.variables,
+                    components=spec.template.components,
                 )
             elif spec.text:
                 request = schemas.SendText(kind="text", text=spec.text)

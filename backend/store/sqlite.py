@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from backend.domain.clock import Clock, SystemClock
+from backend.private_files import FILE_MODE, make_private, private_dir
 from backend.store.agents import AgentsStore
 from backend.store.audit import AuditStore
 from backend.store.channels import ChannelsStore
+from backend.store.drafts import DraftsStore
 from backend.store.engine import CommittedEvent, Readers, Writer
 from backend.store.events import EventsStore
 from backend.store.inserts import InsertsStore
@@ -29,6 +33,7 @@ class SqliteStore(
     EventsStore,
     # WhatsApp outbound: sends, outbox, usage, templates, channels
     SendingStore,
+    DraftsStore,
     OutboxStore,
     UsageStore,
     TemplatesStore,
@@ -67,7 +72,13 @@ class SqliteStore(
             callback(events)
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        # 0600 before SQLite first opens it: SQLite gives its WAL and shared-memory files
+        # the database's mode; those left by an earlier version are narrowed here too
+        make_private(self.path)
+        for companion in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(f"{self.path}{companion}", FILE_MODE)
         self.writer.start()  # creates the file and applies migrations before readers open
         await self.readers.open()
 

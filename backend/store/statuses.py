@@ -32,6 +32,9 @@ EARLY_PREFIX = "status.early:"
 EARLY_KEEP = timedelta(days=2)
 
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
+# a message's own states, which WhatsApp never sends: "checking" (an ambiguous send) ranks
+# as sending, so any status WhatsApp sends afterwards settles it
+HELD_RANK = {**RANK, "checking": RANK["sending"]}
 TIME_COLUMN = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}
 
 COUNTER_UNMATCHED = "webhook.status_unmatched"
@@ -143,7 +146,7 @@ def apply_status(tx: Tx, record: StatusRecord) -> StatusResult:
         _replay_early(tx, record.wamid)
     if not changed:
         return StatusResult(StatusOutcome.unchanged, message_id=row["id"])
-    _settle_ticket(tx, row["id"], row["thread_id"])
+    settle_ticket_delivery(tx, row["id"], row["thread_id"])
     conv.emit_message_snapshot(tx, row["id"], created=False)
     return StatusResult(StatusOutcome.applied, message_id=row["id"])
 
@@ -162,7 +165,9 @@ def _apply_to_message(
         params.append(at)
     elif status in RANK:
         after_failure = current == "failed" and status in ("delivered", "read")
-        if after_failure or (current != "failed" and RANK[status] > RANK.get(current or "", -1)):
+        if after_failure or (
+            current != "failed" and RANK[status] > HELD_RANK.get(current or "", -1)
+        ):
             sets.append("status = ?")
             params.append(status)
             if after_failure:
@@ -188,11 +193,11 @@ def _apply_to_message(
     return before is None or after is None or tuple(before) != tuple(after)
 
 
-def _settle_ticket(tx: Tx, message_id: int, thread_id: int) -> None:
+def settle_ticket_delivery(tx: Tx, message_id: int, thread_id: int) -> None:
     """The ticket's last delivery status follows its latest outbound message."""
     latest = tx.one(
         "SELECT id, status FROM messages WHERE thread_id = ? AND direction = ? "
-        "AND kind NOT IN ('note', 'event') ORDER BY id DESC LIMIT 1",
+        "AND kind NOT IN ('note', 'event') ORDER BY created_at DESC, id DESC LIMIT 1",
         (thread_id, schemas.Direction.outbound),
     )
     if latest is None or latest["id"] != message_id:

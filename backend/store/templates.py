@@ -1,9 +1,12 @@
 """Message templates synced from the WABAs, with a per-template variable mapping.
 
-Variables a template needs, in order (``Template.variables``):
-- the placeholders of a TEXT header and of the body (``"1"``, ``"2"`` or named ones);
-- ``"header"`` for a media header (IMAGE, VIDEO, DOCUMENT): a https link;
+Variables a template needs, in order (``Template.variables``); each component has its own:
+- ``"header"`` for a media header (IMAGE, VIDEO, DOCUMENT): a https link, or
+  ``"header.<placeholder>"`` for each placeholder of a TEXT header (``"header.1"``);
+- the body's placeholders as they are (``"1"``, ``"2"`` or named ones): the names a
+  body-only template always had, so flat ``variables`` and mappings keep working;
 - ``"button.<index>"`` for a URL button whose URL has a placeholder.
+A header's ``{{1}}`` and the body's ``{{1}}`` are different variables.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ def _url_buttons(components: list[dict[str, Any]]) -> list[tuple[int, str]]:
     ]
 
 
+HEADER_PREFIX = "header."
+BUTTON_PREFIX = "button."
+
+
 def template_variables(components: list[dict[str, Any]]) -> list[str]:
     header = _component(components, "HEADER") or {}
     body = _component(components, "BODY") or {}
@@ -49,10 +56,35 @@ def template_variables(components: list[dict[str, Any]]) -> list[str]:
     if header_format in MEDIA_HEADER_FORMATS:
         names.append("header")
     elif header_format == "TEXT":
-        names.extend(template_rules.placeholders(header.get("text")))
+        names.extend(
+            HEADER_PREFIX + name for name in template_rules.placeholders(header.get("text"))
+        )
     names.extend(template_rules.placeholders(body.get("text")))
-    names.extend(f"button.{index}" for index, _ in _url_buttons(components))
+    names.extend(f"{BUTTON_PREFIX}{index}" for index, _ in _url_buttons(components))
     return list(dict.fromkeys(names))
+
+
+def given_values(
+    components: list[dict[str, Any]],
+    variables: Mapping[str, str],
+    by_component: schemas.TemplateValues | None,
+) -> dict[str, str]:
+    """The agent's values under the names of ``template_variables``: the flat ``variables``
+    as they are, then the per-component ones (a media header's ``link`` is ``"header"``)."""
+    given = dict(variables)
+    if by_component is None:
+        return given
+    media_header = str((_component(components, "HEADER") or {}).get("format", "")).upper()
+    for name, value in by_component.header.items():
+        if media_header in MEDIA_HEADER_FORMATS and name == "link":
+            given["header"] = value
+        else:
+            given[HEADER_PREFIX + name] = value
+    given.update(by_component.body)
+    given.update(
+        {f"{BUTTON_PREFIX}{index}": value for index, value in by_component.buttons.items()}
+    )
+    return given
 
 
 def template_from_row(row: sqlite3.Row | Mapping[str, Any]) -> schemas.Template:
@@ -127,10 +159,10 @@ def prepare_template(
         )
     named = str(row["parameter_format"]).upper() == "NAMED"
 
-    def text_parameters(text: str | None) -> list[dict[str, Any]]:
+    def text_parameters(text: str | None, prefix: str = "") -> list[dict[str, Any]]:
         params = []
         for name in template_rules.placeholders(text):
-            param: dict[str, Any] = {"type": "text", "text": values[name]}
+            param: dict[str, Any] = {"type": "text", "text": values[prefix + name]}
             if named:
                 param["parameter_name"] = name
             params.append(param)
@@ -154,10 +186,15 @@ def prepare_template(
             )
             parts.append(f"[{kind.capitalize()}] {link}")
         elif header_format == "TEXT":
-            params = text_parameters(header.get("text"))
+            params = text_parameters(header.get("text"), HEADER_PREFIX)
             if params:
                 graph_components.append({"type": "header", "parameters": params})
-            parts.append(template_rules.render(header.get("text"), values))
+            header_values = {
+                name.removeprefix(HEADER_PREFIX): value
+                for name, value in values.items()
+                if name.startswith(HEADER_PREFIX)
+            }
+            parts.append(template_rules.render(header.get("text"), header_values))
     body = _component(components, "BODY")
     if body is not None:
         params = text_parameters(body.get("text"))
@@ -170,7 +207,7 @@ def prepare_template(
                 "type": "button",
                 "sub_type": "url",
                 "index": str(index),
-                "parameters": [{"type": "text", "text": values[f"button.{index}"]}],
+                "parameters": [{"type": "text", "text": values[f"{BUTTON_PREFIX}{index}"]}],
             }
         )
     footer = _component(components, "FOOTER")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from backend import schemas
@@ -19,7 +20,7 @@ from backend.store.conversations import (
     timeline,
 )
 from backend.store.cursors import decode_cursor, encode_cursor
-from backend.store.engine import Tx, parse_dt
+from backend.store.engine import Tx, iso, parse_dt
 from backend.store.search import fts_query
 
 SUMMARY_COLUMNS = "t.id, t.subject, t.status, t.priority, t.owner_id, t.thread_id, t.created_at"
@@ -39,12 +40,52 @@ def set_ticket_priority(tx: Tx, ticket_id: int, priority: str, actor_id: int | N
     return True
 
 
+def snooze_ticket(tx: Tx, ticket_id: int, until: datetime, actor_id: int | None) -> bool:
+    """Pending until ``until``: waiting on the contact, out of the open views till then."""
+    changed = set_ticket_status(tx, ticket_id, schemas.TicketStatus.waiting_on_contact, actor_id)
+    at = iso(until)
+    tx.execute(
+        "UPDATE tickets SET snoozed_until = ?, updated_at = ? WHERE id = ?",
+        (at, tx.now_iso, ticket_id),
+    )
+    tx.execute("UPDATE threads SET snoozed_until = ? WHERE ticket_id = ?", (at, ticket_id))
+    timeline(tx, ticket_id, actor_id, "snoozed", None, at)
+    return changed or True
+
+
+def wake_snoozed(tx: Tx) -> int:
+    """Every ticket whose snooze has passed comes back: waiting on us, in its open views,
+    with a ``snooze_ended`` timeline entry. The number woken."""
+    rows = tx.all(
+        "SELECT id, snoozed_until FROM tickets "
+        "WHERE snoozed_until IS NOT NULL AND snoozed_until <= ?",
+        (tx.now_iso,),
+    )
+    for row in rows:
+        ticket_id = row["id"]
+        set_ticket_status(tx, ticket_id, schemas.TicketStatus.waiting_on_us, None)
+        tx.execute("UPDATE tickets SET snoozed_until = NULL WHERE id = ?", (ticket_id,))
+        tx.execute("UPDATE threads SET snoozed_until = NULL WHERE ticket_id = ?", (ticket_id,))
+        timeline(tx, ticket_id, None, "snooze_ended", row["snoozed_until"], None)
+        ticket = emit_ticket(tx, ticket_id)
+        if ticket.thread_id is not None:
+            emit_thread(tx, ticket.thread_id)
+    return len(rows)
+
+
 def apply_ticket_update(
     tx: Tx, ticket_id: int, change: schemas.TicketUpdate, actor_id: int | None
 ) -> schemas.Ticket:
     """Apply one change inside a transaction; emits ticket.updated + thread.updated if changed."""
     current = load_ticket(tx, ticket_id)
     changed = False
+    if change.snoozed_until is not None:
+        until = change.snoozed_until
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+        if until <= tx.now:
+            raise InvalidField("Snooze until a time in the future.", field="snoozed_until")
+        changed |= snooze_ticket(tx, ticket_id, until, actor_id)
     if change.unassign:
         changed |= set_ticket_owner(tx, ticket_id, None, actor_id)
     elif change.owner_id is not None:
@@ -66,6 +107,11 @@ def apply_ticket_update(
 def _check(change: schemas.TicketUpdate) -> None:
     if change.unassign and change.owner_id is not None:
         raise InvalidField("Give owner_id or unassign, not both.", field="unassign")
+    if change.snoozed_until is not None and change.status is not None:
+        raise InvalidField(
+            "Give snoozed_until or status, not both (a snooze is pending until then).",
+            field="snoozed_until",
+        )
 
 
 def summary_from_row(row: Any) -> schemas.TicketSummary:
@@ -106,6 +152,16 @@ class TicketsStore(StoreBase):
             return [apply_ticket_update(tx, ticket_id, change, actor_id) for ticket_id in ids]
 
         return await self.write(apply)
+
+    async def wake_snoozed(self) -> int:
+        """Wake the tickets whose snooze has passed (a cheap read first: usually none)."""
+        due = await self.readers.one(
+            "SELECT 1 FROM tickets WHERE snoozed_until IS NOT NULL AND snoozed_until <= ? LIMIT 1",
+            (iso(self.now()),),
+        )
+        if due is None:
+            return 0
+        return await self.write(wake_snoozed)
 
     async def get_ticket(self, ticket_id: int) -> schemas.Ticket:
         row = await self.readers.one(TICKET_SELECT + " WHERE t.id = ?", (ticket_id,))

@@ -65,6 +65,12 @@ COLUMNS: dict[str, tuple[str, frozenset[str]]] = {
     "contact_name": (CONTACT_NAME, frozenset({"c"})),
 }
 TEXT_PROPERTIES = frozenset({"business_number", "subject", "contact_name"})
+# bool property → (SQL when true, SQL when false), over threads th
+BOOL_PROPERTIES: dict[str, tuple[str, str]] = {
+    "unread": ("th.unread_count > 0", "th.unread_count = 0"),
+    "from_ad": ("th.from_ad = 1", "th.from_ad = 0"),
+    "snoozed": ("th.snoozed_until IS NOT NULL", "th.snoozed_until IS NULL"),
+}
 
 
 @dataclass
@@ -143,14 +149,14 @@ def _bound(value: Any) -> Any:
 def condition_sql(condition: rules.Condition) -> tuple[str, list[Any], frozenset[str]]:
     """One compiled condition as (SQL, parameters, aliases used)."""
     name, operator, values = condition.property, condition.operator, condition.values
-    if name == "unread":
+    if name in BOOL_PROPERTIES:
         wanted = set(values) if operator == rules.IS_ANY_OF else {True, False} - set(values)
         if wanted == {True, False}:
             return "1", [], frozenset()
         if wanted == {True}:
-            return "th.unread_count > 0", [], frozenset()
+            return BOOL_PROPERTIES[name][0], [], frozenset()
         if wanted == {False}:
-            return "th.unread_count = 0", [], frozenset()
+            return BOOL_PROPERTIES[name][1], [], frozenset()
         return "0", [], frozenset()
     column, aliases = COLUMNS[name]
     text = name in TEXT_PROPERTIES

@@ -19,6 +19,7 @@ from typing import Any
 from backend import schemas
 from backend.config import ConfigError, Settings, load_settings
 from backend.domain.errors import DomainError
+from backend.startup import StartupError, open_store, prepare_folders
 from backend.store.sqlite import SqliteStore
 from backend.whatsapp import connect
 from backend.whatsapp.graph import GraphClient
@@ -85,7 +86,7 @@ def _run(work: Work, settings: Settings | None = None) -> int:
             return EXIT_USAGE
 
     async def run() -> int | None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_folders(settings.data_dir, settings.database_path)
         store = SqliteStore(settings.database_path)
         store.set_usage_rules(
             limit=settings.usage_limit, subscription_start=settings.subscription_start
@@ -95,7 +96,11 @@ def _run(work: Work, settings: Settings | None = None) -> int:
             settings.whatsapp_api_version,
             timeout=settings.whatsapp_send_timeout,
         )
-        await store.open()
+        try:
+            await open_store(store)
+        except StartupError:
+            await graph.close()
+            raise
         try:
             return await work(store, graph, settings)
         finally:
@@ -104,6 +109,9 @@ def _run(work: Work, settings: Settings | None = None) -> int:
 
     try:
         result = asyncio.run(run())
+    except StartupError as exc:
+        print(f"ttydesk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except DomainError as exc:
         where = f" ({exc.field})" if exc.field else ""
         print(f"ttydesk: {exc.message}{where}", file=sys.stderr)

@@ -21,7 +21,10 @@ from backend.config import Settings
 from backend.domain.policy import ContentPolicy, PolicyConfig
 from backend.domain.routing import RoutingRule
 from backend.store import conversations as conv
+from backend.store.calls import CALL_EVENT, CALL_PREVIEW, ingest_call
+from backend.store.echoes import store_echo
 from backend.store.engine import Tx, dumps, replayable
+from backend.store.groups import ingest_group_message
 from backend.store.inbound import (
     IdentityChange,
     InboundRecord,
@@ -45,6 +48,8 @@ log = logging.getLogger(__name__)
 COUNTER_IGNORED_FIELD = "webhook.ignored_field"
 COUNTER_INVALID = "webhook.invalid_item"
 COUNTER_VALUE_ERRORS = "webhook.value_errors"
+COUNTER_INVALID_WA_ID = "webhook.invalid_wa_id"
+COUNTER_IGNORED_CALL = "webhook.ignored_call"  # a call the business made
 
 
 def policy_from_settings(settings: Settings) -> ContentPolicy | None:
@@ -93,10 +98,22 @@ class ProcessReport:
 # ------------------------------------------------------------------ parsed message → record
 
 
+def valid_wa_id(value: str | None) -> bool:
+    """A WhatsApp id is digits (a phone-style number without the plus)."""
+    return value is not None and value.isascii() and value.isdigit() and 4 <= len(value) <= 20
+
+
+def _given_wa_id(change: parse.MessagesChange, message: parse.Inbound) -> str | None:
+    profile = change.profile_for(message)
+    return message.from_wa_id or (profile.wa_id if profile else None)
+
+
 def _sender(change: parse.MessagesChange, message: parse.Inbound) -> Sender:
     profile = change.profile_for(message)
+    wa_id = _given_wa_id(change, message)
     return Sender(
-        wa_id=message.from_wa_id or (profile.wa_id if profile else None),
+        # a malformed one is refused (counted in transactions): the BSUID identifies them
+        wa_id=wa_id if valid_wa_id(wa_id) else None,
         user_id=message.from_user_id or (profile.user_id if profile else None),
         parent_user_id=message.from_parent_user_id or (profile.parent_user_id if profile else None),
         username=profile.username if profile else None,
@@ -121,6 +138,21 @@ def _common_content(message: parse.Inbound) -> dict[str, Any]:
     if message.group_id:
         content["group_id"] = message.group_id
     return content
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds} s" if seconds < 60 else f"{round(seconds / 60)} min"
+
+
+def call_words(call: parse.CallEvent) -> str:
+    """The event line of a customer's call; its end says how long, or that it was missed."""
+    if call.event != "terminate":
+        return "Customer called"
+    if call.status in (None, "COMPLETED") and call.duration:
+        return f"Customer called — {_duration(call.duration)}"
+    if call.status == "COMPLETED":
+        return "Customer called"
+    return "Missed call from the customer"
 
 
 class Ingestor:
@@ -164,6 +196,13 @@ class Ingestor:
             reply_to_wamid=context.reply_to if context else None,
             forwarded=bool(context and (context.forwarded or context.frequently_forwarded)),
         )
+        if message.group_id:
+            sender = record.sender
+            record.content["group_sender"] = {
+                "name": sender.profile_name,
+                "wa_id": sender.wa_id,
+                "user_id": sender.user_id,
+            }
         self._fill(record, message)
         self._quarantine(record)
         return record
@@ -225,6 +264,10 @@ class Ingestor:
                 if message.details:
                     reply.update(message.details)
                 record.content["reply"] = reply
+                if message.form:
+                    record.content["form"] = [
+                        {"name": name, "value": value} for name, value in message.form
+                    ]
             case parse.OrderMessage():
                 record.text = message.text
                 record.subject_text = message.text
@@ -276,6 +319,56 @@ class Ingestor:
         if record.fallback_subject == "WhatsApp conversation" and record.kind != kinds.event:
             record.fallback_subject = conv.preview_of(record.kind, None) or record.fallback_subject
 
+    def echo_record(self, change: parse.EchoesChange, echo: parse.Echo) -> InboundRecord:
+        """An echo as a record whose sender is the customer it went to (no quarantine:
+        the business's own words)."""
+        message = echo.message
+        context = message.context
+        record = InboundRecord(
+            wamid=message.wamid,
+            phone_number_id=change.phone_number_id,
+            at=message.timestamp,
+            sender=Sender(
+                wa_id=echo.to_wa_id if valid_wa_id(echo.to_wa_id) else None,
+                user_id=echo.to_user_id,
+                parent_user_id=echo.to_parent_user_id,
+            ),
+            kind=message.kind.value,
+            content=_common_content(message),
+            reply_to_wamid=context.reply_to if context else None,
+        )
+        self._fill(record, message)
+        return record
+
+    def call_record(self, change: parse.CallsChange, call: parse.CallEvent) -> InboundRecord:
+        profile = change.profile_for(call)
+        wa_id = call.from_wa_id or (profile.wa_id if profile else None)
+        return InboundRecord(
+            wamid=call.call_id,
+            phone_number_id=change.phone_number_id,
+            at=call.timestamp,
+            sender=Sender(
+                wa_id=wa_id if valid_wa_id(wa_id) else None,
+                user_id=call.from_user_id or (profile.user_id if profile else None),
+                parent_user_id=call.from_parent_user_id
+                or (profile.parent_user_id if profile else None),
+                username=profile.username if profile else None,
+                profile_name=profile.name if profile else None,
+            ),
+            kind=schemas.MessageKind.event,
+            text=call_words(call),
+            content={
+                "event": CALL_EVENT,
+                "call": {
+                    "event": call.event,
+                    "status": call.status,
+                    "duration": call.duration,
+                    "direction": call.direction,
+                },
+            },
+            fallback_subject=CALL_PREVIEW,
+        )
+
     def _quarantine(self, record: InboundRecord) -> None:
         if self.policy is None:
             return
@@ -307,13 +400,11 @@ class Ingestor:
             if isinstance(change, parse.MessagesChange):
                 for message in change.messages:
                     record = self.record_for(change, message)
-                    # ingest_inbound changes nothing but the database (the record edits
-                    # it makes for an unknown reaction target are the same on a rerun)
-                    work.append(
-                        replayable(
-                            functools.partial(ingest_inbound, record=record, rules=self.rules)
-                        )
-                    )
+                    given = _given_wa_id(change, message)
+                    if given is not None and not valid_wa_id(given):
+                        counters[COUNTER_INVALID_WA_ID] = counters.get(COUNTER_INVALID_WA_ID, 0) + 1
+                    # ingest_inbound changes nothing but the database
+                    work.append(replayable(self._store_function(message, record)))
                 for status in change.statuses:
                     work.append(
                         functools.partial(apply_status, record=self.status_record(change, status))
@@ -326,6 +417,29 @@ class Ingestor:
                     )
                     counters[COUNTER_VALUE_ERRORS] = counters.get(COUNTER_VALUE_ERRORS, 0) + len(
                         change.errors
+                    )
+                if change.invalid:
+                    counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid
+            elif isinstance(change, parse.EchoesChange):
+                for echo in change.echoes:
+                    record = self.echo_record(change, echo)
+                    if not (record.sender.wa_id or record.sender.user_id):
+                        counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + 1
+                        continue  # no customer to file it under
+                    work.append(replayable(functools.partial(store_echo, record=record)))
+                if change.invalid:
+                    counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid
+            elif isinstance(change, parse.CallsChange):
+                for call in change.calls:
+                    if not call.from_customer:
+                        counters[COUNTER_IGNORED_CALL] = counters.get(COUNTER_IGNORED_CALL, 0) + 1
+                        continue
+                    record = self.call_record(change, call)
+                    if not (record.sender.wa_id or record.sender.user_id):
+                        counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + 1
+                        continue  # no customer to file it under
+                    work.append(
+                        replayable(functools.partial(ingest_call, record=record, rules=self.rules))
                     )
                 if change.invalid:
                     counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid
@@ -346,6 +460,17 @@ class Ingestor:
         if counters:
             work.append(functools.partial(_count, counters=counters))
         return work, ignored
+
+    def _store_function(self, message: parse.Inbound, record: InboundRecord) -> Callable[[Tx], Any]:
+        """A group's message goes to the group's thread (reactions to one are applied to
+        their message as any reaction is)."""
+        if message.group_id and not isinstance(
+            message, parse.ReactionMessage | parse.SystemMessage
+        ):
+            return functools.partial(
+                ingest_group_message, record=record, group_id=message.group_id, rules=self.rules
+            )
+        return functools.partial(ingest_inbound, record=record, rules=self.rules)
 
     @staticmethod
     def status_record(change: parse.MessagesChange, status: parse.StatusUpdate) -> StatusRecord:

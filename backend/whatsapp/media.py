@@ -29,6 +29,7 @@ import httpx
 
 from backend.config import Settings
 from backend.domain.clock import Clock, SystemClock
+from backend.private_files import open_private, private_dir
 from backend.store.media import (
     MediaJob,
     mark_media_attempt_failed,
@@ -277,8 +278,7 @@ class MediaFetcher:
         mime = info.get("mime_type") if isinstance(info.get("mime_type"), str) else None
         expected = info.get("sha256") if isinstance(info.get("sha256"), str) else None
         expected = expected or job.sha256
-        folder = self.media_dir / INBOUND_FOLDER
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(self.media_dir / INBOUND_FOLDER)
         name = f"{job.id}{extension_for(mime or job.mime_type, job.filename)}"
         temp = folder / f".{name}.part"
         hasher = hashlib.sha256()
@@ -287,7 +287,7 @@ class MediaFetcher:
             async with self.client.stream("GET", url, headers=headers) as download:
                 if download.status_code != 200:
                     raise MediaFetchError(f"the download answered {download.status_code}")
-                with temp.open("wb") as out:
+                with open_private(temp) as out:
                     async for chunk in download.aiter_bytes(CHUNK):
                         size += len(chunk)
                         if size > MAX_MEDIA_BYTES:

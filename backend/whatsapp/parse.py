@@ -13,6 +13,7 @@ module spends on every webhook (tests/bench/ingest.py).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,11 +51,17 @@ MEDIA_TYPES = frozenset(SENDABLE_MIME)
 
 UNAVAILABLE_CODE = 131060
 UNSUPPORTED_CODE = 131051
+IDENTITY_KEY_CHANGED = "identity_key_changed"
 
 _LEGACY_SYSTEM_EVENTS = {
     "customer_changed_number": "user_changed_number",
-    "customer_identity_changed": "user_changed_user_id",
+    # the customer's security code (identity key) changed: WhatsApp reinstalled or a new
+    # phone. No id changes: an event line, no identity update.
+    "customer_identity_changed": IDENTITY_KEY_CHANGED,
 }
+# a Flow answer's fields shown at most (the rest stay in the stored response)
+FORM_FIELDS_MAX = 50
+FORM_VALUE_MAX = 1000
 
 
 class MalformedNotification(ValueError):
@@ -224,6 +231,7 @@ class InteractiveMessage(Inbound):
     title: str = ""
     description: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    form: tuple[tuple[str, str], ...] = ()  # a Flow answer's fields (name, value)
 
     @property
     def kind(self) -> MessageKind:
@@ -317,6 +325,67 @@ class MessagesChange:
 
 
 @dataclass(slots=True, kw_only=True)
+class CallEvent:
+    """One element of a ``calls`` change (the Calling API): a call rang or ended."""
+
+    call_id: str
+    event: str  # connect | terminate | … (lowercased)
+    timestamp: datetime | None
+    direction: str | None = None  # USER_INITIATED | BUSINESS_INITIATED (uppercased)
+    from_wa_id: str | None = None
+    from_user_id: str | None = None
+    from_parent_user_id: str | None = None
+    status: str | None = None  # with terminate: COMPLETED | FAILED | … (uppercased)
+    duration: int | None = None  # seconds, with terminate
+
+    @property
+    def from_customer(self) -> bool:
+        return self.direction in (None, "USER_INITIATED")
+
+
+@dataclass(slots=True, kw_only=True)
+class CallsChange:
+    """A ``calls`` change: calls between customers and one business number."""
+
+    waba_id: str | None
+    phone_number_id: str | None
+    display_phone_number: str | None
+    profiles: tuple[Profile, ...] = ()
+    calls: tuple[CallEvent, ...] = ()
+    invalid: int = 0
+
+    def profile_for(self, call: CallEvent) -> Profile | None:
+        for profile in self.profiles:
+            if (call.from_user_id and profile.user_id == call.from_user_id) or (
+                call.from_wa_id and profile.wa_id == call.from_wa_id
+            ):
+                return profile
+        return self.profiles[0] if len(self.profiles) == 1 else None
+
+
+@dataclass(slots=True, kw_only=True)
+class Echo:
+    """A message the business sent from the WhatsApp Business app (coexistence): the
+    message as parsed (its ``from`` is the business), and the customer it went to."""
+
+    message: Inbound
+    to_wa_id: str | None = None
+    to_user_id: str | None = None
+    to_parent_user_id: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class EchoesChange:
+    """An ``smb_message_echoes`` change of one business number."""
+
+    waba_id: str | None
+    phone_number_id: str | None
+    display_phone_number: str | None
+    echoes: tuple[Echo, ...] = ()
+    invalid: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
 class TemplateStatusChange:
     waba_id: str | None
     event: str  # APPROVED, REJECTED, PAUSED, … (uppercased)
@@ -333,7 +402,7 @@ class IgnoredChange:
     field: str
 
 
-Change = MessagesChange | TemplateStatusChange | IgnoredChange
+Change = MessagesChange | CallsChange | EchoesChange | TemplateStatusChange | IgnoredChange
 
 
 @dataclass(slots=True, kw_only=True)
@@ -430,11 +499,34 @@ def mime_accepted(media_type: str, mime: str | None) -> bool:
     return True
 
 
+REFERRAL_FIELDS = (
+    "source_type",
+    "source_id",
+    "source_url",
+    "headline",
+    "body",
+    "media_type",
+    "image_url",
+    "video_url",
+    "thumbnail_url",
+    "ctwa_clid",
+)
+PRODUCT_FIELDS = ("catalog_id", "product_retailer_id")
+
+
+def _strings(value: Any, fields: tuple[str, ...]) -> dict[str, str] | None:
+    """The known fields of an object, as text (Meta may send ids as numbers); None when
+    it has none of them."""
+    data = _dict(value)
+    kept = {name: text for name in fields if (text := _str(data.get(name))) is not None}
+    return kept or None
+
+
 def _context(value: Any) -> Context | None:
     data = _dict(value)
     if not data:
         return None
-    product = _dict(data.get("referred_product")) or None
+    product = _strings(data.get("referred_product"), PRODUCT_FIELDS)
     return Context(
         reply_to=_str(data.get("id")),
         reply_from=_str(data.get("from")),
@@ -496,6 +588,33 @@ def _order_line(data: dict[str, Any]) -> OrderLine | None:
     )
 
 
+def _form_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list):
+        return ", ".join(_form_value(item) for item in value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _form_fields(response: Any) -> tuple[tuple[str, str], ...]:
+    """A Flow answer's submitted fields, read leniently: () unless ``response`` is an
+    object; the ``flow_token`` is ours, not the customer's."""
+    if not isinstance(response, dict):
+        return ()
+    fields = []
+    for name, value in response.items():
+        if name == "flow_token":
+            continue
+        fields.append((str(name), _form_value(value)[:FORM_VALUE_MAX]))
+        if len(fields) == FORM_FIELDS_MAX:
+            break
+    return tuple(fields)
+
+
 def _interactive(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
     reply_type = _str(data.get("type")) or ""
     reply = _dict(data.get(reply_type))
@@ -514,11 +633,16 @@ def _interactive(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
                 response = json_input.decode(response, invalid_numbers_as_null=True)
             except ValueError:
                 pass
+        form = _form_fields(response)
         return InteractiveMessage(
             **common,
             reply_type=reply_type,
-            title=_str(reply.get("body")) or _str(reply.get("name")) or "Form response",
+            title="\n".join(f"{name}: {value}" for name, value in form)
+            or _str(reply.get("body"))
+            or _str(reply.get("name"))
+            or "Form response",
             details={"name": _str(reply.get("name")), "response": response},
+            form=form,
         )
     if reply_type == "call_permission_reply":
         answer = _str(reply.get("response")) or "unknown"
@@ -542,6 +666,11 @@ def _interactive(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
 def _system(common: dict[str, Any], data: dict[str, Any]) -> Inbound:
     original = _str(data.get("type")) or ""
     event = _LEGACY_SYSTEM_EVENTS.get(original, original or "system")
+    if event == IDENTITY_KEY_CHANGED:
+        # its wa_id / customer name the customer as they are: nothing to update
+        return SystemMessage(
+            **common, event=event, original_type=original, body=_str(data.get("body"))
+        )
     new_wa_id = _str(data.get("wa_id")) or _str(data.get("new_wa_id"))
     return SystemMessage(
         **common,
@@ -579,7 +708,7 @@ def parse_message(message: Any) -> Inbound | None:
         "from_user_id": _str(data.get("from_user_id")),
         "from_parent_user_id": _str(data.get("from_parent_user_id")),
         "context": _context(data.get("context")),
-        "referral": _dict(data.get("referral")) or None,
+        "referral": _strings(data.get("referral"), REFERRAL_FIELDS),
         "group_id": _str(data.get("group_id")),
         "errors": parse_errors(data.get("errors")),
         "raw": data,
@@ -719,6 +848,76 @@ def parse_messages_value(waba_id: str | None, value: Any) -> MessagesChange:
     )
 
 
+def parse_call(call: Any) -> CallEvent | None:
+    data = _dict(call)
+    call_id = _str(data.get("id"))
+    if not call_id:
+        return None
+    duration = _int(data.get("duration"))
+    return CallEvent(
+        call_id=call_id,
+        event=(_str(data.get("event")) or "").strip().lower(),
+        timestamp=parse_timestamp(data.get("timestamp")),
+        direction=(_str(data.get("direction")) or "").strip().upper() or None,
+        from_wa_id=_str(data.get("from")),
+        from_user_id=_str(data.get("from_user_id")),
+        from_parent_user_id=_str(data.get("from_parent_user_id")),
+        status=(_str(data.get("status")) or "").strip().upper() or None,
+        duration=duration if duration is not None and 0 <= duration < 10**7 else None,
+    )
+
+
+def parse_calls_value(waba_id: str | None, value: Any) -> CallsChange:
+    data = _dict(value)
+    metadata = _dict(data.get("metadata"))
+    calls: list[CallEvent] = []
+    invalid = 0
+    for raw in _list(data.get("calls")):
+        call = parse_call(raw)
+        if call is None:
+            invalid += 1
+        else:
+            calls.append(call)
+    return CallsChange(
+        waba_id=waba_id,
+        phone_number_id=_str(metadata.get("phone_number_id")),
+        display_phone_number=_str(metadata.get("display_phone_number")),
+        profiles=tuple(
+            _profile(_dict(c)) for c in _list(data.get("contacts")) if isinstance(c, dict)
+        ),
+        calls=tuple(calls),
+        invalid=invalid,
+    )
+
+
+def parse_echoes_value(waba_id: str | None, value: Any) -> EchoesChange:
+    data = _dict(value)
+    metadata = _dict(data.get("metadata"))
+    echoes: list[Echo] = []
+    invalid = 0
+    for raw in _list(data.get("message_echoes")):
+        message = parse_message(raw)
+        if message is None:
+            invalid += 1
+            continue
+        fields = _dict(raw)
+        echoes.append(
+            Echo(
+                message=message,
+                to_wa_id=_str(fields.get("to")),
+                to_user_id=_str(fields.get("to_user_id")),
+                to_parent_user_id=_str(fields.get("to_parent_user_id")),
+            )
+        )
+    return EchoesChange(
+        waba_id=waba_id,
+        phone_number_id=_str(metadata.get("phone_number_id")),
+        display_phone_number=_str(metadata.get("display_phone_number")),
+        echoes=tuple(echoes),
+        invalid=invalid,
+    )
+
+
 def parse_template_status(waba_id: str | None, value: Any) -> TemplateStatusChange:
     data = _dict(value)
     return TemplateStatusChange(
@@ -748,6 +947,10 @@ def parse_notification(data: Any) -> Notification:
             name = _str(change.get("field")) or ""
             if name == "messages":
                 changes.append(parse_messages_value(waba_id, change.get("value")))
+            elif name == "smb_message_echoes":
+                changes.append(parse_echoes_value(waba_id, change.get("value")))
+            elif name == "calls":
+                changes.append(parse_calls_value(waba_id, change.get("value")))
             elif name == "message_template_status_update":
                 changes.append(parse_template_status(waba_id, change.get("value")))
             else:

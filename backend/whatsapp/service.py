@@ -11,6 +11,7 @@ from aiohttp import web
 
 from backend.api import media_files, reveal
 from backend.keys import SERVICES, SETTINGS, STORE
+from backend.store.reactions import expire_held_reactions
 from backend.store.statuses import prune_early_statuses
 from backend.whatsapp import webhook
 from backend.whatsapp.ingest import Ingestor
@@ -57,5 +58,6 @@ async def _prune_early_forever(app: web.Application) -> None:
         await asyncio.sleep(PRUNE_EARLY_EVERY_SECONDS)
         try:
             await store.write(functools.partial(prune_early_statuses, now=store.now()))
+            await store.write(functools.partial(expire_held_reactions, now=store.now()))
         except Exception:
-            log.exception("pruning early statuses failed")
+            log.exception("pruning early statuses and held reactions failed")

@@ -106,6 +106,21 @@ def test_serve_with_a_bad_setting_is_one_line_and_exit_2(data_dir, capsys, monke
     assert len(err) == 1 and "port" in err[0]
 
 
+def test_serve_without_an_app_secret_refuses_to_start_with_one_line(data_dir, capsys, monkeypatch):
+    from aiohttp import web
+
+    served = []
+    monkeypatch.setattr(web, "run_app", lambda app, **kw: served.append(app))
+    monkeypatch.delenv("TTYDESK_WHATSAPP_APP_SECRET", raising=False)
+    assert cli.main(["serve"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "TTYDESK_WHATSAPP_APP_SECRET" in err[0]
+    assert served == []
+    monkeypatch.setenv("TTYDESK_WHATSAPP_APP_SECRET", "s3cr3t")
+    assert cli.main(["serve"]) == 0
+    assert len(served) == 1
+
+
 def test_no_subcommand_starts_the_tui_lazily(monkeypatch):
     import tui.app
 
@@ -135,6 +150,7 @@ def test_serve_settles_the_garbage_collector_after_start_up(data_dir, monkeypatc
 
     served = []
     monkeypatch.setattr(web, "run_app", lambda app, **kw: served.append(app))
+    monkeypatch.setenv("TTYDESK_WHATSAPP_APP_SECRET", "s3cr3t")
     assert cli.main(["serve"]) == 0
     (app,) = served
     assert app.on_startup[-1] is settle_gc  # after the store and the services

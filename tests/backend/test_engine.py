@@ -224,3 +224,12 @@ async def test_a_non_finite_number_fails_only_the_job_that_stores_it(store):
     assert [json.loads(frame)["data"] for _, frame in await store.events_after(0)] == [
         {"value": 1.5}
     ]
+
+
+async def test_the_writer_commits_durably(store):
+    """An acknowledged webhook must survive a power cut, not only a crash: Meta does not
+    resend what we answered 200. In WAL mode, synchronous=NORMAL may lose the last commits
+    on power loss; FULL (2) syncs the WAL at every (group) commit."""
+    mode = await store.write(lambda tx: tx.one("PRAGMA synchronous")[0])
+    journal = await store.write(lambda tx: tx.one("PRAGMA journal_mode")[0])
+    assert (mode, journal) == (2, "wal")

@@ -8,8 +8,10 @@ import json
 import socket
 
 import pytest
+import websockets
 
 from backend import schemas
+from backend.keys import HUB
 from backend.store import conversations as conv
 from tests.backend.seed import seed_thread
 from tests.backend.wsclient import LiveClient
@@ -132,6 +134,108 @@ async def test_slow_client_is_dropped_with_resync_while_others_keep_up(tmp_path)
         await backend.stop()
 
 
+async def until(condition, timeout: float = 30.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+async def test_a_client_that_stops_reading_gets_resync_not_the_stale_backlog(tmp_path):
+    """Paused for longer than anything the server would wait, then reading again: it finds
+    at most what the socket held, then the resync frame and the close, and resumes with
+    since=. Before, the writer sat blocked behind the full socket with a queue of stale
+    frames, and the client got megabytes of them and a bare close."""
+    backend = LiveBackend(data_dir=tmp_path / "d")
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        hub = backend.app[HUB]
+        thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+        big = "x" * 20_000
+        start = (await backend.store.event_bounds())[1]
+
+        def burst(tx):
+            for _ in range(50):
+                message_id = conv.insert_message(
+                    tx, thread_id=thread.id, direction="in", kind="text", text=big
+                )
+                conv.emit_message(tx, message_id, created=True)
+
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", backend.port))
+        sock.setblocking(False)
+        async with (
+            LiveClient.connect(backend, backend.agent_token, since=start) as fast,
+            LiveClient.connect(
+                backend,
+                backend.admin_token,
+                since=start,
+                max_queue=1,
+                max_size=2**20,
+                sock=sock,
+                compression=None,
+            ) as slow,
+        ):
+            slow.ws.transport.pause_reading()
+
+            def slow_subscribed() -> bool:
+                return any(s.agent_id == backend.admin.id for s in hub.subscribers)
+
+            await until(slow_subscribed)
+            while slow_subscribed():
+                await backend.store.write(burst)
+                end = (await backend.store.event_bounds())[1]
+                await fast.until_seq(end, timeout=20)
+            slow.ws.transport.resume_reading()
+            stale_bytes = 0
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    raw = await asyncio.wait_for(slow.ws.recv(), 10)
+                    frame = json.loads(raw)
+                    if frame["type"] == "resync":
+                        break
+                    stale_bytes += len(raw)
+                await asyncio.wait_for(slow.ws.recv(), 10)
+        assert frame["type"] == "resync", "closed without a resync frame"
+        assert frame["data"]["reason"] == "slow_client"
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+        assert stale_bytes < 1_000_000
+    finally:
+        await backend.stop()
+
+
+async def test_a_presence_flood_is_rate_limited_and_cannot_make_others_resync(tmp_path):
+    backend = LiveBackend(data_dir=tmp_path / "d", overrides={"ws_queue_size": 64})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+        async with (
+            LiveClient.connect(backend, backend.admin_token) as watcher,
+            LiveClient.connect(backend, backend.agent_token) as flooder,
+        ):
+            for n in range(1, 1001):  # written back to back
+                await flooder.ws.send(
+                    json.dumps({"type": "presence", "thread_id": n, "state": "typing"})
+                )
+            await flooder.ws.send(
+                json.dumps({"type": "presence", "thread_id": thread.id, "state": "viewing"})
+            )
+            # the newest state is never lost to the limit: it arrives once the bucket refills
+            while True:
+                frame = await watcher.next_of("presence", timeout=10)
+                if frame["data"]["state"] == "viewing":
+                    break
+            await toggle_read(backend, thread.id, 2)  # unread (as seeded), then read
+            await watcher.next_of("thread.updated")
+        types = [frame["type"] for frame in watcher.frames]
+        assert "resync" not in types
+        assert types.count("presence") < 100
+    finally:
+        await backend.stop()
+
+
 async def test_presence_fans_out_and_expires_on_disconnect(live_backend):
     thread = await seed_thread(live_backend.store, name="Ann", phone="+34611111111", text="hi")
     async with LiveClient.connect(live_backend, live_backend.admin_token) as watcher:
@@ -193,3 +297,55 @@ async def test_bad_since_and_no_token_on_the_websocket(live_backend):
         ):
             pass
     assert bad.value.response.status_code == 422
+
+
+async def _log_events(backend: LiveBackend, count: int) -> int:
+    """Commit ``count`` logged events; the newest seq."""
+    await backend.store.write(
+        lambda tx: [tx.emit("thread.updated", {"i": i}) for i in range(count)]
+    )
+    return (await backend.store.event_bounds())[1]
+
+
+async def test_a_replay_of_several_pages_sends_every_event_once_in_order(live_backend):
+    from backend.api.ws import REPLAY_PAGE
+
+    start = (await live_backend.store.event_bounds())[1]
+    newest = await _log_events(live_backend, 2 * REPLAY_PAGE + 1)
+    async with LiveClient.connect(live_backend, live_backend.agent_token, since=start) as live:
+        frames = await live.until_seq(newest)
+        hello = await live.next_of("hello")
+    assert [f["seq"] for f in frames] == list(range(start + 1, newest + 1))
+    assert [f["data"]["i"] for f in frames] == list(range(2 * REPLAY_PAGE + 1))
+    assert hello["data"] == {"last_seq": newest}
+
+
+async def test_events_committed_during_a_replay_arrive_once_none_lost_none_twice(
+    live_backend, monkeypatch
+):
+    """The subscriber is registered before the log is read, and the live queue skips what
+    the replay sent. A hook on the replay's page reads commits an event after each: one
+    after the first page (the replay reads it too: the queue's copy must be skipped) and
+    one after the last page (only the queue has it: it must not be lost)."""
+    from backend.api.ws import REPLAY_PAGE
+
+    store = live_backend.store
+    start = (await store.event_bounds())[1]
+    newest = await _log_events(live_backend, REPLAY_PAGE + 500)
+    read_page = store.event_page
+    during: list[int] = []
+
+    async def page_then_commit(seq: int, limit: int):
+        page = await read_page(seq, limit)
+        if len(during) < 2:
+            marker = {"during": len(during)}
+            during.append(await store.write(lambda tx: tx.emit("thread.updated", marker)))
+        return page
+
+    monkeypatch.setattr(store, "event_page", page_then_commit)
+    async with LiveClient.connect(live_backend, live_backend.agent_token, since=start) as live:
+        frames = await live.until_seq(newest + 2)
+        after = await _log_events(live_backend, 1)  # a duplicate would come before this one
+        frames += await live.until_seq(after)
+    assert during == [newest + 1, newest + 2]
+    assert [f["seq"] for f in frames] == list(range(start + 1, after + 1))

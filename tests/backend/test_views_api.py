@@ -226,3 +226,42 @@ async def test_filter_properties_come_from_the_catalogue(live_backend):
         page = (await client.get("/api/v1/views/properties")).json()
     names = {p["name"] for p in page["items"]}
     assert {"original_channel_type", "status", "owner", "session_state", "unread"} <= names
+
+
+async def test_session_expiring_view_holds_only_sessions_ending_soon(live_backend):
+    """The demo's "Session expiring" view: open sessions ending within its hours, not every
+    open conversation."""
+    import json
+    from pathlib import Path
+
+    store = live_backend.store
+    now = datetime.now(UTC)
+    soon = await seed_thread(
+        store, name="Soon", phone="+34644444444", text="Hi", at=now - timedelta(hours=22)
+    )
+    await seed_thread(
+        store, name="Later", phone="+34655555555", text="Hi", at=now - timedelta(hours=8)
+    )
+    await seed_thread(
+        store, name="Gone", phone="+34666666666", text="Hi", at=now - timedelta(hours=30)
+    )
+    demo_views = json.loads((Path(__file__).parents[2] / "assets/demo/views.json").read_text())
+    expiring = next(v for v in demo_views if v["name"] == "Session expiring")
+    async with live_backend.client(live_backend.agent_token) as client:
+        made = await client.post("/api/v1/views", json=expiring)
+        assert made.status_code == 201, made.text
+        page = await client.get("/api/v1/threads", params={"view": made.json()["id"]})
+        assert [t["id"] for t in page.json()["items"]] == [soon.id]
+        counts = (await client.get("/api/v1/views/counts")).json()["counts"]
+        assert counts[made.json()["id"]] == 1
+        within = [{"property": "session_expires", "operator": "within", "values": ["20"]}]
+        made = await client.post("/api/v1/views", json={"name": "20 h", "filters": within})
+        page = await client.get("/api/v1/threads", params={"view": made.json()["id"]})
+        assert {t["contact"]["name"] for t in page.json()["items"]} == {"Soon", "Later"}
+        properties = (await client.get("/api/v1/views/properties")).json()["items"]
+        offered = next(p for p in properties if p["name"] == "session_expires")
+        assert offered["operators"] == ["within"]
+        bad = [{"property": "session_expires", "operator": "within", "values": ["48"]}]
+        refused = await client.post("/api/v1/views", json={"name": "bad", "filters": bad})
+        assert refused.status_code == 422
+        assert refused.json()["error"]["field"] == "filters[0].values[0]"

@@ -3,7 +3,9 @@
 Checks the signature, parses the JSON, and for each message upserts its thread and inserts
 the message; one writer task commits whatever is waiting (≤500 rows per transaction) and
 each request answers 200 only after its rows committed. Same loop, JSON library, SQLite
-settings and pinning as the real backend. ``--port P --core C --db PATH``; prints READY.
+settings (the writer's ``synchronous`` included: durable commits cost the same fsync here)
+and pinning as the real backend. ``--port P --core C --db PATH [--synchronous MODE]``;
+prints READY.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import aiosqlite
 from aiohttp import web
 
+from backend.store.engine import WRITER_SYNCHRONOUS
 from tests.bench.common import APP_SECRET, pin
 
 SCHEMA = """
@@ -81,7 +84,11 @@ async def receive(request: web.Request) -> web.Response:
 async def serve(args: argparse.Namespace) -> None:
     Path(args.db).parent.mkdir(parents=True, exist_ok=True)
     db = await aiosqlite.connect(Path(args.db), isolation_level=None)
-    for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -32000"):
+    for pragma in (
+        "journal_mode = WAL",
+        f"synchronous = {args.synchronous}",
+        "cache_size = -32000",
+    ):
         await db.execute(f"PRAGMA {pragma}")
     await db.executescript(SCHEMA)
     app = web.Application()
@@ -105,6 +112,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--core", type=int, default=0)
     parser.add_argument("--db", required=True)
+    parser.add_argument("--synchronous", default=WRITER_SYNCHRONOUS, choices=("NORMAL", "FULL"))
     args = parser.parse_args()
     pin(args.core)
     try:

@@ -4,7 +4,9 @@
 ``create_app`` (the factory ``ttydesk serve`` uses), serves it on 127.0.0.1 and prints one
 ``READY {json}`` line (pid, tokens) once it accepts connections. ``--seed`` gives a fresh
 database what a benchmark needs: agents with known tokens and a WhatsApp number connected
-to the help desk (as the connection wizard leaves it). SIGINT stops it cleanly.
+to the help desk (as the connection wizard leaves it). ``--synchronous NORMAL`` runs the
+writer as it was before commits were made durable, to measure what durability costs.
+SIGINT stops it cleanly.
 """
 
 from __future__ import annotations
@@ -110,7 +112,10 @@ async def serve(args: argparse.Namespace) -> None:
 
     from backend.app import create_app, settle_gc
     from backend.keys import STORE
+    from backend.store import engine
 
+    if args.synchronous:
+        engine.WRITER_SYNCHRONOUS = args.synchronous  # the writer reads it when it starts
     db = Path(args.db).resolve()
     app = create_app(settings_for(db, args.port))
     app.on_startup.append(settle_gc)  # as ttydesk serve does
@@ -140,6 +145,7 @@ def main() -> None:
     parser.add_argument("--core", type=int, default=0)
     parser.add_argument("--db", required=True)
     parser.add_argument("--seed", action="store_true")
+    parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), help="the writer's setting")
     parser.add_argument(
         "--access-log", action="store_true", help="log every request at INFO, as `serve` does"
     )

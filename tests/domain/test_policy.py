@@ -1,5 +1,4 @@
 import random
-import time
 
 import pytest
 
@@ -53,6 +52,19 @@ def test_ordinary_or_empty_text_passes(text: str | None) -> None:
 )
 def test_look_alike_domains_are_phishing(text: str) -> None:
     assert rule_of(text) == "phishing_link"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["paypla.com", "see apypal.me", "https://faecbook.com/x", "instagarm.com/p", "whatspap.com"],
+)
+def test_a_brand_with_two_neighbouring_letters_swapped_is_phishing(text: str) -> None:
+    assert rule_of(text) == "phishing_link"
+
+
+@pytest.mark.parametrize("text", ["paapyl.com", "facobeok.com", "ppyaal.com"])
+def test_a_brand_with_letters_swapped_further_apart_is_not_a_look_alike(text: str) -> None:
+    assert rule_of(text) is None
 
 
 def test_configured_phishing_domain_and_its_subdomains_are_phishing() -> None:
@@ -145,6 +157,23 @@ def test_luhn_valid_card_numbers_are_caught(text: str) -> None:
      "total 1,299.99 EUR", "tracking 0012345678901234", "4111 1111 1111"],
 )  # fmt: skip
 def test_card_near_misses_pass(text: str) -> None:
+    assert rule_of(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["card 4222222222222", "4222 2222 2222 2", "60110009901394249", "4000 0566 5566 5566 6",
+     "400005665566556681", "2221 0000 0000 0000 000"],
+    ids=["13", "13-spaced", "17", "17-spaced", "18", "19"],
+)  # fmt: skip
+def test_card_numbers_of_13_and_17_to_19_digits_are_caught(text: str) -> None:
+    assert rule_of(text) == "payment_card"
+
+
+@pytest.mark.parametrize(
+    "text", ["422222222222", "42222222222222222228"], ids=["12", "20"]
+)  # both pass the Luhn check
+def test_luhn_valid_runs_of_12_or_20_digits_are_not_cards(text: str) -> None:
     assert rule_of(text) is None
 
 
@@ -256,10 +285,9 @@ def test_a_hit_at_the_end_of_a_megabyte_is_found() -> None:
     ["a" * 1_000_000, "1 " * 500_000, "a." * 500_000, "code " * 200_000, ("x" * 63 + ".") * 15_000,
      "http://" * 140_000, "password " * 110_000],
 )  # fmt: skip
-def test_a_megabyte_of_hostile_text_is_checked_quickly(text: str) -> None:
-    started = time.perf_counter()
-    POLICY.check(text)
-    assert time.perf_counter() - started < 2.0
+def test_a_megabyte_of_hostile_text_is_checked_and_passes(text: str) -> None:
+    # how long each takes is a figure of tests/bench/hostile_text.py, not a test
+    assert POLICY.check(text) is None
 
 
 # ------------------------------------------------------------------ the quick tests

@@ -76,3 +76,8 @@ def test_fill_snippet_leaves_unknown_tokens() -> None:
 
 def test_fill_snippet_leaves_tokens_of_empty_properties() -> None:
     assert fill_snippet("Mail {{contact.email}}", CONTACT) == "Mail {{contact.email}}"
+
+
+def test_no_text_renders_and_fills_to_nothing() -> None:
+    assert render(None, {"1": "x"}) == ""
+    assert fill_snippet(None, CONTACT) == ""

@@ -1,4 +1,5 @@
-from datetime import UTC, date, datetime, timedelta, timezone
+import time
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 
 import pytest
 
@@ -86,9 +87,37 @@ def test_period_before_the_subscription_is_the_first_period() -> None:
     )
 
 
+class NoOffset(tzinfo):
+    """A time zone that does not know its offset: as naive as no time zone at all."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+
 def test_period_refuses_naive_now() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^now must be timezone-aware$"):
         billing_period(datetime(2025, 3, 1), date(2025, 1, 1))
+    with pytest.raises(ValueError, match="^now must be timezone-aware$"):
+        billing_period(datetime(2025, 3, 1, tzinfo=NoOffset()), date(2025, 1, 1))
+
+
+@pytest.fixture
+def far_east_machine(monkeypatch: pytest.MonkeyPatch):
+    """The machine's own time zone is UTC+9: the rules must not use it."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_period_and_the_rule_change_ignore_the_machines_time_zone(far_east_machine) -> None:
+    # 20:00 UTC on the 27th is the 28th in Tokyo: still the old period in UTC
+    late = datetime(2025, 3, 27, 20, 0, tzinfo=UTC)
+    assert billing_period(late, date(2024, 10, 28)).resets_on == date(2025, 3, 28)
+    # 20:00 UTC on 31 Oct 2024 is 1 Nov in Tokyo: still the old rule in UTC
+    before = datetime(2024, 10, 31, 20, 0, tzinfo=UTC)
+    assert counts_as_conversation(before, session_open=True, session_already_counted=False)
 
 
 # counts_as_conversation
@@ -142,6 +171,8 @@ def test_send_that_would_pass_the_limit_is_refused_with_reset_date() -> None:
         check_usage(used=1000, limit=1000, counts=True, resets_on=date(2025, 4, 1))
     assert caught.value.resets_on == date(2025, 4, 1)
     assert caught.value.status == 429
+    assert caught.value.limit == 1000
+    assert "the monthly limit of 1,000 conversations" in caught.value.message
 
 
 def test_non_counting_send_is_allowed_at_the_limit() -> None:
@@ -168,6 +199,10 @@ def test_unverified_business_is_refused_the_51st_conversation() -> None:
     with pytest.raises(LimitReached) as caught:
         check_unverified(verified=False, business_initiated_24h=50, counts=True)
     assert caught.value.code == "business_initiated_limit_reached"
+    assert caught.value.message == (
+        "An unverified business may start at most 50 conversations in 24 hours; verify the "
+        "business in Meta Business Manager to raise the limit."
+    )
     assert not isinstance(caught.value, UsageLimitReached)
 
 
@@ -193,3 +228,7 @@ def test_usage_level_thresholds(used: int, level: str) -> None:
 
 def test_usage_level_with_zero_limit_is_exhausted() -> None:
     assert usage_level(0, 0) == "exhausted"
+
+
+def test_usage_level_with_a_limit_of_one() -> None:
+    assert (usage_level(0, 1), usage_level(1, 1)) == ("ok", "exhausted")

@@ -38,6 +38,7 @@ def test_operators() -> None:
         "contains",
         "before",
         "after",
+        "within",
     )
 
 
@@ -289,6 +290,7 @@ def test_builtin_assigned_to_me_compiles_for_the_agent() -> None:
     assert compile_filters(list(view.filters), me=ME, now=NOW) == [
         Condition("owner", "is_any_of", (ME,)),
         Condition("status", "is_none_of", ("closed",)),
+        Condition("snoozed", "is_none_of", (True,)),
     ]
 
 
@@ -296,6 +298,7 @@ def test_builtin_unassigned_compiles() -> None:
     assert compile_filters(list(BUILTIN_VIEWS[2].filters), me=ME, now=NOW) == [
         Condition("owner", "is_unknown", ()),
         Condition("status", "is_none_of", ("closed",)),
+        Condition("snoozed", "is_none_of", (True,)),
     ]
 
 
@@ -309,3 +312,30 @@ def test_builtin_all_closed_compiles() -> None:
     assert compile_filters(list(BUILTIN_VIEWS[4].filters), me=ME, now=NOW) == [
         Condition("status", "is_any_of", ("closed",))
     ]
+
+
+def test_session_expires_within_hours_is_open_and_ending_before_then() -> None:
+    assert compile_one("session_expires", "within", ["4"]) == [
+        Condition("session_expires_at", "after", (NOW,)),
+        Condition("session_expires_at", "before", (NOW + timedelta(hours=4),)),
+    ]
+    assert compile_one("session_expires", "within", [1.5])[1] == Condition(
+        "session_expires_at", "before", (NOW + timedelta(minutes=90),)
+    )
+    assert compile_one("session_expires", "within", ["24h"])[1].values == (
+        NOW + timedelta(hours=24),
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "25", "soon", "nan", True, None])
+def test_session_expires_within_needs_hours_of_a_session(value: object) -> None:
+    error = invalid([{"property": "session_expires", "operator": "within", "values": [value]}])
+    assert error.field == "filters[0].values[0]"
+    assert "hours" in error.message
+
+
+def test_session_expires_takes_one_value_and_only_within() -> None:
+    two = invalid([{"property": "session_expires", "operator": "within", "values": ["1", "2"]}])
+    assert two.field == "filters[0].values"
+    other = invalid([{"property": "session_expires", "operator": "before", "values": ["1"]}])
+    assert other.field == "filters[0].operator"

@@ -126,7 +126,13 @@ def test_two_agents_see_each_other_live(tmux_socket, tmp_path):
     alice.press("c")
     alice.wait_for(lambda s: "Closed" in s, timeout=10)
     bob.wait_for(lambda s: s.count("Klaus Brandt") < before, timeout=15)
+    # quitting would stop the demo for bob: alice is asked first
     alice.press("Escape", "q")
+    alice.wait_for("stops the demo for Bob", timeout=10)
+    alice.press("y")
     alice.wait_for("[exited]", timeout=20)
-    bob.wait_for(lambda s: "reconnecting" in s or "[exited]" in s, timeout=20)
+    # bob is told plainly, instead of reconnecting forever
+    bob.wait_for("The demo you joined has stopped", timeout=20)
     assert wait_until(lambda: not process_alive(info["pid"]))
+    bob.press("q")
+    bob.wait_for("[exited]", timeout=20)

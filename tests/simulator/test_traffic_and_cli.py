@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -45,13 +45,22 @@ async def test_traffic_customers_reply_react_and_send_media(
 ) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(run_traffic(running.sim, rate=400, stop=stop, customer_count=5))
-    # The business answers whoever writes, so customers have something to reply to.
-    for _ in range(20):
-        await asyncio.sleep(0.02)
-        for customer in list(running.sim.state.customers.values()):
-            if customer.wa_id:
-                await running.send({"to": customer.wa_id, "text": {"body": "How can we help?"}})
-    await asyncio.sleep(0.3)
+
+    # The business answers whoever writes, so customers have something to reply to; until
+    # the traffic has shown each kind (a condition, not a length of time)
+    def shown_everything() -> bool:
+        messages = receiver.messages()
+        types = {m["type"] for m in messages}
+        replied = any("context" in m for m in messages) or "reaction" in types
+        return len(messages) > 50 and {"text", "image"} <= types and replied
+
+    async with asyncio.timeout(30):
+        while not shown_everything():
+            for customer in list(running.sim.state.customers.values()):
+                if customer.wa_id:
+                    body = {"to": customer.wa_id, "text": {"body": "How can we help?"}}
+                    await running.send(body)
+            await asyncio.sleep(0.02)
     stop.set()
     count = await task
     await running.sim.wait_idle()
@@ -64,7 +73,9 @@ async def test_traffic_customers_reply_react_and_send_media(
 async def test_traffic_through_the_control_api(running: RunningSimulator) -> None:
     status, body = await running.control("POST", "/traffic", json={"rate": 300})
     assert status == 200 and body["running"] is True
-    await asyncio.sleep(0.2)
+    async with asyncio.timeout(10):
+        while running.sim.traffic_stats.get("messages", 0) <= 10:
+            await asyncio.sleep(0.02)
     status, body = await running.control("DELETE", "/traffic")
     assert body["running"] is False and body["messages"] > 10
     status, body = await running.control("POST", "/traffic", json={"rate": 1, "languages": ["xx"]})
@@ -95,21 +106,20 @@ async def test_cli_send_and_traffic(
     await running.sim.wait_idle()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_serve_from_the_command_line() -> None:
-    port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "backend.simulator", "--port", str(port), "--access-token", "tok"],
+        [sys.executable, "-m", "backend.simulator", "--port", "0", "--access-token", "tok"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=os.environ | {"PYTHONUNBUFFERED": "1"},
     )
     try:
+        # port 0: the first line says which port it got
+        first_line = process.stdout.readline().decode()  # type: ignore[union-attr]
+        found = re.match(r"WhatsApp simulator on http://127\.0\.0\.1:(\d+) ", first_line)
+        assert found, first_line + process.stderr.read().decode()  # type: ignore[union-attr]
+        port = int(found.group(1))
+        assert port != 0
         deadline = time.monotonic() + 10
         while True:
             try:

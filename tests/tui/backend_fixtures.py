@@ -35,7 +35,7 @@ from tests.whatsapp.outbound_fixtures import (
     start_env,
     stop_env,
 )
-from tui.app import TtydeskApp
+from tui.app import DemoLink, TtydeskApp
 from tui.client import ApiClient, LiveStream
 from tui.config import Settings
 
@@ -255,6 +255,7 @@ def make_app(
     backoff: tuple[float, ...] = (0.05, 0.1, 0.2),
     clock: Callable[[], datetime] | None = None,
     settings: Settings | None = None,
+    demo: DemoLink | None = None,
 ) -> TtydeskApp:
     """The app the way the CLI builds it, with a short reconnect back-off."""
     settings = settings or Settings(server=server, token=token)
@@ -263,7 +264,7 @@ def make_app(
     def live(c: ApiClient, since: int | None) -> LiveStream:
         return LiveStream(c, since=since, backoff=backoff)
 
-    return TtydeskApp(settings, client, live=live, save_config=False, clock=clock)
+    return TtydeskApp(settings, client, live=live, save_config=False, clock=clock, demo=demo)
 
 
 # -------------------------------------------------------------------- start, seed, stop

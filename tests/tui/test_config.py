@@ -51,3 +51,19 @@ def test_settings_know_whether_the_file_already_holds_them(tmp_path):
     assert fresh.saved
     assert load_settings(env={}, path=path).saved
     assert load_settings(env={"TTYDESK_TOKEN": "other"}, path=path).saved is False
+
+
+def test_the_locale_chooses_unicode_or_ascii_marks(tmp_path):
+    from tui import glyphs
+
+    assert glyphs.for_locale({"LANG": "en_US.UTF-8"}) is glyphs.UNICODE
+    assert glyphs.for_locale({"LC_ALL": "C", "LANG": "en_US.UTF-8"}) is glyphs.ASCII
+    assert glyphs.for_locale({"LC_CTYPE": "de_DE.utf8"}) is glyphs.UNICODE
+    assert glyphs.for_locale({"LANG": "POSIX"}) is glyphs.ASCII
+    assert glyphs.for_locale({}) is glyphs.ASCII
+    path = tmp_path / "tui.toml"
+    path.write_text('glyphs = "unicode"\n')
+    assert load_settings(env={}, path=path).glyphs == "unicode"
+    path.write_text('glyphs = "emoji"\n')
+    with pytest.raises(ConfigError, match="glyphs"):
+        load_settings(env={}, path=path)

@@ -12,6 +12,7 @@ import asyncio
 import stat
 from pathlib import Path
 
+from backend.keys import HUB
 from backend.schemas import (
     DeliveryStatus,
     Direction,
@@ -23,7 +24,7 @@ from backend.schemas import (
 )
 from backend.store.sqlite import SqliteStore
 from tests.backend.seed import inbound
-from tests.support import free_port
+from tests.support import REFUSED_URL
 from tests.tui.backend_fixtures import (
     BUSINESS_DISPLAY,
     CARD_TEXT,
@@ -345,7 +346,10 @@ async def test_presence_of_others_is_shown_on_connect(desk):
     try:
         await wait_for(lambda: stream.state == "connected")
         await stream.send_presence(desk.ids["ana"], PresenceState.viewing)
-        await asyncio.sleep(0.1)
+        hub = desk.backend.app[HUB]
+        await wait_for(
+            lambda: any(p["thread_id"] == desk.ids["ana"] for p in hub.presence_snapshot())
+        )
         app = desk.make_app(desk.admin_token)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await inbox_ready(app)
@@ -354,9 +358,12 @@ async def test_presence_of_others_is_shown_on_connect(desk):
             await open_thread(pilot, screen, desk.ids["ben"])
             await wait_for(lambda: "Bob Agent is viewing" not in screen_text(app))
             # Bob leaves: gone from Ana's thread too
+            bob = desk.backend.agent.id
+            assert bob in app.presence
             await stream.send_presence(None, PresenceState.idle)
+            await wait_for(lambda: bob not in app.presence)  # the app has Bob's idle
             await open_thread(pilot, screen, desk.ids["ana"])
-            await pilot.pause(0.2)
+            await pilot.pause()
             assert "Bob Agent is" not in screen_text(app)
     finally:
         task.cancel()
@@ -426,7 +433,7 @@ async def test_wrong_token_is_one_sentence(desk):
 
 
 async def test_unreachable_server_is_one_sentence():
-    app = make_app(f"http://127.0.0.1:{free_port()}", "x")
+    app = make_app(REFUSED_URL, "x")
     async with app.run_test(size=(100, 30)):
         await wait_for(lambda: "Cannot reach the server" in screen_text(app))
 

@@ -115,3 +115,52 @@ async def test_a_new_message_at_the_end_stays_in_view():
         log.upsert(newest)
         await pilot.pause()
         assert log.cursor == 50 and in_view(log, 50)
+
+
+def late(id_: int, minutes: float) -> Message:
+    """A message stored after the page (a higher id) but sent earlier."""
+    return Message.model_validate(
+        {
+            "id": id_,
+            "thread_id": 1,
+            "direction": "in",
+            "kind": "text",
+            "text": f"late {id_}",
+            "created_at": AT + timedelta(minutes=minutes),
+        }
+    )
+
+
+async def test_a_message_delivered_late_is_shown_in_its_place():
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(MessageLog)
+        log.focus()
+        log.set_messages(page(5), has_older=False)
+        await pilot.pause()
+        await pilot.press("k")  # the cursor on message 4
+        log.upsert(late(100, 2.5))  # between messages 2 and 3
+        log.upsert(late(101, 5))  # the same minute as message 5: arrival breaks the tie
+        log.upsert(late(102, -10))  # older than every message of a thread with no more pages
+        await pilot.pause()
+        order = [102, 1, 2, 100, 3, 4, 5, 101]
+        assert [m.id for m in log.messages] == order
+        assert mounted(log) == order
+        assert log.selected is not None and log.selected.id == 4
+
+
+async def test_a_late_message_older_than_the_loaded_pages_waits_for_them():
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(MessageLog)
+        log.set_messages(page(50), has_older=True)
+        await pilot.pause()
+        log.upsert(late(200, -5))
+        log.upsert(late(201, 1.5))  # among the page's oldest, not mounted yet
+        await pilot.pause()
+        assert 200 not in [m.id for m in log.messages]
+        assert [m.id for m in log.messages][:3] == [1, 201, 2]
+        assert log.selected is not None and log.selected.id == 50
+        log._mount_all()
+        await pilot.pause()
+        assert mounted(log)[:3] == [1, 201, 2]

@@ -87,6 +87,23 @@ def test_delivery_marks_and_failure():
     assert "✗ Not delivered: send a template (error 131047) — press y to retry" in failed
 
 
+def test_an_ambiguous_send_says_it_is_being_checked_not_queued():
+    header = render.header_line(
+        message(direction="out", status="checking", author_name="Bob"),
+        contact_name="Ana",
+        agent_name=lambda _: "",
+        now=AT,
+    ).plain
+    assert header.endswith("checking whether it was sent")
+    queued = render.header_line(
+        message(direction="out", status="queued", author_name="Bob"),
+        contact_name="Ana",
+        agent_name=lambda _: "",
+        now=AT,
+    ).plain
+    assert "checking" not in queued
+
+
 def test_notes_and_placeholders():
     note = render.header_line(
         message(kind="note", direction="out", author_name="Bob"),

@@ -4,15 +4,12 @@ delivery marks follow the simulator's statuses."""
 
 from __future__ import annotations
 
-import pytest
-
 from backend.schemas import DeliveryStatus, MessageKind
 from tests.tui.backend_fixtures import make_app, screen_text, wait_for
+from tests.whatsapp import conftest as whatsapp_fixtures
+from tests.whatsapp.conftest import SimEnv
 
-try:
-    from tests.whatsapp.conftest import SimEnv, sim  # noqa: F401  (the fixture)
-except ImportError:  # pragma: no cover - the channel is not there yet
-    pytest.skip("the simulator is not available", allow_module_level=True)
+sim = whatsapp_fixtures.sim  # the fixture (an ImportError fails the module, never skips it)
 
 
 async def test_customer_messages_arrive_live_with_placeholders_and_reply_marks(sim: SimEnv):

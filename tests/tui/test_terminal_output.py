@@ -95,11 +95,13 @@ def test_a_redrawn_line_with_one_changed_cell_writes_that_cell():
     assert diffed.written - before < 40  # a move, a style, "W" and a reset
 
 
-def test_the_same_frame_twice_writes_only_the_cursor():
+def test_the_same_frame_again_writes_nothing_and_a_moved_cursor_only_the_move():
+    """An idle inbox that Textual redraws (a timer, a clock) puts nothing on the link."""
     diff = ScreenDiff(WIDTH, HEIGHT)
     frame = "\x1b[2J" + line_frame(0, 0, [("7", "x" * WIDTH)]) + "\x1b[1;5H"
     diff.filter(frame)
-    assert diff.filter(line_frame(0, 0, [("7", "x" * WIDTH)]) + "\x1b[1;5H") == "\x1b[1;5H"
+    assert diff.filter(line_frame(0, 0, [("7", "x" * WIDTH)]) + "\x1b[1;5H") == ""
+    assert diff.filter(line_frame(0, 0, [("7", "x" * WIDTH)]) + "\x1b[1;9H") == "\x1b[1;9H"
 
 
 def test_sequences_it_does_not_follow_pass_through_and_force_a_full_redraw():

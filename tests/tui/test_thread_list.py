@@ -9,6 +9,7 @@ from textual.app import App, ComposeResult
 
 from backend.schemas import Thread
 from tests.tui.backend_fixtures import screen_text, wait_for
+from tui.client import ApiError
 from tui.widgets.thread_list import ThreadList
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -167,8 +168,95 @@ async def test_empty_view():
     async with app.run_test(size=(80, 10)):
         thread_list = app.query_one(ThreadList)
         await wait_for(lambda: thread_list.total == 0)
-        await asyncio.sleep(0.05)
-        assert "No threads in this view." in screen_text(app)
+        await wait_for(lambda: "No threads in this view." in screen_text(app))
+
+
+class FailingSource(Source):
+    """A server that fails the first ``failures[offset]`` fetches of a page."""
+
+    def __init__(self, total: int, failures: dict[int, int]) -> None:
+        super().__init__(total)
+        self.failures = dict(failures)
+
+    async def fetch(self, offset: int, limit: int, with_total: bool):
+        if self.failures.get(offset, 0) > 0:
+            self.failures[offset] -= 1
+            self.calls.append(offset)
+            raise ApiError(0, "unreachable", "The server could not be reached.")
+        return await super().fetch(offset, limit, with_total)
+
+
+async def test_the_page_cache_keeps_at_most_max_pages_dropping_the_oldest():
+    pages = ThreadList.MAX_PAGES + 5
+    source = Source(pages * ThreadList.PAGE_SIZE)
+    app = ListApp(source)
+    async with app.run_test(size=(80, 24)):
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None)
+        for page in range(pages):
+            index = page * ThreadList.PAGE_SIZE
+            thread_list.cursor = index
+            await wait_for(lambda index=index: thread_list.thread_at(index) is not None)
+        assert len(thread_list._pages) == ThreadList.MAX_PAGES
+        assert 0 not in thread_list._pages and pages - 1 in thread_list._pages
+        fetched = len(source.calls)
+        thread_list.cursor = 0  # dropped: fetched again
+        await wait_for(lambda: thread_list.current is not None and thread_list.current.id == 1)
+        assert source.calls[fetched:].count(0) == 1
+        assert len(thread_list._pages) == ThreadList.MAX_PAGES
+
+
+async def test_the_cursor_stays_within_the_list_and_follows_it_when_it_shrinks():
+    source = Source(120)
+    app = ListApp(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None)
+        await pilot.press("k")
+        assert thread_list.cursor == 0
+        thread_list.cursor = -3
+        assert thread_list.cursor == 0
+        await pilot.press("G")
+        assert thread_list.cursor == 119
+        await pilot.press("j", "pagedown")
+        assert thread_list.cursor == 119
+        thread_list.cursor = 10_000
+        assert thread_list.cursor == 119
+        await wait_for(lambda: thread_list.current is not None and thread_list.current.id == 120)
+        source.total = 30  # threads left the view: the cursor comes back onto the list
+        thread_list.reload()
+        await wait_for(lambda: thread_list.total == 30)
+        assert thread_list.cursor == 29
+        await wait_for(lambda: thread_list.current is not None and thread_list.current.id == 30)
+
+
+async def test_an_empty_list_keeps_the_cursor_at_zero():
+    app = ListApp(Source(0))
+    async with app.run_test(size=(80, 10)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.total == 0)
+        thread_list.cursor = 5
+        assert thread_list.cursor == 0
+        await pilot.press("j")
+        assert thread_list.cursor == 0
+        await pilot.press("G")
+        assert thread_list.cursor == 0 and thread_list.current is None
+
+
+async def test_a_failed_page_shows_the_error_and_is_fetched_again():
+    source = FailingSource(200, {100: 1})
+    app = ListApp(source)
+    async with app.run_test(size=(80, 24)):
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None)
+        thread_list.cursor = 100  # page 2, whose first fetch fails
+        await wait_for(lambda: "⚠ The server could not be reached." in screen_text(app))
+        assert thread_list.current is None
+        await wait_for(
+            lambda: thread_list.current is not None and thread_list.current.id == 101, timeout=10
+        )
+        assert source.calls.count(100) == 2
+        await wait_for(lambda: "⚠" not in screen_text(app))
 
 
 def cell_styles(strip) -> list:
@@ -193,3 +281,19 @@ async def test_arrow_cursor_marks_the_row_in_one_cell():
                 assert on_it[0][1:] == off_it[0][1:] and on_it[1] == off_it[1]
             else:
                 assert on_it[0][5] != off_it[0][5]  # the whole row was highlighted
+
+
+async def test_every_state_has_an_ascii_mark(monkeypatch):
+    """Under a non-UTF-8 locale the row needs neither colour nor Unicode: [x]/[ ] for
+    ticked, * for unread, > for the cursor."""
+    from tui import glyphs
+
+    monkeypatch.setattr(glyphs, "_current", glyphs.ASCII)
+    app = ListApp(Source(3))
+    async with app.run_test(size=(80, 10)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None)
+        await pilot.press("space")  # ticks the first thread, moves to the second
+        lines = screen_text(app).splitlines()
+        assert lines[0].startswith(" [x]") and lines[2].startswith(">[ ]")
+        assert all(character.isascii() for line in lines for character in line), lines

@@ -15,7 +15,7 @@ import pytest
 
 from backend.domain.clock import FixedClock
 from backend.store.engine import iso
-from tests.support import LiveBackend
+from tests.support import REFUSED_URL, LiveBackend
 from tests.whatsapp import payloads
 
 APP_SECRET = "test-app-secret"  # what LiveBackend configures
@@ -24,7 +24,7 @@ ACCESS_TOKEN = "test-access-token"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 CONNECTED_AT = datetime(2026, 11, 1, tzinfo=UTC)
 WEBHOOK = "/webhooks/whatsapp"
-UNREACHABLE_GRAPH = "http://127.0.0.1:9"
+UNREACHABLE_GRAPH = REFUSED_URL
 
 
 def serialise(payload: dict[str, Any]) -> bytes:
@@ -213,17 +213,12 @@ async def sim(tmp_path) -> AsyncIterator[SimEnv]:
     from backend.simulator.app import create_simulator_app
     from backend.simulator.config import SimulatorConfig
     from backend.simulator.keys import SIMULATOR
-    from tests.support import free_port
 
-    port = free_port()
-    backend = LiveBackend(
-        data_dir=tmp_path / "data",
-        overrides={"whatsapp_graph_url": f"http://127.0.0.1:{port}"},
-    )
+    backend = LiveBackend(data_dir=tmp_path / "data")  # its port is taken: the URL is known
     config = SimulatorConfig.model_validate(
         {
             "host": "127.0.0.1",
-            "port": port,
+            "port": 0,
             "webhook_url": f"{backend.url}{WEBHOOK}",
             "app_secret": APP_SECRET,
             "access_token": SIM_TOKEN,
@@ -231,9 +226,11 @@ async def sim(tmp_path) -> AsyncIterator[SimEnv]:
             "webhooks": {"concurrency": 4, "retry_base_delay_s": 0.05, "retry_max_delay_s": 0.2},
         }
     )
-    server = TestServer(create_simulator_app(config), host="127.0.0.1", port=port)
+    server = TestServer(create_simulator_app(config), host="127.0.0.1")  # port 0
     await server.start_server()
-    server.app[SIMULATOR].public_url = f"http://127.0.0.1:{port}"
+    sim_url = f"http://127.0.0.1:{server.port}"
+    server.app[SIMULATOR].public_url = sim_url
+    backend.overrides["whatsapp_graph_url"] = sim_url
     await backend.start()
     await backend.seed_agents()
     await connect_number(
@@ -242,7 +239,7 @@ async def sim(tmp_path) -> AsyncIterator[SimEnv]:
         connected_at=datetime.now(UTC) - timedelta(hours=1),
     )
     backend.app[SERVICES]["whatsapp.media_fetcher"].backoff = (0.05,)
-    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10.0)
+    http = httpx.AsyncClient(base_url=sim_url, timeout=10.0)
     try:
         yield SimEnv(backend, server, http)
     finally:

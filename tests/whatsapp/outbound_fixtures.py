@@ -25,7 +25,7 @@ from backend.simulator.config import SimulatorConfig, StatusTiming, WebhookDeliv
 from backend.simulator.keys import SIMULATOR
 from backend.simulator.simulator import Simulator
 from backend.store.conversations import load_message
-from tests.support import LiveBackend, free_port
+from tests.support import LiveBackend
 
 SIM_TOKEN = "sim-access-token"
 APP_SECRET = "test-app-secret"  # LiveBackend's whatsapp_app_secret
@@ -189,20 +189,20 @@ async def start_env(
     backend_overrides: dict[str, Any] | None = None,
     **sim_overrides: Any,
 ) -> WhatsAppEnv:
-    port = free_port()
-    backend = LiveBackend(
+    backend = LiveBackend(  # its port is taken: the webhook URL is known before it starts
         data_dir=data_dir,
         clock=clock,
         overrides={"whatsapp_send_timeout": 2.0} | (backend_overrides or {}),
     )
-    config = sim_config(f"{backend.url}/webhooks/whatsapp", port, **sim_overrides)
-    server = TestServer(create_simulator_app(config), host="127.0.0.1", port=port)
+    config = sim_config(f"{backend.url}/webhooks/whatsapp", 0, **sim_overrides)
+    server = TestServer(create_simulator_app(config), host="127.0.0.1")  # port 0
     await server.start_server()
-    server.app[SIMULATOR].public_url = f"http://127.0.0.1:{port}"
-    backend.overrides["whatsapp_graph_url"] = f"http://127.0.0.1:{port}"
+    sim_url = f"http://127.0.0.1:{server.port}"
+    server.app[SIMULATOR].public_url = sim_url
+    backend.overrides["whatsapp_graph_url"] = sim_url
     await backend.start()
     await backend.seed_agents()
-    env = WhatsAppEnv(backend, server, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}"))
+    env = WhatsAppEnv(backend, server, httpx.AsyncClient(base_url=sim_url))
     env.open_clients()
     return env
 

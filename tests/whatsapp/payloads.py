@@ -33,7 +33,7 @@ def ts(at: datetime) -> str:
 def contact(
     *,
     wa_id: str | None = CUSTOMER_WA_ID,
-    user_id: str = CUSTOMER_USER_ID,
+    user_id: str | None = CUSTOMER_USER_ID,
     name: str | None = CUSTOMER_NAME,
     username: str | None = None,
     parent_user_id: str | None = None,
@@ -43,7 +43,9 @@ def contact(
         profile["name"] = name
     if username is not None:
         profile["username"] = username
-    data: dict[str, Any] = {"profile": profile, "user_id": user_id}
+    data: dict[str, Any] = {"profile": profile}
+    if user_id is not None:  # absent before 2026 (BSUIDs came in April)
+        data["user_id"] = user_id
     if wa_id is not None:
         data["wa_id"] = wa_id
     if parent_user_id is not None:
@@ -58,16 +60,12 @@ def message(
     at: datetime,
     id_: str | None = None,
     from_: str | None = CUSTOMER_WA_ID,
-    user_id: str = CUSTOMER_USER_ID,
+    user_id: str | None = CUSTOMER_USER_ID,
     context: dict[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "from_user_id": user_id,
-        "id": id_ or wamid(),
-        "timestamp": ts(at),
-        "type": type_,
-    }
+    data: dict[str, Any] = {} if user_id is None else {"from_user_id": user_id}
+    data.update(id=id_ or wamid(), timestamp=ts(at), type=type_)
     if from_ is not None:
         data["from"] = from_
     if payload is not None:

@@ -22,6 +22,8 @@ from tests.whatsapp.conftest import NOW, UNREACHABLE_GRAPH, connect_number, sign
 
 OTHER_WA_ID = "34699888777"
 OTHER_USER_ID = "ES.9988776655443322"
+# no user id, and a number in a range the phone library does not know: found by wa_id
+LEGACY_WA_ID = "447700900555"
 
 # What the background services write at their own pace, not the ingest's: agents' random
 # tokens, the view counts pushed every second, the media fetcher's attempts (it tries
@@ -38,11 +40,15 @@ EVENTS_OF_THE_INGEST = (
 
 
 def conversation() -> list[dict[str, Any]]:
-    """Webhook bodies from two customers: every message type, batched and alone, older and
-    newer than the session, quoted, forwarded, with a referral, quarantined, reactions."""
+    """Webhook bodies from three customers (one known only by a wa_id the phone library
+    refuses): every message type, batched and alone, older and newer than the session,
+    quoted, forwarded, with a referral, quarantined, reactions, delivered late."""
     first = p.text("Hi, where is my order?", at=NOW - timedelta(hours=2))
     other = {"from_": OTHER_WA_ID, "user_id": OTHER_USER_ID}
     other_contact = p.contact(wa_id=OTHER_WA_ID, user_id=OTHER_USER_ID, name="Otto")
+    late = p.text("delivered after its reaction", at=NOW - timedelta(minutes=34, seconds=30))
+    legacy = {"from_": LEGACY_WA_ID, "user_id": None}
+    legacy_contact = p.contact(wa_id=LEGACY_WA_ID, user_id=None, name="Tom")
     return [
         p.messages_envelope(first),
         p.messages_envelope(p.text("Hello?", at=NOW - timedelta(hours=1, minutes=50))),
@@ -80,6 +86,15 @@ def conversation() -> list[dict[str, Any]]:
                 at=NOW - timedelta(minutes=36),
             )
         ),
+        # a reaction held until its message comes
+        p.messages_envelope(
+            p.message(
+                "reaction",
+                {"message_id": late["id"], "emoji": "🎉"},
+                at=NOW - timedelta(minutes=34),
+            )
+        ),
+        p.messages_envelope(late),
         p.messages_envelope(
             p.text("I'm new here", at=NOW - timedelta(minutes=35), **other),
             contacts=[other_contact],
@@ -93,6 +108,13 @@ def conversation() -> list[dict[str, Any]]:
         p.messages_envelope(
             p.text("from this morning", at=NOW - timedelta(hours=4), **other),
             contacts=[other_contact],
+        ),
+        *(
+            p.messages_envelope(
+                p.text(body, at=NOW - timedelta(minutes=minutes), **legacy),
+                contacts=[legacy_contact],
+            )
+            for body, minutes in (("no user id", 28), ("again", 27), ("earlier", 33))
         ),
     ]
 
@@ -155,10 +177,12 @@ def move_first_ticket_to(status: str) -> Callable[[Any], None]:
 async def test_the_common_case_stores_what_the_general_path_stores(tmp_path, monkeypatch):
     bodies = conversation()
     taken: list[str] = []
+    taken_by: set[str | None] = set()
     add_to_thread = inbound._add_to_thread
 
     def spy(tx: Any, record: inbound.InboundRecord, *args: Any) -> Any:
         taken.append(record.kind)
+        taken_by.add(record.sender.wa_id)
         return add_to_thread(tx, record, *args)
 
     monkeypatch.setattr(inbound, "_add_to_thread", spy)
@@ -166,6 +190,7 @@ async def test_the_common_case_stores_what_the_general_path_stores(tmp_path, mon
     # the common case was taken for most kinds, and not for the rest
     assert {"text", "location", "contacts", "order", "unsupported", "quarantined"} <= set(taken)
     assert not {"image", "video", "document"} & set(taken)
+    assert taken_by == {p.CUSTOMER_WA_ID, OTHER_WA_ID, LEGACY_WA_ID}
 
     monkeypatch.setattr(inbound, "_continues_thread", lambda record, thread: False)
     general_only = await ingest(tmp_path / "general", bodies)

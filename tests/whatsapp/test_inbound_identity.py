@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -216,22 +215,6 @@ async def test_a_reaction_attaches_to_its_message_and_an_empty_emoji_removes_it(
     assert ticket["inbound_count"] == 1
     events = await rows(backend, "SELECT type FROM events WHERE type = 'message.updated'")
     assert len(events) == 4
-
-
-async def test_a_reaction_to_an_unknown_message_is_an_unsupported_placeholder(backend, meta):
-    react = p.message("reaction", {"message_id": "wamid.older-than-us", "emoji": "😂"}, at=AT)
-    await deliver(meta, react)
-    got = await message_of(backend, react["id"])
-    assert got.kind == "unsupported"
-    assert got.unsupported_reason == "reaction to an unknown message"
-    (row,) = await rows(backend, "SELECT content, raw FROM messages")
-    assert json.loads(row["content"])["reaction"] == {
-        "message_id": "wamid.older-than-us",
-        "emoji": "😂",
-    }
-    assert json.loads(row["raw"])["reaction"]["emoji"] == "😂"
-    await deliver(meta, react)
-    assert len(await rows(backend, "SELECT id FROM messages")) == 1
 
 
 # ------------------------------------------------------------------ routing rules from settings

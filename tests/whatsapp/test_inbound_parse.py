@@ -104,8 +104,18 @@ def test_system_messages_new_and_legacy():
         "34600000000",
         "customer_changed_number",
     )
-    identity = one(p.message("system", {"type": "customer_identity_changed"}, at=AT))
-    assert identity.event == "user_changed_user_id"
+    identity = one(
+        p.message(
+            "system",
+            {"type": "customer_identity_changed", "customer": "34611", "wa_id": "34611"},
+            at=AT,
+        )
+    )
+    assert (identity.event, identity.new_wa_id, identity.new_user_id) == (
+        "identity_key_changed",
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize(

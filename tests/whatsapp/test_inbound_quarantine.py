@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 from backend.store.conversations import load_message
@@ -91,12 +90,11 @@ async def test_reveal_of_a_plain_or_missing_message(backend, meta, admin):
     assert unauthenticated.status_code == 401
 
 
-async def test_a_1_mb_text_is_stored_quickly_and_never_crashes(backend, meta):
+async def test_a_1_mb_text_is_stored_whole_and_never_crashes(backend, meta):
+    # how long it takes is a figure of tests/bench/hostile_text.py, not a test
     huge = ("lorem ipsum dolor sit amet 12345 www.example.com " * 22000)[:1_000_000]
     msg = p.text(huge, at=AT)
-    started = time.perf_counter()
     await deliver(meta, msg)
-    elapsed = time.perf_counter() - started
     got = await message_of(backend, msg["id"])
     assert got.kind == "text"
     assert len(got.text) == 1_000_000
@@ -104,7 +102,6 @@ async def test_a_1_mb_text_is_stored_quickly_and_never_crashes(backend, meta):
     assert len(ticket["subject"]) <= 120
     (thread,) = await rows(backend, "SELECT last_message_preview FROM threads")
     assert len(thread["last_message_preview"]) <= 140
-    assert elapsed < 5.0
 
 
 async def test_a_1_mb_text_with_a_card_at_the_end_is_quarantined(backend, meta):

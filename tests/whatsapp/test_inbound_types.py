@@ -141,7 +141,7 @@ async def test_location_contacts_order_and_replies(backend, meta):
     ]
     assert (await stored(backend, every["button"]["id"])).text == "Track my order"
     assert (await stored(backend, every["list_reply"]["id"])).text == "Shipping"
-    assert (await stored(backend, every["nfm_reply"]["id"])).text == "Sent"
+    assert (await stored(backend, every["nfm_reply"]["id"])).text == "rating: 5"
     call = await stored(backend, every["call_permission_reply"]["id"])
     assert call.text == "Call permission accepted"
     (raw,) = await rows(
@@ -263,6 +263,17 @@ async def test_session_opens_24h_from_the_message_and_is_never_shortened(backend
     await deliver(backend, meta, early)
     (thread,) = await rows(backend, "SELECT id FROM threads")
     got = await backend.store.write(lambda tx: load_thread(tx, thread["id"]))
+    assert got.session_expires_at == AT.replace(microsecond=0) + timedelta(hours=24)
+    assert got.ticket.session_expires_at == got.session_expires_at
+
+
+async def test_a_later_customer_message_extends_the_session(backend, meta):
+    await deliver(backend, meta, p.text("first", at=AT - timedelta(hours=3)))
+    (thread,) = await rows(backend, "SELECT id FROM threads")
+    first = await backend.store.write(lambda tx: load_thread(tx, thread["id"]))
+    await deliver(backend, meta, p.text("three hours on", at=AT))
+    got = await backend.store.write(lambda tx: load_thread(tx, thread["id"]))
+    assert first.session_expires_at == AT.replace(microsecond=0) + timedelta(hours=21)
     assert got.session_expires_at == AT.replace(microsecond=0) + timedelta(hours=24)
     assert got.ticket.session_expires_at == got.session_expires_at
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 from datetime import timedelta
+
+import pytest
 
 from tests.whatsapp import payloads as p
 from tests.whatsapp.conftest import (
@@ -67,9 +72,12 @@ async def test_a_bad_signature_is_401_stores_nothing_and_is_counted(backend, met
 
 
 async def test_the_signature_covers_the_raw_bytes_not_a_reserialisation(backend, meta):
-    # Meta escapes non-ASCII as \uXXXX; re-serialising would change the bytes and the HMAC
-    body = serialise(p.messages_envelope(p.text("¿Dónde está mi pedido? 📦", at=NOW)))
-    assert b"\\u00bf" in body
+    # \uXXXX escapes, spaces and newlines: any re-serialisation (compact or not, escaped or
+    # not) changes these bytes and so the HMAC; only the bytes as received verify
+    envelope = p.messages_envelope(p.text("¿Dónde está mi pedido? 📦", at=NOW))
+    body = json.dumps(envelope, ensure_ascii=True, indent=1).encode("ascii")
+    assert b"\\u00bf" in body and b": " in body and b"\n" in body
+    assert body != serialise(envelope)
     response = await signed_post(meta, body)
     assert response.status_code == 200
     stored = await rows(backend, "SELECT text FROM messages")
@@ -81,6 +89,38 @@ async def test_the_signature_covers_the_raw_bytes_not_a_reserialisation(backend,
         headers={"X-Hub-Signature-256": (await _sig(body))},
     )
     assert response.status_code == 401
+
+
+async def test_the_right_digest_under_another_scheme_or_none_is_refused(backend, meta):
+    body = serialise(p.messages_envelope(p.text("hello", at=NOW)))
+    digest = (await _sig(body)).partition("=")[2]
+    for header in (f"sha1={digest}", f"sha512={digest}", digest, f"={digest}", "sha256="):
+        response = await signed_post(meta, body, header=header)
+        assert response.status_code == 401, header
+    assert await message_count(backend) == 0
+    accepted = await signed_post(meta, body, header=f"SHA256={digest.upper()}")
+    assert accepted.status_code == 200  # the scheme's case and the hex digits' do not matter
+
+
+def test_sign_gives_the_header_meta_sends():
+    from backend.whatsapp.webhook import sign, signature_valid
+
+    body = b'{"object": "whatsapp_business_account"}'
+    expected = "sha256=" + hmac.new(b"k3y", body, hashlib.sha256).hexdigest()
+    assert sign("k3y", body) == expected and sign(b"k3y", body) == expected
+    assert signature_valid(b"k3y", body, expected)
+    assert not signature_valid(b"k3y", body + b" ", expected)
+
+
+@pytest.mark.parametrize("backend_overrides", [{"whatsapp_app_secret": ""}])
+async def test_with_no_app_secret_a_body_signed_with_the_empty_key_is_refused(backend, meta):
+    # `ttydesk serve` refuses to start without a secret; should an app run without one
+    # anyway, an HMAC keyed with nothing proves nothing
+    body = serialise(p.messages_envelope(p.text("hello", at=NOW)))
+    response = await signed_post(meta, body, secret="")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "bad_signature"
+    assert await message_count(backend) == 0
 
 
 async def _sig(body: bytes) -> str:

@@ -18,7 +18,6 @@ from aiohttp.test_utils import TestServer
 
 from backend.keys import SERVICES
 from backend.whatsapp.media import sha256_matches
-from tests.support import free_port
 from tests.whatsapp import payloads as p
 from tests.whatsapp.conftest import ACCESS_TOKEN, NOW, rows, signed_post
 
@@ -90,7 +89,7 @@ async def graph() -> AsyncIterator[FakeGraph]:
     app = web.Application()
     app.router.add_get("/v26.0/{media_id}", fake.lookup)
     app.router.add_get("/whatsapp_business/attachments/", fake.download)
-    server = TestServer(app, host="127.0.0.1", port=free_port())
+    server = TestServer(app, host="127.0.0.1")  # port 0
     await server.start_server()
     fake.url = str(server.make_url("")).rstrip("/")
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -65,14 +66,35 @@ async def test_timeout_is_resolved_by_the_status_with_opaque_data(tmp_path, shor
         await env.connect_channel()
         thread = await env.customer_writes()
         await env.faults(timeout_hang_s=2.0, fail_next=[{"kind": "timeout"}])
+        queued_at = time.monotonic()
         message = (await env.send(thread["id"], {"kind": "text", "text": "ambiguous"})).json()
         resolved = await env.wait_message(message["id"], lambda m: m.wamid is not None, timeout=5)
         assert resolved.status in SENT
-        await asyncio.sleep(short_ambiguous_wait + 0.5)  # past the wait: still one send
+        await _outbox_ran_past_the_ambiguous_wait(env, thread["id"], queued_at)
         items = await env.sent(CUSTOMER)
-        assert len(items) == 1 and items[0]["wamid"] == resolved.wamid
+        assert [item["wamid"] for item in items].count(resolved.wamid) == 1 and len(items) == 2
         assert (await env.message(message["id"])).status in SENT
         assert await env.backend.store.outbox_state(message["id"]) == "done"
+    finally:
+        await stop_env(env)
+
+
+async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_path):
+    """Graph took the request and never answered: the message is not "queued" (it may well
+    have been sent) but "checking" until a status settles it, in the API's own JSON."""
+    env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
+    try:
+        await env.connect_channel()
+        thread = await env.customer_writes()
+        await env.faults(timeout_hang_s=2.0, fail_next=[{"kind": "timeout"}], drop_webhook_rate=1.0)
+        message = (await env.send(thread["id"], {"kind": "text", "text": "did it go?"})).json()
+        assert message["status"] == "queued"
+        checking = await env.wait_message(message["id"], lambda m: m.status == "checking")
+        assert checking.wamid is None and checking.failed_at is None
+        listed = await env.agent.get(f"/api/v1/threads/{thread['id']}/messages")
+        on_the_wire = next(m for m in listed.json()["items"] if m["id"] == message["id"])
+        assert on_the_wire["status"] == "checking"
+        assert await env.backend.store.outbox_state(message["id"]) == "ambiguous"
     finally:
         await stop_env(env)
 
@@ -83,13 +105,32 @@ async def test_timeout_without_any_status_fails_and_is_never_resent(tmp_path, sh
         await env.connect_channel()
         thread = await env.customer_writes()
         await env.faults(timeout_hang_s=2.0, fail_next=[{"kind": "timeout"}], drop_webhook_rate=1.0)
+        queued_at = time.monotonic()
         message = (await env.send(thread["id"], {"kind": "text", "text": "lost"})).json()
         failed = await env.wait_message(message["id"], lambda m: m.status == "failed", timeout=6)
         assert failed.error_message == AMBIGUOUS_REASON
-        await asyncio.sleep(0.5)
-        assert len(await env.sent(CUSTOMER)) == 1  # Meta took it once; we never sent again
+        await _outbox_ran_past_the_ambiguous_wait(env, thread["id"], queued_at)
+        items = await env.sent(CUSTOMER)
+        opaque = [item["biz_opaque_callback_data"] for item in items]
+        assert opaque.count(f"ttydesk:{message['id']}") == 1  # Meta took it once; never again
+        assert len(items) == 2  # and the later message
     finally:
         await stop_env(env)
+
+
+async def _outbox_ran_past_the_ambiguous_wait(env, thread_id: int, queued_at: float) -> None:
+    """Wait until an ambiguous wait of a send queued at ``queued_at`` (``time.monotonic``)
+    is surely over (its send timeout, then the wait), then until a later message of the
+    thread has been sent: the outbox has run since (settling ambiguous rows first)."""
+    settings = env.backend.settings
+    over = queued_at + settings.whatsapp_send_timeout + settings.whatsapp_ambiguous_wait
+    await env.until(lambda: _past(over))
+    later = (await env.send(thread_id, {"kind": "text", "text": "a later one"})).json()
+    await env.wait_message(later["id"], lambda m: m.wamid is not None)
+
+
+async def _past(moment: float) -> bool:
+    return time.monotonic() > moment
 
 
 async def test_expired_token_marks_the_channel_unhealthy(wa):
@@ -136,7 +177,8 @@ async def test_restart_with_messages_in_the_outbox_sends_each_exactly_once(
             for thread in threads:
                 response = await env.send(thread["id"], {"kind": "text", "text": f"m{n}"})
                 ids.append(response.json()["id"])
-        await asyncio.sleep(0.3)  # the first message of each thread is on the wire
+        # the first message of each thread is on the wire (Meta has it, the answer hangs)
+        await env.until(lambda: _at_least(env, len(threads)))
         await env.backend.stop()  # cuts them: they stay in_flight; the others stay pending
         states = await _outbox_states(env, ids)
         assert states.count("in_flight") == len(threads) and states.count("pending") == len(threads)
@@ -150,6 +192,10 @@ async def test_restart_with_messages_in_the_outbox_sends_each_exactly_once(
         )
     finally:
         await stop_env(env)
+
+
+async def _at_least(env, count: int) -> bool:
+    return len(await env.sent()) >= count
 
 
 async def _outbox_states(env, ids):

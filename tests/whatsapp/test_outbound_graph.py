@@ -9,7 +9,7 @@ from aiohttp import web
 
 from backend.whatsapp.graph import GraphClient, GraphError, GraphTimeout, GraphUnreachable
 from backend.whatsapp.outbox import is_ambiguous, is_retryable
-from tests.support import free_port
+from tests.support import REFUSED_URL
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ async def test_read_timeout_is_ambiguous_connect_refused_is_not(fake_graph):
             await send(graph, "hang")
     finally:
         await graph.close()
-    closed = GraphClient(f"http://127.0.0.1:{free_port()}", "v26.0", timeout=0.3)
+    closed = GraphClient(REFUSED_URL, "v26.0", timeout=0.3)
     try:
         with pytest.raises(GraphUnreachable):
             await send(closed, "hi")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from backend.simulator.config import TemplateConfig
 from tests.whatsapp import outbound_fixtures as fx
 from tests.whatsapp.outbound_fixtures import CUSTOMER
 
@@ -91,6 +92,32 @@ async def test_template_variables_from_agent_then_contact_mapping(wa):
         thread["id"], {"kind": "template", "name": "spring_sale", "language": "en_US"}
     )
     assert not_approved.status_code == 422
+
+
+async def test_a_blank_value_typed_by_the_agent_falls_back_to_the_contacts_mapped_one(wa):
+    thread = await wa.customer_writes()
+    templates = (await wa.agent.get("/api/v1/templates")).json()["items"]
+    order = next(t for t in templates if t["name"] == "order_update" and t["language"] == "en_US")
+    response = await wa.agent.patch(
+        f"/api/v1/templates/{order['id']}", json={"variable_mapping": {"1": "first_name"}}
+    )
+    assert response.status_code == 200, response.text
+    first_name = await wa.backend.store.readers.value(
+        "SELECT c.first_name FROM contacts c JOIN threads th ON th.contact_id = c.id "
+        "WHERE th.id = ?",
+        (thread["id"],),
+    )
+    assert first_name and first_name.strip()
+    variables = {"header": "https://example.com/box.jpg", "1": "  ", "2": "A1", "button.0": "A1"}
+    body = {"kind": "template", "name": "order_update", "language": "en_US"}
+    response = await wa.send(thread["id"], body | {"variables": variables})
+    assert response.status_code == 202, response.text
+    message = response.json()
+    assert first_name in message["text"]
+    await wa.wait_message(message["id"], lambda m: m.wamid is not None)
+    sent = (await wa.sent(CUSTOMER))[-1]["body"]["template"]
+    body_params = next(c for c in sent["components"] if c["type"] == "body")["parameters"]
+    assert body_params[0] == {"type": "text", "text": first_name}
 
 
 async def test_named_template(wa):
@@ -216,3 +243,166 @@ async def test_start_conversation_from_a_contact_needs_a_template(wa):
     assert started["thread"]["id"] != thread["id"]
     assert started["thread"]["ticket"]["status"] == "waiting_on_contact"
     await wa.wait_message(started["message"]["id"], lambda m: m.wamid is not None)
+
+
+async def add_templates(env, *templates) -> dict[str, dict]:
+    """Templates the WABA gains, synced into the help desk; returned by name."""
+    state = env.sim.state
+    state.wabas[fx.WABA_ID].templates.extend(state.template_from_config(t) for t in templates)
+    synced = await env.agent.post("/api/v1/templates/sync")
+    assert synced.status_code == 200, synced.text
+    return {t["name"]: t for t in synced.json()["templates"]}
+
+
+ORDER_NEWS = TemplateConfig(
+    name="order_news",
+    components=[
+        {"type": "HEADER", "format": "TEXT", "text": "Order {{1}}"},
+        {"type": "BODY", "text": "Hi {{1}}, it ships {{2}}."},
+        {
+            "type": "BUTTONS",
+            "buttons": [{"type": "URL", "text": "Track", "url": "https://e.com/t/{{1}}"}],
+        },
+    ],
+)
+
+
+async def test_header_and_body_variables_are_separate_components(wa):
+    """A header's {{1}} is its own variable: the customer gets "Order A-7", not "Order Jorge"."""
+    thread = await wa.customer_writes()
+    template = (await add_templates(wa, ORDER_NEWS))["order_news"]
+    assert template["variables"] == ["header.1", "1", "2", "button.0"]
+    mapped = await wa.agent.patch(
+        f"/api/v1/templates/{template['id']}",
+        json={"variable_mapping": {"1": "first_name", "header.1": "order_id"}},
+    )
+    assert mapped.status_code == 200, mapped.text
+    assert mapped.json()["variable_mapping"] == {"1": "first_name", "header.1": "order_id"}
+    # the old flat body: the body's {{1}} no longer fills the header
+    flat = {"kind": "template", "name": "order_news", "language": "en_US"}
+    refused = await wa.send(thread["id"], flat | {"variables": {"1": "Jorge", "2": "today"}})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "variables.header.1"
+    assert await wa.sent(fx.CUSTOMER) == []
+    response = await wa.send(
+        thread["id"],
+        flat
+        | {
+            "components": {
+                "header": {"1": "A-7"},
+                "body": {"1": "  ", "2": "today"},  # blank: the contact's mapped first name
+                "buttons": {"0": "A-7"},
+            }
+        },
+    )
+    assert response.status_code == 202, response.text
+    await wa.wait_message(response.json()["id"], lambda m: m.wamid is not None)
+    sent = (await wa.sent(fx.CUSTOMER))[-1]["body"]["template"]
+    by_type = {c["type"]: c for c in sent["components"]}
+    assert by_type["header"]["parameters"] == [{"type": "text", "text": "A-7"}]
+    first_name = by_type["body"]["parameters"][0]["text"]
+    assert first_name and first_name != "A-7"
+    assert by_type["body"]["parameters"][1] == {"type": "text", "text": "today"}
+    assert by_type["button"] == {
+        "type": "button",
+        "sub_type": "url",
+        "index": "0",
+        "parameters": [{"type": "text", "text": "A-7"}],
+    }
+    assert response.json()["text"] == f"Order A-7\n\nHi {first_name}, it ships today."
+
+
+async def test_named_header_and_body_parameters_by_component(wa):
+    thread = await wa.customer_writes()
+    await add_templates(
+        wa,
+        TemplateConfig(
+            name="named_news",
+            parameter_format="NAMED",
+            components=[
+                {"type": "HEADER", "format": "TEXT", "text": "Order {{order_id}}"},
+                {"type": "BODY", "text": "Hi {{first_name}}, order {{order_id}} ships."},
+            ],
+        ),
+    )
+    response = await wa.send(
+        thread["id"],
+        {
+            "kind": "template",
+            "name": "named_news",
+            "language": "en_US",
+            "components": {
+                "header": {"order_id": "H-1"},
+                "body": {"first_name": "Maria", "order_id": "B-2"},
+            },
+        },
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["text"] == "Order H-1\n\nHi Maria, order B-2 ships."
+    await wa.wait_message(response.json()["id"], lambda m: m.wamid is not None)
+    sent = (await wa.sent(fx.CUSTOMER))[-1]["body"]["template"]["components"]
+    assert sent == [
+        {
+            "type": "header",
+            "parameters": [{"type": "text", "text": "H-1", "parameter_name": "order_id"}],
+        },
+        {
+            "type": "body",
+            "parameters": [
+                {"type": "text", "text": "Maria", "parameter_name": "first_name"},
+                {"type": "text", "text": "B-2", "parameter_name": "order_id"},
+            ],
+        },
+    ]
+    unknown = await wa.send(
+        thread["id"],
+        {
+            "kind": "template",
+            "name": "named_news",
+            "language": "en_US",
+            "components": {"header": {"order_id": "H-1", "nope": "x"}, "body": {"first_name": "M"}},
+        },
+    )
+    assert unknown.status_code == 422  # body.order_id unfilled: blocks the send
+
+
+async def test_a_reply_against_a_stale_last_message_is_refused(wa):
+    """Two agents answer the same message: the second is told, and nothing of theirs goes out."""
+    thread = await wa.customer_writes("Is my order late?")
+    path = f"/api/v1/threads/{thread['id']}/messages"
+    (inbound,) = (await wa.agent.get(path)).json()["items"]
+    first = await wa.admin.post(
+        path, json={"kind": "text", "text": "Yes, sorry", "expected_last_message_id": inbound["id"]}
+    )
+    assert first.status_code == 202, first.text
+    second = await wa.agent.post(
+        path,
+        json={"kind": "text", "text": "No, it's fine", "expected_last_message_id": inbound["id"]},
+    )
+    assert second.status_code == 409
+    error = second.json()["error"]
+    assert error["code"] == "thread_changed" and "draft is kept" in error["message"]
+    texts = [m["text"] for m in (await wa.agent.get(path)).json()["items"]]
+    assert "No, it's fine" not in texts
+    await wa.wait_message(first.json()["id"], lambda m: m.wamid is not None)
+    assert [item["body"]["text"]["body"] for item in await wa.sent(fx.CUSTOMER)] == ["Yes, sorry"]
+    # a note in between is not a reply: written against the admin's answer, it goes out
+    note = await wa.admin.post(path, json={"kind": "note", "text": "I took it"})
+    assert note.status_code == 202
+    latest = first.json()["id"]
+    agreed = await wa.agent.post(
+        path, json={"kind": "text", "text": "Anything else?", "expected_last_message_id": latest}
+    )
+    assert agreed.status_code == 202, agreed.text
+    # a template written against a stale message is refused the same way
+    stale = await wa.agent.post(
+        path,
+        json={
+            "kind": "template",
+            "name": "appointment_reminder",
+            "language": "en_US",
+            "variables": {"first_name": "Maria", "date": "1 December"},
+            "expected_last_message_id": latest,
+        },
+    )
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "thread_changed"

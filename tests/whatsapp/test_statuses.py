@@ -329,3 +329,70 @@ async def test_a_template_status_update_changes_the_local_template(backend, meta
     )
     assert (await signed_post(meta, body)).status_code == 200
     assert await counter(backend, "webhook.template_unknown") == 1
+
+
+async def test_a_read_without_delivered_or_sent_fills_their_times_with_its_own(backend, meta):
+    mid = await outbound(backend, meta, wamid="wamid.back", status="queued")
+    await statuses(meta, p.status("wamid.back", "read", at=AT))
+    got = await message(backend, mid)
+    assert got["status"] == "read"
+    assert got["read_at"].startswith("2026-11-26T09:55:00")
+    assert got["delivered_at"] == got["read_at"] and got["sent_at"] == got["read_at"]
+    # a delivered that comes later does not move the filled time
+    await statuses(meta, p.status("wamid.back", "delivered", at=AT - timedelta(seconds=5)))
+    assert (await message(backend, mid))["delivered_at"] == got["read_at"]
+
+
+async def test_the_latest_outbound_message_sets_the_tickets_delivery_status(backend, meta):
+    older = await outbound(backend, meta, wamid="wamid.older")
+    thread = (await rows(backend, "SELECT thread_id FROM messages WHERE id = ?", (older,)))[0]
+
+    def send_newer_then_note(tx):
+        newer = conv.insert_message(
+            tx, thread_id=thread["thread_id"], direction="out", kind="text", text="more",
+            author_id=backend.agent.id, wamid="wamid.newer", status="sent",
+        )  # fmt: skip
+        conv.insert_message(
+            tx, thread_id=thread["thread_id"], direction="out", kind="note", text="internal",
+            author_id=backend.agent.id,
+        )  # fmt: skip
+        return newer
+
+    newer = await backend.store.write(send_newer_then_note)
+
+    async def ticket_status():
+        (ticket,) = await rows(backend, "SELECT last_delivery_status FROM tickets")
+        return ticket["last_delivery_status"]
+
+    await statuses(meta, p.status("wamid.newer", "delivered", at=AT))
+    assert await ticket_status() == "delivered"  # the note after it does not count
+    await statuses(meta, p.status("wamid.older", "read", at=AT))
+    assert (await message(backend, older))["status"] == "read"
+    assert await ticket_status() == "delivered"  # an older message's status does not
+    await statuses(meta, p.status("wamid.older", "failed", at=AT, errors=[p.error(131026)]))
+    assert await ticket_status() == "delivered"
+    await statuses(meta, p.status("wamid.newer", "read", at=AT))
+    assert await ticket_status() == "read"
+    assert (await message(backend, newer))["status"] == "read"
+
+
+async def test_an_older_message_failing_in_the_outbox_leaves_the_latest_ones_status(backend, meta):
+    """A send that stayed ambiguous is failed after its wait, possibly after a later message
+    of the thread was delivered: the ticket keeps the latest message's status."""
+    older = await outbound(backend, meta, wamid=None, status="sending", outbox_state="ambiguous")
+    thread = (await rows(backend, "SELECT thread_id FROM messages WHERE id = ?", (older,)))[0]
+
+    def send_newer(tx):
+        return conv.insert_message(
+            tx, thread_id=thread["thread_id"], direction="out", kind="text", text="more",
+            author_id=backend.agent.id, wamid="wamid.newest", status="sent",
+        )  # fmt: skip
+
+    await backend.store.write(send_newer)
+    await statuses(meta, p.status("wamid.newest", "delivered", at=AT))
+    (ticket,) = await rows(backend, "SELECT last_delivery_status FROM tickets")
+    assert ticket["last_delivery_status"] == "delivered"
+    await backend.store.outbox_failed(older, None, "no status came")
+    assert (await message(backend, older))["status"] == "failed"
+    (ticket,) = await rows(backend, "SELECT last_delivery_status FROM tickets")
+    assert ticket["last_delivery_status"] == "delivered"

@@ -10,7 +10,7 @@ import pytest
 from backend.domain.clock import FixedClock
 from backend.store.conversations import create_thread
 from backend.store.engine import iso
-from tests.support import LiveBackend, free_port
+from tests.support import REFUSED_URL, LiveBackend
 
 PNID = "900000000000001"
 
@@ -24,7 +24,7 @@ async def start(tmp_path, clock, **overrides) -> LiveBackend:
         data_dir=tmp_path / "data",
         clock=clock,
         # a closed port: queued messages are never sent anywhere
-        overrides={"whatsapp_graph_url": f"http://127.0.0.1:{free_port()}"} | overrides,
+        overrides={"whatsapp_graph_url": REFUSED_URL} | overrides,
     )
     await backend.start()
     await backend.seed_agents()
@@ -149,6 +149,30 @@ async def test_limit_across_a_short_month_reset_day(tmp_path):
                 "2025-02-28",
                 "2025-03-31",
             )
+    finally:
+        await backend.stop()
+
+
+async def test_a_conversation_at_exactly_the_reset_midnight_counts_in_the_new_period(tmp_path):
+    clock = FixedClock(at("2025-03-27T23:59:59.999999"))
+    backend = await start(tmp_path, clock, usage_limit=1, subscription_start=date(2024, 10, 28))
+    try:
+        await seed(backend)
+        thread = await new_thread(backend, 1, session_until=None)
+        async with backend.client(backend.agent_token) as client:
+            send = f"/api/v1/threads/{thread}/messages"
+            assert (await client.post(send, json=TEMPLATE)).status_code == 202
+            assert (await usage(client))["used"] == 1
+            clock.set(at("2025-03-28T00:00:00"))  # the reset, to the microsecond
+            meter = await usage(client)
+            assert (meter["used"], meter["period_start"]) == (0, "2025-03-28")
+            assert (await client.post(send, json=TEMPLATE)).status_code == 202
+            assert (await usage(client))["used"] == 1
+            refused = await client.post(send, json=TEMPLATE)
+            assert refused.status_code == 429
+            assert refused.json()["error"]["resets_on"] == "2025-04-28"
+            clock.set(at("2025-03-27T23:59:59.999999"))  # the old period: its one send only
+            assert (await usage(client))["used"] == 1
     finally:
         await backend.stop()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -12,6 +14,7 @@ from textual.widgets import Button, Input, Static
 
 from backend.schemas import Agent, Availability, Message, TicketPriority
 from tui.dialogs.picker import FuzzyPicker, PickItem
+from tui.glyphs import glyphs
 from tui.text import full_time, inert, one_line
 
 DIALOG_CSS = """
@@ -143,10 +146,11 @@ class MessageDetailsDialog(ModalScreen[None]):
         self.dismiss(None)
 
 
+# the glyph of each availability, by its name in ``Glyphs``
 AVAILABILITY_MARK = {
-    Availability.available: "●",
-    Availability.away: "◐",
-    Availability.offline: "○",
+    Availability.available: "online",
+    Availability.away: "away",
+    Availability.offline: "offline",
 }
 
 UNASSIGN = -1
@@ -162,7 +166,8 @@ def owner_picker(
         agents, key=lambda a: (order.get(a.availability, 3), a.open_tickets, a.name.lower())
     ):
         label = Text()
-        label.append(AVAILABILITY_MARK.get(agent.availability, "?") + " ")
+        mark = AVAILABILITY_MARK.get(agent.availability)
+        label.append((getattr(glyphs(), mark) if mark else "?") + " ")
         label.append_text(one_line(agent.name, "bold" if agent.id == current else ""))
         label.append(f"  {agent.availability.value}", "dim")
         label.append(f" · {agent.open_tickets} open", "dim")
@@ -173,7 +178,13 @@ def owner_picker(
         items.append(
             PickItem(agent.id, label, f"{agent.name} {' '.join(agent.skills)} {agent.team or ''}")
         )
-    items.append(PickItem(UNASSIGN, Text("○ Unassigned", style="italic"), "unassigned nobody none"))
+    items.append(
+        PickItem(
+            UNASSIGN,
+            Text(f"{glyphs().offline} Unassigned", style="italic"),
+            "unassigned nobody none",
+        )
+    )
     return FuzzyPicker(title, items, placeholder="type an agent's name")
 
 
@@ -191,6 +202,26 @@ def priority_picker(current: TicketPriority | None = None) -> FuzzyPicker[Ticket
             label.append("  (current)", "italic")
         items.append(PickItem(priority, label, priority.value))
     return FuzzyPicker("Priority", items, placeholder="urgent, high, medium, low")
+
+
+def snooze_picker(now: datetime) -> FuzzyPicker[datetime]:
+    """``z``: until when the ticket waits (pending), in the agent's local time."""
+    local = now.astimezone()
+    tomorrow = (local + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    monday = (local + timedelta(days=7 - local.weekday())).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    choices = [
+        ("In 1 hour", local + timedelta(hours=1)),
+        ("In 4 hours", local + timedelta(hours=4)),
+        ("Tomorrow 09:00", tomorrow),
+        ("Next Monday 09:00", monday),
+    ]
+    items = [
+        PickItem(until, Text(label), label.lower(), detail=Text(f"{until:%a %d %b %H:%M}"))
+        for label, until in choices
+    ]
+    return FuzzyPicker("Snooze until (back by itself)", items, placeholder="1 hour, tomorrow…")
 
 
 # WhatsApp's quick reactions, in its order: (emoji, label, words to filter by)

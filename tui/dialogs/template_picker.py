@@ -12,10 +12,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from backend.schemas import Contact, SendTemplate, Template
+from backend.schemas import Contact, SendTemplate, Template, TemplateValues
 from tui.text import inert, one_line
 
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -45,6 +46,30 @@ def template_variables(template: Template) -> list[str]:
     return found
 
 
+HEADER, BODY, BUTTONS = "header", "body", "buttons"
+
+
+def component_of(variable: str) -> tuple[str, str]:
+    """(component, name inside it) of a ``Template.variables`` name: ``"header.1"`` is the
+    header's {{1}}, ``"header"`` a media header's link, ``"button.0"`` the first button's
+    URL, anything else the body's own variable."""
+    if variable == "header":
+        return HEADER, "link"
+    if variable.startswith("header."):
+        return HEADER, variable.removeprefix("header.")
+    if variable.startswith("button."):
+        return BUTTONS, variable.removeprefix("button.")
+    return BODY, variable
+
+
+def by_component(values: dict[str, str]) -> dict[str, dict[str, str]]:
+    grouped: dict[str, dict[str, str]] = {HEADER: {}, BODY: {}, BUTTONS: {}}
+    for variable, value in values.items():
+        component, name = component_of(variable)
+        grouped[component][name] = value
+    return grouped
+
+
 def fill(text: str, values: dict[str, str]) -> Text:
     """Template text with its variables replaced; filled values are inert, missing ones marked."""
     out = Text()
@@ -62,29 +87,55 @@ def fill(text: str, values: dict[str, str]) -> Text:
 
 
 def preview(template: Template, values: dict[str, str]) -> Text:
+    """The message as the customer will see it; ``values`` by ``Template.variables`` name,
+    each component filled with its own."""
+    grouped = by_component(values)
     out = Text()
     for component in template.components:
         kind = component.type.upper()
         if kind == "HEADER":
             if component.text:
-                out.append_text(fill(component.text, values))
-                out.stylize("bold", len(out) - len(component.text), len(out))
+                start = len(out)
+                out.append_text(fill(component.text, grouped[HEADER]))
+                out.stylize("bold", start, len(out))
             elif component.format:
                 out.append(f"[{component.format.lower()} header]", "dim")
+                link = grouped[HEADER].get("link")
+                if link:
+                    out.append(" ")
+                    out.append_text(one_line(link, "dim"))
             out.append("\n")
         elif kind == "BODY":
-            out.append_text(fill(component.text or "", values))
+            out.append_text(fill(component.text or "", grouped[BODY]))
             out.append("\n")
         elif kind == "FOOTER":
             out.append_text(inert(component.text or "", "dim"))
             out.append("\n")
         elif kind == "BUTTONS":
-            for button in component.buttons:
+            for index, button in enumerate(component.buttons):
                 out.append("[ ")
                 out.append_text(one_line(button.get("text", "button")))
+                url = str(button.get("url") or "")
+                if str(button.get("type", "")).upper() == "URL" and _VARIABLE.search(url):
+                    out.append(" → ")
+                    suffix = grouped[BUTTONS].get(str(index), "")
+                    out.append_text(fill(url, dict.fromkeys(_VARIABLE.findall(url), suffix)))
                 out.append(" ] ")
             out.append("\n")
     return out
+
+
+SECTION_TITLES = {HEADER: "Header", BODY: "Body", BUTTONS: "Buttons"}
+
+
+def described(variable: str) -> str:
+    """A variable as agents read it: ``header {{1}}``, ``body {{1}}``, ``button 1 URL``."""
+    component, name = component_of(variable)
+    if component == BUTTONS:
+        return f"button {int(name) + 1} URL"
+    if variable == "header":
+        return "header link"
+    return f"{component} {{{{{name}}}}}"
 
 
 class TemplatePicker(ModalScreen[SendTemplate | None]):
@@ -123,6 +174,7 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
         & #tp-vars { height: auto; max-height: 12; }
         & #tp-vars Input { margin: 0; }
         & #tp-vars Label { color: $text-muted; }
+        & #tp-vars .tp-section { color: $text; }
         & #tp-preview { height: 1fr; border-top: solid $primary 30%; }
         & #tp-status { height: auto; color: $text-error; }
     }
@@ -143,7 +195,8 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
         self.title_text = title
         self._shown: list[Template] = []
         self._current: Template | None = None
-        self._values: dict[str, str] = {}
+        self._values: dict[str, str] = {}  # by Template.variables name, as typed
+        self._fallback: dict[str, str] = {}  # the contact's mapped values
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -211,17 +264,29 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
         if template is None:
             self._update_preview()
             return
-        widgets = []
+        self._fallback = {}
+        widgets: list[Widget] = []
+        section = None
         for name in template_variables(template):
-            value = contact_value(self.contact, template.variable_mapping.get(name))
-            self._values[name] = value
+            component, local = component_of(name)
+            if component != section:
+                section = component
+                widgets.append(
+                    Label(Text(SECTION_TITLES[component], style="bold"), classes="tp-section")
+                )
             mapped = template.variable_mapping.get(name)
-            label = f"{{{{{name}}}}}" + (f" ← {mapped}" if mapped else "")
+            value = contact_value(self.contact, mapped)
+            self._values[name] = value
+            self._fallback[name] = value
+            shown = f"button {int(local) + 1} URL" if component == BUTTONS else f"{{{{{local}}}}}"
+            if component == HEADER and local == "link" and name == "header":
+                shown = "media link"
+            label = shown + (f" ← {mapped}" if mapped else "")
             widgets.append(Label(Text(label)))
             widgets.append(
                 Input(
                     value,
-                    placeholder=f"value for {{{{{name}}}}}",
+                    placeholder=f"{SECTION_TITLES[component].lower()}: value for {shown}",
                     name=name,
                 )
             )
@@ -229,6 +294,13 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
             widgets.append(Label(Text("This template has no variables.")))
         box.mount_all(widgets)
         self._update_preview()
+
+    def _effective(self) -> dict[str, str]:
+        """What will be sent: the typed value, or for a blank one the contact's mapped value."""
+        return {
+            name: value if value.strip() else self._fallback.get(name, "")
+            for name, value in self._values.items()
+        }
 
     @on(Input.Changed, "#tp-vars Input")
     def _var_changed(self, event: Input.Changed) -> None:
@@ -255,7 +327,7 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
             preview_widget.update(Text("No template chosen.", style="dim"))
             return
         out = Text("Preview\n", style="bold")
-        out.append_text(preview(template, self._values))
+        out.append_text(preview(template, self._effective()))
         if not self._sendable(template):
             out.append(f"\nNot sendable: status {template.status}.", "bold")
         preview_widget.update(out)
@@ -282,20 +354,24 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
                 Text(f"{template.name} is {template.status}: only approved templates can be sent.")
             )
             return
+        effective = self._effective()
         missing = [
-            name for name in template_variables(template) if not self._values.get(name, "").strip()
+            name for name in template_variables(template) if not effective.get(name, "").strip()
         ]
         if missing:
             status.update(
-                Text("Fill every variable first: " + ", ".join(f"{{{{{m}}}}}" for m in missing))
+                Text("Fill every variable first: " + ", ".join(described(m) for m in missing))
             )
             return
+        grouped = by_component(self._values)
         self.dismiss(
             SendTemplate(
                 kind="template",
                 name=template.name,
                 language=template.language,
-                variables=dict(self._values),
+                components=TemplateValues(
+                    header=grouped[HEADER], body=grouped[BODY], buttons=grouped[BUTTONS]
+                ),
             )
         )
 

@@ -34,6 +34,7 @@ OPERATOR_WORDS = {
     FilterOperator.contains: "contains",
     FilterOperator.before: "is before",
     FilterOperator.after: "is after",
+    FilterOperator.within: "within (hours)",
 }
 NO_VALUES = {FilterOperator.is_known, FilterOperator.is_unknown}
 SHARING_WORDS = {
@@ -90,6 +91,12 @@ FALLBACK_PROPERTIES = [
         values=["open", "expired"],
     ),
     FilterProperty(
+        name="session_expires",
+        label="Session expires",
+        kind="hours",
+        operators=[FilterOperator.within],
+    ),
+    FilterProperty(
         name="unread",
         label="Unread",
         kind="bool",
@@ -117,6 +124,36 @@ def describe(filters: list[ViewFilter], properties: dict[str, FilterProperty]) -
         out.append_text(one_line(", ".join(item.values)))
         out.append("\n")
     return out
+
+
+class PropertySearch(Input):
+    """The property step's search box: up/down move in the list below it (the box keeps the
+    focus, so typing still narrows the list)."""
+
+    BINDINGS = [
+        Binding(
+            "down",
+            "move(1)",
+            "Next",
+            show=False,
+            id="viewbuilder.next_property",
+            tooltip="Next property",
+        ),
+        Binding(
+            "up",
+            "move(-1)",
+            "Previous",
+            show=False,
+            id="viewbuilder.previous_property",
+            tooltip="Previous property",
+        ),
+    ]
+
+    def action_move(self, step: int) -> None:
+        options = self.screen.query_one("#vb-prop-list", OptionList)
+        if options.option_count:
+            current = options.highlighted if options.highlighted is not None else -1
+            options.highlighted = max(0, min(current + step, options.option_count - 1))
 
 
 class ViewBuilder(ModalScreen[ViewCreate | None]):
@@ -191,7 +228,9 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
                     *[Option(w, id=s.value) for s, w in SHARING_WORDS.items()], id="vb-sharing"
                 )
                 with Vertical(id="vb-property"):
-                    yield Input(placeholder="search properties", id="vb-prop-filter")
+                    yield PropertySearch(
+                        placeholder="search properties (up/down choose)", id="vb-prop-filter"
+                    )
                     yield OptionList(id="vb-prop-list")
                 yield OptionList(id="vb-operator")
                 with Vertical(id="vb-values"):
@@ -214,7 +253,7 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
         words = {
             "vb-name": "Step 1 of 3 · name (enter to continue)",
             "vb-sharing": "Step 2 of 3 · who can see it (enter to choose)",
-            "vb-property": "Step 3 of 3 · filters: pick a property, or “Save view” (ctrl+s)",
+            "vb-property": "Step 3 of 3 · filters: pick a property; ctrl+s saves the view",
             "vb-operator": "Filter · operator",
             "vb-values": "Filter · values (space to tick, enter to add the filter)",
         }
@@ -288,22 +327,18 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
             matcher = Matcher(query.strip())
             scored = [(matcher.match(f"{p.label} {p.name}"), p) for p in props]
             props = [p for s, p in sorted(scored, key=lambda x: -x[0]) if s > 0]
-        shown: list[FilterProperty | None] = [None, *props]
+        # "Save" comes last and is never highlighted by itself: enter in an untouched step
+        # picks a property, it does not save a view by accident
+        shown: list[FilterProperty | None] = [*props, None]
         self._prop_shown = shown
-        options.add_option(
-            Option(
-                Text(
-                    "✔ Save view"
-                    + (f" with {len(self.filters)} filter(s)" if self.filters else ""),
-                    style="bold",
-                )
-            )
-        )
         for prop in props:
             options.add_option(
                 Option(Text.assemble(one_line(prop.label), (f"  {prop.name}", "dim")))
             )
-        options.highlighted = 1 if props and query.strip() else 0
+        count = len(self.filters)
+        save = f"✔ Save view with {count} filter(s)" if count else "✔ Save view without filters"
+        options.add_option(Option(Text(save, style="bold")))
+        options.highlighted = 0 if props else None
 
     @on(Input.Changed, "#vb-prop-filter")
     def _prop_query(self, event: Input.Changed) -> None:

@@ -45,7 +45,9 @@ def binding_rows(nodes: list[DOMNode], app: Any) -> list[tuple[str, list[tuple[s
         seen_classes.add(cls)
         rows: dict[tuple[str, str], list[str]] = {}
         for _key, binding in node._bindings:
-            if not binding.description or binding.system:
+            # ttydesk's own keys carry an id; Textual's internal ones (a text area's word
+            # moves, a scroll view's arrows) do not, and are not what an agent looks for
+            if not binding.description or binding.system or not binding.id:
                 continue
             if re.fullmatch(r"View \d", binding.description):
                 rows.setdefault(
@@ -70,6 +72,22 @@ class HelpScreen(ModalScreen[None]):
         ),
         Binding("j,down", "scroll(1)", "Down", show=False, id="help.down", tooltip="Scroll down"),
         Binding("k,up", "scroll(-1)", "Up", show=False, id="help.up", tooltip="Scroll up"),
+        Binding(
+            "pagedown,space",
+            "page(1)",
+            "Page down",
+            show=False,
+            id="help.page_down",
+            tooltip="A screenful down",
+        ),
+        Binding(
+            "pageup",
+            "page(-1)",
+            "Page up",
+            show=False,
+            id="help.page_up",
+            tooltip="A screenful up",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -113,3 +131,8 @@ class HelpScreen(ModalScreen[None]):
 
     def action_scroll(self, delta: int) -> None:
         self.query_one("#help-body", VerticalScroll).scroll_relative(y=delta, animate=False)
+
+    def action_page(self, direction: int) -> None:
+        body = self.query_one("#help-body", VerticalScroll)
+        page = max(1, body.scrollable_content_region.height - 1)
+        body.scroll_relative(y=direction * page, animate=False)

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widgets import Static, TextArea
 
 from backend.schemas import (
     ContactCreate,
@@ -37,6 +38,7 @@ from backend.schemas import (
     MessageKind,
     Presence,
     PresenceState,
+    SearchHit,
     SendMedia,
     SendNote,
     SendReaction,
@@ -47,6 +49,7 @@ from backend.schemas import (
     TicketBulkUpdate,
     TicketPriority,
     TicketStatus,
+    TicketSummary,
     TicketUpdate,
     View,
     ViewCreate,
@@ -61,8 +64,14 @@ from tui.dialogs.simple import (
     owner_picker,
     priority_picker,
     reaction_picker,
+    snooze_picker,
 )
+from tui.drafts import EMPTY as EMPTY_DRAFT
+from tui.drafts import DraftKeeper, DraftState
+from tui.search_state import SearchState
+from tui.seen import SeenMessages
 from tui.text import countdown, one_line
+from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
 from tui.widgets.composer import Composer
 from tui.widgets.contact_panel import ContactPanel
@@ -75,6 +84,12 @@ if TYPE_CHECKING:
     from tui.app import TtydeskApp
 
 NARROW = 130
+#: ``S`` cycles these (the API's ``sort=``); the title names any but the first
+SORTS = {
+    "recent": "newest activity",
+    "waiting": "longest waiting",
+    "expiring": "session expiring first",
+}
 STATUS_WORDS = {
     TicketStatus.new: "New",
     TicketStatus.waiting_on_us: "Waiting on us",
@@ -151,12 +166,19 @@ class InboxScreen(Screen[None]):
             "m", "details", "Details", id="inbox.details", tooltip="Details of the selected message"
         ),
         Binding(
-            "u",
+            "U",
             "toggle_unread",
             "Unread",
             show=False,
             id="inbox.unread",
             tooltip="Mark the thread read or unread",
+        ),
+        Binding(
+            "u",
+            "undo",
+            "Undo",
+            id="inbox.undo",
+            tooltip="Undo the last reassign, close, reopen or priority change (for 30 s)",
         ),
         Binding(
             "N",
@@ -167,7 +189,66 @@ class InboxScreen(Screen[None]):
         ),
         Binding("v", "new_view", "New view", id="inbox.new_view", tooltip="Create a view"),
         Binding(
+            "M",
+            "assign_to_me",
+            "Take",
+            id="inbox.assign_to_me",
+            tooltip="Assign to me (the thread or the selection)",
+        ),
+        Binding(
+            "z",
+            "snooze",
+            "Snooze",
+            id="inbox.snooze",
+            tooltip="Pending until a time: out of the open views, back by itself",
+        ),
+        Binding(
+            "left_square_bracket",
+            "previous_conversation",
+            "Earlier",
+            show=False,
+            id="inbox.previous_conversation",
+            tooltip="Show the contact's previous conversation above this one",
+        ),
+        Binding(
+            "H",
+            "earlier_threads",
+            "History",
+            show=False,
+            id="inbox.earlier_threads",
+            tooltip="Open one of the contact's earlier conversations",
+        ),
+        Binding(
+            "S",
+            "cycle_sort",
+            "Sort",
+            id="inbox.sort",
+            tooltip="Sort: newest activity, longest waiting, session expiring first",
+        ),
+        Binding(
+            "J",
+            "next_unread",
+            "Next unread",
+            show=False,
+            id="inbox.next_unread",
+            tooltip="Open the next thread with unread messages",
+        ),
+        Binding(
             "escape", "back", "Back", show=False, id="inbox.back", tooltip="Back to the thread list"
+        ),
+        Binding(
+            "q",
+            "leave_thread",
+            "Back",
+            id="inbox.leave",
+            tooltip="Back from the thread: to the list, or to the search results it came from",
+        ),
+        Binding(
+            "q",
+            "app.quit",
+            "Quit",
+            id="inbox.quit",
+            tooltip="Leave ttydesk (asks first if a draft or joined agents would be lost)",
         ),
     ]
 
@@ -178,9 +259,17 @@ class InboxScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.view: View | None = None
+        self.sort = "recent"
+        self._owner: int | None = None
         self.thread: Thread | None = None
         self.contact: ContactDetail | None = None
         self.drafts: dict[int, str] = {}
+        self.seen = SeenMessages()  # what a reply is written against (see tui.seen)
+        self._draft_keeper: DraftKeeper | None = None
+        self._was_disconnected = False
+        self._loaded_thread_id: int | None = None  # whose messages the log shows
+        self._search_return: SearchState | None = None  # the search the open thread came from
+        self._undo: TicketUndo | None = None  # the last ticket change, for ``u``
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
@@ -307,8 +396,33 @@ class InboxScreen(Screen[None]):
     def _conn_changed(self) -> None:
         if not self._composed:
             return
+        state = self.tapp.conn_state
         self.topbar.connection_detail = self.tapp.conn_detail
-        self.topbar.connection = self.tapp.conn_state
+        self.topbar.connection = state
+        if state == "connected" and self._was_disconnected:
+            self._refetch_open()
+        self._was_disconnected = state in ("reconnecting", "offline")
+
+    @work(group="reconnect-refetch", exclusive=True, exit_on_error=False)
+    async def _refetch_open(self) -> None:
+        """Back after the server was away: what failed to load meanwhile is fetched again
+        (the replayed events bring what changed; what loaded is not fetched twice)."""
+        if self.threads.load_failed:
+            self.threads.reload()
+        thread, client = self.thread, self.tapp.client
+        if thread is None or client is None or self._loaded_thread_id == thread.id:
+            return
+        self._load_thread(thread.id, keep_cursor=True)
+        self._restore_draft(thread.id)
+        if self.panel_open:
+            self._load_panel()
+        try:
+            fresh = await client.thread(thread.id)
+        except ApiError:
+            return
+        if self.thread is not None and self.thread.id == fresh.id:
+            self.thread = fresh
+            self._render_thread_header()
 
     def _usage_changed(self) -> None:
         if not self._composed:
@@ -339,25 +453,61 @@ class InboxScreen(Screen[None]):
 
     def select_view(self, view: View, *, owner: int | None = None) -> None:
         self.view = view
+        self._owner = owner
         self.sidebar.set_active(view.id)
         self.sidebar.focus_view(view.id)
         title = view.name
         if owner is not None:
             title += f" · owner {self._owner_name(owner)}"
+        if self.sort != "recent":
+            title += f" · {SORTS[self.sort]}"
         self.topbar.title = title
         client = self.tapp.client
         assert client is not None
+        sort = None if self.sort == "recent" else self.sort
 
         async def fetch(
             offset: int, limit: int, with_total: bool
         ) -> tuple[list[Thread], int | None]:
             page = await client.threads(
-                view=view.id, owner=owner, offset=offset, limit=limit, with_total=with_total
+                view=view.id,
+                owner=owner,
+                offset=offset,
+                limit=limit,
+                with_total=with_total,
+                sort=sort,
             )
             self.tapp.remember_threads(page.items)
             return page.items, page.total
 
         self.threads.set_source(fetch)
+
+    def action_cycle_sort(self) -> None:
+        names = list(SORTS)
+        self.sort = names[(names.index(self.sort) + 1) % len(names)]
+        if self.view is not None:
+            self.select_view(self.view, owner=self._owner)
+        self.notify(f"Sorted by {SORTS[self.sort]}.", markup=False)
+
+    def action_next_unread(self) -> None:
+        """Open the next loaded thread below the cursor with unread messages."""
+        threads = self.threads
+        current = self.thread.id if self.thread is not None else None
+        start = threads.cursor + 1
+        for index in [*range(start, threads.total or 0), *range(0, start)]:
+            thread = threads.thread_at(index)
+            if thread is not None and thread.unread_count and thread.id != current:
+                threads.cursor = index
+                self.open_thread(thread)
+                self.log_widget.focus()
+                return
+        self.notify("No unread threads.", markup=False)
+
+    def action_assign_to_me(self) -> None:
+        me = self.tapp.me
+        ticket_ids, _ = self._selection_or_target()
+        if me is not None and ticket_ids:
+            self._update_tickets(ticket_ids, TicketUpdate(owner_id=me.id), "Assigned to me")
 
     def action_view(self, number: int) -> None:
         view = self.sidebar.view_at(number)
@@ -409,6 +559,11 @@ class InboxScreen(Screen[None]):
             self._had_target = has_target
             self.refresh_bindings()
 
+    @on(ThreadList.HeldChanged)
+    def _held_changed(self, event: ThreadList.HeldChanged) -> None:
+        self.topbar.held = event.count
+        self.refresh_bindings()
+
     @on(ThreadList.SelectionChanged)
     def _selection_changed(self, event: ThreadList.SelectionChanged) -> None:
         self.topbar.selection = event.count
@@ -416,8 +571,10 @@ class InboxScreen(Screen[None]):
 
     def open_thread(self, thread: Thread, *, jump_to: int | None = None) -> None:
         previous = self.thread
+        self._search_return = None  # (set again by a search that opens it)
         if previous is not None and previous.id != thread.id:
             self.drafts[previous.id] = self.composer.text
+            self._keep_draft(previous.id, left=True)
             self._send_presence(previous.id, PresenceState.idle)
         self.thread = thread
         self.contact = None
@@ -429,7 +586,9 @@ class InboxScreen(Screen[None]):
         composer = self.composer
         composer.reset()
         if draft := self.drafts.pop(thread.id, ""):
-            composer.area.load_text(draft)
+            composer.restore(draft)
+        elif previous is None or previous.id != thread.id:
+            self._restore_draft(thread.id)
         self._render_thread_header()
         self._pending_jump = jump_to
         if previous is None or previous.id != thread.id or jump_to is not None:
@@ -444,6 +603,7 @@ class InboxScreen(Screen[None]):
     def close_thread(self) -> None:
         if self.thread is not None:
             self.drafts[self.thread.id] = self.composer.text
+            self._keep_draft(self.thread.id, left=True)
             self._send_presence(self.thread.id, PresenceState.idle)
         self.thread = None
         self.thread_open = False
@@ -453,14 +613,34 @@ class InboxScreen(Screen[None]):
         self.threads.focus()
 
     def action_back(self) -> None:
-        focused = self.focused
-        if self.thread_open and (self.narrow or (focused is not None and self._in_pane(focused))):
-            if self.narrow:
-                self.close_thread()
-            else:
-                self.threads.focus()
+        if self._in_thread():
+            self.action_leave_thread()
         elif self.threads.selected:
             self.threads.clear_selection()
+
+    def _in_thread(self) -> bool:
+        focused = self.focused
+        return self.thread_open and (
+            self.narrow or (focused is not None and self._in_pane(focused))
+        )
+
+    def action_leave_thread(self) -> None:
+        """``q``/``escape`` in a thread: back where it was opened from."""
+        if self._search_return is not None:
+            state, self._search_return = self._search_return, None
+            self.close_thread()
+            self._open_search(state)
+        elif self.narrow:
+            self.close_thread()
+        else:
+            self.threads.focus()
+
+    def unsent_drafts(self) -> list[int]:
+        """Threads with text typed in the composer and not sent (quitting would lose it)."""
+        drafts = {thread_id for thread_id, text in self.drafts.items() if text.strip()}
+        if self.thread is not None and self.composer.text.strip():
+            drafts.add(self.thread.id)
+        return sorted(drafts)
 
     def _in_pane(self, widget: object) -> bool:
         pane = self._pane
@@ -514,6 +694,7 @@ class InboxScreen(Screen[None]):
     async def _load_thread(self, thread_id: int, keep_cursor: bool = False) -> None:
         client = self.tapp.client
         assert client is not None
+        self._loaded_thread_id = None
         try:
             page = await client.messages(thread_id, limit=50)
         except ApiError as exc:
@@ -525,6 +706,8 @@ class InboxScreen(Screen[None]):
             return
         log = self.log_widget
         log.set_messages(page.items, page.next_cursor is not None)
+        self._loaded_thread_id = thread_id
+        self.seen.loaded(thread_id, page.items)
         jump = self._pending_jump
         self._pending_jump = None
         if jump is not None:
@@ -575,16 +758,29 @@ class InboxScreen(Screen[None]):
         if not self.is_mounted or not threads.is_mounted:
             return True
         has_target = self.thread is not None or threads.current is not None
+        if action in ("previous_conversation", "earlier_threads"):
+            return self.thread is not None
         if action in ("reply", "note", "templates", "inserts", "toggle_unread", "toggle_panel"):
             return has_target
         if action == "details":
             return self.thread is not None and self.log_widget.selected is not None
         if action == "assign_selection":
             return bool(threads.selected)
-        if action in ("assign", "close_ticket", "reopen_ticket", "priority"):
+        if action in (
+            "assign",
+            "assign_to_me",
+            "close_ticket",
+            "reopen_ticket",
+            "priority",
+            "snooze",
+        ):
             return has_target or bool(threads.selected)
         if action == "back":
             return self.thread_open or bool(threads.selected)
+        if action == "leave_thread":
+            return self._in_thread()
+        if action == "undo":
+            return self._undo is not None
         return True
 
     # ----------------------------------------------------------------- composing
@@ -696,14 +892,82 @@ class InboxScreen(Screen[None]):
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
                 )
-            message = await client.send(thread.id, body)
+            if isinstance(body, SendNote):
+                message = await client.send(thread.id, body)
+            else:
+                reply = await self._send_reply(thread, body)
+                if reply is None:
+                    composer.refused("Not sent: your draft is kept.")
+                    return
+                message = reply
         except ApiError as exc:
             self._refused(exc, composer)
             return
         composer.sent()
+        self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
         if self.thread is not None and self.thread.id == message.thread_id:
             self.log_widget.upsert(message)
         self._send_presence(thread.id, PresenceState.viewing)
+
+    # ----------------------------------------------------------------- drafts (tui.drafts)
+
+    @property
+    def draft_keeper(self) -> DraftKeeper:
+        if self._draft_keeper is None:
+            assert self.tapp.client is not None
+            self._draft_keeper = DraftKeeper(self.tapp.client)
+        return self._draft_keeper
+
+    def _keep_draft(self, thread_id: int, *, left: bool = False) -> None:
+        composer = self.composer
+        state = DraftState(composer.text, composer.note_mode)
+        if left:
+            self.draft_keeper.left(thread_id, state)
+        else:
+            self.draft_keeper.changed(thread_id, state)
+
+    @on(TextArea.Changed, "#composer-text")
+    def _draft_changed(self) -> None:
+        if self.thread is not None:
+            self._keep_draft(self.thread.id)
+
+    @work(group="draft-restore", exclusive=True, exit_on_error=False)
+    async def _restore_draft(self, thread_id: int) -> None:
+        try:
+            draft = await self.draft_keeper.load(thread_id)
+        except ApiError:
+            return
+        composer = self.composer
+        if draft is None or self.thread is None or self.thread.id != thread_id or composer.text:
+            return
+        composer.note_mode = draft.note
+        composer.restore(draft.text)
+
+    async def on_unmount(self) -> None:
+        if self._draft_keeper is not None:
+            await self._draft_keeper.flush()
+
+    async def _send_reply(self, thread: Thread, body: SendText | SendMedia) -> Message | None:
+        """Send a reply written against the last message seen; when someone wrote since,
+        show their messages and ask first (None: the agent kept the draft)."""
+        client = self.tapp.client
+        assert client is not None
+        body.expected_last_message_id = self.seen.expected(thread.id)
+        try:
+            return await client.send(thread.id, body)
+        except ApiError as exc:
+            if exc.code != "thread_changed":
+                raise
+        me = self.tapp.me.id if self.tapp.me else None
+        page = await client.messages(thread.id, limit=50)
+        newer = self.seen.newer(page.items, me)
+        self.seen.shown(page.items)
+        from tui.dialogs.collision import ThreadChangedDialog  # not needed for the first paint
+
+        if not await self.app.push_screen_wait(ThreadChangedDialog(newer, thread.contact.name)):
+            return None
+        body.expected_last_message_id = self.seen.expected(thread.id)
+        return await client.send(thread.id, body)
 
     def _refused(self, exc: ApiError, composer: Composer) -> None:
         if exc.code == "session_expired":
@@ -796,10 +1060,18 @@ class InboxScreen(Screen[None]):
         thread = self.target_thread()
         return ([thread.ticket.id] if thread else []), thread
 
+    def _known_tickets(self, ticket_ids: list[int]) -> list[Ticket]:
+        wanted = set(ticket_ids)
+        threads = [*self.threads.loaded_threads(), *([self.thread] if self.thread else [])]
+        return list({t.ticket.id: t.ticket for t in threads if t.ticket.id in wanted}.values())
+
     @work(group="ticket", exclusive=False, exit_on_error=False)
     async def _update_tickets(self, ticket_ids: list[int], update: TicketUpdate, done: str) -> None:
         client = self.tapp.client
         assert client is not None
+        if len(ticket_ids) > 1 and "threads)" not in done:
+            done += f" ({len(ticket_ids)} threads)"
+        undo = TicketUndo.before(self._known_tickets(ticket_ids), update, done, self.tapp.clock())
         try:
             if len(ticket_ids) == 1 and not self.threads.selected:
                 ticket = await client.update_ticket(ticket_ids[0], update)
@@ -815,7 +1087,27 @@ class InboxScreen(Screen[None]):
         except ApiError as exc:
             self.notify(exc.message, title="Not changed", severity="error", markup=False)
             return
-        self.notify(done, markup=False)
+        self._undo = undo
+        self.notify(f"{done} · u undoes", markup=False)
+
+    def action_undo(self) -> None:
+        undo, self._undo = self._undo, None
+        if undo is None or not undo.usable(self.tapp.clock()):
+            self.notify("Nothing to undo.", markup=False)
+            return
+        self._run_undo(undo)
+
+    @work(group="ticket", exclusive=False, exit_on_error=False)
+    async def _run_undo(self, undo: TicketUndo) -> None:
+        client = self.tapp.client
+        assert client is not None
+        for ticket_id, update in undo.restore_updates():
+            try:
+                self._apply_ticket(await client.update_ticket(ticket_id, update))
+            except ApiError as exc:
+                self.notify(exc.message, title="Not undone", severity="error", markup=False)
+                return
+        self.notify(f"Undone: {undo.label}", markup=False)
 
     def action_assign(self) -> None:
         self._assign(selection=bool(self.threads.selected))
@@ -857,6 +1149,18 @@ class InboxScreen(Screen[None]):
             self._update_tickets(
                 ticket_ids, TicketUpdate(status=TicketStatus.waiting_on_us), "Reopened"
             )
+
+    def action_snooze(self) -> None:
+        ticket_ids, _ = self._selection_or_target()
+        if not ticket_ids:
+            return
+
+        def chosen(until: datetime | None) -> None:
+            if until is not None:
+                words = f"Snoozed until {until.astimezone():%a %d %b %H:%M}"
+                self._update_tickets(ticket_ids, TicketUpdate(snoozed_until=until), words)
+
+        self.app.push_screen(snooze_picker(self.tapp.clock()), chosen)
 
     def action_priority(self) -> None:
         ticket_ids, thread = self._selection_or_target()
@@ -943,6 +1247,81 @@ class InboxScreen(Screen[None]):
             entries = []
         if self.thread is not None and self.thread.id == thread.id:
             self.panel.show_timeline(entries, self._owner_name)
+
+    async def _earlier_tickets(self) -> list[TicketSummary]:
+        """The contact's other conversations, newest first (those with a thread)."""
+        thread = self.thread
+        client = self.tapp.client
+        assert thread is not None and client is not None
+        contact = self.contact
+        if contact is None or contact.id != thread.contact.id:
+            contact = await client.contact(thread.contact.id)
+            self.contact = contact
+        others = [t for t in contact.tickets if t.thread_id and t.thread_id != thread.id]
+        return sorted(others, key=lambda t: (t.created_at, t.id), reverse=True)
+
+    @work(group="earlier", exclusive=True, exit_on_error=False)
+    async def action_previous_conversation(self) -> None:
+        thread = self.thread
+        client = self.tapp.client
+        if thread is None or client is None:
+            return
+        try:
+            earlier = [
+                t for t in await self._earlier_tickets() if t.created_at <= thread.ticket.created_at
+            ]
+            if not earlier:
+                self.notify("No earlier conversation with this contact.", markup=False)
+                return
+            previous = earlier[0]
+            assert previous.thread_id is not None
+            page = await client.messages(previous.thread_id, limit=30)
+        except ApiError as exc:
+            self.notify(exc.message, title="Earlier conversation", severity="error", markup=False)
+            return
+        if self.thread is None or self.thread.id != thread.id:
+            return
+        title = Text("── earlier conversation ", style="bold")
+        title.append_text(one_line(f"#{previous.id} {previous.subject}"))
+        title.append(f" · {STATUS_WORDS.get(previous.status, previous.status.value)} ──")
+        self.log_widget.show_earlier(title, page.items)
+
+    @work(group="earlier", exclusive=True, exit_on_error=False)
+    async def action_earlier_threads(self) -> None:
+        from tui.dialogs.picker import FuzzyPicker, PickItem
+
+        client = self.tapp.client
+        if self.thread is None or client is None:
+            return
+        try:
+            earlier = await self._earlier_tickets()
+        except ApiError as exc:
+            self.notify(exc.message, title="Earlier conversations", severity="error", markup=False)
+            return
+        if not earlier:
+            self.notify("No earlier conversation with this contact.", markup=False)
+            return
+        items = [
+            PickItem(
+                t,
+                one_line(f"#{t.id} {t.subject}"),
+                f"{t.id} {t.subject}",
+                detail=Text(f"{t.status.value.replace('_', ' ')} · {t.created_at:%d %b %Y}"),
+            )
+            for t in earlier
+        ]
+        chosen = await self.app.push_screen_wait(
+            FuzzyPicker("Earlier conversations", items, placeholder="subject or number")
+        )
+        if chosen is None or chosen.thread_id is None:
+            return
+        try:
+            thread = await client.thread(chosen.thread_id)
+        except ApiError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        self.open_thread(thread)
+        self.log_widget.focus()
 
     def action_details(self) -> None:
         message = self.log_widget.selected
@@ -1159,18 +1538,24 @@ class InboxScreen(Screen[None]):
     # ----------------------------------------------------------------- search, new conversation
 
     def action_search(self) -> None:
+        self._open_search(SearchState(view_id=self.view.id if self.view else None))
+
+    def _open_search(self, state: SearchState) -> None:
         from tui.screens.search import SearchScreen
 
-        def done(hit: object) -> None:
-            if hit is not None:
-                from backend.schemas import SearchHit
+        search = SearchScreen(state)
 
-                assert isinstance(hit, SearchHit)
-                self.open_thread(hit.thread, jump_to=hit.message_id)
-                self.threads.move_to(hit.thread.id)
-                self.log_widget.focus()
+        def done(hit: SearchHit | None) -> None:
+            if hit is None:
+                return
+            self.open_thread(hit.thread, jump_to=hit.message_id)
+            # q/escape in the thread come back to these results
+            self._search_return = search.state
+            self.log_widget.search_terms = search.state.terms
+            self.threads.move_to(hit.thread.id)
+            self.log_widget.focus()
 
-        self.app.push_screen(SearchScreen(self.view.id if self.view else None), done)
+        self.app.push_screen(search, done)
 
     def action_new_conversation(self) -> None:
         self.tapp.start_new_conversation()
@@ -1187,6 +1572,7 @@ class InboxScreen(Screen[None]):
         ):
             if self.thread is not None and data.thread_id == self.thread.id:
                 self.log_widget.upsert(data)
+                self.seen.arrived(data, self.tapp.me.id if self.tapp.me else None)
                 if kind == EventType.message_created and data.direction.value == "in":
                     self._mark_read(data.thread_id)  # the agent is looking at it
         elif kind == EventType.thread_updated and isinstance(data, Thread):

@@ -149,7 +149,7 @@ class RecordsScreen(Screen[None]):
         ),
         Binding("slash", "focus_search", "Search", id="records.search", tooltip="Search this list"),
         Binding(
-            "escape", "app.goto('inbox')", "Inbox", id="records.back", tooltip="Back to the inbox"
+            "escape,q", "app.goto('inbox')", "Inbox", id="records.back", tooltip="Back to the inbox"
         ),
     ]
 
@@ -382,7 +382,10 @@ async def new_conversation_flow(app: Any, ref: RecordRef | None = None) -> None:
             contact_id,
             StartConversation(
                 template=TemplateSend(
-                    name=chosen.name, language=chosen.language, variables=chosen.variables
+                    name=chosen.name,
+                    language=chosen.language,
+                    variables=chosen.variables,
+                    components=chosen.components,
                 )
             ),
         )

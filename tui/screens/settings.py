@@ -46,7 +46,7 @@ from backend.schemas import (
 )
 from tui.client import ApiError
 from tui.dialogs.simple import ConfirmDialog, PromptDialog
-from tui.dialogs.template_picker import template_variables
+from tui.dialogs.template_picker import described, template_variables
 from tui.text import inert, one_line
 from tui.widgets.chrome import TopBar, usage_text
 from tui.widgets.footer import KeyFooter
@@ -132,7 +132,11 @@ class SettingsScreen(Screen[None]):
             tooltip="Connect a WhatsApp Business account (admins)",
         ),
         Binding(
-            "escape", "app.goto('inbox')", "Inbox", id="settings.back", tooltip="Back to the inbox"
+            "escape,q",
+            "app.goto('inbox')",
+            "Inbox",
+            id="settings.back",
+            tooltip="Back to the inbox",
         ),
     ]
 
@@ -291,7 +295,7 @@ class SettingsScreen(Screen[None]):
             variables = template_variables(template)
             if variables:
                 mapped = ", ".join(
-                    f"{{{{{v}}}}}→{template.variable_mapping.get(v, '?')}" for v in variables
+                    f"{described(v)}→{template.variable_mapping.get(v, '?')}" for v in variables
                 )
                 line.append("  ")
                 line.append_text(one_line(mapped, "dim"))
@@ -326,7 +330,7 @@ class SettingsScreen(Screen[None]):
         for name in template_variables(template):
             value = await self.app.push_screen_wait(
                 PromptDialog(
-                    f"{template.name}: contact property for {{{{{name}}}}} (e.g. first_name; empty = typed by the agent)",
+                    f"{template.name}: contact property for {described(name)} (e.g. first_name; empty = typed by the agent)",
                     value=mapping.get(name, ""),
                 )
             )

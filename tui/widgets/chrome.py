@@ -9,13 +9,15 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from backend.schemas import Agent, Presence, PresenceState, Usage
+from tui.glyphs import glyphs
 from tui.text import one_line
 
+# the glyph (by its name in ``Glyphs``), the words and the style of each connection state
 CONNECTION_LABELS = {
-    "connecting": ("◌ connecting…", "dim"),
-    "connected": ("● live", "bold"),
-    "reconnecting": ("◌ reconnecting…", "bold reverse"),
-    "offline": ("○ offline", "bold reverse"),
+    "connecting": ("connecting", "connecting…", "dim"),
+    "connected": ("online", "live", "bold"),
+    "reconnecting": ("connecting", "reconnecting…", "bold reverse"),
+    "offline": ("offline", "offline", "bold reverse"),
 }
 
 
@@ -27,12 +29,13 @@ def usage_text(usage: Usage | None) -> Text:
     label = f"WA {usage.used}/{usage.limit}"
     if usage.level == "exhausted" or share >= 1:
         return Text(
-            f"⚠ {label} limit reached, resets {usage.resets_on:%d %b}", style="bold reverse"
+            f"{glyphs().warning} {label} limit reached, resets {usage.resets_on:%d %b}",
+            style="bold reverse",
         )
     if usage.level == "critical" or share >= 0.95:
-        return Text(f"⚠ {label} ({share:.0%})", style="bold reverse")
+        return Text(f"{glyphs().warning} {label} ({share:.0%})", style="bold reverse")
     if usage.level == "warning" or share >= 0.8:
-        return Text(f"⚠ {label} ({share:.0%})", style="bold")
+        return Text(f"{glyphs().warning} {label} ({share:.0%})", style="bold")
     return Text(label)
 
 
@@ -55,6 +58,7 @@ class TopBar(Widget):
     connection_detail: reactive[str | None] = reactive(None)
     usage: reactive[Usage | None] = reactive(None)
     selection: reactive[int] = reactive(0)
+    held: reactive[int] = reactive(0)  # list updates waiting for ``.`` (see ThreadList)
 
     def render(self) -> Text:
         left = Text()
@@ -71,8 +75,13 @@ class TopBar(Widget):
             left.append_text(one_line(self.title, "bold"))
         if self.selection:
             left.append(f" · {self.selection} selected", "bold")
-        label, style = CONNECTION_LABELS.get(self.connection, (self.connection, ""))
+        glyph, words, style = CONNECTION_LABELS.get(self.connection, ("", self.connection, ""))
+        label = f"{getattr(glyphs(), glyph)} {words}" if glyph else words
         right = Text()
+        if self.held:
+            updates = "1 update" if self.held == 1 else f"{self.held} updates"
+            right.append(f"{updates} — press . to refresh", "bold")
+            right.append(" · ")
         right.append(label, style)
         right.append(" · ")
         right.append_text(usage_text(self.usage))

@@ -23,6 +23,7 @@ from textual.widgets import Static, TextArea
 
 from backend.schemas import Message
 from tui import render
+from tui.glyphs import glyphs
 from tui.text import human_size, one_line
 
 MAX_ATTACHMENT = 100 * 2**20
@@ -222,7 +223,10 @@ class Composer(Vertical):
         else:
             bar.append("Reply", "bold")
             if not self.session_open:
-                bar.append("  ⏱ session expired: only a template can be sent (t / ctrl+t)", "bold")
+                bar.append(
+                    f"  {glyphs().session} session expired: only a template can be sent (t / ctrl+t)",
+                    "bold",
+                )
         if self.reply_to is not None:
             bar.append("\n↪ replying to: ", "dim")
             bar.append_text(one_line(render.preview(self.reply_to), "italic"))
@@ -277,6 +281,11 @@ class Composer(Vertical):
     def refused(self, reason: str) -> None:
         self.sending = False
         self.set_status(reason, error=True)
+
+    def restore(self, text: str) -> None:
+        """A kept draft back in the composer, the cursor at its end to go on writing."""
+        self.area.load_text(text)
+        self.area.move_cursor(self.area.document.end)
 
     def reset(self) -> None:
         self.area.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +18,8 @@ ACTION_WORDS = {
     "owner_changed": "changed the owner",
     "status_changed": "changed the status",
     "priority_changed": "changed the priority",
+    "snoozed": "snoozed the ticket",
+    "snooze_ended": "woke the ticket (snooze over)",
 }
 
 
@@ -74,6 +77,8 @@ def contact_text(contact: ContactDetail | None, thread: Thread | None) -> Text:
     out.append("\nTickets\n", "bold underline")
     if not contact.tickets:
         out.append("  none\n", "dim")
+    elif len(contact.tickets) > 1:
+        out.append("  H opens an earlier one; [ shows the previous above\n", "dim")
     for ticket in contact.tickets:
         out.append(f"  #{ticket.id} ", "dim")
         out.append_text(one_line(ticket.subject))
@@ -91,13 +96,35 @@ def timeline_text(entries: list[TimelineEntry], agent_name: Callable[[int | None
         out.append_text(one_line(who, "bold"))
         out.append(" ")
         out.append(ACTION_WORDS.get(entry.action, entry.action.replace("_", " ")))
-        if entry.old or entry.new:
+        if entry.action == "snoozed" and entry.new:
+            out.append(f" until {_when(entry.new)}")
+        elif entry.action == "snooze_ended":
+            pass
+        elif entry.old or entry.new:
+            old, new = entry.old or "—", entry.new or "—"
+            if entry.action == "owner_changed":  # agents by name, never their ids
+                old, new = _agent(entry.old, agent_name), _agent(entry.new, agent_name)
+            elif entry.action in ("status_changed", "created"):  # "waiting on us"
+                old, new = old.replace("_", " "), new.replace("_", " ")
             out.append(": ")
-            out.append_text(inert(entry.old or "—", "dim"))
+            out.append_text(inert(old, "dim"))
             out.append(" → ")
-            out.append_text(inert(entry.new or "—"))
+            out.append_text(inert(new))
         out.append("\n")
     return out
+
+
+def _agent(value: str | None, agent_name: Callable[[int | None], str]) -> str:
+    if not value:
+        return "unassigned"
+    return agent_name(int(value)) if value.isdigit() else value
+
+
+def _when(value: str) -> str:
+    try:
+        return f"{datetime.fromisoformat(value).astimezone():%a %d %b %H:%M}"
+    except ValueError:
+        return value
 
 
 class ContactPanel(VerticalScroll, can_focus=True):

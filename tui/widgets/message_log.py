@@ -95,6 +95,22 @@ class MessageLog(VerticalScroll, can_focus=True):
         ),
         Binding("G,end", "last", "Newest", show=False, id="log.bottom", tooltip="Newest message"),
         Binding(
+            "ctrl+d",
+            "half_page(1)",
+            "Half page down",
+            show=False,
+            id="log.half_down",
+            tooltip="Half a screenful of messages down",
+        ),
+        Binding(
+            "ctrl+u",
+            "half_page(-1)",
+            "Half page up",
+            show=False,
+            id="log.half_up",
+            tooltip="Half a screenful of messages up (loads older ones at the top)",
+        ),
+        Binding(
             "Q", "quote", "Quote reply", id="log.quote", tooltip="Reply to this message (quoted)"
         ),
         Binding("e", "expand", "Show more", id="log.expand", tooltip="Show the whole long message"),
@@ -116,10 +132,28 @@ class MessageLog(VerticalScroll, can_focus=True):
             id="log.add_contact",
             tooltip="Add the shared contact to the contacts",
         ),
+        Binding(
+            "n",
+            "hit(1)",
+            "Next hit",
+            id="log.next_hit",
+            tooltip="Next message matching the search (in a thread opened from search)",
+        ),
+        Binding(
+            "N",
+            "hit(-1)",
+            "Prev. hit",
+            id="log.previous_hit",
+            tooltip="Previous message matching the search",
+        ),
     ]
 
     DEFAULT_CSS = """
-    MessageLog { padding: 0 1; }
+    MessageLog {
+        padding: 0 1;
+        & .earlier-title, & .earlier-divider { text-align: center; color: $text-muted; }
+        & .earlier-divider { margin: 0 0 1 0; }
+    }
     """
 
     cursor: reactive[int] = reactive(-1, always_update=True, init=False)
@@ -155,6 +189,7 @@ class MessageLog(VerticalScroll, can_focus=True):
         self.is_admin = False
         self.accent_style = "bold"
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.search_terms: tuple[str, ...] = ()  # of the search this thread was opened from
         # one item per message (``messages[i]`` is shown by ``_item_list[i]``); the oldest of
         # a fresh page may not be mounted yet (see ``set_messages``)
         self._item_list: list[MessageItem] = []
@@ -164,6 +199,7 @@ class MessageLog(VerticalScroll, can_focus=True):
     # ----------------------------------------------------------------- content
 
     def clear_thread(self) -> None:
+        self.search_terms = ()
         self._generation += 1
         self._unmounted = 0
         self.messages = []
@@ -251,7 +287,8 @@ class MessageLog(VerticalScroll, can_focus=True):
         self.cursor = self.cursor + len(older)
 
     def upsert(self, message: Message) -> None:
-        """A live or just-sent message: update it in place or append it."""
+        """A live or just-sent message: update it in place, or add it in its place in
+        WhatsApp's timestamp order (a message delivered late is not the newest)."""
         if _hidden(message):
             return
         for index, known in enumerate(self.messages):
@@ -261,6 +298,12 @@ class MessageLog(VerticalScroll, can_focus=True):
                 if index < len(items):
                     items[index].update_message(message)
                 return
+        position = len(self.messages)
+        while position and _order(self.messages[position - 1]) > _order(message):
+            position -= 1
+        if position < len(self.messages):
+            self._insert(position, message)
+            return
         at_end = self.cursor >= len(self.messages) - 1
         self.messages.append(message)
         item = MessageItem(message, self)
@@ -269,6 +312,45 @@ class MessageLog(VerticalScroll, can_focus=True):
         if at_end:
             self._stick_to_end()
             self.cursor = len(self.messages) - 1
+
+    def show_earlier(self, title: Text, newest_first: list[Message]) -> None:
+        """The contact's previous conversation above this one, read-only, ending in a
+        divider (the cursor stays on this thread's messages)."""
+        for widget in self.query(".earlier"):
+            widget.remove()
+        items: list[Widget] = [Static(title, classes="earlier earlier-title", markup=False)]
+        for message in reversed(newest_first):
+            if not _hidden(message):
+                items.append(MessageItem(message, self))
+                items[-1].add_class("earlier")
+        items.append(
+            Static(
+                Text("── this conversation ──", style="bold"),
+                classes="earlier earlier-divider",
+                markup=False,
+            )
+        )
+        first = self.children[0] if self.children else None
+        if first is not None:
+            self.mount_all(items, before=first)
+        else:
+            self.mount_all(items)
+        self.release_anchor()
+        self.call_after_refresh(self.scroll_home, animate=False)
+
+    def _insert(self, position: int, message: Message) -> None:
+        """A late message among the loaded ones; the cursor stays on its message."""
+        if position == 0 and self.has_older:
+            return  # older than the loaded pages: it comes with them
+        item = MessageItem(message, self)
+        self.messages.insert(position, message)
+        self._item_list.insert(position, item)
+        if position < self._unmounted:
+            self._unmounted += 1  # mounted with the rest of the page
+        else:
+            self.mount(item, before=self._item_list[position + 1])
+        if self.cursor >= position:
+            self.cursor += 1
 
     def jump_to(self, message_id: int) -> bool:
         for index, message in enumerate(self.messages):
@@ -318,6 +400,27 @@ class MessageLog(VerticalScroll, can_focus=True):
             self.loading_older = True
             self.post_message(self.NeedOlder(self, self.messages[0].id))
         self.cursor = max(0, min(new, len(self.messages) - 1))
+
+    def _is_hit(self, message: Message) -> bool:
+        text = " ".join(
+            filter(None, (message.text, message.media.caption if message.media else None))
+        )
+        words = text.lower()
+        return bool(words) and all(term in words for term in self.search_terms)
+
+    def action_hit(self, step: int) -> None:
+        """``n``/``N``: the next (older: ``N``) message that matches the search."""
+        index = self.cursor + step
+        while 0 <= index < len(self.messages):
+            if self._is_hit(self.messages[index]):
+                self.cursor = index
+                return
+            index += step
+        self.app.bell()
+
+    def action_half_page(self, direction: int) -> None:
+        # a message takes at least three rows (a header, a line, a margin)
+        self.action_cursor(direction * max(1, self.scrollable_content_region.height // 6))
 
     def action_first(self) -> None:
         if self.has_older and not self.loading_older and self.messages:
@@ -390,6 +493,8 @@ class MessageLog(VerticalScroll, can_focus=True):
             )
         if action == "expand":
             return message is not None and render.is_truncated(message)
+        if action == "hit":
+            return bool(self.search_terms) and bool(self.messages)
         return True
 
 
@@ -412,6 +517,11 @@ def _classes(message: Message) -> list[str]:
     if message.direction == Direction.inbound and kind != MessageKind.event:
         names.append("-in")
     return names
+
+
+def _order(message: Message) -> tuple[datetime, int]:
+    """The log's order, the API's: WhatsApp's timestamp, arrival (the id) breaking ties."""
+    return message.created_at, message.id
 
 
 def _hidden(message: Message) -> bool:

@@ -6,12 +6,17 @@ page above and below) needs and asks for the missing ones in workers; ``render_l
 a placeholder for a row whose page has not landed; when a page lands only its rows are
 redrawn (``refresh_lines``). Live changes update a cached row in place or, when the order
 may have changed, reload the pages in view while the old ones stay on screen.
+
+While rows are selected, or the cursor moved in the last ``HOLD_SECONDS``, such reloads
+wait: the order holds under the agent's keys, ``held`` counts the waiting updates, ``.``
+(``refresh``) applies them.
 (The habit of Textualize/toolong ``src/toolong/log_lines.py``.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,7 +36,10 @@ from textual.timer import Timer
 
 from backend.schemas import Direction, Thread, TicketPriority, TicketStatus
 from tui.client import ApiError
+from tui.glyphs import glyphs
 from tui.text import age, countdown, one_line
+
+HOLD_FOREVER = 1e9
 
 #: ``fetch(offset, limit, with_total) → (threads, total or None)``
 PageFetcher = Callable[[int, int, bool], Awaitable[tuple[list[Thread], int | None]]]
@@ -56,6 +64,7 @@ class ThreadList(ScrollView, can_focus=True):
     ROW_HEIGHT = 2
     PAGE_SIZE = 50
     MAX_PAGES = 40
+    HOLD_SECONDS = 3.0
 
     BINDINGS = [
         Binding("j,down", "cursor(1)", "Down", show=False, id="list.down", tooltip="Next thread"),
@@ -79,6 +88,22 @@ class ThreadList(ScrollView, can_focus=True):
             tooltip="A screenful up",
         ),
         Binding(
+            "ctrl+d",
+            "page(1, True)",
+            "Half page down",
+            show=False,
+            id="list.half_down",
+            tooltip="Half a screenful down",
+        ),
+        Binding(
+            "ctrl+u",
+            "page(-1, True)",
+            "Half page up",
+            show=False,
+            id="list.half_up",
+            tooltip="Half a screenful up",
+        ),
+        Binding(
             "enter", "open", "Open", id="list.open", tooltip="Open the thread under the cursor"
         ),
         Binding(
@@ -87,6 +112,13 @@ class ThreadList(ScrollView, can_focus=True):
             "Select",
             id="list.select",
             tooltip="Select or unselect the thread for bulk actions",
+        ),
+        Binding(
+            "full_stop",
+            "refresh",
+            "Refresh",
+            id="list.refresh",
+            tooltip="Apply the updates held while selecting (the list reorders)",
         ),
     ]
 
@@ -147,6 +179,17 @@ class ThreadList(ScrollView, can_focus=True):
             return isinstance(message, ThreadList.Highlighted)
 
     @dataclass
+    class HeldChanged(Message):
+        """How many updates wait for ``.`` (0: none, the list is current)."""
+
+        thread_list: ThreadList
+        count: int
+
+        @property
+        def control(self) -> ThreadList:
+            return self.thread_list
+
+    @dataclass
     class SelectionChanged(Message):
         thread_list: ThreadList
         count: int
@@ -181,6 +224,10 @@ class ThreadList(ScrollView, can_focus=True):
         self.selected: dict[int, int] = {}  # thread id → ticket id
         self.fetch_count = 0  # for tests and the benchmark
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._moved_at = -HOLD_FOREVER
+        self._held: set[int] = set()  # threads whose update waits (see ``holding``)
+        self._hold_timer: Timer | None = None
         # mutt's arrow_cursor: the cursor is only the marker in the first column, so a
         # move rewrites two cells instead of two highlighted rows (slow links)
         self.arrow_cursor = False
@@ -199,6 +246,7 @@ class ThreadList(ScrollView, can_focus=True):
         self._pending.clear()
         self._errors.clear()
         self.selected.clear()
+        self._set_held(set())
         self.total = None
         self.cursor = 0
         self._follow_id = None
@@ -207,6 +255,52 @@ class ThreadList(ScrollView, can_focus=True):
         self._request(0, with_total=True)
         self.post_message(self.SelectionChanged(self, 0))
         self.refresh()
+
+    @property
+    def load_failed(self) -> bool:
+        """Some page could not be fetched (it is retried, or reloaded)."""
+        return bool(self._errors)
+
+    @property
+    def holding(self) -> bool:
+        """The order holds: rows are selected, or the cursor moved a moment ago."""
+        return bool(self.selected) or (self.monotonic() - self._moved_at < self.HOLD_SECONDS)
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def _set_held(self, held: set[int]) -> None:
+        if held != self._held:
+            self._held = held
+            self.post_message(self.HeldChanged(self, len(held)))
+
+    def _hold(self, thread_id: int) -> None:
+        self._set_held(self._held | {thread_id})
+        if not self.selected and self._hold_timer is None:
+            wait = self.HOLD_SECONDS - (self.monotonic() - self._moved_at)
+            self._hold_timer = self.set_timer(max(0.1, wait), self._hold_ended)
+
+    def _hold_ended(self) -> None:
+        self._hold_timer = None
+        if not self._held:
+            return
+        if self.selected:
+            return  # held until ``.`` or the selection is cleared
+        if self.holding:
+            wait = self.HOLD_SECONDS - (self.monotonic() - self._moved_at)
+            self._hold_timer = self.set_timer(max(0.1, wait), self._hold_ended)
+            return
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        """``.``: apply the held updates now."""
+        self._set_held(set())
+        self._moved_at = -HOLD_FOREVER
+        self.reload()
+
+    def _moved(self) -> None:
+        self._moved_at = self.monotonic()
 
     def reload(self, delay: float = 0.0) -> None:
         """Refetch the pages in view (keeping the old ones on screen until they land)."""
@@ -267,7 +361,10 @@ class ThreadList(ScrollView, can_focus=True):
         """A live ``thread.updated``: redraw the row, or reload if the order may change."""
         index = self.find(thread.id)
         if index is None:
-            self.reload(delay=0.3)  # maybe new in this view
+            if self.holding:
+                self._hold(thread.id)
+            else:
+                self.reload(delay=0.3)  # maybe new in this view
             return
         old = self.thread_at(index)
         page, slot = divmod(index, self.PAGE_SIZE)
@@ -282,7 +379,11 @@ class ThreadList(ScrollView, can_focus=True):
             or old.ticket.priority != thread.ticket.priority
             or (old.unread_count > 0) != (thread.unread_count > 0)
         ):
-            self.reload(delay=0.3)  # order or membership in the view may have changed
+            # order or membership in the view may have changed
+            if self.holding:
+                self._hold(thread.id)
+            else:
+                self.reload(delay=0.3)
 
     # ----------------------------------------------------------------- paging
 
@@ -410,7 +511,8 @@ class ThreadList(ScrollView, can_focus=True):
             page = index // self.PAGE_SIZE
             if sub == 0:
                 error = self._errors.get(page)
-                label = f"  ⚠ {error}" if error else "  ···"
+                mark = glyphs()
+                label = f"  {mark.warning} {error}" if error else f"  {mark.loading}"
                 return self._strip(Text(label, style=self._cs("placeholder")), width, style)
             return Strip.blank(width, style)
         text = self._row_text(thread, sub, width)
@@ -435,19 +537,22 @@ class ThreadList(ScrollView, can_focus=True):
         unread = thread.unread_count > 0
         selected = thread.id in self.selected
         dim = self._cs("dim")
+        mark = glyphs()
         if sub == 0:
             row = Text()
             at_cursor = thread.id == getattr(self.current, "id", None)
             marker = self._cs("cursor") if at_cursor and self.arrow_cursor else None
-            row.append("▌" if at_cursor else " ", marker)
-            row.append("✔" if selected else " ", self._cs("selected"))
-            row.append("●" if unread else " ", self._cs("unread"))
+            row.append(mark.cursor if at_cursor else " ", marker)
+            row.append(mark.ticked if selected else mark.unticked, self._cs("selected"))
+            row.append(mark.unread if unread else " ", self._cs("unread"))
             row.append(" W ", dim)
             name = one_line(thread.contact.name, self._cs("unread") if unread else "")
-            owner = self.owner_names(ticket.owner_id) or "—"
+            if thread.group_id:
+                name = Text(f"{mark.group} ", end="").append_text(name)  # a WhatsApp group's thread
+            owner = self.owner_names(ticket.owner_id) or mark.nobody
             now = self.now()
             left = countdown(thread.session_expires_at, now)
-            session = f"⏱{left.split()[0]}" if left else "⏱exp"
+            session = f"{mark.session}{left.split()[0] if left else 'exp'}"
             right = Text()
             right.append(PRIORITY_MARK.get(ticket.priority, "  "), self._cs("urgent"))
             right.append(f"{session:>6} ", self._cs("expired") if left is None else dim)
@@ -463,7 +568,7 @@ class ThreadList(ScrollView, can_focus=True):
         status = ticket.status
         row.append(f"{STATUS_SHORT.get(status, status.value):<7} ", dim)
         if thread.last_message_direction == Direction.outbound:
-            row.append("↩ ", dim)
+            row.append(f"{mark.replied} ", dim)
         preview = one_line(thread.last_message_preview or thread.ticket.subject, dim)
         row.append_text(preview)
         return row
@@ -493,17 +598,26 @@ class ThreadList(ScrollView, can_focus=True):
             self.scroll_to(y=bottom - height, animate=False, immediate=True)
 
     def action_cursor(self, delta: int) -> None:
+        self._moved()
         self.cursor += delta
 
     def action_first(self) -> None:
+        self._moved()
         self.cursor = 0
 
     def action_last(self) -> None:
+        self._moved()
         self.cursor = max(0, (self.total or 1) - 1)
 
-    def action_page(self, direction: int) -> None:
+    def action_page(self, direction: int, half: bool = False) -> None:
+        self._moved()
         rows = max(1, self.scrollable_content_region.height // self.ROW_HEIGHT)
-        self.cursor += direction * rows
+        self.cursor += direction * (max(1, rows // 2) if half else rows)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "refresh":
+            return bool(self._held)
+        return True
 
     def action_open(self) -> None:
         thread = self.current
@@ -520,12 +634,17 @@ class ThreadList(ScrollView, can_focus=True):
             self.selected[thread.id] = thread.ticket.id
         self.refresh_lines(self.cursor * self.ROW_HEIGHT, self.ROW_HEIGHT)
         self.post_message(self.SelectionChanged(self, len(self.selected)))
+        self._moved()
         self.cursor += 1
+        if not self.selected and self._held:
+            self._hold(next(iter(self._held)))  # the hold now ends with the cursor's
 
     def clear_selection(self) -> None:
         self.selected.clear()
         self.refresh()
         self.post_message(self.SelectionChanged(self, 0))
+        if self._held:
+            self.action_refresh()
 
     def move_to(self, thread_id: int) -> bool:
         index = self.find(thread_id)

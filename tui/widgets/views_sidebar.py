@@ -11,6 +11,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from backend.schemas import View
+from tui.glyphs import glyphs
 from tui.text import one_line
 
 
@@ -101,7 +102,7 @@ class ViewsSidebar(OptionList):
         key = f"{index + 1}" if index < 9 else " "
         count = self.counts.get(view.id, view.count)
         count_text = "" if count is None else f"{count:,}"
-        marker = "▸" if view.id == self.active_id else " "
+        marker = glyphs().active if view.id == self.active_id else " "
         line = Text(f"{marker}{key} ", style="dim" if view.id != self.active_id else "bold")
         name = one_line(view.name, "bold" if view.id == self.active_id else "")
         room = max(3, width - line.cell_len - len(count_text) - 1)

@@ -1,0 +1,108 @@
+"""Snooze (pending until a time): out of the open views until then, back by itself when the
+time passes (the backend's periodic check, or a list read), with timeline entries; a
+customer's message or a status change ends it early. The clock is injected: nothing sleeps
+to make time pass."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from backend.domain.clock import FixedClock
+from tests.backend.seed import seed_thread
+from tests.backend.wsclient import LiveClient
+from tests.support import LiveBackend
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def clocked(tmp_path):
+    backend = LiveBackend(
+        data_dir=tmp_path / "data",
+        clock=FixedClock(NOW),
+        overrides={"snooze_check_interval": 0.05},
+    )
+    await backend.start()
+    await backend.seed_agents()
+    try:
+        yield backend
+    finally:
+        await backend.stop()
+
+
+async def _open_ids(client) -> list[int]:  # noqa: ANN001
+    page = (await client.get("/api/v1/threads", params={"view": "builtin:all_open"})).json()
+    return [thread["id"] for thread in page["items"]]
+
+
+async def test_a_snoozed_ticket_leaves_the_open_views_and_comes_back_by_itself(clocked):
+    thread = await seed_thread(clocked.store, name="Ann", phone="+34611111111", text="hi")
+    ticket_id = thread.ticket.id
+    until = NOW + timedelta(hours=2)
+    async with clocked.client(clocked.agent_token) as client:
+        response = await client.patch(
+            f"/api/v1/tickets/{ticket_id}", json={"snoozed_until": until.isoformat()}
+        )
+        assert response.status_code == 200, response.text
+        ticket = response.json()
+        assert ticket["status"] == "waiting_on_contact"
+        assert ticket["snoozed_until"] == "2026-11-26T11:00:00Z"
+        assert thread.id not in await _open_ids(client)
+        counts = (await client.get("/api/v1/views/counts")).json()["counts"]
+        assert counts["builtin:all_open"] == 0
+        async with LiveClient.connect(clocked, clocked.agent_token) as live:
+            clocked.clock.advance(timedelta(hours=2, seconds=1))  # the periodic check wakes it
+            woken = await live.next_of("ticket.updated")
+            assert woken["data"]["status"] == "waiting_on_us"
+            assert woken["data"]["snoozed_until"] is None
+        assert thread.id in await _open_ids(client)
+        timeline = (await client.get(f"/api/v1/tickets/{ticket_id}/timeline")).json()["items"]
+    actions = [(e["action"], e["actor_id"]) for e in timeline]
+    assert ("snoozed", clocked.agent.id) in actions
+    assert ("snooze_ended", None) in actions
+
+
+async def test_a_list_read_wakes_what_is_due(tmp_path):
+    backend = LiveBackend(data_dir=tmp_path / "data", clock=FixedClock(NOW))  # checks: 30 s
+    await backend.start()
+    await backend.seed_agents()
+    try:
+        thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+        async with backend.client(backend.agent_token) as client:
+            until = (NOW + timedelta(minutes=5)).isoformat()
+            await client.patch(f"/api/v1/tickets/{thread.ticket.id}", json={"snoozed_until": until})
+            assert thread.id not in await _open_ids(client)
+            backend.clock.advance(timedelta(minutes=6))
+            assert thread.id in await _open_ids(client)
+    finally:
+        await backend.stop()
+
+
+async def test_a_status_change_ends_a_snooze(clocked):
+    thread = await seed_thread(clocked.store, name="Ann", phone="+34611111111", text="hi")
+    ticket_id = thread.ticket.id
+    async with clocked.client(clocked.agent_token) as client:
+        until = (NOW + timedelta(days=1)).isoformat()
+        await client.patch(f"/api/v1/tickets/{ticket_id}", json={"snoozed_until": until})
+        reopened = await client.patch(
+            f"/api/v1/tickets/{ticket_id}", json={"status": "waiting_on_us"}
+        )
+        assert reopened.json()["snoozed_until"] is None
+        assert thread.id in await _open_ids(client)
+
+
+async def test_a_snooze_in_the_past_or_with_a_status_is_refused_and_changes_nothing(clocked):
+    thread = await seed_thread(clocked.store, name="Ann", phone="+34611111111", text="hi")
+    ticket_id = thread.ticket.id
+    async with clocked.client(clocked.agent_token) as client:
+        for body in (
+            {"snoozed_until": (NOW - timedelta(minutes=1)).isoformat()},
+            {"snoozed_until": (NOW + timedelta(hours=1)).isoformat(), "status": "closed"},
+        ):
+            response = await client.patch(f"/api/v1/tickets/{ticket_id}", json=body)
+            assert response.status_code == 422, response.text
+            assert response.json()["error"]["field"] == "snoozed_until"
+        ticket = (await client.get(f"/api/v1/tickets/{ticket_id}")).json()
+    assert ticket["snoozed_until"] is None and ticket["status"] == thread.ticket.status.value

@@ -1,0 +1,496 @@
+"""Nothing lost, find your way (issue 15): ``q`` goes back before it quits, quitting asks
+when a draft or the agents who joined a demo would be lost, a joined inbox says when its
+demo stopped, search keeps its results and pages, ``n``/``N`` jump between hits.
+
+Against the REAL backend and simulator (``backend_fixtures``), driven by keys.
+"""
+
+from __future__ import annotations
+
+from backend.schemas import MessageKind
+from tests.tui.backend_fixtures import (
+    Desk,
+    inbox_ready,
+    open_thread,
+    screen_text,
+    wait_for,
+)
+from tui.app import DEMO_STOPPED, DemoLink, StartScreen
+from tui.dialogs.simple import ConfirmDialog
+from tui.screens.inbox import InboxScreen
+from tui.screens.search import SearchResults, SearchScreen
+
+
+def _quit_dialog(app) -> ConfirmDialog | None:  # noqa: ANN001
+    screen = app.screen
+    return screen if isinstance(screen, ConfirmDialog) and screen.id == "quit-confirm" else None
+
+
+def _question(app) -> str:  # noqa: ANN001
+    dialog = _quit_dialog(app)
+    assert dialog is not None
+    return dialog.question
+
+
+async def test_q_goes_back_from_a_thread_and_quits_from_the_list(desk: Desk):
+    """At 80×24 the thread replaces the list: ``q`` there goes back to the list, and only
+    ``q`` on the list leaves (nothing to lose: without asking)."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("q")
+        await wait_for(lambda: not screen.thread_open)
+        assert app.return_code is None and app.screen is screen
+        assert screen.threads.has_focus
+        await pilot.press("q")
+        await wait_for(lambda: app.return_code == 0)
+        assert _quit_dialog(app) is None
+
+
+async def test_q_in_a_wide_thread_goes_to_the_list_first(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        assert screen.log_widget.has_focus
+        await pilot.press("q")
+        await wait_for(lambda: screen.threads.has_focus)
+        assert app.return_code is None
+
+
+async def test_quitting_asks_when_a_draft_would_be_lost(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r", *"half a reply", "escape")  # composer → messages
+        await wait_for(lambda: screen.log_widget.has_focus)
+        await pilot.press("q")  # → the list (the draft is kept for the thread)
+        await wait_for(lambda: not screen.thread_open)
+        await pilot.press("q")
+        await wait_for(lambda: _quit_dialog(app) is not None)
+        assert "1 unsent draft" in _question(app)
+        await pilot.press("n")  # stay
+        await wait_for(lambda: app.screen is screen)
+        assert app.return_code is None
+        await pilot.press("ctrl+q")  # from anywhere, same question
+        await wait_for(lambda: _quit_dialog(app) is not None)
+        await pilot.press("y")
+        await wait_for(lambda: app.return_code == 0)
+
+
+async def test_the_demo_owner_is_asked_before_stopping_it_for_joined_agents(desk: Desk):
+    joined: list[str] = []
+    app = desk.make_app(desk.admin_token, demo=DemoLink(others_joined=lambda: list(joined)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        joined.append("Bob")
+        await pilot.press("q")
+        await wait_for(lambda: _quit_dialog(app) is not None)
+        assert "stops the demo for Bob" in _question(app)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        joined.clear()  # Bob left: nothing to ask
+        await pilot.press("q")
+        await wait_for(lambda: app.return_code == 0)
+
+
+async def test_a_joined_inbox_says_when_the_demo_has_stopped(desk: Desk):
+    running = [True]
+    app = desk.make_app(desk.agent_token, demo=DemoLink(running=lambda: running[0]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        running[0] = False
+        await desk.backend.stop()
+        try:
+            await wait_for(lambda: isinstance(app.screen, StartScreen), timeout=10)
+            await pilot.pause()
+            assert "The demo you joined has stopped" in screen_text(app)
+            assert app.conn_state == "offline" and app.conn_detail == DEMO_STOPPED
+            assert not [w for w in app.workers if w.group == "live" and w.is_running]
+            await pilot.press("q")
+            await wait_for(lambda: app.return_code == 0)
+        finally:
+            await desk.backend.start()
+
+
+async def _search(pilot, app, query: str) -> SearchScreen:  # noqa: ANN001
+    await pilot.press("slash")
+    await wait_for(lambda: isinstance(app.screen, SearchScreen))
+    search = app.screen
+    await pilot.press(*query, "enter")
+    await wait_for(lambda: len(search.hits) > 0)
+    return search
+
+
+async def test_search_results_move_with_j_k_and_are_kept_after_a_thread(desk: Desk):
+    """j/k move in the results; q in the opened thread comes back to the same results at
+    the same place; q/escape in the results go to the query, escape there to the inbox."""
+    await desk.customer_writes("ben", "Where is my order?")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        search = await _search(pilot, app, "order")
+        results = search.query_one(SearchResults)
+        hits = list(search.hits)
+        assert len(hits) >= 3 and results.has_focus and results.highlighted == 0
+        await pilot.press("j", "j", "k")
+        assert results.highlighted == 1
+        chosen = hits[1]
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, InboxScreen))
+        await wait_for(
+            lambda: (
+                screen.log_widget.selected is not None
+                and screen.log_widget.selected.id == chosen.message_id
+            )
+        )
+        await pilot.press("q")
+        await wait_for(lambda: isinstance(app.screen, SearchScreen))
+        back = app.screen
+        assert [h.message_id for h in back.hits] == [h.message_id for h in hits]
+        back_results = back.query_one(SearchResults)
+        await wait_for(lambda: back_results.has_focus)
+        assert back_results.highlighted == 1
+        await pilot.press("q")  # results → query, results kept
+        await wait_for(lambda: back.query_one("#search-query").has_focus)
+        assert back_results.option_count == len(hits)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        assert app.return_code is None
+
+
+async def test_n_and_shift_n_jump_between_hits_in_a_thread_opened_from_search(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        older, newer = [m.id for m in await desk.messages("ana") if "rder" in (m.text or "")]
+        await _search(pilot, app, "order")
+        await pilot.press("enter")  # the newest hit first
+        log = screen.log_widget
+        await wait_for(lambda: log.selected is not None and log.selected.id == newer)
+        await pilot.press("N")
+        await wait_for(lambda: log.selected.id == older)
+        await pilot.press("n")
+        await wait_for(lambda: log.selected.id == newer)
+        assert not screen.composer.note_mode  # n did not start a note
+        assert app.screen is screen
+
+
+async def test_search_labels_notes_pages_past_100_and_fits_80_columns(desk: Desk):
+    thread_id = desk.ids["ben"]
+    for number in range(105):
+        await desk.call(
+            "POST",
+            f"/threads/{thread_id}/messages",
+            json={"kind": "note", "text": f"refund check {number}"},
+        )
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        search = await _search(pilot, app, "refund")
+        assert len(search.hits) == 100
+        assert all(hit.message_kind == MessageKind.note for hit in search.hits)
+        text = screen_text(app)
+        assert "note" in text and "100 results, more below" in text
+        for line in text.splitlines():
+            if "Ben Okafor" in line:  # the first line of a hit, ticket number included
+                assert f"#{desk.tickets['ben']}" in line
+        await pilot.press("end")  # the last one: the next page comes
+        await wait_for(lambda: len(search.hits) == 105)
+        assert search.query_one(SearchResults).option_count == 105
+        await pilot.pause()
+        assert "105 results" in screen_text(app)
+
+
+async def test_the_view_builder_never_saves_by_default_and_arrows_choose(desk: Desk):
+    """Name, sharing, then enter in the untouched property step: a property is picked (no
+    empty view saved); up/down from the search box move in the list."""
+    from tui.dialogs.view_builder import ViewBuilder
+
+    before = len(await desk.view_list())
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await pilot.press("v")
+        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
+        builder = app.screen
+        await pilot.pause()
+        await pilot.press(*"Mine", "enter", "enter")  # name, sharing: private
+        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        options = builder.query_one("#vb-prop-list")
+        assert builder._prop_shown[options.highlighted] is not None  # a property, not Save
+        await pilot.press("down", "down", "up")
+        assert options.highlighted == 1 and builder.query_one("#vb-prop-filter").has_focus
+        chosen = builder._prop_shown[1]
+        await pilot.press("enter")
+        await wait_for(lambda: builder._prop is chosen)
+        assert isinstance(app.screen, ViewBuilder)
+        await pilot.press("escape")
+    assert len(await desk.view_list()) == before
+
+
+async def test_the_list_holds_its_order_while_rows_are_selected(desk: Desk):
+    """space on a row, then a customer far down the list writes: the rows stay where they
+    are and the top bar says so; ``.`` applies the update (the thread moves to the top)."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        order = [threads.thread_at(i).id for i in range(5)]
+        assert order[-1] == desk.ids["chen"]
+        await pilot.press("space", "j", "space")  # ana and ben (cursor skips eve)
+        assert len(threads.selected) == 2
+        fetched = threads.fetch_count
+        await desk.customer_writes("chen", "Any news?")
+        await wait_for(lambda: threads.held == 1)
+        await pilot.pause()
+        # no reload is on its way (without the hold one comes 0.3 s after the event)
+        assert threads._reload_timer is None and threads.fetch_count == fetched
+        assert [threads.thread_at(i).id for i in range(5)] == order
+        assert "1 update — press . to refresh" in screen_text(app)
+        await pilot.press("full_stop")
+        await wait_for(lambda: threads.thread_at(0).id == desk.ids["chen"])
+        assert threads.held == 0 and len(threads.selected) == 2
+        await pilot.pause()
+        assert "press . to refresh" not in screen_text(app)
+
+
+async def test_bulk_close_says_how_many_and_u_undoes_it(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        mal_status = (await desk.thread("mal")).ticket.status
+        ben, mal = desk.ids["ben"], desk.ids["mal"]
+        for thread_id in (ben, mal):
+            screen.threads.move_to(thread_id)
+            await pilot.press("space")
+        await pilot.press("c")
+        await wait_for(lambda: any("Closed (2 threads)" in n.message for n in app._notifications))
+        assert (await desk.thread("ben")).ticket.status.value == "closed"
+        await pilot.press("u")
+        await wait_for(
+            lambda: any("Undone: Closed (2 threads)" in n.message for n in app._notifications)
+        )
+        assert (await desk.thread("ben")).ticket.status.value == "waiting_on_us"
+        assert (await desk.thread("mal")).ticket.status == mal_status
+        timeline = await desk.call("GET", f"/tickets/{desk.tickets['mal']}/timeline")
+        changes = [
+            (e["old"], e["new"]) for e in timeline["items"] if e["action"] == "status_changed"
+        ]
+        assert ("closed", mal_status.value) in changes
+
+
+async def test_undo_is_only_for_a_while(desk: Desk):
+    from datetime import timedelta
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        screen.threads.move_to(desk.ids["ben"])
+        await pilot.press("c")
+        await wait_for(lambda: any("Closed" in n.message for n in app._notifications))
+        desk.clock.advance(timedelta(seconds=31))
+        await pilot.press("u")
+        await wait_for(lambda: any("Nothing to undo" in n.message for n in app._notifications))
+    assert (await desk.thread("ben")).ticket.status.value == "closed"
+
+
+async def test_s_cycles_the_sort_orders(desk: Desk):
+    """S: newest activity → longest waiting (unanswered, oldest first) → session expiring."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        newest = [threads.thread_at(i).id for i in range(5)]
+        await pilot.press("S")
+        await wait_for(lambda: screen.sort == "waiting" and threads.current is not None)
+        await wait_for(lambda: threads.thread_at(0).id == desk.ids["chen"])  # 30 h unanswered
+        assert "longest waiting" in screen_text(app)
+        await pilot.press("S")
+        await wait_for(lambda: screen.sort == "expiring" and threads.current is not None)
+        # chen's session expired: last; the others' soonest first (mal wrote 45 min ago)
+        await wait_for(lambda: threads.thread_at(4) is not None)
+        assert threads.thread_at(0).id == desk.ids["mal"]
+        assert threads.thread_at(4).id == desk.ids["chen"]
+        await pilot.press("S")
+        await wait_for(lambda: screen.sort == "recent" and threads.current is not None)
+        await wait_for(lambda: [threads.thread_at(i).id for i in range(5)] == newest)
+
+
+async def test_m_assigns_to_me_and_j_opens_the_next_unread(desk: Desk):
+    app = desk.make_app(desk.agent_token)  # Bob
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        screen.threads.move_to(desk.ids["chen"])
+        await pilot.press("M")
+        await wait_for(lambda: any("Assigned to me" in n.message for n in app._notifications))
+        assert (await desk.thread("chen")).ticket.owner_id == desk.backend.agent.id
+        screen.threads.move_to(desk.ids["eve"])  # below ana, the one unread thread
+        await pilot.press("J")
+        await wait_for(lambda: screen.thread is not None and screen.thread.id == desk.ids["ana"])
+
+
+async def test_ctrl_d_and_ctrl_u_move_half_a_page(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 14)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        rows = threads.scrollable_content_region.height // threads.ROW_HEIGHT
+        assert rows >= 2
+        await pilot.press("ctrl+d")
+        assert threads.cursor == rows // 2
+        await pilot.press("ctrl+u")
+        assert threads.cursor == 0
+
+
+async def test_help_and_palette_list_only_ttydesks_own_actions(desk: Desk):
+    """No text-area word moves or scroll-view arrows in ``?``; the palette offers ttydesk's
+    actions (no "Focus Next", no Textual "Quit" that would not ask); help pages."""
+    from tui.commands import TtydeskCommands
+    from tui.screens.help import HelpScreen
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r")  # the composer's text area is on screen (and focused)
+        await wait_for(lambda: screen.composer.area.has_focus)
+        await pilot.press("escape")
+        await pilot.press("question_mark")
+        await wait_for(lambda: isinstance(app.screen, HelpScreen))
+        help_screen = app.screen
+        titles = [title for title, _rows in help_screen.rows()]
+        described = {d for _title, rows in help_screen.rows() for _k, d, _t in rows}
+        assert "TextArea" not in titles and "ContactPanel" not in titles
+        assert not described & {"Cursor word left", "Scroll Left", "Focus Next", "Page Left"}
+        assert {"Reply", "Quit", "Undo", "Sort"} <= described
+        body = help_screen.query_one("#help-body")
+        await pilot.pause()
+        await pilot.press("pagedown")
+        await wait_for(lambda: body.scroll_y > 3)
+        await pilot.press("pageup")
+        await wait_for(lambda: body.scroll_y == 0)
+        await pilot.press("j")
+        await wait_for(lambda: body.scroll_y == 1)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        names = {name for name, _help, _run in TtydeskCommands(screen, None)._commands()}
+        assert "Focus Next" not in names and "Copy selected text" not in names
+        assert "Reply" in names
+        system = [command.title for command in app.get_system_commands(screen)]
+        assert "Quit" not in system and "Screenshot" not in system and "Inbox" in system
+
+
+async def test_z_snoozes_and_the_thread_comes_back_by_itself(tmp_path):
+    """z → "In 1 hour": the thread leaves All open; when the (injected) clock passes the
+    hour the backend wakes it and it is back, the timeline naming who did what."""
+    from datetime import timedelta
+
+    from tests.tui.backend_fixtures import start_desk, stop_desk
+    from tui.dialogs.picker import FuzzyPicker
+
+    desk = await start_desk(tmp_path / "data", backend_overrides={"snooze_check_interval": 0.05})
+    try:
+        app = desk.make_app(desk.agent_token)  # Bob
+        async with app.run_test(size=(140, 36)) as pilot:
+            screen = await inbox_ready(app)
+            threads = screen.threads
+            ben = desk.ids["ben"]
+            threads.move_to(ben)
+            await pilot.press("z")
+            await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+            await pilot.press("enter")  # In 1 hour
+            await wait_for(lambda: threads.total == 4 and threads.find(ben) is None, timeout=10)
+            ticket = (await desk.thread("ben")).ticket
+            assert ticket.snoozed_until == desk.clock.now() + timedelta(hours=1)
+            desk.clock.advance(timedelta(hours=1, seconds=1))
+            await wait_for(lambda: threads.find(ben) is not None, timeout=10)
+            threads.move_to(ben)
+            await pilot.press("s")  # the contact panel, with the ticket's timeline
+            await wait_for(lambda: "woke the ticket" in _timeline(screen), timeout=10)
+            assert "Bob Agent snoozed the ticket until" in _timeline(screen)
+    finally:
+        await stop_desk(desk)
+
+
+async def test_the_timeline_names_agents_not_ids(desk: Desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ben"])  # owner: Bob, set by the seed
+        await pilot.press("s")
+        await wait_for(lambda: "changed the owner" in _timeline(screen), timeout=10)
+        owners = [row for row in _timeline(screen).splitlines() if "changed the owner" in row]
+        assert any(row.endswith("→ Bob Agent") for row in owners), owners
+        assert not any(row.endswith(f"→ {desk.backend.agent.id}") for row in owners)
+
+
+def _timeline(screen: InboxScreen) -> str:
+    return str(screen.panel.query_one("#ticket-timeline").content)
+
+
+async def test_a_returning_customer_shows_the_earlier_conversation(desk: Desk):
+    """Dora's ticket was closed; she writes again (a new conversation). ``[`` shows the
+    previous one above a divider; ``H`` opens it."""
+    from tui.dialogs.picker import FuzzyPicker
+
+    old_thread = desk.ids["dora"]
+    await desk.customer_writes("dora", "Hallo again, a new question")
+    new_thread = (await desk.call("GET", "/threads", params={"view": "builtin:all_open"}))["items"][
+        0
+    ]["id"]
+    assert new_thread != old_thread
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, new_thread)
+        log = screen.log_widget
+        await pilot.press("left_square_bracket")
+        await wait_for(lambda: bool(log.query(".earlier-divider")))
+        await pilot.pause()
+        text = screen_text(app)
+        assert "earlier conversation" in text and "Danke!" in text
+        assert "── this conversation ──" in text
+        assert [m.thread_id for m in log.messages] == [new_thread]  # the cursor's messages
+        await pilot.press("H")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        await pilot.press("enter")
+        await wait_for(lambda: screen.thread is not None and screen.thread.id == old_thread)
+
+
+async def test_ctrl_d_and_ctrl_u_in_the_messages(desk: Desk):
+    for number in range(12):
+        await desk.customer_writes("ana", f"line {number}")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        log = screen.log_widget
+        await wait_for(lambda: len(log.messages) == 14)
+        newest = log.cursor
+        step = max(1, log.scrollable_content_region.height // 6)
+        await pilot.press("ctrl+u")
+        assert log.cursor == newest - step
+        await pilot.press("ctrl+d")
+        assert log.cursor == newest
+
+
+async def test_the_order_holds_a_moment_after_the_cursor_moved(desk: Desk):
+    """No selection: an update that arrives just after j waits until the cursor has been
+    still for the hold time, then applies by itself (the list's clock is injected)."""
+    now = [1000.0]
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        threads.monotonic = lambda: now[0]
+        await pilot.press("j")
+        now[0] += threads.HOLD_SECONDS - 0.1  # still within the hold when the update comes
+        await desk.customer_writes("chen", "Any news?")
+        await wait_for(lambda: threads.held == 1)
+        assert threads.thread_at(4).id == desk.ids["chen"]
+        now[0] += 1.0  # the cursor has been still long enough
+        await wait_for(lambda: threads.thread_at(0).id == desk.ids["chen"])
+        assert threads.held == 0

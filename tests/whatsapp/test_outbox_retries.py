@@ -1,0 +1,210 @@
+"""The outbox's retry rules (WHATSAPP.md "Retry only what cannot have been sent"): what a
+proxy's 502 and an unknown 429 do, a send cut off by a restart, the back-off and its cut-off.
+
+A 502 from a proxy in front of Meta may have come after Meta took the message: it is
+ambiguous, so it waits for a status and is failed, never resent. A 429 is a rate limit
+(nothing was sent), whatever its code: retried after the back-off.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from backend.domain.clock import FixedClock
+from backend.whatsapp import outbound_service
+from backend.whatsapp.graph import GraphClient
+from backend.whatsapp.outbox import AMBIGUOUS_REASON, OutboxWorker
+from tests.whatsapp import outbound_fixtures as fx
+from tests.whatsapp.outbound_fixtures import CUSTOMER, WhatsAppEnv, start_env, stop_env
+
+wa = fx.wa  # fixtures
+short_ambiguous_wait = fx.short_ambiguous_wait
+
+SENT = ("sent", "delivered", "read")
+PROXY_502 = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+
+class GraphProxy:
+    """An HTTP proxy between the backend and the Graph API (the simulator), as a company's
+    egress proxy is: it answers the next scripted sends itself and forwards the rest."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.script: list[tuple[int, str, str]] = []  # (status, content type, body)
+        self.sends = 0  # POSTs to /messages that reached the proxy
+        self.server = TestServer(self._app(), host="127.0.0.1")  # port 0: told after start
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    def _app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.method == "POST" and request.path.endswith("/messages"):
+            self.sends += 1
+            if self.script:
+                status, content_type, text = self.script.pop(0)
+                return web.Response(status=status, text=text, content_type=content_type)
+        headers = {
+            name: value
+            for name, value in request.headers.items()
+            if name.lower() in ("authorization", "content-type")
+        }
+        async with httpx.AsyncClient() as client:
+            answer = await client.request(
+                request.method, self.upstream + request.path_qs, content=body, headers=headers
+            )
+        return web.Response(
+            status=answer.status_code,
+            body=answer.content,
+            headers={"Content-Type": answer.headers.get("content-type", "application/json")},
+        )
+
+
+@pytest.fixture
+async def proxied(tmp_path, short_ambiguous_wait) -> Any:
+    """Backend + simulator with a connected channel, the backend's Graph API calls going
+    through a GraphProxy."""
+    env = await start_env(tmp_path / "data")
+    proxy = GraphProxy(env.sim_url)
+    await proxy.server.start_server()
+    try:
+        await env.connect_channel()
+        env.backend.overrides["whatsapp_graph_url"] = proxy.url
+        await env.backend.restart()
+        env.outbox.base_delay = 0.05
+        yield env, proxy
+    finally:
+        await stop_env(env)
+        await proxy.server.close()
+
+
+async def test_a_proxys_502_with_an_html_body_is_ambiguous_failed_and_never_resent(proxied):
+    env, proxy = proxied
+    thread = await env.customer_writes()
+    proxy.script.append((502, "text/html", PROXY_502))
+    message = (await env.send(thread["id"], {"kind": "text", "text": "once at most"})).json()
+    failed = await env.wait_message(message["id"], lambda m: m.status == "failed")
+    assert failed.error_message == AMBIGUOUS_REASON
+    assert proxy.sends == 1
+    assert await env.sent(CUSTOMER) == []
+    assert await env.backend.store.outbox_state(message["id"]) == "done"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (
+            "application/json",
+            json.dumps({"error": {"message": "(#99999) Unknown", "type": "X", "code": 99999}}),
+        ),
+        ("text/html", "<html><body>429 Too Many Requests</body></html>"),
+    ],
+    ids=["unknown-code", "html"],
+)
+async def test_a_429_with_an_unknown_code_is_retried_after_the_back_off_and_sent_once(
+    proxied, content_type, body
+):
+    env, proxy = proxied
+    thread = await env.customer_writes()
+    proxy.script.append((429, content_type, body))
+    message = (await env.send(thread["id"], {"kind": "text", "text": "rate limited"})).json()
+    sent = await env.wait_message(message["id"], lambda m: m.status in SENT)
+    assert proxy.sends == 2
+    items = await env.sent(CUSTOMER)
+    assert len(items) == 1 and items[0]["wamid"] == sent.wamid
+
+
+async def test_a_send_cut_off_by_a_restart_with_no_status_ever_fails_and_is_never_resent(
+    tmp_path, monkeypatch, short_ambiguous_wait
+):
+    monkeypatch.setattr(outbound_service, "STOP_GRACE", 0.1)
+    env = await start_env(tmp_path / "data")
+    try:
+        await env.connect_channel()
+        thread = await env.customer_writes()
+        await env.faults(timeout_hang_s=5.0, fail_next=[{"kind": "timeout"}], drop_webhook_rate=1.0)
+        message = (await env.send(thread["id"], {"kind": "text", "text": "on the wire"})).json()
+        await env.until(env.sent)  # Meta took it; its answer hangs
+        await env.backend.stop()  # cut off: the row stays in_flight
+        assert await _outbox_state(env, message["id"]) == "in_flight"
+        await env.backend.start()
+        failed = await env.wait_message(message["id"], lambda m: m.status == "failed")
+        assert failed.error_message == AMBIGUOUS_REASON
+        assert len(await env.sent(CUSTOMER)) == 1
+        assert await env.backend.store.outbox_state(message["id"]) == "done"
+    finally:
+        await stop_env(env)
+
+
+async def _outbox_state(env: WhatsAppEnv, message_id: int) -> str:
+    from backend.store.engine import connect_sqlite
+
+    conn = connect_sqlite(env.backend.settings.database_path)
+    try:
+        return conn.execute(
+            "SELECT state FROM outbox WHERE message_id = ?", (message_id,)
+        ).fetchone()[0]
+    finally:
+        conn.close()
+
+
+async def test_the_back_off_doubles_up_to_its_cap_and_gives_up_after_max_attempts(wa):
+    """Driven by hand with a fixed clock: the delay each retry is scheduled at is read off
+    the outbox row, so no test time passes."""
+    await wa.outbox.stop()  # this test's worker does the sending
+    clock = FixedClock(datetime.now(UTC))
+    graph = GraphClient(wa.sim_url, wa.backend.settings.whatsapp_api_version, timeout=5.0)
+    worker = OutboxWorker(
+        wa.backend.store,
+        graph,
+        media_dir=wa.backend.settings.media_dir,
+        clock=clock,
+        max_attempts=4,
+        base_delay=1.0,
+        max_delay=2.5,
+    )
+    try:
+        thread = await wa.customer_writes()
+        await wa.faults(fail_next=[{"kind": "rate_limit"}] * 4)
+        message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+
+        async def settled() -> Any:
+            row = await wa.backend.store.readers.one(
+                "SELECT state, attempts, next_attempt FROM outbox WHERE message_id = ?",
+                (message_id,),
+            )
+            return row if row["state"] != "in_flight" else None
+
+        delays = []
+        for attempt in range(1, 5):
+            await worker.run_once()
+            row = await wa.until(settled)
+            assert row["attempts"] == attempt
+            if row["state"] == "pending":
+                due = datetime.fromisoformat(row["next_attempt"])
+                delays.append((due - clock.now()).total_seconds())
+                clock.set(due)
+        assert row["state"] == "done" and len(delays) == 3
+        # 1, 2, 4 s capped at 2.5, each ±20 % jitter
+        assert 0.8 <= delays[0] <= 1.2
+        assert 1.6 <= delays[1] <= 2.4
+        assert 2.0 <= delays[2] <= 3.0
+        failed = await wa.message(message_id)
+        assert failed.status == "failed" and failed.error_code == 130429
+        assert "gave up after 4 attempts" in failed.error_message
+        assert await wa.sent(CUSTOMER) == []
+    finally:
+        await graph.close()

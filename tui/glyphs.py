@@ -1,0 +1,118 @@
+"""The marks the inbox draws states with, in Unicode or in plain ASCII.
+
+Every state has a mark that needs neither colour nor Unicode: a terminal whose locale is
+not UTF-8 (``LC_ALL=C`` over an old SSH setup, a serial console) gets the ASCII set, in
+which ticked is ``[x]``, unread ``*`` and a read message ``VV``. ``tui.toml`` can choose
+either (``glyphs = "ascii"`` or ``"unicode"``); by default the locale decides, as it does
+for mutt.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Glyphs:
+    cursor: str  # the thread list's cursor marker
+    ticked: str  # a thread selected for a bulk action
+    unticked: str
+    unread: str
+    session: str  # before the time left in the 24-hour window
+    replied: str  # the last message is ours
+    active: str  # the view being shown
+    inbound: str  # a message from the contact
+    outbound: str  # a message from an agent
+    note: str
+    queued: str
+    sent: str
+    delivered: str
+    read: str
+    failed: str
+    warning: str
+    loading: str
+    online: str
+    away: str
+    offline: str
+    connecting: str
+    nobody: str  # an empty field, such as no owner
+    group: str  # a WhatsApp group's thread
+
+
+UNICODE = Glyphs(
+    cursor="▌",
+    ticked="✔",
+    unticked=" ",
+    unread="●",
+    session="⏱",
+    replied="↩",
+    active="▸",
+    inbound="▸",
+    outbound="◂",
+    note="✎",
+    queued="◷",
+    sent="✓",
+    delivered="✓✓",
+    read="✓✓",
+    failed="✗",
+    warning="⚠",
+    loading="···",
+    online="●",
+    away="◐",
+    offline="○",
+    connecting="◌",
+    nobody="—",
+    group="👥",
+)
+
+ASCII = Glyphs(
+    cursor=">",
+    ticked="[x]",
+    unticked="[ ]",
+    unread="*",
+    session="@",
+    replied="<",
+    active=">",
+    inbound=">",
+    outbound="<",
+    note="#",
+    queued="..",
+    sent="v",
+    delivered="vv",
+    read="VV",
+    failed="X",
+    warning="!",
+    loading="...",
+    online="+",
+    away="~",
+    offline="-",
+    connecting="~",
+    nobody="-",
+    group="(group)",
+)
+
+_current = UNICODE
+
+
+def glyphs() -> Glyphs:
+    """The set in use."""
+    return _current
+
+
+def use(chosen: Glyphs) -> None:
+    global _current
+    _current = chosen
+
+
+def for_locale(env: Mapping[str, str] | None = None) -> Glyphs:
+    """ASCII unless the locale says UTF-8 (the first of LC_ALL, LC_CTYPE, LANG that is
+    set, as the C library reads them; Python itself runs in UTF-8 either way)."""
+    env = os.environ if env is None else env
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = env.get(name)
+        if value:
+            normalized = value.lower().replace("-", "")
+            return UNICODE if "utf8" in normalized else ASCII
+    return ASCII

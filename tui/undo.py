@@ -1,0 +1,54 @@
+"""``u``: undo the last reassign, close or status/priority change for ``UNDO_SECONDS``.
+
+``TicketUndo.before(tickets, update)`` remembers, of each ticket, the values the update is
+about to change; ``restore_updates()`` gives the updates that put them back (through the
+API, so the ticket's timeline records the change back like any other).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from backend.schemas import Ticket, TicketUpdate
+
+UNDO_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class TicketUndo:
+    label: str
+    previous: dict[int, Ticket]  # ticket id → the ticket before the change
+    update: TicketUpdate
+    until: datetime
+
+    @classmethod
+    def before(
+        cls, tickets: list[Ticket], update: TicketUpdate, label: str, now: datetime
+    ) -> TicketUndo:
+        return cls(
+            label=label,
+            previous={ticket.id: ticket for ticket in tickets},
+            update=update,
+            until=now + timedelta(seconds=UNDO_SECONDS),
+        )
+
+    def usable(self, now: datetime) -> bool:
+        return now <= self.until and bool(self.previous)
+
+    def restore_updates(self) -> list[tuple[int, TicketUpdate]]:
+        changed = self.update.model_fields_set
+        updates = []
+        for ticket_id, ticket in self.previous.items():
+            values: dict[str, object] = {}
+            if changed & {"owner_id", "unassign"}:
+                if ticket.owner_id is None:
+                    values["unassign"] = True
+                else:
+                    values["owner_id"] = ticket.owner_id
+            if changed & {"status", "snoozed_until"}:
+                values["status"] = ticket.status  # (a status change ends a snooze)
+            if "priority" in changed:
+                values["priority"] = ticket.priority
+            updates.append((ticket_id, TicketUpdate(**values)))
+        return updates
