@@ -470,6 +470,8 @@ class Checkpointer:
                 if self._stopping.wait(self._every):
                     return
                 self._committed.clear()
+                if self._stopping.is_set():  # a stop whose wake-up that clear() erased
+                    return
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                     self.checkpoints += 1
