@@ -698,10 +698,11 @@ def run(
     if settings.minimal_redraw and sys.platform != "win32":
         from textual.drivers.linux_driver import LinuxDriver
 
-        from tui.terminal_output import DiffingDriver
+        from tui.terminal_output import AsciiDiffingDriver, DiffingDriver
 
         if app.driver_class is LinuxDriver:  # not when TEXTUAL_DRIVER chose another
-            app.driver_class = DiffingDriver
+            ascii_only = glyphs.glyphs() is glyphs.ASCII
+            app.driver_class = AsciiDiffingDriver if ascii_only else DiffingDriver
     result = app.run()
     return int(result or 0)
 

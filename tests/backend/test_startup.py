@@ -22,6 +22,7 @@ def env(tmp_path: Path) -> dict[str, str]:
         TTYDESK_CONFIG_FILE=os.devnull,
         TTYDESK_HOST="127.0.0.1",
         TTYDESK_PORT="0",
+        TTYDESK_WHATSAPP_APP_SECRET="test-app-secret",  # serve refuses to start without one
         XDG_CONFIG_HOME=str(tmp_path / "xdg"),
         PYTHONUNBUFFERED="1",
     )
