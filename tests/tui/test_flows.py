@@ -726,6 +726,26 @@ async def test_no_color_and_no_mouse(desk, monkeypatch):
         await wait_for(lambda: not screen.thread_open)
 
 
+async def test_at_80x24_the_views_fold_away_and_the_footer_leads_with_reply_assign_close(desk):
+    """Below 90 columns the list gets the views column's room (V brings it back, 1-9
+    still switch views), and the footer's first keys are the ones every reply needs."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        views = screen.query_one("#views")
+        assert not views.display
+        footer = screen_text(app).splitlines()[-1]
+        assert "Reply" in footer and "Assign" in footer and "Close" in footer, footer
+        await pilot.press("V")
+        await wait_for(lambda: views.display)
+        await pilot.press("V")
+        await wait_for(lambda: not views.display)
+    wide = desk.make_app(desk.admin_token)
+    async with wide.run_test(size=(120, 40)):
+        screen = await inbox_ready(wide)
+        assert screen.query_one("#views").display
+
+
 def test_every_binding_has_an_id_and_a_tooltip():
     """Keys are remappable (``[keymap]`` in the config) and explained on ``?``."""
     import importlib

@@ -84,6 +84,8 @@ if TYPE_CHECKING:
     from tui.app import TtydeskApp
 
 NARROW = 130
+#: Below this width the views column folds away (``V`` brings it back); 1–9 still switch
+VIEWS_COLUMN_MIN = 90
 #: ``S`` cycles these (the API's ``sort=``); the title names any but the first
 SORTS = {
     "recent": "newest activity",
@@ -119,27 +121,40 @@ class InboxScreen(Screen[None]):
 
     BINDINGS = [
         *_view_bindings(),
-        Binding("slash", "search", "Search", id="inbox.search", tooltip="Full-text search"),
+        # the footer shows the focused pane's keys in this order, cut at the terminal's
+        # width: the keys of every reply first (Reply, Assign, Close), rarer ones after
         Binding("r", "reply", "Reply", id="inbox.reply", tooltip="Reply (to the selected message)"),
-        Binding("n", "note", "Note", id="inbox.note", tooltip="Write a private note"),
-        Binding("t", "templates", "Template", id="inbox.templates", tooltip="Send a template"),
-        Binding(
-            "i", "inserts", "Insert", id="inbox.insert", tooltip="Insert a snippet, article, link…"
-        ),
         Binding("a", "assign", "Assign", id="inbox.assign", tooltip="Change the owner"),
-        Binding(
-            "A",
-            "assign_selection",
-            "Assign sel.",
-            id="inbox.assign_selection",
-            tooltip="Change the owner of every selected thread",
-        ),
         Binding(
             "c",
             "close_ticket",
             "Close",
             id="inbox.close",
             tooltip="Close the ticket (or the selection)",
+        ),
+        Binding(
+            "M",
+            "assign_to_me",
+            "Take",
+            id="inbox.assign_to_me",
+            tooltip="Assign to me (the thread or the selection)",
+        ),
+        Binding("n", "note", "Note", id="inbox.note", tooltip="Write a private note"),
+        Binding("t", "templates", "Template", id="inbox.templates", tooltip="Send a template"),
+        Binding("slash", "search", "Search", id="inbox.search", tooltip="Full-text search"),
+        Binding(
+            "z",
+            "snooze",
+            "Snooze",
+            id="inbox.snooze",
+            tooltip="Pending until a time: out of the open views, back by itself",
+        ),
+        Binding(
+            "A",
+            "assign_selection",
+            "Assign sel.",
+            id="inbox.assign_selection",
+            tooltip="Change the owner of every selected thread",
         ),
         Binding(
             "o",
@@ -154,6 +169,9 @@ class InboxScreen(Screen[None]):
             "Priority",
             id="inbox.priority",
             tooltip="Set the priority (of the selection)",
+        ),
+        Binding(
+            "i", "inserts", "Insert", id="inbox.insert", tooltip="Insert a snippet, article, link…"
         ),
         Binding(
             "s",
@@ -174,6 +192,13 @@ class InboxScreen(Screen[None]):
             tooltip="Mark the thread read or unread",
         ),
         Binding(
+            "V",
+            "toggle_views",
+            "Views",
+            id="inbox.views",
+            tooltip="Show or hide the views column (folded away below 90 columns)",
+        ),
+        Binding(
             "u",
             "undo",
             "Undo",
@@ -188,20 +213,6 @@ class InboxScreen(Screen[None]):
             tooltip="Start a conversation from a contact, company, deal or ticket",
         ),
         Binding("v", "new_view", "New view", id="inbox.new_view", tooltip="Create a view"),
-        Binding(
-            "M",
-            "assign_to_me",
-            "Take",
-            id="inbox.assign_to_me",
-            tooltip="Assign to me (the thread or the selection)",
-        ),
-        Binding(
-            "z",
-            "snooze",
-            "Snooze",
-            id="inbox.snooze",
-            tooltip="Pending until a time: out of the open views, back by itself",
-        ),
         Binding(
             "left_square_bracket",
             "previous_conversation",
@@ -253,6 +264,7 @@ class InboxScreen(Screen[None]):
     ]
 
     narrow: reactive[bool] = reactive(False)
+    views_hidden: reactive[bool] = reactive(False)
     thread_open: reactive[bool] = reactive(False)
     panel_open: reactive[bool] = reactive(False)
 
@@ -260,6 +272,7 @@ class InboxScreen(Screen[None]):
         super().__init__()
         self.view: View | None = None
         self.sort = "recent"
+        self._views_choice: bool | None = None  # V: shown (True) or hidden, whatever the width
         self._owner: int | None = None
         self.thread: Thread | None = None
         self.contact: ContactDetail | None = None
@@ -357,6 +370,7 @@ class InboxScreen(Screen[None]):
         self.presence.me_id = app.me.id if app.me else None
         self.sidebar.set_views(app.views, app.counts)
         self.narrow = self.size.width < NARROW
+        self._fold_views()
         if app.views:
             self.select_view(app.views[0])
         self.threads.focus()
@@ -366,6 +380,19 @@ class InboxScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.narrow = self.size.width < NARROW
+        self._fold_views()
+
+    def _fold_views(self) -> None:
+        """The views column folds away on a narrow terminal unless ``V`` asked for it."""
+        choice = self._views_choice
+        self.views_hidden = self.size.width < VIEWS_COLUMN_MIN if choice is None else not choice
+
+    def action_toggle_views(self) -> None:
+        self._views_choice = self.views_hidden
+        self._fold_views()
+
+    def watch_views_hidden(self, hidden: bool) -> None:
+        self.set_class(hidden, "-views-hidden")
 
     def watch_narrow(self, narrow: bool) -> None:
         self.set_class(narrow, "-narrow")
@@ -635,12 +662,24 @@ class InboxScreen(Screen[None]):
         else:
             self.threads.focus()
 
+    async def save_drafts(self) -> None:
+        """Before quitting: keep every typed draft on the server now."""
+        if self.thread is not None:
+            self._keep_draft(self.thread.id, left=True)
+        if self._draft_keeper is not None:
+            await self._draft_keeper.flush()
+
     def unsent_drafts(self) -> list[int]:
-        """Threads with text typed in the composer and not sent (quitting would lose it)."""
-        drafts = {thread_id for thread_id, text in self.drafts.items() if text.strip()}
-        if self.thread is not None and self.composer.text.strip():
-            drafts.add(self.thread.id)
-        return sorted(drafts)
+        """Threads whose typed text the server does not keep (yet): quitting would lose it."""
+        typed = dict(self.drafts)
+        if self.thread is not None:
+            typed[self.thread.id] = self.composer.text
+        keeper = self._draft_keeper
+        return sorted(
+            thread_id
+            for thread_id, text in typed.items()
+            if text.strip() and (keeper is None or keeper.kept_text(thread_id) != text)
+        )
 
     def _in_pane(self, widget: object) -> bool:
         pane = self._pane
@@ -672,6 +711,8 @@ class InboxScreen(Screen[None]):
         out.append_text(one_line(ticket.subject))
         out.append("\n")
         out.append(STATUS_WORDS.get(ticket.status, ticket.status.value), "bold")
+        if ticket.snoozed_until is not None:
+            out.append(f" (snoozed until {ticket.snoozed_until.astimezone():%a %d %b %H:%M})")
         out.append(f" · {ticket.priority.value}")
         owner = self._owner_name(ticket.owner_id) or "unassigned"
         out.append(" · owner ")
