@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
+
+from backend.demo.launcher import DemoError, find_demo
 
 STOP_TIMEOUT = 60.0
 
@@ -59,3 +62,49 @@ def test_the_demo_leaves_some_tickets_for_the_triage_queue(tmp_path):
         assert view_count(info, "All open") > view_count(info, "Unassigned")
     finally:
         stop_demo(process)
+
+
+def test_a_temporary_demo_folder_goes_when_the_demo_ends(tmp_path):
+    process, info = start_demo(tmp_path / "run")
+    data_dir = Path(info["data_dir"])
+    assert (data_dir / "ttydesk.db").exists()
+    stop_demo(process)
+    assert not data_dir.exists()
+
+
+def test_a_data_dir_given_is_kept_when_the_demo_ends(tmp_path):
+    process, info = start_demo(tmp_path / "run", "--data-dir", str(tmp_path / "kept"))
+    assert Path(info["data_dir"]) == tmp_path / "kept"
+    stop_demo(process)
+    assert (tmp_path / "kept" / "ttydesk.db").exists()
+
+
+def test_two_demos_of_one_user_run_side_by_side_and_join_finds_each(tmp_path, monkeypatch):
+    runtime = tmp_path / "run"
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    first, first_info = start_demo(runtime)
+    try:
+        second, second_info = start_demo(runtime, "--name", "training")
+        try:
+            urls = {first_info["backend_url"], first_info["simulator_url"]}
+            urls |= {second_info["backend_url"], second_info["simulator_url"]}
+            assert len(urls) == 4
+            assert first_info["data_dir"] != second_info["data_dir"]
+            assert view_count(first_info, "All open") > 0
+            assert view_count(second_info, "All open") > 0
+            # both run: --join must be told which one, and finds each by pid or name
+            with pytest.raises(DemoError, match=str(first_info["pid"])) as refused:
+                find_demo()
+            assert str(second_info["pid"]) in str(refused.value)
+            assert find_demo(str(first_info["pid"]))["backend_url"] == first_info["backend_url"]
+            assert find_demo("training")["backend_url"] == second_info["backend_url"]
+            with pytest.raises(DemoError, match="no demo of yours is called 'nope'"):
+                find_demo("nope")
+        finally:
+            stop_demo(second)
+        # the second one's end leaves the first one findable
+        assert find_demo()["backend_url"] == first_info["backend_url"]
+    finally:
+        stop_demo(first)
+    with pytest.raises(DemoError, match="no demo is running"):
+        find_demo()
