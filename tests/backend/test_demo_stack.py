@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.demo.launcher import DemoError, find_demo
+from backend.demo.launcher import DemoError, find_demo, running_demos
 
 STOP_TIMEOUT = 60.0
 
@@ -100,6 +100,18 @@ def test_two_demos_of_one_user_run_side_by_side_and_join_finds_each(tmp_path, mo
             assert find_demo("training")["backend_url"] == second_info["backend_url"]
             with pytest.raises(DemoError, match="no demo of yours is called 'nope'"):
                 find_demo("nope")
+            # the command line says the same, in one line, and starts no inbox
+            joined = subprocess.run(
+                [sys.executable, "-m", "backend.cli", "demo", "--join", "--agent", "bob"],
+                env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert joined.returncode == 1
+            assert "2 of your demos are running" in joined.stderr
+            assert str(first_info["pid"]) in joined.stderr
         finally:
             stop_demo(second)
         # the second one's end leaves the first one findable
@@ -108,3 +120,16 @@ def test_two_demos_of_one_user_run_side_by_side_and_join_finds_each(tmp_path, mo
         stop_demo(first)
     with pytest.raises(DemoError, match="no demo is running"):
         find_demo()
+
+
+def test_a_runtime_folder_of_another_user_is_refused(tmp_path, monkeypatch):
+    """On a shared /tmp another user could make ttydesk-<uid> first, to read the tokens."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    planted = tmp_path / f"ttydesk-{os.getuid()}"
+    planted.mkdir()
+    try:
+        os.chown(planted, os.getuid() + 1, -1)
+    except PermissionError:
+        pytest.skip("only root can plant a folder owned by another user")
+    with pytest.raises(PermissionError, match="belongs to another user"):
+        running_demos()
