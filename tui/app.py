@@ -22,10 +22,12 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
+from textual.notifications import Notify
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.widgets import Static
+from textual.widgets._toast import ToastRack
 from textual.worker import Worker, WorkerState
 
 from backend.schemas import (
@@ -121,6 +123,9 @@ class StartScreen(Screen[None]):
             return  # not composed yet: on_mount shows it
         widget.update(Text(message))
         widget.set_class(error, "-error")
+
+
+MAX_TOASTS = 2
 
 
 class TtydeskApp(App[int]):
@@ -544,6 +549,17 @@ class TtydeskApp(App[int]):
             self.bell()
 
     # ----------------------------------------------------------------- commands, help, errors
+
+    def _on_notify(self, event: Notify) -> None:
+        """At most MAX_TOASTS toasts at once: they stay between the thread header and the
+        composer even at 60×20 (app.tcss places and sizes them); a newer one replaces the
+        oldest."""
+        super()._on_notify(event)
+        for stale in list(self._notifications)[:-MAX_TOASTS]:
+            self._unnotify(stale, refresh=False)
+            # the whole holder, as an expiring toast does (Textual's rack would leave it)
+            for holder in self.screen.query(f"#{ToastRack._toast_id(stale)}"):
+                holder.remove()
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
-import tempfile
 from pathlib import Path
 
 
@@ -31,8 +31,14 @@ def add_demo_commands(subparsers: argparse._SubParsersAction) -> None:
         "--headless", action="store_true", help="run everything but the inbox; print one JSON line"
     )
     parser.add_argument(
-        "--join", action="store_true", help="open the inbox on a demo already running"
+        "--join",
+        nargs="?",
+        const="",
+        metavar="DEMO",
+        help="open the inbox on a demo of yours already running (name it by pid or --name "
+        "when several run)",
     )
+    parser.add_argument("--name", default="", help="a name for this demo, for --join NAME")
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
@@ -42,21 +48,29 @@ def run(args: argparse.Namespace) -> int:
     from backend.demo.launcher import DemoError, join, run_interactive
 
     try:
-        if args.join:
-            return join(agent=args.agent)
+        if args.join is not None:
+            return join(agent=args.agent, demo=args.join or None)
         if args.headless:
             return _headless(args)
-        child_args = ["--rate", str(args.rate)]
+        child_args = ["--rate", str(args.rate), "--name", args.name]
         if args.no_traffic:
             child_args.append("--no-traffic")
         if args.data_dir:
             child_args += ["--data-dir", str(args.data_dir)]
-        log_path = (args.data_dir or Path(tempfile.gettempdir())) / "ttydesk-demo.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        return run_interactive(agent=args.agent, child_args=child_args, log_path=log_path)
-    except DemoError as exc:
+        return run_interactive(agent=args.agent, child_args=child_args, log_path=_log_path(args))
+    except (DemoError, PermissionError) as exc:
         print(f"ttydesk demo: {exc}", file=sys.stderr)
         return 1
+
+
+def _log_path(args: argparse.Namespace) -> Path:
+    """The stack's log: in ``--data-dir``, else in this user's private runtime folder."""
+    if args.data_dir:
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+        return args.data_dir / "ttydesk-demo.log"
+    from backend.demo.stack import runtime_dir
+
+    return runtime_dir() / f"demo-{os.getpid()}.log"
 
 
 def _headless(args: argparse.Namespace) -> int:
@@ -67,6 +81,7 @@ def _headless(args: argparse.Namespace) -> int:
     )
     options = DemoOptions(
         data_dir=args.data_dir,
+        name=args.name,
         rate=args.rate,
         traffic=not args.no_traffic,
         backend_port=args.port,

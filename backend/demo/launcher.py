@@ -7,6 +7,10 @@ killed. Quitting the inbox (``q`` or Ctrl+C) stops the child and waits for it.
 An inbox that joins a running demo (``--join``) leaves a file in the demo's ``joined``
 folder while it runs: the owner's inbox asks before quitting when others joined (quitting
 stops the demo for them), and a joined inbox says so when the demo has stopped.
+
+Each running demo leaves its details in this user's private runtime folder, one file per
+demo (see stack.py), so several users, and several demos of one user, share a server:
+``--join`` takes the caller's only demo, or the one named by its pid or ``--name``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +27,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from backend.demo.stack import info_path, runtime_dir
+from backend.demo.stack import demos_dir, runtime_dir
 
 START_TIMEOUT = 60.0
 
@@ -110,6 +115,52 @@ def joined_as(demo_pid: int, agent: str) -> Iterator[None]:
         marker.unlink(missing_ok=True)
 
 
+def running_demos() -> list[dict]:
+    """This user's demos that still run, oldest first; a dead demo's details are removed."""
+    demos = []
+    for path in sorted(demos_dir().glob("*.json")):
+        try:
+            info = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # being written, or not ours to read
+        if _alive(info.get("pid", 0)):
+            demos.append(info)
+        else:
+            path.unlink(missing_ok=True)
+    return sorted(demos, key=lambda info: (info.get("started", ""), info["pid"]))
+
+
+def describe(info: dict) -> str:
+    name = f" {info['name']!r}" if info.get("name") else ""
+    return f"pid {info['pid']}{name}, started {info.get('started', '?')}, data {info['data_dir']}"
+
+
+def find_demo(wanted: str | None = None) -> dict:
+    """The demo ``--join`` opens: the named one (pid or name), else the caller's only one."""
+    demos = running_demos()
+    if not demos:
+        raise DemoError("no demo is running for this user; start one with `ttydesk demo`")
+    if wanted:
+        for info in demos:
+            if wanted in (str(info["pid"]), info.get("name")):
+                return info
+        listed = "; ".join(describe(info) for info in demos)
+        raise DemoError(f"no demo of yours is called {wanted!r}; running: {listed}")
+    if len(demos) > 1:
+        listed = "; ".join(describe(info) for info in demos)
+        raise DemoError(
+            f"{len(demos)} of your demos are running ({listed}); "
+            "name one with `ttydesk demo --join PID`"
+        )
+    return demos[0]
+
+
+def remove_temporary_data(info: dict) -> None:
+    """Whatever way the demo ended, its temporary folder goes with it."""
+    if info.get("data_dir_is_temporary"):
+        shutil.rmtree(info["data_dir"], ignore_errors=True)
+
+
 def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int:
     from tui.app import DemoLink
     from tui.app import run as run_tui
@@ -126,26 +177,20 @@ def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int
         return run_tui(info["backend_url"], token, save_config=False, demo=demo)
     finally:
         stop_child(child)
+        if info.get("data_dir_is_temporary"):
+            remove_temporary_data(info)
+            log_path.unlink(missing_ok=True)  # kept when the demo failed to start
 
 
-def join(*, agent: str) -> int:
+def join(*, agent: str, demo: str | None = None) -> int:
     from tui.app import DemoLink
     from tui.app import run as run_tui
 
-    path = info_path()
-    if not path.exists():
-        raise DemoError("no demo is running for this user; start one with `ttydesk demo`")
-    info = json.loads(path.read_text())
-    try:
-        os.kill(info["pid"], 0)
-    except ProcessLookupError:
-        raise DemoError(
-            "the demo that wrote its details has stopped; start one with `ttydesk demo`"
-        ) from None
+    info = find_demo(demo)
     token = info["agents"].get(agent)
     if token is None:
         raise DemoError(f"there is no demo agent {agent!r}; try one of {sorted(info['agents'])}")
     demo_pid = info["pid"]
     with joined_as(demo_pid, agent):
-        demo = DemoLink(running=lambda: _alive(demo_pid))
-        return run_tui(info["backend_url"], token, save_config=False, demo=demo)
+        link = DemoLink(running=lambda: _alive(demo_pid))
+        return run_tui(info["backend_url"], token, save_config=False, demo=link)

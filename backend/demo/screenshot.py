@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 
 from backend.demo.stack import DemoOptions, DemoStack
@@ -16,9 +15,7 @@ async def make_screenshot(output: Path, size: tuple[int, int] = (160, 42)) -> Pa
     from tui.app import TtydeskApp
     from tui.config import load_settings
 
-    stack = DemoStack(
-        DemoOptions(data_dir=Path(tempfile.mkdtemp(prefix="ttydesk-shot-")), traffic=False)
-    )
+    stack = DemoStack(DemoOptions(traffic=False))  # a temporary folder, removed at the end
     try:
         info = await stack.start()
         app = TtydeskApp(load_settings(info.backend_url, info.agents["alice"]), save_config=False)
@@ -31,6 +28,7 @@ async def make_screenshot(output: Path, size: tuple[int, int] = (160, 42)) -> Pa
             app.save_screenshot(filename=output.name, path=str(output.parent))
     finally:
         await stack.stop()
+        stack.remove_temporary_data()
     return output
 
 

@@ -15,7 +15,9 @@ import logging
 import os
 import random
 import secrets
+import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -53,18 +55,38 @@ NUMBERS = (
     ("106540352242923", "15550002222", "Northwind Sales"),
 )
 HISTORY_HOURS = 5
-INFO_FILE = "demo.json"
+DEMOS_FOLDER = "demos"
 
 
 def runtime_dir() -> Path:
+    """This user's private folder for running demos (several users share /tmp on a server)."""
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
     path = Path(base) / f"ttydesk-{os.getuid()}"
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid != os.getuid():
+        raise PermissionError(
+            f"{path} belongs to another user; set XDG_RUNTIME_DIR to a folder of your own"
+        )
+    path.chmod(0o700)
     return path
 
 
-def info_path() -> Path:
-    return runtime_dir() / INFO_FILE
+def demos_dir() -> Path:
+    """One details file per running demo of this user, named by the demo's process id."""
+    path = runtime_dir() / DEMOS_FOLDER
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def info_path(pid: int | None = None) -> Path:
+    return demos_dir() / f"{pid or os.getpid()}.json"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read, from the first byte (it holds tokens)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 @dataclass
@@ -78,6 +100,9 @@ class DemoInfo:
     verify_token: str
     phone_numbers: list[dict[str, str]]
     data_dir: str
+    data_dir_is_temporary: bool = False  # removed when the demo ends
+    name: str = ""  # what ``--join NAME`` matches, beside the pid
+    started: str = field(default_factory=lambda: time.strftime("%H:%M"))
     pid: int = field(default_factory=os.getpid)
 
     def to_json(self) -> str:
@@ -86,7 +111,8 @@ class DemoInfo:
 
 @dataclass
 class DemoOptions:
-    data_dir: Path | None = None
+    data_dir: Path | None = None  # None: a new temporary folder, removed when the demo ends
+    name: str = ""
     rate: float = 0.2
     traffic: bool = True
     host: str = "127.0.0.1"
@@ -96,12 +122,9 @@ class DemoOptions:
     watch_stdin: bool = False  # stop when standard input closes (set by the launcher)
 
 
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket, bound now: two demos started at once never get the same port."""
+    return socket.create_server((host, port))
 
 
 def simulator_config(
@@ -156,14 +179,17 @@ class DemoStack:
 
     def __init__(self, options: DemoOptions) -> None:
         self.options = options
+        self.data_dir_is_temporary = options.data_dir is None
         self.data_dir = options.data_dir or Path(tempfile.mkdtemp(prefix="ttydesk-demo-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.app_secret = secrets.token_urlsafe(24)
         self.verify_token = secrets.token_urlsafe(16)
         self.access_token = "demo-" + secrets.token_urlsafe(24)
         host = options.host
-        self.backend_port = options.backend_port or _free_port(host)
-        self.simulator_port = options.simulator_port or _free_port(host)
+        self._backend_socket = _listen(host, options.backend_port)
+        self._simulator_socket = _listen(host, options.simulator_port)
+        self.backend_port = self._backend_socket.getsockname()[1]
+        self.simulator_port = self._simulator_socket.getsockname()[1]
         self.backend_url = f"http://{host}:{self.backend_port}"
         self.simulator_url = f"http://{host}:{self.simulator_port}"
         self.tokens: dict[str, str] = {}
@@ -195,10 +221,10 @@ class DemoStack:
                 seed=self.options.seed,
             )
         )
-        await self._serve(sim_app, self.simulator_port)
+        await self._serve(sim_app, self._simulator_socket)
         self.simulator = sim_app[SIMULATOR]
         self.backend_app = create_app(self.settings())
-        await self._serve(self.backend_app, self.backend_port)
+        await self._serve(self.backend_app, self._backend_socket)
         fresh = not (self.data_dir / "demo-seeded").exists()
         await self._agents()
         if fresh:
@@ -220,12 +246,14 @@ class DemoStack:
                 for pnid, display, _ in NUMBERS
             ],
             data_dir=str(self.data_dir),
+            data_dir_is_temporary=self.data_dir_is_temporary,
+            name=self.options.name,
         )
 
-    async def _serve(self, app: web.Application, port: int) -> None:
+    async def _serve(self, app: web.Application, sock: socket.socket) -> None:
         runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, self.options.host, port).start()
+        await web.SockSite(runner, sock).start()
         self._runners.append(runner)
 
     async def stop(self) -> None:
@@ -239,6 +267,13 @@ class DemoStack:
             with contextlib.suppress(Exception):
                 await runner.cleanup()
         self._runners.clear()
+        self._backend_socket.close()
+        self._simulator_socket.close()
+
+    def remove_temporary_data(self) -> None:
+        """A demo's temporary folder goes with it; a ``--data-dir`` folder is kept."""
+        if self.data_dir_is_temporary:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ seeding
 
@@ -471,9 +506,7 @@ async def run_headless(options: DemoOptions, *, announce=print) -> int:  # noqa:
     stack = DemoStack(options)
     try:
         info = await stack.start()
-        path = info_path()
-        path.write_text(info.to_json())
-        path.chmod(0o600)
+        write_private(info_path(), info.to_json())
         announce(info.to_json())
         sys.stdout.flush()
         stack.start_traffic()
@@ -482,9 +515,8 @@ async def run_headless(options: DemoOptions, *, announce=print) -> int:  # noqa:
         await stop.wait()
     finally:
         await stack.stop()
-        with contextlib.suppress(FileNotFoundError):
-            if json.loads(info_path().read_text()).get("pid") == os.getpid():
-                info_path().unlink()
+        info_path().unlink(missing_ok=True)
+        stack.remove_temporary_data()
     return 0
 
 

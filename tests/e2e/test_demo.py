@@ -14,11 +14,12 @@ FIRST_SCREEN_TIMEOUT = 60.0
 
 
 def demo_info(env: dict[str, str], timeout: float = 30.0) -> dict:
-    path = Path(env["XDG_RUNTIME_DIR"]) / f"ttydesk-{os.getuid()}" / "demo.json"
+    folder = Path(env["XDG_RUNTIME_DIR"]) / f"ttydesk-{os.getuid()}" / "demos"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if path.exists():
-            return json.loads(path.read_text())
+        written = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        if written:
+            return json.loads(written[0].read_text())
         time.sleep(0.2)
     raise AssertionError("the demo did not write its details")
 

@@ -31,7 +31,10 @@ class Terminal:
         cls, socket: str, name: str, command: list[str], env: dict[str, str], size=(120, 40)
     ) -> Terminal:
         exports = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
-        line = f"env {exports} {shlex.join(command)}; echo '[exited]'; sleep 600"
+        # COLUMNS/LINES inherited from the test run would override the pane's own size
+        line = (
+            f"env -u COLUMNS -u LINES {exports} {shlex.join(command)}; echo '[exited]'; sleep 600"
+        )
         subprocess.run(
             [
                 "tmux",

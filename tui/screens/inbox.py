@@ -713,16 +713,17 @@ class InboxScreen(Screen[None]):
         out.append(STATUS_WORDS.get(ticket.status, ticket.status.value), "bold")
         if ticket.snoozed_until is not None:
             out.append(f" (snoozed until {ticket.snoozed_until.astimezone():%a %d %b %H:%M})")
-        out.append(f" · {ticket.priority.value}")
-        owner = self._owner_name(ticket.owner_id) or "unassigned"
-        out.append(" · owner ")
-        out.append_text(one_line(owner, "bold"))
+        # the session timer right after the status: narrow terminals cut the line's end
         left = countdown(thread.session_expires_at, self.tapp.clock())
         out.append(" · ")
         if left:
             out.append(f"session {left} left")
         else:
             out.append("session expired: template only", "bold reverse")
+        out.append(f" · {ticket.priority.value}")
+        owner = self._owner_name(ticket.owner_id) or "unassigned"
+        out.append(" · owner ")
+        out.append_text(one_line(owner, "bold"))
         if thread.business_number:
             out.append(" · via ")
             out.append_text(one_line(thread.business_number, "dim"))

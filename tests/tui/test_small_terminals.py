@@ -1,0 +1,72 @@
+"""Small terminals over SSH: at 80×24 a toast never covers what the agent is writing or the
+session timer, and 60×20 is still a working inbox. Real backend and simulator, pilot."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets._toast import Toast
+
+from tests.tui.backend_fixtures import CUSTOMERS, inbox_ready, open_thread, screen_text, wait_for
+
+
+def visible(widget) -> object:  # noqa: ANN001 - any mounted widget
+    return widget.screen.find_widget(widget).visible_region
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_toasts_keep_off_the_composer_and_the_session_hint(desk, size):
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r")
+        await wait_for(lambda: screen.composer.area.has_focus)
+        # a draft of a few lines: the composer grows towards the top of the screen
+        await pilot.press(*"Thanks for waiting,", "enter", *"it ships today", "enter", "-")
+        assert "session" in str(screen.query_one("#thread-header").render())
+        for number in range(8):  # more than fit: the newest show, in place
+            title = f"From customer {number}"
+            app.notify(
+                f"Customer {number} wrote a long message that wraps over two lines here",
+                title=title,
+                markup=False,
+            )
+            await wait_for(lambda title=title: title in screen_text(app))
+        composer = visible(screen.composer)
+        session_hint = visible(screen.query_one("#thread-header"))
+        assert composer.height >= 3 and session_hint.height >= 1
+        shown = [visible(toast) for toast in app.screen.query(Toast)]
+        assert any(region.height > 0 for region in shown)
+        for region in shown:
+            assert not region.overlaps(composer), (region, composer, screen_text(app))
+            assert not region.overlaps(session_hint), (region, session_hint, screen_text(app))
+
+
+async def test_at_60x20_the_list_shows_rows_and_a_reply_is_written_and_sent(desk):
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(60, 20)) as pilot:
+        screen = await inbox_ready(app)
+        threads = visible(screen.threads)
+        assert threads.height >= 10, screen_text(app)
+        assert "Ana García" in screen_text(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await wait_for(lambda: "Hola, my order has not arrived" in screen_text(app))
+        # the session timer is the header's second line, whole, ahead of rarer details
+        session_line = screen_text(app).splitlines()[2]
+        assert "session 23h 57m left" in session_line, session_line
+        await pilot.press("r")
+        await wait_for(lambda: screen.composer.area.has_focus)
+        await pilot.press(*"On its way")
+        await wait_for(lambda: "On its way" in screen_text(app))
+        composer = visible(screen.composer)
+        assert composer.height >= 3 and composer.bottom <= 19, screen_text(app)
+        footer = screen_text(app).splitlines()[-1]
+        assert "Send" in footer, footer
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: any(m.text == "On its way" for m in screen.log_widget.messages))
+        await wait_for(lambda: screen.composer.text == "")
+        await pilot.press("escape", "escape")
+        await wait_for(lambda: not screen.thread_open)
+        assert visible(screen.threads).height >= 10
+    sent = await desk.env.sent(to=CUSTOMERS["ana"].wa_id)
+    assert [item["body"]["text"]["body"] for item in sent] == ["On its way"]
