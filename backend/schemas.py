@@ -539,6 +539,16 @@ class OrderItem(ResponseModel):
     currency: str | None = None
 
 
+class MessagePricing(ResponseModel):
+    """What WhatsApp bills an outbound message as, from its statuses (lenient: a new
+    category is kept as given; ``unknown`` when a status carried no pricing)."""
+
+    category: str  # service | utility | marketing | authentication | unknown | …
+    billable: bool | None = None
+    pricing_model: str | None = None  # e.g. PMP
+    type: str | None = None  # e.g. regular, free_customer_service
+
+
 class Message(ResponseModel):
     id: int
     thread_id: int
@@ -576,6 +586,7 @@ class Message(ResponseModel):
     delivered_at: datetime | None = None
     read_at: datetime | None = None
     failed_at: datetime | None = None
+    pricing: MessagePricing | None = None  # outbound, once a status came
 
 
 class TemplateValues(WireModel):

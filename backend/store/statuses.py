@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from backend import schemas
+from backend.domain.pricing import read_pricing
 from backend.store import conversations as conv
 from backend.store.base import loads
 from backend.store.engine import Tx, dumps, iso, parse_dt
@@ -60,6 +61,7 @@ class StatusRecord:
     opaque: str | None = None
     error_code: int | None = None
     error_message: str | None = None  # plain words for the agent
+    pricing: dict[str, Any] | None = None  # the status's pricing block, as Meta sent it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,7 @@ class StatusRecord:
             "opaque": self.opaque,
             "error_code": self.error_code,
             "error_message": self.error_message,
+            "pricing": self.pricing,
         }
 
     @classmethod
@@ -79,6 +82,7 @@ class StatusRecord:
             opaque=data.get("opaque"),
             error_code=data.get("error_code"),
             error_message=data.get("error_message"),
+            pricing=data.get("pricing"),
         )
 
 
@@ -141,6 +145,7 @@ def apply_status(tx: Tx, record: StatusRecord) -> StatusResult:
         (record.wamid, status, tx.now_iso),
     )
     changed = _apply_to_message(tx, row["id"], row["status"], status, record) or attached
+    changed = _apply_pricing(tx, row["id"], status, record.pricing) or changed
     settle_outbox_row(tx, row["id"])
     if attached:
         _replay_early(tx, record.wamid)
@@ -191,6 +196,32 @@ def _apply_to_message(
         (message_id,),
     )
     return before is None or after is None or tuple(before) != tuple(after)
+
+
+def _apply_pricing(tx: Tx, message_id: int, status: str, block: dict[str, Any] | None) -> bool:
+    """Keep what the status says the message is billed as. A status without a pricing
+    block marks a message with none yet ``unknown`` and never overwrites one that came;
+    a failure says nothing about billing."""
+    if status == "failed" and block is None:
+        return False
+    pricing = read_pricing(block)
+    billable = None if pricing.billable is None else int(pricing.billable)
+    if block is None:
+        where = "id = ? AND pricing_category IS NULL"
+    else:
+        where = (
+            "id = ? AND (pricing_category IS NOT ? OR pricing_billable IS NOT ? "
+            "OR pricing_model IS NOT ? OR pricing_type IS NOT ?)"
+        )
+    params: tuple[Any, ...] = (message_id,)
+    if block is not None:
+        params += (pricing.category, billable, pricing.model, pricing.type)
+    cursor = tx.execute(
+        "UPDATE messages SET pricing_category = ?, pricing_billable = ?, pricing_model = ?, "
+        f"pricing_type = ? WHERE {where}",
+        (pricing.category, billable, pricing.model, pricing.type, *params),
+    )
+    return cursor.rowcount > 0
 
 
 def settle_ticket_delivery(tx: Tx, message_id: int, thread_id: int) -> None:
