@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-from backend.domain.errors import InvalidField
+from backend.domain.errors import DomainError, InvalidField
 from backend.domain.usage import Period, _reset_day, _shift_month
 
 SERVICE = "service"
@@ -140,7 +140,7 @@ def parse_rate_card(text: str) -> RateCard:
 def parse_month(value: str, *, field: str = "month") -> tuple[int, int]:
     """``YYYY-MM`` as (year, month); anything else is a clear error."""
     parts = value.strip().split("-")
-    if len(parts) == 2 and len(parts[0]) == 4 and parts[0].isdigit() and parts[1].isdigit():
+    if len(parts) == 2 and (len(parts[0]), len(parts[1])) == (4, 2) and "".join(parts).isdigit():
         year, month = int(parts[0]), int(parts[1])
         if 1 <= month <= 12 and year >= 1:
             return year, month
@@ -279,3 +279,11 @@ def budget_level(spent: Decimal, budget: Decimal) -> BudgetLevel:
     if spent * 100 >= budget * 80:
         return "warning"
     return "ok"
+
+
+class RateCardUnusable(DomainError):
+    """The configured rate card cannot be read or parsed (it changed since start-up)."""
+
+    status = 503
+    default_code = "rate_card_unusable"
+    default_message = "The rate card cannot be used; fix the file the rate_card setting names."
