@@ -1,5 +1,6 @@
-"""The header warns when the month's WhatsApp estimate passes 80 % and 100 % of the budget
-(settings ``rate_card`` and ``budget``), like the conversation meter."""
+"""What WhatsApp will bill, in the TUI: the header warns when the month's estimate passes 80 %
+and 100 % of the budget (settings ``rate_card`` and ``budget``), like the conversation meter;
+the composer and the template picker say what a send is billed as."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from datetime import date
 from decimal import Decimal
 
 from backend.schemas import Budget, Usage
-from tests.tui.backend_fixtures import inbox_ready, screen_text, start_desk, stop_desk, wait_for
+from tests.tui.backend_fixtures import (
+    inbox_ready,
+    open_thread,
+    screen_text,
+    start_desk,
+    stop_desk,
+    wait_for,
+)
+from tui.dialogs.template_picker import TemplatePicker
 from tui.widgets.chrome import usage_text
 
 EVERY_CATEGORY_COSTS_2 = """currency = "EUR"
@@ -74,3 +83,26 @@ async def test_the_header_warns_over_budget_and_keeps_it_across_pushed_meters(tm
             assert app.usage.budget is not None and "over budget" in screen_text(app)
     finally:
         await stop_desk(desk)
+
+
+async def test_the_composer_and_the_template_picker_say_what_a_send_is_billed_as(desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])  # her session is open
+        await pilot.press("r")
+        await wait_for(lambda: "billed as a service message" in screen_text(app))
+        await pilot.press("escape")
+        await open_thread(pilot, screen, desk.ids["chen"])  # his has expired
+        assert "billed as a service message" not in screen_text(app)
+        await pilot.press("r", *"hello?", "ctrl+s")
+        await wait_for(lambda: isinstance(app.screen, TemplatePicker))
+        picker = app.screen
+        await wait_for(lambda: picker._current is not None)
+        assert picker._current.name == "hello_again"  # a marketing template
+        preview = picker.query_one("#tp-preview")
+        assert "A marketing template: WhatsApp bills it as marketing." in str(preview.render())
+        await pilot.press(*"order")
+        await wait_for(lambda: picker._current.name == "order_update")
+        await wait_for(lambda: "Billed as utility." in str(preview.render()))
+        assert "marketing" not in str(preview.render())
