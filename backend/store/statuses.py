@@ -199,29 +199,54 @@ def _apply_to_message(
 
 
 def _apply_pricing(tx: Tx, message_id: int, status: str, block: dict[str, Any] | None) -> bool:
-    """Keep what the status says the message is billed as. A status without a pricing
+    """Keep what the status says our message is billed as, and count it in
+    ``pricing_daily`` (migration 0017) for the month view. A status without a pricing
     block marks a message with none yet ``unknown`` and never overwrites one that came;
     a failure says nothing about billing."""
     if status == "failed" and block is None:
         return False
+    row = tx.one(
+        "SELECT m.direction, m.created_at, m.pricing_category, m.pricing_billable, "
+        "m.pricing_model, m.pricing_type, m.pricing_market, c.country, "
+        "COALESCE(th.business_number, th.phone_number_id, '') AS number "
+        "FROM messages m JOIN threads th ON th.id = m.thread_id "
+        "LEFT JOIN contacts c ON c.id = th.contact_id WHERE m.id = ?",
+        (message_id,),
+    )
+    if row is None or row["direction"] != schemas.Direction.outbound:
+        return False
+    old_category = row["pricing_category"]
+    if block is None and old_category is not None:
+        return False
     pricing = read_pricing(block)
     billable = None if pricing.billable is None else int(pricing.billable)
-    if block is None:
-        where = "id = ? AND pricing_category IS NULL"
-    else:
-        where = (
-            "id = ? AND (pricing_category IS NOT ? OR pricing_billable IS NOT ? "
-            "OR pricing_model IS NOT ? OR pricing_type IS NOT ?)"
-        )
-    params: tuple[Any, ...] = (message_id,)
-    if block is not None:
-        params += (pricing.category, billable, pricing.model, pricing.type)
-    cursor = tx.execute(
+    new = (pricing.category, billable, pricing.model, pricing.type)
+    old = (old_category, row["pricing_billable"], row["pricing_model"], row["pricing_type"])
+    if new == old:
+        return False
+    market = row["pricing_market"] if old_category is not None else row["country"]
+    tx.execute(
         "UPDATE messages SET pricing_category = ?, pricing_billable = ?, pricing_model = ?, "
-        f"pricing_type = ? WHERE {where}",
-        (pricing.category, billable, pricing.model, pricing.type, *params),
+        "pricing_type = ?, pricing_market = ? WHERE id = ?",
+        (*new, market, message_id),
     )
-    return cursor.rowcount > 0
+    if new[:2] != old[:2]:
+        bucket = (row["created_at"][:10], row["number"], market or "")
+        if old_category is not None:
+            _count_priced(tx, bucket, old_category, row["pricing_billable"], -1)
+        _count_priced(tx, bucket, pricing.category, billable, 1)
+    return True
+
+
+def _count_priced(
+    tx: Tx, bucket: tuple[str, str, str], category: str, billable: int | None, by: int
+) -> None:
+    tx.execute(
+        "INSERT INTO pricing_daily (day, business_number, market, category, billable, messages) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day, business_number, market, category, "
+        "billable) DO UPDATE SET messages = messages + excluded.messages",
+        (*bucket, category, -1 if billable is None else billable, by),
+    )
 
 
 def settle_ticket_delivery(tx: Tx, message_id: int, thread_id: int) -> None:

@@ -139,17 +139,12 @@ class PricingRules:
     budget: Decimal | None = None
 
 
-# the priced outbound messages of a period, by number, market and category; the partial
-# index messages_priced (0016) keeps this to the period's priced rows
-PRICED_COUNTS = """SELECT COALESCE(th.business_number, th.phone_number_id, '') AS number,
-    c.country AS market, m.pricing_category AS category, m.pricing_billable AS billable,
-    COUNT(*) AS messages
-FROM messages m
-JOIN threads th ON th.id = m.thread_id
-LEFT JOIN contacts c ON c.id = th.contact_id
-WHERE m.pricing_category IS NOT NULL AND m.created_at >= ? AND m.created_at < ?
-    AND m.direction = 'out'
-GROUP BY number, market, category, billable"""
+# the priced outbound messages of a period, by number, market and category, from the
+# daily counts statuses keep (migration 0017)
+PRICED_COUNTS = """SELECT business_number AS number, NULLIF(market, '') AS market, category,
+    NULLIF(billable, -1) AS billable, SUM(messages) AS messages
+FROM pricing_daily WHERE day >= ? AND day < ?
+GROUP BY business_number, market, category, billable HAVING SUM(messages) > 0"""
 
 
 def _tally(tally: pricing.Tally) -> dict[str, object]:
@@ -229,7 +224,7 @@ class UsageStore(StoreBase):
 
     async def priced_counts(self, period: usage_rules.Period) -> list[pricing.PricedCount]:
         rows = await self.readers.all(
-            PRICED_COUNTS, (_midnight(period.start), _midnight(period.resets_on))
+            PRICED_COUNTS, (period.start.isoformat(), period.resets_on.isoformat())
         )
         return [
             pricing.PricedCount(

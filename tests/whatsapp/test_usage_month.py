@@ -201,3 +201,35 @@ def test_a_broken_rate_card_stops_the_cli_in_one_line(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "rate_card" in err and "markets.SPAIN" in err
+
+
+async def test_a_message_is_counted_once_as_its_statuses_price_it(backend, meta, admin, clock):
+    response = await signed_post(meta, p.messages_envelope(p.text("help", at=clock.now())))
+    assert response.status_code == 200
+    wamid = "wamid.twice"
+
+    def insert(tx):
+        thread = tx.one("SELECT id FROM threads ORDER BY id LIMIT 1")["id"]
+        return conv.insert_message(
+            tx, thread_id=thread, direction="out", kind="text", text="hi", wamid=wamid
+        )
+
+    await backend.store.write(insert)
+
+    async def month() -> dict[str, Any]:
+        response = await admin.get("/api/v1/usage/month", params={"month": "2026-11"})
+        assert response.status_code == 200, response.text
+        return {line["category"]: line["messages"] for line in response.json()["lines"]}
+
+    sent = p.status(wamid, "sent", at=clock.now())
+    sent.pop("pricing", None)
+    await signed_post(meta, p.statuses_envelope(sent))
+    assert await month() == {"unknown": 1}
+    delivered = p.status(wamid, "delivered", at=clock.now())
+    delivered["pricing"] = PMP | {"category": "service", "billable": True}
+    await signed_post(meta, p.statuses_envelope(delivered))
+    assert await month() == {"service": 1}
+    read = p.status(wamid, "read", at=clock.now())
+    read["pricing"] = PMP | {"category": "service", "billable": True}
+    await signed_post(meta, p.statuses_envelope(read))  # the same again: counted once
+    assert await month() == {"service": 1}
