@@ -609,16 +609,17 @@ class TtydeskApp(App[int]):
             )
 
     def would_be_lost(self) -> list[str]:
-        """What quitting now would lose, one sentence each (nothing: quit without asking)."""
+        """What quitting now would lose, one sentence each (nothing: quit without asking):
+        drafts the server could not keep, the demo of the agents who joined it."""
         lost = []
         drafts = 0
         for screen in self._screens_everywhere():
             drafts += len(getattr(screen, "unsent_drafts", list)())
         if drafts:
             lost.append(
-                "1 unsent draft would be lost."
+                "1 unsent draft could not be saved and would be lost."
                 if drafts == 1
-                else f"{drafts} unsent drafts would be lost."
+                else f"{drafts} unsent drafts could not be saved and would be lost."
             )
         others = self.demo.others_joined() if self.demo is not None else []
         if others:
@@ -636,6 +637,10 @@ class TtydeskApp(App[int]):
 
         if isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-confirm":
             return
+        for screen in self._screens_everywhere():  # drafts are kept on the server: save now
+            save_drafts = getattr(screen, "save_drafts", None)
+            if save_drafts is not None:
+                await save_drafts()
         lost = self.would_be_lost()
         if not lost:
             await self.leave()
@@ -702,10 +707,11 @@ def run(
     if settings.minimal_redraw and sys.platform != "win32":
         from textual.drivers.linux_driver import LinuxDriver
 
-        from tui.terminal_output import DiffingDriver
+        from tui.terminal_output import AsciiDiffingDriver, DiffingDriver
 
         if app.driver_class is LinuxDriver:  # not when TEXTUAL_DRIVER chose another
-            app.driver_class = DiffingDriver
+            ascii_only = glyphs.glyphs() is glyphs.ASCII
+            app.driver_class = AsciiDiffingDriver if ascii_only else DiffingDriver
     result = app.run()
     return int(result or 0)
 

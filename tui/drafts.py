@@ -66,6 +66,10 @@ class DraftKeeper:
         task = asyncio.create_task(self._save_later(thread_id, state, delay))
         self._waiting[thread_id] = (state, task)
 
+    def kept_text(self, thread_id: int) -> str:
+        """The text the server keeps for this thread, as far as this inbox knows."""
+        return self._kept.get(thread_id, EMPTY).text
+
     async def load(self, thread_id: int) -> DraftState | None:
         draft = await self.client.draft(thread_id)
         if draft is None:

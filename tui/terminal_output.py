@@ -16,6 +16,7 @@ does the same. Being wrong is never silent: a cell it is unsure of is written ag
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from rich.cells import get_character_cell_size
@@ -54,9 +55,11 @@ BLANK = Cell(" ")
 class ScreenDiff:
     """What the terminal shows, and the shortest rewrite of a frame against it."""
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, *, ascii_only: bool = False) -> None:
         self.width = width
         self.height = height
+        # a terminal whose locale is not UTF-8: every cell is written as ASCII (to_ascii)
+        self.ascii_only = ascii_only
         self.shown: list[list[Cell | None]] = self._unknown()
         self._pending = ""
         self.cursor: tuple[int, int] | None = None  # where the last frame left the cursor
@@ -188,6 +191,8 @@ class _Frame:
     def _pass_text(self, text: str) -> None:
         """Text where this cannot follow it: written as it came, and the picture forgotten."""
         self._flush()
+        if self.screen.ascii_only:
+            text = to_ascii(text)
         self.out.append(_sgr(self.sgr) + _link(self.link) + text)
         if self.link:
             self.out.append(_link(""))
@@ -228,7 +233,7 @@ class _Frame:
                     if cell.link != link:
                         out.append(_link(cell.link))
                         link = cell.link
-                    out.append(cell.text)
+                    out.append(to_ascii(cell.text) if self.screen.ascii_only else cell.text)
         if link:
             out.append(_link(""))
         if sgr:
@@ -282,6 +287,57 @@ def _known(row: dict[int, Cell], line: list[Cell | None], start: int, end: int) 
     return all(_cell(row, line, x) is not None for x in range(start, end))
 
 
+# what a terminal without Unicode shows for the box drawing, blocks and marks Textual and
+# the inbox draw with: one ASCII character per cell, so every column stays where it was
+_ASCII_FOR = str.maketrans(
+    {
+        **dict.fromkeys("─━═╌╍┄┅┈┉⎯–—‒―", "-"),
+        **dict.fromkeys("│┃║╎╏┆┇┊┋▏▕▎▍▌▋▊▉▐█", "|"),
+        **dict.fromkeys("┌┐└┘╭╮╰╯┏┓┗┛╔╗╚╝├┤┬┴┼┣┫┳┻╋╠╣╦╩╬", "+"),
+        **dict.fromkeys("▁▂▃▄▅▆▇", "_"),
+        **dict.fromkeys("▔▀", "^"),
+        **dict.fromkeys("░▒▓", "#"),
+        **dict.fromkeys("▸▶►›»⏵", ">"),
+        **dict.fromkeys("◂◀◄‹«⏴", "<"),
+        **dict.fromkeys("●•◦∙○◌◐◯", "*"),
+        **dict.fromkeys("✓✔", "v"),
+        **dict.fromkeys("✗✘×", "x"),
+        **dict.fromkeys("…·", "."),
+        **dict.fromkeys("“”„″", '"'),
+        **dict.fromkeys("‘’‚′", "'"),
+        "←": "<",
+        "→": ">",
+        "↑": "^",
+        "↓": "v",
+        "⏎": ">",
+        "↩": "<",
+        "↪": ">",
+        "↳": ">",
+        "\u00a0": " ",
+    }
+)
+
+
+def to_ascii(text: str) -> str:
+    """``text`` in ASCII, one character per cell it takes: drawing characters by their
+    look-alike, accented letters without their accents, anything else ``?`` (``??`` for a
+    wide character)."""
+    if text.isascii():
+        return text
+    text = text.translate(_ASCII_FOR)
+    out = []
+    for character in text:
+        if character.isascii():
+            out.append(character)
+            continue
+        size = get_character_cell_size(character)
+        if size == 0:
+            continue  # a combining mark, dropped with its cell's accent
+        base = unicodedata.normalize("NFKD", character)[:1]
+        out.append(base if size == 1 and base.isascii() and base.isprintable() else "?" * size)
+    return "".join(out)
+
+
 def _sgr(params: str) -> str:
     return f"\x1b[{params}m" if params else ""
 
@@ -299,10 +355,13 @@ def _link(params_and_url: str) -> str:
 class DiffingDriver(LinuxDriver):
     """Textual's Linux driver, writing each frame through a ``ScreenDiff``."""
 
+    #: set before the app starts: write only ASCII (a terminal whose locale is not UTF-8)
+    ascii_only = False
+
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - Driver's own
         super().__init__(*args, **kwargs)
         width, height = self._get_terminal_size()
-        self._diff = ScreenDiff(width, height)
+        self._diff = ScreenDiff(width, height, ascii_only=self.ascii_only)
         self._frame: list[str] | None = None  # a synchronized update being gathered
 
     def write(self, data: str) -> None:
@@ -322,3 +381,9 @@ class DiffingDriver(LinuxDriver):
             self._frame.append(filtered)
         elif filtered:
             super().write(filtered)
+
+
+class AsciiDiffingDriver(DiffingDriver):
+    """For a terminal whose locale is not UTF-8: every cell written as ASCII."""
+
+    ascii_only = True

@@ -59,7 +59,7 @@ async def test_q_in_a_wide_thread_goes_to_the_list_first(desk: Desk):
         assert app.return_code is None
 
 
-async def test_quitting_asks_when_a_draft_would_be_lost(desk: Desk):
+async def test_quitting_keeps_a_typed_draft_on_the_server_without_asking(desk: Desk):
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await inbox_ready(app)
@@ -69,15 +69,35 @@ async def test_quitting_asks_when_a_draft_would_be_lost(desk: Desk):
         await pilot.press("q")  # → the list (the draft is kept for the thread)
         await wait_for(lambda: not screen.thread_open)
         await pilot.press("q")
-        await wait_for(lambda: _quit_dialog(app) is not None)
-        assert "1 unsent draft" in _question(app)
-        await pilot.press("n")  # stay
-        await wait_for(lambda: app.screen is screen)
-        assert app.return_code is None
-        await pilot.press("ctrl+q")  # from anywhere, same question
-        await wait_for(lambda: _quit_dialog(app) is not None)
-        await pilot.press("y")
         await wait_for(lambda: app.return_code == 0)
+        assert _quit_dialog(app) is None
+    draft = await desk.call("GET", f"/threads/{desk.ids['ana']}/draft")
+    assert draft["text"] == "half a reply"
+
+
+async def test_quitting_asks_when_a_draft_cannot_be_saved(desk: Desk):
+    """The server is gone: the typed reply cannot be kept, so q (and ctrl+q) ask first."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await desk.backend.stop()
+        try:
+            await wait_for(lambda: app.conn_state != "connected")
+            await pilot.press("r", *"half a reply", "escape")
+            await wait_for(lambda: screen.log_widget.has_focus)
+            await pilot.press("q", "q")  # → the list → quit?
+            await wait_for(lambda: _quit_dialog(app) is not None)
+            assert "1 unsent draft could not be saved" in _question(app)
+            await pilot.press("n")  # stay
+            await wait_for(lambda: app.screen is screen)
+            assert app.return_code is None
+            await pilot.press("ctrl+q")  # from anywhere, same question
+            await wait_for(lambda: _quit_dialog(app) is not None)
+            await pilot.press("y")
+            await wait_for(lambda: app.return_code == 0)
+        finally:
+            await desk.backend.start()
 
 
 async def test_the_demo_owner_is_asked_before_stopping_it_for_joined_agents(desk: Desk):
@@ -398,13 +418,14 @@ async def test_z_snoozes_and_the_thread_comes_back_by_itself(tmp_path):
             screen = await inbox_ready(app)
             threads = screen.threads
             ben = desk.ids["ben"]
-            threads.move_to(ben)
+            await open_thread(pilot, screen, ben)
             await pilot.press("z")
             await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
             await pilot.press("enter")  # In 1 hour
             await wait_for(lambda: threads.total == 4 and threads.find(ben) is None, timeout=10)
             ticket = (await desk.thread("ben")).ticket
             assert ticket.snoozed_until == desk.clock.now() + timedelta(hours=1)
+            await wait_for(lambda: "(snoozed until" in screen_text(app))  # the open thread
             desk.clock.advance(timedelta(hours=1, seconds=1))
             await wait_for(lambda: threads.find(ben) is not None, timeout=10)
             threads.move_to(ben)

@@ -131,3 +131,25 @@ def test_links_and_wide_characters_survive():
     both(diff, raw, diffed, "\x1b[1;2H" + link)
     both(diff, raw, diffed, line_frame(0, 0, [("", "界😀e\u0301 ok")]))
     assert diffed.cells() == raw.cells()
+
+
+def test_a_terminal_without_unicode_gets_ascii_in_every_cell_it_had():
+    """Under a non-UTF-8 locale the whole picture (Textual's borders included) is written
+    in ASCII, one character per cell, so nothing moves."""
+    diff, raw, diffed = ScreenDiff(WIDTH, HEIGHT), Terminal(), Terminal()
+    diff.ascii_only = True
+    line = [("", "┌──┐ José ▸ ✓✓ 界 😀 e\u0301 · …")]
+    raw_frame = "\x1b[2J" + line_frame(0, 0, line)
+    raw.feed(raw_frame)
+    out = diff.filter(raw_frame)
+    assert out.isascii()
+    diffed.feed(out)
+    assert diffed.screen.display[0].rstrip() == "+--+ Jose > vv ?? ?? e . ."
+
+    # every character sits in the column it had in the Unicode picture
+    def columns_of(terminal: Terminal, text: str) -> list[int]:
+        return [x for x in range(WIDTH) if terminal.screen.buffer[0][x].data == text]
+
+    assert columns_of(raw, "J") == columns_of(diffed, "J") == [5]
+    accented = [x for x in range(WIDTH) if raw.screen.buffer[0][x].data.startswith("é")]
+    assert accented == columns_of(diffed, "e") == [8, 21]

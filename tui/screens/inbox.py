@@ -662,12 +662,24 @@ class InboxScreen(Screen[None]):
         else:
             self.threads.focus()
 
+    async def save_drafts(self) -> None:
+        """Before quitting: keep every typed draft on the server now."""
+        if self.thread is not None:
+            self._keep_draft(self.thread.id, left=True)
+        if self._draft_keeper is not None:
+            await self._draft_keeper.flush()
+
     def unsent_drafts(self) -> list[int]:
-        """Threads with text typed in the composer and not sent (quitting would lose it)."""
-        drafts = {thread_id for thread_id, text in self.drafts.items() if text.strip()}
-        if self.thread is not None and self.composer.text.strip():
-            drafts.add(self.thread.id)
-        return sorted(drafts)
+        """Threads whose typed text the server does not keep (yet): quitting would lose it."""
+        typed = dict(self.drafts)
+        if self.thread is not None:
+            typed[self.thread.id] = self.composer.text
+        keeper = self._draft_keeper
+        return sorted(
+            thread_id
+            for thread_id, text in typed.items()
+            if text.strip() and (keeper is None or keeper.kept_text(thread_id) != text)
+        )
 
     def _in_pane(self, widget: object) -> bool:
         pane = self._pane
@@ -699,6 +711,8 @@ class InboxScreen(Screen[None]):
         out.append_text(one_line(ticket.subject))
         out.append("\n")
         out.append(STATUS_WORDS.get(ticket.status, ticket.status.value), "bold")
+        if ticket.snoozed_until is not None:
+            out.append(f" (snoozed until {ticket.snoozed_until.astimezone():%a %d %b %H:%M})")
         out.append(f" · {ticket.priority.value}")
         owner = self._owner_name(ticket.owner_id) or "unassigned"
         out.append(" · owner ")
