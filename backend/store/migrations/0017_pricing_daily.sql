@@ -13,7 +13,7 @@ CREATE TABLE pricing_daily (
     billable        INTEGER NOT NULL,
     messages        INTEGER NOT NULL,
     PRIMARY KEY (day, business_number, market, category, billable)
-) WITHOUT ROWID;
+);
 -- messages priced under 0016 alone
 UPDATE messages SET pricing_market = (
     SELECT c.country FROM threads th JOIN contacts c ON c.id = th.contact_id
