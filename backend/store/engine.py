@@ -244,15 +244,18 @@ def _each_alone(
     *,
     fetch: bool = False,
 ) -> list[list[Any]]:
-    """Run ``sql`` once for all ``items`` (its parameters from ``params(items)``); if that
-    fails, once per item, leaving out (and logging) an item that fails alone. Returns the
-    rows of each run when ``fetch``. (A statement that fails leaves nothing behind.)"""
+    """Run ``sql`` once for all ``items`` (``(id, …)`` tuples; its parameters from
+    ``params(items)``); if that fails, once per item, leaving out (and logging) an item that
+    fails alone. Returns the rows of each run when ``fetch``. (A statement that fails leaves
+    nothing behind; a failure that is not an item's, a full disk or an I/O error, meets the
+    batch's COMMIT too, which then fails as a whole.)"""
     try:
         cursor = conn.execute(sql, params(items))
         return [cursor.fetchall() if fetch else []]
     except (sqlite3.Error, ValueError) as exc:  # UnicodeEncodeError is a ValueError
         if len(items) == 1:
-            log.error("left out of the batch's commit: %r (%s)", items[0], exc)
+            # the item's id only: a full-text row holds customer text
+            log.error("left out of the batch's commit: item %s (%s)", items[0][0], exc)
             return []
     results = []
     for item in items:
@@ -467,6 +470,8 @@ class Checkpointer:
                 if self._stopping.wait(self._every):
                     return
                 self._committed.clear()
+                if self._stopping.is_set():  # a stop whose wake-up that clear() erased
+                    return
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                     self.checkpoints += 1

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 
 import pytest
 
-from backend.store.engine import SqlEvent, replayable
+from backend.store.engine import Checkpointer, SqlEvent, replayable
 from backend.store.sqlite import SqliteStore
 
 
@@ -233,3 +234,27 @@ async def test_the_writer_commits_durably(store):
     mode = await store.write(lambda tx: tx.one("PRAGMA synchronous")[0])
     journal = await store.write(lambda tx: tx.one("PRAGMA journal_mode")[0])
     assert (mode, journal) == (2, "wal")
+
+
+async def test_a_stop_that_arrives_as_the_checkpointer_wakes_is_not_lost(tmp_path):
+    """The checkpointer clears its "committed" flag after each wait; a stop arriving just
+    then (its flag set, its wake-up cleared) must still end the thread. Failed before the
+    fix: the thread waited for a commit forever and the store's close hung (the 300 s
+    pytest-timeout seen once in tests/whatsapp/test_statuses.py)."""
+    store = SqliteStore(tmp_path / "t.db")
+    await store.open()
+    await store.close()  # a database file for the checkpointer
+    checkpointer = Checkpointer(tmp_path / "t.db", every=0.01)
+
+    class StopArrivesOnClear(threading.Event):
+        def clear(self) -> None:
+            checkpointer._stopping.set()  # noqa: SLF001 - what stop() does first
+            super().set()  # then its wake-up, which this clear() then erases
+            super().clear()
+
+    checkpointer._committed = StopArrivesOnClear()  # noqa: SLF001 - the interleaving
+    checkpointer.start()
+    thread = checkpointer._thread  # noqa: SLF001
+    checkpointer.committed()
+    await asyncio.to_thread(thread.join, 10)
+    assert not thread.is_alive()
