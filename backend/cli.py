@@ -81,7 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("--json", action="store_true", help="print the report as JSON")
     importing.set_defaults(func=cmd_contacts_import)
 
-    usage = areas.add_parser("usage", help="conversations used this period and the limit")
+    usage = areas.add_parser(
+        "usage",
+        help="conversations used this period and the limit; --month: what WhatsApp bills",
+    )
+    usage.add_argument(
+        "--month",
+        metavar="YYYY-MM",
+        help="messages per category and number, billable and free, the estimate (with a "
+        "rate card) and the trend, for the usage month starting in YYYY-MM",
+    )
     usage.add_argument("--json", action="store_true", help="print JSON")
     usage.set_defaults(func=cmd_usage)
 
@@ -327,6 +336,9 @@ def cmd_contacts_import(args: argparse.Namespace) -> int:
 
 
 def cmd_usage(args: argparse.Namespace) -> int:
+    if args.month is not None:
+        return cmd_usage_month(args)
+
     async def show(store: SqliteStore) -> int | None:
         if not hasattr(store, "usage"):
             print("ttydesk: this build has no usage meter.", file=sys.stderr)
@@ -342,6 +354,79 @@ def cmd_usage(args: argparse.Namespace) -> int:
         )
 
     return _with_store(show)
+
+
+def _money(amount: Any, currency: str | None) -> str:
+    return "–" if amount is None else f"{amount} {currency}"
+
+
+def cmd_usage_month(args: argparse.Namespace) -> int:
+    from backend.api.usage import pricing_rules
+    from backend.domain.pricing import parse_month
+
+    settings = _settings()
+    if settings is None:
+        return EXIT_USAGE
+
+    async def show(store: SqliteStore) -> int | None:
+        view = await store.usage_month(parse_month(args.month), pricing_rules(settings))
+        if args.json:
+            _print_json(view.model_dump(mode="json"))
+            return None
+        print(_usage_month_text(view))
+        return None
+
+    return _with_store(show)
+
+
+def _usage_month_text(view: Any) -> str:
+    money = view.rate_card
+    lines = [
+        f"WhatsApp messages, usage month {view.month} "
+        f"({view.period_start} to {view.resets_on}, exclusive)",
+        (
+            f"Estimate by the rate card, in {view.currency}."
+            if money
+            else "No rate card (setting rate_card): counts only."
+        ),
+        "",
+    ]
+    counted = ["messages", "billable", "free", "unknown", "in_allowance", "charged"]
+    headers = ["number", "category", *(name.replace("_", " ") for name in counted)]
+    headers += ["estimate"] if money else []
+    rows = []
+    for line in [*view.lines, None]:
+        tally = line or view.total
+        row = [line.business_number if line else "total", line.category if line else ""]
+        row += [str(getattr(tally, name)) for name in counted]
+        if money:
+            row.append(str(tally.estimate))
+        rows.append(row)
+    lines.append(_table(rows, headers))
+    if money and view.total.unpriced:
+        lines.append(f"{view.total.unpriced} charged messages have no price on the rate card.")
+    lines.append(
+        f"Free allowance: {view.free_service_messages_per_month} service messages per number."
+    )
+    change = f"{view.messages_change:+d} messages"
+    if view.messages_change_percent is not None:
+        change += f" ({view.messages_change_percent:+.1f} %)"
+    if money and view.estimate_change is not None:
+        change += f", {view.estimate_change:+} {view.currency}"
+    lines.append(
+        f"Against {view.previous_month} ({view.previous.messages} messages"
+        + (f", {_money(view.previous.estimate, view.currency)}" if money else "")
+        + f"): {change}."
+    )
+    if view.budget is not None:
+        budget = view.budget
+        share = budget.spent * 100 / budget.amount
+        warning = {"ok": "", "warning": " — over 80 %", "exceeded": " — budget exceeded"}
+        lines.append(
+            f"Budget: {budget.spent} of {budget.amount} {budget.currency} "
+            f"({share:.0f} %){warning[budget.level]}."
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import os
 import tomllib
 import typing
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from backend.domain.pricing import RateCard, RateCardError, parse_rate_card
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 
@@ -99,6 +102,14 @@ class Settings(BaseSettings):
     """Business-initiated conversations per month, shared by all channels."""
     subscription_start: date = date(2026, 1, 1)
     """The day the subscription started: the monthly usage resets on its day of month."""
+    rate_card: Path | None = None
+    """The admin's rate card (TOML: currency, and prices per market and category; see
+    assets/rate-card.example.toml). Without it usage shows counts; with it, money."""
+    free_service_messages_per_month: int = Field(default=1000, ge=0)
+    """Delivered service messages each business number may send free per month."""
+    budget: Decimal | None = Field(default=None, gt=0)
+    """What WhatsApp may cost per month, in the rate card's currency: the header warns
+    at 80 % and 100 % of the month's estimate."""
 
     max_body_bytes: int = Field(default=1_048_576 * 2, ge=1024)
     """Largest JSON request body accepted."""
@@ -131,6 +142,13 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
+    @field_validator("rate_card")
+    @classmethod
+    def _readable_rate_card(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            load_rate_card(value)  # a RateCardError (a ValueError) names the key and line
+        return value
+
     @field_validator("whatsapp_api_version")
     @classmethod
     def _version(cls, value: str) -> str:
@@ -161,6 +179,21 @@ class Settings(BaseSettings):
         if files:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=files[0]))
         return tuple(sources)
+
+
+def load_rate_card(path: Path | None) -> RateCard | None:
+    """The admin's rate card, read afresh (the API reads it per request: an edit applies
+    without a restart); a RateCardError names the file and what is wrong."""
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RateCardError(f"cannot read the rate card {path}: {exc}") from None
+    try:
+        return parse_rate_card(text)
+    except RateCardError as exc:
+        raise RateCardError(f"{path}: {exc}") from None
 
 
 class ConfigError(Exception):

@@ -8,6 +8,7 @@ TUI can depend on it without pulling in the server stack. Enumerated strings are
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -539,6 +540,16 @@ class OrderItem(ResponseModel):
     currency: str | None = None
 
 
+class MessagePricing(ResponseModel):
+    """What WhatsApp bills an outbound message as, from its statuses (lenient: a new
+    category is kept as given; ``unknown`` when a status carried no pricing)."""
+
+    category: str  # service | utility | marketing | authentication | unknown | …
+    billable: bool | None = None
+    pricing_model: str | None = None  # e.g. PMP
+    type: str | None = None  # e.g. regular, free_customer_service
+
+
 class Message(ResponseModel):
     id: int
     thread_id: int
@@ -576,6 +587,7 @@ class Message(ResponseModel):
     delivered_at: datetime | None = None
     read_at: datetime | None = None
     failed_at: datetime | None = None
+    pricing: MessagePricing | None = None  # outbound, once a status came
 
 
 class TemplateValues(WireModel):
@@ -805,6 +817,55 @@ class Usage(ResponseModel):
     business_initiated_24h: int
     verified_business: bool = True
     level: Literal["ok", "warning", "critical", "exhausted"] = "ok"
+    # the month's estimate against the ``budget`` setting (GET /usage only, with a rate card)
+    budget: Budget | None = None
+
+
+class Budget(ResponseModel):
+    """The month's estimated spend against the ``budget`` setting."""
+
+    amount: Decimal
+    spent: Decimal
+    currency: str
+    level: Literal["ok", "warning", "exceeded"] = "ok"  # warning from 80 %
+
+
+class UsageTally(ResponseModel):
+    """Priced outbound messages of a month (of one number and category, or all)."""
+
+    messages: int = 0
+    billable: int = 0  # WhatsApp said billable
+    free: int = 0  # WhatsApp said not billable
+    unknown: int = 0  # the statuses did not say
+    in_allowance: int = 0  # billable service messages the free monthly allowance covers
+    charged: int = 0  # billable beyond the allowance: what the estimate prices
+    unpriced: int = 0  # charged, but the rate card has no price for them
+    estimate: Decimal | None = None  # in ``UsageMonth.currency``; None without a rate card
+
+
+class UsageMonthLine(UsageTally):
+    business_number: str
+    category: str  # service | utility | marketing | authentication | unknown | …
+
+
+class UsageMonth(ResponseModel):
+    """What WhatsApp bills for one usage month (from the subscription's day), per
+    business number and category, and the trend against the month before."""
+
+    month: str  # YYYY-MM: the calendar month the period starts in
+    period_start: date
+    resets_on: date
+    rate_card: bool = False
+    currency: str | None = None
+    free_service_messages_per_month: int
+    lines: list[UsageMonthLine] = []
+    total: UsageTally
+    previous_month: str
+    previous: UsageTally
+    messages_change: int  # against the previous month
+    messages_change_percent: float | None = None  # None when the previous month had none
+    estimate_change: Decimal | None = None
+    budget: Budget | None = None
 
 
 # --------------------------------------------------------------------------- channels

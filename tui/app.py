@@ -411,7 +411,11 @@ class TtydeskApp(App[int]):
         if kind == EventType.view_counts and isinstance(data, ViewCounts):
             self.apply_counts(data)
         elif kind == EventType.usage_updated and isinstance(data, Usage):
-            self.usage = data
+            # the budget comes with GET /usage only: a pushed meter keeps the last one
+            budget = self.usage.budget if self.usage is not None else None
+            self.usage = (
+                data if data.budget is not None else data.model_copy(update={"budget": budget})
+            )
         elif kind == EventType.agent_updated and isinstance(data, Agent):
             self.agents[data.id] = data
             if self.me is not None and data.id == self.me.id:

@@ -234,7 +234,11 @@ MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id, 'direction'
     'from_number', m.from_number, 'to_number', m.to_number,
     'created_at', {_json_time("m.created_at")}, 'sent_at', {_json_time("m.sent_at")},
     'delivered_at', {_json_time("m.delivered_at")}, 'read_at', {_json_time("m.read_at")},
-    'failed_at', {_json_time("m.failed_at")})"""
+    'failed_at', {_json_time("m.failed_at")},
+    'pricing', CASE WHEN m.pricing_category IS NOT NULL THEN json_object(
+        'category', m.pricing_category,
+        'billable', CASE m.pricing_billable WHEN 1 THEN json('true') WHEN 0 THEN json('false') END,
+        'pricing_model', m.pricing_model, 'type', m.pricing_type) END)"""
 _MESSAGE_FROM = """FROM json_each(:pairs) j
 JOIN messages m ON m.id = j.value ->> 1
 LEFT JOIN agents ag ON ag.id = m.author_id
@@ -439,6 +443,19 @@ def message_from_row(row: Row, reactions: Sequence[Row] = ()) -> schemas.Message
         delivered_at=parse_dt(row["delivered_at"]),
         read_at=parse_dt(row["read_at"]),
         failed_at=parse_dt(row["failed_at"]),
+        pricing=_pricing(row),
+    )
+
+
+def _pricing(row: Row) -> schemas.MessagePricing | None:
+    if row["pricing_category"] is None:
+        return None
+    billable = row["pricing_billable"]
+    return schemas.MessagePricing(
+        category=row["pricing_category"],
+        billable=None if billable is None else bool(billable),
+        pricing_model=row["pricing_model"],
+        type=row["pricing_type"],
     )
 
 

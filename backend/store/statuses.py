@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from backend import schemas
+from backend.domain.pricing import read_pricing
 from backend.store import conversations as conv
 from backend.store.base import loads
 from backend.store.engine import Tx, dumps, iso, parse_dt
@@ -60,6 +61,7 @@ class StatusRecord:
     opaque: str | None = None
     error_code: int | None = None
     error_message: str | None = None  # plain words for the agent
+    pricing: dict[str, Any] | None = None  # the status's pricing block, as Meta sent it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,7 @@ class StatusRecord:
             "opaque": self.opaque,
             "error_code": self.error_code,
             "error_message": self.error_message,
+            "pricing": self.pricing,
         }
 
     @classmethod
@@ -79,6 +82,7 @@ class StatusRecord:
             opaque=data.get("opaque"),
             error_code=data.get("error_code"),
             error_message=data.get("error_message"),
+            pricing=data.get("pricing"),
         )
 
 
@@ -141,6 +145,7 @@ def apply_status(tx: Tx, record: StatusRecord) -> StatusResult:
         (record.wamid, status, tx.now_iso),
     )
     changed = _apply_to_message(tx, row["id"], row["status"], status, record) or attached
+    changed = _apply_pricing(tx, row["id"], status, record.pricing) or changed
     settle_outbox_row(tx, row["id"])
     if attached:
         _replay_early(tx, record.wamid)
@@ -191,6 +196,57 @@ def _apply_to_message(
         (message_id,),
     )
     return before is None or after is None or tuple(before) != tuple(after)
+
+
+def _apply_pricing(tx: Tx, message_id: int, status: str, block: dict[str, Any] | None) -> bool:
+    """Keep what the status says our message is billed as, and count it in
+    ``pricing_daily`` (migration 0017) for the month view. A status without a pricing
+    block marks a message with none yet ``unknown`` and never overwrites one that came;
+    a failure says nothing about billing."""
+    if status == "failed" and block is None:
+        return False
+    row = tx.one(
+        "SELECT m.direction, m.created_at, m.pricing_category, m.pricing_billable, "
+        "m.pricing_model, m.pricing_type, m.pricing_market, c.country, "
+        "COALESCE(th.business_number, th.phone_number_id, '') AS number "
+        "FROM messages m JOIN threads th ON th.id = m.thread_id "
+        "LEFT JOIN contacts c ON c.id = th.contact_id WHERE m.id = ?",
+        (message_id,),
+    )
+    if row is None or row["direction"] != schemas.Direction.outbound:
+        return False
+    old_category = row["pricing_category"]
+    if block is None and old_category is not None:
+        return False
+    pricing = read_pricing(block)
+    billable = None if pricing.billable is None else int(pricing.billable)
+    new = (pricing.category, billable, pricing.model, pricing.type)
+    old = (old_category, row["pricing_billable"], row["pricing_model"], row["pricing_type"])
+    if new == old:
+        return False
+    market = row["pricing_market"] if old_category is not None else row["country"]
+    tx.execute(
+        "UPDATE messages SET pricing_category = ?, pricing_billable = ?, pricing_model = ?, "
+        "pricing_type = ?, pricing_market = ? WHERE id = ?",
+        (*new, market, message_id),
+    )
+    if new[:2] != old[:2]:
+        bucket = (row["created_at"][:10], row["number"], market or "")
+        if old_category is not None:
+            _count_priced(tx, bucket, old_category, row["pricing_billable"], -1)
+        _count_priced(tx, bucket, pricing.category, billable, 1)
+    return True
+
+
+def _count_priced(
+    tx: Tx, bucket: tuple[str, str, str], category: str, billable: int | None, by: int
+) -> None:
+    tx.execute(
+        "INSERT INTO pricing_daily (day, business_number, market, category, billable, messages) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day, business_number, market, category, "
+        "billable) DO UPDATE SET messages = messages + excluded.messages",
+        (*bucket, category, -1 if billable is None else billable, by),
+    )
 
 
 def settle_ticket_delivery(tx: Tx, message_id: int, thread_id: int) -> None:

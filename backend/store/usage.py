@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from backend import schemas
+from backend.domain import pricing
 from backend.domain import usage as usage_rules
 from backend.domain.session import is_open
 from backend.store.base import StoreBase
@@ -126,6 +128,89 @@ def emit_usage(tx: Tx, rules: UsageRules) -> schemas.Usage:
     return current
 
 
+@dataclass(frozen=True, slots=True)
+class PricingRules:
+    """The admin's rate card (None: counts only), the free service messages per number and
+    month, and the monthly budget (settings ``rate_card``,
+    ``free_service_messages_per_month`` and ``budget``)."""
+
+    rate_card: pricing.RateCard | None = None
+    free_service_messages: int = pricing.FREE_SERVICE_MESSAGES_PER_MONTH
+    budget: Decimal | None = None
+
+
+# the priced outbound messages of a period, by number, market and category, from the
+# daily counts statuses keep (migration 0017)
+PRICED_COUNTS = """SELECT business_number AS number, NULLIF(market, '') AS market, category,
+    NULLIF(billable, -1) AS billable, SUM(messages) AS messages
+FROM pricing_daily WHERE day >= ? AND day < ?
+GROUP BY business_number, market, category, billable HAVING SUM(messages) > 0"""
+
+
+def _tally(tally: pricing.Tally) -> dict[str, object]:
+    return {
+        "messages": tally.messages,
+        "billable": tally.billable,
+        "free": tally.free,
+        "unknown": tally.unknown,
+        "in_allowance": tally.in_allowance,
+        "charged": tally.charged,
+        "unpriced": tally.unpriced,
+        "estimate": tally.cost,
+    }
+
+
+def month_view(
+    period: usage_rules.Period,
+    previous: usage_rules.Period,
+    counts: list[pricing.PricedCount],
+    previous_counts: list[pricing.PricedCount],
+    rules: PricingRules,
+) -> schemas.UsageMonth:
+    """The month's figures, estimate, trend and budget from the two months' counts."""
+    card = rules.rate_card
+    this = pricing.estimate_month(
+        counts, rate_card=card, free_service_messages=rules.free_service_messages
+    )
+    before = pricing.estimate_month(
+        previous_counts, rate_card=card, free_service_messages=rules.free_service_messages
+    )
+    change = this.total.messages - before.total.messages
+    budget = None
+    if card is not None and rules.budget is not None and this.total.cost is not None:
+        budget = schemas.Budget(
+            amount=rules.budget,
+            spent=this.total.cost,
+            currency=card.currency,
+            level=pricing.budget_level(this.total.cost, rules.budget),
+        )
+    return schemas.UsageMonth(
+        month=pricing.month_label(period),
+        period_start=period.start,
+        resets_on=period.resets_on,
+        rate_card=card is not None,
+        currency=this.currency,
+        free_service_messages_per_month=rules.free_service_messages,
+        lines=[
+            schemas.UsageMonthLine(business_number=number, category=category, **_tally(tally))
+            for (number, category), tally in sorted(this.lines.items())
+        ],
+        total=schemas.UsageTally(**_tally(this.total)),
+        previous_month=pricing.month_label(previous),
+        previous=schemas.UsageTally(**_tally(before.total)),
+        messages_change=change,
+        messages_change_percent=(
+            round(change * 100 / before.total.messages, 1) if before.total.messages else None
+        ),
+        estimate_change=(
+            this.total.cost - before.total.cost
+            if this.total.cost is not None and before.total.cost is not None
+            else None
+        ),
+        budget=budget,
+    )
+
+
 class UsageStore(StoreBase):
     usage_rules: UsageRules = UsageRules()
 
@@ -136,3 +221,38 @@ class UsageStore(StoreBase):
         """The meter now: used/limit this period, reset date, business-initiated in 24 h."""
         chosen = rules or self.usage_rules
         return await self.write(lambda tx: usage_in_tx(tx, chosen))
+
+    async def priced_counts(self, period: usage_rules.Period) -> list[pricing.PricedCount]:
+        rows = await self.readers.all(
+            PRICED_COUNTS, (period.start.isoformat(), period.resets_on.isoformat())
+        )
+        return [
+            pricing.PricedCount(
+                business_number=row["number"],
+                market=row["market"],
+                category=row["category"],
+                billable=None if row["billable"] is None else bool(row["billable"]),
+                messages=row["messages"],
+            )
+            for row in rows
+        ]
+
+    async def usage_month(
+        self, month: tuple[int, int] | None, rules: PricingRules
+    ) -> schemas.UsageMonth:
+        """A usage month (the current one by the store's clock when ``month`` is None):
+        messages per number and category, billable and free, the estimate with a rate
+        card, the trend against the month before, the budget."""
+        start = self.usage_rules.subscription_start
+        if month is None:
+            period = usage_rules.billing_period(self.now(), start)
+        else:
+            period = pricing.month_period(*month, start)
+        previous = pricing.previous_period(period, start)
+        return month_view(
+            period,
+            previous,
+            await self.priced_counts(period),
+            await self.priced_counts(previous),
+            rules,
+        )

@@ -481,6 +481,7 @@ class Ingestor:
             at=status.timestamp,
             phone_number_id=change.phone_number_id,
             opaque=status.biz_opaque_callback_data,
+            pricing=status.pricing,
             error_code=error.code if error else None,
             error_message=plain_error(error.code, error.details or error.message)
             if error

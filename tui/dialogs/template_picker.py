@@ -125,6 +125,16 @@ def preview(template: Template, values: dict[str, str]) -> Text:
     return out
 
 
+def billed_as(template: Template) -> Text:
+    """What WhatsApp bills the send as: the template's category, a marketing one plainly."""
+    category = (template.category or "").strip().lower()
+    if category == "marketing":
+        return Text("A marketing template: WhatsApp bills it as marketing.", "bold")
+    if not category:
+        return Text("Billed as: the category WhatsApp gives it (not known yet).", "dim")
+    return Text(f"Billed as {category}.", "dim")
+
+
 SECTION_TITLES = {HEADER: "Header", BODY: "Body", BUTTONS: "Buttons"}
 
 
@@ -328,6 +338,7 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
             return
         out = Text("Preview\n", style="bold")
         out.append_text(preview(template, self._effective()))
+        out.append_text(billed_as(template))
         if not self._sendable(template):
             out.append(f"\nNot sendable: status {template.status}.", "bold")
         preview_widget.update(out)

@@ -22,9 +22,22 @@ CONNECTION_LABELS = {
 
 
 def usage_text(usage: Usage | None) -> Text:
-    """``WA 812/1000`` with a warning from 80 % and a stronger one from 95 %."""
+    """``WA 812/1000`` with a warning from 80 % and a stronger one from 95 %; then the
+    month's WhatsApp estimate against the budget once it passes 80 %."""
     if usage is None:
         return Text("WA –/–", style="dim")
+    meter = _conversations_text(usage)
+    budget = usage.budget
+    if budget is not None and budget.level != "ok":
+        share = budget.spent / budget.amount if budget.amount else 1
+        words = "over budget" if budget.level == "exceeded" else "budget"
+        style = "bold reverse" if budget.level == "exceeded" else "bold"
+        meter.append(" · ")
+        meter.append(f"{glyphs().warning} {words} {share:.0%}", style)
+    return meter
+
+
+def _conversations_text(usage: Usage) -> Text:
     share = usage.used / usage.limit if usage.limit else 1.0
     label = f"WA {usage.used}/{usage.limit}"
     if usage.level == "exhausted" or share >= 1:

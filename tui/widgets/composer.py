@@ -222,7 +222,9 @@ class Composer(Vertical):
             bar.append(" — never sent to the contact", "dim")
         else:
             bar.append("Reply", "bold")
-            if not self.session_open:
+            if self.session_open:
+                bar.append(" · billed as a service message", "dim")
+            else:
                 bar.append(
                     f"  {glyphs().session} session expired: only a template can be sent (t / ctrl+t)",
                     "bold",

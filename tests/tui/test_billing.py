@@ -1,0 +1,108 @@
+"""What WhatsApp will bill, in the TUI: the header warns when the month's estimate passes 80 %
+and 100 % of the budget (settings ``rate_card`` and ``budget``), like the conversation meter;
+the composer and the template picker say what a send is billed as."""
+
+from __future__ import annotations
+
+from asyncio import sleep as asyncio_sleep
+from asyncio import timeout as asyncio_timeout
+from datetime import date
+from decimal import Decimal
+
+from backend.schemas import Budget, Usage
+from tests.tui.backend_fixtures import (
+    inbox_ready,
+    open_thread,
+    screen_text,
+    start_desk,
+    stop_desk,
+    wait_for,
+)
+from tui.dialogs.template_picker import TemplatePicker
+from tui.widgets.chrome import usage_text
+
+EVERY_CATEGORY_COSTS_2 = """currency = "EUR"
+[markets."*"]
+service = 2
+utility = 2
+marketing = 2
+authentication = 2
+"""
+HELLO = {"kind": "template", "name": "hello_again", "language": "en_US"}
+
+
+def meter(level: str, spent: str) -> Usage:
+    budget = Budget(amount=Decimal(100), spent=Decimal(spent), currency="EUR", level=level)
+    return Usage(
+        used=3,
+        limit=1000,
+        period_start=date(2026, 11, 1),
+        resets_on=date(2026, 12, 1),
+        business_initiated_24h=0,
+        budget=budget,
+    )
+
+
+def test_the_meter_says_budget_from_80_percent_and_over_budget_from_100():
+    assert usage_text(meter("ok", "79")).plain == "WA 3/1000"
+    warning = usage_text(meter("warning", "85"))
+    assert warning.plain == "WA 3/1000 · ⚠ budget 85%"
+    exceeded = usage_text(meter("exceeded", "130"))
+    assert exceeded.plain == "WA 3/1000 · ⚠ over budget 130%"
+    assert any("reverse" in str(span.style) for span in exceeded.spans)
+
+
+async def test_the_header_warns_over_budget_and_keeps_it_across_pushed_meters(tmp_path):
+    card = tmp_path / "rate-card.toml"
+    card.write_text(EVERY_CATEGORY_COSTS_2, encoding="utf-8")
+    desk = await start_desk(
+        tmp_path / "data",
+        backend_overrides={"rate_card": card, "budget": "1", "free_service_messages_per_month": 0},
+    )
+    try:
+        thread = desk.ids["ana"]
+        sent = await desk.call("POST", f"/threads/{thread}/messages", json=HELLO)
+
+        async def priced() -> bool:
+            items = (await desk.call("GET", f"/threads/{thread}/messages"))["items"]
+            return any(m["id"] == sent["id"] and m.get("pricing") for m in items)
+
+        async with asyncio_timeout(10):
+            while not await priced():
+                await asyncio_sleep(0.02)
+        app = desk.make_app(desk.admin_token)
+        async with app.run_test(size=(80, 24)):
+            await inbox_ready(app)
+            assert app.usage is not None and app.usage.budget is not None
+            assert app.usage.budget.level == "exceeded"
+            assert "over budget" in screen_text(app)
+            before = app.usage
+            # Dora's session is closed: a template to her counts, and the meter is pushed
+            await desk.call("POST", f"/threads/{desk.ids['dora']}/messages", json=HELLO)
+            await wait_for(lambda: app.usage is not None and app.usage.used == before.used + 1)
+            assert app.usage.budget is not None and "over budget" in screen_text(app)
+    finally:
+        await stop_desk(desk)
+
+
+async def test_the_composer_and_the_template_picker_say_what_a_send_is_billed_as(desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])  # her session is open
+        await pilot.press("r")
+        await wait_for(lambda: "billed as a service message" in screen_text(app))
+        await pilot.press("escape")
+        await open_thread(pilot, screen, desk.ids["chen"])  # his has expired
+        assert "billed as a service message" not in screen_text(app)
+        await pilot.press("r", *"hello?", "ctrl+s")
+        await wait_for(lambda: isinstance(app.screen, TemplatePicker))
+        picker = app.screen
+        await wait_for(lambda: picker._current is not None)
+        assert picker._current.name == "hello_again"  # a marketing template
+        preview = picker.query_one("#tp-preview")
+        assert "A marketing template: WhatsApp bills it as marketing." in str(preview.render())
+        await pilot.press(*"order")
+        await wait_for(lambda: picker._current.name == "order_update")
+        await wait_for(lambda: "Billed as utility." in str(preview.render()))
+        assert "marketing" not in str(preview.render())
