@@ -158,7 +158,7 @@ class SimulatorConfig(BaseModel):
     port: int = 8090
     public_url: str | None = None
     """Base URL the simulator is reached at (for media URLs); default `http://{host}:{port}`."""
-    webhook_url: str | None = "http://127.0.0.1:8080/webhooks/whatsapp"
+    webhook_url: str | None = "http://127.0.0.1:8580/webhooks/whatsapp"
     """Where signed webhooks go; None keeps them recorded but undelivered."""
     app_secret: str = "sim-app-secret"
     access_token: str = "sim-access-token"

@@ -137,3 +137,17 @@ def test_serve_from_the_command_line() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_simulators_default_webhook_reaches_a_default_serve():
+    """`ttydesk serve` and `ttydesk simulator`, both with their defaults, talk to each
+    other: the simulator delivers to the port serve listens on."""
+    from urllib.parse import urlsplit
+
+    from backend.config import Settings
+    from backend.simulator.config import SimulatorConfig
+
+    target = urlsplit(SimulatorConfig().webhook_url or "")
+    serve = Settings.model_fields
+    assert (target.hostname, target.port) == (serve["host"].default, serve["port"].default)
+    assert target.path == "/webhooks/whatsapp"
