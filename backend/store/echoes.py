@@ -21,6 +21,8 @@ from backend.store.inbound import (
     IngestResult,
     Outcome,
     admit,
+    pending_media,
+    quoted_message,
 )
 
 SENT_FROM_PHONE = "sent_from_phone"
@@ -90,27 +92,8 @@ def store_echo(tx: Tx, record: InboundRecord) -> IngestResult:
         username=sender.username,
     )
     thread_id = _thread_for(tx, record, contact_id, admission.business_number)
-    media_id = None
-    if record.media is not None:
-        # the file is on Meta's side as a received one is: the media fetcher downloads it
-        media_id = tx.insert(
-            "media",
-            {
-                "external_id": record.media.external_id,
-                "direction": schemas.Direction.inbound,
-                "mime_type": record.media.mime_type,
-                "filename": record.media.filename,
-                "sha256": record.media.sha256,
-                "state": schemas.MediaState.pending,
-                "phone_number_id": record.phone_number_id,
-                "created_at": tx.now_iso,
-            },
-        )
-    quoted = (
-        tx.one("SELECT id FROM messages WHERE wamid = ?", (record.reply_to_wamid,))
-        if record.reply_to_wamid
-        else None
-    )
+    # the file is on Meta's side as a received one is: the media fetcher downloads it
+    media_id = pending_media(tx, record)
     message_id = conv.insert_message(
         tx,
         thread_id=thread_id,
@@ -119,7 +102,7 @@ def store_echo(tx: Tx, record: InboundRecord) -> IngestResult:
         text=record.text,
         wamid=record.wamid,
         status=schemas.DeliveryStatus.sent,
-        reply_to_id=quoted["id"] if quoted is not None else None,
+        reply_to_id=quoted_message(tx, record),
         reply_to_wamid=record.reply_to_wamid,
         media_id=media_id,
         caption=record.caption,

@@ -499,6 +499,34 @@ def _add_to_thread(
     return IngestResult(Outcome.stored, message_id=message_id, thread_id=thread_id)
 
 
+def pending_media(tx: Tx, record: InboundRecord) -> int | None:
+    """The media row of a message whose file is still on Meta's side (the media fetcher
+    downloads it), or None for a message without a file."""
+    if record.media is None:
+        return None
+    return tx.insert(
+        "media",
+        {
+            "external_id": record.media.external_id,
+            "direction": schemas.Direction.inbound,
+            "mime_type": record.media.mime_type,
+            "filename": record.media.filename,
+            "sha256": record.media.sha256,
+            "state": schemas.MediaState.pending,
+            "phone_number_id": record.phone_number_id,
+            "created_at": tx.now_iso,
+        },
+    )
+
+
+def quoted_message(tx: Tx, record: InboundRecord) -> int | None:
+    """The id of the message ``record`` replies to, if it is stored."""
+    if not record.reply_to_wamid:
+        return None
+    quoted = tx.one("SELECT id FROM messages WHERE wamid = ?", (record.reply_to_wamid,))
+    return quoted[0] if quoted is not None else None
+
+
 def _store_message(
     tx: Tx,
     record: InboundRecord,
@@ -544,25 +572,8 @@ def _store_message(
     )
     thread_id, ticket_id = found.thread_id, found.ticket_id
     at = record.at or tx.now
-    media_id = None
-    if record.media is not None:
-        media_id = tx.insert(
-            "media",
-            {
-                "external_id": record.media.external_id,
-                "direction": schemas.Direction.inbound,
-                "mime_type": record.media.mime_type,
-                "filename": record.media.filename,
-                "sha256": record.media.sha256,
-                "state": schemas.MediaState.pending,
-                "phone_number_id": record.phone_number_id,
-                "created_at": tx.now_iso,
-            },
-        )
-    reply_to_id = None
-    if record.reply_to_wamid:
-        quoted = tx.one("SELECT id FROM messages WHERE wamid = ?", (record.reply_to_wamid,))
-        reply_to_id = quoted[0] if quoted is not None else None
+    media_id = pending_media(tx, record)
+    reply_to_id = quoted_message(tx, record)
     content = record.content
     if record.welcome:
         content = {**content, "event": "request_welcome"}

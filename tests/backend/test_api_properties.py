@@ -14,21 +14,15 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import jsonschema
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.backend.seed import seed_threads
-from tests.support import LiveBackend
-
 EXAMPLES_PER_ENDPOINT = 16
-UNREACHABLE_GRAPH = "http://127.0.0.1:9"
 # Meta's Graph API is not there: an operation that must ask it answers 502/504, which the
 # document leaves undeclared but is the declared envelope; every other 5xx is a failure
 UPSTREAM_STATUSES = {502, 504}
@@ -228,20 +222,6 @@ def exercise(
                 except Exception as exc:  # noqa: BLE001 - every endpoint reports, then fail
                     failures.append(f"{method.upper()} {path}: {exc}")
     return failures
-
-
-@pytest.fixture
-async def backend(tmp_path) -> AsyncIterator[LiveBackend]:
-    live = LiveBackend(
-        data_dir=tmp_path / "data", overrides={"whatsapp_graph_url": UNREACHABLE_GRAPH}
-    )
-    await live.start()
-    await live.seed_agents()
-    await seed_threads(live.store, 3)
-    try:
-        yield live
-    finally:
-        await live.stop()
 
 
 async def test_every_endpoint_keeps_its_openapi_contract_whatever_it_is_sent(backend):

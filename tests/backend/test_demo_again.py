@@ -4,44 +4,20 @@ works with the new run's simulator, so a reply reaches it. Real processes."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
+from tests.backend.test_demo_stack import start_demo
+
 START_TIMEOUT = 90.0
 
 
 def demo(data_dir: Path, runtime: Path) -> tuple[subprocess.Popen[str], dict]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("TTYDESK_")}
-    env.update(XDG_RUNTIME_DIR=str(runtime), TTYDESK_CONFIG_FILE=os.devnull)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "backend.cli",
-            "demo",
-            "--headless",
-            "--no-traffic",
-            "--watch-stdin",
-            "--data-dir",
-            str(data_dir),
-        ],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()  # one JSON line once it is up
-    if not line.startswith("{"):
-        process.kill()
-        raise AssertionError(f"the demo did not start: {line!r}")
-    return process, json.loads(line)
+    """A headless demo on ``data_dir`` that stops when its standard input closes."""
+    return start_demo(runtime, "--watch-stdin", "--data-dir", str(data_dir))
 
 
 def stop(process: subprocess.Popen[str]) -> None:

@@ -11,19 +11,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.backend.seed import seed_threads
 from tests.support import LiveBackend
 
 HUGE = str(2**64)
 HUGE_NEGATIVE = str(-(2**70))
 TOO_MANY_DIGITS = "1" * 5000  # Python's int() refuses more than 4,300 digits
-UNREACHABLE_GRAPH = "http://127.0.0.1:9"
 
 
 def b64(raw: bytes) -> str:
@@ -61,20 +57,6 @@ BODIES = [
     b'{"a": ' + HUGE.encode() + b"}",
     b'{"a": "\\ud83d"}',
 ]
-
-
-@pytest.fixture
-async def backend(tmp_path) -> AsyncIterator[LiveBackend]:
-    live = LiveBackend(
-        data_dir=tmp_path / "data", overrides={"whatsapp_graph_url": UNREACHABLE_GRAPH}
-    )
-    await live.start()
-    await live.seed_agents()
-    await seed_threads(live.store, 3)
-    try:
-        yield live
-    finally:
-        await live.stop()
 
 
 async def operations(client: httpx.AsyncClient) -> list[tuple[str, str, dict[str, Any]]]:
