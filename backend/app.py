@@ -13,15 +13,23 @@ from aiohttp import WSCloseCode, web
 from backend.api import (
     agents,
     audit,
+    channels,
     drafts,
     errors,
     inserts,
+    media_files,
+    messages,
     meta,
     records,
+    reveal,
     search,
+    templates,
     threads,
     tickets,
+    uploads,
+    usage,
     views,
+    webhook,
     ws,
 )
 from backend.api.auth import auth_middleware
@@ -51,6 +59,16 @@ ROUTE_TABLES = [
     inserts.routes,
     audit.routes,
     drafts.routes,
+    # WhatsApp inbound: the webhook, media downloads, revealing quarantined messages
+    webhook.routes,
+    media_files.routes,
+    reveal.routes,
+    # WhatsApp outbound: sends, usage, uploads, templates, channels
+    messages.routes,
+    usage.routes,
+    uploads.routes,
+    templates.routes,
+    channels.routes,
 ]
 
 
@@ -72,8 +90,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(event_pruning)
     app.cleanup_ctx.append(snooze_wakeups)
     app.cleanup_ctx.append(views.live_counts)
-    setup_inbound(app)  # WhatsApp inbound: webhook, media fetcher, reveal
-    setup_outbound(app)  # WhatsApp outbound: sends, outbox, usage, uploads, templates, channels
+    setup_inbound(app)  # WhatsApp inbound: the ingestor, the media fetcher, pruning
+    setup_outbound(app)  # WhatsApp outbound: the Graph API client, the outbox worker
     app.on_shutdown.append(close_websockets)
     return app
 

@@ -20,11 +20,10 @@ from backend.api.wire import operation, path_int, respond
 from backend.domain.errors import NotFound
 from backend.keys import SERVICES, SETTINGS, STORE
 from backend.store.media import media_file, retry_media
-from backend.whatsapp.media import extension_for, resolve_media_path
+from backend.whatsapp.media import FETCHER, extension_for, resolve_media_path
 
 routes = web.RouteTableDef()
 
-FETCHER = "whatsapp.media_fetcher"
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]+')
 _DOTS = re.compile(r"\.{2,}")
 FILENAME_MAX = 120

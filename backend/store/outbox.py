@@ -20,40 +20,8 @@ from backend.store.base import StoreBase, loads
 from backend.store.channels import emit_channel
 from backend.store.conversations import emit_message
 from backend.store.engine import Tx, dumps, iso
-
-CALLBACK_PREFIX = "ttydesk:"
-DUE_NOW = ""
-
-TERMINAL_STATUSES = ("sent", "delivered", "read", "failed")
-
-
-def callback_data(message_id: int) -> str:
-    """The ``biz_opaque_callback_data`` of every send: ``ttydesk:<our message id>``."""
-    return f"{CALLBACK_PREFIX}{message_id}"
-
-
-def message_id_from_callback(data: str | None) -> int | None:
-    """Our message id from a status's ``biz_opaque_callback_data``, or None."""
-    if not data or not data.startswith(CALLBACK_PREFIX):
-        return None
-    tail = data[len(CALLBACK_PREFIX) :]
-    return int(tail) if tail.isdigit() else None
-
-
-def enqueue(tx: Tx, message_id: int, phone_number_id: str, payload: dict[str, Any]) -> None:
-    tx.execute(
-        "INSERT INTO outbox (message_id, state, attempts, next_attempt, payload, "
-        "phone_number_id, updated_at) VALUES (?, 'pending', 0, ?, ?, ?, ?)",
-        (message_id, DUE_NOW, dumps(payload), phone_number_id, tx.now_iso),
-    )
-
-
-def settle_outbox_row(tx: Tx, message_id: int) -> None:
-    """Mark a message's outbox row done: for the status webhook once it knows the wamid."""
-    tx.execute(
-        "UPDATE outbox SET state = 'done', updated_at = ? WHERE message_id = ? AND state != 'done'",
-        (tx.now_iso, message_id),
-    )
+from backend.store.outbox_rows import TERMINAL_STATUSES, settle_outbox_row
+from backend.store.statuses import apply_early_statuses, settle_ticket_delivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +70,6 @@ def _fail_message(tx: Tx, message_id: int, code: int | None, reason: str) -> Non
     )
     # the ticket shows its latest message's status: an ambiguous send failed after its
     # wait may be older than one delivered meanwhile
-    from backend.store.statuses import settle_ticket_delivery
-
     settle_ticket_delivery(tx, message_id, row["thread_id"])
     emit_message(tx, message_id, created=False)
 
@@ -228,8 +194,6 @@ class OutboxStore(StoreBase):
             tx.update("messages", message_id, changes)
             if changes.get("wamid"):
                 # statuses that beat the send's answer here were kept aside: apply them now
-                from backend.store.statuses import apply_early_statuses
-
                 apply_early_statuses(tx, message_id, wamid)
             if "status" in changes:
                 tx.execute(

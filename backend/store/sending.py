@@ -34,7 +34,7 @@ from backend.store.conversations import (
 )
 from backend.store.drafts import delete_draft
 from backend.store.engine import Tx, dumps, parse_dt
-from backend.store.outbox import callback_data, enqueue
+from backend.store.outbox_rows import callback_data, enqueue
 from backend.store.templates import find_template, given_values, prepare_template
 from backend.store.usage import UsageRules, count_send, emit_usage, link_usage_record
 

@@ -26,7 +26,7 @@ from backend.store import conversations as conv
 from backend.store.base import loads
 from backend.store.engine import Tx, dumps, iso, parse_dt
 from backend.store.inbound import COUNTER_DUPLICATE, INGESTING_STATES
-from backend.store.outbox import message_id_from_callback, settle_outbox_row
+from backend.store.outbox_rows import message_id_from_callback, settle_outbox_row
 from backend.store.templates import template_from_row
 
 EARLY_PREFIX = "status.early:"

@@ -40,6 +40,8 @@ from backend.store.store import Store
 
 log = logging.getLogger(__name__)
 
+# the key of the running MediaFetcher in the app's services
+FETCHER = "whatsapp.media_fetcher"
 MEDIA_ID_LIFETIME = timedelta(days=7)
 BACKOFF_SECONDS: tuple[float, ...] = (2.0, 10.0, 60.0, 300.0, 1800.0)
 MAX_ATTEMPTS = 5

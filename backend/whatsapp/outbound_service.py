@@ -1,4 +1,5 @@
-"""Wiring of the WhatsApp outbound half: routes, the Graph API client and the outbox worker.
+"""Wiring of the WhatsApp outbound half: the Graph API client and the outbox worker (its
+routes are registered by ``backend/app.py``).
 
 ``setup_outbound(app)`` is called once by ``create_app`` (after the store's cleanup_ctx,
 so the worker starts after the store opens and stops before it closes).
@@ -11,7 +12,6 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from backend.api import channels, messages, templates, uploads, usage
 from backend.keys import SERVICES, SETTINGS, STORE
 from backend.whatsapp.graph import GraphClient
 from backend.whatsapp.outbox import OutboxWorker
@@ -21,12 +21,8 @@ log = logging.getLogger(__name__)
 # seconds a stopping backend lets sends on the wire finish (the rest become ambiguous)
 STOP_GRACE = 5.0
 
-ROUTE_TABLES = [messages.routes, usage.routes, uploads.routes, templates.routes, channels.routes]
-
 
 def setup_outbound(app: web.Application) -> None:
-    for table in ROUTE_TABLES:
-        app.router.add_routes(table)
     app.cleanup_ctx.append(outbound_lifecycle)
 
 

@@ -1,4 +1,5 @@
-"""Wiring of the inbound WhatsApp side into the app: routes and background workers."""
+"""The inbound WhatsApp side's background workers: the ingestor, the media fetcher and
+the pruning of early statuses (its routes are registered by ``backend/app.py``)."""
 
 from __future__ import annotations
 
@@ -9,27 +10,23 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from backend.api import media_files, reveal
 from backend.keys import SERVICES, SETTINGS, STORE
 from backend.store.reactions import expire_held_reactions
 from backend.store.statuses import prune_early_statuses
 from backend.whatsapp import webhook
 from backend.whatsapp.ingest import Ingestor
-from backend.whatsapp.media import MediaFetcher
+from backend.whatsapp.media import FETCHER, MediaFetcher
 
 log = logging.getLogger(__name__)
 
 INGESTOR = webhook.INGESTOR
-MEDIA_FETCHER = media_files.FETCHER
+MEDIA_FETCHER = FETCHER
 PRUNE_EARLY_EVERY_SECONDS = 3600.0
 STOP_TIMEOUT_SECONDS = 5.0
 
 
 def setup_inbound(app: web.Application) -> None:
-    """Add the webhook, media download and reveal routes, and the inbound workers."""
-    app.router.add_routes(webhook.routes)
-    app.router.add_routes(media_files.routes)
-    app.router.add_routes(reveal.routes)
+    """Add the inbound workers."""
     app.cleanup_ctx.append(inbound_lifecycle)
 
 

@@ -1,11 +1,12 @@
-"""Meta's webhook: the verification handshake and signed notifications.
+"""Meta's webhook, the channel's side: the verification handshake and signed notifications.
 
-``POST /webhooks/whatsapp`` reads at most ``webhook_max_body_bytes`` (413 as soon as a body
-passes it), checks ``X-Hub-Signature-256`` on the raw body bytes in constant time before
-anything is parsed (401 and nothing stored otherwise, counted),
-answers 400 to a body that is not a notification, and 200 only once every message
-and status of the notification has committed. Anything else that goes wrong is a 500,
-so Meta retries; processing is idempotent, so a retry never duplicates.
+The HTTP handlers are in ``backend/api/webhook.py``; what they answer is decided here.
+``POST /webhooks/whatsapp`` reads at most ``webhook_max_body_bytes`` (413 as soon as a
+body passes it), checks ``X-Hub-Signature-256`` on the raw body bytes in constant time
+before anything is parsed (401 and nothing stored otherwise, counted), answers 400 to a
+body that is not a notification, and 200 only once every message and status of the
+notification has committed. Anything else that goes wrong is a 500, so Meta retries;
+processing is idempotent, so a retry never duplicates.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ import functools
 import hashlib
 import hmac
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from aiohttp import web
-
-from backend.api.errors import error_response
-from backend.api.wire import TooLarge, operation, read_body
 from backend.domain import json_input
-from backend.keys import SERVICES, SETTINGS, STORE
 from backend.store.conversations import bump_counter
+from backend.store.store import Store
 from backend.whatsapp.ingest import Ingestor
 from backend.whatsapp.parse import MalformedNotification, parse_notification
 
@@ -34,7 +33,14 @@ INGESTOR = "whatsapp.ingestor"
 COUNTER_BAD_SIGNATURE = "webhook.bad_signature"
 COUNTER_MALFORMED = "webhook.malformed"
 
-routes = web.RouteTableDef()
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A notification not taken: the HTTP status and the error body's code and message."""
+
+    status: int
+    code: str
+    message: str
 
 
 def signature_valid(secret: bytes, body: bytes, header: str | None) -> bool:
@@ -56,51 +62,33 @@ def sign(secret: bytes | str, body: bytes) -> str:
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-async def _count(request: web.Request, name: str) -> None:
+def handshake_answer(verify_token: bytes, query: Mapping[str, str]) -> str | None:
+    """The ``hub.challenge`` to echo when the handshake names our verify token, else None."""
+    given = query.get("hub.verify_token", "").encode("utf-8", "replace")
+    if (
+        query.get("hub.mode") == "subscribe"
+        and verify_token
+        and hmac.compare_digest(verify_token, given)
+        and "hub.challenge" in query
+    ):
+        return query["hub.challenge"]
+    return None
+
+
+async def _count(store: Store, name: str) -> None:
     try:
-        await request.app[STORE].write(functools.partial(bump_counter, name=name))
+        await store.write(functools.partial(bump_counter, name=name))
     except Exception:
         log.exception("counting %s failed", name)
 
 
-@operation(
-    routes,
-    "GET",
-    PATH,
-    summary="Meta's webhook verification handshake (answers hub.challenge)",
-    auth=False,
-)
-async def verify(request: web.Request) -> web.StreamResponse:
-    query = request.query
-    expected = request.app[SETTINGS].whatsapp_verify_token.get_secret_value().encode()
-    given = query.get("hub.verify_token", "").encode("utf-8", "replace")
-    if (
-        query.get("hub.mode") == "subscribe"
-        and expected
-        and hmac.compare_digest(expected, given)
-        and "hub.challenge" in query
-    ):
-        return web.Response(text=query["hub.challenge"], content_type="text/plain")
-    return error_response(403, "verification_failed", "The verify token does not match.")
-
-
-@operation(
-    routes,
-    "POST",
-    PATH,
-    summary="Signed WhatsApp notifications: messages, statuses, template updates",
-    auth=False,
-)
-async def receive(request: web.Request) -> web.StreamResponse:
-    settings = request.app[SETTINGS]
-    try:
-        body = await read_body(request, settings.webhook_max_body_bytes)
-    except TooLarge as exc:
-        return error_response(exc.status, exc.code, exc.message)
-    secret = settings.whatsapp_app_secret.get_secret_value().encode()
-    if not signature_valid(secret, body, request.headers.get(SIGNATURE_HEADER)):
-        await _count(request, COUNTER_BAD_SIGNATURE)
-        return error_response(
+async def receive(
+    store: Store, ingestor: Ingestor, secret: bytes, body: bytes, signature: str | None
+) -> Refusal | None:
+    """Check, parse and store one notification's body; None once all of it has committed."""
+    if not signature_valid(secret, body, signature):
+        await _count(store, COUNTER_BAD_SIGNATURE)
+        return Refusal(
             401, "bad_signature", f"The {SIGNATURE_HEADER} header is missing or does not match."
         )
     try:
@@ -108,15 +96,14 @@ async def receive(request: web.Request) -> web.StreamResponse:
         notification = parse_notification(json_input.decode(body, invalid_numbers_as_null=True))
     except ValueError as exc:
         # json_input.InvalidJson and MalformedNotification are ValueErrors
-        await _count(request, COUNTER_MALFORMED)
+        await _count(store, COUNTER_MALFORMED)
         reason = str(exc) if isinstance(exc, MalformedNotification) else "not valid JSON"
-        return error_response(400, "malformed_json", f"The body is not a notification ({reason}).")
-    ingestor: Ingestor = request.app[SERVICES][INGESTOR]
+        return Refusal(400, "malformed_json", f"The body is not a notification ({reason}).")
     report = await ingestor.process(notification)
     if report.failures:
         for failure in report.failures:
             log.error("webhook processing failed", exc_info=failure)
-        return error_response(
+        return Refusal(
             500, "processing_failed", "Part of the notification could not be stored; retry."
         )
-    return web.Response(text="ok")
+    return None
