@@ -38,7 +38,7 @@ from backend.domain.clock import Clock, SystemClock
 from backend.hub import Hub
 from backend.keys import HUB, SERVICES, SETTINGS, STORE, WEBSOCKETS
 from backend.startup import ServingLock, open_store, prepare_folders
-from backend.store.sqlite import SqliteStore
+from backend.store import SqliteStore
 from backend.whatsapp.outbound_service import setup_outbound
 from backend.whatsapp.service import setup_inbound
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from backend.config import Settings
-    from backend.store.sqlite import SqliteStore
+    from backend.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -192,10 +192,10 @@ def cmd_tui(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ admin
 
 
-def _with_store(work: Callable[[SqliteStore], Awaitable[int | None]]) -> int:
+def _with_store(work: Callable[[Store], Awaitable[int | None]]) -> int:
     from backend.domain.errors import DomainError
     from backend.startup import StartupError, open_store, prepare_folders
-    from backend.store.sqlite import SqliteStore
+    from backend.store import SqliteStore
 
     settings = _settings()
     if settings is None:
@@ -253,7 +253,7 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
         print(f"ttydesk: {first['loc'][0]}: {first['msg']}", file=sys.stderr)
         return EXIT_USAGE
 
-    async def add(store: SqliteStore) -> None:
+    async def add(store: Store) -> None:
         made = await store.create_agent(spec)
         await store.record_audit(None, "agent.created", f"agent:{made.agent.id}", via="cli")
         if args.json:
@@ -267,7 +267,7 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
 
 
 def cmd_agent_list(args: argparse.Namespace) -> int:
-    async def listing(store: SqliteStore) -> None:
+    async def listing(store: Store) -> None:
         agents = await store.list_agents()
         if args.json:
             _print_json([agent.model_dump(mode="json") for agent in agents])
@@ -290,7 +290,7 @@ def cmd_agent_list(args: argparse.Namespace) -> int:
 
 
 def cmd_agent_token(args: argparse.Namespace) -> int:
-    async def rotate(store: SqliteStore) -> None:
+    async def rotate(store: Store) -> None:
         agent = await store.find_agent(args.name)
         token = await store.rotate_token(agent.id)
         await store.record_audit(None, "agent.token_rotated", f"agent:{agent.id}", via="cli")
@@ -310,7 +310,7 @@ def cmd_contacts_import(args: argparse.Namespace) -> int:
         print(f"ttydesk: cannot read {args.file}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    async def run(store: SqliteStore) -> int:
+    async def run(store: Store) -> int:
         report = await store.import_contacts(text)
         await store.record_audit(
             None,
@@ -339,7 +339,7 @@ def cmd_usage(args: argparse.Namespace) -> int:
     if args.month is not None:
         return cmd_usage_month(args)
 
-    async def show(store: SqliteStore) -> int | None:
+    async def show(store: Store) -> int | None:
         if not hasattr(store, "usage"):
             print("ttydesk: this build has no usage meter.", file=sys.stderr)
             return EXIT_FAILED
@@ -368,7 +368,7 @@ def cmd_usage_month(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
 
-    async def show(store: SqliteStore) -> int | None:
+    async def show(store: Store) -> int | None:
         view = await store.usage_month(parse_month(args.month), pricing_rules(settings))
         if args.json:
             _print_json(view.model_dump(mode="json"))

@@ -10,10 +10,10 @@ if TYPE_CHECKING:
     from backend.config import Settings
     from backend.hub import Hub
     from backend.schemas import Agent
-    from backend.store.sqlite import SqliteStore
+    from backend.store import Store
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
-STORE: web.AppKey[SqliteStore] = web.AppKey("store")
+STORE: web.AppKey[Store] = web.AppKey("store")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 WEBSOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("websockets")
 # services added by the WhatsApp channel (graph client, outbox, media fetcher) live here

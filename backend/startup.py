@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from backend.private_files import FILE_MODE, private_dir
 
 if TYPE_CHECKING:
-    from backend.store.sqlite import SqliteStore
+    from backend.store import SqliteStore
 
 
 class StartupError(Exception):

@@ -13,9 +13,9 @@ from backend.api.wire import operation, parse_query, path_int, respond
 from backend.domain.errors import InvalidField
 from backend.domain.numbers import positive_id
 from backend.keys import STORE
+from backend.store import Store, ThreadFilter
 from backend.store.search import fts_query, text_match_filter
-from backend.store.sqlite import SqliteStore
-from backend.store.views import ThreadFilter, compile_view_filters
+from backend.store.views import compile_view_filters
 from backend.whatsapp.read_receipts import schedule_read_receipt
 
 routes = web.RouteTableDef()
@@ -52,9 +52,7 @@ def _values(raw: str | list[str] | None) -> list[str]:
     return [part.strip() for item in items for part in item.split(",") if part.strip()]
 
 
-async def thread_filter(
-    store: SqliteStore, agent: schemas.Agent, query: ThreadFilters
-) -> ThreadFilter:
+async def thread_filter(store: Store, agent: schemas.Agent, query: ThreadFilters) -> ThreadFilter:
     """The view's filters AND every query-parameter filter; errors name the parameter."""
     where = ThreadFilter()
     if query.view:

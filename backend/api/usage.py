@@ -11,7 +11,7 @@ from backend.api.wire import operation, parse_query, respond
 from backend.config import Settings, load_rate_card
 from backend.domain import pricing
 from backend.keys import SETTINGS, STORE
-from backend.store.usage import PricingRules
+from backend.store import PricingRules
 
 routes = web.RouteTableDef()
 

@@ -19,7 +19,7 @@ from backend import schemas
 from backend.api.auth import current_agent
 from backend.api.wire import operation, parse_body, parse_query, respond
 from backend.keys import STORE
-from backend.store.engine import CommittedEvent
+from backend.store import CommittedEvent
 from backend.store.views import COUNTS_TRIGGERS, filter_properties
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,55 @@
+"""The store's face: import from here, never from the store's own modules.
+
+``Store`` (``store.py``) is what the rest of the backend calls; the values it takes and
+gives back are in ``types.py``; ``SqliteStore`` is the embedded implementation, named only
+where a store is opened. import-linter checks that nothing outside ``backend.store``
+imports anything else of it (``pyproject.toml``).
+"""
+
+from backend.store.sqlite import SqliteStore
+from backend.store.store import Store
+from backend.store.types import (
+    ChannelSecret,
+    CommittedEvent,
+    EventPage,
+    IdentityChange,
+    InboundRecord,
+    IngestResult,
+    MediaFile,
+    MediaJob,
+    MediaSpec,
+    OutboxJob,
+    Outcome,
+    PricingRules,
+    Sender,
+    SendResult,
+    StatusOutcome,
+    StatusRecord,
+    StatusResult,
+    UsageRules,
+)
+from backend.store.views import ThreadFilter
+
+__all__ = [
+    "ChannelSecret",
+    "CommittedEvent",
+    "EventPage",
+    "IdentityChange",
+    "InboundRecord",
+    "IngestResult",
+    "MediaFile",
+    "MediaJob",
+    "MediaSpec",
+    "OutboxJob",
+    "Outcome",
+    "PricingRules",
+    "SendResult",
+    "Sender",
+    "SqliteStore",
+    "StatusOutcome",
+    "StatusRecord",
+    "StatusResult",
+    "Store",
+    "ThreadFilter",
+    "UsageRules",
+]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from backend import schemas
@@ -16,6 +15,7 @@ from backend.domain.errors import Conflict, NotFound
 from backend.store.base import StoreBase, loads
 from backend.store.conversations import audit
 from backend.store.engine import Tx, dumps, parse_dt
+from backend.store.types import ChannelSecret
 
 MAX_NUMBERS_PER_CHANNEL = 25
 
@@ -84,17 +84,6 @@ def _refresh_channel_status(tx: Tx, channel_id: int) -> None:
             "UPDATE channels SET status = ?, updated_at = ? WHERE id = ?",
             (status, tx.now_iso, channel_id),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSecret:
-    channel_id: int
-    waba_id: str
-    access_token: str
-    profile: dict[str, Any]
-
-    def __repr__(self) -> str:
-        return f"ChannelSecret(channel_id={self.channel_id}, waba_id={self.waba_id!r})"
 
 
 class ChannelsStore(StoreBase):

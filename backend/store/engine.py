@@ -34,6 +34,8 @@ from typing import Any, TypeVar
 import aiosqlite
 from pydantic import BaseModel
 
+from backend.store.types import CommittedEvent
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -69,13 +71,6 @@ def iso(dt: datetime | None) -> str | None:
 
 def parse_dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-@dataclass(slots=True)
-class CommittedEvent:
-    seq: int
-    type: str
-    frame: str  # the encoded {"seq","type","data"}: encoded once, sent to every client as is
 
 
 MESSAGES_FTS = "messages_fts"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from backend.store.base import StoreBase
 from backend.store.engine import (
     LOGGED_EVENTS,
@@ -12,13 +10,7 @@ from backend.store.engine import (
     snapshot_queries,
     unbuilt,
 )
-
-
-@dataclass(slots=True)
-class EventPage:
-    frames: list[tuple[int, str]]
-    last_seq: int  # the newest logged event read, sent or left out
-    full: bool  # the limit was reached: there may be more
+from backend.store.types import EventPage
 
 
 class EventsStore(StoreBase):

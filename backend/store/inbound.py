@@ -14,9 +14,8 @@ knows the database, not Meta's payloads (the store imports nothing of ``whatsapp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from backend import schemas
@@ -25,6 +24,13 @@ from backend.domain.errors import Conflict, NotFound
 from backend.store import conversations as conv
 from backend.store import reactions
 from backend.store.engine import Tx, dumps, iso, parse_dt
+from backend.store.types import (
+    IdentityChange,
+    InboundRecord,
+    IngestResult,
+    Outcome,
+    Sender,
+)
 
 # phone-number states in which webhooks are ingested (an unhealthy number still receives)
 INGESTING_STATES = frozenset({schemas.ChannelStatus.connected, schemas.ChannelStatus.unhealthy})
@@ -35,76 +41,6 @@ COUNTER_DROPPED_UNKNOWN = "webhook.dropped_unknown_number"
 COUNTER_DROPPED_BEFORE = "webhook.dropped_before_connection"
 COUNTER_DUPLICATE = "webhook.duplicate"
 COUNTER_REACTION_NO_TARGET = "webhook.reaction_without_target"
-
-
-class Outcome(StrEnum):
-    stored = "stored"
-    reaction = "reaction"
-    reaction_held = "reaction_held"  # its message has not arrived yet
-    identity = "identity"  # a system message with no thread to show it in
-    duplicate = "duplicate"
-    dropped_unknown_number = "dropped_unknown_number"
-    dropped_before_connection = "dropped_before_connection"
-
-
-@dataclass(slots=True, kw_only=True)
-class Sender:
-    wa_id: str | None = None
-    user_id: str | None = None
-    parent_user_id: str | None = None
-    username: str | None = None
-    profile_name: str | None = None
-
-
-@dataclass(slots=True, kw_only=True)
-class MediaSpec:
-    external_id: str | None
-    mime_type: str | None = None
-    sha256: str | None = None
-    filename: str | None = None
-
-
-@dataclass(slots=True, kw_only=True)
-class IdentityChange:
-    event: str
-    new_wa_id: str | None = None
-    new_user_id: str | None = None
-    new_parent_user_id: str | None = None
-
-
-@dataclass(slots=True, kw_only=True)
-class InboundRecord:
-    """A received message, ready to store."""
-
-    wamid: str
-    phone_number_id: str | None
-    at: datetime | None  # Meta's timestamp; None: the transaction's time
-    sender: Sender
-    kind: str  # a schemas.MessageKind value
-    text: str | None = None
-    caption: str | None = None
-    content: dict[str, Any] = field(default_factory=dict)
-    unsupported_reason: str | None = None
-    quarantine_rule: str | None = None
-    reply_to_wamid: str | None = None
-    forwarded: bool = False
-    media: MediaSpec | None = None
-    reaction_target: str | None = None  # set on reactions: the wamid reacted to
-    reaction_emoji: str | None = None  # None or "": removal
-    identity_change: IdentityChange | None = None
-    raw: str | None = None
-    subject_text: str | None = None  # text for the ticket subject and routing
-    fallback_subject: str = "WhatsApp conversation"
-    customer_message: bool = True  # moves the ticket, (re)opens the session
-    welcome: bool = False  # request_welcome: an event line that starts the conversation
-
-
-@dataclass(slots=True)
-class IngestResult:
-    outcome: Outcome
-    message_id: int | None = None
-    thread_id: int | None = None
-    media_id: int | None = None
 
 
 def bump(tx: Tx, name: str) -> None:

@@ -8,38 +8,12 @@ path is used as it is).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from backend import schemas
 from backend.domain.errors import NotFound
 from backend.store import conversations as conv
 from backend.store.base import StoreBase
 from backend.store.engine import Tx, parse_dt
-
-
-@dataclass(frozen=True, slots=True)
-class MediaJob:
-    id: int
-    external_id: str | None
-    mime_type: str | None
-    sha256: str | None
-    filename: str | None
-    attempts: int
-    phone_number_id: str | None
-    access_token: str | None
-    created_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class MediaFile:
-    id: int
-    path: str | None
-    mime_type: str | None
-    filename: str | None
-    size: int | None
-    state: str
-    hidden: bool  # attached to a quarantined message, and the caller is not an admin
+from backend.store.types import MediaFile, MediaJob
 
 
 async def pending_media(store: StoreBase, limit: int = 50) -> list[MediaJob]:

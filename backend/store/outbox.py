@@ -12,7 +12,6 @@ test's fixed clock cannot stall the queue); ``""`` means "due now".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,26 +21,7 @@ from backend.store.conversations import emit_message
 from backend.store.engine import Tx, dumps, iso
 from backend.store.outbox_rows import TERMINAL_STATUSES, settle_outbox_row
 from backend.store.statuses import apply_early_statuses, settle_ticket_delivery
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxJob:
-    message_id: int
-    thread_id: int
-    attempts: int  # including this one
-    payload: dict[str, Any]
-    phone_number_id: str
-    access_token: str | None  # a secret: never log the job as a whole
-    channel_id: int | None
-    number_connected: bool
-    media_id: int | None
-    media_path: str | None
-    media_mime: str | None
-    media_filename: str | None
-    media_external_id: str | None
-
-    def __repr__(self) -> str:  # keep the token out of logs and tracebacks
-        return f"OutboxJob(message_id={self.message_id}, attempts={self.attempts})"
+from backend.store.types import OutboxJob
 
 
 def _checking(tx: Tx, message_ids: list[int]) -> None:

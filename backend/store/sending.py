@@ -36,6 +36,7 @@ from backend.store.drafts import delete_draft
 from backend.store.engine import Tx, dumps, parse_dt
 from backend.store.outbox_rows import callback_data, enqueue
 from backend.store.templates import find_template, given_values, prepare_template
+from backend.store.types import SendResult
 from backend.store.usage import UsageRules, count_send, emit_usage, link_usage_record
 
 COMPOSER_KINDS = (schemas.SendText, schemas.SendMedia, schemas.SendNote)  # what a draft becomes
@@ -71,12 +72,6 @@ def media_kind(mime_type: str) -> str | None:
     if base in DOCUMENT_TYPES:
         return "document"
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    message: schemas.Message
-    created: bool  # False: the client_id matched an earlier send, nothing new was queued
 
 
 @dataclass(frozen=True, slots=True)

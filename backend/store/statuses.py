@@ -15,9 +15,7 @@ aside; ``apply_early_statuses`` replays it once the send's answer brings the wam
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from backend import schemas
@@ -28,6 +26,7 @@ from backend.store.engine import Tx, dumps, iso, parse_dt
 from backend.store.inbound import COUNTER_DUPLICATE, INGESTING_STATES
 from backend.store.outbox_rows import message_id_from_callback, settle_outbox_row
 from backend.store.templates import template_from_row
+from backend.store.types import StatusOutcome, StatusRecord, StatusResult
 
 EARLY_PREFIX = "status.early:"
 EARLY_KEEP = timedelta(days=2)
@@ -41,55 +40,6 @@ TIME_COLUMN = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"
 COUNTER_UNMATCHED = "webhook.status_unmatched"
 COUNTER_STATUS_DROPPED = "webhook.dropped_unknown_number"
 COUNTER_TEMPLATE_UNKNOWN = "webhook.template_unknown"
-
-
-class StatusOutcome(StrEnum):
-    applied = "applied"  # the message's state or times changed
-    unchanged = "unchanged"  # a stale status (furthest state kept); receipt recorded
-    duplicate = "duplicate"
-    early = "early"  # no message yet: kept aside
-    stale_send = "stale_send"  # the message has since been resent under another wamid
-    dropped_unknown_number = "dropped_unknown_number"
-
-
-@dataclass(slots=True, kw_only=True)
-class StatusRecord:
-    wamid: str
-    status: str  # sent | delivered | read | played | failed | … (lenient)
-    at: datetime | None
-    phone_number_id: str | None = None
-    opaque: str | None = None
-    error_code: int | None = None
-    error_message: str | None = None  # plain words for the agent
-    pricing: dict[str, Any] | None = None  # the status's pricing block, as Meta sent it
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "at": iso(self.at),
-            "opaque": self.opaque,
-            "error_code": self.error_code,
-            "error_message": self.error_message,
-            "pricing": self.pricing,
-        }
-
-    @classmethod
-    def from_json(cls, wamid: str, data: dict[str, Any]) -> StatusRecord:
-        return cls(
-            wamid=wamid,
-            status=data["status"],
-            at=parse_dt(data.get("at")),
-            opaque=data.get("opaque"),
-            error_code=data.get("error_code"),
-            error_message=data.get("error_message"),
-            pricing=data.get("pricing"),
-        )
-
-
-@dataclass(slots=True)
-class StatusResult:
-    outcome: StatusOutcome
-    message_id: int | None = None
 
 
 def normalised(status: str) -> str:
@@ -276,6 +226,29 @@ def settle_ticket_delivery(tx: Tx, message_id: int, thread_id: int) -> None:
 # ------------------------------------------------------------------ statuses ahead of their message
 
 
+def _early_json(record: StatusRecord) -> dict[str, Any]:
+    return {
+        "status": record.status,
+        "at": iso(record.at),
+        "opaque": record.opaque,
+        "error_code": record.error_code,
+        "error_message": record.error_message,
+        "pricing": record.pricing,
+    }
+
+
+def _early_record(wamid: str, data: dict[str, Any]) -> StatusRecord:
+    return StatusRecord(
+        wamid=wamid,
+        status=data["status"],
+        at=parse_dt(data.get("at")),
+        opaque=data.get("opaque"),
+        error_code=data.get("error_code"),
+        error_message=data.get("error_message"),
+        pricing=data.get("pricing"),
+    )
+
+
 def _keep_early(tx: Tx, record: StatusRecord) -> None:
     key = EARLY_PREFIX + record.wamid
     row = tx.one("SELECT value FROM settings_kv WHERE key = ?", (key,))
@@ -285,7 +258,7 @@ def _keep_early(tx: Tx, record: StatusRecord) -> None:
         conv.bump_counter(tx, COUNTER_DUPLICATE)
         return
     kept.setdefault("received_at", tx.now_iso)
-    statuses[record.status] = record.to_json()
+    statuses[record.status] = _early_json(record)
     tx.execute(
         "INSERT INTO settings_kv (key, value) VALUES (?, ?) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -303,7 +276,7 @@ def _replay_early(tx: Tx, wamid: str) -> list[StatusResult]:
     kept = loads(row["value"], {})
     results = []
     for data in kept.get("statuses", {}).values():
-        results.append(apply_status(tx, StatusRecord.from_json(wamid, data)))
+        results.append(apply_status(tx, _early_record(wamid, data)))
     return results
 
 

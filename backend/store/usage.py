@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 
 from backend import schemas
 from backend.domain import pricing
@@ -17,15 +16,7 @@ from backend.domain import usage as usage_rules
 from backend.domain.session import is_open
 from backend.store.base import StoreBase
 from backend.store.engine import Tx, iso, parse_dt
-
-
-@dataclass(frozen=True, slots=True)
-class UsageRules:
-    """The configured limit and the subscription start (settings ``usage_limit`` and
-    ``subscription_start``); set on the store by the app and by the CLI."""
-
-    limit: int = usage_rules.DEFAULT_MONTHLY_LIMIT
-    subscription_start: date = date(2026, 1, 1)
+from backend.store.types import PricingRules, UsageRules
 
 
 def _midnight(day: date) -> str:
@@ -126,17 +117,6 @@ def emit_usage(tx: Tx, rules: UsageRules) -> schemas.Usage:
     current = usage_in_tx(tx, rules)
     tx.emit(schemas.EventType.usage_updated, current.model_dump(mode="json"))
     return current
-
-
-@dataclass(frozen=True, slots=True)
-class PricingRules:
-    """The admin's rate card (None: counts only), the free service messages per number and
-    month, and the monthly budget (settings ``rate_card``,
-    ``free_service_messages_per_month`` and ``budget``)."""
-
-    rate_card: pricing.RateCard | None = None
-    free_service_messages: int = pricing.FREE_SERVICE_MESSAGES_PER_MONTH
-    budget: Decimal | None = None
 
 
 # the priced outbound messages of a period, by number, market and category, from the

@@ -20,7 +20,7 @@ from backend import schemas
 from backend.config import ConfigError, Settings, load_settings
 from backend.domain.errors import DomainError
 from backend.startup import StartupError, open_store, prepare_folders
-from backend.store.sqlite import SqliteStore
+from backend.store import SqliteStore, Store
 from backend.whatsapp import connect
 from backend.whatsapp.graph import GraphClient
 from backend.whatsapp.template_sync import sync_templates
@@ -74,7 +74,7 @@ def add_channel_commands(admin_subparsers: Any) -> None:
 
 # ------------------------------------------------------------------ plumbing
 
-Work = Callable[[SqliteStore, GraphClient, Settings], Awaitable[int | None]]
+Work = Callable[[Store, GraphClient, Settings], Awaitable[int | None]]
 
 
 def _run(work: Work, settings: Settings | None = None) -> int:
@@ -176,7 +176,7 @@ def run_connect(args: argparse.Namespace, settings: Settings | None = None) -> i
         print(f"ttydesk: {exc}".splitlines()[0], file=sys.stderr)
         return EXIT_USAGE
 
-    async def work(store: SqliteStore, graph: GraphClient, _: Settings) -> int | None:
+    async def work(store: Store, graph: GraphClient, _: Settings) -> int | None:
         channel = await connect.create_channel(store, graph, spec, actor_id=None)
         for pnid in args.phone_number_id:
             await connect.add_phone_number(
@@ -226,7 +226,7 @@ def run_connect(args: argparse.Namespace, settings: Settings | None = None) -> i
 
 
 def run_list(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    async def work(store: SqliteStore, graph: GraphClient, settings: Settings) -> int | None:
+    async def work(store: Store, graph: GraphClient, settings: Settings) -> int | None:
         channels = await store.list_channels()
         if args.json:
             _print_json([c.model_dump(mode="json") for c in channels])
@@ -243,7 +243,7 @@ def run_list(args: argparse.Namespace, settings: Settings | None = None) -> int:
 
 
 def run_disconnect(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    async def work(store: SqliteStore, graph: GraphClient, _: Settings) -> int | None:
+    async def work(store: Store, graph: GraphClient, _: Settings) -> int | None:
         for channel in await store.list_channels():
             for number in channel.phone_numbers:
                 if args.phone_number_id in (number.phone_number_id, str(number.id)):
@@ -262,7 +262,7 @@ def run_disconnect(args: argparse.Namespace, settings: Settings | None = None) -
 
 
 def run_templates_sync(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    async def work(store: SqliteStore, graph: GraphClient, _: Settings) -> int | None:
+    async def work(store: Store, graph: GraphClient, _: Settings) -> int | None:
         result = await sync_templates(store, graph)
         if args.json:
             _print_json(result.model_dump(mode="json"))

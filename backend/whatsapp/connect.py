@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from backend import schemas
 from backend.domain.errors import Conflict, InvalidField, LimitReached
-from backend.store.store import Store
+from backend.store import Store
 from backend.whatsapp.graph import GraphClient, GraphError, GraphTimeout, GraphUnreachable
 from backend.whatsapp.template_sync import sync_templates
 from backend.whatsapp.upstream import upstream_error

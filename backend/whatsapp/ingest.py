@@ -20,26 +20,23 @@ from backend import schemas
 from backend.config import Settings
 from backend.domain.policy import ContentPolicy, PolicyConfig
 from backend.domain.routing import RoutingRule
-from backend.store import conversations as conv
-from backend.store.calls import CALL_EVENT, CALL_PREVIEW, ingest_call
-from backend.store.echoes import store_echo
-from backend.store.engine import Tx, dumps, replayable
-from backend.store.groups import ingest_group_message
-from backend.store.inbound import (
+from backend.store import (
     IdentityChange,
     InboundRecord,
     IngestResult,
     MediaSpec,
     Sender,
-    ingest_inbound,
-)
-from backend.store.statuses import (
     StatusRecord,
     StatusResult,
-    apply_status,
-    apply_template_status,
+    Store,
 )
-from backend.store.store import Store
+from backend.store import conversations as conv
+from backend.store.calls import CALL_EVENT, CALL_PREVIEW, ingest_call
+from backend.store.echoes import store_echo
+from backend.store.engine import Tx, dumps, replayable
+from backend.store.groups import ingest_group_message
+from backend.store.inbound import ingest_inbound
+from backend.store.statuses import apply_status, apply_template_status
 from backend.whatsapp import parse
 from backend.whatsapp.errors import plain_error
 

@@ -30,13 +30,12 @@ import httpx
 from backend.config import Settings
 from backend.domain.clock import Clock, SystemClock
 from backend.private_files import open_private, private_dir
+from backend.store import MediaJob, Store
 from backend.store.media import (
-    MediaJob,
     mark_media_attempt_failed,
     mark_media_ready,
     pending_media,
 )
-from backend.store.store import Store
 
 log = logging.getLogger(__name__)
 

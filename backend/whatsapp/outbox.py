@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.domain.clock import Clock, SystemClock
-from backend.store.outbox import OutboxJob
-from backend.store.store import Store
+from backend.store import OutboxJob, Store
 from backend.whatsapp.errors import plain_error
 from backend.whatsapp.graph import GraphClient, GraphError, GraphTimeout, GraphUnreachable
 

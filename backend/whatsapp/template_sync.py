@@ -6,7 +6,7 @@ import logging
 
 from backend import schemas
 from backend.domain.errors import Upstream
-from backend.store.store import Store
+from backend.store import Store
 from backend.whatsapp.graph import GraphClient, GraphError, GraphTimeout, GraphUnreachable
 from backend.whatsapp.upstream import upstream_error
 

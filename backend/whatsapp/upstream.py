@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.domain.errors import DomainError, Upstream, UpstreamTimeout
-from backend.store.store import Store
+from backend.store import Store
 from backend.whatsapp.errors import plain_error
 from backend.whatsapp.graph import GraphError, GraphTimeout, GraphUnreachable
 

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from backend.domain import json_input
+from backend.store import Store
 from backend.store.conversations import bump_counter
-from backend.store.store import Store
 from backend.whatsapp.ingest import Ingestor
 from backend.whatsapp.parse import MalformedNotification, parse_notification
 

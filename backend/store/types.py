@@ -1,0 +1,229 @@
+"""The values the store takes and gives back, beside ``schemas`` (the wire models).
+
+Part of the store's face (``backend.store``): plain data, no database. A second store
+(PostgreSQL) takes and returns the same values; ``SqliteStore`` is the embedded one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from backend import schemas
+from backend.domain import pricing
+from backend.domain import usage as usage_rules
+
+# ------------------------------------------------------------------ the event log
+
+
+@dataclass(slots=True)
+class CommittedEvent:
+    seq: int
+    type: str
+    frame: str  # the encoded {"seq","type","data"}: encoded once, sent to every client as is
+
+
+@dataclass(slots=True)
+class EventPage:
+    frames: list[tuple[int, str]]
+    last_seq: int  # the newest logged event read, sent or left out
+    full: bool  # the limit was reached: there may be more
+
+
+# ------------------------------------------------------------------ what a channel received
+
+
+@dataclass(slots=True, kw_only=True)
+class Sender:
+    wa_id: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    username: str | None = None
+    profile_name: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class MediaSpec:
+    external_id: str | None
+    mime_type: str | None = None
+    sha256: str | None = None
+    filename: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class IdentityChange:
+    event: str
+    new_wa_id: str | None = None
+    new_user_id: str | None = None
+    new_parent_user_id: str | None = None
+
+
+@dataclass(slots=True, kw_only=True)
+class InboundRecord:
+    """A received message, ready to store."""
+
+    wamid: str
+    phone_number_id: str | None
+    at: datetime | None  # Meta's timestamp; None: the transaction's time
+    sender: Sender
+    kind: str  # a schemas.MessageKind value
+    text: str | None = None
+    caption: str | None = None
+    content: dict[str, Any] = field(default_factory=dict)
+    unsupported_reason: str | None = None
+    quarantine_rule: str | None = None
+    reply_to_wamid: str | None = None
+    forwarded: bool = False
+    media: MediaSpec | None = None
+    reaction_target: str | None = None  # set on reactions: the wamid reacted to
+    reaction_emoji: str | None = None  # None or "": removal
+    identity_change: IdentityChange | None = None
+    raw: str | None = None
+    subject_text: str | None = None  # text for the ticket subject and routing
+    fallback_subject: str = "WhatsApp conversation"
+    customer_message: bool = True  # moves the ticket, (re)opens the session
+    welcome: bool = False  # request_welcome: an event line that starts the conversation
+
+
+class Outcome(StrEnum):
+    stored = "stored"
+    reaction = "reaction"
+    reaction_held = "reaction_held"  # its message has not arrived yet
+    identity = "identity"  # a system message with no thread to show it in
+    duplicate = "duplicate"
+    dropped_unknown_number = "dropped_unknown_number"
+    dropped_before_connection = "dropped_before_connection"
+
+
+@dataclass(slots=True)
+class IngestResult:
+    outcome: Outcome
+    message_id: int | None = None
+    thread_id: int | None = None
+    media_id: int | None = None
+
+
+# ------------------------------------------------------------------ statuses of what we sent
+
+
+class StatusOutcome(StrEnum):
+    applied = "applied"  # the message's state or times changed
+    unchanged = "unchanged"  # a stale status (furthest state kept); receipt recorded
+    duplicate = "duplicate"
+    early = "early"  # no message yet: kept aside
+    stale_send = "stale_send"  # the message has since been resent under another wamid
+    dropped_unknown_number = "dropped_unknown_number"
+
+
+@dataclass(slots=True, kw_only=True)
+class StatusRecord:
+    wamid: str
+    status: str  # sent | delivered | read | played | failed | … (lenient)
+    at: datetime | None
+    phone_number_id: str | None = None
+    opaque: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None  # plain words for the agent
+    pricing: dict[str, Any] | None = None  # the status's pricing block, as Meta sent it
+
+
+@dataclass(slots=True)
+class StatusResult:
+    outcome: StatusOutcome
+    message_id: int | None = None
+
+
+# ------------------------------------------------------------------ sending
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxJob:
+    message_id: int
+    thread_id: int
+    attempts: int  # including this one
+    payload: dict[str, Any]
+    phone_number_id: str
+    access_token: str | None  # a secret: never log the job as a whole
+    channel_id: int | None
+    number_connected: bool
+    media_id: int | None
+    media_path: str | None
+    media_mime: str | None
+    media_filename: str | None
+    media_external_id: str | None
+
+    def __repr__(self) -> str:  # keep the token out of logs and tracebacks
+        return f"OutboxJob(message_id={self.message_id}, attempts={self.attempts})"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    message: schemas.Message
+    created: bool  # False: the client_id matched an earlier send, nothing new was queued
+
+
+# ------------------------------------------------------------------ media
+
+
+@dataclass(frozen=True, slots=True)
+class MediaJob:
+    id: int
+    external_id: str | None
+    mime_type: str | None
+    sha256: str | None
+    filename: str | None
+    attempts: int
+    phone_number_id: str | None
+    access_token: str | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    id: int
+    path: str | None
+    mime_type: str | None
+    filename: str | None
+    size: int | None
+    state: str
+    hidden: bool  # attached to a quarantined message, and the caller is not an admin
+
+
+# ------------------------------------------------------------------ channels
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSecret:
+    channel_id: int
+    waba_id: str
+    access_token: str
+    profile: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"ChannelSecret(channel_id={self.channel_id}, waba_id={self.waba_id!r})"
+
+
+# ------------------------------------------------------------------ usage and pricing
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRules:
+    """The configured limit and the subscription start (settings ``usage_limit`` and
+    ``subscription_start``); set on the store by the app and by the CLI."""
+
+    limit: int = usage_rules.DEFAULT_MONTHLY_LIMIT
+    subscription_start: date = date(2026, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class PricingRules:
+    """The admin's rate card (None: counts only), the free service messages per number and
+    month, and the monthly budget (settings ``rate_card``,
+    ``free_service_messages_per_month`` and ``budget``)."""
+
+    rate_card: pricing.RateCard | None = None
+    free_service_messages: int = pricing.FREE_SERVICE_MESSAGES_PER_MONTH
+    budget: Decimal | None = None
