@@ -7,7 +7,6 @@ Uploads (``POST /api/v1/media``) live with the sending side.
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from urllib.parse import quote
@@ -19,7 +18,6 @@ from backend.api.auth import current_agent
 from backend.api.wire import operation, path_int, respond
 from backend.domain.errors import NotFound
 from backend.keys import SERVICES, SETTINGS, STORE
-from backend.store.media import media_file, retry_media
 from backend.whatsapp.media import FETCHER, extension_for, resolve_media_path
 
 routes = web.RouteTableDef()
@@ -61,7 +59,7 @@ def content_disposition(filename: str) -> str:
 async def get_media(request: web.Request) -> web.StreamResponse:
     media_id = path_int(request, "id")
     agent = current_agent(request)
-    found = await media_file(request.app[STORE], media_id, admin=agent.role == schemas.Role.admin)
+    found = await request.app[STORE].media_file(media_id, admin=agent.role == schemas.Role.admin)
     if found is None or found.hidden:
         raise NotFound("There is no such media.", code="media_not_found")
     if found.state != schemas.MediaState.ready or not found.path:
@@ -93,11 +91,11 @@ async def get_media(request: web.Request) -> web.StreamResponse:
 async def retry(request: web.Request) -> web.Response:
     media_id = path_int(request, "id")
     store = request.app[STORE]
-    await store.write(functools.partial(retry_media, media_id=media_id))
+    await store.retry_media(media_id)
     fetcher = request.app[SERVICES].get(FETCHER)
     if fetcher is not None:
         fetcher.wake()
-    found = await media_file(store, media_id, admin=True)
+    found = await store.media_file(media_id, admin=True)
     assert found is not None
     return respond(
         schemas.Media(

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-
 from aiohttp import web
 
 from backend import schemas
 from backend.api.auth import require_admin
 from backend.api.wire import operation, path_int, respond
 from backend.keys import STORE
-from backend.store.inbound import reveal_quarantined
 
 routes = web.RouteTableDef()
 
@@ -26,7 +23,5 @@ routes = web.RouteTableDef()
 async def reveal(request: web.Request) -> web.Response:
     admin = require_admin(request)
     message_id = path_int(request, "id")
-    message, text = await request.app[STORE].write(
-        functools.partial(reveal_quarantined, message_id=message_id, actor_id=admin.id)
-    )
+    message, text = await request.app[STORE].reveal_quarantined(message_id, admin.id)
     return respond(schemas.RevealedContent(message=message, text=text))

@@ -9,9 +9,15 @@ imports anything else of it (``pyproject.toml``).
 from backend.store.sqlite import SqliteStore
 from backend.store.store import Store
 from backend.store.types import (
+    Call,
+    Change,
     ChannelSecret,
     CommittedEvent,
+    Counts,
+    CustomerMessage,
+    Echo,
     EventPage,
+    GroupMessage,
     IdentityChange,
     InboundRecord,
     IngestResult,
@@ -26,11 +32,19 @@ from backend.store.types import (
     StatusOutcome,
     StatusRecord,
     StatusResult,
+    TemplateStatus,
     UsageRules,
 )
 from backend.store.views import ThreadFilter
 
 __all__ = [
+    "Call",
+    "Change",
+    "Counts",
+    "CustomerMessage",
+    "Echo",
+    "GroupMessage",
+    "TemplateStatus",
     "ChannelSecret",
     "CommittedEvent",
     "EventPage",

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from backend.domain import routing, session
+from backend.domain.previews import CALL_PREVIEW
 from backend.store import conversations as conv
 from backend.store.base import loads
 from backend.store.engine import Tx, dumps, iso, parse_dt
@@ -25,9 +26,6 @@ from backend.store.inbound import (
     Outcome,
     ingest_inbound,
 )
-
-CALL_EVENT = "call"
-CALL_PREVIEW = "Phone call"
 
 
 def ingest_call(

@@ -20,6 +20,7 @@ from backend import schemas
 from backend.domain import routing, tickets
 from backend.domain.errors import NotFound
 from backend.domain.phones import normalize_phone, region_of
+from backend.domain.previews import preview_of
 from backend.store.base import loads
 from backend.store.engine import SqlEvent, Tx, dumps, iso, parse_dt, sql_function
 
@@ -28,9 +29,6 @@ Row = sqlite3.Row | Mapping[str, Any]
 # the same customers write again and again: parsing their number is worth remembering
 cached_normalize_phone = lru_cache(maxsize=8192)(normalize_phone)
 
-PREVIEW_LENGTH = 140
-QUARANTINED_PREVIEW = "Quarantined message"
-UNSUPPORTED_PREVIEW = "Unsupported message"
 
 # ------------------------------------------------------------------ shapes
 
@@ -342,26 +340,6 @@ def thread_from_row(row: Row) -> schemas.Thread:
         from_ad=bool(row["from_ad"]),
         group_id=row["group_id"],
     )
-
-
-def preview_of(kind: str, text: str | None, caption: str | None = None) -> str:
-    """The one-line preview of a message for lists and quotes (plain text)."""
-    if kind == schemas.MessageKind.quarantined:
-        return QUARANTINED_PREVIEW
-    if kind == schemas.MessageKind.unsupported:
-        return UNSUPPORTED_PREVIEW
-    body = text or caption
-    if kind in schemas.MEDIA_KINDS:
-        label = {"voice": "Voice message"}.get(kind, kind.capitalize())
-        body = f"[{label}] {body}" if body else f"[{label}]"
-    elif kind == schemas.MessageKind.location:
-        body = f"[Location] {body}" if body else "[Location]"
-    elif kind == schemas.MessageKind.contacts:
-        body = f"[Contact] {body}" if body else "[Contact]"
-    body = " ".join((body or "").split())
-    if len(body) > PREVIEW_LENGTH:
-        body = body[: PREVIEW_LENGTH - 1] + "…"
-    return body
 
 
 # the quoted message's preview in MESSAGE_JSON

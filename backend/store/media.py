@@ -8,6 +8,8 @@ path is used as it is).
 
 from __future__ import annotations
 
+import functools
+
 from backend import schemas
 from backend.domain.errors import NotFound
 from backend.store import conversations as conv
@@ -16,8 +18,7 @@ from backend.store.engine import Tx, parse_dt
 from backend.store.types import MediaFile, MediaJob
 
 
-async def pending_media(store: StoreBase, limit: int = 50) -> list[MediaJob]:
-    """Received media still to fetch, oldest first, with the channel's access token."""
+async def _pending_media(store: StoreBase, limit: int) -> list[MediaJob]:
     rows = await store.readers.all(
         "SELECT m.id, m.external_id, m.mime_type, m.sha256, m.filename, m.attempts, "
         "m.phone_number_id, m.created_at, c.access_token "
@@ -91,7 +92,7 @@ def retry_media(tx: Tx, media_id: int) -> None:
     _emit_messages_of(tx, media_id)
 
 
-async def media_file(store: StoreBase, media_id: int, *, admin: bool) -> MediaFile | None:
+async def _media_file(store: StoreBase, media_id: int, *, admin: bool) -> MediaFile | None:
     row = await store.readers.one(
         "SELECT md.id, md.path, md.mime_type, md.filename, md.size, md.state, "
         "EXISTS (SELECT 1 FROM messages m WHERE m.media_id = md.id AND m.kind = 'quarantined') "
@@ -110,3 +111,40 @@ async def media_file(store: StoreBase, media_id: int, *, admin: bool) -> MediaFi
         state=row["state"],
         hidden=bool(row["quarantined"]) and not admin,
     )
+
+
+class MediaStore(StoreBase):
+    async def pending_media(self, limit: int = 50) -> list[MediaJob]:
+        """Received media still to fetch, oldest first, with the channel's access token."""
+        return await _pending_media(self, limit)
+
+    async def media_ready(
+        self, media_id: int, *, path: str, size: int, sha256: str, mime_type: str | None
+    ) -> None:
+        """A received file is downloaded and checked: its messages show it."""
+        await self.write(
+            functools.partial(
+                mark_media_ready,
+                media_id=media_id,
+                path=path,
+                size=size,
+                sha256=sha256,
+                mime_type=mime_type,
+            )
+        )
+
+    async def media_attempt_failed(self, media_id: int, *, error: str, final: bool) -> int:
+        """Count a failed download; ``final`` marks the media failed. Returns the attempts."""
+        return await self.write(
+            functools.partial(
+                mark_media_attempt_failed, media_id=media_id, error=error, final=final
+            )
+        )
+
+    async def retry_media(self, media_id: int) -> None:
+        """Put a failed received media back in the queue with fresh attempts."""
+        await self.write(functools.partial(retry_media, media_id=media_id))
+
+    async def media_file(self, media_id: int, *, admin: bool) -> MediaFile | None:
+        """A media row as it is served (``hidden`` when quarantined and not ``admin``)."""
+        return await _media_file(self, media_id, admin=admin)

@@ -15,7 +15,9 @@ from backend.store.channels import ChannelsStore
 from backend.store.drafts import DraftsStore
 from backend.store.engine import CommittedEvent, Readers, Writer
 from backend.store.events import EventsStore
+from backend.store.ingesting import IngestStore
 from backend.store.inserts import InsertsStore
+from backend.store.media import MediaStore
 from backend.store.outbox import OutboxStore
 from backend.store.records import RecordsStore
 from backend.store.search import SearchStore
@@ -31,6 +33,8 @@ from backend.store.views import ViewsStore
 class SqliteStore(
     AgentsStore,
     EventsStore,
+    IngestStore,
+    MediaStore,
     # WhatsApp outbound: sends, outbox, usage, templates, channels
     SendingStore,
     DraftsStore,

@@ -20,10 +20,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from backend import schemas
 from backend.domain.clock import Clock
+from backend.domain.routing import RoutingRule
 from backend.store.types import (
+    Change,
     ChannelSecret,
     CommittedEvent,
     EventPage,
+    MediaFile,
+    MediaJob,
     OutboxJob,
     PricingRules,
     SendResult,
@@ -46,6 +50,36 @@ class Store(Protocol):
     def on_commit(self, callback: Callable[[list[CommittedEvent]], None]) -> None: ...
 
     async def open(self) -> None: ...
+
+    # -------------------------------------------------- what a channel received
+
+    async def ingest(
+        self, changes: Sequence[Change], *, rules: Sequence[RoutingRule] = ()
+    ) -> list[Any]: ...
+
+    async def count(self, name: str, by: int = 1) -> None: ...
+
+    async def reveal_quarantined(
+        self, message_id: int, actor_id: int
+    ) -> tuple[schemas.Message, str | None]: ...
+
+    async def prune_early_statuses(self, now: datetime) -> int: ...
+
+    async def expire_held_reactions(self, now: datetime) -> int: ...
+
+    # -------------------------------------------------- received media
+
+    async def pending_media(self, limit: int = 50) -> list[MediaJob]: ...
+
+    async def media_ready(
+        self, media_id: int, *, path: str, size: int, sha256: str, mime_type: str | None
+    ) -> None: ...
+
+    async def media_attempt_failed(self, media_id: int, *, error: str, final: bool) -> int: ...
+
+    async def retry_media(self, media_id: int) -> None: ...
+
+    async def media_file(self, media_id: int, *, admin: bool) -> MediaFile | None: ...
 
     # -------------------------------------------------- the event log
 

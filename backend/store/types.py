@@ -136,6 +136,63 @@ class StatusResult:
     message_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateStatus:
+    """WhatsApp's verdict on one of our message templates (approved, rejected, paused…)."""
+
+    template_id: str | None
+    name: str | None
+    language: str | None
+    status: str
+    reason: str | None
+
+
+# ------------------------------------------------------------------ one notification's changes
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMessage:
+    """A customer's message (or reaction, or system event) in a conversation with us."""
+
+    record: InboundRecord
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMessage:
+    """A message written in a group the business is in: it goes to the group's thread."""
+
+    record: InboundRecord
+    group_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Echo:
+    """What the business wrote from another app on the same number (``record.sender`` is
+    the customer it went to)."""
+
+    record: InboundRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A customer's call starting or ending (``record.wamid`` is the call id)."""
+
+    record: InboundRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Counters to raise (``name`` → by how much): what was ignored or refused."""
+
+    by_name: dict[str, int]
+
+
+# What ``Store.ingest`` takes; it gives back, in the same order, an ``IngestResult`` for a
+# message, echo or call, a ``StatusResult`` for a status, a bool (the template changed)
+# for a template status, None for counts, or the exception that rolled that one back.
+Change = CustomerMessage | GroupMessage | Echo | Call | StatusRecord | TemplateStatus | Counts
+
+
 # ------------------------------------------------------------------ sending
 
 

@@ -1,16 +1,15 @@
-"""A parsed notification → store transactions: one per message, one per status.
+"""A parsed notification → the store's changes: one per message, one per status.
 
 Everything that needs no database (what kind a message becomes, the content policy,
-the subject text) is decided here on the loop; each message then costs one writer
-transaction, and the writer commits the transactions of a POST (and of concurrent
-POSTs) together. The caller answers Meta only after ``process`` returns, that is after
-the commit.
+the subject text) is decided here on the loop, into channel-neutral records
+(``backend.store`` types); ``Store.ingest`` then stores each as one transaction, and
+commits those of a POST (and of concurrent POSTs) together. The caller answers Meta
+only after ``process`` returns, that is after the commit.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +18,20 @@ from typing import Any
 from backend import schemas
 from backend.config import Settings
 from backend.domain.policy import ContentPolicy, PolicyConfig
+from backend.domain.previews import (
+    CALL_PREVIEW,
+    QUARANTINED_PREVIEW,
+    UNSUPPORTED_PREVIEW,
+    preview_of,
+)
 from backend.domain.routing import RoutingRule
 from backend.store import (
+    Call,
+    Change,
+    Counts,
+    CustomerMessage,
+    Echo,
+    GroupMessage,
     IdentityChange,
     InboundRecord,
     IngestResult,
@@ -29,14 +40,8 @@ from backend.store import (
     StatusRecord,
     StatusResult,
     Store,
+    TemplateStatus,
 )
-from backend.store import conversations as conv
-from backend.store.calls import CALL_EVENT, CALL_PREVIEW, ingest_call
-from backend.store.echoes import store_echo
-from backend.store.engine import Tx, dumps, replayable
-from backend.store.groups import ingest_group_message
-from backend.store.inbound import ingest_inbound
-from backend.store.statuses import apply_status, apply_template_status
 from backend.whatsapp import parse
 from backend.whatsapp.errors import plain_error
 
@@ -47,6 +52,7 @@ COUNTER_INVALID = "webhook.invalid_item"
 COUNTER_VALUE_ERRORS = "webhook.value_errors"
 COUNTER_INVALID_WA_ID = "webhook.invalid_wa_id"
 COUNTER_IGNORED_CALL = "webhook.ignored_call"  # a call the business made
+CALL_EVENT = "call"  # content["event"] of a call's event line
 
 
 def policy_from_settings(settings: Settings) -> ContentPolicy | None:
@@ -119,7 +125,10 @@ def _sender(change: parse.MessagesChange, message: parse.Inbound) -> Sender:
 
 
 def _raw(message: parse.Inbound) -> str:
-    return dumps(dict(message.raw))
+    # compact, as the store writes JSON; a non-finite number is a ValueError here
+    return json.dumps(
+        dict(message.raw), separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
+    )
 
 
 def _common_content(message: parse.Inbound) -> dict[str, Any]:
@@ -301,7 +310,7 @@ class Ingestor:
                 record.kind = kinds.unsupported
                 record.unsupported_reason = message.reason
                 record.raw = _raw(message)
-                record.fallback_subject = conv.UNSUPPORTED_PREVIEW
+                record.fallback_subject = UNSUPPORTED_PREVIEW
                 if message.original_message_id:
                     record.content["original_message_id"] = message.original_message_id
                 if message.errors:
@@ -314,7 +323,7 @@ class Ingestor:
                 record.unsupported_reason = message.type
                 record.raw = _raw(message)
         if record.fallback_subject == "WhatsApp conversation" and record.kind != kinds.event:
-            record.fallback_subject = conv.preview_of(record.kind, None) or record.fallback_subject
+            record.fallback_subject = preview_of(record.kind, None) or record.fallback_subject
 
     def echo_record(self, change: parse.EchoesChange, echo: parse.Echo) -> InboundRecord:
         """An echo as a record whose sender is the customer it went to (no quarantine:
@@ -381,16 +390,14 @@ class Ingestor:
                 record.kind = schemas.MessageKind.quarantined
                 record.quarantine_rule = hit.rule
                 record.subject_text = None
-                record.fallback_subject = conv.QUARANTINED_PREVIEW
+                record.fallback_subject = QUARANTINED_PREVIEW
                 return
 
     # ---------------------------------------------------------------- processing
 
-    def transactions(
-        self, notification: parse.Notification
-    ) -> tuple[list[Callable[[Tx], Any]], list[str]]:
-        """The transaction functions a notification needs, in order, and its ignored fields."""
-        work: list[Callable[[Tx], Any]] = []
+    def changes(self, notification: parse.Notification) -> tuple[list[Change], list[str]]:
+        """The changes a notification makes to the store, in order, and its ignored fields."""
+        work: list[Change] = []
         ignored: list[str] = []
         counters: dict[str, int] = {}
         for change in notification.changes:
@@ -400,12 +407,9 @@ class Ingestor:
                     given = _given_wa_id(change, message)
                     if given is not None and not valid_wa_id(given):
                         counters[COUNTER_INVALID_WA_ID] = counters.get(COUNTER_INVALID_WA_ID, 0) + 1
-                    # ingest_inbound changes nothing but the database
-                    work.append(replayable(self._store_function(message, record)))
+                    work.append(self._message_change(message, record))
                 for status in change.statuses:
-                    work.append(
-                        functools.partial(apply_status, record=self.status_record(change, status))
-                    )
+                    work.append(self.status_record(change, status))
                 if change.errors:
                     log.warning(
                         "webhook errors for %s: %s",
@@ -423,7 +427,7 @@ class Ingestor:
                     if not (record.sender.wa_id or record.sender.user_id):
                         counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + 1
                         continue  # no customer to file it under
-                    work.append(replayable(functools.partial(store_echo, record=record)))
+                    work.append(Echo(record))
                 if change.invalid:
                     counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid
             elif isinstance(change, parse.CallsChange):
@@ -435,15 +439,12 @@ class Ingestor:
                     if not (record.sender.wa_id or record.sender.user_id):
                         counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + 1
                         continue  # no customer to file it under
-                    work.append(
-                        replayable(functools.partial(ingest_call, record=record, rules=self.rules))
-                    )
+                    work.append(Call(record))
                 if change.invalid:
                     counters[COUNTER_INVALID] = counters.get(COUNTER_INVALID, 0) + change.invalid
             elif isinstance(change, parse.TemplateStatusChange):
                 work.append(
-                    functools.partial(
-                        apply_template_status,
+                    TemplateStatus(
                         template_id=change.template_id,
                         name=change.name,
                         language=change.language,
@@ -455,19 +456,18 @@ class Ingestor:
                 ignored.append(change.field)
                 counters[COUNTER_IGNORED_FIELD] = counters.get(COUNTER_IGNORED_FIELD, 0) + 1
         if counters:
-            work.append(functools.partial(_count, counters=counters))
+            work.append(Counts(counters))
         return work, ignored
 
-    def _store_function(self, message: parse.Inbound, record: InboundRecord) -> Callable[[Tx], Any]:
+    @staticmethod
+    def _message_change(message: parse.Inbound, record: InboundRecord) -> Change:
         """A group's message goes to the group's thread (reactions to one are applied to
         their message as any reaction is)."""
         if message.group_id and not isinstance(
             message, parse.ReactionMessage | parse.SystemMessage
         ):
-            return functools.partial(
-                ingest_group_message, record=record, group_id=message.group_id, rules=self.rules
-            )
-        return functools.partial(ingest_inbound, record=record, rules=self.rules)
+            return GroupMessage(record, message.group_id)
+        return CustomerMessage(record)
 
     @staticmethod
     def status_record(change: parse.MessagesChange, status: parse.StatusUpdate) -> StatusRecord:
@@ -486,20 +486,12 @@ class Ingestor:
         )
 
     async def process(self, notification: parse.Notification) -> ProcessReport:
-        """Run every transaction of a notification; returns after all have committed."""
-        work, ignored = self.transactions(notification)
+        """Store every change of a notification; returns after all have committed."""
+        work, ignored = self.changes(notification)
         report = ProcessReport(ignored_fields=ignored)
         if not work:
             return report
-        write = self.store.write
-        if len(work) == 1:
-            try:
-                outcomes: list[Any] = [await write(work[0])]
-            except Exception as exc:  # noqa: BLE001 - reported to the caller
-                outcomes = [exc]
-        else:
-            outcomes = await asyncio.gather(*(write(fn) for fn in work), return_exceptions=True)
-        for outcome in outcomes:
+        for outcome in await self.store.ingest(work, rules=self.rules):
             if isinstance(outcome, BaseException):
                 report.failures.append(outcome)
             elif isinstance(outcome, IngestResult):
@@ -511,8 +503,3 @@ class Ingestor:
         if report.media_ids and self.on_media is not None:
             self.on_media()
         return report
-
-
-def _count(tx: Tx, counters: dict[str, int]) -> None:
-    for name, by in counters.items():
-        conv.bump_counter(tx, name, by)

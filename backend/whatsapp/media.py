@@ -31,11 +31,6 @@ from backend.config import Settings
 from backend.domain.clock import Clock, SystemClock
 from backend.private_files import open_private, private_dir
 from backend.store import MediaJob, Store
-from backend.store.media import (
-    mark_media_attempt_failed,
-    mark_media_ready,
-    pending_media,
-)
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +171,7 @@ class MediaFetcher:
 
     async def run_once(self) -> float:
         """Start the due downloads; returns the seconds until the next one is due."""
-        jobs = await pending_media(self.store, limit=100)
+        jobs = await self.store.pending_media(limit=100)
         now = time.monotonic()
         next_due = self.poll_seconds
         for job in jobs:
@@ -210,7 +205,7 @@ class MediaFetcher:
                     list(self._in_flight.values()), timeout=deadline - time.monotonic()
                 )
                 continue
-            if not await pending_media(self.store, limit=1):
+            if not await self.store.pending_media(limit=1):
                 return
             await asyncio.sleep(0.02)
         raise TimeoutError("media still pending")
@@ -224,16 +219,7 @@ class MediaFetcher:
             return await self._failed(job, str(exc), final=exc.final)
         except (httpx.HTTPError, OSError) as exc:
             return await self._failed(job, f"download failed: {type(exc).__name__}: {exc}")
-        await self.store.write(
-            functools.partial(
-                mark_media_ready,
-                media_id=job.id,
-                path=path,
-                size=size,
-                sha256=digest,
-                mime_type=mime,
-            )
-        )
+        await self.store.media_ready(job.id, path=path, size=size, sha256=digest, mime_type=mime)
         self._not_before.pop(job.id, None)
         self.fetched += 1
         return FetchOutcome(job.id, True)
@@ -242,9 +228,7 @@ class MediaFetcher:
         self.failed_attempts += 1
         final = final or job.attempts + 1 >= self.max_attempts
         log.warning("media %s: %s%s", job.id, error, " (giving up)" if final else "")
-        await self.store.write(
-            functools.partial(mark_media_attempt_failed, media_id=job.id, error=error, final=final)
-        )
+        await self.store.media_attempt_failed(job.id, error=error, final=final)
         if final:
             self._not_before.pop(job.id, None)
         else:

@@ -4,15 +4,12 @@ the pruning of early statuses (its routes are registered by ``backend/app.py``).
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from backend.keys import SERVICES, SETTINGS, STORE
-from backend.store.reactions import expire_held_reactions
-from backend.store.statuses import prune_early_statuses
 from backend.whatsapp import webhook
 from backend.whatsapp.ingest import Ingestor
 from backend.whatsapp.media import FETCHER, MediaFetcher
@@ -54,7 +51,7 @@ async def _prune_early_forever(app: web.Application) -> None:
     while True:
         await asyncio.sleep(PRUNE_EARLY_EVERY_SECONDS)
         try:
-            await store.write(functools.partial(prune_early_statuses, now=store.now()))
-            await store.write(functools.partial(expire_held_reactions, now=store.now()))
+            await store.prune_early_statuses(store.now())
+            await store.expire_held_reactions(store.now())
         except Exception:
             log.exception("pruning early statuses and held reactions failed")

@@ -11,7 +11,6 @@ processing is idempotent, so a retry never duplicates.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import logging
@@ -20,7 +19,6 @@ from dataclasses import dataclass
 
 from backend.domain import json_input
 from backend.store import Store
-from backend.store.conversations import bump_counter
 from backend.whatsapp.ingest import Ingestor
 from backend.whatsapp.parse import MalformedNotification, parse_notification
 
@@ -77,7 +75,7 @@ def handshake_answer(verify_token: bytes, query: Mapping[str, str]) -> str | Non
 
 async def _count(store: Store, name: str) -> None:
     try:
-        await store.write(functools.partial(bump_counter, name=name))
+        await store.count(name)
     except Exception:
         log.exception("counting %s failed", name)
 
