@@ -14,8 +14,6 @@ from backend.domain.errors import InvalidField
 from backend.domain.numbers import positive_id
 from backend.keys import STORE
 from backend.store import Store, ThreadFilter
-from backend.store.search import fts_query, text_match_filter
-from backend.store.views import compile_view_filters
 from backend.whatsapp.read_receipts import schedule_read_receipt
 
 routes = web.RouteTableDef()
@@ -52,11 +50,11 @@ def _values(raw: str | list[str] | None) -> list[str]:
     return [part.strip() for item in items for part in item.split(",") if part.strip()]
 
 
-async def thread_filter(store: Store, agent: schemas.Agent, query: ThreadFilters) -> ThreadFilter:
-    """The view's filters AND every query-parameter filter; errors name the parameter."""
-    where = ThreadFilter()
-    if query.view:
-        where.extend(await store.view_filter(query.view, agent))
+async def thread_filter(
+    store: Store, agent: schemas.Agent, query: ThreadFilters, *, text: str | None = None
+) -> ThreadFilter:
+    """The view's filters AND every query-parameter filter (errors name the parameter)
+    AND, with ``text``, a full-text match."""
     wanted: list[tuple[str, dict[str, Any]]] = []
     for param, prop in (("status", "status"), ("channel_type", "original_channel_type")):
         values = _values(getattr(query, param))
@@ -71,10 +69,7 @@ async def thread_filter(store: Store, agent: schemas.Agent, query: ThreadFilters
         value = getattr(query, param)
         if value is not None:
             wanted.append((param, {"property": param, "operator": "is_any_of", "values": [value]}))
-    now = store.now()
-    for param, spec in wanted:
-        where.extend(compile_view_filters([spec], me=agent.id, now=now, field_prefix=param))
-    return where
+    return await store.thread_filter(agent, view=query.view, conditions=wanted, text=text)
 
 
 @operation(
@@ -91,14 +86,8 @@ async def list_threads(request: web.Request) -> web.Response:
     store = request.app[STORE]
     agent = current_agent(request)
     await store.wake_snoozed()  # a snooze that has passed shows in this very list
-    where = await thread_filter(store, agent, query)
     searching = query.q is not None and bool(query.q.strip())
-    if searching:
-        match = fts_query(query.q or "")
-        if match is None:
-            where.add("0")
-        else:
-            where.extend(text_match_filter(match))
+    where = await thread_filter(store, agent, query, text=query.q if searching else None)
     total: int | None = None
     if query.with_total and query.view and not searching and _only_view(query):
         # the view's own count: the live counts cache has it (the TUI asks with every

@@ -18,9 +18,9 @@ from pydantic import Field
 from backend import schemas
 from backend.api.auth import current_agent
 from backend.api.wire import operation, parse_body, parse_query, respond
+from backend.domain import views as rules
 from backend.keys import STORE
-from backend.store import CommittedEvent
-from backend.store.views import COUNTS_TRIGGERS, filter_properties
+from backend.store import COUNTS_TRIGGERS, CommittedEvent
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,19 @@ async def create_view(request: web.Request) -> web.Response:
 )
 async def view_counts(request: web.Request) -> web.Response:
     return respond(await request.app[STORE].view_counts(current_agent(request)))
+
+
+def filter_properties() -> list[schemas.FilterProperty]:
+    return [
+        schemas.FilterProperty(
+            name=spec.name,
+            label=spec.label,
+            kind=spec.kind,
+            operators=[schemas.FilterOperator(op) for op in spec.operators],
+            values=list(spec.values),
+        )
+        for spec in rules.PROPERTIES.values()
+    ]
 
 
 @operation(
@@ -151,7 +164,7 @@ async def live_counts(app: web.Application) -> AsyncIterator[None]:
             await dirty.wait()
             dirty.clear()
             try:
-                logged = store.writer.newest_seq
+                logged = store.newest_event_seq()
                 counts = await store.cached_live_view_counts()
                 if counts is not None and counts != last:
                     # under constant traffic, give up on an exact snapshot after a few

@@ -35,9 +35,10 @@ from backend.store.types import (
     TemplateStatus,
     UsageRules,
 )
-from backend.store.views import ThreadFilter
+from backend.store.views import COUNTS_TRIGGERS, ThreadFilter
 
 __all__ = [
+    "COUNTS_TRIGGERS",
     "Call",
     "Change",
     "Counts",

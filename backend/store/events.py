@@ -14,6 +14,11 @@ from backend.store.types import EventPage
 
 
 class EventsStore(StoreBase):
+    def newest_event_seq(self) -> int:
+        """The seq of the newest event committed or about to be (approximate: a commit may
+        be under way)."""
+        return self.writer.newest_seq
+
     async def events_after(self, seq: int, limit: int = 5000) -> list[tuple[int, str]]:
         """Committed frames with a seq above ``seq``, oldest first (see ``event_page``)."""
         page = await self.event_page(seq, limit)

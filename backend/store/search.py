@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from backend import schemas
 from backend.store.base import StoreBase
 from backend.store.conversations import THREAD_SELECT, thread_from_row
 from backend.store.cursors import decode_cursor, encode_cursor
-from backend.store.views import ThreadFilter
+from backend.store.views import ThreadFilter, compile_view_filters
 
 MAX_TERMS = 16
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -75,6 +76,31 @@ class _Hit:
 
 
 class SearchStore(StoreBase):
+    async def thread_filter(
+        self,
+        agent: schemas.Agent,
+        *,
+        view: str | None = None,
+        conditions: Sequence[tuple[str, dict[str, Any]]] = (),
+        text: str | None = None,
+    ) -> ThreadFilter:
+        """The view's filters AND each condition (a view filter; its error names the
+        parameter given with it) AND, with ``text``, a full-text match (text with no word
+        in it matches nothing)."""
+        where = ThreadFilter()
+        if view:
+            where.extend(await self.view_filter(view, agent))  # type: ignore[attr-defined]
+        now = self.now()
+        for param, spec in conditions:
+            where.extend(compile_view_filters([spec], me=agent.id, now=now, field_prefix=param))
+        if text is not None:
+            match = fts_query(text)
+            if match is None:
+                where.add("0")
+            else:
+                where.extend(text_match_filter(match))
+        return where
+
     async def search(
         self, q: str, where: ThreadFilter, *, limit: int, cursor: str | None
     ) -> schemas.Page[schemas.SearchHit]:

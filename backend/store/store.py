@@ -83,6 +83,8 @@ class Store(Protocol):
 
     # -------------------------------------------------- the event log
 
+    def newest_event_seq(self) -> int: ...
+
     async def event_bounds(self) -> tuple[int, int]: ...
 
     async def event_page(self, seq: int, limit: int) -> EventPage: ...
@@ -185,6 +187,15 @@ class Store(Protocol):
     ) -> schemas.View: ...
 
     async def view_counts(self, agent: schemas.Agent) -> schemas.ViewCounts: ...
+
+    async def thread_filter(
+        self,
+        agent: schemas.Agent,
+        *,
+        view: str | None = None,
+        conditions: Sequence[tuple[str, dict[str, Any]]] = (),
+        text: str | None = None,
+    ) -> ThreadFilter: ...
 
     async def view_filter(self, view_id: str, agent: schemas.Agent) -> ThreadFilter: ...
 

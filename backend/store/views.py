@@ -563,16 +563,3 @@ class ViewsStore(StoreBase):
             return True
 
         return await self.write(emit)
-
-
-def filter_properties() -> list[schemas.FilterProperty]:
-    return [
-        schemas.FilterProperty(
-            name=spec.name,
-            label=spec.label,
-            kind=spec.kind,
-            operators=[schemas.FilterOperator(op) for op in spec.operators],
-            values=list(spec.values),
-        )
-        for spec in rules.PROPERTIES.values()
-    ]
