@@ -21,9 +21,9 @@ from aiohttp import BodyPartReader, web
 from backend import schemas
 from backend.api.wire import operation, respond
 from backend.domain.errors import DomainError, InvalidField, Malformed
+from backend.domain.media_types import media_kind
 from backend.keys import SETTINGS, STORE
 from backend.private_files import open_private, private_dir
-from backend.store.sending import media_kind
 from backend.whatsapp.media import extension_for
 
 routes = web.RouteTableDef()

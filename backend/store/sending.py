@@ -18,6 +18,7 @@ from typing import Any
 from backend import schemas
 from backend.domain import tickets as ticket_rules
 from backend.domain.errors import Conflict, InvalidField, NotFound, SessionExpired
+from backend.domain.media_types import media_kind
 from backend.domain.session import is_open
 from backend.store.base import StoreBase, loads
 from backend.store.conversations import (
@@ -41,37 +42,6 @@ from backend.store.usage import UsageRules, count_send, emit_usage, link_usage_r
 
 COMPOSER_KINDS = (schemas.SendText, schemas.SendMedia, schemas.SendNote)  # what a draft becomes
 MEDIA_ID_PLACEHOLDER = None  # filled by the outbox worker with Meta's media id at send time
-
-IMAGE_TYPES = ("image/jpeg", "image/png")
-STICKER_TYPES = ("image/webp",)
-VIDEO_TYPES = ("video/mp4", "video/3gp", "video/3gpp")
-AUDIO_TYPES = ("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg")
-DOCUMENT_TYPES = (
-    "text/plain",
-    "application/pdf",
-    "application/msword",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.ms-powerpoint",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-)
-
-
-def media_kind(mime_type: str) -> str | None:
-    """The WhatsApp message type an outbound file of this MIME type is sent as."""
-    base = mime_type.split(";")[0].strip().lower()
-    if base in IMAGE_TYPES:
-        return "image"
-    if base in STICKER_TYPES:
-        return "sticker"
-    if base in VIDEO_TYPES:
-        return "video"
-    if base in AUDIO_TYPES:
-        return "audio"
-    if base in DOCUMENT_TYPES:
-        return "document"
-    return None
 
 
 @dataclass(frozen=True, slots=True)

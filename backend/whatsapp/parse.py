@@ -21,31 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend.domain import json_input
+from backend.domain.media_types import SENDABLE_MIME
 from backend.domain.numbers import fits_int64
 from backend.schemas import MessageKind
 
-# What may be *sent* (WHATSAPP.md "Supported media"); inbound media of another type is
-# downgraded to an unsupported-attachment placeholder (ttydesk's policy, not Meta's).
-DOCUMENT_MIME: frozenset[str] = frozenset(
-    {
-        "text/plain",
-        "application/pdf",
-        "application/msword",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "application/vnd.ms-excel",
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "application/vnd.ms-powerpoint",
-        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    }
-)
-SENDABLE_MIME: dict[str, frozenset[str]] = {
-    "image": frozenset({"image/jpeg", "image/png"}),
-    "video": frozenset({"video/mp4", "video/3gp", "video/3gpp"}),
-    "audio": frozenset({"audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"}),
-    "document": DOCUMENT_MIME,
-    "sticker": frozenset({"image/webp"}),
-}
-# a document may be any sendable file (SPEC §6: "document (pdf, mp3, …)")
+# Inbound media of a type that cannot be sent (domain/media_types.py) is downgraded to an
+# unsupported-attachment placeholder; a document may be any sendable file (SPEC §6:
+# "document (pdf, mp3, …)").
 _DOCUMENT_ACCEPTS = frozenset().union(*SENDABLE_MIME.values())
 MEDIA_TYPES = frozenset(SENDABLE_MIME)
 
