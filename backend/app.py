@@ -33,18 +33,21 @@ from backend.api import (
     ws,
 )
 from backend.api.auth import auth_middleware
+from backend.channels import Channel
 from backend.config import Settings
 from backend.domain.clock import Clock, SystemClock
 from backend.hub import Hub
 from backend.keys import HUB, SERVICES, SETTINGS, STORE, WEBSOCKETS
 from backend.startup import ServingLock, open_store, prepare_folders
 from backend.store import SqliteStore
-from backend.whatsapp.outbound_service import setup_outbound
-from backend.whatsapp.service import setup_inbound
+from backend.whatsapp.channel import WhatsAppChannel
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_SECONDS = 600.0
+
+# the ways customers reach the desk (backend/channels.py); add a line per channel
+CHANNELS: tuple[Channel, ...] = (WhatsAppChannel(),)
 
 # one route table per API module; add a line per new module
 ROUTE_TABLES = [
@@ -90,8 +93,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(event_pruning)
     app.cleanup_ctx.append(snooze_wakeups)
     app.cleanup_ctx.append(views.live_counts)
-    setup_inbound(app)  # WhatsApp inbound: the ingestor, the media fetcher, pruning
-    setup_outbound(app)  # WhatsApp outbound: the Graph API client, the outbox worker
+    for channel in CHANNELS:
+        channel.attach(app)
     app.on_shutdown.append(close_websockets)
     return app
 
