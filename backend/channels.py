@@ -4,7 +4,7 @@ WhatsApp (``backend/whatsapp/``) is the one channel today; e-mail (issue 18) is 
 second implementation of this boundary, not branches inside WhatsApp's code. A channel:
 
 - **receives**: turns what arrives (a signed webhook; a forwarded or fetched mail) into
-  the store's changes (``backend.store``: ``CustomerMessage``, ``StatusRecord``, …) and
+  the store's changes (``backend.store``: ``InboundRecord``, ``StatusRecord``, …) and
   hands them to ``Store.ingest``. Everything that needs no database (the kind, the
   content policy, the subject) is decided before, on the event loop; a channel never
   writes SQL nor imports more of the store than its face.

@@ -30,9 +30,9 @@ from backend.store.types import (
     Call,
     Change,
     Counts,
-    CustomerMessage,
     Echo,
     GroupMessage,
+    InboundRecord,
     StatusRecord,
     TemplateStatus,
 )
@@ -40,8 +40,8 @@ from backend.store.types import (
 
 def _transaction(change: Change, rules: Sequence[RoutingRule]) -> Callable[[Tx], Any]:
     kind = type(change)
-    if kind is CustomerMessage:
-        return replayable(functools.partial(ingest_inbound, record=change.record, rules=rules))
+    if kind is InboundRecord:
+        return replayable(functools.partial(ingest_inbound, record=change, rules=rules))
     if kind is StatusRecord:
         return functools.partial(apply_status, record=change)
     if kind is GroupMessage:

@@ -151,13 +151,6 @@ class TemplateStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class CustomerMessage:
-    """A customer's message (or reaction, or system event) in a conversation with us."""
-
-    record: InboundRecord
-
-
-@dataclass(frozen=True, slots=True)
 class GroupMessage:
     """A message written in a group the business is in: it goes to the group's thread."""
 
@@ -187,10 +180,12 @@ class Counts:
     by_name: dict[str, int]
 
 
-# What ``Store.ingest`` takes; it gives back, in the same order, an ``IngestResult`` for a
+# What ``Store.ingest`` takes. An ``InboundRecord`` alone is a customer's message (or
+# reaction, or system event) in a conversation with us: the most common change comes
+# unwrapped. ``Store.ingest`` gives back, in the same order, an ``IngestResult`` for a
 # message, echo or call, a ``StatusResult`` for a status, a bool (the template changed)
 # for a template status, None for counts, or the exception that rolled that one back.
-Change = CustomerMessage | GroupMessage | Echo | Call | StatusRecord | TemplateStatus | Counts
+Change = InboundRecord | GroupMessage | Echo | Call | StatusRecord | TemplateStatus | Counts
 
 
 # ------------------------------------------------------------------ sending

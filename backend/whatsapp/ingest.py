@@ -29,7 +29,6 @@ from backend.store import (
     Call,
     Change,
     Counts,
-    CustomerMessage,
     Echo,
     GroupMessage,
     IdentityChange,
@@ -467,7 +466,7 @@ class Ingestor:
             message, parse.ReactionMessage | parse.SystemMessage
         ):
             return GroupMessage(record, message.group_id)
-        return CustomerMessage(record)
+        return record
 
     @staticmethod
     def status_record(change: parse.MessagesChange, status: parse.StatusUpdate) -> StatusRecord:
