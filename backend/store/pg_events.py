@@ -9,11 +9,19 @@ waits until the first has committed (or rolled back, and then takes the same num
 Numbers are handed out in commit order with no gap, and every reader, in any process, may
 read everything above its cursor. Taking them last keeps the wait to the insert of the
 events and the COMMIT.
+
+Every process's hub follows the log (``EventFollower``): a ``NOTIFY`` sent with the events
+(PostgreSQL delivers it at COMMIT) wakes the followers of every process, each of which
+then reads what is above its cursor; a notification that is lost costs only the time
+to the next poll, since the log, not the notification, is the truth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -21,6 +29,10 @@ from pydantic import BaseModel
 
 from backend.store.engine import CommittedEvent, dumps
 
+log = logging.getLogger(__name__)
+
+CHANNEL = "ttydesk_events"
+POLL_SECONDS = 1.0
 TAKE_NUMBERS = "UPDATE event_counter SET last = last + %s WHERE id = 1 RETURNING last"
 INSERT_EVENT = "INSERT INTO events (seq, type, payload, at) VALUES (%s, %s, %s, %s)"
 
@@ -53,6 +65,7 @@ def append_events(
         cursor.executemany(
             INSERT_EVENT, [(event.seq, event.type, event.frame, at) for event in committed]
         )
+    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(committed[-1].seq)))
     return committed
 
 
@@ -69,3 +82,96 @@ def newest_seq(conn: psycopg.Connection) -> int:
     """The newest committed event's number (the counter's committed value)."""
     row = conn.execute("SELECT last FROM event_counter WHERE id = 1").fetchone()
     return 0 if row is None else int(row[0])
+
+
+class EventFollower:
+    """Reads the log above a cursor whenever a commit (of any process) is announced, and
+    hands each page of events, in order, to ``on_events``: a hub fed by it sends every
+    process's events in one order, none missing, none twice.
+
+    Two connections: one that waits for notifications and one that reads, so that waiting
+    never holds up a read and a notification that comes during a read is not lost.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        on_events: Callable[[list[CommittedEvent]], None],
+        *,
+        after: int,
+        poll_seconds: float = POLL_SECONDS,
+        page: int = 1000,
+    ) -> None:
+        self.url = url
+        self.cursor = after
+        self._on_events = on_events
+        self._poll_seconds = poll_seconds
+        self._page = page
+        self._wake = asyncio.Event()
+        self.caught_up = asyncio.Event()  # set once it has read to the end of the log
+        self._reached = asyncio.Condition()
+        self._listener: psycopg.AsyncConnection | None = None
+        self._reader: psycopg.AsyncConnection | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._listener = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        self._reader = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+        await self._listener.execute(f"LISTEN {CHANNEL}")
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="ttydesk-pg-listen"),
+            asyncio.create_task(self._follow(), name="ttydesk-pg-follow"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for conn in (self._listener, self._reader):
+            if conn is not None:
+                await conn.close()
+
+    async def wait_for(self, seq: int) -> None:
+        """Until the events up to ``seq`` have been handed on."""
+        async with self._reached:
+            await self._reached.wait_for(lambda: self.cursor >= seq)
+
+    async def _listen(self) -> None:
+        assert self._listener is not None
+        async for _ in self._listener.notifies():
+            self._wake.set()
+
+    async def _follow(self) -> None:
+        while True:
+            self._wake.clear()  # before reading: a commit announced during the read wakes again
+            try:
+                await self._catch_up()
+                self.caught_up.set()
+            except psycopg.Error:
+                log.exception("reading the event log failed (retried at the next wake-up)")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+
+    async def _catch_up(self) -> None:
+        assert self._reader is not None
+        while True:
+            cursor = await self._reader.execute(
+                "SELECT seq, type, payload FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
+                (self.cursor, self._page),
+            )
+            rows = await cursor.fetchall()
+            if not rows:
+                return
+            events = [CommittedEvent(seq, kind, payload) for seq, kind, payload in rows]
+            try:
+                self._on_events(events)
+            except Exception:
+                log.exception("handing on followed events failed")
+            async with self._reached:
+                self.cursor = events[-1].seq
+                self._reached.notify_all()
+            if len(rows) < self._page:
+                return
