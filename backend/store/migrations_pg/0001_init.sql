@@ -335,28 +335,24 @@ CREATE TABLE event_counter (
 INSERT INTO event_counter (id, last) VALUES (1, 0);
 
 -- full-text search; rowid = the message / contact / ticket id. Quarantined text is never indexed.
--- FTS5's unicode61 tokenizer with remove_diacritics is matched by the "simple" configuration
--- (no stemming, lower case) with unaccent before it; document is kept by PostgreSQL and
--- searched through its GIN index (to_tsquery('ttydesk_search', 'word:*') for a prefix).
-CREATE EXTENSION IF NOT EXISTS unaccent;
-CREATE TEXT SEARCH CONFIGURATION ttydesk_search (COPY = pg_catalog.simple);
-ALTER TEXT SEARCH CONFIGURATION ttydesk_search
-    ALTER MAPPING FOR word, hword, hword_part WITH unaccent, simple;
+-- FTS5's unicode61 tokenizer is matched in Python (backend/store/pg_search.py): body holds
+-- the text's tokens, folded, one space apart, so the "simple" configuration only splits at
+-- the spaces; document is kept by PostgreSQL and searched through its GIN index.
 CREATE TABLE messages_fts (
     rowid     BIGINT PRIMARY KEY,
     body      TEXT,
-    document  tsvector GENERATED ALWAYS AS (to_tsvector('ttydesk_search', body)) STORED
+    document  tsvector GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED
 );
 CREATE INDEX messages_fts_document ON messages_fts USING gin (document);
 CREATE TABLE contacts_fts (
     rowid     BIGINT PRIMARY KEY,
     body      TEXT,
-    document  tsvector GENERATED ALWAYS AS (to_tsvector('ttydesk_search', body)) STORED
+    document  tsvector GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED
 );
 CREATE INDEX contacts_fts_document ON contacts_fts USING gin (document);
 CREATE TABLE tickets_fts (
     rowid     BIGINT PRIMARY KEY,
     body      TEXT,
-    document  tsvector GENERATED ALWAYS AS (to_tsvector('ttydesk_search', body)) STORED
+    document  tsvector GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED
 );
 CREATE INDEX tickets_fts_document ON tickets_fts USING gin (document);
