@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "ttydesk_events"
 POLL_SECONDS = 1.0
+RETRY_SECONDS = 1.0
 TAKE_NUMBERS = "UPDATE event_counter SET last = last + %s WHERE id = 1 RETURNING last"
 INSERT_EVENT = "INSERT INTO events (seq, type, payload, at) VALUES (%s, %s, %s, %s)"
 
@@ -90,7 +91,9 @@ class EventFollower:
     process's events in one order, none missing, none twice.
 
     Two connections: one that waits for notifications and one that reads, so that waiting
-    never holds up a read and a notification that comes during a read is not lost.
+    never holds up a read and a notification that comes during a read is not lost. When
+    either is lost (the server restarted, a proxy cut it), both are made again and the
+    log is read from the cursor: nothing committed meanwhile is missed.
     """
 
     def __init__(
@@ -100,65 +103,79 @@ class EventFollower:
         *,
         after: int,
         poll_seconds: float = POLL_SECONDS,
+        retry_seconds: float = RETRY_SECONDS,
         page: int = 1000,
     ) -> None:
         self.url = url
         self.cursor = after
         self._on_events = on_events
         self._poll_seconds = poll_seconds
+        self._retry_seconds = retry_seconds
         self._page = page
         self._wake = asyncio.Event()
-        self.caught_up = asyncio.Event()  # set once it has read to the end of the log
+        self.caught_up = asyncio.Event()  # set each time it has read to the end of the log
+        self.connections = 0  # how many times it has connected (1 + reconnections)
         self._reached = asyncio.Condition()
-        self._listener: psycopg.AsyncConnection | None = None
-        self._reader: psycopg.AsyncConnection | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._listener = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-        self._reader = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-        await self._listener.execute(f"LISTEN {CHANNEL}")
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="ttydesk-pg-listen"),
-            asyncio.create_task(self._follow(), name="ttydesk-pg-follow"),
-        ]
+        self._task = asyncio.create_task(self._run(), name="ttydesk-pg-follow")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
-        for conn in (self._listener, self._reader):
-            if conn is not None:
-                await conn.close()
+                await self._task
+            self._task = None
 
     async def wait_for(self, seq: int) -> None:
         """Until the events up to ``seq`` have been handed on."""
         async with self._reached:
             await self._reached.wait_for(lambda: self.cursor >= seq)
 
-    async def _listen(self) -> None:
-        assert self._listener is not None
-        async for _ in self._listener.notifies():
-            self._wake.set()
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                log.warning("lost the event log's connection (%s): connecting again", exc)
+            await asyncio.sleep(self._retry_seconds)
 
     async def _follow(self) -> None:
-        while True:
-            self._wake.clear()  # before reading: a commit announced during the read wakes again
+        async with (
+            await psycopg.AsyncConnection.connect(self.url, autocommit=True) as listener,
+            await psycopg.AsyncConnection.connect(self.url, autocommit=True) as reader,
+        ):
+            await listener.execute(f"LISTEN {CHANNEL}")  # before reading: no commit slips by
+            self.connections += 1
+            listening = asyncio.create_task(self._listen(listener))
             try:
-                await self._catch_up()
-                self.caught_up.set()
-            except psycopg.Error:
-                log.exception("reading the event log failed (retried at the next wake-up)")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                while True:
+                    self._wake.clear()  # before reading: a commit announced meanwhile wakes
+                    await self._catch_up(reader)
+                    self.caught_up.set()
+                    woken = asyncio.create_task(self._wake.wait())
+                    await asyncio.wait(
+                        {woken, listening},
+                        timeout=self._poll_seconds,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    woken.cancel()
+                    if listening.done():
+                        listening.result()  # the listener's connection was lost: raises
+            finally:
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError, psycopg.Error):
+                    await listening
 
-    async def _catch_up(self) -> None:
-        assert self._reader is not None
+    async def _listen(self, listener: psycopg.AsyncConnection) -> None:
+        async for _ in listener.notifies():
+            self._wake.set()
+        raise psycopg.OperationalError("the notifications stopped")
+
+    async def _catch_up(self, reader: psycopg.AsyncConnection) -> None:
         while True:
-            cursor = await self._reader.execute(
+            cursor = await reader.execute(
                 "SELECT seq, type, payload FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
                 (self.cursor, self._page),
             )

@@ -49,9 +49,17 @@ async def engines(postgresql_url) -> AsyncIterator[list[tuple[PgEngine, Collecte
 async def follow(postgresql_url) -> AsyncIterator[Callable[..., object]]:
     followers: list[EventFollower] = []
 
-    async def start(after: int = 0, poll_seconds: float = NEVER) -> tuple[EventFollower, Collected]:
+    async def start(
+        after: int = 0, poll_seconds: float = NEVER, retry_seconds: float = 1.0
+    ) -> tuple[EventFollower, Collected]:
         seen = Collected()
-        follower = EventFollower(postgresql_url, seen, after=after, poll_seconds=poll_seconds)
+        follower = EventFollower(
+            postgresql_url + "?application_name=ttydesk-follow-test",
+            seen,
+            after=after,
+            poll_seconds=poll_seconds,
+            retry_seconds=retry_seconds,
+        )
         await follower.start()
         followers.append(follower)
         return follower, seen
@@ -141,3 +149,29 @@ async def test_a_commit_of_another_process_wakes_the_follower(engines, follow):
     await other.write(emitting(("test.event", {"n": 1})))
     await asyncio.wait_for(follower.wait_for(1), WAIT_SECONDS)
     assert seen.seqs == [1]
+
+
+async def test_a_follower_whose_connections_are_cut_connects_again_and_misses_nothing(
+    engines, follow, postgresql_url
+):
+    (engine, _), _ = engines
+    await engine.run(lambda conn: conn.execute("INSERT INTO counters VALUES ('writes', 0)"))
+    follower, seen = await follow(poll_seconds=NEVER, retry_seconds=0.05)
+    await engine.write(emitting(("test.event", {"n": 1})))
+    await asyncio.wait_for(follower.wait_for(1), WAIT_SECONDS)
+
+    def cut_the_followers_connections(conn) -> int:
+        # every other connection that is idle in LISTEN or between reads: the follower's
+        return len(
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state = 'idle' AND application_name = 'ttydesk-follow-test'"
+            ).fetchall()
+        )
+
+    assert await engine.run(cut_the_followers_connections) == 2
+    await engine.write(emitting(("test.event", {"n": 2}), ("test.event", {"n": 3})))
+    await asyncio.wait_for(follower.wait_for(3), WAIT_SECONDS)
+    assert seen.seqs == [1, 2, 3]
+    assert follower.connections >= 2
