@@ -838,6 +838,19 @@ class InboxScreen(Screen[None]):
     def action_reply(self) -> None:
         if self._ensure_open():
             self.composer.begin(note=False)
+            self._price_reply()
+
+    @work(group="send-price", exclusive=True, exit_on_error=False)
+    async def _price_reply(self) -> None:
+        """What a reply here is billed as, for the composer's bar (kept quiet on error:
+        the bar then says only the category)."""
+        thread, client = self.thread, self.tapp.client
+        if thread is None or client is None:
+            return
+        with contextlib.suppress(ApiError):
+            prices = await client.send_prices(thread.id)
+            if self.thread is not None and self.thread.id == thread.id:
+                self.composer.send_prices = prices
 
     @on(MessageLog.Action)
     def _quote_reply(self, event: MessageLog.Action) -> None:
@@ -848,6 +861,7 @@ class InboxScreen(Screen[None]):
             self.notify("Notes and events cannot be replied to.", markup=False)
             return
         self.composer.begin(note=False, reply_to=message)
+        self._price_reply()
 
     def action_note(self) -> None:
         if self._ensure_open():
@@ -1052,9 +1066,12 @@ class InboxScreen(Screen[None]):
             self.notify(exc.message, title="Templates", severity="error", markup=False)
             return
         self.contact = contact
+        prices = None
+        with contextlib.suppress(ApiError):  # without them the picker gives the category only
+            prices = await self.tapp.client.send_prices(thread.id)  # type: ignore[union-attr]
         from tui.dialogs.template_picker import TemplatePicker  # not needed for the first paint
 
-        result = await self.app.push_screen_wait(TemplatePicker(templates, contact))
+        result = await self.app.push_screen_wait(TemplatePicker(templates, contact, prices=prices))
         if result is None:
             return
         await self._send_template(thread, result)
