@@ -46,6 +46,7 @@ from backend.schemas import (
     View,
     ViewCounts,
 )
+from tui.budget import BudgetFollower
 from tui.client import ApiClient, ApiError, ConnState, LiveEvent, LiveStream, ViewsChanged
 from tui.commands import TtydeskCommands
 from tui.config import Settings, save_settings
@@ -204,6 +205,7 @@ class TtydeskApp(App[int]):
         self.presence: dict[int, Presence] = {}  # other agents' presence, by agent id
         self.thread_cache: OrderedDict[int, Thread] = OrderedDict()
         self._templates: list[Template] | None = None
+        self.budget_follower = BudgetFollower(self)
         self.live: Signal[LiveEvent] = Signal(self, "live")
         self.reloaded: Signal[object] = Signal(self, "reloaded")
         self.ready_event = asyncio.Event()
@@ -432,6 +434,8 @@ class TtydeskApp(App[int]):
                 self._templates = [t for t in self._templates if t.id != data.id] + [data]
         elif kind == EventType.message_created and isinstance(data, Message):
             self._maybe_notify(data)
+        elif kind == EventType.message_updated and isinstance(data, Message):
+            self.budget_follower.message_updated(data)
         elif kind == EventType.hello:
             self.presence.clear()  # a (new) connection: the others' presence follows
         elif kind == EventType.presence and isinstance(data, Presence):

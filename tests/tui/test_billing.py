@@ -146,3 +146,31 @@ async def test_with_a_rate_card_they_give_the_price_in_the_customers_market(tmp_
     # Chen's market has no row of its own: the "*" prices
     assert "A marketing template: WhatsApp bills it as marketing, 0.50 EUR." in marketing
     assert "Billed as utility: 0.01 EUR." in utility
+
+
+async def test_the_budget_warning_follows_statuses_that_price_a_message(tmp_path):
+    card = tmp_path / "rate-card.toml"
+    card.write_text(EVERY_CATEGORY_COSTS_2, encoding="utf-8")
+    desk = await start_desk(
+        tmp_path / "data",
+        backend_overrides={
+            "rate_card": card,
+            "budget": "2.5",
+            "free_service_messages_per_month": 0,
+        },
+    )
+    try:
+        app = desk.make_app(desk.admin_token)
+        async with app.run_test(size=(80, 24)):
+            await inbox_ready(app)
+            assert app.usage is not None and app.usage.budget is not None
+            assert app.usage.budget.level == "ok" and "budget" not in screen_text(app)
+            # a reply in Ana's open session pushes no meter: only its statuses' pricing
+            # (2 EUR of a 2.50 EUR budget, then 4) can move the warning
+            reply = {"kind": "text", "text": "on it"}
+            await desk.call("POST", f"/threads/{desk.ids['ana']}/messages", json=reply)
+            await wait_for(lambda: "⚠ budget 80%" in screen_text(app), timeout=10)
+            await desk.call("POST", f"/threads/{desk.ids['ana']}/messages", json=reply)
+            await wait_for(lambda: "⚠ over budget 160%" in screen_text(app), timeout=10)
+    finally:
+        await stop_desk(desk)
