@@ -166,6 +166,14 @@ class TtydeskApp(App[int]):
             tooltip="Notifications, templates and channels",
         ),
         Binding(
+            "f6",
+            "goto('usage')",
+            "WhatsApp month",
+            show=False,
+            id="app.usage_month",
+            tooltip="What WhatsApp bills this month: messages per category, the estimate",
+        ),
+        Binding(
             "ctrl+q",
             "quit",
             "Quit",
@@ -362,6 +370,7 @@ class TtydeskApp(App[int]):
         # the other screens (and their imports) wait until they are first shown
         self.add_mode("records", _records_screen)
         self.add_mode("settings", _settings_screen)
+        self.add_mode("usage", _usage_month_screen)
 
     @property
     def is_admin(self) -> bool:
@@ -611,6 +620,11 @@ class TtydeskApp(App[int]):
             "Notifications, templates, channels (f4)",
             lambda: self.action_goto("settings"),
         )
+        yield SystemCommand(
+            "WhatsApp month",
+            "What WhatsApp bills: messages per category, the estimate, the trend (f6)",
+            lambda: self.action_goto("usage"),
+        )
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -695,6 +709,12 @@ def _settings_screen() -> Screen[None]:
     from tui.screens.settings import SettingsScreen
 
     return SettingsScreen()
+
+
+def _usage_month_screen() -> Screen[None]:
+    from tui.screens.usage_month import UsageMonthScreen
+
+    return UsageMonthScreen()
 
 
 def run(
