@@ -85,6 +85,17 @@ def rows_of(text: str) -> dict[str, list[str]]:
     return {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
 
 
+async def month_shown(app: Any, month: str) -> str:
+    """The screen once the month is laid out (its last line, the trend, is there too)."""
+
+    def shown() -> bool:
+        text = screen_text(app)
+        return f"Usage month {month}:" in text and "Against " in text
+
+    await wait_for(shown)
+    return screen_text(app)
+
+
 def test_months_move_across_years():
     assert shift_month("2026-11", 1) == "2026-12"
     assert shift_month("2026-12", 1) == "2027-01"
@@ -101,7 +112,7 @@ async def test_the_month_view_by_category_with_the_estimate_and_the_trend(tmp_pa
             await inbox_ready(app)
             await pilot.press("f6")
             await wait_for(lambda: isinstance(app.screen, UsageMonthScreen))
-            await wait_for(lambda: "Usage month 2026-11" in screen_text(app))
+            await month_shown(app, "2026-11")
             text = screen_text(app)
             rows = rows_of(text)
             # messages, billable, free, in allowance, charged, estimate
@@ -116,13 +127,13 @@ async def test_the_month_view_by_category_with_the_estimate_and_the_trend(tmp_pa
             assert "Budget: 0.08 of 0.10 EUR (80 %) ⚠ over 80 %" in text
             assert all(len(line) <= 80 for line in text.splitlines())
             await pilot.press("left_square_bracket")
-            await wait_for(lambda: "Usage month 2026-10" in screen_text(app))
+            await month_shown(app, "2026-10")
             assert rows_of(screen_text(app))["total"] == ["1", "1", "0", "0", "1", "0.05"]
             await pilot.press("right", "right")
-            await wait_for(lambda: "Usage month 2026-12" in screen_text(app))
+            await month_shown(app, "2026-12")
             assert "No priced messages in this month." in screen_text(app)
             await pilot.press("t")
-            await wait_for(lambda: "Usage month 2026-11" in screen_text(app))
+            await month_shown(app, "2026-11")
             await pilot.press("question_mark")
             await wait_for(lambda: isinstance(app.screen, HelpScreen))
             groups = dict(app.screen.rows())
@@ -144,12 +155,15 @@ async def test_without_a_rate_card_it_counts_and_the_palette_opens_it(tmp_path):
             screen = await inbox_ready(app)
             commands = {c.title: c for c in app.get_system_commands(screen)}
             commands["WhatsApp month"].callback()
-            await wait_for(lambda: "Usage month 2026-11" in screen_text(app))
+            await month_shown(app, "2026-11")
             text = screen_text(app)
-            assert "No rate card (setting rate_card): counts only." in text
+            assert "No rate card (setting rate_card): counts only." in text, text
             assert "EUR" not in text and "estimate" not in text and "Budget" not in text
             assert rows_of(text)["service"] == ["1", "1", "0", "1", "0"], text
             assert "Against 2026-10: 0 messages → +1 message." in text
+            # statuses that price a new reply count it while the month is shown
+            await desk.call("POST", f"/threads/{desk.ids['ana']}/messages", json=REPLY)
+            await wait_for(lambda: rows_of(screen_text(app))["service"][0] == "2", timeout=10)
             await pilot.press("q")
             await wait_for(lambda: app.current_mode == "inbox")
     finally:
@@ -173,7 +187,7 @@ def test_the_month_view_80x24(snap_compare, billed):
         await wait_for(lambda: pilot.app.current_mode == "inbox", timeout=10)
         await wait_for(lambda: pilot.app.conn_state == "connected")
         await pilot.press("f6")
-        await wait_for(lambda: "Usage month 2026-11" in screen_text(pilot.app))
+        await month_shown(pilot.app, "2026-11")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -17,9 +17,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from backend.schemas import UsageMonth, UsageTally
+from backend.schemas import EventType, Message, UsageMonth, UsageTally
 from tui.billing import money
-from tui.client import ApiError
+from tui.client import ApiError, LiveEvent
 from tui.glyphs import glyphs
 from tui.text import one_line
 from tui.widgets.chrome import TopBar
@@ -178,11 +178,24 @@ class UsageMonthScreen(Screen[None]):
         self.watch(app, "conn_state", lambda state: setattr(bar, "connection", state))
         self.watch(app, "usage", lambda usage: setattr(bar, "usage", usage))
         self.query_one("#usage-body").focus()
+        app.live.subscribe(self, self._on_live)
         self.load()
 
     def on_screen_resume(self) -> None:
         if self.view is not None:
             self.load()  # back from another screen: the counts may have moved
+
+    def _on_live(self, event: LiveEvent) -> None:
+        """A status that prices one of our messages moves the counts: count again (one
+        fetch at a time, the latest wins); when not shown, on return."""
+        data = event.data
+        if (
+            event.type == EventType.message_updated
+            and isinstance(data, Message)
+            and data.pricing is not None
+            and self.is_current
+        ):
+            self.load()
 
     @work(exclusive=True, group="usage-month", exit_on_error=False)
     async def load(self) -> None:
