@@ -233,3 +233,31 @@ async def test_a_message_is_counted_once_as_its_statuses_price_it(backend, meta,
     read["pricing"] = PMP | {"category": "service", "billable": True}
     await signed_post(meta, p.statuses_envelope(read))  # the same again: counted once
     assert await month() == {"service": 1}
+
+
+async def test_a_message_counts_in_the_month_it_was_sent_though_priced_after_the_reset(
+    backend, meta, admin, clock
+):
+    response = await signed_post(meta, p.messages_envelope(p.text("help", at=clock.now())))
+    assert response.status_code == 200
+    clock.set(at("2026-11-14T23:59:59"))  # the last second of the month before the reset
+    wamid = "wamid.late"
+
+    def insert(tx):
+        thread = tx.one("SELECT id FROM threads ORDER BY id LIMIT 1")["id"]
+        return conv.insert_message(
+            tx, thread_id=thread, direction="out", kind="text", text="hi", wamid=wamid
+        )
+
+    await backend.store.write(insert)
+    clock.set(at("2026-11-15T00:00:01"))  # its status comes after the reset
+    sent = p.status(wamid, "sent", at=clock.now())
+    sent["pricing"] = PMP | {"category": "service", "billable": True}
+    await signed_post(meta, p.statuses_envelope(sent))
+
+    async def messages(month: str) -> int:
+        response = await admin.get("/api/v1/usage/month", params={"month": month})
+        assert response.status_code == 200, response.text
+        return response.json()["total"]["messages"]
+
+    assert (await messages("2026-10"), await messages("2026-11")) == (1, 0)
