@@ -41,6 +41,7 @@ from backend.schemas import (
     SearchHit,
     SendMedia,
     SendNote,
+    SendPrices,
     SendReaction,
     SendTemplate,
     SendText,
@@ -840,17 +841,24 @@ class InboxScreen(Screen[None]):
             self.composer.begin(note=False)
             self._price_reply()
 
+    async def _send_prices(self, thread_id: int) -> SendPrices | None:
+        """What a send in the thread is billed (None on error: then only the category)."""
+        client = self.tapp.client
+        if client is None:
+            return None
+        with contextlib.suppress(ApiError):
+            return await client.send_prices(thread_id)
+        return None
+
     @work(group="send-price", exclusive=True, exit_on_error=False)
     async def _price_reply(self) -> None:
-        """What a reply here is billed as, for the composer's bar (kept quiet on error:
-        the bar then says only the category)."""
-        thread, client = self.thread, self.tapp.client
-        if thread is None or client is None:
+        """What a reply here is billed as, for the composer's bar."""
+        thread = self.thread
+        if thread is None:
             return
-        with contextlib.suppress(ApiError):
-            prices = await client.send_prices(thread.id)
-            if self.thread is not None and self.thread.id == thread.id:
-                self.composer.send_prices = prices
+        prices = await self._send_prices(thread.id)
+        if prices is not None and self.thread is not None and self.thread.id == thread.id:
+            self.composer.send_prices = prices
 
     @on(MessageLog.Action)
     def _quote_reply(self, event: MessageLog.Action) -> None:
@@ -1059,16 +1067,19 @@ class InboxScreen(Screen[None]):
         thread = self.thread
         if thread is None:
             return
+        # what a send is billed (None: the picker gives the category only), meanwhile
+        pricing = asyncio.ensure_future(self._send_prices(thread.id))
         try:
             templates = await self.tapp.get_templates()
             contact = self.contact or await self.tapp.client.contact(thread.contact.id)  # type: ignore[union-attr]
-        except ApiError as exc:
+        except BaseException as exc:
+            pricing.cancel()
+            if not isinstance(exc, ApiError):
+                raise
             self.notify(exc.message, title="Templates", severity="error", markup=False)
             return
         self.contact = contact
-        prices = None
-        with contextlib.suppress(ApiError):  # without them the picker gives the category only
-            prices = await self.tapp.client.send_prices(thread.id)  # type: ignore[union-attr]
+        prices = await pricing
         from tui.dialogs.template_picker import TemplatePicker  # not needed for the first paint
 
         result = await self.app.push_screen_wait(TemplatePicker(templates, contact, prices=prices))
