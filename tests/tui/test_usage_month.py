@@ -122,7 +122,8 @@ async def test_the_month_view_by_category_with_the_estimate_and_the_trend(tmp_pa
             assert rows["total"] == ["4", "4", "0", "1", "3", "0.08"], text
             assert "Estimate by the rate card, in EUR." in text
             assert (
-                "Against 2026-10: 1 message, 0.05 EUR → +3 messages (+300.0 %), +0.03 EUR." in text
+                "Against 2026-10: 1 message, 0.05 EUR; now +3 messages (+300.0 %), +0.03 EUR."
+                in text
             )
             assert "Budget: 0.08 of 0.10 EUR (80 %) ⚠ over 80 %" in text
             assert all(len(line) <= 80 for line in text.splitlines())
@@ -160,7 +161,7 @@ async def test_without_a_rate_card_it_counts_and_the_palette_opens_it(tmp_path):
             assert "No rate card (setting rate_card): counts only." in text, text
             assert "EUR" not in text and "estimate" not in text and "Budget" not in text
             assert rows_of(text)["service"] == ["1", "1", "0", "1", "0"], text
-            assert "Against 2026-10: 0 messages → +1 message." in text
+            assert "Against 2026-10: 0 messages; now +1 message." in text
             # statuses that price a new reply count it while the month is shown
             await desk.call("POST", f"/threads/{desk.ids['ana']}/messages", json=REPLY)
             await wait_for(lambda: rows_of(screen_text(app))["service"][0] == "2", timeout=10)

@@ -39,7 +39,7 @@ def shift_month(month: str, by: int) -> str:
 def _row(label: Text, tally: UsageTally, view: UsageMonth) -> list[Text]:
     cells = [label, *(Text(str(getattr(tally, name))) for name in COUNTS)]
     if view.rate_card:
-        estimate = "–" if tally.estimate is None else money(tally.estimate, None)
+        estimate = "-" if tally.estimate is None else money(tally.estimate, None)
         cells.append(Text(estimate + (" *" if tally.unpriced else "")))
     return cells
 
@@ -71,12 +71,13 @@ def _messages(count: int) -> str:
 
 
 def trend_text(view: UsageMonth) -> Text:
-    """``Against 2026-10: 12 messages, 0.75 EUR → +3 messages (+25.0 %), +0.19 EUR.``"""
+    """``Against 2026-10: 12 messages, 0.75 EUR; now +3 messages (+25.0 %), +0.19 EUR.``
+    (plain ASCII apart from what the server sent: it reads in any locale)"""
     before = view.previous
     out = Text(f"Against {view.previous_month}: {_messages(before.messages)}")
     if view.rate_card and before.estimate is not None:
         out.append(f", {money(before.estimate, view.currency)}")
-    out.append(" → ")
+    out.append("; now ")
     change = f"{view.messages_change:+d} message{'' if abs(view.messages_change) == 1 else 's'}"
     if view.messages_change_percent is not None:
         change += f" ({view.messages_change_percent:+.1f} %)"
