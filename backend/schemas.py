@@ -868,6 +868,27 @@ class UsageMonth(ResponseModel):
     budget: Budget | None = None
 
 
+class SendPrice(ResponseModel):
+    """What one more message of a category would be billed, before it is sent."""
+
+    category: str  # service | utility | marketing | authentication | …
+    free: bool = False  # a service message the month's free allowance still covers
+    price: Decimal | None = None  # in ``SendPrices.currency``; None: no rate card or no price
+
+
+class SendPrices(ResponseModel):
+    """What a send in one thread would be billed as: per category, by the customer's market
+    (the contact's country), the rate card and the number's free allowance this month."""
+
+    thread_id: int
+    business_number: str
+    market: str | None = None  # the contact's country; None when not known
+    rate_card: bool = False
+    currency: str | None = None
+    free_service_messages_left: int  # of the number's allowance this usage month
+    prices: list[SendPrice] = []
+
+
 # --------------------------------------------------------------------------- channels
 
 

@@ -54,6 +54,7 @@ from backend.schemas import (
     SearchHit,
     SendMedia,
     SendNote,
+    SendPrices,
     SendReaction,
     SendTemplate,
     SendText,
@@ -71,6 +72,7 @@ from backend.schemas import (
     TimelineEntry,
     UploadedMedia,
     Usage,
+    UsageMonth,
     VerifyCode,
     View,
     ViewCounts,
@@ -388,6 +390,13 @@ class ApiClient:
 
     async def usage(self) -> Usage:
         return await self._get("/usage", Usage)
+
+    async def send_prices(self, thread_id: int) -> SendPrices:
+        return await self._get(f"/threads/{thread_id}/send-price", SendPrices)
+
+    async def usage_month(self, month: str | None = None) -> UsageMonth:
+        """A usage month (``YYYY-MM``; the current one when None)."""
+        return await self._get("/usage/month", UsageMonth, month=month)
 
     # ----------------------------------------------------------------- channels (admin)
 
