@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
@@ -217,20 +217,28 @@ def _seconds(value: float | None) -> int | None:
     return None if value is None else int(Decimal(str(value)).quantize(Decimal(1)))
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One ticket opened in the range: its first response and resolution, when known."""
+@dataclass(slots=True)
+class Times:
+    """The tickets of a group opened in the range: how many, and the first response and
+    resolution times of those that have one (filled ticket by ticket)."""
 
-    first_response_seconds: int | None
-    resolution_seconds: int | None
+    tickets: int = 0
+    first_responses: list[int] = field(default_factory=list)
+    resolutions: list[int] = field(default_factory=list)
+
+    def add(self, first_response: int | None, resolution: int | None) -> None:
+        self.tickets += 1
+        if first_response is not None:
+            self.first_responses.append(first_response)
+        if resolution is not None:
+            self.resolutions.append(resolution)
 
 
-def response_row(label: str, samples: Sequence[Sample]) -> list[Cell]:
-    answered = [s.first_response_seconds for s in samples if s.first_response_seconds is not None]
-    resolved = [s.resolution_seconds for s in samples if s.resolution_seconds is not None]
+def response_row(label: str, times: Times) -> list[Cell]:
+    answered, resolved = times.first_responses, times.resolutions
     return [
         label,
-        len(samples),
+        times.tickets,
         len(answered),
         _seconds(percentile(answered, 0.5)),
         _seconds(percentile(answered, 0.9)),
@@ -304,17 +312,22 @@ def cost_rows(
     rows: list[list[Cell]] = []
     day = cost_from(days, subscription_start)
     period = None
-    so_far: list[pricing.PricedCount] = []
+    # the month so far, summed: (number, market, category, billable) → messages
+    so_far: dict[tuple[str, str | None, str, bool | None], int] = {}
     before = pricing.Tally()
     while day <= days.last:
         noon = datetime.combine(day, time(12), tzinfo=UTC)
         current = billing_period(noon, subscription_start)
         if current != period:
-            period, so_far, before = current, [], pricing.Tally()
+            period, so_far, before = current, {}, pricing.Tally()
         today = by_day.get(day, [])
-        so_far.extend(today)
+        for c in today:
+            key = (c.business_number, c.market, c.category, c.billable)
+            so_far[key] = so_far.get(key, 0) + c.messages
         total = pricing.estimate_month(
-            so_far, rate_card=rate_card, free_service_messages=free_service_messages
+            [pricing.PricedCount(*key, messages) for key, messages in so_far.items()],
+            rate_card=rate_card,
+            free_service_messages=free_service_messages,
         ).total
         if day >= days.first:
             cost = None

@@ -2,9 +2,10 @@
 days, narrowed by agent (the ticket's owner), business number and view; the arithmetic
 is ``backend.domain.reports``.
 
-Every read is an index range over one time column (messages.created_at,
-tickets.created_at / closed_at, usage_records.at, pricing_daily.day: migration 0020), and
-the ticket properties are the ones the store keeps as things happen (migration 0019).
+Messages per hour come from the hourly counts a trigger keeps (migration 0020), unless an
+agent or a view narrows them: then from the messages of the matching threads. Tickets are
+read by their opening and closing times (0020's indexes), with the properties the store
+keeps as things happen (0019); cost from the daily counts statuses keep (0017).
 """
 
 from __future__ import annotations
@@ -34,28 +35,41 @@ class ReportFilters:
 
 @dataclass
 class _Where:
-    """The filters as SQL over ``threads th`` (+ ``tickets t`` and ``contacts c``)."""
+    """The filters as SQL: ``threads`` over ``threads th`` (+ ``tickets t``, ``contacts c``)
+    for the agent and the view; the business number apart, since the hourly counts
+    (migration 0020) have it too."""
 
     threads: ThreadFilter = field(default_factory=ThreadFilter)
+    number: str | None = None
 
-    def over_threads(self, *, tickets_joined: bool) -> tuple[str, str, list[object]]:
-        """(joins, condition, parameters) for a query that has ``threads th`` and, when
-        ``tickets_joined``, ``tickets t``."""
+    def over_threads(self) -> tuple[str, str, list[object]]:
+        """(joins, condition, parameters) for a query over ``threads th``: every filter,
+        the number's too."""
         joins = []
-        if "t" in self.threads.aliases and not tickets_joined:
+        if "t" in self.threads.aliases:
             joins.append("JOIN tickets t ON t.id = th.ticket_id")
         if "c" in self.threads.aliases:
             joins.append("JOIN contacts c ON c.id = th.contact_id")
-        return " ".join(joins), self.threads.where(), list(self.threads.params)
+        condition, params = self.threads.where(), list(self.threads.params)
+        if self.number is not None:
+            condition = f"({condition}) AND {NUMBER} = ?"
+            params.append(self.number)
+        return " ".join(joins), condition, params
 
-
-def _base_filter(filters: ReportFilters) -> ThreadFilter:
-    where = ThreadFilter()
-    if filters.agent_id is not None:
-        where.add("th.owner_id = ?", [filters.agent_id])
-    if filters.business_number is not None:
-        where.add(f"{NUMBER} = ?", [filters.business_number])
-    return where
+    def for_tickets(self, *, threads: bool = False) -> tuple[str, str, list[object]]:
+        """(joins, condition, parameters) for a query over ``tickets t``: the ticket's
+        thread is joined only when a filter (or ``threads``) needs it; the number is the
+        ticket's."""
+        joins = []
+        if threads or self.threads.clauses:
+            joins.append("JOIN threads th ON th.id = t.thread_id")
+            if "c" in self.threads.aliases:
+                joins.append("JOIN contacts c ON c.id = th.contact_id")
+        condition, params = self.threads.where(), list(self.threads.params)
+        if self.number is not None:
+            condition = f"({condition}) AND t.business_number = ?"
+            params.append(self.number)
+        return " ".join(joins), condition, params
 
 
 class ReportsStore(ViewsStore):
@@ -69,7 +83,9 @@ class ReportsStore(ViewsStore):
     ) -> schemas.Report:
         """One report over the filters; ``viewer`` is who asks (the views they see, "me")."""
         spec = rules.report_spec(name)
-        where = _base_filter(filters)
+        where = ThreadFilter()
+        if filters.agent_id is not None:
+            where.add("th.owner_id = ?", [filters.agent_id])
         if filters.agent_id is not None:
             found = await self.readers.one("SELECT 1 FROM agents WHERE id = ?", (filters.agent_id,))
             if found is None:
@@ -83,7 +99,7 @@ class ReportsStore(ViewsStore):
                 ) from None
         notes: list[str] = []
         currency = None
-        chosen = _Where(where)
+        chosen = _Where(where, filters.business_number)
         days = filters.days
         if name == "messages_per_day":
             rows = rules.volume_rows(
@@ -152,37 +168,45 @@ class ReportsStore(ViewsStore):
     async def _messages_by_hour(
         self, days: rules.DateRange, where: _Where
     ) -> list[tuple[str, str, int]]:
-        """(YYYY-MM-DDTHH, direction, messages) of the customers' and our messages."""
-        threads = ""
-        params: list[object] = [iso(days.start), iso(days.end), *NOT_MESSAGES]
-        if where.threads.clauses:
-            joins, condition, extra = where.over_threads(tickets_joined=False)
-            threads = f"AND m.thread_id IN (SELECT th.id FROM threads th {joins} WHERE {condition})"
-            params += extra
+        """(YYYY-MM-DDTHH, direction, messages) of the customers' and our messages: from
+        the hourly counts, or, narrowed by agent or view, from the messages of the
+        threads that match (the thread and time index)."""
+        if not where.threads.clauses:
+            number = " AND business_number = ?" if where.number is not None else ""
+            rows = await self.readers.all(
+                "SELECT hour, direction, SUM(messages) FROM message_hours "
+                f"WHERE hour >= ? AND hour < ?{number} GROUP BY hour, direction",
+                [
+                    iso(days.start)[:13],
+                    iso(days.end)[:13],
+                    *([where.number] if where.number is not None else []),
+                ],
+            )
+            return [(row[0], row[1], row[2]) for row in rows]
+        joins, condition, params = where.over_threads()
         rows = await self.readers.all(
             "SELECT substr(m.created_at, 1, 13) AS hour, m.direction, COUNT(*) AS n "
-            "FROM messages m "
-            "WHERE m.created_at >= ? AND m.created_at < ? AND m.kind NOT IN (?, ?) "
-            f"{threads} GROUP BY 1, 2",
-            params,
+            "FROM messages m WHERE m.created_at >= ? AND m.created_at < ? "
+            "AND m.kind NOT IN (?, ?) "
+            f"AND m.thread_id IN (SELECT th.id FROM threads th {joins} WHERE {condition}) "
+            "GROUP BY 1, 2",
+            [iso(days.start), iso(days.end), *NOT_MESSAGES, *params],
         )
         return [(row[0], row[1], row[2]) for row in rows]
 
     async def _opened_by_hour(self, days: rules.DateRange, where: _Where) -> list[tuple[str, int]]:
-        joins, condition, params = where.over_threads(tickets_joined=True)
+        joins, condition, params = where.for_tickets()
         rows = await self.readers.all(
-            "SELECT substr(t.created_at, 1, 13), COUNT(*) FROM tickets t "
-            f"JOIN threads th ON th.ticket_id = t.id {joins} "
+            f"SELECT substr(t.created_at, 1, 13), COUNT(*) FROM tickets t {joins} "
             f"WHERE t.created_at >= ? AND t.created_at < ? AND ({condition}) GROUP BY 1",
             [iso(days.start), iso(days.end), *params],
         )
         return [(row[0], row[1]) for row in rows]
 
     async def _closed_by_day(self, days: rules.DateRange, where: _Where) -> dict[str, int]:
-        joins, condition, params = where.over_threads(tickets_joined=True)
+        joins, condition, params = where.for_tickets()
         rows = await self.readers.all(
-            "SELECT substr(t.closed_at, 1, 10), COUNT(*) FROM tickets t "
-            f"JOIN threads th ON th.ticket_id = t.id {joins} "
+            f"SELECT substr(t.closed_at, 1, 10), COUNT(*) FROM tickets t {joins} "
             f"WHERE t.closed_at >= ? AND t.closed_at < ? AND ({condition}) GROUP BY 1",
             [iso(days.start), iso(days.end), *params],
         )
@@ -191,7 +215,7 @@ class ReportsStore(ViewsStore):
     async def _templates_after_expiry(self, days: rules.DateRange, where: _Where) -> dict[str, int]:
         """Business-initiated sends (a template: the window was closed) on threads whose
         customer had written before: a session that expired and ended in a template."""
-        joins, condition, params = where.over_threads(tickets_joined=False)
+        joins, condition, params = where.over_threads()
         rows = await self.readers.all(
             "SELECT substr(u.at, 1, 10), COUNT(*) FROM usage_records u "
             f"JOIN threads th ON th.id = u.thread_id {joins} "
@@ -201,48 +225,85 @@ class ReportsStore(ViewsStore):
         )
         return {row[0]: row[1] for row in rows}
 
-    async def _samples(
-        self, days: rules.DateRange, where: _Where
-    ) -> list[tuple[int | None, str | None, rules.Sample]]:
-        """(owner, business number, sample) of each ticket opened in the range."""
-        joins, condition, params = where.over_threads(tickets_joined=True)
+    async def _times(
+        self, days: rules.DateRange, where: _Where, group: str
+    ) -> dict[str, rules.Times]:
+        """The response and resolution times of the tickets opened in the range, by owner
+        (``group`` "agent") or business number."""
+        joins, condition, params = where.for_tickets()
+        column = "t.owner_id" if group == "agent" else "t.business_number"
         rows = await self.readers.all(
-            f"SELECT t.owner_id, {NUMBER} AS number, t.first_response_seconds, "
-            "t.resolution_seconds FROM tickets t "
-            f"JOIN threads th ON th.ticket_id = t.id {joins} "
+            f"SELECT {column}, t.first_response_seconds, t.resolution_seconds "
+            f"FROM tickets t {joins} "
             f"WHERE t.created_at >= ? AND t.created_at < ? AND ({condition})",
             [iso(days.start), iso(days.end), *params],
         )
-        return [(row[0], row[1], rules.Sample(row[2], row[3])) for row in rows]
+        by_key: dict[object, rules.Times] = {}
+        for key, first_response, resolution in rows:
+            times = by_key.get(key)
+            if times is None:
+                times = by_key[key] = rules.Times()
+            times.add(first_response, resolution)
+        if group == "agent":
+            names = {
+                row[0]: row[1] for row in await self.readers.all("SELECT id, name FROM agents")
+            }
+            labels = {key: names.get(key, rules.UNASSIGNED) if key else rules.UNASSIGNED
+                      for key in by_key}  # fmt: skip
+        else:
+            labels = {key: str(key) if key else rules.NO_NUMBER for key in by_key}
+        grouped: dict[str, rules.Times] = {}
+        for key, times in by_key.items():
+            into = grouped.setdefault(labels[key], rules.Times())
+            into.tickets += times.tickets
+            into.first_responses += times.first_responses
+            into.resolutions += times.resolutions
+        return grouped
 
     async def _response_rows(
         self, name: str, days: rules.DateRange, where: _Where, viewer: schemas.Agent
     ) -> list[list[rules.Cell]]:
         if name == "response_by_view":
-            rows: list[list[rules.Cell]] = []
-            for view in await self.list_views(viewer, counts=False):
-                try:
-                    narrowed = ThreadFilter()
-                    narrowed.extend(where.threads)
-                    narrowed.extend(await self.view_filter(view.id, viewer))
-                except (NotFound, InvalidField):
-                    continue  # a view whose filters no longer compile shows nothing
-                samples = await self._samples(days, _Where(narrowed))
-                rows.append(rules.response_row(view.name, [s for _, _, s in samples]))
-            return rows
-        samples = await self._samples(days, where)
-        groups: dict[str, list[rules.Sample]] = {}
-        if name == "response_by_agent":
-            names = {
-                row[0]: row[1] for row in await self.readers.all("SELECT id, name FROM agents")
-            }
-            for owner, _, sample in samples:
-                label = names.get(owner, rules.UNASSIGNED) if owner else rules.UNASSIGNED
-                groups.setdefault(label, []).append(sample)
-        else:
-            for _, number, sample in samples:
-                groups.setdefault(number or rules.NO_NUMBER, []).append(sample)
+            return await self._response_by_view(days, where, viewer)
+        groups = await self._times(
+            days, where, "agent" if name == "response_by_agent" else "number"
+        )
         return [rules.response_row(label, groups[label]) for label in sorted(groups)]
+
+    async def _response_by_view(
+        self, days: rules.DateRange, where: _Where, viewer: schemas.Agent
+    ) -> list[list[rules.Cell]]:
+        """The times of every view the viewer sees, in one pass over the tickets opened in
+        the range: a column per view says whether the ticket's thread is in it."""
+        views: list[tuple[str, ThreadFilter]] = []
+        for view in await self.list_views(viewer, counts=False):
+            try:
+                views.append((view.name, await self.view_filter(view.id, viewer)))
+            except (NotFound, InvalidField):
+                continue  # a view whose filters no longer compile shows nothing
+        if not views:
+            return []
+        together = ThreadFilter()
+        together.extend(where.threads)
+        flags, flag_params = [], []
+        for index, (_, view_filter) in enumerate(views):
+            together.aliases.update(view_filter.aliases)
+            flags.append(f"CASE WHEN {view_filter.where()} THEN 1 ELSE 0 END AS v{index}")
+            flag_params += view_filter.params
+        joins, condition, params = _Where(together, where.number).for_tickets(threads=True)
+        rows = await self.readers.all(
+            f"SELECT t.first_response_seconds, t.resolution_seconds, {', '.join(flags)} "
+            f"FROM tickets t {joins} "
+            f"WHERE t.created_at >= ? AND t.created_at < ? AND ({condition})",
+            [*flag_params, iso(days.start), iso(days.end), *params],
+        )
+        times = [rules.Times() for _ in views]
+        for row in rows:
+            first_response, resolution = row[0], row[1]
+            for index, in_view in enumerate(row[2:]):
+                if in_view:
+                    times[index].add(first_response, resolution)
+        return [rules.response_row(name, times[i]) for i, (name, _) in enumerate(views)]
 
     async def _priced_by_day(
         self, first: date, last: date, number: str | None

@@ -1,5 +1,6 @@
-"""Migration 0019: tickets closed and priced before it get their resolution time and
-billable message count; 0020's indexes serve the reports' range reads."""
+"""Migrations 0019 and 0020: tickets closed and priced before them get their resolution
+time and billable message count, and messages stored before them their hourly counts,
+which a trigger keeps from then on, for every way a message is stored."""
 
 from __future__ import annotations
 
@@ -48,13 +49,22 @@ def test_0019_backfills_resolution_and_billable_messages(tmp_path):
         "SELECT id, resolution_seconds, billable_messages FROM tickets ORDER BY id"
     ).fetchall()
     assert found == [(1, 5400, 2), (2, None, 1)]
-    plan = " ".join(
-        str(row[3])
-        for row in conn.execute(
-            "EXPLAIN QUERY PLAN SELECT substr(created_at, 1, 13), direction, COUNT(*) "
-            "FROM messages WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2",
-            (OPENED, CLOSED),
+    hours = conn.execute(
+        "SELECT hour, business_number, direction, messages FROM message_hours ORDER BY 3"
+    ).fetchall()
+    assert hours == [("2026-11-02T09", "", "in", 1), ("2026-11-02T09", "", "out", 5)]
+    # from now on the trigger counts (a note is not a message)
+    for kind, at in (("text", OPENED), ("note", OPENED), ("text", CLOSED)):
+        conn.execute(
+            "INSERT INTO messages (thread_id, direction, kind, created_at) VALUES (1, 'in', ?, ?)",
+            (kind, at),
         )
-    )
-    assert "COVERING INDEX messages_created" in plan
+    hours = conn.execute(
+        "SELECT hour, direction, messages FROM message_hours ORDER BY 1, 2"
+    ).fetchall()
+    assert hours == [
+        ("2026-11-02T09", "in", 2),
+        ("2026-11-02T09", "out", 5),
+        ("2026-11-02T10", "in", 1),
+    ]
     conn.close()

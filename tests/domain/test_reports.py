@@ -20,7 +20,10 @@ def test_percentiles_interpolate_between_closest_ranks():
     assert r.percentile([20, 10], 0.5) == 15
     assert r.percentile([10, 20, 30, 40], 0.9) == pytest.approx(37)
     assert r.percentile([600, 1800, 7200], 0.9) == pytest.approx(6120)
-    row = r.response_row("x", [r.Sample(600, None), r.Sample(1800, 7200), r.Sample(None, None)])
+    times = r.Times()
+    for first_response, resolution in ((600, None), (1800, 7200), (None, None)):
+        times.add(first_response, resolution)
+    row = r.response_row("x", times)
     assert row == ["x", 3, 2, 1200, 1680, 1, 7200, 7200]
 
 
