@@ -165,6 +165,14 @@ class TtydeskApp(App[int]):
             tooltip="Notifications, templates and channels",
         ),
         Binding(
+            "f6",
+            "goto('reports')",
+            "Reports",
+            show=False,
+            id="app.reports",
+            tooltip="Volumes, response times, tickets and cost, as charts and tables",
+        ),
+        Binding(
             "ctrl+q",
             "quit",
             "Quit",
@@ -360,6 +368,7 @@ class TtydeskApp(App[int]):
         # the other screens (and their imports) wait until they are first shown
         self.add_mode("records", _records_screen)
         self.add_mode("settings", _settings_screen)
+        self.add_mode("reports", _reports_screen)
 
     @property
     def is_admin(self) -> bool:
@@ -691,6 +700,12 @@ def _settings_screen() -> Screen[None]:
     from tui.screens.settings import SettingsScreen
 
     return SettingsScreen()
+
+
+def _reports_screen() -> Screen[None]:
+    from tui.screens.reports import ReportsScreen
+
+    return ReportsScreen()
 
 
 def run(

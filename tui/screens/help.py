@@ -31,6 +31,7 @@ GROUP_TITLES = {
     "SearchScreen": "Search",
     "RecordsScreen": "Records",
     "SettingsScreen": "Settings",
+    "ReportsScreen": "Reports",
 }
 
 
