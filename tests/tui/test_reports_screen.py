@@ -83,6 +83,25 @@ async def test_a_chart_its_table_the_next_series_and_report_and_filters(desk):
         await wait_for(lambda: app.current_mode == "inbox")
 
 
+async def test_under_no_color_in_ascii_the_chart_is_marks_and_the_table_a_key_away(
+    desk, monkeypatch
+):
+    monkeypatch.setenv("NO_COLOR", "1")
+    glyphs.use(glyphs.ASCII)
+    try:
+        app = desk.make_app(desk.admin_token)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_reports(app, pilot)
+            lines = screen_text(app).splitlines()
+            chart = [line for line in lines if " |" in line]
+            assert len(chart) > 10 and any("#" in line for line in chart)
+            assert any(line.strip().startswith("0+---") for line in lines)
+            await pilot.press("t")
+            await wait_for(lambda: "2026-11-26" in screen_text(app))
+    finally:
+        glyphs.use(glyphs.UNICODE)
+
+
 REPORT = Report(
     name="tickets_per_day",
     title="Tickets opened and closed per day",

@@ -420,3 +420,5 @@ async def test_admin_report_prints_csv_json_and_a_table(backend, desk, monkeypat
     assert "0.0625" in table and "EUR" in table
     assert await asyncio.to_thread(cli.main, [*base, "--agent", "nobody"]) != 0
     assert "agent" in capsys.readouterr().err
+    assert await asyncio.to_thread(cli.main, ["admin", "report", "list"]) == 0
+    assert "cost_per_day  What WhatsApp bills per day" in capsys.readouterr().out
