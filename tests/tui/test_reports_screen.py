@@ -91,7 +91,7 @@ async def test_under_no_color_in_ascii_the_chart_is_marks_and_the_table_a_key_aw
     try:
         app = desk.make_app(desk.admin_token)
         async with app.run_test(size=(80, 24)) as pilot:
-            screen = await open_reports(app, pilot)
+            await open_reports(app, pilot)
             lines = screen_text(app).splitlines()
             chart = [line for line in lines if " |" in line]
             assert len(chart) > 10 and any("#" in line for line in chart)
