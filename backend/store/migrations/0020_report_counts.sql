@@ -9,7 +9,7 @@ CREATE TABLE message_hours (
     direction       TEXT NOT NULL,
     messages        INTEGER NOT NULL,
     PRIMARY KEY (hour, business_number, direction)
-) WITHOUT ROWID;
+);
 INSERT INTO message_hours (hour, business_number, direction, messages)
 SELECT substr(m.created_at, 1, 13), COALESCE(th.business_number, th.phone_number_id, ''),
     m.direction, COUNT(*)
