@@ -166,6 +166,14 @@ class TtydeskApp(App[int]):
             tooltip="Notifications, templates and channels",
         ),
         Binding(
+            "f5",
+            "goto('reports')",
+            "Reports",
+            show=False,
+            id="app.reports",
+            tooltip="Volumes, response times, tickets and cost, as charts and tables",
+        ),
+        Binding(
             "f6",
             "goto('usage')",
             "WhatsApp month",
@@ -371,6 +379,7 @@ class TtydeskApp(App[int]):
         self.add_mode("records", _records_screen)
         self.add_mode("settings", _settings_screen)
         self.add_mode("usage", _usage_month_screen)
+        self.add_mode("reports", _reports_screen)
 
     @property
     def is_admin(self) -> bool:
@@ -715,6 +724,12 @@ def _usage_month_screen() -> Screen[None]:
     from tui.screens.usage_month import UsageMonthScreen
 
     return UsageMonthScreen()
+
+
+def _reports_screen() -> Screen[None]:
+    from tui.screens.reports import ReportsScreen
+
+    return ReportsScreen()
 
 
 def run(

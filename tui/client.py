@@ -48,6 +48,8 @@ from backend.schemas import (
     PhoneNumberAdd,
     Presence,
     PresenceState,
+    Report,
+    ReportInfo,
     RequestCode,
     Resync,
     RevealedContent,
@@ -397,6 +399,16 @@ class ApiClient:
     async def usage_month(self, month: str | None = None) -> UsageMonth:
         """A usage month (``YYYY-MM``; the current one when None)."""
         return await self._get("/usage/month", UsageMonth, month=month)
+
+    # ----------------------------------------------------------------- reports
+
+    async def reports(self) -> list[ReportInfo]:
+        return await self._all("/reports", Page[ReportInfo])
+
+    async def report(self, name: str, filters: dict[str, str | None]) -> Report:
+        """One report; ``filters`` are its query (from, to, agent, number, view)."""
+        response = await self.request("GET", f"/reports/{name}", params=dict(filters))
+        return _parse(Report, response)
 
     # ----------------------------------------------------------------- channels (admin)
 

@@ -32,6 +32,7 @@ GROUP_TITLES = {
     "RecordsScreen": "Records",
     "SettingsScreen": "Settings",
     "UsageMonthScreen": "WhatsApp month",
+    "ReportsScreen": "Reports",
 }
 
 
