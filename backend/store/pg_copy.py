@@ -22,7 +22,7 @@ from backend.store.pg_search import index_text
 
 FTS_TABLES = ("messages_fts", "contacts_fts", "tickets_fts")
 # bookkeeping each engine keeps for itself
-NOT_COPIED = {"schema_migrations", "event_counter"}
+NOT_COPIED = {"schema_migrations", "event_counter", "message_hours_counted"}  # one-row state
 
 
 class CopyError(Exception):
@@ -97,11 +97,7 @@ def copy_to_postgresql(sqlite_path: Path, conn: psycopg.Connection) -> dict[str,
             _versions(sqlite, conn)
             tables = _tables_parents_first(conn)
             _empty(conn, tables)
-            # the rows are copied as they are: a trigger that derives rows from others
-            # (message_hours from messages) would count the copied rows twice
-            conn.execute("ALTER TABLE messages DISABLE TRIGGER USER")
             counts = {table: _copy_table(sqlite, conn, table) for table in tables}
-            conn.execute("ALTER TABLE messages ENABLE TRIGGER USER")
             for table in tables:
                 _move_identity(conn, table)
             newest = sqlite.execute(
@@ -109,6 +105,8 @@ def copy_to_postgresql(sqlite_path: Path, conn: psycopg.Connection) -> dict[str,
                 "UNION ALL SELECT seq FROM sqlite_sequence WHERE name = 'events')"
             ).fetchone()[0]
             conn.execute("UPDATE event_counter SET last = %s WHERE id = 1", (newest or 0,))
+            counted = sqlite.execute("SELECT upto FROM message_hours_counted").fetchone()
+            conn.execute("UPDATE message_hours_counted SET upto = %s WHERE id = 1", (counted[0],))
             for table, count in counts.items():
                 copied = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
                 if copied != (count,):

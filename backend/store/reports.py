@@ -2,7 +2,7 @@
 days, narrowed by agent (the ticket's owner), business number and view; the arithmetic
 is ``backend.domain.reports``.
 
-Messages per hour come from the hourly counts a trigger keeps (migration 0020), unless an
+Messages per hour come from the hourly counts the writer keeps (below), unless an
 agent or a view narrows them: then from the messages of the matching threads. Tickets are
 read by their opening and closing times (0020's indexes), with the properties the store
 keeps as things happen (0019); cost from the daily counts statuses keep (0017).
@@ -17,12 +17,30 @@ from backend import schemas
 from backend.domain import pricing
 from backend.domain import reports as rules
 from backend.domain.errors import InvalidField, NotFound
-from backend.store.engine import iso
+from backend.store.engine import after_batch, iso
 from backend.store.usage import PricingRules
 from backend.store.views import ThreadFilter, ViewsStore
 
 NOT_MESSAGES = (schemas.MessageKind.note.value, schemas.MessageKind.event.value)
 NUMBER = "COALESCE(th.business_number, th.phone_number_id)"
+
+
+# The hourly counts: the messages stored since the last batch (any way, by any process:
+# after the last id counted), counted by hour, number and direction once per batch
+# (notes and event lines are not messages). Migration 0023 took over from 0020's trigger.
+after_batch(
+    """INSERT INTO message_hours (hour, business_number, direction, messages)
+    SELECT substr(m.created_at, 1, 13), COALESCE(th.business_number, th.phone_number_id, ''),
+        m.direction, COUNT(*)
+    FROM messages m JOIN threads th ON th.id = m.thread_id
+    WHERE m.id > (SELECT upto FROM message_hours_counted WHERE id = 1)
+        AND m.kind NOT IN ('note', 'event')
+    GROUP BY 1, 2, 3
+    ON CONFLICT (hour, business_number, direction)
+        DO UPDATE SET messages = messages + excluded.messages""",
+    """UPDATE message_hours_counted SET upto = (SELECT MAX(id) FROM messages)
+    WHERE id = 1 AND upto < (SELECT MAX(id) FROM messages)""",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,21 @@
-"""Migrations 0019 and 0020: tickets closed and priced before them get their resolution
-time and billable message count, and messages stored before them their hourly counts,
-which a trigger keeps from then on, for every way a message is stored."""
+"""Migrations 0019, 0020 and 0023: tickets closed and priced before them get their
+resolution time and billable message count, and messages stored before them their hourly
+counts, which the writer keeps from then on (once per batch, 0023), for every way a
+message is stored."""
 
 from __future__ import annotations
 
 import sqlite3
 
 from backend.store.engine import migrate
+from backend.store.sqlite import SqliteStore
 from tests.backend.test_migrations import migrated_to
 
 OPENED = "2026-11-02T09:00:00.000000+00:00"
 CLOSED = "2026-11-02T10:30:00.000000+00:00"
 
 
-def test_0019_backfills_resolution_and_billable_messages(tmp_path):
+async def test_0019_backfills_resolution_and_billable_messages(tmp_path):
     conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
     migrated_to(conn, 17)
     conn.execute(
@@ -53,18 +55,29 @@ def test_0019_backfills_resolution_and_billable_messages(tmp_path):
         "SELECT hour, business_number, direction, messages FROM message_hours ORDER BY 3"
     ).fetchall()
     assert hours == [("2026-11-02T09", "", "in", 1), ("2026-11-02T09", "", "out", 5)]
-    # from now on the trigger counts (a note is not a message)
-    for kind, at in (("text", OPENED), ("note", OPENED), ("text", CLOSED)):
-        conn.execute(
-            "INSERT INTO messages (thread_id, direction, kind, created_at) VALUES (1, 'in', ?, ?)",
-            (kind, at),
+    conn.close()
+    # from now on the writer counts, a batch at a time (a note is not a message), messages
+    # stored by any statement: here one batch of two and a batch of one
+    store = SqliteStore(tmp_path / "old.db")
+    await store.open()
+    try:
+        insert = (
+            "INSERT INTO messages (thread_id, direction, kind, created_at) VALUES (1, 'in', ?, ?)"
         )
-    hours = conn.execute(
-        "SELECT hour, direction, messages FROM message_hours ORDER BY 1, 2"
-    ).fetchall()
-    assert hours == [
+
+        def two(tx) -> None:
+            tx.execute(insert, ("text", OPENED))
+            tx.execute(insert, ("note", OPENED))
+
+        await store.write(two)
+        await store.write(lambda tx: tx.execute(insert, ("text", CLOSED)))
+        hours = await store.readers.all(
+            "SELECT hour, direction, messages FROM message_hours ORDER BY 1, 2"
+        )
+    finally:
+        await store.close()
+    assert [tuple(row) for row in hours] == [
         ("2026-11-02T09", "in", 2),
         ("2026-11-02T09", "out", 5),
         ("2026-11-02T10", "in", 1),
     ]
-    conn.close()
