@@ -21,6 +21,7 @@ from backend.api import (
     messages,
     meta,
     records,
+    reports,
     reveal,
     search,
     templates,
@@ -62,6 +63,7 @@ ROUTE_TABLES = [
     inserts.routes,
     audit.routes,
     drafts.routes,
+    reports.routes,
     # WhatsApp inbound: the webhook, media downloads, revealing quarantined messages
     webhook.routes,
     media_files.routes,

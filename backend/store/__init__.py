@@ -6,6 +6,7 @@ where a store is opened. import-linter checks that nothing outside ``backend.sto
 imports anything else of it (``pyproject.toml``).
 """
 
+from backend.store.reports import ReportFilters
 from backend.store.sqlite import SqliteStore
 from backend.store.store import Store
 from backend.store.types import (
@@ -56,6 +57,7 @@ __all__ = [
     "OutboxJob",
     "Outcome",
     "PricingRules",
+    "ReportFilters",
     "SendResult",
     "Sender",
     "SqliteStore",

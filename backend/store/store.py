@@ -35,6 +35,7 @@ from backend.store.types import (
 )
 
 if TYPE_CHECKING:
+    from backend.store.reports import ReportFilters
     from backend.store.views import ThreadFilter
 
 
@@ -270,6 +271,19 @@ class Store(Protocol):
     async def usage_month(
         self, month: tuple[int, int] | None, rules: PricingRules
     ) -> schemas.UsageMonth: ...
+
+    async def send_prices(self, thread_id: int, rules: PricingRules) -> schemas.SendPrices: ...
+
+    # -------------------------------------------------- reports
+
+    async def report(
+        self,
+        name: str,
+        filters: ReportFilters,
+        *,
+        viewer: schemas.Agent,
+        pricing_rules: PricingRules | None = None,
+    ) -> schemas.Report: ...
 
     # -------------------------------------------------- templates
 
