@@ -54,6 +54,10 @@ def backfill(db: Path) -> None:
             for statement in _statements((MIGRATIONS / script).read_text(encoding="utf-8")):
                 if statement.startswith(starts):
                     conn.execute(statement)
+        # counted up to here: the writer counts only what comes after (0023)
+        conn.execute(
+            "UPDATE message_hours_counted SET upto = (SELECT COALESCE(MAX(id), 0) FROM messages)"
+        )
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
     finally:
