@@ -349,3 +349,26 @@ async def test_events_committed_during_a_replay_arrive_once_none_lost_none_twice
         frames += await live.until_seq(after)
     assert during == [newest + 1, newest + 2]
     assert [f["seq"] for f in frames] == list(range(start + 1, after + 1))
+
+
+async def test_a_burst_of_presence_up_to_the_bucket_goes_out_whole_and_the_next_waits(
+    live_backend,
+):
+    """The bucket holds PRESENCE_BURST tokens: that many states sent back to back all go
+    out, none coalesced; the one after them waits for a token and is not lost."""
+    from backend.api.ws import PRESENCE_BURST
+
+    async with (
+        LiveClient.connect(live_backend, live_backend.admin_token) as watcher,
+        LiveClient.connect(live_backend, live_backend.agent_token) as typist,
+    ):
+        for thread_id in range(1, PRESENCE_BURST + 2):
+            await typist.ws.send(
+                json.dumps({"type": "presence", "thread_id": thread_id, "state": "typing"})
+            )
+        seen = []
+        while PRESENCE_BURST + 1 not in seen:
+            frame = await watcher.next_of("presence")
+            if frame["data"]["agent_id"] == live_backend.agent.id:
+                seen.append(frame["data"]["thread_id"])
+    assert seen == list(range(1, PRESENCE_BURST + 2))
