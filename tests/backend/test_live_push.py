@@ -69,6 +69,7 @@ async def test_since_older_than_the_retained_log_gets_resync(tmp_path):
         async with LiveClient.connect(backend, backend.agent_token, since=5) as live:
             frame = await live.recv()
         assert frame["type"] == "resync"
+        assert frame["seq"] == 0  # not a logged event: the client's place stays
         assert frame["data"] == {"reason": "since_older_than_log", "oldest_seq": oldest}
         async with LiveClient.connect(backend, backend.agent_token, since=newest + 50) as live:
             frame = await live.recv()
@@ -372,3 +373,18 @@ async def test_a_burst_of_presence_up_to_the_bucket_goes_out_whole_and_the_next_
             if frame["data"]["agent_id"] == live_backend.agent.id:
                 seen.append(frame["data"]["thread_id"])
     assert seen == list(range(1, PRESENCE_BURST + 2))
+
+
+async def test_a_first_connection_without_since_starts_after_the_newest_event(live_backend):
+    """A terminal's first connection sends no ``since``: nothing is replayed, the hello
+    says where the log stands, and what is committed next arrives."""
+    newest = await _log_events(live_backend, 3)
+    headers = {"Authorization": f"Bearer {live_backend.agent_token}"}
+    async with websockets.connect(live_backend.ws_url, additional_headers=headers) as ws:
+        live = LiveClient(ws)
+        hello = await live.next_of("hello")
+        after = await _log_events(live_backend, 1)
+        frames = await live.until_seq(after)
+    assert hello["data"] == {"last_seq": newest}
+    assert [f["seq"] for f in live.frames if f["seq"]] == [after]
+    assert [f["data"] for f in frames] == [{"i": 0}]

@@ -142,6 +142,29 @@ EXPLAINED: dict[str, str] = {
     ),
 }
 
+# events_replay (backend/store/events.py, backend/api/ws.py)
+_TIMING_ONLY = (
+    "equivalent but for time: the timer only decides when the bucket is looked at again, and "
+    "the look refills and re-checks it, so presence goes out in the same order, sooner or later"
+)
+EXPLAINED |= {
+    "backend.store.events.xǁEventsStoreǁevents_after__mutmut_1": (
+        "gap, accepted: `events_after`'s default limit (5000 → 5001) — no product code calls "
+        "it (the replay pages with `event_page`); tests read the log with it"
+    ),
+    "backend.api.ws.xǁPresenceLimiterǁ_flush__mutmut_13": (
+        "equivalent: `tokens <= 1` — the bucket refills by the time since its last look, so "
+        "it holds exactly 1.0 token only if no time at all passed"
+    ),
+    "backend.api.ws.xǁPresenceLimiterǁ_flush__mutmut_16": _TIMING_ONLY,
+    "backend.api.ws.xǁPresenceLimiterǁ_flush__mutmut_17": _TIMING_ONLY,
+    "backend.api.ws.xǁPresenceLimiterǁ_flush__mutmut_18": _TIMING_ONLY,
+    "backend.api.ws.xǁPresenceLimiterǁ_flush__mutmut_28": (
+        'equivalent: `_pending = ""` after a send — `_flush` runs only from `offer`, which '
+        "sets a new state first, or from the timer armed while a state waits"
+    ),
+}
+
 
 @dataclass
 class Outcome:
