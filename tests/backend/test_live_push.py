@@ -71,9 +71,14 @@ async def test_since_older_than_the_retained_log_gets_resync(tmp_path):
         assert frame["type"] == "resync"
         assert frame["seq"] == 0  # not a logged event: the client's place stays
         assert frame["data"] == {"reason": "since_older_than_log", "oldest_seq": oldest}
+        # the event after since=oldest - 2 is gone: the nearest seq that cannot resume
+        async with LiveClient.connect(backend, backend.agent_token, since=oldest - 2) as live:
+            frame = await live.recv()
+        assert frame["data"] == {"reason": "since_older_than_log", "oldest_seq": oldest}
         async with LiveClient.connect(backend, backend.agent_token, since=newest + 50) as live:
             frame = await live.recv()
         assert frame["type"] == "resync"
+        assert frame["data"] == {"reason": "since_ahead_of_server", "oldest_seq": oldest}
         async with LiveClient.connect(backend, backend.agent_token, since=oldest - 1) as live:
             frames = await live.until_seq(newest)
         assert [f["seq"] for f in frames] == list(range(oldest, newest + 1))
