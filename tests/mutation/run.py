@@ -2,7 +2,8 @@
 at a time, each against the tests that check it; writes ``tests/mutation/results.md``.
 
 ``python -m tests.mutation.run [target …]`` (default: every target; ``--report`` only
-rewrites results.md from the saved outcomes). Each target runs in
+rewrites results.md from the saved outcomes; ``--again`` re-runs only the survivors of a
+target's last run, against the tests as they are now). Each target runs in
 a copy of the project under ``.mutation/<target>/`` (mutmut writes ``mutants/`` there),
 so targets can use different tests and never touch the work tree. A survivor that is
 equivalent (no behaviour can tell it apart), or a gap worth naming, is explained in
@@ -240,12 +241,30 @@ def _mutmut(place: Path, *args: str, timeout: float | None = None) -> str:
     return done.stdout + done.stderr
 
 
-def run_target(name: str, children: int) -> Outcome:
+def _refresh_tests(name: str) -> list[str]:
+    """For ``--again``: the survivors of the target's last run, with today's tests copied
+    over its copy of the project (its code and mutants stay as they were measured)."""
+    place = WORK / name
+    last = json.loads((place / "outcome.json").read_text(encoding="utf-8"))
+    shutil.rmtree(place / "tests")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".data")
+    shutil.copytree(ROOT / "tests", place / "tests", ignore=ignore)
+    return [mutant.split(" ")[0] for mutant, _ in last["survivors"]]
+
+
+def run_target(name: str, children: int, *, again: bool = False) -> Outcome:
     target = TARGETS[name]
     outcome = Outcome(name, measured=_measured())
-    place = _prepare(name, target)
+    if again and (WORK / name / "outcome.json").is_file():
+        place = WORK / name
+        survivors = _refresh_tests(name)
+        # mutmut keeps the verdict of every mutant not named: killed ones stay killed
+        outcome.measured += ", survivors re-run with later tests"
+    else:
+        place = _prepare(name, target)
+        survivors = []
     started = time.monotonic()
-    log = _mutmut(place, "run", "--max-children", str(children))
+    log = _mutmut(place, "run", "--max-children", str(children), *survivors)
     outcome.seconds = time.monotonic() - started
     (place / "run.log").write_text(log, encoding="utf-8")
     listing = _mutmut(place, "results", "--all", "true")
@@ -401,7 +420,7 @@ def main(argv: list[str]) -> int:
         wanted = []
     for name in wanted:
         print(f"mutating {name} …", flush=True)
-        outcome = run_target(name, children)
+        outcome = run_target(name, children, again="--again" in argv)
         print(
             f"  {outcome.target}: {outcome.killed}/{outcome.total} killed "
             f"({outcome.score:.0f} %) in {outcome.seconds / 60:.1f} min",
