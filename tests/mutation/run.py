@@ -70,6 +70,7 @@ TARGETS: dict[str, Target] = {
         ("backend/whatsapp/outbox.py",),
         (
             "tests/whatsapp/test_outbox_retries.py",
+            "tests/whatsapp/test_outbox_sends.py",
             "tests/whatsapp/test_outbound_faults.py",
             "tests/whatsapp/test_outbound_graph.py",
             "tests/whatsapp/test_outbound_send.py",
@@ -79,6 +80,7 @@ TARGETS: dict[str, Target] = {
         ("backend/store/outbox.py",),
         (
             "tests/whatsapp/test_outbox_retries.py",
+            "tests/whatsapp/test_outbox_sends.py",
             "tests/whatsapp/test_outbound_faults.py",
             "tests/whatsapp/test_outbound_send.py",
         ),
