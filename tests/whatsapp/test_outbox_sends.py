@@ -185,3 +185,32 @@ async def test_a_failed_upload_is_retried_when_meta_failed_and_fails_when_it_ref
         assert done.status == "failed" and items == []
         assert done.error_code == 131053
         assert done.error_message == plain_error(131053)
+
+
+async def test_an_unexpected_error_while_sending_waits_for_a_status_and_is_never_resent(
+    tmp_path, short_ambiguous_wait, caplog
+):
+    """A fault of our own mid-send (here the attachment's file is gone from the disk): the
+    request may have left, so the send is treated as ambiguous, logged, and never resent."""
+    env = await fx.start_env(tmp_path / "data")
+    try:
+        await env.connect_channel()
+        caplog.set_level(logging.WARNING, logger="backend.whatsapp.outbox")
+        thread = await env.customer_writes()
+        image = await upload(env, sample_bytes("image/jpeg"), "photo.jpg")
+        path = await env.backend.store.readers.value(
+            "SELECT path FROM media WHERE id = ?", (image["id"],)
+        )
+        (env.backend.settings.media_dir / path).unlink()
+        body = {"kind": "media", "media_id": image["id"]}
+        message = (await env.send(thread["id"], body)).json()
+        await env.wait_message(message["id"], lambda m: m.status == "checking")
+        assert (await outbox_row(env, message["id"]))["last_error"] == "unexpected error"
+        failed = await env.wait_message(message["id"], lambda m: m.status == "failed")
+        assert failed.error_message == AMBIGUOUS_REASON
+        assert await env.sent(CUSTOMER) == []
+        (record,) = [r for r in caplog.records if "unexpected error" in r.getMessage()]
+        assert record.getMessage() == f"message {message['id']}: unexpected error while sending"
+        assert record.exc_info is not None and record.exc_info[0] is FileNotFoundError
+    finally:
+        await fx.stop_env(env)
