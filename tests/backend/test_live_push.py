@@ -393,3 +393,60 @@ async def test_a_first_connection_without_since_starts_after_the_newest_event(li
     assert hello["data"] == {"last_seq": newest}
     assert [f["seq"] for f in live.frames if f["seq"]] == [after]
     assert [f["data"] for f in frames] == [{"i": 0}]
+
+
+async def test_a_dropped_client_that_never_reads_again_is_cut_off(tmp_path, monkeypatch):
+    """After its resync, a client that still reads nothing is not kept: its connection is
+    aborted (SLOW_CLIENT_ABORT_SECONDS, shortened here) with whatever it never read.
+    The heartbeat is off, so only that rule can end the connection."""
+    from backend.api import ws as ws_api
+
+    monkeypatch.setattr(ws_api, "SLOW_CLIENT_CLOSE_SECONDS", 0.2)
+    monkeypatch.setattr(ws_api, "SLOW_CLIENT_ABORT_SECONDS", 0.2)
+    backend = LiveBackend(data_dir=tmp_path / "d", overrides={"ws_heartbeat": 3600.0})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        hub = backend.app[HUB]
+        thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+        start = (await backend.store.event_bounds())[1]
+
+        def burst(tx):
+            for _ in range(50):
+                message_id = conv.insert_message(
+                    tx, thread_id=thread.id, direction="in", kind="text", text="x" * 20_000
+                )
+                conv.emit_message(tx, message_id, created=True)
+
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", backend.port))
+        sock.setblocking(False)
+        async with (
+            LiveClient.connect(backend, backend.agent_token, since=start) as fast,
+            LiveClient.connect(
+                backend,
+                backend.admin_token,
+                since=start,
+                max_queue=1,
+                max_size=2**20,
+                sock=sock,
+                compression=None,
+            ) as slow,
+        ):
+            slow.ws.transport.pause_reading()
+
+            def slow_subscribed() -> bool:
+                return any(s.agent_id == backend.admin.id for s in hub.subscribers)
+
+            await until(slow_subscribed)
+            while slow_subscribed():
+                await backend.store.write(burst)
+                await fast.until_seq((await backend.store.event_bounds())[1], timeout=20)
+            assert backend.runner is not None
+            server = backend.runner.server
+            assert server is not None
+            await until(lambda: len(server.connections) == 1)  # the fast one's
+            assert not fast.ws.transport.is_closing()
+    finally:
+        await backend.stop()
