@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 
 import pytest
@@ -206,6 +207,7 @@ async def test_a_client_that_stops_reading_gets_resync_not_the_stale_backlog(tmp
         assert frame["type"] == "resync", "closed without a resync frame"
         assert frame["data"]["reason"] == "slow_client"
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+        assert closed.value.rcvd.reason == "too slow; resume with since"
         assert stale_bytes < 1_000_000
     finally:
         await backend.stop()
@@ -262,6 +264,7 @@ async def test_presence_fans_out_and_expires_on_disconnect(live_backend):
                 assert snapshot["data"]["state"] == "typing"
             await typist.ws.send('{"type": "shout"}')
             error = await typist.next_of("error")
+            assert error["seq"] == 0
             assert error["data"]["code"] == "bad_client_message"
         gone = await watcher.next_of("presence")
         assert gone["data"]["agent_id"] == live_backend.agent.id
@@ -395,7 +398,7 @@ async def test_a_first_connection_without_since_starts_after_the_newest_event(li
     assert [f["data"] for f in frames] == [{"i": 0}]
 
 
-async def test_a_dropped_client_that_never_reads_again_is_cut_off(tmp_path, monkeypatch):
+async def test_a_dropped_client_that_never_reads_again_is_cut_off(tmp_path, monkeypatch, caplog):
     """After its resync, a client that still reads nothing is not kept: its connection is
     aborted (SLOW_CLIENT_ABORT_SECONDS, shortened here) with whatever it never read.
     The heartbeat is off, so only that rule can end the connection."""
@@ -448,5 +451,35 @@ async def test_a_dropped_client_that_never_reads_again_is_cut_off(tmp_path, monk
             assert server is not None
             await until(lambda: len(server.connections) == 1)  # the fast one's
             assert not fast.ws.transport.is_closing()
+        # the resync and close frames that could not be written in time are given up
+        # quietly: nothing fails in the server
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     finally:
         await backend.stop()
+
+
+async def test_a_binary_frame_is_ignored_and_a_frame_over_the_limit_ends_the_connection(
+    live_backend, caplog
+):
+    """Only text frames mean something: a binary one is skipped and the connection goes
+    on; a message over CLIENT_MESSAGE_LIMIT is a protocol error, logged and closed."""
+    from backend.api.ws import CLIENT_MESSAGE_LIMIT
+
+    caplog.set_level(logging.INFO, logger="backend.api.ws")
+    thread = await seed_thread(live_backend.store, name="Ann", phone="+34611111111", text="hi")
+    async with LiveClient.connect(live_backend, live_backend.admin_token) as watcher:
+        async with LiveClient.connect(live_backend, live_backend.agent_token) as typist:
+            await typist.ws.send(b"\x00\x01")
+            await typist.ws.send(
+                json.dumps({"type": "presence", "thread_id": thread.id, "state": "typing"})
+            )
+            frame = await watcher.next_of("presence")
+            assert frame["data"]["state"] == "typing"
+            assert [r for r in caplog.records if r.name == "backend.api.ws"] == []
+            await typist.ws.send("x" * (CLIENT_MESSAGE_LIMIT + 1))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await typist.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "backend.api.ws"]
+    assert logged.startswith("websocket error: ") and "size" in logged.lower()
