@@ -306,6 +306,33 @@ async def test_bad_since_and_no_token_on_the_websocket(live_backend):
         ):
             pass
     assert bad.value.response.status_code == 422
+    assert json.loads(bad.value.response.body) == {
+        "error": {
+            "code": "invalid_field",
+            "message": "since cannot be negative.",
+            "field": "since",
+        }
+    }
+    with pytest.raises(websockets.InvalidStatus) as bad:
+        async with websockets.connect(
+            live_backend.ws_url + "?since=12abc", additional_headers=headers
+        ):
+            pass
+    assert bad.value.response.status_code == 422
+    assert json.loads(bad.value.response.body) == {
+        "error": {
+            "code": "invalid_field",
+            "message": "since must be a whole number (the last seq you saw).",
+            "field": "since",
+        }
+    }
+    # an empty since is no since: the stream starts after the newest event
+    newest = (await live_backend.store.event_bounds())[1]
+    async with websockets.connect(
+        live_backend.ws_url + "?since=", additional_headers=headers
+    ) as ws:
+        hello = await LiveClient(ws).next_of("hello")
+    assert hello["data"] == {"last_seq": newest}
 
 
 async def _log_events(backend: LiveBackend, count: int) -> int:
