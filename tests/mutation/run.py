@@ -166,6 +166,54 @@ EXPLAINED |= {
         'equivalent: `_pending = ""` after a send — `_flush` runs only from `offer`, which '
         "sets a new state first, or from the timer armed while a state waits"
     ),
+    "backend.store.events.xǁEventsStoreǁevent_bounds__mutmut_8": (
+        "equivalent: `row[1] is None` — MIN and MAX of the log are null together"
+    ),
+    "backend.api.ws.xǁPresenceLimiterǁ__init____mutmut_6": (
+        'equivalent: `_pending = ""` at the start — `offer` sets a state before any `_flush`'
+    ),
+    "backend.api.ws.xǁPresenceLimiterǁclose__mutmut_2": (
+        'equivalent: `_timer = ""` — `close` is the limiter\'s last call'
+    ),
+    **{
+        f"backend.api.ws.x_resync_frame__mutmut_{n}": (
+            "equivalent: a resync's fields are a string and a whole number, the same in "
+            "pydantic's Python and JSON dumps (any mode but `json` is Python)"
+        )
+        for n in (2, 7, 8)
+    },
+    "backend.api.ws.x__limit_send_buffer__mutmut_4": (
+        "equivalent: a request being answered always has its transport"
+    ),
+    "backend.api.ws.x__limit_send_buffer__mutmut_10": (
+        "equivalent here: setting SO_SNDBUF on a connected TCP socket does not fail on Linux"
+    ),
+    **{
+        name: (
+            "equivalent but for time: the connection's own end unsubscribes it too, once the "
+            "close frame is sent or SLOW_CLIENT_CLOSE_SECONDS pass"
+        )
+        for name in (
+            "backend.api.ws.x__push__mutmut_24",
+            "backend.api.ws.x__drop_slow_client__mutmut_1",
+        )
+    },
+    **{
+        f"backend.api.ws.x__drop_slow_client__mutmut_{n}": (
+            "gap, accepted: which error (a connection gone, a closing socket, the time limit) "
+            "the resync or the close meets at the moment of the drop depends on the kernel's "
+            "buffers at that instant, which no test controls; the abort, tested, ends such a "
+            "connection whatever happened"
+        )
+        for n in (2, 3, 4, 5, 6, 7, 8, 13, 14, 15, 16, 17, 18, 19)
+    },
+    **{
+        f"backend.api.ws.x__drop_slow_client__mutmut_{n}": (
+            "equivalent but for time: the close frame waits for the socket at most "
+            "SLOW_CLIENT_CLOSE_SECONDS, drained or not"
+        )
+        for n in (22, 25, 29)
+    },
 }
 
 
