@@ -265,7 +265,16 @@ async def test_presence_fans_out_and_expires_on_disconnect(live_backend):
             await typist.ws.send('{"type": "shout"}')
             error = await typist.next_of("error")
             assert error["seq"] == 0
-            assert error["data"]["code"] == "bad_client_message"
+            assert error["data"] == {
+                "code": "bad_client_message",
+                "message": 'Send {"type": "presence", "thread_id": N, '
+                '"state": "viewing"|"typing"|"idle"}.',
+            }
+            # the connection goes on after a bad message
+            await typist.ws.send(
+                f'{{"type": "presence", "thread_id": {thread.id}, "state": "viewing"}}'
+            )
+            assert (await watcher.next_of("presence"))["data"]["state"] == "viewing"
         gone = await watcher.next_of("presence")
         assert gone["data"]["agent_id"] == live_backend.agent.id
         assert gone["data"]["state"] == "idle"
