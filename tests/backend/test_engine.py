@@ -115,8 +115,9 @@ async def test_seq_never_reused_after_pruning_everything(tmp_path):
     await store.open()
     for name in "abc":
         await store.write(put(name))
-    await store.prune_events(keep=0)
+    assert await store.prune_events(keep=0) == 3
     assert await store.event_bounds() == (0, 0)
+    assert await store.prune_events(keep=0) == 0  # an empty log: nothing to prune
     await store.close()
     store = SqliteStore(path)
     await store.open()

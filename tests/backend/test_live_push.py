@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 
 import pytest
@@ -69,10 +70,16 @@ async def test_since_older_than_the_retained_log_gets_resync(tmp_path):
         async with LiveClient.connect(backend, backend.agent_token, since=5) as live:
             frame = await live.recv()
         assert frame["type"] == "resync"
+        assert frame["seq"] == 0  # not a logged event: the client's place stays
+        assert frame["data"] == {"reason": "since_older_than_log", "oldest_seq": oldest}
+        # the event after since=oldest - 2 is gone: the nearest seq that cannot resume
+        async with LiveClient.connect(backend, backend.agent_token, since=oldest - 2) as live:
+            frame = await live.recv()
         assert frame["data"] == {"reason": "since_older_than_log", "oldest_seq": oldest}
         async with LiveClient.connect(backend, backend.agent_token, since=newest + 50) as live:
             frame = await live.recv()
         assert frame["type"] == "resync"
+        assert frame["data"] == {"reason": "since_ahead_of_server", "oldest_seq": oldest}
         async with LiveClient.connect(backend, backend.agent_token, since=oldest - 1) as live:
             frames = await live.until_seq(newest)
         assert [f["seq"] for f in frames] == list(range(oldest, newest + 1))
@@ -200,6 +207,7 @@ async def test_a_client_that_stops_reading_gets_resync_not_the_stale_backlog(tmp
         assert frame["type"] == "resync", "closed without a resync frame"
         assert frame["data"]["reason"] == "slow_client"
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+        assert closed.value.rcvd.reason == "too slow; resume with since"
         assert stale_bytes < 1_000_000
     finally:
         await backend.stop()
@@ -256,7 +264,17 @@ async def test_presence_fans_out_and_expires_on_disconnect(live_backend):
                 assert snapshot["data"]["state"] == "typing"
             await typist.ws.send('{"type": "shout"}')
             error = await typist.next_of("error")
-            assert error["data"]["code"] == "bad_client_message"
+            assert error["seq"] == 0
+            assert error["data"] == {
+                "code": "bad_client_message",
+                "message": 'Send {"type": "presence", "thread_id": N, '
+                '"state": "viewing"|"typing"|"idle"}.',
+            }
+            # the connection goes on after a bad message
+            await typist.ws.send(
+                f'{{"type": "presence", "thread_id": {thread.id}, "state": "viewing"}}'
+            )
+            assert (await watcher.next_of("presence"))["data"]["state"] == "viewing"
         gone = await watcher.next_of("presence")
         assert gone["data"]["agent_id"] == live_backend.agent.id
         assert gone["data"]["state"] == "idle"
@@ -297,6 +315,33 @@ async def test_bad_since_and_no_token_on_the_websocket(live_backend):
         ):
             pass
     assert bad.value.response.status_code == 422
+    assert json.loads(bad.value.response.body) == {
+        "error": {
+            "code": "invalid_field",
+            "message": "since cannot be negative.",
+            "field": "since",
+        }
+    }
+    with pytest.raises(websockets.InvalidStatus) as bad:
+        async with websockets.connect(
+            live_backend.ws_url + "?since=12abc", additional_headers=headers
+        ):
+            pass
+    assert bad.value.response.status_code == 422
+    assert json.loads(bad.value.response.body) == {
+        "error": {
+            "code": "invalid_field",
+            "message": "since must be a whole number (the last seq you saw).",
+            "field": "since",
+        }
+    }
+    # an empty since is no since: the stream starts after the newest event
+    newest = (await live_backend.store.event_bounds())[1]
+    async with websockets.connect(
+        live_backend.ws_url + "?since=", additional_headers=headers
+    ) as ws:
+        hello = await LiveClient(ws).next_of("hello")
+    assert hello["data"] == {"last_seq": newest}
 
 
 async def _log_events(backend: LiveBackend, count: int) -> int:
@@ -349,3 +394,128 @@ async def test_events_committed_during_a_replay_arrive_once_none_lost_none_twice
         frames += await live.until_seq(after)
     assert during == [newest + 1, newest + 2]
     assert [f["seq"] for f in frames] == list(range(start + 1, after + 1))
+
+
+async def test_a_burst_of_presence_up_to_the_bucket_goes_out_whole_and_the_next_waits(
+    live_backend,
+):
+    """The bucket holds PRESENCE_BURST tokens: that many states sent back to back all go
+    out, none coalesced; the one after them waits for a token and is not lost."""
+    from backend.api.ws import PRESENCE_BURST
+
+    async with (
+        LiveClient.connect(live_backend, live_backend.admin_token) as watcher,
+        LiveClient.connect(live_backend, live_backend.agent_token) as typist,
+    ):
+        for thread_id in range(1, PRESENCE_BURST + 2):
+            await typist.ws.send(
+                json.dumps({"type": "presence", "thread_id": thread_id, "state": "typing"})
+            )
+        seen = []
+        while PRESENCE_BURST + 1 not in seen:
+            frame = await watcher.next_of("presence")
+            if frame["data"]["agent_id"] == live_backend.agent.id:
+                seen.append(frame["data"]["thread_id"])
+    assert seen == list(range(1, PRESENCE_BURST + 2))
+
+
+async def test_a_first_connection_without_since_starts_after_the_newest_event(live_backend):
+    """A terminal's first connection sends no ``since``: nothing is replayed, the hello
+    says where the log stands, and what is committed next arrives."""
+    newest = await _log_events(live_backend, 3)
+    headers = {"Authorization": f"Bearer {live_backend.agent_token}"}
+    async with websockets.connect(live_backend.ws_url, additional_headers=headers) as ws:
+        live = LiveClient(ws)
+        hello = await live.next_of("hello")
+        after = await _log_events(live_backend, 1)
+        frames = await live.until_seq(after)
+    assert hello["data"] == {"last_seq": newest}
+    assert [f["seq"] for f in live.frames if f["seq"]] == [after]
+    assert [f["data"] for f in frames] == [{"i": 0}]
+
+
+async def test_a_dropped_client_that_never_reads_again_is_cut_off(tmp_path, monkeypatch, caplog):
+    """After its resync, a client that still reads nothing is not kept: its connection is
+    aborted (SLOW_CLIENT_ABORT_SECONDS, shortened here) with whatever it never read.
+    The heartbeat is off, so only that rule can end the connection."""
+    from backend.api import ws as ws_api
+
+    monkeypatch.setattr(ws_api, "SLOW_CLIENT_CLOSE_SECONDS", 0.2)
+    monkeypatch.setattr(ws_api, "SLOW_CLIENT_ABORT_SECONDS", 0.2)
+    backend = LiveBackend(data_dir=tmp_path / "d", overrides={"ws_heartbeat": 3600.0})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        hub = backend.app[HUB]
+        thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+        start = (await backend.store.event_bounds())[1]
+
+        def burst(tx):
+            for _ in range(50):
+                message_id = conv.insert_message(
+                    tx, thread_id=thread.id, direction="in", kind="text", text="x" * 20_000
+                )
+                conv.emit_message(tx, message_id, created=True)
+
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", backend.port))
+        sock.setblocking(False)
+        async with (
+            LiveClient.connect(backend, backend.agent_token, since=start) as fast,
+            LiveClient.connect(
+                backend,
+                backend.admin_token,
+                since=start,
+                max_queue=1,
+                max_size=2**20,
+                sock=sock,
+                compression=None,
+            ) as slow,
+        ):
+            slow.ws.transport.pause_reading()
+
+            def slow_subscribed() -> bool:
+                return any(s.agent_id == backend.admin.id for s in hub.subscribers)
+
+            await until(slow_subscribed)
+            while slow_subscribed():
+                await backend.store.write(burst)
+                await fast.until_seq((await backend.store.event_bounds())[1], timeout=20)
+            assert backend.runner is not None
+            server = backend.runner.server
+            assert server is not None
+            await until(lambda: len(server.connections) == 1)  # the fast one's
+            assert not fast.ws.transport.is_closing()
+        # the resync and close frames that could not be written in time are given up
+        # quietly: nothing fails in the server
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    finally:
+        await backend.stop()
+
+
+async def test_a_binary_frame_is_ignored_and_a_frame_over_the_limit_ends_the_connection(
+    live_backend, caplog
+):
+    """Only text frames mean something: a binary one is skipped and the connection goes
+    on; a message over CLIENT_MESSAGE_LIMIT is a protocol error, logged and closed."""
+    from backend.api.ws import CLIENT_MESSAGE_LIMIT
+
+    caplog.set_level(logging.INFO, logger="backend.api.ws")
+    thread = await seed_thread(live_backend.store, name="Ann", phone="+34611111111", text="hi")
+    async with LiveClient.connect(live_backend, live_backend.admin_token) as watcher:
+        async with LiveClient.connect(live_backend, live_backend.agent_token) as typist:
+            await typist.ws.send(b"\x00\x01")
+            await typist.ws.send(
+                json.dumps({"type": "presence", "thread_id": thread.id, "state": "typing"})
+            )
+            frame = await watcher.next_of("presence")
+            assert frame["data"]["state"] == "typing"
+            assert [r for r in caplog.records if r.name == "backend.api.ws"] == []
+            await typist.ws.send("x" * (CLIENT_MESSAGE_LIMIT + 1))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await typist.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    (logged,) = [r.getMessage() for r in caplog.records if r.name == "backend.api.ws"]
+    assert logged.startswith("websocket error: ") and "size" in logged.lower()

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from backend import schemas
@@ -229,3 +230,63 @@ async def wa(tmp_path: Path) -> AsyncIterator[WhatsAppEnv]:
         yield env
     finally:
         await stop_env(env)
+
+
+class GraphProxy:
+    """An HTTP proxy between the backend and the Graph API (the simulator), as a company's
+    egress proxy is: it answers the next scripted sends itself and forwards the rest."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.script: list[tuple[int, str, str]] = []  # (status, content type, body)
+        self.sends = 0  # POSTs to /messages that reached the proxy
+        self.server = TestServer(self._app(), host="127.0.0.1")  # port 0: told after start
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+    def _app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.method == "POST" and request.path.endswith("/messages"):
+            self.sends += 1
+            if self.script:
+                status, content_type, text = self.script.pop(0)
+                return web.Response(status=status, text=text, content_type=content_type)
+        headers = {
+            name: value
+            for name, value in request.headers.items()
+            if name.lower() in ("authorization", "content-type")
+        }
+        async with httpx.AsyncClient() as client:
+            answer = await client.request(
+                request.method, self.upstream + request.path_qs, content=body, headers=headers
+            )
+        return web.Response(
+            status=answer.status_code,
+            body=answer.content,
+            headers={"Content-Type": answer.headers.get("content-type", "application/json")},
+        )
+
+
+@pytest.fixture
+async def proxied(tmp_path, short_ambiguous_wait) -> Any:
+    """Backend + simulator with a connected channel, the backend's Graph API calls going
+    through a GraphProxy."""
+    env = await start_env(tmp_path / "data")
+    proxy = GraphProxy(env.sim_url)
+    await proxy.server.start_server()
+    try:
+        await env.connect_channel()
+        env.backend.overrides["whatsapp_graph_url"] = proxy.url
+        await env.backend.restart()
+        env.outbox.base_delay = 0.05
+        yield env, proxy
+    finally:
+        await stop_env(env)
+        await proxy.server.close()

@@ -9,13 +9,11 @@ ambiguous, so it waits for a status and is failed, never resent. A 429 is a rate
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from backend.domain.clock import FixedClock
 from backend.whatsapp import outbound_service
@@ -26,73 +24,15 @@ from tests.whatsapp.outbound_fixtures import CUSTOMER, WhatsAppEnv, start_env, s
 
 wa = fx.wa  # fixtures
 short_ambiguous_wait = fx.short_ambiguous_wait
+proxied = fx.proxied
 
 SENT = ("sent", "delivered", "read")
 PROXY_502 = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
 
-class GraphProxy:
-    """An HTTP proxy between the backend and the Graph API (the simulator), as a company's
-    egress proxy is: it answers the next scripted sends itself and forwards the rest."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.script: list[tuple[int, str, str]] = []  # (status, content type, body)
-        self.sends = 0  # POSTs to /messages that reached the proxy
-        self.server = TestServer(self._app(), host="127.0.0.1")  # port 0: told after start
-
-    @property
-    def url(self) -> str:
-        return str(self.server.make_url("")).rstrip("/")
-
-    def _app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        return app
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        if request.method == "POST" and request.path.endswith("/messages"):
-            self.sends += 1
-            if self.script:
-                status, content_type, text = self.script.pop(0)
-                return web.Response(status=status, text=text, content_type=content_type)
-        headers = {
-            name: value
-            for name, value in request.headers.items()
-            if name.lower() in ("authorization", "content-type")
-        }
-        async with httpx.AsyncClient() as client:
-            answer = await client.request(
-                request.method, self.upstream + request.path_qs, content=body, headers=headers
-            )
-        return web.Response(
-            status=answer.status_code,
-            body=answer.content,
-            headers={"Content-Type": answer.headers.get("content-type", "application/json")},
-        )
-
-
-@pytest.fixture
-async def proxied(tmp_path, short_ambiguous_wait) -> Any:
-    """Backend + simulator with a connected channel, the backend's Graph API calls going
-    through a GraphProxy."""
-    env = await start_env(tmp_path / "data")
-    proxy = GraphProxy(env.sim_url)
-    await proxy.server.start_server()
-    try:
-        await env.connect_channel()
-        env.backend.overrides["whatsapp_graph_url"] = proxy.url
-        await env.backend.restart()
-        env.outbox.base_delay = 0.05
-        yield env, proxy
-    finally:
-        await stop_env(env)
-        await proxy.server.close()
-
-
-async def test_a_proxys_502_with_an_html_body_is_ambiguous_failed_and_never_resent(proxied):
+async def test_a_proxys_502_with_an_html_body_is_ambiguous_failed_and_never_resent(proxied, caplog):
     env, proxy = proxied
+    caplog.set_level(logging.WARNING, logger="backend.whatsapp.outbox")
     thread = await env.customer_writes()
     proxy.script.append((502, "text/html", PROXY_502))
     message = (await env.send(thread["id"], {"kind": "text", "text": "once at most"})).json()
@@ -101,6 +41,12 @@ async def test_a_proxys_502_with_an_html_body_is_ambiguous_failed_and_never_rese
     assert proxy.sends == 1
     assert await env.sent(CUSTOMER) == []
     assert await env.backend.store.outbox_state(message["id"]) == "done"
+    # the operator's log says what happened to which message, in that order
+    assert logged(caplog, message["id"]) == [
+        f"message {message['id']}: Graph API error None (HTTP 502): HTTP 502 without a Graph "
+        "API error body; waiting for its status",
+        f"message {message['id']}: no status after an ambiguous send; failed, not resent",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -128,7 +74,7 @@ async def test_a_429_with_an_unknown_code_is_retried_after_the_back_off_and_sent
 
 
 async def test_a_send_cut_off_by_a_restart_with_no_status_ever_fails_and_is_never_resent(
-    tmp_path, monkeypatch, short_ambiguous_wait
+    tmp_path, monkeypatch, short_ambiguous_wait, caplog
 ):
     monkeypatch.setattr(outbound_service, "STOP_GRACE", 0.1)
     env = await start_env(tmp_path / "data")
@@ -140,13 +86,28 @@ async def test_a_send_cut_off_by_a_restart_with_no_status_ever_fails_and_is_neve
         await env.until(env.sent)  # Meta took it; its answer hangs
         await env.backend.stop()  # cut off: the row stays in_flight
         assert await _outbox_state(env, message["id"]) == "in_flight"
+        caplog.set_level(logging.WARNING, logger="backend.whatsapp.outbox")
         await env.backend.start()
+        assert (
+            "1 message(s) were being sent when the backend stopped; waiting for their "
+            "statuses instead of resending"
+        ) in [record.getMessage() for record in caplog.records]
         failed = await env.wait_message(message["id"], lambda m: m.status == "failed")
         assert failed.error_message == AMBIGUOUS_REASON
         assert len(await env.sent(CUSTOMER)) == 1
         assert await env.backend.store.outbox_state(message["id"]) == "done"
     finally:
         await stop_env(env)
+
+
+def logged(caplog: pytest.LogCaptureFixture, message_id: int) -> list[str]:
+    """The outbox's log lines about one message."""
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "backend.whatsapp.outbox"
+        and record.getMessage().startswith(f"message {message_id}: ")
+    ]
 
 
 async def _outbox_state(env: WhatsAppEnv, message_id: int) -> str:

@@ -1,0 +1,216 @@
+"""The outbox's answer to each outcome of one send that the other outbound tests leave out:
+a number disconnected while the message waited, Meta never reached until the attempts run
+out, an answer without a message id, and the attachment's upload (once per number; its
+failures). Each against the real backend and the simulator's Graph API."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from backend.domain.clock import FixedClock
+from backend.simulator.media_samples import sample_bytes
+from backend.whatsapp.errors import plain_error
+from backend.whatsapp.graph import GraphClient
+from backend.whatsapp.outbox import (
+    AMBIGUOUS_REASON,
+    DISCONNECTED_REASON,
+    UNREACHABLE_REASON,
+    OutboxWorker,
+)
+from tests.whatsapp import outbound_fixtures as fx
+from tests.whatsapp.outbound_fixtures import CUSTOMER, WhatsAppEnv
+
+wa = fx.wa  # fixtures
+short_ambiguous_wait = fx.short_ambiguous_wait
+proxied = fx.proxied
+
+SENT = ("sent", "delivered", "read")
+
+
+def by_hand(env: WhatsAppEnv, graph: GraphClient, **options: Any) -> OutboxWorker:
+    """An outbox worker the test drives with ``run_once`` (the app's own is stopped)."""
+    return OutboxWorker(
+        env.backend.store, graph, media_dir=env.backend.settings.media_dir, **options
+    )
+
+
+async def outbox_row(env: WhatsAppEnv, message_id: int) -> Any:
+    return await env.backend.store.readers.one(
+        "SELECT state, attempts, last_error FROM outbox WHERE message_id = ?", (message_id,)
+    )
+
+
+async def test_a_message_whose_number_was_disconnected_while_it_waited_fails_unsent(wa):
+    await wa.outbox.stop()
+    graph = GraphClient(wa.sim_url, wa.backend.settings.whatsapp_api_version, timeout=5.0)
+    worker = by_hand(wa, graph)
+    try:
+        thread = await wa.customer_writes()
+        message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+        (channel,) = (await wa.admin.get("/api/v1/channels")).json()["items"]
+        number = channel["phone_numbers"][0]["id"]
+        gone = await wa.admin.delete(f"/api/v1/channels/{channel['id']}/phone-numbers/{number}")
+        assert gone.status_code == 200
+        await worker.run_once()
+        failed = await wa.wait_message(message_id, lambda m: m.status == "failed")
+        assert failed.error_message == DISCONNECTED_REASON
+        assert failed.error_code is None
+        assert await wa.sent(CUSTOMER) == []
+        assert (await outbox_row(wa, message_id))["state"] == "done"
+    finally:
+        await worker.stop()
+        await graph.close()
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed on leaving: connections are refused
+
+
+async def test_meta_never_reached_is_retried_then_failed_in_plain_words(wa, caplog):
+    """Connection refused: nothing left, so it is retried (a log line says so) until the
+    attempts run out, then failed with no Meta code and the "could not be reached" line."""
+    await wa.outbox.stop()
+    clock = FixedClock(datetime.now(UTC))
+    graph = GraphClient(
+        f"http://127.0.0.1:{closed_port()}", wa.backend.settings.whatsapp_api_version
+    )
+    worker = by_hand(wa, graph, clock=clock, max_attempts=2)
+    try:
+        thread = await wa.customer_writes()
+        message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+        caplog.set_level(logging.INFO, logger="backend.whatsapp.outbox")
+        await worker.run_once()
+
+        async def waiting() -> Any:
+            row = await outbox_row(wa, message_id)
+            return row if row["state"] == "pending" and row["attempts"] == 1 else None
+
+        row = await wa.until(waiting)
+        assert row["last_error"]  # why it waits: the connection error
+        retrying = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+        assert retrying and retrying[0].startswith(f"message {message_id}: ")
+        clock.set(clock.now().replace(year=clock.now().year + 1))  # past any back-off
+        await worker.run_once()
+        failed = await wa.wait_message(message_id, lambda m: m.status == "failed")
+        assert failed.error_message == UNREACHABLE_REASON
+        assert failed.error_code is None
+        assert (await outbox_row(wa, message_id))["attempts"] == 2
+    finally:
+        await worker.stop()
+        await graph.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        '{"messaging_product": "whatsapp", "messages": []}',
+        '{"messaging_product": "whatsapp", "messages": [{"message_status": "accepted"}]}',
+        '{"messaging_product": "whatsapp", "messages": ["wamid.X"]}',
+        '{"messaging_product": "whatsapp", "messages": {"id": "wamid.X"}}',
+        '["wamid.X"]',
+    ],
+    ids=["no-messages", "no-id", "not-an-object", "not-a-list", "not-a-dict"],
+)
+async def test_an_answer_without_a_message_id_is_ambiguous_never_resent(proxied, answer):
+    """Meta said 200 but named no message: it may well have gone out, so the outbox waits
+    for a status (none comes: the proxy kept it from Meta) and fails it, never resending."""
+    env, proxy = proxied
+    thread = await env.customer_writes()
+    proxy.script.append((200, "application/json", answer))
+    message = (await env.send(thread["id"], {"kind": "text", "text": "once"})).json()
+    checking = await env.wait_message(message["id"], lambda m: m.status != "queued")
+    assert checking.status in ("checking", "failed")
+    row = await outbox_row(env, message["id"])
+    assert row["last_error"] == "no message id in the answer"
+    failed = await env.wait_message(message["id"], lambda m: m.status == "failed")
+    assert failed.error_message == AMBIGUOUS_REASON
+    assert failed.wamid is None
+    assert proxy.sends == 1
+
+
+async def upload(env: WhatsAppEnv, content: bytes, filename: str) -> dict[str, Any]:
+    response = await env.agent.post("/api/v1/media", files={"file": (filename, content)})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_an_attachment_is_uploaded_once_per_number_and_sent_again_by_its_id(wa):
+    thread = await wa.customer_writes()
+    image = await upload(wa, sample_bytes("image/jpeg"), "photo.jpg")
+    ids = []
+    for caption in ("first", "again"):
+        body = {"kind": "media", "media_id": image["id"], "caption": caption}
+        message = (await wa.send(thread["id"], body)).json()
+        await wa.wait_message(message["id"], lambda m: m.status in SENT)
+        ids.append(message["id"])
+    items = await wa.sent(CUSTOMER)
+    assert [item["body"]["image"]["caption"] for item in items] == ["first", "again"]
+    first, again = (item["body"]["image"]["id"] for item in items)
+    assert first == again and list(wa.sim.state.media) == [first]
+
+
+@pytest.mark.parametrize(
+    ("failure", "outcome"),
+    [
+        ({"kind": "5xx", "code": 131000, "http_status": 500}, "sent"),
+        ({"kind": "5xx", "code": 99999, "http_status": 502}, "sent"),  # no send yet: retried
+        ({"kind": "error", "code": 131053, "http_status": 400}, "failed"),
+    ],
+    ids=["meta-5xx", "unknown-5xx", "refused"],
+)
+async def test_a_failed_upload_is_retried_when_meta_failed_and_fails_when_it_refused(
+    wa, failure, outcome
+):
+    """An upload is not a send: a 5xx of any code is retried (nothing can reach the
+    customer), a refusal fails the message with its plain sentence and its code."""
+    wa.outbox.base_delay = 0.05
+    thread = await wa.customer_writes()
+    image = await upload(wa, sample_bytes("image/jpeg"), "photo.jpg")
+    await wa.faults(fail_next=[failure | {"path_contains": "/media"}])
+    body = {"kind": "media", "media_id": image["id"]}
+    message = (await wa.send(thread["id"], body)).json()
+    done = await wa.wait_message(message["id"], lambda m: m.status in (*SENT, "failed"))
+    items = await wa.sent(CUSTOMER)
+    if outcome == "sent":
+        assert done.status in SENT and len(items) == 1
+        assert (await outbox_row(wa, message["id"]))["attempts"] == 2
+    else:
+        assert done.status == "failed" and items == []
+        assert done.error_code == 131053
+        assert done.error_message == plain_error(131053)
+
+
+async def test_an_unexpected_error_while_sending_waits_for_a_status_and_is_never_resent(
+    tmp_path, short_ambiguous_wait, caplog
+):
+    """A fault of our own mid-send (here the attachment's file is gone from the disk): the
+    request may have left, so the send is treated as ambiguous, logged, and never resent."""
+    env = await fx.start_env(tmp_path / "data")
+    try:
+        await env.connect_channel()
+        caplog.set_level(logging.WARNING, logger="backend.whatsapp.outbox")
+        thread = await env.customer_writes()
+        image = await upload(env, sample_bytes("image/jpeg"), "photo.jpg")
+        path = await env.backend.store.readers.value(
+            "SELECT path FROM media WHERE id = ?", (image["id"],)
+        )
+        (env.backend.settings.media_dir / path).unlink()
+        body = {"kind": "media", "media_id": image["id"]}
+        message = (await env.send(thread["id"], body)).json()
+        await env.wait_message(message["id"], lambda m: m.status == "checking")
+        assert (await outbox_row(env, message["id"]))["last_error"] == "unexpected error"
+        failed = await env.wait_message(message["id"], lambda m: m.status == "failed")
+        assert failed.error_message == AMBIGUOUS_REASON
+        assert await env.sent(CUSTOMER) == []
+        (record,) = [r for r in caplog.records if "unexpected error" in r.getMessage()]
+        assert record.getMessage() == f"message {message['id']}: unexpected error while sending"
+        assert record.exc_info is not None and record.exc_info[0] is FileNotFoundError
+    finally:
+        await fx.stop_env(env)
