@@ -75,7 +75,13 @@ class FuzzyPicker(ModalScreen[T | None], Generic[T]):
     def _on_changed(self, event: Input.Changed) -> None:
         self._filter(event.value)
 
-    def _filter(self, query: str) -> None:
+    def set_items(self, items: list[PickItem[T]]) -> None:
+        """Show new items (fresher labels), keeping the typed filter and the highlighted value."""
+        current = self.highlighted_item
+        self.items = items
+        self._filter(self.query_one("#picker-input", Input).value, keep=current)
+
+    def _filter(self, query: str, *, keep: PickItem[T] | None = None) -> None:
         options = self.query_one("#picker-options", OptionList)
         if query.strip():
             matcher = Matcher(query.strip())
@@ -86,10 +92,14 @@ class FuzzyPicker(ModalScreen[T | None], Generic[T]):
         self._shown = shown
         options.clear_options()
         options.add_options([Option(item.label, disabled=item.disabled) for item in shown])
-        for index, item in enumerate(shown):
-            if not item.disabled:
-                options.highlighted = index
-                break
+        kept = [i for i, item in enumerate(shown) if keep is not None and item.value == keep.value]
+        if kept:
+            options.highlighted = kept[0]
+        else:
+            for index, item in enumerate(shown):
+                if not item.disabled:
+                    options.highlighted = index
+                    break
         self._show_detail()
 
     def _show_detail(self) -> None:

@@ -1162,7 +1162,6 @@ class InboxScreen(Screen[None]):
         ticket_ids, thread = self._selection_or_target()
         if not ticket_ids:
             return
-        agents = list(self.tapp.agents.values())
         current = thread.ticket.owner_id if thread else None
         title = f"Assign {len(ticket_ids)} threads to" if selection else "Assign owner"
 
@@ -1178,7 +1177,13 @@ class InboxScreen(Screen[None]):
             count = f" ({len(ticket_ids)} threads)" if len(ticket_ids) > 1 else ""
             self._update_tickets(ticket_ids, update, words + count)
 
-        self.app.push_screen(owner_picker(agents, title=title, current=current), chosen)
+        picker = owner_picker(
+            lambda: list(self.tapp.agents.values()),
+            title=title,
+            current=current,
+            live=self.tapp.live,
+        )
+        self.app.push_screen(picker, chosen)
 
     def action_close_ticket(self) -> None:
         ticket_ids, _ = self._selection_or_target()
