@@ -123,7 +123,9 @@ async def delete_view(request: web.Request) -> web.Response:
 
 
 async def live_counts(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: push ``view.counts`` at most every COUNTS_INTERVAL when threads change.
+    """cleanup_ctx: push ``view.counts`` at most every COUNTS_INTERVAL when threads change,
+    or when the clock passes the moment a thread enters or leaves a view whose filters
+    depend on the time (``next_count_change``; checked every COUNTS_INTERVAL, no query).
 
     The store keeps the live counts cached and knows when a commit made them stale
     (``track_view_counts``); GET /views and /views/counts answer from that cache. A
@@ -148,7 +150,11 @@ async def live_counts(app: web.Application) -> AsyncIterator[None]:
             log.exception("computing view counts failed")
         raced = 0
         while True:
-            await dirty.wait()
+            # a write, or time passing a thread into or out of a time-dependent view
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(dirty.wait(), COUNTS_INTERVAL)
+            if not (dirty.is_set() or store.view_counts_outdated()):
+                continue
             dirty.clear()
             try:
                 logged = store.writer.newest_seq
