@@ -118,6 +118,7 @@ class InboxScreen(Screen[None]):
     """Where agents spend their day."""
 
     BINDING_GROUP_TITLE = "Inbox"
+    FOOTER_FIRST = ("reply", "assign", "close_ticket")  # before the focused pane's own keys
 
     BINDINGS = [
         *_view_bindings(),
