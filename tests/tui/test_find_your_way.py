@@ -436,6 +436,54 @@ async def test_z_snoozes_and_the_thread_comes_back_by_itself(tmp_path):
         await stop_desk(desk)
 
 
+async def test_u_after_a_snooze_puts_back_the_status_and_the_snooze_before_it(desk: Desk):
+    """Undoing a snooze ends it on the server even when the status was already "waiting on
+    contact" (a snooze does not change it); undoing a second snooze puts back the first."""
+    from datetime import timedelta
+
+    from tui.dialogs.picker import FuzzyPicker
+
+    ben = desk.ids["ben"]
+    await desk.call(
+        "PATCH", f"/tickets/{desk.tickets['ben']}", json={"status": "waiting_on_contact"}
+    )
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, ben)
+
+        async def snooze(down: int) -> None:
+            await pilot.press("z")
+            await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+            await pilot.press(*["down"] * down, "enter")
+            await wait_for(lambda: not isinstance(app.screen, FuzzyPicker))
+
+        async def undo() -> None:
+            undone = len([n for n in app._notifications if n.message.startswith("Undone")])
+            await pilot.press("u")
+            await wait_for(
+                lambda: (
+                    len([n for n in app._notifications if n.message.startswith("Undone")]) > undone
+                )
+            )
+
+        await snooze(0)  # in 1 hour
+        await wait_for(lambda: screen.threads.find(ben) is None, timeout=10)
+        await undo()
+        ticket = (await desk.thread("ben")).ticket
+        assert ticket.snoozed_until is None and ticket.status.value == "waiting_on_contact"
+        await wait_for(lambda: screen.threads.find(ben) is not None)
+
+        await snooze(0)
+        first = (await desk.thread("ben")).ticket.snoozed_until
+        assert first == desk.clock.now() + timedelta(hours=1)
+        await snooze(1)  # in 4 hours instead
+        assert (await desk.thread("ben")).ticket.snoozed_until == first + timedelta(hours=3)
+        await undo()
+        ticket = (await desk.thread("ben")).ticket
+        assert ticket.snoozed_until == first and ticket.status.value == "waiting_on_contact"
+
+
 async def test_the_timeline_names_agents_not_ids(desk: Desk):
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(160, 40)) as pilot:

@@ -1144,7 +1144,7 @@ class InboxScreen(Screen[None]):
     async def _run_undo(self, undo: TicketUndo) -> None:
         client = self.tapp.client
         assert client is not None
-        for ticket_id, update in undo.restore_updates():
+        for ticket_id, update in undo.restore_updates(self.tapp.clock()):
             try:
                 self._apply_ticket(await client.update_ticket(ticket_id, update))
             except ApiError as exc:

@@ -377,6 +377,7 @@ class ThreadList(ScrollView, can_focus=True):
             or old.ticket.status != thread.ticket.status
             or old.ticket.owner_id != thread.ticket.owner_id
             or old.ticket.priority != thread.ticket.priority
+            or old.ticket.snoozed_until != thread.ticket.snoozed_until
             or (old.unread_count > 0) != (thread.unread_count > 0)
         ):
             # order or membership in the view may have changed
