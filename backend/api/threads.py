@@ -30,6 +30,8 @@ class ThreadFilters(schemas.WireModel):
     owner: str | list[str] | None = None  # "me", "none", or agent ids
     unread: bool | None = None
     from_ad: bool | None = None  # the conversation came from a click-to-WhatsApp ad
+    # only these threads (ids): whether a thread is in a view, without paging through it
+    ids: str | list[str] | None = None
 
 
 class ThreadListQuery(ThreadFilters):
@@ -76,7 +78,18 @@ async def thread_filter(
     now = store.now()
     for param, spec in wanted:
         where.extend(compile_view_filters([spec], me=agent.id, now=now, field_prefix=param))
+    ids = _values(query.ids)
+    if ids:
+        thread_ids = [positive_id(value) for value in ids]
+        if None in thread_ids or len(thread_ids) > MAX_IDS:
+            raise InvalidField(
+                f"ids takes up to {MAX_IDS} thread ids (positive whole numbers).", field="ids"
+            )
+        where.add(f"th.id IN ({', '.join('?' * len(thread_ids))})", thread_ids)
     return where
+
+
+MAX_IDS = 200
 
 
 @operation(
@@ -127,6 +140,7 @@ def _only_view(query: ThreadFilters) -> bool:
         and not _values(query.owner)
         and query.unread is None
         and query.from_ad is None
+        and not _values(query.ids)
     )
 
 

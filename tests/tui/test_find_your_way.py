@@ -277,6 +277,30 @@ async def test_the_list_holds_its_order_while_rows_are_selected(desk: Desk):
         assert "press . to refresh" not in screen_text(app)
 
 
+async def test_held_updates_count_only_threads_of_the_view(desk: Desk):
+    """Bob's "Assigned to me" holds its order while a row is selected: Ana (not his)
+    writing is no update of this view; Ana assigned to him is."""
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        screen.select_view(next(v for v in app.views if v.id == "builtin:mine"))
+        await wait_for(lambda: threads.total == 2 and threads.find(desk.ids["ben"]) is not None)
+        threads.focus()
+        await pilot.press("space")
+        checked = threads.member_checks
+        await desk.customer_writes("ana", "Still waiting")
+        await wait_for(lambda: threads.member_checks > checked)
+        assert threads.held == 0
+        assert "press . to refresh" not in screen_text(app)
+        await desk.call(
+            "PATCH", f"/tickets/{desk.tickets['ana']}", json={"owner_id": desk.backend.agent.id}
+        )
+        await wait_for(lambda: threads.held == 1)
+        await pilot.pause()
+        assert "1 update — press . to refresh" in screen_text(app)
+
+
 async def test_bulk_close_says_how_many_and_u_undoes_it(desk: Desk):
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -508,7 +508,11 @@ class InboxScreen(Screen[None]):
             self.tapp.remember_threads(page.items)
             return page.items, page.total
 
-        self.threads.set_source(fetch)
+        async def member(thread_id: int) -> bool:
+            page = await client.threads(view=view.id, owner=owner, ids=[thread_id], limit=1)
+            return bool(page.items)
+
+        self.threads.set_source(fetch, member=member)
 
     def action_cycle_sort(self) -> None:
         names = list(SORTS)
