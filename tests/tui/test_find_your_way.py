@@ -553,6 +553,30 @@ async def test_a_returning_customer_shows_the_earlier_conversation(desk: Desk):
         await wait_for(lambda: screen.thread is not None and screen.thread.id == old_thread)
 
 
+async def test_a_returning_customers_new_thread_says_there_is_an_earlier_one(desk: Desk):
+    """Without a key: a divider line at the top of Dora's new thread names her previous
+    conversation's day (its ticket was made at the seed's "now") and the key that shows it;
+    Ana (no earlier thread) gets none."""
+    await desk.customer_writes("dora", "Hallo again, a new question")
+    new_thread = (await desk.call("GET", "/threads", params={"view": "builtin:all_open"}))["items"][
+        0
+    ]["id"]
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await wait_for(lambda: screen.earlier_checked == desk.ids["ana"])
+        assert not screen.log_widget.query(".earlier-hint")
+        await open_thread(pilot, screen, new_thread)
+        log = screen.log_widget
+        await wait_for(lambda: bool(log.query(".earlier-hint")))
+        await pilot.pause()
+        assert "Earlier conversation on 26 Nov — press [ to show" in screen_text(app)
+        await pilot.press("left_square_bracket")
+        await wait_for(lambda: bool(log.query(".earlier-divider")))
+        assert not log.query(".earlier-hint")
+
+
 async def test_ctrl_d_and_ctrl_u_in_the_messages(desk: Desk):
     for number in range(12):
         await desk.customer_writes("ana", f"line {number}")

@@ -287,6 +287,7 @@ class InboxScreen(Screen[None]):
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
+        self.earlier_checked: int | None = None  # the thread last asked for an earlier one
         self._had_target = False  # what the footer last saw (see ``_highlighted``)
         # the screen keeps its widgets (made here, mounted by compose): ``check_action``
         # (called for every binding whenever the footer looks at the keys) and the many
@@ -754,6 +755,8 @@ class InboxScreen(Screen[None]):
         log = self.log_widget
         log.set_messages(page.items, page.next_cursor is not None)
         self._loaded_thread_id = thread_id
+        if page.next_cursor is None:  # the thread's start is shown: is there one before it?
+            self._hint_earlier(self.thread)
         self.seen.loaded(thread_id, page.items)
         jump = self._pending_jump
         self._pending_jump = None
@@ -1337,6 +1340,24 @@ class InboxScreen(Screen[None]):
         title.append_text(one_line(f"#{previous.id} {previous.subject}"))
         title.append(f" · {STATUS_WORDS.get(previous.status, previous.status.value)} ──")
         self.log_widget.show_earlier(title, page.items)
+
+    @work(group="earlier-hint", exclusive=True, exit_on_error=False)
+    async def _hint_earlier(self, thread: Thread) -> None:
+        """A returning customer's thread says, at its top, that ``[`` shows the previous
+        conversation."""
+        try:
+            earlier = [
+                t for t in await self._earlier_tickets() if t.created_at <= thread.ticket.created_at
+            ]
+        except ApiError:
+            earlier = []
+        if self.thread is None or self.thread.id != thread.id:
+            return
+        if earlier:
+            day = f"{earlier[0].created_at.astimezone():%-d %b}"
+            hint = Text(f"── Earlier conversation on {day} — press [ to show ──", style="italic")
+            self.log_widget.show_earlier_hint(hint)
+        self.earlier_checked = thread.id
 
     @work(group="earlier", exclusive=True, exit_on_error=False)
     async def action_earlier_threads(self) -> None:
