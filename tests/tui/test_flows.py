@@ -726,6 +726,35 @@ async def test_no_color_and_no_mouse(desk, monkeypatch):
         await wait_for(lambda: not screen.thread_open)
 
 
+async def test_a_pickers_highlighted_item_is_marked_without_colour(desk, monkeypatch):
+    """With NO_COLOR the highlight is only a shade of grey: the highlighted item carries
+    the cursor glyph, and the glyph follows the arrows."""
+    from tui.dialogs.picker import FuzzyPicker
+    from tui.glyphs import glyphs
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        screen.threads.focus()
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        picker = app.screen
+        marker = glyphs().cursor
+
+        def marked() -> list[str]:
+            rows = [line.strip(" █|") for line in screen_text(app).splitlines()]
+            return [row for row in rows if row.startswith(marker + " ")]
+
+        first = picker.highlighted_item.value
+        await wait_for(lambda: len(marked()) == 1)
+        assert app.agents[first].name in marked()[0]
+        await pilot.press("down")
+        second = picker.highlighted_item.value
+        assert second != first
+        await wait_for(lambda: len(marked()) == 1 and app.agents[second].name in marked()[0])
+
+
 async def test_at_80x24_the_views_fold_away_and_the_footer_leads_with_reply_assign_close(desk):
     """Below 90 columns the list gets the views column's room (V brings it back, 1-9
     still switch views), and the footer's first keys are the ones every reply needs."""
