@@ -755,6 +755,26 @@ async def test_a_pickers_highlighted_item_is_marked_without_colour(desk, monkeyp
         await wait_for(lambda: len(marked()) == 1 and app.agents[second].name in marked()[0])
 
 
+async def test_the_message_cursor_stays_apart_from_the_other_messages_in_ascii(desk):
+    """A non-UTF-8 terminal gets every cell through ``to_ascii``: the bar of the message
+    under the cursor and the bar of the others must not become the same character."""
+    from tui.terminal_output import to_ascii
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        log = screen.log_widget
+        await wait_for(lambda: len(log.messages) == 2 and log.cursor == 1)
+        await pilot.pause()
+        rows = screen_text(app).splitlines()
+        newest = next(row for row in rows if "Order A123" in row)
+        older = next(row for row in rows if row.strip()[2:] == "Hola, my order has not arrived")
+        cursor_bar, other_bar = newest.lstrip()[0], older.lstrip()[0]
+        assert cursor_bar != other_bar
+        assert to_ascii(cursor_bar) != to_ascii(other_bar), (cursor_bar, other_bar)
+
+
 async def test_at_80x24_the_views_fold_away_and_the_footer_leads_with_reply_assign_close(desk):
     """Below 90 columns the list gets the views column's room (V brings it back, 1-9
     still switch views), and the footer's first keys are the ones every reply needs."""
