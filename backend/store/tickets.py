@@ -171,6 +171,13 @@ class TicketsStore(StoreBase):
 
         return await self.write(apply)
 
+    async def next_snooze_end(self) -> datetime | None:
+        """When the soonest snooze ends (None: nothing is snoozed)."""
+        soonest = await self.readers.value(
+            "SELECT MIN(snoozed_until) FROM tickets WHERE snoozed_until IS NOT NULL"
+        )
+        return datetime.fromisoformat(soonest) if soonest else None
+
     async def wake_snoozed(self) -> int:
         """Wake the tickets whose snooze has passed (a cheap read first: usually none)."""
         due = await self.readers.one(

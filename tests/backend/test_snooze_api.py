@@ -131,3 +131,30 @@ async def test_unsnooze_ends_a_snooze_keeping_the_status_and_refuses_with_a_time
         assert thread.id in await _open_ids(client)
         timeline = (await client.get(f"/api/v1/tickets/{ticket_id}/timeline")).json()["items"]
     assert ("unsnoozed", clocked.agent.id) in [(e["action"], e["actor_id"]) for e in timeline]
+
+
+async def test_a_snooze_wakes_at_its_time_not_at_the_next_periodic_check(tmp_path):
+    """The periodic check is every 30 s; a snooze ending in a second wakes in about a
+    second (the wake-up task sleeps until the soonest snooze ends, and learns of a new
+    snooze when it is set). The real clock: the wait is for the event, not a sleep."""
+    backend = LiveBackend(data_dir=tmp_path / "data")  # checks every 30 s (the default)
+    await backend.start()
+    await backend.seed_agents()
+    try:
+        thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+        async with (
+            backend.client(backend.agent_token) as client,
+            LiveClient.connect(backend, backend.agent_token) as live,
+        ):
+            until = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+            response = await client.patch(
+                f"/api/v1/tickets/{thread.ticket.id}", json={"snoozed_until": until}
+            )
+            assert response.status_code == 200, response.text
+            while True:
+                event = await live.next_of("ticket.updated", timeout=10)
+                if event["data"]["snoozed_until"] is None:
+                    break
+            assert event["data"]["status"] == "waiting_on_us"
+    finally:
+        await backend.stop()
