@@ -755,6 +755,38 @@ async def test_a_pickers_highlighted_item_is_marked_without_colour(desk, monkeyp
         await wait_for(lambda: len(marked()) == 1 and app.agents[second].name in marked()[0])
 
 
+async def test_without_colour_a_lists_highlighted_row_is_underlined(desk, monkeypatch):
+    """NO_COLOR turns the highlight into one grey shade among others: the highlighted row
+    of every option list (here the template picker's) is underlined as well."""
+    from textual.widgets import OptionList
+
+    from tui.dialogs.template_picker import TemplatePicker
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("t")
+        await wait_for(lambda: isinstance(app.screen, TemplatePicker))
+        options = app.screen.query_one("#tp-list", OptionList)
+        await wait_for(lambda: options.highlighted is not None)
+        await pilot.pause()
+        names = [str(option.prompt).split()[0] for option in options.options]
+        highlighted = names[options.highlighted]
+
+        def underlined() -> str:
+            return "".join(
+                segment.text
+                for strip in app.screen._compositor.render_strips()
+                for segment in strip
+                if segment.style is not None and segment.style.underline
+            )
+
+        assert highlighted in underlined()
+        assert not any(name in underlined() for name in names if name != highlighted)
+
+
 async def test_the_message_cursor_stays_apart_from_the_other_messages_in_ascii(desk):
     """A non-UTF-8 terminal gets every cell through ``to_ascii``: the bar of the message
     under the cursor and the bar of the others must not become the same character."""
