@@ -151,8 +151,7 @@ async def snooze_wakeups(app: web.Application) -> AsyncIterator[None]:
             except Exception:
                 log.exception("reading the next snooze failed")
             ticket_changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ticket_changed.wait(), wait)
+            await views.wait_until_set(ticket_changed, wait)
             try:
                 await store.wake_snoozed()
             except Exception:

@@ -122,6 +122,17 @@ async def delete_view(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def wait_until_set(event: asyncio.Event, timeout: float) -> None:
+    """Wait for ``event`` at most ``timeout`` seconds. Not ``asyncio.wait_for``: on Python
+    3.11 it can swallow a cancellation that comes as the event is set, and a background
+    task cancelled at shutdown would then run on (and the shutdown wait for it forever)."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=timeout)
+    finally:
+        waiter.cancel()
+
+
 async def live_counts(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: push ``view.counts`` at most every COUNTS_INTERVAL when threads change,
     or when the clock passes the moment a thread enters or leaves a view whose filters
@@ -151,8 +162,7 @@ async def live_counts(app: web.Application) -> AsyncIterator[None]:
         raced = 0
         while True:
             # a write, or time passing a thread into or out of a time-dependent view
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(dirty.wait(), COUNTS_INTERVAL)
+            await wait_until_set(dirty, COUNTS_INTERVAL)
             if not (dirty.is_set() or store.view_counts_outdated()):
                 continue
             dirty.clear()
