@@ -90,3 +90,19 @@ async def test_the_footer_leads_with_reply_assign_close_in_the_list_and_the_thre
         narrow = size[0] < 70
         assert footer.rstrip().endswith("▏? ^p" if narrow else "▏? Help ^p Palette"), footer
         assert ("Quote reply" in footer) is not narrow, footer
+
+
+async def test_what_is_typed_right_after_r_lands_in_the_composer(desk):
+    """Over a slow link the keys after ``r`` arrive before the app has handled it: they
+    must go to the composer, not to the thread (where letters are commands)."""
+    from textual import events
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        screen.log_widget.focus()
+        await pilot.pause()
+        for key in ("r", "y", "y"):  # queued together, as a burst from the terminal
+            app.post_message(events.Key(key, key))
+        await wait_for(lambda: screen.composer.text == "yy")
