@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
-import subprocess
-from pathlib import Path
 
 import aiosmtplib
 import pytest
@@ -85,19 +82,6 @@ async def test_other_recipients_too_large_and_unstorable_mail_are_refused():
     finally:
         server.close()
         await server.wait_closed()
-
-
-@pytest.fixture
-def certificate(tmp_path: Path) -> ssl.SSLContext:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=mx.acme.test"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return context
 
 
 async def test_with_a_certificate_starttls_is_offered_and_required(certificate):
