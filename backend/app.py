@@ -39,13 +39,15 @@ from backend.config import Settings
 from backend.domain.clock import Clock, SystemClock
 from backend.hub import Hub
 from backend.keys import HUB, SERVICES, SETTINGS, STORE, WEBSOCKETS
+from backend.schemas import EventType
 from backend.startup import ServingLock, open_store, prepare_folders
-from backend.store import SqliteStore
+from backend.store import CommittedEvent, SqliteStore
 from backend.whatsapp.channel import WhatsAppChannel
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_SECONDS = 600.0
+MIN_SNOOZE_WAIT = 0.05  # seconds: a snooze due now is woken after this, not in a busy loop
 
 # the ways customers reach the desk (backend/channels.py); add a line per channel
 CHANNELS: tuple[Channel, ...] = (WhatsAppChannel(),)
@@ -149,16 +151,35 @@ async def event_pruning(app: web.Application) -> AsyncIterator[None]:
 
 
 async def snooze_wakeups(app: web.Application) -> AsyncIterator[None]:
-    """Snoozed tickets come back by themselves when their time passes (and on a list read)."""
+    """Snoozed tickets come back by themselves when their time passes (and on a list read):
+    the task sleeps until the soonest snooze ends, at most ``snooze_check_interval`` (the
+    clock may be moved, or another process may have snoozed), and looks again when a
+    ticket changes (a new snooze may end sooner)."""
+    store = app[STORE]
+    ticket_changed = asyncio.Event()
+
+    def on_commit(events: list[CommittedEvent]) -> None:
+        if any(event.type == EventType.ticket_updated.value for event in events):
+            ticket_changed.set()
 
     async def wake_forever() -> None:
         while True:
-            await asyncio.sleep(app[SETTINGS].snooze_check_interval)
+            wait = app[SETTINGS].snooze_check_interval
             try:
-                await app[STORE].wake_snoozed()
+                soonest = await store.next_snooze_end()
+                if soonest is not None:
+                    until_then = (soonest - store.now()).total_seconds()
+                    wait = min(wait, max(MIN_SNOOZE_WAIT, until_then))
+            except Exception:
+                log.exception("reading the next snooze failed")
+            ticket_changed.clear()
+            await views.wait_until_set(ticket_changed, wait)
+            try:
+                await store.wake_snoozed()
             except Exception:
                 log.exception("waking snoozed tickets failed")
 
+    store.on_commit(on_commit)
     task = asyncio.create_task(wake_forever(), name="snooze-wakeups")
     yield
     task.cancel()

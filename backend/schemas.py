@@ -418,6 +418,7 @@ class TicketUpdate(WireModel):
     # snooze: pending (waiting on contact) and out of the open views until then, when the
     # ticket comes back by itself; a status change (reopen, close) ends a snooze
     snoozed_until: datetime | None = None
+    unsnooze: bool = False  # end a snooze, keeping the status (what undoing a snooze needs)
 
 
 class TicketBulkUpdate(TicketUpdate):

@@ -26,7 +26,7 @@ from textual.notifications import Notify
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.widgets import Static
+from textual.widgets import Input, Static, TextArea
 from textual.widgets._toast import ToastRack
 from textual.worker import Worker, WorkerState
 
@@ -384,6 +384,22 @@ class TtydeskApp(App[int]):
     @property
     def is_admin(self) -> bool:
         return self.me is not None and self.me.role == Role.admin
+
+    async def _on_key(self, event: events.Key) -> None:
+        # keys typed right after one that moved the focus into a text box (``r``, ``n``…)
+        # were handed to the widget focused before (the app hands keys on as they come):
+        # they belong to the text box, not to the list, where letters are commands
+        focused = self.focused
+        if (
+            event.is_printable
+            and isinstance(focused, TextArea | Input)
+            and not getattr(focused, "read_only", False)
+            and not getattr(event, "redelivered", False)
+        ):
+            again = events.Key(event.key, event.character)
+            again.redelivered = True  # type: ignore[attr-defined]
+            focused.post_message(again)
+            event.prevent_default()  # (Textual calls App._on_key after this one)
 
     def action_goto(self, mode: str) -> None:
         if mode in self._modes and self.current_mode != mode:

@@ -223,10 +223,12 @@ class ApiClient:
         offset: int | None = None,
         with_total: bool = False,
         sort: str | None = None,
+        ids: list[int] | None = None,
     ) -> Page[Thread]:
         return await self._get(
             "/threads",
             Page[Thread],
+            ids=",".join(map(str, ids)) if ids else None,
             sort=sort,
             view=view,
             status=status,

@@ -292,7 +292,10 @@ def _known(row: dict[int, Cell], line: list[Cell | None], start: int, end: int) 
 _ASCII_FOR = str.maketrans(
     {
         **dict.fromkeys("─━═╌╍┄┅┈┉⎯–—‒―", "-"),
-        **dict.fromkeys("│┃║╎╏┆┇┊┋▏▕▎▍▌▋▊▉▐█", "|"),
+        **dict.fromkeys("│┃║╎╏┆┇┊┋▏▕▎▍▌▋▊▉▐", "|"),
+        # a full block (the message cursor's thick bar, thick borders) stays apart from
+        # the half blocks of the other messages' bars
+        "█": "#",
         **dict.fromkeys("┌┐└┘╭╮╰╯┏┓┗┛╔╗╚╝├┤┬┴┼┣┫┳┻╋╠╣╦╩╬", "+"),
         **dict.fromkeys("▁▂▃▄▅▆▇", "_"),
         **dict.fromkeys("▔▀", "^"),

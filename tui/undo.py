@@ -36,7 +36,7 @@ class TicketUndo:
     def usable(self, now: datetime) -> bool:
         return now <= self.until and bool(self.previous)
 
-    def restore_updates(self) -> list[tuple[int, TicketUpdate]]:
+    def restore_updates(self, now: datetime) -> list[tuple[int, TicketUpdate]]:
         changed = self.update.model_fields_set
         updates = []
         for ticket_id, ticket in self.previous.items():
@@ -46,7 +46,16 @@ class TicketUndo:
                     values["unassign"] = True
                 else:
                     values["owner_id"] = ticket.owner_id
-            if changed & {"status", "snoozed_until"}:
+            if "snoozed_until" in changed and ticket.snoozed_until is not None:
+                # snoozed before: snoozed again until then (if still to come)
+                if ticket.snoozed_until > now:
+                    values["snoozed_until"] = ticket.snoozed_until
+                else:
+                    values.update(status=ticket.status, unsnooze=True)
+            elif "snoozed_until" in changed:
+                # a snooze may leave the status as it was: end it explicitly
+                values.update(status=ticket.status, unsnooze=True)
+            elif "status" in changed:
                 values["status"] = ticket.status  # (a status change ends a snooze)
             if "priority" in changed:
                 values["priority"] = ticket.priority

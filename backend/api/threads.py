@@ -28,6 +28,8 @@ class ThreadFilters(schemas.WireModel):
     owner: str | list[str] | None = None  # "me", "none", or agent ids
     unread: bool | None = None
     from_ad: bool | None = None  # the conversation came from a click-to-WhatsApp ad
+    # only these threads (ids): whether a thread is in a view, without paging through it
+    ids: str | list[str] | None = None
 
 
 class ThreadListQuery(ThreadFilters):
@@ -69,7 +71,22 @@ async def thread_filter(
         value = getattr(query, param)
         if value is not None:
             wanted.append((param, {"property": param, "operator": "is_any_of", "values": [value]}))
-    return await store.thread_filter(agent, view=query.view, conditions=wanted, text=text)
+    ids = _values(query.ids)
+    thread_ids = [positive_id(value) for value in ids]
+    if None in thread_ids or len(thread_ids) > MAX_IDS:
+        raise InvalidField(
+            f"ids takes up to {MAX_IDS} thread ids (positive whole numbers).", field="ids"
+        )
+    return await store.thread_filter(
+        agent,
+        view=query.view,
+        conditions=wanted,
+        text=text,
+        thread_ids=[thread_id for thread_id in thread_ids if thread_id is not None],
+    )
+
+
+MAX_IDS = 200
 
 
 @operation(
@@ -114,6 +131,7 @@ def _only_view(query: ThreadFilters) -> bool:
         and not _values(query.owner)
         and query.unread is None
         and query.from_ad is None
+        and not _values(query.ids)
     )
 
 

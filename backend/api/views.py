@@ -135,8 +135,21 @@ async def delete_view(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def wait_until_set(event: asyncio.Event, timeout: float) -> None:
+    """Wait for ``event`` at most ``timeout`` seconds. Not ``asyncio.wait_for``: on Python
+    3.11 it can swallow a cancellation that comes as the event is set, and a background
+    task cancelled at shutdown would then run on (and the shutdown wait for it forever)."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({waiter}, timeout=timeout)
+    finally:
+        waiter.cancel()
+
+
 async def live_counts(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: push ``view.counts`` at most every COUNTS_INTERVAL when threads change.
+    """cleanup_ctx: push ``view.counts`` at most every COUNTS_INTERVAL when threads change,
+    or when the clock passes the moment a thread enters or leaves a view whose filters
+    depend on the time (``next_count_change``; checked every COUNTS_INTERVAL, no query).
 
     The store keeps the live counts cached and knows when a commit made them stale
     (``track_view_counts``); GET /views and /views/counts answer from that cache. A
@@ -161,7 +174,10 @@ async def live_counts(app: web.Application) -> AsyncIterator[None]:
             log.exception("computing view counts failed")
         raced = 0
         while True:
-            await dirty.wait()
+            # a write, or time passing a thread into or out of a time-dependent view
+            await wait_until_set(dirty, COUNTS_INTERVAL)
+            if not (dirty.is_set() or store.view_counts_outdated()):
+                continue
             dirty.clear()
             try:
                 logged = store.newest_event_seq()

@@ -176,6 +176,8 @@ def run_interactive(*, agent: str, child_args: list[str], log_path: Path) -> int
         demo = DemoLink(others_joined=lambda: joined_agents(info["pid"]))
         return run_tui(info["backend_url"], token, save_config=False, demo=demo)
     finally:
+        # the inbox has left the screen: say what the wait is for
+        print("Stopping the demo (backend, simulator, customers)…", file=sys.stderr)
         stop_child(child)
         if info.get("data_dir_is_temporary"):
             remove_temporary_data(info)

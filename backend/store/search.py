@@ -83,10 +83,11 @@ class SearchStore(StoreBase):
         view: str | None = None,
         conditions: Sequence[tuple[str, dict[str, Any]]] = (),
         text: str | None = None,
+        thread_ids: Sequence[int] = (),
     ) -> ThreadFilter:
         """The view's filters AND each condition (a view filter; its error names the
         parameter given with it) AND, with ``text``, a full-text match (text with no word
-        in it matches nothing)."""
+        in it matches nothing) AND, with ``thread_ids``, one of those threads."""
         where = ThreadFilter()
         if view:
             where.extend(await self.view_filter(view, agent))  # type: ignore[attr-defined]
@@ -99,6 +100,8 @@ class SearchStore(StoreBase):
                 where.add("0")
             else:
                 where.extend(text_match_filter(match))
+        if thread_ids:
+            where.add(f"th.id IN ({', '.join('?' * len(thread_ids))})", list(thread_ids))
         return where
 
     async def search(

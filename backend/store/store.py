@@ -161,6 +161,8 @@ class Store(Protocol):
 
     async def wake_snoozed(self) -> int: ...
 
+    async def next_snooze_end(self) -> datetime | None: ...
+
     # -------------------------------------------------- views and their counts
 
     async def cached_live_view_counts(self) -> schemas.ViewCounts | None: ...
@@ -189,6 +191,8 @@ class Store(Protocol):
 
     async def view_counts(self, agent: schemas.Agent) -> schemas.ViewCounts: ...
 
+    def view_counts_outdated(self) -> bool: ...
+
     async def thread_filter(
         self,
         agent: schemas.Agent,
@@ -196,6 +200,7 @@ class Store(Protocol):
         view: str | None = None,
         conditions: Sequence[tuple[str, dict[str, Any]]] = (),
         text: str | None = None,
+        thread_ids: Sequence[int] = (),
     ) -> ThreadFilter: ...
 
     async def view_filter(self, view_id: str, agent: schemas.Agent) -> ThreadFilter: ...

@@ -53,6 +53,20 @@ def snooze_ticket(tx: Tx, ticket_id: int, until: datetime, actor_id: int | None)
     return changed or True
 
 
+def end_snooze(tx: Tx, ticket_id: int, actor_id: int | None) -> bool:
+    """An agent ends a snooze early, the status as it is (undoing a snooze)."""
+    row = tx.one("SELECT snoozed_until FROM tickets WHERE id = ?", (ticket_id,))
+    if row is None or row["snoozed_until"] is None:
+        return False
+    tx.execute(
+        "UPDATE tickets SET snoozed_until = NULL, updated_at = ? WHERE id = ?",
+        (tx.now_iso, ticket_id),
+    )
+    tx.execute("UPDATE threads SET snoozed_until = NULL WHERE ticket_id = ?", (ticket_id,))
+    timeline(tx, ticket_id, actor_id, "unsnoozed", row["snoozed_until"], None)
+    return True
+
+
 def wake_snoozed(tx: Tx) -> int:
     """Every ticket whose snooze has passed comes back: waiting on us, in its open views,
     with a ``snooze_ended`` timeline entry. The number woken."""
@@ -96,6 +110,8 @@ def apply_ticket_update(
             changed |= set_ticket_status(tx, ticket_id, target.value, actor_id)
     if change.priority is not None:
         changed |= set_ticket_priority(tx, ticket_id, change.priority.value, actor_id)
+    if change.unsnooze:
+        changed |= end_snooze(tx, ticket_id, actor_id)
     if not changed:
         return current
     ticket = emit_ticket(tx, ticket_id)
@@ -112,6 +128,8 @@ def _check(change: schemas.TicketUpdate) -> None:
             "Give snoozed_until or status, not both (a snooze is pending until then).",
             field="snoozed_until",
         )
+    if change.unsnooze and change.snoozed_until is not None:
+        raise InvalidField("Give snoozed_until or unsnooze, not both.", field="unsnooze")
 
 
 def summary_from_row(row: Any) -> schemas.TicketSummary:
@@ -152,6 +170,13 @@ class TicketsStore(StoreBase):
             return [apply_ticket_update(tx, ticket_id, change, actor_id) for ticket_id in ids]
 
         return await self.write(apply)
+
+    async def next_snooze_end(self) -> datetime | None:
+        """When the soonest snooze ends (None: nothing is snoozed)."""
+        soonest = await self.readers.value(
+            "SELECT MIN(snoozed_until) FROM tickets WHERE snoozed_until IS NOT NULL"
+        )
+        return datetime.fromisoformat(soonest) if soonest else None
 
     async def wake_snoozed(self) -> int:
         """Wake the tickets whose snooze has passed (a cheap read first: usually none)."""

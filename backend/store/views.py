@@ -117,6 +117,9 @@ class CountsCache:
     version: int = -1  # the writer's committed batches when the counts were computed
     counts: schemas.ViewCounts | None = None
     computed_at: float = 0.0  # time.monotonic()
+    # the next moment (by the store's clock) a thread enters or leaves a view whose filters
+    # depend on the time ("session expires within N hours"): the counts are stale after it
+    stale_after: datetime | None = None
     flight: asyncio.Future[schemas.ViewCounts] | None = None
     flight_version: int = -1
 
@@ -497,6 +500,7 @@ class ViewsStore(StoreBase):
             cache.counts is not None
             and cache.version == version
             and time.monotonic() - cache.computed_at < CACHE_MAX_AGE
+            and not self.view_counts_outdated()
         ):
             return cache.counts
         flight = cache.flight
@@ -506,21 +510,67 @@ class ViewsStore(StoreBase):
             cache.flight, cache.flight_version = flight, version
         return await asyncio.shield(flight)
 
+    def view_counts_outdated(self) -> bool:
+        """Whether time alone has moved a cached count (a thread entered or left a view
+        whose filters depend on the time) since the counts were computed."""
+        stale_after = self._counts_cache.stale_after
+        return stale_after is not None and self.now() > stale_after
+
     async def _refresh_live_counts(self, cache: CountsCache, version: int) -> schemas.ViewCounts:
         started = time.monotonic()
-        counts = await self.live_view_counts()
+        now = self.now()
+        counts = await self.live_view_counts(now=now)
+        stale_after = await self.next_count_change(now=now, readers=self.readers.background)
         if version >= cache.version:
             cache.counts, cache.version, cache.computed_at = counts, version, started
+            cache.stale_after = stale_after
         return counts
 
-    async def live_view_counts(self) -> schemas.ViewCounts:
+    async def next_count_change(
+        self, *, now: datetime | None = None, readers: Readers | None = None
+    ) -> datetime | None:
+        """When the next thread enters or leaves a view because time passes; None: never
+        without a write. Only the session filters depend on the time: each compares the
+        session's end with now + some hours, so a thread crosses one at its session's end
+        less those hours."""
+        now = self.now() if now is None else now
+        readers = readers or self.readers
+        filter_sets = [view.filters for view in BUILTINS.values()]
+        filter_sets += [
+            loads(row["filters"], []) for row in await readers.all("SELECT filters FROM views")
+        ]
+        offsets: set[timedelta] = set()
+        for filters in filter_sets:
+            try:
+                conditions = rules.compile_filters(list(filters), me=0, now=now)
+            except InvalidField:
+                continue
+            offsets.update(
+                value - now
+                for condition in conditions
+                if condition.property == "session_expires_at"
+                for value in condition.values
+                if isinstance(value, datetime)
+            )
+        soonest: datetime | None = None
+        for offset in offsets:
+            edge = await readers.value(
+                "SELECT MIN(session_expires_at) FROM threads WHERE session_expires_at >= ?",
+                [iso(now + offset)],
+            )
+            if edge is not None:
+                crossing = datetime.fromisoformat(edge) - offset
+                soonest = crossing if soonest is None else min(soonest, crossing)
+        return soonest
+
+    async def live_view_counts(self, *, now: datetime | None = None) -> schemas.ViewCounts:
         """Counts for the pushed ``view.counts`` event: every view, "me" read as its owner.
 
         ``builtin:mine`` differs per agent, so it travels in ``mine`` (agent id → count).
         Counted on the background reader, so interactive reads do not wait behind it.
         """
         readers = self.readers.background
-        now = self.now()
+        now = self.now() if now is None else now
         counts: dict[str, int] = {}
         for view_id, view in BUILTINS.items():
             if view_id != MINE:

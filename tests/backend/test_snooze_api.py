@@ -106,3 +106,55 @@ async def test_a_snooze_in_the_past_or_with_a_status_is_refused_and_changes_noth
             assert response.json()["error"]["field"] == "snoozed_until"
         ticket = (await client.get(f"/api/v1/tickets/{ticket_id}")).json()
     assert ticket["snoozed_until"] is None and ticket["status"] == thread.ticket.status.value
+
+
+async def test_unsnooze_ends_a_snooze_keeping_the_status_and_refuses_with_a_time(clocked):
+    """A snooze of a ticket already waiting on the contact changes no status, so undoing it
+    needs ``unsnooze``: the snooze ends, the ticket is back in the open views, the status
+    stays and the timeline says who ended it. With a time as well it is refused."""
+    thread = await seed_thread(clocked.store, name="Ann", phone="+34611111111", text="hi")
+    ticket_id = thread.ticket.id
+    async with clocked.client(clocked.agent_token) as client:
+        await client.patch(f"/api/v1/tickets/{ticket_id}", json={"status": "waiting_on_contact"})
+        until = (NOW + timedelta(hours=1)).isoformat()
+        await client.patch(f"/api/v1/tickets/{ticket_id}", json={"snoozed_until": until})
+        both = await client.patch(
+            f"/api/v1/tickets/{ticket_id}", json={"snoozed_until": until, "unsnooze": True}
+        )
+        assert both.status_code == 422, both.text
+        assert both.json()["error"]["field"] == "unsnooze"
+        assert (await client.get(f"/api/v1/tickets/{ticket_id}")).json()["snoozed_until"]
+        ended = await client.patch(f"/api/v1/tickets/{ticket_id}", json={"unsnooze": True})
+        assert ended.status_code == 200, ended.text
+        assert ended.json()["snoozed_until"] is None
+        assert ended.json()["status"] == "waiting_on_contact"
+        assert thread.id in await _open_ids(client)
+        timeline = (await client.get(f"/api/v1/tickets/{ticket_id}/timeline")).json()["items"]
+    assert ("unsnoozed", clocked.agent.id) in [(e["action"], e["actor_id"]) for e in timeline]
+
+
+async def test_a_snooze_wakes_at_its_time_not_at_the_next_periodic_check(tmp_path):
+    """The periodic check is every 30 s; a snooze ending in a second wakes in about a
+    second (the wake-up task sleeps until the soonest snooze ends, and learns of a new
+    snooze when it is set). The real clock: the wait is for the event, not a sleep."""
+    backend = LiveBackend(data_dir=tmp_path / "data")  # checks every 30 s (the default)
+    await backend.start()
+    await backend.seed_agents()
+    try:
+        thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+        async with (
+            backend.client(backend.agent_token) as client,
+            LiveClient.connect(backend, backend.agent_token) as live,
+        ):
+            until = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+            response = await client.patch(
+                f"/api/v1/tickets/{thread.ticket.id}", json={"snoozed_until": until}
+            )
+            assert response.status_code == 200, response.text
+            while True:
+                event = await live.next_of("ticket.updated", timeout=10)
+                if event["data"]["snoozed_until"] is None:
+                    break
+            assert event["data"]["status"] == "waiting_on_us"
+    finally:
+        await backend.stop()

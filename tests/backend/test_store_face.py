@@ -17,6 +17,7 @@ NOT_ON_THE_FACE = {
     "count_threads": "takes the SQLite readers pool; the face counts through view_counts",
     "live_view_counts": "called by cached_live_view_counts",
     "mine_counts": "called by the view counts",
+    "next_count_change": "takes the SQLite readers pool; called by the view counts cache",
     "priced_counts": "called by usage_month",
 }
 

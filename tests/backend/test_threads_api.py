@@ -98,6 +98,21 @@ async def test_thread_shape_and_filters_by_parameters(live_backend):
         assert await ids(owner="none") == []
 
 
+async def test_ids_ask_whether_threads_are_in_a_view(live_backend):
+    """``ids`` narrows the list to those threads: with a view, the ones of them it holds."""
+    ids = await seed_threads(live_backend.store, 3)
+    async with live_backend.client(live_backend.agent_token) as client:
+        ticket_id = (await client.get(f"/api/v1/threads/{ids[0]}")).json()["ticket"]["id"]
+        await client.patch(f"/api/v1/tickets/{ticket_id}", json={"status": "closed"})
+        params = {"view": "builtin:all_open", "ids": f"{ids[0]},{ids[2]}"}
+        page = (await client.get("/api/v1/threads", params=params)).json()
+        assert [thread["id"] for thread in page["items"]] == [ids[2]]
+        params = {"ids": [str(ids[0]), str(ids[1])], "with_total": "true"}
+        page = (await client.get("/api/v1/threads", params=params)).json()
+        assert sorted(thread["id"] for thread in page["items"]) == ids[:2]
+        assert page["total"] == 2
+
+
 async def test_bad_list_parameters_are_422_naming_the_parameter(live_backend):
     async with live_backend.client(live_backend.agent_token) as client:
         for params, field in (
@@ -108,6 +123,9 @@ async def test_bad_list_parameters_are_422_naming_the_parameter(live_backend):
             ({"owner": "someone"}, "owner"),
             ({"unread": "perhaps"}, "unread"),
             ({"colour": "red"}, "colour"),
+            ({"ids": "1,two"}, "ids"),
+            ({"ids": "0"}, "ids"),
+            ({"ids": ",".join(str(n) for n in range(1, 202))}, "ids"),
         ):
             response = await client.get("/api/v1/threads", params=params)
             assert response.status_code == 422, params

@@ -103,6 +103,8 @@ def test_demo_reply_reassign_and_quit_leaves_nothing_behind(tmux_socket, tmp_pat
     terminal.wait_for("owner dmitri", timeout=10)
     # quit: the inbox, the backend and the simulator all stop
     terminal.press("Escape", "q")
+    # what the terminal shows while the demo stops is not "Starting the ttydesk demo…"
+    terminal.wait_for("Stopping the demo", timeout=20)
     terminal.wait_for("[exited]", timeout=20)
     assert wait_until(lambda: not process_alive(info["pid"])), "the demo backend is still running"
     assert not port_open(info["backend_url"])

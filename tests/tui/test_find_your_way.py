@@ -277,6 +277,30 @@ async def test_the_list_holds_its_order_while_rows_are_selected(desk: Desk):
         assert "press . to refresh" not in screen_text(app)
 
 
+async def test_held_updates_count_only_threads_of_the_view(desk: Desk):
+    """Bob's "Assigned to me" holds its order while a row is selected: Ana (not his)
+    writing is no update of this view; Ana assigned to him is."""
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        screen.select_view(next(v for v in app.views if v.id == "builtin:mine"))
+        await wait_for(lambda: threads.total == 2 and threads.find(desk.ids["ben"]) is not None)
+        threads.focus()
+        await pilot.press("space")
+        checked = threads.member_checks
+        await desk.customer_writes("ana", "Still waiting")
+        await wait_for(lambda: threads.member_checks > checked)
+        assert threads.held == 0
+        assert "press . to refresh" not in screen_text(app)
+        await desk.call(
+            "PATCH", f"/tickets/{desk.tickets['ana']}", json={"owner_id": desk.backend.agent.id}
+        )
+        await wait_for(lambda: threads.held == 1)
+        await pilot.pause()
+        assert "1 update — press . to refresh" in screen_text(app)
+
+
 async def test_bulk_close_says_how_many_and_u_undoes_it(desk: Desk):
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -436,6 +460,54 @@ async def test_z_snoozes_and_the_thread_comes_back_by_itself(tmp_path):
         await stop_desk(desk)
 
 
+async def test_u_after_a_snooze_puts_back_the_status_and_the_snooze_before_it(desk: Desk):
+    """Undoing a snooze ends it on the server even when the status was already "waiting on
+    contact" (a snooze does not change it); undoing a second snooze puts back the first."""
+    from datetime import timedelta
+
+    from tui.dialogs.picker import FuzzyPicker
+
+    ben = desk.ids["ben"]
+    await desk.call(
+        "PATCH", f"/tickets/{desk.tickets['ben']}", json={"status": "waiting_on_contact"}
+    )
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, ben)
+
+        async def snooze(down: int) -> None:
+            await pilot.press("z")
+            await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+            await pilot.press(*["down"] * down, "enter")
+            await wait_for(lambda: not isinstance(app.screen, FuzzyPicker))
+
+        async def undo() -> None:
+            undone = len([n for n in app._notifications if n.message.startswith("Undone")])
+            await pilot.press("u")
+            await wait_for(
+                lambda: (
+                    len([n for n in app._notifications if n.message.startswith("Undone")]) > undone
+                )
+            )
+
+        await snooze(0)  # in 1 hour
+        await wait_for(lambda: screen.threads.find(ben) is None, timeout=10)
+        await undo()
+        ticket = (await desk.thread("ben")).ticket
+        assert ticket.snoozed_until is None and ticket.status.value == "waiting_on_contact"
+        await wait_for(lambda: screen.threads.find(ben) is not None)
+
+        await snooze(0)
+        first = (await desk.thread("ben")).ticket.snoozed_until
+        assert first == desk.clock.now() + timedelta(hours=1)
+        await snooze(1)  # in 4 hours instead
+        assert (await desk.thread("ben")).ticket.snoozed_until == first + timedelta(hours=3)
+        await undo()
+        ticket = (await desk.thread("ben")).ticket
+        assert ticket.snoozed_until == first and ticket.status.value == "waiting_on_contact"
+
+
 async def test_the_timeline_names_agents_not_ids(desk: Desk):
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(160, 40)) as pilot:
@@ -479,6 +551,30 @@ async def test_a_returning_customer_shows_the_earlier_conversation(desk: Desk):
         await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
         await pilot.press("enter")
         await wait_for(lambda: screen.thread is not None and screen.thread.id == old_thread)
+
+
+async def test_a_returning_customers_new_thread_says_there_is_an_earlier_one(desk: Desk):
+    """Without a key: a divider line at the top of Dora's new thread names her previous
+    conversation's day (its ticket was made at the seed's "now") and the key that shows it;
+    Ana (no earlier thread) gets none."""
+    await desk.customer_writes("dora", "Hallo again, a new question")
+    new_thread = (await desk.call("GET", "/threads", params={"view": "builtin:all_open"}))["items"][
+        0
+    ]["id"]
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await wait_for(lambda: screen.earlier_checked == desk.ids["ana"])
+        assert not screen.log_widget.query(".earlier-hint")
+        await open_thread(pilot, screen, new_thread)
+        log = screen.log_widget
+        await wait_for(lambda: bool(log.query(".earlier-hint")))
+        await pilot.pause()
+        assert "Earlier conversation on 26 Nov — press [ to show" in screen_text(app)
+        await pilot.press("left_square_bracket")
+        await wait_for(lambda: bool(log.query(".earlier-divider")))
+        assert not log.query(".earlier-hint")
 
 
 async def test_ctrl_d_and_ctrl_u_in_the_messages(desk: Desk):

@@ -726,6 +726,87 @@ async def test_no_color_and_no_mouse(desk, monkeypatch):
         await wait_for(lambda: not screen.thread_open)
 
 
+async def test_a_pickers_highlighted_item_is_marked_without_colour(desk, monkeypatch):
+    """With NO_COLOR the highlight is only a shade of grey: the highlighted item carries
+    the cursor glyph, and the glyph follows the arrows."""
+    from tui.dialogs.picker import FuzzyPicker
+    from tui.glyphs import glyphs
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        screen.threads.focus()
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        picker = app.screen
+        marker = glyphs().cursor
+
+        def marked() -> list[str]:
+            rows = [line.strip(" █|") for line in screen_text(app).splitlines()]
+            return [row for row in rows if row.startswith(marker + " ")]
+
+        first = picker.highlighted_item.value
+        await wait_for(lambda: len(marked()) == 1)
+        assert app.agents[first].name in marked()[0]
+        await pilot.press("down")
+        second = picker.highlighted_item.value
+        assert second != first
+        await wait_for(lambda: len(marked()) == 1 and app.agents[second].name in marked()[0])
+
+
+async def test_without_colour_a_lists_highlighted_row_is_underlined(desk, monkeypatch):
+    """NO_COLOR turns the highlight into one grey shade among others: the highlighted row
+    of every option list (here the template picker's) is underlined as well."""
+    from textual.widgets import OptionList
+
+    from tui.dialogs.template_picker import TemplatePicker
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("t")
+        await wait_for(lambda: isinstance(app.screen, TemplatePicker))
+        options = app.screen.query_one("#tp-list", OptionList)
+        await wait_for(lambda: options.highlighted is not None)
+        await pilot.pause()
+        names = [str(option.prompt).split()[0] for option in options.options]
+        highlighted = names[options.highlighted]
+
+        def underlined() -> str:
+            return "".join(
+                segment.text
+                for strip in app.screen._compositor.render_strips()
+                for segment in strip
+                if segment.style is not None and segment.style.underline
+            )
+
+        assert highlighted in underlined()
+        assert not any(name in underlined() for name in names if name != highlighted)
+
+
+async def test_the_message_cursor_stays_apart_from_the_other_messages_in_ascii(desk):
+    """A non-UTF-8 terminal gets every cell through ``to_ascii``: the bar of the message
+    under the cursor and the bar of the others must not become the same character."""
+    from tui.terminal_output import to_ascii
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        log = screen.log_widget
+        await wait_for(lambda: len(log.messages) == 2 and log.cursor == 1)
+        await pilot.pause()
+        rows = screen_text(app).splitlines()
+        newest = next(row for row in rows if "Order A123" in row)
+        older = next(row for row in rows if row.strip()[2:] == "Hola, my order has not arrived")
+        cursor_bar, other_bar = newest.lstrip()[0], older.lstrip()[0]
+        assert cursor_bar != other_bar
+        assert to_ascii(cursor_bar) != to_ascii(other_bar), (cursor_bar, other_bar)
+
+
 async def test_at_80x24_the_views_fold_away_and_the_footer_leads_with_reply_assign_close(desk):
     """Below 90 columns the list gets the views column's room (V brings it back, 1-9
     still switch views), and the footer's first keys are the ones every reply needs."""

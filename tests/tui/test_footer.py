@@ -46,10 +46,10 @@ def footer_line(app: App[None]) -> str:
 
 async def test_shows_keys_palette_and_help_at_the_right():
     app = FooterApp()
-    async with app.run_test(size=(60, 5)) as pilot:
+    async with app.run_test(size=(80, 5)) as pilot:
         await pilot.pause()
         line = footer_line(app)
-        assert len(line) == 60
+        assert len(line) == 80
         assert line.startswith("r Reply c Close")
         assert line.rstrip().endswith("▏? Help ^p Palette")
         assert "Down" not in line
@@ -76,14 +76,30 @@ async def test_repaints_only_when_the_keys_change():
         assert "Close" not in footer_line(app)
 
 
-async def test_cut_short_on_a_narrow_screen_but_help_stays():
+async def test_narrow_form_bare_help_and_palette_then_cut_short():
+    """Below NARROW_WIDTH the help and palette keys lose their descriptions (the keys stay),
+    so more keys fit; what still does not fit is cut with an ellipsis."""
     app = FooterApp()
-    async with app.run_test(size=(28, 5)) as pilot:
+    async with app.run_test(size=(40, 5)) as pilot:
         await pilot.pause()
         line = footer_line(app)
-        assert len(line) == 28
-        assert "…" in line
-        assert line.endswith("? Help ^p Palette")
+        assert len(line) == 40
+        assert line.startswith("r Reply c Close")
+        assert line.endswith("▏? ^p")
+    app = FooterApp()
+    async with app.run_test(size=(18, 5)) as pilot:
+        await pilot.pause()
+        line = footer_line(app)
+        assert line == "r Reply c Cl…▏? ^p"
+
+
+async def test_the_actions_the_screen_names_lead():
+    app = FooterApp()
+    async with app.run_test(size=(60, 5)) as pilot:
+        app.screen.FOOTER_FIRST = ("close",)  # type: ignore[attr-defined]
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        assert footer_line(app).startswith("c Close r Reply")
 
 
 async def test_a_click_presses_the_key():

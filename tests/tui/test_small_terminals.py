@@ -70,3 +70,39 @@ async def test_at_60x20_the_list_shows_rows_and_a_reply_is_written_and_sent(desk
         assert visible(screen.threads).height >= 10
     sent = await desk.env.sent(to=CUSTOMERS["ana"].wa_id)
     assert [item["body"]["text"]["body"] for item in sent] == ["On its way"]
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)])
+async def test_the_footer_leads_with_reply_assign_close_in_the_list_and_the_thread(desk, size):
+    """The keys of every reply lead the footer, before the focused pane's own; below 70
+    columns the labels are short (one word, the help and palette keys bare) so they fit."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=size) as pilot:
+        screen = await inbox_ready(app)
+        lead = "r Reply a Assign c Close "
+        await wait_for(lambda: screen_text(app).splitlines()[-1].startswith(lead))
+        await open_thread(pilot, screen, desk.ids["ana"])
+        screen.log_widget.focus()
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        assert footer.startswith(lead), footer
+        assert "Q Quote" in footer, footer  # the message log's own keys follow
+        narrow = size[0] < 70
+        assert footer.rstrip().endswith("▏? ^p" if narrow else "▏? Help ^p Palette"), footer
+        assert ("Quote reply" in footer) is not narrow, footer
+
+
+async def test_what_is_typed_right_after_r_lands_in_the_composer(desk):
+    """Over a slow link the keys after ``r`` arrive before the app has handled it: they
+    must go to the composer, not to the thread (where letters are commands)."""
+    from textual import events
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        screen.log_widget.focus()
+        await pilot.pause()
+        for key in ("r", "y", "y"):  # queued together, as a burst from the terminal
+            app.post_message(events.Key(key, key))
+        await wait_for(lambda: screen.composer.text == "yy")

@@ -178,6 +178,30 @@ async def test_counts_follow_the_live_stream(desk):
         assert "3 open" in bob_line
 
 
+async def test_the_owner_picker_counts_follow_the_stream_while_it_is_open(desk):
+    """The picker is open when another client assigns Bob a ticket: his line says so
+    without closing and reopening the picker, and the highlighted agent stays highlighted."""
+    from tui.dialogs.picker import FuzzyPicker
+
+    bob = desk.backend.agent
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        screen.threads.focus()
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        picker = app.screen
+        highlighted = picker.highlighted_item.value
+
+        def bob_line() -> str:
+            return next(line for line in screen_text(app).splitlines() if bob.name in line)
+
+        assert "2 open" in bob_line()
+        await desk.call("PATCH", f"/tickets/{desk.tickets['ana']}", json={"owner_id": bob.id})
+        await wait_for(lambda: "3 open" in bob_line(), timeout=10)
+        assert app.screen is picker and picker.highlighted_item.value == highlighted
+
+
 async def test_a_thread_opened_while_the_server_is_down_fills_when_it_is_back(desk):
     backend = desk.backend
     app = desk.make_app(desk.agent_token)

@@ -15,6 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.glyphs import glyphs
+
 T = TypeVar("T")
 
 
@@ -59,6 +61,7 @@ class FuzzyPicker(ModalScreen[T | None], Generic[T]):
         self.items = items
         self.placeholder = placeholder
         self._shown: list[PickItem[T]] = []
+        self._marked: int | None = None  # the option showing the cursor glyph
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -75,7 +78,13 @@ class FuzzyPicker(ModalScreen[T | None], Generic[T]):
     def _on_changed(self, event: Input.Changed) -> None:
         self._filter(event.value)
 
-    def _filter(self, query: str) -> None:
+    def set_items(self, items: list[PickItem[T]]) -> None:
+        """Show new items (fresher labels), keeping the typed filter and the highlighted value."""
+        current = self.highlighted_item
+        self.items = items
+        self._filter(self.query_one("#picker-input", Input).value, keep=current)
+
+    def _filter(self, query: str, *, keep: PickItem[T] | None = None) -> None:
         options = self.query_one("#picker-options", OptionList)
         if query.strip():
             matcher = Matcher(query.strip())
@@ -84,17 +93,47 @@ class FuzzyPicker(ModalScreen[T | None], Generic[T]):
         else:
             shown = list(self.items)
         self._shown = shown
+        self._marked = None
         options.clear_options()
-        options.add_options([Option(item.label, disabled=item.disabled) for item in shown])
-        for index, item in enumerate(shown):
-            if not item.disabled:
-                options.highlighted = index
-                break
+        options.add_options(
+            [Option(self._prompt(item, False), disabled=item.disabled) for item in shown]
+        )
+        kept = [i for i, item in enumerate(shown) if keep is not None and item.value == keep.value]
+        if kept:
+            options.highlighted = kept[0]
+        else:
+            for index, item in enumerate(shown):
+                if not item.disabled:
+                    options.highlighted = index
+                    break
         self._show_detail()
 
     def _show_detail(self) -> None:
         item = self.highlighted_item
         self.query_one("#picker-detail", Static).update(item.detail if item else Text())
+        self._mark_highlighted()
+
+    @staticmethod
+    def _prompt(item: PickItem[T], highlighted: bool) -> Text:
+        """The item's line behind a marker column: the cursor glyph when highlighted (the
+        highlight's background alone is lost without colour)."""
+        line = Text(f"{glyphs().cursor} " if highlighted else "  ", style="bold")
+        line.append_text(item.label)
+        return line
+
+    def _mark_highlighted(self) -> None:
+        options = self.query_one("#picker-options", OptionList)
+        index = options.highlighted
+        if index == self._marked:
+            return
+        if self._marked is not None and self._marked < len(self._shown):
+            options.replace_option_prompt_at_index(
+                self._marked, self._prompt(self._shown[self._marked], False)
+            )
+        self._marked = None
+        if index is not None and index < len(self._shown):
+            options.replace_option_prompt_at_index(index, self._prompt(self._shown[index], True))
+            self._marked = index
 
     @property
     def highlighted_item(self) -> PickItem[T] | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -10,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.signal import Signal
 from textual.widgets import Button, Input, Static
 
 from backend.schemas import Agent, Availability, Message, TicketPriority
@@ -157,9 +160,49 @@ UNASSIGN = -1
 
 
 def owner_picker(
-    agents: list[Agent], *, title: str = "Assign owner", current: int | None = None
+    agents: Callable[[], list[Agent]],
+    *,
+    title: str = "Assign owner",
+    current: int | None = None,
+    live: Signal[Any] | None = None,
 ) -> FuzzyPicker[int]:
-    """Result: an agent id, or ``UNASSIGN``."""
+    """Result: an agent id, or ``UNASSIGN``. The agents (with their open counts) are read
+    again on every ``live`` signal while the picker is open."""
+    return OwnerPicker(title, agents, current=current, live=live)
+
+
+class OwnerPicker(FuzzyPicker[int]):
+    """The owner picker whose agents' open counts follow the live stream."""
+
+    def __init__(
+        self,
+        title: str,
+        agents: Callable[[], list[Agent]],
+        *,
+        current: int | None,
+        live: Signal[Any] | None,
+    ) -> None:
+        self.current = current
+        self.agents = agents
+        self.live = live
+        super().__init__(title, _owner_items(agents(), current), placeholder="type an agent's name")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.live is not None:
+            self.live.subscribe(self, self._on_live)
+
+    def on_unmount(self) -> None:
+        if self.live is not None:
+            self.live.unsubscribe(self)
+
+    def _on_live(self, _event: object) -> None:
+        items = _owner_items(self.agents(), self.current)
+        if [item.label for item in items] != [item.label for item in self.items]:
+            self.set_items(items)
+
+
+def _owner_items(agents: list[Agent], current: int | None) -> list[PickItem[int]]:
     items: list[PickItem[int]] = []
     order = {Availability.available: 0, Availability.away: 1, Availability.offline: 2}
     for agent in sorted(
@@ -185,7 +228,7 @@ def owner_picker(
             "unassigned nobody none",
         )
     )
-    return FuzzyPicker(title, items, placeholder="type an agent's name")
+    return items
 
 
 def priority_picker(current: TicketPriority | None = None) -> FuzzyPicker[TicketPriority]:

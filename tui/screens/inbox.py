@@ -119,6 +119,7 @@ class InboxScreen(Screen[None]):
     """Where agents spend their day."""
 
     BINDING_GROUP_TITLE = "Inbox"
+    FOOTER_FIRST = ("reply", "assign", "close_ticket")  # before the focused pane's own keys
 
     BINDINGS = [
         *_view_bindings(),
@@ -287,6 +288,7 @@ class InboxScreen(Screen[None]):
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
+        self.earlier_checked: int | None = None  # the thread last asked for an earlier one
         self._had_target = False  # what the footer last saw (see ``_highlighted``)
         # the screen keeps its widgets (made here, mounted by compose): ``check_action``
         # (called for every binding whenever the footer looks at the keys) and the many
@@ -508,7 +510,11 @@ class InboxScreen(Screen[None]):
             self.tapp.remember_threads(page.items)
             return page.items, page.total
 
-        self.threads.set_source(fetch)
+        async def member(thread_id: int) -> bool:
+            page = await client.threads(view=view.id, owner=owner, ids=[thread_id], limit=1)
+            return bool(page.items)
+
+        self.threads.set_source(fetch, member=member)
 
     def action_cycle_sort(self) -> None:
         names = list(SORTS)
@@ -750,6 +756,8 @@ class InboxScreen(Screen[None]):
         log = self.log_widget
         log.set_messages(page.items, page.next_cursor is not None)
         self._loaded_thread_id = thread_id
+        if page.next_cursor is None:  # the thread's start is shown: is there one before it?
+            self._hint_earlier(self.thread)
         self.seen.loaded(thread_id, page.items)
         jump = self._pending_jump
         self._pending_jump = None
@@ -1171,7 +1179,7 @@ class InboxScreen(Screen[None]):
     async def _run_undo(self, undo: TicketUndo) -> None:
         client = self.tapp.client
         assert client is not None
-        for ticket_id, update in undo.restore_updates():
+        for ticket_id, update in undo.restore_updates(self.tapp.clock()):
             try:
                 self._apply_ticket(await client.update_ticket(ticket_id, update))
             except ApiError as exc:
@@ -1190,7 +1198,6 @@ class InboxScreen(Screen[None]):
         ticket_ids, thread = self._selection_or_target()
         if not ticket_ids:
             return
-        agents = list(self.tapp.agents.values())
         current = thread.ticket.owner_id if thread else None
         title = f"Assign {len(ticket_ids)} threads to" if selection else "Assign owner"
 
@@ -1206,7 +1213,13 @@ class InboxScreen(Screen[None]):
             count = f" ({len(ticket_ids)} threads)" if len(ticket_ids) > 1 else ""
             self._update_tickets(ticket_ids, update, words + count)
 
-        self.app.push_screen(owner_picker(agents, title=title, current=current), chosen)
+        picker = owner_picker(
+            lambda: list(self.tapp.agents.values()),
+            title=title,
+            current=current,
+            live=self.tapp.live,
+        )
+        self.app.push_screen(picker, chosen)
 
     def action_close_ticket(self) -> None:
         ticket_ids, _ = self._selection_or_target()
@@ -1355,6 +1368,24 @@ class InboxScreen(Screen[None]):
         title.append_text(one_line(f"#{previous.id} {previous.subject}"))
         title.append(f" · {STATUS_WORDS.get(previous.status, previous.status.value)} ──")
         self.log_widget.show_earlier(title, page.items)
+
+    @work(group="earlier-hint", exclusive=True, exit_on_error=False)
+    async def _hint_earlier(self, thread: Thread) -> None:
+        """A returning customer's thread says, at its top, that ``[`` shows the previous
+        conversation."""
+        try:
+            earlier = [
+                t for t in await self._earlier_tickets() if t.created_at <= thread.ticket.created_at
+            ]
+        except ApiError:
+            earlier = []
+        if self.thread is None or self.thread.id != thread.id:
+            return
+        if earlier:
+            day = f"{earlier[0].created_at.astimezone():%-d %b}"
+            hint = Text(f"── Earlier conversation on {day} — press [ to show ──", style="italic")
+            self.log_widget.show_earlier_hint(hint)
+        self.earlier_checked = thread.id
 
     @work(group="earlier", exclusive=True, exit_on_error=False)
     async def action_earlier_threads(self) -> None:

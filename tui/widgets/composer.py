@@ -369,7 +369,12 @@ class Composer(Vertical):
             self.note_mode = note
         if reply_to is not None:
             self.reply_to = reply_to
-        self.area.focus()
+        if self.area.focusable:
+            # now, not after the keys already queued (``focus()`` waits its turn): the app
+            # hands what was typed right after ``r`` to the text box (``TtydeskApp._on_key``)
+            self.screen.set_focus(self.area)
+        else:
+            self.area.focus()  # shown a moment from now (the thread opens first)
 
     @on(TextArea.Changed, "#composer-text")
     def _changed(self, event: TextArea.Changed) -> None:

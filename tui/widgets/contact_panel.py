@@ -20,6 +20,7 @@ ACTION_WORDS = {
     "priority_changed": "changed the priority",
     "snoozed": "snoozed the ticket",
     "snooze_ended": "woke the ticket (snooze over)",
+    "unsnoozed": "ended the snooze",
 }
 
 
@@ -98,7 +99,7 @@ def timeline_text(entries: list[TimelineEntry], agent_name: Callable[[int | None
         out.append(ACTION_WORDS.get(entry.action, entry.action.replace("_", " ")))
         if entry.action == "snoozed" and entry.new:
             out.append(f" until {_when(entry.new)}")
-        elif entry.action == "snooze_ended":
+        elif entry.action in ("snooze_ended", "unsnoozed"):
             pass
         elif entry.old or entry.new:
             old, new = entry.old or "—", entry.new or "—"

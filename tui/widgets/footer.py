@@ -27,11 +27,22 @@ class FooterItem(NamedTuple):
     description: str
     enabled: bool
     tooltip: str
+    action: str = ""
+
+    def narrow(self, *, pinned: bool = False) -> FooterItem:
+        """The narrow form: the description's first word, none for a pinned key."""
+        short = "" if pinned else self.description.split(" ", 1)[0]
+        return self._replace(description=short)
 
 
 #: Shown at the right edge, next to the palette, however many keys the line holds: the help
 #: screen lists every key, so no key is out of reach when the line is cut short.
 PINNED_ACTIONS = frozenset({"help", "app.help"})
+
+#: Below this width the footer takes its narrow form: the keys of ``FOOTER_FIRST`` lead,
+#: descriptions are cut to their first word and the pinned keys (help, palette) show no
+#: description, so the most-used keys stay visible at 60 columns.
+NARROW_WIDTH = 70
 
 
 class KeyFooter(Widget, can_focus=False):
@@ -117,8 +128,15 @@ class KeyFooter(Widget, can_focus=False):
                     binding.description,
                     active.enabled,
                     active.tooltip or binding.tooltip or binding.description,
+                    binding.action,
                 )
             )
+        # a screen names the actions its footer leads with (the keys of every reply), in
+        # order; the focused widget's own keys come next, then the screen's other keys
+        first = tuple(getattr(self.screen, "FOOTER_FIRST", ()))
+        items.sort(
+            key=lambda item: first.index(item.action) if item.action in first else len(first)
+        )
         shown = (tuple(items), tuple(pinned), palette)
         if shown != (self.items, self.pinned, self.palette):
             self.items, self.pinned, self.palette = shown
@@ -128,6 +146,7 @@ class KeyFooter(Widget, can_focus=False):
         key_style = self.get_component_rich_style("key-footer--key", partial=True)
         description_style = self.get_component_rich_style("key-footer--description", partial=True)
         width = self.size.width
+        narrow = width < NARROW_WIDTH
         separator = self.get_component_rich_style("key-footer--separator", partial=True)
         spans: list[tuple[int, int, FooterItem]] = []
         right = Text()
@@ -137,7 +156,8 @@ class KeyFooter(Widget, can_focus=False):
                 continue
             right.append(" " if right else "▏", None if right else separator)
             start = right.cell_len
-            self._append_item(right, item, key_style, description_style)
+            shown = item.narrow(pinned=True) if narrow else item
+            self._append_item(right, shown, key_style, description_style)
             right_spans.append((start, right.cell_len, item))
         room = max(0, width - right.cell_len)
         line = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -148,7 +168,7 @@ class KeyFooter(Widget, can_focus=False):
             if start:
                 line.append(" ")
                 start += 1
-            self._append_item(line, item, key_style, description_style)
+            self._append_item(line, item.narrow() if narrow else item, key_style, description_style)
             spans.append((start, line.cell_len, item))
         if line.cell_len > room:
             line.truncate(room, overflow="ellipsis")

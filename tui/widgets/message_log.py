@@ -151,7 +151,9 @@ class MessageLog(VerticalScroll, can_focus=True):
     DEFAULT_CSS = """
     MessageLog {
         padding: 0 1;
-        & .earlier-title, & .earlier-divider { text-align: center; color: $text-muted; }
+        & .earlier-title, & .earlier-divider, & .earlier-hint {
+            text-align: center; color: $text-muted;
+        }
         & .earlier-divider { margin: 0 0 1 0; }
     }
     """
@@ -312,6 +314,17 @@ class MessageLog(VerticalScroll, can_focus=True):
         if at_end:
             self._stick_to_end()
             self.cursor = len(self.messages) - 1
+
+    def show_earlier_hint(self, hint: Text) -> None:
+        """A line at the top of the thread saying an earlier conversation can be shown
+        (``show_earlier`` replaces it)."""
+        if self.query(".earlier"):
+            return
+        line = Static(hint, classes="earlier earlier-hint", markup=False)
+        if self.children:
+            self.mount(line, before=0)
+        else:
+            self.mount(line)
 
     def show_earlier(self, title: Text, newest_first: list[Message]) -> None:
         """The contact's previous conversation above this one, read-only, ending in a

@@ -43,6 +43,7 @@ HOLD_FOREVER = 1e9
 
 #: ``fetch(offset, limit, with_total) → (threads, total or None)``
 PageFetcher = Callable[[int, int, bool], Awaitable[tuple[list[Thread], int | None]]]
+MemberCheck = Callable[[int], Awaitable[bool]]  # is this thread in the view now?
 
 STATUS_SHORT = {
     TicketStatus.new: "new",
@@ -227,6 +228,8 @@ class ThreadList(ScrollView, can_focus=True):
         self.monotonic: Callable[[], float] = time.monotonic
         self._moved_at = -HOLD_FOREVER
         self._held: set[int] = set()  # threads whose update waits (see ``holding``)
+        self._member: MemberCheck | None = None
+        self.member_checks = 0  # for tests
         self._hold_timer: Timer | None = None
         # mutt's arrow_cursor: the cursor is only the marker in the first column, so a
         # move rewrites two cells instead of two highlighted rows (slow links)
@@ -237,9 +240,12 @@ class ThreadList(ScrollView, can_focus=True):
 
     # ----------------------------------------------------------------- source
 
-    def set_source(self, fetch: PageFetcher) -> None:
-        """Show another view: forget every page and start from the top."""
+    def set_source(self, fetch: PageFetcher, *, member: MemberCheck | None = None) -> None:
+        """Show another view: forget every page and start from the top. ``member`` tells
+        whether a thread the list does not show is in the view (while the order holds, only
+        those count as updates waiting)."""
         self._fetch = fetch
+        self._member = member
         self._generation += 1
         self._pages.clear()
         self._stale.clear()
@@ -280,6 +286,28 @@ class ThreadList(ScrollView, can_focus=True):
         if not self.selected and self._hold_timer is None:
             wait = self.HOLD_SECONDS - (self.monotonic() - self._moved_at)
             self._hold_timer = self.set_timer(max(0.1, wait), self._hold_ended)
+
+    def _hold_if_member(self, thread_id: int) -> None:
+        """A thread the list does not show changed: an update of this view only if the
+        thread is in it now (asked of the server; held when it cannot tell)."""
+        member, generation = self._member, self._generation
+        if member is None:
+            self._hold(thread_id)
+            return
+
+        async def check() -> None:
+            try:
+                belongs = await member(thread_id)
+            except ApiError:
+                belongs = True
+            if belongs and generation == self._generation:
+                if self.holding:
+                    self._hold(thread_id)
+                else:  # the hold ended while the server was asked
+                    self.reload(delay=0.3)
+            self.member_checks += 1
+
+        self.run_worker(check(), group="thread-members", exit_on_error=False)
 
     def _hold_ended(self) -> None:
         self._hold_timer = None
@@ -362,7 +390,7 @@ class ThreadList(ScrollView, can_focus=True):
         index = self.find(thread.id)
         if index is None:
             if self.holding:
-                self._hold(thread.id)
+                self._hold_if_member(thread.id)
             else:
                 self.reload(delay=0.3)  # maybe new in this view
             return
@@ -377,6 +405,7 @@ class ThreadList(ScrollView, can_focus=True):
             or old.ticket.status != thread.ticket.status
             or old.ticket.owner_id != thread.ticket.owner_id
             or old.ticket.priority != thread.ticket.priority
+            or old.ticket.snoozed_until != thread.ticket.snoozed_until
             or (old.unread_count > 0) != (thread.unread_count > 0)
         ):
             # order or membership in the view may have changed
