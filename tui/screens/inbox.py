@@ -313,6 +313,9 @@ class InboxScreen(Screen[None]):
     # ----------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
+        # the width's classes before the widgets are styled: each class set on the screen
+        # later restyles every widget on it (~20 ms at start-up)
+        self._fit(self.app.size.width)
         yield self._topbar
         with Horizontal(id="inbox-body"):
             yield self._views
@@ -369,8 +372,7 @@ class InboxScreen(Screen[None]):
         log.is_admin = app.is_admin
         self.presence.me_id = app.me.id if app.me else None
         self.sidebar.set_views(app.views, app.counts)
-        self.narrow = self.size.width < NARROW
-        self._fold_views()
+        self._fit(self.size.width)
         if app.views:
             self.select_view(app.views[0])
         self.threads.focus()
@@ -379,17 +381,20 @@ class InboxScreen(Screen[None]):
         self.call_after_refresh(gc.freeze)  # the inbox's own long-lived objects too (see app)
 
     def on_resize(self) -> None:
-        self.narrow = self.size.width < NARROW
-        self._fold_views()
+        self._fit(self.size.width)
 
-    def _fold_views(self) -> None:
+    def _fit(self, width: int) -> None:
+        self.narrow = width < NARROW
+        self._fold_views(width)
+
+    def _fold_views(self, width: int) -> None:
         """The views column folds away on a narrow terminal unless ``V`` asked for it."""
         choice = self._views_choice
-        self.views_hidden = self.size.width < VIEWS_COLUMN_MIN if choice is None else not choice
+        self.views_hidden = width < VIEWS_COLUMN_MIN if choice is None else not choice
 
     def action_toggle_views(self) -> None:
         self._views_choice = self.views_hidden
-        self._fold_views()
+        self._fold_views(self.size.width)
 
     def watch_views_hidden(self, hidden: bool) -> None:
         self.set_class(hidden, "-views-hidden")
@@ -404,10 +409,19 @@ class InboxScreen(Screen[None]):
         self.refresh_bindings()
 
     def _layout_thread_open(self) -> None:
-        # ``-thread-open`` only changes the narrow layout (the thread replaces the list); a
-        # class change on the screen restyles every widget on it (10-20 ms), so wide
-        # screens do without it
-        self.set_class(self.narrow and self.thread_open, "-thread-open")
+        # on a narrow screen the open thread replaces the list and the views column: shown
+        # and hidden on these widgets, as a class on the screen would restyle every widget
+        # on it (20-40 ms at each open and close)
+        replaced = self.narrow and self.thread_open
+        for widget, shown in (
+            (self._views, not replaced),
+            (self._threads, not replaced),
+            (self._pane, replaced),
+        ):
+            if replaced:
+                widget.display = shown
+            elif widget.styles.inline.clear_rule("display"):  # the stylesheet decides again
+                widget.refresh(layout=True)
 
     def watch_panel_open(self, value: bool) -> None:
         self.set_class(value, "-panel-open")
