@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from textual.app import App, ComposeResult
+from textual.widgets import Input
 
 from backend.schemas import Thread
 from tests.tui.backend_fixtures import screen_text, wait_for
@@ -173,6 +174,26 @@ async def test_a_drawn_row_still_follows_the_clock_and_its_thread():
         thread_list.apply_thread(renamed)
         await pilot.pause()
         assert "Renamed contact" in screen_text(app)
+
+
+async def test_the_cursor_row_dims_when_the_list_loses_the_focus():
+    class WithInput(ListApp):
+        def compose(self) -> ComposeResult:
+            yield ThreadList(id="list")
+            yield Input(id="elsewhere")
+
+    app = WithInput(Source(5))
+    async with app.run_test(size=(80, 14)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None)
+        await pilot.pause()
+        focused = cell_styles(thread_list.render_line(0))
+        app.query_one(Input).focus()
+        await pilot.pause()
+        assert cell_styles(thread_list.render_line(0)) != focused
+        thread_list.focus()
+        await pilot.pause()
+        assert cell_styles(thread_list.render_line(0)) == focused
 
 
 async def test_hostile_preview_is_inert():

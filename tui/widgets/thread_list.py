@@ -169,7 +169,7 @@ class ThreadList(ScrollView, can_focus=True):
     """
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
-    _row_styles: tuple[Style, dict[str, Style], tuple[Style, ...]] | None = None
+    _row_styles: tuple[Style, dict[str, Style], tuple[Style, ...], tuple[object, ...]] | None = None
 
     @dataclass
     class Opened(Message):
@@ -523,11 +523,18 @@ class ThreadList(ScrollView, can_focus=True):
 
     def _make_look(self) -> _Look:
         # Textual forgets a widget's component styles at every refresh (every cursor move);
-        # they change only with the CSS, the theme or the focus (``notify_style_update``)
-        if self._row_styles is None:
+        # they change only with the CSS, the theme or the focus: ``notify_style_update``,
+        # or new component style objects (a restyle may skip the notification)
+        sources = tuple(self._component_styles.values())
+        cached = self._row_styles
+        if (
+            cached is None
+            or len(cached[3]) != len(sources)
+            or any(old is not new for old, new in zip(cached[3], sources, strict=True))
+        ):
             styles = {name: self._cs(name) for name in _ROW_STYLES}
-            self._row_styles = (self.rich_style, styles, tuple(styles.values()))
-        base, styles, key = self._row_styles
+            cached = self._row_styles = (self.rich_style, styles, tuple(styles.values()), sources)
+        base, styles, key, _ = cached
         return _Look(
             width=self.scrollable_content_region.width,
             top=int(self.scroll_offset.y),
