@@ -84,6 +84,8 @@ if TYPE_CHECKING:
     from tui.app import TtydeskApp
 
 NARROW = 130
+#: Opening a thread shows nothing new until its first page is in, for at most this long
+OPEN_HOLD = 0.3
 #: Below this width the views column folds away (``V`` brings it back); 1–9 still switch
 VIEWS_COLUMN_MIN = 90
 #: ``S`` cycles these (the API's ``sort=``); the title names any but the first
@@ -287,6 +289,7 @@ class InboxScreen(Screen[None]):
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
         self._had_target = False  # what the footer last saw (see ``_highlighted``)
+        self._frames_held: contextlib.AbstractContextManager[None] | None = None
         # the screen keeps its widgets (made here, mounted by compose): ``check_action``
         # (called for every binding whenever the footer looks at the keys) and the many
         # callbacks must not query the DOM
@@ -633,6 +636,7 @@ class InboxScreen(Screen[None]):
         self._render_thread_header()
         self._pending_jump = jump_to
         if previous is None or previous.id != thread.id or jump_to is not None:
+            self._hold_frames()
             log.clear_thread()
             self._load_thread(thread.id)
         self._send_presence(thread.id, PresenceState.viewing)
@@ -746,8 +750,29 @@ class InboxScreen(Screen[None]):
         header.update(out)
         self.composer.session_open = left is not None
 
+    def _hold_frames(self) -> None:
+        """Opening a thread changes the header, the composer, the log (and on a narrow
+        screen the layout) at once; drawn as each change comes, that is several frames,
+        each laying the screen out again, before the messages arrive. Frames are held
+        until the first page is shown, or for OPEN_HOLD at most (a slow server)."""
+        if self._frames_held is None:
+            self._frames_held = self.app.batch_update()
+            self._frames_held.__enter__()
+            self.app.set_timer(OPEN_HOLD, self._release_frames)
+
+    def _release_frames(self) -> None:
+        held, self._frames_held = self._frames_held, None
+        if held is not None:
+            held.__exit__(None, None, None)
+
     @work(group="thread-load", exclusive=True, exit_on_error=False)
     async def _load_thread(self, thread_id: int, keep_cursor: bool = False) -> None:
+        try:
+            await self._load_first_page(thread_id)
+        finally:
+            self._release_frames()
+
+    async def _load_first_page(self, thread_id: int) -> None:
         client = self.tapp.client
         assert client is not None
         self._loaded_thread_id = None
@@ -761,7 +786,7 @@ class InboxScreen(Screen[None]):
         if self.thread is None or self.thread.id != thread_id:
             return
         log = self.log_widget
-        log.set_messages(page.items, page.next_cursor is not None)
+        await log.set_messages(page.items, page.next_cursor is not None)
         self._loaded_thread_id = thread_id
         self.seen.loaded(thread_id, page.items)
         jump = self._pending_jump
