@@ -691,8 +691,8 @@ def resolve_whatsapp_contact(
     needs_review = False
     if contact_id is None and e164:
         matches = tx.all(
-            "SELECT id FROM contacts WHERE phone = ? OR mobile_phone = ? "
-            "ORDER BY updated_at DESC, id DESC",
+            "SELECT id FROM contacts WHERE (phone = ? OR mobile_phone = ?) "
+            "AND merged_into IS NULL ORDER BY updated_at DESC, id DESC",
             (e164, e164),
         )
         if matches:
