@@ -116,6 +116,22 @@ async def test_opening_a_thread_shows_it_at_once_with_its_messages(desk):
         assert with_thread and all("Order A123" in frame for frame in with_thread), with_thread
 
 
+async def test_on_a_narrow_screen_leaving_the_thread_shows_the_list_again(desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await wait_for(lambda: "Order A123" in screen_text(app))
+        assert "Eve Hacker" not in screen_text(app)  # the list is hidden
+        await pilot.press("q")
+        await wait_for(lambda: not screen.thread_open)
+        await wait_for(lambda: "Eve Hacker" in screen_text(app))
+        assert "Order A123" not in screen_text(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await wait_for(lambda: "Order A123" in screen_text(app))
+        assert "Eve Hacker" not in screen_text(app)
+
+
 async def test_reply_and_note(desk):
     """r focuses the composer, ctrl+s sends (to WhatsApp); n writes a private note (not)."""
     app = desk.make_app(desk.agent_token)

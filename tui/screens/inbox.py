@@ -423,8 +423,8 @@ class InboxScreen(Screen[None]):
         ):
             if replaced:
                 widget.display = shown
-            elif widget.styles.inline.clear_rule("display"):  # the stylesheet decides again
-                widget.refresh(layout=True)
+            else:
+                widget.styles.display = None  # the stylesheet decides again
 
     def watch_panel_open(self, value: bool) -> None:
         self.set_class(value, "-panel-open")
