@@ -216,6 +216,8 @@ class BatchBuffer:
     def flush(self, conn: sqlite3.Connection) -> None:
         """Everything, before COMMIT."""
         self.flush_fts(conn)
+        for statements in AFTER_BATCH:
+            _all_or_none(conn, statements)
         if not self.late:
             return
         built: dict[int, str] = {}
@@ -234,6 +236,19 @@ class BatchBuffer:
                 logged.append((event.seq, builder.type, self.now_iso, entity_id))
         conn.executemany(_LOG_SNAPSHOT, logged)
         self.late.clear()
+
+
+def _all_or_none(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
+    """``statements`` in a savepoint: if one fails, none stands (logged), and the batch
+    still commits (derived rows lag; the next batch makes them up)."""
+    conn.execute("SAVEPOINT after_batch")
+    try:
+        for sql in statements:
+            conn.execute(sql)
+    except sqlite3.Error:
+        log.exception("an after-batch statement failed; left for the next batch")
+        conn.execute("ROLLBACK TO after_batch")
+    conn.execute("RELEASE after_batch")
 
 
 def _each_alone(
@@ -347,6 +362,17 @@ class Tx:
 
 
 # Python functions the writer's SQL may call (SqlEvent payloads): name → (arguments, fn)
+# Statements the writer runs once per batch, just before COMMIT (``after_batch``): rows
+# derived from what the batch wrote, kept with one statement per batch rather than one
+# per row (a trigger's way)
+AFTER_BATCH: list[tuple[str, ...]] = []
+
+
+def after_batch(*statements: str) -> None:
+    """Run ``statements`` (together: all or none) at the end of every batch."""
+    AFTER_BATCH.append(statements)
+
+
 SQL_FUNCTIONS: dict[str, tuple[int, Callable[..., Any]]] = {}
 
 

@@ -466,6 +466,16 @@ def build(threads: int, messages: int) -> dict[str, Any]:
     )
     for _, sql in indexes:
         conn.execute(sql)
+    # what the writer keeps per batch (store/reports.py), for the rows inserted here
+    conn.execute(
+        "INSERT INTO message_hours (hour, business_number, direction, messages) "
+        "SELECT substr(m.created_at, 1, 13), COALESCE(th.business_number, th.phone_number_id, ''), "
+        "m.direction, COUNT(*) FROM messages m JOIN threads th ON th.id = m.thread_id "
+        "WHERE m.kind NOT IN ('note', 'event') GROUP BY 1, 2, 3"
+    )
+    conn.execute(
+        "UPDATE message_hours_counted SET upto = (SELECT COALESCE(MAX(id), 0) FROM messages)"
+    )
     conn.execute("COMMIT")
     conn.execute("PRAGMA locking_mode = NORMAL")
     conn.execute("PRAGMA journal_mode = WAL")
