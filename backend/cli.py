@@ -133,9 +133,32 @@ def _add_tui_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+TUI_OPTIONS = ("--server", "--token")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line. ``ttydesk`` alone (or with only ``--server``/``--token``) starts
+    the inbox: it is parsed without building every command, whose modules would load the
+    server stack (~0.5 s before the inbox's first frame)."""
+    if _inbox_only(argv):
+        parser = argparse.ArgumentParser(prog="ttydesk")
+        _add_tui_options(parser)
+        return parser.parse_args(argv, argparse.Namespace(command=None))
+    return build_parser().parse_args(argv)
+
+
+def _inbox_only(argv: list[str]) -> bool:
+    at = 0
+    while at < len(argv):
+        option, equals, _ = argv[at].partition("=")
+        if option not in TUI_OPTIONS:
+            return False
+        at += 1 if equals else 2
+    return at == len(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command is None:
         return cmd_tui(args)
     result = args.func(args)

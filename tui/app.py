@@ -374,12 +374,19 @@ class TtydeskApp(App[int]):
             return
         from tui.screens.inbox import InboxScreen
 
-        self.add_mode("inbox", InboxScreen)
+        self.add_mode("inbox", lambda: self._styled(InboxScreen()))
         # the other screens (and their imports) wait until they are first shown
-        self.add_mode("records", _records_screen)
-        self.add_mode("settings", _settings_screen)
-        self.add_mode("usage", _usage_month_screen)
-        self.add_mode("reports", _reports_screen)
+        self.add_mode("records", lambda: self._styled(_records_screen()))
+        self.add_mode("settings", lambda: self._styled(_settings_screen()))
+        self.add_mode("usage", lambda: self._styled(_usage_month_screen()))
+        self.add_mode("reports", lambda: self._styled(_reports_screen()))
+
+    def _styled(self, screen: Screen[None]) -> Screen[None]:
+        """A mode's screen made just now has the app's current CSS: without this, Textual
+        restyles the whole app twice when it is first shown (every stylesheet reparsed,
+        ~40 ms each) in case the CSS changed since the screen was made."""
+        screen._css_update_count = self._css_update_count
+        return screen
 
     @property
     def is_admin(self) -> bool:

@@ -12,16 +12,21 @@ import contextlib
 import json
 import random
 import ssl
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-from pydantic import BaseModel, TypeAdapter, ValidationError
+# httpx's package imports its command-line client whenever click is installed (click,
+# pygments, rich.syntax, rich.progress: a fifth of the inbox's start-up), and falls back to
+# a stub when that import fails; the inbox never runs it
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+import httpx  # noqa: E402
+from pydantic import BaseModel, TypeAdapter, ValidationError  # noqa: E402
 
-from backend.schemas import (
+from backend.schemas import (  # noqa: E402
     API_PREFIX,
     Agent,
     AvailablePhoneNumber,

@@ -90,6 +90,48 @@ async def test_open_view_move_and_open_thread(desk):
         assert "Order A123 please today" in screen_text(app)  # WhatsApp formatting rendered
 
 
+async def test_opening_a_thread_shows_it_at_once_with_its_messages(desk):
+    """Enter: the header, the composer and the messages come in one frame; no frame shows
+    the thread over an empty log (each such frame lays the whole screen out again)."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await wait_for(lambda: screen.threads.find(desk.ids["ana"]) is not None)
+        screen.threads.move_to(desk.ids["ana"])
+        await pilot.pause()
+        frames: list[str] = []
+        original = app._display
+
+        def display(on: object, renderable: object) -> None:
+            original(on, renderable)  # type: ignore[arg-type]
+            if renderable is not None:
+                frames.append(screen_text(app))
+
+        app._display = display  # type: ignore[method-assign]
+        await pilot.press("enter")
+        await wait_for(lambda: len(screen.log_widget.messages) == 2)
+        await wait_for(lambda: bool(frames) and "Order A123" in frames[-1])
+        app._display = original  # type: ignore[method-assign]
+        with_thread = [frame for frame in frames if "session" in frame]
+        assert with_thread and all("Order A123" in frame for frame in with_thread), with_thread
+
+
+async def test_on_a_narrow_screen_leaving_the_thread_shows_the_list_again(desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await wait_for(lambda: "Order A123" in screen_text(app))
+        assert "Eve Hacker" not in screen_text(app)  # the list is hidden
+        await pilot.press("q")
+        await wait_for(lambda: not screen.thread_open)
+        await wait_for(lambda: "Eve Hacker" in screen_text(app))
+        assert "Order A123" not in screen_text(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await wait_for(lambda: "Order A123" in screen_text(app))
+        assert "Eve Hacker" not in screen_text(app)
+
+
 async def test_reply_and_note(desk):
     """r focuses the composer, ctrl+s sends (to WhatsApp); n writes a private note (not)."""
     app = desk.make_app(desk.agent_token)

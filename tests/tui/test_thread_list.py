@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from textual.app import App, ComposeResult
+from textual.widgets import Input
 
 from backend.schemas import Thread
 from tests.tui.backend_fixtures import screen_text, wait_for
@@ -129,6 +130,70 @@ async def test_moving_selecting_and_opening():
         await pilot.press("g", "enter")
         await pilot.pause()
         assert app.opened == [1]
+
+
+async def test_moving_the_cursor_draws_only_the_rows_whose_look_changed():
+    """j/k at the bottom edge scrolls the list by one row: the rows already on screen are
+    not drawn again (only the row the cursor lands on), nor when the cursor comes back."""
+    app = ListApp(Source(200))
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None)
+        rows = thread_list.scrollable_content_region.height // ThreadList.ROW_HEIGHT
+        await pilot.press(*["j"] * (rows - 1))  # onto the last row in view
+        await pilot.pause()
+        before_scroll = thread_list.rows_drawn
+        await pilot.press("j")  # the list scrolls by one row
+        await pilot.pause()
+        assert thread_list.scroll_offset.y == ThreadList.ROW_HEIGHT
+        assert thread_list.rows_drawn - before_scroll == ThreadList.ROW_HEIGHT
+        assert f"Customer {rows}" in screen_text(app)
+        drawn = thread_list.rows_drawn
+        await pilot.press("k", "k", "j", "j")  # draws the row left, first seen under the cursor
+        await pilot.pause()
+        assert thread_list.rows_drawn - drawn == ThreadList.ROW_HEIGHT
+        drawn = thread_list.rows_drawn
+        await pilot.press("k", "k", "j", "j")  # every row now drawn both ways
+        await pilot.pause()
+        assert thread_list.rows_drawn == drawn
+
+
+async def test_a_drawn_row_still_follows_the_clock_and_its_thread():
+    app = ListApp(Source(5))
+    async with app.run_test(size=(80, 12)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None)
+        assert "Customer 0" in screen_text(app)
+        thread_list.now = lambda: NOW + timedelta(hours=3)
+        thread_list.refresh()
+        await pilot.pause()
+        first = screen_text(app).splitlines()[0]
+        assert first.rstrip().endswith("3h"), first
+        renamed = make_thread(0)
+        renamed.contact.name = "Renamed contact"
+        thread_list.apply_thread(renamed)
+        await pilot.pause()
+        assert "Renamed contact" in screen_text(app)
+
+
+async def test_the_cursor_row_dims_when_the_list_loses_the_focus():
+    class WithInput(ListApp):
+        def compose(self) -> ComposeResult:
+            yield ThreadList(id="list")
+            yield Input(id="elsewhere")
+
+    app = WithInput(Source(5))
+    async with app.run_test(size=(80, 14)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None)
+        await pilot.pause()
+        focused = cell_styles(thread_list.render_line(0))
+        app.query_one(Input).focus()
+        await pilot.pause()
+        assert cell_styles(thread_list.render_line(0)) != focused
+        thread_list.focus()
+        await pilot.pause()
+        assert cell_styles(thread_list.render_line(0)) == focused
 
 
 async def test_hostile_preview_is_inert():

@@ -85,6 +85,8 @@ if TYPE_CHECKING:
     from tui.app import TtydeskApp
 
 NARROW = 130
+#: Opening a thread shows nothing new until its first page is in, for at most this long
+OPEN_HOLD = 0.3
 #: Below this width the views column folds away (``V`` brings it back); 1–9 still switch
 VIEWS_COLUMN_MIN = 90
 #: ``S`` cycles these (the API's ``sort=``); the title names any but the first
@@ -290,6 +292,7 @@ class InboxScreen(Screen[None]):
         self._pending_jump: int | None = None
         self.earlier_checked: int | None = None  # the thread last asked for an earlier one
         self._had_target = False  # what the footer last saw (see ``_highlighted``)
+        self._frames_held: contextlib.AbstractContextManager[None] | None = None
         # the screen keeps its widgets (made here, mounted by compose): ``check_action``
         # (called for every binding whenever the footer looks at the keys) and the many
         # callbacks must not query the DOM
@@ -316,6 +319,9 @@ class InboxScreen(Screen[None]):
     # ----------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
+        # the width's classes before the widgets are styled: each class set on the screen
+        # later restyles every widget on it (~20 ms at start-up)
+        self._fit(self.app.size.width)
         yield self._topbar
         with Horizontal(id="inbox-body"):
             yield self._views
@@ -372,8 +378,7 @@ class InboxScreen(Screen[None]):
         log.is_admin = app.is_admin
         self.presence.me_id = app.me.id if app.me else None
         self.sidebar.set_views(app.views, app.counts)
-        self.narrow = self.size.width < NARROW
-        self._fold_views()
+        self._fit(self.size.width)
         if app.views:
             self.select_view(app.views[0])
         self.threads.focus()
@@ -382,17 +387,20 @@ class InboxScreen(Screen[None]):
         self.call_after_refresh(gc.freeze)  # the inbox's own long-lived objects too (see app)
 
     def on_resize(self) -> None:
-        self.narrow = self.size.width < NARROW
-        self._fold_views()
+        self._fit(self.size.width)
 
-    def _fold_views(self) -> None:
+    def _fit(self, width: int) -> None:
+        self.narrow = width < NARROW
+        self._fold_views(width)
+
+    def _fold_views(self, width: int) -> None:
         """The views column folds away on a narrow terminal unless ``V`` asked for it."""
         choice = self._views_choice
-        self.views_hidden = self.size.width < VIEWS_COLUMN_MIN if choice is None else not choice
+        self.views_hidden = width < VIEWS_COLUMN_MIN if choice is None else not choice
 
     def action_toggle_views(self) -> None:
         self._views_choice = self.views_hidden
-        self._fold_views()
+        self._fold_views(self.size.width)
 
     def watch_views_hidden(self, hidden: bool) -> None:
         self.set_class(hidden, "-views-hidden")
@@ -407,10 +415,19 @@ class InboxScreen(Screen[None]):
         self.refresh_bindings()
 
     def _layout_thread_open(self) -> None:
-        # ``-thread-open`` only changes the narrow layout (the thread replaces the list); a
-        # class change on the screen restyles every widget on it (10-20 ms), so wide
-        # screens do without it
-        self.set_class(self.narrow and self.thread_open, "-thread-open")
+        # on a narrow screen the open thread replaces the list and the views column: shown
+        # and hidden on these widgets, as a class on the screen would restyle every widget
+        # on it (20-40 ms at each open and close)
+        replaced = self.narrow and self.thread_open
+        for widget, shown in (
+            (self._views, not replaced),
+            (self._threads, not replaced),
+            (self._pane, replaced),
+        ):
+            if replaced:
+                widget.display = shown
+            else:
+                widget.styles.display = None  # the stylesheet decides again
 
     def watch_panel_open(self, value: bool) -> None:
         self.set_class(value, "-panel-open")
@@ -626,6 +643,7 @@ class InboxScreen(Screen[None]):
         self._render_thread_header()
         self._pending_jump = jump_to
         if previous is None or previous.id != thread.id or jump_to is not None:
+            self._hold_frames()
             log.clear_thread()
             self._load_thread(thread.id)
         self._send_presence(thread.id, PresenceState.viewing)
@@ -739,8 +757,29 @@ class InboxScreen(Screen[None]):
         header.update(out)
         self.composer.session_open = left is not None
 
+    def _hold_frames(self) -> None:
+        """Opening a thread changes the header, the composer, the log (and on a narrow
+        screen the layout) at once; drawn as each change comes, that is several frames,
+        each laying the screen out again, before the messages arrive. Frames are held
+        until the first page is shown, or for OPEN_HOLD at most (a slow server)."""
+        if self._frames_held is None:
+            self._frames_held = self.app.batch_update()
+            self._frames_held.__enter__()
+            self.app.set_timer(OPEN_HOLD, self._release_frames)
+
+    def _release_frames(self) -> None:
+        held, self._frames_held = self._frames_held, None
+        if held is not None:
+            held.__exit__(None, None, None)
+
     @work(group="thread-load", exclusive=True, exit_on_error=False)
     async def _load_thread(self, thread_id: int, keep_cursor: bool = False) -> None:
+        try:
+            await self._load_first_page(thread_id)
+        finally:
+            self._release_frames()
+
+    async def _load_first_page(self, thread_id: int) -> None:
         client = self.tapp.client
         assert client is not None
         self._loaded_thread_id = None
@@ -754,7 +793,7 @@ class InboxScreen(Screen[None]):
         if self.thread is None or self.thread.id != thread_id:
             return
         log = self.log_widget
-        log.set_messages(page.items, page.next_cursor is not None)
+        await log.set_messages(page.items, page.next_cursor is not None)
         self._loaded_thread_id = thread_id
         if page.next_cursor is None:  # the thread's start is shown: is there one before it?
             self._hint_earlier(self.thread)

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message as TMessage
 from textual.reactive import reactive
-from textual.widget import Widget
+from textual.widget import AwaitMount, Widget
 from textual.widgets import Static
 
 from backend.schemas import MEDIA_KINDS, DeliveryStatus, Direction, Message, MessageKind
@@ -210,7 +210,7 @@ class MessageLog(VerticalScroll, can_focus=True):
         self.remove_children()
         self.cursor = -1
 
-    def set_messages(self, newest_first: list[Message], has_older: bool) -> None:
+    def set_messages(self, newest_first: list[Message], has_older: bool) -> AwaitMount:
         """Show a thread's first page (as the API returns it, newest first).
 
         The newest message is kept in view. Only the newest messages that can fill the
@@ -223,9 +223,10 @@ class MessageLog(VerticalScroll, can_focus=True):
         self.has_older = has_older
         self._item_list = [MessageItem(m, self) for m in self.messages]
         self._unmounted = max(0, len(self._item_list) - (self.app.size.height // 3 + 2))
-        self.mount_all(self._item_list[self._unmounted :])
+        mounted = self.mount_all(self._item_list[self._unmounted :])
         self._stick_to_end()
         self.cursor = len(self.messages) - 1
+        return mounted
 
     def _stick_to_end(self) -> None:
         """Keep the newest message in view.

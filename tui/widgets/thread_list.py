@@ -36,7 +36,7 @@ from textual.timer import Timer
 
 from backend.schemas import Direction, Thread, TicketPriority, TicketStatus
 from tui.client import ApiError
-from tui.glyphs import glyphs
+from tui.glyphs import Glyphs, glyphs
 from tui.text import age, countdown, one_line
 
 HOLD_FOREVER = 1e9
@@ -58,6 +58,22 @@ PRIORITY_MARK = {
     TicketPriority.low: "  ",
 }
 
+_ROW_STYLES = ("cursor", "unread", "dim", "selected", "placeholder", "urgent", "expired")
+
+
+@dataclass(frozen=True)
+class _Look:
+    """What every line of one paint shares, worked out once per paint rather than per line."""
+
+    width: int
+    top: int
+    base: Style
+    styles: dict[str, Style]
+    key: tuple[Style, ...]
+    now: datetime
+    current_id: int | None
+    glyphs: Glyphs
+
 
 class ThreadList(ScrollView, can_focus=True):
     """Threads of one view, newest first, for any number of threads."""
@@ -66,6 +82,7 @@ class ThreadList(ScrollView, can_focus=True):
     PAGE_SIZE = 50
     MAX_PAGES = 40
     HOLD_SECONDS = 3.0
+    LINE_CACHE = 600  # drawn lines kept (a dozen screens of rows)
 
     BINDINGS = [
         Binding("j,down", "cursor(1)", "Down", show=False, id="list.down", tooltip="Next thread"),
@@ -153,6 +170,7 @@ class ThreadList(ScrollView, can_focus=True):
     """
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+    _row_styles: tuple[Style, dict[str, Style], tuple[Style, ...], tuple[object, ...]] | None = None
 
     @dataclass
     class Opened(Message):
@@ -224,6 +242,11 @@ class ThreadList(ScrollView, can_focus=True):
         self._follow_id: int | None = None
         self.selected: dict[int, int] = {}  # thread id → ticket id
         self.fetch_count = 0  # for tests and the benchmark
+        self.rows_drawn = 0  # row lines drawn (not taken from ``_lines``): for tests
+        self._lines: OrderedDict[
+            tuple[int, int, bool], tuple[Thread, tuple[object, ...], Strip]
+        ] = OrderedDict()
+        self._look: _Look | None = None
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.monotonic: Callable[[], float] = time.monotonic
         self._moved_at = -HOLD_FOREVER
@@ -517,35 +540,94 @@ class ThreadList(ScrollView, can_focus=True):
             for page in range(max(0, first - 1), last + 2):
                 if page not in self._pages and page not in self._errors:
                     self._request(page, with_total=self.total is None)
-        return super().render_lines(crop)
+        self._look = self._make_look()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._look = None
+
+    def notify_style_update(self) -> None:
+        self._row_styles = None  # the theme, CSS or focus changed
+        super().notify_style_update()
+
+    def _make_look(self) -> _Look:
+        # Textual forgets a widget's component styles at every refresh (every cursor move);
+        # they change only with the CSS, the theme or the focus: ``notify_style_update``,
+        # or new component style objects (a restyle may skip the notification)
+        sources = tuple(self._component_styles.values())
+        cached = self._row_styles
+        if (
+            cached is None
+            or len(cached[3]) != len(sources)
+            or any(old is not new for old, new in zip(cached[3], sources, strict=True))
+        ):
+            styles = {name: self._cs(name) for name in _ROW_STYLES}
+            cached = self._row_styles = (self.rich_style, styles, tuple(styles.values()), sources)
+        base, styles, key, _ = cached
+        return _Look(
+            width=self.scrollable_content_region.width,
+            top=int(self.scroll_offset.y),
+            base=base,
+            styles=styles,
+            key=key,
+            now=self.now(),
+            current_id=getattr(self.current, "id", None),
+            glyphs=glyphs(),
+        )
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        line = int(self.scroll_offset.y) + y
-        index, sub = divmod(line, self.ROW_HEIGHT)
-        base = self.rich_style
+        look = self._look or self._make_look()
+        width, base, styles = look.width, look.base, look.styles
+        index, sub = divmod(look.top + y, self.ROW_HEIGHT)
         if self.total is None or index >= self.total:
             if index == 0 and sub == 0 and self.total == 0:
                 return self._strip(
-                    Text("  No threads in this view.", style=self._cs("dim")), width, base
+                    Text("  No threads in this view.", style=styles["dim"]), width, base
                 )
             if index == 0 and sub == 0 and self.total is None:
-                return self._strip(Text("  Loading…", style=self._cs("placeholder")), width, base)
+                return self._strip(Text("  Loading…", style=styles["placeholder"]), width, base)
             return Strip.blank(width, base)
         thread = self.thread_at(index)
         style = base
         if index == self.cursor and not self.arrow_cursor:
-            style = base + self._cs("cursor")
+            style = base + styles["cursor"]
         if thread is None:
             page = index // self.PAGE_SIZE
             if sub == 0:
                 error = self._errors.get(page)
-                mark = glyphs()
+                mark = look.glyphs
                 label = f"  {mark.warning} {error}" if error else f"  {mark.loading}"
-                return self._strip(Text(label, style=self._cs("placeholder")), width, style)
+                return self._strip(Text(label, style=styles["placeholder"]), width, style)
             return Strip.blank(width, style)
-        text = self._row_text(thread, sub, width)
-        return self._strip(text, width, style)
+        # a row's line is drawn again only when something it shows changed: scrolling by
+        # one row (every j/k at the edge of the view) then draws one new row, not the screen
+        shown: tuple[object, ...] = (
+            width,
+            style,
+            look.key,
+            look.glyphs,
+            thread.id in self.selected,
+            thread.id == look.current_id,
+            self.arrow_cursor,
+        )
+        if sub == 0:
+            ticket = thread.ticket
+            shown += (
+                self.owner_names(ticket.owner_id),
+                countdown(thread.session_expires_at, look.now),
+                age(thread.last_message_at, look.now),
+            )
+        key = (thread.id, sub, index == self.cursor)  # with and without the cursor on it
+        cached = self._lines.get(key)
+        if cached is not None and cached[0] is thread and cached[1] == shown:
+            self._lines.move_to_end(key)
+            return cached[2]
+        self.rows_drawn += 1
+        strip = self._strip(self._row_text(thread, sub, look), width, style)
+        self._lines[key] = (thread, shown, strip)
+        if len(self._lines) > self.LINE_CACHE:
+            self._lines.popitem(last=False)
+        return strip
 
     def _cs(self, name: str) -> Style:
         return self.get_component_rich_style(f"thread-list--{name}", partial=True)
@@ -561,33 +643,34 @@ class ThreadList(ScrollView, can_focus=True):
         ]
         return Strip(segments, width).crop_extend(0, width, style)
 
-    def _row_text(self, thread: Thread, sub: int, width: int) -> Text:
+    def _row_text(self, thread: Thread, sub: int, look: _Look) -> Text:
         ticket = thread.ticket
         unread = thread.unread_count > 0
         selected = thread.id in self.selected
-        dim = self._cs("dim")
-        mark = glyphs()
+        styles = look.styles
+        dim = styles["dim"]
+        mark = look.glyphs
         if sub == 0:
             row = Text()
-            at_cursor = thread.id == getattr(self.current, "id", None)
-            marker = self._cs("cursor") if at_cursor and self.arrow_cursor else None
+            at_cursor = thread.id == look.current_id
+            marker = styles["cursor"] if at_cursor and self.arrow_cursor else None
             row.append(mark.cursor if at_cursor else " ", marker)
-            row.append(mark.ticked if selected else mark.unticked, self._cs("selected"))
-            row.append(mark.unread if unread else " ", self._cs("unread"))
+            row.append(mark.ticked if selected else mark.unticked, styles["selected"])
+            row.append(mark.unread if unread else " ", styles["unread"])
             row.append(" W ", dim)
-            name = one_line(thread.contact.name, self._cs("unread") if unread else "")
+            name = one_line(thread.contact.name, styles["unread"] if unread else "")
             if thread.group_id:
                 name = Text(f"{mark.group} ", end="").append_text(name)  # a WhatsApp group's thread
             owner = self.owner_names(ticket.owner_id) or mark.nobody
-            now = self.now()
+            now = look.now
             left = countdown(thread.session_expires_at, now)
             session = f"{mark.session}{left.split()[0] if left else 'exp'}"
             right = Text()
-            right.append(PRIORITY_MARK.get(ticket.priority, "  "), self._cs("urgent"))
-            right.append(f"{session:>6} ", self._cs("expired") if left is None else dim)
+            right.append(PRIORITY_MARK.get(ticket.priority, "  "), styles["urgent"])
+            right.append(f"{session:>6} ", styles["expired"] if left is None else dim)
             right.append(f"{owner[:10]:>10} ", dim)
             right.append(f"{age(thread.last_message_at, now):>4}", dim)
-            room = max(4, width - len(row) - len(right) - 1)
+            room = max(4, look.width - len(row) - len(right) - 1)
             name.truncate(room, overflow="ellipsis", pad=True)
             row.append_text(name)
             row.append(" ")
