@@ -2,9 +2,13 @@
 at a time, each against the tests that check it; writes ``tests/mutation/results.md``.
 
 ``python -m tests.mutation.run [target …]`` (default: every target; ``--report`` only
-rewrites results.md from the saved outcomes). Each target runs in
+rewrites results.md from the saved outcomes; ``--again GLOB …`` re-runs only the mutants
+named, with the current tests, in the target's last copy). Each target runs in
 a copy of the project under ``.mutation/<target>/`` (mutmut writes ``mutants/`` there),
-so targets can use different tests and never touch the work tree. A survivor that is
+so targets can use different tests and never touch the work tree. Each target's outcome
+is saved in ``tests/mutation/outcomes/<target>.json`` (committed): results.md shows the
+latest outcome of every target, whichever were run this time. One mutmut worker unless
+``MUTATE_CHILDREN`` says more (the machine is shared). A survivor that is
 equivalent (no behaviour can tell it apart), or a gap worth naming, is explained in
 ``EXPLAINED`` below; any other survivor is listed as a gap.
 
@@ -15,6 +19,7 @@ minutes (modules whose tests start a backend).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".mutation"
 RESULTS = Path(__file__).resolve().parent / "results.md"
+OUTCOMES = Path(__file__).resolve().parent / "outcomes"
 MUTMUT = Path(sys.executable).with_name("mutmut")
 
 
@@ -50,7 +56,14 @@ TARGETS: dict[str, Target] = {
         ("backend/whatsapp/webhook.py",), ("tests/whatsapp/test_inbound_webhook.py",)
     ),
     "policy": Target(("backend/domain/policy.py",), ("tests/domain/test_policy.py",)),
-    "statuses": Target(("backend/store/statuses.py",), ("tests/whatsapp/test_statuses.py",)),
+    "statuses": Target(
+        ("backend/store/statuses.py",),
+        (
+            "tests/whatsapp/test_statuses.py",
+            "tests/whatsapp/test_status_rules.py",
+            "tests/whatsapp/test_pricing.py",
+        ),
+    ),
     "events_replay": Target(
         ("backend/store/events.py", "backend/api/ws.py"), ("tests/backend/test_live_push.py",)
     ),
@@ -169,9 +182,13 @@ def _prepare(name: str, target: Target) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".data")
     for folder in ("backend", "tui", "tests"):
         shutil.copytree(ROOT / folder, place / folder, ignore=ignore)
+    _write_config(place, target)
+    return place
+
+
+def _write_config(place: Path, target: Target) -> None:
     config = (ROOT / "pyproject.toml").read_text(encoding="utf-8") + _config(target)
     (place / "pyproject.toml").write_text(config, encoding="utf-8")
-    return place
 
 
 def _mutmut(place: Path, *args: str, timeout: float | None = None) -> str:
@@ -186,13 +203,31 @@ def _mutmut(place: Path, *args: str, timeout: float | None = None) -> str:
     return done.stdout + done.stderr
 
 
-def run_target(name: str, children: int) -> Outcome:
+def _refresh_tests(place: Path) -> None:
+    """The current tests into a target's last copy (and mutmut's copy of it)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".data")
+    for copy in (place / "tests", place / "mutants" / "tests"):
+        if copy.is_dir():
+            shutil.copytree(ROOT / "tests", copy, ignore=ignore, dirs_exist_ok=True)
+
+
+def run_target(name: str, children: int, again: list[str] | None = None) -> Outcome:
+    """Mutate a target from scratch, or (``again``) re-run only the mutants matching those
+    globs in its last copy, with the current tests; then read every mutant's status."""
     target = TARGETS[name]
     outcome = Outcome(name)
-    place = _prepare(name, target)
+    place = WORK / name
+    if again:
+        _refresh_tests(place)
+        _write_config(place, target)
+        previous = load_outcome(name)
+        outcome.seconds = previous.seconds if previous is not None else 0.0
+    else:
+        place = _prepare(name, target)
     started = time.monotonic()
-    log = _mutmut(place, "run", "--max-children", str(children))
-    outcome.seconds = time.monotonic() - started
+    log = _mutmut(place, "run", "--max-children", str(children), *(again or []))
+    if not again:
+        outcome.seconds = time.monotonic() - started
     (place / "run.log").write_text(log, encoding="utf-8")
     listing = _mutmut(place, "results", "--all", "true")
     for line in listing.splitlines():
@@ -211,22 +246,27 @@ def run_target(name: str, children: int) -> Outcome:
             outcome.survivors.append((f"{mutant} ({status})", "\n".join(changed)))
     if not outcome.counts:
         outcome.error = log[-2000:]
-    saved = {**outcome.__dict__, "run_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    (place / "outcome.json").write_text(json.dumps(saved), encoding="utf-8")
+    if not outcome.error:
+        saved = {**outcome.__dict__, "run_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+        OUTCOMES.mkdir(exist_ok=True)
+        text = json.dumps(saved, indent=1, ensure_ascii=False) + "\n"
+        (OUTCOMES / f"{name}.json").write_text(text, encoding="utf-8")
     return outcome
 
 
+def load_outcome(name: str) -> Outcome | None:
+    path = OUTCOMES / f"{name}.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.pop("run_at", None)
+    data["survivors"] = [tuple(pair) for pair in data["survivors"]]
+    return Outcome(**data)
+
+
 def saved_outcomes() -> list[Outcome]:
-    """The latest outcome of every target run so far (``.mutation/<target>/outcome.json``)."""
-    outcomes = []
-    for name in TARGETS:
-        path = WORK / name / "outcome.json"
-        if path.is_file():
-            data = json.loads(path.read_text(encoding="utf-8"))
-            data.pop("run_at", None)
-            data["survivors"] = [tuple(pair) for pair in data["survivors"]]
-            outcomes.append(Outcome(**data))
-    return outcomes
+    """The latest outcome of every target run so far (``tests/mutation/outcomes/``)."""
+    return [outcome for name in TARGETS if (outcome := load_outcome(name)) is not None]
 
 
 def write_results(outcomes: list[Outcome], not_run: list[str]) -> None:
@@ -270,18 +310,24 @@ def write_results(outcomes: list[Outcome], not_run: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    children = 2
+    # one worker: the machine is shared; MUTATE_CHILDREN=n to use more
+    children = int(os.environ.get("MUTATE_CHILDREN", "1"))
+    again = argv[argv.index("--again") + 1 :] if "--again" in argv else []
+    argv = argv[: len(argv) - len(again)]
     wanted = [arg for arg in argv if not arg.startswith("-")] or list(TARGETS)
     unknown = [name for name in wanted if name not in TARGETS]
     if unknown:
         print(f"unknown targets: {', '.join(unknown)}; known: {', '.join(TARGETS)}")
+        return 2
+    if again and (len(wanted) != 1 or not (WORK / wanted[0] / "mutants").is_dir()):
+        print("--again needs one target that has been run before")
         return 2
     outcomes = []
     if "--report" in argv:  # only rewrite results.md from the saved outcomes
         wanted = []
     for name in wanted:
         print(f"mutating {name} …", flush=True)
-        outcome = run_target(name, children)
+        outcome = run_target(name, children, again)
         print(
             f"  {outcome.target}: {outcome.killed}/{outcome.total} killed "
             f"({outcome.score:.0f} %) in {outcome.seconds / 60:.1f} min",
