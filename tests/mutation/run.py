@@ -7,7 +7,8 @@ named, with the current tests, in the target's last copy). Each target runs in
 a copy of the project under ``.mutation/<target>/`` (mutmut writes ``mutants/`` there),
 so targets can use different tests and never touch the work tree. Each target's outcome
 is saved in ``tests/mutation/outcomes/<target>.json`` (committed): results.md shows the
-latest outcome of every target, whichever were run this time. One mutmut worker unless
+latest outcome of every target, whichever were run this time (a target with no saved
+outcome keeps what the previous results.md showed of it: another work tree ran it). One mutmut worker unless
 ``MUTATE_CHILDREN`` says more (the machine is shared). A survivor that is
 equivalent (no behaviour can tell it apart), or a gap worth naming, is explained in
 ``EXPLAINED`` below; any other survivor is listed as a gap.
@@ -65,18 +66,34 @@ TARGETS: dict[str, Target] = {
         ),
     ),
     "events_replay": Target(
-        ("backend/store/events.py", "backend/api/ws.py"), ("tests/backend/test_live_push.py",)
+        ("backend/store/events.py", "backend/api/ws.py"),
+        (
+            "tests/backend/test_live_push.py",
+            "tests/backend/test_sql_events.py",
+            "tests/backend/test_engine.py::test_seq_never_reused_after_pruning_everything",
+        ),
     ),
     "thread_list": Target(
         ("tui/widgets/thread_list.py",),
         ("tests/tui/test_thread_list.py", "tests/tui/test_thread_list_live.py"),
     ),
-    "outbox": Target(
-        ("backend/whatsapp/outbox.py", "backend/store/outbox.py"),
+    # the outbox in two: the worker's rules and the queue's SQL, each against the tests
+    # that send through a real backend and the simulator's Graph API
+    "outbox_worker": Target(
+        ("backend/whatsapp/outbox.py",),
         (
             "tests/whatsapp/test_outbox_retries.py",
             "tests/whatsapp/test_outbound_faults.py",
             "tests/whatsapp/test_outbound_graph.py",
+            "tests/whatsapp/test_outbound_send.py",
+        ),
+    ),
+    "outbox_store": Target(
+        ("backend/store/outbox.py",),
+        (
+            "tests/whatsapp/test_outbox_retries.py",
+            "tests/whatsapp/test_outbound_faults.py",
+            "tests/whatsapp/test_outbound_send.py",
         ),
     ),
 }
@@ -141,7 +158,8 @@ EXPLAINED: dict[str, str] = {
 
 
 # a change of case only, in SQL text or in a column name read from a ``sqlite3.Row``, is
-# equivalent: SQLite's keywords and names, and ``Row`` keys, ignore case
+# equivalent: SQLite's keywords and names, and ``Row`` keys, ignore case (quoted SQL
+# literals, ``'note'``, are compared as written: they must not change)
 SQL_TEXT = re.compile(
     r"\?|\b(select|insert|update|delete|from|where|coalesce|null|join|order by|values)\b",
     re.IGNORECASE,
@@ -149,6 +167,7 @@ SQL_TEXT = re.compile(
 # the names that hold a ``sqlite3.Row`` in the mutated modules (a dict's keys do not ignore case)
 ROW_NAMES = ("row", "latest", "ticket", "updated", "before", "after", "found", "existing")
 _LITERAL = re.compile(r'(\w+\[)?"([^"\\]*)"')
+_SQL_QUOTED = re.compile(r"'[^']*'")
 
 
 def _case_only_kind(diff: str) -> str | None:
@@ -162,15 +181,18 @@ def _case_only_kind(diff: str) -> str | None:
     if old == new or old.lower() != new.lower():
         return None
     changed = [
-        (a.group(1), a.group(2))
+        (a.group(1), a.group(2), b.group(2))
         for a, b in zip(_LITERAL.finditer(old), _LITERAL.finditer(new), strict=False)
         if a.group(2) != b.group(2)
     ]
     if not changed:
         return None
-    if all(SQL_TEXT.search(text) for _, text in changed):
+    if all(
+        SQL_TEXT.search(text) and _SQL_QUOTED.findall(text) == _SQL_QUOTED.findall(mutated)
+        for _, text, mutated in changed
+    ):
         return "sql"
-    if all(owner and owner[:-1] in ROW_NAMES for owner, _ in changed):
+    if all(owner and owner[:-1] in ROW_NAMES for owner, _, _ in changed):
         return "row"
     return None
 
@@ -181,7 +203,7 @@ def explanation(mutant: str, diff: str) -> str:
         return EXPLAINED[mutant]
     kind = _case_only_kind(diff)
     if kind == "sql":
-        return "equivalent: SQL keywords and names are case-insensitive in SQLite"
+        return "equivalent: only the case of SQL keywords and names changes, which SQLite ignores"
     if kind == "row":
         return "equivalent: a `sqlite3.Row` reads its columns by name whatever their case"
     return "gap: no test kills it yet"
@@ -195,10 +217,10 @@ NOTES: dict[str, str] = {}
 class Outcome:
     target: str
     counts: dict[str, int] = field(default_factory=dict)
-    survivors: list[tuple[str, str]] = field(default_factory=list)  # (name, diff)
+    survivors: list[tuple[str, str]] = field(default_factory=list)  # (name (status), diff)
     seconds: float = 0.0
     error: str = ""
-    run_at: str = ""
+    measured: str = ""  # when, and at which commit of the work tree
 
     @property
     def total(self) -> int:
@@ -252,6 +274,28 @@ def _write_config(place: Path, target: Target) -> None:
     (place / "pyproject.toml").write_text(config, encoding="utf-8")
 
 
+def _refresh_tests(place: Path) -> None:
+    """The current tests into a target's last copy (and mutmut's copy of it)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".data")
+    for copy in (place / "tests", place / "mutants" / "tests"):
+        if copy.is_dir():
+            shutil.copytree(ROOT / "tests", copy, ignore=ignore, dirs_exist_ok=True)
+
+
+def _measured() -> str:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = (
+        " with uncommitted changes"
+        if git("status", "--porcelain", "backend", "tui", "tests")
+        else ""
+    )
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC at {commit}{dirty}"
+
+
 def _mutmut(place: Path, *args: str, timeout: float | None = None) -> str:
     done = subprocess.run(
         [str(MUTMUT), *args],
@@ -264,25 +308,18 @@ def _mutmut(place: Path, *args: str, timeout: float | None = None) -> str:
     return done.stdout + done.stderr
 
 
-def _refresh_tests(place: Path) -> None:
-    """The current tests into a target's last copy (and mutmut's copy of it)."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".data")
-    for copy in (place / "tests", place / "mutants" / "tests"):
-        if copy.is_dir():
-            shutil.copytree(ROOT / "tests", copy, ignore=ignore, dirs_exist_ok=True)
-
-
 def run_target(name: str, children: int, again: list[str] | None = None) -> Outcome:
     """Mutate a target from scratch, or (``again``) re-run only the mutants matching those
     globs in its last copy, with the current tests; then read every mutant's status."""
     target = TARGETS[name]
-    outcome = Outcome(name)
+    outcome = Outcome(name, measured=_measured())
     place = WORK / name
     if again:
         _refresh_tests(place)
         _write_config(place, target)
         previous = load_outcome(name)
         outcome.seconds = previous.seconds if previous is not None else 0.0
+        outcome.measured += " (again: " + " ".join(again) + ")"
     else:
         place = _prepare(name, target)
     started = time.monotonic()
@@ -307,8 +344,7 @@ def run_target(name: str, children: int, again: list[str] | None = None) -> Outc
             outcome.survivors.append((f"{mutant} ({status})", "\n".join(changed)))
     if not outcome.counts:
         outcome.error = log[-2000:]
-    if not outcome.error:
-        outcome.run_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    else:
         OUTCOMES.mkdir(exist_ok=True)
         text = json.dumps(outcome.__dict__, indent=1, ensure_ascii=False) + "\n"
         (OUTCOMES / f"{name}.json").write_text(text, encoding="utf-8")
@@ -324,44 +360,109 @@ def load_outcome(name: str) -> Outcome | None:
     return Outcome(**data)
 
 
+_ROW = re.compile(r"\| (\w+) \| `.*?` \| (\d+) \| (.*) \|$")
+_HEADING = re.compile(r"## (\w+): survivors(?: \(measured (.*)\))?$")
+_SURVIVOR = re.compile(r"- `(\S+ \([^)]+\))` — ")
+
+
+def previous_outcomes(text: str) -> dict[str, Outcome]:
+    """The targets a results.md shows (any version of its table), rebuilt from its rows and
+    survivors: what another work tree measured survives a run of other targets here."""
+    outcomes: dict[str, Outcome] = {}
+    current: Outcome | None = None
+    diff: list[str] | None = None
+    for line in text.splitlines():
+        row = _ROW.match(line)
+        if row is not None and row.group(1) in TARGETS:
+            cells = [cell.strip() for cell in row.group(3).split("|")]
+            numbers = [int(cell) if cell.isdigit() else 0 for cell in cells]
+            total = int(row.group(2))
+            if len(cells) == 5:  # killed, survived, no tests, score, minutes
+                killed, untested, minutes = numbers[0], numbers[2], cells[4]
+            else:  # killed, equivalent, gaps, no tests, score, minutes
+                killed, untested, minutes = numbers[0], numbers[3], cells[5]
+            counts = {"killed": killed, "survived": total - killed - untested}
+            counts["no tests"] = untested
+            outcomes[row.group(1)] = Outcome(
+                row.group(1),
+                counts={k: v for k, v in counts.items() if v},
+                seconds=float(minutes) * 60,
+            )
+            continue
+        heading = _HEADING.match(line)
+        if heading is not None:
+            current = outcomes.get(heading.group(1))
+            if current is not None:
+                current.measured = heading.group(2) or current.measured
+            continue
+        if line.startswith("## "):
+            current = None
+        if current is None:
+            continue
+        survivor = _SURVIVOR.match(line)
+        if survivor is not None:
+            current.survivors.append((survivor.group(1), ""))
+        elif line.strip() == "```diff":
+            diff = []
+        elif line.strip() == "```" and diff is not None:
+            name, _ = current.survivors[-1]
+            current.survivors[-1] = (name, "\n".join(diff))
+            diff = None
+        elif diff is not None:
+            diff.append(line[2:])
+    return outcomes
+
+
 def saved_outcomes() -> list[Outcome]:
-    """The latest outcome of every target run so far (``tests/mutation/outcomes/``)."""
-    return [outcome for name in TARGETS if (outcome := load_outcome(name)) is not None]
+    """The latest outcome of every target: saved here (``tests/mutation/outcomes/``), or
+    else as the previous results.md showed it."""
+    previous = previous_outcomes(RESULTS.read_text(encoding="utf-8") if RESULTS.is_file() else "")
+    outcomes = []
+    for name in TARGETS:
+        outcome = load_outcome(name) or previous.get(name)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
 
 
-def write_results(outcomes: list[Outcome], not_run: list[str]) -> None:
+def write_results(outcomes: list[Outcome]) -> None:
+    by_name = {outcome.target: outcome for outcome in outcomes}
     lines = [
         "# Mutation testing of the critical rules",
         "",
-        "`make mutate` (mutmut, `tests/mutation/run.py`; each target's latest run, saved in",
-        "`tests/mutation/outcomes/`). Each module group is mutated alone and checked against",
-        "its own tests (listed in `TARGETS`); a mutant is killed when a test fails (or hangs:",
-        "timeout). A survivor is *equivalent* when no behaviour can tell it from the original",
-        "(each says why below). Score: killed of the mutants that are not equivalent. Target:",
-        "90 % per module, every survivor equivalent.",
+        "`make mutate` (mutmut, `tests/mutation/run.py`): each target's latest run (saved in",
+        "`tests/mutation/outcomes/`, or kept from this file when another work tree ran it;",
+        "each survivors heading says when and at which commit). Each module group is mutated",
+        "alone and checked against its own tests (listed in `TARGETS`); a mutant is killed",
+        "when a test fails (or hangs: timeout). A survivor is *equivalent* when no behaviour",
+        "can tell it from the original (each says why); the score is killed of the mutants",
+        "that are not equivalent. Target: 90 % per module, every survivor equivalent.",
         "",
-        "| target | modules | mutants | killed | equivalent | gaps | no tests | score | minutes "
-        "| run |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| target | modules | mutants | killed | equivalent | gaps | no tests | score | minutes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for outcome in outcomes:
-        target = TARGETS[outcome.target]
+    for name, target in TARGETS.items():
+        files = ", ".join(f"`{f}`" for f in target.files)
+        outcome = by_name.get(name)
+        if outcome is None:
+            lines.append(f"| {name} | {files} | not run | | | | | | |")
+            continue
         untested = outcome.counts.get("no tests", 0)
         gaps = len(outcome.survivors) - outcome.equivalent
         lines.append(
-            f"| {outcome.target} | {', '.join(f'`{f}`' for f in target.files)} | "
-            f"{outcome.total} | {outcome.killed} | {outcome.equivalent} | {gaps} | {untested} | "
-            f"{outcome.score:.0f} % | {outcome.seconds / 60:.1f} | {outcome.run_at} |"
+            f"| {name} | {files} | {outcome.total} | {outcome.killed} | {outcome.equivalent} | "
+            f"{gaps} | {untested} | {outcome.score:.0f} % | {outcome.seconds / 60:.1f} |"
         )
-    for name in not_run:
-        files = ", ".join(f"`{f}`" for f in TARGETS[name].files)
-        lines.append(f"| {name} | {files} | not run | | | | | | | |")
     notes = [(name, NOTES[name]) for name in TARGETS if name in NOTES]
     if notes:
         lines += ["", "## Notes", ""]
         lines += [f"- **{name}**: {note}" for name, note in notes]
-    for outcome in outcomes:
-        lines += ["", f"## {outcome.target}: survivors", ""]
+    for name in TARGETS:
+        outcome = by_name.get(name)
+        if outcome is None:
+            continue
+        measured = f" (measured {outcome.measured})" if outcome.measured else ""
+        lines += ["", f"## {name}: survivors{measured}", ""]
         if outcome.error:
             lines += ["mutmut did not run:", "", "```", outcome.error, "```"]
             continue
@@ -369,8 +470,7 @@ def write_results(outcomes: list[Outcome], not_run: list[str]) -> None:
             lines.append("None.")
             continue
         for mutant, diff in outcome.survivors:
-            why = explanation(mutant.split(" ")[0], diff)
-            lines += [f"- `{mutant}` — {why}", "", "  ```diff"]
+            lines += [f"- `{mutant}` — {explanation(mutant.split(' ')[0], diff)}", "", "  ```diff"]
             lines += [f"  {text}" for text in diff.splitlines()]
             lines += ["  ```", ""]
     RESULTS.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
@@ -401,10 +501,7 @@ def main(argv: list[str]) -> int:
             flush=True,
         )
         outcomes.append(outcome)
-    everything = saved_outcomes()  # the targets run now, and the latest run of the others
-    write_results(
-        everything, [name for name in TARGETS if name not in {o.target for o in everything}]
-    )
+    write_results(saved_outcomes())  # the targets run now, and the latest run of the others
     return 0 if all(o.score >= 90 for o in outcomes) else 1
 
 
