@@ -40,7 +40,7 @@ MUTMUT = Path(sys.executable).with_name("mutmut")
 @dataclass(frozen=True)
 class Target:
     files: tuple[str, ...]
-    tests: tuple[str, ...]
+    tests: tuple[str, ...]  # pytest arguments: test files or ids (and options, e.g. -k)
 
 
 # the critical rules, smallest (fastest) first, each with the tests that check it
@@ -56,7 +56,12 @@ TARGETS: dict[str, Target] = {
     "webhook_signature": Target(
         ("backend/whatsapp/webhook.py",), ("tests/whatsapp/test_inbound_webhook.py",)
     ),
-    "policy": Target(("backend/domain/policy.py",), ("tests/domain/test_policy.py",)),
+    # without the megabyte inputs: under mutmut's tracing one takes ~45 s, and a survivor
+    # runs every test that covers it (checked by hand against the gaps left; see NOTES)
+    "policy": Target(
+        ("backend/domain/policy.py",),
+        ("tests/domain/test_policy.py", "-k", "not a_megabyte_of_hostile_text"),
+    ),
     "statuses": Target(
         ("backend/store/statuses.py",),
         (

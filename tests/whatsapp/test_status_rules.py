@@ -239,7 +239,7 @@ async def template_statuses(backend) -> dict[str, str]:
     return {f"{row['name']}/{row['language']}": row["status"] for row in found}
 
 
-async def test_a_template_status_is_matched_by_metas_id_before_name_and_language(backend):
+async def test_a_template_status_is_matched_by_metas_id_before_name_and_language(backend, agent):
     await seed_template(backend, "tmpl-en", "order_update", "en_US")
     await seed_template(backend, "tmpl-es", "order_update", "es")
 
@@ -258,11 +258,14 @@ async def test_a_template_status_is_matched_by_metas_id_before_name_and_language
         "order_update/es": "APPROVED",
     }
     (event,) = await events_after(backend, seq, "template.updated")
-    assert (event["external_id"], event["status"], event["reason"]) == (
+    assert (event["external_id"], event["status"], event.pop("reason")) == (
         "tmpl-en",
         "PAUSED",
         "Low quality",
     )
+    # the event carries the template as the API shows it
+    listed = (await agent.get("/api/v1/templates")).json()["items"]
+    assert event == next(item for item in listed if item["external_id"] == "tmpl-en")
     # without an id, by name and language; no reason given, none told
     seq = await last_seq(backend)
     assert await update(template_id=None, name="order_update", language="es", status="REJECTED")
