@@ -358,6 +358,31 @@ def test_each_kind_of_look_alike_is_phishing(text: str) -> None:
     assert rule_of(text) == "phishing_link"
 
 
+def test_vv_for_w_in_a_short_brand_is_phishing() -> None:
+    # a brand under six letters has no one-letter-typo rule to fall back on
+    policy = ContentPolicy(PolicyConfig(protected_brands=("swift.com",)))
+    assert policy.check("https://svvift.com/") == PolicyHit("phishing_link", RULES[0].description)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["https://www.paypal.com:443/signin", "https://wa.me:8443/34612345678", "http://[::1]:8080/"],
+)
+def test_a_port_is_not_part_of_the_host(text: str) -> None:
+    assert rule_of(text) is None
+
+
+def test_a_shortener_behind_a_port_is_caught() -> None:
+    assert rule_of("https://bit.ly:443/3xYz") == "url_shortener"
+
+
+@pytest.mark.parametrize(
+    "text", ["https://login.mybank.com@evil.example/", "http://support.example.org@10.0.0.1/x"]
+)
+def test_a_domain_before_an_at_sign_hides_the_real_host(text: str) -> None:
+    assert rule_of(text) == "phishing_link"
+
+
 @pytest.mark.parametrize(
     "text",
     ["GB74 AZAZ 1234 5698 7654 32", "GB02YBZA12345698765432"],
