@@ -192,6 +192,12 @@ EXPLAINED: dict[str, str] = {
         )
         for n in (28, 30)
     },
+    **{
+        f"backend.store.statuses.x__apply_to_message__mutmut_{n}": (
+            "equivalent: `=` for `+=` — the lists are still empty in the failed branch"
+        )
+        for n in (14, 22)
+    },
     "backend.store.statuses.x_prune_early_statuses__mutmut_33": (
         'equivalent: `""` sorts before every time, so an unreadable record is forgotten as '
         "with None"

@@ -107,6 +107,37 @@ async def test_a_failure_after_read_keeps_read_and_notes_when_it_failed(backend,
     assert got["failed_at"].startswith("2026-11-26T09:55:01")
 
 
+async def test_a_read_or_played_after_a_failure_is_accepted_and_clears_the_error(backend, meta):
+    """Multi-device: a failure then a read (or a voice note played) on another device."""
+    for wamid, later in (
+        ("wamid.failed-then-read", "read"),
+        ("wamid.failed-then-played", "played"),
+    ):
+        mid = await outbound(backend, meta, wamid=wamid)
+        await statuses(meta, p.status(wamid, "failed", at=AT, errors=[p.error(131026)]))
+        await statuses(meta, p.status(wamid, later, at=AT + timedelta(seconds=1)))
+        got = await message(backend, mid)
+        assert (got["status"], got["error_code"], got["error_message"]) == ("read", None, None)
+
+
+async def test_the_month_view_counts_a_price_that_does_not_say_billable_as_unknown(
+    backend, meta, admin
+):
+    said = {"free": False, "silent": None}
+    for wamid, billable in said.items():
+        await outbound(backend, meta, wamid=wamid)
+        sent = p.status(wamid, "sent", at=AT)
+        sent["pricing"] = {"pricing_model": "PMP", "type": "regular", "category": "utility"}
+        if billable is not None:
+            sent["pricing"]["billable"] = billable
+        await statuses(meta, sent)
+    response = await admin.get("/api/v1/usage/month", params={"month": "2026-11"})
+    assert response.status_code == 200, response.text
+    (line,) = [line for line in response.json()["lines"] if line["category"] == "utility"]
+    counts = (line["messages"], line["billable"], line["free"], line["unknown"])
+    assert counts == (2, 0, 1, 1)
+
+
 async def test_a_send_being_checked_ranks_as_sending_and_a_stateless_one_takes_any(backend, meta):
     """``checking`` (an ambiguous send) ranks as ``sending``: a status of that rank leaves
     it, a further one settles it; a message with no state yet takes even ``queued``."""
