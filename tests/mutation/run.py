@@ -258,7 +258,35 @@ def explanation(mutant: str, diff: str) -> str:
 
 
 # what a reader of results.md should know about a target's figures (issue 19), by target
-NOTES: dict[str, str] = {}
+NOTES: dict[str, str] = {
+    "webhook_signature": (
+        "86 % → 100 %: re-measured after the test of a counter that cannot be written, which "
+        "kills the six survivors on its log line; the two left are equivalent."
+    ),
+    "policy": (
+        'run without the megabyte inputs (`-k "not a_megabyte_of_hostile_text"`): under '
+        "mutmut's tracing one takes ~45 s, and a survivor runs every test that covers it; "
+        "the survivors were checked against them by hand. Before: a first run stopped at "
+        "369 of 582 mutants with 50 survivors (86 % so far), most of them in "
+        "`ContentPolicy.__init__`, unseen because the tests used a policy built at import. "
+        "Tests added since: look-alikes by substitution, insertion, containment, `vv`/`rn` "
+        "(also in a brand too short for the typo rule), a port is not part of the host, a "
+        "domain before an at-sign hides the real host, IBANs and NIEs at the ends of the "
+        "alphabet, 4-character passwords."
+    ),
+    "statuses": (
+        "64 % → see the table. Before: measured against `test_statuses.py` alone, SQL-case "
+        "survivors counted as gaps. Added: `test_status_rules.py` (what `apply_status` "
+        "answers, statuses of numbers not served, kept-aside statuses keeping their time, "
+        "staying aside for another wamid and pruned after two days — and only they, a "
+        "failure after read, a read or played after a failure, the checking rank, which "
+        "message moves the ticket and that it tells, template updates by id before name and "
+        "their event, a price that does not say billable) and `test_pricing.py` joins the "
+        "target. A bug found on the way: a status below the message's with no time to fill "
+        "(`queued`, `sending`) built an empty `UPDATE` and the webhook answered 500. The run "
+        "was interrupted once and resumed (`--resume`): the minutes leave out its first 25."
+    ),
+}
 
 
 @dataclass
@@ -492,6 +520,7 @@ def write_results(outcomes: list[Outcome]) -> None:
         "when a test fails (or hangs: timeout). A survivor is *equivalent* when no behaviour",
         "can tell it from the original (each says why); the score is killed of the mutants",
         "that are not equivalent. Target: 90 % per module, every survivor equivalent.",
+        "Before issue 19's work a hand-made run (81 mutants over these rules) killed 60 %.",
         "",
         "| target | modules | mutants | killed | equivalent | gaps | no tests | score | minutes |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
