@@ -364,6 +364,17 @@ def test_vv_for_w_in_a_short_brand_is_phishing() -> None:
     assert policy.check("https://svvift.com/") == PolicyHit("phishing_link", RULES[0].description)
 
 
+@pytest.mark.parametrize("text", ["ftp://anonymous@ftp.example.org/pub", "my file is paypal.pdf"])
+def test_a_name_before_an_at_sign_or_a_file_name_is_not_a_look_alike(text: str) -> None:
+    # only a domain before the @ hides the host; "paypal.pdf" has no top-level domain
+    assert rule_of(text) is None
+
+
+def test_a_qualifier_counts_only_within_24_characters_before_the_code() -> None:
+    assert rule_of("promo" + " " * 19 + "code 4821") is None  # 24 characters back
+    assert rule_of("promo" + " " * 20 + "code 4821") == "one_time_code"  # 25: too far
+
+
 @pytest.mark.parametrize(
     "text",
     ["https://www.paypal.com:443/signin", "https://wa.me:8443/34612345678", "http://[::1]:8080/"],

@@ -156,10 +156,20 @@ EXPLAINED: dict[str, str] = {
     "backend.domain.policy.xǁContentPolicyǁ_has_national_id__mutmut_12": (
         'equivalent: `rindex` — each of X, Y, Z is once in "XYZ"'
     ),
-    "backend.domain.policy.xǁContentPolicyǁ_has_one_time_code__mutmut_16": (
-        'gap, accepted: the look-back for a qualifier ("zip code") is 24 characters; 25 '
-        "differs only after 21 or more spaces, which no rule speaks of"
-    ),
+    **{
+        f"backend.domain.policy.x__links__mutmut_{n}": (
+            "equivalent: an IPv6 literal host, cut at its first colon or not, is never a brand, "
+            "a shortener or a listed domain"
+        )
+        for n in (13, 24)
+    },
+    **{
+        f"backend.domain.policy.x__links__mutmut_{n}": (
+            "equivalent: outside brackets a host has at most one colon (its port), so every "
+            "split keeps the same first part"
+        )
+        for n in (17, 18, 20)
+    },
     # ---- statuses
     **{
         f"backend.store.statuses.xǁStatusRecordǁ{name}": (
@@ -402,7 +412,8 @@ def run_target(
         _write_config(place, target)
         previous = load_outcome(name)
         outcome.seconds = previous.seconds if previous is not None else 0.0
-        outcome.measured += " (again: " + " ".join(again) + ")"
+        named = " ".join(again) if len(again) <= 3 else f"{len(again)} mutants"
+        outcome.measured += f" (again: {named})"
     else:
         place = _prepare(name, target)
     started = time.monotonic()
