@@ -370,6 +370,15 @@ def test_a_name_before_an_at_sign_or_a_file_name_is_not_a_look_alike(text: str) 
     assert rule_of(text) is None
 
 
+def test_a_bare_host_under_a_punycode_top_level_domain_is_phishing() -> None:
+    assert rule_of("see shop.xn--p1ai now") == "phishing_link"
+
+
+def test_a_keyword_folded_to_ascii_is_found_among_every_other_folding_letter() -> None:
+    # "paſsword" (long s) with İ, ı and the Kelvin sign: every letter IGNORECASE folds
+    assert rule_of("pa\u017fsword: hunter22 \u0130\u0131\u212a") == "password"
+
+
 def test_a_qualifier_counts_only_within_24_characters_before_the_code() -> None:
     assert rule_of("promo" + " " * 19 + "code 4821") is None  # 24 characters back
     assert rule_of("promo" + " " * 20 + "code 4821") == "one_time_code"  # 25: too far

@@ -170,6 +170,23 @@ EXPLAINED: dict[str, str] = {
         )
         for n in (17, 18, 20)
     },
+    "backend.domain.policy.x__links__mutmut_57": (
+        "equivalent: `has_scheme=None` — it is only read as a truth value, as False"
+    ),
+    **{
+        f"backend.domain.policy.x__rules_that_could_fire__mutmut_{n}": (
+            "equivalent: the quick test only lets more rules through to their full patterns, "
+            "which decide (it is a necessary condition, for speed)"
+        )
+        for n in (3, 30, 31, 32, 36, 55)
+    },
+    "backend.domain.policy.xǁContentPolicyǁ_link_rule__mutmut_10": (
+        "equivalent: `shortener_seen = None` — only read as a truth value, as False"
+    ),
+    "backend.domain.policy.xǁContentPolicyǁ_link_rule__mutmut_16": (
+        "equivalent: with the shortener rule off, a shortener seen returns that rule (None), "
+        "as not looking does"
+    ),
     # ---- statuses
     **{
         f"backend.store.statuses.xǁStatusRecordǁ{name}": (
