@@ -386,9 +386,14 @@ def test_a_qualifier_counts_only_within_24_characters_before_the_code() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["https://www.paypal.com:443/signin", "https://wa.me:8443/34612345678", "http://[::1]:8080/"],
+    [
+        "https://www.paypal.com:443/signin",
+        "https://wa.me:8443/34612345678",
+        "http://[::1]:8080/",
+        "https://www.paypal.com./signin",
+    ],
 )
-def test_a_port_is_not_part_of_the_host(text: str) -> None:
+def test_a_port_or_the_root_dot_is_not_part_of_the_host(text: str) -> None:
     assert rule_of(text) is None
 
 

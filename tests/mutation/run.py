@@ -187,6 +187,16 @@ EXPLAINED: dict[str, str] = {
         "equivalent: with the shortener rule off, a shortener seen returns that rule (None), "
         "as not looking does"
     ),
+    "backend.domain.policy.x__normalize_domain__mutmut_4": (
+        'equivalent: `rstrip("XX.XX")` — the name is lowercased first, so only dots go'
+    ),
+    "backend.domain.policy.x__rules_that_could_fire__mutmut_70": (
+        "equivalent: the quick test only lets more rules through to their full patterns, "
+        "which decide (it is a necessary condition, for speed)"
+    ),
+    "backend.domain.policy.xǁContentPolicyǁcheck__mutmut_4": (
+        "equivalent: `decode()` decodes UTF-8 by default"
+    ),
     # ---- statuses
     **{
         f"backend.store.statuses.xǁStatusRecordǁ{name}": (
