@@ -370,6 +370,20 @@ def test_a_name_before_an_at_sign_or_a_file_name_is_not_a_look_alike(text: str) 
     assert rule_of(text) is None
 
 
+def test_bytes_are_read_as_utf_8_and_broken_bytes_do_not_hide_the_rest() -> None:
+    policy = ContentPolicy()
+    password = PolicyHit("password", RULES[5].description)
+    assert policy.check("mi contraseña: gato1234".encode()) == password  # ñ in UTF-8
+    assert policy.check(b"\xff\xfe see https://paypa1.com/login") == PolicyHit(
+        "phishing_link", RULES[0].description
+    )
+
+
+def test_a_hit_of_a_personal_data_rule_carries_its_description() -> None:
+    hit = ContentPolicy().check("my card is 4111 1111 1111 1111")
+    assert hit == PolicyHit("payment_card", RULES[2].description)
+
+
 def test_a_bare_host_under_a_punycode_top_level_domain_is_phishing() -> None:
     assert rule_of("see shop.xn--p1ai now") == "phishing_link"
 

@@ -197,6 +197,13 @@ EXPLAINED: dict[str, str] = {
     "backend.domain.policy.xǁContentPolicyǁcheck__mutmut_4": (
         "equivalent: `decode()` decodes UTF-8 by default"
     ),
+    "backend.domain.policy.xǁContentPolicyǁcheck__mutmut_8": (
+        "equivalent: the codec name `UTF-8` is `utf-8`"
+    ),
+    "backend.domain.policy.xǁContentPolicyǁcheck__mutmut_16": (
+        "equivalent: the link rules run on text the quick test would have ruled out, and find "
+        "no link there (it is a necessary condition, for speed)"
+    ),
     # ---- statuses
     **{
         f"backend.store.statuses.xǁStatusRecordǁ{name}": (
