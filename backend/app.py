@@ -18,6 +18,7 @@ from backend.api import (
     inserts,
     meta,
     records,
+    reports,
     search,
     threads,
     tickets,
@@ -51,6 +52,7 @@ ROUTE_TABLES = [
     inserts.routes,
     audit.routes,
     drafts.routes,
+    reports.routes,
 ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import importlib
 import json
 import sys
@@ -93,6 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     usage.add_argument("--json", action="store_true", help="print JSON")
     usage.set_defaults(func=cmd_usage)
+
+    report = areas.add_parser(
+        "report",
+        help="a report (messages_per_day, response_by_agent, cost_per_day, …) as a table, "
+        "CSV or JSON",
+    )
+    report.add_argument("name", help="the report; `ttydesk admin report list` lists them")
+    report.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first UTC day")
+    report.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last UTC day")
+    report.add_argument("--agent", help="an agent id: only the tickets they own")
+    report.add_argument("--number", help="a business number, e.g. +15550001111")
+    report.add_argument("--view", help="a view id (builtin:all_open, or a shared view's number)")
+    shape = report.add_mutually_exclusive_group()
+    shape.add_argument("--csv", action="store_true", help="print CSV: the header, then the rows")
+    shape.add_argument("--json", action="store_true", help="print JSON")
+    report.set_defaults(func=cmd_report)
 
     add_channel_commands = _optional("backend.whatsapp.cli", "add_channel_commands")
     if add_channel_commands is not None:
@@ -426,6 +443,77 @@ def _usage_month_text(view: Any) -> str:
             f"Budget: {budget.spent} of {budget.amount} {budget.currency} "
             f"({share:.0f} %){warning[budget.level]}."
         )
+    return "\n".join(lines)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from backend.api.usage import pricing_rules
+    from backend.domain import reports as rules
+    from backend.store.reports import ReportFilters
+
+    if args.name == "list":
+        for spec in rules.REPORTS.values():
+            print(f"{spec.name}  {spec.title}")
+        return EXIT_OK
+    settings = _settings()
+    if settings is None:
+        return EXIT_USAGE
+
+    async def show(store: SqliteStore) -> int | None:
+        from backend import schemas
+
+        # the CLI reads as an admin no agent is: the built-in views and the shared ones
+        viewer = schemas.Agent(
+            id=0,
+            name="ttydesk admin",
+            role=schemas.Role.admin,
+            availability=schemas.Availability.available,
+            notify=schemas.NotificationChoice.mine,
+            created_at=store.now(),
+        )
+        rules.report_spec(args.name)
+        filters = ReportFilters(
+            days=rules.date_range(args.date_from, args.date_to, now=store.now()),
+            agent_id=rules.agent_filter(args.agent, me=0),
+            business_number=rules.number_filter(args.number),
+            view_id=args.view,
+        )
+        chosen = pricing_rules(settings) if args.name == "cost_per_day" else None
+        report = await store.report(args.name, filters, viewer=viewer, pricing_rules=chosen)
+        if args.json:
+            _print_json(report.model_dump(mode="json"))
+        elif args.csv:
+            out = csv.writer(sys.stdout, lineterminator="\n")
+            out.writerow([column.label for column in report.columns])
+            out.writerows(["" if cell is None else cell for cell in row] for row in report.rows)
+        else:
+            print(_report_text(report))
+        return None
+
+    return _with_store(show)
+
+
+def _report_text(report: Any) -> str:
+    lines = [
+        f"{report.title}, {report.date_from} to {report.date_to} ({report.time_zone} days)",
+    ]
+    narrowed = [
+        f"{name} {value}"
+        for name, value in (
+            ("agent", report.agent_id),
+            ("number", report.business_number),
+            ("view", report.view_id),
+        )
+        if value is not None
+    ]
+    if narrowed:
+        lines.append("Only " + ", ".join(narrowed) + ".")
+    if report.currency:
+        lines.append(f"Money in {report.currency}.")
+    lines.append("")
+    cells = [["–" if cell is None else str(cell) for cell in row] for row in report.rows]
+    lines.append(_table(cells, [column.label for column in report.columns]))
+    lines += report.notes
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 import typing
 from datetime import date
@@ -28,6 +29,9 @@ from pydantic_settings import (
 from backend.domain.pricing import RateCard, RateCardError, parse_rate_card
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+# ``database`` is a SQLite file path, or (when its store is finished, issue 16) one of these
+POSTGRESQL_SCHEMES = ("postgresql", "postgres")
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
 
 
 def default_data_dir() -> Path:
@@ -141,6 +145,24 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_location(cls, value: Any) -> Any:
+        """A URL is never taken for a path: ``postgresql://h/db`` would otherwise be a
+        SQLite file in a folder named ``postgresql:``."""
+        if isinstance(value, str) and (url := _URL_SCHEME.match(value.strip())):
+            scheme = url.group(1).lower()
+            if scheme in POSTGRESQL_SCHEMES:
+                raise ValueError(
+                    "PostgreSQL support is not finished in this version: set a SQLite file "
+                    "path, or leave it unset for <data_dir>/ttydesk.db"
+                )
+            raise ValueError(
+                f"{scheme}:// is not a database ttydesk can use: give a file path (SQLite), "
+                "or leave it unset for <data_dir>/ttydesk.db"
+            )
+        return value
 
     @field_validator("rate_card")
     @classmethod

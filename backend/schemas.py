@@ -139,6 +139,8 @@ class FilterOperator(StrEnum):
     before = "before"
     after = "after"
     within = "within"  # session expires within N hours
+    at_least = "at_least"  # a count or seconds: at least the value
+    at_most = "at_most"
 
 
 class InsertKind(StrEnum):
@@ -403,6 +405,9 @@ class Ticket(ResponseModel):
     updated_at: datetime
     closed_at: datetime | None = None
     snoozed_until: datetime | None = None  # pending until then: out of the open views
+    # wall-clock seconds from opened to closed; None while open (a reopen clears it)
+    resolution_seconds: int | None = None
+    billable_messages: int = 0  # our messages Meta bills: what it has cost so far
 
 
 class TicketUpdate(WireModel):
@@ -866,6 +871,58 @@ class UsageMonth(ResponseModel):
     messages_change_percent: float | None = None  # None when the previous month had none
     estimate_change: Decimal | None = None
     budget: Budget | None = None
+
+
+class SendPrice(ResponseModel):
+    """What one more message of a category would be billed, before it is sent."""
+
+    category: str  # service | utility | marketing | authentication | …
+    free: bool = False  # a service message the month's free allowance still covers
+    price: Decimal | None = None  # in ``SendPrices.currency``; None: no rate card or no price
+
+
+class SendPrices(ResponseModel):
+    """What a send in one thread would be billed as: per category, by the customer's market
+    (the contact's country), the rate card and the number's free allowance this month."""
+
+    thread_id: int
+    business_number: str
+    market: str | None = None  # the contact's country; None when not known
+    rate_card: bool = False
+    currency: str | None = None
+    free_service_messages_left: int  # of the number's allowance this usage month
+    prices: list[SendPrice] = []
+
+
+# --------------------------------------------------------------------------- reports
+
+
+class ReportColumn(ResponseModel):
+    name: str
+    label: str
+    unit: Literal["day", "hour", "text", "count", "seconds", "money"]
+
+
+class ReportInfo(ResponseModel):
+    name: str
+    title: str
+    chart: Literal["bar", "line"]  # x: the first column; a series per count/seconds/money column
+    columns: list[ReportColumn]
+
+
+class Report(ReportInfo):
+    """A report's table over whole UTC days (``date_from`` to ``date_to``, both included),
+    with the filters it was asked with; ``rows`` follow ``columns`` (money as text)."""
+
+    date_from: date
+    date_to: date
+    time_zone: str = "UTC"
+    agent_id: int | None = None
+    business_number: str | None = None
+    view_id: str | None = None
+    currency: str | None = None
+    rows: list[list[str | int | None]]
+    notes: list[str] = []
 
 
 # --------------------------------------------------------------------------- channels

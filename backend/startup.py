@@ -7,9 +7,11 @@ second ``serve`` on a database another one is serving.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import fcntl
 import os
+import re
 import socket
 import sqlite3
 from pathlib import Path
@@ -18,7 +20,10 @@ from typing import TYPE_CHECKING
 from backend.private_files import FILE_MODE, private_dir
 
 if TYPE_CHECKING:
+    from backend.store.pg_engine import PgEngine
     from backend.store.sqlite import SqliteStore
+
+PG_CONNECT_TIMEOUT_SECONDS = 10
 
 
 class StartupError(Exception):
@@ -74,6 +79,66 @@ async def open_store(store: SqliteStore) -> None:
 async def _close_quietly(store: SqliteStore) -> None:
     try:
         await store.close()
+    except Exception:  # noqa: BLE001 - half-open after the error being reported
+        pass
+
+
+def postgresql_where(url: str) -> str:
+    """``database on user@host:port`` of a PostgreSQL URL: never its password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(url)
+    except Exception:  # noqa: BLE001 - a URL libpq cannot read: named without its parts
+        return "the PostgreSQL database of TTYDESK_DATABASE"
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    host = parts.get("host") or "localhost"
+    port = parts.get("port") or "5432"
+    return f"the PostgreSQL database {parts.get('dbname') or '(default)'} on {user}{host}:{port}"
+
+
+def _pg_reason(exc: Exception) -> str:
+    """libpq's reason: its first line, after its last "failed:", without FATAL (the lines
+    after are hints such as "Is the server running…" and the statement quoted)."""
+    lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    text = " ".join(lines[0].split()).rsplit("failed: ", 1)[-1]
+    return re.sub(r"^(FATAL|ERROR):\s*", "", text).removesuffix(".")
+
+
+async def open_postgresql(engine: PgEngine) -> None:
+    """``engine.open()``, with a server it cannot reach or a database it cannot use as a
+    ``StartupError``. One connection is made first: the pool alone would wait out its
+    timeout and say only that it timed out."""
+    import psycopg
+
+    where = postgresql_where(engine.url)
+    try:
+        probe = await asyncio.to_thread(
+            psycopg.connect, engine.url, connect_timeout=PG_CONNECT_TIMEOUT_SECONDS
+        )
+        probe.close()
+        await engine.open()
+    except psycopg.OperationalError as exc:
+        await _close_engine_quietly(engine)
+        reason = _pg_reason(exc)
+        if "does not exist" in reason and "database" in reason:
+            fix = "create it (createdb), or fix the URL in TTYDESK_DATABASE"
+        elif "authentication" in reason or "role" in reason or "password" in reason:
+            fix = "fix the user or password in TTYDESK_DATABASE"
+        else:
+            fix = "check that PostgreSQL runs there, or fix the URL in TTYDESK_DATABASE"
+        raise StartupError(f"{where} cannot be opened ({reason}): {fix}") from None
+    except psycopg.Error as exc:
+        await _close_engine_quietly(engine)
+        raise StartupError(
+            f"{where} cannot be migrated ({_pg_reason(exc)}): the user of TTYDESK_DATABASE "
+            "must own the database, or be allowed to create tables in it"
+        ) from None
+
+
+async def _close_engine_quietly(engine: PgEngine) -> None:
+    try:
+        await engine.close()
     except Exception:  # noqa: BLE001 - half-open after the error being reported
         pass
 

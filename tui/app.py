@@ -46,6 +46,7 @@ from backend.schemas import (
     View,
     ViewCounts,
 )
+from tui.budget import BudgetFollower
 from tui.client import ApiClient, ApiError, ConnState, LiveEvent, LiveStream, ViewsChanged
 from tui.commands import TtydeskCommands
 from tui.config import Settings, save_settings
@@ -165,6 +166,22 @@ class TtydeskApp(App[int]):
             tooltip="Notifications, templates and channels",
         ),
         Binding(
+            "f5",
+            "goto('reports')",
+            "Reports",
+            show=False,
+            id="app.reports",
+            tooltip="Volumes, response times, tickets and cost, as charts and tables",
+        ),
+        Binding(
+            "f6",
+            "goto('usage')",
+            "WhatsApp month",
+            show=False,
+            id="app.usage_month",
+            tooltip="What WhatsApp bills this month: messages per category, the estimate",
+        ),
+        Binding(
             "ctrl+q",
             "quit",
             "Quit",
@@ -204,6 +221,7 @@ class TtydeskApp(App[int]):
         self.presence: dict[int, Presence] = {}  # other agents' presence, by agent id
         self.thread_cache: OrderedDict[int, Thread] = OrderedDict()
         self._templates: list[Template] | None = None
+        self.budget_follower = BudgetFollower(self)
         self.live: Signal[LiveEvent] = Signal(self, "live")
         self.reloaded: Signal[object] = Signal(self, "reloaded")
         self.ready_event = asyncio.Event()
@@ -360,6 +378,8 @@ class TtydeskApp(App[int]):
         # the other screens (and their imports) wait until they are first shown
         self.add_mode("records", _records_screen)
         self.add_mode("settings", _settings_screen)
+        self.add_mode("usage", _usage_month_screen)
+        self.add_mode("reports", _reports_screen)
 
     @property
     def is_admin(self) -> bool:
@@ -432,6 +452,8 @@ class TtydeskApp(App[int]):
                 self._templates = [t for t in self._templates if t.id != data.id] + [data]
         elif kind == EventType.message_created and isinstance(data, Message):
             self._maybe_notify(data)
+        elif kind == EventType.message_updated and isinstance(data, Message):
+            self.budget_follower.message_updated(data)
         elif kind == EventType.hello:
             self.presence.clear()  # a (new) connection: the others' presence follows
         elif kind == EventType.presence and isinstance(data, Presence):
@@ -607,6 +629,11 @@ class TtydeskApp(App[int]):
             "Notifications, templates, channels (f4)",
             lambda: self.action_goto("settings"),
         )
+        yield SystemCommand(
+            "WhatsApp month",
+            "What WhatsApp bills: messages per category, the estimate, the trend (f6)",
+            lambda: self.action_goto("usage"),
+        )
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -691,6 +718,18 @@ def _settings_screen() -> Screen[None]:
     from tui.screens.settings import SettingsScreen
 
     return SettingsScreen()
+
+
+def _usage_month_screen() -> Screen[None]:
+    from tui.screens.usage_month import UsageMonthScreen
+
+    return UsageMonthScreen()
+
+
+def _reports_screen() -> Screen[None]:
+    from tui.screens.reports import ReportsScreen
+
+    return ReportsScreen()
 
 
 def run(

@@ -48,12 +48,15 @@ from backend.schemas import (
     PhoneNumberAdd,
     Presence,
     PresenceState,
+    Report,
+    ReportInfo,
     RequestCode,
     Resync,
     RevealedContent,
     SearchHit,
     SendMedia,
     SendNote,
+    SendPrices,
     SendReaction,
     SendTemplate,
     SendText,
@@ -71,6 +74,7 @@ from backend.schemas import (
     TimelineEntry,
     UploadedMedia,
     Usage,
+    UsageMonth,
     VerifyCode,
     View,
     ViewCounts,
@@ -388,6 +392,23 @@ class ApiClient:
 
     async def usage(self) -> Usage:
         return await self._get("/usage", Usage)
+
+    async def send_prices(self, thread_id: int) -> SendPrices:
+        return await self._get(f"/threads/{thread_id}/send-price", SendPrices)
+
+    async def usage_month(self, month: str | None = None) -> UsageMonth:
+        """A usage month (``YYYY-MM``; the current one when None)."""
+        return await self._get("/usage/month", UsageMonth, month=month)
+
+    # ----------------------------------------------------------------- reports
+
+    async def reports(self) -> list[ReportInfo]:
+        return await self._all("/reports", Page[ReportInfo])
+
+    async def report(self, name: str, filters: dict[str, str | None]) -> Report:
+        """One report; ``filters`` are its query (from, to, agent, number, view)."""
+        response = await self.request("GET", f"/reports/{name}", params=dict(filters))
+        return _parse(Report, response)
 
     # ----------------------------------------------------------------- channels (admin)
 

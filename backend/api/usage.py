@@ -7,7 +7,7 @@ from aiohttp import web
 from pydantic import Field
 
 from backend import schemas
-from backend.api.wire import operation, parse_query, respond
+from backend.api.wire import operation, parse_query, path_int, respond
 from backend.config import Settings, load_rate_card
 from backend.domain import pricing
 from backend.keys import SETTINGS, STORE
@@ -65,3 +65,18 @@ async def get_usage_month(request: web.Request) -> web.Response:
     month = pricing.parse_month(query.month) if query.month is not None else None
     rules = pricing_rules(request.app[SETTINGS])
     return respond(await request.app[STORE].usage_month(month, rules))
+
+
+@operation(
+    routes,
+    "GET",
+    "/api/v1/threads/{id}/send-price",
+    summary="What a send in the thread would be billed as, per category (service, utility, "
+    "marketing, authentication): free within the number's monthly allowance, and with a rate "
+    "card its price in the customer's market",
+    response=schemas.SendPrices,
+)
+async def get_send_price(request: web.Request) -> web.Response:
+    thread_id = path_int(request, "id")
+    rules = pricing_rules(request.app[SETTINGS])
+    return respond(await request.app[STORE].send_prices(thread_id, rules))

@@ -272,6 +272,49 @@ def estimate_month(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SendPrice:
+    """What one more message of a category would cost, before it is sent."""
+
+    category: str
+    free: bool  # a service message the month's free allowance still covers
+    price: Decimal | None  # by the rate card (0 when free); None: no card, or no price
+
+
+def free_service_messages_left(
+    counts: Iterable[PricedCount], business_number: str, free_service_messages: int
+) -> int:
+    """What is left of a number's free service allowance this month: every delivered
+    service message uses it, billable or not (as ``estimate_month`` spends it)."""
+    used = sum(
+        count.messages
+        for count in counts
+        if count.business_number == business_number
+        and count.category == SERVICE
+        and count.billable is not None
+    )
+    return max(0, free_service_messages - used)
+
+
+def send_prices(
+    market: str | None, *, rate_card: RateCard | None, free_service_left: int
+) -> list[SendPrice]:
+    """The price of one message per category (the four WhatsApp bills, then any other the
+    card names for the market) to a customer in ``market``."""
+    categories = list(CATEGORIES)
+    if rate_card is not None:
+        for key in ((market or "").upper(), ANY_MARKET):
+            categories += [c for c in rate_card.markets.get(key, {}) if c not in categories]
+    prices = []
+    for category in categories:
+        free = category == SERVICE and free_service_left > 0
+        price = None
+        if rate_card is not None:
+            price = Decimal(0) if free else rate_card.price(market, category)
+        prices.append(SendPrice(category=category, free=free, price=price))
+    return prices
+
+
 def budget_level(spent: Decimal, budget: Decimal) -> BudgetLevel:
     """How the month's estimate stands against the budget: a warning from 80 %."""
     if spent >= budget:

@@ -18,7 +18,7 @@ from backend.domain.errors import InvalidField
 from backend.domain.numbers import INT64_MAX, positive_id
 from backend.domain.tickets import TicketPriority, TicketStatus
 
-PropertyKind = Literal["enum", "text", "datetime", "agent", "bool", "hours"]
+PropertyKind = Literal["enum", "text", "datetime", "agent", "bool", "hours", "count"]
 
 IS_ANY_OF = "is_any_of"
 IS_NONE_OF = "is_none_of"
@@ -28,6 +28,8 @@ CONTAINS = "contains"
 BEFORE = "before"
 AFTER = "after"
 WITHIN = "within"
+AT_LEAST = "at_least"  # a count or a number of seconds: column >= value
+AT_MOST = "at_most"  # column <= value (an unknown one, e.g. no response yet, is neither)
 BEFORE_OR_UNKNOWN = "before_or_unknown"
 OPERATORS: tuple[str, ...] = (
     IS_ANY_OF,
@@ -38,6 +40,8 @@ OPERATORS: tuple[str, ...] = (
     BEFORE,
     AFTER,
     WITHIN,
+    AT_LEAST,
+    AT_MOST,
 )
 
 MAX_FILTERS = 20
@@ -66,6 +70,8 @@ class Condition:
 _ENUM_OPERATORS = (IS_ANY_OF, IS_NONE_OF, IS_KNOWN, IS_UNKNOWN)
 _TEXT_OPERATORS = (CONTAINS, IS_ANY_OF, IS_NONE_OF, IS_KNOWN, IS_UNKNOWN)
 _DATETIME_OPERATORS = (BEFORE, AFTER, IS_KNOWN, IS_UNKNOWN)
+_COUNT_OPERATORS = (AT_LEAST, AT_MOST)
+_SECONDS_OPERATORS = (AT_LEAST, AT_MOST, IS_KNOWN, IS_UNKNOWN)
 
 PROPERTIES: dict[str, PropertySpec] = {
     spec.name: spec
@@ -100,6 +106,13 @@ PROPERTIES: dict[str, PropertySpec] = {
         ),
         PropertySpec("subject", "Subject", "text", _TEXT_OPERATORS),
         PropertySpec("contact_name", "Contact name", "text", _TEXT_OPERATORS),
+        PropertySpec(
+            "first_response_seconds", "First response (seconds)", "count", _SECONDS_OPERATORS
+        ),
+        PropertySpec("resolution_seconds", "Resolution (seconds)", "count", _SECONDS_OPERATORS),
+        PropertySpec("inbound_count", "Messages in", "count", _COUNT_OPERATORS),
+        PropertySpec("outbound_count", "Messages out", "count", _COUNT_OPERATORS),
+        PropertySpec("billable_messages", "Billable messages", "count", _COUNT_OPERATORS),
     )
 }
 
@@ -237,7 +250,7 @@ def _read_values(raw: object, spec: PropertySpec, operator: str, *, field: str) 
     if operator in (IS_KNOWN, IS_UNKNOWN):
         if values:
             raise InvalidField(f"{operator.replace('_', ' ')} takes no values.", field=field)
-    elif operator in (CONTAINS, BEFORE, AFTER, WITHIN):
+    elif operator in (CONTAINS, BEFORE, AFTER, WITHIN, AT_LEAST, AT_MOST):
         if len(values) != 1:
             raise InvalidField(
                 f"{operator.replace('_', ' ')} takes exactly one value.", field=field
@@ -355,6 +368,18 @@ def _hours_value(spec: PropertySpec, value: object, operator: str, me: int, fiel
     return hours
 
 
+def _count_value(spec: PropertySpec, value: object, operator: str, me: int, field: str) -> int:
+    """A whole number from 0 (a count, or seconds): 3, "3"."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or not 0 <= number <= INT64_MAX:
+        raise InvalidField(f"{_short(value)} is not a whole number from 0.", field=field)
+    return number
+
+
 _NORMALISERS = {
     "enum": _enum_value,
     "agent": _agent_value,
@@ -362,6 +387,7 @@ _NORMALISERS = {
     "bool": _bool_value,
     "datetime": _datetime_value,
     "hours": _hours_value,
+    "count": _count_value,
 }
 
 

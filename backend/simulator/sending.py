@@ -31,7 +31,7 @@ HEADER_MEDIA_FORMATS = {"IMAGE": "image", "VIDEO": "video", "DOCUMENT": "documen
 class ValidatedSend:
     type: str
     recipient: str
-    addressed_by: str  # "to" | "recipient"
+    addressed_by: str  # "to" | "recipient" | "group"
     template: Template | None
     missing_media_id: str | None
     biz_opaque_callback_data: str | None
@@ -48,13 +48,16 @@ def validate_send(state: SimState, body: dict[str, Any]) -> ValidatedSend:
     if body.get("messaging_product") != "whatsapp":
         raise GraphError(100, "The parameter messaging_product is required and must be whatsapp.")
     recipient_type = body.get("recipient_type", "individual")
-    if recipient_type != "individual":
-        raise GraphError(
-            100, f"recipient_type {recipient_type!r} is not supported by the simulator"
-        )
+    if recipient_type not in ("individual", "group"):
+        raise GraphError(100, "Param recipient_type must be one of {individual, group}.")
 
     to, recipient = body.get("to"), body.get("recipient")
-    if to:
+    if recipient_type == "group":
+        # a group the business is in: the simulator knows those its customers wrote in
+        if not to or str(to) not in state.group_last_inbound:
+            raise GraphError(131009, f"Parameter 'to' ({to}) is not a group of this number.")
+        target, addressed_by = str(to), "group"
+    elif to:
         normalised = normalise_phone(str(to))
         if normalised is None:
             raise GraphError(131009, f"Parameter 'to' ({to}) is not a valid WhatsApp number.")

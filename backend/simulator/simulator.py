@@ -177,6 +177,8 @@ class Simulator:
             )
         if built.opens_window:
             customer.last_inbound_at = float(message.get("timestamp") or self.clock.now())
+            if message.get("group_id"):
+                self.state.group_last_inbound[message["group_id"]] = customer.last_inbound_at
         if built.new_identity is not None:
             new_user_id, new_wa_id = built.new_identity
             self.state.rename_customer(customer, user_id=new_user_id, wa_id=new_wa_id)
@@ -194,12 +196,20 @@ class Simulator:
     def accept_send(self, phone: PhoneNumber, body: dict[str, Any]) -> dict[str, Any]:
         """Validate and accept a send; statuses follow asynchronously."""
         validated = validate_send(self.state, body)
-        if validated.addressed_by == "to":
-            customer: Customer | None = self.customer_for_key(validated.recipient)
+        to_group = validated.addressed_by == "group"
+        customer: Customer | None
+        if to_group:
+            customer = None
+        elif validated.addressed_by == "to":
+            customer = self.customer_for_key(validated.recipient)
         else:
             customer = self.state.customer(validated.recipient)
         now = self.clock.now()
-        window_open = customer is not None and self.state.window_open(customer)
+        window_open = (
+            self.state.group_window_open(validated.recipient)
+            if to_group
+            else customer is not None and self.state.window_open(customer)
+        )
         template = validated.template
         category = template.category.lower() if template else "service"
         wamid = self.state.ids.wamid(customer.wa_id if customer else None)
@@ -219,18 +229,20 @@ class Simulator:
         self.state.record_sent(sent)
 
         failure: tuple[int, str | None] | None = None
-        if customer is None or not customer.on_whatsapp:
+        if not to_group and (customer is None or not customer.on_whatsapp):
             failure = (131026, None)
         elif template is None and not window_open:
             failure = (131047, None)
         elif validated.missing_media_id is not None:
             failure = (131053, f"Media id {validated.missing_media_id} was not found.")
-        elif customer.fail_with is not None:
+        elif customer is not None and customer.fail_with is not None:
             failure = (customer.fail_with, None)
         self._schedule_statuses(sent, customer, failure, sent_pricing)
 
         contact: dict[str, Any] = {"input": str(body.get("to") or body.get("recipient"))}
-        if validated.addressed_by == "to":
+        if to_group:
+            pass  # a group has no WhatsApp id of a person
+        elif validated.addressed_by == "to":
             contact["wa_id"] = (
                 customer.wa_id if customer and customer.wa_id else validated.recipient
             )
@@ -265,9 +277,10 @@ class Simulator:
             code, details = failure
             self.later(timing.sent, lambda: self.emit_status(sent, "failed", code, details))
             return
-        assert customer is not None
         steps = ["sent"]
-        if not customer.blocked:
+        if customer is None:  # a group: delivered to the group (per-member receipts aside)
+            steps.append("delivered")
+        elif not customer.blocked:
             steps.append("delivered")
             if customer.read_receipts and customer.auto_read:
                 steps.append("read")
@@ -313,9 +326,13 @@ class Simulator:
             "status": status,
             "timestamp": str(int(self.clock.now())),
         }
-        if sent.addressed_by == "to":
+        if sent.addressed_by == "group":
             item["recipient_id"] = sent.input_recipient
-        item["recipient_user_id"] = customer.user_id if customer else sent.input_recipient
+            item["recipient_type"] = "group"
+        else:
+            if sent.addressed_by == "to":
+                item["recipient_id"] = sent.input_recipient
+            item["recipient_user_id"] = customer.user_id if customer else sent.input_recipient
         if customer and customer.parent_user_id:
             item["recipient_parent_user_id"] = customer.parent_user_id
         if sent.biz_opaque_callback_data is not None and (

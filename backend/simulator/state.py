@@ -301,6 +301,8 @@ class SimState:
         self.sent: dict[str, SentMessage] = {}
         self.last_sent_to: dict[str, str] = {}  # customer user_id -> wamid
         self.received: dict[str, ReceivedMessage] = {}
+        # group id -> when a member last wrote in it (its window, like a customer's)
+        self.group_last_inbound: dict[str, float] = {}
         self.media: dict[str, MediaItem] = {}
         self.faults = self.config.faults.model_copy(deep=True)
         for customer_config in self.config.customers:
@@ -419,6 +421,10 @@ class SimState:
         if customer.last_inbound_at is None:
             return False
         return self.clock.now() < customer.last_inbound_at + self.config.session_window_s
+
+    def group_window_open(self, group_id: str) -> bool:
+        last = self.group_last_inbound.get(group_id)
+        return last is not None and self.clock.now() < last + self.config.session_window_s
 
     def find_templates(self, name: str) -> list[Template]:
         return [t for w in self.wabas.values() for t in w.templates if t.name == name]

@@ -52,7 +52,8 @@ def ticket_columns(thread: str) -> str:
     t.outbound_count AS t_outbound_count,
     t.last_delivery_status AS t_last_delivery_status, t.created_at AS t_created_at,
     {ticket_updated_at(thread)} AS t_updated_at, t.closed_at AS t_closed_at,
-    t.snoozed_until AS t_snoozed_until"""
+    t.snoozed_until AS t_snoozed_until, t.resolution_seconds AS t_resolution_seconds,
+    t.billable_messages AS t_billable_messages"""
 
 
 def ticket_updated_at(thread: str) -> str:
@@ -108,7 +109,8 @@ def ticket_json(thread: str) -> str:
     'created_at', {_json_time("t.created_at")},
     'updated_at', {_json_time(ticket_updated_at(thread))},
     'closed_at', {_json_time("t.closed_at")},
-    'snoozed_until', {_json_time("t.snoozed_until")})"""
+    'snoozed_until', {_json_time("t.snoozed_until")},
+    'resolution_seconds', t.resolution_seconds, 'billable_messages', t.billable_messages)"""
 
 
 _CONTACT_NAME = f"""COALESCE(NULLIF(CASE
@@ -306,6 +308,8 @@ def ticket_from_row(row: Row, prefix: str = "t_") -> schemas.Ticket:
         updated_at=parse_dt(col("updated_at")),
         closed_at=parse_dt(col("closed_at")),
         snoozed_until=parse_dt(col("snoozed_until")),
+        resolution_seconds=col("resolution_seconds"),
+        billable_messages=col("billable_messages"),
     )
 
 
@@ -691,8 +695,8 @@ def resolve_whatsapp_contact(
     needs_review = False
     if contact_id is None and e164:
         matches = tx.all(
-            "SELECT id FROM contacts WHERE phone = ? OR mobile_phone = ? "
-            "ORDER BY updated_at DESC, id DESC",
+            "SELECT id FROM contacts WHERE (phone = ? OR mobile_phone = ?) "
+            "AND merged_into IS NULL ORDER BY updated_at DESC, id DESC",
             (e164, e164),
         )
         if matches:
@@ -897,10 +901,13 @@ def set_ticket_status(tx: Tx, ticket_id: int, status: str, actor_id: int | None)
         raise NotFound("There is no such ticket.", code="ticket_not_found")
     if row["status"] == status:
         return False
+    closing = status == "closed"
     tx.execute(
-        "UPDATE tickets SET status = ?, updated_at = ?, closed_at = ?, snoozed_until = NULL "
+        "UPDATE tickets SET status = ?, updated_at = ?, closed_at = ?, snoozed_until = NULL, "
+        "resolution_seconds = CASE WHEN ? THEN "
+        "CAST(ROUND((julianday(?) - julianday(created_at)) * 86400) AS INTEGER) END "
         "WHERE id = ?",
-        (status, tx.now_iso, tx.now_iso if status == "closed" else None, ticket_id),
+        (status, tx.now_iso, tx.now_iso if closing else None, closing, tx.now_iso, ticket_id),
     )
     tx.execute(
         "UPDATE threads SET status = ?, snoozed_until = NULL WHERE ticket_id = ?",

@@ -141,6 +141,9 @@ def load_contact_detail(tx: Tx, contact_id: int) -> schemas.ContactDetail:
     )
 
 
+# the contact a merged duplicate's id stands for (merges do not chain: 0008 merged each
+# group into its oldest member at once)
+_SURVIVOR = "SELECT merged_into FROM contacts WHERE id = ? AND merged_into IS NOT NULL"
 _ASSOCIATED_COMPANIES = (
     "SELECT co.id, co.name, co.domain FROM associations a JOIN companies co ON co.id = a.object_id "
     "WHERE a.contact_id = ? AND a.object_type = 'company' ORDER BY co.name, co.id"
@@ -290,14 +293,14 @@ def _import_row(
     if cleaned.get("email"):
         existing = tx.one(
             "SELECT id, properties FROM contacts WHERE email = ? COLLATE NOCASE "
-            "ORDER BY updated_at DESC LIMIT 1",
+            "AND merged_into IS NULL ORDER BY updated_at DESC LIMIT 1",
             (cleaned["email"],),
         )
     for number in (cleaned.get("phone"), cleaned.get("mobile_phone")):
         if existing is None and number:
             existing = tx.one(
-                "SELECT id, properties FROM contacts WHERE phone = ? OR mobile_phone = ? "
-                "ORDER BY updated_at DESC LIMIT 1",
+                "SELECT id, properties FROM contacts WHERE (phone = ? OR mobile_phone = ?) "
+                "AND merged_into IS NULL ORDER BY updated_at DESC LIMIT 1",
                 (number, number),
             )
     values = {key: value for key, value in cleaned.items() if value is not None}
@@ -333,7 +336,7 @@ class RecordsStore(StoreBase):
         self, *, q: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> schemas.Page[schemas.Contact]:
         """Contacts, most recently created first; ``q`` matches names, e-mails, numbers."""
-        clauses, params = [], []
+        clauses, params = ["merged_into IS NULL"], []  # a merged duplicate is its survivor
         if q is not None and q.strip():
             match = fts_query(q)
             if match is None:
@@ -344,7 +347,7 @@ class RecordsStore(StoreBase):
         if key is not None:
             clauses.append("id < ?")
             params.append(key[0])
-        where = " AND ".join(clauses) or "1"
+        where = " AND ".join(clauses)
         rows = await self.readers.all(
             f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE {where} ORDER BY id DESC LIMIT ?",
             [*params, limit + 1],
@@ -357,6 +360,10 @@ class RecordsStore(StoreBase):
         )
 
     async def get_contact(self, contact_id: int) -> schemas.ContactDetail:
+        """The contact, or for a duplicate merged into another, the one it was merged into."""
+        row = await self.readers.one(_SURVIVOR, (contact_id,))
+        if row is not None:
+            contact_id = row[0]
         row = await self.readers.one(
             f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = ?", (contact_id,)
         )
@@ -402,7 +409,9 @@ class RecordsStore(StoreBase):
         owner_id = given.pop("owner_id", None)
 
         def update(tx: Tx) -> schemas.ContactDetail:
-            current = tx.one("SELECT country, properties FROM contacts WHERE id = ?", (contact_id,))
+            survivor = tx.one(_SURVIVOR, (contact_id,))
+            target = survivor[0] if survivor is not None else contact_id
+            current = tx.one("SELECT country, properties FROM contacts WHERE id = ?", (target,))
             if current is None:
                 raise NotFound("There is no such contact.", code="contact_not_found")
             # phones without a country code are read in the contact's (new or stored) country
@@ -417,9 +426,9 @@ class RecordsStore(StoreBase):
                 cleaned["owner_id"] = owner_id
             if properties is not None:
                 cleaned["properties"] = dumps({**loads(current["properties"], {}), **properties})
-            tx.update("contacts", contact_id, {**cleaned, "updated_at": tx.now_iso})
-            index_contact(tx, contact_id)
-            return emit_contact(tx, contact_id)
+            tx.update("contacts", target, {**cleaned, "updated_at": tx.now_iso})
+            index_contact(tx, target)
+            return emit_contact(tx, target)
 
         return await self.write(update)
 

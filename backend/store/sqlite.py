@@ -18,6 +18,7 @@ from backend.store.events import EventsStore
 from backend.store.inserts import InsertsStore
 from backend.store.outbox import OutboxStore
 from backend.store.records import RecordsStore
+from backend.store.reports import ReportsStore
 from backend.store.search import SearchStore
 from backend.store.seeding import SeedingStore
 from backend.store.sending import SendingStore
@@ -41,6 +42,7 @@ class SqliteStore(
     ThreadsStore,
     ReadReceiptsStore,
     TicketsStore,
+    ReportsStore,
     ViewsStore,
     SearchStore,
     RecordsStore,

@@ -210,7 +210,7 @@ def _apply_pricing(tx: Tx, message_id: int, status: str, block: dict[str, Any] |
     row = tx.one(
         "SELECT m.direction, m.created_at, m.pricing_category, m.pricing_billable, "
         "m.pricing_model, m.pricing_type, m.pricing_market, c.country, "
-        "COALESCE(th.business_number, th.phone_number_id, '') AS number "
+        "COALESCE(th.business_number, th.phone_number_id, '') AS number, th.ticket_id "
         "FROM messages m JOIN threads th ON th.id = m.thread_id "
         "LEFT JOIN contacts c ON c.id = th.contact_id WHERE m.id = ?",
         (message_id,),
@@ -237,6 +237,12 @@ def _apply_pricing(tx: Tx, message_id: int, status: str, block: dict[str, Any] |
         if old_category is not None:
             _count_priced(tx, bucket, old_category, row["pricing_billable"], -1)
         _count_priced(tx, bucket, pricing.category, billable, 1)
+        billed = (billable == 1) - (row["pricing_billable"] == 1)
+        if billed:
+            tx.execute(
+                "UPDATE tickets SET billable_messages = billable_messages + ? WHERE id = ?",
+                (billed, row["ticket_id"]),
+            )
     return True
 
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from backend import schemas
 from backend.domain import pricing
 from backend.domain import usage as usage_rules
+from backend.domain.errors import NotFound
 from backend.domain.session import is_open
 from backend.store.base import StoreBase
 from backend.store.engine import Tx, iso, parse_dt
@@ -255,4 +256,35 @@ class UsageStore(StoreBase):
             await self.priced_counts(period),
             await self.priced_counts(previous),
             rules,
+        )
+
+    async def send_prices(self, thread_id: int, rules: PricingRules) -> schemas.SendPrices:
+        """What a send in the thread would be billed as now, per category: by the contact's
+        country, the rate card and what is left of the number's free service allowance in
+        the usage month the store's clock is in."""
+        row = await self.readers.one(
+            "SELECT COALESCE(th.business_number, th.phone_number_id, '') AS number, "
+            "c.country FROM threads th LEFT JOIN contacts c ON c.id = th.contact_id "
+            "WHERE th.id = ?",
+            (thread_id,),
+        )
+        if row is None:
+            raise NotFound("There is no such thread.", code="thread_not_found")
+        period = usage_rules.billing_period(self.now(), self.usage_rules.subscription_start)
+        left = pricing.free_service_messages_left(
+            await self.priced_counts(period), row["number"], rules.free_service_messages
+        )
+        market = (row["country"] or "").upper() or None
+        card = rules.rate_card
+        return schemas.SendPrices(
+            thread_id=thread_id,
+            business_number=row["number"],
+            market=market,
+            rate_card=card is not None,
+            currency=card.currency if card else None,
+            free_service_messages_left=left,
+            prices=[
+                schemas.SendPrice(category=price.category, free=price.free, price=price.price)
+                for price in pricing.send_prices(market, rate_card=card, free_service_left=left)
+            ],
         )

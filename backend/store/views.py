@@ -63,6 +63,11 @@ COLUMNS: dict[str, tuple[str, frozenset[str]]] = {
     "last_message_direction": ("th.last_message_direction", frozenset()),
     "subject": ("t.subject", frozenset({"t"})),
     "contact_name": (CONTACT_NAME, frozenset({"c"})),
+    "first_response_seconds": ("t.first_response_seconds", frozenset({"t"})),
+    "resolution_seconds": ("t.resolution_seconds", frozenset({"t"})),
+    "inbound_count": ("th.inbound_count", frozenset()),
+    "outbound_count": ("t.outbound_count", frozenset({"t"})),
+    "billable_messages": ("t.billable_messages", frozenset({"t"})),
 }
 TEXT_PROPERTIES = frozenset({"business_number", "subject", "contact_name"})
 # bool property → (SQL when true, SQL when false), over threads th
@@ -183,6 +188,10 @@ def condition_sql(condition: rules.Condition) -> tuple[str, list[Any], frozenset
         return f"{column} < ?", params, aliases
     if operator == rules.AFTER:
         return f"{column} > ?", params, aliases
+    if operator == rules.AT_LEAST:
+        return f"{column} >= ?", params, aliases
+    if operator == rules.AT_MOST:
+        return f"{column} <= ?", params, aliases
     if operator == rules.BEFORE_OR_UNKNOWN:
         return f"{column} IS NULL OR {column} <= ?", params, aliases
     raise ValueError(f"no SQL for operator {operator!r}")

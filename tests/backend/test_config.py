@@ -59,3 +59,35 @@ def test_secrets_are_not_in_the_repr(monkeypatch):
     settings = load_settings()
     assert "s3cr3t-value" not in repr(settings)
     assert settings.whatsapp_app_secret.get_secret_value() == "s3cr3t-value"
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://ttydesk@127.0.0.1:5432/ttydesk", "postgres://db.example/ttydesk"]
+)
+def test_a_postgresql_url_is_refused_until_it_is_supported(monkeypatch, tmp_path, url):
+    """Never a SQLite file in a folder named ``postgresql:`` (test_startup runs serve)."""
+    monkeypatch.setenv("TTYDESK_DATABASE", url)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "PostgreSQL" in message and "not finished" in message
+    assert "TTYDESK_DATABASE" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://root@localhost/ttydesk", "sqlite:///var/lib/ttydesk.db", "file:///tmp/x.db"]
+)
+def test_a_database_url_of_another_kind_is_refused_in_one_line(tmp_path, url):
+    (tmp_path / "ttydesk.toml").write_text(f'database = "{url}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "database" in message and "ttydesk.toml" in message and "\n" not in message
+    assert url.split("://")[0] in message
+    assert "a file path" in message
+
+
+def test_a_database_path_still_selects_sqlite(tmp_path, monkeypatch):
+    monkeypatch.setenv("TTYDESK_DATABASE", str(tmp_path / "desk.db"))
+    settings = load_settings()
+    assert settings.database_path == tmp_path / "desk.db"

@@ -289,3 +289,60 @@ async def test_after_0008_the_customer_writes_into_the_surviving_conversation(tm
         await backend.stop()
     assert found == [{"text": f"again {n}", "thread_id": 1, "contact_id": 1} for n in range(3)]
     assert contacts[0] == 4  # no new contact
+
+
+async def test_after_0008_a_merged_duplicate_is_no_longer_a_contact_of_its_own(tmp_path):
+    """The duplicates 0008 merged keep their rows (nothing is deleted) but are not listed or
+    found as contacts any more: the list and search show the survivor, the duplicate's id
+    opens the survivor, and a number on both no longer matches the duplicate."""
+    from datetime import UTC, datetime
+
+    from backend.domain.clock import FixedClock
+    from tests.support import LiveBackend
+    from tests.whatsapp import payloads as p
+    from tests.whatsapp.conftest import connect_number, signed_post
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    conn = sqlite3.connect(data_dir / "ttydesk.db", isolation_level=None)
+    version_7_with_duplicates(conn)
+    conn.close()
+    now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+    backend = LiveBackend(data_dir=data_dir, clock=FixedClock(now))
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        # the same number on the survivor and, more recently updated, on a duplicate
+        await backend.store.write(
+            lambda tx: tx.execute(
+                "UPDATE contacts SET phone = '+34612000111', updated_at = CASE id "
+                "WHEN 2 THEN '2026-11-20T00:00:00.000000+00:00' ELSE updated_at END "
+                "WHERE id IN (1, 2)"
+            )
+        )
+        async with backend.client(backend.admin_token) as api:
+            listed = (await api.get("/api/v1/contacts")).json()["items"]
+            found = (await api.get("/api/v1/contacts", params={"q": "Tom"})).json()["items"]
+            opened = (await api.get("/api/v1/contacts/2")).json()
+            changed = await api.patch("/api/v1/contacts/3", json={"last_name": "Jones"})
+        await connect_number(backend, phone_number_id="P1", connected_at=datetime(2026, 11, 1))
+        async with backend.client() as meta:
+            message = p.text("hello from my other phone", at=now, from_="34612000111", user_id=None)
+            contact = p.contact(wa_id="34612000111", user_id=None)
+            envelope = p.messages_envelope(message, contacts=[contact], phone_number_id="P1")
+            assert (await signed_post(meta, envelope)).status_code == 200
+        row = await backend.store.readers.one(
+            "SELECT th.contact_id, t.needs_review FROM messages m "
+            "JOIN threads th ON th.id = m.thread_id JOIN tickets t ON t.id = th.ticket_id "
+            "WHERE m.text = 'hello from my other phone'"
+        )
+        kept = await backend.store.readers.one("SELECT COUNT(*) FROM contacts")
+    finally:
+        await backend.stop()
+    assert [c["id"] for c in listed] == [4, 1]
+    assert [c["id"] for c in found] == [1]
+    assert opened["id"] == 1 and opened["email"] == "tom@example.com"
+    assert changed.status_code == 200 and changed.json()["id"] == 1
+    assert changed.json()["last_name"] == "Jones"
+    assert (row["contact_id"], row["needs_review"]) == (1, 0)
+    assert kept[0] == 4  # nothing deleted

@@ -159,3 +159,13 @@ def test_an_unknown_key_is_named_with_the_nearest_valid_one(env, tmp_path, text,
     code, _, err = finished("admin", "agent", "list", env=env)
     line = assert_one_line(code, err, str(config), f"{key!r}", f"{nearest!r}")
     assert "unknown" in line
+
+
+@pytest.mark.parametrize("command", [("serve",), ("admin", "agent", "list")])
+def test_a_postgresql_url_is_refused_without_making_a_sqlite_file(env, tmp_path, command):
+    env["TTYDESK_DATABASE"] = "postgresql://ttydesk@127.0.0.1:5432/ttydesk"
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    code, _, err = finished(*command, env=env, cwd=workdir)
+    assert_one_line(code, err, "PostgreSQL", "TTYDESK_DATABASE")
+    assert list(workdir.iterdir()) == []

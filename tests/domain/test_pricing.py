@@ -14,14 +14,17 @@ from backend.domain.pricing import (
     PricedCount,
     Pricing,
     RateCardError,
+    SendPrice,
     budget_level,
     estimate_month,
+    free_service_messages_left,
     month_label,
     month_period,
     parse_month,
     parse_rate_card,
     previous_period,
     read_pricing,
+    send_prices,
 )
 from backend.domain.usage import billing_period
 
@@ -166,3 +169,45 @@ def test_budget_levels_warn_from_80_percent():
     assert budget_level(Decimal(80), budget) == "warning"
     assert budget_level(Decimal("99.99"), budget) == "warning"
     assert budget_level(Decimal(100), budget) == "exceeded"
+
+
+def test_the_free_allowance_left_counts_the_numbers_delivered_service_messages():
+    counts = [
+        count("+1", "BR", "service", True, 3),
+        count("+1", "ES", "service", False, 1),
+        count("+1", "BR", "service", None, 9),  # the statuses did not say: not counted
+        count("+1", "BR", "marketing", True, 5),
+        count("+2", "BR", "service", True, 4),  # another number's allowance
+    ]
+    assert free_service_messages_left(counts, "+1", 5) == 1
+    assert free_service_messages_left(counts, "+1", 4) == 0
+    assert free_service_messages_left(counts, "+2", 3) == 0
+    assert free_service_messages_left([], "+1", 5) == 5
+
+
+def test_send_prices_by_market_and_allowance():
+    card = parse_rate_card(
+        'currency = "EUR"\n[markets.BR]\nmarketing = 0.0625\nmarketing_lite = 0.03\n'
+        '[markets."*"]\nservice = 0.01\nutility = 0.02\n'
+    )
+    assert send_prices("br", rate_card=card, free_service_left=1) == [
+        SendPrice("service", free=True, price=Decimal(0)),
+        SendPrice("utility", free=False, price=Decimal("0.02")),
+        SendPrice("marketing", free=False, price=Decimal("0.0625")),
+        SendPrice("authentication", free=False, price=None),
+        SendPrice("marketing_lite", free=False, price=Decimal("0.03")),
+    ]
+    charged = send_prices(None, rate_card=card, free_service_left=0)
+    assert [(p.category, p.free, p.price) for p in charged] == [
+        ("service", False, Decimal("0.01")),
+        ("utility", False, Decimal("0.02")),
+        ("marketing", False, None),  # only BR has a marketing price
+        ("authentication", False, None),
+    ]
+    counts_only = send_prices("BR", rate_card=None, free_service_left=3)
+    assert [(p.category, p.free, p.price) for p in counts_only] == [
+        ("service", True, None),
+        ("utility", False, None),
+        ("marketing", False, None),
+        ("authentication", False, None),
+    ]

@@ -39,6 +39,8 @@ def test_operators() -> None:
         "before",
         "after",
         "within",
+        "at_least",
+        "at_most",
     )
 
 

@@ -82,8 +82,10 @@ def test_demo_reply_reassign_and_quit_leaves_nothing_behind(tmux_socket, tmp_pat
             break
         terminal.press("j")
     terminal.press("Enter")
-    terminal.wait_for("Hola, mi pedido A123")
+    # the thread's own header (the list's preview shows Maria's first words too)
+    terminal.wait_for(lambda s: "Hola, mi pedido A123" in s and " · via " in s)
     terminal.press("r")
+    terminal.wait_for("Write a reply")  # the composer is open: typing goes into it
     terminal.type("Llega mañana antes de las 14:00")
     terminal.press("C-s")
     terminal.wait_for(
@@ -122,7 +124,7 @@ def test_two_agents_see_each_other_live(tmux_socket, tmp_path):
             break
         alice.press("j")
     alice.press("Enter")
-    alice.wait_for("Guten Tag")
+    alice.wait_for(lambda s: "Guten Tag" in s and " · via " in s)  # the thread, not the list
     # alice closes it; it leaves bob's "All open" list live
     before = bob.screen().count("Klaus Brandt")
     alice.press("c")

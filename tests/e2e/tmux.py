@@ -68,7 +68,11 @@ class Terminal:
             subprocess.run(
                 ["tmux", "-L", self.socket, "send-keys", "-t", self.name, key], check=True
             )
-            time.sleep(0.15)
+            # A lone ESC is told from the start of an Alt+key or an escape sequence only
+            # by the pause after it (Textual's ESCDELAY, 100 ms): a key that reaches the
+            # app together with it would read as Alt+key, as it would for a person who
+            # typed them that fast. A loaded machine can delay the app's read by more.
+            time.sleep(0.6 if key in ("Escape", "C-[") else 0.15)
 
     def type(self, text: str) -> None:
         subprocess.run(

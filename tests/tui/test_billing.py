@@ -85,13 +85,15 @@ async def test_the_header_warns_over_budget_and_keeps_it_across_pushed_meters(tm
         await stop_desk(desk)
 
 
-async def test_the_composer_and_the_template_picker_say_what_a_send_is_billed_as(desk):
-    app = desk.make_app(desk.admin_token)
+async def reply_and_picker_billing(desk, app) -> tuple[str, str, str]:
+    """What the composer's bar says for a reply to Ana (her session is open) and what the
+    template picker's preview says for a marketing and a utility template to Chen."""
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
-        await open_thread(pilot, screen, desk.ids["ana"])  # her session is open
+        await open_thread(pilot, screen, desk.ids["ana"])
         await pilot.press("r")
-        await wait_for(lambda: "billed as a service message" in screen_text(app))
+        await wait_for(lambda: app.screen.composer.send_prices is not None)
+        bar = str(app.screen.query_one("#composer-bar").render())
         await pilot.press("escape")
         await open_thread(pilot, screen, desk.ids["chen"])  # his has expired
         assert "billed as a service message" not in screen_text(app)
@@ -101,8 +103,74 @@ async def test_the_composer_and_the_template_picker_say_what_a_send_is_billed_as
         await wait_for(lambda: picker._current is not None)
         assert picker._current.name == "hello_again"  # a marketing template
         preview = picker.query_one("#tp-preview")
-        assert "A marketing template: WhatsApp bills it as marketing." in str(preview.render())
+        marketing = str(preview.render())
         await pilot.press(*"order")
         await wait_for(lambda: picker._current.name == "order_update")
-        await wait_for(lambda: "Billed as utility." in str(preview.render()))
-        assert "marketing" not in str(preview.render())
+        await wait_for(lambda: "Billed as utility" in str(preview.render()))
+        return bar, marketing, str(preview.render())
+
+
+async def test_without_a_rate_card_the_composer_and_picker_say_the_category(desk):
+    bar, marketing, utility = await reply_and_picker_billing(desk, desk.make_app(desk.admin_token))
+    # the free allowance (1000 by default) is untouched: a reply is free
+    assert "Reply · billed as a service message: free (1000 left this month)" in bar
+    assert "A marketing template: WhatsApp bills it as marketing.\n" in marketing + "\n"
+    assert "Billed as utility." in utility and "marketing" not in utility
+    assert "EUR" not in bar + marketing + utility
+
+
+PRICES_BY_MARKET = """currency = "EUR"
+[markets.ES]
+service = 0.0200
+marketing = 0.0625
+[markets."*"]
+service = 0.5
+marketing = 0.5
+utility = 0.01
+"""
+
+
+async def test_with_a_rate_card_they_give_the_price_in_the_customers_market(tmp_path):
+    card = tmp_path / "rate-card.toml"
+    card.write_text(PRICES_BY_MARKET, encoding="utf-8")
+    desk = await start_desk(
+        tmp_path / "data",
+        backend_overrides={"rate_card": card, "free_service_messages_per_month": 0},
+    )
+    try:
+        app = desk.make_app(desk.admin_token)
+        bar, marketing, utility = await reply_and_picker_billing(desk, app)
+    finally:
+        await stop_desk(desk)
+    assert "Reply · billed as a service message: 0.02 EUR" in bar  # Ana is in Spain
+    # Chen's market has no row of its own: the "*" prices
+    assert "A marketing template: WhatsApp bills it as marketing, 0.50 EUR." in marketing
+    assert "Billed as utility: 0.01 EUR." in utility
+
+
+async def test_the_budget_warning_follows_statuses_that_price_a_message(tmp_path):
+    card = tmp_path / "rate-card.toml"
+    card.write_text(EVERY_CATEGORY_COSTS_2, encoding="utf-8")
+    desk = await start_desk(
+        tmp_path / "data",
+        backend_overrides={
+            "rate_card": card,
+            "budget": "2.5",
+            "free_service_messages_per_month": 0,
+        },
+    )
+    try:
+        app = desk.make_app(desk.admin_token)
+        async with app.run_test(size=(80, 24)):
+            await inbox_ready(app)
+            assert app.usage is not None and app.usage.budget is not None
+            assert app.usage.budget.level == "ok" and "budget" not in screen_text(app)
+            # a reply in Ana's open session pushes no meter: only its statuses' pricing
+            # (2 EUR of a 2.50 EUR budget, then 4) can move the warning
+            reply = {"kind": "text", "text": "on it"}
+            await desk.call("POST", f"/threads/{desk.ids['ana']}/messages", json=reply)
+            await wait_for(lambda: "⚠ budget 80%" in screen_text(app), timeout=10)
+            await desk.call("POST", f"/threads/{desk.ids['ana']}/messages", json=reply)
+            await wait_for(lambda: "⚠ over budget 160%" in screen_text(app), timeout=10)
+    finally:
+        await stop_desk(desk)

@@ -5,7 +5,7 @@ the simulator builds, signs and POSTs them to the real backend."""
 from __future__ import annotations
 
 from backend.store.conversations import load_message, load_thread
-from tests.whatsapp.conftest import rows
+from tests.whatsapp.conftest import SIM_TOKEN, rows
 
 CALL_ID = "wacid.HBgLMzQ2MTIzNDU2NzgVAgARGCBBQkNE"
 
@@ -76,3 +76,45 @@ async def test_an_ad_and_a_group_message_through_the_simulator(sim):
     assert group.group_id == "1203630255"
     ad_thread = await sim.backend.store.write(lambda tx: load_thread(tx, from_ad.thread_id))
     assert ad_thread.from_ad is True
+
+
+async def test_a_reply_to_a_group_is_accepted_and_delivered_to_the_group(sim):
+    """The simulator takes a send to a group it has seen (recipient_type "group", the group
+    id as "to"): statuses come back for the group, and the reply ends delivered."""
+    in_group = await sim.stored(
+        await sim.customer_sends({"type": "text", "text": "hi all", "group_id": "1203630256"})
+    )
+    async with sim.backend.client(sim.backend.agent_token) as agent:
+        reply = await agent.post(
+            f"/api/v1/threads/{in_group.thread_id}/messages",
+            json={"kind": "text", "text": "Hello everyone"},
+        )
+    assert reply.status_code == 202, reply.text
+
+    async def delivered():
+        (row,) = await rows(
+            sim.backend, "SELECT status FROM messages WHERE id = ?", (reply.json()["id"],)
+        )
+        return row["status"] if row["status"] in ("delivered", "read", "failed") else None
+
+    assert await sim.until(delivered) in ("delivered", "read")
+    sent = await sim.control("GET", "/sent")
+    (to_group,) = [item for item in sent["items"] if item["body"].get("to") == "1203630256"]
+    assert to_group["body"]["recipient_type"] == "group"
+    assert to_group["statuses"][:2] == ["sent", "delivered"]
+
+
+async def test_a_send_to_a_group_the_simulator_never_saw_is_refused(sim):
+    response = await sim.http.post(
+        "/v23.0/106540352242922/messages",
+        headers={"Authorization": f"Bearer {SIM_TOKEN}"},
+        json={
+            "messaging_product": "whatsapp",
+            "recipient_type": "group",
+            "to": "999999999",
+            "type": "text",
+            "text": {"body": "anyone?"},
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == 131009

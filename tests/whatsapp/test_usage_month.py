@@ -233,3 +233,72 @@ async def test_a_message_is_counted_once_as_its_statuses_price_it(backend, meta,
     read["pricing"] = PMP | {"category": "service", "billable": True}
     await signed_post(meta, p.statuses_envelope(read))  # the same again: counted once
     assert await month() == {"service": 1}
+
+
+async def test_a_message_counts_in_the_month_it_was_sent_though_priced_after_the_reset(
+    backend, meta, admin, clock
+):
+    response = await signed_post(meta, p.messages_envelope(p.text("help", at=clock.now())))
+    assert response.status_code == 200
+    clock.set(at("2026-11-14T23:59:59"))  # the last second of the month before the reset
+    wamid = "wamid.late"
+
+    def insert(tx):
+        thread = tx.one("SELECT id FROM threads ORDER BY id LIMIT 1")["id"]
+        return conv.insert_message(
+            tx, thread_id=thread, direction="out", kind="text", text="hi", wamid=wamid
+        )
+
+    await backend.store.write(insert)
+    clock.set(at("2026-11-15T00:00:01"))  # its status comes after the reset
+    sent = p.status(wamid, "sent", at=clock.now())
+    sent["pricing"] = PMP | {"category": "service", "billable": True}
+    await signed_post(meta, p.statuses_envelope(sent))
+
+    async def messages(month: str) -> int:
+        response = await admin.get("/api/v1/usage/month", params={"month": month})
+        assert response.status_code == 200, response.text
+        return response.json()["total"]["messages"]
+
+    assert (await messages("2026-10"), await messages("2026-11")) == (1, 0)
+
+
+async def test_every_category_a_new_one_and_a_missing_block_are_counted_in_the_month(
+    backend, meta, admin, clock
+):
+    response = await signed_post(meta, p.messages_envelope(p.text("help", at=clock.now())))
+    assert response.status_code == 200
+    categories = ["service", "utility", "marketing", "authentication", "marketing_lite"]
+    for second, category in enumerate(categories):
+        await send_at(backend, meta, clock, f"2026-11-20T12:00:0{second}", category, True)
+    await send_at(backend, meta, clock, "2026-11-20T12:00:09", "UNSAID", True)
+    unsaid = p.status("wamid.2026-11-20T12:00:09.UNSAID", "delivered", at=clock.now())
+    unsaid.pop("pricing", None)  # a later status without a block changes nothing
+    await signed_post(meta, p.statuses_envelope(unsaid))
+
+    def insert(tx):
+        thread = tx.one("SELECT id FROM threads ORDER BY id LIMIT 1")["id"]
+        return conv.insert_message(
+            tx, thread_id=thread, direction="out", kind="text", text="hi", wamid="wamid.none"
+        )
+
+    await backend.store.write(insert)
+    bare = p.status("wamid.none", "sent", at=clock.now())
+    bare.pop("pricing", None)
+    await signed_post(meta, p.statuses_envelope(bare))
+    view = (await admin.get("/api/v1/usage/month", params={"month": "2026-11"})).json()
+    lines = {line["category"]: line for line in view["lines"]}
+    assert {c: line["messages"] for c, line in lines.items()} == {
+        "authentication": 1,
+        "marketing": 1,
+        "marketing_lite": 1,
+        "service": 1,
+        "unknown": 1,  # the status without a pricing block
+        "unsaid": 1,  # kept as Meta gave it, lower-cased
+        "utility": 1,
+    }
+    # by hand: service 0.02 (ES) + utility 0.01 ("*") + marketing 0.0625 (ES); the card has
+    # no price for authentication, marketing_lite or unsaid: counted unpriced, never guessed
+    assert view["total"]["estimate"] == "0.0925"
+    assert (view["total"]["charged"], view["total"]["unpriced"]) == (6, 3)
+    assert (lines["unknown"]["unknown"], lines["unknown"]["charged"]) == (1, 0)

@@ -16,7 +16,8 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from backend.schemas import Contact, SendTemplate, Template, TemplateValues
+from backend.schemas import Contact, SendPrices, SendTemplate, Template, TemplateValues
+from tui.billing import template_billing
 from tui.text import inert, one_line
 
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
@@ -125,16 +126,6 @@ def preview(template: Template, values: dict[str, str]) -> Text:
     return out
 
 
-def billed_as(template: Template) -> Text:
-    """What WhatsApp bills the send as: the template's category, a marketing one plainly."""
-    category = (template.category or "").strip().lower()
-    if category == "marketing":
-        return Text("A marketing template: WhatsApp bills it as marketing.", "bold")
-    if not category:
-        return Text("Billed as: the category WhatsApp gives it (not known yet).", "dim")
-    return Text(f"Billed as {category}.", "dim")
-
-
 SECTION_TITLES = {HEADER: "Header", BODY: "Body", BUTTONS: "Buttons"}
 
 
@@ -196,12 +187,14 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
         contact: Contact | None = None,
         *,
         title: str = "Send a template",
+        prices: SendPrices | None = None,
     ) -> None:
         super().__init__()
         self.templates = sorted(
             templates, key=lambda t: (not t.sendable and t.status != "APPROVED", t.name, t.language)
         )
         self.contact = contact
+        self.prices = prices  # what a send in the thread is billed (None: not known)
         self.title_text = title
         self._shown: list[Template] = []
         self._current: Template | None = None
@@ -338,7 +331,7 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
             return
         out = Text("Preview\n", style="bold")
         out.append_text(preview(template, self._effective()))
-        out.append_text(billed_as(template))
+        out.append_text(template_billing(template, self.prices))
         if not self._sendable(template):
             out.append(f"\nNot sendable: status {template.status}.", "bold")
         preview_widget.update(out)

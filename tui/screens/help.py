@@ -31,6 +31,8 @@ GROUP_TITLES = {
     "SearchScreen": "Search",
     "RecordsScreen": "Records",
     "SettingsScreen": "Settings",
+    "UsageMonthScreen": "WhatsApp month",
+    "ReportsScreen": "Reports",
 }
 
 

@@ -41,6 +41,7 @@ from backend.schemas import (
     SearchHit,
     SendMedia,
     SendNote,
+    SendPrices,
     SendReaction,
     SendTemplate,
     SendText,
@@ -838,6 +839,26 @@ class InboxScreen(Screen[None]):
     def action_reply(self) -> None:
         if self._ensure_open():
             self.composer.begin(note=False)
+            self._price_reply()
+
+    async def _send_prices(self, thread_id: int) -> SendPrices | None:
+        """What a send in the thread is billed (None on error: then only the category)."""
+        client = self.tapp.client
+        if client is None:
+            return None
+        with contextlib.suppress(ApiError):
+            return await client.send_prices(thread_id)
+        return None
+
+    @work(group="send-price", exclusive=True, exit_on_error=False)
+    async def _price_reply(self) -> None:
+        """What a reply here is billed as, for the composer's bar."""
+        thread = self.thread
+        if thread is None:
+            return
+        prices = await self._send_prices(thread.id)
+        if prices is not None and self.thread is not None and self.thread.id == thread.id:
+            self.composer.send_prices = prices
 
     @on(MessageLog.Action)
     def _quote_reply(self, event: MessageLog.Action) -> None:
@@ -848,6 +869,7 @@ class InboxScreen(Screen[None]):
             self.notify("Notes and events cannot be replied to.", markup=False)
             return
         self.composer.begin(note=False, reply_to=message)
+        self._price_reply()
 
     def action_note(self) -> None:
         if self._ensure_open():
@@ -1045,16 +1067,22 @@ class InboxScreen(Screen[None]):
         thread = self.thread
         if thread is None:
             return
+        # what a send is billed (None: the picker gives the category only), meanwhile
+        pricing = asyncio.ensure_future(self._send_prices(thread.id))
         try:
             templates = await self.tapp.get_templates()
             contact = self.contact or await self.tapp.client.contact(thread.contact.id)  # type: ignore[union-attr]
-        except ApiError as exc:
+        except BaseException as exc:
+            pricing.cancel()
+            if not isinstance(exc, ApiError):
+                raise
             self.notify(exc.message, title="Templates", severity="error", markup=False)
             return
         self.contact = contact
+        prices = await pricing
         from tui.dialogs.template_picker import TemplatePicker  # not needed for the first paint
 
-        result = await self.app.push_screen_wait(TemplatePicker(templates, contact))
+        result = await self.app.push_screen_wait(TemplatePicker(templates, contact, prices=prices))
         if result is None:
             return
         await self._send_template(thread, result)

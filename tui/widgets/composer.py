@@ -21,8 +21,9 @@ from textual.message import Message as TMessage
 from textual.reactive import reactive
 from textual.widgets import Static, TextArea
 
-from backend.schemas import Message
+from backend.schemas import Message, SendPrices
 from tui import render
+from tui.billing import reply_billing
 from tui.glyphs import glyphs
 from tui.text import human_size, one_line
 
@@ -149,6 +150,7 @@ class Composer(Vertical):
     reply_to: reactive[Message | None] = reactive(None)
     attachment: reactive[Path | None] = reactive(None)
     session_open: reactive[bool] = reactive(True)
+    send_prices: reactive[SendPrices | None] = reactive(None)  # the open thread's
     sending: reactive[bool] = reactive(False)
 
     @dataclass
@@ -223,7 +225,7 @@ class Composer(Vertical):
         else:
             bar.append("Reply", "bold")
             if self.session_open:
-                bar.append(" · billed as a service message", "dim")
+                bar.append(f" · {reply_billing(self.send_prices)}", "dim")
             else:
                 bar.append(
                     f"  {glyphs().session} session expired: only a template can be sent (t / ctrl+t)",
@@ -265,6 +267,10 @@ class Composer(Vertical):
         if self.is_mounted:
             self._render_bar()
 
+    def watch_send_prices(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
+
     def set_status(self, message: str, *, error: bool = False) -> None:
         status = self.query_one("#composer-status", Static)
         status.update(Text(message))
@@ -291,6 +297,7 @@ class Composer(Vertical):
 
     def reset(self) -> None:
         self.area.clear()
+        self.send_prices = None
         self.reply_to = None
         self.attachment = None
         self.note_mode = False

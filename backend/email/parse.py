@@ -1,0 +1,465 @@
+"""A received e-mail, as bytes, read into what the help desk needs of it.
+
+Python's ``email`` package with the ``default`` policy does the MIME work (charsets,
+RFC 2047 headers, transfer encodings); this module chooses what to show and what to
+trust: the plain-text body over the HTML one (HTML becomes text, never markup), the new
+part of a reply apart from the quoted history and signature, the attachments (sniffed,
+size-limited), whether a machine sent it (auto-replies and bounces never open tickets
+and are never answered), a bounce's reason in words, and the receiving server's
+SPF/DKIM/DMARC verdicts. Nothing here raises on a malformed message: a part that cannot
+be read is left out and the rest is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage, Message
+from email.utils import parsedate_to_datetime
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+import authres
+import filetype
+import html2text
+from mailparser_reply import EmailReplyParser
+
+# an attachment larger than this is left out and named instead (most relays refuse
+# messages above 25 MB; a company's own limit is a setting of the channel)
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+REPLY_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "sv", "pl")
+
+_TICKET_TOKEN = re.compile(r"\[#(\d{1,18})\]")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A mailbox: ``key`` finds the contact (case-insensitive, plus-addressing kept)."""
+
+    address: str
+    name: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.address.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    mime: str  # sniffed from the bytes where the type is known, else as declared
+    data: bytes
+    content_id: str | None = None  # an inline image's cid: the HTML part referred to
+    inline: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class Bounce:
+    """A delivery status notification about a message we sent."""
+
+    original_message_id: str | None
+    recipient: str | None
+    status: str | None  # the RFC 3463 code, e.g. "5.1.1"
+    reason: str  # in words, for the agent
+
+
+@dataclass(frozen=True, slots=True)
+class AuthVerdicts:
+    """What the receiving server found (its Authentication-Results header)."""
+
+    spf: str | None = None
+    dkim: str | None = None
+    dmarc: str | None = None
+
+    @property
+    def dmarc_failed(self) -> bool:
+        return self.dmarc in ("fail", "permerror")
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEmail:
+    message_id: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    subject: str
+    sender: Address | None
+    reply_to: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    date: datetime | None
+    text: str  # the whole body as text
+    reply: str  # the new part: quoted history and signature folded away
+    from_html: bool  # the text was made from the HTML part (there was no plain one)
+    attachments: tuple[Attachment, ...] = ()
+    left_out: tuple[str, ...] = ()  # attachments over the size limit, by name
+    automatic: str | None = None  # why a machine sent it ("auto-replied", "bounce", …)
+    bounce: Bounce | None = None
+    auth: AuthVerdicts | None = None
+    defects: tuple[str, ...] = field(default=())
+
+    @property
+    def ticket_token(self) -> int | None:
+        """The ticket named in the subject (``[#123]``), which threads a reply whose
+        headers were lost."""
+        match = _TICKET_TOKEN.search(self.subject)
+        return int(match.group(1)) if match else None
+
+    @property
+    def thread_keys(self) -> tuple[str, ...]:
+        """The message ids this one answers, the most telling first: In-Reply-To, then
+        References from the newest."""
+        keys = [self.in_reply_to] if self.in_reply_to else []
+        keys += [ref for ref in reversed(self.references) if ref not in keys]
+        return tuple(keys)
+
+
+def parse_email(
+    raw: bytes,
+    *,
+    max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
+    authserv_id: str | None = None,
+) -> InboundEmail:
+    """Read ``raw`` (an RFC 5322 message). ``authserv_id`` names the receiving server
+    whose Authentication-Results header is trusted (a sender can write one of its own);
+    without it, the topmost header, the one the last server added, is read."""
+    message = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    defects: list[str] = [type(defect).__name__ for defect in message.defects]
+    body_part = _body_part(message)
+    text, from_html = _text_of(body_part, defects) if body_part is not None else ("", False)
+    attachments, left_out = _attachments(message, body_part, max_attachment_bytes, defects)
+    bounce = _bounce(message)
+    return InboundEmail(
+        message_id=_one_id(_header(message, "Message-ID")),
+        in_reply_to=_one_id(_header(message, "In-Reply-To")),
+        references=tuple(_MESSAGE_ID.findall(_header(message, "References") or "")),
+        subject=_clean_line(_header(message, "Subject") or ""),
+        sender=_first_address(message, "From"),
+        reply_to=_first_address(message, "Reply-To"),
+        to=tuple(_addresses(message, "To")),
+        cc=tuple(_addresses(message, "Cc")),
+        date=_date(_header(message, "Date")),
+        text=text,
+        reply=_reply_part(text),
+        from_html=from_html,
+        attachments=tuple(attachments),
+        left_out=tuple(left_out),
+        automatic="bounce" if bounce is not None else _automatic(message),
+        bounce=bounce,
+        auth=_auth(message, authserv_id),
+        defects=tuple(defects),
+    )
+
+
+# ------------------------------------------------------------------ headers
+
+
+def _header(message: Message, name: str) -> str | None:
+    try:
+        value = message.get(name)
+    except Exception:  # noqa: BLE001 - a header the parser cannot read is missing
+        return None
+    return None if value is None else str(value)
+
+
+def _clean_line(value: str) -> str:
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def _one_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    match = _MESSAGE_ID.search(value)
+    return match.group(0) if match else None
+
+
+def _addresses(message: Message, name: str) -> Iterable[Address]:
+    try:
+        header = message.get(name)
+        found: tuple[HeaderAddress, ...] = header.addresses if header is not None else ()
+    except Exception:  # noqa: BLE001 - an unreadable address list is empty
+        return []
+    return [
+        Address(f"{item.username}@{item.domain.lower()}", _clean_line(item.display_name) or None)
+        for item in found
+        if item.username and item.domain
+    ]
+
+
+def _first_address(message: Message, name: str) -> Address | None:
+    found = list(_addresses(message, name))
+    return found[0] if found else None
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+# ------------------------------------------------------------------ body
+
+
+def _body_part(message: EmailMessage) -> EmailMessage | None:
+    try:
+        return message.get_body(preferencelist=("plain", "html"))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _text_of(part: EmailMessage, defects: list[str]) -> tuple[str, bool]:
+    content = _decoded_text(part, defects)
+    if part.get_content_subtype() == "html":
+        return _html_to_text(content), True
+    return _normalise_newlines(content), False
+
+
+def _decoded_text(part: Message, defects: list[str]) -> str:
+    try:
+        content = part.get_content()  # type: ignore[attr-defined]
+        if isinstance(content, str):
+            return content
+    except (LookupError, UnicodeError, ValueError, AssertionError) as exc:
+        defects.append(type(exc).__name__)  # an unknown or lying charset
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    return payload.decode("utf-8", "replace")
+
+
+def _html_to_text(html: str) -> str:
+    converter = html2text.HTML2Text(bodywidth=0)
+    converter.ignore_images = True
+    converter.ignore_emphasis = True
+    converter.unicode_snob = True
+    return _normalise_newlines(converter.handle(html)).strip()
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _reply_part(text: str) -> str:
+    """The new words of a reply: what comes before the quoted message and signature."""
+    if not text.strip():
+        return ""
+    try:
+        reply = EmailReplyParser(languages=list(REPLY_LANGUAGES)).parse_reply(text)
+    except Exception:  # noqa: BLE001 - a text the reply parser chokes on is shown whole
+        return text.strip()
+    return (reply or text).strip()
+
+
+# ------------------------------------------------------------------ attachments
+
+
+def _attachments(
+    message: EmailMessage, body: EmailMessage | None, limit: int, defects: list[str]
+) -> tuple[list[Attachment], list[str]]:
+    kept: list[Attachment] = []
+    left_out: list[str] = []
+    alternatives = _alternatives_of(message, body)
+    for part in message.walk():
+        if part.is_multipart() or part is body or id(part) in alternatives:
+            continue
+        content_type = part.get_content_type()
+        if content_type in ("message/delivery-status", "text/rfc822-headers"):
+            continue
+        disposition = part.get_content_disposition()
+        content_id = _one_id(_header(part, "Content-ID"))
+        if disposition is None and content_type.startswith("text/") and not content_id:
+            continue  # another text part of the body (a footer a list appended)
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            defects.append("UnreadableAttachment")
+            continue
+        name = _safe_filename(part.get_filename(), content_type, len(kept) + len(left_out))
+        if len(data) > limit:
+            left_out.append(name)
+            continue
+        kept.append(
+            Attachment(
+                filename=name,
+                mime=filetype.guess_mime(data) or content_type,
+                data=data,
+                content_id=content_id,
+                inline=disposition == "inline" or (disposition is None and content_id is not None),
+            )
+        )
+    return kept, left_out
+
+
+def _alternatives_of(message: EmailMessage, body: EmailMessage | None) -> set[int]:
+    """The other renderings of the body (the HTML beside the chosen plain text)."""
+    found: set[int] = set()
+    for part in message.walk():
+        if part.get_content_type() == "multipart/alternative":
+            children = part.get_payload()
+            if isinstance(children, list) and any(child is body for child in children):
+                found.update(
+                    id(child)
+                    for child in children
+                    if not child.is_multipart() and child.get_content_maintype() == "text"
+                )
+    return found
+
+
+def _safe_filename(given: str | None, content_type: str, index: int) -> str:
+    """A name to show and save under: no folders, no control characters."""
+    name = ""
+    if given:
+        name = PureWindowsPath(PurePosixPath(given).name).name
+        name = _CONTROL.sub("", name).strip().lstrip(".")
+    if not name:
+        extension = filetype.get_type(content_type)
+        name = f"attachment-{index + 1}" + (f".{extension.extension}" if extension else "")
+    return name[:200]
+
+
+# ------------------------------------------------------------------ machines
+
+
+def _automatic(message: Message) -> str | None:
+    """Why a machine sent this message (RFC 3834 and the habits of common mailers), or
+    None for a person's message."""
+    auto_submitted = (_header(message, "Auto-Submitted") or "").strip().lower()
+    if auto_submitted and not auto_submitted.startswith("no"):
+        return auto_submitted.split(";")[0]
+    precedence = (_header(message, "Precedence") or "").strip().lower()
+    if precedence in ("bulk", "junk", "list", "auto_reply"):
+        return f"precedence {precedence}"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply"):
+        if _header(message, name) is not None:
+            return "auto-replied"
+    suppress = (_header(message, "X-Auto-Response-Suppress") or "").lower()
+    if "oof" in suppress or suppress.strip() == "all":
+        return "auto-replied"
+    sender = _first_address(message, "From")
+    if sender is not None and sender.address.split("@")[0].lower() in (
+        "mailer-daemon",
+        "postmaster",
+    ):
+        return "mailer daemon"
+    return None
+
+
+# RFC 3463 status codes an agent can act on, in words
+_STATUS_WORDS = {
+    "5.1.1": "the address does not exist",
+    "5.1.2": "the recipient's domain does not exist",
+    "5.1.10": "the address does not exist",
+    "5.2.1": "the mailbox is disabled",
+    "5.2.2": "the mailbox is full",
+    "5.2.3": "the message is too large for the recipient",
+    "5.3.4": "the message is too large for the recipient's server",
+    "5.4.1": "the recipient's server refused it",
+    "5.7.1": "the recipient's server refused it as unwanted or unauthorised",
+    "5.7.26": "the recipient's server refused it: our domain's authentication failed",
+}
+
+
+def _bounce(message: EmailMessage) -> Bounce | None:
+    """A DSN (RFC 3464: multipart/report; report-type=delivery-status) read: which of
+    our messages failed, to whom, and why, in words."""
+    if message.get_content_type() != "multipart/report":
+        return None
+    if (message.get_param("report-type") or "").lower() != "delivery-status":
+        return None
+    fields: dict[str, str] = {}
+    original: str | None = None
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind == "message/delivery-status":
+            fields = _delivery_status_fields(part)
+        elif kind in ("message/rfc822", "text/rfc822-headers") and original is None:
+            original = _original_message_id(part)
+    status = (fields.get("status") or "").split()[0] if fields.get("status") else None
+    action = (fields.get("action") or "").lower()
+    if action in ("delayed", "relayed", "expanded", "delivered"):
+        return None  # not a failure
+    diagnostic = fields.get("diagnostic-code", "")
+    diagnostic = diagnostic.split(";", 1)[-1].strip() if diagnostic else ""
+    reason = _STATUS_WORDS.get(status or "") or (
+        "the recipient's server could not deliver it for now"
+        if (status or "").startswith("4.")
+        else "the recipient's server could not deliver it"
+    )
+    if diagnostic:
+        reason = f"{reason} ({_clean_line(diagnostic)[:300]})"
+    recipient = fields.get("final-recipient") or fields.get("original-recipient")
+    if recipient and ";" in recipient:
+        recipient = recipient.split(";", 1)[1].strip()
+    return Bounce(original_message_id=original, recipient=recipient, status=status, reason=reason)
+
+
+def _delivery_status_fields(part: Message) -> dict[str, str]:
+    """The first recipient's fields of a message/delivery-status part (lower-case names)."""
+    payload: Any = part.get_payload()
+    groups: list[Any] = payload if isinstance(payload, list) else []
+    if not groups:
+        raw = part.get_payload(decode=True)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
+        blocks = [block for block in re.split(r"\r?\n\r?\n", text) if block.strip()]
+        groups = [dict(_field_lines(block)) for block in blocks]
+        return groups[1] if len(groups) > 1 else (groups[0] if groups else {})
+    per_recipient = groups[1] if len(groups) > 1 else groups[0]
+    return {name.lower(): str(value) for name, value in per_recipient.items()}
+
+
+def _field_lines(block: str) -> Iterable[tuple[str, str]]:
+    for line in block.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name and not name[0].isspace():
+            yield name.strip().lower(), value.strip()
+
+
+def _original_message_id(part: Message) -> str | None:
+    payload: Any = part.get_payload()
+    if isinstance(payload, list) and payload:
+        return _one_id(_header(payload[0], "Message-ID"))
+    raw = part.get_payload(decode=True)
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(payload)
+    for name, value in _field_lines(text.split("\n\n", 1)[0]):
+        if name == "message-id":
+            return _one_id(value)
+    return None
+
+
+# ------------------------------------------------------------------ authentication
+
+
+def _auth(message: Message, authserv_id: str | None) -> AuthVerdicts | None:
+    """The verdicts of the trusted Authentication-Results header (RFC 8601): the one
+    from ``authserv_id``, else the topmost."""
+    try:
+        headers = message.get_all("Authentication-Results") or []
+    except Exception:  # noqa: BLE001
+        return None
+    for value in headers:
+        try:
+            parsed = authres.AuthenticationResultsHeader.parse_value(str(value))
+        except Exception:  # noqa: BLE001 - a header we cannot read is not trusted
+            continue
+        if authserv_id is not None and (parsed.authserv_id or "").lower() != authserv_id.lower():
+            continue
+        verdicts: dict[str, str] = {}
+        for result in parsed.results:
+            verdicts.setdefault(str(result.method).lower(), str(result.result).lower())
+        return AuthVerdicts(
+            spf=verdicts.get("spf"), dkim=verdicts.get("dkim"), dmarc=verdicts.get("dmarc")
+        )
+    return None

@@ -1,0 +1,85 @@
+"""Mail forwarded to the help desk by the company's mail server (what Chatwoot and Zammad
+offer as "SMTP forwarding"): an SMTP listener (``aiosmtpd``) that takes mail only for the
+support addresses it is configured with, refuses a message above the size cap while it
+streams in (it is never held whole), offers STARTTLS — and then requires it — when a
+certificate is configured, and answers 250 only once the message is stored: a failure to
+store it is a temporary 451, so the forwarding server keeps it and tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+log = logging.getLogger(__name__)
+
+# what the receiver does with a message: store it (its envelope sender and recipients
+# beside the bytes as received); returns once it is stored
+Accept = Callable[[bytes, str, list[str]], Awaitable[None]]
+
+MAX_MESSAGE_BYTES = 30 * 1024 * 1024
+
+
+class SupportMailbox:
+    """The aiosmtpd handler: recipients checked, the message handed to ``accept``."""
+
+    def __init__(self, accept: Accept, addresses: Iterable[str]) -> None:
+        self._accept = accept
+        self._addresses = {address.strip().lower() for address in addresses if address.strip()}
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook names
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address.lower() not in self._addresses:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        raw = envelope.original_content or envelope.content
+        if not isinstance(raw, bytes):
+            raw = str(raw or "").encode("utf-8", "surrogateescape")
+        try:
+            await self._accept(raw, str(envelope.mail_from or ""), list(envelope.rcpt_tos))
+        except Exception:  # noqa: BLE001 - the sending server keeps the message and retries
+            log.exception("a forwarded message could not be stored; answered 451")
+            return "451 4.3.0 The message could not be stored; try again later"
+        return "250 2.0.0 Message accepted"
+
+
+async def start_listener(
+    mailbox: SupportMailbox,
+    *,
+    host: str,
+    port: int,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
+    tls_context: ssl.SSLContext | None = None,
+    hostname: str | None = None,
+) -> asyncio.Server:
+    """Listen on ``host:port`` (port 0: any free port; the server's sockets say which)."""
+
+    def protocol() -> Any:
+        return SMTP(
+            mailbox,
+            data_size_limit=max_message_bytes,
+            enable_SMTPUTF8=True,
+            tls_context=tls_context,
+            require_starttls=tls_context is not None,
+            hostname=hostname,
+            ident="ttydesk",
+            timeout=60,
+        )
+
+    return await asyncio.get_running_loop().create_server(protocol, host, port)

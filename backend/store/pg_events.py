@@ -1,0 +1,194 @@
+"""The event log on PostgreSQL, with numbers in commit order (issue 16, step 3's trap).
+
+A number taken before commit (a sequence, a counter read early) lets a transaction with a
+higher number commit first: a reader that reads ``seq > cursor`` and moves its cursor past
+that number never sees the lower one when it commits. Here a transaction takes its numbers
+with ``UPDATE event_counter … RETURNING`` as the last thing before COMMIT: the counter's
+row stays locked until the transaction ends, so a second transaction that wants numbers
+waits until the first has committed (or rolled back, and then takes the same numbers).
+Numbers are handed out in commit order with no gap, and every reader, in any process, may
+read everything above its cursor. Taking them last keeps the wait to the insert of the
+events and the COMMIT.
+
+Every process's hub follows the log (``EventFollower``): a ``NOTIFY`` sent with the events
+(PostgreSQL delivers it at COMMIT) wakes the followers of every process, each of which
+then reads what is above its cursor; a notification that is lost costs only the time
+to the next poll, since the log, not the notification, is the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+from pydantic import BaseModel
+
+from backend.store.engine import CommittedEvent, dumps
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "ttydesk_events"
+POLL_SECONDS = 1.0
+RETRY_SECONDS = 1.0
+TAKE_NUMBERS = "UPDATE event_counter SET last = last + %s WHERE id = 1 RETURNING last"
+INSERT_EVENT = "INSERT INTO events (seq, type, payload, at) VALUES (%s, %s, %s, %s)"
+
+
+def frame(seq: int, event_type: str, data: dict[str, Any] | BaseModel) -> str:
+    """The ``{"seq","type","data"}`` frame, encoded as the SQLite engine's ``Tx.emit`` does."""
+    encoded = data.model_dump_json() if isinstance(data, BaseModel) else dumps(data)
+    return f'{{"seq":{seq},"type":{dumps(str(event_type))},"data":{encoded}}}'
+
+
+def append_events(
+    conn: psycopg.Connection,
+    events: Sequence[tuple[str, dict[str, Any] | BaseModel]],
+    at: str,
+) -> list[CommittedEvent]:
+    """Number and log ``(type, data)`` events in ``conn``'s open transaction; call it as the
+    transaction's last statement before COMMIT (it holds the log's lock until then). They
+    are committed events once that COMMIT returns."""
+    if not events:
+        return []
+    row = conn.execute(TAKE_NUMBERS, (len(events),)).fetchone()
+    if row is None:
+        raise RuntimeError("event_counter has lost its row (migration 0001 makes it)")
+    first = row[0] - len(events) + 1
+    committed = [
+        CommittedEvent(seq, event_type, frame(seq, event_type, data))
+        for seq, (event_type, data) in enumerate(events, start=first)
+    ]
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            INSERT_EVENT, [(event.seq, event.type, event.frame, at) for event in committed]
+        )
+    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(committed[-1].seq)))
+    return committed
+
+
+def read_events(conn: psycopg.Connection, after: int, limit: int = 1000) -> list[CommittedEvent]:
+    """Committed events above ``after``, in order: no later commit can fall below them."""
+    rows = conn.execute(
+        "SELECT seq, type, payload FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
+        (after, limit),
+    ).fetchall()
+    return [CommittedEvent(seq, event_type, payload) for seq, event_type, payload in rows]
+
+
+def newest_seq(conn: psycopg.Connection) -> int:
+    """The newest committed event's number (the counter's committed value)."""
+    row = conn.execute("SELECT last FROM event_counter WHERE id = 1").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+class EventFollower:
+    """Reads the log above a cursor whenever a commit (of any process) is announced, and
+    hands each page of events, in order, to ``on_events``: a hub fed by it sends every
+    process's events in one order, none missing, none twice.
+
+    Two connections: one that waits for notifications and one that reads, so that waiting
+    never holds up a read and a notification that comes during a read is not lost. When
+    either is lost (the server restarted, a proxy cut it), both are made again and the
+    log is read from the cursor: nothing committed meanwhile is missed.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        on_events: Callable[[list[CommittedEvent]], None],
+        *,
+        after: int,
+        poll_seconds: float = POLL_SECONDS,
+        retry_seconds: float = RETRY_SECONDS,
+        page: int = 1000,
+    ) -> None:
+        self.url = url
+        self.cursor = after
+        self._on_events = on_events
+        self._poll_seconds = poll_seconds
+        self._retry_seconds = retry_seconds
+        self._page = page
+        self._wake = asyncio.Event()
+        self.caught_up = asyncio.Event()  # set each time it has read to the end of the log
+        self.connections = 0  # how many times it has connected (1 + reconnections)
+        self._reached = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ttydesk-pg-follow")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def wait_for(self, seq: int) -> None:
+        """Until the events up to ``seq`` have been handed on."""
+        async with self._reached:
+            await self._reached.wait_for(lambda: self.cursor >= seq)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._follow()
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                log.warning("lost the event log's connection (%s): connecting again", exc)
+            await asyncio.sleep(self._retry_seconds)
+
+    async def _follow(self) -> None:
+        async with (
+            await psycopg.AsyncConnection.connect(self.url, autocommit=True) as listener,
+            await psycopg.AsyncConnection.connect(self.url, autocommit=True) as reader,
+        ):
+            await listener.execute(f"LISTEN {CHANNEL}")  # before reading: no commit slips by
+            self.connections += 1
+            listening = asyncio.create_task(self._listen(listener))
+            try:
+                while True:
+                    self._wake.clear()  # before reading: a commit announced meanwhile wakes
+                    await self._catch_up(reader)
+                    self.caught_up.set()
+                    woken = asyncio.create_task(self._wake.wait())
+                    await asyncio.wait(
+                        {woken, listening},
+                        timeout=self._poll_seconds,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    woken.cancel()
+                    if listening.done():
+                        listening.result()  # the listener's connection was lost: raises
+            finally:
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError, psycopg.Error):
+                    await listening
+
+    async def _listen(self, listener: psycopg.AsyncConnection) -> None:
+        async for _ in listener.notifies():
+            self._wake.set()
+        raise psycopg.OperationalError("the notifications stopped")
+
+    async def _catch_up(self, reader: psycopg.AsyncConnection) -> None:
+        while True:
+            cursor = await reader.execute(
+                "SELECT seq, type, payload FROM events WHERE seq > %s ORDER BY seq LIMIT %s",
+                (self.cursor, self._page),
+            )
+            rows = await cursor.fetchall()
+            if not rows:
+                return
+            events = [CommittedEvent(seq, kind, payload) for seq, kind, payload in rows]
+            try:
+                self._on_events(events)
+            except Exception:
+                log.exception("handing on followed events failed")
+            async with self._reached:
+                self.cursor = events[-1].seq
+                self._reached.notify_all()
+            if len(rows) < self._page:
+                return

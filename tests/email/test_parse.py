@@ -1,0 +1,191 @@
+"""Reading received e-mail: what real mailers send, and what they get wrong."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+from backend.email.parse import parse_email
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+def crlf(text: str) -> bytes:
+    return text.replace("\n", "\r\n").encode("latin-1")
+
+
+def test_a_plain_reply_in_latin_1_with_an_encoded_subject_and_a_quoted_history():
+    raw = crlf(
+        "From: =?ISO-8859-1?Q?Luc=EDa_P=E9rez?= <Lucia+Orders@Example.COM>\n"
+        "To: Acme Support <support@acme.test>\n"
+        "Subject: =?ISO-8859-1?Q?Re:_[#42]_Pedido_retrasado_=BFd=F3nde_est=E1=3F?=\n"
+        "Date: Tue, 03 Nov 2026 10:15:00 +0100\n"
+        "Message-ID: <reply-1@example.com>\n"
+        "In-Reply-To: <ticket-42-m7@acme.test>\n"
+        "References: <ticket-42-m1@acme.test>\n <ticket-42-m7@acme.test>\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: text/plain; charset="iso-8859-1"\n'
+        "Content-Transfer-Encoding: quoted-printable\n"
+        "\n"
+        "Gracias, ya lleg=F3 el paquete.\n"
+        "\n"
+        "On Mon, 2 Nov 2026 at 18:00, Acme Support <support@acme.test> wrote:\n"
+        "> Your order ships tomorrow.\n"
+    )
+    mail = parse_email(raw)
+    assert mail.sender is not None
+    assert (mail.sender.name, mail.sender.address) == ("Lucía Pérez", "Lucia+Orders@example.com")
+    assert mail.sender.key == "lucia+orders@example.com"  # case-insensitive, plus kept
+    assert mail.subject == "Re: [#42] Pedido retrasado ¿dónde está?"
+    assert mail.ticket_token == 42
+    assert mail.thread_keys == ("<ticket-42-m7@acme.test>", "<ticket-42-m1@acme.test>")
+    assert mail.date == datetime(2026, 11, 3, 9, 15, tzinfo=UTC)
+    assert "Your order ships tomorrow." in mail.text
+    assert mail.reply == "Gracias, ya llegó el paquete."
+    assert (mail.from_html, mail.automatic, mail.attachments) == (False, None, ())
+
+
+def test_plain_text_is_preferred_and_html_only_mail_becomes_text_never_markup():
+    alternative = crlf(
+        "From: ana@example.com\nTo: support@acme.test\nSubject: hi\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/alternative; boundary="b"\n\n'
+        "--b\nContent-Type: text/plain; charset=utf-8\n\nThe plain words\n"
+        "--b\nContent-Type: text/html; charset=utf-8\n\n<p>The <b>HTML</b> words</p>\n"
+        "--b--\n"
+    )
+    mail = parse_email(alternative)
+    assert (mail.text.strip(), mail.from_html, mail.attachments) == ("The plain words", False, ())
+
+    html_only = crlf(
+        "From: ana@example.com\nTo: support@acme.test\nSubject: hi\nMIME-Version: 1.0\n"
+        "Content-Type: text/html; charset=utf-8\n\n"
+        "<html><head><style>p{color:red}</style><script>alert(1)</script></head><body>"
+        "<p>Hello <b>team</b>,</p><p>see <a href='https://example.com/x'>this</a></p>"
+        "<p>[red]not markup[/red] \x1b[31m</p></body></html>\n"
+    )
+    mail = parse_email(html_only)
+    assert mail.from_html is True
+    assert "Hello team," in mail.text
+    assert "https://example.com/x" in mail.text
+    assert "<" not in mail.text and "alert" not in mail.text and "color" not in mail.text
+    # customer text is data, as a WhatsApp message's: the inbox shows markup and escape
+    # characters inertly (tests/tui/test_flows.py), so they are kept as sent
+    assert "[red]not markup[/red] \x1b[31m" in mail.text
+
+
+def test_attachments_are_sniffed_named_safely_size_limited_and_inline_images_kept():
+    raw = crlf(
+        "From: ana@example.com\nTo: support@acme.test\nSubject: photo\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="m"\n\n'
+        '--m\nContent-Type: multipart/related; boundary="r"\n\n'
+        "--r\nContent-Type: text/html; charset=utf-8\n\n<p>look <img src='cid:pic1'></p>\n"
+        "--r\nContent-Type: image/png\nContent-ID: <pic1>\nContent-Transfer-Encoding: base64\n\n"
+        + base64.b64encode(PNG).decode()
+        + "\n--r--\n"
+        '--m\nContent-Type: application/octet-stream; name="..\\\\..\\\\evil\x07.png"\n'
+        'Content-Disposition: attachment; filename="../../etc/evil\x07.png"\n'
+        "Content-Transfer-Encoding: base64\n\n" + base64.b64encode(PNG).decode() + "\n"
+        '--m\nContent-Type: application/pdf\nContent-Disposition: attachment; filename="big.pdf"\n'
+        "Content-Transfer-Encoding: base64\n\n"
+        + base64.b64encode(b"%PDF-" + b"x" * 400).decode()
+        + "\n--m--\n"
+    )
+    mail = parse_email(raw, max_attachment_bytes=300)
+    inline, attached = mail.attachments
+    assert (inline.content_id, inline.inline, inline.mime) == ("<pic1>", True, "image/png")
+    assert (attached.filename, attached.mime, attached.inline) == ("evil.png", "image/png", False)
+    assert attached.data == PNG
+    assert mail.left_out == ("big.pdf",)
+    assert mail.text.strip() == "look"
+
+
+def test_auto_replies_and_list_mail_are_machines():
+    def headers(extra: str) -> bytes:
+        return crlf(
+            f"From: ana@example.com\nTo: support@acme.test\nSubject: Out of office\n{extra}\nI am away.\n"
+        )
+
+    assert parse_email(headers("Auto-Submitted: auto-replied\n")).automatic == "auto-replied"
+    assert parse_email(headers("Auto-Submitted: no\n")).automatic is None
+    assert parse_email(headers("Precedence: bulk\n")).automatic == "precedence bulk"
+    assert parse_email(headers("X-Autoreply: yes\n")).automatic == "auto-replied"
+    assert parse_email(headers("X-Auto-Response-Suppress: OOF, AutoReply\n")).automatic
+    assert parse_email(headers("")).automatic is None
+    daemon = crlf("From: MAILER-DAEMON@mx.example.com\nTo: support@acme.test\nSubject: x\n\nx\n")
+    assert parse_email(daemon).automatic == "mailer daemon"
+
+
+def test_a_bounce_names_the_message_it_is_about_and_why_in_words():
+    raw = crlf(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.acme.test>\nTo: support@acme.test\n"
+        "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="d"\n\n'
+        "--d\nContent-Type: text/plain\n\nThis is the mail system. I'm sorry...\n"
+        "--d\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; mx.acme.test\n\n"
+        "Final-Recipient: rfc822; nobody@example.com\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <nobody@example.com>: Recipient address rejected\n"
+        "--d\nContent-Type: text/rfc822-headers\n\n"
+        "From: support@acme.test\nTo: nobody@example.com\nMessage-ID: <ticket-7-m3@acme.test>\n"
+        "Subject: Re: [#7] hello\n"
+        "--d--\n"
+    )
+    mail = parse_email(raw)
+    assert mail.automatic == "bounce"
+    assert mail.bounce is not None
+    assert mail.bounce.original_message_id == "<ticket-7-m3@acme.test>"
+    assert (mail.bounce.recipient, mail.bounce.status) == ("nobody@example.com", "5.1.1")
+    assert mail.bounce.reason.startswith("the address does not exist (550 5.1.1")
+
+
+def test_a_delay_notice_is_not_a_bounce():
+    raw = crlf(
+        "From: MAILER-DAEMON@mx.acme.test\nTo: support@acme.test\nSubject: Delayed\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="d"\n\n'
+        "--d\nContent-Type: text/plain\n\nStill trying.\n"
+        "--d\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n\n"
+        "Final-Recipient: rfc822; slow@example.com\nAction: delayed\nStatus: 4.4.7\n--d--\n"
+    )
+    mail = parse_email(raw)
+    assert mail.bounce is None
+    assert mail.automatic == "mailer daemon"  # still never answered
+
+
+def test_only_the_receiving_servers_authentication_results_are_believed():
+    raw = crlf(
+        "Authentication-Results: mx.acme.test; spf=pass smtp.mailfrom=example.com;"
+        " dkim=fail header.d=example.com; dmarc=fail header.from=example.com\n"
+        "Authentication-Results: mx.acme.test.evil; dmarc=pass header.from=example.com\n"
+        "From: ceo@example.com\nTo: support@acme.test\nSubject: urgent\n\nPay this invoice.\n"
+    )
+    mail = parse_email(raw, authserv_id="mx.acme.test")
+    assert mail.auth is not None
+    assert (mail.auth.spf, mail.auth.dkim, mail.auth.dmarc) == ("pass", "fail", "fail")
+    assert mail.auth.dmarc_failed is True
+    forged_on_top = (
+        crlf("Authentication-Results: mx.acme.test.evil; dmarc=pass header.from=example.com\n")
+        + raw
+    )
+    assert parse_email(forged_on_top, authserv_id="mx.acme.test").auth.dmarc == "fail"
+    assert parse_email(b"From: a@b.c\r\n\r\nhi\r\n").auth is None
+
+
+def test_broken_mail_is_read_as_far_as_it_goes_and_never_raises():
+    cases = [
+        b"",
+        b"\xff\xfe\x00garbage",
+        b"From: \r\nSubject: =?utf-8?B?not base64?=\r\n\r\nbody",
+        b"Content-Type: text/plain; charset=x-no-such-charset\r\nFrom: a@b.c\r\n\r\n\xe9t\xe9",
+        b'Content-Type: multipart/mixed; boundary="never"\r\n\r\nno parts at all',
+        b"From: a@b.c\r\nDate: not a date\r\nMessage-ID: no brackets\r\n\r\nhi",
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!",
+    ]
+    for raw in cases:
+        mail = parse_email(raw)
+        assert isinstance(mail.text, str)
+    unknown_charset = parse_email(cases[3])
+    assert "t" in unknown_charset.text and unknown_charset.defects
+    assert parse_email(cases[5]).date is None and parse_email(cases[5]).message_id is None

@@ -1,0 +1,152 @@
+"""A throwaway PostgreSQL server for the test session: ``initdb`` and ``pg_ctl`` in a
+temporary folder, listening on 127.0.0.1 on a free port, removed at the end.
+
+PostgreSQL refuses to run as root, and CI runs as root: there the cluster runs as the
+``postgres`` system user that Debian's ``postgresql`` package creates (``runuser``), its
+folder owned by that user. Anyone else runs it as themselves. Missing binaries are a
+failure that says what to install, never a skip (``.ci/run`` installs the package).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+# the binaries' folder, if they are somewhere else
+BIN_ENV = "TTYDESK_PG_BIN"
+SYSTEM_USER = "postgres"
+START_TIMEOUT_SECONDS = 60
+TOOLS = ("initdb", "pg_ctl", "postgres")
+INSTALL_HINT = (
+    "install Debian's postgresql package (apt-get install postgresql; .ci/run does) "
+    f"or set {BIN_ENV} to the folder of initdb and pg_ctl"
+)
+
+
+class ClusterError(Exception):
+    """The test cluster cannot start: ``str()`` says why and what to do."""
+
+
+def find_binaries() -> Path:
+    """The folder of initdb, pg_ctl and postgres: $TTYDESK_PG_BIN, Debian's newest
+    /usr/lib/postgresql/<version>/bin, else the PATH."""
+    candidates: list[Path] = []
+    if os.environ.get(BIN_ENV):
+        candidates.append(Path(os.environ[BIN_ENV]))
+    versions = glob.glob("/usr/lib/postgresql/*/bin")
+    versions.sort(key=lambda folder: int(Path(folder).parent.name or 0), reverse=True)
+    candidates += [Path(folder) for folder in versions]
+    found = shutil.which("pg_ctl")
+    if found:
+        candidates.append(Path(found).resolve().parent)
+    for folder in candidates:
+        if all((folder / tool).is_file() for tool in TOOLS):
+            return folder
+    raise ClusterError(f"PostgreSQL's initdb and pg_ctl were not found: {INSTALL_HINT}")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Cluster:
+    """One running server; ``url(name)`` is a database on it (trust auth, user postgres)."""
+
+    folder: Path
+    bin_dir: Path
+    port: int
+    as_user: str | None  # the system user the server runs as (None: this process's)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.folder / "data"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [str(self.bin_dir / args[0]), *args[1:]]
+        if self.as_user is not None:
+            command = ["runuser", "-u", self.as_user, "--", *command]
+        return subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT_SECONDS,
+            cwd=self.folder,
+            check=False,
+        )
+
+    def _checked(self, *args: str) -> None:
+        done = self._run(*args)
+        if done.returncode != 0:
+            output = (done.stderr or done.stdout).strip().splitlines()
+            raise ClusterError(f"{args[0]} failed: {output[-1] if output else done.returncode}")
+
+    def start(self) -> None:
+        self._checked(
+            "initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
+            "--encoding=UTF8", "--no-locale", "--no-sync",
+        )  # fmt: skip
+        # a test server: nothing here must survive a power cut, and the machine is shared
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            "-c unix_socket_directories='' -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
+        )
+        self._checked(
+            "pg_ctl", "-D", str(self.data_dir), "-l", str(self.folder / "server.log"),
+            "-o", options, "-w", "-t", str(START_TIMEOUT_SECONDS), "start",
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(
+                (self.folder / "server.log").read_text(errors="replace").splitlines()[-lines:]
+            )
+        except OSError:
+            return ""
+
+
+def start_cluster() -> Cluster:
+    """A new server, started; raises ``ClusterError`` with the reason and the fix."""
+    bin_dir = find_binaries()
+    as_user: str | None = None
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam(SYSTEM_USER)
+        except KeyError:
+            raise ClusterError(
+                f"PostgreSQL does not run as root and there is no {SYSTEM_USER!r} user to "
+                f"run it as: {INSTALL_HINT}"
+            ) from None
+        as_user = SYSTEM_USER
+    folder = Path(tempfile.mkdtemp(prefix="ttydesk-pg-"))
+    if as_user is not None:
+        os.chown(folder, owner.pw_uid, owner.pw_gid)
+    cluster = Cluster(folder, bin_dir, _free_port(), as_user)
+    try:
+        cluster.start()
+    except BaseException as exc:
+        detail = cluster.log_tail(5)
+        cluster.stop()
+        if isinstance(exc, ClusterError) and detail:
+            raise ClusterError(f"{exc}\n{detail}") from None
+        raise
+    return cluster
