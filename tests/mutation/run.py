@@ -4,7 +4,7 @@ at a time, each against the tests that check it; writes ``tests/mutation/results
 ``python -m tests.mutation.run [target …]`` (default: every target; ``--report`` only
 rewrites results.md from the saved outcomes; ``--again GLOB …`` re-runs only the mutants
 named, with the current tests, in the target's last copy; ``--resume`` runs, in it, the
-mutants an interrupted run left unchecked). Each target runs in
+mutants an interrupted run left unchecked; ``--collect`` only reads its verdicts). Each target runs in
 a copy of the project under ``.mutation/<target>/`` (mutmut writes ``mutants/`` there),
 so targets can use different tests and never touch the work tree. Each target's outcome
 is saved in ``tests/mutation/outcomes/<target>.json`` (committed): results.md shows the
@@ -359,9 +359,13 @@ class Outcome:
         )
 
     @property
+    def unchecked(self) -> int:
+        return self.counts.get("not checked", 0)
+
+    @property
     def score(self) -> float:
-        """Killed, of the mutants some behaviour can tell from the original."""
-        telling = self.total - self.equivalent
+        """Killed, of the mutants checked that some behaviour can tell from the original."""
+        telling = self.total - self.unchecked - self.equivalent
         return 100.0 * self.killed / telling if telling else 0.0
 
 
@@ -428,16 +432,49 @@ def _mutmut(place: Path, *args: str, timeout: float | None = None) -> str:
     return done.stdout + done.stderr
 
 
+_DIFFS = """
+import json, sys
+from mutmut.__main__ import get_diff_for_mutant, find_mutant
+print(json.dumps({name: get_diff_for_mutant(name, path=find_mutant(name).path)
+                  for name in sys.argv[1:]}))
+"""
+
+
+def _diffs(place: Path, mutants: list[str]) -> dict[str, str]:
+    """Each mutant's diff, read in one process (``mutmut show`` starts one per mutant)."""
+    if not mutants:
+        return {}
+    done = subprocess.run(
+        [sys.executable, "-c", _DIFFS, *mutants],
+        cwd=place,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def run_target(
-    name: str, children: int, again: list[str] | None = None, *, resume: bool = False
+    name: str,
+    children: int,
+    again: list[str] | None = None,
+    *,
+    resume: bool = False,
+    collect: bool = False,
 ) -> Outcome:
     """Mutate a target from scratch, or (``again``) re-run only the mutants matching those
     globs in its last copy, with the current tests, or (``resume``) run the mutants its last
-    copy has not checked yet; then read every mutant's status."""
+    copy has not checked yet, or (``collect``) run nothing; then read every mutant's status
+    (a mutant left "not checked" is counted, not listed)."""
     target = TARGETS[name]
     outcome = Outcome(name, measured=_measured())
     place = WORK / name
-    if resume:
+    if collect:
+        previous = load_outcome(name)
+        outcome.seconds = previous.seconds if previous is not None else 0.0
+        if previous is not None:
+            outcome.measured = previous.measured
+    elif resume:
         previous = load_outcome(name)
         outcome.seconds = previous.seconds if previous is not None else 0.0
         outcome.measured += " (resumed)"
@@ -450,26 +487,31 @@ def run_target(
         outcome.measured += f" (again: {named})"
     else:
         place = _prepare(name, target)
-    started = time.monotonic()
-    log = _mutmut(place, "run", "--max-children", str(children), *(again or []))
-    if not again:
-        outcome.seconds += time.monotonic() - started
-    (place / "run.log").write_text(log, encoding="utf-8")
+    log = ""
+    if not collect:
+        started = time.monotonic()
+        log = _mutmut(place, "run", "--max-children", str(children), *(again or []))
+        if not again:
+            outcome.seconds += time.monotonic() - started
+        (place / "run.log").write_text(log, encoding="utf-8")
     listing = _mutmut(place, "results", "--all", "true")
+    survivors = []
     for line in listing.splitlines():
         found = re.match(r"\s*(\S+__mutmut_\d+): (.+)$", line)
         if found is None:
             continue
         mutant, status = found.groups()
         outcome.counts[status] = outcome.counts.get(status, 0) + 1
-        if status not in ("killed", "timeout"):
-            diff = _mutmut(place, "show", mutant)
-            changed = [
-                text
-                for text in diff.splitlines()
-                if text[:1] in "+-" and not text.startswith(("+++", "---"))
-            ]
-            outcome.survivors.append((f"{mutant} ({status})", "\n".join(changed)))
+        if status not in ("killed", "timeout", "not checked"):
+            survivors.append((mutant, status))
+    diffs = _diffs(place, [mutant for mutant, _ in survivors])
+    for mutant, status in survivors:
+        changed = [
+            text
+            for text in diffs[mutant].splitlines()
+            if text[:1] in "+-" and not text.startswith(("+++", "---"))
+        ]
+        outcome.survivors.append((f"{mutant} ({status})", "\n".join(changed)))
     if not outcome.counts:
         outcome.error = log[-2000:]
     else:
@@ -503,14 +545,19 @@ def previous_outcomes(text: str) -> dict[str, Outcome]:
         row = _ROW.match(line)
         if row is not None and row.group(1) in TARGETS:
             cells = [cell.strip() for cell in row.group(3).split("|")]
+            unchecked = 0
             numbers = [int(cell) if cell.isdigit() else 0 for cell in cells]
             total = int(row.group(2))
             if len(cells) == 5:  # killed, survived, no tests, score, minutes
                 killed, untested, minutes = numbers[0], numbers[2], cells[4]
-            else:  # killed, equivalent, gaps, no tests, score, minutes
+            elif len(cells) == 6:  # killed, equivalent, gaps, no tests, score, minutes
                 killed, untested, minutes = numbers[0], numbers[3], cells[5]
-            counts = {"killed": killed, "survived": total - killed - untested}
+            else:  # killed, equivalent, gaps, no tests, not checked, score, minutes
+                killed, untested, minutes = numbers[0], numbers[3], cells[6]
+                unchecked = numbers[4]
+            counts = {"killed": killed, "survived": total - killed - untested - unchecked}
             counts["no tests"] = untested
+            counts["not checked"] = unchecked
             outcomes[row.group(1)] = Outcome(
                 row.group(1),
                 counts={k: v for k, v in counts.items() if v},
@@ -567,20 +614,22 @@ def write_results(outcomes: list[Outcome]) -> None:
         "that are not equivalent. Target: 90 % per module, every survivor equivalent.",
         "Before issue 19's work a hand-made run (81 mutants over these rules) killed 60 %.",
         "",
-        "| target | modules | mutants | killed | equivalent | gaps | no tests | score | minutes |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| target | modules | mutants | killed | equivalent | gaps | no tests | not checked "
+        "| score | minutes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, target in TARGETS.items():
         files = ", ".join(f"`{f}`" for f in target.files)
         outcome = by_name.get(name)
         if outcome is None:
-            lines.append(f"| {name} | {files} | not run | | | | | | |")
+            lines.append(f"| {name} | {files} | not run | | | | | | | |")
             continue
         untested = outcome.counts.get("no tests", 0)
         gaps = len(outcome.survivors) - outcome.equivalent
         lines.append(
             f"| {name} | {files} | {outcome.total} | {outcome.killed} | {outcome.equivalent} | "
-            f"{gaps} | {untested} | {outcome.score:.0f} % | {outcome.seconds / 60:.1f} |"
+            f"{gaps} | {untested} | {outcome.unchecked} | {outcome.score:.0f} % | "
+            f"{outcome.seconds / 60:.1f} |"
         )
     notes = [(name, NOTES[name]) for name in TARGETS if name in NOTES]
     if notes:
@@ -616,15 +665,18 @@ def main(argv: list[str]) -> int:
         print(f"unknown targets: {', '.join(unknown)}; known: {', '.join(TARGETS)}")
         return 2
     resume = "--resume" in argv
-    if (again or resume) and (len(wanted) != 1 or not (WORK / wanted[0] / "mutants").is_dir()):
-        print("--again and --resume need one target that has been run before")
+    collect = "--collect" in argv
+    if (again or resume or collect) and (
+        len(wanted) != 1 or not (WORK / wanted[0] / "mutants").is_dir()
+    ):
+        print("--again, --resume and --collect need one target that has been run before")
         return 2
     outcomes = []
     if "--report" in argv:  # only rewrite results.md from the saved outcomes
         wanted = []
     for name in wanted:
         print(f"mutating {name} …", flush=True)
-        outcome = run_target(name, children, again, resume=resume)
+        outcome = run_target(name, children, again, resume=resume, collect=collect)
         print(
             f"  {outcome.target}: {outcome.killed}/{outcome.total} killed "
             f"({outcome.score:.0f} %) in {outcome.seconds / 60:.1f} min",
