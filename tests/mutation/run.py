@@ -242,6 +242,15 @@ EXPLAINED: dict[str, str] = {
         )
         for n in (14, 22)
     },
+    "backend.store.statuses.x__apply_to_message__mutmut_53": (
+        'equivalent: `current or "XXXX"` — neither "" nor "XXXX" is a state, so both rank -1'
+    ),
+    "backend.store.statuses.x__apply_to_message__mutmut_55": (
+        "equivalent: a state with no rank at -2 rather than -1 — every status ranks 0 or more"
+    ),
+    "backend.store.statuses.x__apply_to_message__mutmut_111": (
+        "equivalent: the message exists in this transaction, so `before` and `after` are rows"
+    ),
     "backend.store.statuses.x_prune_early_statuses__mutmut_33": (
         'equivalent: `""` sorts before every time, so an unreadable record is forgotten as '
         "with None"

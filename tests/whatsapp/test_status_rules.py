@@ -146,6 +146,11 @@ async def test_a_send_being_checked_ranks_as_sending_and_a_stateless_one_takes_a
     assert (await message(backend, checked))["status"] == "checking"
     await statuses(meta, p.status("wamid.checked", "sent", at=AT))
     assert (await message(backend, checked))["status"] == "sent"
+    # below its state now, with no time to fill: nothing changes, no one is told
+    seq = await last_seq(backend)
+    await statuses(meta, p.status("wamid.checked", "queued", at=AT))
+    assert (await message(backend, checked))["status"] == "sent"
+    assert await snapshots_after(backend, seq, "message.updated") == []
     stateless = await outbound(backend, meta, wamid="wamid.stateless", status=None)
     await statuses(meta, p.status("wamid.stateless", "queued", at=AT))
     assert (await message(backend, stateless))["status"] == "queued"
