@@ -134,6 +134,8 @@ def _apply_to_message(
                 params.append(at)
     else:
         return False  # a status this code does not know: receipt kept, nothing changed
+    if not sets:
+        return False  # a status below the message's, with no time to fill (queued, sending)
     before = tx.one(
         "SELECT status, error_code, sent_at, delivered_at, read_at, failed_at "
         "FROM messages WHERE id = ?",

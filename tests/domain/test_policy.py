@@ -358,6 +358,70 @@ def test_each_kind_of_look_alike_is_phishing(text: str) -> None:
     assert rule_of(text) == "phishing_link"
 
 
+def test_vv_for_w_in_a_short_brand_is_phishing() -> None:
+    # a brand under six letters has no one-letter-typo rule to fall back on
+    policy = ContentPolicy(PolicyConfig(protected_brands=("swift.com",)))
+    assert policy.check("https://svvift.com/") == PolicyHit("phishing_link", RULES[0].description)
+
+
+@pytest.mark.parametrize("text", ["ftp://anonymous@ftp.example.org/pub", "my file is paypal.pdf"])
+def test_a_name_before_an_at_sign_or_a_file_name_is_not_a_look_alike(text: str) -> None:
+    # only a domain before the @ hides the host; "paypal.pdf" has no top-level domain
+    assert rule_of(text) is None
+
+
+def test_bytes_are_read_as_utf_8_and_broken_bytes_do_not_hide_the_rest() -> None:
+    policy = ContentPolicy()
+    password = PolicyHit("password", RULES[5].description)
+    assert policy.check("mi contraseña: gato1234".encode()) == password  # ñ in UTF-8
+    assert policy.check(b"\xff\xfe see https://paypa1.com/login") == PolicyHit(
+        "phishing_link", RULES[0].description
+    )
+
+
+def test_a_hit_of_a_personal_data_rule_carries_its_description() -> None:
+    hit = ContentPolicy().check("my card is 4111 1111 1111 1111")
+    assert hit == PolicyHit("payment_card", RULES[2].description)
+
+
+def test_a_bare_host_under_a_punycode_top_level_domain_is_phishing() -> None:
+    assert rule_of("see shop.xn--p1ai now") == "phishing_link"
+
+
+def test_a_keyword_folded_to_ascii_is_found_among_every_other_folding_letter() -> None:
+    # "paſsword" (long s) with İ, ı and the Kelvin sign: every letter IGNORECASE folds
+    assert rule_of("pa\u017fsword: hunter22 \u0130\u0131\u212a") == "password"
+
+
+def test_a_qualifier_counts_only_within_24_characters_before_the_code() -> None:
+    assert rule_of("promo" + " " * 19 + "code 4821") is None  # 24 characters back
+    assert rule_of("promo" + " " * 20 + "code 4821") == "one_time_code"  # 25: too far
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://www.paypal.com:443/signin",
+        "https://wa.me:8443/34612345678",
+        "http://[::1]:8080/",
+        "https://www.paypal.com./signin",
+    ],
+)
+def test_a_port_or_the_root_dot_is_not_part_of_the_host(text: str) -> None:
+    assert rule_of(text) is None
+
+
+def test_a_shortener_behind_a_port_is_caught() -> None:
+    assert rule_of("https://bit.ly:443/3xYz") == "url_shortener"
+
+
+@pytest.mark.parametrize(
+    "text", ["https://login.mybank.com@evil.example/", "http://support.example.org@10.0.0.1/x"]
+)
+def test_a_domain_before_an_at_sign_hides_the_real_host(text: str) -> None:
+    assert rule_of(text) == "phishing_link"
+
+
 @pytest.mark.parametrize(
     "text",
     ["GB74 AZAZ 1234 5698 7654 32", "GB02YBZA12345698765432"],
