@@ -857,8 +857,13 @@ async def test_at_80x24_the_views_fold_away_and_the_footer_leads_with_reply_assi
         screen = await inbox_ready(app)
         views = screen.query_one("#views")
         assert not views.display
-        footer = screen_text(app).splitlines()[-1]
-        assert "Reply" in footer and "Assign" in footer and "Close" in footer, footer
+
+        def footer_leads() -> bool:
+            footer = screen_text(app).splitlines()[-1]
+            return "Reply" in footer and "Assign" in footer and "Close" in footer
+
+        # the footer is drawn again once the focus has settled after the first rows
+        await wait_for(footer_leads)
         await pilot.press("V")
         await wait_for(lambda: views.display)
         await pilot.press("V")
