@@ -251,6 +251,47 @@ async def test_the_view_builder_never_saves_by_default_and_arrows_choose(desk: D
     assert len(await desk.view_list()) == before
 
 
+async def test_a_lead_builds_a_view_of_slow_first_responses_with_words_for_the_operator(
+    desk: Desk,
+):
+    """The report properties (issue 17) are view filters in the builder too: "First
+    response (seconds)" "is at least" 3600 saves a view the server filters on."""
+    from tui.dialogs.view_builder import ViewBuilder
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await pilot.press("v")
+        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
+        builder = app.screen
+        await pilot.pause()
+        await pilot.press(*"Slow", "enter", "enter")
+        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        await pilot.press(*"first response", "enter")
+        await wait_for(lambda: builder._prop is not None)
+        assert builder._prop.name == "first_response_seconds"
+        operators = builder.query_one("#vb-operator")
+        await wait_for(lambda: operators.option_count > 0)
+        words = [
+            str(operators.get_option_at_index(i).prompt) for i in range(operators.option_count)
+        ]
+        assert "is at least" in words and "at_least" not in words
+        operators.highlighted = words.index("is at least")
+        await pilot.press("enter")
+        await wait_for(lambda: builder.query_one("#vb-value-input").has_focus)
+        await pilot.press(*"3600", "enter")
+        await wait_for(lambda: len(builder.filters) == 1)
+        assert "First response (seconds) is at least 3600" in str(
+            builder.query_one("#vb-filters").render()
+        )
+        builder.action_create()
+        await wait_for(lambda: not isinstance(app.screen, ViewBuilder))
+    (view,) = [v for v in await desk.view_list() if v.name == "Slow"]
+    assert [(f.property, f.operator.value, f.values) for f in view.filters] == [
+        ("first_response_seconds", "at_least", ["3600"])
+    ]
+
+
 async def test_the_list_holds_its_order_while_rows_are_selected(desk: Desk):
     """space on a row, then a customer far down the list writes: the rows stay where they
     are and the top bar says so; ``.`` applies the update (the thread moves to the top)."""

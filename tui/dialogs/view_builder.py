@@ -35,6 +35,8 @@ OPERATOR_WORDS = {
     FilterOperator.before: "is before",
     FilterOperator.after: "is after",
     FilterOperator.within: "within (hours)",
+    FilterOperator.at_least: "is at least",
+    FilterOperator.at_most: "is at most",
 }
 NO_VALUES = {FilterOperator.is_known, FilterOperator.is_unknown}
 SHARING_WORDS = {
