@@ -76,9 +76,9 @@ async def open_store(store: SqliteStore) -> None:
         ) from None
 
 
-async def _close_quietly(store: SqliteStore) -> None:
+async def _close_quietly(opened: SqliteStore | PgEngine) -> None:
     try:
-        await store.close()
+        await opened.close()
     except Exception:  # noqa: BLE001 - half-open after the error being reported
         pass
 
@@ -119,7 +119,7 @@ async def open_postgresql(engine: PgEngine) -> None:
         probe.close()
         await engine.open()
     except psycopg.OperationalError as exc:
-        await _close_engine_quietly(engine)
+        await _close_quietly(engine)
         reason = _pg_reason(exc)
         if "does not exist" in reason and "database" in reason:
             fix = "create it (createdb), or fix the URL in TTYDESK_DATABASE"
@@ -129,18 +129,11 @@ async def open_postgresql(engine: PgEngine) -> None:
             fix = "check that PostgreSQL runs there, or fix the URL in TTYDESK_DATABASE"
         raise StartupError(f"{where} cannot be opened ({reason}): {fix}") from None
     except psycopg.Error as exc:
-        await _close_engine_quietly(engine)
+        await _close_quietly(engine)
         raise StartupError(
             f"{where} cannot be migrated ({_pg_reason(exc)}): the user of TTYDESK_DATABASE "
             "must own the database, or be allowed to create tables in it"
         ) from None
-
-
-async def _close_engine_quietly(engine: PgEngine) -> None:
-    try:
-        await engine.close()
-    except Exception:  # noqa: BLE001 - half-open after the error being reported
-        pass
 
 
 class ServingLock:

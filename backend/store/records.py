@@ -361,14 +361,13 @@ class RecordsStore(StoreBase):
 
     async def get_contact(self, contact_id: int) -> schemas.ContactDetail:
         """The contact, or for a duplicate merged into another, the one it was merged into."""
-        row = await self.readers.one(_SURVIVOR, (contact_id,))
-        if row is not None:
-            contact_id = row[0]
         row = await self.readers.one(
-            f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = ?", (contact_id,)
+            f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = COALESCE(({_SURVIVOR}), ?)",
+            (contact_id, contact_id),
         )
         if row is None:
             raise NotFound("There is no such contact.", code="contact_not_found")
+        contact_id = row["id"]
         return _detail(
             row,
             await self.readers.all(_ASSOCIATED_COMPANIES, (contact_id,)),
@@ -409,11 +408,14 @@ class RecordsStore(StoreBase):
         owner_id = given.pop("owner_id", None)
 
         def update(tx: Tx) -> schemas.ContactDetail:
-            survivor = tx.one(_SURVIVOR, (contact_id,))
-            target = survivor[0] if survivor is not None else contact_id
-            current = tx.one("SELECT country, properties FROM contacts WHERE id = ?", (target,))
+            current = tx.one(
+                "SELECT id, country, properties FROM contacts "
+                f"WHERE id = COALESCE(({_SURVIVOR}), ?)",
+                (contact_id, contact_id),
+            )
             if current is None:
                 raise NotFound("There is no such contact.", code="contact_not_found")
+            target = current["id"]
             # phones without a country code are read in the contact's (new or stored) country
             values = dict(given)
             if "country" not in values and current["country"]:

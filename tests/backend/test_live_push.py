@@ -4,6 +4,7 @@ and a server restart losing nothing committed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -147,6 +148,39 @@ async def until(condition, timeout: float = 30.0) -> None:
             await asyncio.sleep(0.02)
 
 
+@contextlib.asynccontextmanager
+async def fast_and_stalled_clients(backend: LiveBackend, hub, start: int, burst):
+    """A client that reads and one that has stopped reading (a tiny receive buffer, its
+    transport paused), with ``burst`` written until the hub drops the stalled one; the fast
+    one has read everything by then."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", backend.port))
+    sock.setblocking(False)
+    async with (
+        LiveClient.connect(backend, backend.agent_token, since=start) as fast,
+        LiveClient.connect(
+            backend,
+            backend.admin_token,
+            since=start,
+            max_queue=1,
+            max_size=2**20,
+            sock=sock,
+            compression=None,
+        ) as slow,
+    ):
+        slow.ws.transport.pause_reading()
+
+        def slow_subscribed() -> bool:
+            return any(s.agent_id == backend.admin.id for s in hub.subscribers)
+
+        await until(slow_subscribed)
+        while slow_subscribed():
+            await backend.store.write(burst)
+            await fast.until_seq((await backend.store.event_bounds())[1], timeout=20)
+        yield fast, slow
+
+
 async def test_a_client_that_stops_reading_gets_resync_not_the_stale_backlog(tmp_path):
     """Paused for longer than anything the server would wait, then reading again: it finds
     at most what the socket held, then the resync frame and the close, and resumes with
@@ -168,32 +202,7 @@ async def test_a_client_that_stops_reading_gets_resync_not_the_stale_backlog(tmp
                 )
                 conv.emit_message(tx, message_id, created=True)
 
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", backend.port))
-        sock.setblocking(False)
-        async with (
-            LiveClient.connect(backend, backend.agent_token, since=start) as fast,
-            LiveClient.connect(
-                backend,
-                backend.admin_token,
-                since=start,
-                max_queue=1,
-                max_size=2**20,
-                sock=sock,
-                compression=None,
-            ) as slow,
-        ):
-            slow.ws.transport.pause_reading()
-
-            def slow_subscribed() -> bool:
-                return any(s.agent_id == backend.admin.id for s in hub.subscribers)
-
-            await until(slow_subscribed)
-            while slow_subscribed():
-                await backend.store.write(burst)
-                end = (await backend.store.event_bounds())[1]
-                await fast.until_seq(end, timeout=20)
+        async with fast_and_stalled_clients(backend, hub, start, burst) as (fast, slow):
             slow.ws.transport.resume_reading()
             stale_bytes = 0
             with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -457,31 +466,7 @@ async def test_a_dropped_client_that_never_reads_again_is_cut_off(tmp_path, monk
                 )
                 conv.emit_message(tx, message_id, created=True)
 
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", backend.port))
-        sock.setblocking(False)
-        async with (
-            LiveClient.connect(backend, backend.agent_token, since=start) as fast,
-            LiveClient.connect(
-                backend,
-                backend.admin_token,
-                since=start,
-                max_queue=1,
-                max_size=2**20,
-                sock=sock,
-                compression=None,
-            ) as slow,
-        ):
-            slow.ws.transport.pause_reading()
-
-            def slow_subscribed() -> bool:
-                return any(s.agent_id == backend.admin.id for s in hub.subscribers)
-
-            await until(slow_subscribed)
-            while slow_subscribed():
-                await backend.store.write(burst)
-                await fast.until_seq((await backend.store.event_bounds())[1], timeout=20)
+        async with fast_and_stalled_clients(backend, hub, start, burst) as (fast, slow):
             assert backend.runner is not None
             server = backend.runner.server
             assert server is not None
