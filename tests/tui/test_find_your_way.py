@@ -7,6 +7,8 @@ Against the REAL backend and simulator (``backend_fixtures``), driven by keys.
 
 from __future__ import annotations
 
+import pytest
+
 from backend.schemas import MessageKind
 from tests.tui.backend_fixtures import (
     Desk,
@@ -652,3 +654,24 @@ async def test_the_order_holds_a_moment_after_the_cursor_moved(desk: Desk):
         now[0] += 1.0  # the cursor has been still long enough
         await wait_for(lambda: threads.thread_at(0).id == desk.ids["chen"])
         assert threads.held == 0
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (160, 48)])
+async def test_the_search_query_keeps_room_to_read_what_is_typed(desk: Desk, size):
+    """The two filters give way on a narrow screen: the query box stays wide enough to
+    read the words typed (at 60 columns it was 4 cells), and the bar fits the screen."""
+    from textual.widgets import Input, Select
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=size) as pilot:
+        await inbox_ready(app)
+        await pilot.press("slash")
+        await wait_for(lambda: isinstance(app.screen, SearchScreen))
+        search = app.screen
+        await pilot.press(*"refund")
+        await pilot.pause()
+        query = search.query_one("#search-query", Input)
+        assert query.size.width >= 20, query.size
+        right = max(select.region.right for select in search.query(Select))
+        assert right <= size[0]
+        assert "refund" in screen_text(app).splitlines()[1]

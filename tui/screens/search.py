@@ -65,8 +65,9 @@ class SearchScreen(Screen[SearchHit | None]):
     DEFAULT_CSS = """
     SearchScreen {
         & #search-bar { height: auto; padding: 0 1; }
-        & #search-query { width: 1fr; }
-        & Select { width: 26; }
+        & #search-query { width: 2fr; min-width: 20; }
+        /* the filters give way on a narrow screen: the query stays readable */
+        & Select { width: 1fr; min-width: 14; max-width: 26; }
         & #search-status { height: 1; padding: 0 1; color: $text-muted; }
         & SearchResults { height: 1fr; border: none; }
     }
