@@ -67,6 +67,7 @@ class TicketPriority(StrEnum):
 
 class ChannelType(StrEnum):
     whatsapp = "WHATSAPP"
+    email = "EMAIL"
 
 
 class Direction(StrEnum):

@@ -258,9 +258,12 @@ def _reply_part(text: str) -> str:
     if not text.strip():
         return ""
     try:
-        reply = EmailReplyParser(languages=list(REPLY_LANGUAGES)).parse_reply(text)
+        replies = EmailReplyParser(languages=list(REPLY_LANGUAGES)).read(text).replies
     except Exception:  # noqa: BLE001 - a text the reply parser chokes on is shown whole
         return text.strip()
+    # the newest reply's body: its quoted history and signature apart (``parse_reply``
+    # gives the newest reply with its signature still on)
+    reply = replies[0].body if replies else ""
     return (reply or text).strip()
 
 

@@ -25,7 +25,10 @@ from backend.store.types import (
     Change,
     ChannelSecret,
     CommittedEvent,
+    EmailChannel,
+    EmailRecord,
     EventPage,
+    IngestResult,
     MediaFile,
     MediaJob,
     OutboxJob,
@@ -59,6 +62,10 @@ class Store(Protocol):
     ) -> list[Any]: ...
 
     async def count(self, name: str, by: int = 1) -> None: ...
+
+    async def ingest_email(
+        self, record: EmailRecord, *, rules: Sequence[RoutingRule] = ()
+    ) -> IngestResult: ...
 
     async def reveal_quarantined(
         self, message_id: int, actor_id: int
@@ -303,6 +310,10 @@ class Store(Protocol):
     ) -> schemas.Template: ...
 
     # -------------------------------------------------- channels and numbers
+
+    async def add_email_channel(self, address: str, display_name: str | None) -> EmailChannel: ...
+
+    async def email_channels(self) -> list[EmailChannel]: ...
 
     async def add_phone_number(
         self, channel_id: int, info: dict[str, Any], *, actor_id: int | None
