@@ -47,7 +47,7 @@ class MailReceiver:
         """Store ``raw``, sent to ``recipients`` (the envelope's, or the mailbox's own
         address for a fetched mail): the first that is a support address is its mailbox."""
         mail = parse_email(raw, authserv_id=self.authserv_id)
-        addresses = {channel.address for channel in await self.store.email_channels()}
+        addresses = {channel.address for channel in await self.store.mailboxes()}
         wanted = [*recipients, *(a.address for a in (*mail.to, *mail.cc))]
         mailbox = next((a.strip().lower() for a in wanted if a.strip().lower() in addresses), "")
         files = await asyncio.to_thread(self._write_files, mail.attachments)

@@ -27,7 +27,7 @@ from backend.store.base import StoreBase
 from backend.store.engine import Tx, dumps, iso
 from backend.store.outbox_rows import settle_outbox_row
 from backend.store.statuses import settle_ticket_delivery
-from backend.store.types import EmailChannel, EmailFile, EmailRecord, IngestResult, Outcome
+from backend.store.types import EmailFile, EmailRecord, IngestResult, Mailbox, Outcome
 
 COUNTER_DUPLICATE = "email.duplicate"
 COUNTER_UNKNOWN_ADDRESS = "email.dropped_unknown_address"
@@ -36,11 +36,11 @@ COUNTER_BOUNCE_UNMATCHED = "email.bounce_unmatched"
 FALLBACK_SUBJECT = "E-mail"
 
 
-def _channel(row: conv.Row) -> EmailChannel:
-    return EmailChannel(id=row["id"], address=row["address"], display_name=row["display_name"])
+def _channel(row: conv.Row) -> Mailbox:
+    return Mailbox(id=row["id"], address=row["address"], display_name=row["display_name"])
 
 
-def add_email_channel(tx: Tx, address: str, display_name: str | None) -> EmailChannel:
+def add_mailbox(tx: Tx, address: str, display_name: str | None) -> Mailbox:
     key = address.strip().lower()
     if "@" not in key or any(ch.isspace() for ch in key):
         raise InvalidField(f"{address[:80]!r} is not an e-mail address.", field="address")
@@ -277,13 +277,13 @@ def _bounce(tx: Tx, record: EmailRecord) -> IngestResult:
 
 
 class MailStore(StoreBase):
-    async def add_email_channel(self, address: str, display_name: str | None) -> EmailChannel:
+    async def add_mailbox(self, address: str, display_name: str | None) -> Mailbox:
         """A support address (added, or its name changed): mail to it opens tickets."""
         return await self.write(
-            functools.partial(add_email_channel, address=address, display_name=display_name)
+            functools.partial(add_mailbox, address=address, display_name=display_name)
         )
 
-    async def email_channels(self) -> list[EmailChannel]:
+    async def mailboxes(self) -> list[Mailbox]:
         rows = await self.readers.all(
             "SELECT id, address, display_name FROM email_channels ORDER BY id"
         )
@@ -294,3 +294,22 @@ class MailStore(StoreBase):
     ) -> IngestResult:
         """Store a received mail (see the module docstring)."""
         return await self.write(functools.partial(ingest_email, record=record, rules=rules))
+
+    async def mailbox_position(self, mailbox: str) -> tuple[int | None, int]:
+        """How far an IMAP folder was fetched: its UIDVALIDITY (None: never) and last UID."""
+        row = await self.readers.one(
+            "SELECT uidvalidity, last_uid FROM mailbox_positions WHERE mailbox = ?", (mailbox,)
+        )
+        return (None, 0) if row is None else (row["uidvalidity"], row["last_uid"])
+
+    async def save_mailbox_position(self, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+        def save(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO mailbox_positions (mailbox, uidvalidity, last_uid, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (mailbox) DO UPDATE SET "
+                "uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
+                "updated_at = excluded.updated_at",
+                (mailbox, uidvalidity, last_uid, tx.now_iso),
+            )
+
+        await self.write(save)

@@ -25,10 +25,10 @@ from backend.store.types import (
     Change,
     ChannelSecret,
     CommittedEvent,
-    EmailChannel,
     EmailRecord,
     EventPage,
     IngestResult,
+    Mailbox,
     MediaFile,
     MediaJob,
     OutboxJob,
@@ -311,9 +311,15 @@ class Store(Protocol):
 
     # -------------------------------------------------- channels and numbers
 
-    async def add_email_channel(self, address: str, display_name: str | None) -> EmailChannel: ...
+    async def add_mailbox(self, address: str, display_name: str | None) -> Mailbox: ...
 
-    async def email_channels(self) -> list[EmailChannel]: ...
+    async def mailboxes(self) -> list[Mailbox]: ...
+
+    async def mailbox_position(self, mailbox: str) -> tuple[int | None, int]: ...
+
+    async def save_mailbox_position(
+        self, mailbox: str, uidvalidity: int, last_uid: int
+    ) -> None: ...
 
     async def add_phone_number(
         self, channel_id: int, info: dict[str, Any], *, actor_id: int | None

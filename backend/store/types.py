@@ -132,7 +132,7 @@ class EmailRecord:
     nothing of MIME). ``text`` is the new part; ``full_text`` the whole body."""
 
     message_id: str  # its Message-ID: the same mail is never stored twice
-    mailbox: str  # the support address it came to, lower-case (an ``EmailChannel``)
+    mailbox: str  # the support address it came to, lower-case (an ``Mailbox``)
     sender: str  # the From address as written (the contact is found by it, any case)
     sender_name: str | None = None
     subject: str = ""
@@ -155,7 +155,7 @@ class EmailRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class EmailChannel:
+class Mailbox:
     """A support address mail is received at and sent from."""
 
     id: int

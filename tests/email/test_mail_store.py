@@ -83,7 +83,7 @@ class Desk:
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     store = SqliteStore(tmp_path / "mail.db", clock=FixedClock(NOW))
     await store.open()
-    await store.add_email_channel(SUPPORT, "Acme Support")
+    await store.add_mailbox(SUPPORT, "Acme Support")
     try:
         yield Desk(store, MailReceiver(store, tmp_path / "media"))
     finally:
