@@ -16,15 +16,18 @@ from aiohttp import web
 from backend.config import EmailSettings, Settings
 from backend.domain.routing import RoutingRule
 from backend.email.imap_fetch import ImapAccount, ImapFetcher, MailboxPosition
+from backend.email.outbound import EmailOutbox
 from backend.email.receive import MailReceiver
 from backend.email.smtp_listener import SupportMailbox, start_listener
+from backend.email.smtp_send import Relay
 from backend.keys import SERVICES, SETTINGS, STORE
-from backend.schemas import ChannelType
-from backend.store import Store
+from backend.schemas import ChannelType, EventType
+from backend.store import CommittedEvent, Store
 
 log = logging.getLogger(__name__)
 
 RECEIVER = "email.receiver"
+OUTBOX = "email.outbox"
 LISTENER = "email.listener"  # the asyncio.Server: its socket names the bound port
 FETCHER = "email.fetcher"
 STOP_TIMEOUT_SECONDS = 5.0
@@ -35,6 +38,7 @@ class EmailChannel:
 
     def attach(self, app: web.Application) -> None:
         app.cleanup_ctx.append(inbound_lifecycle)
+        app.cleanup_ctx.append(outbound_lifecycle)
 
 
 def routing_rules(settings: Settings) -> tuple[RoutingRule, ...]:
@@ -132,3 +136,35 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
         server.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_closed(), STOP_TIMEOUT_SECONDS)
+
+
+def relay_of(config: EmailSettings) -> Relay | None:
+    if not config.relay_host:
+        return None
+    return Relay(
+        host=config.relay_host,
+        port=config.relay_port,
+        username=config.relay_user,
+        password=config.relay_password.get_secret_value() or None,
+        starttls=config.relay_starttls,
+        implicit_tls=config.relay_port == 465,
+    )
+
+
+async def outbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """The e-mail outbox worker, woken when a message is queued (and every few seconds
+    for retries that come due)."""
+    store, settings = app[STORE], app[SETTINGS]
+    outbox = EmailOutbox(store, relay_of(settings.email), settings.media_dir)
+    app[SERVICES][OUTBOX] = outbox
+
+    def on_commit(events: list[CommittedEvent]) -> None:
+        if any(event.type == EventType.message_created.value for event in events):
+            outbox.wake()
+
+    store.on_commit(on_commit)
+    task = asyncio.create_task(outbox.run(), name="email-outbox")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)

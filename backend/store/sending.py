@@ -35,6 +35,7 @@ from backend.store.conversations import (
 )
 from backend.store.drafts import delete_draft
 from backend.store.engine import Tx, dumps, parse_dt
+from backend.store.mail_outbox import mailbox_of, queue_email
 from backend.store.outbox_rows import callback_data, enqueue
 from backend.store.templates import find_template, given_values, prepare_template
 from backend.store.types import SendResult
@@ -222,6 +223,18 @@ def send_in_tx(
         emit_thread_snapshot(tx, thread_id)
         return message_id, True
 
+    mailbox = mailbox_of(tx, thread_id)
+    if mailbox is not None:  # an e-mail thread: the e-mail outbox (store/mail_outbox.py)
+        _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
+        queued = queue_email(
+            tx,
+            thread_id=thread_id,
+            ticket_id=ctx.ticket_id,
+            mailbox=mailbox,
+            agent_id=agent_id,
+            request=request,
+        )
+        return queued, True
     _require_sendable_number(tx, ctx.phone_number_id)
     _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
     recipient = _recipient(ctx)

@@ -18,6 +18,7 @@ from backend.store.events import EventsStore
 from backend.store.ingesting import IngestStore
 from backend.store.inserts import InsertsStore
 from backend.store.mail import MailStore
+from backend.store.mail_outbox import MailOutboxStore
 from backend.store.media import MediaStore
 from backend.store.outbox import OutboxStore
 from backend.store.records import RecordsStore
@@ -38,6 +39,7 @@ class SqliteStore(
     IngestStore,
     MediaStore,
     MailStore,
+    MailOutboxStore,
     # WhatsApp outbound: sends, outbox, usage, templates, channels
     SendingStore,
     DraftsStore,

@@ -25,6 +25,7 @@ from backend.store.types import (
     Change,
     ChannelSecret,
     CommittedEvent,
+    EmailJob,
     EmailRecord,
     EventPage,
     IngestResult,
@@ -273,6 +274,18 @@ class Store(Protocol):
     ) -> None: ...
 
     async def resolve_ambiguous(self, now: datetime, reason: str) -> list[int]: ...
+
+    # -------------------------------------------------- the e-mail outbox (store/mail_outbox.py)
+
+    async def claim_email_outbox(self, due: datetime, limit: int) -> list[EmailJob]: ...
+
+    async def email_send_outcome(
+        self, message_id: int, outcome: str, detail: str, retry_at: datetime | None = None
+    ) -> None: ...
+
+    async def next_email_due(self) -> str | None: ...
+
+    async def recover_email_outbox(self) -> int: ...
 
     # -------------------------------------------------- usage and pricing
 

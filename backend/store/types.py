@@ -268,6 +268,25 @@ class OutboxJob:
         return f"OutboxJob(message_id={self.message_id}, attempts={self.attempts})"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailJobFile:
+    path: str  # relative to the media folder
+    mime_type: str
+    filename: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailJob:
+    """A claimed e-mail to send: ``request`` is the queued, channel-neutral record (see
+    ``store/mail_outbox.py``)."""
+
+    message_id: int
+    thread_id: int
+    attempts: int  # including this one
+    request: dict[str, Any]
+    files: tuple[EmailJobFile, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class SendResult:
     message: schemas.Message

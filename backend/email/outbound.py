@@ -1,0 +1,126 @@
+"""The e-mail outbox worker: claims our queued e-mails, composes each (``compose``) and
+hands it to the relay (``smtp_send``), and tells the store what happened — each mail at
+most once: a send whose answer never came is flagged, never resent on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from backend.email.compose import OutgoingAttachment, compose, new_subject, reply_subject
+from backend.email.parse import Address
+from backend.email.smtp_send import Outcome, Relay, send
+from backend.store import EmailJob, Store
+
+log = logging.getLogger(__name__)
+
+# seconds to wait before attempt 2, 3, …; after the last, the mail has failed
+RETRY_DELAYS = (5.0, 30.0, 120.0, 600.0, 1800.0)
+POLL_SECONDS = 2.0
+BATCH = 20
+
+
+def mail_of(job: EmailJob, media_dir: Path, at: datetime) -> EmailMessage:
+    request = job.request
+    ticket_id = int(request.get("ticket_id") or 0)
+    subject = request.get("subject") or ""
+    attachments = [
+        OutgoingAttachment(
+            filename=file.filename,
+            mime=file.mime_type,
+            data=_path(media_dir, file.path).read_bytes(),
+        )
+        for file in job.files
+    ]
+    sender = request["from"]
+    return compose(
+        sender=Address(sender, request.get("from_name")),
+        to=Address(request["to"][0]),
+        subject=(
+            reply_subject(subject, ticket_id)
+            if request.get("reply")
+            else new_subject(subject, ticket_id)
+        ),
+        text=request.get("text") or "",
+        domain=sender.partition("@")[2],
+        at=at,
+        signature=request.get("signature"),
+        in_reply_to=request.get("in_reply_to"),
+        references=request.get("references") or (),
+        attachments=attachments,
+        message_id=request["message_id"],
+    )
+
+
+def _path(media_dir: Path, stored: str) -> Path:
+    path = Path(stored)
+    return path if path.is_absolute() else media_dir / path
+
+
+class EmailOutbox:
+    def __init__(
+        self,
+        store: Store,
+        relay: Relay | None,
+        media_dir: Path,
+        *,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+    ) -> None:
+        self.store = store
+        self.relay = relay
+        self.media_dir = media_dir
+        self.retry_delays = tuple(retry_delays)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        await self.store.recover_email_outbox()
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("the e-mail outbox worker failed; trying again")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            except TimeoutError:
+                pass
+
+    async def run_once(self) -> int:
+        jobs = await self.store.claim_email_outbox(datetime.now(UTC), BATCH)
+        for job in jobs:
+            await self.deliver(job)
+        return len(jobs)
+
+    async def deliver(self, job: EmailJob) -> None:
+        if self.relay is None:
+            await self.store.email_send_outcome(
+                job.message_id, "failed", "no relay is configured ([email] relay_host)"
+            )
+            return
+        try:
+            mail = mail_of(job, self.media_dir, self.store.now())
+        except OSError as exc:
+            await self.store.email_send_outcome(
+                job.message_id, "failed", f"an attachment could not be read: {exc}"
+            )
+            return
+        result = await send(mail, self.relay)
+        log.info("e-mail for message %s: %s %s", job.message_id, result.outcome, result.detail)
+        if result.outcome is Outcome.retry and job.attempts <= len(self.retry_delays):
+            delay = self.retry_delays[job.attempts - 1]
+            await self.store.email_send_outcome(
+                job.message_id,
+                "retry",
+                result.detail,
+                retry_at=datetime.now(UTC) + timedelta(seconds=delay),
+            )
+            return
+        outcome = "failed" if result.outcome is Outcome.retry else result.outcome.value
+        await self.store.email_send_outcome(job.message_id, outcome, result.detail)

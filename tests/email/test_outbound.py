@@ -1,0 +1,190 @@
+"""An agent's reply on an e-mail thread: queued in the e-mail outbox, sent once through
+the relay (a real aiosmtpd server the test starts), with the headers a mail client
+threads by; a relay's refusal, a hang-up and a retry, as the agent sees them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from backend.email.channel import OUTBOX
+from backend.email.smtp_listener import SupportMailbox
+from backend.keys import SERVICES
+from tests.backend.wsclient import LiveClient
+from tests.email.test_inbound_wiring import mail, messages, send, threads
+from tests.email.test_smtp_send import Relaying
+from tests.support import LiveBackend
+
+SUPPORT = "support@acme.test"
+CUSTOMER = "lucia@example.com"
+
+
+@asynccontextmanager
+async def desk_with_relay(
+    tmp_path: Path, relay: Relaying
+) -> AsyncIterator[tuple[LiveBackend, Relaying]]:
+    async with relay as relay_port:
+        backend = LiveBackend(
+            tmp_path,
+            overrides={
+                "email": {
+                    "addresses": [SUPPORT],
+                    "display_name": "Acme Support",
+                    "listen_port": 0,
+                    "relay_host": "127.0.0.1",
+                    "relay_port": relay_port,
+                    "relay_starttls": False,  # a relay on this machine
+                }
+            },
+        )
+        await backend.start()
+        await backend.seed_agents()
+        assert backend.app is not None
+        backend.app[SERVICES][OUTBOX].retry_delays = (0.05, 0.05)
+        try:
+            yield backend, relay
+        finally:
+            await backend.stop()
+
+
+async def reply(backend: LiveBackend, thread_id: int, text: str) -> dict:
+    async with backend.client(backend.admin_token) as client:
+        response = await client.post(
+            f"/api/v1/threads/{thread_id}/messages", json={"kind": "text", "text": text}
+        )
+        assert response.status_code == 202, response.text
+        return response.json()
+
+
+async def settled(live: LiveClient, message_id: int) -> dict:
+    """The message's update that settles it (sent or failed)."""
+    while True:
+        frame = await live.next_of("message.updated", timeout=15)
+        data = frame["data"]
+        if data["id"] == message_id and data["status"] in ("sent", "failed"):
+            return data
+
+
+def relay_to(*addresses: str) -> Relaying:
+    """A relay that takes mail for these addresses and keeps it in ``received``."""
+    relay = Relaying()
+
+    async def keep(raw: bytes, sender: str, recipients: list[str]) -> None:
+        relay.received.append((raw, sender, recipients))
+
+    relay.mailbox = SupportMailbox(keep, addresses)
+    return relay
+
+
+async def test_a_reply_is_sent_once_with_the_headers_a_mail_client_threads_by(tmp_path: Path):
+    async with desk_with_relay(tmp_path, relay_to(CUSTOMER)) as (desk, relay):
+        await send(desk, mail("Where is my parcel?", message_id="<p1@example.com>"))
+        [thread] = await threads(desk)
+        async with LiveClient.connect(desk, desk.admin_token) as live:
+            queued = await reply(desk, thread["id"], "It ships today: https://acme.test/t/1")
+            assert queued["status"] == "queued"
+            done = await settled(live, queued["id"])
+        assert done["status"] == "sent"
+        ((raw, sender, recipients),) = relay.received  # exactly once
+        assert (sender, recipients) == (SUPPORT, [CUSTOMER])
+        sent = message_from_bytes(raw, policy=policy.default)
+        ticket = thread["ticket"]["id"]
+        assert str(sent["From"]) == f"Acme Support <{SUPPORT}>"
+        assert str(sent["To"]) == CUSTOMER
+        assert str(sent["Subject"]) == f"Re: My parcel [#{ticket}]"
+        assert str(sent["In-Reply-To"]) == "<p1@example.com>"
+        assert "<p1@example.com>" in str(sent["References"])
+        assert str(sent["Message-ID"]).endswith("@acme.test>")
+        plain = sent.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        html = sent.get_body(("html",)).get_content()
+        assert "It ships today" in plain and "-- \nAda Admin\nAcme Support" in plain
+        assert '<a href="https://acme.test/t/1">' in html
+
+        # the customer's answer to our mail threads by its Message-ID
+        await send(
+            desk,
+            mail("Thanks!", message_id="<p2@example.com>", subject="Re: whatever",
+                 in_reply_to=str(sent["Message-ID"])),
+        )  # fmt: skip
+        assert [t["id"] for t in await threads(desk)] == [thread["id"]]
+        texts = [m["text"] for m in await messages(desk, thread["id"])]
+        assert "Thanks!" in texts
+
+
+async def test_a_relay_that_refuses_for_good_fails_the_reply_with_its_words(tmp_path: Path):
+    async def refuse(raw: bytes, sender: str, recipients: list[str]) -> None:
+        raise AssertionError("never reached: the recipient is refused")
+
+    relay = Relaying(SupportMailbox(refuse, ["someone-else@example.com"]))
+    async with desk_with_relay(tmp_path, relay) as (desk, relay):
+        await send(desk, mail("Hello", message_id="<r1@example.com>"))
+        [thread] = await threads(desk)
+        async with LiveClient.connect(desk, desk.admin_token) as live:
+            queued = await reply(desk, thread["id"], "Hi Lucía")
+            done = await settled(live, queued["id"])
+        assert done["status"] == "failed"
+        assert done["error_message"].startswith("The relay refused it: 550")
+
+
+async def test_a_refusal_for_now_is_tried_again_and_sent_once(tmp_path: Path):
+    attempts: list[int] = []
+    kept: list[bytes] = []
+
+    async def busy_once(raw: bytes, sender: str, recipients: list[str]) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("busy")  # answered 451
+        kept.append(raw)
+
+    relay = Relaying(SupportMailbox(busy_once, [CUSTOMER]))
+    async with desk_with_relay(tmp_path, relay) as (desk, relay):
+        await send(desk, mail("Hello", message_id="<b1@example.com>"))
+        [thread] = await threads(desk)
+        async with LiveClient.connect(desk, desk.admin_token) as live:
+            queued = await reply(desk, thread["id"], "On its way")
+            done = await settled(live, queued["id"])
+        assert done["status"] == "sent"
+        assert (len(attempts), len(kept)) == (2, 1)
+
+
+async def test_a_relay_that_hangs_up_after_taking_the_mail_is_flagged_never_resent(
+    tmp_path: Path,
+):
+    taken: list[int] = []
+
+    class HangsUp:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            taken.append(1)
+            server.transport.close()  # took the message, never answered
+            return "250 OK"
+
+    async with desk_with_relay(tmp_path, Relaying(HangsUp())) as (desk, relay):
+        await send(desk, mail("Hello", message_id="<h1@example.com>"))
+        [thread] = await threads(desk)
+        async with LiveClient.connect(desk, desk.admin_token) as live:
+            queued = await reply(desk, thread["id"], "On its way")
+            done = await settled(live, queued["id"])
+        assert done["status"] == "failed"
+        assert done["error_message"].startswith("Not known whether it was sent")
+        assert desk.app is not None
+        assert await desk.app[SERVICES][OUTBOX].run_once() == 0  # nothing left to send
+        assert len(taken) == 1
+
+
+async def test_a_template_on_an_email_thread_is_refused_and_the_draft_kept(tmp_path: Path):
+    async with desk_with_relay(tmp_path, relay_to(CUSTOMER)) as (desk, relay):
+        await send(desk, mail("Hello", message_id="<t1@example.com>"))
+        [thread] = await threads(desk)
+        async with desk.client(desk.admin_token) as client:
+            await client.put(f"/api/v1/threads/{thread['id']}/draft", json={"text": "draft"})
+            response = await client.post(
+                f"/api/v1/threads/{thread['id']}/messages",
+                json={"kind": "template", "name": "order_update", "language": "en"},
+            )
+            assert response.status_code == 422
+            assert response.json()["error"]["field"] == "kind"
+            draft = await client.get(f"/api/v1/threads/{thread['id']}/draft")
+        assert draft.json()["text"] == "draft"
+        assert relay.received == []
