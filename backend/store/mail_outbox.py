@@ -149,6 +149,31 @@ def queue_email(
     return message_id
 
 
+def requeue_email(tx: Tx, message_id: int) -> bool:
+    """An agent's retry of a failed e-mail: queued again under the same Message-ID (a
+    mail client shows a copy that did arrive once); False when it was never queued."""
+    changed = tx.execute(
+        "UPDATE email_outbox SET state = 'pending', next_attempt = ?, attempts = 0, "
+        "last_error = NULL, updated_at = ? WHERE message_id = ?",
+        (DUE_NOW, tx.now_iso, message_id),
+    ).rowcount
+    if not changed:
+        return False
+    tx.update(
+        "messages",
+        message_id,
+        {
+            "status": schemas.DeliveryStatus.queued,
+            "error_code": None,
+            "error_message": None,
+            "failed_at": None,
+            "sent_at": None,
+        },
+    )
+    conv.emit_message(tx, message_id, created=False)
+    return True
+
+
 def _settle(tx: Tx, message_id: int, state: str, error: str | None = None) -> None:
     tx.execute(
         "UPDATE email_outbox SET state = ?, last_error = ?, updated_at = ? WHERE message_id = ?",

@@ -188,3 +188,72 @@ async def test_a_template_on_an_email_thread_is_refused_and_the_draft_kept(tmp_p
             draft = await client.get(f"/api/v1/threads/{thread['id']}/draft")
         assert draft.json()["text"] == "draft"
         assert relay.received == []
+
+
+async def test_a_failed_reply_retried_by_the_agent_goes_out_once_under_its_message_id(
+    tmp_path: Path,
+):
+    kept: list[bytes] = []
+
+    class RefusesFirst:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            if not kept and not getattr(self, "refused", False):
+                self.refused = True
+                return "554 5.7.1 Message refused by policy"
+            kept.append(envelope.original_content)
+            return "250 OK"
+
+    async with desk_with_relay(tmp_path, Relaying(RefusesFirst())) as (desk, relay):
+        await send(desk, mail("Hello", message_id="<f1@example.com>"))
+        [thread] = await threads(desk)
+        async with LiveClient.connect(desk, desk.admin_token) as live:
+            queued = await reply(desk, thread["id"], "On its way")
+            failed = await settled(live, queued["id"])
+            assert failed["error_message"].startswith("The relay refused it: 554")
+            async with desk.client(desk.admin_token) as client:
+                retried = await client.post(
+                    f"/api/v1/threads/{thread['id']}/messages/{queued['id']}/retry"
+                )
+                assert retried.status_code in (200, 202), retried.text
+                assert retried.json()["status"] == "queued"
+            done = await settled(live, queued["id"])
+        assert done["status"] == "sent"
+        [raw] = kept
+        sent = message_from_bytes(raw, policy=policy.default)
+        stored = desk.store.readers  # the Message-ID it was queued under
+        header = await stored.value(
+            "SELECT header_id FROM email_messages WHERE message_id = ?", (queued["id"],)
+        )
+        assert str(sent["Message-ID"]) == header
+
+
+async def test_a_bounce_of_our_reply_marks_it_failed_with_the_reason_in_words(tmp_path: Path):
+    async with desk_with_relay(tmp_path, relay_to(CUSTOMER)) as (desk, relay):
+        await send(desk, mail("Hello", message_id="<d1@example.com>"))
+        [thread] = await threads(desk)
+        async with LiveClient.connect(desk, desk.admin_token) as live:
+            queued = await reply(desk, thread["id"], "On its way")
+            await settled(live, queued["id"])
+            ((raw, _, _),) = relay.received
+            ours = str(message_from_bytes(raw, policy=policy.default)["Message-ID"])
+            bounce = message_from_bytes(
+                (
+                    "From: MAILER-DAEMON@example.com\r\nTo: support@acme.test\r\n"
+                    "Subject: Undelivered Mail Returned to Sender\r\n"
+                    "Message-ID: <dsn-1@example.com>\r\nMIME-Version: 1.0\r\n"
+                    "Content-Type: multipart/report; report-type=delivery-status; "
+                    'boundary="b"\r\n\r\n'
+                    "--b\r\nContent-Type: text/plain\r\n\r\nIt could not be delivered.\r\n"
+                    "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+                    "Reporting-MTA: dns; mx.example.com\r\n\r\n"
+                    "Final-Recipient: rfc822; lucia@example.com\r\nAction: failed\r\n"
+                    "Status: 5.1.1\r\n\r\n"
+                    f"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {ours}\r\n\r\n"
+                    "--b--\r\n"
+                ).encode(),
+                policy=policy.default,
+            )
+            await send(desk, bounce)
+            failed = await settled(live, queued["id"])
+        assert failed["error_message"] == "Not delivered: the address does not exist"
+        assert [t["id"] for t in await threads(desk)] == [thread["id"]]  # no ticket opened
