@@ -557,6 +557,27 @@ class MessagePricing(ResponseModel):
     type: str | None = None  # e.g. regular, free_customer_service
 
 
+class EmailAuth(ResponseModel):
+    """What the receiving server found of a received mail (Authentication-Results)."""
+
+    spf: str | None = None
+    dkim: str | None = None
+    dmarc: str | None = None  # "fail": the message is quarantined (rule dmarc_fail)
+
+
+class EmailDetails(ResponseModel):
+    """An e-mail message's envelope as shown: the body is ``Message.text`` (a received
+    mail's new part; its whole text is ``GET /api/v1/messages/{id}/email``)."""
+
+    subject: str | None = None  # None while quarantined
+    sender: str | None = None
+    to: list[str] = []
+    cc: list[str] = []
+    auth: EmailAuth | None = None
+    attachments: int = 0
+    left_out: list[str] = []  # attachments over the size limit, by name
+
+
 class Message(ResponseModel):
     id: int
     thread_id: int
@@ -595,6 +616,8 @@ class Message(ResponseModel):
     read_at: datetime | None = None
     failed_at: datetime | None = None
     pricing: MessagePricing | None = None  # outbound, once a status came
+    channel_type: ChannelType = ChannelType.whatsapp  # the channel it came or went by
+    email: EmailDetails | None = None  # an e-mail's subject, addresses and verdicts
 
 
 class TemplateValues(WireModel):

@@ -263,3 +263,39 @@ async def test_a_bounce_opens_nothing_and_marks_our_mail_failed_with_the_reason_
     assert failed.status == schemas.DeliveryStatus.failed
     assert failed.error_message == "Not delivered: the address does not exist"
     assert desk.row("SELECT COUNT(*) AS n FROM threads")["n"] == 1
+
+
+async def test_the_pushed_json_of_an_email_message_equals_its_wire_model(desk: Desk):
+    from backend.store import conversations as conv
+    from tests.backend.test_sql_events import sql_message
+
+    plain = await desk.receive(mail("Hello", message_id="<j1@x>"))
+    quarantined = await desk.receive(
+        mail("Pay here", message_id="<j2@x>", attachment=("a.png", PNG),
+             headers={"Authentication-Results": "mx.acme.test; dmarc=fail header.from=x"})
+    )  # fmt: skip
+    whatsapp_shaped = await desk.store.write(
+        lambda tx: conv.insert_message(
+            tx, thread_id=plain.thread_id, direction="in", kind="text", text="no e-mail"
+        )
+    )
+    for message_id in (plain.message_id, quarantined.message_id, whatsapp_shaped):
+
+        def both(tx, message_id=message_id):
+            model = conv.load_message(tx, message_id)
+            return sql_message(tx, message_id), json.loads(model.model_dump_json()), model
+
+        pushed, wire, model = await desk.store.write(both)
+        assert pushed == wire
+    [first, *_] = await desk.messages(plain.thread_id)
+    assert first.channel_type == schemas.ChannelType.email
+    assert first.email is not None
+    assert (first.email.subject, first.email.sender, first.email.to) == (
+        "Where is my order?",
+        "Lucia@example.com",
+        [SUPPORT],
+    )
+    assert model.channel_type == schemas.ChannelType.whatsapp and model.email is None
+    [hidden] = await desk.messages(quarantined.thread_id)
+    assert hidden.email is not None and hidden.email.subject is None
+    assert hidden.email.auth is not None and hidden.email.auth.dmarc == "fail"
