@@ -30,6 +30,7 @@ from textual.timer import Timer
 from textual.widgets import Static, TextArea
 
 from backend.schemas import (
+    ChannelType,
     ContactCreate,
     ContactDetail,
     Direction,
@@ -74,7 +75,7 @@ from tui.seen import SeenMessages
 from tui.text import countdown, one_line
 from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
-from tui.widgets.composer import Composer
+from tui.widgets.composer import Composer, email_reply_subject
 from tui.widgets.contact_panel import ContactPanel
 from tui.widgets.footer import KeyFooter
 from tui.widgets.message_log import MessageLog
@@ -740,8 +741,11 @@ class InboxScreen(Screen[None]):
             out.append(f" (snoozed until {ticket.snoozed_until.astimezone():%a %d %b %H:%M})")
         # the session timer right after the status: narrow terminals cut the line's end
         left = countdown(thread.session_expires_at, self.tapp.clock())
+        by_email = thread.channel_type == ChannelType.email  # no 24-hour session
         out.append(" · ")
-        if left:
+        if by_email:
+            out.append("by e-mail")
+        elif left:
             out.append(f"session {left} left")
         else:
             out.append("session expired: template only", "bold reverse")
@@ -755,7 +759,8 @@ class InboxScreen(Screen[None]):
         out.no_wrap = True
         out.overflow = "ellipsis"
         header.update(out)
-        self.composer.session_open = left is not None
+        self.composer.session_open = by_email or left is not None
+        self.composer.email_subject = email_reply_subject(ticket) if by_email else None
 
     def _hold_frames(self) -> None:
         """Opening a thread changes the header, the composer, the log (and on a narrow

@@ -7,6 +7,7 @@ screen does the sending and tells the composer how it went (``sent()`` clears th
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from textual.message import Message as TMessage
 from textual.reactive import reactive
 from textual.widgets import Static, TextArea
 
-from backend.schemas import Message, SendPrices
+from backend.schemas import Message, SendPrices, Ticket
 from tui import render
 from tui.billing import reply_billing
 from tui.glyphs import glyphs
@@ -52,6 +53,17 @@ def path_from_paste(text: str) -> Path | None:
         return path if path.is_file() else None
     except OSError:
         return None
+
+
+_TICKET_TOKEN = re.compile(r"\s*\[#\d+\]")
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|antw)\s*:\s*)+", re.IGNORECASE)
+
+
+def email_reply_subject(ticket: Ticket) -> str:
+    """The subject the server gives a reply on an e-mail thread: one ``Re:``, the ticket's
+    token (``backend/email/compose.py`` is the rule; this is its picture)."""
+    bare = _REPLY_PREFIX.sub("", _TICKET_TOKEN.sub("", ticket.subject)).strip()
+    return f"Re: {bare or 'Your request'} [#{ticket.id}]"
 
 
 class Composer(Vertical):
@@ -150,6 +162,8 @@ class Composer(Vertical):
     reply_to: reactive[Message | None] = reactive(None)
     attachment: reactive[Path | None] = reactive(None)
     session_open: reactive[bool] = reactive(True)
+    # an e-mail thread's: the reply goes out as an e-mail under this subject
+    email_subject: reactive[str | None] = reactive(None)
     send_prices: reactive[SendPrices | None] = reactive(None)  # the open thread's
     sending: reactive[bool] = reactive(False)
 
@@ -222,6 +236,10 @@ class Composer(Vertical):
         if self.note_mode:
             bar.append("✎ Private note", "bold")
             bar.append(" — never sent to the contact", "dim")
+        elif self.email_subject is not None:
+            bar.append("Reply by e-mail", "bold")
+            bar.append(" · Subject: ", "dim")
+            bar.append_text(one_line(self.email_subject))
         else:
             bar.append("Reply", "bold")
             if self.session_open:
@@ -264,6 +282,10 @@ class Composer(Vertical):
             self._render_bar()
 
     def watch_session_open(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
+
+    def watch_email_subject(self) -> None:
         if self.is_mounted:
             self._render_bar()
 
