@@ -26,6 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from backend.domain.policy import ContentPolicy, PolicyConfig
 from backend.domain.pricing import RateCard, RateCardError, parse_rate_card
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
@@ -60,6 +61,24 @@ class PolicySettings(BaseModel):
     """Brand names whose look-alike domains are quarantined."""
     disabled_rules: list[str] = []
     """Rule names to switch off, e.g. ["one_time_code"]."""
+
+    def content_policy(self) -> ContentPolicy | None:
+        """The policy these settings describe (None: switched off)."""
+        if not self.enabled:
+            return None
+        defaults = PolicyConfig()
+        return ContentPolicy(
+            PolicyConfig(
+                shorteners=tuple(self.shorteners)
+                if self.shorteners is not None
+                else defaults.shorteners,
+                phishing_domains=tuple(self.phishing_domains or ()),
+                protected_brands=tuple(self.protected_brands)
+                if self.protected_brands is not None
+                else defaults.protected_brands,
+                disabled_rules=frozenset(self.disabled_rules),
+            )
+        )
 
 
 class EmailSettings(BaseModel):

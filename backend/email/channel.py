@@ -101,6 +101,7 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
         settings.media_dir,
         authserv_id=config.authserv_id,
         rules=routing_rules(settings),
+        policy=settings.policy.content_policy(),
     )
     app[SERVICES][RECEIVER] = receiver
     server: asyncio.Server | None = None

@@ -2,8 +2,8 @@
 
 Everything that needs no database is decided here, on the event loop: the mail is read
 (``parse``), the support address it came to picked, the attachments written under the
-media folder (by their sha256: the same file twice is one file), a failed DMARC made a
-quarantine rule, a missing Message-ID made from the mail's bytes (so a redelivery is
+media folder (by their sha256: the same file twice is one file), a failed DMARC or the
+content policy (as for WhatsApp: card numbers, phishing links) made a quarantine rule, a missing Message-ID made from the mail's bytes (so a redelivery is
 still known). The store then does the rest in one transaction (``Store.ingest_email``).
 """
 
@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from backend.domain.policy import ContentPolicy
 from backend.domain.routing import RoutingRule
 from backend.email.parse import Attachment, InboundEmail, parse_email
 from backend.private_files import open_private, private_dir
@@ -37,8 +38,10 @@ class MailReceiver:
         *,
         authserv_id: str | None = None,
         rules: Sequence[RoutingRule] = (),
+        policy: ContentPolicy | None = None,
     ) -> None:
         self.store = store
+        self.policy = policy
         self.media_dir = media_dir
         self.authserv_id = authserv_id
         self.rules = tuple(rules)
@@ -51,9 +54,11 @@ class MailReceiver:
         wanted = [*recipients, *(a.address for a in (*mail.to, *mail.cc))]
         mailbox = next((a.strip().lower() for a in wanted if a.strip().lower() in addresses), "")
         files = await asyncio.to_thread(self._write_files, mail.attachments)
-        result = await self.store.ingest_email(
-            record_of(mail, raw, mailbox=mailbox, files=files), rules=self.rules
-        )
+        record = record_of(mail, raw, mailbox=mailbox, files=files)
+        if record.quarantine_rule is None and self.policy is not None:
+            hit = self.policy.check(f"{mail.subject}\n{mail.text}")
+            record.quarantine_rule = hit.rule if hit is not None else None
+        result = await self.store.ingest_email(record, rules=self.rules)
         log.info("mail %s: %s", mail.message_id or "(no Message-ID)", result.outcome)
         return result
 

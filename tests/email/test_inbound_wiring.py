@@ -166,3 +166,17 @@ async def test_mail_in_an_imap_mailbox_becomes_a_ticket_once_across_a_restart(
         assert counts == [1, 1]  # the first mail was not fetched again after the restart
     finally:
         await backend.stop()
+
+
+async def test_a_card_number_in_a_mail_is_quarantined_by_the_content_policy(desk: LiveBackend):
+    await send(desk, mail("my card is 4111 1111 1111 1111 exp 12/29", message_id="<c1@x>"))
+    [thread] = await threads(desk)
+    [message] = await messages(desk, thread["id"])
+    assert (message["kind"], message["quarantine_rule"], message["text"]) == (
+        "quarantined",
+        "payment_card",
+        None,
+    )
+    async with desk.client(desk.admin_token) as client:
+        found = await client.get("/api/v1/search", params={"q": "4111"})
+    assert found.json()["items"] == []  # quarantined text is never indexed
