@@ -646,6 +646,9 @@ class SendText(WireModel):
     # a reply written against this message: refused (409 thread_changed) when another
     # message (not a note or an event line) has come into the thread since
     expected_last_message_id: int | None = None
+    # the channel switch: EMAIL writes to the contact's address from a WhatsApp thread
+    # (the message stays in the thread, marked e-mail); None: the thread's own channel
+    channel: ChannelType | None = None
 
 
 class SendMedia(WireModel):
@@ -655,6 +658,7 @@ class SendMedia(WireModel):
     reply_to: int | None = None
     client_id: str | None = Field(default=None, max_length=64)
     expected_last_message_id: int | None = None  # as in SendText
+    channel: ChannelType | None = None  # as in SendText
 
 
 class SendTemplate(WireModel):

@@ -39,6 +39,29 @@ def mailbox_of(tx: Tx, thread_id: int) -> conv.Row | None:
     )
 
 
+def email_route(tx: Tx, thread_id: int, channel: str | None) -> conv.Row | None:
+    """The mailbox a send goes out from, or None for WhatsApp: an e-mail thread's own, or
+    with the channel switch (``channel`` EMAIL) in a WhatsApp thread, the first mailbox."""
+    mailbox = mailbox_of(tx, thread_id)
+    if mailbox is not None:
+        if channel == schemas.ChannelType.whatsapp:
+            raise InvalidField(
+                "This is an e-mail thread: write to the contact on WhatsApp from one of "
+                "their WhatsApp threads.",
+                field="channel",
+            )
+        return mailbox
+    if channel != schemas.ChannelType.email:
+        return None
+    mailbox = tx.one("SELECT id, address, display_name FROM email_channels ORDER BY id LIMIT 1")
+    if mailbox is None:
+        raise InvalidField(
+            "E-mail is not set up: there is no support address ([email] addresses).",
+            field="channel",
+        )
+    return mailbox
+
+
 def queue_email(
     tx: Tx,
     *,
@@ -62,7 +85,7 @@ def queue_email(
     )
     to = (contact["email"] or "").strip() if contact is not None else ""
     if not to:
-        raise InvalidField("This contact has no e-mail address to write to.", field="to")
+        raise InvalidField("This contact has no e-mail address to write to.", field="channel")
     last = tx.one(
         "SELECT header_id, subject, reference_ids FROM email_messages em "
         "JOIN messages m ON m.id = em.message_id "

@@ -35,7 +35,7 @@ from backend.store.conversations import (
 )
 from backend.store.drafts import delete_draft
 from backend.store.engine import Tx, dumps, parse_dt
-from backend.store.mail_outbox import mailbox_of, queue_email, requeue_email
+from backend.store.mail_outbox import email_route, queue_email, requeue_email
 from backend.store.outbox_rows import callback_data, enqueue
 from backend.store.templates import find_template, given_values, prepare_template
 from backend.store.types import SendResult
@@ -223,8 +223,8 @@ def send_in_tx(
         emit_thread_snapshot(tx, thread_id)
         return message_id, True
 
-    mailbox = mailbox_of(tx, thread_id)
-    if mailbox is not None:  # an e-mail thread: the e-mail outbox (store/mail_outbox.py)
+    mailbox = email_route(tx, thread_id, getattr(request, "channel", None))
+    if mailbox is not None:  # by e-mail: the e-mail outbox (store/mail_outbox.py)
         _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
         queued = queue_email(
             tx,
@@ -387,7 +387,7 @@ def retry_in_tx(
         raise Conflict("Only messages sent to the contact can be retried.", code="not_retryable")
     if row["status"] != schemas.DeliveryStatus.failed:
         raise Conflict("Only a failed message can be retried.", code="not_failed")
-    if mailbox_of(tx, thread_id) is not None and requeue_email(tx, message_id):
+    if requeue_email(tx, message_id):
         return message_id  # an e-mail: the e-mail outbox (store/mail_outbox.py)
     outbox = tx.one(
         "SELECT payload, phone_number_id FROM outbox WHERE message_id = ?", (message_id,)

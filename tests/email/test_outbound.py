@@ -257,3 +257,48 @@ async def test_a_bounce_of_our_reply_marks_it_failed_with_the_reason_in_words(tm
             failed = await settled(live, queued["id"])
         assert failed["error_message"] == "Not delivered: the address does not exist"
         assert [t["id"] for t in await threads(desk)] == [thread["id"]]  # no ticket opened
+
+
+async def test_the_channel_switch_writes_by_email_from_a_whatsapp_thread(tmp_path: Path):
+    from tests.backend.seed import seed_thread
+
+    async with desk_with_relay(tmp_path, relay_to(CUSTOMER)) as (desk, relay):
+        chat = await seed_thread(desk.store, name="Lucía", phone="+34611111111", text="Hola")
+        path = f"/api/v1/threads/{chat.id}/messages"
+        by_email = {"kind": "text", "text": "The invoice, by e-mail", "channel": "EMAIL"}
+        async with desk.client(desk.admin_token) as client:
+            no_address = await client.post(path, json=by_email)
+            assert no_address.status_code == 422
+            assert no_address.json()["error"]["field"] == "channel"
+            patched = await client.patch(
+                f"/api/v1/contacts/{chat.contact.id}", json={"email": CUSTOMER}
+            )
+            assert patched.status_code == 200, patched.text
+        async with LiveClient.connect(desk, desk.admin_token) as live:
+            queued = await reply_json(desk, chat.id, by_email)
+            assert (queued["channel_type"], queued["thread_id"]) == ("EMAIL", chat.id)
+            assert (await settled(live, queued["id"]))["status"] == "sent"
+        ((raw, _, recipients),) = relay.received
+        sent = message_from_bytes(raw, policy=policy.default)
+        assert recipients == [CUSTOMER]
+        assert str(sent["Subject"]) == f"Hola [#{chat.ticket.id}]"  # a new mail, not a Re:
+        assert sent["In-Reply-To"] is None
+        # the customer answers by e-mail: it comes back into the same thread and ticket
+        await send(
+            desk,
+            mail("Got it", message_id="<sw1@example.com>", subject=f"Re: Hola [#{chat.ticket.id}]",
+                 in_reply_to=str(sent["Message-ID"])),
+        )  # fmt: skip
+        listed = await messages(desk, chat.id)
+        assert [(m["text"], m["channel_type"]) for m in reversed(listed)][-2:] == [
+            ("The invoice, by e-mail", "EMAIL"),
+            ("Got it", "EMAIL"),
+        ]
+        assert [t["id"] for t in await threads(desk)] == [chat.id]
+
+
+async def reply_json(backend: LiveBackend, thread_id: int, body: dict) -> dict:
+    async with backend.client(backend.admin_token) as client:
+        response = await client.post(f"/api/v1/threads/{thread_id}/messages", json=body)
+        assert response.status_code == 202, response.text
+        return response.json()
