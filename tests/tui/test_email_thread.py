@@ -61,3 +61,56 @@ async def test_an_email_thread_reads_as_email_and_the_composer_replies_by_email(
         finally:
             await backend.stop()
     assert b"On its way" in received[0]
+
+
+async def test_the_channel_switch_replies_by_email_from_a_whatsapp_thread(tmp_path: Path):
+    from tests.backend.seed import seed_thread
+
+    received: list[bytes] = []
+
+    async def keep(raw: bytes, sender: str, recipients: list[str]) -> None:
+        received.append(raw)
+
+    async with Relaying(SupportMailbox(keep, [CUSTOMER])) as relay_port:
+        backend = LiveBackend(
+            tmp_path,
+            overrides={
+                "email": {
+                    "addresses": [SUPPORT],
+                    "relay_host": "127.0.0.1",
+                    "relay_port": relay_port,
+                    "relay_starttls": False,
+                }
+            },
+        )
+        await backend.start()
+        try:
+            await backend.seed_agents()
+            chat = await seed_thread(backend.store, name="Lucía", phone="+34611111111", text="Hola")
+            app = make_app(backend.url, backend.agent_token)
+            async with app.run_test(size=(80, 24)) as pilot:
+                screen = await inbox_ready(app)
+                await open_thread(pilot, screen, chat.id)
+                await pilot.press("r")
+                assert not screen.composer.check_action("switch_channel", ())  # no address yet
+                async with backend.client(backend.admin_token) as client:
+                    await client.patch(f"/api/v1/contacts/{chat.contact.id}",
+                                       json={"email": CUSTOMER})  # fmt: skip
+                await pilot.press("escape", "q")
+                await wait_for(lambda: not screen.thread_open)
+                await open_thread(pilot, screen, chat.id)
+                await pilot.press("r")
+                await wait_for(lambda: screen.composer.email_address == CUSTOMER)
+                await pilot.press("alt+e")
+                await wait_for(lambda: f"Reply by e-mail to {CUSTOMER}" in screen_text(app))
+                await pilot.press(*"Invoice attached", "ctrl+s")
+                await wait_for(lambda: len(received) == 1, timeout=10)
+                await wait_for(
+                    lambda: any(
+                        m.text == "Invoice attached" and m.channel_type == "EMAIL"
+                        for m in screen.log_widget.messages
+                    )
+                )
+        finally:
+            await backend.stop()
+    assert b"Invoice attached" in received[0]

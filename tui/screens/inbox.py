@@ -904,13 +904,23 @@ class InboxScreen(Screen[None]):
 
     @work(group="send-price", exclusive=True, exit_on_error=False)
     async def _price_reply(self) -> None:
-        """What a reply here is billed as, for the composer's bar."""
+        """What a reply here is billed as, and whether it can go by e-mail instead (the
+        contact's address), for the composer's bar."""
         thread = self.thread
         if thread is None:
             return
         prices = await self._send_prices(thread.id)
         if prices is not None and self.thread is not None and self.thread.id == thread.id:
             self.composer.send_prices = prices
+        contact, client = self.contact, self.tapp.client
+        if thread.channel_type == ChannelType.email or client is None:
+            return
+        if contact is None or contact.id != thread.contact.id:
+            with contextlib.suppress(ApiError):
+                contact = await client.contact(thread.contact.id)
+        if contact is not None and self.thread is not None and self.thread.id == thread.id:
+            self.contact = contact
+            self.composer.email_address = contact.email or None
 
     @on(MessageLog.Action)
     def _quote_reply(self, event: MessageLog.Action) -> None:
@@ -1000,6 +1010,7 @@ class InboxScreen(Screen[None]):
                     caption=event.text.strip() or None,
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
+                    channel=ChannelType.email if event.by_email else None,
                 )
             else:
                 body = SendText(
@@ -1007,6 +1018,7 @@ class InboxScreen(Screen[None]):
                     text=event.text,
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
+                    channel=ChannelType.email if event.by_email else None,
                 )
             if isinstance(body, SendNote):
                 message = await client.send(thread.id, body)

@@ -138,6 +138,13 @@ class Composer(Vertical):
             id="composer.clear_extras",
             tooltip="Forget the reply-to message and the attachment",
         ),
+        Binding(
+            "alt+e",
+            "switch_channel",
+            "By e-mail",
+            id="composer.channel",
+            tooltip="Reply by e-mail instead of WhatsApp (the contact has an address)",
+        ),
         Binding("escape", "leave", "Leave", id="composer.leave", tooltip="Back to the messages"),
     ]
 
@@ -164,6 +171,10 @@ class Composer(Vertical):
     session_open: reactive[bool] = reactive(True)
     # an e-mail thread's: the reply goes out as an e-mail under this subject
     email_subject: reactive[str | None] = reactive(None)
+    # the channel switch in a WhatsApp thread: the contact's address (None: not reachable
+    # by e-mail) and whether this reply goes there
+    email_address: reactive[str | None] = reactive(None)
+    by_email: reactive[bool] = reactive(False)
     send_prices: reactive[SendPrices | None] = reactive(None)  # the open thread's
     sending: reactive[bool] = reactive(False)
 
@@ -174,6 +185,7 @@ class Composer(Vertical):
         text: str
         reply_to: Message | None
         attachment: Path | None
+        by_email: bool = False  # the channel switch: to the contact's address
 
         @property
         def control(self) -> Composer:
@@ -236,6 +248,11 @@ class Composer(Vertical):
         if self.note_mode:
             bar.append("✎ Private note", "bold")
             bar.append(" — never sent to the contact", "dim")
+        elif self.by_email and self.email_address is not None:
+            bar.append("Reply by e-mail", "bold")
+            bar.append(" to ", "dim")
+            bar.append_text(one_line(self.email_address))
+            bar.append("  alt+e: WhatsApp", "dim")
         elif self.email_subject is not None:
             bar.append("Reply by e-mail", "bold")
             bar.append(" · Subject: ", "dim")
@@ -289,6 +306,17 @@ class Composer(Vertical):
         if self.is_mounted:
             self._render_bar()
 
+    def watch_email_address(self) -> None:
+        if self.email_address is None:
+            self.by_email = False
+        if self.is_mounted:
+            self._render_bar()
+        self.refresh_bindings()
+
+    def watch_by_email(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
+
     def watch_send_prices(self) -> None:
         if self.is_mounted:
             self._render_bar()
@@ -323,6 +351,8 @@ class Composer(Vertical):
         self.reply_to = None
         self.attachment = None
         self.note_mode = False
+        self.email_address = None  # the next thread's contact says (the channel switch)
+        self.by_email = False
         self.sending = False
         self.set_status("")
 
@@ -350,8 +380,24 @@ class Composer(Vertical):
         self.sending = True
         self.set_status("Sending…")
         self.post_message(
-            self.Submitted(self, self.note_mode, text, self.reply_to, self.attachment)
+            self.Submitted(
+                self,
+                self.note_mode,
+                text,
+                self.reply_to,
+                self.attachment,
+                self.by_email and self.email_address is not None,
+            )
         )
+
+    def action_switch_channel(self) -> None:
+        if self.email_address is not None:
+            self.by_email = not self.by_email
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_channel":
+            return self.email_address is not None
+        return True
 
     def action_toggle_note(self) -> None:
         self.note_mode = not self.note_mode
