@@ -15,6 +15,7 @@ from backend.api import (
     audit,
     channels,
     drafts,
+    email_messages,
     errors,
     inserts,
     media_files,
@@ -77,6 +78,8 @@ ROUTE_TABLES = [
     uploads.routes,
     templates.routes,
     channels.routes,
+    # e-mail: a message's whole text
+    email_messages.routes,
 ]
 
 

@@ -578,6 +578,18 @@ class EmailDetails(ResponseModel):
     left_out: list[str] = []  # attachments over the size limit, by name
 
 
+class EmailSource(ResponseModel):
+    """An e-mail message's whole text (the quoted history and signature the thread folds
+    away) and the ids that thread it."""
+
+    message_id: int
+    header_id: str  # its Message-ID
+    subject: str
+    full_text: str
+    in_reply_to: str | None = None
+    references: list[str] = []
+
+
 class Message(ResponseModel):
     id: int
     thread_id: int

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 
 from backend import schemas
 from backend.domain import tickets
-from backend.domain.errors import InvalidField
+from backend.domain.errors import Conflict, InvalidField, NotFound
 from backend.domain.routing import RoutingRule
 from backend.store import conversations as conv
-from backend.store.base import StoreBase
+from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, iso
 from backend.store.outbox_rows import settle_outbox_row
 from backend.store.statuses import settle_ticket_delivery
@@ -294,6 +294,28 @@ class MailStore(StoreBase):
     ) -> IngestResult:
         """Store a received mail (see the module docstring)."""
         return await self.write(functools.partial(ingest_email, record=record, rules=rules))
+
+    async def email_source(self, message_id: int) -> schemas.EmailSource:
+        """An e-mail message's whole text; a quarantined one only once revealed."""
+        row = await self.readers.one(
+            "SELECT em.*, m.kind, m.quarantine_revealed FROM email_messages em "
+            "JOIN messages m ON m.id = em.message_id WHERE em.message_id = ?",
+            (message_id,),
+        )
+        if row is None:
+            raise NotFound("There is no such e-mail message.", code="message_not_found")
+        if row["kind"] == schemas.MessageKind.quarantined and not row["quarantine_revealed"]:
+            raise Conflict(
+                "That e-mail is quarantined: an admin reveals it first.", code="quarantined"
+            )
+        return schemas.EmailSource(
+            message_id=message_id,
+            header_id=row["header_id"],
+            subject=row["subject"],
+            full_text=row["full_text"],
+            in_reply_to=row["in_reply_to"],
+            references=loads(row["reference_ids"], []),
+        )
 
     async def mailbox_position(self, mailbox: str) -> tuple[int | None, int]:
         """How far an IMAP folder was fetched: its UIDVALIDITY (None: never) and last UID."""

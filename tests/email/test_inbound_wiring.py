@@ -180,3 +180,28 @@ async def test_a_card_number_in_a_mail_is_quarantined_by_the_content_policy(desk
     async with desk.client(desk.admin_token) as client:
         found = await client.get("/api/v1/search", params={"q": "4111"})
     assert found.json()["items"] == []  # quarantined text is never indexed
+
+
+async def test_the_whole_text_of_a_mail_is_one_request_away_and_a_quarantined_one_once_revealed(
+    desk: LiveBackend,
+):
+    body = "Thanks, it arrived.\n\nOn Mon, Ana wrote:\n> Your parcel ships today.\n"
+    await send(desk, mail(body, message_id="<w1@example.com>"))
+    await send(desk, mail("card 4111 1111 1111 1111", message_id="<w2@example.com>"))
+    first, second = sorted(t["id"] for t in await threads(desk))
+    [shown] = await messages(desk, first)
+    [hidden] = await messages(desk, second)
+    assert shown["text"] == "Thanks, it arrived."
+    async with desk.client(desk.agent_token) as client:
+        whole = await client.get(f"/api/v1/messages/{shown['id']}/email")
+        assert whole.status_code == 200
+        assert "> Your parcel ships today." in whole.json()["full_text"]
+        assert whole.json()["header_id"] == "<w1@example.com>"
+        refused = await client.get(f"/api/v1/messages/{hidden['id']}/email")
+        assert (refused.status_code, refused.json()["error"]["code"]) == (409, "quarantined")
+        missing = await client.get("/api/v1/messages/999999/email")
+        assert missing.status_code == 404
+    async with desk.client(desk.admin_token) as admin:
+        assert (await admin.post(f"/api/v1/messages/{hidden['id']}/reveal")).status_code == 200
+        revealed = await admin.get(f"/api/v1/messages/{hidden['id']}/email")
+    assert "4111" in revealed.json()["full_text"]

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import Static
+
 from backend.email.smtp_listener import SupportMailbox
 from backend.store import EmailRecord
 from tests.email.test_smtp_send import Relaying
 from tests.support import LiveBackend
 from tests.tui.backend_fixtures import inbox_ready, make_app, open_thread, screen_text, wait_for
+from tui.dialogs.simple import MessageDetailsDialog
 
 SUPPORT = "support@acme.test"
 CUSTOMER = "lucia@example.com"
@@ -40,7 +43,9 @@ async def test_an_email_thread_reads_as_email_and_the_composer_replies_by_email(
             stored = await backend.store.ingest_email(
                 EmailRecord(message_id="<t1@example.com>", mailbox=SUPPORT, sender=CUSTOMER,
                             sender_name="Lucía Pérez", subject="Where is my order?",
-                            text="It has not arrived.", to=(SUPPORT,))
+                            text="It has not arrived.", to=(SUPPORT,),
+                            full_text="It has not arrived.\n\nOn Mon, Ana wrote:\n"
+                                      "> Where is it, please?\n")
             )  # fmt: skip
             assert stored.thread_id is not None
             app = make_app(backend.url, backend.agent_token)
@@ -51,6 +56,18 @@ async def test_an_email_thread_reads_as_email_and_the_composer_replies_by_email(
                 text = screen_text(app)
                 assert "by e-mail" in text and "From: lucia@example.com" in text
                 assert "session expired" not in text
+                assert "Ana wrote" not in text  # the quoted history is folded away
+                screen.log_widget.focus()
+                await pilot.press("m")  # the details: the whole mail, one key away
+                await wait_for(lambda: isinstance(app.screen, MessageDetailsDialog))
+                shown = "\n".join(
+                    str(getattr(static.content, "plain", static.content))
+                    for static in app.screen.query(Static)
+                )
+                assert "On Mon, Ana wrote:\n> Where is it, please?" in shown
+                assert "<t1@example.com>" in shown
+                await pilot.press("escape")
+                await wait_for(lambda: app.screen is screen)
                 await pilot.press("r", *"On its way", "ctrl+s")
                 await wait_for(lambda: len(received) == 1, timeout=10)
                 await wait_for(

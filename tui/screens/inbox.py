@@ -34,6 +34,7 @@ from backend.schemas import (
     ContactCreate,
     ContactDetail,
     Direction,
+    EmailSource,
     EventType,
     Message,
     MessageKind,
@@ -1482,8 +1483,22 @@ class InboxScreen(Screen[None]):
 
     def action_details(self) -> None:
         message = self.log_widget.selected
-        if message is not None:
+        if message is not None and message.email is not None:
+            self._email_details(message)
+        elif message is not None:
             self.app.push_screen(MessageDetailsDialog(message))
+
+    @work(group="details", exclusive=True, exit_on_error=False)
+    async def _email_details(self, message: Message) -> None:
+        """An e-mail's details with its whole text (what the thread folds away)."""
+        client = self.tapp.client
+        source: EmailSource | str | None = None
+        if client is not None:
+            try:
+                source = await client.email_source(message.id)
+            except ApiError as exc:
+                source = exc.message
+        self.app.push_screen(MessageDetailsDialog(message, source))
 
     # ----------------------------------------------------------------- per-message actions
 
