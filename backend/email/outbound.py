@@ -93,7 +93,11 @@ class EmailOutbox:
                 pass
 
     async def run_once(self) -> int:
-        jobs = await self.store.claim_email_outbox(datetime.now(UTC), BATCH)
+        now = datetime.now(UTC)
+        due = await self.store.next_email_due()  # a read: most wakes find nothing to send
+        if due is None or due > now.isoformat(timespec="microseconds"):
+            return 0
+        jobs = await self.store.claim_email_outbox(now, BATCH)
         for job in jobs:
             await self.deliver(job)
         return len(jobs)

@@ -42,6 +42,7 @@ class MailReceiver:
     ) -> None:
         self.store = store
         self.policy = policy
+        self._addresses: set[str] | None = None  # the support addresses, as last read
         self.media_dir = media_dir
         self.authserv_id = authserv_id
         self.rules = tuple(rules)
@@ -50,9 +51,14 @@ class MailReceiver:
         """Store ``raw``, sent to ``recipients`` (the envelope's, or the mailbox's own
         address for a fetched mail): the first that is a support address is its mailbox."""
         mail = parse_email(raw, authserv_id=self.authserv_id)
-        addresses = {channel.address for channel in await self.store.mailboxes()}
-        wanted = [*recipients, *(a.address for a in (*mail.to, *mail.cc))]
-        mailbox = next((a.strip().lower() for a in wanted if a.strip().lower() in addresses), "")
+        wanted = [
+            address.strip().lower()
+            for address in (*recipients, *(a.address for a in (*mail.to, *mail.cc)))
+        ]
+        if self._addresses is None or not self._addresses.intersection(wanted):
+            # read again when none matches: a mailbox may have been added since
+            self._addresses = {mailbox.address for mailbox in await self.store.mailboxes()}
+        mailbox = next((address for address in wanted if address in self._addresses), "")
         files = await asyncio.to_thread(self._write_files, mail.attachments)
         record = record_of(mail, raw, mailbox=mailbox, files=files)
         if record.quarantine_rule is None and self.policy is not None:
