@@ -19,7 +19,7 @@ from backend.store.base import StoreBase, loads
 from backend.store.channels import emit_channel
 from backend.store.conversations import emit_message
 from backend.store.engine import Tx, dumps, iso
-from backend.store.outbox_rows import TERMINAL_STATUSES, settle_outbox_row
+from backend.store.outbox_rows import TERMINAL_STATUSES, decode_request, settle_outbox_row
 from backend.store.statuses import apply_early_statuses, settle_ticket_delivery
 from backend.store.types import OutboxJob
 
@@ -79,7 +79,7 @@ class OutboxStore(StoreBase):
 
         def claim(tx: Tx) -> list[OutboxJob]:
             rows = tx.all(
-                "SELECT o.message_id, o.attempts, o.payload, o.phone_number_id, m.thread_id, "
+                "SELECT o.message_id, o.attempts, o.request, o.payload, o.phone_number_id, m.thread_id, "
                 "m.media_id, md.path AS media_path, md.mime_type AS media_mime, "
                 "md.filename AS media_filename, md.external_id AS media_external_id, "
                 "md.phone_number_id AS media_pnid, "
@@ -103,12 +103,14 @@ class OutboxStore(StoreBase):
                     (tx.now_iso, row["message_id"]),
                 )
                 same_number = row["media_pnid"] == row["phone_number_id"]
+                legacy = row["request"] is None  # queued before 0024
                 jobs.append(
                     OutboxJob(
                         message_id=row["message_id"],
                         thread_id=row["thread_id"],
                         attempts=row["attempts"] + 1,
-                        payload=loads(row["payload"], {}),
+                        request=None if legacy else decode_request(row["request"]),
+                        legacy_body=loads(row["payload"], {}) if legacy else None,
                         phone_number_id=row["phone_number_id"],
                         access_token=row["access_token"],
                         channel_id=row["channel_id"],

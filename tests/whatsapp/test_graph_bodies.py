@@ -7,7 +7,9 @@ time. A change to any of them is a change to what customers receive.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from typing import Any
 
 from backend.simulator.config import TemplateConfig
@@ -405,3 +407,56 @@ async def test_group_and_user_id_recipients(wa):
             "text": {"body": "Hi you", "preview_url": True},
         },
     )
+
+
+async def test_sends_queued_by_an_older_version_go_out_as_they_were_built(tmp_path):
+    """Rows queued before migration 0024 hold the Graph API body the store built then (and
+    no request): after the upgrade they are sent as they are, the file uploaded first."""
+    env = await fx.start_env(tmp_path / "data")
+    try:
+        await env.connect_channel()
+        thread = await env.customer_writes("My parcel is late")
+        messages = (await env.agent.get(f"/api/v1/threads/{thread['id']}/messages")).json()
+        inbound = messages["items"][0]
+        image = await upload(env, sample_bytes("image/jpeg"), "photo.jpg")
+        await env.outbox.stop()  # the rows stay queued, as the older version left them
+        text_id = await send(
+            env, thread["id"], {"kind": "text", "text": "Sorry!", "reply_to": inbound["id"]}
+        )
+        image_id = await send(
+            env, thread["id"], {"kind": "media", "media_id": image["id"], "caption": "Here"}
+        )
+        await env.backend.stop()
+        # what 0023's store wrote: the whole body, the media id left for the worker
+        old_bodies = {
+            text_id: individual(text_id)
+            | {
+                "type": "text",
+                "text": {"body": "Sorry!", "preview_url": True},
+                "context": {"message_id": inbound["wamid"]},
+            },
+            image_id: individual(image_id)
+            | {"type": "image", "image": {"id": None, "caption": "Here"}},
+        }
+        with contextlib.closing(sqlite3.connect(tmp_path / "data" / "ttydesk.db")) as conn:
+            for message_id, body in old_bodies.items():
+                conn.execute(
+                    "UPDATE outbox SET payload = ? WHERE message_id = ?",
+                    (json.dumps(body), message_id),
+                )
+            conn.execute("ALTER TABLE outbox DROP COLUMN request")
+            conn.execute("DELETE FROM schema_migrations WHERE version >= 24")
+            conn.commit()
+        await env.backend.start()  # migrates to the current version, then sends
+        bodies = await sent_bodies(env, 2)
+        media_id = bodies[1]["image"]["id"]
+        assert media_id in env.sim.state.media
+        assert_same_body(bodies[0], old_bodies[text_id])
+        assert_same_body(
+            bodies[1],
+            individual(image_id) | {"type": "image", "image": {"id": media_id, "caption": "Here"}},
+        )
+        for message_id in old_bodies:
+            await env.wait_message(message_id, lambda m: m.status in ("sent", "delivered", "read"))
+    finally:
+        await fx.stop_env(env)
