@@ -268,9 +268,7 @@ def send_in_tx(
         )
     elif isinstance(request, schemas.SendTemplate):
         template = find_template(tx, request.name, request.language)
-        given = given_values(
-            loads(template["components"], []), request.variables, request.components
-        )
+        given = given_values(template, request.variables, request.components)
         prepared = prepare_template(template, given, ctx.contact)
         values = {
             "kind": schemas.MessageKind.template,

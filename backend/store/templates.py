@@ -66,7 +66,7 @@ def template_variables(components: list[dict[str, Any]]) -> list[str]:
 
 
 def given_values(
-    components: list[dict[str, Any]],
+    row: sqlite3.Row | Mapping[str, Any],
     variables: Mapping[str, str],
     by_component: schemas.TemplateValues | None,
 ) -> dict[str, str]:
@@ -75,6 +75,7 @@ def given_values(
     given = dict(variables)
     if by_component is None:
         return given
+    components = loads(row["components"], [])
     media_header = str((_component(components, "HEADER") or {}).get("format", "")).upper()
     for name, value in by_component.header.items():
         if media_header in MEDIA_HEADER_FORMATS and name == "link":
