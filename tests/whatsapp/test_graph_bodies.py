@@ -411,7 +411,8 @@ async def test_group_and_user_id_recipients(wa):
 
 async def test_sends_queued_by_an_older_version_go_out_as_they_were_built(tmp_path):
     """Rows queued before migration 0024 hold the Graph API body the store built then (and
-    no request): after the upgrade they are sent as they are, the file uploaded first."""
+    no request): after the upgrade they are sent as they are, the file uploaded first; a
+    failed one retried after the upgrade goes again with its old body."""
     env = await fx.start_env(tmp_path / "data")
     try:
         await env.connect_channel()
@@ -419,6 +420,9 @@ async def test_sends_queued_by_an_older_version_go_out_as_they_were_built(tmp_pa
         messages = (await env.agent.get(f"/api/v1/threads/{thread['id']}/messages")).json()
         inbound = messages["items"][0]
         image = await upload(env, sample_bytes("image/jpeg"), "photo.jpg")
+        failed_id = await send(env, thread["id"], {"kind": "text", "text": "Hello?"})
+        # every status in (none may come after the upgrade and undo the failure below)
+        await env.wait_message(failed_id, lambda m: m.status == "read")
         await env.outbox.stop()  # the rows stay queued, as the older version left them
         text_id = await send(
             env, thread["id"], {"kind": "text", "text": "Sorry!", "reply_to": inbound["id"]}
@@ -429,6 +433,8 @@ async def test_sends_queued_by_an_older_version_go_out_as_they_were_built(tmp_pa
         await env.backend.stop()
         # what 0023's store wrote: the whole body, the media id left for the worker
         old_bodies = {
+            failed_id: individual(failed_id)
+            | {"type": "text", "text": {"body": "Hello?", "preview_url": True}},
             text_id: individual(text_id)
             | {
                 "type": "text",
@@ -444,16 +450,22 @@ async def test_sends_queued_by_an_older_version_go_out_as_they_were_built(tmp_pa
                     "UPDATE outbox SET payload = ? WHERE message_id = ?",
                     (json.dumps(body), message_id),
                 )
+            conn.execute("UPDATE messages SET status = 'failed' WHERE id = ?", (failed_id,))
             conn.execute("ALTER TABLE outbox DROP COLUMN request")
             conn.execute("DELETE FROM schema_migrations WHERE version >= 24")
             conn.commit()
         await env.backend.start()  # migrates to the current version, then sends
-        bodies = await sent_bodies(env, 2)
-        media_id = bodies[1]["image"]["id"]
+        retried = await env.agent.post(f"/api/v1/threads/{thread['id']}/messages/{failed_id}/retry")
+        assert retried.status_code == 202, retried.text
+        bodies = await sent_bodies(env, 4)
+        assert_same_body(bodies[0], old_bodies[failed_id])  # sent before the upgrade
+        by_reference = {body["biz_opaque_callback_data"]: body for body in bodies[1:]}
+        media_id = by_reference[f"ttydesk:{image_id}"]["image"]["id"]
         assert media_id in env.sim.state.media
-        assert_same_body(bodies[0], old_bodies[text_id])
+        assert_same_body(by_reference[f"ttydesk:{failed_id}"], old_bodies[failed_id])
+        assert_same_body(by_reference[f"ttydesk:{text_id}"], old_bodies[text_id])
         assert_same_body(
-            bodies[1],
+            by_reference[f"ttydesk:{image_id}"],
             individual(image_id) | {"type": "image", "image": {"id": media_id, "caption": "Here"}},
         )
         for message_id in old_bodies:
