@@ -472,3 +472,25 @@ async def test_sends_queued_by_an_older_version_go_out_as_they_were_built(tmp_pa
             await env.wait_message(message_id, lambda m: m.status in ("sent", "delivered", "read"))
     finally:
         await fx.stop_env(env)
+
+
+async def test_a_queued_request_that_cannot_be_read_fails_and_the_queue_goes_on(wa):
+    """A row this version cannot read (damaged, or written by a newer version) is never
+    sent on a guess: its message fails with a reason, the thread's next send goes."""
+    thread = await wa.customer_writes()
+    await wa.outbox.stop()
+    unreadable = await send(wa, thread["id"], {"kind": "text", "text": "first"})
+    fine = await send(wa, thread["id"], {"kind": "text", "text": "second"})
+    await wa.backend.store.write(
+        lambda tx: tx.execute(
+            "UPDATE outbox SET request = ? WHERE message_id = ?", ('{"kind":"text"}', unreadable)
+        )
+    )
+    await wa.backend.restart()
+    failed = await wa.wait_message(unreadable, lambda m: m.status == "failed")
+    assert "cannot read" in failed.error_message
+    await wa.wait_message(fine, lambda m: m.wamid is not None)
+    (body,) = await sent_bodies(wa, 1)
+    assert_same_body(
+        body, individual(fine) | {"type": "text", "text": {"body": "second", "preview_url": True}}
+    )
