@@ -21,7 +21,7 @@ from backend.domain import templates as template_rules
 from backend.domain.errors import InvalidField, NotFound
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, parse_dt
-from backend.store.types import FilledTemplate, TemplateValue
+from backend.store.types import FilledTemplate, TemplateDefinition, TemplateValue
 
 SENDABLE_STATUS = "APPROVED"
 MEDIA_HEADER_FORMATS = {"IMAGE": "image", "VIDEO": "video", "DOCUMENT": "document"}
@@ -243,28 +243,24 @@ class TemplatesStore(StoreBase):
         return [template_from_row(row) for row in rows]
 
     async def replace_templates(
-        self, waba_id: str, items: list[dict[str, Any]]
+        self, waba_id: str, definitions: list[TemplateDefinition]
     ) -> list[schemas.Template]:
-        """Store a WABA's templates as Meta lists them; ones Meta no longer lists go.
+        """Store a WABA's templates as its channel lists them; ones no longer listed go.
 
         The variable mapping of a template that stays is kept.
         """
 
         def replace(tx: Tx) -> list[schemas.Template]:
             seen: list[int] = []
-            for item in items:
-                name, language = item.get("name"), item.get("language")
-                if not name or not language:
-                    continue
+            for definition in definitions:
+                name, language = definition.name, definition.language
                 values = {
                     "waba_id": waba_id,
-                    "external_id": str(item.get("id") or "") or None,
-                    "status": str(item.get("status") or "UNKNOWN").upper(),
-                    "category": item.get("category"),
-                    "parameter_format": str(item.get("parameter_format") or "POSITIONAL").upper(),
-                    "components": dumps(
-                        [c for c in item.get("components") or [] if isinstance(c, dict)]
-                    ),
+                    "external_id": definition.external_id,
+                    "status": definition.status,
+                    "category": definition.category,
+                    "parameter_format": definition.parameter_format,
+                    "components": dumps(definition.parts),
                     "updated_at": tx.now_iso,
                 }
                 row = tx.one(

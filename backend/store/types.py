@@ -137,6 +137,19 @@ class StatusResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateDefinition:
+    """A message template as its channel lists it (a template sync), kept as synced."""
+
+    name: str
+    language: str
+    external_id: str | None
+    status: str  # upper case: APPROVED | PENDING | REJECTED | PAUSED | …
+    category: str | None
+    parameter_format: str  # POSITIONAL ({{1}}) | NAMED ({{first_name}})
+    parts: list[dict[str, Any]]  # header, body, footer, buttons as the channel defines them
+
+
+@dataclass(frozen=True, slots=True)
 class TemplateStatus:
     """WhatsApp's verdict on one of our message templates (approved, rejected, paused…)."""
 
