@@ -25,9 +25,10 @@ BATCH = 20
 
 
 def mail_of(job: EmailJob, media_dir: Path, at: datetime) -> EmailMessage:
+    """The mail a claimed job sends: a reply (``Re:``, In-Reply-To) when it answers one of
+    the customer's, else a new mail; the ticket's token in the subject either way."""
     request = job.request
-    ticket_id = int(request.get("ticket_id") or 0)
-    subject = request.get("subject") or ""
+    subject = request.subject or ""
     attachments = [
         OutgoingAttachment(
             filename=file.filename,
@@ -36,23 +37,21 @@ def mail_of(job: EmailJob, media_dir: Path, at: datetime) -> EmailMessage:
         )
         for file in job.files
     ]
-    sender = request["from"]
+    reply = request.reply_to is not None
     return compose(
-        sender=Address(sender, request.get("from_name")),
-        to=Address(request["to"][0]),
-        subject=(
-            reply_subject(subject, ticket_id)
-            if request.get("reply")
-            else new_subject(subject, ticket_id)
-        ),
-        text=request.get("text") or "",
-        domain=sender.partition("@")[2],
+        sender=Address(job.sender, job.sender_name),
+        to=Address(request.recipient.address),
+        subject=reply_subject(subject, job.ticket_id)
+        if reply
+        else new_subject(subject, job.ticket_id),
+        text=request.text or "",
+        domain=job.sender.partition("@")[2],
         at=at,
-        signature=request.get("signature"),
-        in_reply_to=request.get("in_reply_to"),
-        references=request.get("references") or (),
+        signature=job.signature,
+        in_reply_to=request.reply_to,
+        references=request.references,
         attachments=attachments,
-        message_id=request["message_id"],
+        message_id=job.header_id,
     )
 
 

@@ -7,9 +7,11 @@ channel's worker, and settled by what the relay said.
 ``ambiguous``: it may have been delivered, so it is never sent again on its own — the
 message is marked failed with "not known whether sent", and an agent decides.
 
-The queued ``request`` is channel-neutral JSON: the addresses, subject, text and the
-Message-ID the mail goes out under (kept, so a resend after a crash reuses it), and the
-ids it answers (In-Reply-To, References). The channel composes the MIME from it.
+The queued ``request`` is the store's channel-neutral ``OutboundRequest`` (as in the
+WhatsApp outbox: the recipient by e-mail address, the text or file, the subject, the
+Message-ID answered and the thread's earlier ones). The Message-ID the mail goes out under
+is the message's ``email_messages`` row (kept, so a resend reuses it); the mailbox and
+the signature are read when it is claimed. The channel composes the MIME from the job.
 """
 
 from __future__ import annotations
@@ -23,8 +25,15 @@ from backend.domain.errors import InvalidField
 from backend.store import conversations as conv
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, iso
+from backend.store.outbox_rows import decode_request, encode_request, send_reference
 from backend.store.statuses import settle_ticket_delivery
-from backend.store.types import EmailJob, EmailJobFile
+from backend.store.types import (
+    EmailJob,
+    EmailJobFile,
+    OutboundMedia,
+    OutboundRequest,
+    Recipient,
+)
 
 DUE_NOW = ""
 MAX_REFERENCES = 20
@@ -98,11 +107,6 @@ def queue_email(
     references = [ref for ref in references if ref]
     if len(references) > MAX_REFERENCES:
         references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
-    author = (
-        tx.one("SELECT name FROM agents WHERE id = ?", (agent_id,))
-        if agent_id is not None
-        else None
-    )
     domain = mailbox["address"].partition("@")[2]
     header_id = f"<ttydesk.{uuid.uuid4().hex}@{domain}>"
     if isinstance(request, schemas.SendText):
@@ -142,27 +146,20 @@ def queue_email(
             "created_at": tx.now_iso,
         },
     )
-    email_request = {
-        "from": mailbox["address"],
-        "from_name": mailbox["display_name"],
-        "to": [to],
-        "cc": [],
-        "subject": subject,
-        "ticket_id": ticket_id,
-        "reply": last is not None,
-        "text": text,
-        "message_id": header_id,
-        "in_reply_to": in_reply_to,
-        "references": references,
-        "signature": "\n".join(
-            part for part in ((author["name"] if author else None), mailbox["display_name"]) if part
-        ),
-        "attachments": [media_id] if media_id else [],
-    }
+    request = OutboundRequest(
+        kind="media" if media_id else "text",
+        recipient=Recipient(address=to, by="email"),
+        reference=send_reference(message_id),
+        text=text or None,
+        reply_to=in_reply_to,
+        media=OutboundMedia(media_id=media_id, kind="document") if media_id else None,
+        subject=subject,
+        references=tuple(references),
+    )
     tx.execute(
         "INSERT INTO email_outbox (message_id, state, attempts, next_attempt, request, "
         "updated_at) VALUES (?, 'pending', 0, ?, ?, ?)",
-        (message_id, DUE_NOW, dumps(email_request), tx.now_iso),
+        (message_id, DUE_NOW, encode_request(request), tx.now_iso),
     )
     conv.emit_message(tx, message_id, created=True)
     tx.execute("UPDATE tickets SET last_delivery_status = 'queued' WHERE id = ?", (ticket_id,))
@@ -252,8 +249,13 @@ def record_outcome(
 
 def claim(tx: Tx, due_iso: str, limit: int) -> list[EmailJob]:
     rows = tx.all(
-        "SELECT o.message_id, o.attempts, o.request, m.thread_id FROM email_outbox o "
-        "JOIN messages m ON m.id = o.message_id "
+        "SELECT o.message_id, o.attempts, o.request, m.thread_id, em.header_id, "
+        "ag.name AS author, mb.address, mb.display_name, th.ticket_id "
+        "FROM email_outbox o JOIN messages m ON m.id = o.message_id "
+        "JOIN email_messages em ON em.message_id = o.message_id "
+        "JOIN threads th ON th.id = m.thread_id "
+        "JOIN email_channels mb ON mb.address = em.from_address "
+        "LEFT JOIN agents ag ON ag.id = m.author_id "
         "WHERE o.state = 'pending' AND o.next_attempt <= ? ORDER BY o.message_id LIMIT ?",
         (due_iso, limit),
     )
@@ -264,10 +266,13 @@ def claim(tx: Tx, due_iso: str, limit: int) -> list[EmailJob]:
             "updated_at = ? WHERE message_id = ?",
             (tx.now_iso, row["message_id"]),
         )
-        request = loads(row["request"], {})
+        request = decode_request(row["request"])
         files = []
-        for media_id in request.get("attachments", []):
-            media = tx.one("SELECT path, mime_type, filename FROM media WHERE id = ?", (media_id,))
+        if request.media is not None:
+            media = tx.one(
+                "SELECT path, mime_type, filename FROM media WHERE id = ?",
+                (request.media.media_id,),
+            )
             if media is not None and media["path"]:
                 files.append(
                     EmailJobFile(
@@ -282,6 +287,11 @@ def claim(tx: Tx, due_iso: str, limit: int) -> list[EmailJob]:
                 thread_id=row["thread_id"],
                 attempts=row["attempts"] + 1,
                 request=request,
+                header_id=row["header_id"],
+                sender=row["address"],
+                sender_name=row["display_name"],
+                ticket_id=row["ticket_id"],
+                signature="\n".join(part for part in (row["author"], row["display_name"]) if part),
                 files=tuple(files),
             )
         )

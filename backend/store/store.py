@@ -35,6 +35,7 @@ from backend.store.types import (
     OutboxJob,
     PricingRules,
     SendResult,
+    TemplateDefinition,
     UsageRules,
 )
 
@@ -315,7 +316,7 @@ class Store(Protocol):
     async def list_templates(self) -> list[schemas.Template]: ...
 
     async def replace_templates(
-        self, waba_id: str, items: list[dict[str, Any]]
+        self, waba_id: str, definitions: list[TemplateDefinition]
     ) -> list[schemas.Template]: ...
 
     async def update_template_mapping(
