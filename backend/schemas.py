@@ -717,6 +717,8 @@ class SendMessage(
 ):
     """The body of POST /threads/{id}/messages: one of the Send* shapes, chosen by ``kind``."""
 
+    model_config = ConfigDict(defer_build=True)
+
 
 class StartedConversation(ResponseModel):
     """The answer of POST /contacts/{id}/conversations: the thread and its queued message."""
@@ -1091,8 +1093,3 @@ class Event(ResponseModel):
 class Resync(ResponseModel):
     reason: str
     oldest_seq: int | None = None
-
-
-# pydantic needs the forward references resolved once everything is defined
-StartConversation.model_rebuild()
-ContactImportReport.model_rebuild()
