@@ -620,6 +620,30 @@ async def test_a_returning_customers_new_thread_says_there_is_an_earlier_one(des
         assert not log.query(".earlier-hint")
 
 
+async def test_the_earlier_conversation_hint_names_the_key_as_remapped(desk: Desk):
+    """The hint reads its key from the binding, as the footer does: with
+    ``inbox.previous_conversation`` remapped to ``B`` it says ``B``, and ``B`` shows it."""
+    from tui.config import Settings
+
+    await desk.customer_writes("dora", "Hallo again, a new question")
+    new_thread = (await desk.call("GET", "/threads", params={"view": "builtin:all_open"}))["items"][
+        0
+    ]["id"]
+    settings = Settings(
+        server=desk.url, token=desk.admin_token, keymap={"inbox.previous_conversation": "B"}
+    )
+    app = desk.make_app(desk.admin_token, settings=settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, new_thread)
+        log = screen.log_widget
+        await wait_for(lambda: bool(log.query(".earlier-hint")))
+        await pilot.pause()
+        assert "Earlier conversation on 26 Nov — press B to show" in screen_text(app)
+        await pilot.press("B")
+        await wait_for(lambda: bool(log.query(".earlier-divider")))
+
+
 async def test_ctrl_d_and_ctrl_u_in_the_messages(desk: Desk):
     for number in range(12):
         await desk.customer_writes("ana", f"line {number}")

@@ -1408,10 +1408,20 @@ class InboxScreen(Screen[None]):
         title.append(f" · {STATUS_WORDS.get(previous.status, previous.status.value)} ──")
         self.log_widget.show_earlier(title, page.items)
 
+    def key_display(self, action: str) -> str:
+        """The key of one of this screen's actions as the footer and ``?`` show it: the
+        binding's first key, or the one the keymap put in its place."""
+        keymap = getattr(self.app, "_keymap", {}) or {}
+        for _key, binding in self._bindings:
+            if binding.action == action:
+                keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+                return self.app.get_key_display(Binding(keys.split(",")[0].strip(), ""))
+        raise LookupError(action)
+
     @work(group="earlier-hint", exclusive=True, exit_on_error=False)
     async def _hint_earlier(self, thread: Thread) -> None:
-        """A returning customer's thread says, at its top, that ``[`` shows the previous
-        conversation."""
+        """A returning customer's thread says, at its top, which key (``[`` unless remapped)
+        shows the previous conversation."""
         try:
             earlier = [
                 t for t in await self._earlier_tickets() if t.created_at <= thread.ticket.created_at
@@ -1422,7 +1432,10 @@ class InboxScreen(Screen[None]):
             return
         if earlier:
             day = f"{earlier[0].created_at.astimezone():%-d %b}"
-            hint = Text(f"── Earlier conversation on {day} — press [ to show ──", style="italic")
+            key = self.key_display("previous_conversation")
+            hint = Text(
+                f"── Earlier conversation on {day} — press {key} to show ──", style="italic"
+            )
             self.log_widget.show_earlier_hint(hint)
         self.earlier_checked = thread.id
 
