@@ -344,6 +344,46 @@ async def test_held_updates_count_only_threads_of_the_view(desk: Desk):
         assert "1 update — press . to refresh" in screen_text(app)
 
 
+async def test_a_session_window_views_list_follows_the_clock_and_holds_under_a_selection(
+    desk: Desk,
+):
+    """ "Session expires within 1 hour": no write, only the (injected) clock passing, moves
+    threads into and out of it; the list follows like its count, and while a row is ticked
+    the order holds with "N updates — press . to refresh"."""
+    from datetime import timedelta
+
+    window = [{"property": "session_expires", "operator": "within", "values": ["1"]}]
+    made = await desk.call("POST", "/views", json={"name": "Expiring", "filters": window})
+    ids = desk.ids
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        screen.select_view(next(v for v in app.views if v.id == made["id"]))
+        await wait_for(lambda: threads.total == 0)
+        # Mal wrote 45 minutes before now: her session ends at now + 23 h 15 min
+        desk.clock.advance(timedelta(hours=22, minutes=20))
+        await wait_for(lambda: app.counts.get(made["id"]) == 1, timeout=10)
+        await wait_for(lambda: threads.total == 1 and threads.find(ids["mal"]) is not None)
+        threads.focus()
+        await pilot.press("space")
+        # an hour on: Mal's session is over; Ben's, Eve's and Ana's end within the hour
+        desk.clock.advance(timedelta(hours=1))
+        await wait_for(lambda: app.counts.get(made["id"]) == 3, timeout=10)
+        await wait_for(lambda: threads.held >= 1)
+        assert threads.find(ids["mal"]) == 0 and threads.total == 1
+        await pilot.pause()
+        assert "press . to refresh" in screen_text(app)
+        await pilot.press("full_stop")
+        await wait_for(
+            lambda: (
+                threads.total == 3
+                and {threads.thread_at(i).id for i in range(3)}
+                == {ids["ben"], ids["eve"], ids["ana"]}
+            )
+        )
+
+
 async def test_bulk_close_says_how_many_and_u_undoes_it(desk: Desk):
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -1737,6 +1737,9 @@ class InboxScreen(Screen[None]):
             self._apply_ticket(data)
         elif kind == EventType.view_counts:
             self.sidebar.set_counts(self.tapp.counts)
+            count = self.tapp.counts.get(self.view.id) if self.view is not None else None
+            if count is not None and self._owner is None:  # (an owner's part is not counted)
+                self.threads.apply_count(count)
         elif kind == EventType.views_changed and isinstance(data, ViewsChanged):
             self.sidebar.set_views(self.tapp.views, self.tapp.counts)
             if (

@@ -40,6 +40,9 @@ from tui.glyphs import Glyphs, glyphs
 from tui.text import age, countdown, one_line
 
 HOLD_FOREVER = 1e9
+TIME_PASSED = 0
+"""The held update of no one thread (no thread has id 0): the view's count moved because time
+passed a thread into or out of it (a session window), with no event naming the thread."""
 
 #: ``fetch(offset, limit, with_total) → (threads, total or None)``
 PageFetcher = Callable[[int, int, bool], Awaitable[tuple[list[Thread], int | None]]]
@@ -407,6 +410,17 @@ class ThreadList(ScrollView, can_focus=True):
                 if thread.id == thread_id:
                     return page * self.PAGE_SIZE + slot
         return None
+
+    def apply_count(self, count: int) -> None:
+        """The server counted ``count`` threads in this view. Unlike the list's total: a thread
+        entered or left it with no event naming it (time passing its session into or out
+        of a window), so reload, or hold while the order holds."""
+        if self.total is None or count == self.total:
+            return
+        if not self.holding:
+            self.reload(delay=0.3)
+        elif not self._held:  # a held update's reload brings this one too
+            self._hold(TIME_PASSED)
 
     def apply_thread(self, thread: Thread) -> None:
         """A live ``thread.updated``: redraw the row, or reload if the order may change."""
