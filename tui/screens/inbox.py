@@ -907,6 +907,19 @@ class InboxScreen(Screen[None]):
         if prices is not None and self.thread is not None and self.thread.id == thread.id:
             self.composer.send_prices = prices
 
+    def _follow_free_allowance(self, message: Message) -> None:
+        """A service message WhatsApp priced used one of the month's free ones (billable or
+        not, as the server counts): the composer's "N left" is asked again."""
+        pricing = message.pricing
+        if (
+            self.composer.send_prices is not None
+            and message.direction == Direction.outbound
+            and pricing is not None
+            and pricing.category == "service"
+            and pricing.billable is not None
+        ):
+            self._price_reply()
+
     @on(MessageLog.Action)
     def _quote_reply(self, event: MessageLog.Action) -> None:
         if event.action != "quote":
@@ -1723,6 +1736,7 @@ class InboxScreen(Screen[None]):
         if kind in (EventType.message_created, EventType.message_updated) and isinstance(
             data, Message
         ):
+            self._follow_free_allowance(data)
             if self.thread is not None and data.thread_id == self.thread.id:
                 self.log_widget.upsert(data)
                 self.seen.arrived(data, self.tapp.me.id if self.tapp.me else None)
