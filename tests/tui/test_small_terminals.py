@@ -128,3 +128,21 @@ async def test_a_toast_raised_under_the_help_waits_until_the_help_closes(desk):
         await pilot.press("escape")
         await wait_for(lambda: app.screen is screen)
         await wait_for(lambda: "From Ben" in screen_text(app))
+
+
+async def test_the_assign_picker_names_the_current_owner_on_the_owners_own_line(desk):
+    """At 60 columns an agent's line (availability, open tickets, skills) wraps: the
+    ``(current)`` mark comes right after the name, so it never lands alone on the next line
+    where it reads as the mark of the agent below."""
+    from tui.dialogs.picker import FuzzyPicker
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(60, 20)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ben"])  # Bob's
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        await wait_for(lambda: "Bob Agent" in screen_text(app))
+        lines = screen_text(app).splitlines()
+        bob = next(line for line in lines if "Bob Agent" in line)
+        assert "Bob Agent (current)" in bob, screen_text(app)
