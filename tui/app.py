@@ -18,7 +18,13 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import events, on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import (
+    App,
+    ComposeResult,
+    ScreenStackError,
+    SystemCommand,
+    UnknownModeError,
+)
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
@@ -606,7 +612,11 @@ class TtydeskApp(App[int]):
         composer even at 60×20 (app.tcss places and sizes them); a newer one replaces the
         oldest. A dialog or the help fills the screen at 80×24, so a toast raised over one
         waits (its timer not yet started) until the screen below is back."""
-        if self.screen.is_modal:
+        try:
+            over_a_dialog = self.screen.is_modal
+        except (ScreenStackError, UnknownModeError):  # no screen: the app is shutting down
+            over_a_dialog = False
+        if over_a_dialog:
             self._held_toasts = [*self._held_toasts, event.notification][-MAX_TOASTS:]
             event.prevent_default()  # App's own handler would show it
             return
