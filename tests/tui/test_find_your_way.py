@@ -320,6 +320,35 @@ async def test_the_list_holds_its_order_while_rows_are_selected(desk: Desk):
         assert "press . to refresh" not in screen_text(app)
 
 
+async def test_the_view_builder_asks_for_a_number_of_hours_in_words_not_dates(desk: Desk):
+    """ "Session expires" takes one number of hours: the value step says so, not "values,
+    separated by commas (dates …)" nor "space to tick" (there is nothing to tick)."""
+    from tui.dialogs.view_builder import ViewBuilder
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await pilot.press("v")
+        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
+        builder = app.screen
+        await pilot.pause()
+        await pilot.press(*"Expiring", "enter", "enter")
+        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        await pilot.press(*"session expires", "enter")
+        await wait_for(lambda: builder.query_one("#vb-value-input").has_focus)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "hours" in text and "YYYY-MM-DD" not in text and "tick" not in text, text
+        await pilot.press("2", "enter")
+        await wait_for(lambda: len(builder.filters) == 1)
+        builder.action_create()
+        await wait_for(lambda: not isinstance(app.screen, ViewBuilder))
+    (view,) = [v for v in await desk.view_list() if v.name == "Expiring"]
+    assert [(f.property, f.operator.value, f.values) for f in view.filters] == [
+        ("session_expires", "within", ["2"])
+    ]
+
+
 async def test_held_updates_count_only_threads_of_the_view(desk: Desk):
     """Bob's "Assigned to me" holds its order while a row is selected: Ana (not his)
     writing is no update of this view; Ana assigned to him is."""
