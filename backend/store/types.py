@@ -172,6 +172,7 @@ class StatusOutcome(StrEnum):
     duplicate = "duplicate"
     early = "early"  # no message yet: kept aside
     stale_send = "stale_send"  # the message has since been resent under another wamid
+    not_ours = "not_ours"  # the wamid is an inbound message's: nothing applied
     dropped_unknown_number = "dropped_unknown_number"
 
 
