@@ -18,6 +18,7 @@ from backend.api import (
     email_messages,
     errors,
     inserts,
+    mailboxes,
     media_files,
     messages,
     meta,
@@ -78,8 +79,9 @@ ROUTE_TABLES = [
     uploads.routes,
     templates.routes,
     channels.routes,
-    # e-mail: a message's whole text
+    # e-mail: a message's whole text, the mailboxes
     email_messages.routes,
+    mailboxes.routes,
 ]
 
 

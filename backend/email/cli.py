@@ -23,6 +23,7 @@ from backend.domain.errors import DomainError
 from backend.email.connection import (
     ConnectionRefused,
     MailConnection,
+    check_address,
     check_connection,
     settings_of,
 )
@@ -121,7 +122,8 @@ def run_connect_email(args: argparse.Namespace, settings: Settings | None = None
             return EXIT_USAGE
 
     async def run() -> dict[str, Any]:
-        await check_connection(connection)
+        check_address(connection.address)
+        await check_connection(connection)  # before the database is even opened
         prepare_folders(settings.data_dir, settings.database_path)
         store = SqliteStore(settings.database_path)
         await open_store(store)

@@ -14,8 +14,11 @@ from typing import Any
 import aioimaplib
 import aiosmtplib
 
+from backend import schemas
+from backend.domain.errors import InvalidField
 from backend.email.imap_fetch import ImapAccount
 from backend.email.smtp_send import Relay
+from backend.store import Mailbox, Store
 
 TEST_TIMEOUT_SECONDS = 15.0
 
@@ -88,7 +91,78 @@ def connection_of(address: str, settings: dict[str, Any]) -> MailConnection:
 
 
 class ConnectionRefused(Exception):
-    """``str()`` is the one line to show."""
+    """``str()`` is the one line to show; ``side`` is "imap" or "relay"."""
+
+    def __init__(self, message: str, side: str = "imap") -> None:
+        super().__init__(message)
+        self.side = side
+
+
+def check_address(address: str) -> None:
+    """The address is checked before any login is tried (the store checks it again)."""
+    if "@" not in address or any(ch.isspace() for ch in address.strip()):
+        raise InvalidField(f"{address[:80]!r} is not an e-mail address.", field="address")
+
+
+async def connect_mailbox(store: Store, connection: MailConnection) -> Mailbox:
+    """Try the logins, then save the mailbox and its connection; a failed login raises
+    ``ConnectionRefused`` and saves nothing."""
+    check_address(connection.address)
+    await check_connection(connection)
+    return await store.connect_mailbox(
+        connection.address, connection.display_name, settings_of(connection)
+    )
+
+
+def connection_from_request(spec: schemas.MailboxCreate) -> MailConnection:
+    """The API's body as a connection; a host without its password is refused."""
+    if not spec.imap_host and not spec.smtp_host:
+        raise InvalidField("Give an IMAP host, a relay host or both.", field="imap_host")
+    imap = relay = None
+    if spec.imap_host:
+        if not spec.imap_password:
+            raise InvalidField("The IMAP password is missing.", field="imap_password")
+        imap = ImapAccount(
+            host=spec.imap_host,
+            port=spec.imap_port,
+            username=spec.imap_user or spec.address,
+            password=spec.imap_password,
+            folder=spec.imap_folder,
+            ssl_context=ssl.create_default_context() if spec.imap_tls else None,
+        )
+    if spec.smtp_host:
+        if spec.smtp_user and not spec.smtp_password:
+            raise InvalidField("The relay password is missing.", field="smtp_password")
+        relay = Relay(
+            host=spec.smtp_host,
+            port=spec.smtp_port,
+            username=spec.smtp_user,
+            password=spec.smtp_password if spec.smtp_user else None,
+            starttls=spec.smtp_starttls,
+            implicit_tls=spec.smtp_port == 465,
+        )
+    return MailConnection(spec.address.strip(), spec.display_name, imap, relay)
+
+
+def mailbox_view(mailbox: Mailbox, settings: dict[str, Any] | None) -> schemas.EmailMailbox:
+    """What the API shows of a mailbox: hosts and users, never a password."""
+    imap = (settings or {}).get("imap") or {}
+    relay = (settings or {}).get("relay") or {}
+    return schemas.EmailMailbox(
+        id=mailbox.id,
+        address=mailbox.address,
+        display_name=mailbox.display_name,
+        imap_host=imap.get("host"),
+        imap_user=imap.get("user"),
+        smtp_host=relay.get("host"),
+        smtp_user=relay.get("user"),
+    )
+
+
+async def list_mailboxes(store: Store) -> list[schemas.EmailMailbox]:
+    """Every support address (configured or connected), with its connection if saved."""
+    saved = {found.mailbox.id: found.settings for found in await store.mailbox_connections()}
+    return [mailbox_view(mailbox, saved.get(mailbox.id)) for mailbox in await store.mailboxes()]
 
 
 async def check_connection(connection: MailConnection) -> None:
@@ -150,26 +224,31 @@ async def check_relay(relay: Relay) -> None:
             await client.connect()
             await client.ehlo()
         except ssl.SSLError as exc:
-            raise ConnectionRefused(f"{where}: TLS failed ({exc.reason or exc})") from None
+            raise ConnectionRefused(f"{where}: TLS failed ({exc.reason or exc})", "relay") from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise ConnectionRefused(f"{where}: cannot reach the server ({_why(exc)})") from None
+            raise ConnectionRefused(
+                f"{where}: cannot reach the server ({_why(exc)})", "relay"
+            ) from None
         if relay.starttls and not relay.implicit_tls:
             if not client.supports_extension("starttls"):
                 raise ConnectionRefused(
                     f"{where}: does not offer STARTTLS (turn it off only for a relay on this "
-                    "machine)"
+                    "machine)",
+                    "relay",
                 )
             try:
                 await client.starttls(tls_context=relay.ssl_context)
             except (ssl.SSLError, aiosmtplib.SMTPException, OSError) as exc:
-                raise ConnectionRefused(f"{where}: TLS failed ({_why(exc)})") from None
+                raise ConnectionRefused(f"{where}: TLS failed ({_why(exc)})", "relay") from None
         if relay.username:
             try:
                 await client.login(relay.username, relay.password or "")
             except aiosmtplib.SMTPAuthenticationError:
-                raise ConnectionRefused(f"{where}: login refused for {relay.username}") from None
+                raise ConnectionRefused(
+                    f"{where}: login refused for {relay.username}", "relay"
+                ) from None
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                raise ConnectionRefused(f"{where}: login failed ({_why(exc)})") from None
+                raise ConnectionRefused(f"{where}: login failed ({_why(exc)})", "relay") from None
     finally:
         if client.is_connected:
             try:

@@ -207,3 +207,94 @@ async def test_passwords_are_never_taken_from_the_command_line(
     code, _, err = await run_cli(backend, connect_args(dovecot.port, 25), capsys)
     assert code == 2 and "TTYDESK_IMAP_PASSWORD" in err
     assert await saved(backend) == []
+
+
+# ------------------------------------------------------------------ the API (admin)
+
+
+def api_body(imap_port: int, smtp_port: int, **changes) -> dict:
+    return {
+        "address": USER,
+        "display_name": "Acme Support",
+        "imap_host": "127.0.0.1",
+        "imap_port": imap_port,
+        "imap_tls": False,
+        "imap_password": PASSWORD,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_port,
+        "smtp_starttls": False,
+        "smtp_user": RELAY_USER,
+        "smtp_password": RELAY_PASSWORD,
+        **changes,
+    }
+
+
+async def test_the_api_connects_a_mailbox_after_the_logins_and_never_returns_a_password(
+    tmp_path, dovecot, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    backend = LiveBackend(tmp_path / "data")
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        async with relay_with_login() as smtp_port, backend.client(backend.admin_token) as client:
+            created = await client.post("/api/v1/mailboxes", json=api_body(dovecot.port, smtp_port))
+            assert created.status_code == 201, created.text
+            listed = await client.get("/api/v1/mailboxes")
+        assert listed.status_code == 200
+        (mailbox,) = listed.json()["items"]
+        assert mailbox == created.json()
+        assert (
+            mailbox["type"],
+            mailbox["address"],
+            mailbox["imap_host"],
+            mailbox["smtp_user"],
+        ) == (
+            "EMAIL",
+            USER,
+            "127.0.0.1",
+            RELAY_USER,
+        )
+        for text in (created.text, listed.text, caplog.text):
+            assert PASSWORD not in text and RELAY_PASSWORD not in text
+    finally:
+        await backend.stop()
+
+
+async def test_the_api_refuses_a_failed_login_in_one_line_saves_nothing_and_only_for_admins(
+    tmp_path, dovecot
+):
+    backend = LiveBackend(tmp_path / "data")
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        async with relay_with_login() as smtp_port:
+            async with backend.client(backend.admin_token) as client:
+                refused = await client.post(
+                    "/api/v1/mailboxes",
+                    json=api_body(dovecot.port, smtp_port, smtp_password="guess"),
+                )
+                unreachable = await client.post(
+                    "/api/v1/mailboxes", json=api_body(REFUSED_PORT, smtp_port)
+                )
+                listed = await client.get("/api/v1/mailboxes")
+            async with backend.client(backend.agent_token) as client:
+                forbidden = await client.post(
+                    "/api/v1/mailboxes", json=api_body(dovecot.port, smtp_port)
+                )
+                not_listed = await client.get("/api/v1/mailboxes")
+    finally:
+        await backend.stop()
+    assert refused.status_code == 422
+    assert refused.json()["error"] == {
+        "code": "connection_refused",
+        "message": f"SMTP relay 127.0.0.1:{smtp_port}: login refused for {RELAY_USER}",
+        "field": "smtp_host",
+    }
+    assert "guess" not in refused.text
+    assert unreachable.status_code == 422
+    assert unreachable.json()["error"]["field"] == "imap_host"
+    assert "cannot reach" in unreachable.json()["error"]["message"]
+    assert listed.json()["items"] == []
+    assert forbidden.status_code == not_listed.status_code == 403
+    assert await saved(backend) == []
