@@ -298,3 +298,18 @@ async def test_the_api_refuses_a_failed_login_in_one_line_saves_nothing_and_only
     assert listed.json()["items"] == []
     assert forbidden.status_code == not_listed.status_code == 403
     assert await saved(backend) == []
+
+
+async def test_a_relay_whose_certificate_is_not_trusted_is_refused_as_tls(
+    tmp_path, dovecot, passwords, capsys, certificate
+):
+    backend = LiveBackend(tmp_path / "data")
+    argv = connect_args(dovecot.port, 0)
+    argv.remove("--smtp-no-starttls")
+    async with relay_with_login(tls_context=certificate) as smtp_port:  # self-signed
+        argv[argv.index("0")] = str(smtp_port)
+        code, _, err = await run_cli(backend, argv, capsys)
+    assert code == 1
+    assert err.startswith(f"ttydesk: not saved: SMTP relay 127.0.0.1:{smtp_port}: TLS failed")
+    assert err.count("\n") == 1
+    assert await saved(backend) == []
