@@ -190,7 +190,7 @@ async def check_imap(account: ImapAccount) -> None:
             await client.wait_hello_from_server()
         except ssl.SSLError as exc:
             raise ConnectionRefused(f"{where}: TLS failed ({exc.reason or exc})") from None
-        except (OSError, TimeoutError, aioimaplib.Abort) as exc:
+        except (OSError, TimeoutError, ValueError, aioimaplib.Abort) as exc:
             raise ConnectionRefused(f"{where}: cannot reach the server ({_why(exc)})") from None
         try:
             answer = await client.login(account.username, account.password)
@@ -225,7 +225,7 @@ async def check_relay(relay: Relay) -> None:
             await client.ehlo()
         except ssl.SSLError as exc:
             raise ConnectionRefused(f"{where}: TLS failed ({exc.reason or exc})", "relay") from None
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
             raise ConnectionRefused(
                 f"{where}: cannot reach the server ({_why(exc)})", "relay"
             ) from None

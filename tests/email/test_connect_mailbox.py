@@ -277,6 +277,9 @@ async def test_the_api_refuses_a_failed_login_in_one_line_saves_nothing_and_only
                 unreachable = await client.post(
                     "/api/v1/mailboxes", json=api_body(REFUSED_PORT, smtp_port)
                 )
+                bad_host = await client.post(
+                    "/api/v1/mailboxes", json=api_body(dovecot.port, smtp_port, imap_host="a b\x00")
+                )
                 listed = await client.get("/api/v1/mailboxes")
             async with backend.client(backend.agent_token) as client:
                 forbidden = await client.post(
@@ -295,6 +298,7 @@ async def test_the_api_refuses_a_failed_login_in_one_line_saves_nothing_and_only
     assert unreachable.status_code == 422
     assert unreachable.json()["error"]["field"] == "imap_host"
     assert "cannot reach" in unreachable.json()["error"]["message"]
+    assert bad_host.status_code == 422 and bad_host.json()["error"]["field"] == "imap_host"
     assert listed.json()["items"] == []
     assert forbidden.status_code == not_listed.status_code == 403
     assert await saved(backend) == []
