@@ -42,12 +42,12 @@ async def list_mailboxes(request: web.Request) -> web.Response:
     admin=True,
 )
 async def connect_mailbox(request: web.Request) -> web.Response:
-    require_admin(request)
+    agent = require_admin(request)
     spec = await parse_body(request, schemas.MailboxCreate)
     wanted = connection.connection_from_request(spec)
     store = request.app[STORE]
     try:
-        mailbox = await connection.connect_mailbox(store, wanted)
+        mailbox = await connection.connect_mailbox(store, wanted, actor_id=agent.id)
     except connection.ConnectionRefused as exc:
         field = "imap_host" if exc.side == "imap" else "smtp_host"
         raise InvalidField(str(exc), field=field, code="connection_refused") from None

@@ -104,13 +104,15 @@ def check_address(address: str) -> None:
         raise InvalidField(f"{address[:80]!r} is not an e-mail address.", field="address")
 
 
-async def connect_mailbox(store: Store, connection: MailConnection) -> Mailbox:
+async def connect_mailbox(
+    store: Store, connection: MailConnection, *, actor_id: int | None = None
+) -> Mailbox:
     """Try the logins, then save the mailbox and its connection; a failed login raises
     ``ConnectionRefused`` and saves nothing."""
     check_address(connection.address)
     await check_connection(connection)
     return await store.connect_mailbox(
-        connection.address, connection.display_name, settings_of(connection)
+        connection.address, connection.display_name, settings_of(connection), actor_id=actor_id
     )
 
 

@@ -66,7 +66,11 @@ def add_mailbox(tx: Tx, address: str, display_name: str | None) -> Mailbox:
 
 
 def connect_mailbox(
-    tx: Tx, address: str, display_name: str | None, settings: dict[str, object]
+    tx: Tx,
+    address: str,
+    display_name: str | None,
+    settings: dict[str, object],
+    actor_id: int | None = None,
 ) -> Mailbox:
     """The mailbox (added, or its name changed) and how to reach it, kept in settings_kv
     under its id (no migration: email_channels has no columns for it)."""
@@ -76,6 +80,7 @@ def connect_mailbox(
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (f"{CONNECTION_KEY}{mailbox.id}", dumps(settings)),
     )
+    conv.audit(tx, actor_id, "mailbox.connect", f"mailbox:{mailbox.id}", address=mailbox.address)
     return mailbox
 
 
@@ -312,12 +317,21 @@ class MailStore(StoreBase):
         return [_channel(row) for row in rows]
 
     async def connect_mailbox(
-        self, address: str, display_name: str | None, settings: dict[str, object]
+        self,
+        address: str,
+        display_name: str | None,
+        settings: dict[str, object],
+        *,
+        actor_id: int | None = None,
     ) -> Mailbox:
         """A mailbox and its connection settings (after the channel tested them)."""
         return await self.write(
             functools.partial(
-                connect_mailbox, address=address, display_name=display_name, settings=settings
+                connect_mailbox,
+                address=address,
+                display_name=display_name,
+                settings=settings,
+                actor_id=actor_id,
             )
         )
 

@@ -331,7 +331,12 @@ class Store(Protocol):
     async def mailboxes(self) -> list[Mailbox]: ...
 
     async def connect_mailbox(
-        self, address: str, display_name: str | None, settings: dict[str, object]
+        self,
+        address: str,
+        display_name: str | None,
+        settings: dict[str, object],
+        *,
+        actor_id: int | None = None,
     ) -> Mailbox: ...
 
     async def mailbox_connections(self) -> list[MailboxConnection]: ...

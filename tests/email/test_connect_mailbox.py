@@ -241,7 +241,11 @@ async def test_the_api_connects_a_mailbox_after_the_logins_and_never_returns_a_p
             created = await client.post("/api/v1/mailboxes", json=api_body(dovecot.port, smtp_port))
             assert created.status_code == 201, created.text
             listed = await client.get("/api/v1/mailboxes")
+            audit = await client.get("/api/v1/audit")
         assert listed.status_code == 200
+        entry = next(e for e in audit.json()["items"] if e["action"] == "mailbox.connect")
+        assert entry["actor_id"] == backend.admin.id
+        assert PASSWORD not in audit.text and RELAY_PASSWORD not in audit.text
         (mailbox,) = listed.json()["items"]
         assert mailbox == created.json()
         assert (
@@ -255,7 +259,7 @@ async def test_the_api_connects_a_mailbox_after_the_logins_and_never_returns_a_p
             "127.0.0.1",
             RELAY_USER,
         )
-        for text in (created.text, listed.text, caplog.text):
+        for text in (created.text, listed.text, audit.text, caplog.text):
             assert PASSWORD not in text and RELAY_PASSWORD not in text
     finally:
         await backend.stop()
