@@ -514,18 +514,31 @@ class InboxScreen(Screen[None]):
         client = self.tapp.client
         assert client is not None
         sort = None if self.sort == "recent" else self.sort
+        # the first page asked for at start-up, together with the views: when it is in
+        # already, the list draws it in its very first frame
+        asked = self.tapp.take_first_page(view.id) if owner is None and sort is None else None
+        first_page: tuple[list[Thread], int | None] | None = None
+        if asked is not None and asked.done() and not asked.cancelled() and not asked.exception():
+            page, asked = asked.result(), None
+            self.tapp.remember_threads(page.items)
+            first_page = (page.items, page.total)
 
         async def fetch(
             offset: int, limit: int, with_total: bool
         ) -> tuple[list[Thread], int | None]:
-            page = await client.threads(
-                view=view.id,
-                owner=owner,
-                offset=offset,
-                limit=limit,
-                with_total=with_total,
-                sort=sort,
-            )
+            nonlocal asked
+            first, asked = asked, None
+            if first is not None and offset == 0 and limit == ThreadList.PAGE_SIZE and with_total:
+                page = await first
+            else:
+                page = await client.threads(
+                    view=view.id,
+                    owner=owner,
+                    offset=offset,
+                    limit=limit,
+                    with_total=with_total,
+                    sort=sort,
+                )
             self.tapp.remember_threads(page.items)
             return page.items, page.total
 
@@ -533,7 +546,7 @@ class InboxScreen(Screen[None]):
             page = await client.threads(view=view.id, owner=owner, ids=[thread_id], limit=1)
             return bool(page.items)
 
-        self.threads.set_source(fetch, member=member)
+        self.threads.set_source(fetch, member=member, first_page=first_page)
 
     def action_cycle_sort(self) -> None:
         names = list(SORTS)
