@@ -20,6 +20,7 @@ from backend.api import (
     email_messages,
     errors,
     inserts,
+    mailboxes,
     media_files,
     messages,
     meta,
@@ -80,8 +81,9 @@ ROUTE_TABLES = [
     uploads.routes,
     templates.routes,
     channels.routes,
-    # e-mail: a message's whole text
+    # e-mail: a message's whole text, the mailboxes
     email_messages.routes,
+    mailboxes.routes,
 ]
 
 

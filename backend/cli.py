@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_channel_commands = _optional("backend.whatsapp.cli", "add_channel_commands")
     if add_channel_commands is not None:
-        add_channel_commands(areas)
+        add_connect_email = _optional("backend.email.cli", "add_connect_email")
+        add_channel_commands(areas, [add_connect_email] if add_connect_email else [])
     add_simulator_commands = _optional("backend.simulator.cli", "add_simulator_commands")
     if add_simulator_commands is not None:
         add_simulator_commands(commands)

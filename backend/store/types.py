@@ -163,6 +163,15 @@ class Mailbox:
     display_name: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class MailboxConnection:
+    """A mailbox connected by an admin, with how to reach it: ``settings`` holds the IMAP
+    and relay hosts, users and passwords (secrets: never log or return them whole)."""
+
+    mailbox: Mailbox
+    settings: dict[str, Any] = field(repr=False)
+
+
 # ------------------------------------------------------------------ statuses of what we sent
 
 
