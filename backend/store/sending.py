@@ -377,6 +377,21 @@ def send_in_tx(
     return message_id, True
 
 
+def readable_request(stored: str | None) -> OutboundRequest | None:
+    """A queued request as kept (None: a row from before 0024); one this version cannot
+    read is not guessed at: the agent writes the message again."""
+    if stored is None:
+        return None
+    try:
+        return decode_request(stored)
+    except (ValueError, TypeError, KeyError):
+        raise Conflict(
+            "This message was queued in a form this version of the help desk cannot read; "
+            "write it again instead.",
+            code="not_retryable",
+        ) from None
+
+
 def retry_in_tx(
     tx: Tx, *, thread_id: int, message_id: int, agent_id: int | None, rules: UsageRules
 ) -> int:
@@ -395,6 +410,7 @@ def retry_in_tx(
     )
     if outbox is None:
         raise Conflict("This message has nothing to resend.", code="not_retryable")
+    asked = readable_request(outbox["request"])
     ctx = _thread_context(tx, thread_id)
     _require_sendable_number(tx, ctx.phone_number_id)
     if row["kind"] != schemas.MessageKind.template and not ctx.session_open:
@@ -428,11 +444,10 @@ def retry_in_tx(
     )
     tx.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
     phone_number_id = ctx.phone_number_id or outbox["phone_number_id"]
-    if outbox["request"] is None:
+    if asked is None:
         # queued before 0024: its old body goes again as it is
         enqueue(tx, message_id, phone_number_id, None, outbox["payload"])
     else:
-        asked = decode_request(outbox["request"])
         enqueue(
             tx, message_id, phone_number_id, dataclasses.replace(asked, recipient=_recipient(ctx))
         )

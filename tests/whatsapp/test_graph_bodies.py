@@ -491,6 +491,10 @@ async def test_a_queued_request_that_cannot_be_read_fails_and_the_queue_goes_on(
     await wa.backend.restart()
     failed = await wa.wait_message(unreadable, lambda m: m.status == "failed")
     assert "cannot read" in failed.error_message
+    retried = await wa.agent.post(f"/api/v1/threads/{thread['id']}/messages/{unreadable}/retry")
+    assert retried.status_code == 409, retried.text
+    assert retried.json()["error"]["code"] == "not_retryable"
+    assert (await wa.message(unreadable)).status == "failed"  # and nothing was queued
     await wa.wait_message(fine, lambda m: m.wamid is not None)
     (body,) = await sent_bodies(wa, 1)
     assert_same_body(
