@@ -288,7 +288,13 @@ async def test_a_lead_builds_a_view_of_slow_first_responses_with_words_for_the_o
         )
         builder.action_create()
         await wait_for(lambda: not isinstance(app.screen, ViewBuilder))
-    (view,) = [v for v in await desk.view_list() if v.name == "Slow"]
+        # the builder closes first; the inbox then asks the server to create the view
+        for _ in range(250):
+            saved = [v for v in await desk.view_list() if v.name == "Slow"]
+            if saved:
+                break
+            await pilot.pause(0.02)
+    (view,) = saved
     assert [(f.property, f.operator.value, f.values) for f in view.filters] == [
         ("first_response_seconds", "at_least", ["3600"])
     ]
