@@ -218,7 +218,9 @@ async def test_stop_is_not_lost_when_a_send_wakes_the_outbox_at_the_same_moment(
 
     worker = backend.app[SERVICES]["outbox"]
     loop_task = worker._task
-    await asyncio.sleep(0.05)  # the loop is waiting for work
+    async with asyncio.timeout(5):  # the loop is waiting for work
+        while not worker._wake._waiters:
+            await asyncio.sleep(0.01)
     worker.wake()
     # (stop() swallows its own cancellation: the bound is read off the timeout itself)
     bound = asyncio.timeout(5)
