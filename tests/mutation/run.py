@@ -345,6 +345,56 @@ EXPLAINED |= {
     },
 }
 
+# thread_list (mutc)
+_LIST = "tui.widgets.thread_list.xǁThreadListǁ"
+_LOOKS_AGAIN = (
+    "equivalent but for time: the hold's timer only decides when the list looks again, and "
+    "each look re-checks whether the order still holds (and re-arms), so held updates apply "
+    "in the same way, sooner or later"
+)
+EXPLAINED |= {
+    **{
+        f"{_LIST}{name}": _LOOKS_AGAIN
+        for name in (
+            "_hold__mutmut_7",
+            "_hold__mutmut_8",
+            "_hold__mutmut_18",
+            "_hold_ended__mutmut_4",
+            "_hold_ended__mutmut_5",
+            "_hold_ended__mutmut_15",
+        )
+    },
+    f"{_LIST}_hold__mutmut_3": (
+        "equivalent but for time: an extra hold timer (armed while rows are selected, or "
+        "beside one already armed) only adds a look, which returns while rows are selected "
+        "and re-checks the hold otherwise"
+    ),
+    **{
+        f"{_LIST}apply_thread__mutmut_{n}": (
+            "equivalent but for time: how long a burst of live changes is gathered into one "
+            "reload (0.3 s or 1.3 s)"
+        )
+        for n in (7, 46)
+    },
+    f"{_LIST}_retry__mutmut_1": (
+        "equivalent but for time: a retry left by an older generation only fetches a page the "
+        "current one has not loaded, which the current one asks for itself (its own retry, or "
+        "render_lines) or discards as out of view"
+    ),
+    **{
+        f"{_LIST}action_last__mutmut_{n}": (
+            "equivalent: `validate_cursor` clamps the cursor to the list (0 when it is empty)"
+        )
+        for n in (6, 7, 9)
+    },
+    **{
+        f"{_LIST}action_toggle_select__mutmut_{n}": (
+            "equivalent: the cursor then moves on (`always_update`, even at the last row) and "
+            "`watch_cursor` redraws the whole row it left"
+        )
+        for n in (7, 8)
+    },
+}
 
 # a change of case only, in SQL text or in a column name read from a ``sqlite3.Row``, is
 # equivalent: SQLite's keywords and names, and ``Row`` keys, ignore case (quoted SQL
@@ -546,6 +596,27 @@ print(json.dumps({name: get_diff_for_mutant(name, path=find_mutant(name).path)
 """
 
 
+_GENERATE = """
+import json
+from pathlib import Path
+import mutmut.__main__ as m
+m.set_mutant_under_test("mutant_generation")
+Path("mutants").mkdir(exist_ok=True)
+m.copy_src_dir()
+m.copy_also_copy_files()
+m.setup_source_paths()
+m.store_lines_covered_by_tests()
+m.create_mutants(1)
+"""
+
+
+def _generate(place: Path) -> list[str]:
+    """Only write the mutants (no test runs): every mutant's name."""
+    subprocess.run([sys.executable, "-c", _GENERATE], cwd=place, check=True, capture_output=True)
+    listing = _mutmut(place, "results", "--all", "true")
+    return re.findall(r"^\s*(\S+__mutmut_\d+): ", listing, re.MULTILINE)
+
+
 def _diffs(place: Path, mutants: list[str]) -> dict[str, str]:
     """Each mutant's diff, read in one process (``mutmut show`` starts one per mutant)."""
     if not mutants:
@@ -558,6 +629,28 @@ def _diffs(place: Path, mutants: list[str]) -> dict[str, str]:
         check=True,
     )
     return json.loads(done.stdout.splitlines()[-1])
+
+
+def _unchecked(place: Path) -> list[str]:
+    listing = _mutmut(place, "results", "--all", "true")
+    return re.findall(r"^\s*(\S+__mutmut_\d+): not checked$", listing, re.MULTILINE)
+
+
+def _worth_running(place: Path, names: list[str]) -> list[str]:
+    """The mutants but those that change only the case of SQL text or of a ``Row`` key:
+    equivalent by construction, and each would cost a run of every test that covers it
+    (they are left "not checked")."""
+    diffs = _diffs(place, names)
+    return [name for name in names if _case_only_kind(_changed_lines(diffs[name])) is None]
+
+
+def _changed_lines(diff: str) -> str:
+    """A unified diff's removed and added lines (without its headers)."""
+    return "\n".join(
+        text
+        for text in diff.splitlines()
+        if text[:1] in "+-" and not text.startswith(("+++", "---"))
+    )
 
 
 def run_target(
@@ -575,28 +668,28 @@ def run_target(
     target = TARGETS[name]
     outcome = Outcome(name, measured=_measured())
     place = WORK / name
+    previous = load_outcome(name)
+    if previous is not None and (collect or resume or again):
+        outcome.seconds = previous.seconds
+    chosen = list(again or [])
+    started = time.monotonic()
     if collect:
-        previous = load_outcome(name)
-        outcome.seconds = previous.seconds if previous is not None else 0.0
         if previous is not None:
             outcome.measured = previous.measured
     elif resume:
-        previous = load_outcome(name)
-        outcome.seconds = previous.seconds if previous is not None else 0.0
         outcome.measured += " (resumed)"
+        chosen = _worth_running(place, _unchecked(place))
     elif again:
         _refresh_tests(place)
         _write_config(place, target)
-        previous = load_outcome(name)
-        outcome.seconds = previous.seconds if previous is not None else 0.0
         named = " ".join(again) if len(again) <= 3 else f"{len(again)} mutants"
         outcome.measured += f" (again: {named})"
     else:
         place = _prepare(name, target)
+        chosen = _worth_running(place, _generate(place))
     log = ""
-    if not collect:
-        started = time.monotonic()
-        log = _mutmut(place, "run", "--max-children", str(children), *(again or []))
+    if not collect and chosen:
+        log = _mutmut(place, "run", "--max-children", str(children), *chosen)
         if not again:
             outcome.seconds += time.monotonic() - started
         (place / "run.log").write_text(log, encoding="utf-8")
@@ -612,12 +705,7 @@ def run_target(
             survivors.append((mutant, status))
     diffs = _diffs(place, [mutant for mutant, _ in survivors])
     for mutant, status in survivors:
-        changed = [
-            text
-            for text in diffs[mutant].splitlines()
-            if text[:1] in "+-" and not text.startswith(("+++", "---"))
-        ]
-        outcome.survivors.append((f"{mutant} ({status})", "\n".join(changed)))
+        outcome.survivors.append((f"{mutant} ({status})", _changed_lines(diffs[mutant])))
     if not outcome.counts:
         outcome.error = log[-2000:]
     else:
