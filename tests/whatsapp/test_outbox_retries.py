@@ -169,3 +169,42 @@ async def test_the_back_off_doubles_up_to_its_cap_and_gives_up_after_max_attempt
         assert await wa.sent(CUSTOMER) == []
     finally:
         await graph.close()
+
+
+async def test_a_late_failure_never_overwrites_what_a_status_already_said(wa):
+    """The worker's failure can come after a status (the last attempt's answer, an ambiguous
+    wait over): a message a status called sent, delivered, read or failed keeps that, and its
+    first reason; one still waiting fails, and its ticket says so."""
+    thread = await wa.customer_writes()
+    await wa.faults(drop_webhook_rate=1.0)  # no status webhooks: the test sets each state
+    message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    await wa.wait_message(message_id, lambda m: m.status == "sent")
+
+    async def set_state(status: str, code: int | None) -> None:
+        await wa.backend.store.write(
+            lambda tx: tx.execute(
+                "UPDATE messages SET status = ?, error_code = ?, error_message = ? WHERE id = ?",
+                (status, code, "first reason" if code else None, message_id),
+            )
+        )
+
+    async def ticket_status() -> str | None:
+        return await wa.backend.store.readers.value(
+            "SELECT last_delivery_status FROM tickets WHERE id = ?", (thread["ticket"]["id"],)
+        )
+
+    for status, code in (("sent", None), ("delivered", None), ("read", None), ("failed", 131026)):
+        await set_state(status, code)
+        before = await ticket_status()
+        await wa.backend.store.outbox_failed(message_id, 131000, "a late failure")
+        message = await wa.message(message_id)
+        assert (message.status, message.error_code) == (status, code)
+        assert message.error_message == ("first reason" if code else None)
+        assert await ticket_status() == before
+    await set_state("checking", None)
+    await wa.backend.store.outbox_failed(message_id, 131000, "a late failure")
+    message = await wa.message(message_id)
+    assert (message.status, message.error_code) == ("failed", 131000)
+    assert message.error_message == "a late failure" and message.failed_at is not None
+    assert await ticket_status() == "failed"
+    assert await wa.backend.store.outbox_state(message_id) == "done"
