@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -153,6 +154,31 @@ async def test_expired_token_marks_the_channel_unhealthy(wa):
     assert (await wa.admin.post("/api/v1/channels", json=channel_body())).status_code == 201
     channels = (await wa.admin.get("/api/v1/channels")).json()["items"]
     assert channels[0]["status"] == "connected"
+
+
+async def test_a_channel_unhealthy_for_the_same_reason_is_not_told_again(wa):
+    """Sends failing with 190 at once each mark the channel: the inboxes hear it once, and
+    again only when the reason changes."""
+    (channel,) = (await wa.admin.get("/api/v1/channels")).json()["items"]
+    store = wa.backend.store
+
+    async def told() -> list[str]:
+        frames = [json.loads(frame) for _, frame in await store.events_after(0)]
+        return [
+            frame["data"]["status_reason"]
+            for frame in frames
+            if frame["type"] == "channel.updated" and frame["data"]["status"] == "unhealthy"
+        ]
+
+    await store.mark_channel_unhealthy(channel["id"], "The access token expired.")
+    await store.mark_channel_unhealthy(channel["id"], "The access token expired.")
+    assert await told() == ["The access token expired."]
+    await store.mark_channel_unhealthy(channel["id"], "Another reason.")
+    assert await told() == ["The access token expired.", "Another reason."]
+    (channel,) = (await wa.admin.get("/api/v1/channels")).json()["items"]
+    assert (channel["status"], channel["status_reason"]) == ("unhealthy", "Another reason.")
+    await store.mark_channel_unhealthy(channel["id"] + 1, "No such channel.")
+    assert len(await told()) == 2
 
 
 async def test_restart_with_messages_in_the_outbox_sends_each_exactly_once(
