@@ -214,3 +214,22 @@ async def test_an_unexpected_error_while_sending_waits_for_a_status_and_is_never
         assert record.exc_info is not None and record.exc_info[0] is FileNotFoundError
     finally:
         await fx.stop_env(env)
+
+
+async def test_the_outbox_row_keeps_at_most_500_characters_of_an_error(wa):
+    """Meta's error text goes into the row as told, cut at 500 characters, on a retry and on
+    an ambiguous send alike."""
+    await wa.outbox.stop()  # the test claims the row itself
+    store = wa.backend.store
+    thread = await wa.customer_writes()
+    message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    now = datetime.now(UTC)
+    (job,) = await store.claim_outbox(now, 5)
+    await store.outbox_retry_later(message_id, now, "r" * 600)
+    row = await outbox_row(wa, message_id)
+    assert (row["state"], row["last_error"]) == ("pending", "r" * 500)
+    (job,) = await store.claim_outbox(now, 5)
+    assert job.message_id == message_id and job.attempts == 2
+    await store.outbox_ambiguous(message_id, now, "a" * 600)
+    row = await outbox_row(wa, message_id)
+    assert (row["state"], row["last_error"]) == ("ambiguous", "a" * 500)
