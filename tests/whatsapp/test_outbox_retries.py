@@ -122,9 +122,23 @@ async def _outbox_state(env: WhatsAppEnv, message_id: int) -> str:
         conn.close()
 
 
-async def test_the_back_off_doubles_up_to_its_cap_and_gives_up_after_max_attempts(wa):
+@pytest.mark.parametrize("jitter", ["least", "most"])
+async def test_the_back_off_doubles_up_to_its_cap_and_gives_up_after_max_attempts(
+    wa, monkeypatch, caplog, jitter
+):
     """Driven by hand with a fixed clock: the delay each retry is scheduled at is read off
-    the outbox row, so no test time passes."""
+    the outbox row, so no test time passes. The jitter (±20 %) is drawn at its least and at
+    its most, so each delay is known exactly."""
+    from backend.whatsapp import outbox
+
+    drawn: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return low if jitter == "least" else high
+
+    monkeypatch.setattr(outbox.random, "uniform", uniform)
+    caplog.set_level(logging.INFO, logger="backend.whatsapp.outbox")
     await wa.outbox.stop()  # this test's worker does the sending
     clock = FixedClock(datetime.now(UTC))
     graph = GraphClient(wa.sim_url, wa.backend.settings.whatsapp_api_version, timeout=5.0)
@@ -160,9 +174,14 @@ async def test_the_back_off_doubles_up_to_its_cap_and_gives_up_after_max_attempt
                 clock.set(due)
         assert row["state"] == "done" and len(delays) == 3
         # 1, 2, 4 s capped at 2.5, each ±20 % jitter
-        assert 0.8 <= delays[0] <= 1.2
-        assert 1.6 <= delays[1] <= 2.4
-        assert 2.0 <= delays[2] <= 3.0
+        factor = 0.8 if jitter == "least" else 1.2
+        assert delays == pytest.approx([1.0 * factor, 2.0 * factor, 2.5 * factor])
+        assert drawn == [(0.8, 1.2)] * 3
+        assert logged(caplog, message_id)[:3] == [
+            f"message {message_id}: Graph API error 130429 (HTTP 429): Scripted failure; "
+            f"retrying in {delay:.1f} s"
+            for delay in delays
+        ]
         failed = await wa.message(message_id)
         assert failed.status == "failed" and failed.error_code == 130429
         assert "gave up after 4 attempts" in failed.error_message
