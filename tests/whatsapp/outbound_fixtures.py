@@ -240,6 +240,7 @@ class GraphProxy:
         self.upstream = upstream
         self.script: list[tuple[int, str, str]] = []  # (status, content type, body)
         self.sends = 0  # POSTs to /messages that reached the proxy
+        self.gate: asyncio.Event | None = None  # when set: sends wait for it to open
         self.server = TestServer(self._app(), host="127.0.0.1")  # port 0: told after start
 
     @property
@@ -255,6 +256,8 @@ class GraphProxy:
         body = await request.read()
         if request.method == "POST" and request.path.endswith("/messages"):
             self.sends += 1
+            if self.gate is not None:
+                await self.gate.wait()
             if self.script:
                 status, content_type, text = self.script.pop(0)
                 return web.Response(status=status, text=text, content_type=content_type)

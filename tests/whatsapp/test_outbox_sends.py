@@ -5,6 +5,7 @@ failures). Each against the real backend and the simulator's Graph API."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from datetime import UTC, datetime
@@ -233,3 +234,30 @@ async def test_the_outbox_row_keeps_at_most_500_characters_of_an_error(wa):
     await store.outbox_ambiguous(message_id, now, "a" * 600)
     row = await outbox_row(wa, message_id)
     assert (row["state"], row["last_error"]) == ("ambiguous", "a" * 500)
+
+
+async def test_the_worker_sends_no_more_messages_at_once_than_its_concurrency(proxied):
+    env, proxy = proxied
+    await env.outbox.stop()  # this test's worker sends, one at a time
+    graph = GraphClient(proxy.url, env.backend.settings.whatsapp_api_version, timeout=5.0)
+    worker = by_hand(env, graph, concurrency=1)
+    try:
+        threads = [await env.customer_writes(customer=c) for c in (CUSTOMER, "34612345679")]
+        proxy.gate = asyncio.Event()  # Meta is slow to answer
+        first, second = [
+            (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+            for thread in threads
+        ]
+        await worker.run_once()
+        await env.until(lambda: asyncio.sleep(0, proxy.sends == 1))
+        await worker.run_once()  # its one send is on the wire: nothing more is claimed
+        assert await env.backend.store.outbox_state(second) == "pending"
+        proxy.gate.set()
+        await env.wait_message(first, lambda m: m.status in SENT)
+        await env.until(lambda: asyncio.sleep(0, not worker._sends))
+        await worker.run_once()
+        await env.wait_message(second, lambda m: m.status in SENT)
+        assert proxy.sends == 2
+    finally:
+        await worker.stop(grace=1)
+        await graph.close()
