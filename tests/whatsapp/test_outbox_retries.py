@@ -198,6 +198,8 @@ async def test_a_late_failure_never_overwrites_what_a_status_already_said(wa):
     await wa.faults(drop_webhook_rate=1.0)  # no status webhooks: the test sets each state
     message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
     await wa.wait_message(message_id, lambda m: m.status == "sent")
+    # settled by the send's answer alone: no status is needed to free the thread's queue
+    assert await wa.backend.store.outbox_state(message_id) == "done"
 
     async def set_state(status: str, code: int | None) -> None:
         await wa.backend.store.write(
