@@ -68,6 +68,26 @@ async def test_a_message_whose_number_was_disconnected_while_it_waited_fails_uns
         await graph.close()
 
 
+async def test_a_message_whose_number_turned_unhealthy_while_it_waited_is_still_sent(wa):
+    """An unhealthy number is still the business's number (Meta flags its quality): what was
+    queued for it goes out."""
+    await wa.outbox.stop()
+    graph = GraphClient(wa.sim_url, wa.backend.settings.whatsapp_api_version, timeout=5.0)
+    worker = by_hand(wa, graph)
+    try:
+        thread = await wa.customer_writes()
+        message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+        await wa.backend.store.write(
+            lambda tx: tx.execute("UPDATE phone_numbers SET status = 'unhealthy'")
+        )
+        await worker.run_once()
+        await wa.wait_message(message_id, lambda m: m.status in SENT)
+        assert len(await wa.sent(CUSTOMER)) == 1
+    finally:
+        await worker.stop()
+        await graph.close()
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
