@@ -6,6 +6,7 @@ failures). Each against the real backend and the simulator's Graph API."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 from datetime import UTC, datetime
@@ -281,3 +282,20 @@ async def test_the_worker_sends_no_more_messages_at_once_than_its_concurrency(pr
     finally:
         await worker.stop(grace=1)
         await graph.close()
+
+
+async def test_an_answer_naming_another_messages_wamid_sends_without_taking_it(proxied):
+    """A wamid is one message's: an answer that names one already taken (here the customer's
+    own message's) marks the send sent but leaves the wamid where it is."""
+    env, proxy = proxied
+    thread = await env.customer_writes()
+    taken = await env.backend.store.readers.value(
+        "SELECT wamid FROM messages WHERE thread_id = ? AND direction = 'in'", (thread["id"],)
+    )
+    assert taken
+    answer = {"messaging_product": "whatsapp", "messages": [{"id": taken}]}
+    proxy.script.append((200, "application/json", json.dumps(answer)))
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    sent = await env.wait_message(message_id, lambda m: m.status != "queued")
+    assert (sent.status, sent.wamid) == ("sent", None)
+    assert await env.backend.store.outbox_state(message_id) == "done"
