@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 import pytest
@@ -80,9 +81,11 @@ async def test_timeout_is_resolved_by_the_status_with_opaque_data(tmp_path, shor
         await stop_env(env)
 
 
-async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_path):
+async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_path, caplog):
     """Graph took the request and never answered: the message is not "queued" (it may well
-    have been sent) but "checking" until a status settles it, in the API's own JSON."""
+    have been sent) but "checking" until a status settles it, in the API's own JSON; the
+    row and the operator's log say why."""
+    caplog.set_level(logging.WARNING, logger="backend.whatsapp.outbox")
     env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
     try:
         await env.connect_channel()
@@ -96,6 +99,13 @@ async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_
         on_the_wire = next(m for m in listed.json()["items"] if m["id"] == message["id"])
         assert on_the_wire["status"] == "checking"
         assert await env.backend.store.outbox_state(message["id"]) == "ambiguous"
+        why = await env.backend.store.readers.value(
+            "SELECT last_error FROM outbox WHERE message_id = ?", (message["id"],)
+        )
+        assert why.startswith("no answer from the Graph API: ")  # and how it timed out
+        assert f"message {message['id']}: {why}; waiting for its status" in [
+            record.getMessage() for record in caplog.records
+        ]
     finally:
         await stop_env(env)
 
