@@ -299,3 +299,33 @@ async def test_an_answer_naming_another_messages_wamid_sends_without_taking_it(p
     sent = await env.wait_message(message_id, lambda m: m.status != "queued")
     assert (sent.status, sent.wamid) == ("sent", None)
     assert await env.backend.store.outbox_state(message_id) == "done"
+
+
+async def test_statuses_that_beat_the_answer_without_our_opaque_data_apply_when_it_comes(
+    proxied,
+):
+    """Meta's statuses can reach us before its answer to the send; without our opaque data
+    nothing names the message yet, so they are kept aside, and the answer's wamid applies
+    them (the message reads as far as they went, not just "sent")."""
+    env, proxy = proxied
+    thread = await env.customer_writes()
+    proxy.strip_opaque = True
+    proxy.answer_gate = asyncio.Event()  # the answer is slow; the statuses are not
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    (item,) = await env.until(lambda: env.sent(CUSTOMER))
+    await env.control("POST", "/statuses", json={"message_id": item["wamid"], "status": "read"})
+
+    async def kept() -> Any:
+        return await env.backend.store.readers.value(
+            "SELECT value FROM settings_kv WHERE key = ?", (f"status.early:{item['wamid']}",)
+        )
+
+    await env.until(lambda: _has(kept(), '"read"'))
+    proxy.answer_gate.set()
+    read = await env.wait_message(message_id, lambda m: m.status == "read")
+    assert read.wamid == item["wamid"]
+    assert await kept() is None
+
+
+async def _has(value: Any, text: str) -> bool:
+    return text in (await value or "")
