@@ -229,3 +229,12 @@ async def test_a_late_failure_never_overwrites_what_a_status_already_said(wa):
     assert message.error_message == "a late failure" and message.failed_at is not None
     assert await ticket_status() == "failed"
     assert await wa.backend.store.outbox_state(message_id) == "done"
+
+
+async def test_the_apps_outbox_tries_eight_times_backing_off_from_a_second_to_a_minute(wa):
+    """The app's worker as built: eight attempts, 1 s doubling up to 60 s between them (about
+    two minutes in all), eight sends at once, and a look at the queue every second."""
+    worker = wa.outbox
+    assert (worker.max_attempts, worker.base_delay, worker.max_delay) == (8, 1.0, 60.0)
+    assert (worker.concurrency, worker.poll_interval) == (8, 1.0)
+    assert worker.ambiguous_wait == wa.backend.settings.whatsapp_ambiguous_wait
