@@ -388,6 +388,20 @@ EXPLAINED |= {
         for n in (6, 7, 9)
     },
     **{
+        f"{_LIST}_hold_if_member__mutmut_{n}": (
+            "equivalent: a worker's group only names it for `cancel_group`, which nothing "
+            "calls for the list's workers"
+        )
+        for n in (17, 20, 22, 23)
+    },
+    **{
+        f"{_LIST}_hold_if_member__mutmut_{n}": (
+            "equivalent: the check catches the one error a membership question raises "
+            "(`ApiError`), so its worker never ends in an error for `exit_on_error` to see"
+        )
+        for n in (18, 21, 24)
+    },
+    **{
         f"{_LIST}action_toggle_select__mutmut_{n}": (
             "equivalent: the cursor then moves on (`always_update`, even at the last row) and "
             "`watch_cursor` redraws the whole row it left"
@@ -402,6 +416,21 @@ EXPLAINED |= {
         "wire schema), so the tuple's third name is never matched"
     )
     for n in (35, 36)
+}
+# outbox_worker (mutc)
+_WORKER = "backend.whatsapp.outbox.xǁOutboxWorkerǁ"
+EXPLAINED |= {
+    f"{_WORKER}_with_media__mutmut_3": (
+        "equivalent: a claimed job with media always has its token and its file (the "
+        "assertion never fails), so `or` holds as `and` does"
+    ),
+    **{
+        f"backend.whatsapp.outbox.xǁ_UploadFailedǁ__init____mutmut_{n}": (
+            "equivalent: a failed upload's own text is never read, only the Graph error it "
+            "carries (`.error`)"
+        )
+        for n in (1, 2)
+    },
 }
 
 # a change of case only, in SQL text or in a column name read from a ``sqlite3.Row``, is
