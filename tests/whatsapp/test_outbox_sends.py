@@ -329,3 +329,14 @@ async def test_statuses_that_beat_the_answer_without_our_opaque_data_apply_when_
 
 async def _has(value: Any, text: str) -> bool:
     return text in (await value or "")
+
+
+async def test_the_upload_tells_meta_the_files_type_and_name_whatever_the_name_says(wa):
+    """Meta learns the attachment's type from us, not from its name: a photo saved as
+    "scan" (no extension) reaches it as image/jpeg, under its own name."""
+    thread = await wa.customer_writes()
+    image = await upload(wa, sample_bytes("image/jpeg"), "scan")
+    message = (await wa.send(thread["id"], {"kind": "media", "media_id": image["id"]})).json()
+    await wa.wait_message(message["id"], lambda m: m.status in SENT)
+    (item,) = wa.sim.state.media.values()
+    assert (item.mime_type, item.filename) == ("image/jpeg", "scan")
