@@ -420,6 +420,13 @@ EXPLAINED |= {
 # outbox_worker (mutc)
 _WORKER = "backend.whatsapp.outbox.xǁOutboxWorkerǁ"
 EXPLAINED |= {
+    **{
+        f"{_WORKER}_with_media__mutmut_{n}": (
+            "equivalent: the worker uploads only an agent's attachment, always stored with "
+            "its type (`record_upload` requires one), so the fallback type is never used"
+        )
+        for n in (25, 26)
+    },
     f"{_WORKER}_with_media__mutmut_3": (
         "equivalent: a claimed job with media always has its token and its file (the "
         "assertion never fails), so `or` holds as `and` does"

@@ -340,3 +340,30 @@ async def test_the_upload_tells_meta_the_files_type_and_name_whatever_the_name_s
     await wa.wait_message(message["id"], lambda m: m.status in SENT)
     (item,) = wa.sim.state.media.values()
     assert (item.mime_type, item.filename) == ("image/jpeg", "scan")
+
+
+async def test_an_upload_that_times_out_is_retried_and_says_why(tmp_path, caplog):
+    """An upload is not a send: one left without an answer is tried again (at worst an
+    unused copy stays at Meta), and the row and the log say what happened."""
+    caplog.set_level(logging.INFO, logger="backend.whatsapp.outbox")
+    env = await fx.start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
+    try:
+        await env.connect_channel()
+        env.outbox.base_delay = 0.05
+        thread = await env.customer_writes()
+        image = await upload(env, sample_bytes("image/jpeg"), "photo.jpg")
+        await env.faults(
+            timeout_hang_s=1.0, fail_next=[{"kind": "timeout", "path_contains": "/media"}]
+        )
+        body = {"kind": "media", "media_id": image["id"]}
+        message_id = (await env.send(thread["id"], body)).json()["id"]
+        await env.wait_message(message_id, lambda m: m.status in SENT)
+        row = await outbox_row(env, message_id)
+        assert row["attempts"] == 2
+        assert row["last_error"].startswith("no answer from the Graph API: ")
+        assert any(
+            record.getMessage().startswith(f"message {message_id}: {row['last_error']}; retrying")
+            for record in caplog.records
+        )
+    finally:
+        await fx.stop_env(env)
