@@ -376,6 +376,14 @@ EXPLAINED |= {
         )
         for n in (7, 46)
     },
+    **{
+        f"{_LIST}_retry__mutmut_{n}": (
+            "equivalent: a retry of page 0 without the total can only set a provisional one, "
+            "and the page that teaches the real one is then page 1 (asked with the total while "
+            "it is unknown, and here retried with it when it failed too)"
+        )
+        for n in (8, 9)
+    },
     f"{_LIST}_retry__mutmut_1": (
         "equivalent but for time: a retry left by an older generation only fetches a page the "
         "current one has not loaded, which the current one asks for itself (its own retry, or "
@@ -427,6 +435,13 @@ EXPLAINED |= {
         )
         for n in (25, 26)
     },
+    **{
+        f"{_WORKER}_with_media__mutmut_{n}": (
+            "equivalent: a queued media body always holds its media object (the id to fill "
+            "in, and any caption or file name), so the default of `get` is never used"
+        )
+        for n in (46, 48)
+    },
     f"{_WORKER}_with_media__mutmut_3": (
         "equivalent: a claimed job with media always has its token and its file (the "
         "assertion never fails), so `or` holds as `and` does"
@@ -437,6 +452,51 @@ EXPLAINED |= {
             "carries (`.error`)"
         )
         for n in (1, 2)
+    },
+}
+
+# survivors of a partial run that a test added since kills when the mutant is run alone
+# against it (``MUTANT_UNDER_TEST``), not yet re-measured with ``--again``: still gaps here
+_STORE = "backend.store.outbox.xǁOutboxStoreǁ"
+KILLED_SINCE: dict[str, str] = {
+    **{
+        f"{_LIST}{name}": "tests/tui/test_thread_list.py"
+        for name in (
+            "_hold_ended__mutmut_1",
+            "_hold_ended__mutmut_10",
+            "_hold_ended__mutmut_11",
+            "_hold_ended__mutmut_12",
+            "_hold_ended__mutmut_13",
+            "_hold_ended__mutmut_14",
+            "_hold_ended__mutmut_3",
+            "_hold_ended__mutmut_6",
+            "_hold_ended__mutmut_7",
+            "_hold_ended__mutmut_8",
+            "_hold_ended__mutmut_9",
+            "_hold_if_member__mutmut_1",
+            "_retry__mutmut_5",
+            "_retry__mutmut_7",
+            "action_open__mutmut_4",
+            "action_page__mutmut_12",
+            "action_page__mutmut_16",
+        )
+    },
+    **{
+        f"{_STORE}{name}": "tests/whatsapp/test_outbox_sends.py"
+        for name in (
+            "outbox_sent__mutmut_18",
+            "outbox_sent__mutmut_29",
+            "outbox_retry_later__mutmut_12",
+        )
+    },
+    f"{_STORE}outbox_sent__mutmut_10": "tests/whatsapp/test_outbox_retries.py",
+    **{
+        f"{_STORE}mark_channel_unhealthy__mutmut_{n}": "tests/whatsapp/test_outbound_faults.py"
+        for n in (9, 11, 14, 15, 16, 17, 19)
+    },
+    **{
+        f"{_WORKER}_with_media__mutmut_{n}": "tests/whatsapp/test_outbox_sends.py"
+        for n in (17, 18, 23, 27, 28)
     },
 }
 
@@ -489,6 +549,11 @@ def explanation(mutant: str, diff: str) -> str:
         return "equivalent: only the case of SQL keywords and names changes, which SQLite ignores"
     if kind == "row":
         return "equivalent: a `sqlite3.Row` reads its columns by name whatever their case"
+    if mutant in KILLED_SINCE:
+        return (
+            f"gap until re-measured: a test added since in `{KILLED_SINCE[mutant]}` kills it "
+            "when the mutant is run alone against it"
+        )
     return "gap: no test kills it yet"
 
 
@@ -509,6 +574,44 @@ NOTES: dict[str, str] = {
         "(also in a brand too short for the typo rule), a port is not part of the host, a "
         "domain before an at-sign hides the real host, IBANs and NIEs at the ends of the "
         "alphabet, 4-character passwords."
+    ),
+    "thread_list": (
+        "not run before; measured in part (mutc): stopped after 208 of 1,019 mutants (20 min; "
+        "mutmut runs the cheapest first, and each Textual pilot test takes seconds on this "
+        "loaded machine: a whole run is ~3 h). The 811 unchecked are mostly the drawing "
+        "(`render_line`, `_row_text`, `_strip`, `_make_look`) and the paging (`_load`, "
+        "`_after_page`, `_request`, `_do_reload`). The survivors were the hold (its rules had "
+        "only backend-driven tests, in `test_find_your_way.py`, outside this target), which "
+        "live updates reload, and (no tests) clicks, `move_to`, `clear_selection`, "
+        "`_hold_if_member`. Tests added in `test_thread_list.py` since: which updates reload "
+        "and which only redraw, the hold by selection and by the cursor (each thread counted "
+        "once, re-armed while the cursor moves, applied by itself), membership checks, the "
+        "retry that learns the list's length, page keys, clicks, `move_to`, "
+        "`clear_selection`; equivalents explained. Not re-measured with `--again` (time): "
+        "instead 20 of the survivors, across the functions, were run alone against the new "
+        "tests (`MUTANT_UNDER_TEST` in a copy of the mutants): 17 killed, the 3 others "
+        "explained as equivalent."
+    ),
+    "outbox_store": (
+        "not run before; measured in part (mutc): stopped after 89 of 474 mutants (33 min); "
+        "the 86 that change only the case of SQL text or a `Row` key are left unchecked by "
+        "construction (the runner now skips them from the start: each would cost a run of "
+        "every outbox test). Of the 13 survivors, 11 are killed by tests added since (checked "
+        "one by one with `MUTANT_UNDER_TEST` against them, not yet re-run with `--again`): a "
+        "sent row is done by the answer alone, an answer naming another message's wamid, 500 "
+        "characters of error, a channel told once per reason, statuses that beat the answer "
+        "without our opaque data; 2 are equivalent. Also added: a late failure never "
+        "overwrites sent/delivered/read/failed, a number turned unhealthy still sends. "
+        "Measured before main's merge moved the Graph API bodies out of the store."
+    ),
+    "outbox_worker": (
+        "not run before; measured in part (mutc), before main's merge moved the Graph API "
+        "bodies out of the worker (`_with_media`): see its heading for how far. The survivors "
+        "so far are killed by tests added since (an upload's type and name, an upload timing "
+        "out; checked with `MUTANT_UNDER_TEST`) or explained. Added before the run: the "
+        "retry and ambiguity classification at its edges (a 429 of any code, a proxy's 5xx), "
+        "the back-off's jitter at its bounds with its log line, the concurrency limit, the "
+        "app's worker as built, a timed-out send's reason in its row and log."
     ),
     "statuses": (
         "64 % → 97 %. Before: 600 mutants against `test_statuses.py` alone, SQL-case survivors "
