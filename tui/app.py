@@ -18,11 +18,17 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import events, on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import (
+    App,
+    ComposeResult,
+    ScreenStackError,
+    SystemCommand,
+    UnknownModeError,
+)
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
-from textual.notifications import Notify
+from textual.notifications import Notification, Notify
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.signal import Signal
@@ -232,6 +238,7 @@ class TtydeskApp(App[int]):
         self.ready_event = asyncio.Event()
         self.start_screen = StartScreen()
         self.events_applied = 0
+        self._held_toasts: list[Notification] = []
         self._cursor_blinks = settings.blinks()
         self.arrow_cursor = settings.arrow_cursor_on()
         if settings.theme:
@@ -250,6 +257,7 @@ class TtydeskApp(App[int]):
         gc.freeze()
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        self.screen_change_signal.subscribe(self, self._release_held_toasts)
         if self.client is None and not self.settings.complete:
             self.action_login()
         else:
@@ -649,13 +657,35 @@ class TtydeskApp(App[int]):
     def _on_notify(self, event: Notify) -> None:
         """At most MAX_TOASTS toasts at once: they stay between the thread header and the
         composer even at 60×20 (app.tcss places and sizes them); a newer one replaces the
-        oldest."""
+        oldest. A dialog or the help fills the screen at 80×24, so a toast raised over one
+        waits (its timer not yet started) until the screen below is back."""
+        try:
+            over_a_dialog = self.screen.is_modal
+        except (ScreenStackError, UnknownModeError):  # no screen: the app is shutting down
+            over_a_dialog = False
+        if over_a_dialog:
+            self._held_toasts = [*self._held_toasts, event.notification][-MAX_TOASTS:]
+            event.prevent_default()  # App's own handler would show it
+            return
         super()._on_notify(event)
         for stale in list(self._notifications)[:-MAX_TOASTS]:
             self._unnotify(stale, refresh=False)
             # the whole holder, as an expiring toast does (Textual's rack would leave it)
             for holder in self.screen.query(f"#{ToastRack._toast_id(stale)}"):
                 holder.remove()
+
+    def _release_held_toasts(self, screen: Screen) -> None:
+        if screen.is_modal or not self._held_toasts:
+            return
+        held, self._held_toasts = self._held_toasts, []
+        for toast in held:
+            self.notify(
+                toast.message,
+                title=toast.title,
+                severity=toast.severity,
+                timeout=toast.timeout,
+                markup=toast.markup,
+            )
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen

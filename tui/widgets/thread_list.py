@@ -40,6 +40,9 @@ from tui.glyphs import Glyphs, glyphs
 from tui.text import age, countdown, one_line
 
 HOLD_FOREVER = 1e9
+TIME_PASSED = 0
+"""The held update of no one thread (no thread has id 0): the view's count moved because time
+passed a thread into or out of it (a session window), with no event naming the thread."""
 
 #: ``fetch(offset, limit, with_total) → (threads, total or None)``
 PageFetcher = Callable[[int, int, bool], Awaitable[tuple[list[Thread], int | None]]]
@@ -254,6 +257,7 @@ class ThreadList(ScrollView, can_focus=True):
         self._held: set[int] = set()  # threads whose update waits (see ``holding``)
         self._member: MemberCheck | None = None
         self.member_checks = 0  # for tests
+        self._asking = 0  # membership checks under way
         self._hold_timer: Timer | None = None
         # mutt's arrow_cursor: the cursor is only the marker in the first column, so a
         # move rewrites two cells instead of two highlighted rows (slow links)
@@ -330,10 +334,13 @@ class ThreadList(ScrollView, can_focus=True):
             return
 
         async def check() -> None:
+            self._asking += 1
             try:
                 belongs = await member(thread_id)
             except ApiError:
                 belongs = True
+            finally:
+                self._asking -= 1
             if belongs and generation == self._generation:
                 if self.holding:
                     self._hold(thread_id)
@@ -418,6 +425,23 @@ class ThreadList(ScrollView, can_focus=True):
                 if thread.id == thread_id:
                     return page * self.PAGE_SIZE + slot
         return None
+
+    def apply_count(self, count: int) -> None:
+        """The server counted ``count`` threads in this view. Unlike the list's total: a thread
+        entered or left it with no event naming it (time passing its session into or out
+        of a window), so reload, or hold while the order holds."""
+        if self.total is None or count == self.total or not self._settled:
+            return  # (what is on its way answers for the count too)
+        if not self.holding:
+            self.reload(delay=0.3)
+        elif not self._held:  # a held update's reload brings this one too
+            self._hold(TIME_PASSED)
+
+    @property
+    def _settled(self) -> bool:
+        """No reload waits or is under way, and no thread's membership is being asked: a
+        count pushed after an event was sent after it, so that event's work comes first."""
+        return self._reload_timer is None and not self._pending and not self._asking
 
     def apply_thread(self, thread: Thread) -> None:
         """A live ``thread.updated``: redraw the row, or reload if the order may change."""
