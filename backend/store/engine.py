@@ -813,7 +813,12 @@ class Readers:
 
     async def open(self) -> None:
         for _ in range(self._size):
-            conn = await aiosqlite.connect(self._path, isolation_level=None)
+            conn = aiosqlite.connect(self._path, isolation_level=None)
+            # aiosqlite starts its thread (on the await) as one the interpreter waits for at
+            # exit: a store left open by a failure (a test's, a crash's) hung the process.
+            # A reader only reads, so it may die with the process, like the writer's thread.
+            conn._thread.daemon = True
+            await conn
             conn.row_factory = sqlite3.Row
             for name, (arguments, function) in SQL_FUNCTIONS.items():
                 await conn.create_function(name, arguments, function, deterministic=True)

@@ -87,7 +87,6 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
-        self.sent_count = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -223,7 +222,6 @@ class OutboxWorker:
             )
             return
         await self.store.outbox_sent(job.message_id, str(wamid), first.get("message_status"))
-        self.sent_count += 1
 
     async def _on_graph_error(self, job: OutboxJob, error: GraphError, *, upload: bool) -> None:
         if error.code == TOKEN_ERROR and job.channel_id is not None:

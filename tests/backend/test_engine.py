@@ -301,3 +301,37 @@ async def test_a_stop_that_arrives_as_the_checkpointer_wakes_is_not_lost(tmp_pat
     checkpointer.committed()
     await asyncio.to_thread(thread.join, 10)
     assert not thread.is_alive()
+
+
+A_STORE_LEFT_OPEN = """
+import asyncio, sys
+from pathlib import Path
+from backend.store.sqlite import SqliteStore
+
+async def main():
+    store = SqliteStore(Path(sys.argv[1]))
+    await store.open()
+    await store.readers.all("SELECT 1")
+    raise RuntimeError("a test failed while the store was open")
+
+asyncio.run(main())
+"""
+
+
+def test_a_process_that_fails_with_a_store_open_still_exits(tmp_path):
+    """A failure (a test's, a crash's) before ``close`` must not keep the interpreter from
+    exiting: no thread of the store may be one the interpreter waits for."""
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", A_STORE_LEFT_OPEN, str(tmp_path / "t.db")],
+            capture_output=True,
+            text=True,
+            timeout=60,  # a guard against a hang, not a speed limit: exiting takes a moment
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the process did not exit: a thread of the open store held it")
+    assert done.returncode == 1
+    assert "a test failed while the store was open" in done.stderr

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from textual import on
 from textual.app import App, ComposeResult
 from textual.widgets import Input
 
-from backend.schemas import Thread
+from backend.schemas import Thread, TicketPriority, TicketStatus
 from tests.tui.backend_fixtures import screen_text, wait_for
 from tui.client import ApiError
 from tui.widgets.thread_list import ThreadList
@@ -63,6 +64,9 @@ class ListApp(App[None]):
         super().__init__()
         self.source = source
         self.opened: list[int] = []
+        self.highlighted: list[Thread | None] = []
+        self.selections: list[int] = []
+        self.held: list[int] = []
 
     def compose(self) -> ComposeResult:
         yield ThreadList(id="list")
@@ -73,8 +77,22 @@ class ListApp(App[None]):
         thread_list.set_source(self.source.fetch)
         thread_list.focus()
 
-    def on_thread_list_opened(self, event: ThreadList.Opened) -> None:
+    # each by the list's id: a message that does not name its list reaches none of these
+    @on(ThreadList.Opened, "#list")
+    def _opened(self, event: ThreadList.Opened) -> None:
         self.opened.append(event.thread.id)
+
+    @on(ThreadList.Highlighted, "#list")
+    def _highlighted(self, event: ThreadList.Highlighted) -> None:
+        self.highlighted.append(event.thread)
+
+    @on(ThreadList.SelectionChanged, "#list")
+    def _selection_changed(self, event: ThreadList.SelectionChanged) -> None:
+        self.selections.append(event.count)
+
+    @on(ThreadList.HeldChanged, "#list")
+    def _held_changed(self, event: ThreadList.HeldChanged) -> None:
+        self.held.append(event.count)
 
 
 async def test_hundred_thousand_threads_fetch_only_pages_near_the_viewport():
@@ -362,6 +380,242 @@ async def test_every_state_has_an_ascii_mark(monkeypatch):
         lines = screen_text(app).splitlines()
         assert lines[0].startswith(" [x]") and lines[2].startswith(">[ ]")
         assert all(character.isascii() for line in lines for character in line), lines
+
+
+# ----------------------------------------------------------------- live changes and the hold
+
+
+async def started(app: ListApp) -> ThreadList:
+    thread_list = app.query_one(ThreadList)
+    await wait_for(lambda: thread_list.current is not None)
+    return thread_list
+
+
+def changed(index: int, **ticket: object) -> Thread:
+    """Thread ``index`` as a live update would bring it, with these ticket fields."""
+    thread = make_thread(index)
+    return thread.model_copy(update={"ticket": thread.ticket.model_copy(update=ticket)})
+
+
+def renamed(index: int, name: str) -> Thread:
+    thread = make_thread(index)
+    return thread.model_copy(update={"contact": thread.contact.model_copy(update={"name": name})})
+
+
+async def reloaded(thread_list: ThreadList, fetched: int) -> None:
+    await wait_for(lambda: thread_list._reload_timer is None and thread_list.fetch_count > fetched)
+
+
+async def test_an_update_reloads_the_list_only_when_the_order_or_the_view_may_change():
+    """What orders or filters a view (last message, status, owner, priority, snooze, read or
+    unread) reloads the pages in view, coalesced; anything else redraws the row in place."""
+    app = ListApp(Source(10))
+    async with app.run_test(size=(80, 24)):
+        thread_list = await started(app)
+        later = NOW + timedelta(minutes=1)
+        order_changes = {
+            "a new message": make_thread(1).model_copy(update={"last_message_at": later}),
+            "status": changed(1, status=TicketStatus.closed),
+            "owner": changed(1, owner_id=7),
+            "priority": changed(1, priority=TicketPriority.low),
+            "snooze": changed(1, snoozed_until=later),
+            "read": make_thread(1).model_copy(update={"unread_count": 0}),
+        }
+        for what, update in order_changes.items():
+            fetched = thread_list.fetch_count
+            thread_list.apply_thread(update)
+            assert thread_list._reload_timer is not None, what  # a reload, a moment later
+            await reloaded(thread_list, fetched)
+        # the same place in the order: thread 1 read (unread_count 0), thread 2 unread (1)
+        for update in (
+            renamed(0, "Renamed"),
+            make_thread(1).model_copy(update={"last_message_preview": "still unread"}),
+            renamed(2, "Third"),
+        ):
+            thread_list.apply_thread(update)
+            assert thread_list._reload_timer is None, update
+        # each row took its own update
+        assert [thread_list.thread_at(i).contact.name for i in range(4)] == [
+            "Renamed",
+            "Customer 1",
+            "Third",
+            "Customer 3",
+        ]
+        await wait_for(lambda: "still unread" in screen_text(app))
+        # the cursor's row tells the screen of its new thread; another row does not
+        assert thread_list.cursor == 0
+        await wait_for(lambda: app.highlighted and app.highlighted[-1].contact.name == "Renamed")
+        assert all(thread is None or thread.id == 1 for thread in app.highlighted)
+
+
+async def test_selected_rows_hold_the_order_until_the_last_is_unselected():
+    """Updates that would reorder wait while rows are selected, each thread counted once;
+    unselecting the last row lets them apply once the cursor has been still a moment."""
+    now = [1000.0]
+    app = ListApp(Source(10))
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread_list = await started(app)
+        thread_list.monotonic = lambda: now[0]
+        thread_list.HOLD_SECONDS = 0.2  # real time for the timers; ``now`` decides the hold
+        await pilot.press("space", "k", "space")  # selected and unselected: nothing held
+        assert thread_list.selected == {} and thread_list.held == 0
+        await pilot.press("k", "space")
+        assert thread_list.selected == {1: 1} and thread_list.cursor == 1  # thread → ticket
+        fetched = thread_list.fetch_count
+        thread_list.apply_thread(changed(4, status=TicketStatus.closed))
+        thread_list.apply_thread(changed(5, status=TicketStatus.closed))
+        thread_list.apply_thread(changed(5, priority=TicketPriority.low))
+        assert thread_list.held == 2 and thread_list._reload_timer is None
+        await pilot.press("k", "space")  # the last selected row: the cursor's hold remains
+        assert thread_list.selected == {} and thread_list.held == 2
+        await wait_for(lambda: app.selections == [0, 1, 0, 1, 0] and app.held == [1, 2])
+        now[0] += 1  # the cursor has been still long enough
+        await wait_for(lambda: thread_list.held == 0 and app.held == [1, 2, 0])
+        await reloaded(thread_list, fetched)
+        # the order no longer holds: the next update reloads at once
+        fetched = thread_list.fetch_count
+        thread_list.apply_thread(changed(6, status=TicketStatus.closed))
+        assert thread_list.held == 0 and thread_list._reload_timer is not None
+        await reloaded(thread_list, fetched)
+
+
+async def test_the_cursors_hold_lasts_while_it_keeps_moving_and_ends_by_itself_each_time():
+    now = [1000.0]
+    app = ListApp(Source(10))
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread_list = await started(app)
+        thread_list.monotonic = lambda: now[0]
+        thread_list.HOLD_SECONDS = 0.2
+        for round_ in range(2):  # the second hold arms its timer as the first did
+            await pilot.press("j")
+            fetched = thread_list.fetch_count
+            thread_list.apply_thread(changed(round_ + 4, status=TicketStatus.closed))
+            assert thread_list.held == 1
+            first = thread_list._hold_timer
+            assert first is not None
+            # the time is up but the cursor moved meanwhile (``now`` stands still): looked
+            # at again later
+            await wait_for(lambda first=first: thread_list._hold_timer not in (first, None))
+            assert thread_list.held == 1
+            now[0] += 1
+            await wait_for(lambda: thread_list.held == 0)
+            await reloaded(thread_list, fetched)
+
+
+async def test_while_the_order_holds_only_threads_of_the_view_count_as_updates():
+    """A thread the list has not loaded is asked about (is it in this view now?): held only
+    if it is; when the order does not hold, it reloads the list (it may be new here)."""
+    asked: list[int] = []
+
+    async def member(thread_id: int) -> bool:
+        asked.append(thread_id)
+        return thread_id == 998
+
+    source = Source(10)
+    app = ListApp(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread_list = await started(app)
+        thread_list.set_source(source.fetch, member=member)
+        await wait_for(lambda: thread_list.current is not None)
+        fetched = thread_list.fetch_count
+        thread_list.apply_thread(make_thread(996))  # not loaded, not holding: reload
+        assert thread_list._reload_timer is not None and asked == []
+        await reloaded(thread_list, fetched)
+        await pilot.press("space")
+        thread_list.apply_thread(make_thread(996))
+        await wait_for(lambda: thread_list.member_checks == 1)
+        assert asked == [997] and thread_list.held == 0
+        thread_list.apply_thread(make_thread(997))
+        await wait_for(lambda: thread_list.member_checks == 2)
+        assert asked == [997, 998] and thread_list.held == 1
+
+
+async def test_a_message_of_the_list_names_it():
+    app = ListApp(Source(3))
+    async with app.run_test(size=(80, 10)) as pilot:
+        thread_list = await started(app)
+        await pilot.press("enter")
+        await wait_for(lambda: app.opened == [1])
+        await pilot.press("space")
+        await wait_for(lambda: app.selections == [0, 1])
+        assert thread_list.cursor == 1
+        await wait_for(lambda: app.highlighted and app.highlighted[-1].id == 2)
+
+
+async def test_when_the_first_two_pages_fail_their_retries_still_learn_the_length_of_the_list():
+    """Page 0 asks for the total: when it and page 1 failed, its retry is the one that
+    learns how many threads there are (else the list would end after one page)."""
+    source = FailingSource(200, {0: 1, ThreadList.PAGE_SIZE: 1})
+    app = ListApp(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.current is not None, timeout=10)
+        await wait_for(lambda: source.calls.count(ThreadList.PAGE_SIZE) == 2, timeout=10)
+        assert thread_list.total == 200
+        await pilot.press("G")
+        await wait_for(lambda: thread_list.current is not None and thread_list.current.id == 200)
+
+
+async def test_page_keys_move_a_screenful_or_half_of_one_and_at_least_a_row():
+    app = ListApp(Source(100))
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread_list = await started(app)
+        rows = thread_list.scrollable_content_region.height // ThreadList.ROW_HEIGHT
+        await pilot.press("pagedown")
+        assert thread_list.cursor == rows
+        await pilot.press("ctrl+u")
+        assert thread_list.cursor == rows - rows // 2
+        await pilot.press("ctrl+d", "ctrl+d")
+        assert thread_list.cursor == rows - rows // 2 + 2 * (rows // 2)
+        await pilot.press("pageup")
+        assert thread_list.cursor == rows - rows // 2 + 2 * (rows // 2) - rows
+    app = ListApp(Source(100))
+    async with app.run_test(size=(80, 3)) as pilot:  # room for one row
+        thread_list = await started(app)
+        await pilot.press("pagedown")
+        assert thread_list.cursor == 1
+        await pilot.press("ctrl+d")
+        assert thread_list.cursor == 2
+
+
+async def test_a_click_moves_the_cursor_and_a_double_click_opens_the_thread():
+    app = ListApp(Source(3))
+    async with app.run_test(size=(80, 10)) as pilot:
+        thread_list = await started(app)
+        row = ThreadList.ROW_HEIGHT
+        await pilot.click(ThreadList, offset=(5, 1))  # the cursor's row, once: only kept
+        await pilot.click(ThreadList, offset=(5, 2 * row + 1))
+        assert thread_list.cursor == 2 and app.opened == []
+        await pilot.click(ThreadList, offset=(6, row), times=2)
+        await wait_for(lambda: app.opened == [2])
+        assert thread_list.cursor == 1
+        await pilot.click(ThreadList, offset=(5, 3 * row))  # below the last row
+        await pilot.pause()
+        assert thread_list.cursor == 1 and app.opened == [2]
+
+
+async def test_move_to_a_thread_by_its_id():
+    app = ListApp(Source(10))
+    async with app.run_test(size=(80, 24)):
+        thread_list = await started(app)
+        assert thread_list.move_to(5) and thread_list.cursor == 4
+        assert not thread_list.move_to(999) and thread_list.cursor == 4
+
+
+async def test_clearing_the_selection_applies_the_updates_it_held():
+    app = ListApp(Source(10))
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread_list = await started(app)
+        await pilot.press("space", "space")
+        fetched = thread_list.fetch_count
+        thread_list.apply_thread(changed(6, status=TicketStatus.closed))
+        assert thread_list.held == 1
+        thread_list.clear_selection()
+        assert thread_list.selected == {} and thread_list.held == 0
+        await reloaded(thread_list, fetched)
+        await wait_for(lambda: app.selections == [0, 1, 2, 0] and app.held == [1, 0])
+        thread_list.clear_selection()  # nothing held: nothing to reload
+        assert thread_list._reload_timer is None and thread_list.fetch_count == fetched + 1
 
 
 async def test_a_pushed_count_reloads_once_and_only_when_the_list_is_settled():

@@ -8,6 +8,7 @@ Import what a test module needs::
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,6 +241,9 @@ class GraphProxy:
         self.upstream = upstream
         self.script: list[tuple[int, str, str]] = []  # (status, content type, body)
         self.sends = 0  # POSTs to /messages that reached the proxy
+        self.gate: asyncio.Event | None = None  # when set: sends wait for it to open
+        self.answer_gate: asyncio.Event | None = None  # Meta's answers wait for it
+        self.strip_opaque = False  # sends reach Meta without biz_opaque_callback_data
         self.server = TestServer(self._app(), host="127.0.0.1")  # port 0: told after start
 
     @property
@@ -255,9 +259,15 @@ class GraphProxy:
         body = await request.read()
         if request.method == "POST" and request.path.endswith("/messages"):
             self.sends += 1
+            if self.gate is not None:
+                await self.gate.wait()
             if self.script:
                 status, content_type, text = self.script.pop(0)
                 return web.Response(status=status, text=text, content_type=content_type)
+            if self.strip_opaque:
+                sent = json.loads(body)
+                sent.pop("biz_opaque_callback_data", None)
+                body = json.dumps(sent).encode()
         headers = {
             name: value
             for name, value in request.headers.items()
@@ -267,6 +277,8 @@ class GraphProxy:
             answer = await client.request(
                 request.method, self.upstream + request.path_qs, content=body, headers=headers
             )
+        if self.answer_gate is not None and request.path.endswith("/messages"):
+            await self.answer_gate.wait()
         return web.Response(
             status=answer.status_code,
             body=answer.content,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
 
 import pytest
@@ -79,9 +81,11 @@ async def test_timeout_is_resolved_by_the_status_with_opaque_data(tmp_path, shor
         await stop_env(env)
 
 
-async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_path):
+async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_path, caplog):
     """Graph took the request and never answered: the message is not "queued" (it may well
-    have been sent) but "checking" until a status settles it, in the API's own JSON."""
+    have been sent) but "checking" until a status settles it, in the API's own JSON; the
+    row and the operator's log say why."""
+    caplog.set_level(logging.WARNING, logger="backend.whatsapp.outbox")
     env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
     try:
         await env.connect_channel()
@@ -95,6 +99,13 @@ async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_
         on_the_wire = next(m for m in listed.json()["items"] if m["id"] == message["id"])
         assert on_the_wire["status"] == "checking"
         assert await env.backend.store.outbox_state(message["id"]) == "ambiguous"
+        why = await env.backend.store.readers.value(
+            "SELECT last_error FROM outbox WHERE message_id = ?", (message["id"],)
+        )
+        assert why.startswith("no answer from the Graph API: ")  # and how it timed out
+        assert f"message {message['id']}: {why}; waiting for its status" in [
+            record.getMessage() for record in caplog.records
+        ]
     finally:
         await stop_env(env)
 
@@ -153,6 +164,31 @@ async def test_expired_token_marks_the_channel_unhealthy(wa):
     assert (await wa.admin.post("/api/v1/channels", json=channel_body())).status_code == 201
     channels = (await wa.admin.get("/api/v1/channels")).json()["items"]
     assert channels[0]["status"] == "connected"
+
+
+async def test_a_channel_unhealthy_for_the_same_reason_is_not_told_again(wa):
+    """Sends failing with 190 at once each mark the channel: the inboxes hear it once, and
+    again only when the reason changes."""
+    (channel,) = (await wa.admin.get("/api/v1/channels")).json()["items"]
+    store = wa.backend.store
+
+    async def told() -> list[str]:
+        frames = [json.loads(frame) for _, frame in await store.events_after(0)]
+        return [
+            frame["data"]["status_reason"]
+            for frame in frames
+            if frame["type"] == "channel.updated" and frame["data"]["status"] == "unhealthy"
+        ]
+
+    await store.mark_channel_unhealthy(channel["id"], "The access token expired.")
+    await store.mark_channel_unhealthy(channel["id"], "The access token expired.")
+    assert await told() == ["The access token expired."]
+    await store.mark_channel_unhealthy(channel["id"], "Another reason.")
+    assert await told() == ["The access token expired.", "Another reason."]
+    (channel,) = (await wa.admin.get("/api/v1/channels")).json()["items"]
+    assert (channel["status"], channel["status_reason"]) == ("unhealthy", "Another reason.")
+    await store.mark_channel_unhealthy(channel["id"] + 1, "No such channel.")
+    assert len(await told()) == 2
 
 
 async def test_restart_with_messages_in_the_outbox_sends_each_exactly_once(
@@ -218,7 +254,9 @@ async def test_stop_is_not_lost_when_a_send_wakes_the_outbox_at_the_same_moment(
 
     worker = backend.app[SERVICES]["outbox"]
     loop_task = worker._task
-    await asyncio.sleep(0.05)  # the loop is waiting for work
+    async with asyncio.timeout(5):  # the loop is waiting for work
+        while not worker._wake._waiters:
+            await asyncio.sleep(0.01)
     worker.wake()
     # (stop() swallows its own cancellation: the bound is read off the timeout itself)
     bound = asyncio.timeout(5)

@@ -113,7 +113,31 @@ async def test_read_timeout_is_ambiguous_connect_refused_is_not(fake_graph):
         (131026, 400, False),
         (100, 400, False),
         (190, 401, False),
+        (99999, 429, True),  # a rate limit, whatever its code: nothing was sent
+        (None, 429, True),
+        (1, 499, False),  # Meta's "nothing happened" codes count only on a 5xx
+        (99999, 500, False),  # a 5xx without one of them may have been sent
+        (None, 502, False),
     ],
 )
 def test_retry_classification(code, status, retry):
     assert is_retryable(GraphError(code, None, None, status)) is retry
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "ambiguous"),
+    [
+        (None, 500, True),  # a proxy's 5xx: Meta may have taken the message
+        (None, 502, True),
+        (99999, 503, True),
+        (1, 500, False),  # Meta said nothing happened
+        (2, 503, False),
+        (131000, 500, False),
+        (131016, 503, False),
+        (None, 499, False),
+        (131026, 400, False),
+        (None, 429, False),
+    ],
+)
+def test_ambiguous_classification(code, status, ambiguous):
+    assert is_ambiguous(GraphError(code, None, None, status)) is ambiguous

@@ -122,9 +122,23 @@ async def _outbox_state(env: WhatsAppEnv, message_id: int) -> str:
         conn.close()
 
 
-async def test_the_back_off_doubles_up_to_its_cap_and_gives_up_after_max_attempts(wa):
+@pytest.mark.parametrize("jitter", ["least", "most"])
+async def test_the_back_off_doubles_up_to_its_cap_and_gives_up_after_max_attempts(
+    wa, monkeypatch, caplog, jitter
+):
     """Driven by hand with a fixed clock: the delay each retry is scheduled at is read off
-    the outbox row, so no test time passes."""
+    the outbox row, so no test time passes. The jitter (±20 %) is drawn at its least and at
+    its most, so each delay is known exactly."""
+    from backend.whatsapp import outbox
+
+    drawn: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return low if jitter == "least" else high
+
+    monkeypatch.setattr(outbox.random, "uniform", uniform)
+    caplog.set_level(logging.INFO, logger="backend.whatsapp.outbox")
     await wa.outbox.stop()  # this test's worker does the sending
     clock = FixedClock(datetime.now(UTC))
     graph = GraphClient(wa.sim_url, wa.backend.settings.whatsapp_api_version, timeout=5.0)
@@ -160,12 +174,67 @@ async def test_the_back_off_doubles_up_to_its_cap_and_gives_up_after_max_attempt
                 clock.set(due)
         assert row["state"] == "done" and len(delays) == 3
         # 1, 2, 4 s capped at 2.5, each ±20 % jitter
-        assert 0.8 <= delays[0] <= 1.2
-        assert 1.6 <= delays[1] <= 2.4
-        assert 2.0 <= delays[2] <= 3.0
+        factor = 0.8 if jitter == "least" else 1.2
+        assert delays == pytest.approx([1.0 * factor, 2.0 * factor, 2.5 * factor])
+        assert drawn == [(0.8, 1.2)] * 3
+        assert logged(caplog, message_id)[:3] == [
+            f"message {message_id}: Graph API error 130429 (HTTP 429): Scripted failure; "
+            f"retrying in {delay:.1f} s"
+            for delay in delays
+        ]
         failed = await wa.message(message_id)
         assert failed.status == "failed" and failed.error_code == 130429
         assert "gave up after 4 attempts" in failed.error_message
         assert await wa.sent(CUSTOMER) == []
     finally:
         await graph.close()
+
+
+async def test_a_late_failure_never_overwrites_what_a_status_already_said(wa):
+    """The worker's failure can come after a status (the last attempt's answer, an ambiguous
+    wait over): a message a status called sent, delivered, read or failed keeps that, and its
+    first reason; one still waiting fails, and its ticket says so."""
+    thread = await wa.customer_writes()
+    await wa.faults(drop_webhook_rate=1.0)  # no status webhooks: the test sets each state
+    message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    await wa.wait_message(message_id, lambda m: m.status == "sent")
+    # settled by the send's answer alone: no status is needed to free the thread's queue
+    assert await wa.backend.store.outbox_state(message_id) == "done"
+
+    async def set_state(status: str, code: int | None) -> None:
+        await wa.backend.store.write(
+            lambda tx: tx.execute(
+                "UPDATE messages SET status = ?, error_code = ?, error_message = ? WHERE id = ?",
+                (status, code, "first reason" if code else None, message_id),
+            )
+        )
+
+    async def ticket_status() -> str | None:
+        return await wa.backend.store.readers.value(
+            "SELECT last_delivery_status FROM tickets WHERE id = ?", (thread["ticket"]["id"],)
+        )
+
+    for status, code in (("sent", None), ("delivered", None), ("read", None), ("failed", 131026)):
+        await set_state(status, code)
+        before = await ticket_status()
+        await wa.backend.store.outbox_failed(message_id, 131000, "a late failure")
+        message = await wa.message(message_id)
+        assert (message.status, message.error_code) == (status, code)
+        assert message.error_message == ("first reason" if code else None)
+        assert await ticket_status() == before
+    await set_state("checking", None)
+    await wa.backend.store.outbox_failed(message_id, 131000, "a late failure")
+    message = await wa.message(message_id)
+    assert (message.status, message.error_code) == ("failed", 131000)
+    assert message.error_message == "a late failure" and message.failed_at is not None
+    assert await ticket_status() == "failed"
+    assert await wa.backend.store.outbox_state(message_id) == "done"
+
+
+async def test_the_apps_outbox_tries_eight_times_backing_off_from_a_second_to_a_minute(wa):
+    """The app's worker as built: eight attempts, 1 s doubling up to 60 s between them (about
+    two minutes in all), eight sends at once, and a look at the queue every second."""
+    worker = wa.outbox
+    assert (worker.max_attempts, worker.base_delay, worker.max_delay) == (8, 1.0, 60.0)
+    assert (worker.concurrency, worker.poll_interval) == (8, 1.0)
+    assert worker.ambiguous_wait == wa.backend.settings.whatsapp_ambiguous_wait

@@ -5,6 +5,8 @@ failures). Each against the real backend and the simulator's Graph API."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import socket
 from datetime import UTC, datetime
@@ -62,6 +64,26 @@ async def test_a_message_whose_number_was_disconnected_while_it_waited_fails_uns
         assert failed.error_code is None
         assert await wa.sent(CUSTOMER) == []
         assert (await outbox_row(wa, message_id))["state"] == "done"
+    finally:
+        await worker.stop()
+        await graph.close()
+
+
+async def test_a_message_whose_number_turned_unhealthy_while_it_waited_is_still_sent(wa):
+    """An unhealthy number is still the business's number (Meta flags its quality): what was
+    queued for it goes out."""
+    await wa.outbox.stop()
+    graph = GraphClient(wa.sim_url, wa.backend.settings.whatsapp_api_version, timeout=5.0)
+    worker = by_hand(wa, graph)
+    try:
+        thread = await wa.customer_writes()
+        message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+        await wa.backend.store.write(
+            lambda tx: tx.execute("UPDATE phone_numbers SET status = 'unhealthy'")
+        )
+        await worker.run_once()
+        await wa.wait_message(message_id, lambda m: m.status in SENT)
+        assert len(await wa.sent(CUSTOMER)) == 1
     finally:
         await worker.stop()
         await graph.close()
@@ -212,5 +234,136 @@ async def test_an_unexpected_error_while_sending_waits_for_a_status_and_is_never
         (record,) = [r for r in caplog.records if "unexpected error" in r.getMessage()]
         assert record.getMessage() == f"message {message['id']}: unexpected error while sending"
         assert record.exc_info is not None and record.exc_info[0] is FileNotFoundError
+    finally:
+        await fx.stop_env(env)
+
+
+async def test_the_outbox_row_keeps_at_most_500_characters_of_an_error(wa):
+    """Meta's error text goes into the row as told, cut at 500 characters, on a retry and on
+    an ambiguous send alike."""
+    await wa.outbox.stop()  # the test claims the row itself
+    store = wa.backend.store
+    thread = await wa.customer_writes()
+    message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    now = datetime.now(UTC)
+    (job,) = await store.claim_outbox(now, 5)
+    await store.outbox_retry_later(message_id, now, "r" * 600)
+    row = await outbox_row(wa, message_id)
+    assert (row["state"], row["last_error"]) == ("pending", "r" * 500)
+    (job,) = await store.claim_outbox(now, 5)
+    assert job.message_id == message_id and job.attempts == 2
+    await store.outbox_ambiguous(message_id, now, "a" * 600)
+    row = await outbox_row(wa, message_id)
+    assert (row["state"], row["last_error"]) == ("ambiguous", "a" * 500)
+
+
+async def test_the_worker_sends_no_more_messages_at_once_than_its_concurrency(proxied):
+    env, proxy = proxied
+    await env.outbox.stop()  # this test's worker sends, one at a time
+    graph = GraphClient(proxy.url, env.backend.settings.whatsapp_api_version, timeout=5.0)
+    worker = by_hand(env, graph, concurrency=1)
+    try:
+        threads = [await env.customer_writes(customer=c) for c in (CUSTOMER, "34612345679")]
+        proxy.gate = asyncio.Event()  # Meta is slow to answer
+        first, second = [
+            (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+            for thread in threads
+        ]
+        await worker.run_once()
+        await env.until(lambda: asyncio.sleep(0, proxy.sends == 1))
+        await worker.run_once()  # its one send is on the wire: nothing more is claimed
+        assert await env.backend.store.outbox_state(second) == "pending"
+        proxy.gate.set()
+        await env.wait_message(first, lambda m: m.status in SENT)
+        await env.until(lambda: asyncio.sleep(0, not worker._sends))
+        await worker.run_once()
+        await env.wait_message(second, lambda m: m.status in SENT)
+        assert proxy.sends == 2
+    finally:
+        await worker.stop(grace=1)
+        await graph.close()
+
+
+async def test_an_answer_naming_another_messages_wamid_sends_without_taking_it(proxied):
+    """A wamid is one message's: an answer that names one already taken (here the customer's
+    own message's) marks the send sent but leaves the wamid where it is."""
+    env, proxy = proxied
+    thread = await env.customer_writes()
+    taken = await env.backend.store.readers.value(
+        "SELECT wamid FROM messages WHERE thread_id = ? AND direction = 'in'", (thread["id"],)
+    )
+    assert taken
+    answer = {"messaging_product": "whatsapp", "messages": [{"id": taken}]}
+    proxy.script.append((200, "application/json", json.dumps(answer)))
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    sent = await env.wait_message(message_id, lambda m: m.status != "queued")
+    assert (sent.status, sent.wamid) == ("sent", None)
+    assert await env.backend.store.outbox_state(message_id) == "done"
+
+
+async def test_statuses_that_beat_the_answer_without_our_opaque_data_apply_when_it_comes(
+    proxied,
+):
+    """Meta's statuses can reach us before its answer to the send; without our opaque data
+    nothing names the message yet, so they are kept aside, and the answer's wamid applies
+    them (the message reads as far as they went, not just "sent")."""
+    env, proxy = proxied
+    thread = await env.customer_writes()
+    proxy.strip_opaque = True
+    proxy.answer_gate = asyncio.Event()  # the answer is slow; the statuses are not
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    (item,) = await env.until(lambda: env.sent(CUSTOMER))
+    await env.control("POST", "/statuses", json={"message_id": item["wamid"], "status": "read"})
+
+    async def kept() -> Any:
+        return await env.backend.store.readers.value(
+            "SELECT value FROM settings_kv WHERE key = ?", (f"status.early:{item['wamid']}",)
+        )
+
+    await env.until(lambda: _has(kept(), '"read"'))
+    proxy.answer_gate.set()
+    read = await env.wait_message(message_id, lambda m: m.status == "read")
+    assert read.wamid == item["wamid"]
+    assert await kept() is None
+
+
+async def _has(value: Any, text: str) -> bool:
+    return text in (await value or "")
+
+
+async def test_the_upload_tells_meta_the_files_type_and_name_whatever_the_name_says(wa):
+    """Meta learns the attachment's type from us, not from its name: a photo saved as
+    "scan" (no extension) reaches it as image/jpeg, under its own name."""
+    thread = await wa.customer_writes()
+    image = await upload(wa, sample_bytes("image/jpeg"), "scan")
+    message = (await wa.send(thread["id"], {"kind": "media", "media_id": image["id"]})).json()
+    await wa.wait_message(message["id"], lambda m: m.status in SENT)
+    (item,) = wa.sim.state.media.values()
+    assert (item.mime_type, item.filename) == ("image/jpeg", "scan")
+
+
+async def test_an_upload_that_times_out_is_retried_and_says_why(tmp_path, caplog):
+    """An upload is not a send: one left without an answer is tried again (at worst an
+    unused copy stays at Meta), and the row and the log say what happened."""
+    caplog.set_level(logging.INFO, logger="backend.whatsapp.outbox")
+    env = await fx.start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
+    try:
+        await env.connect_channel()
+        env.outbox.base_delay = 0.05
+        thread = await env.customer_writes()
+        image = await upload(env, sample_bytes("image/jpeg"), "photo.jpg")
+        await env.faults(
+            timeout_hang_s=1.0, fail_next=[{"kind": "timeout", "path_contains": "/media"}]
+        )
+        body = {"kind": "media", "media_id": image["id"]}
+        message_id = (await env.send(thread["id"], body)).json()["id"]
+        await env.wait_message(message_id, lambda m: m.status in SENT)
+        row = await outbox_row(env, message_id)
+        assert row["attempts"] == 2
+        assert row["last_error"].startswith("no answer from the Graph API: ")
+        assert any(
+            record.getMessage().startswith(f"message {message_id}: {row['last_error']}; retrying")
+            for record in caplog.records
+        )
     finally:
         await fx.stop_env(env)
