@@ -213,6 +213,7 @@ class DemoStack:
         self.mail_sink = MailSink()
         self._sink_server: asyncio.Server | None = None
         self.mail_customers: list[MailCustomer] = mail_customers()
+        self.seeded_now = False
 
     def settings(self) -> Settings:
         return Settings(
@@ -262,6 +263,7 @@ class DemoStack:
         self.backend_app = create_app(self.settings())
         await self._serve(self.backend_app, self._backend_socket)
         fresh = not (self.data_dir / "demo-seeded").exists()
+        self.seeded_now = fresh
         await self._agents()
         if fresh:
             await self._seed()
@@ -493,7 +495,8 @@ class DemoStack:
     def start_traffic(self) -> None:
         if self.options.traffic and self.options.rate > 0:
             self._tasks.append(asyncio.create_task(self._scripted_customers(), name="demo-scripts"))
-            self._tasks.append(asyncio.create_task(self.play_mail_scripts(), name="demo-mail"))
+            if self.seeded_now:  # a run again on its folder: the mails were written before
+                self._tasks.append(asyncio.create_task(self.play_mail_scripts(), name="demo-mail"))
 
     async def play_mail_scripts(self) -> None:
         """The rest of each e-mail customer's script, gently; a reply line answers the
