@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from aiohttp import WSCloseCode, web
 
@@ -18,6 +20,7 @@ from backend.api import (
     email_messages,
     errors,
     inserts,
+    mailboxes,
     media_files,
     messages,
     meta,
@@ -78,8 +81,9 @@ ROUTE_TABLES = [
     uploads.routes,
     templates.routes,
     channels.routes,
-    # e-mail: a message's whole text
+    # e-mail: a message's whole text, the mailboxes
     email_messages.routes,
+    mailboxes.routes,
 ]
 
 
@@ -157,27 +161,34 @@ async def event_pruning(app: web.Application) -> AsyncIterator[None]:
 async def snooze_wakeups(app: web.Application) -> AsyncIterator[None]:
     """Snoozed tickets come back by themselves when their time passes (and on a list read):
     the task sleeps until the soonest snooze ends, at most ``snooze_check_interval`` (the
-    clock may be moved, or another process may have snoozed), and looks again when a
-    ticket changes (a new snooze may end sooner)."""
+    clock may be moved, or another process may have snoozed), and looks again only when a
+    ticket is snoozed until sooner than that (a ticket event that snoozes nothing, or no
+    sooner, costs no query; a snooze that ends early only makes a look come early)."""
     store = app[STORE]
-    ticket_changed = asyncio.Event()
+    sooner = asyncio.Event()
+    planned: list[datetime | None] = [None]  # the soonest snooze end last read
 
     def on_commit(events: list[CommittedEvent]) -> None:
-        if any(event.type == EventType.ticket_updated.value for event in events):
-            ticket_changed.set()
+        for event in events:
+            if event.type != EventType.ticket_updated.value or sooner.is_set():
+                continue
+            until = snoozed_until(event.frame)
+            if until is not None and (planned[0] is None or until < planned[0]):
+                sooner.set()
 
     async def wake_forever() -> None:
         while True:
             wait = app[SETTINGS].snooze_check_interval
+            sooner.clear()
             try:
-                soonest = await store.next_snooze_end()
+                planned[0] = soonest = await store.next_snooze_end()
                 if soonest is not None:
                     until_then = (soonest - store.now()).total_seconds()
                     wait = min(wait, max(MIN_SNOOZE_WAIT, until_then))
             except Exception:
+                planned[0] = None  # any snooze is a reason to look again
                 log.exception("reading the next snooze failed")
-            ticket_changed.clear()
-            await views.wait_until_set(ticket_changed, wait)
+            await views.wait_until_set(sooner, wait)
             try:
                 await store.wake_snoozed()
             except Exception:
@@ -189,6 +200,15 @@ async def snooze_wakeups(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def snoozed_until(frame: str) -> datetime | None:
+    """The ``snoozed_until`` of a ``ticket.updated`` frame (None: not snoozed, or unreadable)."""
+    try:
+        value = json.loads(frame)["data"].get("snoozed_until")
+        return datetime.fromisoformat(value) if value else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 async def close_websockets(app: web.Application) -> None:

@@ -39,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ttydesk", description="A WhatsApp help desk for the terminal."
     )
-    # `ttydesk --server URL` starts the inbox, as `ttydesk tui --server URL` does
-    _add_tui_options(parser)
+    # `ttydesk --server URL` starts the inbox, as `ttydesk tui --server URL` does; kept apart
+    # (dest top_*) so the tui command's own defaults cannot wipe them (see parse_args)
+    _add_tui_options(parser, dest_prefix="top_")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the backend (REST API, WebSocket, webhook)")
@@ -113,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_channel_commands = _optional("backend.whatsapp.cli", "add_channel_commands")
     if add_channel_commands is not None:
-        add_channel_commands(areas)
+        add_connect_email = _optional("backend.email.cli", "add_connect_email")
+        add_channel_commands(areas, [add_connect_email] if add_connect_email else [])
     add_simulator_commands = _optional("backend.simulator.cli", "add_simulator_commands")
     if add_simulator_commands is not None:
         add_simulator_commands(commands)
@@ -124,10 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_tui_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--server", help="backend URL (TTYDESK_SERVER)")
+def _add_tui_options(parser: argparse.ArgumentParser, dest_prefix: str = "") -> None:
+    parser.add_argument(
+        "--server", dest=f"{dest_prefix}server", help="backend URL (TTYDESK_SERVER)"
+    )
     parser.add_argument(
         "--token",
+        dest=f"{dest_prefix}token",
         help="agent token; prefer TTYDESK_TOKEN, the saved config or the prompt, "
         "since the command line is visible to every user in `ps`",
     )
@@ -144,7 +149,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser = argparse.ArgumentParser(prog="ttydesk")
         _add_tui_options(parser)
         return parser.parse_args(argv, argparse.Namespace(command=None))
-    return build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    given = {name: getattr(args, f"top_{name}") for name in ("server", "token")}
+    if args.command in (None, "tui"):
+        for name, value in given.items():  # the command's own value, if any, wins
+            if getattr(args, name, None) is None:
+                setattr(args, name, value)
+    elif any(value is not None for value in given.values()):
+        parser.error(
+            f"--server and --token are the inbox's options (ttydesk [tui] --server URL); "
+            f"`{args.command}` does not take them"
+        )
+    return args
 
 
 def _inbox_only(argv: list[str]) -> bool:

@@ -722,6 +722,8 @@ class SendMessage(
 ):
     """The body of POST /threads/{id}/messages: one of the Send* shapes, chosen by ``kind``."""
 
+    model_config = ConfigDict(defer_build=True)
+
 
 class StartedConversation(ResponseModel):
     """The answer of POST /contacts/{id}/conversations: the thread and its queued message."""
@@ -997,6 +999,41 @@ class ChannelCreate(WireModel):
     profile: BusinessProfile
 
 
+MAIL_HOST = r"^[A-Za-z0-9]([A-Za-z0-9.:\-]*[A-Za-z0-9])?$"  # a name, IPv4 or IPv6 address
+
+
+class MailboxCreate(WireModel):
+    """Connect a support mailbox: the IMAP and relay logins are tried before it is saved;
+    the passwords go in and never come out."""
+
+    address: str = Field(min_length=3, max_length=320)
+    display_name: str | None = Field(default=None, max_length=200)
+    imap_host: str | None = Field(default=None, max_length=255, pattern=MAIL_HOST)
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_tls: bool = True
+    imap_user: str | None = Field(default=None, max_length=320)
+    imap_password: str | None = Field(default=None, max_length=4096, repr=False)
+    imap_folder: str = Field(default="INBOX", min_length=1, max_length=255)
+    smtp_host: str | None = Field(default=None, max_length=255, pattern=MAIL_HOST)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_user: str | None = Field(default=None, max_length=320)
+    smtp_password: str | None = Field(default=None, max_length=4096, repr=False)
+
+
+class EmailMailbox(ResponseModel):
+    """A support address; how it is reached when an admin connected it (no passwords)."""
+
+    id: int
+    type: ChannelType = ChannelType.email
+    address: str
+    display_name: str | None = None
+    imap_host: str | None = None
+    imap_user: str | None = None
+    smtp_host: str | None = None
+    smtp_user: str | None = None
+
+
 class PhoneNumber(ResponseModel):
     id: int
     channel_id: int
@@ -1096,8 +1133,3 @@ class Event(ResponseModel):
 class Resync(ResponseModel):
     reason: str
     oldest_seq: int | None = None
-
-
-# pydantic needs the forward references resolved once everything is defined
-StartConversation.model_rebuild()
-ContactImportReport.model_rebuild()

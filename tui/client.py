@@ -41,12 +41,14 @@ from backend.schemas import (  # noqa: E402
     Deal,
     Draft,
     DraftUpdate,
+    EmailMailbox,
     EmailSource,
     Event,
     EventType,
     FilterProperty,
     Insert,
     InsertKind,
+    MailboxCreate,
     Message,
     MeUpdate,
     Page,
@@ -429,6 +431,12 @@ class ApiClient:
 
     async def create_channel(self, body: ChannelCreate) -> Channel:
         return await self._send("POST", "/channels", Channel, body)
+
+    async def mailboxes(self) -> list[EmailMailbox]:
+        return await self._all("/mailboxes", Page[EmailMailbox])
+
+    async def connect_mailbox(self, body: MailboxCreate) -> EmailMailbox:
+        return await self._send("POST", "/mailboxes", EmailMailbox, body)
 
     async def available_numbers(self, channel_id: int) -> list[AvailablePhoneNumber]:
         return await self._all(

@@ -1,7 +1,12 @@
 """E-mail as a channel (``backend/channels.py``): while the app runs, the support
 addresses are kept as mailboxes in the store, the SMTP listener takes forwarded mail and
 the IMAP fetcher watches a hosted mailbox, each when configured (``[email]`` settings),
-and the outbox worker sends our replies through the relay."""
+and the outbox worker sends our replies through the relay.
+
+Mailboxes an admin connected (``ttydesk admin channel connect email``, the API, the
+Settings screen) are read from the store when the app starts: each gets its own IMAP
+fetcher, and replies from its address go through its relay (else the ``[email]`` one).
+A connection saved while the server runs is used from its next start."""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
 from backend.config import EmailSettings, Settings
 from backend.domain.routing import RoutingRule
+from backend.email.connection import connection_of
 from backend.email.imap_fetch import ImapAccount, ImapFetcher, MailboxPosition
 from backend.email.outbound import EmailOutbox
 from backend.email.receive import MailReceiver
@@ -116,27 +122,42 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES][LISTENER] = server
         log.info("SMTP listener on %s", [s.getsockname() for s in server.sockets])
     stop = asyncio.Event()
-    task: asyncio.Task[None] | None = None
+    tasks: list[asyncio.Task[None]] = []
+    accounts: list[tuple[ImapAccount, str]] = []
     account = imap_account(config)
     if account is not None:
         address = (config.imap_address or (config.addresses[0] if config.addresses else "")).lower()
-
-        async def accept(raw: bytes) -> None:
-            await receiver.receive(raw, (address,))
-
-        mailbox = f"{account.username}@{account.host}:{account.port}/{account.folder}"
-        fetcher = ImapFetcher(account, accept, StoredPositions(store, mailbox))
-        app[SERVICES][FETCHER] = fetcher
-        task = asyncio.create_task(fetcher.run(stop), name="imap-fetcher")
+        accounts.append((account, address))
+    for saved in await store.mailbox_connections():
+        connection = connection_of(saved.mailbox.address, saved.settings)
+        if connection.imap is not None:
+            accounts.append((connection.imap, saved.mailbox.address))
+    for account, address in accounts:
+        fetcher = ImapFetcher(
+            account, _receive_for(receiver, address), StoredPositions(store, _position_key(account))
+        )
+        app[SERVICES].setdefault(FETCHER, fetcher)  # the first: the [email] one when set
+        tasks.append(asyncio.create_task(fetcher.run(stop), name=f"imap-fetcher-{address}"))
     yield
     stop.set()
-    if task is not None:
+    for task in tasks:
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)
     if server is not None:
         server.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_closed(), STOP_TIMEOUT_SECONDS)
+
+
+def _receive_for(receiver: MailReceiver, address: str) -> Callable[[bytes], Awaitable[None]]:
+    async def accept(raw: bytes) -> None:
+        await receiver.receive(raw, (address,))
+
+    return accept
+
+
+def _position_key(account: ImapAccount) -> str:
+    return f"{account.username}@{account.host}:{account.port}/{account.folder}"
 
 
 def relay_of(config: EmailSettings) -> Relay | None:
@@ -156,7 +177,12 @@ async def outbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
     """The e-mail outbox worker, woken when a message is queued (and every few seconds
     for retries that come due)."""
     store, settings = app[STORE], app[SETTINGS]
-    outbox = EmailOutbox(store, relay_of(settings.email), settings.media_dir)
+    relays = {
+        saved.mailbox.address: relay
+        for saved in await store.mailbox_connections()
+        if (relay := connection_of(saved.mailbox.address, saved.settings).relay) is not None
+    }
+    outbox = EmailOutbox(store, relay_of(settings.email), settings.media_dir, relays=relays)
     app[SERVICES][OUTBOX] = outbox
 
     def on_commit(events: list[CommittedEvent]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -69,9 +69,11 @@ class EmailOutbox:
         media_dir: Path,
         *,
         retry_delays: Sequence[float] = RETRY_DELAYS,
+        relays: Mapping[str, Relay] | None = None,
     ) -> None:
         self.store = store
-        self.relay = relay
+        self.relay = relay  # the [email] relay
+        self.relays = dict(relays or {})  # a connected mailbox's own, by its address
         self.media_dir = media_dir
         self.retry_delays = tuple(retry_delays)
         self._wake = asyncio.Event()
@@ -103,7 +105,8 @@ class EmailOutbox:
         return len(jobs)
 
     async def deliver(self, job: EmailJob) -> None:
-        if self.relay is None:
+        relay = self.relays.get(job.sender.lower(), self.relay)
+        if relay is None:
             await self.store.email_send_outcome(
                 job.message_id, "failed", "no relay is configured ([email] relay_host)"
             )
@@ -115,7 +118,7 @@ class EmailOutbox:
                 job.message_id, "failed", f"an attachment could not be read: {exc}"
             )
             return
-        result = await send(mail, self.relay)
+        result = await send(mail, relay)
         log.info("e-mail for message %s: %s %s", job.message_id, result.outcome, result.detail)
         if result.outcome is Outcome.retry and job.attempts <= len(self.retry_delays):
             delay = self.retry_delays[job.attempts - 1]

@@ -27,13 +27,21 @@ from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, iso
 from backend.store.outbox_rows import settle_outbox_row
 from backend.store.statuses import settle_ticket_delivery
-from backend.store.types import EmailFile, EmailRecord, IngestResult, Mailbox, Outcome
+from backend.store.types import (
+    EmailFile,
+    EmailRecord,
+    IngestResult,
+    Mailbox,
+    MailboxConnection,
+    Outcome,
+)
 
 COUNTER_DUPLICATE = "email.duplicate"
 COUNTER_UNKNOWN_ADDRESS = "email.dropped_unknown_address"
 COUNTER_AUTOMATIC = "email.automatic"
 COUNTER_BOUNCE_UNMATCHED = "email.bounce_unmatched"
 FALLBACK_SUBJECT = "E-mail"
+CONNECTION_KEY = "email.connection."  # + the mailbox id, in settings_kv
 
 
 def _channel(row: conv.Row) -> Mailbox:
@@ -55,6 +63,25 @@ def add_mailbox(tx: Tx, address: str, display_name: str | None) -> Mailbox:
     found = tx.one("SELECT id, address, display_name FROM email_channels WHERE address = ?", (key,))
     assert found is not None
     return _channel(found)
+
+
+def connect_mailbox(
+    tx: Tx,
+    address: str,
+    display_name: str | None,
+    settings: dict[str, object],
+    actor_id: int | None = None,
+) -> Mailbox:
+    """The mailbox (added, or its name changed) and how to reach it, kept in settings_kv
+    under its id (no migration: email_channels has no columns for it)."""
+    mailbox = add_mailbox(tx, address, display_name)
+    tx.execute(
+        "INSERT INTO settings_kv (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (f"{CONNECTION_KEY}{mailbox.id}", dumps(settings)),
+    )
+    conv.audit(tx, actor_id, "mailbox.connect", f"mailbox:{mailbox.id}", address=mailbox.address)
+    return mailbox
 
 
 # ------------------------------------------------------------------ received mail
@@ -295,6 +322,33 @@ class MailStore(StoreBase):
             "SELECT id, address, display_name FROM email_channels ORDER BY id"
         )
         return [_channel(row) for row in rows]
+
+    async def connect_mailbox(
+        self,
+        address: str,
+        display_name: str | None,
+        settings: dict[str, object],
+        *,
+        actor_id: int | None = None,
+    ) -> Mailbox:
+        """A mailbox and its connection settings (after the channel tested them)."""
+        return await self.write(
+            functools.partial(
+                connect_mailbox,
+                address=address,
+                display_name=display_name,
+                settings=settings,
+                actor_id=actor_id,
+            )
+        )
+
+    async def mailbox_connections(self) -> list[MailboxConnection]:
+        rows = await self.readers.all(
+            "SELECT e.id, e.address, e.display_name, s.value FROM email_channels e "
+            "JOIN settings_kv s ON s.key = ? || e.id ORDER BY e.id",
+            (CONNECTION_KEY,),
+        )
+        return [MailboxConnection(_channel(row), loads(row["value"], {})) for row in rows]
 
     async def ingest_email(
         self, record: EmailRecord, *, rules: Sequence[RoutingRule] = ()

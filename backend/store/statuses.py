@@ -9,7 +9,8 @@ after a failure is accepted (multi-device).
 A status whose wamid we do not know yet is matched by ``biz_opaque_callback_data``
 (``ttydesk:<message id>``): that is how a send whose HTTP answer was lost learns its
 wamid (the outbox row is settled as ``done``). A status that matches nothing is kept
-aside; ``apply_early_statuses`` replays it once the send's answer brings the wamid.
+aside; ``apply_early_statuses`` replays it once the send's answer brings the wamid. A
+status naming an inbound message's wamid is not about a send: it changes nothing.
 """
 
 from __future__ import annotations
@@ -68,8 +69,13 @@ def apply_status(tx: Tx, record: StatusRecord) -> StatusResult:
         conv.bump_counter(tx, COUNTER_DUPLICATE)
         return StatusResult(StatusOutcome.duplicate)
     row = tx.one(
-        "SELECT id, thread_id, wamid, status FROM messages WHERE wamid = ?", (record.wamid,)
+        "SELECT id, thread_id, wamid, status, direction FROM messages WHERE wamid = ?",
+        (record.wamid,),
     )
+    if row is not None and row["direction"] != schemas.Direction.outbound:
+        # a status is about one of our sends: never a customer's message with that id
+        conv.bump_counter(tx, COUNTER_UNMATCHED)
+        return StatusResult(StatusOutcome.not_ours, message_id=row["id"])
     attached = False
     if row is None:
         by_opaque = message_id_from_reference(record.opaque)

@@ -30,6 +30,7 @@ from backend.store.types import (
     EventPage,
     IngestResult,
     Mailbox,
+    MailboxConnection,
     MediaFile,
     MediaJob,
     OutboxJob,
@@ -328,6 +329,17 @@ class Store(Protocol):
     async def add_mailbox(self, address: str, display_name: str | None) -> Mailbox: ...
 
     async def mailboxes(self) -> list[Mailbox]: ...
+
+    async def connect_mailbox(
+        self,
+        address: str,
+        display_name: str | None,
+        settings: dict[str, object],
+        *,
+        actor_id: int | None = None,
+    ) -> Mailbox: ...
+
+    async def mailbox_connections(self) -> list[MailboxConnection]: ...
 
     async def email_source(self, message_id: int) -> schemas.EmailSource: ...
 

@@ -163,6 +163,15 @@ class Mailbox:
     display_name: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class MailboxConnection:
+    """A mailbox connected by an admin, with how to reach it: ``settings`` holds the IMAP
+    and relay hosts, users and passwords (secrets: never log or return them whole)."""
+
+    mailbox: Mailbox
+    settings: dict[str, Any] = field(repr=False)
+
+
 # ------------------------------------------------------------------ statuses of what we sent
 
 
@@ -172,6 +181,7 @@ class StatusOutcome(StrEnum):
     duplicate = "duplicate"
     early = "early"  # no message yet: kept aside
     stale_send = "stale_send"  # the message has since been resent under another wamid
+    not_ours = "not_ours"  # the wamid is an inbound message's: nothing applied
     dropped_unknown_number = "dropped_unknown_number"
 
 

@@ -13,7 +13,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from backend import schemas
@@ -29,19 +29,42 @@ TOKEN_ENV = "TTYDESK_WHATSAPP_ACCESS_TOKEN"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def add_channel_commands(admin_subparsers: Any) -> None:
-    channel = admin_subparsers.add_parser("channel", help="connect WhatsApp numbers")
+REQUIRED_FOR_WHATSAPP = (
+    "waba_id",
+    "legal_name",
+    "display_name",
+    "website",
+    "email",
+    "country",
+    "time_zone",
+)
+
+
+def add_channel_commands(
+    admin_subparsers: Any, other_kinds: Sequence[Callable[[Any], None]] = ()
+) -> None:
+    """``other_kinds`` add ``connect KIND`` commands of the other channels (e-mail): the
+    channels do not import each other, the CLI passes them in."""
+    channel = admin_subparsers.add_parser("channel", help="connect WhatsApp numbers, mailboxes")
     actions = channel.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    conn = actions.add_parser("connect", help="connect a WhatsApp Business Account and numbers")
-    conn.add_argument("--waba-id", required=True, help="WhatsApp Business Account id")
+    conn = actions.add_parser(
+        "connect",
+        help="connect a WhatsApp Business Account and numbers (or `connect email`: a mailbox)",
+    )
+    if other_kinds:
+        kinds = conn.add_subparsers(dest="kind", metavar="KIND", required=False)
+        for add_kind in other_kinds:
+            add_kind(kinds)
+    # required for WhatsApp, checked in run_connect: `connect email` has its own options
+    conn.add_argument("--waba-id", help="WhatsApp Business Account id")
     conn.add_argument("--token", help=f"Graph API access token (or ${TOKEN_ENV}, or a prompt)")
-    conn.add_argument("--legal-name", required=True)
-    conn.add_argument("--display-name", required=True)
-    conn.add_argument("--website", required=True)
-    conn.add_argument("--email", required=True)
-    conn.add_argument("--country", required=True, help="two letters, e.g. ES")
-    conn.add_argument("--time-zone", required=True, help="e.g. Europe/Madrid")
+    conn.add_argument("--legal-name")
+    conn.add_argument("--display-name")
+    conn.add_argument("--website")
+    conn.add_argument("--email")
+    conn.add_argument("--country", help="two letters, e.g. ES")
+    conn.add_argument("--time-zone", help="e.g. Europe/Madrid")
     conn.add_argument("--category", default="OTHER", help="WhatsApp business category")
     conn.add_argument("--description", default="")
     conn.add_argument(
@@ -151,6 +174,11 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def run_connect(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    missing = [name for name in REQUIRED_FOR_WHATSAPP if not getattr(args, name)]
+    if missing:
+        options = ", ".join("--" + name.replace("_", "-") for name in missing)
+        print(f"ttydesk: connecting WhatsApp needs {options}.", file=sys.stderr)
+        return EXIT_USAGE
     token = _token(args)
     if not token:
         print(f"ttydesk: give the access token with --token or ${TOKEN_ENV}.", file=sys.stderr)

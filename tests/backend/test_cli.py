@@ -163,3 +163,29 @@ def test_serve_settles_the_garbage_collector_after_start_up(data_dir, monkeypatc
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == f"{GC_THRESHOLDS} True"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--server", "http://desk:8580", "tui"],
+        ["--server=http://desk:8580", "tui", "--token", "ttd_x"],
+        ["tui", "--server", "http://desk:8580"],
+        ["--token", "ttd_x", "--server", "http://elsewhere:1", "tui", "--server=http://desk:8580"],
+    ],
+)
+def test_the_inbox_options_reach_tui_before_or_after_the_command(argv):
+    """``ttydesk --server URL tui`` is ``ttydesk tui --server URL`` (the command's own value
+    wins when both are given): the subcommand's defaults must not wipe the top level's."""
+    args = cli.parse_args(argv)
+    assert args.command == "tui" and args.server == "http://desk:8580"
+    assert args.token == ("ttd_x" if "ttd_x" in " ".join(argv) else None)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["admin", "agent", "list"]])
+def test_the_inbox_options_before_another_command_are_refused_plainly(command, data_dir, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--server", "http://desk:8580", *command])
+    assert exited.value.code == cli.EXIT_USAGE
+    error = capsys.readouterr().err
+    assert "--server and --token are the inbox's options" in error and command[0] in error

@@ -5,6 +5,7 @@ to make time pass."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -156,5 +157,54 @@ async def test_a_snooze_wakes_at_its_time_not_at_the_next_periodic_check(tmp_pat
                 if event["data"]["snoozed_until"] is None:
                     break
             assert event["data"]["status"] == "waiting_on_us"
+    finally:
+        await backend.stop()
+
+
+WAKE_QUERIES = (
+    "SELECT 1 FROM tickets WHERE snoozed_until IS NOT NULL AND snoozed_until <=",
+    "SELECT MIN(snoozed_until) FROM tickets",
+)
+
+
+async def test_ticket_changes_that_snooze_nothing_cost_the_wake_up_task_no_query(tmp_path):
+    """The wake-up task looks again only when a change snoozes a ticket sooner than it
+    wakes anyway: priority changes cost it nothing, a snooze one look (is anything due, when
+    is the next). That it still wakes on time: the tests above (injected and real clock)."""
+    backend = LiveBackend(data_dir=tmp_path / "data", clock=FixedClock(NOW))  # checks every 30 s
+    await backend.start()
+    await backend.seed_agents()
+    try:
+        ann = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+        bea = await seed_thread(backend.store, name="Bea", phone="+34622222222", text="hi")
+        looks: list[str] = []
+        for connection in backend.store.readers._connections:
+            await connection.set_trace_callback(
+                lambda sql: looks.append(sql) if sql.startswith(WAKE_QUERIES) else None
+            )
+
+        async def change(ticket_id: int, **fields: str) -> None:
+            response = await client.patch(f"/api/v1/tickets/{ticket_id}", json=fields)
+            assert response.status_code == 200, response.text
+
+        async with backend.client(backend.agent_token) as client:
+            for priority in ("high", "low", "urgent", "medium", "high", "low"):
+                await change(ann.ticket.id, priority=priority)
+            await change(bea.ticket.id, snoozed_until=(NOW + timedelta(hours=1)).isoformat())
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10
+            while not any(sql.startswith(WAKE_QUERIES[1]) for sql in looks):
+                assert loop.time() < deadline, "the snooze was not looked at"
+                await asyncio.sleep(0.01)
+            assert [sql.startswith(WAKE_QUERIES[1]) for sql in looks] == [False, True], looks
+            # a change of the snoozed ticket that ends no sooner, then a later snooze: no look;
+            # an earlier one: one more
+            await change(bea.ticket.id, priority="urgent")
+            await change(ann.ticket.id, snoozed_until=(NOW + timedelta(hours=2)).isoformat())
+            await change(ann.ticket.id, snoozed_until=(NOW + timedelta(minutes=30)).isoformat())
+            while len(looks) < 4:
+                assert loop.time() < deadline, looks
+                await asyncio.sleep(0.01)
+            assert [sql.startswith(WAKE_QUERIES[1]) for sql in looks] == [False, True] * 2, looks
     finally:
         await backend.stop()

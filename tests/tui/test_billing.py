@@ -119,6 +119,21 @@ async def test_without_a_rate_card_the_composer_and_picker_say_the_category(desk
     assert "EUR" not in bar + marketing + utility
 
 
+async def test_the_composers_free_allowance_drops_as_a_sent_reply_is_priced(desk):
+    """A reply uses one of the month's free service messages when WhatsApp prices it (its
+    status comes in the live stream): the composer's bar follows without reopening."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r")
+        bar = screen.query_one("#composer-bar")
+        await wait_for(lambda: "free (1000 left this month)" in str(bar.render()))
+        await pilot.press(*"On its way", "ctrl+s")
+        await wait_for(lambda: screen.composer.text == "")
+        await wait_for(lambda: "free (999 left this month)" in str(bar.render()), timeout=10)
+
+
 PRICES_BY_MARKET = """currency = "EUR"
 [markets.ES]
 service = 0.0200

@@ -320,6 +320,35 @@ async def test_the_list_holds_its_order_while_rows_are_selected(desk: Desk):
         assert "press . to refresh" not in screen_text(app)
 
 
+async def test_the_view_builder_asks_for_a_number_of_hours_in_words_not_dates(desk: Desk):
+    """ "Session expires" takes one number of hours: the value step says so, not "values,
+    separated by commas (dates …)" nor "space to tick" (there is nothing to tick)."""
+    from tui.dialogs.view_builder import ViewBuilder
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await pilot.press("v")
+        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
+        builder = app.screen
+        await pilot.pause()
+        await pilot.press(*"Expiring", "enter", "enter")
+        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        await pilot.press(*"session expires", "enter")
+        await wait_for(lambda: builder.query_one("#vb-value-input").has_focus)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "hours" in text and "YYYY-MM-DD" not in text and "tick" not in text, text
+        await pilot.press("2", "enter")
+        await wait_for(lambda: len(builder.filters) == 1)
+        builder.action_create()
+        await wait_for(lambda: not isinstance(app.screen, ViewBuilder))
+    (view,) = [v for v in await desk.view_list() if v.name == "Expiring"]
+    assert [(f.property, f.operator.value, f.values) for f in view.filters] == [
+        ("session_expires", "within", ["2"])
+    ]
+
+
 async def test_held_updates_count_only_threads_of_the_view(desk: Desk):
     """Bob's "Assigned to me" holds its order while a row is selected: Ana (not his)
     writing is no update of this view; Ana assigned to him is."""
@@ -342,6 +371,46 @@ async def test_held_updates_count_only_threads_of_the_view(desk: Desk):
         await wait_for(lambda: threads.held == 1)
         await pilot.pause()
         assert "1 update — press . to refresh" in screen_text(app)
+
+
+async def test_a_session_window_views_list_follows_the_clock_and_holds_under_a_selection(
+    desk: Desk,
+):
+    """ "Session expires within 1 hour": no write, only the (injected) clock passing, moves
+    threads into and out of it; the list follows like its count, and while a row is ticked
+    the order holds with "N updates — press . to refresh"."""
+    from datetime import timedelta
+
+    window = [{"property": "session_expires", "operator": "within", "values": ["1"]}]
+    made = await desk.call("POST", "/views", json={"name": "Expiring", "filters": window})
+    ids = desk.ids
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        threads = screen.threads
+        screen.select_view(next(v for v in app.views if v.id == made["id"]))
+        await wait_for(lambda: threads.total == 0)
+        # Mal wrote 45 minutes before now: her session ends at now + 23 h 15 min
+        desk.clock.advance(timedelta(hours=22, minutes=20))
+        await wait_for(lambda: app.counts.get(made["id"]) == 1, timeout=10)
+        await wait_for(lambda: threads.total == 1 and threads.find(ids["mal"]) is not None)
+        threads.focus()
+        await pilot.press("space")
+        # an hour on: Mal's session is over; Ben's, Eve's and Ana's end within the hour
+        desk.clock.advance(timedelta(hours=1))
+        await wait_for(lambda: app.counts.get(made["id"]) == 3, timeout=10)
+        await wait_for(lambda: threads.held >= 1)
+        assert threads.find(ids["mal"]) == 0 and threads.total == 1
+        await pilot.pause()
+        assert "press . to refresh" in screen_text(app)
+        await pilot.press("full_stop")
+        await wait_for(
+            lambda: (
+                threads.total == 3
+                and {threads.thread_at(i).id for i in range(3)}
+                == {ids["ben"], ids["eve"], ids["ana"]}
+            )
+        )
 
 
 async def test_bulk_close_says_how_many_and_u_undoes_it(desk: Desk):
@@ -618,6 +687,30 @@ async def test_a_returning_customers_new_thread_says_there_is_an_earlier_one(des
         await pilot.press("left_square_bracket")
         await wait_for(lambda: bool(log.query(".earlier-divider")))
         assert not log.query(".earlier-hint")
+
+
+async def test_the_earlier_conversation_hint_names_the_key_as_remapped(desk: Desk):
+    """The hint reads its key from the binding, as the footer does: with
+    ``inbox.previous_conversation`` remapped to ``B`` it says ``B``, and ``B`` shows it."""
+    from tui.config import Settings
+
+    await desk.customer_writes("dora", "Hallo again, a new question")
+    new_thread = (await desk.call("GET", "/threads", params={"view": "builtin:all_open"}))["items"][
+        0
+    ]["id"]
+    settings = Settings(
+        server=desk.url, token=desk.admin_token, keymap={"inbox.previous_conversation": "B"}
+    )
+    app = desk.make_app(desk.admin_token, settings=settings)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, new_thread)
+        log = screen.log_widget
+        await wait_for(lambda: bool(log.query(".earlier-hint")))
+        await pilot.pause()
+        assert "Earlier conversation on 26 Nov — press B to show" in screen_text(app)
+        await pilot.press("B")
+        await wait_for(lambda: bool(log.query(".earlier-divider")))
 
 
 async def test_ctrl_d_and_ctrl_u_in_the_messages(desk: Desk):

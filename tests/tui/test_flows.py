@@ -12,6 +12,8 @@ import asyncio
 import stat
 from pathlib import Path
 
+from rich.style import Style
+
 from backend.keys import HUB
 from backend.schemas import (
     DeliveryStatus,
@@ -907,3 +909,63 @@ async def test_keymap_from_the_config_remaps_keys(desk):
         await pilot.press("x")
         await wait_for(lambda: screen.threads.total == OPEN - 1)
     assert (await desk.thread("ana")).ticket.status == TicketStatus.closed
+
+
+def _looks(app, widget) -> list[tuple[str, bool, bool, bool]]:  # noqa: ANN001
+    """The cells of ``widget`` as NO_COLOR leaves them: characters and text styles only."""
+    region = widget.screen.find_widget(widget).region
+    strips = app.screen._compositor.render_strips()
+    return [
+        (segment.text, bool(style.bold), bool(style.underline), bool(style.reverse))
+        for strip in strips[region.y : region.bottom]
+        for segment in strip.crop(region.x, region.right)
+        for style in [segment.style or Style()]
+    ]
+
+
+async def _every_focus_shows_without_colour(app, pilot) -> None:  # noqa: ANN001
+    from textual.widgets import Input
+
+    dialog = app.screen
+    fields = list(dialog.focus_chain)
+    assert fields
+    for field in fields:
+        other = next((widget for widget in fields if widget is not field), None)
+        field.focus()
+        await wait_for(lambda field=field: field.has_focus)
+        if isinstance(field, Input):
+            field._cursor_visible = False  # a blinking cursor's dark half: still focused
+        await pilot.pause()
+        focused = _looks(app, field)
+        dialog.set_focus(other)
+        await wait_for(lambda field=field: not field.has_focus)
+        await pilot.pause()
+        assert _looks(app, field) != focused, f"{field!r} looks the same focused or not"
+
+
+async def test_without_colour_every_dialogs_focused_field_has_a_form(desk, monkeypatch):
+    """NO_COLOR makes a focus one grey shade among others: in the template picker, the
+    reassign and snooze pickers and the view builder, the focused field has a form that
+    needs no colour (a heavy outline; a list's highlighted row in reverse)."""
+    from tui.dialogs.picker import FuzzyPicker
+    from tui.dialogs.template_picker import TemplatePicker
+    from tui.dialogs.view_builder import ViewBuilder
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("t")
+        await wait_for(lambda: isinstance(app.screen, TemplatePicker))
+        await pilot.press(*"order_update")
+        await wait_for(lambda: len(list(app.screen.focus_chain)) >= 3)
+        await _every_focus_shows_without_colour(app, pilot)
+        await pilot.press("escape")
+        for key, dialog in (("a", FuzzyPicker), ("z", FuzzyPicker), ("v", ViewBuilder)):
+            await wait_for(lambda: app.screen is screen)
+            screen.threads.focus()
+            await pilot.press(key)
+            await wait_for(lambda dialog=dialog: isinstance(app.screen, dialog))
+            await _every_focus_shows_without_colour(app, pilot)
+            await pilot.press("escape")

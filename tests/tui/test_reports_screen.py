@@ -48,8 +48,12 @@ async def test_a_chart_its_table_the_next_series_and_report_and_filters(desk):
         table = screen.query_one(DataTable)
         await wait_for(lambda: table.has_focus)
         assert table.row_count == 30
-        last = [cell.plain for cell in table.get_row_at(29)]
-        assert last[0] == "2026-11-26" and int(last[2]) >= 7  # seven customer messages today
+        # newest first: today's row is the one in view, under the cursor
+        today = [cell.plain for cell in table.get_row_at(0)]
+        assert today[0] == "2026-11-26" and int(today[2]) >= 7  # seven customer messages today
+        days = [table.get_row_at(index)[0].plain for index in range(30)]
+        assert days == sorted(days, reverse=True) and days[-1] == "2026-10-28"
+        assert table.cursor_row == 0 and "2026-11-26" in screen_text(app)
         await pilot.press("t", "s")
         await wait_for(lambda: "Messages in" in screen_text(app))
         await pilot.press("n")

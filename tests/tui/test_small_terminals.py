@@ -106,3 +106,43 @@ async def test_what_is_typed_right_after_r_lands_in_the_composer(desk):
         for key in ("r", "y", "y"):  # queued together, as a burst from the terminal
             app.post_message(events.Key(key, key))
         await wait_for(lambda: screen.composer.text == "yy")
+
+
+async def test_a_toast_raised_under_the_help_waits_until_the_help_closes(desk):
+    """The help (like every dialog) takes the whole screen at 80×24: a toast raised while it
+    is open would cover the keys being read, so it waits and shows once the help closes."""
+    from tui.screens.help import HelpScreen
+
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await inbox_ready(app)
+        app.notify("Customer wrote before", title="From Ana", markup=False)
+        await wait_for(lambda: "From Ana" in screen_text(app))
+        await pilot.press("question_mark")
+        await wait_for(lambda: isinstance(app.screen, HelpScreen))
+        app.notify("Customer wrote while you read", title="From Ben", markup=False)
+        for _ in range(3):
+            await pilot.pause()
+        assert "From Ben" not in screen_text(app)
+        assert "From Ana" not in screen_text(app)  # shown before the help: hidden too
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        await wait_for(lambda: "From Ben" in screen_text(app))
+
+
+async def test_the_assign_picker_names_the_current_owner_on_the_owners_own_line(desk):
+    """At 60 columns an agent's line (availability, open tickets, skills) wraps: the
+    ``(current)`` mark comes right after the name, so it never lands alone on the next line
+    where it reads as the mark of the agent below."""
+    from tui.dialogs.picker import FuzzyPicker
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(60, 20)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ben"])  # Bob's
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        await wait_for(lambda: "Bob Agent" in screen_text(app))
+        lines = screen_text(app).splitlines()
+        bob = next(line for line in lines if "Bob Agent" in line)
+        assert "Bob Agent (current)" in bob, screen_text(app)

@@ -362,3 +362,26 @@ async def test_every_state_has_an_ascii_mark(monkeypatch):
         lines = screen_text(app).splitlines()
         assert lines[0].startswith(" [x]") and lines[2].startswith(">[ ]")
         assert all(character.isascii() for line in lines for character in line), lines
+
+
+async def test_a_pushed_count_reloads_once_and_only_when_the_list_is_settled():
+    """A count that differs from the list's total reloads it (a thread entered or left the
+    view with no event naming it); one that comes while a reload is under way is answered
+    by that reload, not by a second one."""
+    source = Source(30)
+    app = ListApp(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        thread_list = app.query_one(ThreadList)
+        await wait_for(lambda: thread_list.total == 30)
+        source.gate, source.total = asyncio.Event(), 31
+        thread_list.reload()  # a thread event's reload, under way
+        await wait_for(lambda: len(source.calls) == 2)
+        thread_list.apply_count(31)  # the count pushed after that event
+        source.gate.set()
+        await wait_for(lambda: thread_list.total == 31)
+        await pilot.pause()
+        assert thread_list._reload_timer is None and len(source.calls) == 2, source.calls
+        source.total = 30  # time passes a thread out of the view: no event, only the count
+        thread_list.apply_count(30)
+        await wait_for(lambda: thread_list.total == 30)
+        assert len(source.calls) == 3, source.calls

@@ -80,6 +80,28 @@ async def test_statuses_advance_sent_delivered_read(backend, meta):
     assert types.count("message.updated") >= 3
 
 
+async def test_a_status_never_applies_to_an_inbound_message_with_that_id(backend, meta):
+    """Statuses are about our sends: one naming a customer's message (a misrouted or forged
+    webhook) changes nothing of it, prices nothing and tells no one."""
+    await signed_post(meta, p.messages_envelope(p.text("help", at=AT, id_="wamid.theirs")))
+    (before,) = await rows(
+        backend, "SELECT id, status, pricing_category FROM messages WHERE wamid = 'wamid.theirs'"
+    )
+    seq = (await rows(backend, "SELECT MAX(seq) AS seq FROM events"))[0]["seq"]
+    await statuses(meta, p.status("wamid.theirs", "delivered", at=AT + timedelta(seconds=1)))
+    await statuses(meta, p.status("wamid.theirs", "failed", at=AT + timedelta(seconds=2)))
+    got = await message(backend, before["id"])
+    assert got["status"] == before["status"] and got["error_code"] is None
+    assert got["delivered_at"] is None and got["failed_at"] is None
+    (after,) = await rows(
+        backend, "SELECT pricing_category FROM messages WHERE id = ?", (before["id"],)
+    )
+    assert after["pricing_category"] is None
+    told = await rows(backend, "SELECT type FROM events WHERE seq > ?", (seq,))
+    assert [event["type"] for event in told if event["type"] != "view.counts"] == []
+    assert await counter(backend, "webhook.status_unmatched") == 2
+
+
 async def test_out_of_order_and_duplicate_statuses_keep_the_furthest_state(backend, meta):
     mid = await outbound(backend, meta, wamid="wamid.out2")
     read = p.status("wamid.out2", "read", at=AT + timedelta(seconds=3))

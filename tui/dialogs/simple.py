@@ -225,12 +225,12 @@ def _owner_items(agents: list[Agent], current: int | None) -> list[PickItem[int]
         mark = AVAILABILITY_MARK.get(agent.availability)
         label.append((getattr(glyphs(), mark) if mark else "?") + " ")
         label.append_text(one_line(agent.name, "bold" if agent.id == current else ""))
+        if agent.id == current:  # beside the name: a long line wraps, and the mark with it
+            label.append(" (current)", "italic")
         label.append(f"  {agent.availability.value}", "dim")
         label.append(f" · {agent.open_tickets} open", "dim")
         if agent.skills:
             label.append(" · " + ", ".join(agent.skills[:4]), "dim")
-        if agent.id == current:
-            label.append("  (current)", "italic")
         items.append(
             PickItem(agent.id, label, f"{agent.name} {' '.join(agent.skills)} {agent.team or ''}")
         )

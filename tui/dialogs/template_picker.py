@@ -209,7 +209,9 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
                     yield Input(placeholder="type to filter templates", id="tp-filter")
                     yield OptionList(id="tp-list")
                 with Vertical(id="tp-right"):
-                    yield VerticalScroll(id="tp-vars")
+                    # the fields take the focus, one by one (scrolled to): the box itself
+                    # would take a tab press and show nothing
+                    yield VerticalScroll(id="tp-vars", can_focus=False)
                     yield Static("", id="tp-preview", markup=False)
                     yield Static("", id="tp-status", markup=False)
 

@@ -121,6 +121,17 @@ FALLBACK_PROPERTIES = [
 ]
 
 
+# the value step's words by property kind (a property with listed values is ticked instead)
+VALUE_WORDS: dict[str, tuple[str, str]] = {
+    "hours": ("Filter · how many hours (enter to add the filter)", "hours, e.g. 4 (at most 24)"),
+    "datetime": ("Filter · a day (enter to add the filter)", "a day, YYYY-MM-DD"),
+}
+TYPED_VALUES = (
+    "Filter · values (enter to add the filter)",
+    "values, separated by commas",
+)
+
+
 def describe(filters: list[ViewFilter], properties: dict[str, FilterProperty]) -> Text:
     if not filters:
         return Text("No filters yet: the view shows every thread.", style="dim")
@@ -304,6 +315,9 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
                 values.highlighted = 0
                 values.focus()
             else:
+                title, placeholder = VALUE_WORDS.get(self._prop.kind, TYPED_VALUES)
+                self.query_one("#vb-step", Static).update(Text(title))
+                text.placeholder = placeholder
                 values.display = False
                 text.display = True
                 text.focus()

@@ -514,18 +514,31 @@ class InboxScreen(Screen[None]):
         client = self.tapp.client
         assert client is not None
         sort = None if self.sort == "recent" else self.sort
+        # the first page asked for at start-up, together with the views: when it is in
+        # already, the list draws it in its very first frame
+        asked = self.tapp.take_first_page(view.id) if owner is None and sort is None else None
+        first_page: tuple[list[Thread], int | None] | None = None
+        if asked is not None and asked.done() and not asked.cancelled() and not asked.exception():
+            page, asked = asked.result(), None
+            self.tapp.remember_threads(page.items)
+            first_page = (page.items, page.total)
 
         async def fetch(
             offset: int, limit: int, with_total: bool
         ) -> tuple[list[Thread], int | None]:
-            page = await client.threads(
-                view=view.id,
-                owner=owner,
-                offset=offset,
-                limit=limit,
-                with_total=with_total,
-                sort=sort,
-            )
+            nonlocal asked
+            first, asked = asked, None
+            if first is not None and offset == 0 and limit == ThreadList.PAGE_SIZE and with_total:
+                page = await first
+            else:
+                page = await client.threads(
+                    view=view.id,
+                    owner=owner,
+                    offset=offset,
+                    limit=limit,
+                    with_total=with_total,
+                    sort=sort,
+                )
             self.tapp.remember_threads(page.items)
             return page.items, page.total
 
@@ -533,7 +546,7 @@ class InboxScreen(Screen[None]):
             page = await client.threads(view=view.id, owner=owner, ids=[thread_id], limit=1)
             return bool(page.items)
 
-        self.threads.set_source(fetch, member=member)
+        self.threads.set_source(fetch, member=member, first_page=first_page)
 
     def action_cycle_sort(self) -> None:
         names = list(SORTS)
@@ -922,6 +935,19 @@ class InboxScreen(Screen[None]):
         if contact is not None and self.thread is not None and self.thread.id == thread.id:
             self.contact = contact
             self.composer.email_address = contact.email or None
+
+    def _follow_free_allowance(self, message: Message) -> None:
+        """A service message WhatsApp priced used one of the month's free ones (billable or
+        not, as the server counts): the composer's "N left" is asked again."""
+        pricing = message.pricing
+        if (
+            self.composer.send_prices is not None
+            and message.direction == Direction.outbound
+            and pricing is not None
+            and pricing.category == "service"
+            and pricing.billable is not None
+        ):
+            self._price_reply()
 
     @on(MessageLog.Action)
     def _quote_reply(self, event: MessageLog.Action) -> None:
@@ -1430,10 +1456,20 @@ class InboxScreen(Screen[None]):
         title.append(f" · {STATUS_WORDS.get(previous.status, previous.status.value)} ──")
         self.log_widget.show_earlier(title, page.items)
 
+    def key_display(self, action: str) -> str:
+        """The key of one of this screen's actions as the footer and ``?`` show it: the
+        binding's first key, or the one the keymap put in its place."""
+        keymap = getattr(self.app, "_keymap", {}) or {}
+        for _key, binding in self._bindings:
+            if binding.action == action:
+                keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+                return self.app.get_key_display(Binding(keys.split(",")[0].strip(), ""))
+        raise LookupError(action)
+
     @work(group="earlier-hint", exclusive=True, exit_on_error=False)
     async def _hint_earlier(self, thread: Thread) -> None:
-        """A returning customer's thread says, at its top, that ``[`` shows the previous
-        conversation."""
+        """A returning customer's thread says, at its top, which key (``[`` unless remapped)
+        shows the previous conversation."""
         try:
             earlier = [
                 t for t in await self._earlier_tickets() if t.created_at <= thread.ticket.created_at
@@ -1444,7 +1480,10 @@ class InboxScreen(Screen[None]):
             return
         if earlier:
             day = f"{earlier[0].created_at.astimezone():%-d %b}"
-            hint = Text(f"── Earlier conversation on {day} — press [ to show ──", style="italic")
+            key = self.key_display("previous_conversation")
+            hint = Text(
+                f"── Earlier conversation on {day} — press {key} to show ──", style="italic"
+            )
             self.log_widget.show_earlier_hint(hint)
         self.earlier_checked = thread.id
 
@@ -1746,6 +1785,7 @@ class InboxScreen(Screen[None]):
         if kind in (EventType.message_created, EventType.message_updated) and isinstance(
             data, Message
         ):
+            self._follow_free_allowance(data)
             if self.thread is not None and data.thread_id == self.thread.id:
                 self.log_widget.upsert(data)
                 self.seen.arrived(data, self.tapp.me.id if self.tapp.me else None)
@@ -1760,6 +1800,9 @@ class InboxScreen(Screen[None]):
             self._apply_ticket(data)
         elif kind == EventType.view_counts:
             self.sidebar.set_counts(self.tapp.counts)
+            count = self.tapp.counts.get(self.view.id) if self.view is not None else None
+            if count is not None and self._owner is None:  # (an owner's part is not counted)
+                self.threads.apply_count(count)
         elif kind == EventType.views_changed and isinstance(data, ViewsChanged):
             self.sidebar.set_views(self.tapp.views, self.tapp.counts)
             if (

@@ -256,7 +256,10 @@ class ReportsScreen(Screen[None]):
             return
         for column in report.columns:
             table.add_column(Text(column.label), key=column.name)
-        for row in report.rows:
+        # rows by day: newest first, so today is the row in view (the chart has it at the
+        # right, where the eye ends); hours of the day keep their clock order
+        by_day = bool(report.columns) and report.columns[0].unit == "day"
+        for row in reversed(report.rows) if by_day else report.rows:
             table.add_row(
                 *(
                     Text(cell_text(value, column, report.currency))

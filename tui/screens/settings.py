@@ -35,6 +35,7 @@ from backend.schemas import (
     BusinessProfile,
     Channel,
     ChannelCreate,
+    EmailMailbox,
     MeUpdate,
     NotificationChoice,
     PhoneNumber,
@@ -45,6 +46,7 @@ from backend.schemas import (
     VerifyCode,
 )
 from tui.client import ApiError
+from tui.dialogs.mailbox import MailboxDialog
 from tui.dialogs.simple import ConfirmDialog, PromptDialog
 from tui.dialogs.template_picker import described, template_variables
 from tui.text import inert, one_line
@@ -108,6 +110,29 @@ def channel_text(channels: list[Channel]) -> Text:
     return out
 
 
+def mailbox_text(mailboxes: list[EmailMailbox]) -> Text:
+    out = Text("\n\n")
+    out.append("E-mail\n", "bold")
+    if not mailboxes:
+        out.append("No mailbox yet.\n", "dim")
+    for mailbox in mailboxes:
+        out.append("  • ")
+        out.append_text(one_line(mailbox.address))
+        if mailbox.display_name:
+            out.append("  ")
+            out.append_text(one_line(mailbox.display_name, "dim"))
+        ways = [
+            f"IMAP {mailbox.imap_host}" if mailbox.imap_host else "",
+            f"relay {mailbox.smtp_host}" if mailbox.smtp_host else "",
+        ]
+        out.append_text(
+            one_line("  " + (" · ".join(w for w in ways if w) or "from settings"), "dim")
+        )
+        out.append("\n")
+    out.append("E connects a mailbox (its logins are tried first).", "dim")
+    return out
+
+
 class SettingsScreen(Screen[None]):
     BINDINGS = [
         Binding(
@@ -130,6 +155,13 @@ class SettingsScreen(Screen[None]):
             "Connect channel",
             id="settings.connect",
             tooltip="Connect a WhatsApp Business account (admins)",
+        ),
+        Binding(
+            "E",
+            "connect_mailbox",
+            "Connect mailbox",
+            id="settings.connect_mailbox",
+            tooltip="Connect an e-mail mailbox: IMAP and relay logins tested first (admins)",
         ),
         Binding(
             "escape,q",
@@ -237,7 +269,7 @@ class SettingsScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         app: Any = self.app
-        if action == "connect_channel":
+        if action in ("connect_channel", "connect_mailbox"):
             return app.is_admin
         return True
 
@@ -366,6 +398,10 @@ class SettingsScreen(Screen[None]):
         out = channel_text(self.channels)
         if app.is_admin:
             out.append("C connects a WhatsApp Business account (step by step).", "dim")
+            try:
+                out.append_text(mailbox_text(await app.client.mailboxes()))
+            except ApiError as exc:
+                out.append(f"\n\n{exc.message}")
         text.update(out)
 
     def action_connect_channel(self) -> None:
@@ -373,6 +409,12 @@ class SettingsScreen(Screen[None]):
             self.load_channels()
 
         self.app.push_screen(ChannelWizard(), done)
+
+    def action_connect_mailbox(self) -> None:
+        def done(_: object) -> None:
+            self.load_channels()
+
+        self.app.push_screen(MailboxDialog(), done)
 
 
 class ChannelWizard(Screen[Channel | None]):

@@ -40,6 +40,9 @@ from tui.glyphs import Glyphs, glyphs
 from tui.text import age, countdown, one_line
 
 HOLD_FOREVER = 1e9
+TIME_PASSED = 0
+"""The held update of no one thread (no thread has id 0): the view's count moved because time
+passed a thread into or out of it (a session window), with no event naming the thread."""
 
 #: ``fetch(offset, limit, with_total) → (threads, total or None)``
 PageFetcher = Callable[[int, int, bool], Awaitable[tuple[list[Thread], int | None]]]
@@ -238,6 +241,7 @@ class ThreadList(ScrollView, can_focus=True):
         self._errors: dict[int, str] = {}
         self._generation = 0
         self._semaphore = asyncio.Semaphore(3)
+        self.first_loaded = asyncio.Event()  # set once a first page (or why not) is in
         self._reload_timer: Timer | None = None
         self._follow_id: int | None = None
         self.selected: dict[int, int] = {}  # thread id → ticket id
@@ -253,6 +257,7 @@ class ThreadList(ScrollView, can_focus=True):
         self._held: set[int] = set()  # threads whose update waits (see ``holding``)
         self._member: MemberCheck | None = None
         self.member_checks = 0  # for tests
+        self._asking = 0  # membership checks under way
         self._hold_timer: Timer | None = None
         # mutt's arrow_cursor: the cursor is only the marker in the first column, so a
         # move rewrites two cells instead of two highlighted rows (slow links)
@@ -263,10 +268,17 @@ class ThreadList(ScrollView, can_focus=True):
 
     # ----------------------------------------------------------------- source
 
-    def set_source(self, fetch: PageFetcher, *, member: MemberCheck | None = None) -> None:
+    def set_source(
+        self,
+        fetch: PageFetcher,
+        *,
+        member: MemberCheck | None = None,
+        first_page: tuple[list[Thread], int | None] | None = None,
+    ) -> None:
         """Show another view: forget every page and start from the top. ``member`` tells
         whether a thread the list does not show is in the view (while the order holds, only
-        those count as updates waiting)."""
+        those count as updates waiting). ``first_page`` (its threads and the total), when
+        already fetched, is shown in the very next frame instead of being asked for."""
         self._fetch = fetch
         self._member = member
         self._generation += 1
@@ -281,7 +293,10 @@ class ThreadList(ScrollView, can_focus=True):
         self._follow_id = None
         self.scroll_to(y=0, animate=False, immediate=True)
         self.virtual_size = Size(self.scrollable_content_region.width, 0)
-        self._request(0, with_total=True)
+        if first_page is None:
+            self._request(0, with_total=True)
+        else:
+            self._page_in(0, *first_page)
         self.post_message(self.SelectionChanged(self, 0))
         self.refresh()
 
@@ -319,10 +334,13 @@ class ThreadList(ScrollView, can_focus=True):
             return
 
         async def check() -> None:
+            self._asking += 1
             try:
                 belongs = await member(thread_id)
             except ApiError:
                 belongs = True
+            finally:
+                self._asking -= 1
             if belongs and generation == self._generation:
                 if self.holding:
                     self._hold(thread_id)
@@ -408,6 +426,23 @@ class ThreadList(ScrollView, can_focus=True):
                     return page * self.PAGE_SIZE + slot
         return None
 
+    def apply_count(self, count: int) -> None:
+        """The server counted ``count`` threads in this view. Unlike the list's total: a thread
+        entered or left it with no event naming it (time passing its session into or out
+        of a window), so reload, or hold while the order holds."""
+        if self.total is None or count == self.total or not self._settled:
+            return  # (what is on its way answers for the count too)
+        if not self.holding:
+            self.reload(delay=0.3)
+        elif not self._held:  # a held update's reload brings this one too
+            self._hold(TIME_PASSED)
+
+    @property
+    def _settled(self) -> bool:
+        """No reload waits or is under way, and no thread's membership is being asked: a
+        count pushed after an event was sent after it, so that event's work comes first."""
+        return self._reload_timer is None and not self._pending and not self._asking
+
     def apply_thread(self, thread: Thread) -> None:
         """A live ``thread.updated``: redraw the row, or reload if the order may change."""
         index = self.find(thread.id)
@@ -480,9 +515,12 @@ class ThreadList(ScrollView, can_focus=True):
                     self._errors[page] = exc.message
                     self.refresh()
                     self.set_timer(3, lambda: self._retry(generation, page))
+                    self.first_loaded.set()
                 return
-        if generation != self._generation:
-            return
+        if generation == self._generation:
+            self._page_in(page, threads, total)
+
+    def _page_in(self, page: int, threads: list[Thread], total: int | None) -> None:
         self._pending.discard(page)
         self._errors.pop(page, None)
         self._pages[page] = threads
@@ -498,6 +536,7 @@ class ThreadList(ScrollView, can_focus=True):
         elif self.total is None:
             self._set_total(page * self.PAGE_SIZE + len(threads))
         self._after_page(page, threads)
+        self.first_loaded.set()
 
     def _retry(self, generation: int, page: int) -> None:
         if generation == self._generation and page not in self._pages:
