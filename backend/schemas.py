@@ -661,6 +661,9 @@ class SendText(WireModel):
     # the channel switch: EMAIL writes to the contact's address from a WhatsApp thread
     # (the message stays in the thread, marked e-mail); None: the thread's own channel
     channel: ChannelType | None = None
+    # e-mail only: the subject (None: the ticket's) and addresses copied in
+    subject: str | None = Field(default=None, max_length=998)
+    cc: list[str] = Field(default=[], max_length=20)
 
 
 class SendMedia(WireModel):
@@ -671,6 +674,8 @@ class SendMedia(WireModel):
     client_id: str | None = Field(default=None, max_length=64)
     expected_last_message_id: int | None = None  # as in SendText
     channel: ChannelType | None = None  # as in SendText
+    subject: str | None = Field(default=None, max_length=998)  # as in SendText
+    cc: list[str] = Field(default=[], max_length=20)  # as in SendText
 
 
 class SendTemplate(WireModel):

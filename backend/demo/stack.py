@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,20 @@ from aiohttp import web
 
 from backend import schemas
 from backend.app import create_app
-from backend.config import RoutingRuleSettings, Settings
+from backend.config import EmailSettings, RoutingRuleSettings, Settings
 from backend.demo.assets import load_contacts, load_json
-from backend.keys import STORE
+from backend.demo.mailbox import (
+    SUPPORT_ADDRESS,
+    SUPPORT_NAME,
+    MailCustomer,
+    MailSink,
+    customer_mail,
+    mail_customers,
+    send_to_desk,
+    start_sink,
+)
+from backend.email.channel import LISTENER
+from backend.keys import SERVICES, STORE
 from backend.simulator.app import create_simulator_app
 from backend.simulator.config import (
     CustomerConfig,
@@ -101,6 +112,8 @@ class DemoInfo:
     phone_numbers: list[dict[str, str]]
     data_dir: str
     data_dir_is_temporary: bool = False  # removed when the demo ends
+    mail_listener: str = ""  # host:port of the desk's SMTP listener (customers write here)
+    mail_sink: str = ""  # host:port of the SMTP sink that catches what the desk sends
     name: str = ""  # what ``--join NAME`` matches, beside the pid
     started: str = field(default_factory=lambda: time.strftime("%H:%M"))
     pid: int = field(default_factory=os.getpid)
@@ -197,6 +210,10 @@ class DemoStack:
         self._tasks: list[asyncio.Task[Any]] = []
         self.backend_app: web.Application | None = None
         self.simulator: Simulator | None = None
+        self.mail_sink = MailSink()
+        self._sink_server: asyncio.Server | None = None
+        self.mail_customers: list[MailCustomer] = mail_customers()
+        self.seeded_now = False
 
     def settings(self) -> Settings:
         return Settings(
@@ -208,9 +225,29 @@ class DemoStack:
             whatsapp_verify_token=self.verify_token,
             subscription_start=date.today() - timedelta(days=12),
             routing_rules=[RoutingRuleSettings(**rule) for rule in load_json("routing.json")],
+            email=EmailSettings(
+                addresses=[SUPPORT_ADDRESS],
+                display_name=SUPPORT_NAME,
+                listen_host=self.options.host,
+                listen_port=0,
+                relay_host=self.options.host,
+                relay_port=self.sink_port,
+                relay_starttls=False,  # the sink runs on this machine
+            ),
         )
 
+    @property
+    def sink_port(self) -> int:
+        assert self._sink_server is not None
+        return self._sink_server.sockets[0].getsockname()[1]
+
+    @property
+    def listener_port(self) -> int:
+        assert self.backend_app is not None
+        return self.backend_app[SERVICES][LISTENER].sockets[0].getsockname()[1]
+
     async def start(self) -> DemoInfo:
+        self._sink_server = await start_sink(self.mail_sink, self.options.host)
         sim_app = create_simulator_app(
             simulator_config(
                 host=self.options.host,
@@ -226,6 +263,7 @@ class DemoStack:
         self.backend_app = create_app(self.settings())
         await self._serve(self.backend_app, self._backend_socket)
         fresh = not (self.data_dir / "demo-seeded").exists()
+        self.seeded_now = fresh
         await self._agents()
         if fresh:
             await self._seed()
@@ -247,6 +285,8 @@ class DemoStack:
             ],
             data_dir=str(self.data_dir),
             data_dir_is_temporary=self.data_dir_is_temporary,
+            mail_listener=f"{self.options.host}:{self.listener_port}",
+            mail_sink=f"{self.options.host}:{self.sink_port}",
             name=self.options.name,
         )
 
@@ -269,6 +309,8 @@ class DemoStack:
         self._runners.clear()
         self._backend_socket.close()
         self._simulator_socket.close()
+        if self._sink_server is not None:
+            self._sink_server.close()
 
     def remove_temporary_data(self) -> None:
         """A demo's temporary folder goes with it; a ``--data-dir`` folder is kept."""
@@ -401,7 +443,15 @@ class DemoStack:
                 self.simulator.customer_send(key, spec)
         with contextlib.suppress(TimeoutError):
             await self.simulator.wait_idle(timeout=15)
+        for index, customer in enumerate(self.mail_customers):
+            at = datetime.fromtimestamp(now - HISTORY_HOURS * 3600 + index * 2400 + 900, UTC)
+            await self._customer_writes(customer, customer.script[0], at)
         await self._first_replies()
+
+    async def _customer_writes(self, customer: MailCustomer, line: str, at: datetime) -> None:
+        answering = self.mail_sink.last_to(customer.address)
+        mail = customer_mail(customer, line, at=at, answering=answering)
+        await send_to_desk(mail, self.options.host, self.listener_port)
 
     async def _first_replies(self) -> None:
         replies = {
@@ -412,6 +462,9 @@ class DemoStack:
         async with self.client(self.admin) as api:
             threads = (await api.get("/api/v1/threads", params={"limit": 50})).json()["items"]
             for thread in threads:
+                if thread["channel_type"] == "EMAIL":
+                    await self._first_mail_reply(api, thread)
+                    continue
                 country = (thread["contact"].get("wa_user_id") or "")[:2]
                 language = {"ES": "es", "BR": "pt", "DE": "de"}.get(country)
                 if language is None:
@@ -421,11 +474,39 @@ class DemoStack:
                     json={"kind": "text", "text": replies[language]},
                 )
 
+    async def _first_mail_reply(self, api: httpx.AsyncClient, thread: dict) -> None:
+        """The desk answers the English and the Spanish mail (the sink catches both)."""
+        replies = {
+            "Oliver Grant": "Hello Oliver,\n\nsorry about that: we "
+            "see both payments. We can refund the second one or issue a credit note for "
+            "GBP 1,240.00, whichever suits you.",
+            "Maria Lopez": "Hola Maria:\n\nle enviamos la factura del "
+            "pedido A123 a nombre de Lopez Hermanos SL hoy mismo.",
+        }
+        text = replies.get(thread["contact"]["name"])
+        if text is not None:
+            response = await api.post(
+                f"/api/v1/threads/{thread['id']}/messages", json={"kind": "text", "text": text}
+            )
+            _check(response, "replying by e-mail")
+
     # ------------------------------------------------------------------ live customers
 
     def start_traffic(self) -> None:
         if self.options.traffic and self.options.rate > 0:
             self._tasks.append(asyncio.create_task(self._scripted_customers(), name="demo-scripts"))
+            if self.seeded_now:  # a run again on its folder: the mails were written before
+                self._tasks.append(asyncio.create_task(self.play_mail_scripts(), name="demo-mail"))
+
+    async def play_mail_scripts(self) -> None:
+        """The rest of each e-mail customer's script, gently; a reply line answers the
+        desk's last mail to them (the one the sink caught)."""
+        rng = random.Random(self.options.seed + 2)
+        for step in range(1, max(len(c.script) for c in self.mail_customers)):
+            for customer in self.mail_customers:
+                if step < len(customer.script):
+                    await asyncio.sleep(rng.expovariate(self.options.rate))
+                    await self._customer_writes(customer, customer.script[step], datetime.now(UTC))
 
     async def _scripted_customers(self) -> None:
         """Play the rest of each demo customer's script, then general traffic, gently."""

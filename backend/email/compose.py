@@ -70,12 +70,15 @@ def compose(
     references: Sequence[str] = (),
     attachments: Sequence[OutgoingAttachment] = (),
     message_id: str | None = None,
+    cc: Sequence[Address] = (),
 ) -> EmailMessage:
     """The message to hand to the relay. ``message_id`` (``<…@domain>``) is made here
     when not given; the outbox keeps it, so a resend after a crash sends the same id."""
     mail = EmailMessage()
     mail["From"] = _header_address(sender)
     mail["To"] = _header_address(to)
+    if cc:
+        mail["Cc"] = [_header_address(address) for address in cc]
     mail["Subject"] = _one_line(subject)
     mail["Date"] = format_datetime(at)
     mail["Message-ID"] = message_id or make_msgid(domain=domain)

@@ -41,6 +41,7 @@ def mail_of(job: EmailJob, media_dir: Path, at: datetime) -> EmailMessage:
     return compose(
         sender=Address(job.sender, job.sender_name),
         to=Address(request.recipient.address),
+        cc=[Address(address) for address in request.cc],
         subject=reply_subject(subject, job.ticket_id)
         if reply
         else new_subject(subject, job.ticket_id),

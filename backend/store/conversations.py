@@ -1041,6 +1041,7 @@ def insert_message(
     raw: str | None = None,
     at: datetime | None = None,
     session_expires_at: datetime | None = None,
+    searchable_text: str | None = None,
 ) -> int:
     """Store a message and bring its thread's list columns and ticket counters along.
 
@@ -1050,7 +1051,8 @@ def insert_message(
 
     ``session_expires_at`` (inbound only) also (re)opens the 24-hour window in the same
     UPDATE, as ``open_session`` would; an event line or a note does not, and the caller
-    opens it then.
+    opens it then. ``searchable_text`` is what search finds the message by when that is
+    more than its text (an e-mail: its subject and whole text, quotes and signature too).
     """
     at_iso = iso(at) if at is not None else tx.now_iso
     cursor = tx.execute(
@@ -1079,7 +1081,7 @@ def insert_message(
         ),
     )
     message_id = int(cursor.lastrowid or 0)
-    searchable = indexed_text(kind, text, caption)
+    searchable = indexed_text(kind, text if searchable_text is None else searchable_text, caption)
     if searchable:
         tx.index_message(message_id, searchable)
     if kind == schemas.MessageKind.event:

@@ -138,6 +138,7 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
         from_number=record.sender,
         to_number=mailbox["address"],
         at=at,
+        searchable_text=searchable_text(record),
     )
     tx.insert(
         "email_messages",
@@ -175,6 +176,12 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
     return IngestResult(
         Outcome.stored, message_id=message_id, thread_id=thread.thread_id, media_id=shown
     )
+
+
+def searchable_text(record: EmailRecord) -> str:
+    """What search finds a received mail by: its subject and its whole text (the thread
+    shows only the new part, but a word in the quoted history or the signature finds it)."""
+    return "\n".join(part for part in (record.subject, record.full_text or record.text) if part)
 
 
 def _contact(tx: Tx, record: EmailRecord) -> int:

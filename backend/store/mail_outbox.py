@@ -71,6 +71,20 @@ def email_route(tx: Tx, thread_id: int, channel: str | None) -> conv.Row | None:
     return mailbox
 
 
+def copied_addresses(cc: list[str], to: str) -> list[str]:
+    """The Cc addresses an agent typed, trimmed, each once and not the recipient's;
+    one that is not an address is refused (the draft is kept)."""
+    kept: list[str] = []
+    for raw in cc:
+        address = raw.strip()
+        local, at, domain = address.partition("@")
+        if not (local and at and "." in domain) or any(c.isspace() or c in "<>,;" for c in address):
+            raise InvalidField(f"{raw!r} is not an e-mail address.", field="cc")
+        if address.lower() != to.lower() and address.lower() not in map(str.lower, kept):
+            kept.append(address)
+    return kept
+
+
 def queue_email(
     tx: Tx,
     *,
@@ -101,7 +115,10 @@ def queue_email(
         "WHERE em.thread_id = ? AND m.direction = ? ORDER BY em.message_id DESC LIMIT 1",
         (thread_id, schemas.Direction.inbound.value),
     )
-    subject = tx.one("SELECT subject FROM tickets WHERE id = ?", (ticket_id,))["subject"]
+    subject = (request.subject or "").strip() or tx.one(
+        "SELECT subject FROM tickets WHERE id = ?", (ticket_id,)
+    )["subject"]
+    cc = copied_addresses(request.cc, to)
     in_reply_to = last["header_id"] if last is not None else None
     references = [*loads(last["reference_ids"], []), in_reply_to] if last is not None else []
     references = [ref for ref in references if ref]
@@ -127,7 +144,14 @@ def queue_email(
         author_id=agent_id,
         client_id=request.client_id,
         status=schemas.DeliveryStatus.queued,
-        content={"email": {"subject": subject, "from": mailbox["address"], "to": [to]}},
+        content={
+            "email": {
+                "subject": subject,
+                "from": mailbox["address"],
+                "to": [to],
+                **({"cc": cc} if cc else {}),
+            }
+        },
         from_number=mailbox["address"],
         to_number=to,
     )
@@ -140,6 +164,7 @@ def queue_email(
             "subject": subject,
             "from_address": mailbox["address"],
             "to_addresses": dumps([to]),
+            "cc_addresses": dumps(cc),
             "in_reply_to": in_reply_to,
             "reference_ids": dumps(references),
             "full_text": text,
@@ -155,6 +180,7 @@ def queue_email(
         media=OutboundMedia(media_id=media_id, kind="document") if media_id else None,
         subject=subject,
         references=tuple(references),
+        cc=tuple(cc),
     )
     tx.execute(
         "INSERT INTO email_outbox (message_id, state, attempts, next_attempt, request, "

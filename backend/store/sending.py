@@ -226,6 +226,9 @@ def send_in_tx(
             request=request,
         )
         return queued, True
+    for field in ("subject", "cc"):
+        if getattr(request, field, None):
+            raise InvalidField("A subject and Cc are for e-mail.", field=field)
     _require_sendable_number(tx, ctx.phone_number_id)
     _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
     recipient = _recipient(ctx)

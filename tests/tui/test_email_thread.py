@@ -131,3 +131,63 @@ async def test_the_channel_switch_replies_by_email_from_a_whatsapp_thread(tmp_pa
         finally:
             await backend.stop()
     assert b"Invoice attached" in received[0]
+
+
+async def test_the_composer_sets_an_emails_subject_and_cc_at_80x24(tmp_path: Path):
+    from email import message_from_bytes, policy
+
+    accounts = "accounts@example.com"
+    received: list[tuple[bytes, list[str]]] = []
+
+    async def keep(raw: bytes, sender: str, recipients: list[str]) -> None:
+        received.append((raw, recipients))
+
+    async with Relaying(SupportMailbox(keep, [CUSTOMER, accounts])) as relay_port:
+        backend = LiveBackend(
+            tmp_path,
+            overrides={
+                "email": {
+                    "addresses": [SUPPORT],
+                    "relay_host": "127.0.0.1",
+                    "relay_port": relay_port,
+                    "relay_starttls": False,
+                }
+            },
+        )
+        await backend.start()
+        try:
+            await backend.seed_agents()
+            stored = await backend.store.ingest_email(
+                EmailRecord(message_id="<c1@example.com>", mailbox=SUPPORT, sender=CUSTOMER,
+                            sender_name="Lucía Pérez", subject="Where is my order?",
+                            text="It has not arrived.", to=(SUPPORT,))
+            )  # fmt: skip
+            assert stored.thread_id is not None
+            app = make_app(backend.url, backend.agent_token)
+            async with app.run_test(size=(80, 24)) as pilot:
+                screen = await inbox_ready(app)
+                await open_thread(pilot, screen, stored.thread_id)
+                await pilot.press("r")
+                await wait_for(lambda: screen.composer.check_action("subject_cc", ()) is True)
+                await pilot.press("ctrl+n")  # a note has no subject: the key is not offered
+                assert not screen.composer.check_action("subject_cc", ())
+                await pilot.press("ctrl+n", "alt+s")
+                await wait_for(lambda: "Subject of this e-mail" in screen_text(app))
+                await pilot.press(*"Your refund", "enter")
+                await wait_for(lambda: "Cc: addresses copied in" in screen_text(app))
+                await pilot.press(*accounts, "enter")
+                await wait_for(lambda: f"Cc: {accounts}" in screen_text(app))
+                assert "Subject: Your refund" in screen_text(app)
+                await pilot.press(*"Refunded today", "ctrl+s")
+                await wait_for(lambda: len(received) == 1, timeout=10)
+                # the next e-mail starts with the ticket's subject and no Cc
+                await wait_for(
+                    lambda: (screen.composer.chosen_subject, screen.composer.cc) == (None, ())
+                )
+        finally:
+            await backend.stop()
+    raw, recipients = received[0]
+    sent = message_from_bytes(raw, policy=policy.default)
+    assert str(sent["Subject"]) == "Re: Your refund [#1]"
+    assert str(sent["Cc"]) == accounts
+    assert sorted(recipients) == sorted([CUSTOMER, accounts])

@@ -1038,6 +1038,8 @@ class InboxScreen(Screen[None]):
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
                     channel=ChannelType.email if event.by_email else None,
+                    subject=event.subject,
+                    cc=list(event.cc),
                 )
             else:
                 body = SendText(
@@ -1046,6 +1048,8 @@ class InboxScreen(Screen[None]):
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
                     channel=ChannelType.email if event.by_email else None,
+                    subject=event.subject,
+                    cc=list(event.cc),
                 )
             if isinstance(body, SendNote):
                 message = await client.send(thread.id, body)

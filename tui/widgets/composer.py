@@ -25,6 +25,7 @@ from textual.widgets import Static, TextArea
 from backend.schemas import Message, SendPrices, Ticket
 from tui import render
 from tui.billing import reply_billing
+from tui.dialogs.simple import PromptDialog
 from tui.glyphs import glyphs
 from tui.text import human_size, one_line
 
@@ -145,6 +146,13 @@ class Composer(Vertical):
             id="composer.channel",
             tooltip="Reply by e-mail instead of WhatsApp (the contact has an address)",
         ),
+        Binding(
+            "alt+s",
+            "subject_cc",
+            "Subject/Cc",
+            id="composer.subject_cc",
+            tooltip="This e-mail's subject and the addresses copied in (Cc)",
+        ),
         Binding("escape", "leave", "Leave", id="composer.leave", tooltip="Back to the messages"),
     ]
 
@@ -175,6 +183,9 @@ class Composer(Vertical):
     # by e-mail) and whether this reply goes there
     email_address: reactive[str | None] = reactive(None)
     by_email: reactive[bool] = reactive(False)
+    # this e-mail's own subject (None: the ticket's) and the addresses copied in
+    chosen_subject: reactive[str | None] = reactive(None)
+    cc: reactive[tuple[str, ...]] = reactive(())
     send_prices: reactive[SendPrices | None] = reactive(None)  # the open thread's
     sending: reactive[bool] = reactive(False)
 
@@ -186,6 +197,8 @@ class Composer(Vertical):
         reply_to: Message | None
         attachment: Path | None
         by_email: bool = False  # the channel switch: to the contact's address
+        subject: str | None = None  # an e-mail's own subject (None: the ticket's)
+        cc: tuple[str, ...] = ()  # an e-mail's addresses copied in
 
         @property
         def control(self) -> Composer:
@@ -253,10 +266,13 @@ class Composer(Vertical):
             bar.append(" to ", "dim")
             bar.append_text(one_line(self.email_address))
             bar.append("  alt+e: WhatsApp", "dim")
+            if self.chosen_subject is not None:
+                bar.append(" · Subject: ", "dim")
+                bar.append_text(one_line(self.chosen_subject))
         elif self.email_subject is not None:
             bar.append("Reply by e-mail", "bold")
             bar.append(" · Subject: ", "dim")
-            bar.append_text(one_line(self.email_subject))
+            bar.append_text(one_line(self.chosen_subject or self.email_subject))
         else:
             bar.append("Reply", "bold")
             if self.session_open:
@@ -266,6 +282,9 @@ class Composer(Vertical):
                     f"  {glyphs().session} session expired: only a template can be sent (t / ctrl+t)",
                     "bold",
                 )
+        if self.cc and self.writes_email:
+            bar.append("\nCc: ", "dim")
+            bar.append_text(one_line(", ".join(self.cc)))
         if self.reply_to is not None:
             bar.append("\n↪ replying to: ", "dim")
             bar.append_text(one_line(render.preview(self.reply_to), "italic"))
@@ -289,6 +308,15 @@ class Composer(Vertical):
     def watch_note_mode(self) -> None:
         if self.is_mounted:
             self._render_bar()
+        self.refresh_bindings()
+
+    def watch_chosen_subject(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
+
+    def watch_cc(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
 
     def watch_reply_to(self) -> None:
         if self.is_mounted:
@@ -305,6 +333,7 @@ class Composer(Vertical):
     def watch_email_subject(self) -> None:
         if self.is_mounted:
             self._render_bar()
+        self.refresh_bindings()
 
     def watch_email_address(self) -> None:
         if self.email_address is None:
@@ -316,6 +345,14 @@ class Composer(Vertical):
     def watch_by_email(self) -> None:
         if self.is_mounted:
             self._render_bar()
+        self.refresh_bindings()
+
+    @property
+    def writes_email(self) -> bool:
+        """The reply goes out as an e-mail (an e-mail thread's, or by the channel switch)."""
+        if self.note_mode:
+            return False
+        return self.email_subject is not None or (self.by_email and self.email_address is not None)
 
     def watch_send_prices(self) -> None:
         if self.is_mounted:
@@ -331,6 +368,8 @@ class Composer(Vertical):
 
     def sent(self) -> None:
         self.area.clear()
+        self.chosen_subject = None
+        self.cc = ()
         self.reply_to = None
         self.attachment = None
         self.sending = False
@@ -353,6 +392,8 @@ class Composer(Vertical):
         self.note_mode = False
         self.email_address = None  # the next thread's contact says (the channel switch)
         self.by_email = False
+        self.chosen_subject = None
+        self.cc = ()
         self.sending = False
         self.set_status("")
 
@@ -387,6 +428,8 @@ class Composer(Vertical):
                 self.reply_to,
                 self.attachment,
                 self.by_email and self.email_address is not None,
+                self.chosen_subject if self.writes_email else None,
+                self.cc if self.writes_email else (),
             )
         )
 
@@ -394,9 +437,43 @@ class Composer(Vertical):
         if self.email_address is not None:
             self.by_email = not self.by_email
 
+    def action_subject_cc(self) -> None:
+        if not self.writes_email:
+            return
+
+        def got_cc(value: str | None) -> None:
+            if value is not None:
+                self.cc = tuple(part.strip() for part in value.split(",") if part.strip())
+            self.area.focus()
+
+        def got_subject(value: str | None) -> None:
+            if value is None:
+                self.area.focus()
+                return
+            self.chosen_subject = value.strip() or None
+            self.app.push_screen(
+                PromptDialog(
+                    "Cc: addresses copied in, separated by commas",
+                    value=", ".join(self.cc),
+                    placeholder="accounts@example.com",
+                ),
+                got_cc,
+            )
+
+        self.app.push_screen(
+            PromptDialog(
+                "Subject of this e-mail (empty: the ticket's)",
+                value=self.chosen_subject or "",
+                placeholder=self.email_subject or "",
+            ),
+            got_subject,
+        )
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_channel":
             return self.email_address is not None
+        if action == "subject_cc":
+            return self.writes_email
         return True
 
     def action_toggle_note(self) -> None:
