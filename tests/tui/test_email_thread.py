@@ -191,3 +191,27 @@ async def test_the_composer_sets_an_emails_subject_and_cc_at_80x24(tmp_path: Pat
     assert str(sent["Subject"]) == "Re: Your refund [#1]"
     assert str(sent["Cc"]) == accounts
     assert sorted(recipients) == sorted([CUSTOMER, accounts])
+
+
+async def test_an_email_threads_row_says_email_and_shows_no_whatsapp_session(tmp_path: Path):
+    """The list row of an e-mail thread is marked E, not W, and has no 24-hour window: an
+    e-mail thread never "expires" as a WhatsApp session does."""
+    backend = LiveBackend(tmp_path, overrides={"email": {"addresses": [SUPPORT]}})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        stored = await backend.store.ingest_email(
+            EmailRecord(message_id="<row1@example.com>", mailbox=SUPPORT, sender=CUSTOMER,
+                        sender_name="Lucía Pérez", subject="Where is my order?",
+                        text="It has not arrived.", to=(SUPPORT,))
+        )  # fmt: skip
+        app = make_app(backend.url, backend.agent_token)
+        async with app.run_test(size=(80, 24)):
+            screen = await inbox_ready(app)
+            await wait_for(lambda: screen.threads.find(stored.thread_id) is not None)
+            await wait_for(lambda: "Lucía Pérez" in screen_text(app))
+            (row,) = [line for line in screen_text(app).splitlines() if "Lucía Pérez" in line]
+            assert " E Lucía Pérez" in row and " W " not in row
+            assert "exp" not in row and "⏱" not in row
+    finally:
+        await backend.stop()

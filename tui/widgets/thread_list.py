@@ -34,7 +34,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from backend.schemas import Direction, Thread, TicketPriority, TicketStatus
+from backend.schemas import ChannelType, Direction, Thread, TicketPriority, TicketStatus
 from tui.client import ApiError
 from tui.glyphs import Glyphs, glyphs
 from tui.text import age, countdown, one_line
@@ -696,14 +696,16 @@ class ThreadList(ScrollView, can_focus=True):
             row.append(mark.cursor if at_cursor else " ", marker)
             row.append(mark.ticked if selected else mark.unticked, styles["selected"])
             row.append(mark.unread if unread else " ", styles["unread"])
-            row.append(" W ", dim)
+            by_email = thread.channel_type == ChannelType.email
+            row.append(" E " if by_email else " W ", dim)
             name = one_line(thread.contact.name, styles["unread"] if unread else "")
             if thread.group_id:
                 name = Text(f"{mark.group} ", end="").append_text(name)  # a WhatsApp group's thread
             owner = self.owner_names(ticket.owner_id) or mark.nobody
             now = look.now
             left = countdown(thread.session_expires_at, now)
-            session = f"{mark.session}{left.split()[0] if left else 'exp'}"
+            # an e-mail thread has no 24-hour window to run out
+            session = "" if by_email else f"{mark.session}{left.split()[0] if left else 'exp'}"
             right = Text()
             right.append(PRIORITY_MARK.get(ticket.priority, "  "), styles["urgent"])
             right.append(f"{session:>6} ", styles["expired"] if left is None else dim)
