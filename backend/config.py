@@ -28,6 +28,7 @@ from pydantic_settings import (
 
 from backend.domain.policy import ContentPolicy, PolicyConfig
 from backend.domain.pricing import RateCard, RateCardError, parse_rate_card
+from backend.domain.routing import RoutingRule
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 # ``database`` is a SQLite file path, or (when its store is finished, issue 16) one of these
@@ -207,6 +208,17 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     routing_rules: list[RoutingRuleSettings] = []
     log_level: str = "INFO"
+
+    def routing(self) -> tuple[RoutingRule, ...]:
+        """The routing rules as the domain takes them (every channel routes alike)."""
+        return tuple(
+            RoutingRule(
+                required_skills=frozenset(rule.required_skills),
+                countries=frozenset(rule.countries),
+                keywords=tuple(rule.keywords),
+            )
+            for rule in self.routing_rules
+        )
 
     @field_validator("whatsapp_graph_url", "public_url")
     @classmethod

@@ -18,8 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from backend.config import EmailSettings, Settings
-from backend.domain.routing import RoutingRule
+from backend.config import EmailSettings
 from backend.email.connection import connection_of
 from backend.email.imap_fetch import ImapAccount, ImapFetcher, MailboxPosition
 from backend.email.outbound import EmailOutbox
@@ -45,17 +44,6 @@ class EmailChannel:
     def attach(self, app: web.Application) -> None:
         app.cleanup_ctx.append(inbound_lifecycle)
         app.cleanup_ctx.append(outbound_lifecycle)
-
-
-def routing_rules(settings: Settings) -> tuple[RoutingRule, ...]:
-    return tuple(
-        RoutingRule(
-            required_skills=frozenset(rule.required_skills),
-            countries=frozenset(rule.countries),
-            keywords=tuple(rule.keywords),
-        )
-        for rule in settings.routing_rules
-    )
 
 
 def listener_tls(config: EmailSettings) -> ssl.SSLContext | None:
@@ -106,7 +94,7 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
         store,
         settings.media_dir,
         authserv_id=config.authserv_id,
-        rules=routing_rules(settings),
+        rules=settings.routing(),
         policy=settings.policy.content_policy(),
     )
     app[SERVICES][RECEIVER] = receiver

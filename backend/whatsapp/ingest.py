@@ -17,7 +17,7 @@ from typing import Any
 
 from backend import schemas
 from backend.config import Settings
-from backend.domain.policy import ContentPolicy, PolicyConfig
+from backend.domain.policy import ContentPolicy
 from backend.domain.previews import (
     CALL_PREVIEW,
     QUARANTINED_PREVIEW,
@@ -52,36 +52,6 @@ COUNTER_VALUE_ERRORS = "webhook.value_errors"
 COUNTER_INVALID_WA_ID = "webhook.invalid_wa_id"
 COUNTER_IGNORED_CALL = "webhook.ignored_call"  # a call the business made
 CALL_EVENT = "call"  # content["event"] of a call's event line
-
-
-def policy_from_settings(settings: Settings) -> ContentPolicy | None:
-    config = settings.policy
-    if not config.enabled:
-        return None
-    defaults = PolicyConfig()
-    return ContentPolicy(
-        PolicyConfig(
-            shorteners=tuple(config.shorteners)
-            if config.shorteners is not None
-            else defaults.shorteners,
-            phishing_domains=tuple(config.phishing_domains or ()),
-            protected_brands=tuple(config.protected_brands)
-            if config.protected_brands is not None
-            else defaults.protected_brands,
-            disabled_rules=frozenset(config.disabled_rules),
-        )
-    )
-
-
-def rules_from_settings(settings: Settings) -> tuple[RoutingRule, ...]:
-    return tuple(
-        RoutingRule(
-            required_skills=frozenset(rule.required_skills),
-            countries=frozenset(rule.countries),
-            keywords=tuple(rule.keywords),
-        )
-        for rule in settings.routing_rules
-    )
 
 
 @dataclass
@@ -182,8 +152,8 @@ class Ingestor:
     ) -> Ingestor:
         return cls(
             store,
-            policy=policy_from_settings(settings),
-            rules=rules_from_settings(settings),
+            policy=settings.policy.content_policy(),
+            rules=settings.routing(),
             on_media=on_media,
         )
 
