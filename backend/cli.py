@@ -234,21 +234,19 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 def _with_store(work: Callable[[Store], Awaitable[int | None]]) -> int:
     from backend.domain.errors import DomainError
-    from backend.startup import StartupError, open_store, prepare_folders
-    from backend.store import SqliteStore
+    from backend.startup import StartupError, open_configured_store, store_for
 
     settings = _settings()
     if settings is None:
         return EXIT_USAGE
 
     async def run() -> int | None:
-        prepare_folders(settings.data_dir, settings.database_path)
-        store = SqliteStore(settings.database_path)
+        store = store_for(settings)
         if hasattr(store, "set_usage_rules"):
             store.set_usage_rules(
                 limit=settings.usage_limit, subscription_start=settings.subscription_start
             )
-        await open_store(store)
+        await open_configured_store(settings, store)
         try:
             return await work(store)
         finally:

@@ -6,6 +6,7 @@ where a store is opened. import-linter checks that nothing outside ``backend.sto
 imports anything else of it (``pyproject.toml``).
 """
 
+from backend.store.postgres import PostgresStore
 from backend.store.reports import ReportFilters
 from backend.store.sqlite import SqliteStore
 from backend.store.store import Store
@@ -56,6 +57,7 @@ __all__ = [
     "MediaSpec",
     "OutboxJob",
     "Outcome",
+    "PostgresStore",
     "PricingRules",
     "ReportFilters",
     "SendResult",
