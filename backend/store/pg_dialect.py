@@ -36,7 +36,7 @@ from backend.store import pg_search
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
 _PLACEHOLDER = re.compile(r"(?<![:\w])(\?|:[A-Za-z_]\w*)|(\x01)")
-_MATCH = re.compile(r"\b(\w+_fts) MATCH (\?|:[A-Za-z_]\w*)")
+_MATCH = re.compile(r"\b(\w+_fts) MATCH (\?|:[A-Za-z_]\w*|\x00\d+\x00)")
 _SNIPPET = re.compile(r"snippet\(messages_fts,[^)]*\)")
 _FTS_INSERT = re.compile(r"^\s*INSERT INTO \w+_fts \(rowid, body\) VALUES \(\?, \?\)\s*$")
 _INSERT = re.compile(r"^\s*INSERT(?: OR (IGNORE|REPLACE))? INTO (\w+)", re.IGNORECASE)
@@ -115,6 +115,65 @@ def _scalar_min_max(code: str) -> str:
     return code
 
 
+_ORDER_BY = re.compile(r"\bORDER BY ")
+_NOT_NULL_KEY = re.compile(r"^(?:\w+\.)?(?:id|seq|rowid)$")
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _null_order(item: str) -> str:
+    """SQLite sorts NULL below every value, PostgreSQL above: say SQLite's order."""
+    stripped = item.strip()
+    if not stripped or "NULLS" in stripped.upper():
+        return item
+    words = stripped.rsplit(None, 1)
+    direction = words[-1].upper() if len(words) > 1 else ""
+    key = words[0] if direction in ("ASC", "DESC") else stripped
+    if _NOT_NULL_KEY.match(key):
+        return item
+    nulls = " NULLS LAST" if direction == "DESC" else " NULLS FIRST"
+    return item.rstrip() + nulls + item[len(item.rstrip()) :]
+
+
+def _nulls_as_sqlite(code: str) -> str:
+    start = 0
+    while (found := _ORDER_BY.search(code, start)) is not None:
+        begin = found.end()
+        depth, end = 0, len(code)
+        for index in range(begin, len(code)):
+            char = code[index]
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                if depth == 0:
+                    end = index
+                    break
+                depth -= 1
+            elif (
+                depth == 0
+                and re.match(r"\b(?:LIMIT|OFFSET)\b", code[index:])
+                and (index == 0 or not (code[index - 1].isalnum() or code[index - 1] == "_"))
+            ):
+                end = index
+                break
+        clause = ",".join(_null_order(item) for item in _split_top_level(code[begin:end]))
+        code = code[:begin] + clause + code[end:]
+        start = begin + len(clause)
+    return code
+
+
 def _julianday(code: str) -> str:
     while (found := _JULIANDAY.search(code)) is not None:
         start = found.end()
@@ -167,6 +226,10 @@ def translate(sql: str) -> Statement:
     match_marks: list[str] = []
 
     def match_fts(match: re.Match[str]) -> str:
+        if match.group(2).startswith("\x00"):  # a literal FTS5 query
+            typed = literals[int(match.group(2).strip("\x00"))][1:-1].replace("''", "'")
+            query = (fts5_to_tsquery(typed) or "").replace("'", "''")
+            return f"{match.group(1)}.document @@ '{query}'::tsquery"
         match_marks.append(match.group(2))
         return f"{match.group(1)}.document @@ \x01"
 
@@ -185,6 +248,7 @@ def translate(sql: str) -> Statement:
     )
     code = _scalar_min_max(code)
     code = _julianday(code)
+    code = _nulls_as_sqlite(code)
     if table:
         code = _qualify_update(code, table)
     convert: list[tuple[int | str, str]] = []
@@ -231,7 +295,8 @@ def fts5_to_tsquery(query: Any) -> str | None:
     """``search.fts_query``'s FTS5 query (``"word" "word"*``) as a ``tsquery``."""
     if not isinstance(query, str):
         return query
-    return pg_search.ts_query(" ".join(re.findall(r'"((?:[^"]|"")*)"', query))) or "''"
+    quoted = re.findall(r'"((?:[^"]|"")*)"', query)
+    return pg_search.ts_query(" ".join(quoted) if quoted else query) or "''"
 
 
 class FlagDumper(Dumper):

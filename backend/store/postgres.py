@@ -216,10 +216,14 @@ _SNAPSHOTS: dict[str, Callable[[Any, int], BaseModel]] = {
 }
 
 
-def _events_of(tx: PgStoreTx) -> list[tuple[str, dict[str, Any] | BaseModel]]:
+def _events_of(
+    tx: PgStoreTx,
+) -> tuple[list[tuple[str, dict[str, Any] | BaseModel]], list[int]]:
     """The transaction's events with the snapshots built from their rows as they are
-    now; one whose row is gone is left out, as SQLite's ``BatchBuffer`` does."""
+    now (one whose row is gone is left out, as SQLite's ``BatchBuffer`` does), and each
+    event's entity id (0: not a snapshot)."""
     events: list[tuple[str, dict[str, Any] | BaseModel]] = []
+    entities: list[int] = []
     built: dict[tuple[str, int], BaseModel | None] = {}
     for event_type, data, entity_id in tx.pending:
         if data is None:
@@ -233,7 +237,8 @@ def _events_of(tx: PgStoreTx) -> list[tuple[str, dict[str, Any] | BaseModel]]:
             if data is None:
                 continue
         events.append((event_type, data))
-    return events
+        entities.append(entity_id)
+    return events, entities
 
 
 class PgWriter:
@@ -291,7 +296,19 @@ class PgWriter:
                 for statements in AFTER_BATCH:
                     for sql in statements:
                         run_sql(conn, sql)
-                events = append_events(conn, _events_of(tx), tx.now_iso)
+                pending, entities = _events_of(tx)
+                events = append_events(conn, pending, tx.now_iso)
+                # a snapshot's row, as SQLite's log names it (its frame is logged whole)
+                snapshots = [
+                    (entity, event.seq)
+                    for entity, event in zip(entities, events, strict=True)
+                    if entity
+                ]
+                if snapshots:
+                    with conn.cursor() as cursor:
+                        cursor.executemany(
+                            "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
+                        )
             # committed when the pool's block ended without an exception
             if events:
                 self._newest = events[-1].seq
