@@ -42,6 +42,7 @@ ON_BOTH_ENGINES = frozenset(
         "tests.backend.test_views_counts_cache",
         "tests.whatsapp.test_channels",
         "tests.whatsapp.test_channels_cli",
+        "tests.whatsapp.test_graph_bodies",
         "tests.whatsapp.test_hostile_webhooks",
         "tests.whatsapp.test_inbound_calls",
         "tests.whatsapp.test_inbound_common_case",
