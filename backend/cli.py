@@ -111,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--json", action="store_true", help="print JSON")
     report.set_defaults(func=cmd_report)
 
+    migrate = areas.add_parser(
+        "migrate",
+        help="copy this SQLite database into an empty PostgreSQL one (stop serve first)",
+    )
+    migrate.add_argument("--to", required=True, metavar="postgresql://…", help="the target")
+    migrate.set_defaults(func=cmd_migrate)
+
     add_channel_commands = _optional("backend.whatsapp.cli", "add_channel_commands")
     if add_channel_commands is not None:
         add_channel_commands(areas)
@@ -392,6 +399,69 @@ def cmd_usage(args: argparse.Namespace) -> int:
         )
 
     return _with_store(show)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Copy the SQLite database into an empty PostgreSQL one (``pg_copy``): migrated first
+    on both sides, under the SQLite database's serving lock (no ``serve`` writes to it
+    meanwhile), the rows counted on both sides."""
+    from backend.config import POSTGRESQL_SCHEMES
+    from backend.startup import ServingLock, StartupError, open_postgresql, open_store
+    from backend.store import SqliteStore
+    from backend.store.pg_copy import CopyError, copy_to_postgresql
+    from backend.store.pg_engine import PgEngine
+
+    settings = _settings()
+    if settings is None:
+        return EXIT_USAGE
+    if args.to.split("://", 1)[0].lower() not in POSTGRESQL_SCHEMES:
+        print("ttydesk: --to must be a postgresql:// URL", file=sys.stderr)
+        return EXIT_USAGE
+    if settings.database_url is not None:
+        print(
+            "ttydesk: the database to copy from is PostgreSQL already: set TTYDESK_DATABASE "
+            "to the SQLite file",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    source = settings.database_path
+    if not source.is_file():
+        print(f"ttydesk: there is no SQLite database at {source}", file=sys.stderr)
+        return EXIT_FAILED
+
+    async def run() -> dict[str, int]:
+        store = SqliteStore(source)
+        await open_store(store)  # brings an older database to this version's schema
+        await store.close()
+        engine = PgEngine(args.to, max_size=1)
+        await open_postgresql(engine)
+        try:
+
+            def copy() -> dict[str, int]:
+                with engine.pool.connection() as conn:
+                    return copy_to_postgresql(source, conn)
+
+            return await asyncio.to_thread(copy)
+        finally:
+            await engine.close()
+
+    lock = ServingLock(source)
+    try:
+        lock.acquire()
+        try:
+            counts = asyncio.run(run())
+        finally:
+            lock.release()
+    except (StartupError, CopyError) as exc:
+        print(f"ttydesk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    rows = sum(counts.values())
+    print(
+        f"Copied {rows} rows of {len(counts)} tables "
+        f"({counts.get('threads', 0)} threads, {counts.get('messages', 0)} messages) "
+        "and checked their counts."
+    )
+    return EXIT_OK
 
 
 def _money(amount: Any, currency: str | None) -> str:

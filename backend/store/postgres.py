@@ -37,7 +37,15 @@ from backend.store.agents import AgentsStore
 from backend.store.audit import AuditStore
 from backend.store.channels import ChannelsStore
 from backend.store.drafts import DraftsStore
-from backend.store.engine import AFTER_BATCH, CommittedEvent, SqlEvent, iso
+from backend.store.engine import (
+    AFTER_BATCH,
+    LOGGED_EVENTS,
+    CommittedEvent,
+    SqlEvent,
+    iso,
+    logged_frames,
+    unbuilt,
+)
 from backend.store.events import EventsStore
 from backend.store.ingesting import IngestStore
 from backend.store.inserts import InsertsStore
@@ -45,7 +53,7 @@ from backend.store.media import MediaStore
 from backend.store.outbox import OutboxStore
 from backend.store.pg_dialect import configure, parameters, translate
 from backend.store.pg_engine import PgEngine
-from backend.store.pg_events import append_events, newest_seq
+from backend.store.pg_events import append_events, frame, newest_seq
 from backend.store.records import RecordsStore
 from backend.store.reports import ReportsStore
 from backend.store.search import SearchStore
@@ -54,6 +62,7 @@ from backend.store.sending import SendingStore
 from backend.store.templates import TemplatesStore
 from backend.store.threads import ReadReceiptsStore, ThreadsStore
 from backend.store.tickets import TicketsStore
+from backend.store.types import EventPage
 from backend.store.usage import UsageStore
 from backend.store.views import ViewsStore
 
@@ -405,3 +414,31 @@ class PostgresStore(
     async def close(self) -> None:
         self.writer.stop()
         await self.engine.close()
+
+    async def event_page(self, seq: int, limit: int) -> EventPage:
+        """As ``EventsStore.event_page``; a snapshot logged without its frame (one copied
+        from SQLite by ``admin migrate``) is built from its row as it is now, from the
+        wire model as the PostgreSQL writer builds them."""
+
+        def read() -> tuple[list[Any], dict[int, str]]:
+            with self.engine.pool.connection() as conn:
+                rows = run_sql(
+                    conn, f"{LOGGED_EVENTS} WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+                ).fetchall()
+                now = self.now()
+                reader = PgStoreTx(conn, now, iso(now) or "", 0)
+                built: dict[int, str] = {}
+                for event_seq, event_type, entity_id in unbuilt(rows):
+                    snapshot = _SNAPSHOTS.get(event_type)
+                    if snapshot is None:
+                        continue
+                    try:
+                        model = snapshot(reader, entity_id)
+                    except NotFound:
+                        continue
+                    built[event_seq] = frame(event_seq, event_type, model)
+                return rows, built
+
+        rows, built = await asyncio.to_thread(read)
+        frames = [(row[0], text) for row, text in logged_frames(rows, built)]
+        return EventPage(frames, rows[-1][0] if rows else seq, len(rows) == limit)
