@@ -42,6 +42,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     imported = time.perf_counter() - PROCESS_START
     frames: list[float] = []
+    rows_shown: list[float] = []  # the first frame composed with thread rows in the list
     app = TtydeskApp(Settings(server=args.server, token=args.token), save_config=False)
     original = app._display
 
@@ -52,6 +53,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         original(screen, renderable)
         if renderable is not None:
             frames.append(time.perf_counter())
+            if (
+                not rows_shown
+                and isinstance(screen, InboxScreen)
+                and screen.threads.thread_at(0) is not None
+            ):
+                rows_shown.append(frames[-1])
 
     app._display = display  # type: ignore[method-assign]
     result: dict[str, Any] = {"import_s": round(imported, 3)}
@@ -60,10 +67,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         assert ok, "the inbox did not open"
         screen = app.screen
         threads = screen.threads
-        await wait_for(lambda: threads.thread_at(0) is not None, 20)
-        loaded = time.perf_counter()
-        await wait_for(lambda: frames and frames[-1] >= loaded, 5)
-        first_paint = next(t for t in frames if t >= loaded) - PROCESS_START
+        # (a frame's own check: polling for the rows may notice them a frame or more late)
+        await wait_for(lambda: bool(rows_shown), 20)
+        first_paint = rows_shown[0] - PROCESS_START
         result["first_paint_ms"] = round(first_paint * 1000, 1)
         result["total_threads"] = threads.total
         await pilot.pause(0.3)
