@@ -407,9 +407,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     meanwhile), the rows counted on both sides."""
     from backend.config import POSTGRESQL_SCHEMES
     from backend.startup import ServingLock, StartupError, open_postgresql, open_store
-    from backend.store import SqliteStore
-    from backend.store.pg_copy import CopyError, copy_to_postgresql
-    from backend.store.pg_engine import PgEngine
+    from backend.store import CopyError, PostgresStore, SqliteStore
 
     settings = _settings()
     if settings is None:
@@ -433,17 +431,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         store = SqliteStore(source)
         await open_store(store)  # brings an older database to this version's schema
         await store.close()
-        engine = PgEngine(args.to, max_size=1)
-        await open_postgresql(engine)
+        target = PostgresStore(args.to, pool_size=1)
+        await open_postgresql(target.engine)  # migrates it
         try:
-
-            def copy() -> dict[str, int]:
-                with engine.pool.connection() as conn:
-                    return copy_to_postgresql(source, conn)
-
-            return await asyncio.to_thread(copy)
+            return await target.copy_from_sqlite(source)
         finally:
-            await engine.close()
+            await target.close()
 
     lock = ServingLock(source)
     try:

@@ -6,6 +6,7 @@ where a store is opened. import-linter checks that nothing outside ``backend.sto
 imports anything else of it (``pyproject.toml``).
 """
 
+from backend.store.pg_copy import CopyError
 from backend.store.postgres import PostgresStore
 from backend.store.reports import ReportFilters
 from backend.store.sqlite import SqliteStore
@@ -53,6 +54,7 @@ __all__ = [
     "COUNTS_TRIGGERS",
     "Call",
     "Change",
+    "CopyError",
     "Counts",
     "Echo",
     "GroupMessage",

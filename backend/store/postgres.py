@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
@@ -33,10 +34,6 @@ from pydantic import BaseModel
 from backend.domain.clock import Clock, SystemClock
 from backend.domain.errors import NotFound
 from backend.store import conversations as conv
-from backend.store.agents import AgentsStore
-from backend.store.audit import AuditStore
-from backend.store.channels import ChannelsStore
-from backend.store.drafts import DraftsStore
 from backend.store.engine import (
     AFTER_BATCH,
     LOGGED_EVENTS,
@@ -46,25 +43,12 @@ from backend.store.engine import (
     logged_frames,
     unbuilt,
 )
-from backend.store.events import EventsStore
-from backend.store.ingesting import IngestStore
-from backend.store.inserts import InsertsStore
-from backend.store.media import MediaStore
-from backend.store.outbox import OutboxStore
+from backend.store.pg_copy import copy_to_postgresql
 from backend.store.pg_dialect import configure, parameters, translate
 from backend.store.pg_engine import PgEngine
 from backend.store.pg_events import append_events, frame, newest_seq
-from backend.store.records import RecordsStore
-from backend.store.reports import ReportsStore
-from backend.store.search import SearchStore
-from backend.store.seeding import SeedingStore
-from backend.store.sending import SendingStore
-from backend.store.templates import TemplatesStore
-from backend.store.threads import ReadReceiptsStore, ThreadsStore
-from backend.store.tickets import TicketsStore
+from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
-from backend.store.usage import UsageStore
-from backend.store.views import ViewsStore
 
 log = logging.getLogger(__name__)
 
@@ -357,28 +341,8 @@ class PgReaders:
         return None if row is None else row[0]
 
 
-class PostgresStore(
-    AgentsStore,
-    EventsStore,
-    IngestStore,
-    MediaStore,
-    SendingStore,
-    DraftsStore,
-    OutboxStore,
-    UsageStore,
-    TemplatesStore,
-    ChannelsStore,
-    ThreadsStore,
-    ReadReceiptsStore,
-    TicketsStore,
-    ReportsStore,
-    ViewsStore,
-    SearchStore,
-    RecordsStore,
-    InsertsStore,
-    AuditStore,
-    SeedingStore,
-):
+# the SQLite store's areas, all of them: an area added there is PostgreSQL's too
+class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
     def __init__(
         self,
         url: str,
@@ -414,6 +378,16 @@ class PostgresStore(
     async def close(self) -> None:
         self.writer.stop()
         await self.engine.close()
+
+    async def copy_from_sqlite(self, sqlite_path: Path) -> dict[str, int]:
+        """Copy the SQLite database at ``sqlite_path`` into this (opened, empty) one
+        (``pg_copy``); the rows copied per table. A ``CopyError`` says why it cannot."""
+
+        def copy() -> dict[str, int]:
+            with self.engine.pool.connection() as conn:
+                return copy_to_postgresql(sqlite_path, conn)
+
+        return await asyncio.to_thread(copy)
 
     async def event_page(self, seq: int, limit: int) -> EventPage:
         """As ``EventsStore.event_page``; a snapshot logged without its frame (one copied

@@ -22,7 +22,8 @@ NOT_ON_THE_FACE = {
 }
 # and the PostgreSQL store's own, beside those
 POSTGRESQL_ONLY = {
-    "start": "the second half of open, after startup.open_postgresql opened the pool"
+    "copy_from_sqlite": "admin migrate --to: fills a new PostgreSQL database",
+    "start": "the second half of open, after startup.open_postgresql opened the pool",
 }
 
 
