@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench mutate lint format check install
+.PHONY: demo test test-postgresql bench mutate lint format check install
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check backend tui tests
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# the store, API and WhatsApp tests on PostgreSQL (a throwaway server: tests/pg_cluster.py)
+test-postgresql: $(STAMP)
+	$(BIN)/python -m pytest -q -m postgresql --all-engines tests/backend tests/whatsapp
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

@@ -45,7 +45,13 @@ from backend.email.channel import EmailChannel
 from backend.hub import Hub
 from backend.keys import HUB, SERVICES, SETTINGS, STORE, WEBSOCKETS
 from backend.schemas import EventType
-from backend.startup import ServingLock, open_store, prepare_folders
+from backend.startup import (
+    ServingLock,
+    open_configured_store,
+    open_store,
+    prepare_folders,
+    store_for,
+)
 from backend.store import CommittedEvent, SqliteStore
 from backend.whatsapp.channel import WhatsAppChannel
 
@@ -94,7 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     )
     app[SETTINGS] = settings
     app[HUB] = Hub(queue_size=settings.ws_queue_size, queue_bytes=settings.ws_queue_bytes)
-    app[STORE] = SqliteStore(settings.database_path, clock=clock or SystemClock())
+    app[STORE] = store_for(settings, clock or SystemClock())
     app[STORE].on_commit(app[HUB].publish)
     app[WEBSOCKETS] = set()
     app[SERVICES] = {}
@@ -128,9 +134,16 @@ async def settle_gc(app: web.Application) -> None:
 
 
 async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
-    """One serving process per database (``ServingLock``), taken before the store opens: a
-    second one must not touch the first one's outbox."""
+    """One serving process per SQLite database (``ServingLock``), taken before the store
+    opens: a second one must not touch the first one's outbox. (PostgreSQL: the store
+    opens its pool; the folders and the lock are SQLite's.)"""
     settings = app[SETTINGS]
+    store = app[STORE]
+    if not isinstance(store, SqliteStore):
+        await open_configured_store(settings, store)
+        yield
+        await store.close()
+        return
     prepare_folders(settings.data_dir, settings.database_path)
     lock = ServingLock(settings.database_path)
     lock.acquire()

@@ -112,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--json", action="store_true", help="print JSON")
     report.set_defaults(func=cmd_report)
 
+    migrate = areas.add_parser(
+        "migrate",
+        help="copy this SQLite database into an empty PostgreSQL one (stop serve first)",
+    )
+    migrate.add_argument("--to", required=True, metavar="postgresql://…", help="the target")
+    migrate.set_defaults(func=cmd_migrate)
+
     add_channel_commands = _optional("backend.whatsapp.cli", "add_channel_commands")
     if add_channel_commands is not None:
         add_connect_email = _optional("backend.email.cli", "add_connect_email")
@@ -251,21 +258,19 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 def _with_store(work: Callable[[Store], Awaitable[int | None]]) -> int:
     from backend.domain.errors import DomainError
-    from backend.startup import StartupError, open_store, prepare_folders
-    from backend.store import SqliteStore
+    from backend.startup import StartupError, open_configured_store, store_for
 
     settings = _settings()
     if settings is None:
         return EXIT_USAGE
 
     async def run() -> int | None:
-        prepare_folders(settings.data_dir, settings.database_path)
-        store = SqliteStore(settings.database_path)
+        store = store_for(settings)
         if hasattr(store, "set_usage_rules"):
             store.set_usage_rules(
                 limit=settings.usage_limit, subscription_start=settings.subscription_start
             )
-        await open_store(store)
+        await open_configured_store(settings, store)
         try:
             return await work(store)
         finally:
@@ -411,6 +416,62 @@ def cmd_usage(args: argparse.Namespace) -> int:
         )
 
     return _with_store(show)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Copy the SQLite database into an empty PostgreSQL one (``pg_copy``): migrated first
+    on both sides, under the SQLite database's serving lock (no ``serve`` writes to it
+    meanwhile), the rows counted on both sides."""
+    from backend.config import POSTGRESQL_SCHEMES
+    from backend.startup import ServingLock, StartupError, open_postgresql, open_store
+    from backend.store import CopyError, PostgresStore, SqliteStore
+
+    settings = _settings()
+    if settings is None:
+        return EXIT_USAGE
+    if args.to.split("://", 1)[0].lower() not in POSTGRESQL_SCHEMES:
+        print("ttydesk: --to must be a postgresql:// URL", file=sys.stderr)
+        return EXIT_USAGE
+    if settings.database_url is not None:
+        print(
+            "ttydesk: the database to copy from is PostgreSQL already: set TTYDESK_DATABASE "
+            "to the SQLite file",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    source = settings.database_path
+    if not source.is_file():
+        print(f"ttydesk: there is no SQLite database at {source}", file=sys.stderr)
+        return EXIT_FAILED
+
+    async def run() -> dict[str, int]:
+        store = SqliteStore(source)
+        await open_store(store)  # brings an older database to this version's schema
+        await store.close()
+        target = PostgresStore(args.to, pool_size=1)
+        await open_postgresql(target.engine)  # migrates it
+        try:
+            return await target.copy_from_sqlite(source)
+        finally:
+            await target.close()
+
+    lock = ServingLock(source)
+    try:
+        lock.acquire()
+        try:
+            counts = asyncio.run(run())
+        finally:
+            lock.release()
+    except (StartupError, CopyError) as exc:
+        print(f"ttydesk: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    rows = sum(counts.values())
+    print(
+        f"Copied {rows} rows of {len(counts)} tables "
+        f"({counts.get('threads', 0)} threads, {counts.get('messages', 0)} messages) "
+        "and checked their counts."
+    )
+    return EXIT_OK
 
 
 def _money(amount: Any, currency: str | None) -> str:

@@ -16,9 +16,16 @@ import typing
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,9 +38,19 @@ from backend.domain.pricing import RateCard, RateCardError, parse_rate_card
 from backend.domain.routing import RoutingRule
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
-# ``database`` is a SQLite file path, or (when its store is finished, issue 16) one of these
+# ``database`` is a SQLite file path, or a URL of one of these schemes (PostgreSQL)
 POSTGRESQL_SCHEMES = ("postgresql", "postgres")
 _URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
+
+
+def _postgresql_only(value: str) -> str:
+    url = _URL_SCHEME.match(value)
+    if url is None or url.group(1).lower() not in POSTGRESQL_SCHEMES:
+        raise ValueError("not a PostgreSQL URL")
+    return value
+
+
+PostgresUrl = Annotated[str, AfterValidator(_postgresql_only)]
 
 
 def default_data_dir() -> Path:
@@ -151,8 +168,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     """Where the database and media files live."""
-    database: Path | None = None
-    """SQLite database path (default: <data_dir>/ttydesk.db)."""
+    database: Annotated[PostgresUrl | Path | None, Field(union_mode="left_to_right")] = None
+    """SQLite database path (default: <data_dir>/ttydesk.db), or a postgresql:// URL."""
     host: str = "127.0.0.1"
     """Address the backend listens on."""
     port: int = Field(default=8580, ge=0, le=65535)
@@ -237,10 +254,7 @@ class Settings(BaseSettings):
         if isinstance(value, str) and (url := _URL_SCHEME.match(value.strip())):
             scheme = url.group(1).lower()
             if scheme in POSTGRESQL_SCHEMES:
-                raise ValueError(
-                    "PostgreSQL support is not finished in this version: set a SQLite file "
-                    "path, or leave it unset for <data_dir>/ttydesk.db"
-                )
+                return value.strip()
             raise ValueError(
                 f"{scheme}:// is not a database ttydesk can use: give a file path (SQLite), "
                 "or leave it unset for <data_dir>/ttydesk.db"
@@ -263,8 +277,16 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def database_url(self) -> str | None:
+        """The PostgreSQL database's URL; None for SQLite."""
+        return self.database if isinstance(self.database, str) else None
+
+    @property
     def database_path(self) -> Path:
-        return self.database or self.data_dir / "ttydesk.db"
+        """The SQLite file (with PostgreSQL, where it would be: nothing is made there)."""
+        if isinstance(self.database, Path):
+            return self.database
+        return self.data_dir / "ttydesk.db"
 
     @property
     def media_dir(self) -> Path:

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING
 from backend.private_files import FILE_MODE, private_dir
 
 if TYPE_CHECKING:
-    from backend.store import SqliteStore
+    from backend.config import Settings
+    from backend.domain.clock import Clock
+    from backend.store import SqliteStore, Store
     from backend.store.pg_engine import PgEngine
 
 PG_CONNECT_TIMEOUT_SECONDS = 10
@@ -50,6 +52,32 @@ def prepare_folders(data_dir: Path, database: Path) -> None:
                 f"the data folder {folder} is not writable by this user: fix its "
                 "permissions or choose another with TTYDESK_DATA_DIR"
             )
+
+
+def store_for(settings: Settings, clock: Clock | None = None) -> Store:
+    """The store the settings name, not yet open: PostgreSQL for a ``postgresql://`` URL,
+    else the SQLite file."""
+    from backend.store import PostgresStore, SqliteStore
+
+    if settings.database_url is not None:
+        return PostgresStore(settings.database_url, clock=clock)
+    return SqliteStore(settings.database_path, clock=clock)
+
+
+async def open_configured_store(settings: Settings, store: Store) -> None:
+    """Open ``store`` (from ``store_for``), its failures as a ``StartupError``. The data
+    folder is made in both cases (media files live there); the database's folder only for
+    SQLite."""
+    from backend.store import PostgresStore, SqliteStore
+
+    if isinstance(store, PostgresStore):
+        prepare_folders(settings.data_dir, settings.data_dir / "ttydesk.db")
+        await open_postgresql(store.engine)
+        await store.start()
+        return
+    assert isinstance(store, SqliteStore)
+    prepare_folders(settings.data_dir, settings.database_path)
+    await open_store(store)
 
 
 async def open_store(store: SqliteStore) -> None:

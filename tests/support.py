@@ -56,6 +56,7 @@ class LiveBackend:
     data_dir: Path
     clock: Clock | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    database: str | None = None  # a postgresql:// URL; None: a SQLite file in data_dir
     port: int = 0
     app: web.Application | None = None
     runner: web.AppRunner | None = None
@@ -88,11 +89,13 @@ class LiveBackend:
             "whatsapp_verify_token": "test-verify-token",
             "ws_heartbeat": 5.0,
         }
+        if self.database is not None:
+            values["database"] = self.database
         values.update(self.overrides)
         return Settings(**values)
 
     @property
-    def store(self) -> SqliteStore:
+    def store(self) -> SqliteStore:  # or a PostgresStore (``database``)
         assert self.app is not None
         return self.app[STORE]
 

@@ -6,6 +6,8 @@ where a store is opened. import-linter checks that nothing outside ``backend.sto
 imports anything else of it (``pyproject.toml``).
 """
 
+from backend.store.pg_copy import CopyError
+from backend.store.postgres import PostgresStore
 from backend.store.reports import ReportFilters
 from backend.store.sqlite import SqliteStore
 from backend.store.store import Store
@@ -53,6 +55,7 @@ __all__ = [
     "COUNTS_TRIGGERS",
     "Call",
     "Change",
+    "CopyError",
     "Counts",
     "Echo",
     "GroupMessage",
@@ -79,6 +82,7 @@ __all__ = [
     "OutboundRequest",
     "OutboxJob",
     "Outcome",
+    "PostgresStore",
     "PricingRules",
     "Recipient",
     "ReportFilters",

@@ -121,12 +121,18 @@ class PgEngine:
         on_commit: Callable[[list[CommittedEvent]], None] | None = None,
         min_size: int = 1,
         max_size: int = 8,
+        configure: Callable[[psycopg.Connection], None] | None = None,
     ) -> None:
         self.url = url
         self._now = now or (lambda: datetime.now(UTC))
         self._on_commit = on_commit
         self.pool = ConnectionPool(
-            url, min_size=min_size, max_size=max_size, open=False, name="ttydesk"
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            name="ttydesk",
+            configure=configure,
         )
         self.version = 0
 

@@ -98,7 +98,7 @@ class ThreadFilter:
         self.aliases.update(other.aliases)
 
     def where(self) -> str:
-        return " AND ".join(f"({clause})" for clause in self.clauses) or "1"
+        return " AND ".join(f"({clause})" for clause in self.clauses) or "1 = 1"
 
     def joins(self) -> str:
         """The joins a COUNT needs: only the tables the conditions mention."""
@@ -161,12 +161,12 @@ def condition_sql(condition: rules.Condition) -> tuple[str, list[Any], frozenset
     if name in BOOL_PROPERTIES:
         wanted = set(values) if operator == rules.IS_ANY_OF else {True, False} - set(values)
         if wanted == {True, False}:
-            return "1", [], frozenset()
+            return "1 = 1", [], frozenset()
         if wanted == {True}:
             return BOOL_PROPERTIES[name][0], [], frozenset()
         if wanted == {False}:
             return BOOL_PROPERTIES[name][1], [], frozenset()
-        return "0", [], frozenset()
+        return "1 = 0", [], frozenset()
     column, aliases = COLUMNS[name]
     text = name in TEXT_PROPERTIES
     params = [_bound(value) for value in values]
@@ -174,11 +174,11 @@ def condition_sql(condition: rules.Condition) -> tuple[str, list[Any], frozenset
     collate = " COLLATE NOCASE" if text else ""
     if operator == rules.IS_ANY_OF:
         if not params:
-            return "0", [], aliases
+            return "1 = 0", [], aliases
         return f"{column}{collate} IN ({marks})", params, aliases
     if operator == rules.IS_NONE_OF:
         if not params:
-            return "1", [], aliases
+            return "1 = 1", [], aliases
         return f"{column} IS NULL OR {column}{collate} NOT IN ({marks})", params, aliases
     if operator == rules.IS_KNOWN:
         extra = f" AND {column} != ''" if text else ""

@@ -19,8 +19,8 @@ from typing import Any
 from backend import schemas
 from backend.config import ConfigError, Settings, load_settings
 from backend.domain.errors import DomainError
-from backend.startup import StartupError, open_store, prepare_folders
-from backend.store import SqliteStore, Store
+from backend.startup import StartupError, open_configured_store, store_for
+from backend.store import Store
 from backend.whatsapp import connect
 from backend.whatsapp.graph import GraphClient
 from backend.whatsapp.template_sync import sync_templates
@@ -109,8 +109,7 @@ def _run(work: Work, settings: Settings | None = None) -> int:
             return EXIT_USAGE
 
     async def run() -> int | None:
-        prepare_folders(settings.data_dir, settings.database_path)
-        store = SqliteStore(settings.database_path)
+        store = store_for(settings)
         store.set_usage_rules(
             limit=settings.usage_limit, subscription_start=settings.subscription_start
         )
@@ -120,7 +119,7 @@ def _run(work: Work, settings: Settings | None = None) -> int:
             timeout=settings.whatsapp_send_timeout,
         )
         try:
-            await open_store(store)
+            await open_configured_store(settings, store)
         except StartupError:
             await graph.close()
             raise

@@ -14,10 +14,12 @@ UNREACHABLE_GRAPH = "http://127.0.0.1:9"
 
 
 @pytest.fixture
-async def backend(tmp_path) -> AsyncIterator[LiveBackend]:
+async def backend(tmp_path, database_url) -> AsyncIterator[LiveBackend]:
     """A real backend with an admin, an agent and three threads to aim requests at."""
     live = LiveBackend(
-        data_dir=tmp_path / "data", overrides={"whatsapp_graph_url": UNREACHABLE_GRAPH}
+        data_dir=tmp_path / "data",
+        overrides={"whatsapp_graph_url": UNREACHABLE_GRAPH},
+        database=database_url,
     )
     await live.start()
     await live.seed_agents()

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from backend import cli
+from backend import cli, schemas
 
 
 @pytest.fixture
@@ -189,3 +189,65 @@ def test_the_inbox_options_before_another_command_are_refused_plainly(command, d
     assert exited.value.code == cli.EXIT_USAGE
     error = capsys.readouterr().err
     assert "--server and --token are the inbox's options" in error and command[0] in error
+
+
+def test_admin_migrate_copies_the_sqlite_database_into_postgresql(data_dir, capsys, postgresql_url):
+    """``admin migrate --to``: the threads, messages and agents of the SQLite database are
+    served by the PostgreSQL store afterwards; a second copy into the now full database is
+    refused in one line, and so is a target that is not PostgreSQL."""
+    import asyncio
+
+    from backend.store import PostgresStore
+    from backend.store import conversations as conv
+    from backend.store.sqlite import SqliteStore
+    from tests.backend.seed import seed_threads
+
+    async def fill() -> tuple[list[int], list[tuple[int, str]]]:
+        store = SqliteStore(data_dir / "ttydesk.db")
+        await store.open()
+        try:
+            await store.create_agent(schemas.AgentCreate(name="Ada", role=schemas.Role.admin))
+            seeded = await seed_threads(store, 3, text="Hello there")
+
+            def snapshots(tx) -> None:  # as ingest logs them: a type and a row
+                for thread_id in seeded:
+                    conv.emit_thread_snapshot(tx, thread_id)
+                conv.emit_message_snapshot(tx, 1, created=True)
+
+            await store.write(snapshots)
+            return seeded, await store.events_after(0)
+        finally:
+            await store.close()
+
+    data_dir.mkdir(parents=True)
+    seeded, replay = asyncio.run(fill())
+    assert cli.main(["admin", "migrate", "--to", postgresql_url]) == 0
+    out = capsys.readouterr().out
+    assert "3 threads, 3 messages" in out and "checked" in out
+
+    async def read() -> tuple[list[int], list[str], list[str], list[tuple[int, str]]]:
+        store = PostgresStore(postgresql_url)
+        await store.open()
+        try:
+            threads = await store.list_threads(limit=10)
+            messages = await store.list_messages(seeded[0])
+            agents = await store.list_agents()
+            return (
+                sorted(thread.id for thread in threads.items),
+                [message.text or "" for message in messages.items],
+                [agent.name for agent in agents],
+                await store.events_after(0),
+            )
+        finally:
+            await store.close()
+
+    thread_ids, texts, names, replayed = asyncio.run(read())
+    # the log's snapshot events (logged as a type and a row) replay as SQLite replays them
+    assert len(replay) > 3 and replayed == replay
+    assert thread_ids == sorted(seeded)
+    assert texts == ["Hello there #0"]  # the first thread's message
+    assert names == ["Ada"]
+    assert cli.main(["admin", "migrate", "--to", postgresql_url]) == 1
+    err = capsys.readouterr().err
+    assert "not empty" in err and "\n" not in err.strip()
+    assert cli.main(["admin", "migrate", "--to", "mysql://x/y"]) == 2

@@ -64,14 +64,19 @@ def test_secrets_are_not_in_the_repr(monkeypatch):
 @pytest.mark.parametrize(
     "url", ["postgresql://ttydesk@127.0.0.1:5432/ttydesk", "postgres://db.example/ttydesk"]
 )
-def test_a_postgresql_url_is_refused_until_it_is_supported(monkeypatch, tmp_path, url):
-    """Never a SQLite file in a folder named ``postgresql:`` (test_startup runs serve)."""
+def test_a_postgresql_url_selects_postgresql_and_is_kept_as_written(monkeypatch, tmp_path, url):
+    """Never a SQLite file in a folder named ``postgresql:``: the URL as it was given."""
     monkeypatch.setenv("TTYDESK_DATABASE", url)
-    with pytest.raises(ConfigError) as caught:
-        load_settings()
-    message = str(caught.value)
-    assert "PostgreSQL" in message and "not finished" in message
-    assert "TTYDESK_DATABASE" in message and "\n" not in message
+    settings = load_settings()
+    assert settings.database_url == url
+    assert settings.database == url
+
+
+def test_a_sqlite_path_is_a_path_and_not_a_url(monkeypatch, tmp_path):
+    monkeypatch.setenv("TTYDESK_DATABASE", str(tmp_path / "desk.db"))
+    settings = load_settings()
+    assert settings.database_url is None
+    assert settings.database_path == tmp_path / "desk.db"
 
 
 @pytest.mark.parametrize(

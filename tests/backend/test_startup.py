@@ -162,7 +162,7 @@ def test_an_unknown_key_is_named_with_the_nearest_valid_one(env, tmp_path, text,
 
 
 @pytest.mark.parametrize("command", [("serve",), ("admin", "agent", "list")])
-def test_a_postgresql_url_is_refused_without_making_a_sqlite_file(env, tmp_path, command):
+def test_an_unreachable_postgresql_is_one_line_and_makes_no_sqlite_file(env, tmp_path, command):
     env["TTYDESK_DATABASE"] = "postgresql://ttydesk@127.0.0.1:5432/ttydesk"
     workdir = tmp_path / "cwd"
     workdir.mkdir()

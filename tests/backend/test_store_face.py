@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.store import SqliteStore, Store
+from backend.store import PostgresStore, SqliteStore, Store
 
 # SqliteStore's public methods that are not on the face, and why
 NOT_ON_THE_FACE = {
@@ -19,6 +19,11 @@ NOT_ON_THE_FACE = {
     "mine_counts": "called by the view counts",
     "next_count_change": "takes the SQLite readers pool; called by the view counts cache",
     "priced_counts": "called by usage_month",
+}
+# and the PostgreSQL store's own, beside those
+POSTGRESQL_ONLY = {
+    "copy_from_sqlite": "admin migrate --to: fills a new PostgreSQL database",
+    "start": "the second half of open, after startup.open_postgresql opened the pool",
 }
 
 
@@ -55,3 +60,15 @@ def test_every_public_method_of_the_sqlite_store_is_on_the_face_or_said_why_not(
 def test_the_face_names_the_clock_and_the_sqlite_store_has_one(tmp_path: Path) -> None:
     assert "clock" in Store.__annotations__
     assert SqliteStore(tmp_path / "face.db").clock is not None
+
+
+@pytest.mark.parametrize("name", sorted(FACE))
+def test_postgres_store_has_each_member_of_the_face_with_its_signature(name: str) -> None:
+    implementation = getattr(PostgresStore, name, None)
+    assert implementation is not None, f"PostgresStore has no {name}"
+    assert _shape(implementation) == _shape(FACE[name])
+
+
+def test_every_public_method_of_the_postgres_store_is_on_the_face_or_said_why_not() -> None:
+    public = set(_members(PostgresStore))
+    assert public - set(FACE) - set(NOT_ON_THE_FACE) - set(POSTGRESQL_ONLY) == set()

@@ -123,12 +123,14 @@ def backend_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def backend(tmp_path, clock, backend_overrides) -> AsyncIterator[LiveBackend]:
+async def backend(tmp_path, clock, backend_overrides, database_url) -> AsyncIterator[LiveBackend]:
     """A live backend (fixed clock) with agents and one connected business number."""
     # media fetches go to a closed local port unless a test serves the Graph API: never
     # to Meta (a DNS lookup without network can outlive the test's event loop)
     overrides = {"whatsapp_graph_url": UNREACHABLE_GRAPH, **backend_overrides}
-    live = LiveBackend(data_dir=tmp_path / "data", clock=clock, overrides=overrides)
+    live = LiveBackend(
+        data_dir=tmp_path / "data", clock=clock, overrides=overrides, database=database_url
+    )
     await live.start()
     await live.seed_agents()
     await connect_number(live)

@@ -189,12 +189,14 @@ async def start_env(
     *,
     clock: Clock | None = None,
     backend_overrides: dict[str, Any] | None = None,
+    database: str | None = None,
     **sim_overrides: Any,
 ) -> WhatsAppEnv:
     backend = LiveBackend(  # its port is taken: the webhook URL is known before it starts
         data_dir=data_dir,
         clock=clock,
         overrides={"whatsapp_send_timeout": 2.0} | (backend_overrides or {}),
+        database=database,
     )
     config = sim_config(f"{backend.url}/webhooks/whatsapp", 0, **sim_overrides)
     server = TestServer(create_simulator_app(config), host="127.0.0.1")  # port 0
@@ -223,9 +225,9 @@ def short_ambiguous_wait(monkeypatch: pytest.MonkeyPatch) -> float:
 
 
 @pytest.fixture
-async def wa(tmp_path: Path) -> AsyncIterator[WhatsAppEnv]:
+async def wa(tmp_path: Path, database_url: str | None) -> AsyncIterator[WhatsAppEnv]:
     """Backend + simulator, a connected channel (number PHONE_ID)."""
-    env = await start_env(tmp_path / "data")
+    env = await start_env(tmp_path / "data", database=database_url)
     try:
         await env.connect_channel()
         yield env

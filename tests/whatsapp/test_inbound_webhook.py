@@ -71,6 +71,20 @@ async def test_a_bad_signature_is_401_stores_nothing_and_is_counted(backend, met
     assert await counter(backend, "webhook.bad_signature") == 4
 
 
+async def test_a_nul_character_in_customer_text_loses_nothing_else(
+    backend, meta, agent, database_engine
+):
+    """PostgreSQL's TEXT cannot hold NUL (SQLite's can): there the NUL becomes U+FFFD and
+    the message, the rest of its text and the thread are stored as on SQLite."""
+    response = await signed_post(meta, p.messages_envelope(p.text("a\x00b 📦\x00", at=NOW)))
+    assert response.status_code == 200
+    nul = "\x00" if database_engine == "sqlite" else "\N{REPLACEMENT CHARACTER}"
+    stored = await rows(backend, "SELECT text, thread_id FROM messages")
+    assert [row["text"] for row in stored] == [f"a{nul}b 📦{nul}"]
+    page = (await agent.get(f"/api/v1/threads/{stored[0]['thread_id']}/messages")).json()
+    assert [message["text"] for message in page["items"]] == [f"a{nul}b 📦{nul}"]
+
+
 async def test_the_signature_covers_the_raw_bytes_not_a_reserialisation(backend, meta):
     # \uXXXX escapes, spaces and newlines: any re-serialisation (compact or not, escaped or
     # not) changes these bytes and so the HMAC; only the bytes as received verify

@@ -398,7 +398,7 @@ async def test_bad_filters_are_json_errors_naming_the_field(backend, agent, meta
 
 
 async def test_admin_report_prints_csv_json_and_a_table(backend, desk, monkeypatch, capsys):
-    monkeypatch.setenv("TTYDESK_DATABASE", str(backend.settings.database_path))
+    monkeypatch.setenv("TTYDESK_DATABASE", str(backend.database or backend.settings.database_path))
     monkeypatch.setenv("TTYDESK_DATA_DIR", str(backend.settings.data_dir))
     monkeypatch.setenv("TTYDESK_RATE_CARD", str(backend.settings.rate_card))
     monkeypatch.setenv("TTYDESK_FREE_SERVICE_MESSAGES_PER_MONTH", "1")

@@ -156,6 +156,8 @@ def cli_env(backend, monkeypatch, tmp_path, rate_card):
     monkeypatch.delenv("TTYDESK_CONFIG_FILE", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("TTYDESK_DATA_DIR", str(backend.data_dir))
+    if backend.database is not None:  # the backend's PostgreSQL database
+        monkeypatch.setenv("TTYDESK_DATABASE", backend.database)
     monkeypatch.setenv("TTYDESK_SUBSCRIPTION_START", SUBSCRIBED.isoformat())
     monkeypatch.setenv("TTYDESK_FREE_SERVICE_MESSAGES_PER_MONTH", "0")
     monkeypatch.setenv("TTYDESK_RATE_CARD", str(rate_card))

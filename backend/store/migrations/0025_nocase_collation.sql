@@ -1,0 +1,2 @@
+-- Nothing to do on SQLite: its NOCASE collation is built in. The PostgreSQL twin makes
+-- a collation of that name, so the store's `COLLATE NOCASE` means the same on both.

@@ -1,0 +1,418 @@
+"""The store on PostgreSQL: the same areas as ``SqliteStore``, over a PostgreSQL engine.
+
+``PostgresStore`` is made of the same area mixins as the SQLite store; what differs is
+the engine under ``self.writer`` and ``self.readers``:
+
+- ``PgWriter.run(fn)`` runs a transaction function on a pooled connection on a worker
+  thread, one at a time in this process (the areas' check-then-write rules assume one
+  writer, as SQLite's does), with a ``PgStoreTx`` that speaks the ``Tx`` interface;
+- ``PgReaders`` reads on the pool, rows indexed by name and by position as
+  ``sqlite3.Row``;
+- every statement goes through ``pg_dialect.translate`` (once per SQL string);
+- a snapshot event (``Tx.emit_sql``, whose frame SQLite builds in SQL) is built here
+  from the wire model the REST reads return (``load_thread``/``load_ticket``/
+  ``load_message``) just before COMMIT, and logged with its frame;
+- events are numbered at COMMIT in commit order (``pg_events.append_events``) and
+  published before ``run`` returns, in that order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.rows import RowMaker
+from pydantic import BaseModel
+
+from backend.domain.clock import Clock, SystemClock
+from backend.domain.errors import NotFound
+from backend.store import conversations as conv
+from backend.store.engine import (
+    AFTER_BATCH,
+    LOGGED_EVENTS,
+    CommittedEvent,
+    SqlEvent,
+    iso,
+    logged_frames,
+    unbuilt,
+)
+from backend.store.pg_copy import copy_to_postgresql
+from backend.store.pg_dialect import configure, parameters, translate
+from backend.store.pg_engine import PgEngine
+from backend.store.pg_events import append_events, frame, newest_seq
+from backend.store.sqlite import SqliteStore
+from backend.store.types import EventPage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Row:
+    """A row indexed by position and by column name (the first of that name), like
+    ``sqlite3.Row``; ``dict(row)`` gives its columns."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, values: Sequence[Any], names: dict[str, int]) -> None:
+        self._values = values
+        self._names = names
+
+    def __getitem__(self, key: int | str | slice) -> Any:
+        if isinstance(key, str):
+            return self._values[self._names[key]]
+        return self._values[key]
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Row):
+            return tuple(self._values) == tuple(other._values)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._values))
+
+    def __repr__(self) -> str:
+        return f"Row({dict(zip(self._names, self._values, strict=False))!r})"
+
+
+def row_maker(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
+    names: dict[str, int] = {}
+    for index, column in enumerate(cursor.description or ()):
+        names.setdefault(column.name, index)
+    return lambda values: Row(values, names)
+
+
+class Cursor:
+    """What ``Tx.execute`` returns: rows, ``rowcount`` and ``lastrowid``."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], returns_id: bool) -> None:
+        self._cursor = cursor
+        self.lastrowid = 0
+        self._rows: list[Any] | None = None
+        if returns_id:
+            rows = cursor.fetchall() if cursor.description else []
+            self.lastrowid = int(rows[-1][0]) if rows else 0
+            self._rows = []
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Any:
+        if self._rows is not None or self._cursor.description is None:
+            return None
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        if self._rows is not None or self._cursor.description is None:
+            return []
+        return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+def run_sql(conn: psycopg.Connection[Any], sql: str, params: Any = ()) -> Cursor:
+    statement = translate(sql)
+    cursor = conn.cursor(row_factory=row_maker)
+    try:
+        cursor.execute(statement.sql, parameters(statement, params))  # type: ignore[arg-type]
+    except psycopg.Error as exc:
+        exc.add_note(f"as PostgreSQL ran it: {statement.sql}")  # the statement, no values
+        raise
+    return Cursor(cursor, statement.returns_id)
+
+
+_INSERTS: dict[tuple[str, ...], str] = {}
+
+
+@dataclass
+class PgStoreTx:
+    """The SQLite ``Tx`` interface on a PostgreSQL transaction."""
+
+    conn: psycopg.Connection[Any]
+    now: datetime
+    now_iso: str
+    next_seq: int  # the number the next event would take if nothing else commits first
+    pending: list[tuple[str, dict[str, Any] | BaseModel | None, int]] = field(default_factory=list)
+    events: list[CommittedEvent] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
+        return run_sql(self.conn, sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
+        statement = translate(sql)
+        cursor = self.conn.cursor(row_factory=row_maker)
+        cursor.executemany(statement.sql, [parameters(statement, row) for row in rows])  # type: ignore[arg-type]
+        return Cursor(cursor, False)
+
+    def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        return self.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        return self.execute(sql, params).fetchall()
+
+    def index_message(self, message_id: int, body: str) -> None:
+        self.execute("INSERT INTO messages_fts (rowid, body) VALUES (?, ?)", (message_id, body))
+
+    def insert(self, table: str, values: dict[str, Any]) -> int:
+        key = (table, *values)
+        sql = _INSERTS.get(key)
+        if sql is None:
+            columns = ", ".join(values)
+            marks = ", ".join("?" for _ in values)
+            sql = _INSERTS[key] = f"INSERT INTO {table} ({columns}) VALUES ({marks})"
+        return self.execute(sql, tuple(values.values())).lastrowid
+
+    def update(self, table: str, row_id: int, values: dict[str, Any]) -> None:
+        if not values:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        self.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*values.values(), row_id))
+
+    def emit(self, event_type: str, data: dict[str, Any] | BaseModel) -> int:
+        """Log an event; it is numbered at COMMIT (``pg_events``), so the number returned
+        is the one it takes only if no other process commits events first."""
+        self.pending.append((str(event_type), data, 0))
+        self.next_seq += 1
+        return self.next_seq - 1
+
+    def emit_sql(self, builder: SqlEvent, entity_id: int) -> int:
+        """A snapshot event: its row is read as it is just before COMMIT."""
+        self.pending.append((builder.type, None, entity_id))
+        self.next_seq += 1
+        return self.next_seq - 1
+
+
+_SNAPSHOTS: dict[str, Callable[[Any, int], BaseModel]] = {
+    conv.THREAD_UPDATED.type: conv.load_thread,
+    conv.TICKET_UPDATED.type: conv.load_ticket,
+    conv.MESSAGE_CREATED.type: conv.load_message,
+    conv.MESSAGE_UPDATED.type: conv.load_message,
+}
+
+
+def _events_of(
+    tx: PgStoreTx,
+) -> tuple[list[tuple[str, dict[str, Any] | BaseModel]], list[int]]:
+    """The transaction's events with the snapshots built from their rows as they are
+    now (one whose row is gone is left out, as SQLite's ``BatchBuffer`` does), and each
+    event's entity id (0: not a snapshot)."""
+    events: list[tuple[str, dict[str, Any] | BaseModel]] = []
+    entities: list[int] = []
+    built: dict[tuple[str, int], BaseModel | None] = {}
+    for event_type, data, entity_id in tx.pending:
+        if data is None:
+            key = (event_type, entity_id)
+            if key not in built:
+                try:
+                    built[key] = _SNAPSHOTS[event_type](tx, entity_id)
+                except NotFound:
+                    built[key] = None
+            data = built[key]
+            if data is None:
+                continue
+        events.append((event_type, data))
+        entities.append(entity_id)
+    return events, entities
+
+
+class PgWriter:
+    """Runs transaction functions one at a time (in this process) on the engine's pool,
+    and publishes their events in commit order."""
+
+    def __init__(
+        self,
+        engine: PgEngine,
+        *,
+        now: Callable[[], datetime],
+        on_commit: Callable[[list[CommittedEvent]], None],
+    ) -> None:
+        self._engine = engine
+        self._now = now
+        self._on_commit = on_commit
+        self._lock = threading.Lock()
+        self._newest = 0
+        self.batches = 0
+        self.transactions = 0
+        self._open = False
+
+    @property
+    def newest_seq(self) -> int:
+        return self._newest
+
+    def start(self) -> None:
+        with self._engine.pool.connection() as conn:
+            self._newest = newest_seq(conn)
+        self._open = True
+
+    def stop(self) -> None:
+        self._open = False
+
+    async def run(self, fn: Callable[[PgStoreTx], T]) -> T:
+        if not self._open:
+            raise RuntimeError("the store is not open")
+        loop = asyncio.get_running_loop()
+        result, callbacks = await asyncio.to_thread(self._write, fn, loop)
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit callback failed")
+        return result
+
+    def _write(
+        self, fn: Callable[[PgStoreTx], T], loop: asyncio.AbstractEventLoop
+    ) -> tuple[T, list[Callable[[], None]]]:
+        with self._lock:
+            now = self._now()
+            with self._engine.pool.connection() as conn:
+                tx = PgStoreTx(conn, now, iso(now) or "", self._newest + 1)
+                result = fn(tx)
+                for statements in AFTER_BATCH:
+                    for sql in statements:
+                        run_sql(conn, sql)
+                pending, entities = _events_of(tx)
+                events = append_events(conn, pending, tx.now_iso)
+                # a snapshot's row, as SQLite's log names it (its frame is logged whole)
+                snapshots = [
+                    (entity, event.seq)
+                    for entity, event in zip(entities, events, strict=True)
+                    if entity
+                ]
+                if snapshots:
+                    with conn.cursor() as cursor:
+                        cursor.executemany(
+                            "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
+                        )
+            # committed when the pool's block ended without an exception
+            if events:
+                self._newest = events[-1].seq
+                # published in commit order (under the lock), before the caller wakes
+                loop.call_soon_threadsafe(self._publish, events)
+            self.batches += 1
+            self.transactions += 1
+            return result, tx.after_commit
+
+    def _publish(self, events: list[CommittedEvent]) -> None:
+        try:
+            self._on_commit(events)
+        except Exception:
+            log.exception("publishing committed events failed")
+
+
+class PgReaders:
+    """Reads on the engine's pool, each on a worker thread."""
+
+    def __init__(self, engine: PgEngine) -> None:
+        self._engine = engine
+        self.background = self
+
+    def _all(self, sql: str, params: Any) -> list[Any]:
+        with self._engine.pool.connection() as conn:
+            return run_sql(conn, sql, params).fetchall()
+
+    async def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        return await asyncio.to_thread(self._all, sql, params)
+
+    async def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        rows = await self.all(sql, params)
+        return rows[0] if rows else None
+
+    async def value(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        row = await self.one(sql, params)
+        return None if row is None else row[0]
+
+
+# the SQLite store's areas, all of them: an area added there is PostgreSQL's too
+class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock | None = None,
+        on_commit: Callable[[list[CommittedEvent]], None] | None = None,
+        pool_size: int = 8,
+    ) -> None:
+        self.url = url
+        self.clock = clock or SystemClock()
+        self._subscribers: list[Callable[[list[CommittedEvent]], None]] = []
+        if on_commit is not None:
+            self._subscribers.append(on_commit)
+        self.engine = PgEngine(url, now=self.clock.now, max_size=pool_size, configure=configure)
+        self.writer = PgWriter(self.engine, now=self.clock.now, on_commit=self._published)  # type: ignore[assignment]
+        self.readers = PgReaders(self.engine)  # type: ignore[assignment]
+
+    def on_commit(self, callback: Callable[[list[CommittedEvent]], None]) -> None:
+        self._subscribers.append(callback)
+
+    def _published(self, events: list[CommittedEvent]) -> None:
+        for callback in self._subscribers:
+            callback(events)
+
+    async def open(self) -> None:
+        await self.engine.open()
+        await self.start()
+
+    async def start(self) -> None:
+        """After the engine has opened (``startup.open_postgresql`` opens it)."""
+        await asyncio.to_thread(self.writer.start)
+
+    async def close(self) -> None:
+        self.writer.stop()
+        await self.engine.close()
+
+    async def copy_from_sqlite(self, sqlite_path: Path) -> dict[str, int]:
+        """Copy the SQLite database at ``sqlite_path`` into this (opened, empty) one
+        (``pg_copy``); the rows copied per table. A ``CopyError`` says why it cannot."""
+
+        def copy() -> dict[str, int]:
+            with self.engine.pool.connection() as conn:
+                return copy_to_postgresql(sqlite_path, conn)
+
+        return await asyncio.to_thread(copy)
+
+    async def event_page(self, seq: int, limit: int) -> EventPage:
+        """As ``EventsStore.event_page``; a snapshot logged without its frame (one copied
+        from SQLite by ``admin migrate``) is built from its row as it is now, from the
+        wire model as the PostgreSQL writer builds them."""
+
+        def read() -> tuple[list[Any], dict[int, str]]:
+            with self.engine.pool.connection() as conn:
+                rows = run_sql(
+                    conn, f"{LOGGED_EVENTS} WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+                ).fetchall()
+                now = self.now()
+                reader = PgStoreTx(conn, now, iso(now) or "", 0)
+                built: dict[int, str] = {}
+                for event_seq, event_type, entity_id in unbuilt(rows):
+                    snapshot = _SNAPSHOTS.get(event_type)
+                    if snapshot is None:
+                        continue
+                    try:
+                        model = snapshot(reader, entity_id)
+                    except NotFound:
+                        continue
+                    built[event_seq] = frame(event_seq, event_type, model)
+                return rows, built
+
+        rows, built = await asyncio.to_thread(read)
+        frames = [(row[0], text) for row, text in logged_frames(rows, built)]
+        return EventPage(frames, rows[-1][0] if rows else seq, len(rows) == limit)
