@@ -793,7 +793,7 @@ class InboxScreen(Screen[None]):
         if self.thread is None or self.thread.id != thread_id:
             return
         log = self.log_widget
-        await log.set_messages(page.items, page.next_cursor is not None)
+        log.set_messages(page.items, page.next_cursor is not None)
         self._loaded_thread_id = thread_id
         if page.next_cursor is None:  # the thread's start is shown: is there one before it?
             self._hint_earlier(self.thread)
