@@ -486,7 +486,13 @@ def _reason(exc: Exception) -> str:
     return text
 
 
+# pydantic holds a parametrized generic (``Page[Message]``) weakly: once collected, the next
+# request would make it again and build its validator anew (tens of ms, each thread opened)
+_PARSED_TYPES: set[type[BaseModel]] = set()
+
+
 def _parse(model: type[M], response: httpx.Response) -> M:
+    _PARSED_TYPES.add(model)
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
