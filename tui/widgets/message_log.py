@@ -151,6 +151,7 @@ class MessageLog(ScrollView, can_focus=True):
 
     DEFAULT_CSS = """
     MessageLog {
+        padding: 0 1;
         overflow-x: hidden;
         & > .message-log--edge-out { color: $primary 50%; }
         & > .message-log--edge-in { color: $secondary 50%; }
@@ -254,13 +255,13 @@ class MessageLog(ScrollView, can_focus=True):
         WhatsApp's timestamp order (a message delivered late is not the newest)."""
         if _hidden(message):
             return
-        at_end = self.cursor >= len(self.messages) - 1
         for index, known in enumerate(self.messages):
             if known.id == message.id:
                 self.messages[index] = message
                 self._blocks[index].message = message
-                self._keep_in_view(self._relayout, at_end)
+                self._keep_in_view(self._relayout)
                 return
+        at_end = self.cursor >= len(self.messages) - 1
         position = len(self.messages)
         while position and _order(self.messages[position - 1]) > _order(message):
             position -= 1
@@ -438,7 +439,7 @@ class MessageLog(ScrollView, can_focus=True):
     ) -> tuple[int, tuple[object, ...]]:
         """The width a block's text wraps to, and what its lines depend on."""
         box = self._box(block, at_cursor)
-        room = max(1, width - 2 - box.left - box.right - (1 if box.edge else 0) - 2 * box.padding)
+        room = max(1, width - box.left - box.right - (1 if box.edge else 0) - 2 * box.padding)
         message = block.message
         if message is None:
             return room, (room, shared)
@@ -531,7 +532,7 @@ class MessageLog(ScrollView, can_focus=True):
         background = base + styles[box.background] if box.background else base
         if block.message is None:
             background = base + styles["muted"]
-        segments = [Segment(" " * (1 + box.left), base)]
+        segments = [Segment(" " * box.left, base)] if box.left else []
         if box.edge:
             segments.append(
                 Segment(CURSOR_EDGE if box.edge == "edge-cursor" else EDGE, styles[box.edge])
@@ -541,8 +542,9 @@ class MessageLog(ScrollView, can_focus=True):
         segments.extend(Segment.apply_style(block.lines[row], background))
         if box.padding:
             segments.append(Segment(" " * box.padding, background))
-        segments.append(Segment(" " * (1 + box.right), base))
-        if width < 16:  # too narrow for the boxes: the line may overflow
+        if box.right:
+            segments.append(Segment(" " * box.right, base))
+        if width < 14:  # too narrow for the boxes: the line may overflow
             return Strip(segments).crop_extend(0, width, base)
         return Strip(segments, width)
 
