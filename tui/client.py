@@ -491,6 +491,15 @@ def _reason(exc: Exception) -> str:
 _PARSED_TYPES: set[type[BaseModel]] = set()
 
 
+def prepare_parsing(*models: type[BaseModel]) -> None:
+    """Build the validators of ``models`` now: pydantic builds a model's when it is first
+    used (the schemas are deferred for a quick start), and the first thread opened would
+    wait some 30 ms for ``Page[Message]``'s."""
+    for model in models:
+        _PARSED_TYPES.add(model)
+        model.model_rebuild()
+
+
 def _parse(model: type[M], response: httpx.Response) -> M:
     _PARSED_TYPES.add(model)
     try:
