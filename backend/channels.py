@@ -9,10 +9,12 @@ second implementation of this boundary, not branches inside WhatsApp's code. A c
   content policy, the subject) is decided before, on the event loop; a channel never
   writes SQL nor imports more of the store than its face.
 - **sends**: ``Store.send_message`` checks the rules and queues what an agent asked in the
-  outbox; the channel's worker claims due jobs (``Store.claim_outbox``), delivers them,
-  and says what happened (``outbox_sent``, ``outbox_retry_later``, ``outbox_ambiguous``,
-  ``outbox_failed``): each message at most once, an unknown outcome flagged for the
-  agent, never resent on its own.
+  outbox, as a channel-neutral ``OutboundRequest`` (``backend.store``); the channel's
+  worker claims due jobs (``Store.claim_outbox``), builds its provider's request from
+  each (WhatsApp: ``whatsapp/graph_bodies.py``), delivers them, and says what happened
+  (``outbox_sent``, ``outbox_retry_later``, ``outbox_ambiguous``, ``outbox_failed``):
+  each message at most once, an unknown outcome flagged for the agent, never resent on
+  its own.
 - **runs** its workers for the app's lifetime (``attach``). Its HTTP endpoints (a
   webhook) are handlers in ``backend/api/``, registered in ``backend/app.py``: a channel
   never imports the API (import-linter checks it).

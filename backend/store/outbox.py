@@ -19,9 +19,14 @@ from backend.store.base import StoreBase, loads
 from backend.store.channels import emit_channel
 from backend.store.conversations import emit_message
 from backend.store.engine import Tx, dumps, iso
-from backend.store.outbox_rows import TERMINAL_STATUSES, settle_outbox_row
+from backend.store.outbox_rows import TERMINAL_STATUSES, decode_request, settle_outbox_row
 from backend.store.statuses import apply_early_statuses, settle_ticket_delivery
-from backend.store.types import OutboxJob
+from backend.store.types import OutboundRequest, OutboxJob
+
+UNREADABLE_REQUEST = (
+    "This message was queued in a form this version of the help desk cannot read, so it "
+    "was not sent; send it again."
+)
 
 
 def _checking(tx: Tx, message_ids: list[int]) -> None:
@@ -79,7 +84,7 @@ class OutboxStore(StoreBase):
 
         def claim(tx: Tx) -> list[OutboxJob]:
             rows = tx.all(
-                "SELECT o.message_id, o.attempts, o.payload, o.phone_number_id, m.thread_id, "
+                "SELECT o.message_id, o.attempts, o.request, o.payload, o.phone_number_id, m.thread_id, "
                 "m.media_id, md.path AS media_path, md.mime_type AS media_mime, "
                 "md.filename AS media_filename, md.external_id AS media_external_id, "
                 "md.phone_number_id AS media_pnid, "
@@ -97,6 +102,15 @@ class OutboxStore(StoreBase):
             )
             jobs: list[OutboxJob] = []
             for row in rows:
+                legacy = row["request"] is None  # queued before 0024: its body as built then
+                request: OutboundRequest | None = None
+                if not legacy:
+                    try:
+                        request = decode_request(row["request"])
+                    except (ValueError, TypeError, KeyError):
+                        # never sent: no guess at what was meant, and the queue goes on
+                        _fail_message(tx, row["message_id"], None, UNREADABLE_REQUEST)
+                        continue
                 tx.execute(
                     "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, "
                     "updated_at = ? WHERE message_id = ?",
@@ -108,7 +122,8 @@ class OutboxStore(StoreBase):
                         message_id=row["message_id"],
                         thread_id=row["thread_id"],
                         attempts=row["attempts"] + 1,
-                        payload=loads(row["payload"], {}),
+                        request=request,
+                        legacy_body=loads(row["payload"], {}) if legacy else None,
                         phone_number_id=row["phone_number_id"],
                         access_token=row["access_token"],
                         channel_id=row["channel_id"],

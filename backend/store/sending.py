@@ -4,13 +4,15 @@ queues it in the outbox (SPEC §5, §6).
 Checked in order, and a refusal leaves nothing behind: the thread's number is connected,
 the contact is reachable, a free-form message needs an open session (409
 ``session_expired``), the usage limits (429). Then the message (``queued``) and its
-outbox row with the Graph API body are written with the usage record, the ticket moves
+outbox row with what was asked (an ``OutboundRequest``: the channel builds its own
+request from it at send time) are written with the usage record, the ticket moves
 to *waiting on contact*, and ``message.created``/``thread.updated``/``ticket.updated``
 (and ``usage.updated`` when counted) are emitted. Notes are stored only: never sent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -35,13 +37,12 @@ from backend.store.conversations import (
 )
 from backend.store.drafts import delete_draft
 from backend.store.engine import Tx, dumps, parse_dt
-from backend.store.outbox_rows import callback_data, enqueue
+from backend.store.outbox_rows import decode_request, enqueue, send_reference
 from backend.store.templates import find_template, given_values, prepare_template
-from backend.store.types import SendResult
+from backend.store.types import OutboundMedia, OutboundRequest, Recipient, SendResult
 from backend.store.usage import UsageRules, count_send, emit_usage, link_usage_record
 
 COMPOSER_KINDS = (schemas.SendText, schemas.SendMedia, schemas.SendNote)  # what a draft becomes
-MEDIA_ID_PLACEHOLDER = None  # filled by the outbox worker with Meta's media id at send time
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,25 +118,24 @@ def _require_sendable_number(tx: Tx, phone_number_id: str | None) -> None:
         )
 
 
-def recipient_of(contact: dict[str, Any]) -> dict[str, str]:
-    """``to`` for a number, ``recipient`` for a user id (BSUID), as the contact has."""
+def recipient_of(contact: dict[str, Any]) -> Recipient:
+    """The contact's WhatsApp number, else their user id (BSUID), else a phone on file."""
     if contact.get("wa_id"):
-        return {"to": str(contact["wa_id"])}
+        return Recipient(str(contact["wa_id"]), "phone")
     if contact.get("wa_user_id"):
-        return {"recipient": str(contact["wa_user_id"])}
+        return Recipient(str(contact["wa_user_id"]), "user_id")
     for key in ("mobile_phone", "phone"):
         if contact.get(key):
-            return {"to": str(contact[key]).lstrip("+")}
+            return Recipient(str(contact[key]).lstrip("+"), "phone")
     raise Conflict(
         "This contact has no WhatsApp number or user id to send to.", code="contact_unreachable"
     )
 
 
-def _reply_context(
-    tx: Tx, thread_id: int, reply_to: int | None
-) -> tuple[dict[str, Any], str | None]:
+def _quoted(tx: Tx, thread_id: int, reply_to: int | None) -> str | None:
+    """The channel's id (wamid) of the message a reply quotes."""
     if reply_to is None:
-        return {}, None
+        return None
     row = tx.one("SELECT thread_id, wamid, kind FROM messages WHERE id = ?", (reply_to,))
     if row is None or row["thread_id"] != thread_id or row["kind"] == schemas.MessageKind.note:
         raise InvalidField("There is no such message in this thread to reply to.", field="reply_to")
@@ -143,23 +143,14 @@ def _reply_context(
         raise InvalidField(
             "That message has not reached WhatsApp yet, so it cannot be quoted.", field="reply_to"
         )
-    return {"context": {"message_id": row["wamid"]}}, row["wamid"]
+    return row["wamid"]
 
 
-def _recipient(ctx: _ThreadContext) -> dict[str, str]:
-    """A group's thread sends to the group (``to``: its id), never to one participant."""
+def _recipient(ctx: _ThreadContext) -> Recipient:
+    """A group's thread sends to the group, never to one participant."""
     if ctx.group_id:
-        return {"to": ctx.group_id}
+        return Recipient(ctx.group_id, "group")
     return recipient_of(ctx.contact)
-
-
-def _base_payload(ctx: _ThreadContext, message_id: int) -> dict[str, Any]:
-    return {
-        "messaging_product": "whatsapp",
-        "recipient_type": "group" if ctx.group_id else "individual",
-        **_recipient(ctx),
-        "biz_opaque_callback_data": callback_data(message_id),
-    }
 
 
 def _require_unchanged(tx: Tx, thread_id: int, expected_last_message_id: int | None) -> None:
@@ -229,24 +220,29 @@ def send_in_tx(
     if free_form and not ctx.session_open:
         raise SessionExpired()
 
-    # everything that can refuse with 422 is checked before usage is counted
+    # everything that can refuse with 422 is checked before usage is counted; what is
+    # asked is kept with a placeholder reference until the message has its id
     values: dict[str, Any]
+    asked: OutboundRequest
     reaction_target: sqlite3.Row | None = None
     if isinstance(request, schemas.SendText):
-        context, quoted = _reply_context(tx, thread_id, request.reply_to)
+        quoted = _quoted(tx, thread_id, request.reply_to)
         values = {
             "kind": schemas.MessageKind.text,
             "text": request.text,
             "reply_to_id": request.reply_to,
             "reply_to_wamid": quoted,
         }
-        body: dict[str, Any] = {
-            "type": "text",
-            "text": {"body": request.text, "preview_url": request.preview_url},
-            **context,
-        }
+        asked = OutboundRequest(
+            kind="text",
+            recipient=recipient,
+            reference="",
+            text=request.text,
+            link_preview=request.preview_url,
+            reply_to=quoted,
+        )
     elif isinstance(request, schemas.SendMedia):
-        context, quoted = _reply_context(tx, thread_id, request.reply_to)
+        quoted = _quoted(tx, thread_id, request.reply_to)
         media = tx.one("SELECT * FROM media WHERE id = ?", (request.media_id,))
         if media is None or media["direction"] != schemas.Direction.outbound or not media["path"]:
             raise InvalidField("There is no uploaded file with that id.", field="media_id")
@@ -255,11 +251,6 @@ def send_in_tx(
             raise InvalidField("That file cannot be sent on WhatsApp.", field="media_id")
         if request.caption and kind in ("audio", "sticker"):
             raise InvalidField(f"WhatsApp sends {kind}s without a caption.", field="caption")
-        payload: dict[str, Any] = {"id": MEDIA_ID_PLACEHOLDER}
-        if request.caption:
-            payload["caption"] = request.caption
-        if kind == "document" and media["filename"]:
-            payload["filename"] = media["filename"]
         values = {
             "kind": kind,
             "media_id": request.media_id,
@@ -267,12 +258,17 @@ def send_in_tx(
             "reply_to_id": request.reply_to,
             "reply_to_wamid": quoted,
         }
-        body = {"type": kind, kind: payload, **context}
+        asked = OutboundRequest(
+            kind="media",
+            recipient=recipient,
+            reference="",
+            text=request.caption,
+            reply_to=quoted,
+            media=OutboundMedia(request.media_id, kind, media["filename"]),
+        )
     elif isinstance(request, schemas.SendTemplate):
         template = find_template(tx, request.name, request.language)
-        given = given_values(
-            loads(template["components"], []), request.variables, request.components
-        )
+        given = given_values(template, request.variables, request.components)
         prepared = prepare_template(template, given, ctx.contact)
         values = {
             "kind": schemas.MessageKind.template,
@@ -283,7 +279,9 @@ def send_in_tx(
                 "variables": prepared.values,
             },
         }
-        body = {"type": "template", "template": prepared.graph}
+        asked = OutboundRequest(
+            kind="template", recipient=recipient, reference="", template=prepared.filled
+        )
     elif isinstance(request, schemas.SendReaction):
         reaction_target = tx.one(
             "SELECT id, thread_id, wamid, kind FROM messages WHERE id = ?", (request.message_id,)
@@ -308,10 +306,13 @@ def send_in_tx(
                 "target_id": request.message_id,
             },
         }
-        body = {
-            "type": "reaction",
-            "reaction": {"message_id": reaction_target["wamid"], "emoji": request.emoji},
-        }
+        asked = OutboundRequest(
+            kind="reaction",
+            recipient=recipient,
+            reference="",
+            emoji=request.emoji,
+            reacts_to=reaction_target["wamid"],
+        )
     else:  # pragma: no cover - the discriminated union has no other member
         raise InvalidField("Unknown message kind.", field="kind")
 
@@ -330,7 +331,7 @@ def send_in_tx(
         client_id=request.client_id,
         status=schemas.DeliveryStatus.queued,
         from_number=ctx.business_number,
-        to_number=next(iter(recipient.values())),
+        to_number=recipient.address,
         **values,
     )
     assert ctx.phone_number_id is not None
@@ -338,7 +339,7 @@ def send_in_tx(
         tx,
         message_id,
         ctx.phone_number_id,
-        {**_base_payload(ctx, message_id), **body},
+        dataclasses.replace(asked, reference=send_reference(message_id)),
     )
     if decision.counts:
         link_usage_record(tx, thread_id, message_id)
@@ -375,7 +376,7 @@ def retry_in_tx(
     if row["status"] != schemas.DeliveryStatus.failed:
         raise Conflict("Only a failed message can be retried.", code="not_failed")
     outbox = tx.one(
-        "SELECT payload, phone_number_id FROM outbox WHERE message_id = ?", (message_id,)
+        "SELECT request, payload, phone_number_id FROM outbox WHERE message_id = ?", (message_id,)
     )
     if outbox is None:
         raise Conflict("This message has nothing to resend.", code="not_retryable")
@@ -410,10 +411,16 @@ def retry_in_tx(
             "content": dumps(content),
         },
     )
-    payload = loads(outbox["payload"], {})
-    payload.update(_recipient(ctx))
     tx.execute("DELETE FROM outbox WHERE message_id = ?", (message_id,))
-    enqueue(tx, message_id, ctx.phone_number_id or outbox["phone_number_id"], payload)
+    phone_number_id = ctx.phone_number_id or outbox["phone_number_id"]
+    if outbox["request"] is None:
+        # queued before 0024: its old body goes again as it is
+        enqueue(tx, message_id, phone_number_id, None, outbox["payload"])
+    else:
+        asked = decode_request(outbox["request"])
+        enqueue(
+            tx, message_id, phone_number_id, dataclasses.replace(asked, recipient=_recipient(ctx))
+        )
     if decision.counts:
         link_usage_record(tx, thread_id, message_id)
         emit_usage(tx, rules)

@@ -24,7 +24,7 @@ from backend.store import conversations as conv
 from backend.store.base import loads
 from backend.store.engine import Tx, dumps, iso, parse_dt
 from backend.store.inbound import COUNTER_DUPLICATE, INGESTING_STATES
-from backend.store.outbox_rows import message_id_from_callback, settle_outbox_row
+from backend.store.outbox_rows import message_id_from_reference, settle_outbox_row
 from backend.store.templates import template_from_row
 from backend.store.types import StatusOutcome, StatusRecord, StatusResult
 
@@ -72,7 +72,7 @@ def apply_status(tx: Tx, record: StatusRecord) -> StatusResult:
     )
     attached = False
     if row is None:
-        by_opaque = message_id_from_callback(record.opaque)
+        by_opaque = message_id_from_reference(record.opaque)
         if by_opaque is not None:
             row = tx.one(
                 "SELECT id, thread_id, wamid, status FROM messages WHERE id = ? AND direction = ?",

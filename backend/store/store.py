@@ -31,6 +31,7 @@ from backend.store.types import (
     OutboxJob,
     PricingRules,
     SendResult,
+    TemplateDefinition,
     UsageRules,
 )
 
@@ -295,7 +296,7 @@ class Store(Protocol):
     async def list_templates(self) -> list[schemas.Template]: ...
 
     async def replace_templates(
-        self, waba_id: str, items: list[dict[str, Any]]
+        self, waba_id: str, definitions: list[TemplateDefinition]
     ) -> list[schemas.Template]: ...
 
     async def update_template_mapping(

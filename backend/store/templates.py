@@ -21,6 +21,7 @@ from backend.domain import templates as template_rules
 from backend.domain.errors import InvalidField, NotFound
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, parse_dt
+from backend.store.types import FilledTemplate, TemplateDefinition, TemplateValue
 
 SENDABLE_STATUS = "APPROVED"
 MEDIA_HEADER_FORMATS = {"IMAGE": "image", "VIDEO": "video", "DOCUMENT": "document"}
@@ -65,7 +66,7 @@ def template_variables(components: list[dict[str, Any]]) -> list[str]:
 
 
 def given_values(
-    components: list[dict[str, Any]],
+    row: sqlite3.Row | Mapping[str, Any],
     variables: Mapping[str, str],
     by_component: schemas.TemplateValues | None,
 ) -> dict[str, str]:
@@ -74,6 +75,7 @@ def given_values(
     given = dict(variables)
     if by_component is None:
         return given
+    components = loads(row["components"], [])
     media_header = str((_component(components, "HEADER") or {}).get("format", "")).upper()
     for name, value in by_component.header.items():
         if media_header in MEDIA_HEADER_FORMATS and name == "link":
@@ -117,9 +119,9 @@ def template_from_row(row: sqlite3.Row | Mapping[str, Any]) -> schemas.Template:
 
 @dataclass(frozen=True, slots=True)
 class PreparedTemplate:
-    """A template filled in: the Graph API ``template`` object and the text agents see."""
+    """A template filled in: what the channel sends, and the text agents see."""
 
-    graph: dict[str, Any]
+    filled: FilledTemplate
     text: str
     values: dict[str, str]
 
@@ -157,67 +159,64 @@ def prepare_template(
             f"{', '.join(needed) or 'none'}.",
             field=f"variables.{unknown[0]}",
         )
-    named = str(row["parameter_format"]).upper() == "NAMED"
 
-    def text_parameters(text: str | None, prefix: str = "") -> list[dict[str, Any]]:
-        params = []
-        for name in template_rules.placeholders(text):
-            param: dict[str, Any] = {"type": "text", "text": values[prefix + name]}
-            if named:
-                param["parameter_name"] = name
-            params.append(param)
-        return params
+    def filled(text: str | None, prefix: str = "") -> tuple[TemplateValue, ...]:
+        return tuple(
+            TemplateValue(name, values[prefix + name]) for name in template_rules.placeholders(text)
+        )
 
-    graph_components: list[dict[str, Any]] = []
+    header_media: str | None = None
+    header_link: str | None = None
+    header_values: tuple[TemplateValue, ...] = ()
+    body_values: tuple[TemplateValue, ...] = ()
     parts: list[str] = []
     header = _component(components, "HEADER")
     if header is not None:
         header_format = str(header.get("format", "")).upper()
         if header_format in MEDIA_HEADER_FORMATS:
-            kind = MEDIA_HEADER_FORMATS[header_format]
-            link = values["header"]
-            if not link.startswith(("https://", "http://")):
+            header_media = MEDIA_HEADER_FORMATS[header_format]
+            header_link = values["header"]
+            if not header_link.startswith(("https://", "http://")):
                 raise InvalidField(
-                    f"The template's header needs a link (https://…) to the {kind} to show.",
+                    f"The template's header needs a link (https://…) to the {header_media} "
+                    "to show.",
                     field="variables.header",
                 )
-            graph_components.append(
-                {"type": "header", "parameters": [{"type": kind, kind: {"link": link}}]}
-            )
-            parts.append(f"[{kind.capitalize()}] {link}")
+            parts.append(f"[{header_media.capitalize()}] {header_link}")
         elif header_format == "TEXT":
-            params = text_parameters(header.get("text"), HEADER_PREFIX)
-            if params:
-                graph_components.append({"type": "header", "parameters": params})
-            header_values = {
+            header_values = filled(header.get("text"), HEADER_PREFIX)
+            shown = {
                 name.removeprefix(HEADER_PREFIX): value
                 for name, value in values.items()
                 if name.startswith(HEADER_PREFIX)
             }
-            parts.append(template_rules.render(header.get("text"), header_values))
+            parts.append(template_rules.render(header.get("text"), shown))
     body = _component(components, "BODY")
     if body is not None:
-        params = text_parameters(body.get("text"))
-        if params:
-            graph_components.append({"type": "body", "parameters": params})
+        body_values = filled(body.get("text"))
         parts.append(template_rules.render(body.get("text"), values))
-    for index, _ in _url_buttons(components):
-        graph_components.append(
-            {
-                "type": "button",
-                "sub_type": "url",
-                "index": str(index),
-                "parameters": [{"type": "text", "text": values[f"{BUTTON_PREFIX}{index}"]}],
-            }
-        )
+    url_buttons = tuple(
+        TemplateValue(str(index), values[f"{BUTTON_PREFIX}{index}"])
+        for index, _ in _url_buttons(components)
+    )
     footer = _component(components, "FOOTER")
     if footer is not None and footer.get("text"):
         parts.append(str(footer["text"]))
-    graph: dict[str, Any] = {"name": row["name"], "language": {"code": row["language"]}}
-    if graph_components:
-        graph["components"] = graph_components
     text = "\n\n".join(part for part in parts if part)
-    return PreparedTemplate(graph=graph, text=text, values={k: values[k] for k in needed})
+    return PreparedTemplate(
+        filled=FilledTemplate(
+            name=row["name"],
+            language=row["language"],
+            by_name=str(row["parameter_format"]).upper() == "NAMED",
+            header_media=header_media,
+            header_link=header_link,
+            header=header_values,
+            body=body_values,
+            url_buttons=url_buttons,
+        ),
+        text=text,
+        values={k: values[k] for k in needed},
+    )
 
 
 def find_template(tx: Tx, name: str, language: str) -> sqlite3.Row:
@@ -244,28 +243,24 @@ class TemplatesStore(StoreBase):
         return [template_from_row(row) for row in rows]
 
     async def replace_templates(
-        self, waba_id: str, items: list[dict[str, Any]]
+        self, waba_id: str, definitions: list[TemplateDefinition]
     ) -> list[schemas.Template]:
-        """Store a WABA's templates as Meta lists them; ones Meta no longer lists go.
+        """Store a WABA's templates as its channel lists them; ones no longer listed go.
 
         The variable mapping of a template that stays is kept.
         """
 
         def replace(tx: Tx) -> list[schemas.Template]:
             seen: list[int] = []
-            for item in items:
-                name, language = item.get("name"), item.get("language")
-                if not name or not language:
-                    continue
+            for definition in definitions:
+                name, language = definition.name, definition.language
                 values = {
                     "waba_id": waba_id,
-                    "external_id": str(item.get("id") or "") or None,
-                    "status": str(item.get("status") or "UNKNOWN").upper(),
-                    "category": item.get("category"),
-                    "parameter_format": str(item.get("parameter_format") or "POSITIONAL").upper(),
-                    "components": dumps(
-                        [c for c in item.get("components") or [] if isinstance(c, dict)]
-                    ),
+                    "external_id": definition.external_id,
+                    "status": definition.status,
+                    "category": definition.category,
+                    "parameter_format": definition.parameter_format,
+                    "components": dumps(definition.parts),
                     "updated_at": tx.now_iso,
                 }
                 row = tx.one(

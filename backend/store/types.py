@@ -137,6 +137,19 @@ class StatusResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateDefinition:
+    """A message template as its channel lists it (a template sync), kept as synced."""
+
+    name: str
+    language: str
+    external_id: str | None
+    status: str  # upper case: APPROVED | PENDING | REJECTED | PAUSED | …
+    category: str | None
+    parameter_format: str  # POSITIONAL ({{1}}) | NAMED ({{first_name}})
+    parts: list[dict[str, Any]]  # header, body, footer, buttons as the channel defines them
+
+
+@dataclass(frozen=True, slots=True)
 class TemplateStatus:
     """WhatsApp's verdict on one of our message templates (approved, rejected, paused…)."""
 
@@ -191,12 +204,92 @@ Change = InboundRecord | GroupMessage | Echo | Call | StatusRecord | TemplateSta
 # ------------------------------------------------------------------ sending
 
 
+# What an agent asked to send, as the store keeps it in the outbox until a channel delivers
+# it: channel-neutral, so WhatsApp (``backend/whatsapp/graph_bodies.py`` turns it into the
+# Graph API body at send time) and e-mail (issue 18: a reply's subject, In-Reply-To,
+# References and cc) read the same record. Stored as JSON in ``outbox.request``
+# (``store/outbox_rows.py``); a field added later needs a default, so rows queued before
+# it still read.
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Whom a send goes to, in the channel's own addressing."""
+
+    address: str  # digits of a phone number, a WhatsApp user id, a group id, an e-mail address
+    by: str  # "phone" | "user_id" | "group" (WhatsApp); "email" (issue 18)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateValue:
+    """One filled placeholder of a template."""
+
+    name: str  # as the template writes it ("1", "first_name"); a URL button's index ("0")
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class FilledTemplate:
+    """An approved template with every placeholder filled, part by part in the template's
+    order (a header's {{1}} is not the body's)."""
+
+    name: str
+    language: str
+    by_name: bool  # the placeholders are names ({{first_name}}), not numbers
+    header_media: str | None = None  # "image" | "video" | "document": a media header …
+    header_link: str | None = None  # … shows the file at this link
+    header: tuple[TemplateValue, ...] = ()  # a text header's placeholders
+    body: tuple[TemplateValue, ...] = ()
+    url_buttons: tuple[TemplateValue, ...] = ()  # a URL button's placeholder, by button index
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMedia:
+    """An uploaded file (``media`` row) to send; the channel uploads it at send time."""
+
+    media_id: int
+    kind: str  # image | video | audio | document | sticker (domain/media_types.py)
+    filename: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    """One send as the agent asked it. ``kind`` says which fields matter:
+
+    - ``text``: ``text`` (and ``link_preview``), ``reply_to``;
+    - ``media``: ``media``, ``text`` as its caption, ``reply_to``;
+    - ``template``: ``template``;
+    - ``reaction``: ``emoji`` ("" takes a reaction back) on the message ``reacts_to``.
+
+    ``reference`` travels with the send and comes back with its statuses
+    (``StatusRecord.opaque``), naming our message before its channel id is known.
+    """
+
+    kind: str  # text | media | template | reaction (e-mail will add its own)
+    recipient: Recipient
+    reference: str  # "ttydesk:<message id>" (store/outbox_rows.py)
+    text: str | None = None  # a text's body, a file's caption
+    link_preview: bool = False
+    reply_to: str | None = None  # the channel's id of the message answered (wamid; Message-ID)
+    media: OutboundMedia | None = None
+    template: FilledTemplate | None = None
+    emoji: str | None = None
+    reacts_to: str | None = None  # the channel's id of the message reacted to
+    # e-mail (issue 18); WhatsApp has no use for them
+    subject: str | None = None
+    references: tuple[str, ...] = ()  # the thread's earlier Message-IDs, oldest first
+    cc: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxJob:
     message_id: int
     thread_id: int
     attempts: int  # including this one
-    payload: dict[str, Any]
+    # what to send; None on a row queued before migration 0024, whose ``legacy_body`` (the
+    # Graph API body the store used to build) is sent as it is
+    request: OutboundRequest | None
+    legacy_body: dict[str, Any] | None
     phone_number_id: str
     access_token: str | None  # a secret: never log the job as a whole
     channel_id: int | None

@@ -25,12 +25,12 @@ import logging
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from backend.domain.clock import Clock, SystemClock
 from backend.store import OutboxJob, Store
 from backend.whatsapp.errors import plain_error
 from backend.whatsapp.graph import GraphClient, GraphError, GraphTimeout, GraphUnreachable
+from backend.whatsapp.graph_bodies import graph_body, legacy_graph_body
 
 log = logging.getLogger(__name__)
 
@@ -190,11 +190,14 @@ class OutboxWorker:
         if not job.access_token or not job.number_connected:
             await self.store.outbox_failed(job.message_id, None, DISCONNECTED_REASON)
             return
-        payload = job.payload
         try:
-            if job.media_id is not None:
-                payload = await self._with_media(job)
-            answer = await self.graph.send_message(job.access_token, job.phone_number_id, payload)
+            media_external_id = await self._uploaded(job) if job.media_id is not None else None
+            if job.request is not None:
+                body = graph_body(job.request, media_external_id)
+            else:
+                assert job.legacy_body is not None
+                body = legacy_graph_body(job.legacy_body, media_external_id)
+            answer = await self.graph.send_message(job.access_token, job.phone_number_id, body)
         except GraphUnreachable as exc:
             await self._retry(job, str(exc), None)
             return
@@ -256,8 +259,8 @@ class OutboxWorker:
         log.info("message %d: %s; retrying in %.1f s", job.message_id, reason, delay)
         await self.store.outbox_retry_later(job.message_id, self._until(delay), reason)
 
-    async def _with_media(self, job: OutboxJob) -> dict[str, Any]:
-        """Upload the attachment to Meta (once per number) and put its id in the body."""
+    async def _uploaded(self, job: OutboxJob) -> str:
+        """Meta's id of the attachment: uploaded now, once per number."""
         external_id = job.media_external_id
         if external_id is None:
             assert job.access_token is not None and job.media_path is not None
@@ -280,10 +283,7 @@ class OutboxWorker:
                 raise _UploadFailed(exc) from None
             assert job.media_id is not None
             await self.store.remember_media_upload(job.media_id, job.phone_number_id, external_id)
-        payload = dict(job.payload)
-        kind = str(payload.get("type"))
-        payload[kind] = {**payload.get(kind, {}), "id": external_id}
-        return payload
+        return external_id
 
 
 class _UploadFailed(Exception):

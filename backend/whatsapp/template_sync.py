@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from backend import schemas
 from backend.domain.errors import Upstream
-from backend.store import Store
+from backend.store import Store, TemplateDefinition
 from backend.whatsapp.graph import GraphClient, GraphError, GraphTimeout, GraphUnreachable
 from backend.whatsapp.upstream import upstream_error
 
 log = logging.getLogger(__name__)
+
+
+def template_definition(item: dict[str, Any]) -> TemplateDefinition | None:
+    """A template as ``message_templates`` lists it; None without a name and language."""
+    name, language = item.get("name"), item.get("language")
+    if not name or not language:
+        return None
+    return TemplateDefinition(
+        name=name,
+        language=language,
+        external_id=str(item.get("id") or "") or None,
+        status=str(item.get("status") or "UNKNOWN").upper(),
+        category=item.get("category"),
+        parameter_format=str(item.get("parameter_format") or "POSITIONAL").upper(),
+        parts=[c for c in item.get("components") or [] if isinstance(c, dict)],
+    )
 
 
 async def sync_templates(
@@ -29,6 +46,7 @@ async def sync_templates(
             if isinstance(error, Upstream):
                 raise error from None
             raise
-        templates.extend(await store.replace_templates(secret.waba_id, items))
+        definitions = [d for d in map(template_definition, items) if d is not None]
+        templates.extend(await store.replace_templates(secret.waba_id, definitions))
         log.info("synced %d templates of WABA %s", len(items), secret.waba_id)
     return schemas.TemplateSyncResult(synced=len(templates), templates=templates)

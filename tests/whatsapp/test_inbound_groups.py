@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 from backend.store.conversations import load_message
 from tests.whatsapp import payloads as p
-from tests.whatsapp.conftest import NOW, rows, signed_post
+from tests.whatsapp.conftest import NOW, SIM_CUSTOMER, rows, signed_post
 
 AT = NOW - timedelta(minutes=5)
 GROUP_ID = "120363025555555555"
@@ -26,14 +25,7 @@ async def message_of(backend, wamid):
     return await backend.store.write(lambda tx: load_message(tx, row["id"]))
 
 
-async def payload_of(backend, message_id: int) -> dict:
-    (row,) = await rows(backend, "SELECT payload FROM outbox WHERE message_id = ?", (message_id,))
-    return json.loads(row["payload"])
-
-
-async def test_group_messages_get_the_groups_thread_and_replies_go_to_the_group(
-    backend, meta, agent
-):
+async def test_group_messages_get_the_groups_thread(backend, meta, agent):
     private = p.text("my own question", at=AT)
     await deliver(meta, private)
     in_group = p.text("hello all", at=AT + timedelta(seconds=1), group_id=GROUP_ID)
@@ -59,17 +51,38 @@ async def test_group_messages_get_the_groups_thread_and_replies_go_to_the_group(
     assert threads[one_to_one.thread_id]["group_id"] is None
     assert len(threads) == 2
 
-    group_reply = await agent.post(
-        f"/api/v1/threads/{first.thread_id}/messages", json={"kind": "text", "text": "Hi all"}
+
+async def test_replies_go_to_the_group_and_to_the_private_chat_as_meta_receives_them(sim):
+    """What Meta (the simulator) receives: a group thread's reply is addressed to the
+    group, the same customer's private thread's reply to them alone."""
+    private_wamid = await sim.customer_sends({"type": "text", "text": "my own question"})
+    group_wamid = await sim.customer_sends(
+        {"type": "text", "text": "hello all", "group_id": GROUP_ID}
     )
-    assert group_reply.status_code == 202, group_reply.text
-    payload = await payload_of(backend, group_reply.json()["id"])
-    assert (payload["recipient_type"], payload["to"]) == ("group", GROUP_ID)
-    private_reply = await agent.post(
-        f"/api/v1/threads/{one_to_one.thread_id}/messages", json={"kind": "text", "text": "Hi"}
-    )
-    payload = await payload_of(backend, private_reply.json()["id"])
-    assert (payload["recipient_type"], payload["to"]) == ("individual", p.CUSTOMER_WA_ID)
+    private = await sim.stored(private_wamid)
+    in_group = await sim.stored(group_wamid)
+    assert private.thread_id != in_group.thread_id
+    async with sim.backend.client(sim.backend.agent_token) as agent:
+        group_reply = await agent.post(
+            f"/api/v1/threads/{in_group.thread_id}/messages",
+            json={"kind": "text", "text": "Hi all"},
+        )
+        assert group_reply.status_code == 202, group_reply.text
+        private_reply = await agent.post(
+            f"/api/v1/threads/{private.thread_id}/messages", json={"kind": "text", "text": "Hi"}
+        )
+        assert private_reply.status_code == 202, private_reply.text
+
+    async def received() -> dict[str, dict] | None:
+        items = (await sim.control("GET", "/sent"))["items"]
+        by_text = {item["body"]["text"]["body"]: item["body"] for item in items}
+        return by_text if len(by_text) == 2 else None
+
+    bodies = await sim.until(received)
+    assert (bodies["Hi all"]["recipient_type"], bodies["Hi all"]["to"]) == ("group", GROUP_ID)
+    assert "recipient" not in bodies["Hi all"]
+    assert (bodies["Hi"]["recipient_type"], bodies["Hi"]["to"]) == ("individual", SIM_CUSTOMER)
+    assert bodies["Hi all"]["biz_opaque_callback_data"] == f"ttydesk:{group_reply.json()['id']}"
 
 
 async def test_a_group_keeps_one_open_thread_per_business_number(backend, meta):
