@@ -172,3 +172,51 @@ async def test_a_late_message_older_than_the_loaded_pages_waits_for_them():
         assert [m.id for m in log.messages][:3] == [1, 201, 2]
         assert log.selected is not None and log.selected.id == 50
         assert in_view(log, 50)
+
+
+def long_message(id_: int, lines: int) -> Message:
+    return Message.model_validate(
+        {
+            "id": id_,
+            "thread_id": 1,
+            "direction": "in",
+            "kind": "text",
+            "text": "\n".join(f"line {n}" for n in range(lines)),
+            "created_at": AT + timedelta(minutes=id_),
+        }
+    )
+
+
+async def test_e_shows_the_whole_long_message_and_keeps_it_in_view():
+    app = LogApp()
+    async with app.run_test(size=(80, 40)) as pilot:
+        log = app.query_one(MessageLog)
+        log.focus()
+        log.set_messages([long_message(3, 8), long_message(2, 60), long_message(1, 8)], False)
+        await pilot.pause()
+        await pilot.press("k")
+        _, clipped = log.message_span(1)
+        assert "press e to show more" in screen_text(app)
+        await pilot.press("e")
+        await pilot.pause()
+        top, lines = log.message_span(1)
+        assert lines == 61 > clipped  # the header and every line
+        assert log.scroll_y == top  # taller than the view: its start is in view
+        assert "press e to show more" not in screen_text(app)
+        await pilot.press("e")
+        await pilot.pause()
+        assert log.message_span(1)[1] == clipped and in_view(log, 1)
+
+
+async def test_a_narrower_log_wraps_again_and_keeps_the_newest_in_view():
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(MessageLog)
+        log.set_messages(page(), has_older=False)
+        await pilot.pause()
+        wide = log.virtual_size.height
+        await pilot.resize_terminal(30, 20)
+        await pilot.pause()
+        await pilot.pause()
+        assert log.virtual_size.height > wide  # "message number 50" wraps at 30 columns
+        assert in_view(log, 49) and log.scroll_y == log.max_scroll_y

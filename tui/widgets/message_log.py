@@ -211,6 +211,8 @@ class MessageLog(ScrollView, can_focus=True):
         self._width = 0  # the width the blocks were laid out for
         self._estimated_until = -1  # the last line of a block not wrapped yet (-1: none)
         self._cursor_to_view = False  # scroll the cursor into view once laid out
+        # the end is in view (it stays so when the log is resized or lines come)
+        self._at_end = True
         self._styles: tuple[dict[str, Style], tuple[object, ...]] | None = None
 
     # ----------------------------------------------------------------- content
@@ -404,7 +406,7 @@ class MessageLog(ScrollView, can_focus=True):
         """Make a change that moves lines; the end stays in view if it was (or ``at_end``),
         else what is at the top of the view stays there."""
         if at_end is None:
-            at_end = self.scroll_y >= self.max_scroll_y
+            at_end = self._at_end
         anchor = None
         if not at_end and self._tops:
             index = max(0, bisect_right(self._tops, int(self.scroll_y)) - 1)
@@ -418,6 +420,7 @@ class MessageLog(ScrollView, can_focus=True):
                 if other is block:
                     self._set_scroll_y(self._tops[index] + offset)
                     break
+        self._at_end = self.scroll_y >= self.max_scroll_y
 
     def _set_scroll_y(self, y: float) -> None:
         self.scroll_to(y=y, animate=False, immediate=True, force=True)
@@ -591,6 +594,7 @@ class MessageLog(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
+        self._at_end = new_value >= self.max_scroll_y
         if (
             new_value < old_value
             and new_value < self.scrollable_content_region.height
