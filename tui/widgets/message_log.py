@@ -343,8 +343,9 @@ class MessageLog(ScrollView, can_focus=True):
 
     def _relayout(self, *, whole: bool = False) -> None:
         """Place every block. Those not wrapped for this width yet are wrapped from the
-        newest up until two screens are filled (all of them when ``whole``); the older ones
-        get an estimated height until a scroll or the cursor comes near them."""
+        newest up until the view is filled and ``WRAP_AHEAD`` lines more (all of them when
+        ``whole``); the older ones get an estimated height until a scroll or the cursor
+        comes near them."""
         width = self._width = self._layout_width()
         if width <= 0:  # not laid out yet (a hidden pane): ``render_lines`` comes back
             self._tops, self._laid_out, self._estimated_until = [], [], -1
