@@ -15,6 +15,7 @@ from backend.api import (
     audit,
     channels,
     drafts,
+    email_messages,
     errors,
     inserts,
     media_files,
@@ -37,6 +38,7 @@ from backend.api.auth import auth_middleware
 from backend.channels import Channel
 from backend.config import Settings
 from backend.domain.clock import Clock, SystemClock
+from backend.email.channel import EmailChannel
 from backend.hub import Hub
 from backend.keys import HUB, SERVICES, SETTINGS, STORE, WEBSOCKETS
 from backend.schemas import EventType
@@ -50,7 +52,7 @@ PRUNE_EVERY_SECONDS = 600.0
 MIN_SNOOZE_WAIT = 0.05  # seconds: a snooze due now is woken after this, not in a busy loop
 
 # the ways customers reach the desk (backend/channels.py); add a line per channel
-CHANNELS: tuple[Channel, ...] = (WhatsAppChannel(),)
+CHANNELS: tuple[Channel, ...] = (WhatsAppChannel(), EmailChannel())
 
 # one route table per API module; add a line per new module
 ROUTE_TABLES = [
@@ -76,6 +78,8 @@ ROUTE_TABLES = [
     uploads.routes,
     templates.routes,
     channels.routes,
+    # e-mail: a message's whole text
+    email_messages.routes,
 ]
 
 

@@ -26,6 +26,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from backend.domain.policy import ContentPolicy, PolicyConfig
 from backend.domain.pricing import RateCard, RateCardError, parse_rate_card
 
 DEFAULT_GRAPH_URL = "https://graph.facebook.com"
@@ -60,6 +61,75 @@ class PolicySettings(BaseModel):
     """Brand names whose look-alike domains are quarantined."""
     disabled_rules: list[str] = []
     """Rule names to switch off, e.g. ["one_time_code"]."""
+
+    def content_policy(self) -> ContentPolicy | None:
+        """The policy these settings describe (None: switched off)."""
+        if not self.enabled:
+            return None
+        defaults = PolicyConfig()
+        return ContentPolicy(
+            PolicyConfig(
+                shorteners=tuple(self.shorteners)
+                if self.shorteners is not None
+                else defaults.shorteners,
+                phishing_domains=tuple(self.phishing_domains or ()),
+                protected_brands=tuple(self.protected_brands)
+                if self.protected_brands is not None
+                else defaults.protected_brands,
+                disabled_rules=frozenset(self.disabled_rules),
+            )
+        )
+
+
+class EmailSettings(BaseModel):
+    """E-mail, the second channel (issue 18): the support addresses, how mail comes in
+    (an SMTP listener the company's server forwards to, and/or an IMAP mailbox) and the
+    relay replies go out through. Passwords are secrets: never logged nor returned."""
+
+    addresses: list[str] = []
+    """The support addresses: mail to them opens tickets, replies are sent from them."""
+    display_name: str | None = None
+    """The name replies are sent under (e.g. "Acme Support")."""
+    authserv_id: str | None = None
+    """The receiving server whose Authentication-Results header is trusted (None: the
+    topmost one)."""
+    listen_host: str = "127.0.0.1"
+    """Address the SMTP listener binds to."""
+    listen_port: int | None = Field(default=None, ge=0, le=65535)
+    """Port of the SMTP listener for forwarded mail (None: no listener; 0: any free port)."""
+    max_message_bytes: int = Field(default=30 * 1_048_576, ge=1024)
+    """Largest mail the listener takes (larger ones are refused while they stream in)."""
+    tls_certificate: Path | None = None
+    """PEM certificate for the listener's STARTTLS (then required)."""
+    tls_key: Path | None = None
+    """The certificate's private key (PEM)."""
+    imap_host: str | None = None
+    """IMAP server of a hosted mailbox (None: no fetching)."""
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_tls: bool = True
+    """IMAPS (993); false only for a server on this machine."""
+    imap_user: str | None = None
+    imap_password: SecretStr = SecretStr("")
+    imap_folder: str = "INBOX"
+    imap_address: str | None = None
+    """The support address the mailbox receives for (None: the first of ``addresses``)."""
+    relay_host: str | None = None
+    """The company's relay replies go out through (None: replies are not sent)."""
+    relay_port: int = Field(default=587, ge=1, le=65535)
+    relay_starttls: bool = True
+    """Require STARTTLS; false only for a relay on this machine."""
+    relay_user: str | None = None
+    relay_password: SecretStr = SecretStr("")
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        cleaned = [address.strip().lower() for address in value if address.strip()]
+        for address in cleaned:
+            local, at, domain = address.partition("@")
+            if not (local and at and "." in domain) or any(c.isspace() for c in address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return cleaned
 
 
 class RoutingRuleSettings(BaseModel):
@@ -134,6 +204,7 @@ class Settings(BaseSettings):
     """Seconds between checks for snoozed tickets whose time has passed."""
 
     policy: PolicySettings = PolicySettings()
+    email: EmailSettings = EmailSettings()
     routing_rules: list[RoutingRuleSettings] = []
     log_level: str = "INFO"
 

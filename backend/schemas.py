@@ -67,6 +67,7 @@ class TicketPriority(StrEnum):
 
 class ChannelType(StrEnum):
     whatsapp = "WHATSAPP"
+    email = "EMAIL"
 
 
 class Direction(StrEnum):
@@ -556,6 +557,39 @@ class MessagePricing(ResponseModel):
     type: str | None = None  # e.g. regular, free_customer_service
 
 
+class EmailAuth(ResponseModel):
+    """What the receiving server found of a received mail (Authentication-Results)."""
+
+    spf: str | None = None
+    dkim: str | None = None
+    dmarc: str | None = None  # "fail": the message is quarantined (rule dmarc_fail)
+
+
+class EmailDetails(ResponseModel):
+    """An e-mail message's envelope as shown: the body is ``Message.text`` (a received
+    mail's new part; its whole text is ``GET /api/v1/messages/{id}/email``)."""
+
+    subject: str | None = None  # None while quarantined
+    sender: str | None = None
+    to: list[str] = []
+    cc: list[str] = []
+    auth: EmailAuth | None = None
+    attachments: int = 0
+    left_out: list[str] = []  # attachments over the size limit, by name
+
+
+class EmailSource(ResponseModel):
+    """An e-mail message's whole text (the quoted history and signature the thread folds
+    away) and the ids that thread it."""
+
+    message_id: int
+    header_id: str  # its Message-ID
+    subject: str
+    full_text: str
+    in_reply_to: str | None = None
+    references: list[str] = []
+
+
 class Message(ResponseModel):
     id: int
     thread_id: int
@@ -594,6 +628,8 @@ class Message(ResponseModel):
     read_at: datetime | None = None
     failed_at: datetime | None = None
     pricing: MessagePricing | None = None  # outbound, once a status came
+    channel_type: ChannelType = ChannelType.whatsapp  # the channel it came or went by
+    email: EmailDetails | None = None  # an e-mail's subject, addresses and verdicts
 
 
 class TemplateValues(WireModel):
@@ -622,6 +658,9 @@ class SendText(WireModel):
     # a reply written against this message: refused (409 thread_changed) when another
     # message (not a note or an event line) has come into the thread since
     expected_last_message_id: int | None = None
+    # the channel switch: EMAIL writes to the contact's address from a WhatsApp thread
+    # (the message stays in the thread, marked e-mail); None: the thread's own channel
+    channel: ChannelType | None = None
 
 
 class SendMedia(WireModel):
@@ -631,6 +670,7 @@ class SendMedia(WireModel):
     reply_to: int | None = None
     client_id: str | None = Field(default=None, max_length=64)
     expected_last_message_id: int | None = None  # as in SendText
+    channel: ChannelType | None = None  # as in SendText
 
 
 class SendTemplate(WireModel):

@@ -37,6 +37,7 @@ from backend.schemas import (
     Message,
     MessageKind,
     NotificationChoice,
+    Page,
     Presence,
     PresenceState,
     Role,
@@ -52,8 +53,11 @@ from tui.commands import TtydeskCommands
 from tui.config import Settings, save_settings
 from tui.text import one_line
 from tui.widgets.footer import KeyFooter
+from tui.widgets.thread_list import ThreadList
 
 MINE_VIEW = "builtin:mine"  # "Assigned to me": its count is the agent's own
+# the view the inbox opens on: the server lists the built-in views first, this one first
+FIRST_VIEW = "builtin:all_open"
 
 
 def counted_for_someone_else(view: View, me: Agent | None) -> bool:
@@ -221,6 +225,7 @@ class TtydeskApp(App[int]):
         self.presence: dict[int, Presence] = {}  # other agents' presence, by agent id
         self.thread_cache: OrderedDict[int, Thread] = OrderedDict()
         self._templates: list[Template] | None = None
+        self._first_page: asyncio.Task[Page[Thread]] | None = None
         self.budget_follower = BudgetFollower(self)
         self.live: Signal[LiveEvent] = Signal(self, "live")
         self.reloaded: Signal[object] = Signal(self, "reloaded")
@@ -304,10 +309,19 @@ class TtydeskApp(App[int]):
         if self.client is None:
             assert self.settings.server and self.settings.token
             self.client = ApiClient(self.settings.server, self.settings.token)
-        self._start_message(f"Connecting to {self.client.server}…")
+        client = self.client
+        self._start_message(f"Connecting to {client.server}…")
+        # the first frame needs the agent, the agents (owner names), the views with their
+        # counts and the first page of the first view: asked for together, the rest after
+        first_page = asyncio.ensure_future(
+            client.threads(view=FIRST_VIEW, offset=0, limit=ThreadList.PAGE_SIZE, with_total=True)
+        )
+        self._first_page = first_page
+        self._fetch_usage()
         try:
-            await self.refetch()
+            await self.refetch(first=True)
         except ApiError as exc:
+            first_page.cancel()
             self._start_message(
                 exc.message + "  Press r to retry, l to enter another server or token, q to quit.",
                 error=True,
@@ -318,8 +332,36 @@ class TtydeskApp(App[int]):
         if isinstance(self.screen, StartScreen):  # the demo stopped, and is back
             self.pop_screen()
         self.ready_event.set()
-        self._run_live()
+        # the live stream (and its imports) once the first page is drawn
+        await self._first_page_in(first_page)
+        self.call_after_refresh(self._run_live)
         self._offer_to_save()
+
+    async def _first_page_in(self, first_page: asyncio.Task[Page[Thread]]) -> None:
+        from tui.screens.inbox import InboxScreen
+
+        screen = self.screen
+        if isinstance(screen, InboxScreen) and screen.view is not None:
+            await screen.threads.first_loaded.wait()
+        await asyncio.wait([first_page])
+        if self._first_page is first_page:  # not taken by the inbox: it would be stale later
+            self._first_page = None
+        if not first_page.cancelled():
+            first_page.exception()  # the list's to show: retrieved, so asyncio does not log it
+
+    def take_first_page(self, view_id: str) -> asyncio.Task[Page[Thread]] | None:
+        """The first page of ``FIRST_VIEW`` asked for at start-up: once, for that view."""
+        first, self._first_page = self._first_page, None
+        if first is not None and view_id != FIRST_VIEW:
+            first.cancel()
+            return None
+        return first
+
+    @work(group="usage", exclusive=True, exit_on_error=False)
+    async def _fetch_usage(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(ApiError):
+                self.usage = await self.client.usage()
 
     def _offer_to_save(self) -> None:
         """After the first connection with a server and token from the command line or the
@@ -354,19 +396,24 @@ class TtydeskApp(App[int]):
             answered,
         )
 
-    async def refetch(self) -> None:
-        """Everything the screens share, from the server (start-up and resync)."""
+    async def refetch(self, *, first: bool = False) -> None:
+        """Everything the screens share, from the server (start-up and resync). The ``first``
+        time, the views bring their counts and the usage follows (``_fetch_usage``)."""
         client = self.client
         assert client is not None
-        me, agents, views, counts, usage = await asyncio.gather(
-            client.me(), client.agents(), client.views(), client.view_counts(), client.usage()
-        )
+        if first:
+            me, agents, views = await asyncio.gather(client.me(), client.agents(), client.views())
+            counts = {view.id: view.count for view in views if view.count is not None}
+        else:
+            me, agents, views, view_counts, self.usage = await asyncio.gather(
+                client.me(), client.agents(), client.views(), client.view_counts(), client.usage()
+            )
+            counts = view_counts.counts
         self.agents = {a.id: a for a in agents}
         self.agents[me.id] = self.agents.get(me.id, me)
         self.views = views
-        self.counts = counts.counts
+        self.counts = counts
         self.me = me
-        self.usage = usage
         self._templates = None
 
     def _install_modes(self) -> None:

@@ -41,6 +41,7 @@ from backend.schemas import (  # noqa: E402
     Deal,
     Draft,
     DraftUpdate,
+    EmailSource,
     Event,
     EventType,
     FilterProperty,
@@ -358,6 +359,10 @@ class ApiClient:
 
     async def contact(self, contact_id: int) -> ContactDetail:
         return await self._get(f"/contacts/{contact_id}", ContactDetail)
+
+    async def email_source(self, message_id: int) -> EmailSource:
+        """An e-mail message's whole text (what the thread folds away)."""
+        return await self._get(f"/messages/{message_id}/email", EmailSource)
 
     async def create_contact(self, body: ContactCreate) -> ContactDetail:
         return await self._send("POST", "/contacts", ContactDetail, body)

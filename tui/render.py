@@ -14,8 +14,10 @@ from rich.text import Text
 from backend.schemas import (
     MEDIA_KINDS,
     AdReferral,
+    ChannelType,
     DeliveryStatus,
     Direction,
+    EmailDetails,
     Message,
     MessageKind,
     ReferredProduct,
@@ -109,6 +111,8 @@ def header_line(
         line.append(" · forwarded", "dim italic")
     if message.sent_from_phone:
         line.append(" · sent from the phone", "dim italic")
+    if message.channel_type == ChannelType.email:
+        line.append(" · by e-mail", "dim italic")  # the channel mark: WhatsApp is unmarked
     if message.direction == Direction.outbound and message.kind != MessageKind.note:
         line.append(" ")
         line.append_text(delivery_mark(message.status, accent))
@@ -149,6 +153,40 @@ def product_line(product: ReferredProduct) -> Text:
     return out
 
 
+def email_lines(email: EmailDetails) -> Text:
+    """An e-mail's subject and addresses, a failed check and the attachments, as data."""
+    out = Text()
+    if email.subject is not None:
+        out.append("Subject: ", "dim")
+        out.append_text(one_line(email.subject or "(no subject)", "bold"))
+        out.append("\n")
+    for label, addresses in (("From", [email.sender] if email.sender else []),
+                             ("To", email.to), ("Cc", email.cc)):  # fmt: skip
+        if addresses:
+            out.append(f"{label}: ", "dim")
+            out.append_text(one_line(", ".join(addresses), "dim"))
+            out.append("\n")
+    auth = email.auth
+    failed = [
+        name.upper()
+        for name, verdict in (("spf", auth.spf), ("dkim", auth.dkim), ("dmarc", auth.dmarc))
+        if verdict in ("fail", "softfail", "permerror")
+    ] if auth is not None else []  # fmt: skip
+    if failed:
+        out.append(f"{glyphs().warning} Sender not verified: {', '.join(failed)} failed", "bold")
+        out.append("\n")
+    if email.attachments:
+        plural = "s" if email.attachments != 1 else ""
+        out.append(f"📎 {email.attachments} attachment{plural}", "dim")
+        out.append("\n")
+    if email.left_out:
+        out.append("Left out (too large): ", "dim")
+        out.append_text(one_line(", ".join(email.left_out), "dim"))
+        out.append("\n")
+    out.rstrip()
+    return out
+
+
 def body(message: Message, *, expanded: bool = False, is_admin: bool = False) -> Text:
     """The message content, clipped unless ``expanded``."""
     out = Text()
@@ -158,6 +196,9 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
         out.append("│ ↪ ", "dim")
         out.append(f"{who}: ", "dim")
         out.append_text(one_line(quoted.preview or "(earlier message)", "dim italic"))
+        out.append("\n")
+    if message.email is not None:
+        out.append_text(email_lines(message.email))
         out.append("\n")
     if message.referral is not None:
         out.append_text(ad_line(message.referral))

@@ -77,8 +77,14 @@ PROPERTIES: dict[str, PropertySpec] = {
     spec.name: spec
     for spec in (
         PropertySpec(
-            "original_channel_type", "Original channel type", "enum", _ENUM_OPERATORS, ("WHATSAPP",)
+            "original_channel_type",
+            "Original channel type",
+            "enum",
+            _ENUM_OPERATORS,
+            ("WHATSAPP", "EMAIL"),
         ),
+        # the thread's channel: a ticket's WhatsApp and e-mail threads are told apart
+        PropertySpec("channel_type", "Channel", "enum", _ENUM_OPERATORS, ("WHATSAPP", "EMAIL")),
         PropertySpec(
             "status", "Status", "enum", _ENUM_OPERATORS, tuple(s.value for s in TicketStatus)
         ),

@@ -139,12 +139,14 @@ def parse_email(
     text, from_html = _text_of(body_part, defects) if body_part is not None else ("", False)
     attachments, left_out = _attachments(message, body_part, max_attachment_bytes, defects)
     bounce = _bounce(message)
+    tokens = _token_headers(message)
+    sender = _first_address(message, "From")
     return InboundEmail(
-        message_id=_one_id(_header(message, "Message-ID")),
-        in_reply_to=_one_id(_header(message, "In-Reply-To")),
-        references=tuple(_MESSAGE_ID.findall(_header(message, "References") or "")),
+        message_id=_one_id(tokens.get("message-id")),
+        in_reply_to=_one_id(tokens.get("in-reply-to")),
+        references=tuple(_MESSAGE_ID.findall(tokens.get("references") or "")),
         subject=_clean_line(_header(message, "Subject") or ""),
-        sender=_first_address(message, "From"),
+        sender=sender,
         reply_to=_first_address(message, "Reply-To"),
         to=tuple(_addresses(message, "To")),
         cc=tuple(_addresses(message, "Cc")),
@@ -154,7 +156,7 @@ def parse_email(
         from_html=from_html,
         attachments=tuple(attachments),
         left_out=tuple(left_out),
-        automatic="bounce" if bounce is not None else _automatic(message),
+        automatic="bounce" if bounce is not None else _automatic(tokens, sender),
         bounce=bounce,
         auth=_auth(message, authserv_id),
         defects=tuple(defects),
@@ -162,6 +164,33 @@ def parse_email(
 
 
 # ------------------------------------------------------------------ headers
+
+
+# headers whose values are ids or tokens, never encoded words: read as received, without
+# the default policy's parse on every read (most of a plain mail's parsing time)
+_TOKEN_HEADERS = frozenset(
+    {
+        "message-id",
+        "in-reply-to",
+        "references",
+        "auto-submitted",
+        "precedence",
+        "x-autoreply",
+        "x-autorespond",
+        "x-auto-reply",
+        "x-auto-response-suppress",
+    }
+)
+
+
+def _token_headers(message: Message) -> dict[str, str]:
+    """The first of each ``_TOKEN_HEADERS`` header, unfolded, by lower-case name."""
+    found: dict[str, str] = {}
+    for name, value in message.raw_items():
+        key = name.lower()
+        if key in _TOKEN_HEADERS and key not in found:
+            found[key] = " ".join(str(value).split())
+    return found
 
 
 def _header(message: Message, name: str) -> str | None:
@@ -258,9 +287,12 @@ def _reply_part(text: str) -> str:
     if not text.strip():
         return ""
     try:
-        reply = EmailReplyParser(languages=list(REPLY_LANGUAGES)).parse_reply(text)
+        replies = EmailReplyParser(languages=list(REPLY_LANGUAGES)).read(text).replies
     except Exception:  # noqa: BLE001 - a text the reply parser chokes on is shown whole
         return text.strip()
+    # the newest reply's body: its quoted history and signature apart (``parse_reply``
+    # gives the newest reply with its signature still on)
+    reply = replies[0].body if replies else ""
     return (reply or text).strip()
 
 
@@ -333,22 +365,21 @@ def _safe_filename(given: str | None, content_type: str, index: int) -> str:
 # ------------------------------------------------------------------ machines
 
 
-def _automatic(message: Message) -> str | None:
+def _automatic(headers: dict[str, str], sender: Address | None) -> str | None:
     """Why a machine sent this message (RFC 3834 and the habits of common mailers), or
-    None for a person's message."""
-    auto_submitted = (_header(message, "Auto-Submitted") or "").strip().lower()
+    None for a person's message (``headers``: ``_token_headers``)."""
+    auto_submitted = headers.get("auto-submitted", "").strip().lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         return auto_submitted.split(";")[0]
-    precedence = (_header(message, "Precedence") or "").strip().lower()
+    precedence = headers.get("precedence", "").strip().lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
         return f"precedence {precedence}"
-    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply"):
-        if _header(message, name) is not None:
+    for name in ("x-autoreply", "x-autorespond", "x-auto-reply"):
+        if name in headers:
             return "auto-replied"
-    suppress = (_header(message, "X-Auto-Response-Suppress") or "").lower()
+    suppress = headers.get("x-auto-response-suppress", "").lower()
     if "oof" in suppress or suppress.strip() == "all":
         return "auto-replied"
-    sender = _first_address(message, "From")
     if sender is not None and sender.address.split("@")[0].lower() in (
         "mailer-daemon",
         "postmaster",

@@ -70,6 +70,7 @@ def clean_contact_fields(values: Mapping[str, Any]) -> dict[str, Any]:
         if email and not EMAIL.fullmatch(email):
             raise InvalidField(f"{email[:60]!r} is not an e-mail address.", field="email")
         cleaned["email"] = email or None
+        cleaned["email_key"] = email.lower() or None  # what mail from it is matched by
     for name in ("phone", "mobile_phone"):
         if name in values:
             raw = (values[name] or "").strip()

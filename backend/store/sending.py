@@ -37,6 +37,7 @@ from backend.store.conversations import (
 )
 from backend.store.drafts import delete_draft
 from backend.store.engine import Tx, dumps, parse_dt
+from backend.store.mail_outbox import email_route, queue_email, requeue_email
 from backend.store.outbox_rows import decode_request, enqueue, send_reference
 from backend.store.templates import find_template, given_values, prepare_template
 from backend.store.types import OutboundMedia, OutboundRequest, Recipient, SendResult
@@ -213,6 +214,18 @@ def send_in_tx(
         emit_thread_snapshot(tx, thread_id)
         return message_id, True
 
+    mailbox = email_route(tx, thread_id, getattr(request, "channel", None))
+    if mailbox is not None:  # by e-mail: the e-mail outbox (store/mail_outbox.py)
+        _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
+        queued = queue_email(
+            tx,
+            thread_id=thread_id,
+            ticket_id=ctx.ticket_id,
+            mailbox=mailbox,
+            agent_id=agent_id,
+            request=request,
+        )
+        return queued, True
     _require_sendable_number(tx, ctx.phone_number_id)
     _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
     recipient = _recipient(ctx)
@@ -375,6 +388,8 @@ def retry_in_tx(
         raise Conflict("Only messages sent to the contact can be retried.", code="not_retryable")
     if row["status"] != schemas.DeliveryStatus.failed:
         raise Conflict("Only a failed message can be retried.", code="not_failed")
+    if requeue_email(tx, message_id):
+        return message_id  # an e-mail: the e-mail outbox (store/mail_outbox.py)
     outbox = tx.one(
         "SELECT request, payload, phone_number_id FROM outbox WHERE message_id = ?", (message_id,)
     )

@@ -17,6 +17,8 @@ from backend.store.engine import CommittedEvent, Readers, Writer
 from backend.store.events import EventsStore
 from backend.store.ingesting import IngestStore
 from backend.store.inserts import InsertsStore
+from backend.store.mail import MailStore
+from backend.store.mail_outbox import MailOutboxStore
 from backend.store.media import MediaStore
 from backend.store.outbox import OutboxStore
 from backend.store.records import RecordsStore
@@ -36,6 +38,8 @@ class SqliteStore(
     EventsStore,
     IngestStore,
     MediaStore,
+    MailStore,
+    MailOutboxStore,
     # WhatsApp outbound: sends, outbox, usage, templates, channels
     SendingStore,
     DraftsStore,

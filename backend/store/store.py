@@ -25,7 +25,11 @@ from backend.store.types import (
     Change,
     ChannelSecret,
     CommittedEvent,
+    EmailJob,
+    EmailRecord,
     EventPage,
+    IngestResult,
+    Mailbox,
     MediaFile,
     MediaJob,
     OutboxJob,
@@ -60,6 +64,10 @@ class Store(Protocol):
     ) -> list[Any]: ...
 
     async def count(self, name: str, by: int = 1) -> None: ...
+
+    async def ingest_email(
+        self, record: EmailRecord, *, rules: Sequence[RoutingRule] = ()
+    ) -> IngestResult: ...
 
     async def reveal_quarantined(
         self, message_id: int, actor_id: int
@@ -268,6 +276,18 @@ class Store(Protocol):
 
     async def resolve_ambiguous(self, now: datetime, reason: str) -> list[int]: ...
 
+    # -------------------------------------------------- the e-mail outbox (store/mail_outbox.py)
+
+    async def claim_email_outbox(self, due: datetime, limit: int) -> list[EmailJob]: ...
+
+    async def email_send_outcome(
+        self, message_id: int, outcome: str, detail: str, retry_at: datetime | None = None
+    ) -> None: ...
+
+    async def next_email_due(self) -> str | None: ...
+
+    async def recover_email_outbox(self) -> int: ...
+
     # -------------------------------------------------- usage and pricing
 
     def set_usage_rules(self, *, limit: int, subscription_start: date) -> None: ...
@@ -304,6 +324,18 @@ class Store(Protocol):
     ) -> schemas.Template: ...
 
     # -------------------------------------------------- channels and numbers
+
+    async def add_mailbox(self, address: str, display_name: str | None) -> Mailbox: ...
+
+    async def mailboxes(self) -> list[Mailbox]: ...
+
+    async def email_source(self, message_id: int) -> schemas.EmailSource: ...
+
+    async def mailbox_position(self, mailbox: str) -> tuple[int | None, int]: ...
+
+    async def save_mailbox_position(
+        self, mailbox: str, uidvalidity: int, last_uid: int
+    ) -> None: ...
 
     async def add_phone_number(
         self, channel_id: int, info: dict[str, Any], *, actor_id: int | None

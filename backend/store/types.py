@@ -96,6 +96,10 @@ class Outcome(StrEnum):
     duplicate = "duplicate"
     dropped_unknown_number = "dropped_unknown_number"
     dropped_before_connection = "dropped_before_connection"
+    # e-mail (``EmailRecord``)
+    dropped_unknown_address = "dropped_unknown_address"  # to no support address of ours
+    automatic = "automatic"  # an auto-reply: never a ticket, never answered
+    bounce = "bounce"  # a bounce: our message it names is marked failed
 
 
 @dataclass(slots=True)
@@ -104,6 +108,59 @@ class IngestResult:
     message_id: int | None = None
     thread_id: int | None = None
     media_id: int | None = None
+
+
+# ------------------------------------------------------------------ e-mail received
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailFile:
+    """A received mail's attachment, already written under the media folder."""
+
+    filename: str
+    mime_type: str
+    size: int
+    sha256: str
+    path: str  # relative to the media folder
+    content_id: str | None = None
+    inline: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
+class EmailRecord:
+    """A received mail, ready to store (read by the e-mail channel: the store knows
+    nothing of MIME). ``text`` is the new part; ``full_text`` the whole body."""
+
+    message_id: str  # its Message-ID: the same mail is never stored twice
+    mailbox: str  # the support address it came to, lower-case (an ``Mailbox``)
+    sender: str  # the From address as written (the contact is found by it, any case)
+    sender_name: str | None = None
+    subject: str = ""
+    text: str = ""
+    full_text: str = ""
+    at: datetime | None = None  # its Date; None: the transaction's time
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    thread_keys: tuple[str, ...] = ()  # In-Reply-To, then References from the newest
+    ticket_token: int | None = None  # [#123] in the subject
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    auth: dict[str, str | None] | None = None  # spf / dkim / dmarc verdicts
+    quarantine_rule: str | None = None  # e.g. a failed DMARC: hidden as quarantined
+    automatic: str | None = None  # why a machine sent it (auto-reply, bounce, …)
+    bounced_message_id: str | None = None  # a bounce: the Message-ID of ours it names
+    bounce_reason: str | None = None  # in words, for the agent
+    files: tuple[EmailFile, ...] = ()
+    left_out: tuple[str, ...] = ()  # attachments over the size limit, by name
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """A support address mail is received at and sent from."""
+
+    id: int
+    address: str  # lower-case
+    display_name: str | None
 
 
 # ------------------------------------------------------------------ statuses of what we sent
@@ -302,6 +359,30 @@ class OutboxJob:
 
     def __repr__(self) -> str:  # keep the token out of logs and tracebacks
         return f"OutboxJob(message_id={self.message_id}, attempts={self.attempts})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailJobFile:
+    path: str  # relative to the media folder
+    mime_type: str
+    filename: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmailJob:
+    """A claimed e-mail to send: the queued ``OutboundRequest`` and what the channel needs
+    beside it to compose the mail (see ``store/mail_outbox.py``)."""
+
+    message_id: int
+    thread_id: int
+    attempts: int  # including this one
+    request: OutboundRequest
+    header_id: str  # the Message-ID it goes out under
+    sender: str  # the mailbox's address
+    sender_name: str | None
+    ticket_id: int  # for the token in the subject
+    signature: str  # the agent's name and the mailbox's
+    files: tuple[EmailJobFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

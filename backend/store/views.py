@@ -54,6 +54,7 @@ CONTACT_NAME = "TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, 
 # property → (SQL expression, the table aliases it needs besides th)
 COLUMNS: dict[str, tuple[str, frozenset[str]]] = {
     "original_channel_type": ("t.original_channel_type", frozenset({"t"})),
+    "channel_type": ("th.channel_type", frozenset()),
     "status": ("th.status", frozenset()),
     "priority": ("t.priority", frozenset({"t"})),
     "owner": ("th.owner_id", frozenset()),

@@ -91,3 +91,27 @@ def test_a_database_path_still_selects_sqlite(tmp_path, monkeypatch):
     monkeypatch.setenv("TTYDESK_DATABASE", str(tmp_path / "desk.db"))
     settings = load_settings()
     assert settings.database_path == tmp_path / "desk.db"
+
+
+def test_the_email_section_reads_from_the_file_and_keeps_its_passwords_secret(tmp_path):
+    (tmp_path / "ttydesk.toml").write_text(
+        "[email]\n"
+        'addresses = ["Support@Acme.test"]\n'
+        "listen_port = 2525\n"
+        'imap_host = "imap.acme.test"\n'
+        'imap_password = "imap-s3cret"\n'
+        'relay_host = "smtp.acme.test"\n'
+        'relay_password = "relay-s3cret"\n'
+    )
+    settings = load_settings()
+    assert settings.email.addresses == ["support@acme.test"]
+    assert settings.email.listen_port == 2525
+    assert "imap-s3cret" not in repr(settings) and "relay-s3cret" not in repr(settings)
+    assert settings.email.relay_password.get_secret_value() == "relay-s3cret"
+
+
+def test_a_support_address_that_is_not_one_is_refused_in_one_line(tmp_path):
+    (tmp_path / "ttydesk.toml").write_text('[email]\naddresses = ["support at acme"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "email.addresses" in str(caught.value) and "\n" not in str(caught.value)

@@ -94,6 +94,48 @@ async def test_a_failing_replayable_transaction_is_rolled_back_alone(store):
     assert runs["a"] == runs["c"] == 2 and runs["f"] == 1  # the failing run was replayed
 
 
+async def test_a_batch_of_replayable_transactions_alone_is_rolled_back_whole_then_replayed(store):
+    """A batch of nothing but replayable jobs runs without savepoints; one failure rolls
+    the whole transaction back and the batch runs again, the failing job alone left out."""
+    runs: dict[str, int] = {}
+    gate = threading.Event()
+
+    def counted(name: str, fail: bool = False):
+        inner = put(name, fail)
+
+        def fn(tx):
+            runs[name] = runs.get(name, 0) + 1
+            return inner(tx)
+
+        return replayable(fn)
+
+    started = threading.Event()
+
+    def hold(tx):  # keeps the writer busy while the next batch queues up behind it
+        started.set()
+        gate.wait(10)
+
+    held = asyncio.ensure_future(store.write(hold))
+    await asyncio.to_thread(started.wait, 10)
+    names = [f"r{i}" for i in range(8)]
+    pending = [
+        asyncio.ensure_future(store.write(counted(name, fail=name == "r5"))) for name in names
+    ]
+    await asyncio.sleep(0)  # each write has queued its job
+    gate.set()
+    await held
+    outcomes = await asyncio.gather(*pending, return_exceptions=True)
+    assert isinstance(outcomes[5], ValueError)
+    assert [o for i, o in enumerate(outcomes) if i != 5] == [n for n in names if n != "r5"]
+    keys = [row[0] for row in await store.readers.all("SELECT key FROM settings_kv ORDER BY key")]
+    assert keys == [n for n in names if n != "r5"]
+    logged = await store.events_after(0)
+    assert [json.loads(frame)["data"]["name"] for _, frame in logged] == keys
+    assert [seq for seq, _ in logged] == [seq for seq, _ in store.published]
+    # the bare run stopped at the failure and was rolled back; then a savepoint per job
+    assert (runs["r0"], runs["r5"], runs["r7"]) == (2, 2, 1)
+
+
 async def test_seq_continues_after_reopen(tmp_path):
     path = tmp_path / "r.db"
     first = SqliteStore(path)

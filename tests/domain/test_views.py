@@ -341,3 +341,12 @@ def test_session_expires_takes_one_value_and_only_within() -> None:
     assert two.field == "filters[0].values"
     other = invalid([{"property": "session_expires", "operator": "before", "values": ["1"]}])
     assert other.field == "filters[0].operator"
+
+
+def test_the_channel_filters_name_email_beside_whatsapp() -> None:
+    assert compile_one("channel_type", "is_any_of", ["Email"]) == [
+        Condition("channel_type", "is_any_of", ("EMAIL",))
+    ]
+    assert compile_one("original_channel_type", "is_none_of", ["email", "whatsapp"]) == [
+        Condition("original_channel_type", "is_none_of", ("EMAIL", "WHATSAPP"))
+    ]

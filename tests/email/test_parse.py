@@ -189,3 +189,14 @@ def test_broken_mail_is_read_as_far_as_it_goes_and_never_raises():
     unknown_charset = parse_email(cases[3])
     assert "t" in unknown_charset.text and unknown_charset.defects
     assert parse_email(cases[5]).date is None and parse_email(cases[5]).message_id is None
+
+
+def test_the_reply_leaves_the_signature_out_and_the_text_keeps_it():
+    raw = crlf(
+        "From: ana@example.com\nTo: support@acme.test\nSubject: order\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        "My order 1234 has not arrived.\n\n-- \nAna Garcia\nExample Ltd\n"
+    )
+    mail = parse_email(raw)
+    assert mail.reply == "My order 1234 has not arrived."
+    assert "Example Ltd" in mail.text

@@ -129,3 +129,30 @@ def test_long_message_is_clipped_until_expanded():
     assert "more characters — press e to show more" in render.body(long).plain
     assert "show more" not in render.body(long, expanded=True).plain
     assert render.is_truncated(long)
+
+
+def test_an_email_shows_its_subject_addresses_failed_checks_and_channel_mark():
+    mail = message(
+        text="Where is my parcel?",
+        channel_type="EMAIL",
+        email={
+            "subject": "Parcel [b]late[/b] \x1b[31m",
+            "sender": "lucia@example.com",
+            "to": ["support@acme.test"],
+            "cc": ["boss@example.com"],
+            "auth": {"spf": "pass", "dkim": "fail", "dmarc": "pass"},
+            "attachments": 2,
+            "left_out": ["huge.zip"],
+        },
+    )
+    text = render.body(mail).plain
+    assert text.startswith("Subject: Parcel [b]late[/b] ")  # data, never markup
+    assert "\x1b" not in text
+    assert "From: lucia@example.com\nTo: support@acme.test\nCc: boss@example.com" in text
+    assert "Sender not verified: DKIM failed" in text
+    assert "📎 2 attachments" in text and "Left out (too large): huge.zip" in text
+    assert text.endswith("Where is my parcel?")
+    header = render.header_line(mail, contact_name="Lucía", agent_name=lambda _: "").plain
+    assert header.endswith("· by e-mail")
+    whatsapp = render.header_line(message(text="hola"), contact_name="Ana", agent_name=str)
+    assert "e-mail" not in whatsapp.plain

@@ -6,6 +6,15 @@ import json
 import subprocess
 import sys
 
+import httpx
+
+from backend.schemas import API_PREFIX
+from tests.tui.backend_fixtures import inbox_ready, wait_for
+from tui.app import FIRST_VIEW, TtydeskApp
+from tui.client import ApiClient, LiveStream
+from tui.config import Settings
+from tui.screens.inbox import InboxScreen
+
 #: modules the first frame of the inbox has no use for (the server stack, the phone-number
 #: database, httpx's command-line client and what it pulls in)
 NOT_AT_START = [
@@ -63,3 +72,46 @@ def test_ttydesk_alone_starts_the_inbox_without_loading_every_command():
         timeout=120,
     ).stdout
     assert "serve" in help_text and "admin" in help_text
+
+
+class RecordingTransport(httpx.AsyncHTTPTransport):
+    """The real HTTP transport, noting when each request leaves and its answer comes."""
+
+    def __init__(self, log: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.log = log
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.log.append(("sent", request.url.path))
+        response = await super().handle_async_request(request)
+        self.log.append(("answered", request.url.path))
+        return response
+
+
+async def test_the_first_page_is_asked_for_with_the_views_and_the_live_stream_waits_for_it(desk):
+    """The first frame waits for one round of requests, not two: the first view's first page
+    leaves with the agent and the views (whose counts the sidebar shows), is not asked for
+    again, and the live stream connects once its rows are in the list."""
+    log: list[tuple[str, str]] = []
+    client = ApiClient(desk.url, desk.agent_token, transport=RecordingTransport(log))
+    rows_when_live_started: list[bool] = []
+    app: TtydeskApp
+
+    def live(c: ApiClient, since: int | None) -> LiveStream:
+        screen = app.screen
+        rows_when_live_started.append(
+            isinstance(screen, InboxScreen) and screen.threads.thread_at(0) is not None
+        )
+        return LiveStream(c, since=since, backoff=(0.05,))
+
+    app = TtydeskApp(
+        Settings(server=desk.url, token=desk.agent_token), client, live=live, save_config=False
+    )
+    async with app.run_test(size=(120, 36)):
+        screen = await inbox_ready(app)
+        assert app.counts.get(FIRST_VIEW) == screen.threads.total
+        threads = f"{API_PREFIX}/threads"
+        assert log.index(("sent", threads)) < log.index(("answered", f"{API_PREFIX}/views"))
+        assert log.count(("sent", threads)) == 1
+        assert rows_when_live_started == [True]
+        await wait_for(lambda: app.usage is not None)  # after the first frame

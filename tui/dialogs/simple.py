@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.signal import Signal
 from textual.widgets import Button, Input, Static
 
-from backend.schemas import Agent, Availability, Message, TicketPriority
+from backend.schemas import Agent, Availability, EmailSource, Message, TicketPriority
 from tui.dialogs.picker import FuzzyPicker, PickItem
 from tui.glyphs import glyphs
 from tui.text import full_time, inert, one_line
@@ -100,14 +100,16 @@ class PromptDialog(ModalScreen[str | None]):
 
 
 class MessageDetailsDialog(ModalScreen[None]):
-    """``m``: numbers, WhatsApp id and delivery times of one message."""
+    """``m``: numbers, WhatsApp id and delivery times of one message; for an e-mail, its
+    Message-ID and whole text (the thread folds the quoted history away)."""
 
     BINDINGS = [Binding("escape,q,m,enter", "close", "Close", id="details.close", tooltip="Close")]
     DEFAULT_CSS = "MessageDetailsDialog {" + DIALOG_CSS + "}"
 
-    def __init__(self, message: Message) -> None:
+    def __init__(self, message: Message, email: EmailSource | str | None = None) -> None:
         super().__init__()
         self.message = message
+        self.email = email  # an e-mail's whole text, or why it cannot be shown
 
     def compose(self) -> ComposeResult:
         m = self.message
@@ -136,10 +138,21 @@ class MessageDetailsDialog(ModalScreen[None]):
             rows.append(("quarantine", m.quarantine_rule))
         if m.unsupported_reason:
             rows.append(("unsupported", m.unsupported_reason))
+        source = self.email
+        if isinstance(source, EmailSource):
+            rows.append(("Message-ID", source.header_id))
+            if source.in_reply_to:
+                rows.append(("In-Reply-To", source.in_reply_to))
         for label, value in rows:
             out.append(f"{label:<13}", "dim")
             out.append_text(one_line(value))
             out.append("\n")
+        if isinstance(source, EmailSource):
+            out.append("\nThe whole e-mail (quoted history and signature included)\n", "bold")
+            out.append_text(inert(source.full_text))
+        elif isinstance(source, str):
+            out.append("\n")
+            out.append_text(inert(source, "dim"))
         with Vertical():
             yield Static(Text("Message details"), classes="dialog-title")
             with VerticalScroll():

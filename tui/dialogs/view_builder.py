@@ -52,7 +52,14 @@ FALLBACK_PROPERTIES = [
         label="Original channel type",
         kind="enum",
         operators=[FilterOperator.is_any_of, FilterOperator.is_none_of],
-        values=["WHATSAPP"],
+        values=["WHATSAPP", "EMAIL"],
+    ),
+    FilterProperty(
+        name="channel_type",
+        label="Channel",
+        kind="enum",
+        operators=[FilterOperator.is_any_of, FilterOperator.is_none_of],
+        values=["WHATSAPP", "EMAIL"],
     ),
     FilterProperty(
         name="status",

@@ -30,9 +30,11 @@ from textual.timer import Timer
 from textual.widgets import Static, TextArea
 
 from backend.schemas import (
+    ChannelType,
     ContactCreate,
     ContactDetail,
     Direction,
+    EmailSource,
     EventType,
     Message,
     MessageKind,
@@ -75,7 +77,7 @@ from tui.seen import SeenMessages
 from tui.text import countdown, one_line
 from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
-from tui.widgets.composer import Composer
+from tui.widgets.composer import Composer, email_reply_subject
 from tui.widgets.contact_panel import ContactPanel
 from tui.widgets.footer import KeyFooter
 from tui.widgets.message_log import MessageLog
@@ -517,18 +519,31 @@ class InboxScreen(Screen[None]):
         client = self.tapp.client
         assert client is not None
         sort = None if self.sort == "recent" else self.sort
+        # the first page asked for at start-up, together with the views: when it is in
+        # already, the list draws it in its very first frame
+        asked = self.tapp.take_first_page(view.id) if owner is None and sort is None else None
+        first_page: tuple[list[Thread], int | None] | None = None
+        if asked is not None and asked.done() and not asked.cancelled() and not asked.exception():
+            page, asked = asked.result(), None
+            self.tapp.remember_threads(page.items)
+            first_page = (page.items, page.total)
 
         async def fetch(
             offset: int, limit: int, with_total: bool
         ) -> tuple[list[Thread], int | None]:
-            page = await client.threads(
-                view=view.id,
-                owner=owner,
-                offset=offset,
-                limit=limit,
-                with_total=with_total,
-                sort=sort,
-            )
+            nonlocal asked
+            first, asked = asked, None
+            if first is not None and offset == 0 and limit == ThreadList.PAGE_SIZE and with_total:
+                page = await first
+            else:
+                page = await client.threads(
+                    view=view.id,
+                    owner=owner,
+                    offset=offset,
+                    limit=limit,
+                    with_total=with_total,
+                    sort=sort,
+                )
             self.tapp.remember_threads(page.items)
             return page.items, page.total
 
@@ -536,7 +551,7 @@ class InboxScreen(Screen[None]):
             page = await client.threads(view=view.id, owner=owner, ids=[thread_id], limit=1)
             return bool(page.items)
 
-        self.threads.set_source(fetch, member=member)
+        self.threads.set_source(fetch, member=member, first_page=first_page)
 
     def action_cycle_sort(self) -> None:
         names = list(SORTS)
@@ -745,8 +760,11 @@ class InboxScreen(Screen[None]):
             out.append(f" (snoozed until {ticket.snoozed_until.astimezone():%a %d %b %H:%M})")
         # the session timer right after the status: narrow terminals cut the line's end
         left = countdown(thread.session_expires_at, self.tapp.clock())
+        by_email = thread.channel_type == ChannelType.email  # no 24-hour session
         out.append(" · ")
-        if left:
+        if by_email:
+            out.append("by e-mail")
+        elif left:
             out.append(f"session {left} left")
         else:
             out.append("session expired: template only", "bold reverse")
@@ -760,7 +778,8 @@ class InboxScreen(Screen[None]):
         out.no_wrap = True
         out.overflow = "ellipsis"
         header.update(out)
-        self.composer.session_open = left is not None
+        self.composer.session_open = by_email or left is not None
+        self.composer.email_subject = email_reply_subject(ticket) if by_email else None
 
     def _hold_frames(self) -> None:
         """Opening a thread changes the header, the composer, the log (and on a narrow
@@ -904,13 +923,23 @@ class InboxScreen(Screen[None]):
 
     @work(group="send-price", exclusive=True, exit_on_error=False)
     async def _price_reply(self) -> None:
-        """What a reply here is billed as, for the composer's bar."""
+        """What a reply here is billed as, and whether it can go by e-mail instead (the
+        contact's address), for the composer's bar."""
         thread = self.thread
         if thread is None:
             return
         prices = await self._send_prices(thread.id)
         if prices is not None and self.thread is not None and self.thread.id == thread.id:
             self.composer.send_prices = prices
+        contact, client = self.contact, self.tapp.client
+        if thread.channel_type == ChannelType.email or client is None:
+            return
+        if contact is None or contact.id != thread.contact.id:
+            with contextlib.suppress(ApiError):
+                contact = await client.contact(thread.contact.id)
+        if contact is not None and self.thread is not None and self.thread.id == thread.id:
+            self.contact = contact
+            self.composer.email_address = contact.email or None
 
     @on(MessageLog.Action)
     def _quote_reply(self, event: MessageLog.Action) -> None:
@@ -1000,6 +1029,7 @@ class InboxScreen(Screen[None]):
                     caption=event.text.strip() or None,
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
+                    channel=ChannelType.email if event.by_email else None,
                 )
             else:
                 body = SendText(
@@ -1007,6 +1037,7 @@ class InboxScreen(Screen[None]):
                     text=event.text,
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
+                    channel=ChannelType.email if event.by_email else None,
                 )
             if isinstance(body, SendNote):
                 message = await client.send(thread.id, body)
@@ -1470,8 +1501,22 @@ class InboxScreen(Screen[None]):
 
     def action_details(self) -> None:
         message = self.log_widget.selected
-        if message is not None:
+        if message is not None and message.email is not None:
+            self._email_details(message)
+        elif message is not None:
             self.app.push_screen(MessageDetailsDialog(message))
+
+    @work(group="details", exclusive=True, exit_on_error=False)
+    async def _email_details(self, message: Message) -> None:
+        """An e-mail's details with its whole text (what the thread folds away)."""
+        client = self.tapp.client
+        source: EmailSource | str | None = None
+        if client is not None:
+            try:
+                source = await client.email_source(message.id)
+            except ApiError as exc:
+                source = exc.message
+        self.app.push_screen(MessageDetailsDialog(message, source))
 
     # ----------------------------------------------------------------- per-message actions
 

@@ -7,6 +7,7 @@ screen does the sending and tells the composer how it went (``sent()`` clears th
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from textual.message import Message as TMessage
 from textual.reactive import reactive
 from textual.widgets import Static, TextArea
 
-from backend.schemas import Message, SendPrices
+from backend.schemas import Message, SendPrices, Ticket
 from tui import render
 from tui.billing import reply_billing
 from tui.glyphs import glyphs
@@ -52,6 +53,17 @@ def path_from_paste(text: str) -> Path | None:
         return path if path.is_file() else None
     except OSError:
         return None
+
+
+_TICKET_TOKEN = re.compile(r"\s*\[#\d+\]")
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|antw)\s*:\s*)+", re.IGNORECASE)
+
+
+def email_reply_subject(ticket: Ticket) -> str:
+    """The subject the server gives a reply on an e-mail thread: one ``Re:``, the ticket's
+    token (``backend/email/compose.py`` is the rule; this is its picture)."""
+    bare = _REPLY_PREFIX.sub("", _TICKET_TOKEN.sub("", ticket.subject)).strip()
+    return f"Re: {bare or 'Your request'} [#{ticket.id}]"
 
 
 class Composer(Vertical):
@@ -126,6 +138,13 @@ class Composer(Vertical):
             id="composer.clear_extras",
             tooltip="Forget the reply-to message and the attachment",
         ),
+        Binding(
+            "alt+e",
+            "switch_channel",
+            "By e-mail",
+            id="composer.channel",
+            tooltip="Reply by e-mail instead of WhatsApp (the contact has an address)",
+        ),
         Binding("escape", "leave", "Leave", id="composer.leave", tooltip="Back to the messages"),
     ]
 
@@ -150,6 +169,12 @@ class Composer(Vertical):
     reply_to: reactive[Message | None] = reactive(None)
     attachment: reactive[Path | None] = reactive(None)
     session_open: reactive[bool] = reactive(True)
+    # an e-mail thread's: the reply goes out as an e-mail under this subject
+    email_subject: reactive[str | None] = reactive(None)
+    # the channel switch in a WhatsApp thread: the contact's address (None: not reachable
+    # by e-mail) and whether this reply goes there
+    email_address: reactive[str | None] = reactive(None)
+    by_email: reactive[bool] = reactive(False)
     send_prices: reactive[SendPrices | None] = reactive(None)  # the open thread's
     sending: reactive[bool] = reactive(False)
 
@@ -160,6 +185,7 @@ class Composer(Vertical):
         text: str
         reply_to: Message | None
         attachment: Path | None
+        by_email: bool = False  # the channel switch: to the contact's address
 
         @property
         def control(self) -> Composer:
@@ -222,6 +248,15 @@ class Composer(Vertical):
         if self.note_mode:
             bar.append("✎ Private note", "bold")
             bar.append(" — never sent to the contact", "dim")
+        elif self.by_email and self.email_address is not None:
+            bar.append("Reply by e-mail", "bold")
+            bar.append(" to ", "dim")
+            bar.append_text(one_line(self.email_address))
+            bar.append("  alt+e: WhatsApp", "dim")
+        elif self.email_subject is not None:
+            bar.append("Reply by e-mail", "bold")
+            bar.append(" · Subject: ", "dim")
+            bar.append_text(one_line(self.email_subject))
         else:
             bar.append("Reply", "bold")
             if self.session_open:
@@ -267,6 +302,21 @@ class Composer(Vertical):
         if self.is_mounted:
             self._render_bar()
 
+    def watch_email_subject(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
+
+    def watch_email_address(self) -> None:
+        if self.email_address is None:
+            self.by_email = False
+        if self.is_mounted:
+            self._render_bar()
+        self.refresh_bindings()
+
+    def watch_by_email(self) -> None:
+        if self.is_mounted:
+            self._render_bar()
+
     def watch_send_prices(self) -> None:
         if self.is_mounted:
             self._render_bar()
@@ -301,6 +351,8 @@ class Composer(Vertical):
         self.reply_to = None
         self.attachment = None
         self.note_mode = False
+        self.email_address = None  # the next thread's contact says (the channel switch)
+        self.by_email = False
         self.sending = False
         self.set_status("")
 
@@ -328,8 +380,24 @@ class Composer(Vertical):
         self.sending = True
         self.set_status("Sending…")
         self.post_message(
-            self.Submitted(self, self.note_mode, text, self.reply_to, self.attachment)
+            self.Submitted(
+                self,
+                self.note_mode,
+                text,
+                self.reply_to,
+                self.attachment,
+                self.by_email and self.email_address is not None,
+            )
         )
+
+    def action_switch_channel(self) -> None:
+        if self.email_address is not None:
+            self.by_email = not self.by_email
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_channel":
+            return self.email_address is not None
+        return True
 
     def action_toggle_note(self) -> None:
         self.note_mode = not self.note_mode

@@ -238,6 +238,7 @@ class ThreadList(ScrollView, can_focus=True):
         self._errors: dict[int, str] = {}
         self._generation = 0
         self._semaphore = asyncio.Semaphore(3)
+        self.first_loaded = asyncio.Event()  # set once a first page (or why not) is in
         self._reload_timer: Timer | None = None
         self._follow_id: int | None = None
         self.selected: dict[int, int] = {}  # thread id → ticket id
@@ -263,10 +264,17 @@ class ThreadList(ScrollView, can_focus=True):
 
     # ----------------------------------------------------------------- source
 
-    def set_source(self, fetch: PageFetcher, *, member: MemberCheck | None = None) -> None:
+    def set_source(
+        self,
+        fetch: PageFetcher,
+        *,
+        member: MemberCheck | None = None,
+        first_page: tuple[list[Thread], int | None] | None = None,
+    ) -> None:
         """Show another view: forget every page and start from the top. ``member`` tells
         whether a thread the list does not show is in the view (while the order holds, only
-        those count as updates waiting)."""
+        those count as updates waiting). ``first_page`` (its threads and the total), when
+        already fetched, is shown in the very next frame instead of being asked for."""
         self._fetch = fetch
         self._member = member
         self._generation += 1
@@ -281,7 +289,10 @@ class ThreadList(ScrollView, can_focus=True):
         self._follow_id = None
         self.scroll_to(y=0, animate=False, immediate=True)
         self.virtual_size = Size(self.scrollable_content_region.width, 0)
-        self._request(0, with_total=True)
+        if first_page is None:
+            self._request(0, with_total=True)
+        else:
+            self._page_in(0, *first_page)
         self.post_message(self.SelectionChanged(self, 0))
         self.refresh()
 
@@ -480,9 +491,12 @@ class ThreadList(ScrollView, can_focus=True):
                     self._errors[page] = exc.message
                     self.refresh()
                     self.set_timer(3, lambda: self._retry(generation, page))
+                    self.first_loaded.set()
                 return
-        if generation != self._generation:
-            return
+        if generation == self._generation:
+            self._page_in(page, threads, total)
+
+    def _page_in(self, page: int, threads: list[Thread], total: int | None) -> None:
         self._pending.discard(page)
         self._errors.pop(page, None)
         self._pages[page] = threads
@@ -498,6 +512,7 @@ class ThreadList(ScrollView, can_focus=True):
         elif self.total is None:
             self._set_total(page * self.PAGE_SIZE + len(threads))
         self._after_page(page, threads)
+        self.first_loaded.set()
 
     def _retry(self, generation: int, page: int) -> None:
         if generation == self._generation and page not in self._pages:

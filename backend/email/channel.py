@@ -1,0 +1,171 @@
+"""E-mail as a channel (``backend/channels.py``): while the app runs, the support
+addresses are kept as mailboxes in the store, the SMTP listener takes forwarded mail and
+the IMAP fetcher watches a hosted mailbox, each when configured (``[email]`` settings),
+and the outbox worker sends our replies through the relay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from backend.config import EmailSettings, Settings
+from backend.domain.routing import RoutingRule
+from backend.email.imap_fetch import ImapAccount, ImapFetcher, MailboxPosition
+from backend.email.outbound import EmailOutbox
+from backend.email.receive import MailReceiver
+from backend.email.smtp_listener import SupportMailbox, start_listener
+from backend.email.smtp_send import Relay
+from backend.keys import SERVICES, SETTINGS, STORE
+from backend.schemas import ChannelType, EventType
+from backend.store import CommittedEvent, Store
+
+log = logging.getLogger(__name__)
+
+RECEIVER = "email.receiver"
+OUTBOX = "email.outbox"
+LISTENER = "email.listener"  # the asyncio.Server: its socket names the bound port
+FETCHER = "email.fetcher"
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+class EmailChannel:
+    type = ChannelType.email
+
+    def attach(self, app: web.Application) -> None:
+        app.cleanup_ctx.append(inbound_lifecycle)
+        app.cleanup_ctx.append(outbound_lifecycle)
+
+
+def routing_rules(settings: Settings) -> tuple[RoutingRule, ...]:
+    return tuple(
+        RoutingRule(
+            required_skills=frozenset(rule.required_skills),
+            countries=frozenset(rule.countries),
+            keywords=tuple(rule.keywords),
+        )
+        for rule in settings.routing_rules
+    )
+
+
+def listener_tls(config: EmailSettings) -> ssl.SSLContext | None:
+    if config.tls_certificate is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_certificate, config.tls_key)
+    return context
+
+
+class StoredPositions:
+    """The IMAP fetcher's position, kept in the store under the mailbox's name."""
+
+    def __init__(self, store: Store, mailbox: str) -> None:
+        self.store = store
+        self.mailbox = mailbox
+
+    async def load(self) -> MailboxPosition:
+        uidvalidity, last_uid = await self.store.mailbox_position(self.mailbox)
+        return MailboxPosition(uidvalidity, last_uid)
+
+    async def save(self, position: MailboxPosition) -> None:
+        if position.uidvalidity is not None:
+            await self.store.save_mailbox_position(
+                self.mailbox, position.uidvalidity, position.last_uid
+            )
+
+
+def imap_account(config: EmailSettings) -> ImapAccount | None:
+    if not config.imap_host:
+        return None
+    return ImapAccount(
+        host=config.imap_host,
+        port=config.imap_port,
+        username=config.imap_user or "",
+        password=config.imap_password.get_secret_value(),
+        folder=config.imap_folder,
+        ssl_context=ssl.create_default_context() if config.imap_tls else None,
+    )
+
+
+async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    store, settings = app[STORE], app[SETTINGS]
+    config = settings.email
+    for address in config.addresses:
+        await store.add_mailbox(address, config.display_name)
+    receiver = MailReceiver(
+        store,
+        settings.media_dir,
+        authserv_id=config.authserv_id,
+        rules=routing_rules(settings),
+        policy=settings.policy.content_policy(),
+    )
+    app[SERVICES][RECEIVER] = receiver
+    server: asyncio.Server | None = None
+    if config.listen_port is not None:
+        server = await start_listener(
+            SupportMailbox(receiver.accept_forwarded, config.addresses),
+            host=config.listen_host,
+            port=config.listen_port,
+            max_message_bytes=config.max_message_bytes,
+            tls_context=listener_tls(config),
+        )
+        app[SERVICES][LISTENER] = server
+        log.info("SMTP listener on %s", [s.getsockname() for s in server.sockets])
+    stop = asyncio.Event()
+    task: asyncio.Task[None] | None = None
+    account = imap_account(config)
+    if account is not None:
+        address = (config.imap_address or (config.addresses[0] if config.addresses else "")).lower()
+
+        async def accept(raw: bytes) -> None:
+            await receiver.receive(raw, (address,))
+
+        mailbox = f"{account.username}@{account.host}:{account.port}/{account.folder}"
+        fetcher = ImapFetcher(account, accept, StoredPositions(store, mailbox))
+        app[SERVICES][FETCHER] = fetcher
+        task = asyncio.create_task(fetcher.run(stop), name="imap-fetcher")
+    yield
+    stop.set()
+    if task is not None:
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)
+    if server is not None:
+        server.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_closed(), STOP_TIMEOUT_SECONDS)
+
+
+def relay_of(config: EmailSettings) -> Relay | None:
+    if not config.relay_host:
+        return None
+    return Relay(
+        host=config.relay_host,
+        port=config.relay_port,
+        username=config.relay_user,
+        password=config.relay_password.get_secret_value() or None,
+        starttls=config.relay_starttls,
+        implicit_tls=config.relay_port == 465,
+    )
+
+
+async def outbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """The e-mail outbox worker, woken when a message is queued (and every few seconds
+    for retries that come due)."""
+    store, settings = app[STORE], app[SETTINGS]
+    outbox = EmailOutbox(store, relay_of(settings.email), settings.media_dir)
+    app[SERVICES][OUTBOX] = outbox
+
+    def on_commit(events: list[CommittedEvent]) -> None:
+        if any(event.type == EventType.message_created.value for event in events):
+            outbox.wake()
+
+    store.on_commit(on_commit)
+    task = asyncio.create_task(outbox.run(), name="email-outbox")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)

@@ -1,0 +1,337 @@
+"""E-mail in the store (issue 18): support addresses, and a received mail as one writer
+transaction.
+
+``ingest_email(tx, record)`` does everything a received mail causes, or nothing:
+idempotency by Message-ID, a bounce marking our message failed, an auto-reply counted
+and dropped (never a ticket), the contact found by address (any case; plus-addressing
+kept as given), the thread — by In-Reply-To / References, then by the ticket token in
+the subject (``[#123]``, only for the ticket's own contact: a token is easily guessed),
+else a new routed thread and ticket on the mailbox —, the attachments as media rows,
+and the events. A closed ticket is not reopened by mail: as on WhatsApp, the customer's
+next message opens a new one.
+
+The record is read by the channel (``backend/email``): the store knows nothing of MIME.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from backend import schemas
+from backend.domain import tickets
+from backend.domain.errors import Conflict, InvalidField, NotFound
+from backend.domain.routing import RoutingRule
+from backend.store import conversations as conv
+from backend.store.base import StoreBase, loads
+from backend.store.engine import Tx, dumps, iso
+from backend.store.outbox_rows import settle_outbox_row
+from backend.store.statuses import settle_ticket_delivery
+from backend.store.types import EmailFile, EmailRecord, IngestResult, Mailbox, Outcome
+
+COUNTER_DUPLICATE = "email.duplicate"
+COUNTER_UNKNOWN_ADDRESS = "email.dropped_unknown_address"
+COUNTER_AUTOMATIC = "email.automatic"
+COUNTER_BOUNCE_UNMATCHED = "email.bounce_unmatched"
+FALLBACK_SUBJECT = "E-mail"
+
+
+def _channel(row: conv.Row) -> Mailbox:
+    return Mailbox(id=row["id"], address=row["address"], display_name=row["display_name"])
+
+
+def add_mailbox(tx: Tx, address: str, display_name: str | None) -> Mailbox:
+    key = address.strip().lower()
+    if "@" not in key or any(ch.isspace() for ch in key):
+        raise InvalidField(f"{address[:80]!r} is not an e-mail address.", field="address")
+    name = (display_name or "").strip() or None
+    row = tx.one("SELECT id FROM email_channels WHERE address = ?", (key,))
+    if row is None:
+        tx.insert(
+            "email_channels", {"address": key, "display_name": name, "created_at": tx.now_iso}
+        )
+    else:
+        tx.execute("UPDATE email_channels SET display_name = ? WHERE id = ?", (name, row["id"]))
+    found = tx.one("SELECT id, address, display_name FROM email_channels WHERE address = ?", (key,))
+    assert found is not None
+    return _channel(found)
+
+
+# ------------------------------------------------------------------ received mail
+
+
+def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = ()) -> IngestResult:
+    if tx.one("SELECT 1 FROM email_messages WHERE header_id = ?", (record.message_id,)):
+        conv.bump_counter(tx, COUNTER_DUPLICATE)
+        return IngestResult(Outcome.duplicate)
+    if record.bounced_message_id is not None or record.automatic == "bounce":
+        return _bounce(tx, record)
+    if record.automatic:
+        conv.bump_counter(tx, COUNTER_AUTOMATIC)
+        return IngestResult(Outcome.automatic)
+    mailbox = tx.one(
+        "SELECT id, address FROM email_channels WHERE address = ?", (record.mailbox.lower(),)
+    )
+    if mailbox is None or not record.sender.strip():
+        conv.bump_counter(tx, COUNTER_UNKNOWN_ADDRESS)
+        return IngestResult(Outcome.dropped_unknown_address)
+    contact_id = _contact(tx, record)
+    thread = _thread(tx, record, contact_id, mailbox["id"], mailbox["address"], rules)
+    at = record.at or tx.now
+    media_ids = [_media(tx, file) for file in record.files]
+    shown = next(
+        (
+            media_id
+            for media_id, file in zip(media_ids, record.files, strict=True)
+            if not file.inline
+        ),
+        media_ids[0] if media_ids else None,
+    )
+    kind = schemas.MessageKind.quarantined if record.quarantine_rule else schemas.MessageKind.text
+    content: dict[str, object] = {
+        "email": {
+            "subject": record.subject,
+            "from": record.sender,
+            "to": list(record.to),
+            "cc": list(record.cc),
+            **({"auth": record.auth} if record.auth else {}),
+            **({"attachments": len(media_ids)} if media_ids else {}),
+            **({"left_out": list(record.left_out)} if record.left_out else {}),
+        }
+    }
+    message_id = conv.insert_message(
+        tx,
+        thread_id=thread.thread_id,
+        direction=schemas.Direction.inbound,
+        kind=kind,
+        text=record.text or record.full_text or record.subject,
+        media_id=shown,
+        content=content,
+        quarantine_rule=record.quarantine_rule,
+        from_number=record.sender,
+        to_number=mailbox["address"],
+        at=at,
+    )
+    tx.insert(
+        "email_messages",
+        {
+            "message_id": message_id,
+            "thread_id": thread.thread_id,
+            "header_id": record.message_id,
+            "subject": record.subject,
+            "from_address": record.sender,
+            "to_addresses": dumps(list(record.to)),
+            "cc_addresses": dumps(list(record.cc)),
+            "in_reply_to": record.in_reply_to,
+            "reference_ids": dumps(list(record.references)),
+            "full_text": record.full_text,
+            "auth": dumps(record.auth) if record.auth else None,
+            "created_at": tx.now_iso,
+        },
+    )
+    for position, (media_id, file) in enumerate(zip(media_ids, record.files, strict=True)):
+        tx.insert(
+            "email_attachments",
+            {
+                "message_id": message_id,
+                "position": position,
+                "media_id": media_id,
+                "content_id": file.content_id,
+                "inline": int(file.inline),
+            },
+        )
+    moved = tickets.status_after_inbound(thread.ticket_status).value
+    if moved != thread.ticket_status:
+        conv.set_ticket_status(tx, thread.ticket_id, moved, None)
+    conv.emit_message_snapshot(tx, message_id, created=True)
+    conv.emit_thread_snapshot(tx, thread.thread_id)
+    return IngestResult(
+        Outcome.stored, message_id=message_id, thread_id=thread.thread_id, media_id=shown
+    )
+
+
+def _contact(tx: Tx, record: EmailRecord) -> int:
+    key = record.sender.strip().lower()
+    row = tx.one(
+        "SELECT id FROM contacts WHERE email_key = ? AND merged_into IS NULL "
+        "ORDER BY updated_at DESC, id DESC LIMIT 1",
+        (key,),
+    )
+    if row is not None:
+        return int(row["id"])
+    first, last = conv.split_profile_name(record.sender_name)
+    contact_id = tx.insert(
+        "contacts",
+        {
+            "first_name": first,
+            "last_name": last,
+            "email": record.sender.strip(),
+            "email_key": key,
+            "created_at": tx.now_iso,
+            "updated_at": tx.now_iso,
+        },
+    )
+    conv.index_contact(tx, contact_id)
+    return contact_id
+
+
+def _thread(
+    tx: Tx,
+    record: EmailRecord,
+    contact_id: int,
+    mailbox_id: int,
+    mailbox_address: str,
+    rules: Sequence[RoutingRule],
+) -> conv.InboundThread:
+    """The open thread the mail answers (by its headers, then by its ticket token), else
+    a new one on the mailbox."""
+    found = None
+    for key in record.thread_keys:
+        found = tx.one(
+            "SELECT th.id, th.ticket_id, th.session_expires_at, t.status "
+            "FROM email_messages em JOIN threads th ON th.id = em.thread_id "
+            "JOIN tickets t ON t.id = th.ticket_id "
+            "WHERE em.header_id = ? AND t.status != 'closed'",
+            (key,),
+        )
+        if found is not None:
+            break
+    if found is None and record.ticket_token is not None:
+        found = tx.one(
+            "SELECT th.id, th.ticket_id, th.session_expires_at, t.status "
+            "FROM tickets t JOIN threads th ON th.id = t.thread_id "
+            "WHERE t.id = ? AND t.contact_id = ? AND t.status != 'closed'",
+            (record.ticket_token, contact_id),
+        )
+    if found is not None:
+        return conv.InboundThread(found[0], found[1], False, found[2], found[3])
+    country = tx.one("SELECT country FROM contacts WHERE id = ?", (contact_id,))
+    owner = conv.route_ticket(
+        tx,
+        rules=rules,
+        country=country["country"] if country else None,
+        text=f"{record.subject}\n{record.text}",
+    )
+    thread_id, ticket_id = conv.create_thread(
+        tx,
+        contact_id=contact_id,
+        phone_number_id=None,
+        business_number=mailbox_address,
+        subject=tickets.subject_from_text(record.subject or record.text, FALLBACK_SUBJECT),
+        owner_id=owner,
+    )
+    tx.execute(
+        "UPDATE threads SET channel_type = ?, email_channel_id = ? WHERE id = ?",
+        (schemas.ChannelType.email.value, mailbox_id, thread_id),
+    )
+    tx.execute(
+        "UPDATE tickets SET original_channel_type = ? WHERE id = ?",
+        (schemas.ChannelType.email.value, ticket_id),
+    )
+    return conv.InboundThread(thread_id, ticket_id, True, None, schemas.TicketStatus.new)
+
+
+def _media(tx: Tx, file: EmailFile) -> int:
+    return tx.insert(
+        "media",
+        {
+            "direction": schemas.Direction.inbound,
+            "mime_type": file.mime_type,
+            "filename": file.filename,
+            "size": file.size,
+            "sha256": file.sha256,
+            "path": file.path,
+            "state": schemas.MediaState.ready,
+            "attempts": 1,
+            "created_at": tx.now_iso,
+        },
+    )
+
+
+def _bounce(tx: Tx, record: EmailRecord) -> IngestResult:
+    """A bounce never opens a ticket: the message of ours it names is marked failed, with
+    the reason in words."""
+    row = (
+        tx.one(
+            "SELECT m.id, m.thread_id, m.status FROM email_messages em "
+            "JOIN messages m ON m.id = em.message_id "
+            "WHERE em.header_id = ? AND m.direction = ?",
+            (record.bounced_message_id, schemas.Direction.outbound.value),
+        )
+        if record.bounced_message_id
+        else None
+    )
+    if row is None:
+        conv.bump_counter(tx, COUNTER_BOUNCE_UNMATCHED)
+        return IngestResult(Outcome.bounce)
+    reason = record.bounce_reason or "the recipient's server could not deliver it"
+    settle_outbox_row(tx, row["id"])
+    tx.execute(
+        "UPDATE messages SET status = 'failed', error_message = ?, failed_at = ? WHERE id = ?",
+        (f"Not delivered: {reason}", iso(record.at or tx.now), row["id"]),
+    )
+    settle_ticket_delivery(tx, row["id"], row["thread_id"])
+    conv.emit_message(tx, row["id"], created=False)
+    conv.emit_thread_snapshot(tx, row["thread_id"])
+    return IngestResult(Outcome.bounce, message_id=row["id"], thread_id=row["thread_id"])
+
+
+class MailStore(StoreBase):
+    async def add_mailbox(self, address: str, display_name: str | None) -> Mailbox:
+        """A support address (added, or its name changed): mail to it opens tickets."""
+        return await self.write(
+            functools.partial(add_mailbox, address=address, display_name=display_name)
+        )
+
+    async def mailboxes(self) -> list[Mailbox]:
+        rows = await self.readers.all(
+            "SELECT id, address, display_name FROM email_channels ORDER BY id"
+        )
+        return [_channel(row) for row in rows]
+
+    async def ingest_email(
+        self, record: EmailRecord, *, rules: Sequence[RoutingRule] = ()
+    ) -> IngestResult:
+        """Store a received mail (see the module docstring)."""
+        return await self.write(functools.partial(ingest_email, record=record, rules=rules))
+
+    async def email_source(self, message_id: int) -> schemas.EmailSource:
+        """An e-mail message's whole text; a quarantined one only once revealed."""
+        row = await self.readers.one(
+            "SELECT em.*, m.kind, m.quarantine_revealed FROM email_messages em "
+            "JOIN messages m ON m.id = em.message_id WHERE em.message_id = ?",
+            (message_id,),
+        )
+        if row is None:
+            raise NotFound("There is no such e-mail message.", code="message_not_found")
+        if row["kind"] == schemas.MessageKind.quarantined and not row["quarantine_revealed"]:
+            raise Conflict(
+                "That e-mail is quarantined: an admin reveals it first.", code="quarantined"
+            )
+        return schemas.EmailSource(
+            message_id=message_id,
+            header_id=row["header_id"],
+            subject=row["subject"],
+            full_text=row["full_text"],
+            in_reply_to=row["in_reply_to"],
+            references=loads(row["reference_ids"], []),
+        )
+
+    async def mailbox_position(self, mailbox: str) -> tuple[int | None, int]:
+        """How far an IMAP folder was fetched: its UIDVALIDITY (None: never) and last UID."""
+        row = await self.readers.one(
+            "SELECT uidvalidity, last_uid FROM mailbox_positions WHERE mailbox = ?", (mailbox,)
+        )
+        return (None, 0) if row is None else (row["uidvalidity"], row["last_uid"])
+
+    async def save_mailbox_position(self, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+        def save(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO mailbox_positions (mailbox, uidvalidity, last_uid, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (mailbox) DO UPDATE SET "
+                "uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid, "
+                "updated_at = excluded.updated_at",
+                (mailbox, uidvalidity, last_uid, tx.now_iso),
+            )
+
+        await self.write(save)

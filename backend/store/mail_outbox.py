@@ -1,0 +1,330 @@
+"""Our e-mails: queued with the message in the send's transaction, claimed by the e-mail
+channel's worker, and settled by what the relay said.
+
+``email_outbox`` has the WhatsApp outbox's states (``pending``, ``in_flight``,
+``ambiguous``, ``done``): a row is claimed, and so sent, by one worker at a time; an
+``in_flight`` row found at start-up, or a send whose answer never came, is
+``ambiguous``: it may have been delivered, so it is never sent again on its own — the
+message is marked failed with "not known whether sent", and an agent decides.
+
+The queued ``request`` is the store's channel-neutral ``OutboundRequest`` (as in the
+WhatsApp outbox: the recipient by e-mail address, the text or file, the subject, the
+Message-ID answered and the thread's earlier ones). The Message-ID the mail goes out under
+is the message's ``email_messages`` row (kept, so a resend reuses it); the mailbox and
+the signature are read when it is claimed. The channel composes the MIME from the job.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from backend import schemas
+from backend.domain.errors import InvalidField
+from backend.store import conversations as conv
+from backend.store.base import StoreBase, loads
+from backend.store.engine import Tx, dumps, iso
+from backend.store.outbox_rows import decode_request, encode_request, send_reference
+from backend.store.statuses import settle_ticket_delivery
+from backend.store.types import (
+    EmailJob,
+    EmailJobFile,
+    OutboundMedia,
+    OutboundRequest,
+    Recipient,
+)
+
+DUE_NOW = ""
+MAX_REFERENCES = 20
+
+
+def mailbox_of(tx: Tx, thread_id: int) -> conv.Row | None:
+    """The mailbox of an e-mail thread (None: not an e-mail thread)."""
+    return tx.one(
+        "SELECT mb.id, mb.address, mb.display_name FROM threads th "
+        "JOIN email_channels mb ON mb.id = th.email_channel_id WHERE th.id = ?",
+        (thread_id,),
+    )
+
+
+def email_route(tx: Tx, thread_id: int, channel: str | None) -> conv.Row | None:
+    """The mailbox a send goes out from, or None for WhatsApp: an e-mail thread's own, or
+    with the channel switch (``channel`` EMAIL) in a WhatsApp thread, the first mailbox."""
+    mailbox = mailbox_of(tx, thread_id)
+    if mailbox is not None:
+        if channel == schemas.ChannelType.whatsapp:
+            raise InvalidField(
+                "This is an e-mail thread: write to the contact on WhatsApp from one of "
+                "their WhatsApp threads.",
+                field="channel",
+            )
+        return mailbox
+    if channel != schemas.ChannelType.email:
+        return None
+    mailbox = tx.one("SELECT id, address, display_name FROM email_channels ORDER BY id LIMIT 1")
+    if mailbox is None:
+        raise InvalidField(
+            "E-mail is not set up: there is no support address ([email] addresses).",
+            field="channel",
+        )
+    return mailbox
+
+
+def queue_email(
+    tx: Tx,
+    *,
+    thread_id: int,
+    ticket_id: int,
+    mailbox: conv.Row,
+    agent_id: int | None,
+    request: schemas.SendRequest,
+) -> int:
+    """An agent's reply on an e-mail thread: the message row, its e-mail row (its
+    Message-ID: a bounce or the customer's answer finds it) and the queued request."""
+    if not isinstance(request, schemas.SendText | schemas.SendMedia):
+        raise InvalidField(
+            "An e-mail thread takes text (and attachments); templates and reactions are "
+            "WhatsApp's.",
+            field="kind",
+        )
+    contact = tx.one(
+        "SELECT c.email FROM threads th JOIN contacts c ON c.id = th.contact_id WHERE th.id = ?",
+        (thread_id,),
+    )
+    to = (contact["email"] or "").strip() if contact is not None else ""
+    if not to:
+        raise InvalidField("This contact has no e-mail address to write to.", field="channel")
+    last = tx.one(
+        "SELECT header_id, subject, reference_ids FROM email_messages em "
+        "JOIN messages m ON m.id = em.message_id "
+        "WHERE em.thread_id = ? AND m.direction = ? ORDER BY em.message_id DESC LIMIT 1",
+        (thread_id, schemas.Direction.inbound.value),
+    )
+    subject = tx.one("SELECT subject FROM tickets WHERE id = ?", (ticket_id,))["subject"]
+    in_reply_to = last["header_id"] if last is not None else None
+    references = [*loads(last["reference_ids"], []), in_reply_to] if last is not None else []
+    references = [ref for ref in references if ref]
+    if len(references) > MAX_REFERENCES:
+        references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
+    domain = mailbox["address"].partition("@")[2]
+    header_id = f"<ttydesk.{uuid.uuid4().hex}@{domain}>"
+    if isinstance(request, schemas.SendText):
+        text, media_id, caption = request.text, None, None
+    else:
+        media = tx.one("SELECT * FROM media WHERE id = ?", (request.media_id,))
+        if media is None or media["direction"] != schemas.Direction.outbound or not media["path"]:
+            raise InvalidField("There is no uploaded file with that id.", field="media_id")
+        text, media_id, caption = request.caption or "", request.media_id, request.caption
+    message_id = conv.insert_message(
+        tx,
+        thread_id=thread_id,
+        direction=schemas.Direction.outbound,
+        kind=schemas.MessageKind.document if media_id else schemas.MessageKind.text,
+        text=text if media_id is None else None,
+        caption=caption,
+        media_id=media_id,
+        author_id=agent_id,
+        client_id=request.client_id,
+        status=schemas.DeliveryStatus.queued,
+        content={"email": {"subject": subject, "from": mailbox["address"], "to": [to]}},
+        from_number=mailbox["address"],
+        to_number=to,
+    )
+    tx.insert(
+        "email_messages",
+        {
+            "message_id": message_id,
+            "thread_id": thread_id,
+            "header_id": header_id,
+            "subject": subject,
+            "from_address": mailbox["address"],
+            "to_addresses": dumps([to]),
+            "in_reply_to": in_reply_to,
+            "reference_ids": dumps(references),
+            "full_text": text,
+            "created_at": tx.now_iso,
+        },
+    )
+    request = OutboundRequest(
+        kind="media" if media_id else "text",
+        recipient=Recipient(address=to, by="email"),
+        reference=send_reference(message_id),
+        text=text or None,
+        reply_to=in_reply_to,
+        media=OutboundMedia(media_id=media_id, kind="document") if media_id else None,
+        subject=subject,
+        references=tuple(references),
+    )
+    tx.execute(
+        "INSERT INTO email_outbox (message_id, state, attempts, next_attempt, request, "
+        "updated_at) VALUES (?, 'pending', 0, ?, ?, ?)",
+        (message_id, DUE_NOW, encode_request(request), tx.now_iso),
+    )
+    conv.emit_message(tx, message_id, created=True)
+    tx.execute("UPDATE tickets SET last_delivery_status = 'queued' WHERE id = ?", (ticket_id,))
+    conv.set_ticket_status(tx, ticket_id, schemas.TicketStatus.waiting_on_contact, agent_id)
+    conv.emit_ticket_snapshot(tx, ticket_id)
+    conv.emit_thread_snapshot(tx, thread_id)
+    return message_id
+
+
+def requeue_email(tx: Tx, message_id: int) -> bool:
+    """An agent's retry of a failed e-mail: queued again under the same Message-ID (a
+    mail client shows a copy that did arrive once); False when it was never queued."""
+    changed = tx.execute(
+        "UPDATE email_outbox SET state = 'pending', next_attempt = ?, attempts = 0, "
+        "last_error = NULL, updated_at = ? WHERE message_id = ?",
+        (DUE_NOW, tx.now_iso, message_id),
+    ).rowcount
+    if not changed:
+        return False
+    tx.update(
+        "messages",
+        message_id,
+        {
+            "status": schemas.DeliveryStatus.queued,
+            "error_code": None,
+            "error_message": None,
+            "failed_at": None,
+            "sent_at": None,
+        },
+    )
+    conv.emit_message(tx, message_id, created=False)
+    return True
+
+
+def _settle(tx: Tx, message_id: int, state: str, error: str | None = None) -> None:
+    tx.execute(
+        "UPDATE email_outbox SET state = ?, last_error = ?, updated_at = ? WHERE message_id = ?",
+        (state, error, tx.now_iso, message_id),
+    )
+
+
+def _mark(tx: Tx, message_id: int, changes: dict[str, Any]) -> None:
+    row = tx.one("SELECT thread_id, status FROM messages WHERE id = ?", (message_id,))
+    if row is None or row["status"] == schemas.DeliveryStatus.failed:
+        return  # a bounce got there first: it knows better
+    tx.update("messages", message_id, changes)
+    settle_ticket_delivery(tx, message_id, row["thread_id"])
+    conv.emit_message(tx, message_id, created=False)
+
+
+def record_outcome(
+    tx: Tx, message_id: int, outcome: str, detail: str, retry_at: datetime | None
+) -> None:
+    if outcome == "sent":
+        _settle(tx, message_id, "done")
+        _mark(tx, message_id, {"status": schemas.DeliveryStatus.sent, "sent_at": tx.now_iso})
+    elif outcome == "retry" and retry_at is not None:
+        tx.execute(
+            "UPDATE email_outbox SET state = 'pending', next_attempt = ?, last_error = ?, "
+            "updated_at = ? WHERE message_id = ?",
+            (iso(retry_at), detail[:500], tx.now_iso, message_id),
+        )
+    elif outcome == "ambiguous":
+        _settle(tx, message_id, "ambiguous", detail[:500])
+        _mark(
+            tx,
+            message_id,
+            {
+                "status": schemas.DeliveryStatus.failed,
+                "failed_at": tx.now_iso,
+                "error_message": "Not known whether it was sent: the relay's connection ended "
+                "after the mail was handed over. Check with the customer before sending again.",
+            },
+        )
+    else:  # failed, or a retry with no attempts left
+        _settle(tx, message_id, "done", detail[:500])
+        _mark(
+            tx,
+            message_id,
+            {
+                "status": schemas.DeliveryStatus.failed,
+                "failed_at": tx.now_iso,
+                "error_message": f"The relay refused it: {detail[:300]}",
+            },
+        )
+
+
+def claim(tx: Tx, due_iso: str, limit: int) -> list[EmailJob]:
+    rows = tx.all(
+        "SELECT o.message_id, o.attempts, o.request, m.thread_id, em.header_id, "
+        "ag.name AS author, mb.address, mb.display_name, th.ticket_id "
+        "FROM email_outbox o JOIN messages m ON m.id = o.message_id "
+        "JOIN email_messages em ON em.message_id = o.message_id "
+        "JOIN threads th ON th.id = m.thread_id "
+        "JOIN email_channels mb ON mb.address = em.from_address "
+        "LEFT JOIN agents ag ON ag.id = m.author_id "
+        "WHERE o.state = 'pending' AND o.next_attempt <= ? ORDER BY o.message_id LIMIT ?",
+        (due_iso, limit),
+    )
+    jobs = []
+    for row in rows:
+        tx.execute(
+            "UPDATE email_outbox SET state = 'in_flight', attempts = attempts + 1, "
+            "updated_at = ? WHERE message_id = ?",
+            (tx.now_iso, row["message_id"]),
+        )
+        request = decode_request(row["request"])
+        files = []
+        if request.media is not None:
+            media = tx.one(
+                "SELECT path, mime_type, filename FROM media WHERE id = ?",
+                (request.media.media_id,),
+            )
+            if media is not None and media["path"]:
+                files.append(
+                    EmailJobFile(
+                        path=media["path"],
+                        mime_type=media["mime_type"] or "application/octet-stream",
+                        filename=media["filename"] or "attachment",
+                    )
+                )
+        jobs.append(
+            EmailJob(
+                message_id=row["message_id"],
+                thread_id=row["thread_id"],
+                attempts=row["attempts"] + 1,
+                request=request,
+                header_id=row["header_id"],
+                sender=row["address"],
+                sender_name=row["display_name"],
+                ticket_id=row["ticket_id"],
+                signature="\n".join(part for part in (row["author"], row["display_name"]) if part),
+                files=tuple(files),
+            )
+        )
+    return jobs
+
+
+def recover(tx: Tx) -> int:
+    """At start-up: a row left ``in_flight`` may have been sent; it is ambiguous."""
+    rows = tx.all("SELECT message_id FROM email_outbox WHERE state = 'in_flight'")
+    for row in rows:
+        record_outcome(
+            tx, row["message_id"], "ambiguous", "the backend stopped while sending", None
+        )
+    return len(rows)
+
+
+class MailOutboxStore(StoreBase):
+    async def claim_email_outbox(self, due: datetime, limit: int) -> list[EmailJob]:
+        """Claim due e-mails (oldest first) and mark them ``in_flight``."""
+        due_iso = iso(due)
+        return await self.write(lambda tx: claim(tx, due_iso, limit))
+
+    async def email_send_outcome(
+        self, message_id: int, outcome: str, detail: str, retry_at: datetime | None = None
+    ) -> None:
+        """What the relay said of a claimed e-mail: ``sent``, ``retry`` (at ``retry_at``;
+        without it, no attempts are left and it failed), ``failed`` or ``ambiguous``."""
+        await self.write(lambda tx: record_outcome(tx, message_id, outcome, detail, retry_at))
+
+    async def recover_email_outbox(self) -> int:
+        return await self.write(recover)
+
+    async def next_email_due(self) -> str | None:
+        return await self.readers.value(
+            "SELECT MIN(next_attempt) FROM email_outbox WHERE state = 'pending'"
+        )

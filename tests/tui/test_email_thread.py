@@ -1,0 +1,133 @@
+"""An e-mail thread in the inbox at 80x24: the messages marked as e-mail with their
+subject and addresses, no WhatsApp session in the header, and the composer replying by
+e-mail under the subject the customer will see (sent through a real test relay)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Static
+
+from backend.email.smtp_listener import SupportMailbox
+from backend.store import EmailRecord
+from tests.email.test_smtp_send import Relaying
+from tests.support import LiveBackend
+from tests.tui.backend_fixtures import inbox_ready, make_app, open_thread, screen_text, wait_for
+from tui.dialogs.simple import MessageDetailsDialog
+
+SUPPORT = "support@acme.test"
+CUSTOMER = "lucia@example.com"
+
+
+async def test_an_email_thread_reads_as_email_and_the_composer_replies_by_email(tmp_path: Path):
+    received: list[bytes] = []
+
+    async def keep(raw: bytes, sender: str, recipients: list[str]) -> None:
+        received.append(raw)
+
+    async with Relaying(SupportMailbox(keep, [CUSTOMER])) as relay_port:
+        backend = LiveBackend(
+            tmp_path,
+            overrides={
+                "email": {
+                    "addresses": [SUPPORT],
+                    "relay_host": "127.0.0.1",
+                    "relay_port": relay_port,
+                    "relay_starttls": False,
+                }
+            },
+        )
+        await backend.start()
+        try:
+            await backend.seed_agents()
+            stored = await backend.store.ingest_email(
+                EmailRecord(message_id="<t1@example.com>", mailbox=SUPPORT, sender=CUSTOMER,
+                            sender_name="Lucía Pérez", subject="Where is my order?",
+                            text="It has not arrived.", to=(SUPPORT,),
+                            full_text="It has not arrived.\n\nOn Mon, Ana wrote:\n"
+                                      "> Where is it, please?\n")
+            )  # fmt: skip
+            assert stored.thread_id is not None
+            app = make_app(backend.url, backend.agent_token)
+            async with app.run_test(size=(80, 24)) as pilot:
+                screen = await inbox_ready(app)
+                await open_thread(pilot, screen, stored.thread_id)
+                await wait_for(lambda: "Subject: Where is my order?" in screen_text(app))
+                text = screen_text(app)
+                assert "by e-mail" in text and "From: lucia@example.com" in text
+                assert "session expired" not in text
+                assert "Ana wrote" not in text  # the quoted history is folded away
+                screen.log_widget.focus()
+                await pilot.press("m")  # the details: the whole mail, one key away
+                await wait_for(lambda: isinstance(app.screen, MessageDetailsDialog))
+                shown = "\n".join(
+                    str(getattr(static.content, "plain", static.content))
+                    for static in app.screen.query(Static)
+                )
+                assert "On Mon, Ana wrote:\n> Where is it, please?" in shown
+                assert "<t1@example.com>" in shown
+                await pilot.press("escape")
+                await wait_for(lambda: app.screen is screen)
+                await pilot.press("r", *"On its way", "ctrl+s")
+                await wait_for(lambda: len(received) == 1, timeout=10)
+                await wait_for(
+                    lambda: (
+                        "Reply by e-mail · Subject: Re: Where is my order? [#1]" in screen_text(app)
+                    )
+                )
+        finally:
+            await backend.stop()
+    assert b"On its way" in received[0]
+
+
+async def test_the_channel_switch_replies_by_email_from_a_whatsapp_thread(tmp_path: Path):
+    from tests.backend.seed import seed_thread
+
+    received: list[bytes] = []
+
+    async def keep(raw: bytes, sender: str, recipients: list[str]) -> None:
+        received.append(raw)
+
+    async with Relaying(SupportMailbox(keep, [CUSTOMER])) as relay_port:
+        backend = LiveBackend(
+            tmp_path,
+            overrides={
+                "email": {
+                    "addresses": [SUPPORT],
+                    "relay_host": "127.0.0.1",
+                    "relay_port": relay_port,
+                    "relay_starttls": False,
+                }
+            },
+        )
+        await backend.start()
+        try:
+            await backend.seed_agents()
+            chat = await seed_thread(backend.store, name="Lucía", phone="+34611111111", text="Hola")
+            app = make_app(backend.url, backend.agent_token)
+            async with app.run_test(size=(80, 24)) as pilot:
+                screen = await inbox_ready(app)
+                await open_thread(pilot, screen, chat.id)
+                await pilot.press("r")
+                assert not screen.composer.check_action("switch_channel", ())  # no address yet
+                async with backend.client(backend.admin_token) as client:
+                    await client.patch(f"/api/v1/contacts/{chat.contact.id}",
+                                       json={"email": CUSTOMER})  # fmt: skip
+                await pilot.press("escape", "q")
+                await wait_for(lambda: not screen.thread_open)
+                await open_thread(pilot, screen, chat.id)
+                await pilot.press("r")
+                await wait_for(lambda: screen.composer.email_address == CUSTOMER)
+                await pilot.press("alt+e")
+                await wait_for(lambda: f"Reply by e-mail to {CUSTOMER}" in screen_text(app))
+                await pilot.press(*"Invoice attached", "ctrl+s")
+                await wait_for(lambda: len(received) == 1, timeout=10)
+                await wait_for(
+                    lambda: any(
+                        m.text == "Invoice attached" and m.channel_type == "EMAIL"
+                        for m in screen.log_widget.messages
+                    )
+                )
+        finally:
+            await backend.stop()
+    assert b"Invoice attached" in received[0]
