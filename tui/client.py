@@ -499,7 +499,22 @@ def _reason(exc: Exception) -> str:
     return text
 
 
+# pydantic holds a parametrized generic (``Page[Message]``) weakly: once collected, the next
+# request would make it again and build its validator anew (tens of ms, each thread opened)
+_PARSED_TYPES: set[type[BaseModel]] = set()
+
+
+def prepare_parsing(*models: type[BaseModel]) -> None:
+    """Build the validators of ``models`` now: pydantic builds a model's when it is first
+    used (the schemas are deferred for a quick start), and the first thread opened would
+    wait some 30 ms for ``Page[Message]``'s."""
+    for model in models:
+        _PARSED_TYPES.add(model)
+        model.model_rebuild()
+
+
 def _parse(model: type[M], response: httpx.Response) -> M:
+    _PARSED_TYPES.add(model)
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:

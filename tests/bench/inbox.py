@@ -78,6 +78,7 @@ def main() -> list[dict[str, Any]]:
             "<150 ms",
             ok=big and r["open_ms"] < 150,
         ),
+        row(NAME, "open the thread: the client's CPU time", r["open_cpu_ms"], "ms"),
         row(NAME, "client RSS (peak)", r["hwm_mb"], "MB", "<120 MB", ok=r["hwm_mb"] < 120),
     ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -231,3 +232,33 @@ async def test_app_reconnect_before_any_event_does_not_refetch(live_backend):
         await toggle_availability(live_backend)
         await wait_for(lambda: app.stream.since == newest + 1)
         assert screen.threads.fetch_count == fetches
+
+
+async def test_a_page_type_is_built_once(live_backend):
+    """pydantic holds a parametrized generic (``Page[Agent]``) weakly: once collected, the
+    next request made it again and built its validator anew (for ``Page[Message]``, some
+    30 ms of every thread opened). Run in a process of its own, as the inbox runs: here the
+    in-process backend holds its page types."""
+    script = (
+        "import asyncio, gc, sys\n"
+        "from backend.schemas import Agent, Page\n"
+        "from tui.client import ApiClient\n"
+        "async def main():\n"
+        "    client = ApiClient(sys.argv[1], sys.argv[2])\n"
+        "    assert await client.agents()\n"
+        "    await client.aclose()\n"
+        "    gc.collect()\n"
+        "    print(Page[Agent].__pydantic_complete__)\n"
+        "asyncio.run(main())\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        live_backend.url,
+        live_backend.admin_token,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    assert out.decode().strip() == "True"  # the type the request built is the one kept

@@ -659,7 +659,7 @@ async def test_a_returning_customer_shows_the_earlier_conversation(desk: Desk):
         await open_thread(pilot, screen, new_thread)
         log = screen.log_widget
         await pilot.press("left_square_bracket")
-        await wait_for(lambda: bool(log.query(".earlier-divider")))
+        await wait_for(lambda: log.earlier_shown)
         await pilot.pause()
         text = screen_text(app)
         assert "earlier conversation" in text and "Danke!" in text
@@ -684,15 +684,15 @@ async def test_a_returning_customers_new_thread_says_there_is_an_earlier_one(des
         screen = await inbox_ready(app)
         await open_thread(pilot, screen, desk.ids["ana"])
         await wait_for(lambda: screen.earlier_checked == desk.ids["ana"])
-        assert not screen.log_widget.query(".earlier-hint")
+        assert not screen.log_widget.earlier_hint_shown
         await open_thread(pilot, screen, new_thread)
         log = screen.log_widget
-        await wait_for(lambda: bool(log.query(".earlier-hint")))
+        await wait_for(lambda: log.earlier_hint_shown)
         await pilot.pause()
         assert "Earlier conversation on 26 Nov — press [ to show" in screen_text(app)
         await pilot.press("left_square_bracket")
-        await wait_for(lambda: bool(log.query(".earlier-divider")))
-        assert not log.query(".earlier-hint")
+        await wait_for(lambda: log.earlier_shown)
+        assert not log.earlier_hint_shown
 
 
 async def test_the_earlier_conversation_hint_names_the_key_as_remapped(desk: Desk):

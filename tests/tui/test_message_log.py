@@ -1,5 +1,5 @@
-"""The message log with a full page: the newest in view at once, the older ones of the page
-mounted when the cursor or a scroll heads their way, the cursor always in view."""
+"""The message log with a full page: the newest in view at once, only the lines in view drawn,
+the cursor always in view, older pages asked for at the top."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from textual.app import App, ComposeResult
 
 from backend.schemas import Message
-from tui.widgets.message_log import MessageItem, MessageLog
+from tests.tui.backend_fixtures import screen_text
+from tui.widgets.message_log import MessageLog
 
 AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
@@ -42,17 +43,12 @@ class LogApp(App[None]):
         self.older_asked.append(event.before)
 
 
-def mounted(log: MessageLog) -> list[int]:
-    return [item.message.id for item in log.query_children(MessageItem)]
-
-
 def in_view(log: MessageLog, index: int) -> bool:
-    item = log._item_list[index]
-    top = item.virtual_region.y
-    return log.scroll_y <= top and top + item.outer_size.height <= log.scroll_y + log.size.height
+    top, lines = log.message_span(index)
+    return log.scroll_y <= top and top + lines <= log.scroll_y + log.size.height
 
 
-async def test_the_newest_are_in_view_and_the_older_wait():
+async def test_the_newest_are_in_view_and_only_the_lines_in_view_are_drawn():
     app = LogApp()
     async with app.run_test(size=(80, 24)) as pilot:
         log = app.query_one(MessageLog)
@@ -60,26 +56,23 @@ async def test_the_newest_are_in_view_and_the_older_wait():
         log.set_messages(page(), has_older=True)
         await pilot.pause()
         assert len(log.messages) == 50 and log.cursor == 49
-        shown = mounted(log)
-        assert shown == list(range(50 - len(shown) + 1, 51)) and len(shown) < 50
         assert log.scroll_y == log.max_scroll_y > 0  # the end is in view
         assert in_view(log, 49)
+        assert 0 < log.lines_drawn <= 2 * log.size.height  # not the page's 150 lines
+        assert app.older_asked == []
 
 
-async def test_the_cursor_going_up_mounts_the_rest_and_stays_in_view():
+async def test_the_cursor_going_up_stays_in_view():
     app = LogApp()
     async with app.run_test(size=(80, 24)) as pilot:
         log = app.query_one(MessageLog)
         log.focus()
         log.set_messages(page(), has_older=True)
         await pilot.pause()
-        waiting = 50 - len(mounted(log))
-        for _ in range(50 - waiting - 1):
+        for _ in range(30):
             await pilot.press("k")
-        await pilot.pause()
-        assert mounted(log) == list(range(1, 51))
-        assert log.selected is not None and log.selected.id == waiting + 1
-        assert in_view(log, log.cursor)
+            assert in_view(log, log.cursor)
+        assert log.selected is not None and log.selected.id == 20
         await pilot.press("g")
         await pilot.pause()
         assert log.cursor == 0 and in_view(log, 0) and app.older_asked == [1]
@@ -88,21 +81,38 @@ async def test_the_cursor_going_up_mounts_the_rest_and_stays_in_view():
         assert log.cursor == 49 and in_view(log, 49)
 
 
-async def test_scrolling_up_mounts_the_rest_without_a_jump():
+async def test_scrolling_up_asks_for_older_and_they_come_without_a_jump():
     app = LogApp()
     async with app.run_test(size=(80, 24)) as pilot:
         log = app.query_one(MessageLog)
         log.set_messages(page(), has_older=True)
         await pilot.pause()
-        first = mounted(log)[0]
-        for _ in range(30):
+        for _ in range(200):
             log.scroll_up(animate=False, immediate=True)
+            if app.older_asked:
+                break
         await pilot.pause()
+        assert app.older_asked == [1]  # within a screen of the top, once
+        assert log.scroll_y < log.size.height
+        top_line = log.message_span(0)[0] - log.scroll_y  # message 1, where it is shown
+        older = [
+            Message.model_validate(
+                {
+                    "id": 1000 + n,
+                    "thread_id": 1,
+                    "direction": "in",
+                    "kind": "text",
+                    "text": f"older {n}",
+                    "created_at": AT - timedelta(minutes=n),
+                }
+            )
+            for n in range(1, 21)
+        ]  # newest first
+        log.prepend_older(older, has_older=False)
         await pilot.pause()
-        assert mounted(log) == list(range(1, 51))
-        # the message that was the oldest shown is still near the top of the view
-        item = log._item_list[first - 1]
-        assert abs(item.virtual_region.y - log.scroll_y) < log.size.height
+        assert len(log.messages) == 70 and log.messages[0].id == 1020
+        assert log.message_span(20)[0] - log.scroll_y == top_line  # message 1 did not move
+        assert log.selected is not None and log.selected.id == 50
 
 
 async def test_a_new_message_at_the_end_stays_in_view():
@@ -145,7 +155,7 @@ async def test_a_message_delivered_late_is_shown_in_its_place():
         await pilot.pause()
         order = [102, 1, 2, 100, 3, 4, 5, 101]
         assert [m.id for m in log.messages] == order
-        assert mounted(log) == order
+        assert "late 100" in screen_text(app)
         assert log.selected is not None and log.selected.id == 4
 
 
@@ -156,11 +166,57 @@ async def test_a_late_message_older_than_the_loaded_pages_waits_for_them():
         log.set_messages(page(50), has_older=True)
         await pilot.pause()
         log.upsert(late(200, -5))
-        log.upsert(late(201, 1.5))  # among the page's oldest, not mounted yet
+        log.upsert(late(201, 1.5))  # among the page's oldest, out of view
         await pilot.pause()
         assert 200 not in [m.id for m in log.messages]
         assert [m.id for m in log.messages][:3] == [1, 201, 2]
         assert log.selected is not None and log.selected.id == 50
-        log._mount_all()
+        assert in_view(log, 50)
+
+
+def long_message(id_: int, lines: int) -> Message:
+    return Message.model_validate(
+        {
+            "id": id_,
+            "thread_id": 1,
+            "direction": "in",
+            "kind": "text",
+            "text": "\n".join(f"line {n}" for n in range(lines)),
+            "created_at": AT + timedelta(minutes=id_),
+        }
+    )
+
+
+async def test_e_shows_the_whole_long_message_and_keeps_it_in_view():
+    app = LogApp()
+    async with app.run_test(size=(80, 40)) as pilot:
+        log = app.query_one(MessageLog)
+        log.focus()
+        log.set_messages([long_message(3, 8), long_message(2, 60), long_message(1, 8)], False)
         await pilot.pause()
-        assert mounted(log)[:3] == [1, 201, 2]
+        await pilot.press("k")
+        _, clipped = log.message_span(1)
+        assert "press e to show more" in screen_text(app)
+        await pilot.press("e")
+        await pilot.pause()
+        top, lines = log.message_span(1)
+        assert lines == 61 > clipped  # the header and every line
+        assert log.scroll_y == top  # taller than the view: its start is in view
+        assert "press e to show more" not in screen_text(app)
+        await pilot.press("e")
+        await pilot.pause()
+        assert log.message_span(1)[1] == clipped and in_view(log, 1)
+
+
+async def test_a_narrower_log_wraps_again_and_keeps_the_newest_in_view():
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(MessageLog)
+        log.set_messages(page(), has_older=False)
+        await pilot.pause()
+        wide = log.virtual_size.height
+        await pilot.resize_terminal(30, 20)
+        await pilot.pause()
+        await pilot.pause()
+        assert log.virtual_size.height > wide  # "message number 50" wraps at 30 columns
+        assert in_view(log, 49) and log.scroll_y == log.max_scroll_y

@@ -38,6 +38,7 @@ from backend.schemas import (
     EventType,
     Message,
     MessageKind,
+    Page,
     Presence,
     PresenceState,
     SearchHit,
@@ -58,7 +59,7 @@ from backend.schemas import (
     ViewCreate,
     ViewUpdate,
 )
-from tui.client import ApiError, LiveEvent, ViewsChanged
+from tui.client import ApiError, LiveEvent, ViewsChanged, prepare_parsing
 from tui.dialogs.simple import (
     UNASSIGN,
     ConfirmDialog,
@@ -89,6 +90,8 @@ if TYPE_CHECKING:
 NARROW = 130
 #: Opening a thread shows nothing new until its first page is in, for at most this long
 OPEN_HOLD = 0.3
+#: Seconds after the inbox shows when the message page's validator is built (not at an open)
+PREPARE_AFTER = 1.0
 #: Below this width the views column folds away (``V`` brings it back); 1–9 still switch
 VIEWS_COLUMN_MIN = 90
 #: ``S`` cycles these (the API's ``sort=``); the title names any but the first
@@ -387,6 +390,8 @@ class InboxScreen(Screen[None]):
         self._render_thread_header()
         self.set_interval(30, self._tick)
         self.call_after_refresh(gc.freeze)  # the inbox's own long-lived objects too (see app)
+        # while the agent reads the list, not when the first thread opens
+        self.set_timer(PREPARE_AFTER, lambda: prepare_parsing(Page[Message]))
 
     def on_resize(self) -> None:
         self._fit(self.size.width)
@@ -812,7 +817,7 @@ class InboxScreen(Screen[None]):
         if self.thread is None or self.thread.id != thread_id:
             return
         log = self.log_widget
-        await log.set_messages(page.items, page.next_cursor is not None)
+        log.set_messages(page.items, page.next_cursor is not None)
         self._loaded_thread_id = thread_id
         if page.next_cursor is None:  # the thread's start is shown: is there one before it?
             self._hint_earlier(self.thread)

@@ -1,78 +1,68 @@
 """The messages of the open thread, with a cursor for per-message actions.
 
 Messages come in pages (newest first from the API); older pages load when the cursor goes
-past the oldest loaded message. Each message is a ``MessageItem`` that renders its ``Text``;
-the log only keeps the loaded pages of one thread.
+past the oldest loaded message, or a scroll comes within a screen of the top. The log is
+one line-drawn widget (Textual's Line API, like the thread list): each message's ``Text``
+is wrapped once per width and kept, and only the lines in view are drawn, so a long page
+costs no layout. It only keeps the loaded pages of one thread.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 
-from rich.console import Group
+from rich.console import Group, RenderableType
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.geometry import Region, Size
 from textual.message import Message as TMessage
 from textual.reactive import reactive
-from textual.widget import AwaitMount, Widget
-from textual.widgets import Static
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from backend.schemas import MEDIA_KINDS, DeliveryStatus, Direction, Message, MessageKind
 from tui import render
+from tui.glyphs import glyphs
+
+# a message's left edge: the cells of Textual's "outer" and "thick" left borders
+EDGE = "▌"
+CURSOR_EDGE = "█"
 
 
-class MessageItem(Static):
-    """One message."""
+@dataclass(frozen=True)
+class Box:
+    """How a block sits in the log: the cells either side, its edge and its background
+    (component style names), its padding."""
 
-    DEFAULT_CSS = """
-    MessageItem {
-        padding: 0 1;
-        margin: 0 0 1 0;
-        &.-out { margin: 0 0 1 4; border-left: outer $primary 50%; }
-        &.-in { margin: 0 4 1 0; border-left: outer $secondary 50%; }
-        &.-note { background: $warning 12%; border-left: outer $warning; margin: 0 0 1 4; }
-        &.-event { margin: 0 4 1 4; text-align: center; }
-        &.-placeholder { border-left: outer $error; }
-        &.-cursor { background: $boost; border-left: thick $accent; }
-    }
-    """
-
-    def __init__(self, message: Message, log: MessageLog) -> None:
-        super().__init__("", markup=False, classes=" ".join(_classes(message)))
-        self.message = message
-        self._log = log
-        self.expanded = False
-
-    def _apply_classes(self) -> None:
-        wanted = _classes(self.message)
-        for name in ITEM_CLASSES:
-            self.set_class(name in wanted, name)
-
-    def update_message(self, message: Message) -> None:
-        self.message = message
-        self._apply_classes()
-        self.refresh(layout=True)
-
-    def render(self) -> Group | Text:
-        log = self._log
-        message = self.message
-        body = render.body(message, expanded=self.expanded, is_admin=log.is_admin)
-        if message.kind == MessageKind.event:
-            return body
-        header = render.header_line(
-            message,
-            contact_name=log.contact_name,
-            agent_name=log.agent_name,
-            accent=log.accent_style,
-            now=log.now(),
-        )
-        return Group(header, body)
+    left: int = 0
+    right: int = 0
+    edge: str | None = None
+    background: str | None = None
+    padding: int = 1
 
 
-class MessageLog(VerticalScroll, can_focus=True):
+FRAME_BOX = Box(padding=0)  # the earlier conversation's hint, title and divider: centred
+
+
+@dataclass(eq=False)
+class Block:
+    """One entry of the log: a message, or a line framing the earlier conversation."""
+
+    message: Message | None = None
+    text: Text | None = None  # a frame line
+    gap: int = 1  # blank lines under it
+    earlier: bool = False  # of the frame (never under the cursor)
+    lines: list[list[Segment]] = field(default_factory=list)  # its content, wrapped
+    key: tuple[object, ...] = ()  # what ``lines`` were wrapped for
+
+
+class MessageLog(ScrollView, can_focus=True):
     """The open thread's messages, oldest at the top, with a cursor."""
 
     BINDINGS = [
@@ -148,17 +138,35 @@ class MessageLog(VerticalScroll, can_focus=True):
         ),
     ]
 
+    COMPONENT_CLASSES = {
+        "message-log--edge-out",
+        "message-log--edge-in",
+        "message-log--edge-note",
+        "message-log--edge-placeholder",
+        "message-log--edge-cursor",
+        "message-log--note",
+        "message-log--cursor",
+        "message-log--muted",
+    }
+
     DEFAULT_CSS = """
     MessageLog {
         padding: 0 1;
-        & .earlier-title, & .earlier-divider, & .earlier-hint {
-            text-align: center; color: $text-muted;
-        }
-        & .earlier-divider { margin: 0 0 1 0; }
+        overflow-x: hidden;
+        & > .message-log--edge-out { color: $primary 50%; }
+        & > .message-log--edge-in { color: $secondary 50%; }
+        & > .message-log--note { background: $warning 12%; }
+        & > .message-log--edge-note { background: $warning 12%; color: $warning; }
+        & > .message-log--edge-placeholder { color: $error; }
+        & > .message-log--cursor { background: $boost; }
+        & > .message-log--edge-cursor { background: $boost; color: $accent; }
+        & > .message-log--muted { color: $text-muted; }
     }
     """
 
-    cursor: reactive[int] = reactive(-1, always_update=True, init=False)
+    WRAP_AHEAD = 6  # lines wrapped beyond the view (wrapping a page's every message costs)
+
+    cursor: reactive[int] = reactive(-1, always_update=True, init=False, repaint=False)
 
     @dataclass
     class Action(TMessage):
@@ -192,87 +200,47 @@ class MessageLog(VerticalScroll, can_focus=True):
         self.accent_style = "bold"
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
         self.search_terms: tuple[str, ...] = ()  # of the search this thread was opened from
-        # one item per message (``messages[i]`` is shown by ``_item_list[i]``); the oldest of
-        # a fresh page may not be mounted yet (see ``set_messages``)
-        self._item_list: list[MessageItem] = []
-        self._generation = 0  # of the shown page: a late callback for an older one is dropped
-        self._unmounted = 0  # the oldest items of the page not mounted yet (see set_messages)
+        self.lines_drawn = 0  # lines drawn since the log was made (only those in view are)
+        # one block per message (``messages[i]`` is drawn by ``_blocks[i]``), under the
+        # frame: the earlier conversation's hint, or its title, messages and divider
+        self._blocks: list[Block] = []
+        self._frame: list[Block] = []
+        self._expanded: set[int] = set()  # ids of the long messages shown whole
+        self._tops: list[int] = []  # the first line of each block of ``_laid_out``
+        self._laid_out: list[Block] = []  # the frame's blocks, then the messages', as placed
+        self._width = 0  # the width the blocks were laid out for
+        self._estimated_until = -1  # the last line of a block not wrapped yet (-1: none)
+        self._cursor_to_view = False  # scroll the cursor into view once laid out
+        # the end is in view (it stays so when the log is resized or lines come)
+        self._at_end = True
+        self._styles: tuple[dict[str, Style], tuple[object, ...]] | None = None
 
     # ----------------------------------------------------------------- content
 
     def clear_thread(self) -> None:
         self.search_terms = ()
-        self._generation += 1
-        self._unmounted = 0
         self.messages = []
-        self._item_list = []
+        self._blocks = []
+        self._frame = []
+        self._expanded = set()
         self.has_older = False
-        self.remove_children()
+        self._relayout()
+        self.scroll_to(y=0, animate=False, immediate=True, force=True)
         self.cursor = -1
 
-    def set_messages(self, newest_first: list[Message], has_older: bool) -> AwaitMount:
-        """Show a thread's first page (as the API returns it, newest first).
-
-        The newest message is kept in view. Only the newest messages that can fill the
-        screen are mounted; the older ones of the page wait until the cursor or a scroll
-        heads their way (laying out and wrapping every message of the page costs a frame).
-        """
-        self._generation += 1
-        self.remove_children()
+    def set_messages(self, newest_first: list[Message], has_older: bool) -> None:
+        """Show a thread's first page (as the API returns it, newest first), the newest
+        message in view."""
         self.messages = [m for m in reversed(newest_first) if not _hidden(m)]
+        self._blocks = [Block(message=m) for m in self.messages]
+        self._frame = []
+        self._expanded = set()
         self.has_older = has_older
-        self._item_list = [MessageItem(m, self) for m in self.messages]
-        self._unmounted = max(0, len(self._item_list) - (self.app.size.height // 3 + 2))
-        mounted = self.mount_all(self._item_list[self._unmounted :])
-        self._stick_to_end()
+        self._relayout()
+        self._scroll_end()
         self.cursor = len(self.messages) - 1
-        return mounted
-
-    def _stick_to_end(self) -> None:
-        """Keep the newest message in view.
-
-        When the messages surely overflow the log (each takes at least three rows), the log
-        is anchored: the layout itself scrolls to the end, in the same frame. Otherwise
-        (anchoring short content would push it to the bottom) it scrolls after the refresh.
-        """
-        if len(self._item_list) * 3 >= max(self.size.height, self.app.size.height // 2):
-            self.anchor()
-        else:
-            self.anchor(False)
-            self.call_after_refresh(self.scroll_end, animate=False)
-
-    def _mount_all(self) -> None:
-        """Mount the older messages of the page still waiting (see ``set_messages``)."""
-        count = self._unmounted
-        if not count:
-            return
-        self._unmounted = 0
-        self.mount_all(self._item_list[:count], before=self._item_list[count])
-        if self._anchored and not self._anchor_released:
-            return  # the anchor keeps the end in view
-        # what is in view stays in view: the messages above push it down by their height
-        height, y = self.virtual_size.height, self.scroll_y
-        generation = self._generation
-
-        def keep_in_view() -> None:
-            if generation == self._generation:
-                added = self.virtual_size.height - height
-                self.scroll_to(y=y + added, animate=False, immediate=True)
-
-        self.call_after_refresh(keep_in_view)
-
-    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
-        if (
-            self._unmounted
-            and self._anchor_released  # the user scrolls (the anchor's scrolls do not count)
-            and new_value < old_value
-            and new_value < self.scrollable_content_region.height
-        ):
-            self._mount_all()
 
     def prepend_older(self, newest_first: list[Message], has_older: bool) -> None:
-        self._mount_all()
         known = {m.id for m in self.messages}
         older = [m for m in reversed(newest_first) if m.id not in known and not _hidden(m)]
         self.has_older = has_older
@@ -280,14 +248,9 @@ class MessageLog(VerticalScroll, can_focus=True):
         if not older:
             return
         self.messages = older + self.messages
-        items = [MessageItem(m, self) for m in older]
-        first = self._item_list[0] if self._item_list else None
-        self._item_list = items + self._item_list
-        if first is not None:
-            self.mount_all(items, before=first)
-        else:
-            self.mount_all(items)
-        self.cursor = self.cursor + len(older)
+        self._blocks = [Block(message=m) for m in older] + self._blocks
+        self._shift_cursor(0, len(older))
+        self._keep_in_view(self._relayout)
 
     def upsert(self, message: Message) -> None:
         """A live or just-sent message: update it in place, or add it in its place in
@@ -297,74 +260,63 @@ class MessageLog(VerticalScroll, can_focus=True):
         for index, known in enumerate(self.messages):
             if known.id == message.id:
                 self.messages[index] = message
-                items = self._item_list
-                if index < len(items):
-                    items[index].update_message(message)
+                self._blocks[index].message = message
+                self._keep_in_view(self._relayout)
                 return
+        at_end = self.cursor >= len(self.messages) - 1
         position = len(self.messages)
         while position and _order(self.messages[position - 1]) > _order(message):
             position -= 1
         if position < len(self.messages):
             self._insert(position, message)
             return
-        at_end = self.cursor >= len(self.messages) - 1
         self.messages.append(message)
-        item = MessageItem(message, self)
-        self._item_list.append(item)
-        self.mount(item)
+        self._blocks.append(Block(message=message))
+        self._keep_in_view(self._relayout, at_end)
         if at_end:
-            self._stick_to_end()
             self.cursor = len(self.messages) - 1
-
-    def show_earlier_hint(self, hint: Text) -> None:
-        """A line at the top of the thread saying an earlier conversation can be shown
-        (``show_earlier`` replaces it)."""
-        if self.query(".earlier"):
-            return
-        line = Static(hint, classes="earlier earlier-hint", markup=False)
-        if self.children:
-            self.mount(line, before=0)
-        else:
-            self.mount(line)
-
-    def show_earlier(self, title: Text, newest_first: list[Message]) -> None:
-        """The contact's previous conversation above this one, read-only, ending in a
-        divider (the cursor stays on this thread's messages)."""
-        for widget in self.query(".earlier"):
-            widget.remove()
-        items: list[Widget] = [Static(title, classes="earlier earlier-title", markup=False)]
-        for message in reversed(newest_first):
-            if not _hidden(message):
-                items.append(MessageItem(message, self))
-                items[-1].add_class("earlier")
-        items.append(
-            Static(
-                Text("── this conversation ──", style="bold"),
-                classes="earlier earlier-divider",
-                markup=False,
-            )
-        )
-        first = self.children[0] if self.children else None
-        if first is not None:
-            self.mount_all(items, before=first)
-        else:
-            self.mount_all(items)
-        self.release_anchor()
-        self.call_after_refresh(self.scroll_home, animate=False)
 
     def _insert(self, position: int, message: Message) -> None:
         """A late message among the loaded ones; the cursor stays on its message."""
         if position == 0 and self.has_older:
             return  # older than the loaded pages: it comes with them
-        item = MessageItem(message, self)
         self.messages.insert(position, message)
-        self._item_list.insert(position, item)
-        if position < self._unmounted:
-            self._unmounted += 1  # mounted with the rest of the page
-        else:
-            self.mount(item, before=self._item_list[position + 1])
+        self._blocks.insert(position, Block(message=message))
+        self._shift_cursor(position, 1)
+        self._keep_in_view(self._relayout)
+
+    def _shift_cursor(self, position: int, count: int) -> None:
+        """Messages came in at ``position``: the cursor stays on its message, where it is
+        on the screen (no scroll, as a cursor move would)."""
         if self.cursor >= position:
-            self.cursor += 1
+            self.set_reactive(MessageLog.cursor, self.cursor + count)
+
+    def show_earlier_hint(self, hint: Text) -> None:
+        """A line at the top of the thread saying an earlier conversation can be shown
+        (``show_earlier`` replaces it)."""
+        if self._frame:
+            return
+        self._frame = [Block(text=hint, gap=0, earlier=True)]
+        self._keep_in_view(self._relayout)
+
+    def show_earlier(self, title: Text, newest_first: list[Message]) -> None:
+        """The contact's previous conversation above this one, read-only, ending in a
+        divider (the cursor stays on this thread's messages)."""
+        frame = [Block(text=title, gap=0, earlier=True)]
+        frame += [Block(message=m, earlier=True) for m in reversed(newest_first) if not _hidden(m)]
+        frame.append(Block(text=Text("── this conversation ──", style="bold"), earlier=True))
+        self._frame = frame
+        self._relayout()
+        self.scroll_to(y=0, animate=False, immediate=True, force=True)
+
+    @property
+    def earlier_hint_shown(self) -> bool:
+        return len(self._frame) == 1
+
+    @property
+    def earlier_shown(self) -> bool:
+        """The previous conversation is shown above this one."""
+        return len(self._frame) > 1
 
     def jump_to(self, message_id: int) -> bool:
         for index, message in enumerate(self.messages):
@@ -379,32 +331,280 @@ class MessageLog(VerticalScroll, can_focus=True):
             return self.messages[self.cursor]
         return None
 
+    def message_span(self, index: int) -> tuple[int, int]:
+        """The first line and the line count of ``messages[index]`` (its gap not counted)."""
+        block = self._blocks[index]
+        return self._tops[len(self._frame) + index], len(block.lines)
+
+    # ----------------------------------------------------------------- layout
+
+    def _all_blocks(self) -> list[Block]:
+        return self._frame + self._blocks
+
+    def _relayout(self, *, whole: bool = False) -> None:
+        """Place every block. Those not wrapped for this width yet are wrapped from the
+        newest up until the view is filled and ``WRAP_AHEAD`` lines more (all of them when
+        ``whole``); the older ones get an estimated height until a scroll or the cursor
+        comes near them."""
+        width = self._width = self._layout_width()
+        if width <= 0:  # not laid out yet (a hidden pane): ``render_lines`` comes back
+            self._tops, self._laid_out, self._estimated_until = [], [], -1
+            self.virtual_size = Size(0, 0)
+            return
+        now = self.now()
+        shared = self._shared(now)
+        cursor = self._blocks[self.cursor] if 0 <= self.cursor < len(self._blocks) else None
+        budget = self._view_height() + 2 * self.WRAP_AHEAD
+        blocks = self._all_blocks()
+        heights = [0] * len(blocks)
+        filled = 0
+        estimated = -1  # the newest block with an estimated height
+        for index in range(len(blocks) - 1, -1, -1):
+            block = blocks[index]
+            room, key = self._key(block, width, shared, block is cursor)
+            if key != block.key and (whole or filled < budget):
+                self._wrap(block, room, key, now)
+            if key == block.key:
+                height = len(block.lines)
+            else:
+                height = _estimate(block, room)
+                estimated = max(estimated, index)
+            heights[index] = height + block.gap
+            filled += heights[index]
+        self._tops = list(accumulate(heights, initial=0))[:-1]
+        self._laid_out = blocks
+        self._estimated_until = self._tops[estimated] + heights[estimated] if estimated >= 0 else -1
+        self.virtual_size = Size(width, filled)
+        self.refresh()
+
+    def _shared(self, now: datetime | None = None) -> tuple[object, ...]:
+        """What every message's lines depend on (the day: a time shows its date when not
+        today's)."""
+        now = now or self.now()
+        return (self.contact_name, self.is_admin, self.accent_style, glyphs(), now.date())
+
+    def _view_height(self) -> int:
+        return self.scrollable_content_region.height or self.app.size.height
+
+    def _near_estimated(self, y: float) -> bool:
+        """Is line ``y`` near (or in) the blocks still with an estimated height?"""
+        return self._estimated_until >= 0 and y < self._estimated_until + self.WRAP_AHEAD
+
+    def _layout_width(self) -> int:
+        """The width of the lines: the scrollbar the blocks will need is taken off at once
+        (each message takes three lines at least), rather than wrapping all again when it
+        appears."""
+        width = self.scrollable_content_region.width
+        if (
+            not self.show_vertical_scrollbar
+            and self.styles.overflow_y == "auto"
+            and 3 * len(self._blocks) > self.scrollable_content_region.height
+        ):
+            width -= self.styles.scrollbar_size_vertical
+        return width
+
+    def _keep_in_view(self, change: Callable[[], None], at_end: bool | None = None) -> None:
+        """Make a change that moves lines; the end stays in view if it was (or ``at_end``),
+        else what is at the top of the view stays there."""
+        if at_end is None:
+            at_end = self._at_end
+        anchor = None
+        if not at_end and self._tops:
+            index = max(0, bisect_right(self._tops, int(self.scroll_y)) - 1)
+            anchor = (self._laid_out[index], int(self.scroll_y) - self._tops[index])
+        change()
+        if at_end:
+            self._scroll_end()
+        elif anchor is not None:
+            block, offset = anchor
+            for index, other in enumerate(self._laid_out):
+                if other is block:
+                    self._set_scroll_y(self._tops[index] + offset)
+                    break
+        self._at_end = self.scroll_y >= self.max_scroll_y
+
+    def _set_scroll_y(self, y: float) -> None:
+        self.scroll_to(y=y, animate=False, immediate=True, force=True)
+
+    def _scroll_end(self) -> None:
+        # (not laid out yet: ``render_lines`` lays out with the end in view)
+        if self._tops:
+            self._set_scroll_y(
+                max(0, self.virtual_size.height - self.scrollable_content_region.height)
+            )
+
+    def _box(self, block: Block, at_cursor: bool) -> Box:
+        if block.message is None:
+            return FRAME_BOX
+        return box_of(block.message, at_cursor)
+
+    def _key(
+        self, block: Block, width: int, shared: tuple[object, ...], at_cursor: bool
+    ) -> tuple[int, tuple[object, ...]]:
+        """The width a block's text wraps to, and what its lines depend on."""
+        box = self._box(block, at_cursor)
+        room = max(1, width - box.left - box.right - (1 if box.edge else 0) - 2 * box.padding)
+        message = block.message
+        if message is None:
+            return room, (room, shared)
+        return room, (message, message.id in self._expanded, room, shared)
+
+    def _wrap(self, block: Block, room: int, key: tuple[object, ...], now: datetime) -> None:
+        block.key = key
+        console = self.app.console
+        options = self.app.console_options.update(highlight=False, width=room, height=None)
+        segments = console.render(self._renderable(block, now), options)
+        block.lines = [
+            list(line)
+            for line in Segment.split_and_crop_lines(
+                segments, room, include_new_lines=False, pad=True
+            )
+        ]
+
+    def _renderable(self, block: Block, now: datetime) -> RenderableType:
+        message = block.message
+        if message is None:
+            assert block.text is not None
+            text = block.text.copy()
+            text.justify = "center"
+            return text
+        body = render.body(message, expanded=message.id in self._expanded, is_admin=self.is_admin)
+        if message.kind == MessageKind.event:
+            body.justify = "center"
+            return body
+        header = render.header_line(
+            message,
+            contact_name=self.contact_name,
+            agent_name=self.agent_name,
+            accent=self.accent_style,
+            now=now,
+        )
+        return Group(header, body)
+
+    # ----------------------------------------------------------------- drawing
+
+    def notify_style_update(self) -> None:
+        self._styles = None  # the theme or the CSS changed
+        super().notify_style_update()
+
+    def _look(self) -> dict[str, Style]:
+        # Textual forgets a widget's component styles at every refresh; they change only
+        # with the CSS or the theme (see ThreadList._make_look)
+        sources = tuple(self._component_styles.values())
+        cached = self._styles
+        if (
+            cached is None
+            or len(cached[1]) != len(sources)
+            or any(old is not new for old, new in zip(cached[1], sources, strict=True))
+        ):
+            styles = {"base": self.rich_style}
+            for name in self.COMPONENT_CLASSES:
+                styles[name.removeprefix("message-log--")] = self.get_component_rich_style(name)
+            cached = self._styles = (styles, sources)
+        return cached[0]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self.scrollable_content_region.width != self._width:
+            self._keep_in_view(self._relayout)  # a resize, or the scrollbar came or went
+        if self._near_estimated(self.scroll_y):
+            # the view comes near the messages not wrapped yet
+            self._keep_in_view(lambda: self._relayout(whole=True))
+        if self._cursor_to_view and self._tops:
+            self._cursor_to_view = False
+            if 0 <= self.cursor < len(self._blocks):
+                self._scroll_to_message(self.cursor)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width
+        styles = self._look()
+        base = styles["base"]
+        line = int(self.scroll_y) + y
+        blocks = self._laid_out
+        index = bisect_right(self._tops, line) - 1
+        if index < 0 or index >= len(blocks):
+            return Strip.blank(width, base)
+        block = blocks[index]
+        row = line - self._tops[index]
+        if row >= len(block.lines):
+            return Strip.blank(width, base)
+        self.lines_drawn += 1
+        at_cursor = (
+            block is not None and not block.earlier and index - len(self._frame) == self.cursor
+        )
+        box = self._box(block, at_cursor)
+        background = base + styles[box.background] if box.background else base
+        if block.message is None:
+            background = base + styles["muted"]
+        segments = [Segment(" " * box.left, base)] if box.left else []
+        if box.edge:
+            segments.append(
+                Segment(CURSOR_EDGE if box.edge == "edge-cursor" else EDGE, styles[box.edge])
+            )
+        if box.padding:
+            segments.append(Segment(" " * box.padding, background))
+        segments.extend(Segment.apply_style(block.lines[row], background))
+        if box.padding:
+            segments.append(Segment(" " * box.padding, background))
+        if box.right:
+            segments.append(Segment(" " * box.right, base))
+        if width < 14:  # too narrow for the boxes: the line may overflow
+            return Strip(segments).crop_extend(0, width, base)
+        return Strip(segments, width)
+
     # ----------------------------------------------------------------- cursor
 
     def watch_cursor(self, old: int, new: int) -> None:
-        items = self._item_list
-        if 0 <= old < len(items):
-            items[old].remove_class("-cursor")
-        if 0 <= new < self._unmounted + 2:
-            self._mount_all()  # the cursor heads for the older messages of the page
-        if 0 <= new < len(items):
-            items[new].add_class("-cursor")
-            anchored = self._anchored and not self._anchor_released
-            if new < len(items) - 1 or not anchored:
-                self.call_after_refresh(self._scroll_to_item, items[new])
-            # the newest, anchored: the end stays in view without a scroll of our own
+        if 0 <= new < len(self._blocks):
+            top = self._tops[len(self._frame) + new] if self._tops else 0
+            if self._near_estimated(top):
+                self._keep_in_view(lambda: self._relayout(whole=True))  # it heads for them
+        # the cursor's edge may change a message's width, and so its wrapping and height
+        width, shared, now = self._width, self._shared(), self.now()
+        moved = False
+        for index in (old, new):
+            if 0 <= index < len(self._blocks):
+                block = self._blocks[index]
+                room, key = self._key(block, width, shared, index == new)
+                if key != block.key and block.key:
+                    height = len(block.lines)
+                    self._wrap(block, room, key, now)
+                    moved = moved or len(block.lines) != height
+        if moved:
+            self._keep_in_view(self._relayout)
+        self.refresh()
+        if 0 <= new < len(self._blocks):
+            self._scroll_to_message(new)
         self.refresh_bindings()
 
-    def _scroll_to_item(self, item: Widget, tries: int = 5) -> None:
-        if item.parent is not self or not item.size.height:
-            if tries and item in self._item_list:  # not mounted or laid out yet
-                self.call_after_refresh(self._scroll_to_item, item, tries - 1)
+    def _scroll_to_message(self, index: int) -> None:
+        if not self._tops:  # not laid out yet: once it is (see ``render_lines``)
+            self._cursor_to_view = True
             return
-        if item.is_attached:
-            # leave the end (the anchor would pull the log back); the anchor comes back when
-            # the log is scrolled to the end again
-            self.release_anchor()
-            self.scroll_to_widget(item, animate=False, top=False)
+        if index >= len(self._blocks):
+            return
+        height = self.scrollable_content_region.height
+        top, lines = self.message_span(index)
+        y = int(self.scroll_y)
+        if index == len(self._blocks) - 1:
+            lines += self._blocks[index].gap  # the newest: the end of the log in view
+        if top < y or lines > height:
+            self._set_scroll_y(top)
+        elif top + lines > y + height:
+            self._set_scroll_y(top + lines - height)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._at_end = new_value >= self.max_scroll_y
+        if (
+            new_value < old_value
+            and new_value < self.scrollable_content_region.height
+            and self.has_older
+            and not self.loading_older
+            and self.messages
+        ):
+            self.loading_older = True  # a scroll near the top: the older page on its way
+            self.post_message(self.NeedOlder(self, self.messages[0].id))
 
     def action_cursor(self, delta: int) -> None:
         if not self.messages:
@@ -446,11 +646,11 @@ class MessageLog(VerticalScroll, can_focus=True):
         self.cursor = len(self.messages) - 1
 
     def action_expand(self) -> None:
-        items = self._item_list
-        if 0 <= self.cursor < len(items):
-            item = items[self.cursor]
-            item.expanded = not item.expanded
-            item.refresh(layout=True)
+        message = self.selected
+        if message is not None:
+            self._expanded ^= {message.id}
+            self._keep_in_view(self._relayout, at_end=False)
+            self._scroll_to_message(self.cursor)
 
     def _post(self, action: str) -> None:
         message = self.selected
@@ -512,9 +712,6 @@ class MessageLog(VerticalScroll, can_focus=True):
         return True
 
 
-ITEM_CLASSES = ("-note", "-event", "-placeholder", "-out", "-in")
-
-
 def _classes(message: Message) -> list[str]:
     """The item's CSS classes (of ``ITEM_CLASSES``) for a message."""
     kind = message.kind
@@ -541,3 +738,34 @@ def _order(message: Message) -> tuple[datetime, int]:
 def _hidden(message: Message) -> bool:
     """Reactions are shown on their target, not as messages of their own."""
     return message.kind.value == "reaction"
+
+
+def box_of(message: Message, at_cursor: bool) -> Box:
+    """The box of a message: the old item's CSS cascade (out, in, note, event, placeholder,
+    cursor: the last that applies wins)."""
+    names = _classes(message)
+    left = right = 0
+    edge = background = None
+    if "-out" in names:
+        left, right, edge = 4, 0, "edge-out"
+    if "-in" in names:
+        left, right, edge = 0, 4, "edge-in"
+    if "-note" in names:
+        left, right, edge, background = 4, 0, "edge-note", "note"
+    if "-event" in names:
+        left, right = 4, 4
+    if "-placeholder" in names:
+        edge = "edge-placeholder"
+    if at_cursor:
+        edge, background = "edge-cursor", "cursor"
+    return Box(left, right, edge, background)
+
+
+def _estimate(block: Block, room: int) -> int:
+    """The lines a block not wrapped yet may take (a header, its text's lines)."""
+    message = block.message
+    if message is None:
+        return 1
+    text = message.text or (message.media.caption if message.media else None) or ""
+    lines = sum(max(1, -(-len(part) // room)) for part in text.split("\n"))
+    return 1 + lines + (message.reply_to is not None)
