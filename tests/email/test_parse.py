@@ -47,6 +47,24 @@ def test_a_plain_reply_in_latin_1_with_an_encoded_subject_and_a_quoted_history()
     assert (mail.from_html, mail.automatic, mail.attachments) == (False, None, ())
 
 
+def test_a_header_text_is_read_by_its_own_header_whatever_another_header_holds():
+    """Parsed headers are shared between reads of the same text: the same text under an
+    address header and under the subject is read as each header reads it, in one mail and
+    across mails."""
+    for _ in range(2):
+        mail = parse_email(
+            crlf(
+                "From: Ana <ana@example.com>\nTo: Ana <ana@example.com>\n"
+                "Reply-To: =?utf-8?q?B=C3=A9a?= <bea@example.com>\n"
+                "Subject: Ana <ana@example.com>\n\nhello\n"
+            )
+        )
+        assert mail.sender is not None and mail.sender.address == "ana@example.com"
+        assert [a.address for a in mail.to] == ["ana@example.com"]
+        assert mail.subject == "Ana <ana@example.com>"
+        assert mail.reply_to is not None and mail.reply_to.name == "Béa"
+
+
 def test_plain_text_is_preferred_and_html_only_mail_becomes_text_never_markup():
     alternative = crlf(
         "From: ana@example.com\nTo: support@acme.test\nSubject: hi\n"
