@@ -712,11 +712,11 @@ async def test_the_earlier_conversation_hint_names_the_key_as_remapped(desk: Des
         screen = await inbox_ready(app)
         await open_thread(pilot, screen, new_thread)
         log = screen.log_widget
-        await wait_for(lambda: bool(log.query(".earlier-hint")))
+        await wait_for(lambda: log.earlier_hint_shown)
         await pilot.pause()
         assert "Earlier conversation on 26 Nov — press B to show" in screen_text(app)
         await pilot.press("B")
-        await wait_for(lambda: bool(log.query(".earlier-divider")))
+        await wait_for(lambda: log.earlier_shown)
 
 
 async def test_ctrl_d_and_ctrl_u_in_the_messages(desk: Desk):
