@@ -576,7 +576,10 @@ class ThreadList(ScrollView, can_focus=True):
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._fetch is not None:
             first, last = self._visible_pages()
-            for page in range(max(0, first - 1), last + 2):
+            # the page past the view is fetched ahead only once the list knows it has one:
+            # before the first page is in, that would ask for a page that may not exist
+            ahead = 1 if self.total is not None else 0
+            for page in range(max(0, first - 1), last + 1 + ahead):
                 if page not in self._pages and page not in self._errors:
                     self._request(page, with_total=self.total is None)
         self._look = self._make_look()
