@@ -353,19 +353,10 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
     ) -> None:
         self.url = url
         self.clock = clock or SystemClock()
-        self._subscribers: list[Callable[[list[CommittedEvent]], None]] = []
-        if on_commit is not None:
-            self._subscribers.append(on_commit)
+        self._listen(on_commit)
         self.engine = PgEngine(url, now=self.clock.now, max_size=pool_size, configure=configure)
         self.writer = PgWriter(self.engine, now=self.clock.now, on_commit=self._published)  # type: ignore[assignment]
         self.readers = PgReaders(self.engine)  # type: ignore[assignment]
-
-    def on_commit(self, callback: Callable[[list[CommittedEvent]], None]) -> None:
-        self._subscribers.append(callback)
-
-    def _published(self, events: list[CommittedEvent]) -> None:
-        for callback in self._subscribers:
-            callback(events)
 
     async def open(self) -> None:
         await self.engine.open()

@@ -33,7 +33,25 @@ from backend.store.usage import UsageStore
 from backend.store.views import ViewsStore
 
 
+class CommitListeners:
+    """Who is told each commit's events (the hub, tests), in order: every store engine
+    tells them the same way."""
+
+    def _listen(self, on_commit: Callable[[list[CommittedEvent]], None] | None) -> None:
+        self._subscribers: list[Callable[[list[CommittedEvent]], None]] = []
+        if on_commit is not None:
+            self._subscribers.append(on_commit)
+
+    def on_commit(self, callback: Callable[[list[CommittedEvent]], None]) -> None:
+        self._subscribers.append(callback)
+
+    def _published(self, events: list[CommittedEvent]) -> None:
+        for callback in self._subscribers:
+            callback(events)
+
+
 class SqliteStore(
+    CommitListeners,
     AgentsStore,
     EventsStore,
     IngestStore,
@@ -68,18 +86,9 @@ class SqliteStore(
     ) -> None:
         self.path = path
         self.clock = clock or SystemClock()
-        self._subscribers: list[Callable[[list[CommittedEvent]], None]] = []
-        if on_commit is not None:
-            self._subscribers.append(on_commit)
+        self._listen(on_commit)
         self.writer = Writer(path, now=self.clock.now, on_commit=self._published)
         self.readers = Readers(path, size=readers)
-
-    def on_commit(self, callback: Callable[[list[CommittedEvent]], None]) -> None:
-        self._subscribers.append(callback)
-
-    def _published(self, events: list[CommittedEvent]) -> None:
-        for callback in self._subscribers:
-            callback(events)
 
     async def open(self) -> None:
         private_dir(self.path.parent)
