@@ -189,6 +189,10 @@ class Settings(BaseSettings):
     """Seconds before a Graph API send counts as timed out (ambiguous)."""
     whatsapp_ambiguous_wait: float = Field(default=60.0, gt=0)
     """Seconds a timed-out (ambiguous) send waits for a status before it is marked failed."""
+    outbox_lease: float = Field(default=30.0, gt=0)
+    """Seconds a process holds a send it claimed (WhatsApp or e-mail) unless it renews the
+    hold (it does, every third of it, while the send is on the wire). A send held by a
+    process that died is taken for "not known whether sent" once its hold lapses."""
 
     usage_limit: int = Field(default=1000, ge=0)
     """Business-initiated conversations per month, shared by all channels."""

@@ -170,7 +170,13 @@ async def outbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
         for saved in await store.mailbox_connections()
         if (relay := connection_of(saved.mailbox.address, saved.settings).relay) is not None
     }
-    outbox = EmailOutbox(store, relay_of(settings.email), settings.media_dir, relays=relays)
+    outbox = EmailOutbox(
+        store,
+        relay_of(settings.email),
+        settings.media_dir,
+        relays=relays,
+        lease_seconds=settings.outbox_lease,
+    )
     app[SERVICES][OUTBOX] = outbox
 
     def on_commit(events: list[CommittedEvent]) -> None:

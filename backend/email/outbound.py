@@ -1,6 +1,8 @@
 """The e-mail outbox worker: claims our queued e-mails, composes each (``compose``) and
 hands it to the relay (``smtp_send``), and tells the store what happened — each mail at
-most once: a send whose answer never came is flagged, never resent on its own."""
+most once: a send whose answer never came is flagged, never resent on its own. Each mail
+is claimed under a lease (``backend/leases.py``) renewed while it is being handed over, so
+a neighbour process on the same database takes it for cut off only if this one died."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from backend.email.compose import OutgoingAttachment, compose, new_subject, reply_subject
 from backend.email.parse import Address
 from backend.email.smtp_send import Outcome, Relay, send
+from backend.leases import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from backend.store import EmailJob, Store
 
 log = logging.getLogger(__name__)
@@ -70,6 +73,7 @@ class EmailOutbox:
         *,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         relays: Mapping[str, Relay] | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         self.store = store
         self.relay = relay  # the [email] relay
@@ -77,31 +81,48 @@ class EmailOutbox:
         self.media_dir = media_dir
         self.retry_delays = tuple(retry_delays)
         self._wake = asyncio.Event()
+        self._delivering = False  # claimed mails are being handed over
+        self.leases = LeaseKeeper(
+            "email",
+            seconds=lease_seconds,
+            renew=store.renew_email_leases,
+            sweep=store.expire_email_leases,
+            release=store.release_email_leases,
+            busy=lambda: self._delivering,
+        )
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
-        await self.store.recover_email_outbox()
-        while True:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("the e-mail outbox worker failed; trying again")
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-            except TimeoutError:
-                pass
+        await self.store.recover_email_outbox(self.leases.now())
+        self.leases.start()
+        try:
+            while True:
+                try:
+                    await self.run_once()
+                except Exception:
+                    log.exception("the e-mail outbox worker failed; trying again")
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                except TimeoutError:
+                    pass
+        finally:
+            await self.leases.stop()
 
     async def run_once(self) -> int:
         now = datetime.now(UTC)
         due = await self.store.next_email_due()  # a read: most wakes find nothing to send
         if due is None or due > now.isoformat(timespec="microseconds"):
             return 0
-        jobs = await self.store.claim_email_outbox(now, BATCH)
-        for job in jobs:
-            await self.deliver(job)
+        jobs = await self.store.claim_email_outbox(now, BATCH, self.leases.lease())
+        self._delivering = bool(jobs)
+        try:
+            for job in jobs:
+                await self.deliver(job)
+        finally:
+            self._delivering = False
         return len(jobs)
 
     async def deliver(self, job: EmailJob) -> None:

@@ -30,6 +30,9 @@ class StoreBase:
     writer: Writer
     readers: Readers
     clock: Clock
+    # SQLite: the database's only process (it holds the serving lock), so at start-up
+    # whatever a worker left claimed is its own, from before; PostgreSQL: one of several
+    single_process = True
 
     async def write(self, fn: Callable[[Tx], T]) -> T:
         """Run a transaction function on the writer; its events publish after commit."""

@@ -346,6 +346,17 @@ class Tx:
         self.events.append(CommittedEvent(seq, event_type, frame))
         return seq
 
+    def claim_clause(self, alias: str) -> str:
+        """What ends a SELECT that claims rows of ``alias`` (PostgreSQL: ``FOR UPDATE OF
+        alias SKIP LOCKED``, so several processes never claim one row); SQLite's one
+        writer needs nothing."""
+        return ""
+
+    def exclusive(self, key: int) -> None:
+        """Hold the lock named ``key`` to the end of the transaction, so check-then-write
+        rules (the usage limit, round-robin) run one at a time across processes
+        (PostgreSQL: ``pg_advisory_xact_lock``); SQLite's one writer already does."""
+
     def emit_sql(self, builder: SqlEvent, entity_id: int) -> int:
         """Log an event whose payload SQLite builds at the end of the batch (``SqlEvent``)."""
         seq = self.next_seq

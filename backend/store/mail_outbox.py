@@ -5,7 +5,9 @@ channel's worker, and settled by what the relay said.
 ``ambiguous``, ``done``): a row is claimed, and so sent, by one worker at a time; an
 ``in_flight`` row found at start-up, or a send whose answer never came, is
 ``ambiguous``: it may have been delivered, so it is never sent again on its own — the
-message is marked failed with "not known whether sent", and an agent decides.
+message is marked failed with "not known whether sent", and an agent decides. As in the
+WhatsApp outbox, a claim holds under a lease (``outbox_rows``): only a row whose lease
+lapsed or was handed back is cut off, never a live neighbour process's.
 
 The queued ``request`` is the store's channel-neutral ``OutboundRequest`` (as in the
 WhatsApp outbox: the recipient by e-mail address, the text or file, the subject, the
@@ -25,11 +27,20 @@ from backend.domain.errors import InvalidField
 from backend.store import conversations as conv
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, iso
-from backend.store.outbox_rows import decode_request, encode_request, send_reference
+from backend.store.outbox_rows import (
+    cut_off,
+    decode_request,
+    encode_request,
+    hold,
+    release_leases,
+    renew_leases,
+    send_reference,
+)
 from backend.store.statuses import settle_ticket_delivery
 from backend.store.types import (
     EmailJob,
     EmailJobFile,
+    Lease,
     OutboundMedia,
     OutboundRequest,
     Recipient,
@@ -273,7 +284,7 @@ def record_outcome(
         )
 
 
-def claim(tx: Tx, due_iso: str, limit: int) -> list[EmailJob]:
+def claim(tx: Tx, due_iso: str, limit: int, lease: Lease | None = None) -> list[EmailJob]:
     rows = tx.all(
         "SELECT o.message_id, o.attempts, o.request, m.thread_id, em.header_id, "
         "ag.name AS author, mb.address, mb.display_name, th.ticket_id "
@@ -282,16 +293,13 @@ def claim(tx: Tx, due_iso: str, limit: int) -> list[EmailJob]:
         "JOIN threads th ON th.id = m.thread_id "
         "JOIN email_channels mb ON mb.address = em.from_address "
         "LEFT JOIN agents ag ON ag.id = m.author_id "
-        "WHERE o.state = 'pending' AND o.next_attempt <= ? ORDER BY o.message_id LIMIT ?",
+        "WHERE o.state = 'pending' AND o.next_attempt <= ? ORDER BY o.message_id LIMIT ?"
+        + tx.claim_clause("o"),
         (due_iso, limit),
     )
     jobs = []
     for row in rows:
-        tx.execute(
-            "UPDATE email_outbox SET state = 'in_flight', attempts = attempts + 1, "
-            "updated_at = ? WHERE message_id = ?",
-            (tx.now_iso, row["message_id"]),
-        )
+        hold(tx, "email_outbox", row["message_id"], lease)
         request = decode_request(row["request"])
         files = []
         if request.media is not None:
@@ -324,21 +332,23 @@ def claim(tx: Tx, due_iso: str, limit: int) -> list[EmailJob]:
     return jobs
 
 
-def recover(tx: Tx) -> int:
-    """At start-up: a row left ``in_flight`` may have been sent; it is ambiguous."""
-    rows = tx.all("SELECT message_id FROM email_outbox WHERE state = 'in_flight'")
-    for row in rows:
-        record_outcome(
-            tx, row["message_id"], "ambiguous", "the backend stopped while sending", None
-        )
-    return len(rows)
+def recover(tx: Tx, lapsed_before: datetime | None) -> int:
+    """A row left ``in_flight`` by a worker that is gone (``outbox_rows.cut_off``) may
+    have been sent; it is ambiguous."""
+    message_ids = cut_off(tx, "email_outbox", lapsed_before)
+    for message_id in message_ids:
+        record_outcome(tx, message_id, "ambiguous", "the backend stopped while sending", None)
+    return len(message_ids)
 
 
 class MailOutboxStore(StoreBase):
-    async def claim_email_outbox(self, due: datetime, limit: int) -> list[EmailJob]:
-        """Claim due e-mails (oldest first) and mark them ``in_flight``."""
+    async def claim_email_outbox(
+        self, due: datetime, limit: int, lease: Lease | None = None
+    ) -> list[EmailJob]:
+        """Claim due e-mails (oldest first) and mark them ``in_flight`` under ``lease``; one
+        another process is claiming at the same moment is skipped, not waited for."""
         due_iso = iso(due)
-        return await self.write(lambda tx: claim(tx, due_iso, limit))
+        return await self.write(lambda tx: claim(tx, due_iso, limit, lease))
 
     async def email_send_outcome(
         self, message_id: int, outcome: str, detail: str, retry_at: datetime | None = None
@@ -347,8 +357,29 @@ class MailOutboxStore(StoreBase):
         without it, no attempts are left and it failed), ``failed`` or ``ambiguous``."""
         await self.write(lambda tx: record_outcome(tx, message_id, outcome, detail, retry_at))
 
-    async def recover_email_outbox(self) -> int:
-        return await self.write(recover)
+    async def recover_email_outbox(self, now: datetime) -> int:
+        """At start-up: e-mails left ``in_flight`` by a worker that is gone (its lease
+        lapsed before ``now`` or was handed back; on the only process, every one)."""
+        lapsed_before = None if self.single_process else now
+        return await self.write(lambda tx: recover(tx, lapsed_before))
+
+    async def expire_email_leases(self, now: datetime) -> int:
+        """A running worker's sweep: e-mails whose lease lapsed before ``now`` (a
+        neighbour process died mid-send) are ambiguous; live ones are left alone."""
+        lapsed = await self.readers.value(
+            "SELECT 1 FROM email_outbox WHERE state = 'in_flight' "
+            "AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
+            (iso(now),),
+        )
+        if lapsed is None:
+            return 0  # the common case: a read, no write
+        return await self.write(lambda tx: recover(tx, now))
+
+    async def renew_email_leases(self, lease: Lease) -> int:
+        return await self.write(lambda tx: renew_leases(tx, "email_outbox", lease))
+
+    async def release_email_leases(self, holder: str) -> int:
+        return await self.write(lambda tx: release_leases(tx, "email_outbox", holder))
 
     async def next_email_due(self) -> str | None:
         return await self.readers.value(

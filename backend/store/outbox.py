@@ -3,8 +3,13 @@
 Row states: ``pending`` (due at ``next_attempt``), ``in_flight`` (claimed by the worker,
 the request may be on the wire), ``ambiguous`` (the request left and no answer came:
 waiting until ``next_attempt`` for a status webhook carrying our opaque data) and
-``done``. A row is claimed, and so sent, by one worker at a time; an ``in_flight`` row
-found at start-up is treated as ambiguous, never resent.
+``done``. A row is claimed, and so sent, by one worker at a time, under a lease
+(``outbox_rows``: ``claimed_by``, ``lease_until``) its worker renews while the request is
+on the wire. An ``in_flight`` row whose lease lapsed (its process died) or was handed
+back (its process stopped) is treated as ambiguous, never resent; a live neighbour's
+never is (PostgreSQL: several processes claim from one queue, ``FOR UPDATE SKIP
+LOCKED``). SQLite is one process under its serving lock: at its start-up every
+``in_flight`` row was left by a process that is gone.
 
 ``next_attempt`` is the worker's scheduling time (real time, not the store clock, so a
 test's fixed clock cannot stall the queue); ``""`` means "due now".
@@ -19,9 +24,17 @@ from backend.store.base import StoreBase, loads
 from backend.store.channels import emit_channel
 from backend.store.conversations import emit_message
 from backend.store.engine import Tx, dumps, iso
-from backend.store.outbox_rows import TERMINAL_STATUSES, decode_request, settle_outbox_row
+from backend.store.outbox_rows import (
+    TERMINAL_STATUSES,
+    cut_off,
+    decode_request,
+    hold,
+    release_leases,
+    renew_leases,
+    settle_outbox_row,
+)
 from backend.store.statuses import apply_early_statuses, settle_ticket_delivery
-from backend.store.types import OutboundRequest, OutboxJob
+from backend.store.types import Lease, OutboundRequest, OutboxJob
 
 UNREADABLE_REQUEST = (
     "This message was queued in a form this version of the help desk cannot read, so it "
@@ -59,27 +72,52 @@ def _fail_message(tx: Tx, message_id: int, code: int | None, reason: str) -> Non
     emit_message(tx, message_id, created=False)
 
 
+def _make_ambiguous(tx: Tx, wait_until: datetime, lapsed_before: datetime | None) -> int:
+    message_ids = cut_off(tx, "outbox", lapsed_before)
+    for message_id in message_ids:
+        tx.execute(
+            "UPDATE outbox SET state = 'ambiguous', next_attempt = ?, updated_at = ?, "
+            "last_error = 'the backend stopped while sending' WHERE message_id = ?",
+            (iso(wait_until), tx.now_iso, message_id),
+        )
+    _checking(tx, message_ids)
+    return len(message_ids)
+
+
 class OutboxStore(StoreBase):
-    async def recover_outbox(self, wait_until: datetime) -> int:
-        """At start-up: rows left ``in_flight`` may have been sent; treat them as ambiguous."""
+    async def recover_outbox(self, wait_until: datetime, now: datetime) -> int:
+        """At start-up: rows left ``in_flight`` by a worker that is gone may have been
+        sent; they are ambiguous (waiting until ``wait_until`` for a status). Gone: its
+        lease lapsed before ``now`` or was handed back; on the only process, every one."""
+        lapsed_before = None if self.single_process else now
+        return await self.write(lambda tx: _make_ambiguous(tx, wait_until, lapsed_before))
 
-        def recover(tx: Tx) -> int:
-            cut_off = [
-                row[0] for row in tx.all("SELECT message_id FROM outbox WHERE state = 'in_flight'")
-            ]
-            tx.execute(
-                "UPDATE outbox SET state = 'ambiguous', next_attempt = ?, updated_at = ?, "
-                "last_error = 'the backend stopped while sending' WHERE state = 'in_flight'",
-                (iso(wait_until), tx.now_iso),
-            )
-            _checking(tx, cut_off)
-            return len(cut_off)
+    async def expire_outbox_leases(self, wait_until: datetime, now: datetime) -> int:
+        """A running worker's sweep: rows whose lease lapsed before ``now`` (a neighbour
+        process died mid-send) are ambiguous, as at start-up; live ones are left alone."""
+        lapsed = await self.readers.value(
+            "SELECT 1 FROM outbox WHERE state = 'in_flight' "
+            "AND (lease_until IS NULL OR lease_until < ?) LIMIT 1",
+            (iso(now),),
+        )
+        if lapsed is None:
+            return 0  # the common case: a read, no write
+        return await self.write(lambda tx: _make_ambiguous(tx, wait_until, now))
 
-        return await self.write(recover)
+    async def renew_outbox_leases(self, lease: Lease) -> int:
+        """The worker's sends still on the wire hold until ``lease.until``."""
+        return await self.write(lambda tx: renew_leases(tx, "outbox", lease))
 
-    async def claim_outbox(self, due: datetime, limit: int) -> list[OutboxJob]:
+    async def release_outbox_leases(self, holder: str) -> int:
+        """A stopping worker hands back the leases of the sends it cut off."""
+        return await self.write(lambda tx: release_leases(tx, "outbox", holder))
+
+    async def claim_outbox(
+        self, due: datetime, limit: int, lease: Lease | None = None
+    ) -> list[OutboxJob]:
         """Claim due rows (oldest first, one per thread, never behind an earlier unsettled
-        message of the same thread) and mark them ``in_flight``."""
+        message of the same thread) and mark them ``in_flight`` under ``lease``; a row
+        another process is claiming at the same moment is skipped, not waited for."""
         due_iso = iso(due)
 
         def claim(tx: Tx) -> list[OutboxJob]:
@@ -97,7 +135,7 @@ class OutboxStore(StoreBase):
                 "AND NOT EXISTS (SELECT 1 FROM outbox o2 JOIN messages m2 ON m2.id = o2.message_id "
                 "  WHERE m2.thread_id = m.thread_id AND o2.message_id < o.message_id "
                 "  AND o2.state IN ('pending', 'in_flight')) "
-                "ORDER BY o.message_id LIMIT ?",
+                "ORDER BY o.message_id LIMIT ?" + tx.claim_clause("o"),
                 (due_iso, limit),
             )
             jobs: list[OutboxJob] = []
@@ -111,11 +149,7 @@ class OutboxStore(StoreBase):
                         # never sent: no guess at what was meant, and the queue goes on
                         _fail_message(tx, row["message_id"], None, UNREADABLE_REQUEST)
                         continue
-                tx.execute(
-                    "UPDATE outbox SET state = 'in_flight', attempts = attempts + 1, "
-                    "updated_at = ? WHERE message_id = ?",
-                    (tx.now_iso, row["message_id"]),
-                )
+                hold(tx, "outbox", row["message_id"], lease)
                 same_number = row["media_pnid"] == row["phone_number_id"]
                 jobs.append(
                     OutboxJob(
@@ -236,7 +270,7 @@ class OutboxStore(StoreBase):
             rows = tx.all(
                 "SELECT o.message_id, m.wamid, m.status FROM outbox o "
                 "JOIN messages m ON m.id = o.message_id "
-                "WHERE o.state = 'ambiguous' AND o.next_attempt <= ?",
+                "WHERE o.state = 'ambiguous' AND o.next_attempt <= ?" + tx.claim_clause("o"),
                 (now_iso,),
             )
             failed: list[int] = []

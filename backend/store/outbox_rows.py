@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import datetime
 from typing import Any
 
-from backend.store.engine import Tx, dumps
+from backend.store.engine import Tx, dumps, iso
 from backend.store.types import (
     FilledTemplate,
+    Lease,
     OutboundMedia,
     OutboundRequest,
     Recipient,
@@ -111,3 +113,72 @@ def settle_outbox_row(tx: Tx, message_id: int) -> None:
         "UPDATE outbox SET state = 'done', updated_at = ? WHERE message_id = ? AND state != 'done'",
         (tx.now_iso, message_id),
     )
+
+
+# ------------------------------------------------------------------ leases (both outboxes)
+#
+# A claimed (``in_flight``) row names its worker (``claimed_by``) and holds until
+# ``lease_until`` unless the worker renews it; a worker that stops hands its leases back
+# (``lease_until`` NULL). A row is taken for cut off — its worker gone, the request maybe
+# sent — only once its lease has lapsed, so several processes never take a live
+# neighbour's send for ambiguous.
+OUTBOX_TABLES = frozenset({"outbox", "email_outbox"})
+
+
+def _table(table: str) -> str:
+    if table not in OUTBOX_TABLES:
+        raise ValueError(f"not an outbox table: {table}")
+    return table
+
+
+def hold(tx: Tx, table: str, message_id: int, lease: Lease | None) -> None:
+    """Mark a row ``in_flight``, claimed under ``lease`` (None: a claim without one,
+    which any sweep takes for lapsed)."""
+    tx.execute(
+        f"UPDATE {_table(table)} SET state = 'in_flight', attempts = attempts + 1, "
+        "claimed_by = ?, lease_until = ?, updated_at = ? WHERE message_id = ?",
+        (
+            None if lease is None else lease.holder,
+            None if lease is None else iso(lease.until),
+            tx.now_iso,
+            message_id,
+        ),
+    )
+
+
+def renew_leases(tx: Tx, table: str, lease: Lease) -> int:
+    """The holder's ``in_flight`` rows hold until ``lease.until``; how many it holds.
+    A row a neighbour already took for cut off is no longer ``in_flight``: not revived."""
+    return tx.execute(
+        f"UPDATE {_table(table)} SET lease_until = ? WHERE claimed_by = ? AND state = 'in_flight'",
+        (iso(lease.until), lease.holder),
+    ).rowcount
+
+
+def release_leases(tx: Tx, table: str, holder: str) -> int:
+    """A stopping worker hands its leases back: its rows still ``in_flight`` (cut off on
+    the wire) are then lapsed, for the next start-up or a neighbour's sweep."""
+    return tx.execute(
+        f"UPDATE {_table(table)} SET lease_until = NULL "
+        "WHERE claimed_by = ? AND state = 'in_flight'",
+        (holder,),
+    ).rowcount
+
+
+def cut_off(tx: Tx, table: str, lapsed_before: datetime | None) -> list[int]:
+    """The ``in_flight`` rows whose worker is gone: those whose lease lapsed before
+    ``lapsed_before`` (or was handed back), or with None every one (the only process,
+    starting). Locked against other sweeps (PostgreSQL), oldest first."""
+    if lapsed_before is None:
+        rows = tx.all(
+            f"SELECT message_id FROM {_table(table)} o WHERE state = 'in_flight' "
+            "ORDER BY message_id" + tx.claim_clause("o")
+        )
+    else:
+        rows = tx.all(
+            f"SELECT message_id FROM {_table(table)} o WHERE state = 'in_flight' "
+            "AND (lease_until IS NULL OR lease_until < ?) ORDER BY message_id"
+            + tx.claim_clause("o"),
+            (iso(lapsed_before),),
+        )
+    return [row[0] for row in rows]

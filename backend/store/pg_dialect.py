@@ -163,7 +163,7 @@ def _nulls_as_sqlite(code: str) -> str:
                 depth -= 1
             elif (
                 depth == 0
-                and re.match(r"\b(?:LIMIT|OFFSET)\b", code[index:])
+                and re.match(r"\b(?:LIMIT|OFFSET|FOR)\b", code[index:])
                 and (index == 0 or not (code[index - 1].isalnum() or code[index - 1] == "_"))
             ):
                 end = index

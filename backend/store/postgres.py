@@ -187,6 +187,17 @@ class PgStoreTx:
         assignments = ", ".join(f"{name} = ?" for name in values)
         self.execute(f"UPDATE {table} SET {assignments} WHERE id = ?", (*values.values(), row_id))
 
+    def claim_clause(self, alias: str) -> str:
+        """Rows a SELECT claims are locked to the end of this transaction and skipped by
+        every other claimant's (a row being claimed elsewhere is not waited for)."""
+        return f" FOR UPDATE OF {alias} SKIP LOCKED"
+
+    def exclusive(self, key: int) -> None:
+        """Wait for, then hold to COMMIT, the advisory lock ``key``: another process's
+        transaction that takes it waits until this one has committed, and then reads what
+        it wrote (READ COMMITTED: each statement sees what was committed before it)."""
+        self.execute("SELECT pg_advisory_xact_lock(?)", (key,))
+
     def emit(self, event_type: str, data: dict[str, Any] | BaseModel) -> int:
         """Log an event; it is numbered at COMMIT (``pg_events``), so the number returned
         is the one it takes only if no other process commits events first."""
@@ -343,6 +354,8 @@ class PgReaders:
 
 # the SQLite store's areas, all of them: an area added there is PostgreSQL's too
 class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
+    single_process = False  # several `serve` processes may share the database
+
     def __init__(
         self,
         url: str,

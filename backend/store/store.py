@@ -29,6 +29,7 @@ from backend.store.types import (
     EmailRecord,
     EventPage,
     IngestResult,
+    Lease,
     Mailbox,
     MailboxConnection,
     MediaFile,
@@ -49,6 +50,8 @@ class Store(Protocol):
     # -------------------------------------------------- lifetime and commits
 
     clock: Clock
+    # True when no other process uses the database (SQLite, under its serving lock)
+    single_process: bool
 
     async def close(self) -> None: ...
 
@@ -251,7 +254,11 @@ class Store(Protocol):
 
     # -------------------------------------------------- the outbox (what was asked, and what happened)
 
-    async def claim_outbox(self, due: datetime, limit: int) -> list[OutboxJob]: ...
+    async def claim_outbox(
+        self, due: datetime, limit: int, lease: Lease | None = None
+    ) -> list[OutboxJob]: ...
+
+    async def expire_outbox_leases(self, wait_until: datetime, now: datetime) -> int: ...
 
     async def mark_channel_unhealthy(self, channel_id: int, reason: str) -> None: ...
 
@@ -269,25 +276,37 @@ class Store(Protocol):
 
     async def outbox_state(self, message_id: int) -> str | None: ...
 
-    async def recover_outbox(self, wait_until: datetime) -> int: ...
+    async def recover_outbox(self, wait_until: datetime, now: datetime) -> int: ...
+
+    async def release_outbox_leases(self, holder: str) -> int: ...
 
     async def remember_media_upload(
         self, media_id: int, phone_number_id: str, external_id: str
     ) -> None: ...
 
+    async def renew_outbox_leases(self, lease: Lease) -> int: ...
+
     async def resolve_ambiguous(self, now: datetime, reason: str) -> list[int]: ...
 
     # -------------------------------------------------- the e-mail outbox (store/mail_outbox.py)
 
-    async def claim_email_outbox(self, due: datetime, limit: int) -> list[EmailJob]: ...
+    async def claim_email_outbox(
+        self, due: datetime, limit: int, lease: Lease | None = None
+    ) -> list[EmailJob]: ...
 
     async def email_send_outcome(
         self, message_id: int, outcome: str, detail: str, retry_at: datetime | None = None
     ) -> None: ...
 
+    async def expire_email_leases(self, now: datetime) -> int: ...
+
     async def next_email_due(self) -> str | None: ...
 
-    async def recover_email_outbox(self) -> int: ...
+    async def recover_email_outbox(self, now: datetime) -> int: ...
+
+    async def release_email_leases(self, holder: str) -> int: ...
+
+    async def renew_email_leases(self, lease: Lease) -> int: ...
 
     # -------------------------------------------------- usage and pricing
 

@@ -349,6 +349,17 @@ class OutboundRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Lease:
+    """A worker's hold on the sends it claimed (several processes, issue 16 step 3): the
+    worker (``holder``, unique per worker) and when the hold lapses unless renewed
+    (``until``, by the worker's clock). Only a send whose lease lapsed is taken for cut
+    off (ambiguous), never one a live worker holds."""
+
+    holder: str
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxJob:
     message_id: int
     thread_id: int

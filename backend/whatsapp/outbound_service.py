@@ -52,6 +52,7 @@ async def outbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
         graph,
         media_dir=settings.media_dir,
         ambiguous_wait=settings.whatsapp_ambiguous_wait,
+        lease_seconds=settings.outbox_lease,
     )
     app[SERVICES]["outbox"] = worker
     await worker.start()

@@ -13,8 +13,11 @@ The rules (WHATSAPP.md "Retry only what cannot have been sent"):
 - token errors (190) mark the channel unhealthy (``channel.updated``) and fail the message;
 - any other error fails the message with the plain sentence for its code.
 
-Rows claimed by a previous process (``in_flight`` at start-up) are treated as ambiguous.
-Scheduling uses real time (``clock``), independent of the store's clock.
+Each send is claimed under a lease (``backend/leases.py``) renewed while it is on the
+wire: a send left ``in_flight`` by a process that died (its lease lapsed) or stopped (it
+handed the lease back) is treated as ambiguous — at start-up, or by a running worker's
+sweep when the process was a neighbour on the same database — and never a live
+neighbour's. Scheduling uses real time (``clock``), independent of the store's clock.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from backend.domain.clock import Clock, SystemClock
+from backend.leases import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from backend.store import OutboxJob, Store
 from backend.whatsapp.errors import plain_error
 from backend.whatsapp.graph import GraphClient, GraphError, GraphTimeout, GraphUnreachable
@@ -72,6 +76,7 @@ class OutboxWorker:
         base_delay: float = 1.0,
         max_delay: float = 60.0,
         poll_interval: float = 1.0,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
         clock: Clock | None = None,
     ) -> None:
         self.store = store
@@ -87,11 +92,20 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
+        self.leases = LeaseKeeper(
+            "whatsapp",
+            seconds=lease_seconds,
+            renew=store.renew_outbox_leases,
+            sweep=self._sweep,
+            release=store.release_outbox_leases,
+            busy=lambda: bool(self._sends),
+            clock=self.clock,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        recovered = await self.store.recover_outbox(self._until(self.ambiguous_wait))
+        recovered = await self.store.recover_outbox(self._until(self.ambiguous_wait), self._now())
         if recovered:
             log.warning(
                 "%d message(s) were being sent when the backend stopped; waiting for their "
@@ -99,6 +113,7 @@ class OutboxWorker:
                 recovered,
             )
         self._task = asyncio.create_task(self._run(), name="outbox")
+        self.leases.start()
 
     async def stop(self, grace: float = 5.0) -> None:
         if self._task is not None:
@@ -114,10 +129,14 @@ class OutboxWorker:
             for task in pending:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.leases.stop()
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
         self._wake.set()
+
+    async def _sweep(self, now: datetime) -> int:
+        return await self.store.expire_outbox_leases(self._until(self.ambiguous_wait), now)
 
     # ------------------------------------------------------------------ the loop
 
@@ -163,7 +182,7 @@ class OutboxWorker:
         free = self.concurrency - len(self._sends)
         if free <= 0:
             return
-        for job in await self.store.claim_outbox(self._now(), free):
+        for job in await self.store.claim_outbox(self._now(), free, self.leases.lease()):
             task = asyncio.create_task(self._process(job), name=f"send-{job.message_id}")
             self._sends.add(task)
             task.add_done_callback(self._send_done)
