@@ -770,10 +770,16 @@ def open_thread_of(tx: Tx, contact_id: int, phone_number_id: str | None) -> int 
     return None if row is None else row["id"]
 
 
+# the advisory lock of round-robin routing's read-then-write ("ttyr")
+ROUTING_LOCK = 0x74747972
+
+
 def route_ticket(
     tx: Tx, *, rules: Sequence[routing.RoutingRule], country: str | None, text: str
 ) -> int | None:
-    """Pick the owner of a new ticket: skills, availability, load, then round-robin."""
+    """Pick the owner of a new ticket: skills, availability, load, then round-robin
+    (under ``ROUTING_LOCK``: another process's pick reads this one's once committed)."""
+    tx.exclusive(ROUTING_LOCK)
     required = routing.required_skills(rules, country=country, text=text)
     rows = tx.all(
         "SELECT a.id, a.skills, a.availability, "

@@ -2,7 +2,8 @@
 
 A send checks the limit and writes its record in the same transaction as the message
 (``count_send``), so two concurrent sends can never both take the last conversation,
-and a refused send leaves nothing behind.
+and a refused send leaves nothing behind. On PostgreSQL, where several processes write,
+the check and the record are made under ``USAGE_LOCK`` (``Tx.exclusive``), held to COMMIT.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from backend.domain.session import is_open
 from backend.store.base import StoreBase
 from backend.store.engine import Tx, iso, parse_dt
 from backend.store.types import PricingRules, UsageRules
+
+# the advisory lock of the usage check-then-insert ("ttyu")
+USAGE_LOCK = 0x74747975
 
 
 def _midnight(day: date) -> str:
@@ -69,6 +73,7 @@ def count_send(
     Call it *before* inserting the message: a refusal then rolls back nothing. The
     caller links the record to the message with ``link_usage_record``.
     """
+    tx.exclusive(USAGE_LOCK)  # another process's send counts after this one commits
     row = tx.one(
         "SELECT session_expires_at, session_counted FROM threads WHERE id = ?", (thread_id,)
     )

@@ -10,13 +10,11 @@ and e-mail's share the rule (``outbox_rows``): both are checked."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from backend import schemas
@@ -24,6 +22,7 @@ from backend.email.receive import MailReceiver
 from backend.store import Lease, PostgresStore, SqliteStore
 from backend.store.conversations import create_thread
 from backend.store.engine import iso
+from tests.backend.pg_locks import run_while_locked
 from tests.email.test_mail_store import mail
 
 PNID = "900000000000001"
@@ -33,7 +32,6 @@ WAIT = NOW + timedelta(seconds=60)  # an ambiguous send's wait for a status
 LIVE = Lease("live-worker", NOW + timedelta(hours=1))
 DEAD = Lease("dead-worker", NOW - timedelta(seconds=1))  # its process died a while ago
 STOPPED = Lease("stopped-worker", NOW + timedelta(hours=1))  # handed back below
-WAIT_SECONDS = 30.0
 
 Store = SqliteStore | PostgresStore
 
@@ -236,38 +234,6 @@ async def test_the_email_outbox_keeps_the_same_rule(stores: list[Store], tmp_pat
 # ------------------------------------------------------------------ two processes claim at once
 
 
-async def _lock_waiters(url: str) -> int:
-    def count() -> int:
-        with psycopg.connect(url, autocommit=True) as conn:
-            return conn.execute(
-                "SELECT COUNT(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ).fetchone()[0]
-
-    return await asyncio.to_thread(count)
-
-
-async def _claim_while_rows_are_locked(url: str, claims: list[Any], lock_sql: str) -> list[Any]:
-    """Run ``claims`` while another transaction holds the rows ``lock_sql`` locks (as a
-    neighbour's claim or a status settling them does): every claim either passes the
-    locked rows by or waits for them; the lock is let go once all have done one or the
-    other, so claims that wait all read the rows before any of them writes."""
-    holder = await asyncio.to_thread(psycopg.connect, url)
-    try:
-        await asyncio.to_thread(holder.execute, lock_sql)
-        tasks = [asyncio.create_task(claim) for claim in claims]
-        async with asyncio.timeout(WAIT_SECONDS):
-            while True:
-                done = sum(task.done() for task in tasks)
-                if done + await _lock_waiters(url) >= len(tasks):
-                    break
-                await asyncio.sleep(0.02)
-        await asyncio.to_thread(holder.rollback)
-        return await asyncio.gather(*tasks)
-    finally:
-        await asyncio.to_thread(holder.close)
-
-
 @pytest.mark.postgresql
 async def test_two_processes_claiming_at_once_never_claim_one_send_twice(postgresql_url):
     first, second = PostgresStore(postgresql_url), PostgresStore(postgresql_url)
@@ -279,9 +245,7 @@ async def test_two_processes_claiming_at_once_never_claim_one_send_twice(postgre
             store.claim_outbox(NOW, 10, Lease(f"worker-{n}", LIVE.until))
             for n, store in enumerate((first, second))
         ]
-        batches = await _claim_while_rows_are_locked(
-            postgresql_url, claims, "SELECT 1 FROM outbox FOR UPDATE"
-        )
+        batches = await run_while_locked(postgresql_url, claims, "SELECT 1 FROM outbox FOR UPDATE")
         # the rows were locked: passed by, not claimed twice; claimed once let go
         for store in (first, second, first):
             batches.append(await store.claim_outbox(NOW, 10, Lease("late", LIVE.until)))
