@@ -64,6 +64,7 @@ ON_BOTH_ENGINES = frozenset(
         "tests.whatsapp.test_outbound_faults",
         "tests.whatsapp.test_outbound_graph",
         "tests.whatsapp.test_outbound_send",
+        "tests.whatsapp.test_outbox_leases",
         "tests.whatsapp.test_outbox_retries",
         "tests.whatsapp.test_outbox_sends",
         "tests.whatsapp.test_pricing",

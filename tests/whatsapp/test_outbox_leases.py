@@ -1,0 +1,146 @@
+"""The outbox worker's leases (``backend/leases.py``), against the real backend and the
+simulator's Graph API: a send on the wire longer than its lease is kept by renewal, not
+taken for ambiguous by the worker's own sweep; a send a dead neighbour process held is
+taken for "not known whether sent" once its lease lapses, and never sent again. On both
+engines (tests/conftest.py ON_BOTH_ENGINES)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from backend.store import Lease
+from backend.whatsapp.graph import GraphClient
+from backend.whatsapp.outbox import AMBIGUOUS_REASON, OutboxWorker
+from tests.whatsapp import outbound_fixtures as fx
+from tests.whatsapp.outbound_fixtures import CUSTOMER, GraphProxy, WhatsAppEnv
+
+short_ambiguous_wait = fx.short_ambiguous_wait
+
+LEASE_SECONDS = 0.6
+
+
+@pytest.fixture
+async def env(tmp_path, database_url, short_ambiguous_wait) -> AsyncIterator[WhatsAppEnv]:
+    """Backend + simulator with a connected channel; the app's own outbox worker stopped
+    (each test runs its own)."""
+    env = await fx.start_env(tmp_path / "data", database=database_url)
+    try:
+        await env.connect_channel()
+        await env.outbox.stop()
+        yield env
+    finally:
+        await fx.stop_env(env)
+
+
+async def outbox_row(env: WhatsAppEnv, message_id: int) -> Any:
+    return await env.backend.store.readers.one(
+        "SELECT state, claimed_by, lease_until FROM outbox WHERE message_id = ?", (message_id,)
+    )
+
+
+async def test_a_send_on_the_wire_longer_than_its_lease_is_kept_by_renewal(env):
+    proxy = GraphProxy(env.sim_url)
+    await proxy.server.start_server()
+    graph = GraphClient(proxy.url, env.backend.settings.whatsapp_api_version, timeout=30.0)
+    worker = OutboxWorker(
+        env.backend.store,
+        graph,
+        media_dir=env.backend.settings.media_dir,
+        lease_seconds=LEASE_SECONDS,
+    )
+    try:
+        thread = await env.customer_writes()
+        proxy.gate = asyncio.Event()  # Meta takes its time to answer
+        message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+        await worker.start()
+        await env.until(lambda: asyncio.sleep(0, proxy.sends == 1))
+        claimed = await outbox_row(env, message_id)
+        assert claimed["claimed_by"] == worker.leases.holder
+        first_lease = datetime.fromisoformat(claimed["lease_until"])
+
+        async def renewed_past_its_first_lease_or_taken() -> Any:
+            row = await outbox_row(env, message_id)
+            if row["state"] != "in_flight":
+                return row
+            held = datetime.fromisoformat(row["lease_until"])
+            return row if held > first_lease + timedelta(seconds=LEASE_SECONDS) else None
+
+        row = await env.until(renewed_past_its_first_lease_or_taken)
+        # the worker's own sweep has run meanwhile: a renewed send is not taken
+        assert row["state"] == "in_flight"
+        proxy.gate.set()
+        sent = await env.wait_message(message_id, lambda m: m.status != "queued")
+        assert sent.status in ("sent", "delivered", "read")
+        assert len(await env.sent(CUSTOMER)) == 1
+        assert (await outbox_row(env, message_id))["state"] == "done"
+    finally:
+        await worker.stop(grace=1)
+        await graph.close()
+        await proxy.server.close()
+
+
+async def test_a_dead_neighbours_send_is_not_known_whether_sent_once_its_lease_lapses(env):
+    """A neighbour process claimed the send and died before its answer: once the lease
+    lapses a running worker's sweep takes it for ambiguous; with no status in the wait it
+    fails with "not known whether sent", and it is never sent again."""
+    store = env.backend.store
+    thread = await env.customer_writes()
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    now = datetime.now(UTC)
+    (job,) = await store.claim_outbox(now, 5, Lease("neighbour", now + timedelta(seconds=1)))
+    graph = GraphClient(env.sim_url, env.backend.settings.whatsapp_api_version, timeout=5.0)
+    worker = OutboxWorker(
+        store, graph, media_dir=env.backend.settings.media_dir, ambiguous_wait=0.5
+    )
+    try:
+        await worker.leases.beat()  # the neighbour's lease is live: left alone
+        assert (await outbox_row(env, message_id))["state"] == "in_flight"
+        await env.until(lambda: asyncio.sleep(0, datetime.now(UTC) > now + timedelta(seconds=1)))
+        await worker.leases.beat()
+        assert (await outbox_row(env, message_id))["state"] == "ambiguous"
+        checking = await env.wait_message(message_id, lambda m: m.status == "checking")
+        assert checking.error_message is None
+        await env.until(lambda: asyncio.sleep(0, datetime.now(UTC) > now + timedelta(seconds=2)))
+        await worker.run_once()  # the wait is over, no status came
+        failed = await env.wait_message(message_id, lambda m: m.status == "failed")
+        assert failed.error_message == AMBIGUOUS_REASON
+        assert await env.sent(CUSTOMER) == []
+    finally:
+        await worker.stop()
+        await graph.close()
+
+
+async def test_a_worker_that_stops_mid_send_hands_its_lease_back(env):
+    """Stopping cuts a send off on the wire: it stays ``in_flight`` (it may have gone
+    out) with its lease handed back, so the next start-up of any process takes it for
+    ambiguous at once instead of after the lease."""
+    proxy = GraphProxy(env.sim_url)
+    await proxy.server.start_server()
+    graph = GraphClient(proxy.url, env.backend.settings.whatsapp_api_version, timeout=30.0)
+    store = env.backend.store
+    worker = OutboxWorker(store, graph, media_dir=env.backend.settings.media_dir)
+    try:
+        thread = await env.customer_writes()
+        proxy.gate = asyncio.Event()  # never opened: the send is cut off
+        message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+        await worker.start()
+        await env.until(lambda: asyncio.sleep(0, proxy.sends == 1))
+        await worker.stop(grace=0.1)
+        row = await outbox_row(env, message_id)
+        assert (row["state"], row["claimed_by"], row["lease_until"]) == (
+            "in_flight",
+            worker.leases.holder,
+            None,
+        )
+        now = datetime.now(UTC)
+        assert await store.recover_outbox(now + timedelta(seconds=60), now) == 1
+        assert (await outbox_row(env, message_id))["state"] == "ambiguous"
+    finally:
+        proxy.gate.set()
+        await graph.close()
+        await proxy.server.close()
