@@ -343,3 +343,68 @@ def customer_text(customer: int, body: str) -> dict[str, Any]:
     message = payloads.text(body, at=datetime.now(UTC), from_=wa_id, user_id=None)
     sender = payloads.contact(wa_id=wa_id, user_id=None, name=f"Customer {customer}")
     return payloads.messages_envelope(message, contacts=[sender])
+
+
+class Listener:
+    """A WebSocket client of one process that keeps every logged frame (seq > 0) it is
+    sent, in the order sent; ``hello`` is where its replay ended."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.frames: list[dict[str, Any]] = []
+        self.others: list[dict[str, Any]] = []  # seq 0: hello, presence, resync
+        self.hello: int | None = None
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for text in self.socket:
+            frame = json.loads(text)
+            if frame["seq"]:
+                self.frames.append(frame)
+            else:
+                self.others.append(frame)
+                if frame["type"] == "hello":
+                    self.hello = frame["data"]["last_seq"]
+
+    @property
+    def seqs(self) -> list[int]:
+        return [frame["seq"] for frame in self.frames]
+
+    @property
+    def last_seq(self) -> int:
+        return self.frames[-1]["seq"] if self.frames else (self.hello or 0)
+
+    async def reached(self, seq: int, what: str = "") -> None:
+        """Until it has been sent the frame numbered ``seq`` (or one after it)."""
+
+        async def probe() -> bool:
+            if self._task.done():
+                self._task.result()  # raises if reading failed
+                raise AssertionError(f"the connection closed: {self.others[-3:]}")
+            return self.last_seq >= seq
+
+        await until(probe, what or f"a client to be sent event {seq}")
+
+    async def close(self) -> None:
+        await self.socket.close()
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+
+
+@contextlib.asynccontextmanager
+async def listening(
+    process: ServeProcess, token: str, since: int | None = None
+) -> AsyncIterator[Listener]:
+    """A ``Listener`` on ``process`` that has been sent its hello (its replay is done)."""
+    async with process.websocket(token, since) as socket:
+        listener = Listener(socket)
+        try:
+
+            async def said_hello() -> bool:
+                return listener.hello is not None or listener._task.done()
+
+            await until(said_hello, f"the hello of serve {process.index}")
+            yield listener
+        finally:
+            await listener.close()
