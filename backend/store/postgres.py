@@ -12,8 +12,13 @@ the engine under ``self.writer`` and ``self.readers``:
 - a snapshot event (``Tx.emit_sql``, whose frame SQLite builds in SQL) is built here
   from the wire model the REST reads return (``load_thread``/``load_ticket``/
   ``load_message``) just before COMMIT, and logged with its frame;
-- events are numbered at COMMIT in commit order (``pg_events.append_events``) and
-  published before ``run`` returns, in that order.
+- events are numbered at COMMIT in commit order (``pg_events.append_events``);
+- the commit listeners (the hub, the view counts, …) are fed by an ``EventFollower``
+  alone, which reads the log after every process's commits, this one's included: every
+  process publishes every event of every process, in the one order of the log, none
+  missing, none twice. ``run`` returns once the follower has published the events of
+  its transaction, so a client still sees an event no later than the response of the
+  request that caused it.
 """
 
 from __future__ import annotations
@@ -46,13 +51,17 @@ from backend.store.engine import (
 from backend.store.pg_copy import copy_to_postgresql
 from backend.store.pg_dialect import configure, parameters, translate
 from backend.store.pg_engine import PgEngine
-from backend.store.pg_events import append_events, frame, newest_seq
+from backend.store.pg_events import EventFollower, append_events, frame, newest_seq
 from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# how long a write waits for the follower to publish its events before it returns anyway
+# (the events are logged: clients get them when the follower catches up)
+PUBLISH_WAIT_SECONDS = 10.0
 
 
 class Row:
@@ -246,28 +255,30 @@ def _events_of(
 
 
 class PgWriter:
-    """Runs transaction functions one at a time (in this process) on the engine's pool,
-    and publishes their events in commit order."""
+    """Runs transaction functions one at a time (in this process) on the engine's pool;
+    ``run`` returns once the follower has published the events of its transaction."""
 
-    def __init__(
-        self,
-        engine: PgEngine,
-        *,
-        now: Callable[[], datetime],
-        on_commit: Callable[[list[CommittedEvent]], None],
-    ) -> None:
+    def __init__(self, engine: PgEngine, *, now: Callable[[], datetime]) -> None:
         self._engine = engine
         self._now = now
-        self._on_commit = on_commit
         self._lock = threading.Lock()
         self._newest = 0
-        self.batches = 0
+        self.follower: EventFollower | None = None
         self.transactions = 0
+        self.followed = 0  # pages of events the follower has published
         self._open = False
 
     @property
+    def batches(self) -> int:
+        """Grows with every commit this process has made or followed (what the view
+        counts' cache is tagged with: another process's commit makes it stale too)."""
+        return self.transactions + self.followed
+
+    @property
     def newest_seq(self) -> int:
-        return self._newest
+        """The newest event this process has committed or published."""
+        follower = self.follower
+        return max(self._newest, follower.cursor if follower is not None else 0)
 
     def start(self) -> None:
         with self._engine.pool.connection() as conn:
@@ -280,8 +291,9 @@ class PgWriter:
     async def run(self, fn: Callable[[PgStoreTx], T]) -> T:
         if not self._open:
             raise RuntimeError("the store is not open")
-        loop = asyncio.get_running_loop()
-        result, callbacks = await asyncio.to_thread(self._write, fn, loop)
+        result, callbacks, last = await asyncio.to_thread(self._write, fn)
+        if last:
+            await self._published(last)
         for callback in callbacks:
             try:
                 callback()
@@ -289,13 +301,21 @@ class PgWriter:
                 log.exception("after-commit callback failed")
         return result
 
-    def _write(
-        self, fn: Callable[[PgStoreTx], T], loop: asyncio.AbstractEventLoop
-    ) -> tuple[T, list[Callable[[], None]]]:
+    async def _published(self, seq: int) -> None:
+        follower = self.follower
+        if follower is None:
+            return
+        try:
+            async with asyncio.timeout(PUBLISH_WAIT_SECONDS):
+                await follower.wait_for(seq)
+        except TimeoutError:
+            log.warning("the event log's follower is behind event %s: answering anyway", seq)
+
+    def _write(self, fn: Callable[[PgStoreTx], T]) -> tuple[T, list[Callable[[], None]], int]:
         with self._lock:
             now = self._now()
             with self._engine.pool.connection() as conn:
-                tx = PgStoreTx(conn, now, iso(now) or "", self._newest + 1)
+                tx = PgStoreTx(conn, now, iso(now) or "", self.newest_seq + 1)
                 result = fn(tx)
                 for statements in AFTER_BATCH:
                     for sql in statements:
@@ -314,19 +334,11 @@ class PgWriter:
                             "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
                         )
             # committed when the pool's block ended without an exception
-            if events:
-                self._newest = events[-1].seq
-                # published in commit order (under the lock), before the caller wakes
-                loop.call_soon_threadsafe(self._publish, events)
-            self.batches += 1
+            last = events[-1].seq if events else 0
+            if last:
+                self._newest = max(self._newest, last)
             self.transactions += 1
-            return result, tx.after_commit
-
-    def _publish(self, events: list[CommittedEvent]) -> None:
-        try:
-            self._on_commit(events)
-        except Exception:
-            log.exception("publishing committed events failed")
+            return result, tx.after_commit, last
 
 
 class PgReaders:
@@ -368,7 +380,7 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         self.clock = clock or SystemClock()
         self._listen(on_commit)
         self.engine = PgEngine(url, now=self.clock.now, max_size=pool_size, configure=configure)
-        self.writer = PgWriter(self.engine, now=self.clock.now, on_commit=self._published)  # type: ignore[assignment]
+        self.writer = PgWriter(self.engine, now=self.clock.now)  # type: ignore[assignment]
         self.readers = PgReaders(self.engine)  # type: ignore[assignment]
 
     async def open(self) -> None:
@@ -376,11 +388,23 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         await self.start()
 
     async def start(self) -> None:
-        """After the engine has opened (``startup.open_postgresql`` opens it)."""
+        """After the engine has opened (``startup.open_postgresql`` opens it): the
+        follower reads the log from its newest event on, and publishes what every
+        process commits from then."""
         await asyncio.to_thread(self.writer.start)
+        follower = EventFollower(self.url, self._followed, after=self.writer.newest_seq)
+        await follower.start()
+        self.writer.follower = follower
+
+    def _followed(self, events: list[CommittedEvent]) -> None:
+        self.writer.followed += 1
+        self._published(events)
 
     async def close(self) -> None:
         self.writer.stop()
+        follower, self.writer.follower = self.writer.follower, None
+        if follower is not None:
+            await follower.stop()
         await self.engine.close()
 
     async def copy_from_sqlite(self, sqlite_path: Path) -> dict[str, int]:
