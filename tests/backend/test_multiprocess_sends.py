@@ -8,9 +8,10 @@ lease lapses, by a neighbour's sweep or the restart — never a live neighbour's
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.postgresql
 
 REPLIES = 200
 THREADS = 20
+AT_ONCE = 10
 KILLED = 1  # not process 0: the simulator's webhooks (statuses) go to process 0
 LEASE_SECONDS = 4.0  # renewed every 1.3 s: a loaded machine's stalls stay well within it
 SETTLE_SECONDS = 120.0
@@ -61,6 +63,15 @@ async def reply(team: Team, process: int, thread_id: int, n: int) -> None:
         assert response.status_code == 202, response.text
 
 
+async def replies(
+    team: Team, numbers: range, threads: list[int], process_of: Callable[[int], int]
+) -> None:
+    """Replies ``numbers``, ``AT_ONCE`` at a time (agents do not wait for each other)."""
+    for start in range(numbers.start, numbers.stop, AT_ONCE):
+        batch = range(start, min(start + AT_ONCE, numbers.stop))
+        await asyncio.gather(*(reply(team, process_of(n), threads[n % THREADS], n) for n in batch))
+
+
 async def held_by(team: Team, pid: int) -> list[int]:
     """The sends a process (by its pid: a worker's name holds it) has on the wire."""
     rows = await team.rows(
@@ -74,24 +85,19 @@ async def test_replies_are_sent_once_while_a_process_is_killed_and_restarted(tea
     threads = await open_threads(team)
     await team.sim_control("POST", "/faults", json={"latency_ms": 300})  # sends on the wire
     killed = team.processes[KILLED]
-    n = 0
     # a third of the replies spread over all three processes
-    for n in range(0, 60):
-        await reply(team, n % 3, threads[n % THREADS], n)
+    await replies(team, range(0, 60), threads, lambda n: n % 3)
     # a burst to the process about to die, which it claims and puts on the wire
-    for n in range(60, 70):
-        await reply(team, KILLED, threads[n % THREADS], n)
+    await replies(team, range(60, 70), threads, lambda n: KILLED)
     pid = killed.pid
     on_the_wire = await until(
         lambda: held_by(team, pid), f"serve {KILLED} to have sends on the wire"
     )
     await killed.kill()
     # the neighbours go on while it is dead: its sends are theirs to judge once lapsed
-    for n in range(70, 140):
-        await reply(team, (0, 2)[n % 2], threads[n % THREADS], n)
+    await replies(team, range(70, 140), threads, lambda n: (0, 2)[n % 2])
     await killed.start()
-    for n in range(140, REPLIES):
-        await reply(team, n % 3, threads[n % THREADS], n)
+    await replies(team, range(140, REPLIES), threads, lambda n: n % 3)
 
     async def all_settled() -> list[dict[str, Any]] | None:
         rows = await team.rows(
