@@ -255,3 +255,26 @@ async def test_two_processes_claiming_at_once_never_claim_one_send_twice(postgre
     finally:
         await first.close()
         await second.close()
+
+
+@pytest.mark.postgresql
+async def test_two_processes_judging_one_ambiguous_send_fail_it_once(postgresql_url):
+    """An ambiguous send's wait is over with no status: each process's worker fails it
+    at the same moment; one does, the other passes it by (one failure, one event)."""
+    first, second = PostgresStore(postgresql_url), PostgresStore(postgresql_url)
+    await first.open()
+    await second.open()
+    try:
+        (message_id,) = await queue_whatsapp(first, 1)
+        await first.claim_outbox(NOW, 1, DEAD)
+        await first.expire_outbox_leases(NOW, NOW)  # ambiguous, its wait already over
+        judged = await run_while_locked(
+            postgresql_url,
+            [store.resolve_ambiguous(NOW, "not known") for store in (first, second)],
+            f"SELECT 1 FROM messages WHERE id = {message_id} FOR UPDATE",
+        )
+        assert sorted(judged) == [[], [message_id]]
+        assert await message_status(first, message_id) == "failed"
+    finally:
+        await first.close()
+        await second.close()
