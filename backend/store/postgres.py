@@ -36,6 +36,7 @@ import psycopg
 from psycopg.rows import RowMaker
 from pydantic import BaseModel
 
+from backend import schemas
 from backend.domain.clock import Clock, SystemClock
 from backend.domain.errors import NotFound
 from backend.store import conversations as conv
@@ -393,6 +394,25 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         if follower is not None:
             await follower.stop()
         await self.engine.close()
+
+    async def emit_view_counts(
+        self, counts: schemas.ViewCounts, *, unless_logged_after: int | None = None
+    ) -> bool:
+        """As ``ViewsStore.emit_view_counts``, exact across processes: the log's newest
+        number is read with the counter's row locked, so no other process's event can be
+        numbered between the check and this event."""
+
+        def emit(tx: PgStoreTx) -> bool:
+            if unless_logged_after is not None:
+                row = tx.conn.execute(
+                    "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE"
+                ).fetchone()
+                if row is None or row[0] > unless_logged_after:
+                    return False
+            tx.emit(schemas.EventType.view_counts, counts)
+            return True
+
+        return await self.write(emit)
 
     async def copy_from_sqlite(self, sqlite_path: Path) -> dict[str, int]:
         """Copy the SQLite database at ``sqlite_path`` into this (opened, empty) one
