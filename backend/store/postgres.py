@@ -53,6 +53,7 @@ from backend.store.pg_copy import copy_to_postgresql
 from backend.store.pg_dialect import configure, parameters, translate
 from backend.store.pg_engine import PgEngine
 from backend.store.pg_events import EventFollower, append_events, frame, newest_seq
+from backend.store.pg_presence import PresenceRelay
 from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
 
@@ -370,6 +371,8 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         self.engine = PgEngine(url, now=self.clock.now, max_size=pool_size, configure=configure)
         self.writer = PgWriter(self.engine, now=self.clock.now)  # type: ignore[assignment]
         self.readers = PgReaders(self.engine)  # type: ignore[assignment]
+        self._presence_listeners: list[Callable[[str, dict[str, Any] | None], None]] = []
+        self._presence: PresenceRelay | None = None
 
     async def open(self) -> None:
         await self.engine.open()
@@ -383,12 +386,29 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         follower = EventFollower(self.url, self._followed, after=self.writer.newest_seq)
         await follower.start()
         self.writer.follower = follower
+        self._presence = PresenceRelay(self.url, self._presence_heard)
+        await self._presence.start()
 
     def _followed(self, events: list[CommittedEvent]) -> None:
         self.writer.followed += 1
         self._published(events)
 
+    def on_presence(self, callback: Callable[[str, dict[str, Any] | None], None]) -> None:
+        self._presence_listeners.append(callback)
+
+    def share_presence(self, key: str, presence: dict[str, Any]) -> None:
+        """Tell the other processes a client's presence (``pg_presence``)."""
+        if self._presence is not None:
+            self._presence.share(key, presence)
+
+    def _presence_heard(self, key: str, presence: dict[str, Any] | None) -> None:
+        for callback in self._presence_listeners:
+            callback(key, presence)
+
     async def close(self) -> None:
+        presence, self._presence = self._presence, None
+        if presence is not None:
+            await presence.stop()
         self.writer.stop()
         follower, self.writer.follower = self.writer.follower, None
         if follower is not None:

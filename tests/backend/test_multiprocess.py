@@ -140,3 +140,44 @@ async def test_view_counts_are_right_in_every_process_whichever_process_wrote(te
                 return bool(pushed) and pushed[-1] == live
 
             await until(pushed_as_they_are, "the counts as they are pushed to every client")
+
+
+async def send_presence(socket, thread_id: int | None, state: str) -> None:
+    await socket.send(json.dumps({"type": "presence", "thread_id": thread_id, "state": state}))
+
+
+def presence_of(listener, agent_id: int) -> list[tuple[int | None, str]]:
+    return [
+        (frame["data"]["thread_id"], frame["data"]["state"])
+        for frame in listener.others
+        if frame["type"] == "presence" and frame["data"]["agent_id"] == agent_id
+    ]
+
+
+async def test_presence_reaches_every_process_and_ends_when_its_process_is_killed(team):
+    """An agent viewing a thread on process 0 is seen by a client of process 1 (live) and
+    of process 2 (in the snapshot sent on connecting); when process 0 is killed with
+    ``kill -9`` its agents' presence ends for the others within a bounded time."""
+    await send_webhooks(team, 0, 1)
+    [thread] = await team.rows("SELECT id FROM threads")
+    agent_id = team.agent.id
+    async with listening(team.processes[1], team.admin_token) as watcher:
+        async with listening(team.processes[0], team.agent_token) as viewer:
+            await send_presence(viewer.socket, thread["id"], "viewing")
+
+            async def seen_viewing() -> bool:
+                return (thread["id"], "viewing") in presence_of(watcher, agent_id)
+
+            await until(seen_viewing, "the agent's presence at a client of another process")
+            async with listening(team.processes[2], team.admin_token) as late:
+                await late.settled()
+                assert presence_of(late, agent_id) == [(thread["id"], "viewing")]
+            await team.processes[0].kill()
+
+            async def seen_gone() -> bool:
+                return presence_of(watcher, agent_id)[-1] == (None, "idle")
+
+            await until(seen_gone, "the killed process's agent to end (heartbeat expired)")
+        async with listening(team.processes[2], team.admin_token) as later:
+            await later.settled()
+            assert presence_of(later, agent_id) == []
