@@ -282,9 +282,9 @@ class PgWriter:
     async def run(self, fn: Callable[[PgStoreTx], T]) -> T:
         if not self._open:
             raise RuntimeError("the store is not open")
-        result, callbacks, last = await asyncio.to_thread(self._write, fn)
-        if last:
-            await self._published(last)
+        result, callbacks, events = await asyncio.to_thread(self._write, fn)
+        if events:
+            await self._published(events)
         for callback in callbacks:
             try:
                 callback()
@@ -292,17 +292,22 @@ class PgWriter:
                 log.exception("after-commit callback failed")
         return result
 
-    async def _published(self, seq: int) -> None:
+    async def _published(self, events: list[CommittedEvent]) -> None:
         follower = self.follower
         if follower is None:
             return
+        follower.offer(events)  # handed on at once if they are the log's next
         try:
             async with asyncio.timeout(PUBLISH_WAIT_SECONDS):
-                await follower.wait_for(seq)
+                await follower.wait_for(events[-1].seq)
         except TimeoutError:
-            log.warning("the event log's follower is behind event %s: answering anyway", seq)
+            log.warning(
+                "the event log's follower is behind event %s: answering anyway", events[-1].seq
+            )
 
-    def _write(self, fn: Callable[[PgStoreTx], T]) -> tuple[T, list[Callable[[], None]], int]:
+    def _write(
+        self, fn: Callable[[PgStoreTx], T]
+    ) -> tuple[T, list[Callable[[], None]], list[CommittedEvent]]:
         with self._lock:
             now = self._now()
             with self._engine.pool.connection() as conn:
@@ -325,11 +330,10 @@ class PgWriter:
                             "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
                         )
             # committed when the pool's block ended without an exception
-            last = events[-1].seq if events else 0
-            if last:
-                self._newest = max(self._newest, last)
+            if events:
+                self._newest = max(self._newest, events[-1].seq)
             self.transactions += 1
-            return result, tx.after_commit, last
+            return result, tx.after_commit, events
 
 
 class PgReaders:
