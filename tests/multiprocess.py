@@ -385,6 +385,17 @@ class Listener:
 
         await until(probe, what or f"a client to be sent event {seq}")
 
+    async def settled(self) -> None:
+        """Until everything sent on connecting (the presence snapshot after the hello)
+        has arrived: the server answers a message it cannot read after all of it."""
+        errors = sum(1 for frame in self.others if frame["type"] == "error")
+        await self.socket.send("{}")
+
+        async def answered() -> bool:
+            return sum(1 for frame in self.others if frame["type"] == "error") > errors
+
+        await until(answered, "the answer to a message sent after connecting")
+
     async def close(self) -> None:
         await self.socket.close()
         self._task.cancel()

@@ -36,6 +36,7 @@ import psycopg
 from psycopg.rows import RowMaker
 from pydantic import BaseModel
 
+from backend import schemas
 from backend.domain.clock import Clock, SystemClock
 from backend.domain.errors import NotFound
 from backend.store import conversations as conv
@@ -52,6 +53,7 @@ from backend.store.pg_copy import copy_to_postgresql
 from backend.store.pg_dialect import configure, parameters, translate
 from backend.store.pg_engine import PgEngine
 from backend.store.pg_events import EventFollower, append_events, frame, newest_seq
+from backend.store.pg_presence import PresenceRelay
 from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
 
@@ -291,9 +293,9 @@ class PgWriter:
     async def run(self, fn: Callable[[PgStoreTx], T]) -> T:
         if not self._open:
             raise RuntimeError("the store is not open")
-        result, callbacks, last = await asyncio.to_thread(self._write, fn)
-        if last:
-            await self._published(last)
+        result, callbacks, events = await asyncio.to_thread(self._write, fn)
+        if events:
+            await self._published(events)
         for callback in callbacks:
             try:
                 callback()
@@ -301,17 +303,22 @@ class PgWriter:
                 log.exception("after-commit callback failed")
         return result
 
-    async def _published(self, seq: int) -> None:
+    async def _published(self, events: list[CommittedEvent]) -> None:
         follower = self.follower
         if follower is None:
             return
+        follower.offer(events)  # handed on at once if they are the log's next
         try:
             async with asyncio.timeout(PUBLISH_WAIT_SECONDS):
-                await follower.wait_for(seq)
+                await follower.wait_for(events[-1].seq)
         except TimeoutError:
-            log.warning("the event log's follower is behind event %s: answering anyway", seq)
+            log.warning(
+                "the event log's follower is behind event %s: answering anyway", events[-1].seq
+            )
 
-    def _write(self, fn: Callable[[PgStoreTx], T]) -> tuple[T, list[Callable[[], None]], int]:
+    def _write(
+        self, fn: Callable[[PgStoreTx], T]
+    ) -> tuple[T, list[Callable[[], None]], list[CommittedEvent]]:
         with self._lock:
             now = self._now()
             with self._engine.pool.connection() as conn:
@@ -334,11 +341,10 @@ class PgWriter:
                             "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
                         )
             # committed when the pool's block ended without an exception
-            last = events[-1].seq if events else 0
-            if last:
-                self._newest = max(self._newest, last)
+            if events:
+                self._newest = max(self._newest, events[-1].seq)
             self.transactions += 1
-            return result, tx.after_commit, last
+            return result, tx.after_commit, events
 
 
 class PgReaders:
@@ -382,6 +388,8 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         self.engine = PgEngine(url, now=self.clock.now, max_size=pool_size, configure=configure)
         self.writer = PgWriter(self.engine, now=self.clock.now)  # type: ignore[assignment]
         self.readers = PgReaders(self.engine)  # type: ignore[assignment]
+        self._presence_listeners: list[Callable[[str, dict[str, Any] | None], None]] = []
+        self._presence: PresenceRelay | None = None
 
     async def open(self) -> None:
         await self.engine.open()
@@ -395,17 +403,53 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         follower = EventFollower(self.url, self._followed, after=self.writer.newest_seq)
         await follower.start()
         self.writer.follower = follower
+        self._presence = PresenceRelay(self.url, self._presence_heard)
+        await self._presence.start()
 
     def _followed(self, events: list[CommittedEvent]) -> None:
         self.writer.followed += 1
         self._published(events)
 
+    def on_presence(self, callback: Callable[[str, dict[str, Any] | None], None]) -> None:
+        self._presence_listeners.append(callback)
+
+    def share_presence(self, key: str, presence: dict[str, Any]) -> None:
+        """Tell the other processes a client's presence (``pg_presence``)."""
+        if self._presence is not None:
+            self._presence.share(key, presence)
+
+    def _presence_heard(self, key: str, presence: dict[str, Any] | None) -> None:
+        for callback in self._presence_listeners:
+            callback(key, presence)
+
     async def close(self) -> None:
+        presence, self._presence = self._presence, None
+        if presence is not None:
+            await presence.stop()
         self.writer.stop()
         follower, self.writer.follower = self.writer.follower, None
         if follower is not None:
             await follower.stop()
         await self.engine.close()
+
+    async def emit_view_counts(
+        self, counts: schemas.ViewCounts, *, unless_logged_after: int | None = None
+    ) -> bool:
+        """As ``ViewsStore.emit_view_counts``, exact across processes: the log's newest
+        number is read with the counter's row locked, so no other process's event can be
+        numbered between the check and this event."""
+
+        def emit(tx: PgStoreTx) -> bool:
+            if unless_logged_after is not None:
+                row = tx.conn.execute(
+                    "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE"
+                ).fetchone()
+                if row is None or row[0] > unless_logged_after:
+                    return False
+            tx.emit(schemas.EventType.view_counts, counts)
+            return True
+
+        return await self.write(emit)
 
     async def copy_from_sqlite(self, sqlite_path: Path) -> dict[str, int]:
         """Copy the SQLite database at ``sqlite_path`` into this (opened, empty) one

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.multiprocess import Team, customer_text, listening, running_team, signed_post
+from tests.multiprocess import Team, customer_text, listening, running_team, signed_post, until
 
 pytestmark = pytest.mark.postgresql
 
@@ -98,3 +98,89 @@ async def test_a_client_that_reconnects_to_another_process_gets_exactly_what_it_
     assert back.frames == [frame for frame in stayed.frames if frame["seq"] > since]
     texts = [frame["data"].get("text") for frame in back.frames]
     assert {f"hello {n}" for n in range(9, 30)} <= set(texts)
+
+
+async def test_view_counts_are_right_in_every_process_whichever_process_wrote(team):
+    """Each process keeps the view counts cached: a commit of another process makes its
+    cache stale as soon as it has followed that commit (as its clients are sent it),
+    and every process's clients are pushed the counts as they are. (Tickets are closed
+    through the API: a change that wakes nothing else in the other processes.)"""
+    await send_webhooks(team, 0, 3)
+    async with team.processes[0].client(team.admin_token) as api:
+        threads = (await api.get("/api/v1/threads", params={"limit": 10})).json()["items"]
+    assert len(threads) == 3
+    async with contextlib.AsyncExitStack() as stack:
+        listeners = [
+            await stack.enter_async_context(listening(process, team.admin_token))
+            for process in team.processes
+        ]
+        for process in team.processes:  # every cache warm
+            async with process.client(team.admin_token) as api:
+                assert (await api.get("/api/v1/views/counts")).status_code == 200
+        for n, thread in enumerate(threads):
+            async with team.processes[n % 3].client(team.admin_token) as api:
+                response = await api.patch(
+                    f"/api/v1/tickets/{thread['ticket']['id']}", json={"status": "closed"}
+                )
+                assert response.status_code == 200, response.text
+            newest = await team.newest_seq()
+            for listener in listeners:
+                await listener.reached(newest)
+            truth = (await team.store.view_counts(team.admin)).model_dump(mode="json")
+            assert truth["counts"]["builtin:closed"] == n + 1
+            for process in team.processes:
+                async with process.client(team.admin_token) as api:
+                    answer = (await api.get("/api/v1/views/counts")).json()
+                assert answer == truth, f"serve {process.index} after a write to {n % 3}"
+        live = (await team.store.live_view_counts()).model_dump(mode="json")
+        for listener in listeners:
+
+            async def pushed_as_they_are(listener=listener) -> bool:
+                pushed = [f["data"] for f in listener.frames if f["type"] == "view.counts"]
+                return bool(pushed) and pushed[-1] == live
+
+            await until(pushed_as_they_are, "the counts as they are pushed to every client")
+
+
+async def send_presence(socket, thread_id: int | None, state: str) -> None:
+    await socket.send(json.dumps({"type": "presence", "thread_id": thread_id, "state": state}))
+
+
+def presence_of(listener, agent_id: int) -> list[tuple[int | None, str]]:
+    return [
+        (frame["data"]["thread_id"], frame["data"]["state"])
+        for frame in listener.others
+        if frame["type"] == "presence" and frame["data"]["agent_id"] == agent_id
+    ]
+
+
+async def test_presence_reaches_every_process_and_ends_when_its_process_is_killed(team):
+    """An agent viewing a thread on process 0 is seen by a client of process 1 (live) and
+    of process 2 (in the snapshot sent on connecting); when process 0 is killed with
+    ``kill -9`` its agents' presence ends for the others within a bounded time."""
+    await send_webhooks(team, 0, 1)
+    [thread] = await team.rows("SELECT id FROM threads")
+    agent_id = team.agent.id
+    async with (
+        listening(team.processes[1], team.admin_token) as watcher,
+        listening(team.processes[0], team.agent_token) as viewer,
+    ):
+        await send_presence(viewer.socket, thread["id"], "viewing")
+
+        async def seen_viewing() -> bool:
+            return (thread["id"], "viewing") in presence_of(watcher, agent_id)
+
+        await until(seen_viewing, "the agent's presence at a client of another process")
+        async with listening(team.processes[2], team.admin_token) as late:
+            await late.settled()
+            assert presence_of(late, agent_id) == [(thread["id"], "viewing")]
+            await team.processes[0].kill()
+            for listener in (watcher, late):
+
+                async def seen_gone(listener=listener) -> bool:
+                    return presence_of(listener, agent_id)[-1] == (None, "idle")
+
+                await until(seen_gone, "the killed process's agent to end (heartbeat expired)")
+    async with listening(team.processes[2], team.admin_token) as later:
+        await later.settled()
+        assert presence_of(later, agent_id) == []

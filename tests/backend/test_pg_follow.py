@@ -224,3 +224,29 @@ async def test_a_follower_polling_while_two_transactions_would_commit_out_of_ord
         higher = await asyncio.wait_for(later, WAIT_SECONDS)
     await asyncio.wait_for(follower.wait_for(higher), WAIT_SECONDS)
     assert seen.seqs == [lower.seq, higher] == [1, 2]
+
+
+async def test_offered_events_are_handed_on_only_in_their_turn_and_once(postgresql_url, follow):
+    """A writer offers its committed events to its process's follower: handed on at once
+    when they are the log's next, else left for the follower to read in their turn;
+    never twice when the follower reads them too."""
+    with psycopg.connect(postgresql_url, autocommit=True) as conn:
+        migrate(conn)
+    follower, seen = await follow(poll_seconds=NEVER)
+    await asyncio.wait_for(follower.caught_up.wait(), WAIT_SECONDS)
+    at = "2026-12-06T10:00:00.000000+00:00"
+    with psycopg.connect(postgresql_url) as writer:
+        first = append_events(writer, [("test.a", {"n": 1})], at)
+        writer.commit()
+        second = append_events(writer, [("test.b", {"n": 2}), ("test.b", {"n": 3})], at)
+        writer.commit()
+    # the event loop has not run since the commits: the follower has read nothing yet
+    follower.offer(second)  # not the next: 1 is not handed on yet
+    assert seen.seqs == []
+    follower.offer(first)
+    follower.offer(second)
+    assert seen.seqs == [1, 2, 3]
+    follower.caught_up.clear()
+    await asyncio.wait_for(follower.caught_up.wait(), WAIT_SECONDS)  # it read them too
+    assert seen.seqs == [1, 2, 3]
+    assert seen.events == [*first, *second]
