@@ -16,8 +16,11 @@ from tui.config import Settings
 from tui.screens.inbox import InboxScreen
 
 #: modules the first frame of the inbox has no use for (the server stack, the phone-number
-#: database, httpx's command-line client and what it pulls in)
+#: database, httpx (its first GETs go out without it) and its command-line client)
 NOT_AT_START = [
+    "httpx",
+    "httpcore",
+    "anyio",
     "aiohttp",
     "aiosqlite",
     "backend.store",
