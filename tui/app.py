@@ -254,7 +254,9 @@ class TtydeskApp(App[int]):
         # Everything made so far (modules, classes, styles) lives as long as the app: keep it
         # out of the cyclic collector's full passes, which otherwise take ~60 ms at random
         # moments (such as opening a thread). Frozen objects are still freed by refcount.
+        # ``ttydesk`` turns the collector off while the modules load: on again from here.
         gc.freeze()
+        gc.enable()
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.screen_change_signal.subscribe(self, self._release_held_toasts)

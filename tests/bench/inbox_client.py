@@ -16,6 +16,10 @@ import time
 PROCESS_START = time.perf_counter()
 PROCESS_CPU = time.process_time()
 
+import gc  # noqa: E402
+
+gc.disable()  # as ``ttydesk`` starts the inbox (backend/cli.py cmd_tui); on again at mount
+
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
