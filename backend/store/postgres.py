@@ -153,6 +153,10 @@ def run_sql(conn: psycopg.Connection[Any], sql: str, params: Any = ()) -> Cursor
 _INSERTS: dict[tuple[str, ...], str] = {}
 
 
+def _reads_only(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() == "SELECT"
+
+
 @dataclass
 class PgStoreTx:
     """The SQLite ``Tx`` interface on a PostgreSQL transaction."""
@@ -164,14 +168,19 @@ class PgStoreTx:
     pending: list[tuple[str, dict[str, Any] | BaseModel | None, int]] = field(default_factory=list)
     events: list[CommittedEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    changed: bool = False  # a statement wrote a row (SQLite's total_changes moved)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
-        return run_sql(self.conn, sql, params)
+        cursor = run_sql(self.conn, sql, params)
+        if not self.changed and cursor.rowcount > 0 and not _reads_only(sql):
+            self.changed = True
+        return cursor
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         statement = translate(sql)
         cursor = self.conn.cursor(row_factory=row_maker)
         cursor.executemany(statement.sql, [parameters(statement, row) for row in rows])  # type: ignore[arg-type]
+        self.changed = True
         return Cursor(cursor, False)
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
@@ -268,6 +277,7 @@ class PgWriter:
         self.follower: EventFollower | None = None
         self.transactions = 0
         self.followed = 0  # pages of events the follower has published
+        self.changing_transactions = 0  # of ``transactions``: those that wrote a row
         self._open = False
 
     @property
@@ -275,6 +285,12 @@ class PgWriter:
         """Grows with every commit this process has made or followed (what the view
         counts' cache is tagged with: another process's commit makes it stale too)."""
         return self.transactions + self.followed
+
+    @property
+    def changed_batches(self) -> int:
+        """What the view counts' cache follows: this process's commits that wrote a row,
+        and every page of events followed (another process's commits)."""
+        return self.changing_transactions + self.followed
 
     @property
     def newest_seq(self) -> int:
@@ -344,6 +360,8 @@ class PgWriter:
             if events:
                 self._newest = max(self._newest, events[-1].seq)
             self.transactions += 1
+            if tx.changed or events:
+                self.changing_transactions += 1
             return result, tx.after_commit, events
 
 
