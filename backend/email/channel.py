@@ -26,8 +26,8 @@ from backend.email.receive import MailReceiver
 from backend.email.smtp_listener import SupportMailbox, start_listener
 from backend.email.smtp_send import Relay
 from backend.keys import SERVICES, SETTINGS, STORE
-from backend.schemas import ChannelType, EventType
-from backend.store import CommittedEvent, Store
+from backend.schemas import ChannelType
+from backend.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +171,9 @@ async def outbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
         if (relay := connection_of(saved.mailbox.address, saved.settings).relay) is not None
     }
     outbox = EmailOutbox(store, relay_of(settings.email), settings.media_dir, relays=relays)
+    # woken by the send handlers (backend/api/messages.py), not on every commit: a wake
+    # costs a read, and inbound traffic commits hundreds of batches a second
     app[SERVICES][OUTBOX] = outbox
-
-    def on_commit(events: list[CommittedEvent]) -> None:
-        if any(event.type == EventType.message_created.value for event in events):
-            outbox.wake()
-
-    store.on_commit(on_commit)
     task = asyncio.create_task(outbox.run(), name="email-outbox")
     yield
     task.cancel()
