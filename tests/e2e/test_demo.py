@@ -48,6 +48,31 @@ def wait_until(check, timeout: float = 15.0) -> bool:
     return check()
 
 
+def list_cursor(screen: str) -> tuple[int, str]:
+    """Where the thread list's cursor is: its line's number and the start of that line."""
+    for number, line in enumerate(screen.splitlines()):
+        if "▌" in line:
+            return number, line[:40]
+    return -1, ""
+
+
+def open_thread(terminal: Terminal, name: str) -> None:
+    """Move the list's cursor onto ``name``'s row and open it. The list reorders as the
+    demo's customers write (the cursor stays on its thread), so the row is found under
+    the cursor after each step, never counted in advance."""
+    terminal.press("g")
+    terminal.wait_for(lambda s: list_cursor(s)[0] == 1)  # the first row, under the header
+    for _ in range(30):
+        at = list_cursor(terminal.screen())
+        if name in at[1]:
+            terminal.press("Enter")
+            return
+        terminal.press("j")
+        if not wait_until(lambda at=at: list_cursor(terminal.screen()) != at, timeout=5):
+            break  # the last row
+    raise AssertionError(f"{name} is not in the list:\n{terminal.screen()}")
+
+
 def start_demo(tmux_socket: str, tmp_path: Path, name: str = "alice") -> tuple[Terminal, dict]:
     env = base_env(tmp_path)
     command = [
@@ -74,14 +99,7 @@ def test_demo_reply_reassign_and_quit_leaves_nothing_behind(tmux_socket, tmp_pat
     terminal.press("6")
     terminal.wait_for(lambda s: "Maria Lopez" in s and "WhatsApp" in s.splitlines()[0])
     # open Maria's thread and reply
-    screen = terminal.screen()
-    row = next(i for i, line in enumerate(screen.splitlines()) if "Maria Lopez" in line)
-    terminal.press("g")
-    for _ in range(20):
-        if "▌" in terminal.screen().splitlines()[row]:
-            break
-        terminal.press("j")
-    terminal.press("Enter")
+    open_thread(terminal, "Maria Lopez")
     # the thread's own header (the list's preview shows Maria's first words too)
     terminal.wait_for(lambda s: "Hola, mi pedido A123" in s and " · via " in s)
     terminal.press("r")
@@ -118,14 +136,7 @@ def test_two_agents_see_each_other_live(tmux_socket, tmp_path):
     bob.wait_for("● live", timeout=FIRST_SCREEN_TIMEOUT)
     bob.wait_for("Klaus Brandt")
     # alice opens Klaus's thread; bob sees her there
-    alice.press("g")
-    screen = alice.screen()
-    row = next(i for i, line in enumerate(screen.splitlines()) if "Klaus Brandt" in line)
-    for _ in range(20):
-        if "▌" in alice.screen().splitlines()[row]:
-            break
-        alice.press("j")
-    alice.press("Enter")
+    open_thread(alice, "Klaus Brandt")
     alice.wait_for(lambda s: "Guten Tag" in s and " · via " in s)  # the thread, not the list
     # alice closes it; it leaves bob's "All open" list live
     before = bob.screen().count("Klaus Brandt")
