@@ -153,3 +153,39 @@ def test_two_agents_see_each_other_live(tmux_socket, tmp_path):
     assert wait_until(lambda: not process_alive(info["pid"]))
     bob.press("q")
     bob.wait_for("[exited]", timeout=20)
+
+
+def test_a_demo_whose_data_is_still_in_use_waits_for_it_then_says_so_in_one_line(
+    tmux_socket, tmp_path
+):
+    """A demo killed just now still holds its ``--data-dir`` for a moment (its backend
+    closing the store): the next one waits for it. One that goes on running is named in
+    one line, not a traceback or "see the log"."""
+    from backend.demo import stack
+    from backend.startup import ServingLock
+
+    data = tmp_path / "demo"
+    data.mkdir()
+    env = base_env(tmp_path)
+    command = [TTYDESK, "demo", "--no-traffic", "--data-dir", str(data)]
+    held = ServingLock(data / "ttydesk.db")
+    held.acquire()  # as the stopping demo's backend does
+    try:
+        first = Terminal.start(tmux_socket, "first", command, env)
+        first.wait_for("Starting the ttydesk demo")
+        time.sleep(6)  # the other demo takes this long to let go
+    finally:
+        held.release()
+    first.wait_for("● live", timeout=FIRST_SCREEN_TIMEOUT)
+
+    # it goes on running: the second one gives up and says why
+    second = Terminal.start(tmux_socket, "second", command, env)
+    screen = second.wait_for("[exited]", timeout=stack.DATA_IN_USE_WAIT + 40)
+    said = [line for line in screen.splitlines() if line.strip()]
+    assert said[0].startswith("Starting the ttydesk demo") and said[-1] == "[exited]", said
+    why = "".join(said[1:-1])  # one line, wrapped by the terminal
+    assert why.startswith(f"ttydesk demo: the demo data in {data} is in use by another"), said
+    assert why.endswith("stop that one first, or give this demo another --data-dir"), said
+    assert "Traceback" not in screen and "see " not in screen, screen
+    first.press("q")
+    first.wait_for("[exited]", timeout=20)
