@@ -246,6 +246,8 @@ REPLY_TEXTS = [
     "Subject: a word with a colon: twice, in the middle of a line: fine.\nNo header here.\n",
     "From: not a header block on its own\n\nJust text.",
     "On Mon, Acme wrote:\n> A quote, and nothing above it.\n",
+    "\n\nOn Mon, Acme wrote:\nOn Mon, Acme wrote:\n> The same header twice.\n",
+    "\nFrom: Acme\nSent: Monday\n\nFrom: Acme\nSent: Monday\n\nFrom: Acme\nSent: Sunday\n",
     "From: Acme\nSent: Monday\nTo: Ana\n\nForwarded as it came.\n",
     "",
     "\n\n\n",
