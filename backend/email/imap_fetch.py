@@ -16,7 +16,7 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aioimaplib
 
@@ -56,6 +56,9 @@ class ImapAccount:
 
 class ImapError(Exception):
     """The server refused a command; the fetcher reconnects after a pause."""
+
+
+T = TypeVar("T")
 
 
 class ImapFetcher:
@@ -150,7 +153,10 @@ class ImapFetcher:
         return taken
 
     async def _uids_after(self, last_uid: int) -> list[int]:
-        found = _ok(await self._client.uid_search(f"UID {last_uid + 1}:*"), "UID SEARCH")
+        found = _ok(
+            await self._unless_lost(self._client.uid_search(f"UID {last_uid + 1}:*")),
+            "UID SEARCH",
+        )
         uids: set[int] = set()
         for line in found.lines:
             text = bytes(line).decode("ascii", "replace")
@@ -161,7 +167,10 @@ class ImapFetcher:
         return sorted(uid for uid in uids if uid > last_uid)
 
     async def _size(self, uid: int) -> int | None:
-        response = _ok(await self._client.uid("fetch", str(uid), "(RFC822.SIZE)"), "FETCH")
+        response = _ok(
+            await self._unless_lost(self._client.uid("fetch", str(uid), "(RFC822.SIZE)")),
+            "FETCH",
+        )
         for line in response.lines:
             found = _SIZE.search(bytes(line))
             if found:
@@ -169,7 +178,10 @@ class ImapFetcher:
         return None
 
     async def _body(self, uid: int) -> bytes | None:
-        response = _ok(await self._client.uid("fetch", str(uid), "(BODY.PEEK[])"), "FETCH")
+        response = _ok(
+            await self._unless_lost(self._client.uid("fetch", str(uid), "(BODY.PEEK[])")),
+            "FETCH",
+        )
         literals = [bytes(line) for line in response.lines if isinstance(line, bytearray)]
         return literals[0] if literals else None  # expunged meanwhile: nothing to take
 
@@ -203,9 +215,9 @@ class ImapFetcher:
             try:
                 await asyncio.wait_for(stop.wait(), self._poll_seconds)
             except TimeoutError:
-                _ok(await client.noop(), "NOOP")  # and check the connection
+                _ok(await self._unless_lost(client.noop()), "NOOP")  # and check the connection
             return
-        idle = await client.idle_start(timeout=self._idle_seconds)
+        idle = await self._unless_lost(client.idle_start(timeout=self._idle_seconds))
         waits = {
             asyncio.ensure_future(stop.wait()),
             asyncio.ensure_future(self._lost.wait()),
@@ -224,6 +236,27 @@ class ImapFetcher:
         await asyncio.wait_for(idle, self._timeout)
         if pushed.done() and not pushed.cancelled() and pushed.exception() is not None:
             raise ImapError(f"the connection ended while waiting: {pushed.exception()}")
+
+    async def _unless_lost(self, command: Awaitable[T]) -> T:
+        """``command``'s answer, unless the connection drops first: aioimaplib leaves a
+        command sent on a dropped connection waiting for its timeout (IDLE's is 25
+        minutes), so a drop between two commands (while a mail is being stored) stopped
+        the fetcher for that long."""
+        if self._lost.is_set():
+            raise ImapError("the connection dropped")
+        answer = asyncio.ensure_future(command)
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait({answer, lost}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled: the command with it
+            answer.cancel()
+            raise
+        finally:
+            lost.cancel()
+        if not answer.done():
+            answer.cancel()
+            raise ImapError("the connection dropped")
+        return answer.result()
 
     async def close(self) -> None:
         client, self._client = self._client, None

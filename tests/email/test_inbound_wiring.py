@@ -205,3 +205,49 @@ async def test_the_whole_text_of_a_mail_is_one_request_away_and_a_quarantined_on
         assert (await admin.post(f"/api/v1/messages/{hidden['id']}/reveal")).status_code == 200
         revealed = await admin.get(f"/api/v1/messages/{hidden['id']}/email")
     assert "4111" in revealed.json()["full_text"]
+
+
+async def test_a_dropped_imap_connection_loses_nothing_and_fetches_nothing_twice(
+    tmp_path: Path, dovecot: Dovecot
+):
+    backend = LiveBackend(
+        tmp_path,
+        overrides={
+            "email": {
+                "addresses": [SUPPORT],
+                "imap_host": "127.0.0.1",
+                "imap_port": dovecot.port,
+                "imap_tls": False,
+                "imap_user": USER,
+                "imap_password": PASSWORD,
+            }
+        },
+    )
+    await backend.start()
+    await backend.seed_agents()
+    try:
+        assert backend.app is not None
+        fetcher = backend.app[SERVICES][FETCHER]
+        async with LiveClient.connect(backend, backend.admin_token) as live:
+            await deliver(dovecot, mail("Before", message_id="<d1@example.com>").as_bytes())
+            await live.next_of("message.created", timeout=30)
+            dovecot.crash()  # mid-session: the fetcher is watching the folder (IDLE)
+            dovecot.start_on_same_port()
+            await deliver(
+                dovecot,
+                mail("After, one", message_id="<d2@example.com>", subject="Two").as_bytes(),
+                mail("After, two", message_id="<d3@example.com>", subject="Three").as_bytes(),
+            )
+            later = [await live.next_of("message.created", timeout=30) for _ in range(2)]
+        assert sorted(event["data"]["text"] for event in later) == ["After, one", "After, two"]
+        assert fetcher.connections >= 2  # it did connect again
+        texts = [
+            [m["text"] for m in await messages(backend, t["id"])] for t in await threads(backend)
+        ]
+        assert sorted(texts) == [["After, one"], ["After, two"], ["Before"]]
+        fetched_again = await backend.store.readers.value(
+            "SELECT value FROM counters WHERE name = 'email.duplicate'"
+        )
+        assert fetched_again is None  # not even offered to the store a second time
+    finally:
+        await backend.stop()
