@@ -6,7 +6,8 @@ and the outbox worker sends our replies through the relay.
 Mailboxes an admin connected (``ttydesk admin channel connect email``, the API, the
 Settings screen) are read from the store when the app starts: each gets its own IMAP
 fetcher, and replies from its address go through its relay (else the ``[email]`` one).
-A connection saved while the server runs is used from its next start."""
+A mailbox connected while the server runs takes forwarded mail at once; its IMAP
+fetcher and relay are used from the next start."""
 
 from __future__ import annotations
 
@@ -101,7 +102,11 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
     server: asyncio.Server | None = None
     if config.listen_port is not None:
         server = await start_listener(
-            SupportMailbox(receiver.accept_forwarded, config.addresses),
+            SupportMailbox(
+                receiver.accept_forwarded,
+                config.addresses,
+                current=lambda: _addresses(store),
+            ),
             host=config.listen_host,
             port=config.listen_port,
             max_message_bytes=config.max_message_bytes,
@@ -135,6 +140,10 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
         server.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_closed(), STOP_TIMEOUT_SECONDS)
+
+
+async def _addresses(store: Store) -> list[str]:
+    return [mailbox.address for mailbox in await store.mailboxes()]
 
 
 def _receive_for(receiver: MailReceiver, address: str) -> Callable[[bytes], Awaitable[None]]:

@@ -31,9 +31,19 @@ MAX_MESSAGE_BYTES = 30 * 1024 * 1024
 class SupportMailbox:
     """The aiosmtpd handler: recipients checked, the message handed to ``accept``."""
 
-    def __init__(self, accept: Accept, addresses: Iterable[str]) -> None:
+    def __init__(
+        self,
+        accept: Accept,
+        addresses: Iterable[str],
+        *,
+        current: Callable[[], Awaitable[Iterable[str]]] | None = None,
+    ) -> None:
         self._accept = accept
-        self._addresses = {address.strip().lower() for address in addresses if address.strip()}
+        self._addresses = _keys(addresses)
+        # the support addresses as they are now (the store's mailboxes): read again when
+        # a recipient is not among those known, so a mailbox connected while the server
+        # runs (the API, the admin command) takes mail at once
+        self._current = current
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook names
         self,
@@ -43,6 +53,8 @@ class SupportMailbox:
         address: str,
         rcpt_options: list[str],
     ) -> str:
+        if address.lower() not in self._addresses and self._current is not None:
+            self._addresses = _keys(await self._current())
         if address.lower() not in self._addresses:
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -60,6 +72,10 @@ class SupportMailbox:
             log.exception("a forwarded message could not be stored; answered 451")
             return "451 4.3.0 The message could not be stored; try again later"
         return "250 2.0.0 Message accepted"
+
+
+def _keys(addresses: Iterable[str]) -> set[str]:
+    return {address.strip().lower() for address in addresses if address.strip()}
 
 
 class ListenerSMTP(SMTP):

@@ -321,3 +321,41 @@ async def test_a_relay_whose_certificate_is_not_trusted_is_refused_as_tls(
     assert err.startswith(f"ttydesk: not saved: SMTP relay 127.0.0.1:{smtp_port}: TLS failed")
     assert err.count("\n") == 1
     assert await saved(backend) == []
+
+
+async def test_a_mailbox_connected_while_the_server_runs_takes_forwarded_mail_at_once(
+    tmp_path, dovecot
+):
+    import aiosmtplib
+
+    from backend.email.channel import LISTENER
+    from backend.keys import SERVICES
+
+    backend = LiveBackend(
+        tmp_path / "data",
+        overrides={"email": {"addresses": ["sales@acme.test"], "listen_port": 0}},
+    )
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        assert backend.app is not None
+        port = backend.app[SERVICES][LISTENER].sockets[0].getsockname()[1]
+        forwarded = mail(1)  # to USER, not yet a support address
+
+        async def forward() -> None:
+            await aiosmtplib.send(
+                forwarded, sender="ana@example.com", recipients=[USER],
+                hostname="127.0.0.1", port=port,
+            )  # fmt: skip
+
+        with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
+            await forward()
+        async with relay_with_login() as smtp_port, backend.client(backend.admin_token) as client:
+            created = await client.post("/api/v1/mailboxes", json=api_body(dovecot.port, smtp_port))
+            assert created.status_code == 201, created.text
+        await forward()  # no restart
+        [thread] = await threads(backend)
+        [message] = await messages(backend, thread["id"])
+        assert message["text"] == "body 1"
+    finally:
+        await backend.stop()
