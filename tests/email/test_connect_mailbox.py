@@ -359,3 +359,23 @@ async def test_a_mailbox_connected_while_the_server_runs_takes_forwarded_mail_at
         assert message["text"] == "body 1"
     finally:
         await backend.stop()
+
+
+async def test_a_mailbox_connected_while_the_server_runs_is_fetched_from_at_once(tmp_path, dovecot):
+    from tests.backend.wsclient import LiveClient
+
+    backend = LiveBackend(tmp_path / "data")
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        async with relay_with_login() as smtp_port, backend.client(backend.admin_token) as client:
+            created = await client.post("/api/v1/mailboxes", json=api_body(dovecot.port, smtp_port))
+            assert created.status_code == 201, created.text
+        async with LiveClient.connect(backend, backend.admin_token) as live:
+            await deliver(dovecot, mail(1))  # no restart
+            created_message = await live.next_of("message.created", timeout=30)
+        assert created_message["data"]["text"] == "body 1"
+        [thread] = await threads(backend)
+        assert [m["text"] for m in await messages(backend, thread["id"])] == ["body 1"]
+    finally:
+        await backend.stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from backend.email.channel import FETCHER, LISTENER
+from backend.email.channel import FETCHERS, LISTENER
 from backend.keys import SERVICES
 from tests.backend.wsclient import LiveClient
 from tests.email.dovecot import PASSWORD, USER, Dovecot
@@ -160,7 +160,7 @@ async def test_mail_in_an_imap_mailbox_becomes_a_ticket_once_across_a_restart(
             second = await live.next_of("message.created", timeout=30)
         assert second["data"]["text"] == "Second one"
         assert backend.app is not None
-        assert backend.app[SERVICES][FETCHER].connections >= 1
+        assert backend.app[SERVICES][FETCHERS].first.connections >= 1
         [thread_one, thread_two] = await threads(backend)
         counts = [len(await messages(backend, t["id"])) for t in (thread_one, thread_two)]
         assert counts == [1, 1]  # the first mail was not fetched again after the restart
@@ -227,7 +227,7 @@ async def test_a_dropped_imap_connection_loses_nothing_and_fetches_nothing_twice
     await backend.seed_agents()
     try:
         assert backend.app is not None
-        fetcher = backend.app[SERVICES][FETCHER]
+        fetcher = backend.app[SERVICES][FETCHERS].first
         async with LiveClient.connect(backend, backend.admin_token) as live:
             await deliver(dovecot, mail("Before", message_id="<d1@example.com>").as_bytes())
             await live.next_of("message.created", timeout=30)
