@@ -361,21 +361,30 @@ async def test_a_mailbox_connected_while_the_server_runs_takes_forwarded_mail_at
         await backend.stop()
 
 
-async def test_a_mailbox_connected_while_the_server_runs_is_fetched_from_at_once(tmp_path, dovecot):
+async def test_a_mailbox_connected_while_the_server_runs_is_fetched_from_and_replied_through(
+    tmp_path, dovecot
+):
     from tests.backend.wsclient import LiveClient
 
     backend = LiveBackend(tmp_path / "data")
+    relay = relay_with_login()
     await backend.start()
     try:
         await backend.seed_agents()
-        async with relay_with_login() as smtp_port, backend.client(backend.admin_token) as client:
-            created = await client.post("/api/v1/mailboxes", json=api_body(dovecot.port, smtp_port))
-            assert created.status_code == 201, created.text
-        async with LiveClient.connect(backend, backend.admin_token) as live:
-            await deliver(dovecot, mail(1))  # no restart
-            created_message = await live.next_of("message.created", timeout=30)
-        assert created_message["data"]["text"] == "body 1"
-        [thread] = await threads(backend)
-        assert [m["text"] for m in await messages(backend, thread["id"])] == ["body 1"]
+        async with relay as smtp_port:
+            async with backend.client(backend.admin_token) as client:
+                body = api_body(dovecot.port, smtp_port)
+                created = await client.post("/api/v1/mailboxes", json=body)
+                assert created.status_code == 201, created.text
+            async with LiveClient.connect(backend, backend.admin_token) as live:
+                await deliver(dovecot, mail(1))  # no restart
+                created_message = await live.next_of("message.created", timeout=30)
+            assert created_message["data"]["text"] == "body 1"
+            [thread] = await threads(backend)
+            assert [m["text"] for m in await messages(backend, thread["id"])] == ["body 1"]
+            await reply(backend, thread["id"], "We are on it.")
+            await until(lambda: _received(relay))  # through the mailbox's own relay
     finally:
         await backend.stop()
+    ((raw, sender, recipients),) = relay.received
+    assert (sender, recipients) == (USER, ["ana@example.com"])
