@@ -189,4 +189,9 @@ async def test_each_agents_open_ticket_count_follows_every_owner_and_status_chan
     await seed_thread(store, name="C0", phone="+34610000000", text="Me again")
     kept, counted = await _kept_and_counted(store)
     assert kept == counted
+    async with live_backend.client(live_backend.admin_token) as client:  # what agents are shown
+        listed = (await client.get("/api/v1/agents")).json()["items"]
+    shown = {agent["id"]: agent["open_tickets"] for agent in listed}
+    assert shown == {agent_id: load for agent_id, load in counted if agent_id in shown}
+    assert len(shown) >= 2
     assert sum(load for _, load in kept) == 5
