@@ -137,6 +137,7 @@ class StartScreen(Screen[None]):
 
 
 MAX_TOASTS = 2
+NEWS_TITLE = "New message from"  # a customer wrote: shown on the inbox only
 
 
 class TtydeskApp(App[int]):
@@ -239,6 +240,7 @@ class TtydeskApp(App[int]):
         self.start_screen = StartScreen()
         self.events_applied = 0
         self._held_toasts: list[Notification] = []
+        self._held_news: list[tuple[str, str]] = []  # (title, body) until the inbox is back
         self._cursor_blinks = settings.blinks()
         self.arrow_cursor = settings.arrow_cursor_on()
         if settings.theme:
@@ -653,11 +655,15 @@ class TtydeskApp(App[int]):
 
     def _toast(self, message: Message, thread: Thread | None) -> None:
         from tui.render import preview
+        from tui.screens.inbox import InboxScreen
 
         who = thread.contact.name if thread else "a contact"
-        title = one_line(f"New message from {who}").plain
+        title = one_line(f"{NEWS_TITLE} {who}").plain
         body = one_line(preview(message)).plain[:140]
-        self.notify(body, title=title, markup=False, timeout=6)
+        if isinstance(self.screen, InboxScreen):
+            self.notify(body, title=title, markup=False, timeout=6)
+        else:  # search results, reports… fill the screen: a toast would cover them
+            self._held_news = [*self._held_news, (title, body)][-MAX_TOASTS:]
         if self.me is not None and self.me.bell:
             self.bell()
 
@@ -684,6 +690,18 @@ class TtydeskApp(App[int]):
                 holder.remove()
 
     def _release_held_toasts(self, screen: Screen) -> None:
+        from tui.screens.inbox import InboxScreen
+
+        if isinstance(screen, InboxScreen) and self._held_news:
+            news, self._held_news = self._held_news, []
+            for title, body in news:
+                self.notify(body, title=title, markup=False, timeout=6)
+        elif not isinstance(screen, InboxScreen) and not screen.is_modal:
+            # news already shown would follow onto the search results or a report; the
+            # inbox list keeps the thread unread
+            for shown in list(self._notifications):
+                if shown.title.startswith(NEWS_TITLE):
+                    self._unnotify(shown)
         if screen.is_modal or not self._held_toasts:
             return
         held, self._held_toasts = self._held_toasts, []
