@@ -682,6 +682,8 @@ def _config(target: Target) -> str:
         f"source_paths = {toml_list(tuple(roots))}\n"
         f"only_mutate = {toml_list(target.files)}\n"
         f"pytest_add_cli_args_test_selection = {toml_list(target.tests)}\n"
+        # each mutant's tests quickest first: with -x, a mutant a quick test kills is done
+        'pytest_add_cli_args = ["-p", "tests.mutation.fastest_first"]\n'
     )
 
 
