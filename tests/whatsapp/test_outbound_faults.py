@@ -150,8 +150,11 @@ async def test_expired_token_marks_the_channel_unhealthy(wa):
     message = (await wa.send(thread["id"], {"kind": "text", "text": "hello"})).json()
     failed = await wa.wait_message(message["id"], lambda m: m.status == "failed")
     assert failed.error_code == 190
+    # the message and the channel each say why, in the agent's words
+    reconnect = "The WhatsApp access token expired or was revoked: the channel needs reconnecting."
+    assert failed.error_message == reconnect
     channels = (await wa.admin.get("/api/v1/channels")).json()["items"]
-    assert channels[0]["status"] == "unhealthy"
+    assert (channels[0]["status"], channels[0]["status_reason"]) == ("unhealthy", reconnect)
     assert "access_token" not in str(channels) and "sim-access-token" not in str(channels)
     events = await wa.backend.store.events_after(0)
     assert any('"channel.updated"' in frame and '"unhealthy"' in frame for _, frame in events)
