@@ -182,7 +182,8 @@ async def test_an_attachment_is_uploaded_once_per_number_and_sent_again_by_its_i
     ("failure", "outcome"),
     [
         ({"kind": "5xx", "code": 131000, "http_status": 500}, "sent"),
-        ({"kind": "5xx", "code": 99999, "http_status": 502}, "sent"),  # no send yet: retried
+        # no send yet: retried, from a 500 itself up
+        ({"kind": "5xx", "code": 99999, "http_status": 500}, "sent"),
         ({"kind": "error", "code": 131053, "http_status": 400}, "failed"),
     ],
     ids=["meta-5xx", "unknown-5xx", "refused"],
