@@ -425,26 +425,21 @@ EXPLAINED |= {
     )
     for n in (35, 36)
 }
-# outbox_worker (mutc)
+# outbox_worker (mutate)
 _WORKER = "backend.whatsapp.outbox.xǁOutboxWorkerǁ"
 EXPLAINED |= {
     **{
-        f"{_WORKER}_with_media__mutmut_{n}": (
-            "equivalent: the worker uploads only an agent's attachment, always stored with "
-            "its type (`record_upload` requires one), so the fallback type is never used"
+        f"{_WORKER}_uploaded__mutmut_{n}": (
+            "equivalent: a media send is refused unless its file is an agent's upload whose "
+            "type maps to a WhatsApp kind (`media_kind`), so the type is never empty and the "
+            "fallback never used"
         )
         for n in (25, 26)
     },
-    **{
-        f"{_WORKER}_with_media__mutmut_{n}": (
-            "equivalent: a queued media body always holds its media object (the id to fill "
-            "in, and any caption or file name), so the default of `get` is never used"
-        )
-        for n in (46, 48)
-    },
-    f"{_WORKER}_with_media__mutmut_3": (
-        "equivalent: a claimed job with media always has its token and its file (the "
-        "assertion never fails), so `or` holds as `and` does"
+    f"{_WORKER}_uploaded__mutmut_3": (
+        "equivalent: a job reaches the upload only with its token (`_send` fails it without "
+        "one) and its file (only an upload with a path can be sent): the assertion never "
+        "fails, so `or` holds as `and` does"
     ),
     **{
         f"backend.whatsapp.outbox.xǁ_UploadFailedǁ__init____mutmut_{n}": (
@@ -493,10 +488,6 @@ KILLED_SINCE: dict[str, str] = {
     **{
         f"{_STORE}mark_channel_unhealthy__mutmut_{n}": "tests/whatsapp/test_outbound_faults.py"
         for n in (9, 11, 14, 15, 16, 17, 19)
-    },
-    **{
-        f"{_WORKER}_with_media__mutmut_{n}": "tests/whatsapp/test_outbox_sends.py"
-        for n in (17, 18, 23, 27, 28)
     },
 }
 

@@ -59,6 +59,12 @@ async def test_other_errors_fail_with_plain_words(wa):
     failed = await wa.wait_message(message["id"], lambda m: m.status == "failed")
     assert failed.error_code == 131026
     assert "could not be delivered" in failed.error_message
+    # a code with no sentence of its own keeps Meta's details
+    odd = {"kind": "error", "code": 99999, "http_status": 400, "details": "Odd  request"}
+    await wa.faults(fail_next=[odd])
+    message = (await wa.send(thread["id"], {"kind": "text", "text": "again"})).json()
+    failed = await wa.wait_message(message["id"], lambda m: m.status == "failed")
+    assert (failed.error_code, failed.error_message) == (99999, "WhatsApp error 99999: Odd request")
     assert await wa.sent(CUSTOMER) == []
 
 

@@ -41,10 +41,14 @@ async def test_a_proxys_502_with_an_html_body_is_ambiguous_failed_and_never_rese
     assert proxy.sends == 1
     assert await env.sent(CUSTOMER) == []
     assert await env.backend.store.outbox_state(message["id"]) == "done"
+    proxys_answer = "Graph API error None (HTTP 502): HTTP 502 without a Graph API error body"
+    row = await env.backend.store.readers.one(
+        "SELECT last_error FROM outbox WHERE message_id = ?", (message["id"],)
+    )
+    assert row["last_error"] == proxys_answer  # why it waited
     # the operator's log says what happened to which message, in that order
     assert logged(caplog, message["id"]) == [
-        f"message {message['id']}: Graph API error None (HTTP 502): HTTP 502 without a Graph "
-        "API error body; waiting for its status",
+        f"message {message['id']}: {proxys_answer}; waiting for its status",
         f"message {message['id']}: no status after an ambiguous send; failed, not resent",
     ]
 
