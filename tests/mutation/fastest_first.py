@@ -6,7 +6,7 @@ mutmut runs a mutant's tests with ``-x`` in no particular order, so a mutant tha
 and ambiguous waits). Here the tests that killed an earlier mutant of the same function
 run first (mutmut runs a function's mutants one after another, and one test often kills
 most of them), the newest killer first; then the rest, quickest first, by the durations
-mutmut measured in its clean run (``mutants/mutmut-stats.json``). The same tests run, in
+mutmut measured in its clean run (``mutmut-stats.json``). The same tests run, in
 another order: a survivor still runs them all.
 """
 
@@ -19,8 +19,16 @@ from pathlib import Path
 
 import pytest
 
-STATS = Path("mutants") / "mutmut-stats.json"
-KILLERS = Path("mutants") / "killers.txt"  # "function<TAB>test id" lines, oldest first
+# mutmut runs a mutant's tests in its ``mutants`` folder, its clean runs beside it
+STATS = next(
+    (
+        path
+        for path in (Path("mutmut-stats.json"), Path("mutants") / "mutmut-stats.json")
+        if path.is_file()
+    ),
+    Path("mutmut-stats.json"),
+)
+KILLERS = STATS.with_name("killers.txt")  # "function<TAB>test id" lines, oldest first
 
 
 def _function() -> str:
