@@ -436,6 +436,26 @@ EXPLAINED |= {
         )
         for n in (25, 26)
     },
+    **{
+        f"{_WORKER}_send__mutmut_{n}": (
+            "gap until re-measured: the send of a row queued before migration 0024 (its old "
+            "body, no request) — `test_graph_bodies.py`'s "
+            "`test_sends_queued_by_an_older_version_go_out_as_they_were_built`, which joined "
+            "the target's tests after this run, kills it when the mutant is run alone against it"
+        )
+        for n in (20, 21, 22, 23, 24, 25)
+    },
+    f"{_WORKER}_send__mutmut_64": (
+        "equivalent: `upload=None` — only read as a truth value, as False"
+    ),
+    f"{_WORKER}_send__mutmut_71": (
+        "equivalent: the Graph client always answers a dict (a JSON answer that is not an "
+        'object comes wrapped in one, `{"data": ...}`), so the check always holds'
+    ),
+    f"{_WORKER}stop__mutmut_1": (
+        "equivalent: the default grace (5 → 6 s) — the app stops its worker with its own "
+        "`STOP_GRACE`, and no other caller leaves a send on the wire when it stops"
+    ),
     f"{_WORKER}_uploaded__mutmut_3": (
         "equivalent: a job reaches the upload only with its token (`_send` fails it without "
         "one) and its file (only an upload with a path can be sent): the assertion never "
