@@ -452,6 +452,10 @@ EXPLAINED |= {
         "equivalent: the Graph client always answers a dict (a JSON answer that is not an "
         'object comes wrapped in one, `{"data": ...}`), so the check always holds'
     ),
+    f"{_WORKER}__init____mutmut_1": (
+        "equivalent: the default ambiguous wait (60 → 61 s) — the app's worker always gets "
+        "the setting (`whatsapp_ambiguous_wait`, tested), so the default is never used"
+    ),
     f"{_WORKER}stop__mutmut_1": (
         "equivalent: the default grace (5 → 6 s) — the app stops its worker with its own "
         "`STOP_GRACE`, and no other caller leaves a send on the wire when it stops"
