@@ -456,6 +456,20 @@ EXPLAINED |= {
         "equivalent: the default ambiguous wait (60 → 61 s) — the app's worker always gets "
         "the setting (`whatsapp_ambiguous_wait`, tested), so the default is never used"
     ),
+    **{
+        f"{_WORKER}start__mutmut_{n}": (
+            "equivalent: the loop task's name — nothing reads it (it only labels the task "
+            "in a debugging dump)"
+        )
+        for n in (14, 16, 17, 18)
+    },
+    **{
+        f"{_WORKER}run_once__mutmut_{n}": (
+            "equivalent: a send task's name — nothing reads it (it only labels the task in a "
+            "debugging dump)"
+        )
+        for n in (22, 24)
+    },
     f"{_WORKER}stop__mutmut_1": (
         "equivalent: the default grace (5 → 6 s) — the app stops its worker with its own "
         "`STOP_GRACE`, and no other caller leaves a send on the wire when it stops"
