@@ -251,6 +251,7 @@ class PgWriter:
         self._lock = threading.Lock()
         self._newest = 0
         self.batches = 0
+        self.changed_batches = 0  # (every batch: what a batch changed is not counted here)
         self.transactions = 0
         self._open = False
 
@@ -308,6 +309,7 @@ class PgWriter:
                 # published in commit order (under the lock), before the caller wakes
                 loop.call_soon_threadsafe(self._publish, events)
             self.batches += 1
+            self.changed_batches += 1
             self.transactions += 1
             return result, tx.after_commit
 
