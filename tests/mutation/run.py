@@ -470,6 +470,17 @@ EXPLAINED |= {
         )
         for n in (22, 24)
     },
+    f"{_WORKER}_now__mutmut_1": (
+        "equivalent: `astimezone(None)` — the time is aware either way, and every use "
+        "subtracts aware times or stores them through `iso`, which turns them into UTC"
+    ),
+    **{
+        f"{_WORKER}_run__mutmut_{n}": (
+            "gap: the operator's log line when a pass of the loop fails — no test makes the "
+            "store fail under a running worker"
+        )
+        for n in (2, 3, 4)
+    },
     f"{_WORKER}stop__mutmut_1": (
         "equivalent: the default grace (5 → 6 s) — the app stops its worker with its own "
         "`STOP_GRACE`, and no other caller leaves a send on the wire when it stops"
