@@ -481,6 +481,14 @@ EXPLAINED |= {
         )
         for n in (2, 3, 4)
     },
+    **{
+        f"{_WORKER}_idle_time__mutmut_{n}": (
+            "equivalent but for time: the idle time only decides when the loop looks at the "
+            "queue again (at most a poll later; a new send or a finished one wakes it at "
+            "once), and each look claims whatever is due, so the same sends go, sooner or later"
+        )
+        for n in (1, 5, 6, 7, 8, 20)
+    },
     f"{_WORKER}stop__mutmut_1": (
         "equivalent: the default grace (5 → 6 s) — the app stops its worker with its own "
         "`STOP_GRACE`, and no other caller leaves a send on the wire when it stops"
