@@ -63,6 +63,18 @@ class Subscriber:
         self.queue.put_nowait((seq, frame))
         self.queued_bytes += len(frame)
 
+    def drop_queued_presence(self) -> None:
+        """Forget the presence frames (seq 0) queued so far: a snapshot replaces them."""
+        kept = []
+        while not self.queue.empty():
+            seq, frame = self.queue.get_nowait()
+            if seq:
+                kept.append((seq, frame))
+            else:
+                self.queued_bytes -= len(frame)
+        for item in kept:
+            self.queue.put_nowait(item)
+
     async def next(self) -> tuple[int, bytes]:
         seq, frame = await self.queue.get()
         self.queued_bytes -= len(frame)

@@ -32,6 +32,14 @@ class StartupError(Exception):
     """Start-up cannot go on: ``str()`` is the one line to show (cause, then fix)."""
 
 
+class DatabaseInUse(StartupError):
+    """Another process holds the database's ``ServingLock`` (``holder``: its pid, if known)."""
+
+    def __init__(self, message: str, holder: int | None) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
 def _reason(exc: OSError) -> str:
     return (exc.strerror or str(exc)).lower()
 
@@ -194,10 +202,11 @@ class ServingLock:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
             by = f" (pid {holder})" if holder.isdigit() else ""
-            raise StartupError(
+            raise DatabaseInUse(
                 f"the database {self.database} is already served by another "
                 f"ttydesk serve{by}: stop that one first, or give this one its own "
-                "TTYDESK_DATA_DIR"
+                "TTYDESK_DATA_DIR",
+                int(holder) if holder.isdigit() else None,
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)

@@ -137,6 +137,7 @@ class StartScreen(Screen[None]):
 
 
 MAX_TOASTS = 2
+NEWS_TITLE = "New message from"  # a customer wrote: shown on the inbox only
 
 
 class TtydeskApp(App[int]):
@@ -239,6 +240,7 @@ class TtydeskApp(App[int]):
         self.start_screen = StartScreen()
         self.events_applied = 0
         self._held_toasts: list[Notification] = []
+        self._held_news: list[tuple[str, str]] = []  # (title, body) until the inbox is back
         self._cursor_blinks = settings.blinks()
         self.arrow_cursor = settings.arrow_cursor_on()
         if settings.theme:
@@ -254,7 +256,9 @@ class TtydeskApp(App[int]):
         # Everything made so far (modules, classes, styles) lives as long as the app: keep it
         # out of the cyclic collector's full passes, which otherwise take ~60 ms at random
         # moments (such as opening a thread). Frozen objects are still freed by refcount.
+        # ``ttydesk`` turns the collector off while the modules load: on again from here.
         gc.freeze()
+        gc.enable()
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.screen_change_signal.subscribe(self, self._release_held_toasts)
@@ -340,10 +344,17 @@ class TtydeskApp(App[int]):
         if isinstance(self.screen, StartScreen):  # the demo stopped, and is back
             self.pop_screen()
         self.ready_event.set()
-        # the live stream (and its imports) once the first page is drawn
+        # the live stream (and its imports) once the first page is drawn, and httpx (for
+        # what is not a GET) loaded on a thread meanwhile
         await self._first_page_in(first_page)
         self.call_after_refresh(self._run_live)
+        self.call_after_refresh(self._load_http)
         self._offer_to_save()
+
+    @work(thread=True, group="http", exit_on_error=False)
+    def _load_http(self) -> None:
+        if self.client is not None:
+            self.client.load_http()
 
     async def _first_page_in(self, first_page: asyncio.Task[Page[Thread]]) -> None:
         from tui.screens.inbox import InboxScreen
@@ -644,11 +655,15 @@ class TtydeskApp(App[int]):
 
     def _toast(self, message: Message, thread: Thread | None) -> None:
         from tui.render import preview
+        from tui.screens.inbox import InboxScreen
 
         who = thread.contact.name if thread else "a contact"
-        title = one_line(f"New message from {who}").plain
+        title = one_line(f"{NEWS_TITLE} {who}").plain
         body = one_line(preview(message)).plain[:140]
-        self.notify(body, title=title, markup=False, timeout=6)
+        if isinstance(self.screen, InboxScreen):
+            self.notify(body, title=title, markup=False, timeout=6)
+        else:  # search results, reports… fill the screen: a toast would cover them
+            self._held_news = [*self._held_news, (title, body)][-MAX_TOASTS:]
         if self.me is not None and self.me.bell:
             self.bell()
 
@@ -675,6 +690,18 @@ class TtydeskApp(App[int]):
                 holder.remove()
 
     def _release_held_toasts(self, screen: Screen) -> None:
+        from tui.screens.inbox import InboxScreen
+
+        if isinstance(screen, InboxScreen) and self._held_news:
+            news, self._held_news = self._held_news, []
+            for title, body in news:
+                self.notify(body, title=title, markup=False, timeout=6)
+        elif not isinstance(screen, InboxScreen) and not screen.is_modal:
+            # news already shown would follow onto the search results or a report; the
+            # inbox list keeps the thread unread
+            for shown in list(self._notifications):
+                if shown.title.startswith(NEWS_TITLE):
+                    self._unnotify(shown)
         if screen.is_modal or not self._held_toasts:
             return
         held, self._held_toasts = self._held_toasts, []

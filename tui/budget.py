@@ -45,7 +45,9 @@ class BudgetFollower:
         self._stale = True
         if not self._fetching:
             self._fetching = True
-            self.app.run_worker(self._fetch(), group="budget", exit_on_error=False)
+            # the method, not a coroutine made now that a worker cancelled before it starts
+            # (the app exiting) would leave never awaited
+            self.app.run_worker(self._fetch, group="budget", exit_on_error=False)
 
     async def _fetch(self) -> None:
         try:

@@ -317,6 +317,8 @@ _ASCII_FOR = str.maketrans(
         "↪": ">",
         "↳": ">",
         "\u00a0": " ",
+        # letters with no accent to drop (NFKD leaves them whole), by their look-alike
+        **dict(zip("øØłŁđĐðÐıħĦŧŦ", "oOlLdDdDihHtT", strict=True)),
     }
 )
 

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from rich.style import Style
 from rich.text import Text
 
+from tui import glyphs
+
 #: Style for a made-visible control, escape or bidi character.
 CONTROL_STYLE = Style(reverse=True)
 
@@ -44,6 +46,13 @@ _BIDI_NAMES = {
     "\u2029": "PS",
 }
 
+# letters a terminal without Unicode (glyphs.ASCII) spells with two: drawn cell by cell
+# (terminal_output.to_ascii) they would have one cell, and be "?"; letters with an accent
+# to drop and one-letter look-alikes are left to that
+_SPELLED_IN_ASCII = str.maketrans(
+    {"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th"}
+)
+
 #: Default limits before "show more".
 MAX_CHARS = 2000
 MAX_LINES = 30
@@ -70,6 +79,8 @@ def inert(value: object, style: Style | str = "") -> Text:
     """
     s = "" if value is None else str(value)
     s = s.replace("\r\n", "\n")
+    if glyphs.glyphs() is glyphs.ASCII:
+        s = s.translate(_SPELLED_IN_ASCII)
     text = Text(style=style, end="", no_wrap=False)
     pos = 0
     for match in _SPECIAL.finditer(s):

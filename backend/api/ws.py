@@ -96,11 +96,14 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         last = await _replay(ws, store, hub, since)
         if last is None:
             return ws
+        # presence as it stands now, in place of what was queued for it during the replay
+        subscriber.drop_queued_presence()
+        presence = hub.presence_snapshot(exclude=subscriber)
         # where the replay ended: a client that loses the connection before any event
         # arrives can still resume with since=<last_seq> instead of refetching everything
         await ws.send_str(json.dumps({"seq": 0, "type": "hello", "data": {"last_seq": last}}))
-        for presence in hub.presence_snapshot(exclude=subscriber):
-            await ws.send_str(json.dumps({"seq": 0, "type": "presence", "data": presence}))
+        for state in presence:
+            await ws.send_str(json.dumps({"seq": 0, "type": "presence", "data": state}))
         writer = asyncio.create_task(
             _push(ws, request, hub, subscriber, last), name=f"ws-writer-{agent.id}"
         )

@@ -74,7 +74,9 @@ def _log_path(args: argparse.Namespace) -> Path:
 
 
 def _headless(args: argparse.Namespace) -> int:
+    from backend.demo.launcher import REASON_PREFIX
     from backend.demo.stack import DemoOptions, run_headless
+    from backend.startup import StartupError
 
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -91,3 +93,6 @@ def _headless(args: argparse.Namespace) -> int:
         return asyncio.run(run_headless(options))
     except KeyboardInterrupt:
         return 0
+    except StartupError as exc:  # one line, which the launcher shows
+        print(f"{REASON_PREFIX}{exc}", file=sys.stderr)
+        return 1

@@ -32,6 +32,10 @@ from backend.demo.stack import demos_dir, runtime_dir
 START_TIMEOUT = 60.0
 
 
+# what the headless stack writes before the one line that says why it could not start
+REASON_PREFIX = "ttydesk demo: "
+
+
 class DemoError(Exception):
     pass
 
@@ -39,6 +43,7 @@ class DemoError(Exception):
 def start_child(args: list[str], log_path: Path) -> tuple[subprocess.Popen[bytes], dict]:
     command = [sys.executable, "-m", "backend.cli", "demo", "--headless", "--watch-stdin", *args]
     log = log_path.open("ab")
+    logged_before = log.tell()
     child = subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
@@ -58,8 +63,18 @@ def start_child(args: list[str], log_path: Path) -> tuple[subprocess.Popen[bytes
             break
     if not line:
         stop_child(child)
-        raise DemoError(f"the demo backend did not start; see {log_path}")
+        reason = _reason_logged(log_path, logged_before)
+        raise DemoError(reason or f"the demo backend did not start; see {log_path}")
     return child, json.loads(line)
+
+
+def _reason_logged(log_path: Path, since: int) -> str | None:
+    """The one line the stack wrote on why it could not start, if it wrote one."""
+    with log_path.open("rb") as log:
+        log.seek(since)
+        lines = log.read().decode("utf-8", "replace").splitlines()
+    reasons = [line.removeprefix(REASON_PREFIX) for line in lines if line.startswith(REASON_PREFIX)]
+    return reasons[-1] if reasons else None
 
 
 def stop_child(child: subprocess.Popen[bytes]) -> None:

@@ -57,6 +57,7 @@ from backend.simulator.config import (
 from backend.simulator.keys import SIMULATOR
 from backend.simulator.simulator import Simulator
 from backend.simulator.traffic import run_traffic
+from backend.startup import DatabaseInUse, ServingLock, StartupError
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ NUMBERS = (
 )
 HISTORY_HOURS = 5
 DEMOS_FOLDER = "demos"
+# a demo stopped just before this one (its inbox killed) lets go of the data a moment
+# after: what it may take to close its store
+DATA_IN_USE_WAIT = 15.0
 
 
 def runtime_dir() -> Path:
@@ -260,7 +264,9 @@ class DemoStack:
         )
         await self._serve(sim_app, self._simulator_socket)
         self.simulator = sim_app[SIMULATOR]
-        self.backend_app = create_app(self.settings())
+        settings = self.settings()
+        await self._wait_for_data(settings.database_path)
+        self.backend_app = create_app(settings)
         await self._serve(self.backend_app, self._backend_socket)
         fresh = not (self.data_dir / "demo-seeded").exists()
         self.seeded_now = fresh
@@ -289,6 +295,28 @@ class DemoStack:
             mail_sink=f"{self.options.host}:{self.sink_port}",
             name=self.options.name,
         )
+
+    async def _wait_for_data(self, database: Path) -> None:
+        """Wait a little for a demo still stopping on the same ``--data-dir``; one that
+        goes on running is named in one line."""
+        if self.data_dir_is_temporary:
+            return
+        lock = ServingLock(database)
+        deadline = time.monotonic() + DATA_IN_USE_WAIT
+        while True:
+            try:
+                lock.acquire()
+            except DatabaseInUse as exc:
+                if time.monotonic() < deadline:
+                    await asyncio.sleep(0.2)
+                    continue
+                by = f" (pid {exc.holder})" if exc.holder else ""
+                raise StartupError(
+                    f"the demo data in {self.data_dir} is in use by another ttydesk{by}: "
+                    "stop that one first, or give this demo another --data-dir"
+                ) from None
+            lock.release()
+            return
 
     async def _serve(self, app: web.Application, sock: socket.socket) -> None:
         runner = web.AppRunner(app, handle_signals=False, access_log=None)

@@ -18,14 +18,12 @@ from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from backend.domain.email_subjects import one_line
 from backend.email.parse import Address
 
 # References keeps the first message (the thread's root) and the newest ones: a chain
 # hundreds of ids long is cut as RFC 5322 allows
 MAX_REFERENCES = 20
-_TOKEN = re.compile(r"\[#\d{1,18}\]")
-_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|antw|r|rif|réf|ref)\s*(\[\d+\])?\s*:\s*)+", re.I)
-_LINE_BREAKS = re.compile(r"[\r\n\x00]+")
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
@@ -34,18 +32,6 @@ class OutgoingAttachment:
     filename: str
     mime: str
     data: bytes
-
-
-def reply_subject(subject: str, ticket_id: int) -> str:
-    """``Re: <subject> [#ticket]``: one Re: (whatever the clients stacked), one token."""
-    bare = " ".join(_TOKEN.sub("", _one_line(subject)).split())
-    bare = _REPLY_PREFIX.sub("", bare).strip() or "Your request"
-    return f"Re: {bare} [#{ticket_id}]"
-
-
-def new_subject(subject: str, ticket_id: int) -> str:
-    bare = _TOKEN.sub("", _one_line(subject)).strip() or "Your request"
-    return f"{bare} [#{ticket_id}]"
 
 
 def references_for(references: Sequence[str], in_reply_to: str | None) -> list[str]:
@@ -79,7 +65,7 @@ def compose(
     mail["To"] = _header_address(to)
     if cc:
         mail["Cc"] = [_header_address(address) for address in cc]
-    mail["Subject"] = _one_line(subject)
+    mail["Subject"] = one_line(subject)
     mail["Date"] = format_datetime(at)
     mail["Message-ID"] = message_id or make_msgid(domain=domain)
     if in_reply_to:
@@ -98,18 +84,13 @@ def compose(
             item.data,
             maintype=maintype or "application",
             subtype=subtype or "octet-stream",
-            filename=_one_line(item.filename) or "attachment",
+            filename=one_line(item.filename) or "attachment",
         )
     return mail
 
 
-def _one_line(value: str) -> str:
-    """A header value on one line: a line break in it would start a header of its own."""
-    return " ".join(_LINE_BREAKS.sub(" ", value).split())
-
-
 def _header_address(address: Address) -> HeaderAddress:
-    return HeaderAddress(display_name=_one_line(address.name or ""), addr_spec=address.address)
+    return HeaderAddress(display_name=one_line(address.name or ""), addr_spec=address.address)
 
 
 def _html_of(text: str) -> str:

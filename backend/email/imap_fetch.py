@@ -16,7 +16,7 @@ import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aioimaplib
 
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 30 * 1024 * 1024
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +111,9 @@ class ImapFetcher:
                 account.host, account.port, timeout=self._timeout, conn_lost_cb=on_lost
             )
         self._client = client
-        await client.wait_hello_from_server()
-        _ok(await client.login(account.username, account.password), "LOGIN")
-        selected = _ok(await client.select(account.folder), "SELECT")
+        await self._answer(client.wait_hello_from_server())
+        _ok(await self._answer(client.login(account.username, account.password)), "LOGIN")
+        selected = _ok(await self._answer(client.select(account.folder)), "SELECT")
         self.connections += 1
         for line in selected.lines:
             found = _UIDVALIDITY.search(bytes(line))
@@ -150,7 +152,9 @@ class ImapFetcher:
         return taken
 
     async def _uids_after(self, last_uid: int) -> list[int]:
-        found = _ok(await self._client.uid_search(f"UID {last_uid + 1}:*"), "UID SEARCH")
+        found = _ok(
+            await self._answer(self._client.uid_search(f"UID {last_uid + 1}:*")), "UID SEARCH"
+        )
         uids: set[int] = set()
         for line in found.lines:
             text = bytes(line).decode("ascii", "replace")
@@ -161,7 +165,9 @@ class ImapFetcher:
         return sorted(uid for uid in uids if uid > last_uid)
 
     async def _size(self, uid: int) -> int | None:
-        response = _ok(await self._client.uid("fetch", str(uid), "(RFC822.SIZE)"), "FETCH")
+        response = _ok(
+            await self._answer(self._client.uid("fetch", str(uid), "(RFC822.SIZE)")), "FETCH"
+        )
         for line in response.lines:
             found = _SIZE.search(bytes(line))
             if found:
@@ -169,7 +175,9 @@ class ImapFetcher:
         return None
 
     async def _body(self, uid: int) -> bytes | None:
-        response = _ok(await self._client.uid("fetch", str(uid), "(BODY.PEEK[])"), "FETCH")
+        response = _ok(
+            await self._answer(self._client.uid("fetch", str(uid), "(BODY.PEEK[])")), "FETCH"
+        )
         literals = [bytes(line) for line in response.lines if isinstance(line, bytearray)]
         return literals[0] if literals else None  # expunged meanwhile: nothing to take
 
@@ -186,7 +194,7 @@ class ImapFetcher:
                 while not stop.is_set():
                     await self.fetch_new(uidvalidity)
                     await self._wait_for_news(stop)
-            except (TimeoutError, OSError, ImapError, aioimaplib.Abort) as exc:
+            except (TimeoutError, OSError, ImapError, aioimaplib.AioImapException) as exc:
                 delay = self._backoff[min(failures, len(self._backoff) - 1)]
                 failures += 1
                 log.warning("%r: %s; connecting again in %s s", self.account, exc, delay)
@@ -203,9 +211,9 @@ class ImapFetcher:
             try:
                 await asyncio.wait_for(stop.wait(), self._poll_seconds)
             except TimeoutError:
-                _ok(await client.noop(), "NOOP")  # and check the connection
+                _ok(await self._answer(client.noop()), "NOOP")  # and check the connection
             return
-        idle = await client.idle_start(timeout=self._idle_seconds)
+        idle = await self._answer(client.idle_start(timeout=self._idle_seconds))
         waits = {
             asyncio.ensure_future(stop.wait()),
             asyncio.ensure_future(self._lost.wait()),
@@ -221,13 +229,33 @@ class ImapFetcher:
             raise ImapError("the connection dropped while waiting for new mail")
         if client.has_pending_idle():
             client.idle_done()
-        await asyncio.wait_for(idle, self._timeout)
+        await self._answer(asyncio.wait_for(idle, self._timeout))
         if pushed.done() and not pushed.cancelled() and pushed.exception() is not None:
             raise ImapError(f"the connection ended while waiting: {pushed.exception()}")
+
+    async def _answer(self, command: Awaitable[T]) -> T:
+        """The command's answer, or ImapError as soon as the connection drops: aioimaplib
+        leaves a command whose connection is gone waiting for its timeout, and an IDLE
+        waiting for the server's go-ahead for ever."""
+        answer = asyncio.ensure_future(command)
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            done, _ = await asyncio.wait({answer, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not answer.done():
+                answer.cancel()
+        if answer not in done:
+            raise ImapError("the connection dropped while waiting for the server's answer")
+        return answer.result()
 
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is None:
+            return
+        if self._lost.is_set():  # nobody to say goodbye to: a LOGOUT would wait 5 s
+            if client.protocol.transport is not None:
+                client.protocol.transport.close()
             return
         try:
             await asyncio.wait_for(client.logout(), 5)

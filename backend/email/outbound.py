@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from backend.email.compose import OutgoingAttachment, compose, new_subject, reply_subject
+from backend.domain.email_subjects import sent_subject
+from backend.email.compose import OutgoingAttachment, compose
 from backend.email.parse import Address
 from backend.email.smtp_send import Outcome, Relay, send
 from backend.store import EmailJob, Store
@@ -42,9 +43,7 @@ def mail_of(job: EmailJob, media_dir: Path, at: datetime) -> EmailMessage:
         sender=Address(job.sender, job.sender_name),
         to=Address(request.recipient.address),
         cc=[Address(address) for address in request.cc],
-        subject=reply_subject(subject, job.ticket_id)
-        if reply
-        else new_subject(subject, job.ticket_id),
+        subject=sent_subject(subject, job.ticket_id, reply=reply),
         text=request.text or "",
         domain=job.sender.partition("@")[2],
         at=at,

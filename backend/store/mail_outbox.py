@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from backend import schemas
+from backend.domain.email_subjects import sent_subject
 from backend.domain.errors import InvalidField
 from backend.store import conversations as conv
 from backend.store.base import StoreBase, loads
@@ -115,11 +116,13 @@ def queue_email(
         "WHERE em.thread_id = ? AND m.direction = ? ORDER BY em.message_id DESC LIMIT 1",
         (thread_id, schemas.Direction.inbound.value),
     )
-    subject = (request.subject or "").strip() or tx.one(
+    chosen = (request.subject or "").strip() or tx.one(
         "SELECT subject FROM tickets WHERE id = ?", (ticket_id,)
     )["subject"]
     cc = copied_addresses(request.cc, to)
     in_reply_to = last["header_id"] if last is not None else None
+    # kept as the mail says it, so the thread shows the subject the customer receives
+    subject = sent_subject(chosen, ticket_id, reply=in_reply_to is not None)
     references = [*loads(last["reference_ids"], []), in_reply_to] if last is not None else []
     references = [ref for ref in references if ref]
     if len(references) > MAX_REFERENCES:

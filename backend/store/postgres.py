@@ -261,9 +261,15 @@ class PgWriter:
 
     @property
     def batches(self) -> int:
-        """Grows with every commit this process has made or followed (what the view
-        counts' cache is tagged with: another process's commit makes it stale too)."""
+        """Grows with every commit this process has made or followed."""
         return self.transactions + self.followed
+
+    @property
+    def changed_batches(self) -> int:
+        """What the view counts' cache is tagged with: every commit this process has made
+        (what a commit changed is not counted here) or followed, so another process's
+        commit makes the cache stale too."""
+        return self.batches
 
     @property
     def newest_seq(self) -> int:

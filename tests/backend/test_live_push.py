@@ -232,6 +232,7 @@ async def test_a_presence_flood_is_rate_limited_and_cannot_make_others_resync(tm
             LiveClient.connect(backend, backend.admin_token) as watcher,
             LiveClient.connect(backend, backend.agent_token) as flooder,
         ):
+            await watcher.next_of("hello")  # live: what the flooder sends is queued for it
             for n in range(1, 1001):  # written back to back
                 await flooder.ws.send(
                     json.dumps({"type": "presence", "thread_id": n, "state": "typing"})
@@ -256,6 +257,7 @@ async def test_a_presence_flood_is_rate_limited_and_cannot_make_others_resync(tm
 async def test_presence_fans_out_and_expires_on_disconnect(live_backend):
     thread = await seed_thread(live_backend.store, name="Ann", phone="+34611111111", text="hi")
     async with LiveClient.connect(live_backend, live_backend.admin_token) as watcher:
+        await watcher.next_of("hello")  # live: each state reaches it, not just a snapshot
         async with LiveClient.connect(live_backend, live_backend.agent_token) as typist:
             await typist.ws.send(
                 f'{{"type": "presence", "thread_id": {thread.id}, "state": "typing"}}'
@@ -292,6 +294,41 @@ async def test_presence_fans_out_and_expires_on_disconnect(live_backend):
         for row in await live_backend.store.events_after(0, 10_000)
         if '"presence"' not in row[1]
     ]
+
+
+async def test_presence_sent_while_a_watcher_replays_reaches_it_once(live_backend):
+    """A client still replaying the log is already subscribed, so presence published
+    meanwhile is queued for it; the snapshot it then gets says the same again. It must
+    see each state once: the snapshot stands for what was queued before it."""
+    hub = live_backend.app[HUB]
+    start = (await live_backend.store.event_bounds())[1]
+    padding = "x" * 500  # ~3 MB of log: the replay waits on the watcher's full socket
+    await live_backend.store.write(
+        lambda tx: [tx.emit("thread.updated", {"i": i, "pad": padding}) for i in range(6000)]
+    )
+    async with LiveClient.connect(live_backend, live_backend.agent_token) as typist:
+        await typist.next_of("hello")
+        async with LiveClient.connect(
+            live_backend, live_backend.admin_token, since=start
+        ) as watcher:  # not reading yet: its replay stalls
+            (watching,) = [s for s in hub.subscribers if s.agent_id == live_backend.admin.id]
+            await typist.ws.send(
+                json.dumps({"type": "presence", "thread_id": 7, "state": "typing"})
+            )
+            await until(lambda: watching.queue.qsize() == 1)
+            await typist.ws.send(
+                json.dumps({"type": "presence", "thread_id": 7, "state": "viewing"})
+            )
+            await until(lambda: watching.queue.qsize() == 2)
+            await watcher.next_of("hello", timeout=60)
+            await typist.ws.send(
+                json.dumps({"type": "presence", "thread_id": 8, "state": "typing"})
+            )
+            seen: list[tuple[int, str]] = []
+            while not seen or seen[-1][0] != 8:
+                data = (await watcher.next_of("presence"))["data"]
+                seen.append((data["thread_id"], data["state"]))
+    assert seen == [(7, "viewing"), (8, "typing")]
 
 
 async def test_restart_loses_no_committed_event(live_backend):
@@ -416,6 +453,7 @@ async def test_a_burst_of_presence_up_to_the_bucket_goes_out_whole_and_the_next_
         LiveClient.connect(live_backend, live_backend.admin_token) as watcher,
         LiveClient.connect(live_backend, live_backend.agent_token) as typist,
     ):
+        await watcher.next_of("hello")  # live: each state reaches it, not just a snapshot
         for thread_id in range(1, PRESENCE_BURST + 2):
             await typist.ws.send(
                 json.dumps({"type": "presence", "thread_id": thread_id, "state": "typing"})
@@ -489,6 +527,7 @@ async def test_a_binary_frame_is_ignored_and_a_frame_over_the_limit_ends_the_con
     caplog.set_level(logging.INFO, logger="backend.api.ws")
     thread = await seed_thread(live_backend.store, name="Ann", phone="+34611111111", text="hi")
     async with LiveClient.connect(live_backend, live_backend.admin_token) as watcher:
+        await watcher.next_of("hello")
         async with LiveClient.connect(live_backend, live_backend.agent_token) as typist:
             await typist.ws.send(b"\x00\x01")
             await typist.ws.send(

@@ -48,6 +48,31 @@ def wait_until(check, timeout: float = 15.0) -> bool:
     return check()
 
 
+def list_cursor(screen: str) -> tuple[int, str]:
+    """Where the thread list's cursor is: its line's number and the start of that line."""
+    for number, line in enumerate(screen.splitlines()):
+        if "▌" in line:
+            return number, line[:40]
+    return -1, ""
+
+
+def open_thread(terminal: Terminal, name: str) -> None:
+    """Move the list's cursor onto ``name``'s row and open it. The list reorders as the
+    demo's customers write (the cursor stays on its thread), so the row is found under
+    the cursor after each step, never counted in advance."""
+    terminal.press("g")
+    terminal.wait_for(lambda s: list_cursor(s)[0] == 1)  # the first row, under the header
+    for _ in range(30):
+        at = list_cursor(terminal.screen())
+        if name in at[1]:
+            terminal.press("Enter")
+            return
+        terminal.press("j")
+        if not wait_until(lambda at=at: list_cursor(terminal.screen()) != at, timeout=5):
+            break  # the last row
+    raise AssertionError(f"{name} is not in the list:\n{terminal.screen()}")
+
+
 def start_demo(tmux_socket: str, tmp_path: Path, name: str = "alice") -> tuple[Terminal, dict]:
     env = base_env(tmp_path)
     command = [
@@ -74,14 +99,7 @@ def test_demo_reply_reassign_and_quit_leaves_nothing_behind(tmux_socket, tmp_pat
     terminal.press("6")
     terminal.wait_for(lambda s: "Maria Lopez" in s and "WhatsApp" in s.splitlines()[0])
     # open Maria's thread and reply
-    screen = terminal.screen()
-    row = next(i for i, line in enumerate(screen.splitlines()) if "Maria Lopez" in line)
-    terminal.press("g")
-    for _ in range(20):
-        if "▌" in terminal.screen().splitlines()[row]:
-            break
-        terminal.press("j")
-    terminal.press("Enter")
+    open_thread(terminal, "Maria Lopez")
     # the thread's own header (the list's preview shows Maria's first words too)
     terminal.wait_for(lambda s: "Hola, mi pedido A123" in s and " · via " in s)
     terminal.press("r")
@@ -118,14 +136,7 @@ def test_two_agents_see_each_other_live(tmux_socket, tmp_path):
     bob.wait_for("● live", timeout=FIRST_SCREEN_TIMEOUT)
     bob.wait_for("Klaus Brandt")
     # alice opens Klaus's thread; bob sees her there
-    alice.press("g")
-    screen = alice.screen()
-    row = next(i for i, line in enumerate(screen.splitlines()) if "Klaus Brandt" in line)
-    for _ in range(20):
-        if "▌" in alice.screen().splitlines()[row]:
-            break
-        alice.press("j")
-    alice.press("Enter")
+    open_thread(alice, "Klaus Brandt")
     alice.wait_for(lambda s: "Guten Tag" in s and " · via " in s)  # the thread, not the list
     # alice closes it; it leaves bob's "All open" list live
     before = bob.screen().count("Klaus Brandt")
@@ -142,3 +153,39 @@ def test_two_agents_see_each_other_live(tmux_socket, tmp_path):
     assert wait_until(lambda: not process_alive(info["pid"]))
     bob.press("q")
     bob.wait_for("[exited]", timeout=20)
+
+
+def test_a_demo_whose_data_is_still_in_use_waits_for_it_then_says_so_in_one_line(
+    tmux_socket, tmp_path
+):
+    """A demo killed just now still holds its ``--data-dir`` for a moment (its backend
+    closing the store): the next one waits for it. One that goes on running is named in
+    one line, not a traceback or "see the log"."""
+    from backend.demo import stack
+    from backend.startup import ServingLock
+
+    data = tmp_path / "demo"
+    data.mkdir()
+    env = base_env(tmp_path)
+    command = [TTYDESK, "demo", "--no-traffic", "--data-dir", str(data)]
+    held = ServingLock(data / "ttydesk.db")
+    held.acquire()  # as the stopping demo's backend does
+    try:
+        first = Terminal.start(tmux_socket, "first", command, env)
+        first.wait_for("Starting the ttydesk demo")
+        time.sleep(6)  # the other demo takes this long to let go
+    finally:
+        held.release()
+    first.wait_for("● live", timeout=FIRST_SCREEN_TIMEOUT)
+
+    # it goes on running: the second one gives up and says why
+    second = Terminal.start(tmux_socket, "second", command, env)
+    screen = second.wait_for("[exited]", timeout=stack.DATA_IN_USE_WAIT + 40)
+    said = [line for line in screen.splitlines() if line.strip()]
+    assert said[0].startswith("Starting the ttydesk demo") and said[-1] == "[exited]", said
+    why = "".join(said[1:-1])  # one line, wrapped by the terminal
+    assert why.startswith(f"ttydesk demo: the demo data in {data} is in use by another"), said
+    assert why.endswith("stop that one first, or give this demo another --data-dir"), said
+    assert "Traceback" not in screen and "see " not in screen, screen
+    first.press("q")
+    first.wait_for("[exited]", timeout=20)

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from backend.email.compose import (
-    OutgoingAttachment,
-    compose,
-    new_subject,
-    references_for,
-    reply_subject,
-)
+from backend.domain.email_subjects import new_subject, reply_subject
+from backend.email.compose import OutgoingAttachment, compose, references_for
 from backend.email.parse import Address, parse_email
 
 AT = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)

@@ -134,3 +134,85 @@ async def test_the_watch_hears_new_mail_at_once_and_survives_a_dropped_connectio
         await asyncio.wait_for(watch, 20)
     assert subjects(taken) == ["number 1", "number 2", "number 3"]
     assert fetcher.connections >= 2
+
+
+class DroppingProxy:
+    """Between the fetcher and dovecot: the first connection is cut the moment the client
+    sends ``drop_on`` (the command never reaches the server, its answer never comes
+    back); later connections pass through whole."""
+
+    def __init__(self, server: Dovecot, drop_on: bytes) -> None:
+        self.server = server
+        self.drop_on = drop_on
+        self.connections = 0
+        self.dropped = False
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task] = set()
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self._server.sockets[0].getsockname()[1]
+
+    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter):
+        self.connections += 1
+        cut_this_one = self.connections == 1
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.server.port)
+
+        async def pipe(reader, writer, watch: bool) -> None:
+            try:
+                while data := await reader.read(65536):
+                    if watch and cut_this_one and self.drop_on in data:
+                        self.dropped = True
+                        break
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                for end in (client_w, server_w):
+                    end.close()
+
+        for task in (
+            asyncio.create_task(pipe(client_r, server_w, watch=True)),
+            asyncio.create_task(pipe(server_r, client_w, watch=False)),
+        ):
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+    async def close(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in list(self._pipes):
+            task.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+
+@pytest.mark.parametrize("drop_on", [b"IDLE\r\n", b"BODY.PEEK[]"], ids=["idle", "fetch"])
+async def test_a_connection_dropped_while_a_command_waits_for_its_answer_is_made_again_at_once(
+    dovecot, drop_on
+):
+    """aioimaplib leaves a command whose connection dropped waiting for its timeout (the
+    fetcher's 30 s), and an IDLE waiting for its go-ahead for ever: the watch must see the
+    drop and reconnect instead."""
+    await deliver(dovecot, mail(1))
+    proxy = DroppingProxy(dovecot, drop_on)
+    port = await proxy.start()
+    taken: list[bytes] = []
+
+    async def accept(raw: bytes) -> None:
+        taken.append(raw)
+
+    account = ImapAccount("127.0.0.1", port, USER, PASSWORD)
+    fetcher = ImapFetcher(account, accept, Saved(), poll_seconds=3600, backoff=(0.2,))
+    stop = asyncio.Event()
+    watch = asyncio.create_task(fetcher.run(stop))
+    try:
+        await until(lambda: proxy.dropped)
+        await until(lambda: len(taken) == 1 and fetcher.connections == 2, timeout=15)
+        await deliver(dovecot, mail(2))
+        await until(lambda: len(taken) == 2, timeout=15)
+    finally:
+        stop.set()
+        await asyncio.wait_for(watch, 20)
+        await proxy.close()
+    assert subjects(taken) == ["number 1", "number 2"]

@@ -45,6 +45,8 @@ async def test_a_reply_goes_with_the_agents_subject_and_cc(tmp_path: Path):
         assert sorted(recipients) == sorted([CUSTOMER, ACCOUNTS])
         assert str(sent["Cc"]) == ACCOUNTS
         assert str(sent["Subject"]) == f"Re: Your refund [#{thread['ticket']['id']}]"
+        # the thread shows the subject the customer received, not the one typed
+        assert queued["email"]["subject"] == str(sent["Subject"])
 
 
 async def test_a_whatsapp_reply_with_a_subject_or_cc_is_refused(tmp_path: Path):

@@ -189,3 +189,32 @@ async def test_the_budget_warning_follows_statuses_that_price_a_message(tmp_path
             await wait_for(lambda: "⚠ over budget 160%" in screen_text(app), timeout=10)
     finally:
         await stop_desk(desk)
+
+
+async def test_a_budget_fetch_cancelled_before_it_starts_leaves_no_coroutine_unawaited():
+    """The app cancels its workers as it exits: a budget fetch asked for just before must
+    not leave a coroutine made and never run ("coroutine BudgetFollower._fetch was never
+    awaited")."""
+    import gc
+    import warnings
+
+    from textual.app import App
+
+    from backend.schemas import Direction, Message, MessagePricing
+    from tui.budget import BudgetFollower
+
+    class Harness(App[None]):
+        usage = meter("ok", "10")
+        client = None
+
+    app = Harness()
+    priced = Message.model_construct(
+        id=1, direction=Direction.outbound, pricing=MessagePricing(category="service")
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        async with app.run_test():
+            BudgetFollower(app).message_updated(priced)  # type: ignore[arg-type]
+            app.workers.cancel_group(app, "budget")  # as the app's exit does, before it ran
+        gc.collect()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []

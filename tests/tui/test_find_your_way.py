@@ -349,7 +349,12 @@ async def test_the_view_builder_asks_for_a_number_of_hours_in_words_not_dates(de
         await wait_for(lambda: len(builder.filters) == 1)
         builder.action_create()
         await wait_for(lambda: not isinstance(app.screen, ViewBuilder))
-    (view,) = [v for v in await desk.view_list() if v.name == "Expiring"]
+
+        async def created() -> list:
+            return [v for v in await desk.view_list() if v.name == "Expiring"]
+
+        # the dialog closes as its request leaves: leaving the app now would cut it off
+        (view,) = await desk.env.until(created)
     assert [(f.property, f.operator.value, f.values) for f in view.filters] == [
         ("session_expires", "within", ["2"])
     ]

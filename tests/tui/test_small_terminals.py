@@ -146,3 +146,38 @@ async def test_the_assign_picker_names_the_current_owner_on_the_owners_own_line(
         lines = screen_text(app).splitlines()
         bob = next(line for line in lines if "Bob Agent" in line)
         assert "Bob Agent (current)" in bob, screen_text(app)
+
+
+async def test_news_of_a_message_waits_off_the_search_and_reports_screens(desk):
+    """Search results and reports fill the screen at 80×24: a toast there covers hits or
+    table cells. News of a customer's message waits until the inbox is back (the list
+    shows it meanwhile); then it shows."""
+    from tests.tui.test_reports_screen import open_reports
+    from tui.screens.search import SearchScreen
+
+    async def news_reached_the_app() -> None:
+        newest = (await desk.store.event_bounds())[1]
+        await wait_for(lambda: app.stream is not None and app.stream.since >= newest)
+        await pilot.pause()  # what the event set off (a toast) is handled too
+
+    await desk.call("PATCH", "/me", json={"notify": "all"})
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await inbox_ready(app)
+        await pilot.press("slash")
+        await wait_for(lambda: isinstance(app.screen, SearchScreen))
+        search = app.screen
+        await pilot.press(*"order", "enter")
+        await wait_for(lambda: len(search.hits) > 0)
+        await desk.customer_writes("ben", "Are you there?")
+        await news_reached_the_app()
+        assert "New message" not in screen_text(app), screen_text(app)
+        await pilot.press("escape", "escape")  # the results, the query, the inbox
+        await wait_for(lambda: "New message from Ben" in screen_text(app))
+
+        await open_reports(app, pilot)
+        await desk.customer_writes("ana", "Hello again")
+        await news_reached_the_app()
+        assert "New message" not in screen_text(app), screen_text(app)
+        await pilot.press("escape")
+        await wait_for(lambda: "New message from Ana" in screen_text(app))

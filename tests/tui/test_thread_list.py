@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from datetime import UTC, datetime, timedelta
 
 from textual import on
@@ -639,3 +641,21 @@ async def test_a_pushed_count_reloads_once_and_only_when_the_list_is_settled():
         thread_list.apply_count(30)
         await wait_for(lambda: thread_list.total == 30)
         assert len(source.calls) == 3, source.calls
+
+
+async def test_a_page_asked_for_as_the_list_unmounts_leaves_no_coroutine_unawaited():
+    """A page asked for just before the list goes (its workers cancelled on unmount, or
+    all of them as the app exits) is never fetched: no coroutine may be left made and never
+    run ("coroutine ThreadList._load was never awaited")."""
+    source = Source(1000)
+    app = ListApp(source)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        async with app.run_test():
+            thread_list = app.query_one(ThreadList)
+            await thread_list.first_loaded.wait()
+            thread_list.reload()
+            thread_list.workers.cancel_node(thread_list)  # as Widget._on_unmount does
+            del thread_list
+        gc.collect()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []

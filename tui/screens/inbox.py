@@ -33,6 +33,7 @@ from backend.schemas import (
     ChannelType,
     ContactCreate,
     ContactDetail,
+    DeliveryStatus,
     Direction,
     EmailSource,
     EventType,
@@ -106,6 +107,13 @@ STATUS_WORDS = {
     TicketStatus.waiting_on_contact: "Waiting on contact",
     TicketStatus.closed: "Closed",
 }
+# a sent message's statuses that say what became of it
+_SETTLED = (
+    DeliveryStatus.sent,
+    DeliveryStatus.delivered,
+    DeliveryStatus.read,
+    DeliveryStatus.failed,
+)
 
 
 def _view_bindings() -> list[Binding]:
@@ -284,6 +292,7 @@ class InboxScreen(Screen[None]):
         self._views_choice: bool | None = None  # V: shown (True) or hidden, whatever the width
         self._owner: int | None = None
         self.thread: Thread | None = None
+        self._template_sending: tuple[int, str] | None = None  # message id, template name
         self.contact: ContactDetail | None = None
         self.drafts: dict[int, str] = {}
         self.seen = SeenMessages()  # what a reply is written against (see tui.seen)
@@ -1198,8 +1207,22 @@ class InboxScreen(Screen[None]):
             self.composer.refused(f"Template not sent: {exc.message}")
             return
         self.composer.set_status(f"Template {body.name} queued.")
+        self._template_sending = (message.id, body.name)
         if self.thread is not None and self.thread.id == message.thread_id:
             self.log_widget.upsert(message)
+            self._template_outcome(message)
+
+    def _template_outcome(self, message: Message) -> None:
+        """ "Template … queued." gives way to what became of the template."""
+        sending = self._template_sending
+        if sending is None or sending[0] != message.id or message.status not in _SETTLED:
+            return
+        self._template_sending = None
+        if message.status == DeliveryStatus.failed:
+            reason = message.error_message or "WhatsApp refused it"
+            self.composer.set_status(f"Template {sending[1]} not sent: {reason}", error=True)
+        else:  # the message log shows its ticks
+            self.composer.set_status("")
 
     @work(group="pickers", exclusive=True, exit_on_error=False)
     async def _open_inserts(self) -> None:
@@ -1793,6 +1816,7 @@ class InboxScreen(Screen[None]):
             self._follow_free_allowance(data)
             if self.thread is not None and data.thread_id == self.thread.id:
                 self.log_widget.upsert(data)
+                self._template_outcome(data)
                 self.seen.arrived(data, self.tapp.me.id if self.tapp.me else None)
                 if kind == EventType.message_created and data.direction.value == "in":
                     self._mark_read(data.thread_id)  # the agent is looking at it

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 from rich.segment import Segment
 from rich.style import Style
@@ -348,7 +349,7 @@ class ThreadList(ScrollView, can_focus=True):
                     self.reload(delay=0.3)
             self.member_checks += 1
 
-        self.run_worker(check(), group="thread-members", exit_on_error=False)
+        self.run_worker(check, group="thread-members", exit_on_error=False)
 
     def _hold_ended(self) -> None:
         self._hold_timer = None
@@ -490,8 +491,10 @@ class ThreadList(ScrollView, can_focus=True):
         if self.total is not None and page > self._last_page() and not with_total:
             return
         self._pending.add(page)
+        # the work, not a coroutine made now: a worker cancelled before it starts (the list
+        # unmounting, the app exiting) would leave that coroutine never awaited
         self.run_worker(
-            self._load(self._generation, page, with_total),
+            partial(self._load, self._generation, page, with_total),
             group="thread-pages",
             exit_on_error=False,
         )
