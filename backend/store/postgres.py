@@ -64,6 +64,7 @@ T = TypeVar("T")
 # how long a write waits for the follower to publish its events before it returns anyway
 # (the events are logged: clients get them when the follower catches up)
 PUBLISH_WAIT_SECONDS = 10.0
+CHANGED_A_ROW = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
 
 
 class Row:
@@ -256,6 +257,7 @@ class PgWriter:
         self._newest = 0
         self.follower: EventFollower | None = None
         self.transactions = 0
+        self.changed = 0  # transactions that changed a row
         self.followed = 0  # pages of events the follower has published
         self._open = False
 
@@ -266,10 +268,10 @@ class PgWriter:
 
     @property
     def changed_batches(self) -> int:
-        """What the view counts' cache is tagged with: every commit this process has made
-        (what a commit changed is not counted here) or followed, so another process's
-        commit makes the cache stale too."""
-        return self.batches
+        """What the view counts' cache is tagged with: the commits this process has made
+        that changed a row, and every page of events it has followed (another process's
+        commit makes the cache stale too)."""
+        return self.changed + self.followed
 
     @property
     def newest_seq(self) -> int:
@@ -335,10 +337,15 @@ class PgWriter:
                         cursor.executemany(
                             "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
                         )
+                # a transaction gets an id when it first writes a row: the outbox's
+                # rounds that find nothing to do leave the counts cached
+                wrote = conn.execute(CHANGED_A_ROW).fetchone()
             # committed when the pool's block ended without an exception
             if events:
                 self._newest = max(self._newest, events[-1].seq)
             self.transactions += 1
+            if wrote is not None and wrote[0]:
+                self.changed += 1
             return result, tx.after_commit, events
 
 
