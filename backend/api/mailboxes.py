@@ -11,7 +11,8 @@ from backend.api.auth import require_admin
 from backend.api.wire import operation, parse_body, respond
 from backend.domain.errors import InvalidField
 from backend.email import connection
-from backend.keys import STORE
+from backend.email.channel import FETCHERS, OUTBOX
+from backend.keys import SERVICES, STORE
 
 routes = web.RouteTableDef()
 
@@ -35,7 +36,7 @@ async def list_mailboxes(request: web.Request) -> web.Response:
     "POST",
     "/api/v1/mailboxes",
     summary="Connect a mailbox: the IMAP and relay logins are tried, then it is saved "
-    "(used by the server from its next start)",
+    "and used at once (fetched from, replied through)",
     body=schemas.MailboxCreate,
     response=schemas.EmailMailbox,
     status=201,
@@ -51,5 +52,12 @@ async def connect_mailbox(request: web.Request) -> web.Response:
     except connection.ConnectionRefused as exc:
         field = "imap_host" if exc.side == "imap" else "smtp_host"
         raise InvalidField(str(exc), field=field, code="connection_refused") from None
+    # in use at once, without a restart: its fetcher, and its relay for replies from it
+    fetchers = request.app[SERVICES].get(FETCHERS)
+    if fetchers is not None:
+        await fetchers.refresh()
+    outbox = request.app[SERVICES].get(OUTBOX)
+    if outbox is not None:
+        outbox.use_relay(mailbox.address, wanted.relay)
     saved = {found.mailbox.id: found.settings for found in await store.mailbox_connections()}
     return respond(connection.mailbox_view(mailbox, saved.get(mailbox.id)), status=201)

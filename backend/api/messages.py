@@ -16,6 +16,7 @@ from backend.api.wire import (
     respond,
 )
 from backend.domain.errors import InvalidField, Malformed
+from backend.email.channel import OUTBOX as EMAIL_OUTBOX
 from backend.keys import SERVICES, STORE
 
 routes = web.RouteTableDef()
@@ -24,9 +25,13 @@ SEND_KINDS = {"text", "media", "template", "note", "reaction"}
 
 
 def _wake_outbox(request: web.Request) -> None:
-    outbox = request.app[SERVICES].get("outbox")
-    if outbox is not None:
-        outbox.wake()
+    """Wake the outboxes: a send queued a WhatsApp message or an e-mail (every send, retry
+    and new conversation comes through these handlers)."""
+    services = request.app[SERVICES]
+    for name in ("outbox", EMAIL_OUTBOX):
+        outbox = services.get(name)
+        if outbox is not None:
+            outbox.wake()
 
 
 def parse_send(data: object) -> schemas.SendRequest:

@@ -6,7 +6,8 @@ and the outbox worker sends our replies through the relay.
 Mailboxes an admin connected (``ttydesk admin channel connect email``, the API, the
 Settings screen) are read from the store when the app starts: each gets its own IMAP
 fetcher, and replies from its address go through its relay (else the ``[email]`` one).
-A connection saved while the server runs is used from its next start."""
+A mailbox connected while the server runs takes forwarded mail at once; its IMAP
+fetcher and relay are used from the next start."""
 
 from __future__ import annotations
 
@@ -26,15 +27,15 @@ from backend.email.receive import MailReceiver
 from backend.email.smtp_listener import SupportMailbox, start_listener
 from backend.email.smtp_send import Relay
 from backend.keys import SERVICES, SETTINGS, STORE
-from backend.schemas import ChannelType, EventType
-from backend.store import CommittedEvent, Store
+from backend.schemas import ChannelType
+from backend.store import Store
 
 log = logging.getLogger(__name__)
 
 RECEIVER = "email.receiver"
 OUTBOX = "email.outbox"
 LISTENER = "email.listener"  # the asyncio.Server: its socket names the bound port
-FETCHER = "email.fetcher"
+FETCHERS = "email.fetchers"  # MailboxFetchers
 STOP_TIMEOUT_SECONDS = 5.0
 
 
@@ -101,7 +102,11 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
     server: asyncio.Server | None = None
     if config.listen_port is not None:
         server = await start_listener(
-            SupportMailbox(receiver.accept_forwarded, config.addresses),
+            SupportMailbox(
+                receiver.accept_forwarded,
+                config.addresses,
+                current=lambda: _addresses(store),
+            ),
             host=config.listen_host,
             port=config.listen_port,
             max_message_bytes=config.max_message_bytes,
@@ -109,32 +114,95 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
         )
         app[SERVICES][LISTENER] = server
         log.info("SMTP listener on %s", [s.getsockname() for s in server.sockets])
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-    accounts: list[tuple[ImapAccount, str]] = []
-    account = imap_account(config)
-    if account is not None:
-        address = (config.imap_address or (config.addresses[0] if config.addresses else "")).lower()
-        accounts.append((account, address))
-    for saved in await store.mailbox_connections():
-        connection = connection_of(saved.mailbox.address, saved.settings)
-        if connection.imap is not None:
-            accounts.append((connection.imap, saved.mailbox.address))
-    for account, address in accounts:
-        fetcher = ImapFetcher(
-            account, _receive_for(receiver, address), StoredPositions(store, _position_key(account))
-        )
-        app[SERVICES].setdefault(FETCHER, fetcher)  # the first: the [email] one when set
-        tasks.append(asyncio.create_task(fetcher.run(stop), name=f"imap-fetcher-{address}"))
+    fetchers = MailboxFetchers(store, receiver, imap_account(config), config)
+    app[SERVICES][FETCHERS] = fetchers
+    await fetchers.refresh()
     yield
-    stop.set()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)
+    await fetchers.stop()
     if server is not None:
         server.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_closed(), STOP_TIMEOUT_SECONDS)
+
+
+class MailboxFetchers:
+    """An IMAP fetcher per mailbox: the ``[email]`` one when configured, and one for each
+    mailbox an admin connected, started again by ``refresh`` when the saved connections
+    changed (the API calls it after connecting one: no restart)."""
+
+    def __init__(
+        self,
+        store: Store,
+        receiver: MailReceiver,
+        configured: ImapAccount | None,
+        config: EmailSettings,
+    ) -> None:
+        self._store = store
+        self._receiver = receiver
+        self._configured = configured
+        self._config = config
+        self._running: dict[tuple[object, ...], tuple[asyncio.Event, asyncio.Task[None]]] = {}
+        self.fetchers: dict[str, ImapFetcher] = {}  # by mailbox address
+
+    async def refresh(self) -> None:
+        wanted: list[tuple[ImapAccount, str]] = []
+        config = self._config
+        if self._configured is not None:
+            first = config.addresses[0] if config.addresses else ""
+            wanted.append((self._configured, (config.imap_address or first).lower()))
+        for saved in await self._store.mailbox_connections():
+            connection = connection_of(saved.mailbox.address, saved.settings)
+            if connection.imap is not None:
+                wanted.append((connection.imap, saved.mailbox.address))
+        keys = {_fetcher_key(account, address) for account, address in wanted}
+        for key in [key for key in self._running if key not in keys]:
+            await self._stop_one(key)
+        for account, address in wanted:
+            key = _fetcher_key(account, address)
+            if key in self._running:
+                continue
+            fetcher = ImapFetcher(
+                account,
+                _receive_for(self._receiver, address),
+                StoredPositions(self._store, _position_key(account)),
+            )
+            stop = asyncio.Event()
+            task = asyncio.create_task(fetcher.run(stop), name=f"imap-fetcher-{address}")
+            self._running[key] = (stop, task)
+            self.fetchers[address] = fetcher
+
+    @property
+    def first(self) -> ImapFetcher | None:
+        """The first fetcher started (the ``[email]`` one when configured)."""
+        return next(iter(self.fetchers.values()), None)
+
+    async def stop(self) -> None:
+        for key in list(self._running):
+            await self._stop_one(key)
+
+    async def _stop_one(self, key: tuple[object, ...]) -> None:
+        stop, task = self._running.pop(key)
+        self.fetchers.pop(str(key[0]), None)
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, STOP_TIMEOUT_SECONDS)
+
+
+def _fetcher_key(account: ImapAccount, address: str) -> tuple[object, ...]:
+    """What makes a fetcher the same one (the TLS context is made anew on each read)."""
+    return (
+        address,
+        account.host,
+        account.port,
+        account.username,
+        account.password,
+        account.folder,
+        account.ssl_context is not None,
+    )
+
+
+async def _addresses(store: Store) -> list[str]:
+    return [mailbox.address for mailbox in await store.mailboxes()]
 
 
 def _receive_for(receiver: MailReceiver, address: str) -> Callable[[bytes], Awaitable[None]]:
@@ -171,13 +239,9 @@ async def outbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
         if (relay := connection_of(saved.mailbox.address, saved.settings).relay) is not None
     }
     outbox = EmailOutbox(store, relay_of(settings.email), settings.media_dir, relays=relays)
+    # woken by the send handlers (backend/api/messages.py), not on every commit: a wake
+    # costs a read, and inbound traffic commits hundreds of batches a second
     app[SERVICES][OUTBOX] = outbox
-
-    def on_commit(events: list[CommittedEvent]) -> None:
-        if any(event.type == EventType.message_created.value for event in events):
-            outbox.wake()
-
-    store.on_commit(on_commit)
     task = asyncio.create_task(outbox.run(), name="email-outbox")
     yield
     task.cancel()

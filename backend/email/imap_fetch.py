@@ -60,6 +60,9 @@ class ImapError(Exception):
     """The server refused a command; the fetcher reconnects after a pause."""
 
 
+T = TypeVar("T")
+
+
 class ImapFetcher:
     def __init__(
         self,
@@ -111,9 +114,9 @@ class ImapFetcher:
                 account.host, account.port, timeout=self._timeout, conn_lost_cb=on_lost
             )
         self._client = client
-        await self._answer(client.wait_hello_from_server())
-        _ok(await self._answer(client.login(account.username, account.password)), "LOGIN")
-        selected = _ok(await self._answer(client.select(account.folder)), "SELECT")
+        await self._unless_lost(client.wait_hello_from_server())
+        _ok(await self._unless_lost(client.login(account.username, account.password)), "LOGIN")
+        selected = _ok(await self._unless_lost(client.select(account.folder)), "SELECT")
         self.connections += 1
         for line in selected.lines:
             found = _UIDVALIDITY.search(bytes(line))
@@ -153,7 +156,8 @@ class ImapFetcher:
 
     async def _uids_after(self, last_uid: int) -> list[int]:
         found = _ok(
-            await self._answer(self._client.uid_search(f"UID {last_uid + 1}:*")), "UID SEARCH"
+            await self._unless_lost(self._client.uid_search(f"UID {last_uid + 1}:*")),
+            "UID SEARCH",
         )
         uids: set[int] = set()
         for line in found.lines:
@@ -166,7 +170,8 @@ class ImapFetcher:
 
     async def _size(self, uid: int) -> int | None:
         response = _ok(
-            await self._answer(self._client.uid("fetch", str(uid), "(RFC822.SIZE)")), "FETCH"
+            await self._unless_lost(self._client.uid("fetch", str(uid), "(RFC822.SIZE)")),
+            "FETCH",
         )
         for line in response.lines:
             found = _SIZE.search(bytes(line))
@@ -176,7 +181,8 @@ class ImapFetcher:
 
     async def _body(self, uid: int) -> bytes | None:
         response = _ok(
-            await self._answer(self._client.uid("fetch", str(uid), "(BODY.PEEK[])")), "FETCH"
+            await self._unless_lost(self._client.uid("fetch", str(uid), "(BODY.PEEK[])")),
+            "FETCH",
         )
         literals = [bytes(line) for line in response.lines if isinstance(line, bytearray)]
         return literals[0] if literals else None  # expunged meanwhile: nothing to take
@@ -211,9 +217,9 @@ class ImapFetcher:
             try:
                 await asyncio.wait_for(stop.wait(), self._poll_seconds)
             except TimeoutError:
-                _ok(await self._answer(client.noop()), "NOOP")  # and check the connection
+                _ok(await self._unless_lost(client.noop()), "NOOP")  # and check the connection
             return
-        idle = await self._answer(client.idle_start(timeout=self._idle_seconds))
+        idle = await self._unless_lost(client.idle_start(timeout=self._idle_seconds))
         waits = {
             asyncio.ensure_future(stop.wait()),
             asyncio.ensure_future(self._lost.wait()),
@@ -229,24 +235,29 @@ class ImapFetcher:
             raise ImapError("the connection dropped while waiting for new mail")
         if client.has_pending_idle():
             client.idle_done()
-        await self._answer(asyncio.wait_for(idle, self._timeout))
+        await self._unless_lost(asyncio.wait_for(idle, self._timeout))
         if pushed.done() and not pushed.cancelled() and pushed.exception() is not None:
             raise ImapError(f"the connection ended while waiting: {pushed.exception()}")
 
-    async def _answer(self, command: Awaitable[T]) -> T:
-        """The command's answer, or ImapError as soon as the connection drops: aioimaplib
-        leaves a command whose connection is gone waiting for its timeout, and an IDLE
-        waiting for the server's go-ahead for ever."""
+    async def _unless_lost(self, command: Awaitable[T]) -> T:
+        """``command``'s answer, unless the connection drops first: aioimaplib leaves a
+        command sent on a dropped connection waiting for its timeout (IDLE's is 25
+        minutes), so a drop between two commands (while a mail is being stored) stopped
+        the fetcher for that long."""
+        if self._lost.is_set():
+            raise ImapError("the connection dropped")
         answer = asyncio.ensure_future(command)
         lost = asyncio.ensure_future(self._lost.wait())
         try:
-            done, _ = await asyncio.wait({answer, lost}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({answer, lost}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled: the command with it
+            answer.cancel()
+            raise
         finally:
             lost.cancel()
-            if not answer.done():
-                answer.cancel()
-        if answer not in done:
-            raise ImapError("the connection dropped while waiting for the server's answer")
+        if not answer.done():
+            answer.cancel()
+            raise ImapError("the connection dropped")
         return answer.result()
 
     async def close(self) -> None:

@@ -80,6 +80,14 @@ class EmailOutbox:
     def wake(self) -> None:
         self._wake.set()
 
+    def use_relay(self, address: str, relay: Relay | None) -> None:
+        """Replies from ``address`` go through ``relay`` from now on (None: the
+        ``[email]`` one): a mailbox connected while the server runs."""
+        if relay is None:
+            self.relays.pop(address, None)
+        else:
+            self.relays[address] = relay
+
     async def run(self) -> None:
         await self.store.recover_email_outbox()
         while True:

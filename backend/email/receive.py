@@ -59,7 +59,10 @@ class MailReceiver:
             # read again when none matches: a mailbox may have been added since
             self._addresses = {mailbox.address for mailbox in await self.store.mailboxes()}
         mailbox = next((address for address in wanted if address in self._addresses), "")
-        files = await asyncio.to_thread(self._write_files, mail.attachments)
+        # most mails have no attachment: no hop to a thread for them
+        files = (
+            await asyncio.to_thread(self._write_files, mail.attachments) if mail.attachments else []
+        )
         record = record_of(mail, raw, mailbox=mailbox, files=files)
         if record.quarantine_rule is None and self.policy is not None:
             hit = self.policy.check(f"{mail.subject}\n{mail.text}")

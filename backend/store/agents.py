@@ -15,9 +15,7 @@ from backend.store.engine import Tx, dumps, parse_dt
 TOKEN_PREFIX = "ttd_"
 
 AGENT_COLUMNS = """a.id, a.name, a.email, a.role, a.skills, a.team, a.availability, a.notify,
-    a.bell, a.created_at,
-    (SELECT COUNT(*) FROM tickets t WHERE t.owner_id = a.id AND t.status != 'closed')
-        AS open_tickets"""
+    a.bell, a.created_at, a.open_tickets"""
 
 
 def new_token() -> str:

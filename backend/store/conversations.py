@@ -775,9 +775,10 @@ def route_ticket(
 ) -> int | None:
     """Pick the owner of a new ticket: skills, availability, load, then round-robin."""
     required = routing.required_skills(rules, country=country, text=text)
+    # the load is kept on the agent's row (``count_open_ticket``): counting each agent's
+    # tickets here cost ~0.5 ms per new ticket at 1,300 open ones, growing with them
     rows = tx.all(
-        "SELECT a.id, a.skills, a.availability, "
-        "(SELECT COUNT(*) FROM tickets t WHERE t.owner_id = a.id AND t.status != 'closed') AS load "
+        "SELECT a.id, a.skills, a.availability, a.open_tickets AS load "
         "FROM agents a WHERE a.disabled = 0"
     )
     candidates = [
@@ -800,6 +801,15 @@ def route_ticket(
             (str(owner),),
         )
     return owner
+
+
+def count_open_ticket(tx: Tx, owner_id: int | None, by: int) -> None:
+    """Keep ``agents.open_tickets`` (the routing load: tickets the agent owns that are not
+    closed) as a ticket gains or loses an owner, or closes or reopens. One row by primary
+    key: a statement that may change several opens a statement journal (see
+    ``set_ticket_status``), and a trigger would make every ticket UPDATE one."""
+    if owner_id is not None:
+        tx.execute("UPDATE agents SET open_tickets = open_tickets + ? WHERE id = ?", (by, owner_id))
 
 
 def create_thread(
@@ -843,6 +853,8 @@ def create_thread(
         },
     )
     tx.execute("UPDATE tickets SET thread_id = ? WHERE id = ?", (thread_id, ticket_id))
+    if status != schemas.TicketStatus.closed:
+        count_open_ticket(tx, owner_id, 1)
     tx.execute(
         "INSERT OR IGNORE INTO associations (contact_id, object_type, object_id) "
         "VALUES (?, 'ticket', ?)",
@@ -908,12 +920,14 @@ def inbound_thread(
 
 def set_ticket_status(tx: Tx, ticket_id: int, status: str, actor_id: int | None) -> bool:
     """A status change; it also ends a snooze (a customer's message, a reopen, a close)."""
-    row = tx.one("SELECT status FROM tickets WHERE id = ?", (ticket_id,))
+    row = tx.one("SELECT status, owner_id FROM tickets WHERE id = ?", (ticket_id,))
     if row is None:
         raise NotFound("There is no such ticket.", code="ticket_not_found")
     if row["status"] == status:
         return False
     closing = status == "closed"
+    if closing or row["status"] == "closed":
+        count_open_ticket(tx, row["owner_id"], -1 if closing else 1)
     tx.execute(
         "UPDATE tickets SET status = ?, updated_at = ?, closed_at = ?, snoozed_until = NULL, "
         "resolution_seconds = CASE WHEN ? THEN "
@@ -934,7 +948,7 @@ def set_ticket_status(tx: Tx, ticket_id: int, status: str, actor_id: int | None)
 
 
 def set_ticket_owner(tx: Tx, ticket_id: int, owner_id: int | None, actor_id: int | None) -> bool:
-    row = tx.one("SELECT owner_id FROM tickets WHERE id = ?", (ticket_id,))
+    row = tx.one("SELECT owner_id, status FROM tickets WHERE id = ?", (ticket_id,))
     if row is None:
         raise NotFound("There is no such ticket.", code="ticket_not_found")
     if row["owner_id"] == owner_id:
@@ -943,6 +957,9 @@ def set_ticket_owner(tx: Tx, ticket_id: int, owner_id: int | None, actor_id: int
         from backend.domain.errors import InvalidField
 
         raise InvalidField("There is no agent with that id.", field="owner_id")
+    if row["status"] != "closed":
+        count_open_ticket(tx, row["owner_id"], -1)
+        count_open_ticket(tx, owner_id, 1)
     tx.execute(
         "UPDATE tickets SET owner_id = ?, updated_at = ? WHERE id = ?",
         (owner_id, tx.now_iso, ticket_id),

@@ -52,6 +52,8 @@ COUNTER_VALUE_ERRORS = "webhook.value_errors"
 COUNTER_INVALID_WA_ID = "webhook.invalid_wa_id"
 COUNTER_IGNORED_CALL = "webhook.ignored_call"  # a call the business made
 CALL_EVENT = "call"  # content["event"] of a call's event line
+# kinds whose text is not the customer's to check against the content policy
+_NOT_CHECKED = frozenset({schemas.MessageKind.event, schemas.MessageKind.unsupported})
 
 
 @dataclass
@@ -75,14 +77,12 @@ def valid_wa_id(value: str | None) -> bool:
     return value is not None and value.isascii() and value.isdigit() and 4 <= len(value) <= 20
 
 
-def _given_wa_id(change: parse.MessagesChange, message: parse.Inbound) -> str | None:
-    profile = change.profile_for(message)
+def _given_wa_id(message: parse.Inbound, profile: parse.Profile | None) -> str | None:
     return message.from_wa_id or (profile.wa_id if profile else None)
 
 
-def _sender(change: parse.MessagesChange, message: parse.Inbound) -> Sender:
-    profile = change.profile_for(message)
-    wa_id = _given_wa_id(change, message)
+def _sender(message: parse.Inbound, profile: parse.Profile | None) -> Sender:
+    wa_id = _given_wa_id(message, profile)
     return Sender(
         # a malformed one is refused (counted in transactions): the BSUID identifies them
         wa_id=wa_id if valid_wa_id(wa_id) else None,
@@ -159,13 +159,19 @@ class Ingestor:
 
     # ---------------------------------------------------------------- records
 
-    def record_for(self, change: parse.MessagesChange, message: parse.Inbound) -> InboundRecord:
+    def record_for(
+        self,
+        change: parse.MessagesChange,
+        message: parse.Inbound,
+        profile: parse.Profile | None = None,
+    ) -> InboundRecord:
+        """``profile``: ``change.profile_for(message)``, when the caller has it already."""
         context = message.context
         record = InboundRecord(
             wamid=message.wamid,
             phone_number_id=change.phone_number_id,
             at=message.timestamp,
-            sender=_sender(change, message),
+            sender=_sender(message, profile or change.profile_for(message)),
             kind=message.kind.value,
             content=_common_content(message),
             reply_to_wamid=context.reply_to if context else None,
@@ -345,13 +351,10 @@ class Ingestor:
         )
 
     def _quarantine(self, record: InboundRecord) -> None:
-        if self.policy is None:
+        if self.policy is None or record.kind in _NOT_CHECKED:
             return
         for candidate in (record.text, record.caption):
-            if not candidate or record.kind in (
-                schemas.MessageKind.event,
-                schemas.MessageKind.unsupported,
-            ):
+            if not candidate:
                 continue
             hit = self.policy.check(candidate)
             if hit is not None:
@@ -372,8 +375,9 @@ class Ingestor:
         for change in notification.changes:
             if isinstance(change, parse.MessagesChange):
                 for message in change.messages:
-                    record = self.record_for(change, message)
-                    given = _given_wa_id(change, message)
+                    profile = change.profile_for(message)
+                    record = self.record_for(change, message, profile)
+                    given = _given_wa_id(message, profile)
                     if given is not None and not valid_wa_id(given):
                         counters[COUNTER_INVALID_WA_ID] = counters.get(COUNTER_INVALID_WA_ID, 0) + 1
                     work.append(self._message_change(message, record))

@@ -499,8 +499,9 @@ PRODUCT_FIELDS = ("catalog_id", "product_retailer_id")
 def _strings(value: Any, fields: tuple[str, ...]) -> dict[str, str] | None:
     """The known fields of an object, as text (Meta may send ids as numbers); None when
     it has none of them."""
-    data = _dict(value)
-    kept = {name: text for name in fields if (text := _str(data.get(name))) is not None}
+    if not value or not isinstance(value, dict):
+        return None  # most messages have no referral and no product: no pass over the names
+    kept = {name: text for name in fields if (text := _str(value.get(name))) is not None}
     return kept or None
 
 

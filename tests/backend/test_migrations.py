@@ -346,3 +346,32 @@ async def test_after_0008_a_merged_duplicate_is_no_longer_a_contact_of_its_own(t
     assert changed.json()["last_name"] == "Jones"
     assert (row["contact_id"], row["needs_review"]) == (1, 0)
     assert kept[0] == 4  # nothing deleted
+
+
+def test_0026_counts_each_agents_open_tickets_into_their_row(tmp_path):
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    migrated_to(conn, 25)
+    for agent_id in (1, 2, 3):
+        conn.execute(
+            "INSERT INTO agents (id, name, token_hash, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (agent_id, f"Agent {agent_id}", f"hash{agent_id}", AT, AT),
+        )
+    owners_and_statuses = [
+        (1, "new"),
+        (1, "waiting_on_us"),
+        (1, "closed"),
+        (2, "waiting_on_contact"),
+        (2, "closed"),
+        (None, "new"),
+    ]
+    for ticket_id, (owner_id, status) in enumerate(owners_and_statuses, start=1):
+        conn.execute(
+            "INSERT INTO tickets (id, subject, status, owner_id, created_at, updated_at) "
+            "VALUES (?, 'Order', ?, ?, ?, ?)",
+            (ticket_id, status, owner_id, AT, AT),
+        )
+    assert migrate(conn) >= 26
+    loads = conn.execute("SELECT id, open_tickets FROM agents ORDER BY id").fetchall()
+    assert loads == [(1, 2), (2, 1), (3, 0)]
+    conn.close()

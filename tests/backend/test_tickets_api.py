@@ -134,3 +134,64 @@ async def test_ticket_list_searches_subjects(live_backend):
         assert page["next_cursor"] is None
         one = await client.get(f"/api/v1/tickets/{page['items'][0]['id']}")
         assert one.json()["subject"] == "Refund please"
+
+
+# each agent's routing load as kept on their row, and as counted afresh from the tickets
+_LOADS = (
+    "SELECT a.id, a.open_tickets, (SELECT COUNT(*) FROM tickets t "
+    "WHERE t.owner_id = a.id AND t.status != 'closed') FROM agents a ORDER BY a.id"
+)
+
+
+async def _kept_and_counted(store) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    rows = await store.write(lambda tx: [tuple(row) for row in tx.all(_LOADS)])
+    return [(row[0], row[1]) for row in rows], [(row[0], row[2]) for row in rows]
+
+
+async def test_each_agents_open_ticket_count_follows_every_owner_and_status_change(live_backend):
+    store, admin, bob = live_backend.store, live_backend.admin, live_backend.agent
+    threads = [
+        await seed_thread(store, name=f"C{n}", phone=f"+3461000000{n}", text="Where is my order?")
+        for n in range(5)
+    ]
+    ids = [thread.ticket.id for thread in threads]
+    kept, counted = await _kept_and_counted(store)
+    assert kept == counted
+    assert sum(load for _, load in kept) == 5  # every new ticket was routed to someone
+    changes = [
+        (ids[0], {"status": "closed"}),
+        (ids[0], {"status": "waiting_on_us"}),  # reopened
+        (ids[1], {"owner_id": bob.id}),
+        (ids[1], {"owner_id": admin.id}),
+        (ids[2], {"unassign": True}),
+        (ids[2], {"owner_id": bob.id, "status": "closed"}),
+        (ids[3], {"status": "closed"}),
+        (ids[3], {"owner_id": admin.id}),  # a closed ticket changing hands
+        (ids[3], {"status": "waiting_on_contact"}),
+        (ids[4], {"status": "waiting_on_contact"}),
+    ]
+    async with live_backend.client(live_backend.admin_token) as client:
+        for ticket_id, change in changes:
+            response = await client.patch(f"/api/v1/tickets/{ticket_id}", json=change)
+            assert response.status_code == 200, response.text
+            kept, counted = await _kept_and_counted(store)
+            assert kept == counted, (ticket_id, change)
+        for change in ({"owner_id": bob.id}, {"status": "closed"}, {"status": "waiting_on_us"}):
+            response = await client.post("/api/v1/tickets/bulk", json={"ticket_ids": ids, **change})
+            assert response.status_code == 200, response.text
+            kept, counted = await _kept_and_counted(store)
+            assert kept == counted, change
+    assert dict(kept)[bob.id] == 5
+    # the customer of a closed ticket writes again: a new routed ticket
+    async with live_backend.client(live_backend.admin_token) as client:
+        response = await client.patch(f"/api/v1/tickets/{ids[0]}", json={"status": "closed"})
+        assert response.status_code == 200
+    await seed_thread(store, name="C0", phone="+34610000000", text="Me again")
+    kept, counted = await _kept_and_counted(store)
+    assert kept == counted
+    async with live_backend.client(live_backend.admin_token) as client:  # what agents are shown
+        listed = (await client.get("/api/v1/agents")).json()["items"]
+    shown = {agent["id"]: agent["open_tickets"] for agent in listed}
+    assert shown == {agent_id: load for agent_id, load in counted if agent_id in shown}
+    assert len(shown) >= 2
+    assert sum(load for _, load in kept) == 5

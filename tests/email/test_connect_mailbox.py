@@ -321,3 +321,70 @@ async def test_a_relay_whose_certificate_is_not_trusted_is_refused_as_tls(
     assert err.startswith(f"ttydesk: not saved: SMTP relay 127.0.0.1:{smtp_port}: TLS failed")
     assert err.count("\n") == 1
     assert await saved(backend) == []
+
+
+async def test_a_mailbox_connected_while_the_server_runs_takes_forwarded_mail_at_once(
+    tmp_path, dovecot
+):
+    import aiosmtplib
+
+    from backend.email.channel import LISTENER
+    from backend.keys import SERVICES
+
+    backend = LiveBackend(
+        tmp_path / "data",
+        overrides={"email": {"addresses": ["sales@acme.test"], "listen_port": 0}},
+    )
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        assert backend.app is not None
+        port = backend.app[SERVICES][LISTENER].sockets[0].getsockname()[1]
+        forwarded = mail(1)  # to USER, not yet a support address
+
+        async def forward() -> None:
+            await aiosmtplib.send(
+                forwarded, sender="ana@example.com", recipients=[USER],
+                hostname="127.0.0.1", port=port,
+            )  # fmt: skip
+
+        with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
+            await forward()
+        async with relay_with_login() as smtp_port, backend.client(backend.admin_token) as client:
+            created = await client.post("/api/v1/mailboxes", json=api_body(dovecot.port, smtp_port))
+            assert created.status_code == 201, created.text
+        await forward()  # no restart
+        [thread] = await threads(backend)
+        [message] = await messages(backend, thread["id"])
+        assert message["text"] == "body 1"
+    finally:
+        await backend.stop()
+
+
+async def test_a_mailbox_connected_while_the_server_runs_is_fetched_from_and_replied_through(
+    tmp_path, dovecot
+):
+    from tests.backend.wsclient import LiveClient
+
+    backend = LiveBackend(tmp_path / "data")
+    relay = relay_with_login()
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        async with relay as smtp_port:
+            async with backend.client(backend.admin_token) as client:
+                body = api_body(dovecot.port, smtp_port)
+                created = await client.post("/api/v1/mailboxes", json=body)
+                assert created.status_code == 201, created.text
+            async with LiveClient.connect(backend, backend.admin_token) as live:
+                await deliver(dovecot, mail(1))  # no restart
+                created_message = await live.next_of("message.created", timeout=30)
+            assert created_message["data"]["text"] == "body 1"
+            [thread] = await threads(backend)
+            assert [m["text"] for m in await messages(backend, thread["id"])] == ["body 1"]
+            await reply(backend, thread["id"], "We are on it.")
+            await until(lambda: _received(relay))  # through the mailbox's own relay
+    finally:
+        await backend.stop()
+    ((raw, sender, recipients),) = relay.received
+    assert (sender, recipients) == (USER, ["ana@example.com"])

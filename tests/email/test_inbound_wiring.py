@@ -11,7 +11,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from backend.email.channel import FETCHER, LISTENER
+from backend.email.channel import FETCHERS, LISTENER
 from backend.keys import SERVICES
 from tests.backend.wsclient import LiveClient
 from tests.email.dovecot import PASSWORD, USER, Dovecot
@@ -160,7 +160,7 @@ async def test_mail_in_an_imap_mailbox_becomes_a_ticket_once_across_a_restart(
             second = await live.next_of("message.created", timeout=30)
         assert second["data"]["text"] == "Second one"
         assert backend.app is not None
-        assert backend.app[SERVICES][FETCHER].connections >= 1
+        assert backend.app[SERVICES][FETCHERS].first.connections >= 1
         [thread_one, thread_two] = await threads(backend)
         counts = [len(await messages(backend, t["id"])) for t in (thread_one, thread_two)]
         assert counts == [1, 1]  # the first mail was not fetched again after the restart
@@ -205,3 +205,49 @@ async def test_the_whole_text_of_a_mail_is_one_request_away_and_a_quarantined_on
         assert (await admin.post(f"/api/v1/messages/{hidden['id']}/reveal")).status_code == 200
         revealed = await admin.get(f"/api/v1/messages/{hidden['id']}/email")
     assert "4111" in revealed.json()["full_text"]
+
+
+async def test_a_dropped_imap_connection_loses_nothing_and_fetches_nothing_twice(
+    tmp_path: Path, dovecot: Dovecot
+):
+    backend = LiveBackend(
+        tmp_path,
+        overrides={
+            "email": {
+                "addresses": [SUPPORT],
+                "imap_host": "127.0.0.1",
+                "imap_port": dovecot.port,
+                "imap_tls": False,
+                "imap_user": USER,
+                "imap_password": PASSWORD,
+            }
+        },
+    )
+    await backend.start()
+    await backend.seed_agents()
+    try:
+        assert backend.app is not None
+        fetcher = backend.app[SERVICES][FETCHERS].first
+        async with LiveClient.connect(backend, backend.admin_token) as live:
+            await deliver(dovecot, mail("Before", message_id="<d1@example.com>").as_bytes())
+            await live.next_of("message.created", timeout=30)
+            dovecot.crash()  # mid-session: the fetcher is watching the folder (IDLE)
+            dovecot.start_on_same_port()
+            await deliver(
+                dovecot,
+                mail("After, one", message_id="<d2@example.com>", subject="Two").as_bytes(),
+                mail("After, two", message_id="<d3@example.com>", subject="Three").as_bytes(),
+            )
+            later = [await live.next_of("message.created", timeout=30) for _ in range(2)]
+        assert sorted(event["data"]["text"] for event in later) == ["After, one", "After, two"]
+        assert fetcher.connections >= 2  # it did connect again
+        texts = [
+            [m["text"] for m in await messages(backend, t["id"])] for t in await threads(backend)
+        ]
+        assert sorted(texts) == [["After, one"], ["After, two"], ["Before"]]
+        fetched_again = await backend.store.readers.value(
+            "SELECT value FROM counters WHERE name = 'email.duplicate'"
+        )
+        assert fetched_again is None  # not even offered to the store a second time
+    finally:
+        await backend.stop()

@@ -218,3 +218,53 @@ def test_the_reply_leaves_the_signature_out_and_the_text_keeps_it():
     mail = parse_email(raw)
     assert mail.reply == "My order 1234 has not arrived."
     assert "Example Ltd" in mail.text
+
+
+# replies as mailers in the languages read write them: every kind of header the reply
+# parser knows (a "wrote" line, possibly wrapped; an Outlook header block, possibly
+# quoted; a separator), signatures, disclaimers, and none of them
+REPLY_TEXTS = [
+    "Thanks!\n\nOn Mon, 3 Jun 2024 at 10:00, Acme <support@acme.test> wrote:\n> Shipped.\n",
+    "Thanks!\n\nOn Mon, 3 Jun 2024 at 10:00, Acme Support\n<support@acme.test> wrote:\n> x\n",
+    "Danke.\n\nAm 03.06.2024 um 10:00 schrieb Acme <support@acme.test>:\n> Versendet.\n",
+    "Merci.\n\nLe lun. 3 juin 2024 à 10:00, Acme <support@acme.test> a écrit :\n> Envoyé.\n",
+    "Gracias.\n\nEl lun, 3 jun 2024 a las 10:00, Acme escribió:\n> Enviado.\n",
+    "Grazie.\n\nIl giorno lun 3 giu 2024 alle 10:00 Acme ha scritto:\n> Spedito.\n",
+    "Dank je.\n\nOp ma 3 jun 2024 om 10:00 schreef Acme <support@acme.test>:\n> Verzonden.\n",
+    "Tack.\n\nDen mån 3 juni 2024 kl 10:00 skrev Acme <support@acme.test>:\n> Skickat.\n",
+    "Dzięki.\n\nDnia 3 czerwca 2024 Acme napisał(a):\n> Wysłane.\n",
+    "Where is it?\r\n\r\nFrom: Acme <support@acme.test>\r\nSent: Monday, June 3, 2024\r\n"
+    "To: Ana\r\nSubject: Your order\r\n\r\nShipped.\r\n",
+    "Wo ist es?\n\nVon: Acme\nGesendet: Montag, 3. Juni 2024\nAn: Ana\nBetreff: Bestellung\n\nx\n",
+    "¿Dónde está?\n\nDe: Acme\nEnviado: lunes\nPara: Ana\nAsunto: Pedido\n\nEnviado.\n",
+    "Second answer.\n\n> From: Acme\n> Sent: Monday\n> To: Ana\n> Subject: Order\n>\n> Shipped.\n",
+    "Above the line.\n-----Original Message-----\nFrom: Acme\nSent: Monday\n\nShipped.\n",
+    "My order 1234 has not arrived.\n\n-- \nAna Garcia\nExample Ltd\n",
+    "Quick note.\n\nSent from my iPhone\n",
+    "Please check.\n\nBest regards,\nAna\n\nThis e-mail is confidential and intended only "
+    "for the addressee. If you received this mail in error, delete it.\n",
+    "Subject: a word with a colon: twice, in the middle of a line: fine.\nNo header here.\n",
+    "From: not a header block on its own\n\nJust text.",
+    "On Mon, Acme wrote:\n> A quote, and nothing above it.\n",
+    "\n\nOn Mon, Acme wrote:\nOn Mon, Acme wrote:\n> The same header twice.\n",
+    "\nFrom: Acme\nSent: Monday\n\nFrom: Acme\nSent: Monday\n\nFrom: Acme\nSent: Sunday\n",
+    "From: Acme\nSent: Monday\nTo: Ana\n\nForwarded as it came.\n",
+    "",
+    "\n\n\n",
+]
+
+
+def test_the_reply_is_read_exactly_as_the_reply_parser_reads_it():
+    from mailparser_reply import EmailReplyParser
+    from mailparser_reply.parser import EmailMessage
+
+    from backend.email.parse import REPLY_LANGUAGES, _reply_part, _reply_patterns
+
+    library = EmailReplyParser(languages=list(REPLY_LANGUAGES))
+    header = _reply_patterns(tuple(EmailMessage(text="", languages=library.languages).languages))[0]
+    for text in REPLY_TEXTS:
+        read = EmailMessage(text=text, languages=list(library.languages))
+        assert header.findall(read.text) == read.HEADER_REGEX.findall(read.text), text
+        replies = library.read(text).replies
+        expected = (replies[0].body or text).strip() if text.strip() else ""
+        assert _reply_part(text) == expected, text

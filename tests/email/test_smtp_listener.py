@@ -107,3 +107,44 @@ async def test_with_a_certificate_starttls_is_offered_and_required(certificate):
         server.close()
         await server.wait_closed()
     assert len(stored.items) == 1
+
+
+def test_an_address_in_a_command_is_read_as_aiosmtpd_reads_it():
+    from aiosmtpd.smtp import SMTP
+
+    from backend.email.smtp_listener import ListenerSMTP
+
+    arguments = [
+        "<ana@example.com>",
+        "<ana@example.com> SIZE=1000 BODY=8BITMIME",
+        " <Ana.Garcia+orders@Example.COM>",
+        "ana@example.com",
+        "ana@example.com SMTPUTF8",
+        "<>",
+        "",
+        "<ana@example.com",
+        "not an address",
+        "@",
+        "<a@>",
+        ":",
+        "ana@",  # aiosmtpd raises on these two (the session answers 500): so do we
+        '"',
+        "<@relay.example:ana@example.com>",
+        '<"ana garcia"@example.com>',
+        "<josé@exámple.com>",
+        f"<{'a' * 70}@example.com>",
+    ]
+    for limit in (0, 64):
+        stock, ours = SMTP(None), ListenerSMTP(None)
+        stock.local_part_limit = ours.local_part_limit = limit
+        for arg in arguments:
+            try:
+                expected: object = stock._getaddr(arg)
+            except Exception as exc:  # noqa: BLE001 - compared with ours below
+                expected = type(exc)
+            for _ in range(2):  # the second time from the cache
+                try:
+                    got: object = ours._getaddr(arg)
+                except Exception as exc:  # noqa: BLE001
+                    got = type(exc)
+                assert got == expected, arg
