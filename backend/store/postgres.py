@@ -4,8 +4,10 @@
 the engine under ``self.writer`` and ``self.readers``:
 
 - ``PgWriter.run(fn)`` runs a transaction function on a pooled connection on a worker
-  thread, one at a time in this process (the areas' check-then-write rules assume one
-  writer, as SQLite's does), with a ``PgStoreTx`` that speaks the ``Tx`` interface;
+  thread, with group commit as SQLite's writer (the functions that wait share one
+  COMMIT, each in a savepoint), one batch at a time in this process (the areas'
+  check-then-write rules assume one writer, as SQLite's does), with a ``PgStoreTx`` that
+  speaks the ``Tx`` interface;
 - ``PgReaders`` reads on the pool, rows indexed by name and by position as
   ``sqlite3.Row``;
 - every statement goes through ``pg_dialect.translate`` (once per SQL string);
@@ -37,6 +39,7 @@ from backend.store import conversations as conv
 from backend.store.engine import (
     AFTER_BATCH,
     LOGGED_EVENTS,
+    MAX_BATCH,
     CommittedEvent,
     SqlEvent,
     iso,
@@ -235,9 +238,19 @@ def _events_of(
     return events, entities
 
 
+@dataclass(slots=True)
+class _PgJob:
+    fn: Callable[[PgStoreTx], Any]
+    future: asyncio.Future[tuple[Any, list[Callable[[], None]]]]
+
+
 class PgWriter:
-    """Runs transaction functions one at a time (in this process) on the engine's pool,
-    and publishes their events in commit order."""
+    """Runs transaction functions in this process with group commit, as SQLite's writer:
+    the functions that wait while a batch commits run together next, each in a savepoint
+    of its own (one that raises is rolled back alone), under one COMMIT (one WAL flush
+    for the batch). Batches run one at a time in this process (the areas' check-then-write
+    rules assume one writer, as SQLite's does); their events are published in commit
+    order before the callers wake."""
 
     def __init__(
         self,
@@ -245,12 +258,16 @@ class PgWriter:
         *,
         now: Callable[[], datetime],
         on_commit: Callable[[list[CommittedEvent]], None],
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self._engine = engine
         self._now = now
         self._on_commit = on_commit
+        self._max_batch = max_batch
         self._lock = threading.Lock()
         self._newest = 0
+        self._waiting: list[_PgJob] = []
+        self._draining: asyncio.Task[None] | None = None
         self.batches = 0
         self.transactions = 0
         self._open = False
@@ -271,7 +288,11 @@ class PgWriter:
         if not self._open:
             raise RuntimeError("the store is not open")
         loop = asyncio.get_running_loop()
-        result, callbacks = await asyncio.to_thread(self._write, fn, loop)
+        job = _PgJob(fn, loop.create_future())
+        self._waiting.append(job)
+        if self._draining is None or self._draining.done():
+            self._draining = loop.create_task(self._drain(), name="ttydesk-pg-writer")
+        result, callbacks = await job.future
         for callback in callbacks:
             try:
                 callback()
@@ -279,19 +300,66 @@ class PgWriter:
                 log.exception("after-commit callback failed")
         return result
 
+    async def _drain(self) -> None:
+        """Commit what waits, a batch at a time, until nothing does."""
+        while self._waiting:
+            batch = self._waiting[: self._max_batch]
+            del self._waiting[: self._max_batch]
+            try:
+                outcomes, events = await asyncio.to_thread(self._write, batch)
+            except Exception as exc:  # the batch did not commit: each of its jobs failed
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                continue
+            if events:
+                self._publish(events)  # in commit order, before the callers wake
+            for job, outcome in zip(batch, outcomes, strict=True):
+                if job.future.done():  # its caller was cancelled
+                    continue
+                if isinstance(outcome, BaseException):
+                    job.future.set_exception(outcome)
+                else:
+                    job.future.set_result(outcome)
+
     def _write(
-        self, fn: Callable[[PgStoreTx], T], loop: asyncio.AbstractEventLoop
-    ) -> tuple[T, list[Callable[[], None]]]:
+        self, batch: list[_PgJob]
+    ) -> tuple[list[tuple[Any, list[Callable[[], None]]] | BaseException], list[CommittedEvent]]:
+        """One transaction for the batch; each job's (result, after-commit callbacks), or
+        what it raised, and the batch's events once committed."""
         with self._lock:
             now = self._now()
-            with self._engine.pool.connection() as conn:
-                tx = PgStoreTx(conn, now, iso(now) or "", self._newest + 1)
-                result = fn(tx)
+            now_iso = iso(now) or ""
+            outcomes: list[tuple[Any, list[Callable[[], None]]] | BaseException] = []
+            done: list[PgStoreTx] = []
+            with self._engine.pool.connection() as conn, conn.transaction():
+                next_seq = self._newest + 1
+                for job in batch:
+                    tx = PgStoreTx(conn, now, now_iso, next_seq)
+                    try:
+                        if len(batch) == 1:
+                            result = job.fn(tx)  # alone: its failure rolls back the batch
+                        else:
+                            with conn.transaction():  # a savepoint: rolled back alone
+                                result = job.fn(tx)
+                    except Exception as exc:
+                        if len(batch) == 1:
+                            raise
+                        outcomes.append(exc)
+                        continue
+                    outcomes.append((result, tx.after_commit))
+                    done.append(tx)
+                    next_seq = tx.next_seq
                 for statements in AFTER_BATCH:
                     for sql in statements:
                         run_sql(conn, sql)
-                pending, entities = _events_of(tx)
-                events = append_events(conn, pending, tx.now_iso)
+                pending: list[tuple[str, dict[str, Any] | BaseModel]] = []
+                entities: list[int] = []
+                for tx in done:
+                    found, ids = _events_of(tx)
+                    pending += found
+                    entities += ids
+                events = append_events(conn, pending, now_iso)
                 # a snapshot's row, as SQLite's log names it (its frame is logged whole)
                 snapshots = [
                     (entity, event.seq)
@@ -303,14 +371,12 @@ class PgWriter:
                         cursor.executemany(
                             "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
                         )
-            # committed when the pool's block ended without an exception
+            # committed when the transaction's block ended without an exception
             if events:
                 self._newest = events[-1].seq
-                # published in commit order (under the lock), before the caller wakes
-                loop.call_soon_threadsafe(self._publish, events)
             self.batches += 1
-            self.transactions += 1
-            return result, tx.after_commit
+            self.transactions += len(batch)
+            return outcomes, events
 
     def _publish(self, events: list[CommittedEvent]) -> None:
         try:
