@@ -14,8 +14,13 @@ the engine under ``self.writer`` and ``self.readers``:
 - a snapshot event (``Tx.emit_sql``, whose frame SQLite builds in SQL) is built here
   from the wire model the REST reads return (``load_thread``/``load_ticket``/
   ``load_message``) just before COMMIT, and logged with its frame;
-- events are numbered at COMMIT in commit order (``pg_events.append_events``) and
-  published before ``run`` returns, in that order.
+- events are numbered at COMMIT in commit order (``pg_events.append_events``);
+- the commit listeners (the hub, the view counts, …) are fed by an ``EventFollower``
+  alone, which reads the log after every process's commits, this one's included: every
+  process publishes every event of every process, in the one order of the log, none
+  missing, none twice. ``run`` returns once the follower has published the events of
+  its transaction, so a client still sees an event no later than the response of the
+  request that caused it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import psycopg
 from psycopg.rows import RowMaker
 from pydantic import BaseModel
 
+from backend import schemas
 from backend.domain.clock import Clock, SystemClock
 from backend.domain.errors import NotFound
 from backend.store import conversations as conv
@@ -49,7 +55,8 @@ from backend.store.engine import (
 from backend.store.pg_copy import copy_to_postgresql
 from backend.store.pg_dialect import configure, fts5_words, parameters, translate
 from backend.store.pg_engine import PgEngine
-from backend.store.pg_events import append_events, frame, newest_seq
+from backend.store.pg_events import EventFollower, append_events, frame, newest_seq
+from backend.store.pg_presence import PresenceRelay
 from backend.store.pg_search import snippet
 from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
@@ -57,6 +64,10 @@ from backend.store.types import EventPage
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# how long a write waits for the follower to publish its events before it returns anyway
+# (the events are logged: clients get them when the follower catches up)
+PUBLISH_WAIT_SECONDS = 10.0
 
 
 class Row:
@@ -241,7 +252,8 @@ def _events_of(
 @dataclass(slots=True)
 class _PgJob:
     fn: Callable[[PgStoreTx], Any]
-    future: asyncio.Future[tuple[Any, list[Callable[[], None]]]]
+    # (result, after-commit callbacks, the newest event its batch logged)
+    future: asyncio.Future[tuple[Any, list[Callable[[], None]], int]]
 
 
 class PgWriter:
@@ -249,32 +261,36 @@ class PgWriter:
     the functions that wait while a batch commits run together next, each in a savepoint
     of its own (one that raises is rolled back alone), under one COMMIT (one WAL flush
     for the batch). Batches run one at a time in this process (the areas' check-then-write
-    rules assume one writer, as SQLite's does); their events are published in commit
-    order before the callers wake."""
+    rules assume one writer, as SQLite's does). ``run`` returns once the follower has
+    published the events of its batch."""
 
     def __init__(
-        self,
-        engine: PgEngine,
-        *,
-        now: Callable[[], datetime],
-        on_commit: Callable[[list[CommittedEvent]], None],
-        max_batch: int = MAX_BATCH,
+        self, engine: PgEngine, *, now: Callable[[], datetime], max_batch: int = MAX_BATCH
     ) -> None:
         self._engine = engine
         self._now = now
-        self._on_commit = on_commit
         self._max_batch = max_batch
         self._lock = threading.Lock()
         self._newest = 0
         self._waiting: list[_PgJob] = []
         self._draining: asyncio.Task[None] | None = None
-        self.batches = 0
+        self.follower: EventFollower | None = None
+        self.commits = 0
         self.transactions = 0
+        self.followed = 0  # pages of events the follower has published
         self._open = False
 
     @property
+    def batches(self) -> int:
+        """Grows with every commit this process has made or followed (what the view
+        counts' cache is tagged with: another process's commit makes it stale too)."""
+        return self.commits + self.followed
+
+    @property
     def newest_seq(self) -> int:
-        return self._newest
+        """The newest event this process has committed or published."""
+        follower = self.follower
+        return max(self._newest, follower.cursor if follower is not None else 0)
 
     def start(self) -> None:
         with self._engine.pool.connection() as conn:
@@ -292,7 +308,9 @@ class PgWriter:
         self._waiting.append(job)
         if self._draining is None or self._draining.done():
             self._draining = loop.create_task(self._drain(), name="ttydesk-pg-writer")
-        result, callbacks = await job.future
+        result, callbacks, last = await job.future
+        if last:
+            await self._published(last)
         for callback in callbacks:
             try:
                 callback()
@@ -300,40 +318,48 @@ class PgWriter:
                 log.exception("after-commit callback failed")
         return result
 
+    async def _published(self, seq: int) -> None:
+        follower = self.follower
+        if follower is None:
+            return
+        try:
+            async with asyncio.timeout(PUBLISH_WAIT_SECONDS):
+                await follower.wait_for(seq)
+        except TimeoutError:
+            log.warning("the event log's follower is behind event %s: answering anyway", seq)
+
     async def _drain(self) -> None:
         """Commit what waits, a batch at a time, until nothing does."""
         while self._waiting:
             batch = self._waiting[: self._max_batch]
             del self._waiting[: self._max_batch]
             try:
-                outcomes, events = await asyncio.to_thread(self._write, batch)
+                outcomes, last = await asyncio.to_thread(self._write, batch)
             except Exception as exc:  # the batch did not commit: each of its jobs failed
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(exc)
                 continue
-            if events:
-                self._publish(events)  # in commit order, before the callers wake
             for job, outcome in zip(batch, outcomes, strict=True):
                 if job.future.done():  # its caller was cancelled
                     continue
                 if isinstance(outcome, BaseException):
                     job.future.set_exception(outcome)
                 else:
-                    job.future.set_result(outcome)
+                    job.future.set_result((*outcome, last))
 
     def _write(
         self, batch: list[_PgJob]
-    ) -> tuple[list[tuple[Any, list[Callable[[], None]]] | BaseException], list[CommittedEvent]]:
-        """One transaction for the batch; each job's (result, after-commit callbacks), or
-        what it raised, and the batch's events once committed."""
+    ) -> tuple[list[tuple[Any, list[Callable[[], None]]] | BaseException], int]:
+        """One transaction for the batch: each job's (result, after-commit callbacks), or
+        what it raised, and the newest event the batch logged (0: none)."""
         with self._lock:
             now = self._now()
             now_iso = iso(now) or ""
             outcomes: list[tuple[Any, list[Callable[[], None]]] | BaseException] = []
             done: list[PgStoreTx] = []
             with self._engine.pool.connection() as conn, conn.transaction():
-                next_seq = self._newest + 1
+                next_seq = self.newest_seq + 1
                 for job in batch:
                     tx = PgStoreTx(conn, now, now_iso, next_seq)
                     try:
@@ -372,17 +398,12 @@ class PgWriter:
                             "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
                         )
             # committed when the transaction's block ended without an exception
-            if events:
-                self._newest = events[-1].seq
-            self.batches += 1
+            last = events[-1].seq if events else 0
+            if last:
+                self._newest = max(self._newest, last)
+            self.commits += 1
             self.transactions += len(batch)
-            return outcomes, events
-
-    def _publish(self, events: list[CommittedEvent]) -> None:
-        try:
-            self._on_commit(events)
-        except Exception:
-            log.exception("publishing committed events failed")
+            return outcomes, last
 
 
 class PgReaders:
@@ -422,20 +443,71 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         self.clock = clock or SystemClock()
         self._listen(on_commit)
         self.engine = PgEngine(url, now=self.clock.now, max_size=pool_size, configure=configure)
-        self.writer = PgWriter(self.engine, now=self.clock.now, on_commit=self._published)  # type: ignore[assignment]
+        self.writer = PgWriter(self.engine, now=self.clock.now)  # type: ignore[assignment]
         self.readers = PgReaders(self.engine)  # type: ignore[assignment]
+        self._presence_listeners: list[Callable[[str, dict[str, Any] | None], None]] = []
+        self._presence: PresenceRelay | None = None
 
     async def open(self) -> None:
         await self.engine.open()
         await self.start()
 
     async def start(self) -> None:
-        """After the engine has opened (``startup.open_postgresql`` opens it)."""
+        """After the engine has opened (``startup.open_postgresql`` opens it): the
+        follower reads the log from its newest event on, and publishes what every
+        process commits from then."""
         await asyncio.to_thread(self.writer.start)
+        follower = EventFollower(self.url, self._followed, after=self.writer.newest_seq)
+        await follower.start()
+        self.writer.follower = follower
+        self._presence = PresenceRelay(self.url, self._presence_heard)
+        await self._presence.start()
+
+    def _followed(self, events: list[CommittedEvent]) -> None:
+        self.writer.followed += 1
+        self._published(events)
+
+    def on_presence(self, callback: Callable[[str, dict[str, Any] | None], None]) -> None:
+        self._presence_listeners.append(callback)
+
+    def share_presence(self, key: str, presence: dict[str, Any]) -> None:
+        """Tell the other processes a client's presence (``pg_presence``)."""
+        if self._presence is not None:
+            self._presence.share(key, presence)
+
+    def _presence_heard(self, key: str, presence: dict[str, Any] | None) -> None:
+        for callback in self._presence_listeners:
+            callback(key, presence)
 
     async def close(self) -> None:
+        presence, self._presence = self._presence, None
+        if presence is not None:
+            await presence.stop()
         self.writer.stop()
+        follower, self.writer.follower = self.writer.follower, None
+        if follower is not None:
+            await follower.stop()
         await self.engine.close()
+
+    async def emit_view_counts(
+        self, counts: schemas.ViewCounts, *, unless_logged_after: int | None = None
+    ) -> bool:
+        """As ``ViewsStore.emit_view_counts``, exact across processes: the log's newest
+        number is read with the counter's row locked, so no other process's event can be
+        numbered between the check and this event."""
+
+        def emit(tx: PgStoreTx) -> bool:
+            if unless_logged_after is not None:
+                row = tx.conn.execute(
+                    "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE"
+                ).fetchone()
+                # or numbered by a transaction earlier in this one's batch (at its COMMIT)
+                if row is None or max(row[0], tx.next_seq - 1) > unless_logged_after:
+                    return False
+            tx.emit(schemas.EventType.view_counts, counts)
+            return True
+
+        return await self.write(emit)
 
     async def copy_from_sqlite(self, sqlite_path: Path) -> dict[str, int]:
         """Copy the SQLite database at ``sqlite_path`` into this (opened, empty) one

@@ -8,11 +8,12 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 
+import psycopg
 import pytest
 
 from backend.store.engine import CommittedEvent
-from backend.store.pg_engine import PgEngine, PgTx
-from backend.store.pg_events import EventFollower
+from backend.store.pg_engine import PgEngine, PgTx, migrate
+from backend.store.pg_events import EventFollower, append_events
 
 WAIT_SECONDS = 30.0
 NEVER = 3600.0  # a poll interval no test waits for: only a notification wakes the follower
@@ -175,3 +176,51 @@ async def test_a_follower_whose_connections_are_cut_connects_again_and_misses_no
     await asyncio.wait_for(follower.wait_for(3), WAIT_SECONDS)
     assert seen.seqs == [1, 2, 3]
     assert follower.connections >= 2
+
+
+def waiting_on_a_lock(observer: psycopg.Connection, conn: psycopg.Connection) -> bool:
+    row = observer.execute(
+        "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (conn.info.backend_pid,)
+    ).fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+async def test_a_follower_polling_while_two_transactions_would_commit_out_of_order_misses_none(
+    postgresql_url, follow
+):
+    """The trap: the first transaction has its number, the second wants a higher one and
+    would commit first. The second waits on the counter's row until the first commits,
+    so the follower (polling all the while, as every process's hub does) never moves
+    past a number that commits later."""
+    with psycopg.connect(postgresql_url, autocommit=True) as conn:
+        migrate(conn)
+    follower, seen = await follow(poll_seconds=0.01)
+    at = "2026-12-06T10:00:00.000000+00:00"
+    with (
+        psycopg.connect(postgresql_url) as first,
+        psycopg.connect(postgresql_url) as second,
+        psycopg.connect(postgresql_url, autocommit=True) as observer,
+    ):
+        [lower] = append_events(first, [("test.first", {"n": 1})], at)  # numbered, open
+
+        def numbered_then_committed() -> int:
+            [higher] = append_events(second, [("test.second", {"n": 2})], at)
+            second.commit()
+            return higher.seq
+
+        later = asyncio.create_task(asyncio.to_thread(numbered_then_committed))
+
+        async def second_waits_or_is_done() -> bool:
+            return later.done() or await asyncio.to_thread(waiting_on_a_lock, observer, second)
+
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not await second_waits_or_is_done():
+                await asyncio.sleep(0.01)
+        assert not later.done(), "the second committed its higher number before the first"
+        follower.caught_up.clear()
+        await asyncio.wait_for(follower.caught_up.wait(), WAIT_SECONDS)  # it read meanwhile
+        assert seen.seqs == []
+        first.commit()
+        higher = await asyncio.wait_for(later, WAIT_SECONDS)
+    await asyncio.wait_for(follower.wait_for(higher), WAIT_SECONDS)
+    assert seen.seqs == [lower.seq, higher] == [1, 2]
