@@ -4,10 +4,8 @@
 the engine under ``self.writer`` and ``self.readers``:
 
 - ``PgWriter.run(fn)`` runs a transaction function on a pooled connection on a worker
-  thread, with group commit as SQLite's writer (the functions that wait share one
-  COMMIT, each in a savepoint), one batch at a time in this process (the areas'
-  check-then-write rules assume one writer, as SQLite's does), with a ``PgStoreTx`` that
-  speaks the ``Tx`` interface;
+  thread, one at a time in this process (the areas' check-then-write rules assume one
+  writer, as SQLite's does), with a ``PgStoreTx`` that speaks the ``Tx`` interface;
 - ``PgReaders`` reads on the pool, rows indexed by name and by position as
   ``sqlite3.Row``;
 - every statement goes through ``pg_dialect.translate`` (once per SQL string);
@@ -45,7 +43,6 @@ from backend.store import conversations as conv
 from backend.store.engine import (
     AFTER_BATCH,
     LOGGED_EVENTS,
-    MAX_BATCH,
     CommittedEvent,
     SqlEvent,
     iso,
@@ -249,33 +246,16 @@ def _events_of(
     return events, entities
 
 
-@dataclass(slots=True)
-class _PgJob:
-    fn: Callable[[PgStoreTx], Any]
-    # (result, after-commit callbacks, the newest event its batch logged)
-    future: asyncio.Future[tuple[Any, list[Callable[[], None]], int]]
-
-
 class PgWriter:
-    """Runs transaction functions in this process with group commit, as SQLite's writer:
-    the functions that wait while a batch commits run together next, each in a savepoint
-    of its own (one that raises is rolled back alone), under one COMMIT (one WAL flush
-    for the batch). Batches run one at a time in this process (the areas' check-then-write
-    rules assume one writer, as SQLite's does). ``run`` returns once the follower has
-    published the events of its batch."""
+    """Runs transaction functions one at a time (in this process) on the engine's pool;
+    ``run`` returns once the follower has published the events of its transaction."""
 
-    def __init__(
-        self, engine: PgEngine, *, now: Callable[[], datetime], max_batch: int = MAX_BATCH
-    ) -> None:
+    def __init__(self, engine: PgEngine, *, now: Callable[[], datetime]) -> None:
         self._engine = engine
         self._now = now
-        self._max_batch = max_batch
         self._lock = threading.Lock()
         self._newest = 0
-        self._waiting: list[_PgJob] = []
-        self._draining: asyncio.Task[None] | None = None
         self.follower: EventFollower | None = None
-        self.commits = 0
         self.transactions = 0
         self.followed = 0  # pages of events the follower has published
         self._open = False
@@ -284,7 +264,7 @@ class PgWriter:
     def batches(self) -> int:
         """Grows with every commit this process has made or followed (what the view
         counts' cache is tagged with: another process's commit makes it stale too)."""
-        return self.commits + self.followed
+        return self.transactions + self.followed
 
     @property
     def newest_seq(self) -> int:
@@ -303,12 +283,7 @@ class PgWriter:
     async def run(self, fn: Callable[[PgStoreTx], T]) -> T:
         if not self._open:
             raise RuntimeError("the store is not open")
-        loop = asyncio.get_running_loop()
-        job = _PgJob(fn, loop.create_future())
-        self._waiting.append(job)
-        if self._draining is None or self._draining.done():
-            self._draining = loop.create_task(self._drain(), name="ttydesk-pg-writer")
-        result, callbacks, last = await job.future
+        result, callbacks, last = await asyncio.to_thread(self._write, fn)
         if last:
             await self._published(last)
         for callback in callbacks:
@@ -328,64 +303,17 @@ class PgWriter:
         except TimeoutError:
             log.warning("the event log's follower is behind event %s: answering anyway", seq)
 
-    async def _drain(self) -> None:
-        """Commit what waits, a batch at a time, until nothing does."""
-        while self._waiting:
-            batch = self._waiting[: self._max_batch]
-            del self._waiting[: self._max_batch]
-            try:
-                outcomes, last = await asyncio.to_thread(self._write, batch)
-            except Exception as exc:  # the batch did not commit: each of its jobs failed
-                for job in batch:
-                    if not job.future.done():
-                        job.future.set_exception(exc)
-                continue
-            for job, outcome in zip(batch, outcomes, strict=True):
-                if job.future.done():  # its caller was cancelled
-                    continue
-                if isinstance(outcome, BaseException):
-                    job.future.set_exception(outcome)
-                else:
-                    job.future.set_result((*outcome, last))
-
-    def _write(
-        self, batch: list[_PgJob]
-    ) -> tuple[list[tuple[Any, list[Callable[[], None]]] | BaseException], int]:
-        """One transaction for the batch: each job's (result, after-commit callbacks), or
-        what it raised, and the newest event the batch logged (0: none)."""
+    def _write(self, fn: Callable[[PgStoreTx], T]) -> tuple[T, list[Callable[[], None]], int]:
         with self._lock:
             now = self._now()
-            now_iso = iso(now) or ""
-            outcomes: list[tuple[Any, list[Callable[[], None]]] | BaseException] = []
-            done: list[PgStoreTx] = []
-            with self._engine.pool.connection() as conn, conn.transaction():
-                next_seq = self.newest_seq + 1
-                for job in batch:
-                    tx = PgStoreTx(conn, now, now_iso, next_seq)
-                    try:
-                        if len(batch) == 1:
-                            result = job.fn(tx)  # alone: its failure rolls back the batch
-                        else:
-                            with conn.transaction():  # a savepoint: rolled back alone
-                                result = job.fn(tx)
-                    except Exception as exc:
-                        if len(batch) == 1:
-                            raise
-                        outcomes.append(exc)
-                        continue
-                    outcomes.append((result, tx.after_commit))
-                    done.append(tx)
-                    next_seq = tx.next_seq
+            with self._engine.pool.connection() as conn:
+                tx = PgStoreTx(conn, now, iso(now) or "", self.newest_seq + 1)
+                result = fn(tx)
                 for statements in AFTER_BATCH:
                     for sql in statements:
                         run_sql(conn, sql)
-                pending: list[tuple[str, dict[str, Any] | BaseModel]] = []
-                entities: list[int] = []
-                for tx in done:
-                    found, ids = _events_of(tx)
-                    pending += found
-                    entities += ids
-                events = append_events(conn, pending, now_iso)
+                pending, entities = _events_of(tx)
+                events = append_events(conn, pending, tx.now_iso)
                 # a snapshot's row, as SQLite's log names it (its frame is logged whole)
                 snapshots = [
                     (entity, event.seq)
@@ -397,13 +325,12 @@ class PgWriter:
                         cursor.executemany(
                             "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
                         )
-            # committed when the transaction's block ended without an exception
+            # committed when the pool's block ended without an exception
             last = events[-1].seq if events else 0
             if last:
                 self._newest = max(self._newest, last)
-            self.commits += 1
-            self.transactions += len(batch)
-            return outcomes, last
+            self.transactions += 1
+            return result, tx.after_commit, last
 
 
 class PgReaders:
@@ -501,8 +428,7 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
                 row = tx.conn.execute(
                     "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE"
                 ).fetchone()
-                # or numbered by a transaction earlier in this one's batch (at its COMMIT)
-                if row is None or max(row[0], tx.next_seq - 1) > unless_logged_after:
+                if row is None or row[0] > unless_logged_after:
                     return False
             tx.emit(schemas.EventType.view_counts, counts)
             return True
