@@ -14,8 +14,9 @@ module gives one "skipped" line saying what to install.
   (``tests.bench.push_load``), the clients and the webhooks spread over the processes:
   a client of one process must see the messages posted to the other. Target p99 < 100 ms.
 - **replay**: a client reconnects with ``?since=`` 10,000 events back, to a process started
-  on a database that ingest filled (the events are read from the log, not from memory):
-  the time to the last frame.
+  on a database that ingest filled (topped up to 10,000 events with copies of its newest
+  ones where ingest logged fewer; the events are read from the log, not from memory): the
+  time to the last frame.
 - **search**: the queries of ``tests.bench.search`` on the generated database
   (``tests.bench.generate``), on SQLite and copied into PostgreSQL with ``ttydesk admin
   migrate --to`` (the copy's time is reported, then ``ANALYZE``'s). Target p95 < 50 ms.
@@ -300,10 +301,36 @@ async def replay_once(url: str, token: str, since: int, last: int) -> tuple[floa
     raise RuntimeError(f"the socket closed before event {last} (after {frames} frames)")
 
 
+async def top_up(engine: Engine, events: int) -> None:
+    """Log ``events`` more events through the store, copies of the newest ones ingest
+    logged (their types and sizes), so that there are 10,000 to replay."""
+    import json
+
+    from backend.store import PostgresStore, SqliteStore
+
+    store = SqliteStore(engine.db) if engine.url is None else PostgresStore(engine.url)
+    await store.open()
+    try:
+        page = await store.event_page(max(0, engine.newest_seq() - 500), 500)
+        samples = [json.loads(text) for _, text in page.frames]
+        for start in range(0, events, 500):
+            chunk = [samples[n % len(samples)] for n in range(start, min(events, start + 500))]
+
+            def log(tx: Any, chunk: list[dict[str, Any]] = chunk) -> None:
+                for sample in chunk:
+                    tx.emit(sample["type"], sample["data"])
+
+            await store.write(log)
+    finally:
+        await store.close()
+
+
 def replay(filled: dict[str, Engine]) -> list[Row]:
     timings: dict[str, tuple[float, int, int]] = {}
     for key in ("sqlite", "pg1"):
         engine = filled[key]
+        if engine.newest_seq() < REPLAY_EVENTS:
+            asyncio.run(top_up(engine, REPLAY_EVENTS - engine.newest_seq()))
         newest = engine.newest_seq()
         since = max(0, newest - REPLAY_EVENTS)
         with serving(engine, 1, seed=False) as (server,), pinned(LOAD_CORE):
