@@ -254,7 +254,9 @@ class TtydeskApp(App[int]):
         # Everything made so far (modules, classes, styles) lives as long as the app: keep it
         # out of the cyclic collector's full passes, which otherwise take ~60 ms at random
         # moments (such as opening a thread). Frozen objects are still freed by refcount.
+        # ``ttydesk`` turns the collector off while the modules load: on again from here.
         gc.freeze()
+        gc.enable()
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.screen_change_signal.subscribe(self, self._release_held_toasts)
@@ -340,10 +342,17 @@ class TtydeskApp(App[int]):
         if isinstance(self.screen, StartScreen):  # the demo stopped, and is back
             self.pop_screen()
         self.ready_event.set()
-        # the live stream (and its imports) once the first page is drawn
+        # the live stream (and its imports) once the first page is drawn, and httpx (for
+        # what is not a GET) loaded on a thread meanwhile
         await self._first_page_in(first_page)
         self.call_after_refresh(self._run_live)
+        self.call_after_refresh(self._load_http)
         self._offer_to_save()
+
+    @work(thread=True, group="http", exit_on_error=False)
+    def _load_http(self) -> None:
+        if self.client is not None:
+            self.client.load_http()
 
     async def _first_page_in(self, first_page: asyncio.Task[Page[Thread]]) -> None:
         from tui.screens.inbox import InboxScreen

@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import random
 import ssl
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-# httpx's package imports its command-line client whenever click is installed (click,
-# pygments, rich.syntax, rich.progress: a fifth of the inbox's start-up), and falls back to
-# a stub when that import fails; the inbox never runs it
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-import httpx  # noqa: E402
-from pydantic import BaseModel, TypeAdapter, ValidationError  # noqa: E402
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from backend.schemas import (  # noqa: E402
+from backend.schemas import (
     API_PREFIX,
     Agent,
     AvailablePhoneNumber,
@@ -89,6 +86,10 @@ from backend.schemas import (  # noqa: E402
     ViewCreate,
     ViewUpdate,
 )
+from tui import quick_http
+
+if TYPE_CHECKING:
+    import httpx
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -143,8 +144,35 @@ def _tls_context(server: str) -> ssl.SSLContext | bool:
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
+class Answer(Protocol):
+    """What the client reads of a response (httpx's, or ``quick_http``'s)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    def json(self) -> Any: ...
+
+
+def _import_httpx() -> Any:
+    # httpx's package imports its command-line client whenever click is installed (click,
+    # pygments, rich.syntax, rich.progress: a fifth of the inbox's start-up), and falls
+    # back to a stub when that import fails; the inbox never runs it
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    import httpx
+
+    return httpx
+
+
 class ApiClient:
-    """The v1 REST API, one typed method per endpoint."""
+    """The v1 REST API, one typed method per endpoint.
+
+    httpx is loaded when first needed: until then (the inbox's start) GETs go out with
+    ``quick_http``; ``load_http`` (which the app calls on a thread after its first frame)
+    loads it ahead of that need.
+    """
 
     def __init__(
         self,
@@ -156,16 +184,33 @@ class ApiClient:
     ) -> None:
         self.server = normalise_server(server)
         self.token = token
-        self._http = httpx.AsyncClient(
-            base_url=self.server + API_PREFIX,
-            headers={"Authorization": f"Bearer {token}", "User-Agent": "ttydesk-tui"},
-            timeout=timeout,
-            transport=transport,
-            verify=_tls_context(self.server),
-        )
+        self._transport = transport
+        self._timeout = timeout
+        self._http: httpx.AsyncClient | None = None
+        self._http_made = threading.Lock()
+        self._quick = transport is None and quick_http.usable(self.server, token)
+
+    def load_http(self) -> httpx.AsyncClient:
+        """httpx's client, made (and httpx loaded) on the first call; safe on a thread."""
+        with self._http_made:
+            if self._http is None:
+                httpx = _import_httpx()
+                self._http = httpx.AsyncClient(
+                    base_url=self.server + API_PREFIX,
+                    headers={"Authorization": f"Bearer {self.token}", "User-Agent": "ttydesk-tui"},
+                    timeout=self._timeout,
+                    transport=self._transport,
+                    verify=_tls_context(self.server),
+                )
+                # what httpcore imports on its first request under asyncio, loaded here too
+                for module in ("httpcore._backends.anyio", "anyio._backends._asyncio"):
+                    with contextlib.suppress(ImportError):
+                        importlib.import_module(module)
+            return self._http
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     # ----------------------------------------------------------------- plumbing
 
@@ -177,24 +222,49 @@ class ApiClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         files: dict[str, Any] | None = None,
-    ) -> httpx.Response:
+    ) -> Answer:
         if params:
             params = {k: _param(v) for k, v in params.items() if v is not None}
-        try:
-            response = await self._http.request(
-                method, path, params=params, json=json_body, files=files
-            )
-        except httpx.TimeoutException as exc:
-            raise ApiError(
-                0, "timeout", f"The server at {self.server} did not answer in time."
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ApiError(
-                0, "unreachable", f"Cannot reach the server at {self.server} ({_reason(exc)})."
-            ) from exc
+        if self._http is None and self._quick and method == "GET":
+            response: Answer = await self._quick_get(path, params or {})
+        else:
+            response = await self._httpx_request(method, path, params, json_body, files)
         if response.status_code >= 400:
             raise _error_from(response)
         return response
+
+    async def _quick_get(self, path: str, params: dict[str, Any]) -> Answer:
+        try:
+            return await quick_http.get(
+                self.server + API_PREFIX, path, params, self.token, self._timeout
+            )
+        except quick_http.QuickHttpError as exc:
+            if exc.timeout:
+                raise self._timed_out() from exc
+            raise self._unreached(_reason(exc)) from exc
+
+    async def _httpx_request(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json_body: Any,
+        files: dict[str, Any] | None,
+    ) -> Answer:
+        http = self.load_http()
+        httpx = _import_httpx()
+        try:
+            return await http.request(method, path, params=params, json=json_body, files=files)
+        except httpx.TimeoutException as exc:
+            raise self._timed_out() from exc
+        except httpx.HTTPError as exc:
+            raise self._unreached(_reason(exc)) from exc
+
+    def _timed_out(self) -> ApiError:
+        return ApiError(0, "timeout", f"The server at {self.server} did not answer in time.")
+
+    def _unreached(self, reason: str) -> ApiError:
+        return ApiError(0, "unreachable", f"Cannot reach the server at {self.server} ({reason}).")
 
     async def _get(self, path: str, model: type[M], **params: Any) -> M:
         response = await self.request("GET", path, params=params)
@@ -513,7 +583,7 @@ def prepare_parsing(*models: type[BaseModel]) -> None:
         model.model_rebuild()
 
 
-def _parse(model: type[M], response: httpx.Response) -> M:
+def _parse(model: type[M], response: Answer) -> M:
     _PARSED_TYPES.add(model)
     try:
         return model.model_validate_json(response.content)
@@ -526,7 +596,7 @@ def _parse(model: type[M], response: httpx.Response) -> M:
         ) from exc
 
 
-def _error_from(response: httpx.Response) -> ApiError:
+def _error_from(response: Answer) -> ApiError:
     status = response.status_code
     try:
         body = response.json()

@@ -537,6 +537,9 @@ class Writer:
         self.checkpointer = Checkpointer(path)
         self._next_seq = 1
         self.batches = 0
+        # batches that changed a row: the outbox's rounds (every second, mostly finding
+        # nothing to do) do not move it, so what is cached until a change stays cached
+        self.changed_batches = 0
         self.transactions = 0
 
     @property
@@ -614,6 +617,7 @@ class Writer:
         # fails, the transaction is rolled back whole and the batch run again with
         # savepoint each, where the failing job is rolled back alone.
         bare = len(batch) > 1 and all(getattr(job.fn, "replayable", False) for job in batch)
+        changes = conn.total_changes
         try:
             committed = self._commit(conn, batch, bare=bare)
             if committed is None:
@@ -629,6 +633,8 @@ class Writer:
         else:
             self._next_seq, outcomes, events, callbacks = committed
             self.batches += 1
+            if conn.total_changes != changes:
+                self.changed_batches += 1
             self.transactions += len(batch)
             self.checkpointer.committed()
         loop = batch[0].loop

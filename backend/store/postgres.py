@@ -267,6 +267,12 @@ class PgWriter:
         return self.transactions + self.followed
 
     @property
+    def changed_batches(self) -> int:
+        """What the view counts' cache follows: every batch (what a batch changed is not
+        counted here), this process's and the ones followed."""
+        return self.batches
+
+    @property
     def newest_seq(self) -> int:
         """The newest event this process has committed or published."""
         follower = self.follower

@@ -496,7 +496,7 @@ class ViewsStore(StoreBase):
         cache = self._counts_cache
         if not cache.tracking:
             return None
-        version = self.writer.batches
+        version = self.writer.changed_batches
         if (
             cache.counts is not None
             and cache.version == version

@@ -77,6 +77,23 @@ async def test_counts_come_from_the_cache_until_a_change(live_backend, monkeypat
         assert calls == []
 
 
+async def test_writes_that_change_nothing_leave_the_counts_cached(live_backend, monkeypatch):
+    """The outbox settles and claims through the writer every second, nearly always finding
+    nothing to do: those rounds made every GET /views (and every list's first page) recount
+    every view, some 70 ms each on 100k threads, while the inbox waited for its first frame."""
+    store = live_backend.store
+    await seed_threads(store, 2)
+    calls = spy_counts(store, monkeypatch)
+    async with live_backend.client(live_backend.agent_token) as client:
+        first = (await client.get("/api/v1/views/counts")).json()
+        calls.clear()
+        now = store.now()
+        assert await store.resolve_ambiguous(now, "no status came") == []
+        assert await store.claim_outbox(now, 4) == []
+        assert (await client.get("/api/v1/views/counts")).json() == first
+        assert calls == []
+
+
 async def test_concurrent_requests_share_one_recount(live_backend, monkeypatch):
     import asyncio
 

@@ -2,7 +2,10 @@
 
 The backend serves a copy of the generated database on core 0; the TUI runs headless
 (``App.run_test(size=(120, 40))``) in its own process on core 1
-(``tests.bench.inbox_client``), so its RSS is the client's alone.
+(``tests.bench.inbox_client``), so its RSS is the client's alone. First paint is the best of
+three starts, each beside a bare Textual app's first frame (``tests.bench.bare_textual_client``)
+started just before it: the ratio says how far the inbox is from Textual alone on the
+machine as it is during the run.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from tests.bench.common import ServerProcess, print_rows, row, run_module_json
 from tests.bench.generate import ensure_database
 
 NAME = "inbox"
+STARTS = 3  # first paint: the best of this many starts (the last one runs the whole client)
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,21 +41,44 @@ def main() -> list[dict[str, Any]]:
         db = Path(tmp) / "ttydesk.db"
         shutil.copyfile(meta["db"], db)
         with ServerProcess(["--db", str(db)]) as server:
-            r = run_module_json(
-                "tests.bench.inbox_client",
-                ["--server", server.url, "--token", meta["tokens"]["2"], "--core", "1"],
-                timeout=180,
-            )
+            client = ["--server", server.url, "--token", meta["tokens"]["2"], "--core", "1"]
+            bare, starts = [], []
+            for start in range(STARTS):
+                bare.append(run_module_json("tests.bench.bare_textual_client", ["--core", "1"]))
+                last = start == STARTS - 1
+                starts.append(
+                    run_module_json(
+                        "tests.bench.inbox_client",
+                        client if last else [*client, "--first-paint-only"],
+                        timeout=180,
+                    )
+                )
+            r = starts[-1]
     big = r["top_thread"] == meta["big_thread_id"]
+    paint = min(start["first_paint_ms"] for start in starts)
+    paint_cpu = min(start["first_paint_cpu_ms"] for start in starts)
+    imports = min(start["import_s"] for start in starts)
+    bare_paint = min(b["first_frame_ms"] for b in bare)
+    bare_cpu = min(b["first_frame_cpu_ms"] for b in bare)
     return [
         row(
             NAME,
-            f"first paint of the thread list ({r['total_threads']} threads in view; "
-            f"imports {r['import_s'] * 1000:.0f} ms incl.)",
-            r["first_paint_ms"],
+            f"first paint of the thread list ({r['total_threads']} threads in view; best of "
+            f"{STARTS}; imports {imports * 1000:.0f} ms incl.; baseline: bare Textual)",
+            paint,
             "ms",
             "<500 ms",
-            ok=r["first_paint_ms"] < 500,
+            baseline=bare_paint,
+            ratio=paint / bare_paint,
+            ok=paint < 500,
+        ),
+        row(
+            NAME,
+            "first paint: the client's CPU time (baseline: bare Textual's)",
+            paint_cpu,
+            "ms",
+            baseline=bare_cpu,
+            ratio=paint_cpu / bare_cpu,
         ),
         row(NAME, "key→frame p50, j/k", r["move_p50_ms"], "ms"),
         row(NAME, "key→frame p95, j/k", r["move_p95_ms"], "ms", "<16 ms", ok=r["move_p95_ms"] < 16),

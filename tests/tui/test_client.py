@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -23,8 +25,20 @@ from tests.tui.backend_fixtures import make_app, wait_for
 from tui.client import ApiClient, ApiError, LiveEvent, LiveStream, decode_event
 
 
-async def test_error_envelope_becomes_api_error(live_backend):
-    client = ApiClient(live_backend.url, live_backend.admin_token)
+def fresh_or_loaded(client: ApiClient, loaded: bool) -> ApiClient:
+    """A client as the inbox starts with it (its GETs sent by ``quick_http``), or with httpx
+    loaded, as it is after the first frame."""
+    if loaded:
+        client.load_http()
+    return client
+
+
+BOTH_WAYS = pytest.mark.parametrize("loaded", [False, True], ids=["quick_http", "httpx"])
+
+
+@BOTH_WAYS
+async def test_error_envelope_becomes_api_error(live_backend, loaded):
+    client = fresh_or_loaded(ApiClient(live_backend.url, live_backend.admin_token), loaded)
     try:
         with pytest.raises(ApiError) as caught:
             await client.contact(999999)
@@ -34,8 +48,9 @@ async def test_error_envelope_becomes_api_error(live_backend):
         await client.aclose()
 
 
-async def test_bad_token_is_a_sentence(live_backend):
-    client = ApiClient(live_backend.url, "wrong")
+@BOTH_WAYS
+async def test_bad_token_is_a_sentence(live_backend, loaded):
+    client = fresh_or_loaded(ApiClient(live_backend.url, "wrong"), loaded)
     try:
         with pytest.raises(ApiError) as caught:
             await client.me()
@@ -43,6 +58,89 @@ async def test_bad_token_is_a_sentence(live_backend):
         assert "did not accept your token" in caught.value.message
     finally:
         await client.aclose()
+
+
+@BOTH_WAYS
+async def test_a_page_reads_the_same_either_way(live_backend, loaded):
+    client = fresh_or_loaded(ApiClient(live_backend.url, live_backend.admin_token), loaded)
+    try:
+        me = await client.me()
+        page = await client.threads(view="builtin:all_open", offset=0, limit=5, with_total=True)
+        assert me.role == "admin" and page.total is not None and len(page.items) <= 5
+        assert (client._http is not None) == loaded  # the quick GETs did not load httpx
+    finally:
+        await client.aclose()
+
+
+@BOTH_WAYS
+async def test_a_server_that_is_not_there_is_a_sentence(loaded):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    client = fresh_or_loaded(ApiClient(f"127.0.0.1:{port}", "t"), loaded)
+    with pytest.raises(ApiError) as caught:
+        await client.me()
+    assert caught.value.status == 0 and caught.value.code == "unreachable"
+    assert caught.value.message.startswith(f"Cannot reach the server at http://127.0.0.1:{port}")
+    await client.aclose()
+
+
+@asynccontextmanager
+async def raw_server(answer: bytes | None) -> AsyncIterator[str]:
+    """Not a ttydesk backend: a server that reads a request and writes ``answer`` as it is
+    (a proxy's or another program's bytes), then closes; ``None``: never answers."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        if answer is None:
+            await reader.read()  # until the client gives up
+        else:
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        server.close()
+
+
+ME = json.dumps(
+    {
+        "id": 7,
+        "name": "Ana",
+        "role": "agent",
+        "availability": "available",
+        "notify": "mine",
+        "created_at": "2026-01-02T03:04:05Z",
+    }
+).encode()
+
+
+async def test_the_first_gets_read_chunked_and_close_delimited_bodies():
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    for start in range(0, len(ME), 10):
+        piece = ME[start : start + 10]
+        chunked += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    chunked += b"0\r\n\r\n"
+    until_closed = b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + ME
+    for answer in (chunked, until_closed):
+        async with raw_server(answer) as url:
+            client = ApiClient(url, "t")
+            me = await client.me()
+            assert (me.id, me.name, client._http) == (7, "Ana", None)
+
+
+async def test_a_first_get_answered_with_nonsense_or_not_at_all_is_a_sentence():
+    async with raw_server(b"SSH-2.0-OpenSSH_9.6\r\n\r\n") as url:
+        with pytest.raises(ApiError) as caught:
+            await ApiClient(url, "t").me()
+        assert caught.value.code == "unreachable" and "not an HTTP response" in str(caught.value)
+    async with raw_server(None) as url:
+        with pytest.raises(ApiError) as caught:
+            await ApiClient(url, "t", timeout=0.2).me()
+        assert caught.value.code == "timeout" and "did not answer in time" in str(caught.value)
 
 
 async def test_unexpected_body_and_non_json_errors():
