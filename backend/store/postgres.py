@@ -50,10 +50,11 @@ from backend.store.engine import (
     unbuilt,
 )
 from backend.store.pg_copy import copy_to_postgresql
-from backend.store.pg_dialect import configure, parameters, translate
+from backend.store.pg_dialect import configure, fts5_words, parameters, translate
 from backend.store.pg_engine import PgEngine
 from backend.store.pg_events import EventFollower, append_events, frame, newest_seq
 from backend.store.pg_presence import PresenceRelay
+from backend.store.pg_search import snippet
 from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
 
@@ -488,3 +489,12 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         rows, built = await asyncio.to_thread(read)
         frames = [(row[0], text) for row, text in logged_frames(rows, built)]
         return EventPage(frames, rows[-1][0] if rows else seq, len(rows) == limit)
+
+    async def _message_hits(self, match, where, after, limit):  # type: ignore[no-untyped-def]
+        """As ``SearchStore._message_hits``; the snippet is cut here from the message's text
+        (the query reads it whole), as SQLite's ``snippet()`` cuts it around the match."""
+        hits = await super()._message_hits(match, where, after, limit)
+        typed = fts5_words(match)
+        for hit in hits:
+            hit.snippet = snippet(hit.snippet or "", typed)
+        return hits
