@@ -99,9 +99,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         client_max_size=max(settings.max_body_bytes, settings.max_upload_bytes),
     )
     app[SETTINGS] = settings
-    app[HUB] = Hub(queue_size=settings.ws_queue_size, queue_bytes=settings.ws_queue_bytes)
-    app[STORE] = store_for(settings, clock or SystemClock())
-    app[STORE].on_commit(app[HUB].publish)
+    store = app[STORE] = store_for(settings, clock or SystemClock())
+    app[HUB] = Hub(
+        queue_size=settings.ws_queue_size,
+        queue_bytes=settings.ws_queue_bytes,
+        share=store.share_presence,  # other processes' clients (PostgreSQL)
+    )
+    store.on_commit(app[HUB].publish)
+    store.on_presence(app[HUB].remote_presence)
     app[WEBSOCKETS] = set()
     app[SERVICES] = {}
     for table in ROUTE_TABLES:

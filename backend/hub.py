@@ -11,11 +11,12 @@ store) and the same string goes to everyone.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +82,23 @@ class Subscriber:
 
 
 class Hub:
-    def __init__(self, queue_size: int = 1000, queue_bytes: int = DEFAULT_QUEUE_BYTES) -> None:
+    """``share`` tells other processes a local client's presence (the store's
+    ``share_presence``); ``remote_presence`` is told theirs (PostgreSQL: pg_presence)."""
+
+    def __init__(
+        self,
+        queue_size: int = 1000,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
+        *,
+        share: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
         self.queue_size = queue_size
         self.queue_bytes = queue_bytes
         self._subscribers: set[Subscriber] = set()
+        self._share = share
+        self._keys: dict[Subscriber, str] = {}
+        self._numbers = itertools.count(1)
+        self._remote: dict[str, dict[str, Any]] = {}  # other processes' clients, not idle
         self.last_seq = 0
         self.published = 0
 
@@ -95,6 +109,7 @@ class Hub:
     def subscribe(self, agent_id: int, agent_name: str) -> Subscriber:
         subscriber = Subscriber(agent_id, agent_name, self.queue_size, self.queue_bytes)
         self._subscribers.add(subscriber)
+        self._keys[subscriber] = str(next(self._numbers))
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -103,6 +118,7 @@ class Hub:
         if subscriber.presence_state != "idle" or subscriber.presence_thread is not None:
             self.publish_presence(subscriber, None, "idle")
         self._subscribers.discard(subscriber)
+        self._keys.pop(subscriber, None)
 
     def publish(self, events: Iterable[Frame]) -> None:
         """Called on the event loop after each commit, in seq order."""
@@ -121,25 +137,39 @@ class Hub:
             return  # gone (or dropped as too slow): its idle has been sent already
         source.presence_thread = thread_id if state != "idle" else None
         source.presence_state = state
+        data = {
+            "agent_id": source.agent_id,
+            "agent_name": source.agent_name,
+            "thread_id": thread_id,
+            "state": state,
+        }
+        self._fan_out(data, skip=source)
+        if self._share is not None:
+            self._share(self._keys[source], data)
+
+    def remote_presence(self, key: str, data: dict[str, Any] | None) -> None:
+        """Another process's client's presence (None: its process is gone, so it ends)."""
+        if data is None:
+            known = self._remote.pop(key, None)
+            if known is None:
+                return
+            data = {**known, "thread_id": None, "state": "idle"}
+        elif data.get("state") == "idle":
+            self._remote.pop(key, None)
+        else:
+            self._remote[key] = data
+        self._fan_out(data)
+
+    def _fan_out(self, data: dict[str, Any], skip: Subscriber | None = None) -> None:
         frame = json.dumps(
-            {
-                "seq": 0,
-                "type": "presence",
-                "data": {
-                    "agent_id": source.agent_id,
-                    "agent_name": source.agent_name,
-                    "thread_id": thread_id,
-                    "state": state,
-                },
-            },
-            separators=(",", ":"),
+            {"seq": 0, "type": "presence", "data": data}, separators=(",", ":")
         ).encode()
         for subscriber in self._subscribers:
-            if subscriber is not source:
+            if subscriber is not skip:
                 subscriber.offer(0, frame)
 
     def presence_snapshot(self, exclude: Subscriber | None = None) -> list[dict[str, object]]:
-        return [
+        local: list[dict[str, object]] = [
             {
                 "agent_id": s.agent_id,
                 "agent_name": s.agent_name,
@@ -149,3 +179,4 @@ class Hub:
             for s in self._subscribers
             if s is not exclude and s.presence_state != "idle"
         ]
+        return local + [dict(data) for data in self._remote.values()]

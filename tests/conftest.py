@@ -80,6 +80,9 @@ ON_BOTH_ENGINES = frozenset(
         "tests.whatsapp.test_usage_month",
     }
 )
+# modules run only by ``make test-postgresql`` (--all-engines), which .ci/run runs after
+# ``make test``: several ``serve`` processes each (tests/multiprocess.py), minutes a run
+ALL_ENGINES_ONLY = frozenset({"tests.backend.test_multiprocess"})
 _database_numbers = itertools.count(1)
 
 
@@ -96,10 +99,17 @@ NOT_YET_ON_POSTGRESQL = {
 }
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test on the PostgreSQL server is marked ``postgresql`` (``-m "not postgresql"``
-    leaves the server out of a quick run), whether or not its module says so."""
+    leaves the server out of a quick run), whether or not its module says so. The
+    modules of ALL_ENGINES_ONLY are skipped without --all-engines."""
+    all_engines = config.getoption(ALL_ENGINES_OPTION)
     for item in items:
+        module = getattr(item, "module", None)
+        if not all_engines and module is not None and module.__name__ in ALL_ENGINES_ONLY:
+            item.add_marker(
+                pytest.mark.skip(reason=f"several serve processes: run with {ALL_ENGINES_OPTION}")
+            )
         if POSTGRESQL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgresql)
         callspec = getattr(item, "callspec", None)

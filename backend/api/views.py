@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -157,14 +158,22 @@ async def live_counts(app: web.Application) -> AsyncIterator[None]:
     background reader, unless a request already did) and logs the event through the
     writer (so reconnecting clients replay it), only when a count moved. The cache is
     warmed at start so the first clients do not wait for a recount.
+
+    On PostgreSQL every process runs this task and is told every process's commits: a
+    count moved is what differs from the newest ``view.counts`` in the log, whichever
+    process logged it, so one change is not pushed once per process.
     """
     store = app[STORE]
     store.track_view_counts()
     dirty = asyncio.Event()
+    logged: list[str] = []  # the newest view.counts frame committed, by any process
 
     def on_commit(events: list[CommittedEvent]) -> None:
-        if any(event.type in COUNTS_TRIGGERS for event in events):
-            dirty.set()
+        for event in events:
+            if event.type in COUNTS_TRIGGERS:
+                dirty.set()
+            elif event.type == schemas.EventType.view_counts.value:
+                logged[:] = [event.frame]
 
     async def recount_forever() -> None:
         last: schemas.ViewCounts | None = None
@@ -179,15 +188,17 @@ async def live_counts(app: web.Application) -> AsyncIterator[None]:
             if not (dirty.is_set() or store.view_counts_outdated()):
                 continue
             dirty.clear()
+            if logged:
+                last = logged_counts(logged.pop()) or last
             try:
-                logged = store.newest_event_seq()
+                newest = store.newest_event_seq()
                 counts = await store.cached_live_view_counts()
                 if counts is not None and counts != last:
                     # under constant traffic, give up on an exact snapshot after a few
                     # tries: the next round (one interval later) brings the counts up to date
                     exact = raced < COUNTS_RACE_RETRIES
                     if await store.emit_view_counts(
-                        counts, unless_logged_after=logged if exact else None
+                        counts, unless_logged_after=newest if exact else None
                     ):
                         last, raced = counts, 0
                     else:
@@ -205,3 +216,11 @@ async def live_counts(app: web.Application) -> AsyncIterator[None]:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def logged_counts(frame: str) -> schemas.ViewCounts | None:
+    """The counts of a logged ``view.counts`` frame (None: unreadable)."""
+    try:
+        return schemas.ViewCounts.model_validate(json.loads(frame)["data"])
+    except (ValueError, TypeError, KeyError):
+        return None

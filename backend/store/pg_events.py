@@ -115,7 +115,7 @@ class EventFollower:
         self._wake = asyncio.Event()
         self.caught_up = asyncio.Event()  # set each time it has read to the end of the log
         self.connections = 0  # how many times it has connected (1 + reconnections)
-        self._reached = asyncio.Condition()
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -130,8 +130,43 @@ class EventFollower:
 
     async def wait_for(self, seq: int) -> None:
         """Until the events up to ``seq`` have been handed on."""
-        async with self._reached:
-            await self._reached.wait_for(lambda: self.cursor >= seq)
+        if self.cursor >= seq:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((seq, waiter))
+        try:
+            await waiter
+        finally:
+            if not waiter.done():
+                self._waiters.remove((seq, waiter))
+
+    def offer(self, events: Sequence[CommittedEvent]) -> None:
+        """Events this process has just committed: handed on at once if they are the next
+        ones of the log (every number up to theirs handed on already: numbers follow
+        commit order, with no gap), which spares the writer the round trip of a read;
+        else the follower reads them in their turn."""
+        if events and events[0].seq == self.cursor + 1:
+            self._hand_on(events)
+
+    def _hand_on(self, events: Sequence[CommittedEvent]) -> None:
+        """Hand on the events above the cursor, and move it (no await in between: an
+        ``offer`` cannot come between them and hand the same events on twice)."""
+        fresh = [event for event in events if event.seq > self.cursor]
+        if not fresh:
+            return
+        try:
+            self._on_events(fresh)
+        except Exception:
+            log.exception("handing on followed events failed")
+        self.cursor = fresh[-1].seq
+        waiting = []
+        for seq, waiter in self._waiters:
+            if seq <= self.cursor:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                waiting.append((seq, waiter))
+        self._waiters = waiting
 
     async def _run(self) -> None:
         while True:
@@ -182,13 +217,7 @@ class EventFollower:
             rows = await cursor.fetchall()
             if not rows:
                 return
-            events = [CommittedEvent(seq, kind, payload) for seq, kind, payload in rows]
-            try:
-                self._on_events(events)
-            except Exception:
-                log.exception("handing on followed events failed")
-            async with self._reached:
-                self.cursor = events[-1].seq
-                self._reached.notify_all()
+            # some may have been offered while this read was on its way
+            self._hand_on([CommittedEvent(seq, kind, payload) for seq, kind, payload in rows])
             if len(rows) < self._page:
                 return

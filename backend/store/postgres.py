@@ -12,8 +12,13 @@ the engine under ``self.writer`` and ``self.readers``:
 - a snapshot event (``Tx.emit_sql``, whose frame SQLite builds in SQL) is built here
   from the wire model the REST reads return (``load_thread``/``load_ticket``/
   ``load_message``) just before COMMIT, and logged with its frame;
-- events are numbered at COMMIT in commit order (``pg_events.append_events``) and
-  published before ``run`` returns, in that order.
+- events are numbered at COMMIT in commit order (``pg_events.append_events``);
+- the commit listeners (the hub, the view counts, …) are fed by an ``EventFollower``
+  alone, which reads the log after every process's commits, this one's included: every
+  process publishes every event of every process, in the one order of the log, none
+  missing, none twice. ``run`` returns once the follower has published the events of
+  its transaction, so a client still sees an event no later than the response of the
+  request that caused it.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import psycopg
 from psycopg.rows import RowMaker
 from pydantic import BaseModel
 
+from backend import schemas
 from backend.domain.clock import Clock, SystemClock
 from backend.domain.errors import NotFound
 from backend.store import conversations as conv
@@ -44,15 +50,22 @@ from backend.store.engine import (
     unbuilt,
 )
 from backend.store.pg_copy import copy_to_postgresql
-from backend.store.pg_dialect import configure, parameters, translate
+from backend.store.pg_dialect import configure, fts5_words, parameters, translate
 from backend.store.pg_engine import PgEngine
-from backend.store.pg_events import append_events, frame, newest_seq
+from backend.store.pg_events import EventFollower, append_events, frame, newest_seq
+from backend.store.pg_presence import PresenceRelay
+from backend.store.pg_search import snippet
 from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# how long a write waits for the follower to publish its events before it returns anyway
+# (the events are logged: clients get them when the follower catches up)
+PUBLISH_WAIT_SECONDS = 10.0
+CHANGED_A_ROW = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
 
 
 class Row:
@@ -235,29 +248,37 @@ def _events_of(
 
 
 class PgWriter:
-    """Runs transaction functions one at a time (in this process) on the engine's pool,
-    and publishes their events in commit order."""
+    """Runs transaction functions one at a time (in this process) on the engine's pool;
+    ``run`` returns once the follower has published the events of its transaction."""
 
-    def __init__(
-        self,
-        engine: PgEngine,
-        *,
-        now: Callable[[], datetime],
-        on_commit: Callable[[list[CommittedEvent]], None],
-    ) -> None:
+    def __init__(self, engine: PgEngine, *, now: Callable[[], datetime]) -> None:
         self._engine = engine
         self._now = now
-        self._on_commit = on_commit
         self._lock = threading.Lock()
         self._newest = 0
-        self.batches = 0
-        self.changed_batches = 0  # (every batch: what a batch changed is not counted here)
+        self.follower: EventFollower | None = None
         self.transactions = 0
+        self.changed = 0  # transactions that changed a row
+        self.followed = 0  # pages of events the follower has published
         self._open = False
 
     @property
+    def batches(self) -> int:
+        """Grows with every commit this process has made or followed."""
+        return self.transactions + self.followed
+
+    @property
+    def changed_batches(self) -> int:
+        """What the view counts' cache is tagged with: the commits this process has made
+        that changed a row, and every page of events it has followed (another process's
+        commit makes the cache stale too)."""
+        return self.changed + self.followed
+
+    @property
     def newest_seq(self) -> int:
-        return self._newest
+        """The newest event this process has committed or published."""
+        follower = self.follower
+        return max(self._newest, follower.cursor if follower is not None else 0)
 
     def start(self) -> None:
         with self._engine.pool.connection() as conn:
@@ -270,8 +291,9 @@ class PgWriter:
     async def run(self, fn: Callable[[PgStoreTx], T]) -> T:
         if not self._open:
             raise RuntimeError("the store is not open")
-        loop = asyncio.get_running_loop()
-        result, callbacks = await asyncio.to_thread(self._write, fn, loop)
+        result, callbacks, events = await asyncio.to_thread(self._write, fn)
+        if events:
+            await self._published(events)
         for callback in callbacks:
             try:
                 callback()
@@ -279,13 +301,26 @@ class PgWriter:
                 log.exception("after-commit callback failed")
         return result
 
+    async def _published(self, events: list[CommittedEvent]) -> None:
+        follower = self.follower
+        if follower is None:
+            return
+        follower.offer(events)  # handed on at once if they are the log's next
+        try:
+            async with asyncio.timeout(PUBLISH_WAIT_SECONDS):
+                await follower.wait_for(events[-1].seq)
+        except TimeoutError:
+            log.warning(
+                "the event log's follower is behind event %s: answering anyway", events[-1].seq
+            )
+
     def _write(
-        self, fn: Callable[[PgStoreTx], T], loop: asyncio.AbstractEventLoop
-    ) -> tuple[T, list[Callable[[], None]]]:
+        self, fn: Callable[[PgStoreTx], T]
+    ) -> tuple[T, list[Callable[[], None]], list[CommittedEvent]]:
         with self._lock:
             now = self._now()
             with self._engine.pool.connection() as conn:
-                tx = PgStoreTx(conn, now, iso(now) or "", self._newest + 1)
+                tx = PgStoreTx(conn, now, iso(now) or "", self.newest_seq + 1)
                 result = fn(tx)
                 for statements in AFTER_BATCH:
                     for sql in statements:
@@ -303,21 +338,16 @@ class PgWriter:
                         cursor.executemany(
                             "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
                         )
+                # a transaction gets an id when it first writes a row: the outbox's
+                # rounds that find nothing to do leave the counts cached
+                wrote = conn.execute(CHANGED_A_ROW).fetchone()
             # committed when the pool's block ended without an exception
             if events:
-                self._newest = events[-1].seq
-                # published in commit order (under the lock), before the caller wakes
-                loop.call_soon_threadsafe(self._publish, events)
-            self.batches += 1
-            self.changed_batches += 1
+                self._newest = max(self._newest, events[-1].seq)
             self.transactions += 1
-            return result, tx.after_commit
-
-    def _publish(self, events: list[CommittedEvent]) -> None:
-        try:
-            self._on_commit(events)
-        except Exception:
-            log.exception("publishing committed events failed")
+            if wrote is not None and wrote[0]:
+                self.changed += 1
+            return result, tx.after_commit, events
 
 
 class PgReaders:
@@ -357,20 +387,70 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         self.clock = clock or SystemClock()
         self._listen(on_commit)
         self.engine = PgEngine(url, now=self.clock.now, max_size=pool_size, configure=configure)
-        self.writer = PgWriter(self.engine, now=self.clock.now, on_commit=self._published)  # type: ignore[assignment]
+        self.writer = PgWriter(self.engine, now=self.clock.now)  # type: ignore[assignment]
         self.readers = PgReaders(self.engine)  # type: ignore[assignment]
+        self._presence_listeners: list[Callable[[str, dict[str, Any] | None], None]] = []
+        self._presence: PresenceRelay | None = None
 
     async def open(self) -> None:
         await self.engine.open()
         await self.start()
 
     async def start(self) -> None:
-        """After the engine has opened (``startup.open_postgresql`` opens it)."""
+        """After the engine has opened (``startup.open_postgresql`` opens it): the
+        follower reads the log from its newest event on, and publishes what every
+        process commits from then."""
         await asyncio.to_thread(self.writer.start)
+        follower = EventFollower(self.url, self._followed, after=self.writer.newest_seq)
+        await follower.start()
+        self.writer.follower = follower
+        self._presence = PresenceRelay(self.url, self._presence_heard)
+        await self._presence.start()
+
+    def _followed(self, events: list[CommittedEvent]) -> None:
+        self.writer.followed += 1
+        self._published(events)
+
+    def on_presence(self, callback: Callable[[str, dict[str, Any] | None], None]) -> None:
+        self._presence_listeners.append(callback)
+
+    def share_presence(self, key: str, presence: dict[str, Any]) -> None:
+        """Tell the other processes a client's presence (``pg_presence``)."""
+        if self._presence is not None:
+            self._presence.share(key, presence)
+
+    def _presence_heard(self, key: str, presence: dict[str, Any] | None) -> None:
+        for callback in self._presence_listeners:
+            callback(key, presence)
 
     async def close(self) -> None:
+        presence, self._presence = self._presence, None
+        if presence is not None:
+            await presence.stop()
         self.writer.stop()
+        follower, self.writer.follower = self.writer.follower, None
+        if follower is not None:
+            await follower.stop()
         await self.engine.close()
+
+    async def emit_view_counts(
+        self, counts: schemas.ViewCounts, *, unless_logged_after: int | None = None
+    ) -> bool:
+        """As ``ViewsStore.emit_view_counts``, exact across processes: the log's newest
+        number is read with the counter's row locked, so no other process's event can be
+        numbered between the check and this event."""
+
+        def emit(tx: PgStoreTx) -> bool:
+            if unless_logged_after is not None:
+                row = tx.conn.execute(
+                    "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE"
+                ).fetchone()
+                if row is None or row[0] > unless_logged_after:
+                    return False
+            tx.emit(schemas.EventType.view_counts, counts)
+            return True
+
+        return await self.write(emit)
 
     async def copy_from_sqlite(self, sqlite_path: Path) -> dict[str, int]:
         """Copy the SQLite database at ``sqlite_path`` into this (opened, empty) one
@@ -409,3 +489,12 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         rows, built = await asyncio.to_thread(read)
         frames = [(row[0], text) for row, text in logged_frames(rows, built)]
         return EventPage(frames, rows[-1][0] if rows else seq, len(rows) == limit)
+
+    async def _message_hits(self, match, where, after, limit):  # type: ignore[no-untyped-def]
+        """As ``SearchStore._message_hits``; the snippet is cut here from the message's text
+        (the query reads it whole), as SQLite's ``snippet()`` cuts it around the match."""
+        hits = await super()._message_hits(match, where, after, limit)
+        typed = fts5_words(match)
+        for hit in hits:
+            hit.snippet = snippet(hit.snippet or "", typed)
+        return hits

@@ -6,6 +6,7 @@ import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from backend.domain.clock import Clock, SystemClock
 from backend.private_files import FILE_MODE, make_private, private_dir
@@ -48,6 +49,13 @@ class CommitListeners:
     def _published(self, events: list[CommittedEvent]) -> None:
         for callback in self._subscribers:
             callback(events)
+
+    def on_presence(self, callback: Callable[[str, dict[str, Any] | None], None]) -> None:
+        """Who is told other processes' clients' presence (key, data; None: gone). One
+        SQLite process serves every client: there are none."""
+
+    def share_presence(self, key: str, presence: dict[str, Any]) -> None:
+        """Tell other processes a client's presence: on SQLite there are none."""
 
 
 class SqliteStore(

@@ -8,11 +8,12 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 
+import psycopg
 import pytest
 
 from backend.store.engine import CommittedEvent
-from backend.store.pg_engine import PgEngine, PgTx
-from backend.store.pg_events import EventFollower
+from backend.store.pg_engine import PgEngine, PgTx, migrate
+from backend.store.pg_events import EventFollower, append_events
 
 WAIT_SECONDS = 30.0
 NEVER = 3600.0  # a poll interval no test waits for: only a notification wakes the follower
@@ -175,3 +176,77 @@ async def test_a_follower_whose_connections_are_cut_connects_again_and_misses_no
     await asyncio.wait_for(follower.wait_for(3), WAIT_SECONDS)
     assert seen.seqs == [1, 2, 3]
     assert follower.connections >= 2
+
+
+def waiting_on_a_lock(observer: psycopg.Connection, conn: psycopg.Connection) -> bool:
+    row = observer.execute(
+        "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (conn.info.backend_pid,)
+    ).fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+async def test_a_follower_polling_while_two_transactions_would_commit_out_of_order_misses_none(
+    postgresql_url, follow
+):
+    """The trap: the first transaction has its number, the second wants a higher one and
+    would commit first. The second waits on the counter's row until the first commits,
+    so the follower (polling all the while, as every process's hub does) never moves
+    past a number that commits later."""
+    with psycopg.connect(postgresql_url, autocommit=True) as conn:
+        migrate(conn)
+    follower, seen = await follow(poll_seconds=0.01)
+    at = "2026-12-06T10:00:00.000000+00:00"
+    with (
+        psycopg.connect(postgresql_url) as first,
+        psycopg.connect(postgresql_url) as second,
+        psycopg.connect(postgresql_url, autocommit=True) as observer,
+    ):
+        [lower] = append_events(first, [("test.first", {"n": 1})], at)  # numbered, open
+
+        def numbered_then_committed() -> int:
+            [higher] = append_events(second, [("test.second", {"n": 2})], at)
+            second.commit()
+            return higher.seq
+
+        later = asyncio.create_task(asyncio.to_thread(numbered_then_committed))
+
+        async def second_waits_or_is_done() -> bool:
+            return later.done() or await asyncio.to_thread(waiting_on_a_lock, observer, second)
+
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not await second_waits_or_is_done():
+                await asyncio.sleep(0.01)
+        assert not later.done(), "the second committed its higher number before the first"
+        follower.caught_up.clear()
+        await asyncio.wait_for(follower.caught_up.wait(), WAIT_SECONDS)  # it read meanwhile
+        assert seen.seqs == []
+        first.commit()
+        higher = await asyncio.wait_for(later, WAIT_SECONDS)
+    await asyncio.wait_for(follower.wait_for(higher), WAIT_SECONDS)
+    assert seen.seqs == [lower.seq, higher] == [1, 2]
+
+
+async def test_offered_events_are_handed_on_only_in_their_turn_and_once(postgresql_url, follow):
+    """A writer offers its committed events to its process's follower: handed on at once
+    when they are the log's next, else left for the follower to read in their turn;
+    never twice when the follower reads them too."""
+    with psycopg.connect(postgresql_url, autocommit=True) as conn:
+        migrate(conn)
+    follower, seen = await follow(poll_seconds=NEVER)
+    await asyncio.wait_for(follower.caught_up.wait(), WAIT_SECONDS)
+    at = "2026-12-06T10:00:00.000000+00:00"
+    with psycopg.connect(postgresql_url) as writer:
+        first = append_events(writer, [("test.a", {"n": 1})], at)
+        writer.commit()
+        second = append_events(writer, [("test.b", {"n": 2}), ("test.b", {"n": 3})], at)
+        writer.commit()
+    # the event loop has not run since the commits: the follower has read nothing yet
+    follower.offer(second)  # not the next: 1 is not handed on yet
+    assert seen.seqs == []
+    follower.offer(first)
+    follower.offer(second)
+    assert seen.seqs == [1, 2, 3]
+    follower.caught_up.clear()
+    await asyncio.wait_for(follower.caught_up.wait(), WAIT_SECONDS)  # it read them too
+    assert seen.seqs == [1, 2, 3]
+    assert seen.events == [*first, *second]
