@@ -24,6 +24,11 @@ BIN_ENV = "TTYDESK_PG_BIN"
 SYSTEM_USER = "postgres"
 START_TIMEOUT_SECONDS = 60
 TOOLS = ("initdb", "pg_ctl", "postgres")
+# a test server: nothing here must survive a power cut, and the machine is shared
+TEST_OPTIONS = (
+    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+    "-c max_connections=200 -c shared_buffers=32MB"
+)
 INSTALL_HINT = (
     "install Debian's postgresql package (apt-get install postgresql; .ci/run does) "
     f"or set {BIN_ENV} to the folder of initdb and pg_ctl"
@@ -66,6 +71,7 @@ class Cluster:
     bin_dir: Path
     port: int
     as_user: str | None  # the system user the server runs as (None: this process's)
+    options: str = TEST_OPTIONS  # the server's settings (``-c name=value …``)
 
     @property
     def data_dir(self) -> Path:
@@ -98,11 +104,9 @@ class Cluster:
             "initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
             "--encoding=UTF8", "--no-locale", "--no-sync",
         )  # fmt: skip
-        # a test server: nothing here must survive a power cut, and the machine is shared
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-            "-c unix_socket_directories='' -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=200 -c shared_buffers=32MB"
+            f"-c unix_socket_directories='' {self.options}"
         )
         self._checked(
             "pg_ctl", "-D", str(self.data_dir), "-l", str(self.folder / "server.log"),
@@ -124,8 +128,9 @@ class Cluster:
             return ""
 
 
-def start_cluster() -> Cluster:
-    """A new server, started; raises ``ClusterError`` with the reason and the fix."""
+def start_cluster(options: str = TEST_OPTIONS) -> Cluster:
+    """A new server, started; raises ``ClusterError`` with the reason and the fix.
+    ``options``: its settings (the benchmarks' server commits durably)."""
     bin_dir = find_binaries()
     as_user: str | None = None
     if os.geteuid() == 0:
@@ -140,7 +145,7 @@ def start_cluster() -> Cluster:
     folder = Path(tempfile.mkdtemp(prefix="ttydesk-pg-"))
     if as_user is not None:
         os.chown(folder, owner.pw_uid, owner.pw_gid)
-    cluster = Cluster(folder, bin_dir, _free_port(), as_user)
+    cluster = Cluster(folder, bin_dir, _free_port(), as_user, options)
     try:
         cluster.start()
     except BaseException as exc:

@@ -81,6 +81,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status == 413:
             message = f"The request body is too large (limit {request.app._client_max_size} bytes)."  # noqa: SLF001
         return error_response(exc.status, code, message)
+    except ConnectionResetError:
+        # the client hung up before its request was read: no one is left to answer
+        log.debug("client gone during %s %s", request.method, request.path)
+        return error_response(400, "client_gone", "The connection was closed mid-request.")
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(

@@ -15,7 +15,8 @@ runs the same transaction functions as the SQLite one:
 - full-text search: ``t_fts MATCH ?`` is ``t_fts.document @@ ?::tsquery`` with the FTS5
   query turned into a ``tsquery`` (``pg_search.ts_query``), and the ``body`` a
   ``*_fts`` row is given is cut and folded (``pg_search.index_text``), as
-  docs/POSTGRESQL.md describes; ``snippet()`` is the start of the message's text.
+  docs/POSTGRESQL.md describes; ``snippet()`` is the message's whole text, which
+  ``PostgresStore`` cuts around the match as FTS5 does (``pg_search.snippet``).
 
 String literals are left as they are (only their ``%`` doubled). What is not mechanical
 (SQL-built event frames) the PostgreSQL store does in Python (``postgres.py``).
@@ -222,7 +223,7 @@ def translate(sql: str) -> Statement:
     if inserted and inserted.group(1):
         code = code[: inserted.start()] + f"INSERT INTO {table}" + code[inserted.end() :]
     index_body = bool(_FTS_INSERT.match(sql))
-    code = _SNIPPET.sub("substr(COALESCE(m.text, m.caption, ''), 1, 160)", code)
+    code = _SNIPPET.sub("COALESCE(m.text, m.caption, '')", code)
     match_marks: list[str] = []
 
     def match_fts(match: re.Match[str]) -> str:
@@ -291,12 +292,17 @@ NUL = "\x00"
 NUL_STANDS_IN = "\N{REPLACEMENT CHARACTER}"
 
 
+def fts5_words(query: str) -> str:
+    """The words of ``search.fts_query``'s FTS5 query (``"word" "word"*``), as typed."""
+    quoted = re.findall(r'"((?:[^"]|"")*)"', query)
+    return " ".join(quoted) if quoted else query
+
+
 def fts5_to_tsquery(query: Any) -> str | None:
     """``search.fts_query``'s FTS5 query (``"word" "word"*``) as a ``tsquery``."""
     if not isinstance(query, str):
         return query
-    quoted = re.findall(r'"((?:[^"]|"")*)"', query)
-    return pg_search.ts_query(" ".join(quoted) if quoted else query) or "''"
+    return pg_search.ts_query(fts5_words(query)) or "''"
 
 
 class FlagDumper(Dumper):

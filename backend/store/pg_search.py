@@ -49,25 +49,97 @@ def _term(token: str, prefix: bool) -> str:
     return f"'{token}'" + (":*" if prefix else "")  # a token holds no quote
 
 
-def ts_query(text: str | None) -> str | None:
-    """A ``tsquery`` for what a person typed, as ``search.fts_query``: every word must
-    match, the last as a prefix; a word of several tokens ("foo_bar") as a phrase; a
-    phone number typed with spaces or dashes as one run of digits. Used as
-    ``document @@ %s::tsquery`` (terms are taken as they are, already folded)."""
+# a query's phrase: its tokens in order, and whether the last one is a prefix
+Phrase = tuple[tuple[str, ...], bool]
+
+
+def phrases(text: str | None) -> list[Phrase]:
+    """What a person typed as ``search.fts_query`` reads it: every word a phrase that must
+    match (a word of several tokens, "foo_bar", as tokens in a row), the last a prefix; a
+    phone number typed with spaces or dashes as one run of digits."""
     if not text or not text.strip():
-        return None
+        return []
     stripped = text.strip()
     if _PHONE_LIKE.fullmatch(stripped):
         digits = re.sub(r"\D", "", stripped)
         if len(digits) >= 3:
-            return _term(digits, prefix=True)
+            return [((digits,), True)]
     words = [tokens(word) for word in _WORD.findall(stripped)[:MAX_TERMS]]
     words = [word for word in words if word]
-    if not words:
-        return None
+    return [(tuple(word), index == len(words) - 1) for index, word in enumerate(words)]
+
+
+def ts_query(text: str | None) -> str | None:
+    """A ``tsquery`` for what a person typed, as ``search.fts_query`` (``phrases``). Used
+    as ``document @@ %s::tsquery`` (terms are taken as they are, already folded)."""
     terms = []
-    for index, word in enumerate(words):
-        last = index == len(words) - 1
-        parts = [_term(token, prefix=last and n == len(word) - 1) for n, token in enumerate(word)]
+    for words, prefix in phrases(text):
+        parts = [_term(token, prefix and n == len(words) - 1) for n, token in enumerate(words)]
         terms.append(parts[0] if len(parts) == 1 else "(" + " <-> ".join(parts) + ")")
-    return " & ".join(terms)
+    return " & ".join(terms) or None
+
+
+def _sentence_starts(text: str, spans: list[tuple[int, int, str]]) -> list[int]:
+    """The tokens that start a sentence, as FTS5 finds them: the first, and any after a
+    ``.`` or ``:`` and white space."""
+    starts = [0] if spans else []
+    for position in range(1, len(spans)):
+        before = text[: spans[position][0]]
+        trimmed = before.rstrip(" \t\n\r")
+        if len(trimmed) < len(before) and trimmed.endswith((".", ":")):
+            starts.append(position)
+    return starts
+
+
+def snippet(text: str, typed: str | None, *, size: int = 12, ellipsis: str = "…") -> str:
+    """The part of ``text`` around what ``typed`` finds in it, cut as SQLite's
+    ``snippet(messages_fts, 0, '', '', '…', 12)`` cuts it (fts5_aux.c): the window of
+    ``size`` tokens with the most different query words, centred on them, or starting at
+    the start of their sentence; ``ellipsis`` where text was left out."""
+    spans = [(m.start(), m.end(), _fold(m.group())) for m in _TOKEN.finditer(text)]
+    words = [folded for _, _, folded in spans]
+    found: list[tuple[int, int, int]] = []  # (token position, phrase, phrase length)
+    query = phrases(typed)
+    for position in range(len(words)):
+        for index, (phrase, prefix) in enumerate(query):
+            end = position + len(phrase)
+            if end > len(words):
+                continue
+            head, last = phrase[:-1], phrase[-1]
+            if tuple(words[position : end - 1]) == head and (
+                words[end - 1].startswith(last) if prefix else words[end - 1] == last
+            ):
+                found.append((position, index, len(phrase)))
+
+    def score(start: int) -> tuple[int, int, int]:
+        """(score, first, end) of the window of ``size`` tokens from ``start``."""
+        seen: set[int] = set()
+        total, first, end = 0, -1, 0
+        for position, index, length in found:
+            if start <= position < start + size:
+                total += 1 if index in seen else 1000
+                seen.add(index)
+                first = position if first < 0 else first
+                end = position + length
+        return total, first, end
+
+    count = len(words)
+    sentences = _sentence_starts(text, spans) if count > size else []
+    best, best_start = 0, 0
+    for position, _, _ in found:
+        total, first, end = score(position)
+        if total > best:
+            best = total
+            best_start = max(0, min(first - int((size - (end - first)) / 2), count - size))
+        if sentences:
+            starts = [start for start in sentences if start <= position]
+            sentence = starts[-1] if starts else sentences[0]
+            if sentence < position:
+                total = score(sentence)[0] + (120 if sentence == 0 else 100)
+                if total > best:
+                    best, best_start = total, sentence
+    last = best_start + size - 1
+    begin = spans[best_start][0] if best_start and best_start < count else 0
+    if last >= count - 1:
+        return (ellipsis if best_start else "") + text[begin:]
+    return (ellipsis if best_start else "") + text[begin : spans[last][1]] + ellipsis

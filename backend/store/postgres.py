@@ -50,10 +50,11 @@ from backend.store.engine import (
     unbuilt,
 )
 from backend.store.pg_copy import copy_to_postgresql
-from backend.store.pg_dialect import configure, parameters, translate
+from backend.store.pg_dialect import configure, fts5_words, parameters, translate
 from backend.store.pg_engine import PgEngine
 from backend.store.pg_events import EventFollower, append_events, frame, newest_seq
 from backend.store.pg_presence import PresenceRelay
+from backend.store.pg_search import snippet
 from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
 
@@ -64,6 +65,7 @@ T = TypeVar("T")
 # how long a write waits for the follower to publish its events before it returns anyway
 # (the events are logged: clients get them when the follower catches up)
 PUBLISH_WAIT_SECONDS = 10.0
+CHANGED_A_ROW = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
 
 
 class Row:
@@ -153,10 +155,6 @@ def run_sql(conn: psycopg.Connection[Any], sql: str, params: Any = ()) -> Cursor
 _INSERTS: dict[tuple[str, ...], str] = {}
 
 
-def _reads_only(sql: str) -> bool:
-    return sql.lstrip()[:6].upper() == "SELECT"
-
-
 @dataclass
 class PgStoreTx:
     """The SQLite ``Tx`` interface on a PostgreSQL transaction."""
@@ -168,19 +166,14 @@ class PgStoreTx:
     pending: list[tuple[str, dict[str, Any] | BaseModel | None, int]] = field(default_factory=list)
     events: list[CommittedEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    changed: bool = False  # a statement wrote a row (SQLite's total_changes moved)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
-        cursor = run_sql(self.conn, sql, params)
-        if not self.changed and cursor.rowcount > 0 and not _reads_only(sql):
-            self.changed = True
-        return cursor
+        return run_sql(self.conn, sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         statement = translate(sql)
         cursor = self.conn.cursor(row_factory=row_maker)
         cursor.executemany(statement.sql, [parameters(statement, row) for row in rows])  # type: ignore[arg-type]
-        self.changed = True
         return Cursor(cursor, False)
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
@@ -276,21 +269,21 @@ class PgWriter:
         self._newest = 0
         self.follower: EventFollower | None = None
         self.transactions = 0
+        self.changed = 0  # transactions that changed a row
         self.followed = 0  # pages of events the follower has published
-        self.changing_transactions = 0  # of ``transactions``: those that wrote a row
         self._open = False
 
     @property
     def batches(self) -> int:
-        """Grows with every commit this process has made or followed (what the view
-        counts' cache is tagged with: another process's commit makes it stale too)."""
+        """Grows with every commit this process has made or followed."""
         return self.transactions + self.followed
 
     @property
     def changed_batches(self) -> int:
-        """What the view counts' cache follows: this process's commits that wrote a row,
-        and every page of events followed (another process's commits)."""
-        return self.changing_transactions + self.followed
+        """What the view counts' cache is tagged with: the commits this process has made
+        that changed a row, and every page of events it has followed (another process's
+        commit makes the cache stale too)."""
+        return self.changed + self.followed
 
     @property
     def newest_seq(self) -> int:
@@ -356,12 +349,15 @@ class PgWriter:
                         cursor.executemany(
                             "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
                         )
+                # a transaction gets an id when it first writes a row: the outbox's
+                # rounds that find nothing to do leave the counts cached
+                wrote = conn.execute(CHANGED_A_ROW).fetchone()
             # committed when the pool's block ended without an exception
             if events:
                 self._newest = max(self._newest, events[-1].seq)
             self.transactions += 1
-            if tx.changed or events:
-                self.changing_transactions += 1
+            if wrote is not None and wrote[0]:
+                self.changed += 1
             return result, tx.after_commit, events
 
 
@@ -506,3 +502,12 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         rows, built = await asyncio.to_thread(read)
         frames = [(row[0], text) for row, text in logged_frames(rows, built)]
         return EventPage(frames, rows[-1][0] if rows else seq, len(rows) == limit)
+
+    async def _message_hits(self, match, where, after, limit):  # type: ignore[no-untyped-def]
+        """As ``SearchStore._message_hits``; the snippet is cut here from the message's text
+        (the query reads it whole), as SQLite's ``snippet()`` cuts it around the match."""
+        hits = await super()._message_hits(match, where, after, limit)
+        typed = fts5_words(match)
+        for hit in hits:
+            hit.snippet = snippet(hit.snippet or "", typed)
+        return hits

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from aiohttp import web
 
 from tests.support import LiveBackend
@@ -90,3 +93,25 @@ async def test_openapi_is_3_1_and_lists_every_route(live_backend):
                 assert any(p["name"] == name and p["in"] == "path" for p in entry["parameters"])
     threads = doc["paths"]["/api/v1/threads"]["get"]
     assert {p["name"] for p in threads["parameters"]} >= {"view", "q", "cursor", "with_total"}
+
+
+async def test_a_client_gone_mid_body_is_not_an_error(live_backend, caplog):
+    """A client that hangs up before its body has arrived is no server fault: nothing is
+    logged as an error (it was "unhandled error in POST …" with a traceback)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", live_backend.port)
+    writer.write(
+        b"POST /api/v1/views HTTP/1.1\r\nHost: x\r\n"
+        + f"Authorization: Bearer {live_backend.agent_token}\r\n".encode()
+        + b'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"name": '
+    )
+    await writer.drain()
+    server = live_backend.runner.server
+    async with asyncio.timeout(10):
+        while not server.connections:  # the request has reached the handler's body read
+            await asyncio.sleep(0.01)
+    writer.close()
+    async with asyncio.timeout(10):
+        while server.connections:  # the server has finished with the connection
+            await asyncio.sleep(0.01)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []

@@ -162,25 +162,28 @@ async def test_presence_reaches_every_process_and_ends_when_its_process_is_kille
     [thread] = await team.rows("SELECT id FROM threads")
     agent_id = team.agent.id
     async with (
-        listening(team.processes[1], team.admin_token) as watcher,
+        listening(team.processes[1], team.admin_token) as first_watcher,
+        listening(team.processes[2], team.admin_token) as second_watcher,
         listening(team.processes[0], team.agent_token) as viewer,
     ):
+        watchers = (first_watcher, second_watcher)
         await send_presence(viewer.socket, thread["id"], "viewing")
+        for watcher in watchers:
 
-        async def seen_viewing() -> bool:
-            return (thread["id"], "viewing") in presence_of(watcher, agent_id)
+            async def seen_viewing(watcher=watcher) -> bool:
+                return (thread["id"], "viewing") in presence_of(watcher, agent_id)
 
-        await until(seen_viewing, "the agent's presence at a client of another process")
+            await until(seen_viewing, "the agent's presence at a client of another process")
         async with listening(team.processes[2], team.admin_token) as late:
             await late.settled()
             assert presence_of(late, agent_id) == [(thread["id"], "viewing")]
-            await team.processes[0].kill()
-            for listener in (watcher, late):
+        await team.processes[0].kill()
+        for watcher in watchers:
 
-                async def seen_gone(listener=listener) -> bool:
-                    return presence_of(listener, agent_id)[-1] == (None, "idle")
+            async def seen_gone(watcher=watcher) -> bool:
+                return presence_of(watcher, agent_id)[-1] == (None, "idle")
 
-                await until(seen_gone, "the killed process's agent to end (heartbeat expired)")
+            await until(seen_gone, "the killed process's agent to end (heartbeat expired)")
     async with listening(team.processes[2], team.admin_token) as later:
         await later.settled()
         assert presence_of(later, agent_id) == []

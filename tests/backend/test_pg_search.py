@@ -9,7 +9,7 @@ import psycopg
 from backend.store.engine import connect_sqlite
 from backend.store.engine import migrate as migrate_sqlite
 from backend.store.pg_engine import migrate as migrate_pg
-from backend.store.pg_search import index_text, ts_query
+from backend.store.pg_search import index_text, snippet, ts_query
 from backend.store.search import fts_query
 
 BODIES = [
@@ -85,3 +85,40 @@ def test_nothing_to_search_for_is_no_query_on_either_engine():
     for text in (None, "", "   ", "!!!", "🎉", "_"):
         assert ts_query(text) is None, text
     assert ts_query("a_") == "'a':*"  # the underscore cuts, as in FTS5
+
+
+def test_a_snippet_is_cut_as_fts5_cuts_it(tmp_path):
+    """``pg_search.snippet`` gives what SQLite's ``snippet(…, '…', 12)`` gives for every
+    awkward text above and for long ones (the window, its centring on the words found,
+    a sentence's start, the ellipses)."""
+    long_bodies = [
+        "Hello, I ordered a lamp last week and it arrived today, but the box was open and "
+        "the cable inside is missing. So I would like a refund or a new cable please: "
+        "thank you for your help with this order 00123, Ann",
+        " ".join(f"word{n} filler" for n in range(40)) + " the refund at the very end",
+        "refund " + " ".join(f"w{n}" for n in range(30)) + ". Refund again: refund once more",
+    ]
+    bodies = [*BODIES, *long_bodies]
+    sqlite = connect_sqlite(tmp_path / "snippet.db")
+    migrate_sqlite(sqlite)
+    sqlite.executemany(
+        "INSERT INTO messages_fts (rowid, body) VALUES (?, ?)", list(enumerate(bodies, 1))
+    )
+    differences = {}
+    compared = 0
+    for query in [*QUERIES, "refund", "refund again", "word3", "filler", "cable refund"]:
+        match = fts_query(query)
+        if match is None:
+            continue
+        rows = sqlite.execute(
+            "SELECT rowid, snippet(messages_fts, 0, '', '', '…', 12) FROM messages_fts "
+            "WHERE messages_fts MATCH ?",
+            (match,),
+        ).fetchall()
+        for rowid, expected in rows:
+            compared += 1
+            found = snippet(bodies[rowid - 1], query)
+            if found != expected:
+                differences[(query, rowid)] = (found, expected)
+    assert compared > 80
+    assert differences == {}

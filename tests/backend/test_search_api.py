@@ -61,3 +61,35 @@ async def test_search_pages_across_stages(live_backend):
                 break
     assert len(seen) == len(set(seen)) == 10  # 5 subjects, then 5 messages
     assert [kind for kind, _, _ in seen] == ["subject"] * 5 + ["message"] * 5
+
+
+async def test_a_message_hit_shows_the_words_around_the_match(live_backend):
+    """The snippet is FTS5's: twelve words around the match, ``…`` where text is left
+    out, an accent-blind match shown as written (PostgreSQL cuts it the same way)."""
+    store = live_backend.store
+    await seed_thread(
+        store,
+        name="Ann Lee",
+        phone="+34611111111",
+        text="Hello, I ordered a lamp last week and it arrived today, but the box was open "
+        "and the cable inside is missing, so I would like a refund or a new cable please. "
+        "Thank you for your help with this, Ann",
+    )
+    await seed_thread(
+        store,
+        name="Eva Ruiz",
+        phone="+34622222222",
+        text="Mi pedido llegó roto y el café se derramó por toda la caja; quiero que me "
+        "devuelvan el dinero cuanto antes porque era un regalo para mi madre",
+    )
+    expected = {
+        "refund": "…so I would like a refund or a new cable please. Thank…",
+        "new cab": "…like a refund or a new cable please. Thank you for your…",
+        "cafe": "Mi pedido llegó roto y el café se derramó por toda la…",
+        "devuelv": "…la caja; quiero que me devuelvan el dinero cuanto antes porque era…",
+    }
+    async with live_backend.client(live_backend.agent_token) as client:
+        for q, snippet in expected.items():
+            hits = (await client.get("/api/v1/search", params={"q": q})).json()["items"]
+            messages = [h["snippet"] for h in hits if h["matched"] == "message"]
+            assert messages == [snippet], q

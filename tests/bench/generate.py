@@ -40,8 +40,8 @@ CHUNK = 50_000
 FORMAT_VERSION = 2  # bump when the generated data changes shape
 
 
-def paths(threads: int, messages: int) -> tuple[Path, Path]:
-    stem = DATA_DIR / f"bench-{threads}-{messages}"
+def paths(threads: int, messages: int, folder: Path = DATA_DIR) -> tuple[Path, Path]:
+    stem = folder / f"bench-{threads}-{messages}"
     return stem.with_suffix(".db"), stem.with_suffix(".json")
 
 
@@ -87,7 +87,8 @@ def _message_counts(rng: random.Random, threads: int, messages: int) -> list[int
     return counts
 
 
-def build(threads: int, messages: int) -> dict[str, Any]:
+def build(threads: int, messages: int, folder: Path = DATA_DIR) -> dict[str, Any]:
+    """Build the database (and its ``.json``) in ``folder``; its description."""
     from backend.domain.tickets import subject_from_text
     from backend.store.agents import hash_token, new_token
     from backend.store.conversations import preview_of
@@ -95,8 +96,8 @@ def build(threads: int, messages: int) -> dict[str, Any]:
 
     started = time.perf_counter()
     rng = random.Random(20261126)
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    db, meta_path = paths(threads, messages)
+    folder.mkdir(parents=True, exist_ok=True)
+    db, meta_path = paths(threads, messages, folder)
     tmp = db.with_suffix(".tmp")
     for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
         leftover.unlink(missing_ok=True)

@@ -4,7 +4,9 @@ Connects ``--clients`` WebSocket clients (the ``websockets`` library, as the TUI
 then POSTs signed webhooks at ``--rate`` messages/s for ``--duration`` s and records, per
 client, when each ``message.created`` frame arrives (matched to its send time by wamid)
 and whether every client's seqs only ever grow (no event twice, none out of order).
-Prints one JSON line.
+``--port P1,P2`` spreads the clients and the webhooks over several server processes of one
+database (a client of one process must see the messages posted to the other). Prints one
+JSON line.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 from typing import Any
 
 from tests.bench.common import percentile, pin
-from tests.bench.webhook_load import Payloads, open_connections, run_step
+from tests.bench.webhook_load import Payloads, open_connections, port_list, run_step
 
 SEQ = re.compile(r'^\{"seq":\s*(\d+),\s*"type":\s*"([^"]+)"')
 WAMID = '"wamid":"'
@@ -73,17 +75,23 @@ class Client:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     tokens = args.tokens.split(",")
-    url = f"ws://127.0.0.1:{args.port}/api/v1/ws"
+    ports: list[int] = args.port
     stop = asyncio.Event()
     clients = [Client(i) for i in range(args.clients)]
     tasks = [
-        asyncio.create_task(client.run(url, tokens[client.index % len(tokens)], stop))
+        asyncio.create_task(
+            client.run(
+                f"ws://127.0.0.1:{ports[client.index % len(ports)]}/api/v1/ws",
+                tokens[client.index % len(tokens)],
+                stop,
+            )
+        )
         for client in clients
     ]
     await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in clients)), 30)
     await asyncio.sleep(0.5)
-    payloads = Payloads(args.port, customers=500, seed=3)
-    conns = await open_connections(args.port, 64)
+    payloads = Payloads(ports[0], customers=500, seed=3)
+    conns = await open_connections(ports, 64)
     sent: dict[str, float] = {}
     cpu = time.process_time()
     started = time.perf_counter()
@@ -128,7 +136,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=port_list, required=True, help="one, or a,b,…")
     parser.add_argument("--core", type=int, default=1)
     parser.add_argument("--tokens", required=True)
     parser.add_argument("--clients", type=int, default=100)

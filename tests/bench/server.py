@@ -4,7 +4,8 @@
 ``create_app`` (the factory ``ttydesk serve`` uses), serves it on 127.0.0.1 and prints one
 ``READY {json}`` line (pid, tokens) once it accepts connections. ``--seed`` gives a fresh
 database what a benchmark needs: agents with known tokens and a WhatsApp number connected
-to the help desk (as the connection wizard leaves it). ``--synchronous NORMAL`` runs the
+to the help desk (as the connection wizard leaves it). ``--database-url postgresql://…`` serves a PostgreSQL database
+instead (``--db``'s folder still holds the media). ``--synchronous NORMAL`` runs the
 writer as it was before commits were made durable, to measure what durability costs.
 SIGINT stops it cleanly.
 """
@@ -117,7 +118,8 @@ async def serve(args: argparse.Namespace) -> None:
     if args.synchronous:
         engine.WRITER_SYNCHRONOUS = args.synchronous  # the writer reads it when it starts
     db = Path(args.db).resolve()
-    app = create_app(settings_for(db, args.port))
+    overrides = {"database": args.database_url} if args.database_url else {}
+    app = create_app(settings_for(db, args.port, **overrides))
     app.on_startup.append(settle_gc)  # as ttydesk serve does
     runner = web.AppRunner(
         app,
@@ -144,6 +146,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--core", type=int, default=0)
     parser.add_argument("--db", required=True)
+    parser.add_argument(
+        "--database-url", help="a postgresql:// URL to serve instead of --db (its folder: media)"
+    )
     parser.add_argument("--seed", action="store_true")
     parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), help="the writer's setting")
     parser.add_argument(

@@ -8,7 +8,8 @@ cheaper than the server, a body is assembled from pre-serialised parts and the H
 exchange is a minimal asyncio protocol (one request in flight per connection).
 
 ``python -m tests.bench.webhook_load --port P --core 1 --steps`` runs rising rates until
-saturation, then a run at half the saturation rate, and prints one JSON line.
+saturation, then a run at half the saturation rate, and prints one JSON line. ``--port
+P1,P2`` spreads the connections over several server processes of one database.
 """
 
 from __future__ import annotations
@@ -175,11 +176,20 @@ class HttpConnection(asyncio.Protocol):
         return await self.waiter
 
 
-async def open_connections(port: int, count: int) -> list[HttpConnection]:
+def port_list(text: str) -> list[int]:
+    """``--port``: one port, or several comma-separated (one server process each)."""
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+async def open_connections(port: int | list[int], count: int) -> list[HttpConnection]:
+    """``count`` connections, spread in turn over the ports (several server processes)."""
+    ports = port if isinstance(port, list) else [port]
     loop = asyncio.get_running_loop()
     connections = []
-    for _ in range(count):
-        _, protocol = await loop.create_connection(HttpConnection, "127.0.0.1", port)
+    for index in range(count):
+        _, protocol = await loop.create_connection(
+            HttpConnection, "127.0.0.1", ports[index % len(ports)]
+        )
         connections.append(protocol)
     return connections
 
@@ -275,7 +285,7 @@ async def run_step(
 
 
 async def saturation_run(
-    port: int,
+    port: int | list[int],
     *,
     connections: int,
     start_rate: float,
@@ -284,7 +294,7 @@ async def saturation_run(
     duration: float,
     half_duration: float,
 ) -> dict[str, Any]:
-    payloads = Payloads(port)
+    payloads = Payloads(port[0] if isinstance(port, list) else port)
     conns = await open_connections(port, connections)
     # warm-up: the first messages create contacts, threads and tickets
     warm = await run_step(conns, payloads, min(start_rate, 200), 1.0)
@@ -321,7 +331,7 @@ async def saturation_run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=port_list, required=True, help="one, or a,b,…")
     parser.add_argument("--core", type=int, default=1)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--start-rate", type=float, default=500)

@@ -15,7 +15,7 @@ import pytest
 
 from backend.domain.clock import FixedClock
 from backend.store.engine import iso
-from tests.support import REFUSED_URL, LiveBackend
+from tests.support import REFUSED_URL, TEST_TLS, LiveBackend
 from tests.whatsapp import payloads
 
 APP_SECRET = "test-app-secret"  # what LiveBackend configures
@@ -241,7 +241,7 @@ async def sim(tmp_path) -> AsyncIterator[SimEnv]:
         connected_at=datetime.now(UTC) - timedelta(hours=1),
     )
     backend.app[SERVICES]["whatsapp.media_fetcher"].backoff = (0.05,)
-    http = httpx.AsyncClient(base_url=sim_url, timeout=10.0)
+    http = httpx.AsyncClient(base_url=sim_url, timeout=10.0, verify=TEST_TLS)
     try:
         yield SimEnv(backend, server, http)
     finally:

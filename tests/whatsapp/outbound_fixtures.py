@@ -27,7 +27,7 @@ from backend.simulator.config import SimulatorConfig, StatusTiming, WebhookDeliv
 from backend.simulator.keys import SIMULATOR
 from backend.simulator.simulator import Simulator
 from backend.store.conversations import load_message
-from tests.support import LiveBackend
+from tests.support import TEST_TLS, LiveBackend
 
 SIM_TOKEN = "sim-access-token"
 APP_SECRET = "test-app-secret"  # LiveBackend's whatsapp_app_secret
@@ -206,7 +206,7 @@ async def start_env(
     backend.overrides["whatsapp_graph_url"] = sim_url
     await backend.start()
     await backend.seed_agents()
-    env = WhatsAppEnv(backend, server, httpx.AsyncClient(base_url=sim_url))
+    env = WhatsAppEnv(backend, server, httpx.AsyncClient(base_url=sim_url, verify=TEST_TLS))
     env.open_clients()
     return env
 
@@ -275,7 +275,7 @@ class GraphProxy:
             for name, value in request.headers.items()
             if name.lower() in ("authorization", "content-type")
         }
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=TEST_TLS) as client:
             answer = await client.request(
                 request.method, self.upstream + request.path_qs, content=body, headers=headers
             )

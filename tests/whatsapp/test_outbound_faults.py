@@ -59,6 +59,12 @@ async def test_other_errors_fail_with_plain_words(wa):
     failed = await wa.wait_message(message["id"], lambda m: m.status == "failed")
     assert failed.error_code == 131026
     assert "could not be delivered" in failed.error_message
+    # a code with no sentence of its own keeps Meta's details
+    odd = {"kind": "error", "code": 99999, "http_status": 400, "details": "Odd  request"}
+    await wa.faults(fail_next=[odd])
+    message = (await wa.send(thread["id"], {"kind": "text", "text": "again"})).json()
+    failed = await wa.wait_message(message["id"], lambda m: m.status == "failed")
+    assert (failed.error_code, failed.error_message) == (99999, "WhatsApp error 99999: Odd request")
     assert await wa.sent(CUSTOMER) == []
 
 
@@ -150,8 +156,11 @@ async def test_expired_token_marks_the_channel_unhealthy(wa):
     message = (await wa.send(thread["id"], {"kind": "text", "text": "hello"})).json()
     failed = await wa.wait_message(message["id"], lambda m: m.status == "failed")
     assert failed.error_code == 190
+    # the message and the channel each say why, in the agent's words
+    reconnect = "The WhatsApp access token expired or was revoked: the channel needs reconnecting."
+    assert failed.error_message == reconnect
     channels = (await wa.admin.get("/api/v1/channels")).json()["items"]
-    assert channels[0]["status"] == "unhealthy"
+    assert (channels[0]["status"], channels[0]["status_reason"]) == ("unhealthy", reconnect)
     assert "access_token" not in str(channels) and "sim-access-token" not in str(channels)
     events = await wa.backend.store.events_after(0)
     assert any('"channel.updated"' in frame and '"unhealthy"' in frame for _, frame in events)

@@ -41,10 +41,14 @@ async def test_a_proxys_502_with_an_html_body_is_ambiguous_failed_and_never_rese
     assert proxy.sends == 1
     assert await env.sent(CUSTOMER) == []
     assert await env.backend.store.outbox_state(message["id"]) == "done"
+    proxys_answer = "Graph API error None (HTTP 502): HTTP 502 without a Graph API error body"
+    row = await env.backend.store.readers.one(
+        "SELECT last_error FROM outbox WHERE message_id = ?", (message["id"],)
+    )
+    assert row["last_error"] == proxys_answer  # why it waited
     # the operator's log says what happened to which message, in that order
     assert logged(caplog, message["id"]) == [
-        f"message {message['id']}: Graph API error None (HTTP 502): HTTP 502 without a Graph "
-        "API error body; waiting for its status",
+        f"message {message['id']}: {proxys_answer}; waiting for its status",
         f"message {message['id']}: no status after an ambiguous send; failed, not resent",
     ]
 
@@ -184,10 +188,27 @@ async def test_the_back_off_doubles_up_to_its_cap_and_gives_up_after_max_attempt
         ]
         failed = await wa.message(message_id)
         assert failed.status == "failed" and failed.error_code == 130429
-        assert "gave up after 4 attempts" in failed.error_message
+        # its sentence promised a retry: that part gives way to what happened
+        assert failed.error_message == (
+            "WhatsApp's throughput limit was reached; gave up after 4 attempts."
+        )
         assert await wa.sent(CUSTOMER) == []
     finally:
         await graph.close()
+
+
+async def test_giving_up_on_a_refusal_that_promised_no_retry_keeps_metas_words(wa):
+    """Only a sentence that says "it will be retried" is rewritten when the outbox gives up;
+    an unknown code's sentence (Meta's details, semicolon and all) stays as it was."""
+    wa.outbox.max_attempts, wa.outbox.base_delay = 2, 0.05
+    thread = await wa.customer_writes()
+    refusal = {"kind": "error", "code": 99999, "http_status": 429, "details": "Slow down; later"}
+    await wa.faults(fail_next=[refusal] * 2)
+    message_id = (await wa.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    failed = await wa.wait_message(message_id, lambda m: m.status == "failed")
+    assert failed.error_code == 99999
+    assert failed.error_message == "WhatsApp error 99999: Slow down; later"
+    assert await wa.sent(CUSTOMER) == []
 
 
 async def test_a_late_failure_never_overwrites_what_a_status_already_said(wa):

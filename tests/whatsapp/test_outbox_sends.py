@@ -182,7 +182,8 @@ async def test_an_attachment_is_uploaded_once_per_number_and_sent_again_by_its_i
     ("failure", "outcome"),
     [
         ({"kind": "5xx", "code": 131000, "http_status": 500}, "sent"),
-        ({"kind": "5xx", "code": 99999, "http_status": 502}, "sent"),  # no send yet: retried
+        # no send yet: retried, from a 500 itself up
+        ({"kind": "5xx", "code": 99999, "http_status": 500}, "sent"),
         ({"kind": "error", "code": 131053, "http_status": 400}, "failed"),
     ],
     ids=["meta-5xx", "unknown-5xx", "refused"],
@@ -299,6 +300,31 @@ async def test_an_answer_naming_another_messages_wamid_sends_without_taking_it(p
     sent = await env.wait_message(message_id, lambda m: m.status != "queued")
     assert (sent.status, sent.wamid) == ("sent", None)
     assert await env.backend.store.outbox_state(message_id) == "done"
+
+
+async def test_a_message_status_other_than_accepted_in_metas_answer_is_kept(proxied):
+    """Meta's answer may say a send is not simply "accepted" (a marketing message held for
+    quality assessment): the message keeps what it said; "accepted" is not kept."""
+    env, proxy = proxied
+    thread = await env.customer_writes()
+
+    async def content(message_id: int) -> dict[str, Any]:
+        stored = await env.backend.store.readers.value(
+            "SELECT content FROM messages WHERE id = ?", (message_id,)
+        )
+        return json.loads(stored or "{}")
+
+    held = {"id": "wamid.HELD1", "message_status": "held_for_quality_assessment"}
+    answer = {"messaging_product": "whatsapp", "messages": [held]}
+    proxy.script.append((200, "application/json", json.dumps(answer)))
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "held"})).json()["id"]
+    sent = await env.wait_message(message_id, lambda m: m.status != "queued")
+    assert (sent.status, sent.wamid) == ("sent", "wamid.HELD1")
+    assert (await content(message_id))["message_status"] == "held_for_quality_assessment"
+    # the simulator answers "accepted", as Meta does for most sends
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "plain"})).json()["id"]
+    await env.wait_message(message_id, lambda m: m.wamid is not None)
+    assert "message_status" not in await content(message_id)
 
 
 async def test_statuses_that_beat_the_answer_without_our_opaque_data_apply_when_it_comes(
