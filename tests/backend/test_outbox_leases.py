@@ -20,12 +20,11 @@ import pytest
 from backend import schemas
 from backend.email.receive import MailReceiver
 from backend.store import Lease, PostgresStore, SqliteStore
-from backend.store.conversations import create_thread
 from backend.store.engine import iso
 from tests.backend.pg_locks import run_while_locked
 from tests.email.test_mail_store import mail
+from tests.seed_rows import connect_number, contact_thread
 
-PNID = "900000000000001"
 SUPPORT = "support@acme.test"
 NOW = datetime.now(UTC)  # the workers' clock: every lease below is set and read against it
 WAIT = NOW + timedelta(seconds=60)  # an ambiguous send's wait for a status
@@ -59,55 +58,9 @@ async def queue_whatsapp(store: Store, count: int) -> list[int]:
     one at a time)."""
 
     def seed(tx: Any) -> list[int]:
-        channel = tx.insert(
-            "channels",
-            {
-                "waba_id": "w1",
-                "access_token": "secret-token",
-                "legal_name": "Acme",
-                "display_name": "Acme",
-                "verified_business": 1,
-                "status": "connected",
-                "created_at": tx.now_iso,
-                "updated_at": tx.now_iso,
-            },
-        )
-        tx.insert(
-            "phone_numbers",
-            {
-                "channel_id": channel,
-                "phone_number_id": PNID,
-                "display_phone_number": "15550001111",
-                "status": "connected",
-                "connected_at": tx.now_iso,
-                "created_at": tx.now_iso,
-            },
-        )
-        threads = []
-        for n in range(count):
-            contact = tx.insert(
-                "contacts",
-                {
-                    "first_name": f"C{n}",
-                    "wa_id": f"3460000{n:04d}",
-                    "created_at": tx.now_iso,
-                    "updated_at": tx.now_iso,
-                },
-            )
-            thread_id, _ = create_thread(
-                tx,
-                contact_id=contact,
-                phone_number_id=PNID,
-                business_number="15550001111",
-                subject="s",
-                owner_id=None,
-            )
-            tx.execute(
-                "UPDATE threads SET session_expires_at = ? WHERE id = ?",
-                (iso(tx.now + timedelta(hours=20)), thread_id),
-            )
-            threads.append(thread_id)
-        return threads
+        connect_number(tx, template=False)
+        open_until = tx.now + timedelta(hours=20)
+        return [contact_thread(tx, n, session_until=open_until) for n in range(count)]
 
     threads = await store.write(seed)
     text = schemas.SendText(kind="text", text="hi")

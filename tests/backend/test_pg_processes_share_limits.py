@@ -17,13 +17,13 @@ import pytest
 from backend import schemas
 from backend.domain.errors import UsageLimitReached
 from backend.store import PostgresStore
-from backend.store.conversations import create_thread, route_ticket
-from backend.store.engine import iso
+from backend.store.conversations import route_ticket
 from tests.backend.pg_locks import run_while_locked
+from tests.seed_rows import connect_number, contact_thread
 
 pytestmark = pytest.mark.postgresql
 
-PNID = "900000000000001"
+
 TEMPLATE = schemas.SendTemplate(kind="template", name="hello", language="en_US")
 
 
@@ -44,65 +44,9 @@ async def seed_contacts(store: PostgresStore, count: int) -> list[int]:
     thread whose session is closed: a template to each starts a counted conversation."""
 
     def seed(tx: Any) -> list[int]:
-        channel = tx.insert(
-            "channels",
-            {
-                "waba_id": "w1",
-                "access_token": "secret-token",
-                "legal_name": "Acme",
-                "display_name": "Acme",
-                "verified_business": 1,
-                "status": "connected",
-                "created_at": tx.now_iso,
-                "updated_at": tx.now_iso,
-            },
-        )
-        tx.insert(
-            "phone_numbers",
-            {
-                "channel_id": channel,
-                "phone_number_id": PNID,
-                "display_phone_number": "15550001111",
-                "status": "connected",
-                "connected_at": tx.now_iso,
-                "created_at": tx.now_iso,
-            },
-        )
-        tx.insert(
-            "templates",
-            {
-                "name": "hello",
-                "language": "en_US",
-                "status": "APPROVED",
-                "components": '[{"type": "BODY", "text": "Hello!"}]',
-                "updated_at": tx.now_iso,
-            },
-        )
-        threads = []
-        for n in range(count):
-            contact = tx.insert(
-                "contacts",
-                {
-                    "first_name": f"C{n}",
-                    "wa_id": f"3460000{n:04d}",
-                    "created_at": tx.now_iso,
-                    "updated_at": tx.now_iso,
-                },
-            )
-            thread_id, _ = create_thread(
-                tx,
-                contact_id=contact,
-                phone_number_id=PNID,
-                business_number="15550001111",
-                subject="s",
-                owner_id=None,
-            )
-            tx.execute(
-                "UPDATE threads SET session_expires_at = ? WHERE id = ?",
-                (iso(tx.now - timedelta(days=2)), thread_id),
-            )
-            threads.append(thread_id)
-        return threads
+        connect_number(tx)
+        closed = tx.now - timedelta(days=2)
+        return [contact_thread(tx, n, session_until=closed) for n in range(count)]
 
     return await store.write(seed)
 

@@ -8,11 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from backend.domain.clock import FixedClock
-from backend.store.conversations import create_thread
-from backend.store.engine import iso
+from tests.seed_rows import connect_number, contact_thread
 from tests.support import REFUSED_URL, LiveBackend
-
-PNID = "900000000000001"
 
 
 def at(text: str) -> datetime:
@@ -32,71 +29,11 @@ async def start(tmp_path, clock, **overrides) -> LiveBackend:
 
 
 async def seed(backend: LiveBackend, *, verified: bool = True) -> None:
-    def fill(tx):
-        channel = tx.insert(
-            "channels",
-            {
-                "waba_id": "w1",
-                "access_token": "secret-token",
-                "legal_name": "Acme",
-                "display_name": "Acme",
-                "verified_business": int(verified),
-                "status": "connected",
-                "created_at": tx.now_iso,
-                "updated_at": tx.now_iso,
-            },
-        )
-        tx.insert(
-            "phone_numbers",
-            {
-                "channel_id": channel,
-                "phone_number_id": PNID,
-                "display_phone_number": "15550001111",
-                "status": "connected",
-                "connected_at": tx.now_iso,
-                "created_at": tx.now_iso,
-            },
-        )
-        tx.insert(
-            "templates",
-            {
-                "name": "hello",
-                "language": "en_US",
-                "status": "APPROVED",
-                "components": '[{"type": "BODY", "text": "Hello!"}]',
-                "updated_at": tx.now_iso,
-            },
-        )
-
-    await backend.store.write(fill)
+    await backend.store.write(lambda tx: connect_number(tx, verified=verified))
 
 
 async def new_thread(backend: LiveBackend, n: int, *, session_until: datetime | None) -> int:
-    def make(tx):
-        contact = tx.insert(
-            "contacts",
-            {
-                "first_name": f"C{n}",
-                "wa_id": f"3460000{n:04d}",
-                "created_at": tx.now_iso,
-                "updated_at": tx.now_iso,
-            },
-        )
-        thread_id, _ = create_thread(
-            tx,
-            contact_id=contact,
-            phone_number_id=PNID,
-            business_number="15550001111",
-            subject="s",
-            owner_id=None,
-        )
-        tx.execute(
-            "UPDATE threads SET session_expires_at = ? WHERE id = ?",
-            (iso(session_until), thread_id),
-        )
-        return thread_id
-
-    return await backend.store.write(make)
+    return await backend.store.write(lambda tx: contact_thread(tx, n, session_until=session_until))
 
 
 TEMPLATE = {"kind": "template", "name": "hello", "language": "en_US"}
