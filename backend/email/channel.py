@@ -6,8 +6,9 @@ and the outbox worker sends our replies through the relay.
 Mailboxes an admin connected (``ttydesk admin channel connect email``, the API, the
 Settings screen) are read from the store when the app starts: each gets its own IMAP
 fetcher, and replies from its address go through its relay (else the ``[email]`` one).
-A mailbox connected while the server runs takes forwarded mail at once; its IMAP
-fetcher and relay are used from the next start."""
+A mailbox connected through this server's API is used at once (forwarded mail, its IMAP
+fetcher, its relay); one connected by `admin channel` from another process takes
+forwarded mail at once, its fetcher and relay from the next start."""
 
 from __future__ import annotations
 
