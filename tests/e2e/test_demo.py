@@ -58,19 +58,20 @@ def list_cursor(screen: str) -> tuple[int, str]:
 
 def open_thread(terminal: Terminal, name: str) -> None:
     """Move the list's cursor onto ``name``'s row and open it. The list reorders as the
-    demo's customers write (the cursor stays on its thread), so the row is found under
-    the cursor after each step, never counted in advance."""
-    terminal.press("g")
-    terminal.wait_for(lambda s: list_cursor(s)[0] == 1)  # the first row, under the header
-    for _ in range(30):
-        at = list_cursor(terminal.screen())
+    demo's customers write (the cursor stays on its thread), so each step reads again
+    where the cursor and the row are and moves towards the row, never counting in advance."""
+    for _ in range(40):
+        screen = terminal.screen()
+        at = list_cursor(screen)
         if name in at[1]:
             terminal.press("Enter")
             return
-        terminal.press("j")
-        if not wait_until(lambda at=at: list_cursor(terminal.screen()) != at, timeout=5):
-            break  # the last row
-    raise AssertionError(f"{name} is not in the list:\n{terminal.screen()}")
+        rows = [n for n, line in enumerate(screen.splitlines()) if n > 0 and name in line]
+        if not rows or at[0] < 0:
+            raise AssertionError(f"{name} is not in the list:\n{screen}")
+        terminal.press("j" if rows[0] > at[0] else "k")
+        wait_until(lambda at=at: list_cursor(terminal.screen()) != at, timeout=5)
+    raise AssertionError(f"the cursor never reached {name}:\n{terminal.screen()}")
 
 
 def start_demo(tmux_socket: str, tmp_path: Path, name: str = "alice") -> tuple[Terminal, dict]:
