@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
@@ -36,18 +37,17 @@ from textual.widgets import Input, Static, TextArea
 from textual.widgets._toast import ToastRack
 from textual.worker import Worker, WorkerState
 
+from backend import schemas
 from backend.schemas import (
     Agent,
     Direction,
     EventType,
-    Message,
     MessageKind,
     NotificationChoice,
     Page,
     Presence,
     PresenceState,
     Role,
-    Template,
     Thread,
     Usage,
     View,
@@ -60,6 +60,9 @@ from tui.config import Settings, save_settings
 from tui.text import one_line
 from tui.widgets.footer import KeyFooter
 from tui.widgets.thread_list import ThreadList
+
+if TYPE_CHECKING:
+    from backend.schemas import Message, Template
 
 MINE_VIEW = "builtin:mine"  # "Assigned to me": its count is the agent's own
 # the view the inbox opens on: the server lists the built-in views first, this one first
@@ -536,12 +539,12 @@ class TtydeskApp(App[int]):
                 self.remove_view(data.deleted)
         elif kind == EventType.thread_updated and isinstance(data, Thread):
             self.remember_threads([data])
-        elif kind == EventType.template_updated and isinstance(data, Template):
+        elif kind == EventType.template_updated and isinstance(data, schemas.Template):
             if self._templates is not None:
                 self._templates = [t for t in self._templates if t.id != data.id] + [data]
-        elif kind == EventType.message_created and isinstance(data, Message):
+        elif kind == EventType.message_created and isinstance(data, schemas.Message):
             self._maybe_notify(data)
-        elif kind == EventType.message_updated and isinstance(data, Message):
+        elif kind == EventType.message_updated and isinstance(data, schemas.Message):
             self.budget_follower.message_updated(data)
         elif kind == EventType.hello:
             self.presence.clear()  # a (new) connection: the others' presence follows

@@ -4,10 +4,14 @@ amounts of money, from the server's ``SendPrices`` and ``UsageMonth``."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from backend.schemas import SendPrice, SendPrices, Template
+from backend.schemas import SendPrice, SendPrices
+
+if TYPE_CHECKING:
+    from backend.schemas import Template
 
 NO_PRICE = "no price on the rate card"
 

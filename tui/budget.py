@@ -12,10 +12,11 @@ import contextlib
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from backend.schemas import Direction, Message
+from backend.schemas import Direction
 from tui.client import ApiError
 
 if TYPE_CHECKING:
+    from backend.schemas import Message
     from tui.app import TtydeskApp
 
 REMEMBERED = 2000  # messages whose pricing was seen (statuses repeat it)

@@ -23,64 +23,27 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from backend import schemas
 from backend.schemas import (
     API_PREFIX,
     Agent,
-    AvailablePhoneNumber,
-    Channel,
-    ChannelCreate,
     ClientPresence,
-    Company,
-    Contact,
-    ContactCreate,
-    ContactDetail,
-    ContactUpdate,
-    Deal,
-    Draft,
-    DraftUpdate,
-    EmailMailbox,
-    EmailSource,
     Event,
     EventType,
     FilterProperty,
-    Insert,
     InsertKind,
-    MailboxCreate,
-    Message,
     MeUpdate,
     Page,
-    PhoneNumber,
-    PhoneNumberAdd,
-    Presence,
     PresenceState,
-    Report,
-    ReportInfo,
-    RequestCode,
-    Resync,
-    RevealedContent,
-    SearchHit,
-    SendMedia,
-    SendNote,
     SendPrices,
-    SendReaction,
-    SendTemplate,
-    SendText,
-    StartConversation,
-    StartedConversation,
-    Template,
-    TemplateMappingUpdate,
-    TemplateSyncResult,
     Thread,
     Ticket,
     TicketBulkResult,
     TicketBulkUpdate,
-    TicketSummary,
     TicketUpdate,
     TimelineEntry,
-    UploadedMedia,
     Usage,
     UsageMonth,
-    VerifyCode,
     View,
     ViewCounts,
     ViewCreate,
@@ -91,9 +54,48 @@ from tui import quick_http
 if TYPE_CHECKING:
     import httpx
 
-M = TypeVar("M", bound=BaseModel)
+    from backend.schemas import (
+        AvailablePhoneNumber,
+        Channel,
+        ChannelCreate,
+        Company,
+        Contact,
+        ContactCreate,
+        ContactDetail,
+        ContactUpdate,
+        Deal,
+        Draft,
+        DraftUpdate,
+        EmailMailbox,
+        EmailSource,
+        Insert,
+        MailboxCreate,
+        Message,
+        PhoneNumber,
+        PhoneNumberAdd,
+        Report,
+        ReportInfo,
+        RequestCode,
+        RevealedContent,
+        SearchHit,
+        SendMedia,
+        SendNote,
+        SendReaction,
+        SendTemplate,
+        SendText,
+        StartConversation,
+        StartedConversation,
+        Template,
+        TemplateMappingUpdate,
+        TemplateSyncResult,
+        TicketSummary,
+        UploadedMedia,
+        VerifyCode,
+    )
 
-SendRequest = SendText | SendMedia | SendTemplate | SendNote | SendReaction
+    SendRequest = SendText | SendMedia | SendTemplate | SendNote | SendReaction
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ApiError(Exception):
@@ -325,14 +327,14 @@ class ApiClient:
     async def draft(self, thread_id: int) -> Draft | None:
         """My draft in the thread, or None."""
         try:
-            return await self._get(f"/threads/{thread_id}/draft", Draft)
+            return await self._get(f"/threads/{thread_id}/draft", schemas.Draft)
         except ApiError as exc:
             if exc.code == "draft_not_found":
                 return None
             raise
 
     async def save_draft(self, thread_id: int, draft: DraftUpdate) -> Draft:
-        return await self._send("PUT", f"/threads/{thread_id}/draft", Draft, draft)
+        return await self._send("PUT", f"/threads/{thread_id}/draft", schemas.Draft, draft)
 
     async def delete_draft(self, thread_id: int) -> None:
         await self.request("DELETE", f"/threads/{thread_id}/draft")
@@ -347,19 +349,21 @@ class ApiClient:
         self, thread_id: int, *, before: int | None = None, limit: int = 50
     ) -> Page[Message]:
         return await self._get(
-            f"/threads/{thread_id}/messages", Page[Message], before=before, limit=limit
+            f"/threads/{thread_id}/messages", Page[schemas.Message], before=before, limit=limit
         )
 
     async def send(self, thread_id: int, body: SendRequest) -> Message:
-        return await self._send("POST", f"/threads/{thread_id}/messages", Message, body)
+        return await self._send("POST", f"/threads/{thread_id}/messages", schemas.Message, body)
 
     async def retry(self, thread_id: int, message_id: int) -> Message:
         return await self._send(
-            "POST", f"/threads/{thread_id}/messages/{message_id}/retry", Message, None
+            "POST", f"/threads/{thread_id}/messages/{message_id}/retry", schemas.Message, None
         )
 
     async def reveal(self, message_id: int) -> RevealedContent:
-        return await self._send("POST", f"/messages/{message_id}/reveal", RevealedContent, None)
+        return await self._send(
+            "POST", f"/messages/{message_id}/reveal", schemas.RevealedContent, None
+        )
 
     # ----------------------------------------------------------------- media
 
@@ -371,7 +375,7 @@ class ApiClient:
         response = await self.request(
             "POST", "/media", files={"file": (path.name, data, "application/octet-stream")}
         )
-        return _parse(UploadedMedia, response)
+        return _parse(schemas.UploadedMedia, response)
 
     async def download(self, media_id: int) -> bytes:
         response = await self.request("GET", f"/media/{media_id}")
@@ -389,7 +393,7 @@ class ApiClient:
         return await self._all(f"/tickets/{ticket_id}/timeline", Page[TimelineEntry], pages=4)
 
     async def tickets(self, q: str | None = None, limit: int = 50) -> Page[TicketSummary]:
-        return await self._get("/tickets", Page[TicketSummary], q=q or None, limit=limit)
+        return await self._get("/tickets", Page[schemas.TicketSummary], q=q or None, limit=limit)
 
     # ----------------------------------------------------------------- views
 
@@ -423,54 +427,64 @@ class ApiClient:
         cursor: str | None = None,
     ) -> Page[SearchHit]:
         return await self._get(
-            "/search", Page[SearchHit], q=q, view=view, status=status, limit=limit, cursor=cursor
+            "/search",
+            Page[schemas.SearchHit],
+            q=q,
+            view=view,
+            status=status,
+            limit=limit,
+            cursor=cursor,
         )
 
     async def contacts(self, q: str | None = None, limit: int = 50) -> Page[Contact]:
-        return await self._get("/contacts", Page[Contact], q=q or None, limit=limit)
+        return await self._get("/contacts", Page[schemas.Contact], q=q or None, limit=limit)
 
     async def contact(self, contact_id: int) -> ContactDetail:
-        return await self._get(f"/contacts/{contact_id}", ContactDetail)
+        return await self._get(f"/contacts/{contact_id}", schemas.ContactDetail)
 
     async def email_source(self, message_id: int) -> EmailSource:
         """An e-mail message's whole text (what the thread folds away)."""
-        return await self._get(f"/messages/{message_id}/email", EmailSource)
+        return await self._get(f"/messages/{message_id}/email", schemas.EmailSource)
 
     async def create_contact(self, body: ContactCreate) -> ContactDetail:
-        return await self._send("POST", "/contacts", ContactDetail, body)
+        return await self._send("POST", "/contacts", schemas.ContactDetail, body)
 
     async def update_contact(self, contact_id: int, body: ContactUpdate) -> ContactDetail:
-        return await self._send("PATCH", f"/contacts/{contact_id}", ContactDetail, body)
+        return await self._send("PATCH", f"/contacts/{contact_id}", schemas.ContactDetail, body)
 
     async def start_conversation(
         self, contact_id: int, body: StartConversation
     ) -> StartedConversation:
         return await self._send(
-            "POST", f"/contacts/{contact_id}/conversations", StartedConversation, body
+            "POST", f"/contacts/{contact_id}/conversations", schemas.StartedConversation, body
         )
 
     async def companies(self, q: str | None = None, limit: int = 50) -> Page[Company]:
-        return await self._get("/companies", Page[Company], q=q or None, limit=limit)
+        return await self._get("/companies", Page[schemas.Company], q=q or None, limit=limit)
 
     async def deals(self, q: str | None = None, limit: int = 50) -> Page[Deal]:
-        return await self._get("/deals", Page[Deal], q=q or None, limit=limit)
+        return await self._get("/deals", Page[schemas.Deal], q=q or None, limit=limit)
 
     # ----------------------------------------------------------------- templates, inserts, usage
 
     async def templates(self) -> list[Template]:
-        return await self._all("/templates", Page[Template])
+        return await self._all("/templates", Page[schemas.Template])
 
     async def sync_templates(self) -> TemplateSyncResult:
-        return await self._send("POST", "/templates/sync", TemplateSyncResult, None)
+        return await self._send("POST", "/templates/sync", schemas.TemplateSyncResult, None)
 
     async def update_template_mapping(
         self, template_id: int, body: TemplateMappingUpdate
     ) -> Template:
-        return await self._send("PATCH", f"/templates/{template_id}", Template, body)
+        return await self._send("PATCH", f"/templates/{template_id}", schemas.Template, body)
 
     async def inserts(self, kind: InsertKind | None = None, q: str | None = None) -> list[Insert]:
         page = await self._get(
-            "/inserts", Page[Insert], kind=kind.value if kind else None, q=q or None, limit=200
+            "/inserts",
+            Page[schemas.Insert],
+            kind=kind.value if kind else None,
+            q=q or None,
+            limit=200,
         )
         return page.items
 
@@ -487,34 +501,36 @@ class ApiClient:
     # ----------------------------------------------------------------- reports
 
     async def reports(self) -> list[ReportInfo]:
-        return await self._all("/reports", Page[ReportInfo])
+        return await self._all("/reports", Page[schemas.ReportInfo])
 
     async def report(self, name: str, filters: dict[str, str | None]) -> Report:
         """One report; ``filters`` are its query (from, to, agent, number, view)."""
         response = await self.request("GET", f"/reports/{name}", params=dict(filters))
-        return _parse(Report, response)
+        return _parse(schemas.Report, response)
 
     # ----------------------------------------------------------------- channels (admin)
 
     async def channels(self) -> list[Channel]:
-        return await self._all("/channels", Page[Channel])
+        return await self._all("/channels", Page[schemas.Channel])
 
     async def create_channel(self, body: ChannelCreate) -> Channel:
-        return await self._send("POST", "/channels", Channel, body)
+        return await self._send("POST", "/channels", schemas.Channel, body)
 
     async def mailboxes(self) -> list[EmailMailbox]:
-        return await self._all("/mailboxes", Page[EmailMailbox])
+        return await self._all("/mailboxes", Page[schemas.EmailMailbox])
 
     async def connect_mailbox(self, body: MailboxCreate) -> EmailMailbox:
-        return await self._send("POST", "/mailboxes", EmailMailbox, body)
+        return await self._send("POST", "/mailboxes", schemas.EmailMailbox, body)
 
     async def available_numbers(self, channel_id: int) -> list[AvailablePhoneNumber]:
         return await self._all(
-            f"/channels/{channel_id}/available-numbers", Page[AvailablePhoneNumber]
+            f"/channels/{channel_id}/available-numbers", Page[schemas.AvailablePhoneNumber]
         )
 
     async def add_number(self, channel_id: int, body: PhoneNumberAdd) -> PhoneNumber:
-        return await self._send("POST", f"/channels/{channel_id}/phone-numbers", PhoneNumber, body)
+        return await self._send(
+            "POST", f"/channels/{channel_id}/phone-numbers", schemas.PhoneNumber, body
+        )
 
     async def request_code(self, channel_id: int, number_id: int, body: RequestCode) -> None:
         await self.request(
@@ -527,7 +543,7 @@ class ApiClient:
         return await self._send(
             "POST",
             f"/channels/{channel_id}/phone-numbers/{number_id}/verify-code",
-            PhoneNumber,
+            schemas.PhoneNumber,
             body,
         )
 
@@ -612,19 +628,21 @@ def _error_from(response: Answer) -> ApiError:
 
 # --------------------------------------------------------------------------- live events
 
-EVENT_MODELS: dict[str, type[BaseModel]] = {
-    EventType.message_created: Message,
-    EventType.message_updated: Message,
-    EventType.thread_updated: Thread,
-    EventType.ticket_updated: Ticket,
-    EventType.view_counts: ViewCounts,
-    EventType.usage_updated: Usage,
-    EventType.presence: Presence,
-    EventType.channel_updated: Channel,
-    EventType.template_updated: Template,
-    EventType.contact_updated: Contact,
-    EventType.agent_updated: Agent,
-    EventType.resync: Resync,
+# each event type's model, by name: a model's module is loaded when its first event comes
+# (backend.schemas makes its models on first use; the messages' are not needed at start)
+EVENT_MODELS: dict[str, str] = {
+    EventType.message_created: "Message",
+    EventType.message_updated: "Message",
+    EventType.thread_updated: "Thread",
+    EventType.ticket_updated: "Ticket",
+    EventType.view_counts: "ViewCounts",
+    EventType.usage_updated: "Usage",
+    EventType.presence: "Presence",
+    EventType.channel_updated: "Channel",
+    EventType.template_updated: "Template",
+    EventType.contact_updated: "Contact",
+    EventType.agent_updated: "Agent",
+    EventType.resync: "Resync",
 }
 
 
@@ -651,7 +669,7 @@ def decode_event(event: Event) -> LiveEvent:
     data: Any = event.data
     try:
         if model is not None:
-            data = model.model_validate(event.data)
+            data = getattr(schemas, model).model_validate(event.data)
         elif event.type == EventType.views_changed:
             raw_view = event.data.get("view")
             data = ViewsChanged(

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
-from backend.schemas import DraftUpdate
+from backend import schemas
 from tui.client import ApiClient, ApiError
 
 SAVE_AFTER_S = 1.0
@@ -99,7 +99,7 @@ class DraftKeeper:
             if state.text.strip():
                 await self.client.save_draft(
                     thread_id,
-                    DraftUpdate(text=state.text, note=state.note, reply_to=state.reply_to),
+                    schemas.DraftUpdate(text=state.text, note=state.note, reply_to=state.reply_to),
                 )
             else:
                 await self.client.delete_draft(thread_id)

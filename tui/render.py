@@ -8,22 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from backend.schemas import (
-    MEDIA_KINDS,
-    AdReferral,
-    ChannelType,
-    DeliveryStatus,
-    Direction,
-    EmailDetails,
-    Message,
-    MessageKind,
-    ReferredProduct,
-)
+from backend.schemas import MEDIA_KINDS, ChannelType, DeliveryStatus, Direction, MessageKind
 from tui.glyphs import glyphs
 from tui.text import clip, clock, human_size, inert, one_line, whatsapp
+
+if TYPE_CHECKING:
+    from backend.schemas import AdReferral, EmailDetails, Message, ReferredProduct
 
 # the glyph (by its name in ``Glyphs``) and style of each delivery state
 DELIVERY_MARKS: dict[DeliveryStatus, tuple[str, str]] = {

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from backend.schemas import SearchHit
+if TYPE_CHECKING:
+    from backend.schemas import SearchHit
 
 
 @dataclass

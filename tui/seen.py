@@ -10,8 +10,12 @@ shown it by the "Send anyway?" question.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from backend.schemas import Direction, Message, MessageKind
+from backend.schemas import Direction, MessageKind
+
+if TYPE_CHECKING:
+    from backend.schemas import Message
 
 NOT_COUNTED = frozenset({MessageKind.note, MessageKind.event})
 

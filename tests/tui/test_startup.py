@@ -78,6 +78,25 @@ def test_ttydesk_alone_starts_the_inbox_without_loading_every_command():
     assert "serve" in help_text and "admin" in help_text
 
 
+def test_the_inbox_makes_only_the_wire_models_its_first_frame_reads():
+    # a wire model costs to make (~0.3 ms): the messages, records, channels, templates and
+    # reports ones are made when a thread opens or their screen shows (backend.schemas)
+    found = loaded_after(
+        "import tui.app, tui.screens.inbox\n"
+        "from pydantic import BaseModel\n"
+        "def made(cls):\n"
+        "    for sub in cls.__subclasses__():\n"
+        "        yield sub\n"
+        "        yield from made(sub)\n"
+        "result = sorted({c.__name__ for c in made(BaseModel)"
+        " if c.__module__.startswith('backend.schemas')})",
+    )
+    made = set(found["result"])
+    assert {"Agent", "Thread", "Ticket", "View", "ViewCounts", "Usage", "Event"} <= made
+    later = {"Message", "SendText", "Draft", "Contact", "Template", "Channel", "MailboxCreate"}
+    assert made & (later | {"Report", "SearchHit", "AuditEntry"}) == set()
+
+
 class RecordingTransport(httpx.AsyncHTTPTransport):
     """The real HTTP transport, noting when each request leaves and its answer comes."""
 

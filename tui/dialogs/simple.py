@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -15,10 +15,14 @@ from textual.screen import ModalScreen
 from textual.signal import Signal
 from textual.widgets import Button, Input, Static
 
-from backend.schemas import Agent, Availability, EmailSource, Message, TicketPriority
+from backend import schemas
+from backend.schemas import Agent, Availability, TicketPriority
 from tui.dialogs.picker import FuzzyPicker, PickItem
 from tui.glyphs import glyphs
 from tui.text import full_time, inert, one_line
+
+if TYPE_CHECKING:
+    from backend.schemas import EmailSource, Message
 
 DIALOG_CSS = """
     align: center middle;
@@ -139,7 +143,7 @@ class MessageDetailsDialog(ModalScreen[None]):
         if m.unsupported_reason:
             rows.append(("unsupported", m.unsupported_reason))
         source = self.email
-        if isinstance(source, EmailSource):
+        if isinstance(source, schemas.EmailSource):
             rows.append(("Message-ID", source.header_id))
             if source.in_reply_to:
                 rows.append(("In-Reply-To", source.in_reply_to))
@@ -147,7 +151,7 @@ class MessageDetailsDialog(ModalScreen[None]):
             out.append(f"{label:<13}", "dim")
             out.append_text(one_line(value))
             out.append("\n")
-        if isinstance(source, EmailSource):
+        if isinstance(source, schemas.EmailSource):
             out.append("\nThe whole e-mail (quoted history and signature included)\n", "bold")
             out.append_text(inert(source.full_text))
         elif isinstance(source, str):

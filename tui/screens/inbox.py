@@ -29,32 +29,22 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static, TextArea
 
+from backend import schemas
 from backend.schemas import (
     ChannelType,
-    ContactCreate,
-    ContactDetail,
     DeliveryStatus,
     Direction,
-    EmailSource,
     EventType,
-    Message,
     MessageKind,
     Page,
     Presence,
     PresenceState,
-    SearchHit,
-    SendMedia,
-    SendNote,
     SendPrices,
-    SendReaction,
-    SendTemplate,
-    SendText,
     Thread,
     Ticket,
     TicketBulkUpdate,
     TicketPriority,
     TicketStatus,
-    TicketSummary,
     TicketUpdate,
     View,
     ViewCreate,
@@ -86,6 +76,17 @@ from tui.widgets.thread_list import ThreadList
 from tui.widgets.views_sidebar import ViewsSidebar
 
 if TYPE_CHECKING:
+    from backend.schemas import (
+        ContactDetail,
+        EmailSource,
+        Message,
+        SearchHit,
+        SendMedia,
+        SendNote,
+        SendTemplate,
+        SendText,
+        TicketSummary,
+    )
     from tui.app import TtydeskApp
 
 NARROW = 130
@@ -400,7 +401,7 @@ class InboxScreen(Screen[None]):
         self.set_interval(30, self._tick)
         self.call_after_refresh(gc.freeze)  # the inbox's own long-lived objects too (see app)
         # while the agent reads the list, not when the first thread opens
-        self.set_timer(PREPARE_AFTER, lambda: prepare_parsing(Page[Message]))
+        self.set_timer(PREPARE_AFTER, lambda: prepare_parsing(Page[schemas.Message]))
 
     def on_resize(self) -> None:
         self._fit(self.size.width)
@@ -1040,12 +1041,12 @@ class InboxScreen(Screen[None]):
         client_id = uuid.uuid4().hex
         try:
             if event.note:
-                body: SendText | SendMedia | SendNote = SendNote(
+                body: SendText | SendMedia | SendNote = schemas.SendNote(
                     kind="note", text=event.text, client_id=client_id
                 )
             elif event.attachment is not None:
                 uploaded = await client.upload(event.attachment)
-                body = SendMedia(
+                body = schemas.SendMedia(
                     kind="media",
                     media_id=uploaded.id,
                     caption=event.text.strip() or None,
@@ -1056,7 +1057,7 @@ class InboxScreen(Screen[None]):
                     cc=list(event.cc),
                 )
             else:
-                body = SendText(
+                body = schemas.SendText(
                     kind="text",
                     text=event.text,
                     reply_to=event.reply_to.id if event.reply_to else None,
@@ -1065,7 +1066,7 @@ class InboxScreen(Screen[None]):
                     subject=event.subject,
                     cc=list(event.cc),
                 )
-            if isinstance(body, SendNote):
+            if isinstance(body, schemas.SendNote):
                 message = await client.send(thread.id, body)
             else:
                 reply = await self._send_reply(thread, body)
@@ -1607,7 +1608,7 @@ class InboxScreen(Screen[None]):
         try:
             await client.send(
                 message.thread_id,
-                SendReaction(kind="reaction", message_id=message.id, emoji=emoji),
+                schemas.SendReaction(kind="reaction", message_id=message.id, emoji=emoji),
             )
         except ApiError as exc:
             self.notify(exc.message, title="Reaction not sent", severity="error", markup=False)
@@ -1697,7 +1698,7 @@ class InboxScreen(Screen[None]):
         added = 0
         for shared in message.contacts:
             first, _, last = shared.name.partition(" ")
-            body = ContactCreate(
+            body = schemas.ContactCreate(
                 first_name=first or None,
                 last_name=last or None,
                 phone=shared.phones[0] if shared.phones else None,
@@ -1811,7 +1812,7 @@ class InboxScreen(Screen[None]):
         data = event.data
         kind = event.type
         if kind in (EventType.message_created, EventType.message_updated) and isinstance(
-            data, Message
+            data, schemas.Message
         ):
             self._follow_free_allowance(data)
             if self.thread is not None and data.thread_id == self.thread.id:

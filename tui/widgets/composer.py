@@ -11,6 +11,7 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from rich.text import Text
@@ -22,12 +23,15 @@ from textual.message import Message as TMessage
 from textual.reactive import reactive
 from textual.widgets import Static, TextArea
 
-from backend.schemas import Message, SendPrices, Ticket
+from backend.schemas import SendPrices, Ticket
 from tui import render
 from tui.billing import reply_billing
 from tui.dialogs.simple import PromptDialog
 from tui.glyphs import glyphs
 from tui.text import human_size, one_line
+
+if TYPE_CHECKING:
+    from backend.schemas import Message
 
 MAX_ATTACHMENT = 100 * 2**20
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from backend.schemas import ContactDetail, Thread, TimelineEntry
+from backend.schemas import Thread, TimelineEntry
 from tui.text import clock, inert, one_line
+
+if TYPE_CHECKING:
+    from backend.schemas import ContactDetail
 
 ACTION_WORDS = {
     "created": "created the ticket",

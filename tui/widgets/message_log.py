@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.segment import Segment
@@ -26,9 +27,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from backend.schemas import MEDIA_KINDS, DeliveryStatus, Direction, Message, MessageKind
+from backend.schemas import MEDIA_KINDS, DeliveryStatus, Direction, MessageKind
 from tui import render
 from tui.glyphs import glyphs
+
+if TYPE_CHECKING:
+    from backend.schemas import Message
 
 # a message's left edge: the cells of Textual's "outer" and "thick" left borders
 EDGE = "▌"

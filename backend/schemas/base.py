@@ -1,0 +1,47 @@
+"""The bases of every wire model, the error envelope and the page envelope."""
+
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+API_PREFIX = "/api/v1"
+
+
+T = TypeVar("T")
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: unknown request fields are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=False, defer_build=True)
+
+
+class ResponseModel(BaseModel):
+    """Base of response models: tolerant of fields added by a newer server."""
+
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+
+
+class ErrorBody(ResponseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorEnvelope(ResponseModel):
+    """Every API error: ``{"error": {"code", "message", "field"?}}``."""
+
+    error: ErrorBody
+
+
+class Page(ResponseModel, Generic[T]):
+    """A keyset-paginated list: pass ``next_cursor`` back as ``cursor`` for the next page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+    total: int | None = None  # only when asked for (``with_total=true``): sizes virtual lists
+
+
+class Health(ResponseModel):
+    status: Literal["ok"] = "ok"
+    version: str
