@@ -6,8 +6,10 @@ import gc
 import json
 import subprocess
 import sys
+from collections import Counter
 
 import httpx
+from textual.dom import DOMNode
 
 from backend.schemas import API_PREFIX
 from tests.tui.backend_fixtures import inbox_ready, wait_for
@@ -152,3 +154,34 @@ async def test_the_collector_is_on_again_once_the_app_is_mounted(desk):
             assert gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_the_inbox_styles_each_widget_once_before_its_first_frame(desk):
+    """A screen shown asks every widget on it to be styled again (in case the CSS changed
+    while it was away): the inbox shown the first time was styled as it was made, so that
+    second pass (~15 ms of the first frame) is skipped; shown again, it is styled again."""
+    app = TtydeskApp(Settings(server=desk.url, token=desk.agent_token), save_config=False)
+    styled: Counter[str] = Counter()
+    async with app.run_test(size=(120, 36)) as pilot:
+        stylesheet = app.stylesheet
+        apply = stylesheet.apply
+
+        def counting_apply(node: DOMNode, *args: object, **kwargs: object) -> None:
+            styled[node.id or type(node).__name__] += 1
+            apply(node, *args, **kwargs)  # type: ignore[arg-type]
+
+        stylesheet.apply = counting_apply  # type: ignore[method-assign]
+        screen = await inbox_ready(app)
+        # widgets whose classes and focus do not change at start: styled as they mounted
+        assert [styled[name] for name in ("thread-header", "contact-info", "KeyFooter")] == [
+            1,
+            1,
+            1,
+        ]
+        styled.clear()
+        app.action_goto("records")
+        await wait_for(lambda: app.screen is not screen)
+        app.action_goto("inbox")
+        await wait_for(lambda: app.screen is screen)
+        await pilot.pause()
+        assert styled["thread-header"] >= 1  # shown again: styled again

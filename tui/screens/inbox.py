@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -291,6 +291,7 @@ class InboxScreen(Screen[None]):
         self.view: View | None = None
         self.sort = "recent"
         self._views_choice: bool | None = None  # V: shown (True) or hidden, whatever the width
+        self._shown_before = False
         self._owner: int | None = None
         self.thread: Thread | None = None
         self._template_sending: tuple[int, str] | None = None  # message id, template name
@@ -400,8 +401,16 @@ class InboxScreen(Screen[None]):
         self._render_thread_header()
         self.set_interval(30, self._tick)
         self.call_after_refresh(gc.freeze)  # the inbox's own long-lived objects too (see app)
+        self.call_after_refresh(setattr, self, "_shown_before", True)
         # while the agent reads the list, not when the first thread opens
         self.set_timer(PREPARE_AFTER, lambda: prepare_parsing(Page[schemas.Message]))
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # before its first frame (a new mode's screen is sent two resumes), every widget was
+        # just styled as it mounted: restyling them all again (~15 ms a time) is for a screen
+        # shown again
+        if not self._shown_before:
+            event.refresh_styles = False
 
     def on_resize(self) -> None:
         self._fit(self.size.width)
