@@ -25,6 +25,7 @@ from typing import Any
 from backend import schemas
 from backend.domain.email_subjects import sent_subject
 from backend.domain.errors import InvalidField
+from backend.domain.signatures import sign_off
 from backend.store import conversations as conv
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, iso
@@ -290,7 +291,7 @@ def record_outcome(
 def claim(tx: Tx, due_iso: str, limit: int, lease: Lease | None = None) -> list[EmailJob]:
     rows = tx.all(
         "SELECT o.message_id, o.attempts, o.request, m.thread_id, em.header_id, "
-        "ag.name AS author, mb.address, mb.display_name, th.ticket_id "
+        "ag.name AS author, ag.signature, mb.address, mb.display_name, th.ticket_id "
         "FROM email_outbox o JOIN messages m ON m.id = o.message_id "
         "JOIN email_messages em ON em.message_id = o.message_id "
         "JOIN threads th ON th.id = m.thread_id "
@@ -328,7 +329,7 @@ def claim(tx: Tx, due_iso: str, limit: int, lease: Lease | None = None) -> list[
                 sender=row["address"],
                 sender_name=row["display_name"],
                 ticket_id=row["ticket_id"],
-                signature="\n".join(part for part in (row["author"], row["display_name"]) if part),
+                signature=sign_off(row["signature"], row["author"], row["display_name"]),
                 files=tuple(files),
             )
         )

@@ -402,7 +402,7 @@ class EmailJob:
     sender: str  # the mailbox's address
     sender_name: str | None
     ticket_id: int  # for the token in the subject
-    signature: str  # the agent's name and the mailbox's
+    signature: str  # the agent's own (domain/signatures.py), else their name and the mailbox's
     files: tuple[EmailJobFile, ...] = ()
 
 
