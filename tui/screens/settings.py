@@ -1,5 +1,6 @@
-"""Settings (f4): notifications (saved on the server), templates (list, sync, variable
-mapping), usage, and the channel connection wizard for admins."""
+"""Settings (f4): notifications (saved on the server), my profile (the e-mail signature),
+templates (list, sync, variable mapping), usage, and the channel connection wizard for
+admins."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from textual.widgets import (
     Switch,
     TabbedContent,
     TabPane,
+    TextArea,
 )
 from textual.widgets.option_list import Option
 
@@ -77,6 +79,11 @@ CATEGORIES = [
     "RESTAURANT",
     "OTHER",
 ]
+SIGNATURE_HELP = (
+    'Put under the "-- " line of every e-mail you send (never on WhatsApp). Plain text, '
+    "at most 8 lines and 500 characters; {agent} and {mailbox} become your name and the "
+    "mailbox's. Empty: your name and the mailbox's. ctrl+s saves."
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 
@@ -164,6 +171,20 @@ class SettingsScreen(Screen[None]):
             tooltip="Connect an e-mail mailbox: IMAP and relay logins tested first (admins)",
         ),
         Binding(
+            "P",
+            "edit_signature",
+            "Signature",
+            id="settings.signature",
+            tooltip="Write my e-mail signature (Profile)",
+        ),
+        Binding(
+            "ctrl+s",
+            "save_signature",
+            "Save signature",
+            id="settings.save_signature",
+            tooltip="Save my e-mail signature (empty: my name and the mailbox's)",
+        ),
+        Binding(
             "escape,q",
             "app.goto('inbox')",
             "Inbox",
@@ -179,6 +200,9 @@ class SettingsScreen(Screen[None]):
         & #templates-list { height: 1fr; border: none; }
         & Horizontal.switch-row { height: auto; }
         & Horizontal.switch-row Label { padding: 1 1; }
+        & #signature-text { height: auto; min-height: 4; max-height: 10; }
+        & #signature-status { height: auto; color: $text-muted; }
+        & #signature-status.-error { color: $text-error; text-style: bold; }
     }
     """
 
@@ -217,6 +241,18 @@ class SettingsScreen(Screen[None]):
                                 value=me is not None and me.availability == availability,
                                 name=availability.value,
                             )
+            with TabPane("Profile", id="tab-profile"):
+                with VerticalScroll():
+                    yield Label("My e-mail signature", classes="setting-label")
+                    yield Static(SIGNATURE_HELP, markup=False)
+                    yield TextArea(
+                        (me.signature if me is not None else None) or "",
+                        id="signature-text",
+                        soft_wrap=True,
+                        tab_behavior="focus",
+                        show_line_numbers=False,
+                    )
+                    yield Static("", id="signature-status", markup=False)
             with TabPane("Templates", id="tab-templates"):
                 yield Static(
                     "S sync from WhatsApp · M map variables to contact properties", markup=False
@@ -271,7 +307,13 @@ class SettingsScreen(Screen[None]):
         app: Any = self.app
         if action in ("connect_channel", "connect_mailbox"):
             return app.is_admin
+        if action == "save_signature":
+            return self.query_one(TabbedContent).active == "tab-profile"
         return True
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
 
     # ----------------------------------------------------------------- notifications
 
@@ -299,6 +341,41 @@ class SettingsScreen(Screen[None]):
             self.notify(exc.message, title="Not saved", severity="error", markup=False)
             return
         self.notify("Saved.", markup=False)
+
+    # ----------------------------------------------------------------- profile
+
+    def action_edit_signature(self) -> None:
+        self.query_one(TabbedContent).active = "tab-profile"
+        self.query_one("#signature-text", TextArea).focus()
+
+    def _signature_status(self, message: str, *, error: bool = False) -> None:
+        status = self.query_one("#signature-status", Static)
+        status.update(Text(message))
+        status.set_class(error, "-error")
+
+    @work(group="me", exit_on_error=False)
+    async def action_save_signature(self) -> None:
+        app: Any = self.app
+        area = self.query_one("#signature-text", TextArea)
+        try:
+            update = MeUpdate(signature=area.text)
+        except ValidationError as exc:
+            self._signature_status(f"Not saved: {_first_problem(exc)}", error=True)
+            return
+        try:
+            app.me = await app.client.update_me(update)
+        except ApiError as exc:
+            # what was typed stays in the box, to be put right
+            self._signature_status(f"Not saved: {exc.message}", error=True)
+            return
+        saved = app.me.signature or ""
+        if area.text != saved:
+            area.load_text(saved)  # as stored: line ends and trailing blanks tidied
+        self._signature_status(
+            "Saved: your e-mails are signed with it."
+            if saved
+            else "Saved: no signature; your e-mails are signed with your name and the mailbox's."
+        )
 
     # ----------------------------------------------------------------- templates
 
