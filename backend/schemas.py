@@ -684,6 +684,9 @@ class SendMedia(WireModel):
     channel: ChannelType | None = None  # as in SendText
     subject: str | None = Field(default=None, max_length=998)  # as in SendText
     cc: list[str] = Field(default=[], max_length=20)  # as in SendText
+    # e-mail only: more uploaded files in the same mail, after media_id (WhatsApp takes
+    # one file a message; domain/email_attachments.py says how many and how large)
+    more_media_ids: list[int] = Field(default=[], max_length=50)
 
 
 class SendTemplate(WireModel):

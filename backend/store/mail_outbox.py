@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from backend import schemas
+from backend.domain.email_attachments import MailFile, check_mail_files
 from backend.domain.email_subjects import sent_subject
 from backend.domain.errors import InvalidField
 from backend.domain.signatures import sign_off
@@ -141,13 +142,13 @@ def queue_email(
         references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
     domain = mailbox["address"].partition("@")[2]
     header_id = f"<ttydesk.{uuid.uuid4().hex}@{domain}>"
+    more: list[int] = []
     if isinstance(request, schemas.SendText):
         text, media_id, caption = request.text, None, None
     else:
-        media = tx.one("SELECT * FROM media WHERE id = ?", (request.media_id,))
-        if media is None or media["direction"] != schemas.Direction.outbound or not media["path"]:
-            raise InvalidField("There is no uploaded file with that id.", field="media_id")
         text, media_id, caption = request.caption or "", request.media_id, request.caption
+        more = [mid for mid in dict.fromkeys(request.more_media_ids) if mid != media_id]
+        _mail_files(tx, media_id, more)
     message_id = conv.insert_message(
         tx,
         thread_id=thread_id,
@@ -165,6 +166,7 @@ def queue_email(
                 "from": mailbox["address"],
                 "to": [to],
                 **({"cc": cc} if cc else {}),
+                **({"attachments": 1 + len(more)} if media_id else {}),
             }
         },
         from_number=mailbox["address"],
@@ -193,6 +195,7 @@ def queue_email(
         text=text or None,
         reply_to=in_reply_to,
         media=OutboundMedia(media_id=media_id, kind="document") if media_id else None,
+        attachments=tuple(OutboundMedia(media_id=mid, kind="document") for mid in more),
         subject=subject,
         references=tuple(references),
         cc=tuple(cc),
@@ -208,6 +211,17 @@ def queue_email(
     conv.emit_ticket_snapshot(tx, ticket_id)
     conv.emit_thread_snapshot(tx, thread_id)
     return message_id
+
+
+def _mail_files(tx: Tx, media_id: int, more: list[int]) -> None:
+    """The uploaded files of one e-mail exist and fit in it (``check_mail_files``)."""
+    files: list[MailFile] = []
+    for mid, field in [(media_id, "media_id"), *((mid, "more_media_ids") for mid in more)]:
+        media = tx.one("SELECT * FROM media WHERE id = ?", (mid,))
+        if media is None or media["direction"] != schemas.Direction.outbound or not media["path"]:
+            raise InvalidField(f"There is no uploaded file with the id {mid}.", field=field)
+        files.append(MailFile(media["filename"] or f"file {mid}", media["size"] or 0))
+    check_mail_files(files, field="more_media_ids" if more else "media_id")
 
 
 def requeue_email(tx: Tx, message_id: int) -> bool:
@@ -306,10 +320,11 @@ def claim(tx: Tx, due_iso: str, limit: int, lease: Lease | None = None) -> list[
         hold(tx, "email_outbox", row["message_id"], lease)
         request = decode_request(row["request"])
         files = []
-        if request.media is not None:
+        wanted = (request.media, *request.attachments) if request.media is not None else ()
+        for outbound in wanted:
             media = tx.one(
                 "SELECT path, mime_type, filename FROM media WHERE id = ?",
-                (request.media.media_id,),
+                (outbound.media_id,),
             )
             if media is not None and media["path"]:
                 files.append(

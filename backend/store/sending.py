@@ -229,6 +229,11 @@ def send_in_tx(
     for field in ("subject", "cc"):
         if getattr(request, field, None):
             raise InvalidField("A subject and Cc are for e-mail.", field=field)
+    if getattr(request, "more_media_ids", None):
+        raise InvalidField(
+            "WhatsApp takes one file a message: send each file as a message of its own.",
+            field="more_media_ids",
+        )
     _require_sendable_number(tx, ctx.phone_number_id)
     _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
     recipient = _recipient(ctx)

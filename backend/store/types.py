@@ -346,6 +346,7 @@ class OutboundRequest:
     subject: str | None = None
     references: tuple[str, ...] = ()  # the thread's earlier Message-IDs, oldest first
     cc: tuple[str, ...] = ()
+    attachments: tuple[OutboundMedia, ...] = ()  # more files beside ``media``
 
 
 @dataclass(frozen=True, slots=True)
