@@ -1043,11 +1043,12 @@ class InboxScreen(Screen[None]):
                 body: SendText | SendMedia | SendNote = SendNote(
                     kind="note", text=event.text, client_id=client_id
                 )
-            elif event.attachment is not None:
-                uploaded = await client.upload(event.attachment)
+            elif event.attachments:
+                first, *more = [await client.upload(path) for path in event.attachments]
                 body = SendMedia(
                     kind="media",
-                    media_id=uploaded.id,
+                    media_id=first.id,
+                    more_media_ids=[uploaded.id for uploaded in more],
                     caption=event.text.strip() or None,
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
@@ -1164,7 +1165,7 @@ class InboxScreen(Screen[None]):
             if not path.is_file():
                 self.composer.set_status(f"No such file: {path}", error=True)
                 return
-            self.composer.attachment = path
+            self.composer.add_attachment(path)
             self.composer.area.focus()
 
         self.app.push_screen(
