@@ -674,10 +674,14 @@ class SendText(WireModel):
     cc: list[str] = Field(default=[], max_length=20)
 
 
+WHATSAPP_CAPTION = 1024  # characters in a WhatsApp media message's caption
+
+
 class SendMedia(WireModel):
     kind: Literal["media"]
     media_id: int
-    caption: str | None = Field(default=None, max_length=1024)
+    # an e-mail's text, as long as SendText's; on WhatsApp at most 1,024 (WHATSAPP_CAPTION)
+    caption: str | None = Field(default=None, max_length=4096)
     reply_to: int | None = None
     client_id: str | None = Field(default=None, max_length=64)
     expected_last_message_id: int | None = None  # as in SendText

@@ -272,6 +272,12 @@ def send_in_tx(
             raise InvalidField("That file cannot be sent on WhatsApp.", field="media_id")
         if request.caption and kind in ("audio", "sticker"):
             raise InvalidField(f"WhatsApp sends {kind}s without a caption.", field="caption")
+        if request.caption and len(request.caption) > schemas.WHATSAPP_CAPTION:
+            raise InvalidField(
+                f"A WhatsApp caption is at most {schemas.WHATSAPP_CAPTION:,} characters and "
+                f"this one has {len(request.caption):,}: send the text as a message of its own.",
+                field="caption",
+            )
         values = {
             "kind": kind,
             "media_id": request.media_id,

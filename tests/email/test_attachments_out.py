@@ -1,6 +1,7 @@
 """Several files in one e-mail of ours (``SendMedia.more_media_ids``): the relay receives
 them all, each under the type sniffed from its content; too many or too large (one, or
-all together) is refused by field with the draft kept; WhatsApp takes one a message."""
+all together) is refused by field with the draft kept; WhatsApp takes one a message. The
+text beside them is an e-mail's, longer than a WhatsApp caption may be."""
 
 from __future__ import annotations
 
@@ -89,10 +90,11 @@ async def test_files_an_email_cannot_carry_are_refused_by_field_and_the_draft_ke
                 assert (error["field"], words in error["message"]) == (field, True), error
             draft = await client.get(f"/api/v1/threads/{thread['id']}/draft")
             assert draft.json()["text"] == "kept"
-            # ten files under the limits go
+            # ten files under the limits go, with an e-mail's text (longer than a
+            # WhatsApp caption may be)
             fits = await client.post(
                 path,
-                json={"kind": "media", "media_id": nine[0],
+                json={"kind": "media", "media_id": nine[0], "caption": "Dear Lucía,\n" * 300,
                       "more_media_ids": small[:8] + [await upload(client, "x.txt", b"c" * MB)]},
             )  # fmt: skip
             assert fits.status_code == 202, fits.text

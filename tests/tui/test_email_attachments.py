@@ -125,3 +125,18 @@ async def test_on_whatsapp_a_second_file_replaces_the_first_and_the_composer_say
         await pilot.press("ctrl+x")
         await wait_for(lambda: composer.attachments == ())
         assert composer.text == "see attached"
+
+
+async def test_a_reply_longer_than_a_message_may_be_is_refused_and_kept(desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r")
+        composer = screen.composer
+        composer.area.load_text("x" * 4097)
+        await pilot.press("ctrl+s")
+        status = composer.query_one("#composer-status", Static)
+        await wait_for(lambda: "Not sent" in str(status.content))
+        assert "4096" in str(status.content) and not composer.sending
+        assert composer.text == "x" * 4097

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -1076,6 +1077,13 @@ class InboxScreen(Screen[None]):
                 message = reply
         except ApiError as exc:
             self._refused(exc, composer)
+            return
+        except ValidationError as exc:  # the body cannot be sent as typed (too long…)
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in problem.get("loc", ()))
+            composer.refused(
+                f"Not sent: {where} — {problem.get('msg', 'invalid')}. Your draft is kept."
+            )
             return
         composer.sent()
         self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
