@@ -1,6 +1,7 @@
 """Several files in one e-mail from the composer at 80×24: attaching again adds one, the
-list is shown, ctrl+x drops the one picked, and the relay receives the rest in one mail;
-on WhatsApp, one file a message, and the composer says so."""
+list is shown, ctrl+x drops the one picked, and the relay receives the rest in one mail,
+signed with the agent's signature previewed under the draft; on WhatsApp, one file a
+message, and the composer says so."""
 
 from __future__ import annotations
 
@@ -60,6 +61,9 @@ async def test_an_agent_attaches_three_files_drops_one_and_the_mail_carries_two(
                             text="Send me the papers.", to=(SUPPORT,))
             )  # fmt: skip
             assert stored.thread_id is not None
+            async with backend.client(backend.agent_token) as client:
+                signed = {"signature": "{agent}\nAcme Support"}
+                assert (await client.patch("/api/v1/me", json=signed)).status_code == 200
             app = make_app(backend.url, backend.agent_token)
             async with app.run_test(size=(80, 24)) as pilot:
                 screen = await inbox_ready(app)
@@ -67,6 +71,8 @@ async def test_an_agent_attaches_three_files_drops_one_and_the_mail_carries_two(
                 await pilot.press("r")
                 composer = screen.composer
                 await wait_for(lambda: composer.writes_email)
+                # the signature the server will add, previewed under the draft
+                await wait_for(lambda: "-- Bob Agent · Acme Support" in screen_text(app))
                 await composer.area._on_paste(Paste(str(attached["invoice.pdf"])))
                 await wait_for(lambda: len(composer.attachments) == 1)
                 await composer.area._on_paste(Paste(str(attached["photo.png"])))
@@ -92,7 +98,8 @@ async def test_an_agent_attaches_three_files_drops_one_and_the_mail_carries_two(
         finally:
             await backend.stop()
     sent = message_from_bytes(received[0], policy=policy.default)
-    assert sent.get_body(("plain",)).get_content().startswith("Here they are")
+    plain = sent.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert plain == "Here they are\n\n-- \nBob Agent\nAcme Support\n"
     assert [(part.get_filename(), part.get_content_type()) for part in sent.iter_attachments()] == [
         ("invoice.pdf", "application/pdf"),
         ("notes.txt", "text/plain"),

@@ -287,6 +287,8 @@ class Composer(Vertical):
 
     def on_mount(self) -> None:
         self._render_bar()
+        if hasattr(self.app, "me"):  # a signature saved in Settings shows at once
+            self.watch(self.app, "me", lambda _: self._render_bar(), init=False)
 
     # ----------------------------------------------------------------- state → display
 
@@ -319,6 +321,10 @@ class Composer(Vertical):
         if self.cc and self.writes_email:
             bar.append("\nCc: ", "dim")
             bar.append_text(one_line(", ".join(self.cc)))
+        signature = self._signature_preview() if self.writes_email else None
+        if signature:
+            bar.append("\n-- ", "dim")
+            bar.append_text(one_line(signature, "dim"))
         if self.reply_to is not None:
             bar.append("\n↪ replying to: ", "dim")
             bar.append_text(one_line(render.preview(self.reply_to), "italic"))
@@ -343,6 +349,16 @@ class Composer(Vertical):
             if self.note_mode
             else "Write a reply…  (ctrl+s send · ctrl+n note · esc back)"
         )
+
+    def _signature_preview(self) -> str | None:
+        """The agent's own e-mail signature on one line (the server signs the mail; the
+        mailbox's name is filled in there), None without one."""
+        me = getattr(self.app, "me", None)
+        signature = getattr(me, "signature", None)
+        if me is None or not signature:
+            return None
+        lines = (line.strip() for line in signature.replace("{agent}", me.name).splitlines())
+        return " · ".join(line for line in lines if line)
 
     def watch_note_mode(self) -> None:
         if self.is_mounted:
