@@ -1,6 +1,8 @@
-"""Support mailboxes (admin): listed beside the WhatsApp channels, and connected with the
-same login test as ``ttydesk admin channel connect email``. The passwords go in with
-``POST /mailboxes`` and never come out."""
+"""Support mailboxes (admin): listed beside the WhatsApp channels, connected and edited
+with the same login test as ``ttydesk admin channel connect email``, and removed
+(disconnected: its threads are kept). The passwords go in with ``POST`` and ``PATCH`` and
+never come out. Each change is used by the running server at once: the IMAP fetcher, the
+relay of the next send, the SMTP listener's recipient check."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ from aiohttp import web
 
 from backend import schemas
 from backend.api.auth import require_admin
-from backend.api.wire import operation, parse_body, respond
-from backend.domain.errors import InvalidField
+from backend.api.wire import operation, parse_body, path_int, respond
+from backend.domain.errors import Conflict, InvalidField
 from backend.email import connection
-from backend.email.channel import FETCHERS, OUTBOX
-from backend.keys import SERVICES, STORE
+from backend.email.channel import FETCHERS, OUTBOX, SUPPORT
+from backend.email.smtp_send import Relay
+from backend.keys import SERVICES, SETTINGS, STORE
 
 routes = web.RouteTableDef()
 
@@ -61,3 +64,84 @@ async def connect_mailbox(request: web.Request) -> web.Response:
         outbox.use_relay(mailbox.address, wanted.relay)
     saved = {found.mailbox.id: found.settings for found in await store.mailbox_connections()}
     return respond(connection.mailbox_view(mailbox, saved.get(mailbox.id)), status=201)
+
+
+@operation(
+    routes,
+    "PATCH",
+    "/api/v1/mailboxes/{id}",
+    summary="Edit a mailbox (address, name, IMAP, relay, folder, poll interval): a changed "
+    "login is tried first and a refusal keeps the old settings; used at once",
+    body=schemas.MailboxUpdate,
+    response=schemas.EmailMailbox,
+    admin=True,
+)
+async def edit_mailbox(request: web.Request) -> web.Response:
+    agent = require_admin(request)
+    mailbox_id = path_int(request, "id")
+    spec = await parse_body(request, schemas.MailboxUpdate)
+    store = request.app[STORE]
+    if spec.address is not None:
+        current = await store.mailbox_connection(mailbox_id)
+        if spec.address.strip().lower() != current.mailbox.address:
+            _refuse_configured(request, current.mailbox.address, "given another address")
+    try:
+        mailbox, before, after = await connection.edit_mailbox(
+            store, mailbox_id, spec, actor_id=agent.id
+        )
+    except connection.ConnectionRefused as exc:
+        field = "imap_host" if exc.side == "imap" else "smtp_host"
+        raise InvalidField(str(exc), field=field, code="connection_refused") from None
+    await _follow(request, old_address=before.address, address=after.address, relay=after.relay)
+    saved = await store.mailbox_connection(mailbox.id)
+    return respond(connection.mailbox_view(mailbox, saved.settings))
+
+
+@operation(
+    routes,
+    "DELETE",
+    "/api/v1/mailboxes/{id}",
+    summary="Remove (disconnect) a mailbox: no longer fetched from, mail to it refused, "
+    "nothing sent from it (a queued send fails with the reason); its threads are kept",
+    status=204,
+    admin=True,
+)
+async def remove_mailbox(request: web.Request) -> web.Response:
+    agent = require_admin(request)
+    mailbox_id = path_int(request, "id")
+    store = request.app[STORE]
+    current = await store.mailbox_connection(mailbox_id)
+    _refuse_configured(request, current.mailbox.address, "removed")
+    mailbox = await store.remove_mailbox(mailbox_id, actor_id=agent.id)
+    await _follow(request, old_address=mailbox.address, address=None, relay=None)
+    return web.Response(status=204)
+
+
+def _refuse_configured(request: web.Request, address: str, what: str) -> None:
+    """An address of the ``[email]`` settings is added again at every start: it is
+    changed in the settings file, not here."""
+    if address in request.app[SETTINGS].email.addresses:
+        raise Conflict(
+            f"{address} is set in the settings file ([email] addresses): it cannot be {what} "
+            "here; change it there.",
+            code="mailbox_configured",
+        )
+
+
+async def _follow(
+    request: web.Request, *, old_address: str, address: str | None, relay: Relay | None
+) -> None:
+    """The running server follows a changed or removed mailbox: its IMAP fetcher started
+    again (or stopped), the relay its next send goes through, the recipient check."""
+    services = request.app[SERVICES]
+    outbox = services.get(OUTBOX)
+    if outbox is not None:
+        outbox.use_relay(old_address, None)
+        if address is not None:
+            outbox.use_relay(address, relay)
+    fetchers = services.get(FETCHERS)
+    if fetchers is not None:
+        await fetchers.refresh()
+    support = services.get(SUPPORT)
+    if support is not None:
+        await support.reload()

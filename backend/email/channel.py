@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 RECEIVER = "email.receiver"
 OUTBOX = "email.outbox"
 LISTENER = "email.listener"  # the asyncio.Server: its socket names the bound port
+SUPPORT = "email.support"  # the listener's SupportMailbox: its recipient check
 FETCHERS = "email.fetchers"  # MailboxFetchers
 STOP_TIMEOUT_SECONDS = 5.0
 
@@ -102,12 +103,14 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[SERVICES][RECEIVER] = receiver
     server: asyncio.Server | None = None
     if config.listen_port is not None:
+        support = SupportMailbox(
+            receiver.accept_forwarded,
+            await _addresses(store),
+            current=lambda: _addresses(store),
+        )
+        app[SERVICES][SUPPORT] = support
         server = await start_listener(
-            SupportMailbox(
-                receiver.accept_forwarded,
-                config.addresses,
-                current=lambda: _addresses(store),
-            ),
+            support,
             host=config.listen_host,
             port=config.listen_port,
             max_message_bytes=config.max_message_bytes,
@@ -166,6 +169,7 @@ class MailboxFetchers:
                 account,
                 _receive_for(self._receiver, address),
                 StoredPositions(self._store, _position_key(account)),
+                poll_seconds=account.poll_seconds,
             )
             stop = asyncio.Event()
             task = asyncio.create_task(fetcher.run(stop), name=f"imap-fetcher-{address}")
@@ -199,6 +203,7 @@ def _fetcher_key(account: ImapAccount, address: str) -> tuple[object, ...]:
         account.password,
         account.folder,
         account.ssl_context is not None,
+        account.poll_seconds,
     )
 
 
@@ -214,6 +219,8 @@ def _receive_for(receiver: MailReceiver, address: str) -> Callable[[bytes], Awai
 
 
 def _position_key(account: ImapAccount) -> str:
+    """A fetcher started again on the same account and folder (a new password, poll
+    interval or address) goes on from where the last one stopped."""
     return f"{account.username}@{account.host}:{account.port}/{account.folder}"
 
 
