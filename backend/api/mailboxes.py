@@ -11,11 +11,10 @@ from aiohttp import web
 from backend import schemas
 from backend.api.auth import require_admin
 from backend.api.wire import operation, parse_body, path_int, respond
-from backend.domain.errors import Conflict, InvalidField
+from backend.domain.errors import InvalidField
 from backend.email import connection
-from backend.email.channel import FETCHERS, OUTBOX, SUPPORT
-from backend.email.smtp_send import Relay
-from backend.keys import SERVICES, SETTINGS, STORE
+from backend.email.channel import follow_mailboxes
+from backend.keys import SETTINGS, STORE
 
 routes = web.RouteTableDef()
 
@@ -56,12 +55,7 @@ async def connect_mailbox(request: web.Request) -> web.Response:
         field = "imap_host" if exc.side == "imap" else "smtp_host"
         raise InvalidField(str(exc), field=field, code="connection_refused") from None
     # in use at once, without a restart: its fetcher, and its relay for replies from it
-    fetchers = request.app[SERVICES].get(FETCHERS)
-    if fetchers is not None:
-        await fetchers.refresh()
-    outbox = request.app[SERVICES].get(OUTBOX)
-    if outbox is not None:
-        outbox.use_relay(mailbox.address, wanted.relay)
+    await _follow(request)
     saved = {found.mailbox.id: found.settings for found in await store.mailbox_connections()}
     return respond(connection.mailbox_view(mailbox, saved.get(mailbox.id)), status=201)
 
@@ -86,13 +80,11 @@ async def edit_mailbox(request: web.Request) -> web.Response:
         if spec.address.strip().lower() != current.mailbox.address:
             _refuse_configured(request, current.mailbox.address, "given another address")
     try:
-        mailbox, before, after = await connection.edit_mailbox(
-            store, mailbox_id, spec, actor_id=agent.id
-        )
+        mailbox, _, _ = await connection.edit_mailbox(store, mailbox_id, spec, actor_id=agent.id)
     except connection.ConnectionRefused as exc:
         field = "imap_host" if exc.side == "imap" else "smtp_host"
         raise InvalidField(str(exc), field=field, code="connection_refused") from None
-    await _follow(request, old_address=before.address, address=after.address, relay=after.relay)
+    await _follow(request)
     saved = await store.mailbox_connection(mailbox.id)
     return respond(connection.mailbox_view(mailbox, saved.settings))
 
@@ -112,36 +104,16 @@ async def remove_mailbox(request: web.Request) -> web.Response:
     store = request.app[STORE]
     current = await store.mailbox_connection(mailbox_id)
     _refuse_configured(request, current.mailbox.address, "removed")
-    mailbox = await store.remove_mailbox(mailbox_id, actor_id=agent.id)
-    await _follow(request, old_address=mailbox.address, address=None, relay=None)
+    await store.remove_mailbox(mailbox_id, actor_id=agent.id)
+    await _follow(request)
     return web.Response(status=204)
 
 
 def _refuse_configured(request: web.Request, address: str, what: str) -> None:
-    """An address of the ``[email]`` settings is added again at every start: it is
-    changed in the settings file, not here."""
-    if address in request.app[SETTINGS].email.addresses:
-        raise Conflict(
-            f"{address} is set in the settings file ([email] addresses): it cannot be {what} "
-            "here; change it there.",
-            code="mailbox_configured",
-        )
+    connection.refuse_configured(request.app[SETTINGS].email.addresses, address, what)
 
 
-async def _follow(
-    request: web.Request, *, old_address: str, address: str | None, relay: Relay | None
-) -> None:
-    """The running server follows a changed or removed mailbox: its IMAP fetcher started
-    again (or stopped), the relay its next send goes through, the recipient check."""
-    services = request.app[SERVICES]
-    outbox = services.get(OUTBOX)
-    if outbox is not None:
-        outbox.use_relay(old_address, None)
-        if address is not None:
-            outbox.use_relay(address, relay)
-    fetchers = services.get(FETCHERS)
-    if fetchers is not None:
-        await fetchers.refresh()
-    support = services.get(SUPPORT)
-    if support is not None:
-        await support.reload()
+async def _follow(request: web.Request) -> None:
+    """The running server follows a changed or removed mailbox at once: its IMAP fetcher
+    started again (or stopped), the relay its next send goes through, the recipient check."""
+    await follow_mailboxes(request.app)

@@ -15,7 +15,7 @@ import aioimaplib
 import aiosmtplib
 
 from backend import schemas
-from backend.domain.errors import InvalidField
+from backend.domain.errors import Conflict, InvalidField
 from backend.email.imap_fetch import ImapAccount
 from backend.email.smtp_send import Relay
 from backend.store import Mailbox, MailboxConnection, Store
@@ -105,6 +105,17 @@ def check_address(address: str) -> None:
     """The address is checked before any login is tried (the store checks it again)."""
     if "@" not in address or any(ch.isspace() for ch in address.strip()):
         raise InvalidField(f"{address[:80]!r} is not an e-mail address.", field="address")
+
+
+def refuse_configured(configured: list[str], address: str, what: str) -> None:
+    """An address of the ``[email]`` settings is added again at every start: it is
+    changed in the settings file, not given another address or removed here."""
+    if address in configured:
+        raise Conflict(
+            f"{address} is set in the settings file ([email] addresses): it cannot be {what} "
+            "here; change it there.",
+            code="mailbox_configured",
+        )
 
 
 async def connect_mailbox(

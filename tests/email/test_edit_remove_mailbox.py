@@ -20,7 +20,7 @@ from backend.email.smtp_listener import SupportMailbox
 from backend.keys import SERVICES
 from tests.backend.wsclient import LiveClient
 from tests.email.dovecot import PASSWORD, USER, Dovecot
-from tests.email.test_connect_mailbox import until
+from tests.email.test_connect_mailbox import run_cli, until
 from tests.email.test_inbound_wiring import messages, threads
 from tests.email.test_outbound import reply
 from tests.email.test_smtp_send import Relaying
@@ -302,8 +302,9 @@ async def test_a_view_filtering_by_a_removed_mailbox_still_shows_its_threads(des
     filters = [{"property": "business_number", "operator": "is_any_of", "values": [USER]}]
     async with desk.client(desk.admin_token) as client:
         view = (await client.post("/api/v1/views", json={"name": "v", "filters": filters})).json()
-        await client.delete(f"/api/v1/mailboxes/{mailbox['id']}")
+        removed = await client.delete(f"/api/v1/mailboxes/{mailbox['id']}")
         page = await client.get("/api/v1/threads", params={"view": view["id"]})
+    assert removed.status_code == 204
     assert [t["id"] for t in page.json()["items"]] == [thread["id"]]
 
 
@@ -329,3 +330,57 @@ async def test_a_mailbox_of_the_settings_file_is_changed_there_not_removed_here(
         assert refused.status_code == 409
         assert refused.json()["error"]["code"] == "mailbox_configured"
     assert named.status_code == 200 and named.json()["display_name"] == "Acme"
+
+
+# ------------------------------------------------------------------ the admin command
+
+
+async def test_the_admin_command_edits_and_removes_a_mailbox_and_a_running_server_follows(
+    desk: LiveBackend, capsys, monkeypatch
+):
+    monkeypatch.delenv("TTYDESK_SMTP_PASSWORD", raising=False)
+    old_relay, new_relay = relay_keeping(), relay_keeping()
+    async with old_relay as old_port, new_relay as new_port:
+        await connect(desk, body(old_port))
+        await forward(desk, USER, 1)
+        [thread] = await threads(desk)
+        code, out, err = await run_cli(
+            desk,
+            ["admin", "channel", "edit", "email", "--address", USER, "--new-address",
+             NEW_ADDRESS, "--smtp-port", str(new_port)],
+            capsys,
+        )  # fmt: skip
+        assert code == 0, err
+        assert out.startswith(f"mailbox 1: {NEW_ADDRESS} saved")
+        await until(lambda: _refused(desk, USER))  # the running server follows
+        await reply(desk, thread["id"], "From the new address.")
+        await until(lambda: _received(new_relay))
+
+        refused_port = await run_cli(
+            desk, ["admin", "channel", "edit", "email", "--address", NEW_ADDRESS,
+                   "--smtp-port", "1"], capsys,
+        )  # fmt: skip
+        code, out, err = await run_cli(
+            desk, ["admin", "channel", "remove", "email", "--address", NEW_ADDRESS], capsys
+        )
+        assert code == 0, err
+        assert "disconnected; its threads are kept" in out
+        await until(lambda: _refused(desk, NEW_ADDRESS))
+        missing = await run_cli(
+            desk, ["admin", "channel", "remove", "email", "--address", NEW_ADDRESS], capsys
+        )
+    assert refused_port[0] == 1
+    assert refused_port[2].startswith("ttydesk: not saved: SMTP relay 127.0.0.1:1: cannot reach")
+    assert missing[0] == 1 and missing[2] == f"ttydesk: There is no mailbox '{NEW_ADDRESS}'.\n"
+    assert old_relay.received == []
+    [(_, sender, _)] = new_relay.received
+    assert sender == NEW_ADDRESS
+    assert "body 1" in await texts(desk)
+
+
+async def _refused(backend: LiveBackend, address: str) -> bool:
+    try:
+        await forward(backend, address, 99)
+    except aiosmtplib.SMTPRecipientsRefused:
+        return True
+    return False
