@@ -15,7 +15,7 @@ import aioimaplib
 import aiosmtplib
 import pytest
 
-from backend.email.channel import LISTENER, OUTBOX
+from backend.email.channel import FETCHERS, LISTENER, OUTBOX
 from backend.email.smtp_listener import SupportMailbox
 from backend.keys import SERVICES
 from tests.backend.wsclient import LiveClient
@@ -166,6 +166,32 @@ async def _has(backend: LiveBackend, text: str) -> bool:
 
 async def _received(relay: Relaying) -> list:
     return relay.received
+
+
+async def test_an_edit_on_the_same_server_and_folder_goes_on_where_the_fetcher_stopped(
+    desk: LiveBackend, dovecot: Dovecot
+):
+    async with relay_keeping() as port:
+        mailbox = await connect(desk, body(port, dovecot.port))
+        await append(dovecot, "INBOX", mail_to(USER, 1))
+        await until(lambda: _has(desk, "body 1"))
+        assert desk.app is not None
+        before = desk.app[SERVICES][FETCHERS].fetchers[USER]
+        async with desk.client(desk.admin_token) as client:
+            edited = await client.patch(
+                f"/api/v1/mailboxes/{mailbox['id']}",
+                json={"imap_poll_seconds": 20, "imap_password": PASSWORD},
+            )
+        assert edited.status_code == 200, edited.text
+        after = desk.app[SERVICES][FETCHERS].fetchers[USER]
+        assert after is not before  # started again with the new settings
+        await append(dovecot, "INBOX", mail_to(USER, 2))
+        await until(lambda: _has(desk, "body 2"))
+    fetched_again = await desk.store.readers.value(
+        "SELECT value FROM counters WHERE name = 'email.duplicate'"
+    )
+    assert fetched_again is None  # message 1 was not offered to the store again
+    assert await texts(desk) == ["body 1", "body 2"]
 
 
 async def test_a_changed_login_that_fails_is_refused_in_one_line_and_the_old_settings_kept(
