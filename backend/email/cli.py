@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from backend import schemas
 from backend.config import ConfigError, Settings, load_settings
-from backend.domain.errors import DomainError
+from backend.domain.errors import DomainError, NotFound
 from backend.email.connection import (
     ConnectionRefused,
     MailConnection,
@@ -282,7 +282,7 @@ async def _mailbox_id(store: SqliteStore, address: str) -> int:
     for mailbox in await store.mailboxes():
         if mailbox.address == key:
             return mailbox.id
-    raise DomainError(f"There is no mailbox {address[:80]!r}.", code="mailbox_not_found")
+    raise NotFound(f"There is no mailbox {address[:80]!r}.", code="mailbox_not_found")
 
 
 def run_edit_email(args: argparse.Namespace, settings: Settings | None = None) -> int:

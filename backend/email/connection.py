@@ -188,59 +188,62 @@ def edited_connection(
     """The connection as it is and as the edit makes it: only the fields given change, a
     password left out is kept, a host set to null drops that side."""
     given = spec.model_fields_set
-    before = connection_of(saved.mailbox.address, saved.settings)
-    before = MailConnection(before.address, saved.mailbox.display_name, before.imap, before.relay)
-    address = (
-        (spec.address or before.address).strip().lower() if "address" in given else before.address
-    )
+    found = connection_of(saved.mailbox.address, saved.settings)
+    before = MailConnection(found.address, saved.mailbox.display_name, found.imap, found.relay)
+    address = before.address
+    if spec.address is not None:
+        address = spec.address.strip().lower()
     display_name = spec.display_name if "display_name" in given else before.display_name
-    imap = before.imap
+    imap, relay = before.imap, before.relay
     if "imap_host" in given and not spec.imap_host:
         imap = None
     elif imap is not None or spec.imap_host:
-        old = imap
-        password = spec.imap_password or (old.password if old is not None else "")
-        if not password:
-            raise InvalidField("The IMAP password is missing.", field="imap_password")
-        tls = (
-            spec.imap_tls
-            if spec.imap_tls is not None
-            else (old is None or old.ssl_context is not None)
-        )
-        imap = ImapAccount(
-            host=spec.imap_host or (old.host if old else ""),
-            port=spec.imap_port or (old.port if old else 993),
-            username=spec.imap_user or (old.username if old else address),
-            password=password,
-            folder=spec.imap_folder or (old.folder if old else "INBOX"),
-            ssl_context=ssl.create_default_context() if tls else None,
-            poll_seconds=float(
-                spec.imap_poll_seconds or (old.poll_seconds if old else DEFAULT_POLL_SECONDS)
-            ),
-        )
-    relay = before.relay
+        imap = _edited_imap(imap, spec, address)
     if "smtp_host" in given and not spec.smtp_host:
         relay = None
     elif relay is not None or spec.smtp_host:
-        was = relay
-        user = spec.smtp_user if "smtp_user" in given else (was.username if was else None)
-        user = user or None
-        password = spec.smtp_password or (was.password if was is not None else None)
-        if user and not password:
-            raise InvalidField("The relay password is missing.", field="smtp_password")
-        port = spec.smtp_port or (was.port if was else 587)
-        starttls = (
-            spec.smtp_starttls if spec.smtp_starttls is not None else (was is None or was.starttls)
-        )
-        relay = Relay(
-            host=spec.smtp_host or (was.host if was else ""),
-            port=port,
-            username=user,
-            password=password if user else None,
-            starttls=starttls,
-            implicit_tls=port == 465,
-        )
+        relay = _edited_relay(relay, spec)
     return before, MailConnection(address, display_name, imap, relay)
+
+
+def _edited_imap(old: ImapAccount | None, spec: schemas.MailboxUpdate, address: str) -> ImapAccount:
+    password = spec.imap_password or (old.password if old is not None else "")
+    if not password:
+        raise InvalidField("The IMAP password is missing.", field="imap_password")
+    tls = old is None or old.ssl_context is not None
+    if spec.imap_tls is not None:
+        tls = spec.imap_tls
+    return ImapAccount(
+        host=spec.imap_host or (old.host if old else ""),
+        port=spec.imap_port or (old.port if old else 993),
+        username=spec.imap_user or (old.username if old else address),
+        password=password,
+        folder=spec.imap_folder or (old.folder if old else "INBOX"),
+        ssl_context=ssl.create_default_context() if tls else None,
+        poll_seconds=float(
+            spec.imap_poll_seconds or (old.poll_seconds if old else DEFAULT_POLL_SECONDS)
+        ),
+    )
+
+
+def _edited_relay(was: Relay | None, spec: schemas.MailboxUpdate) -> Relay:
+    # an empty user given means "no login"; a user left out keeps the saved one
+    user = spec.smtp_user if "smtp_user" in spec.model_fields_set else (was and was.username)
+    password = spec.smtp_password or (was.password if was is not None else None)
+    if user and not password:
+        raise InvalidField("The relay password is missing.", field="smtp_password")
+    port = spec.smtp_port or (was.port if was else 587)
+    starttls = was is None or was.starttls
+    if spec.smtp_starttls is not None:
+        starttls = spec.smtp_starttls
+    return Relay(
+        host=spec.smtp_host or (was.host if was else ""),
+        port=port,
+        username=user or None,
+        password=password if user else None,
+        starttls=starttls,
+        implicit_tls=port == 465,
+    )
 
 
 def _imap_login(account: ImapAccount | None) -> tuple[object, ...] | None:
