@@ -3,8 +3,8 @@
 one (its threads are kept).
 
 The logins are tried first (``connection.check_connection``); only a connection that
-works is saved, on the database (the backend need not run), and the running server uses
-it from its next start (``channel.py``). The passwords are read from the environment
+works is saved, on the database (the backend need not run), and a running server follows
+within a few seconds (``channel.watch_mailboxes``). The passwords are read from the environment
 (``TTYDESK_IMAP_PASSWORD``, ``TTYDESK_SMTP_PASSWORD``) or a hidden prompt — never from
 the command line, which every user sees in ``ps`` — and never printed.
 """
@@ -168,7 +168,7 @@ def run_connect_email(args: argparse.Namespace, settings: Settings | None = None
         )
         print(
             f"mailbox {saved['id']}: {saved['address']} connected ({ways} login tested); "
-            "the server uses it from its next start."
+            f"{RUNNING_SERVER}."
         )
     return EXIT_OK
 

@@ -410,3 +410,16 @@ async def _refused(backend: LiveBackend, address: str) -> bool:
     except aiosmtplib.SMTPRecipientsRefused:
         return True
     return False
+
+
+async def test_a_mailbox_connected_by_the_admin_command_is_fetched_by_a_running_server(
+    desk: LiveBackend, dovecot: Dovecot, capsys, monkeypatch
+):
+    monkeypatch.setenv("TTYDESK_IMAP_PASSWORD", PASSWORD)
+    argv = ["admin", "channel", "connect", "email", "--address", USER, "--imap-host",
+            "127.0.0.1", "--imap-port", str(dovecot.port), "--imap-plain"]  # fmt: skip
+    code, out, err = await run_cli(desk, argv, capsys)
+    assert code == 0, err
+    assert "a running server follows within a few seconds" in out
+    await append(dovecot, "INBOX", mail_to(USER, 1))
+    await until(lambda: _has(desk, "body 1"))  # no restart
