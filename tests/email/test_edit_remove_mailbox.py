@@ -8,6 +8,7 @@ threads back."""
 
 from __future__ import annotations
 
+import logging
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -195,8 +196,9 @@ async def test_an_edit_on_the_same_server_and_folder_goes_on_where_the_fetcher_s
 
 
 async def test_a_changed_login_that_fails_is_refused_in_one_line_and_the_old_settings_kept(
-    desk: LiveBackend, dovecot: Dovecot
+    desk: LiveBackend, dovecot: Dovecot, caplog
 ):
+    caplog.set_level(logging.DEBUG)
     relay = relay_keeping()
     async with relay as port:
         mailbox = await connect(desk, body(port, dovecot.port))
@@ -220,6 +222,7 @@ async def test_a_changed_login_that_fails_is_refused_in_one_line_and_the_old_set
         "field": "imap_host",
     }
     assert "not-it" not in wrong_imap.text
+    assert "not-it" not in caplog.text and PASSWORD not in caplog.text
     assert unreachable.status_code == 422
     assert unreachable.json()["error"]["field"] == "smtp_host"
     assert "cannot reach" in unreachable.json()["error"]["message"]
