@@ -84,7 +84,7 @@ _URL = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 def channel_text(channels: list[Channel]) -> Text:
     out = Text()
     if not channels:
-        out.append("No WhatsApp channel connected yet.", "dim")
+        out.append("No WhatsApp channel connected yet.\n", "dim")
         return out
     for channel in channels:
         out.append_text(one_line(channel.display_name, "bold"))
