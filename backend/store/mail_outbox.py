@@ -56,10 +56,20 @@ MAX_REFERENCES = 20
 def mailbox_of(tx: Tx, thread_id: int) -> conv.Row | None:
     """The mailbox of an e-mail thread (None: not an e-mail thread)."""
     return tx.one(
-        "SELECT mb.id, mb.address, mb.display_name FROM threads th "
+        "SELECT mb.id, mb.address, mb.display_name, mb.removed_at FROM threads th "
         "JOIN email_channels mb ON mb.id = th.email_channel_id WHERE th.id = ?",
         (thread_id,),
     )
+
+
+def refuse_removed(mailbox: conv.Row) -> None:
+    if mailbox["removed_at"] is not None:
+        raise InvalidField(
+            f"The mailbox {mailbox['address']} was disconnected: nothing can be sent from it "
+            "(an admin can connect it again in Settings → Channels).",
+            field="channel",
+            code="mailbox_removed",
+        )
 
 
 def email_route(tx: Tx, thread_id: int, channel: str | None) -> conv.Row | None:
@@ -73,10 +83,14 @@ def email_route(tx: Tx, thread_id: int, channel: str | None) -> conv.Row | None:
                 "their WhatsApp threads.",
                 field="channel",
             )
+        refuse_removed(mailbox)
         return mailbox
     if channel != schemas.ChannelType.email:
         return None
-    mailbox = tx.one("SELECT id, address, display_name FROM email_channels ORDER BY id LIMIT 1")
+    mailbox = tx.one(
+        "SELECT id, address, display_name FROM email_channels WHERE removed_at IS NULL "
+        "ORDER BY id LIMIT 1"
+    )
     if mailbox is None:
         raise InvalidField(
             "E-mail is not set up: there is no support address ([email] addresses).",
@@ -226,7 +240,23 @@ def _mail_files(tx: Tx, media_id: int, more: list[int]) -> None:
 
 def requeue_email(tx: Tx, message_id: int) -> bool:
     """An agent's retry of a failed e-mail: queued again under the same Message-ID (a
-    mail client shows a copy that did arrive once); False when it was never queued."""
+    mail client shows a copy that did arrive once); False when it was never queued.
+    Refused when the mailbox it is sent from was disconnected (or took another address)."""
+    sender = tx.one(
+        "SELECT em.from_address AS address, mb.id, mb.removed_at FROM email_outbox o "
+        "JOIN email_messages em ON em.message_id = o.message_id "
+        "LEFT JOIN email_channels mb ON mb.address = em.from_address WHERE o.message_id = ?",
+        (message_id,),
+    )
+    if sender is not None:
+        if sender["id"] is None:
+            raise InvalidField(
+                f"It was written from {sender['address']}, which is no longer a mailbox here: "
+                "send it again as a new reply.",
+                field="channel",
+                code="mailbox_removed",
+            )
+        refuse_removed(sender)
     changed = tx.execute(
         "UPDATE email_outbox SET state = 'pending', next_attempt = ?, attempts = 0, "
         "last_error = NULL, updated_at = ? WHERE message_id = ?",
@@ -247,6 +277,51 @@ def requeue_email(tx: Tx, message_id: int) -> bool:
     )
     conv.emit_message(tx, message_id, created=False)
     return True
+
+
+def fail_queued_sends(tx: Tx, address: str, reason: str) -> list[int]:
+    """Each send still queued from ``address`` ends failed with ``reason`` (a mailbox
+    disconnected): never dropped in silence. One on the wire right now is left to finish."""
+    message_ids = [
+        row["message_id"]
+        for row in tx.all(
+            "SELECT o.message_id FROM email_outbox o "
+            "JOIN email_messages em ON em.message_id = o.message_id "
+            "WHERE o.state = 'pending' AND em.from_address = ?",
+            (address,),
+        )
+    ]
+    for message_id in message_ids:
+        _settle(tx, message_id, "done", reason)
+        _mark(
+            tx,
+            message_id,
+            {"status": schemas.DeliveryStatus.failed, "failed_at": tx.now_iso,
+             "error_message": reason},
+        )  # fmt: skip
+    return message_ids
+
+
+def move_queued_sends(tx: Tx, old_address: str, new_address: str) -> None:
+    """A mailbox's address changed: the sends still queued from it go out from the new one."""
+    for row in tx.all(
+        "SELECT o.message_id, m.content FROM email_outbox o "
+        "JOIN email_messages em ON em.message_id = o.message_id "
+        "JOIN messages m ON m.id = o.message_id "
+        "WHERE o.state = 'pending' AND em.from_address = ?",
+        (old_address,),
+    ):
+        content = loads(row["content"], {})
+        if isinstance(content.get("email"), dict):
+            content["email"]["from"] = new_address
+        tx.execute(
+            "UPDATE email_messages SET from_address = ? WHERE message_id = ?",
+            (new_address, row["message_id"]),
+        )
+        tx.execute(
+            "UPDATE messages SET from_number = ?, content = ? WHERE id = ?",
+            (new_address, dumps(content), row["message_id"]),
+        )
 
 
 def _settle(tx: Tx, message_id: int, state: str, error: str | None = None) -> None:

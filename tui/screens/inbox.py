@@ -949,7 +949,9 @@ class InboxScreen(Screen[None]):
                 contact = await client.contact(thread.contact.id)
         if contact is not None and self.thread is not None and self.thread.id == thread.id:
             self.contact = contact
-            self.composer.email_address = contact.email or None
+            # offered when a mailbox is in use to write from (the server says which)
+            by_email = prices is None or prices.email_from is not None
+            self.composer.email_address = (contact.email or None) if by_email else None
 
     def _follow_free_allowance(self, message: Message) -> None:
         """A service message WhatsApp priced used one of the month's free ones (billable or
