@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         EmailSource,
         Insert,
         MailboxCreate,
+        MailboxUpdate,
         Message,
         PhoneNumber,
         PhoneNumberAdd,
@@ -521,6 +522,12 @@ class ApiClient:
 
     async def connect_mailbox(self, body: MailboxCreate) -> EmailMailbox:
         return await self._send("POST", "/mailboxes", schemas.EmailMailbox, body)
+
+    async def edit_mailbox(self, mailbox_id: int, body: MailboxUpdate) -> EmailMailbox:
+        return await self._send("PATCH", f"/mailboxes/{mailbox_id}", schemas.EmailMailbox, body)
+
+    async def remove_mailbox(self, mailbox_id: int) -> None:
+        await self.request("DELETE", f"/mailboxes/{mailbox_id}")
 
     async def available_numbers(self, channel_id: int) -> list[AvailablePhoneNumber]:
         return await self._all(

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
         ChannelCreate,
         EmailMailbox,
         MailboxCreate,
+        MailboxUpdate,
         PhoneNumber,
         PhoneNumberAdd,
         RequestCode,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     )
     from backend.schemas.live import ClientPresence, Event, Presence, Resync
     from backend.schemas.messages import (
+        WHATSAPP_CAPTION,
         AdReferral,
         Draft,
         DraftUpdate,
@@ -212,6 +214,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "TicketSummary",
     ),
     "messages": (
+        "WHATSAPP_CAPTION",
         "AdReferral",
         "Draft",
         "DraftUpdate",
@@ -281,6 +284,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "ChannelCreate",
         "EmailMailbox",
         "MailboxCreate",
+        "MailboxUpdate",
         "PhoneNumber",
         "PhoneNumberAdd",
         "RequestCode",

@@ -20,6 +20,9 @@ class Agent(ResponseModel):
     team: str | None = None
     open_tickets: int = 0
     created_at: datetime
+    # the agent's own e-mail signature (None: a mail is signed with the agent's name and
+    # the mailbox's); {agent} and {mailbox} are filled in when the mail is sent
+    signature: str | None = None
 
 
 class MeUpdate(WireModel):
@@ -27,6 +30,8 @@ class MeUpdate(WireModel):
     notify: NotificationChoice | None = None
     bell: bool | None = None
     name: str | None = Field(default=None, min_length=1, max_length=120)
+    # plain text of a few lines (domain/signatures.py); "" removes it
+    signature: str | None = Field(default=None, max_length=4000)
 
 
 class AgentCreate(WireModel):

@@ -47,9 +47,31 @@ class MailboxCreate(WireModel):
     imap_user: str | None = Field(default=None, max_length=320)
     imap_password: str | None = Field(default=None, max_length=4096, repr=False)
     imap_folder: str = Field(default="INBOX", min_length=1, max_length=255)
+    imap_poll_seconds: int = Field(default=60, ge=10, le=3600)
     smtp_host: str | None = Field(default=None, max_length=255, pattern=MAIL_HOST)
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_starttls: bool = True
+    smtp_user: str | None = Field(default=None, max_length=320)
+    smtp_password: str | None = Field(default=None, max_length=4096, repr=False)
+
+
+class MailboxUpdate(WireModel):
+    """Edit a mailbox: only the fields given change (``imap_host`` / ``smtp_host`` null:
+    no more fetching / its own relay). A changed login is tried before it is saved; a
+    password left out is kept."""
+
+    address: str | None = Field(default=None, min_length=3, max_length=320)
+    display_name: str | None = Field(default=None, max_length=200)
+    imap_host: str | None = Field(default=None, max_length=255, pattern=MAIL_HOST)
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_tls: bool | None = None
+    imap_user: str | None = Field(default=None, max_length=320)
+    imap_password: str | None = Field(default=None, max_length=4096, repr=False)
+    imap_folder: str | None = Field(default=None, min_length=1, max_length=255)
+    imap_poll_seconds: int | None = Field(default=None, ge=10, le=3600)
+    smtp_host: str | None = Field(default=None, max_length=255, pattern=MAIL_HOST)
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_starttls: bool | None = None
     smtp_user: str | None = Field(default=None, max_length=320)
     smtp_password: str | None = Field(default=None, max_length=4096, repr=False)
 
@@ -65,6 +87,12 @@ class EmailMailbox(ResponseModel):
     imap_user: str | None = None
     smtp_host: str | None = None
     smtp_user: str | None = None
+    imap_port: int | None = None
+    imap_tls: bool | None = None
+    imap_folder: str | None = None
+    imap_poll_seconds: int | None = None  # how often a server without IDLE is asked
+    smtp_port: int | None = None
+    smtp_starttls: bool | None = None
 
 
 class PhoneNumber(ResponseModel):

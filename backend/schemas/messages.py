@@ -213,16 +213,23 @@ class SendText(WireModel):
     cc: list[str] = Field(default=[], max_length=20)
 
 
+WHATSAPP_CAPTION = 1024  # characters in a WhatsApp media message's caption
+
+
 class SendMedia(WireModel):
     kind: Literal["media"]
     media_id: int
-    caption: str | None = Field(default=None, max_length=1024)
+    # an e-mail's text, as long as SendText's; on WhatsApp at most 1,024 (WHATSAPP_CAPTION)
+    caption: str | None = Field(default=None, max_length=4096)
     reply_to: int | None = None
     client_id: str | None = Field(default=None, max_length=64)
     expected_last_message_id: int | None = None  # as in SendText
     channel: ChannelType | None = None  # as in SendText
     subject: str | None = Field(default=None, max_length=998)  # as in SendText
     cc: list[str] = Field(default=[], max_length=20)  # as in SendText
+    # e-mail only: more uploaded files in the same mail, after media_id (WhatsApp takes
+    # one file a message; domain/email_attachments.py says how many and how large)
+    more_media_ids: list[int] = Field(default=[], max_length=50)
 
 
 class SendTemplate(WireModel):

@@ -85,3 +85,5 @@ class SendPrices(ResponseModel):
     currency: str | None = None
     free_service_messages_left: int  # of the number's allowance this usage month
     prices: list[SendPrice] = []
+    # the mailbox the channel switch writes from (None: no mailbox in use: not offered)
+    email_from: str | None = None
