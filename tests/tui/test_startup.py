@@ -19,7 +19,8 @@ from tui.config import Settings
 from tui.screens.inbox import InboxScreen
 
 #: modules the first frame of the inbox has no use for (the server stack, the phone-number
-#: database, httpx (its first GETs go out without it) and its command-line client)
+#: database, httpx (its first GETs go out without it) and its command-line client, the
+#: dialogs)
 NOT_AT_START = [
     "httpx",
     "httpcore",
@@ -34,6 +35,8 @@ NOT_AT_START = [
     "rich.syntax",
     "rich.progress",
     "httpx._main",
+    "tui.dialogs.simple",
+    "tui.dialogs.picker",
 ]
 
 

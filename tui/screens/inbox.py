@@ -52,16 +52,6 @@ from backend.schemas import (
     ViewUpdate,
 )
 from tui.client import ApiError, LiveEvent, ViewsChanged, prepare_parsing
-from tui.dialogs.simple import (
-    UNASSIGN,
-    ConfirmDialog,
-    MessageDetailsDialog,
-    PromptDialog,
-    owner_picker,
-    priority_picker,
-    reaction_picker,
-    snooze_picker,
-)
 from tui.drafts import EMPTY as EMPTY_DRAFT
 from tui.drafts import DraftKeeper, DraftState
 from tui.search_state import SearchState
@@ -1178,6 +1168,8 @@ class InboxScreen(Screen[None]):
             composer.refused(f"Not sent: {exc.message}{where}")
 
     def _ask_attachment(self) -> None:
+        from tui.dialogs.simple import PromptDialog  # not needed for the first paint
+
         def chosen(value: str | None) -> None:
             if not value:
                 return
@@ -1331,6 +1323,8 @@ class InboxScreen(Screen[None]):
             self._assign(selection=True)
 
     def _assign(self, *, selection: bool) -> None:
+        from tui.dialogs.simple import UNASSIGN, owner_picker  # not needed for the first paint
+
         ticket_ids, thread = self._selection_or_target()
         if not ticket_ids:
             return
@@ -1370,6 +1364,8 @@ class InboxScreen(Screen[None]):
             )
 
     def action_snooze(self) -> None:
+        from tui.dialogs.simple import snooze_picker  # not needed for the first paint
+
         ticket_ids, _ = self._selection_or_target()
         if not ticket_ids:
             return
@@ -1382,6 +1378,8 @@ class InboxScreen(Screen[None]):
         self.app.push_screen(snooze_picker(self.tapp.clock()), chosen)
 
     def action_priority(self) -> None:
+        from tui.dialogs.simple import priority_picker  # not needed for the first paint
+
         ticket_ids, thread = self._selection_or_target()
         if not ticket_ids:
             return
@@ -1574,6 +1572,8 @@ class InboxScreen(Screen[None]):
         self.log_widget.focus()
 
     def action_details(self) -> None:
+        from tui.dialogs.simple import MessageDetailsDialog  # not needed for the first paint
+
         message = self.log_widget.selected
         if message is not None and message.email is not None:
             self._email_details(message)
@@ -1583,6 +1583,8 @@ class InboxScreen(Screen[None]):
     @work(group="details", exclusive=True, exit_on_error=False)
     async def _email_details(self, message: Message) -> None:
         """An e-mail's details with its whole text (what the thread folds away)."""
+        from tui.dialogs.simple import MessageDetailsDialog  # not needed for the first paint
+
         client = self.tapp.client
         source: EmailSource | str | None = None
         if client is not None:
@@ -1609,6 +1611,8 @@ class InboxScreen(Screen[None]):
 
     @work(group="message-action", exit_on_error=False)
     async def _react(self, message: Message) -> None:
+        from tui.dialogs.simple import reaction_picker  # not needed for the first paint
+
         client = self.tapp.client
         assert client is not None
         me = self.tapp.me
@@ -1649,6 +1653,8 @@ class InboxScreen(Screen[None]):
 
     @work(group="message-action", exit_on_error=False)
     async def _reveal(self, message: Message) -> None:
+        from tui.dialogs.simple import ConfirmDialog  # not needed for the first paint
+
         client = self.tapp.client
         assert client is not None
         sure = await self.app.push_screen_wait(
@@ -1783,6 +1789,8 @@ class InboxScreen(Screen[None]):
 
     @work(group="views", exclusive=True, exit_on_error=False)
     async def _delete_view(self, view: View) -> None:
+        from tui.dialogs.simple import ConfirmDialog  # not needed for the first paint
+
         client = self.tapp.client
         assert client is not None
         if not await self.app.push_screen_wait(

@@ -27,7 +27,6 @@ from textual.widgets import Static, TextArea
 from backend.schemas import SendPrices, Ticket
 from tui import render
 from tui.billing import reply_billing
-from tui.dialogs.simple import PromptDialog
 from tui.glyphs import glyphs
 from tui.text import human_size, one_line
 
@@ -506,6 +505,7 @@ class Composer(Vertical):
     def action_subject_cc(self) -> None:
         if not self.writes_email:
             return
+        from tui.dialogs.simple import PromptDialog  # not needed for the first paint
 
         def got_cc(value: str | None) -> None:
             if value is not None:
