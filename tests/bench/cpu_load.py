@@ -6,8 +6,8 @@ more over 64 keep-alive connections, each connection sending its next request as
 the previous one is answered, so the server runs saturated; around the ``N`` it reads the
 server process's user + system CPU time (every thread's, ``/proc/PID/stat``) and its
 threads' context switches, and prints one JSON line. CPU time per acknowledged message
-is what the ingest ratio comes down to when the server has one core, and unlike
-messages/s it barely moves when other processes take the machine's cores.
+is what the ingest ratio comes down to when the server has one core, and it moves less
+than messages/s when other processes take the machine's cores.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Webhook ingest: CPU time per acknowledged message, ours against the baseline.
 
 The ingest ratio (``tests/bench/ingest.py``) compares messages/s of two servers pinned to
-one core each, so what decides it is the CPU time each spends per message; but on this
+one core each, so what decides it is the CPU time each spends per message; on this
 shared 2-core VM a wall-clock run moves by ±20 % with what else runs. The CPU time a
-process was given barely does: so the same two servers (``tests.bench.server`` with a
+process was given moves less, though not nothing (the same code measured 460-616 µs per
+message in one loaded half hour: other processes' cache and memory traffic slow every
+instruction), so the same two servers (``tests.bench.server`` with a
 seeded database, and the bare ``tests.bench.baseline_ingest``) are each sent the same
 closed-loop load (``tests.bench.cpu_load``: 64 connections, each sending its next
 webhook as soon as the last one is answered), and the server process's user + system CPU
@@ -11,8 +13,9 @@ time (all its threads) over those messages is divided by the messages acknowledg
 Turns alternate, ours, baseline, ours…, and each side's median turn is kept.
 
 ``python -m tests.bench.ingest_cpu [--rounds R] [--count N] [--tree DIR] [--only ours]``:
-``--tree`` runs ours from another checkout (an A/B between a change and main, run one
-right after the other).
+``--tree`` runs ours from another checkout, for an A/B between a change and main: run
+the two in alternation and compare medians; a change of a few per cent is below what a
+loaded machine resolves, so measure such a piece on its own as well.
 """
 
 from __future__ import annotations
