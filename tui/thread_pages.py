@@ -119,8 +119,9 @@ class ThreadPages:
 
     def clamp(self, index: int) -> int:
         """The cursor stays on the list (0 when it is empty or its length unknown)."""
-        total = self.total or 0
-        return max(0, min(index, total - 1)) if total else 0
+        if not self.total:
+            return 0
+        return max(0, min(index, self.total - 1))
 
     def last_index(self) -> int:
         return max(0, (self.total or 1) - 1)
@@ -187,7 +188,7 @@ class ThreadPages:
         self.loaded.move_to_end(page)
         self.stale.pop(page, None)
         while len(self.loaded) > self.max_pages:
-            self.loaded.popitem(last=False)
+            del self.loaded[next(iter(self.loaded))]
         if total is not None:
             self.total = total
             # pages past the end of a shrunken list are gone
@@ -297,6 +298,14 @@ class ThreadPages:
         if not self.held:
             return Update.HOLD
         return Update.NOTHING  # a held update's reload brings this one too
+
+    def asking_begins(self) -> None:
+        """The server is asked whether a thread the list does not show is in the view."""
+        self.asking += 1
+
+    def asking_ends(self) -> None:
+        """It answered (or could not)."""
+        self.asking -= 1
 
     def membership(self, generation: int, belongs: bool) -> Update:
         """The answer to whether a thread the list does not show is in the view (asked in

@@ -174,10 +174,12 @@ def test_a_page_is_fetched_when_its_turn_comes_only_if_still_wanted():
     assert pages.pending == {2, 5}  # those scrolled away may be asked for again
     with_total = pages.request(9, with_total=True)
     assert with_total is not None and pages.may_fetch(with_total, 0, 0)  # the length: always
+    pages.reset()  # another view
     old = pages.request(3)
-    assert old is not None
-    pages.reset()  # another view: the old request is void
+    assert old is not None and pages.may_fetch(old, 0, 9)
+    pages.reset()  # and another: the request of the one before is void
     assert not pages.may_fetch(old, 0, 9)
+    assert pages.membership(old.generation, True) is Update.NOTHING
 
 
 def test_the_page_cache_keeps_at_most_max_pages_dropping_the_least_recently_landed():
@@ -295,6 +297,21 @@ def test_a_reload_refetches_the_pages_in_view_and_the_first_keeping_the_old_on_s
 def test_a_reload_at_the_top_asks_for_the_first_page_once():
     pages = with_pages(100, 0)
     assert [(r.page, r.with_total) for r in pages.reload(0, 0, 1)] == [(0, True), (1, False)]
+    assert [(r.page, r.with_total) for r in pages.reload(10, 1, 2)] == [
+        (1, True),
+        (2, False),
+        (0, True),
+    ]
+
+
+def test_what_was_asked_before_a_reload_is_void_after_it():
+    pages = with_pages(100, 0)
+    pages.reload(0, 0, 0)
+    before = pages.request(4)
+    assert before is not None
+    pages.reload(0, 0, 0)  # a second reload: the first one's requests are void too
+    assert not pages.may_fetch(before, 3, 4)
+    assert not pages.failed(before, "down") and pages.retry(before) is None
 
 
 def test_a_reload_past_the_end_asks_only_for_pages_that_exist():
@@ -352,9 +369,11 @@ def test_the_list_is_settled_when_no_reload_fetch_or_question_is_under_way():
     pages.request(1)
     assert not pages.settled
     pages.pending.clear()
-    pages.asking = 1
-    assert not pages.settled
-    pages.asking = 0
+    pages.asking_begins()
+    pages.asking_begins()
+    pages.asking_ends()
+    assert not pages.settled  # one question still under way
+    pages.asking_ends()
     assert pages.settled
 
 
@@ -472,9 +491,9 @@ def test_a_pushed_count_reloads_only_when_it_differs_and_the_list_is_settled():
     pages.request(1)
     assert pages.count_changed(31) is Update.NOTHING
     pages.pending.clear()
-    pages.asking = 1
+    pages.asking_begins()
     assert pages.count_changed(31) is Update.NOTHING
-    pages.asking = 0
+    pages.asking_ends()
     pages.moved()  # holding: held as time passing, once
     assert pages.count_changed(31) is Update.HOLD
     pages.hold(TIME_PASSED)

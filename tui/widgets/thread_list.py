@@ -349,13 +349,13 @@ class ThreadList(ScrollView, can_focus=True):
             return
 
         async def check() -> None:
-            self.pages.asking += 1
+            self.pages.asking_begins()
             try:
                 belongs = await member(thread_id)
             except ApiError:
                 belongs = True
             finally:
-                self.pages.asking -= 1
+                self.pages.asking_ends()
             self._do(self.pages.membership(generation, belongs), thread_id)
             self.member_checks += 1
 
