@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.widgets import Static
 
 from backend.email.smtp_listener import SupportMailbox
+from backend.schemas import DeliveryStatus
 from backend.store import EmailRecord
 from tests.email.test_smtp_send import Relaying
 from tests.support import LiveBackend
@@ -74,6 +75,15 @@ async def test_an_email_thread_reads_as_email_and_the_composer_replies_by_email(
                     lambda: (
                         "Reply by e-mail · Subject: Re: Where is my order? [#1]" in screen_text(app)
                     )
+                )
+                # the relay took it: the open thread says so (its status event may reach
+                # the inbox before the send's own answer, which must not undo it)
+                await wait_for(
+                    lambda: (
+                        [m.status for m in screen.log_widget.messages if m.direction == "out"]
+                        == [DeliveryStatus.sent]
+                    ),
+                    timeout=10,
                 )
         finally:
             await backend.stop()

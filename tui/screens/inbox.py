@@ -1079,7 +1079,7 @@ class InboxScreen(Screen[None]):
         composer.sent()
         self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
         if self.thread is not None and self.thread.id == message.thread_id:
-            self.log_widget.upsert(message)
+            self.log_widget.add_answer(message)
         self._send_presence(thread.id, PresenceState.viewing)
 
     # ----------------------------------------------------------------- drafts (tui.drafts)
@@ -1209,7 +1209,7 @@ class InboxScreen(Screen[None]):
         self.composer.set_status(f"Template {body.name} queued.")
         self._template_sending = (message.id, body.name)
         if self.thread is not None and self.thread.id == message.thread_id:
-            self.log_widget.upsert(message)
+            self.log_widget.add_answer(message)
             self._template_outcome(message)
 
     def _template_outcome(self, message: Message) -> None:
@@ -1623,7 +1623,7 @@ class InboxScreen(Screen[None]):
         except ApiError as exc:
             self.notify(exc.message, title="Retry refused", severity="error", markup=False)
             return
-        self.log_widget.upsert(updated)
+        self.log_widget.add_answer(updated, replaces=(DeliveryStatus.failed,))
         self.notify("Sending again.", markup=False)
 
     @work(group="message-action", exit_on_error=False)
