@@ -4,7 +4,7 @@ list, and when they wait (the hold).
 
 No Textual here (an import-linter contract says so): the widget
 (``tui/widgets/thread_list.py``) asks this model what to do and does it: it runs the
-fetches this model hands back as ``PageRequest``\\s, arms the timers whose waits it returns,
+fetches this model hands back (``PageRequest``), arms the timers whose waits it returns,
 and draws. The clock is injected (``clock``, monotonic seconds).
 
 While rows are selected, or the cursor moved in the last ``hold_seconds``, an update that may
@@ -242,13 +242,15 @@ class ThreadPages:
 
     def reload(self, cursor: int, first: int, last: int) -> list[PageRequest]:
         """Refetch pages ``first``…``last`` (in view) and page 0 (for the total): the old
-        pages stay on screen (stale) until the new ones land, and the cursor follows its
-        thread."""
+        pages stay on screen (stale) until the new ones land, also through a reload that
+        comes before they do, and the cursor follows its thread."""
         current = self.thread_at(cursor)
         if current is not None:
             self.follow_id = current.id
         self.generation += 1
-        self.stale = dict(self.loaded)
+        # a page an earlier reload still waits for keeps its old rows on screen
+        awaited = {page: rows for page, rows in self.stale.items() if page in self.pending}
+        self.stale = awaited | self.loaded
         self.loaded.clear()
         self.pending.clear()
         self.errors.clear()

@@ -294,6 +294,21 @@ def test_a_reload_refetches_the_pages_in_view_and_the_first_keeping_the_old_on_s
     assert pages.thread_at(20).id == 1020
 
 
+def test_a_second_reload_before_the_first_lands_keeps_the_old_rows_on_screen():
+    """Two live changes a moment apart: the second reload comes while the first one's pages
+    are on their way. The rows shown stay until their new page lands (they went blank, and
+    the cursor was on no thread: space and enter did nothing)."""
+    pages = with_pages(100, 0, 1, 5)
+    pages.reload(0, 0, 1)
+    pages.page_in(1, rows(1, first_id=100), 100)  # page 0 still on its way
+    pages.reload(0, 0, 1)
+    assert pages.thread_at(0).id == 1  # the old row, still
+    assert pages.thread_at(10).id == 110  # the row of the first reload
+    assert 5 not in pages.stale  # a page no reload asked for again is not kept
+    pages.page_in(0, rows(0, first_id=200), 100)
+    assert pages.thread_at(0).id == 200
+
+
 def test_a_reload_at_the_top_asks_for_the_first_page_once():
     pages = with_pages(100, 0)
     assert [(r.page, r.with_total) for r in pages.reload(0, 0, 1)] == [(0, True), (1, False)]

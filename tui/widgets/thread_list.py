@@ -327,6 +327,7 @@ class ThreadList(ScrollView, can_focus=True):
             self.post_message(self.HeldChanged(self, count))
 
     def _do(self, update: Update, thread_id: int) -> None:
+        """What the rules ask of a live change to a thread (or of time passing)."""
         if update is Update.RELOAD:
             self.reload(delay=RELOAD_DELAY)
         elif update is Update.HOLD:
