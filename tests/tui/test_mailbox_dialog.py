@@ -95,7 +95,7 @@ async def test_admin_edits_then_removes_a_mailbox_at_80x24(tmp_path: Path):
                 settings = app.screen
                 assert not settings.check_action("edit_mailbox", ())  # the mailbox is not seen
                 settings.query_one(Tabs).focus()
-                await pilot.press("right", "right", "right")  # the Channels tab
+                await pilot.press("right", "right", "right", "right")  # the Channels tab
                 await wait_for(lambda: settings.check_action("edit_mailbox", ()))
                 await pilot.press("e")
                 await wait_for(lambda: isinstance(app.screen, MailboxDialog))
