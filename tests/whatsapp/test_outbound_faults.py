@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import sqlite3
 import time
 
 import pytest
@@ -272,3 +274,38 @@ async def test_stop_is_not_lost_when_a_send_wakes_the_outbox_at_the_same_moment(
     async with bound:
         await worker.stop()
     assert not bound.expired() and loop_task.done()
+
+
+async def test_a_pass_of_the_loop_that_fails_is_logged_and_the_loop_goes_on(tmp_path, caplog):
+    """The store failing under a running worker (here its outbox table gone for a moment)
+    costs a pass, never the worker: the operator's log says so, and once the store is back
+    the next send goes out without a restart."""
+    caplog.set_level(logging.ERROR, logger="backend.whatsapp.outbox")
+    env = await start_env(tmp_path / "data")
+    try:
+        await env.connect_channel()
+        thread = await env.customer_writes()
+        database = tmp_path / "data" / "ttydesk.db"
+        with contextlib.closing(sqlite3.connect(database, timeout=10)) as conn:
+            conn.execute("ALTER TABLE outbox RENAME TO outbox_away")
+            conn.commit()
+        env.outbox.wake()
+
+        async def failed_pass() -> list[logging.LogRecord]:
+            return [
+                record
+                for record in caplog.records
+                if record.name == "backend.whatsapp.outbox"
+                and record.getMessage() == "the outbox loop failed; trying again"
+            ]
+
+        (record,) = (await env.until(failed_pass))[:1]
+        assert record.exc_info is not None  # with the store's own error
+        with contextlib.closing(sqlite3.connect(database, timeout=10)) as conn:
+            conn.execute("ALTER TABLE outbox_away RENAME TO outbox")
+            conn.commit()
+        message = (await env.send(thread["id"], {"kind": "text", "text": "still here"})).json()
+        sent = await env.wait_message(message["id"], lambda m: m.status in SENT)
+        assert [item["wamid"] for item in await env.sent(CUSTOMER)] == [sent.wamid]
+    finally:
+        await stop_env(env)
