@@ -434,14 +434,6 @@ EXPLAINED |= {
         for n in (7, 8)
     },
 }
-# outbox_store (mutc)
-EXPLAINED |= {
-    f"backend.store.outbox.xǁOutboxStoreǁoutbox_sent__mutmut_{n}": (
-        'equivalent: no message is ever stored as "sending" (the state exists only in the '
-        "wire schema), so the tuple's third name is never matched"
-    )
-    for n in (35, 36)
-}
 # outbox_worker (mutate)
 _WORKER = "backend.whatsapp.outbox.xǁOutboxWorkerǁ"
 EXPLAINED |= {
