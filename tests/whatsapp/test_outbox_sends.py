@@ -393,3 +393,46 @@ async def test_an_upload_that_times_out_is_retried_and_says_why(tmp_path, caplog
         )
     finally:
         await fx.stop_env(env)
+
+
+async def test_the_answer_alone_makes_the_message_and_its_ticket_sent(wa):
+    """With no status webhook yet (every one dropped), Meta's answer alone marks the
+    message sent, with its time, and moves its ticket's delivery status to sent."""
+    thread = await wa.customer_writes()
+    await wa.faults(drop_webhook_rate=1.0)
+    message = (await wa.send(thread["id"], {"kind": "text", "text": "on it"})).json()
+    sent = await wa.wait_message(message["id"], lambda m: m.status != "queued")
+    assert sent.status == "sent" and sent.wamid is not None and sent.sent_at is not None
+    ticket_status = await wa.backend.store.readers.value(
+        "SELECT t.last_delivery_status FROM tickets t JOIN threads th ON th.ticket_id = t.id "
+        "WHERE th.id = ?",
+        (thread["id"],),
+    )
+    assert ticket_status == "sent"
+
+
+async def test_a_template_meta_accepted_or_held_keeps_its_template(proxied):
+    """Meta answers a template send "accepted" (the simulator too): not kept; one held for
+    quality assessment keeps that beside the template it sent, which it does not lose."""
+    env, proxy = proxied
+    thread = await env.customer_writes()
+    template = {"kind": "template", "name": "hello_world", "language": "en_US"}
+
+    async def sent_content(message_id: int) -> dict[str, Any]:
+        await env.wait_message(message_id, lambda m: m.wamid is not None)
+        stored = await env.backend.store.readers.value(
+            "SELECT content FROM messages WHERE id = ?", (message_id,)
+        )
+        return json.loads(stored)
+
+    accepted = await sent_content((await env.send(thread["id"], template)).json()["id"])
+    assert accepted == {
+        "template_name": "hello_world",
+        "template_language": "en_US",
+        "variables": {},
+    }
+    held = {"id": "wamid.HELD2", "message_status": "held_for_quality_assessment"}
+    answer = {"messaging_product": "whatsapp", "messages": [held]}
+    proxy.script.append((200, "application/json", json.dumps(answer)))
+    kept = await sent_content((await env.send(thread["id"], template)).json()["id"])
+    assert kept == accepted | {"message_status": "held_for_quality_assessment"}

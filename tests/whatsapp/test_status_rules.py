@@ -321,8 +321,9 @@ async def test_a_status_that_changes_only_the_price_is_told_and_one_without_a_pr
     backend, meta
 ):
     """The price is part of the wire Message: a late status that reprices a delivered
-    message (its state and times already there) tells the clients; one below its state
-    without a pricing block leaves the price, and so the message, as it was: no one is told."""
+    message (its state and times already there) tells the clients of the message, not of
+    its ticket, whose delivery status stays; one below its state without a pricing block
+    leaves the price, and so the message, as it was: no one is told."""
     mid = await outbound(backend, meta, wamid="wamid.repriced")
     service = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "service"}
     delivered = p.status("wamid.repriced", "delivered", at=AT + timedelta(seconds=1))
@@ -333,6 +334,9 @@ async def test_a_status_that_changes_only_the_price_is_told_and_one_without_a_pr
     late["pricing"] = service | {"category": "marketing"}
     await statuses(meta, late)
     assert await snapshots_after(backend, seq, "message.updated") == [mid]
+    # the ticket's delivery status is still the message's: the ticket is not told again
+    assert await snapshots_after(backend, seq, "ticket.updated") == []
+    assert await snapshots_after(backend, seq, "thread.updated") == []
     (row,) = await rows(
         backend, "SELECT status, pricing_category FROM messages WHERE id = ?", (mid,)
     )
