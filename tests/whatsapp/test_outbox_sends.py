@@ -409,6 +409,16 @@ async def test_the_answer_alone_makes_the_message_and_its_ticket_sent(wa):
         (thread["id"],),
     )
     assert ticket_status == "sent"
+    logged = await wa.backend.store.readers.all(
+        "SELECT type, payload FROM events WHERE type LIKE 'message.%' ORDER BY seq"
+    )
+    told = [
+        row["type"]
+        for row in logged
+        if row["payload"] and json.loads(row["payload"])["data"].get("id") == message["id"]
+    ]
+    assert told[0] == "message.created" and told[1:] == ["message.updated"] * (len(told) - 1)
+    assert len(told) >= 2  # the answer told the clients of a change, not of a new message
 
 
 async def test_a_template_meta_accepted_or_held_keeps_its_template(proxied):
