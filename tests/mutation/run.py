@@ -473,7 +473,10 @@ EXPLAINED |= {
         )
         for n in (53, 55)
     },
-    f"{_STORE_SENT}109": "equivalent: `created=None` — only read as a truth value, as False",
+    **{
+        name: "equivalent: `created=None` — only read as a truth value, as False"
+        for name in (f"{_STORE_SENT}109", "backend.store.outbox.x__fail_message__mutmut_45")
+    },
 }
 # outbox_worker (mutate)
 _WORKER = "backend.whatsapp.outbox.xǁOutboxWorkerǁ"

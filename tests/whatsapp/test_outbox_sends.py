@@ -409,16 +409,33 @@ async def test_the_answer_alone_makes_the_message_and_its_ticket_sent(wa):
         (thread["id"],),
     )
     assert ticket_status == "sent"
-    logged = await wa.backend.store.readers.all(
+    assert_told_of_changes(await message_events(wa, message["id"]))
+
+
+async def message_events(env: WhatsAppEnv, message_id: int) -> list[str]:
+    """The types of the logged events that carry this message, oldest first."""
+    logged = await env.backend.store.readers.all(
         "SELECT type, payload FROM events WHERE type LIKE 'message.%' ORDER BY seq"
     )
-    told = [
+    return [
         row["type"]
         for row in logged
-        if row["payload"] and json.loads(row["payload"])["data"].get("id") == message["id"]
+        if row["payload"] and json.loads(row["payload"])["data"].get("id") == message_id
     ]
-    assert told[0] == "message.created" and told[1:] == ["message.updated"] * (len(told) - 1)
-    assert len(told) >= 2  # the answer told the clients of a change, not of a new message
+
+
+def assert_told_of_changes(told: list[str]) -> None:
+    """Created once (when queued), then only changes: a client never gets it twice as new."""
+    assert len(told) >= 2 and told[0] == "message.created", told
+    assert told[1:] == ["message.updated"] * (len(told) - 1), told
+
+
+async def test_a_send_meta_refused_tells_the_clients_of_a_change(wa):
+    thread = await wa.customer_writes()
+    await wa.faults(fail_next=[{"kind": "error", "code": 131026, "http_status": 400}])
+    message = (await wa.send(thread["id"], {"kind": "text", "text": "hello"})).json()
+    await wa.wait_message(message["id"], lambda m: m.status == "failed")
+    assert_told_of_changes(await message_events(wa, message["id"]))
 
 
 async def test_a_template_meta_accepted_or_held_keeps_its_template(proxied):
