@@ -473,6 +473,20 @@ EXPLAINED |= {
         )
         for n in (53, 55)
     },
+    "backend.store.outbox.xǁOutboxStoreǁresolve_ambiguous__mutmut_20": (
+        'equivalent: the claim clause\'s alias `"O"` — SQLite adds no clause, PostgreSQL '
+        "folds the unquoted alias to `o`"
+    ),
+    "backend.store.outbox.xǁOutboxStoreǁresolve_ambiguous__mutmut_22": (
+        "equivalent: the answer and every status settle the outbox row in the transaction "
+        "that writes the wamid or the state (`settle_outbox_row`), and a settled row is never "
+        "made ambiguous again, so a row still ambiguous when its wait ends has neither: the "
+        "check is defensive, false with `or` as with `and`"
+    ),
+    "backend.store.outbox.xǁOutboxStoreǁnext_outbox_due__mutmut_15": (
+        "equivalent: only the case of the SQL keywords `AND` and `IN` changes (the quoted "
+        "states stay), which SQLite and PostgreSQL ignore"
+    ),
     **{
         name: "equivalent: `created=None` — only read as a truth value, as False"
         for name in (f"{_STORE_SENT}109", "backend.store.outbox.x__fail_message__mutmut_45")

@@ -186,3 +186,27 @@ async def test_a_send_a_sending_status_beat_is_sent_by_its_answer(env):
     assert (await env.message(message_id)).status == "sending"
     await store.outbox_sent(message_id, "wamid.early", "accepted")
     assert (await env.message(message_id)).status == "sent"
+
+
+async def test_an_ambiguous_send_a_status_names_is_settled_and_the_wait_fails_nothing(env):
+    """A status that names a send taken for ambiguous (by our opaque data, here with the
+    lenient "sending") settles it at once: the end of the wait fails nothing."""
+    store = env.backend.store
+    thread = await env.customer_writes()
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    now = datetime.now(UTC)
+    await store.claim_outbox(now, 5, Lease("worker", now + timedelta(seconds=60)))
+    await store.outbox_ambiguous(message_id, now + timedelta(seconds=1), "no answer")
+    status = StatusRecord(
+        wamid="wamid.named",
+        status="sending",
+        at=now,
+        phone_number_id=fx.PHONE_ID,
+        opaque=f"ttydesk:{message_id}",
+    )
+    await store.write(functools.partial(apply_status, record=status))
+    assert await store.resolve_ambiguous(now + timedelta(seconds=2), AMBIGUOUS_REASON) == []
+    settled = await env.message(message_id)
+    assert settled.status != "failed" and settled.error_message is None
+    assert settled.wamid == "wamid.named"
+    assert await store.outbox_state(message_id) == "done"
