@@ -483,6 +483,14 @@ EXPLAINED |= {
         "made ambiguous again, so a row still ambiguous when its wait ends has neither: the "
         "check is defensive, false with `or` as with `and`"
     ),
+    **{
+        f"backend.store.outbox.xǁOutboxStoreǁresolve_ambiguous__mutmut_{n}": (
+            "equivalent: the settling branch at the wait's end is never taken — the answer and "
+            "every status settle the outbox row in the transaction that writes the wamid or "
+            "the state, so a row still ambiguous then has neither (the check is defensive)"
+        )
+        for n in (28, 29, 30, 31, 32)
+    },
     "backend.store.outbox.xǁOutboxStoreǁnext_outbox_due__mutmut_15": (
         "equivalent: only the case of the SQL keywords `AND` and `IN` changes (the quoted "
         "states stay), which SQLite and PostgreSQL ignore"
