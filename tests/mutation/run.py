@@ -491,13 +491,23 @@ EXPLAINED |= {
         )
         for n in (28, 29, 30, 31, 32)
     },
-    "backend.store.outbox.xǁOutboxStoreǁnext_outbox_due__mutmut_15": (
-        "equivalent: only the case of the SQL keywords `AND` and `IN` changes (the quoted "
-        "states stay), which SQLite and PostgreSQL ignore"
-    ),
+    **{
+        name: (
+            "equivalent: only the case of the SQL keywords `AND` and `IN` changes (the quoted "
+            "states stay), which SQLite and PostgreSQL ignore"
+        )
+        for name in (
+            "backend.store.outbox.xǁOutboxStoreǁnext_outbox_due__mutmut_15",
+            "backend.store.outbox.x__checking__mutmut_10",
+        )
+    },
     **{
         name: "equivalent: `created=None` — only read as a truth value, as False"
-        for name in (f"{_STORE_SENT}109", "backend.store.outbox.x__fail_message__mutmut_45")
+        for name in (
+            f"{_STORE_SENT}109",
+            "backend.store.outbox.x__fail_message__mutmut_45",
+            "backend.store.outbox.x__checking__mutmut_14",
+        )
     },
 }
 # outbox_worker (mutate)

@@ -20,6 +20,7 @@ from backend.whatsapp.graph import GraphClient
 from backend.whatsapp.outbox import AMBIGUOUS_REASON, OutboxWorker
 from tests.whatsapp import outbound_fixtures as fx
 from tests.whatsapp.outbound_fixtures import CUSTOMER, GraphProxy, WhatsAppEnv
+from tests.whatsapp.test_outbox_sends import assert_told_of_changes, message_events
 
 short_ambiguous_wait = fx.short_ambiguous_wait
 
@@ -164,6 +165,7 @@ async def test_an_answer_after_the_send_was_taken_for_ambiguous_still_sends_it(e
     assert (sent.status, sent.wamid) == ("sent", "wamid.late-answer")
     assert await store.resolve_ambiguous(now + timedelta(seconds=61), AMBIGUOUS_REASON) == []
     assert (await env.message(message_id)).status == "sent"
+    assert_told_of_changes(await message_events(env, message_id))  # checking, then sent
 
 
 async def test_a_send_a_sending_status_beat_is_sent_by_its_answer(env):
