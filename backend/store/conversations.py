@@ -250,7 +250,13 @@ MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id, 'direction'
             'spf', m.content ->> '$.email.auth.spf', 'dkim', m.content ->> '$.email.auth.dkim',
             'dmarc', m.content ->> '$.email.auth.dmarc') END,
         'attachments', COALESCE(m.content ->> '$.email.attachments', 0),
-        'left_out', COALESCE(m.content -> '$.email.left_out', json('[]'))) END)"""
+        'left_out', COALESCE(m.content -> '$.email.left_out', json('[]'))) END,
+    'attachments', CASE WHEN {_QUARANTINED} THEN json('[]') ELSE (
+        SELECT json_group_array(json_object('id', e.value ->> 'id',
+            'mime_type', e.value ->> 'mime_type', 'filename', e.value ->> 'filename',
+            'size', e.value ->> 'size', 'sha256', e.value ->> 'sha256', 'caption', NULL,
+            'state', 'ready', 'animated', NULL))
+        FROM json_each(m.content, '$.email.files') e) END)"""
 _MESSAGE_FROM = """FROM json_each(:pairs) j
 JOIN messages m ON m.id = j.value ->> 1
 LEFT JOIN agents ag ON ag.id = m.author_id
@@ -444,6 +450,7 @@ def message_from_row(row: Row, reactions: Sequence[Row] = ()) -> schemas.Message
             else schemas.ChannelType.whatsapp
         ),
         email=_email(content.get("email"), quarantined),
+        attachments=[] if quarantined else _email_files(content.get("email")),
     )
 
 
@@ -461,6 +468,25 @@ def _email(value: Any, quarantined: bool) -> schemas.EmailDetails | None:
         attachments=value.get("attachments") or 0,
         left_out=value.get("left_out") or [],
     )
+
+
+def _email_files(value: Any) -> list[schemas.Media]:
+    """``MESSAGE_JSON``'s attachments: an e-mail's files (``mail.file_entry``)."""
+    files = value.get("files") if isinstance(value, dict) else None
+    if not isinstance(files, list):
+        return []
+    return [
+        schemas.Media(
+            id=file.get("id"),
+            mime_type=file.get("mime_type"),
+            filename=file.get("filename"),
+            size=file.get("size"),
+            sha256=file.get("sha256"),
+            state=schemas.MediaState.ready,
+        )
+        for file in files
+        if isinstance(file, dict)
+    ]
 
 
 def _pricing(row: Row) -> schemas.MessagePricing | None:

@@ -197,6 +197,7 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
             **({"auth": record.auth} if record.auth else {}),
             **({"attachments": len(media_ids)} if media_ids else {}),
             **({"left_out": list(record.left_out)} if record.left_out else {}),
+            **({"files": list(map(file_entry, media_ids, record.files))} if media_ids else {}),
         }
     }
     message_id = conv.insert_message(
@@ -336,6 +337,18 @@ def _thread(
         (schemas.ChannelType.email.value, ticket_id),
     )
     return conv.InboundThread(thread_id, ticket_id, True, None, schemas.TicketStatus.new)
+
+
+def file_entry(media_id: int, file: EmailFile) -> dict[str, object]:
+    """One of a mail's files as the message's content lists it (``Message.attachments``):
+    an e-mail's media rows never change once written."""
+    return {
+        "id": media_id,
+        "filename": file.filename,
+        "mime_type": file.mime_type,
+        "size": file.size,
+        "sha256": file.sha256,
+    }
 
 
 def _media(tx: Tx, file: EmailFile) -> int:
