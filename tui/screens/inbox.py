@@ -38,6 +38,7 @@ from backend.schemas import (
     Direction,
     EmailSource,
     EventType,
+    Media,
     Message,
     MessageKind,
     Page,
@@ -76,7 +77,7 @@ from tui.drafts import EMPTY as EMPTY_DRAFT
 from tui.drafts import DraftKeeper, DraftState
 from tui.search_state import SearchState
 from tui.seen import SeenMessages
-from tui.text import countdown, one_line
+from tui.text import countdown, human_size, one_line
 from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
 from tui.widgets.composer import Composer, email_reply_subject
@@ -1663,8 +1664,12 @@ class InboxScreen(Screen[None]):
     @work(group="message-action", exit_on_error=False)
     async def _media(self, message: Message, *, open_it: bool) -> None:
         client = self.tapp.client
-        media = message.media
-        if client is None or media is None or media.id is None:
+        files = message.attachments or ([message.media] if message.media else [])
+        files = [file for file in files if file.id is not None]
+        if client is None or not files:
+            return
+        media = files[0] if len(files) == 1 else await self._pick_file(files, open_it=open_it)
+        if media is None or media.id is None:
             return
         try:
             data = await client.download(media.id)
@@ -1700,6 +1705,22 @@ class InboxScreen(Screen[None]):
             self.notify(f"Opened {path.name}", markup=False)
         else:
             self.notify(f"No viewer here (SSH?). Saved to {path}", markup=False)
+
+    async def _pick_file(self, files: list[Media], *, open_it: bool) -> Media | None:
+        """Which of an e-mail's files to open or save (``None``: cancelled)."""
+        from tui.dialogs.picker import FuzzyPicker, PickItem
+
+        items = [
+            PickItem(
+                value=file,
+                label=one_line(f"{number}. {file.filename or 'unnamed'}"),
+                search=file.filename or "",
+                detail=Text(f"{file.mime_type or 'unknown type'} · {human_size(file.size)}"),
+            )
+            for number, file in enumerate(files, 1)
+        ]
+        title = "Open which file?" if open_it else "Save which file?"
+        return await self.app.push_screen_wait(FuzzyPicker(title, items))
 
     @work(group="message-action", exit_on_error=False)
     async def _add_shared_contacts(self, message: Message) -> None:
