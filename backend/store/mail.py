@@ -66,6 +66,10 @@ def add_mailbox(tx: Tx, address: str, display_name: str | None) -> Mailbox:
         )
     found = tx.one("SELECT id, address, display_name FROM email_channels WHERE address = ?", (key,))
     assert found is not None
+    tx.emit(
+        schemas.EventType.mailbox_updated,
+        schemas.MailboxState(id=found["id"], address=found["address"]),
+    )
     return _channel(found)
 
 
@@ -154,6 +158,10 @@ def remove_mailbox(tx: Tx, mailbox_id: int, actor_id: int | None = None) -> Mail
         f"Not sent: the mailbox {row['address']} was disconnected before it went out.",
     )
     conv.audit(tx, actor_id, "mailbox.remove", f"mailbox:{mailbox_id}", address=row["address"])
+    tx.emit(
+        schemas.EventType.mailbox_updated,
+        schemas.MailboxState(id=mailbox_id, address=row["address"], removed=True),
+    )
     return _channel(row)
 
 

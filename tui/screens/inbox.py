@@ -773,8 +773,10 @@ class InboxScreen(Screen[None]):
         left = countdown(thread.session_expires_at, self.tapp.clock())
         by_email = thread.channel_type == ChannelType.email  # no 24-hour session
         out.append(" · ")
-        if by_email:
-            out.append("by e-mail")
+        prices = self.composer.send_prices
+        removed = prices is not None and prices.thread_id == thread.id and prices.mailbox_removed
+        if by_email:  # a removed mailbox said early: narrow terminals cut the line's end
+            out.append("by e-mail (mailbox disconnected)" if removed else "by e-mail")
         elif left:
             out.append(f"session {left} left")
         else:
@@ -942,6 +944,7 @@ class InboxScreen(Screen[None]):
         prices = await self._send_prices(thread.id)
         if prices is not None and self.thread is not None and self.thread.id == thread.id:
             self.composer.send_prices = prices
+            self._render_thread_header()  # a removed mailbox says so
         contact, client = self.contact, self.tapp.client
         if thread.channel_type == ChannelType.email or client is None:
             return
@@ -1877,6 +1880,8 @@ class InboxScreen(Screen[None]):
             self.presence.apply(data)
         elif kind == EventType.hello:  # a new connection: presence is sent again after it
             self.presence.set_thread(self.presence.thread_id, self.tapp.presence.values())
+        elif kind == EventType.mailbox_updated and self.thread is not None:
+            self._price_reply()  # whether it can be replied to, or by e-mail, changed
         elif kind == EventType.agent_updated:
             self.threads.refresh()
             self._render_thread_header()
