@@ -57,6 +57,7 @@ from backend.store.pg_engine import PgEngine
 from backend.store.pg_events import EventFollower, append_events, frame, newest_seq
 from backend.store.pg_presence import PresenceRelay
 from backend.store.pg_search import snippet
+from backend.store.search import SUBJECT_MATCH
 from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
 
@@ -70,6 +71,9 @@ PUBLISH_WAIT_SECONDS = 10.0
 # the most replayable jobs one transaction takes (a job holds the locks it took, the
 # routing lock among them, until the transaction commits)
 MAX_BATCH = 100
+# the message search's windows, newest first (``PostgresStore._message_hits``): a word in
+# one message in a hundred fills a page from the first; a rare one costs a few index reads
+SEARCH_WINDOWS = (20_000, 80_000, 320_000)
 CHANGED_A_ROW = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
 
 
@@ -178,11 +182,14 @@ def run_sql(
     sql: str,
     params: Any = (),
     pipeline: psycopg.Pipeline | None = None,
+    *,
+    prepare: bool | None = None,
 ) -> Cursor:
+    """``prepare``: as psycopg's (None: prepared once it has run a few times)."""
     statement = translate(sql)
     cursor = conn.cursor(row_factory=row_maker)
     try:
-        cursor.execute(statement.sql, parameters(statement, params))  # type: ignore[arg-type]
+        cursor.execute(statement.sql, parameters(statement, params), prepare=prepare)  # type: ignore[arg-type]
     except psycopg.Error as exc:
         exc.add_note(f"as PostgreSQL ran it: {statement.sql}")  # the statement, no values
         raise
@@ -513,8 +520,12 @@ class PgReaders:
         self.background = self
 
     def _all(self, sql: str, params: Any) -> list[Any]:
+        # never prepared: a prepared statement is soon planned once for any values (a
+        # generic plan), and a search's plan depends on its words (a rare word from its
+        # index hits, a common one newest first): searches took 100-130 ms on such plans
+        # where a plan for their words took a few
         with self._engine.pool.connection() as conn:
-            return run_sql(conn, sql, params).fetchall()
+            return run_sql(conn, sql, params, prepare=False).fetchall()
 
     async def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         return await asyncio.to_thread(self._all, sql, params)
@@ -647,10 +658,37 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         frames = [(row[0], text) for row, text in logged_frames(rows, built)]
         return EventPage(frames, rows[-1][0] if rows else seq, len(rows) == limit)
 
+    async def _subject_hits(self, match, where, after, limit):  # type: ignore[no-untyped-def]
+        """As ``SearchStore._subject_hits`` with ``NOT EXISTS`` for its ``NOT IN``: the
+        same threads (``threads.contact_id`` is never NULL), but PostgreSQL runs ``NOT IN
+        (subquery)`` as a filter over a scan of every thread, and ``NOT EXISTS`` as an
+        anti-join of the subject's hits."""
+        clause = (
+            f"th.ticket_id IN ({SUBJECT_MATCH}) AND NOT EXISTS (SELECT 1 FROM contacts_fts "
+            "WHERE contacts_fts.rowid = th.contact_id AND contacts_fts MATCH ?)"
+        )
+        return await self._thread_stage("subject", clause, [match, match], where, after, limit)
+
     async def _message_hits(self, match, where, after, limit):  # type: ignore[no-untyped-def]
-        """As ``SearchStore._message_hits``; the snippet is cut here from the message's text
-        (the query reads it whole), as SQLite's ``snippet()`` cuts it around the match."""
-        hits = await super()._message_hits(match, where, after, limit)
+        """As ``SearchStore._message_hits``, newest window first: FTS5 hands its hits over
+        newest first and the query stops at the page's end, but a GIN index gives them in
+        no order, so a common word made PostgreSQL join every one of its hits (thousands)
+        to its message and thread to keep a page of them. Each window (``SEARCH_WINDOWS``
+        messages, then the rest) is a range of ids the index's hits are intersected with
+        before any row is read; the windows follow each other down, so the page is the
+        same. The snippet is cut here from the message's text (the query reads it whole),
+        as SQLite's ``snippet()`` cuts it around the match."""
+        below = after
+        if below is None:
+            newest = await self.readers.value("SELECT MAX(rowid) FROM messages_fts")
+            below = (newest or 0) + 1
+        hits = []
+        for size in (*SEARCH_WINDOWS, None):
+            at_least = below - size if size is not None and below - size > 1 else None
+            hits += await super()._message_hits(match, where, below, limit - len(hits), at_least)
+            if len(hits) >= limit or at_least is None:
+                break
+            below = at_least
         typed = fts5_words(match)
         for hit in hits:
             hit.snippet = snippet(hit.snippet or "", typed)
