@@ -46,6 +46,7 @@ from backend.schemas import (
     Insert,
     InsertKind,
     MailboxCreate,
+    MailboxUpdate,
     Message,
     MeUpdate,
     Page,
@@ -507,6 +508,12 @@ class ApiClient:
 
     async def connect_mailbox(self, body: MailboxCreate) -> EmailMailbox:
         return await self._send("POST", "/mailboxes", EmailMailbox, body)
+
+    async def edit_mailbox(self, mailbox_id: int, body: MailboxUpdate) -> EmailMailbox:
+        return await self._send("PATCH", f"/mailboxes/{mailbox_id}", EmailMailbox, body)
+
+    async def remove_mailbox(self, mailbox_id: int) -> None:
+        await self.request("DELETE", f"/mailboxes/{mailbox_id}")
 
     async def available_numbers(self, channel_id: int) -> list[AvailablePhoneNumber]:
         return await self._all(

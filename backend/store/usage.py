@@ -261,7 +261,11 @@ class UsageStore(StoreBase):
         )
         market = (row["country"] or "").upper() or None
         card = rules.rate_card
+        email_from = await self.readers.value(
+            "SELECT address FROM email_channels WHERE removed_at IS NULL ORDER BY id LIMIT 1"
+        )
         return schemas.SendPrices(
+            email_from=email_from,
             thread_id=thread_id,
             business_number=row["number"],
             market=market,

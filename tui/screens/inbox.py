@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -948,7 +949,9 @@ class InboxScreen(Screen[None]):
                 contact = await client.contact(thread.contact.id)
         if contact is not None and self.thread is not None and self.thread.id == thread.id:
             self.contact = contact
-            self.composer.email_address = contact.email or None
+            # offered when a mailbox is in use to write from (the server says which)
+            by_email = prices is None or prices.email_from is not None
+            self.composer.email_address = (contact.email or None) if by_email else None
 
     def _follow_free_allowance(self, message: Message) -> None:
         """A service message WhatsApp priced used one of the month's free ones (billable or
@@ -1043,11 +1046,12 @@ class InboxScreen(Screen[None]):
                 body: SendText | SendMedia | SendNote = SendNote(
                     kind="note", text=event.text, client_id=client_id
                 )
-            elif event.attachment is not None:
-                uploaded = await client.upload(event.attachment)
+            elif event.attachments:
+                first, *more = [await client.upload(path) for path in event.attachments]
                 body = SendMedia(
                     kind="media",
-                    media_id=uploaded.id,
+                    media_id=first.id,
+                    more_media_ids=[uploaded.id for uploaded in more],
                     caption=event.text.strip() or None,
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
@@ -1076,10 +1080,17 @@ class InboxScreen(Screen[None]):
         except ApiError as exc:
             self._refused(exc, composer)
             return
+        except ValidationError as exc:  # the body cannot be sent as typed (too long…)
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in problem.get("loc", ()))
+            composer.refused(
+                f"Not sent: {where} — {problem.get('msg', 'invalid')}. Your draft is kept."
+            )
+            return
         composer.sent()
         self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
         if self.thread is not None and self.thread.id == message.thread_id:
-            self.log_widget.upsert(message)
+            self.log_widget.add_answer(message)
         self._send_presence(thread.id, PresenceState.viewing)
 
     # ----------------------------------------------------------------- drafts (tui.drafts)
@@ -1164,7 +1175,7 @@ class InboxScreen(Screen[None]):
             if not path.is_file():
                 self.composer.set_status(f"No such file: {path}", error=True)
                 return
-            self.composer.attachment = path
+            self.composer.add_attachment(path)
             self.composer.area.focus()
 
         self.app.push_screen(
@@ -1209,7 +1220,7 @@ class InboxScreen(Screen[None]):
         self.composer.set_status(f"Template {body.name} queued.")
         self._template_sending = (message.id, body.name)
         if self.thread is not None and self.thread.id == message.thread_id:
-            self.log_widget.upsert(message)
+            self.log_widget.add_answer(message)
             self._template_outcome(message)
 
     def _template_outcome(self, message: Message) -> None:
@@ -1623,7 +1634,7 @@ class InboxScreen(Screen[None]):
         except ApiError as exc:
             self.notify(exc.message, title="Retry refused", severity="error", markup=False)
             return
-        self.log_widget.upsert(updated)
+        self.log_widget.add_answer(updated, replaces=(DeliveryStatus.failed,))
         self.notify("Sending again.", markup=False)
 
     @work(group="message-action", exit_on_error=False)
