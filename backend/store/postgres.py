@@ -445,7 +445,7 @@ class PgWriter:
         """Replayable jobs in one transaction; None (rolled back) if one of them failed."""
         try:
             done, events = self._commit(jobs)
-        except Exception:
+        except BaseException:  # noqa: BLE001 - each runs again alone, where it is handed over
             log.debug("a job of a group commit failed: each runs alone", exc_info=True)
             return None
         # every job's caller waits for the events of the whole transaction
