@@ -251,6 +251,39 @@ MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id, 'direction'
             'dmarc', m.content ->> '$.email.auth.dmarc') END,
         'attachments', COALESCE(m.content ->> '$.email.attachments', 0),
         'left_out', COALESCE(m.content -> '$.email.left_out', json('[]'))) END)"""
+# Most messages are plain text: nothing in ``content``, no file, no quote. Their JSON needs
+# none of the ~20 reads of ``m.content`` and the correlated subqueries above, which cost
+# half of building a message.created frame (tests/bench/ingest_cpu.py); the result is
+# the same (test_message_json_equals_the_wire_model_for_every_kind covers both paths).
+_PLAIN_MESSAGE = (
+    "m.content = '{}' AND m.media_id IS NULL AND m.reply_to_id IS NULL "
+    "AND COALESCE(m.reply_to_wamid, '') = ''"
+)
+_PLAIN_MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id,
+    'direction', m.direction, 'kind', m.kind,
+    'text', CASE WHEN {_QUARANTINED} THEN NULL ELSE m.text END,
+    'author_id', m.author_id, 'author_name', ag.name, 'wamid', m.wamid, 'status', m.status,
+    'error_code', m.error_code, 'error_message', m.error_message, 'reply_to', NULL,
+    'forwarded', {_json_bool("m.forwarded")}, 'media', NULL, 'location', NULL,
+    'contacts', json('[]'), 'order', json('[]'),
+    'reactions', (SELECT json_group_array(json_object('emoji', r.emoji, 'by', r.by,
+            'agent_id', NULLIF(r.agent_id, 0), 'at', {_json_time("r.at")}))
+        FROM (SELECT * FROM reactions WHERE message_id = m.id ORDER BY at) r),
+    'template_name', NULL, 'template_language', NULL,
+    'unsupported_reason', m.unsupported_reason, 'quarantine_rule', m.quarantine_rule,
+    'quarantine_revealed', {_json_bool("m.quarantine_revealed")}, 'event', NULL,
+    'referral', NULL, 'referred_product', NULL, 'form', json('[]'),
+    'sent_from_phone', json('false'), 'group_sender', NULL,
+    'from_number', m.from_number, 'to_number', m.to_number,
+    'created_at', {_json_time("m.created_at")}, 'sent_at', {_json_time("m.sent_at")},
+    'delivered_at', {_json_time("m.delivered_at")}, 'read_at', {_json_time("m.read_at")},
+    'failed_at', {_json_time("m.failed_at")},
+    'pricing', CASE WHEN m.pricing_category IS NOT NULL THEN json_object(
+        'category', m.pricing_category,
+        'billable', CASE m.pricing_billable WHEN 1 THEN json('true') WHEN 0 THEN json('false') END,
+        'pricing_model', m.pricing_model, 'type', m.pricing_type) END,
+    'channel_type', 'WHATSAPP', 'email', NULL)"""
+MESSAGE_JSON = f"CASE WHEN {_PLAIN_MESSAGE} THEN {_PLAIN_MESSAGE_JSON} ELSE {MESSAGE_JSON} END"
 _MESSAGE_FROM = """FROM json_each(:pairs) j
 JOIN messages m ON m.id = j.value ->> 1
 LEFT JOIN agents ag ON ag.id = m.author_id
