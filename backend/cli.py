@@ -123,7 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_channel_commands = _optional("backend.whatsapp.cli", "add_channel_commands")
     if add_channel_commands is not None:
         add_connect_email = _optional("backend.email.cli", "add_connect_email")
-        add_channel_commands(areas, [add_connect_email] if add_connect_email else [])
+        add_email_actions = _optional("backend.email.cli", "add_email_actions")
+        add_channel_commands(
+            areas,
+            [add_connect_email] if add_connect_email else [],
+            [add_email_actions] if add_email_actions else [],
+        )
     add_simulator_commands = _optional("backend.simulator.cli", "add_simulator_commands")
     if add_simulator_commands is not None:
         add_simulator_commands(commands)
@@ -208,6 +213,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from aiohttp import web
 
+    from backend.api.access_log import RequestLog
     from backend.app import create_app, settle_gc
     from backend.startup import StartupError, check_port, listen_error
 
@@ -233,6 +239,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             app,
             host=settings.host,
             port=settings.port,
+            access_log_class=RequestLog,
             print=lambda _: print(
                 f"ttydesk backend on http://{settings.host}:{settings.port} "
                 f"(database {settings.database_path})",

@@ -184,6 +184,7 @@ class EventType(StrEnum):
     usage_updated = "usage.updated"
     presence = "presence"
     channel_updated = "channel.updated"
+    mailbox_updated = "mailbox.updated"  # a mailbox connected (again) or removed
     template_updated = "template.updated"
     contact_updated = "contact.updated"
     agent_updated = "agent.updated"
@@ -234,6 +235,9 @@ class Agent(ResponseModel):
     team: str | None = None
     open_tickets: int = 0
     created_at: datetime
+    # the agent's own e-mail signature (None: a mail is signed with the agent's name and
+    # the mailbox's); {agent} and {mailbox} are filled in when the mail is sent
+    signature: str | None = None
 
 
 class MeUpdate(WireModel):
@@ -241,6 +245,8 @@ class MeUpdate(WireModel):
     notify: NotificationChoice | None = None
     bell: bool | None = None
     name: str | None = Field(default=None, min_length=1, max_length=120)
+    # plain text of a few lines (domain/signatures.py); "" removes it
+    signature: str | None = Field(default=None, max_length=4000)
 
 
 class AgentCreate(WireModel):
@@ -633,6 +639,9 @@ class Message(ResponseModel):
     pricing: MessagePricing | None = None  # outbound, once a status came
     channel_type: ChannelType = ChannelType.whatsapp  # the channel it came or went by
     email: EmailDetails | None = None  # an e-mail's subject, addresses and verdicts
+    # an e-mail's files in order, each openable (GET /api/v1/media/{id}); ``media`` is the
+    # one shown first. [] on WhatsApp and while quarantined
+    attachments: list[Media] = []
 
 
 class TemplateValues(WireModel):
@@ -669,16 +678,23 @@ class SendText(WireModel):
     cc: list[str] = Field(default=[], max_length=20)
 
 
+WHATSAPP_CAPTION = 1024  # characters in a WhatsApp media message's caption
+
+
 class SendMedia(WireModel):
     kind: Literal["media"]
     media_id: int
-    caption: str | None = Field(default=None, max_length=1024)
+    # an e-mail's text, as long as SendText's; on WhatsApp at most 1,024 (WHATSAPP_CAPTION)
+    caption: str | None = Field(default=None, max_length=4096)
     reply_to: int | None = None
     client_id: str | None = Field(default=None, max_length=64)
     expected_last_message_id: int | None = None  # as in SendText
     channel: ChannelType | None = None  # as in SendText
     subject: str | None = Field(default=None, max_length=998)  # as in SendText
     cc: list[str] = Field(default=[], max_length=20)  # as in SendText
+    # e-mail only: more uploaded files in the same mail, after media_id (WhatsApp takes
+    # one file a message; domain/email_attachments.py says how many and how large)
+    more_media_ids: list[int] = Field(default=[], max_length=50)
 
 
 class SendTemplate(WireModel):
@@ -943,6 +959,10 @@ class SendPrices(ResponseModel):
     currency: str | None = None
     free_service_messages_left: int  # of the number's allowance this usage month
     prices: list[SendPrice] = []
+    # the mailbox the channel switch writes from (None: no mailbox in use: not offered)
+    email_from: str | None = None
+    # an e-mail thread whose mailbox (business_number) was removed: a reply is refused
+    mailbox_removed: bool = False
 
 
 # --------------------------------------------------------------------------- reports
@@ -1017,9 +1037,31 @@ class MailboxCreate(WireModel):
     imap_user: str | None = Field(default=None, max_length=320)
     imap_password: str | None = Field(default=None, max_length=4096, repr=False)
     imap_folder: str = Field(default="INBOX", min_length=1, max_length=255)
+    imap_poll_seconds: int = Field(default=60, ge=10, le=3600)
     smtp_host: str | None = Field(default=None, max_length=255, pattern=MAIL_HOST)
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_starttls: bool = True
+    smtp_user: str | None = Field(default=None, max_length=320)
+    smtp_password: str | None = Field(default=None, max_length=4096, repr=False)
+
+
+class MailboxUpdate(WireModel):
+    """Edit a mailbox: only the fields given change (``imap_host`` / ``smtp_host`` null:
+    no more fetching / its own relay). A changed login is tried before it is saved; a
+    password left out is kept."""
+
+    address: str | None = Field(default=None, min_length=3, max_length=320)
+    display_name: str | None = Field(default=None, max_length=200)
+    imap_host: str | None = Field(default=None, max_length=255, pattern=MAIL_HOST)
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_tls: bool | None = None
+    imap_user: str | None = Field(default=None, max_length=320)
+    imap_password: str | None = Field(default=None, max_length=4096, repr=False)
+    imap_folder: str | None = Field(default=None, min_length=1, max_length=255)
+    imap_poll_seconds: int | None = Field(default=None, ge=10, le=3600)
+    smtp_host: str | None = Field(default=None, max_length=255, pattern=MAIL_HOST)
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_starttls: bool | None = None
     smtp_user: str | None = Field(default=None, max_length=320)
     smtp_password: str | None = Field(default=None, max_length=4096, repr=False)
 
@@ -1035,6 +1077,21 @@ class EmailMailbox(ResponseModel):
     imap_user: str | None = None
     smtp_host: str | None = None
     smtp_user: str | None = None
+    imap_port: int | None = None
+    imap_tls: bool | None = None
+    imap_folder: str | None = None
+    imap_poll_seconds: int | None = None  # how often a server without IDLE is asked
+    smtp_port: int | None = None
+    smtp_starttls: bool | None = None
+
+
+class MailboxState(ResponseModel):
+    """``mailbox.updated``: a support address connected (again) or removed; its threads
+    can (or can no longer) be replied to."""
+
+    id: int
+    address: str
+    removed: bool = False
 
 
 class PhoneNumber(ResponseModel):

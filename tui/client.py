@@ -46,6 +46,8 @@ from backend.schemas import (
     Insert,
     InsertKind,
     MailboxCreate,
+    MailboxState,
+    MailboxUpdate,
     Message,
     MeUpdate,
     Page,
@@ -508,6 +510,12 @@ class ApiClient:
     async def connect_mailbox(self, body: MailboxCreate) -> EmailMailbox:
         return await self._send("POST", "/mailboxes", EmailMailbox, body)
 
+    async def edit_mailbox(self, mailbox_id: int, body: MailboxUpdate) -> EmailMailbox:
+        return await self._send("PATCH", f"/mailboxes/{mailbox_id}", EmailMailbox, body)
+
+    async def remove_mailbox(self, mailbox_id: int) -> None:
+        await self.request("DELETE", f"/mailboxes/{mailbox_id}")
+
     async def available_numbers(self, channel_id: int) -> list[AvailablePhoneNumber]:
         return await self._all(
             f"/channels/{channel_id}/available-numbers", Page[AvailablePhoneNumber]
@@ -621,6 +629,7 @@ EVENT_MODELS: dict[str, type[BaseModel]] = {
     EventType.usage_updated: Usage,
     EventType.presence: Presence,
     EventType.channel_updated: Channel,
+    EventType.mailbox_updated: MailboxState,
     EventType.template_updated: Template,
     EventType.contact_updated: Contact,
     EventType.agent_updated: Agent,

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from backend import schemas
 from backend.api.auth import current_agent, require_admin
-from backend.api.wire import operation, parse_body, respond
+from backend.api.wire import operation, parse_body, path_int, respond
 from backend.keys import STORE
 
 routes = web.RouteTableDef()
@@ -21,7 +21,7 @@ async def get_me(request: web.Request) -> web.Response:
     routes,
     "PATCH",
     "/api/v1/me",
-    summary="Change my availability, notification choice or name",
+    summary="Change my availability, notification choice, name or e-mail signature",
     body=schemas.MeUpdate,
     response=schemas.Agent,
 )
@@ -56,3 +56,19 @@ async def create_agent(request: web.Request) -> web.Response:
     require_admin(request)
     spec = await parse_body(request, schemas.AgentCreate)
     return respond(await request.app[STORE].create_agent(spec), status=201)
+
+
+@operation(
+    routes,
+    "PATCH",
+    "/api/v1/agents/{id}",
+    summary="Change an agent's availability, notification choice, name or signature (admin)",
+    body=schemas.MeUpdate,
+    response=schemas.Agent,
+    admin=True,
+)
+async def patch_agent(request: web.Request) -> web.Response:
+    require_admin(request)
+    agent_id = path_int(request, "id")
+    change = await parse_body(request, schemas.MeUpdate)
+    return respond(await request.app[STORE].update_agent(agent_id, change))

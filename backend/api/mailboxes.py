@@ -1,6 +1,8 @@
-"""Support mailboxes (admin): listed beside the WhatsApp channels, and connected with the
-same login test as ``ttydesk admin channel connect email``. The passwords go in with
-``POST /mailboxes`` and never come out."""
+"""Support mailboxes (admin): listed beside the WhatsApp channels, connected and edited
+with the same login test as ``ttydesk admin channel connect email``, and removed
+(disconnected: its threads are kept). The passwords go in with ``POST`` and ``PATCH`` and
+never come out. Each change is used by the running server at once: the IMAP fetcher, the
+relay of the next send, the SMTP listener's recipient check."""
 
 from __future__ import annotations
 
@@ -8,11 +10,11 @@ from aiohttp import web
 
 from backend import schemas
 from backend.api.auth import require_admin
-from backend.api.wire import operation, parse_body, respond
+from backend.api.wire import operation, parse_body, path_int, respond
 from backend.domain.errors import InvalidField
 from backend.email import connection
-from backend.email.channel import FETCHERS, OUTBOX
-from backend.keys import SERVICES, STORE
+from backend.email.channel import follow_mailboxes
+from backend.keys import SETTINGS, STORE
 
 routes = web.RouteTableDef()
 
@@ -53,11 +55,65 @@ async def connect_mailbox(request: web.Request) -> web.Response:
         field = "imap_host" if exc.side == "imap" else "smtp_host"
         raise InvalidField(str(exc), field=field, code="connection_refused") from None
     # in use at once, without a restart: its fetcher, and its relay for replies from it
-    fetchers = request.app[SERVICES].get(FETCHERS)
-    if fetchers is not None:
-        await fetchers.refresh()
-    outbox = request.app[SERVICES].get(OUTBOX)
-    if outbox is not None:
-        outbox.use_relay(mailbox.address, wanted.relay)
+    await _follow(request)
     saved = {found.mailbox.id: found.settings for found in await store.mailbox_connections()}
     return respond(connection.mailbox_view(mailbox, saved.get(mailbox.id)), status=201)
+
+
+@operation(
+    routes,
+    "PATCH",
+    "/api/v1/mailboxes/{id}",
+    summary="Edit a mailbox (address, name, IMAP, relay, folder, poll interval): a changed "
+    "login is tried first and a refusal keeps the old settings; used at once",
+    body=schemas.MailboxUpdate,
+    response=schemas.EmailMailbox,
+    admin=True,
+)
+async def edit_mailbox(request: web.Request) -> web.Response:
+    agent = require_admin(request)
+    mailbox_id = path_int(request, "id")
+    spec = await parse_body(request, schemas.MailboxUpdate)
+    store = request.app[STORE]
+    if spec.address is not None:
+        current = await store.mailbox_connection(mailbox_id)
+        if spec.address.strip().lower() != current.mailbox.address:
+            _refuse_configured(request, current.mailbox.address, "given another address")
+    try:
+        mailbox, _, _ = await connection.edit_mailbox(store, mailbox_id, spec, actor_id=agent.id)
+    except connection.ConnectionRefused as exc:
+        field = "imap_host" if exc.side == "imap" else "smtp_host"
+        raise InvalidField(str(exc), field=field, code="connection_refused") from None
+    await _follow(request)
+    saved = await store.mailbox_connection(mailbox.id)
+    return respond(connection.mailbox_view(mailbox, saved.settings))
+
+
+@operation(
+    routes,
+    "DELETE",
+    "/api/v1/mailboxes/{id}",
+    summary="Remove (disconnect) a mailbox: no longer fetched from, mail to it refused, "
+    "nothing sent from it (a queued send fails with the reason); its threads are kept",
+    status=204,
+    admin=True,
+)
+async def remove_mailbox(request: web.Request) -> web.Response:
+    agent = require_admin(request)
+    mailbox_id = path_int(request, "id")
+    store = request.app[STORE]
+    current = await store.mailbox_connection(mailbox_id)
+    _refuse_configured(request, current.mailbox.address, "removed")
+    await store.remove_mailbox(mailbox_id, actor_id=agent.id)
+    await _follow(request)
+    return web.Response(status=204)
+
+
+def _refuse_configured(request: web.Request, address: str, what: str) -> None:
+    connection.refuse_configured(request.app[SETTINGS].email.addresses, address, what)
+
+
+async def _follow(request: web.Request) -> None:
+    """The running server follows a changed or removed mailbox at once: its IMAP fetcher
+    started again (or stopped), the relay its next send goes through, the recipient check."""
+    await follow_mailboxes(request.app)

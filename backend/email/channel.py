@@ -6,9 +6,10 @@ and the outbox worker sends our replies through the relay.
 Mailboxes an admin connected (``ttydesk admin channel connect email``, the API, the
 Settings screen) are read from the store when the app starts: each gets its own IMAP
 fetcher, and replies from its address go through its relay (else the ``[email]`` one).
-A mailbox connected through this server's API is used at once (forwarded mail, its IMAP
-fetcher, its relay); one connected by `admin channel` from another process takes
-forwarded mail at once, its fetcher and relay from the next start."""
+A mailbox connected, edited or removed through this server's API is followed at once
+(forwarded mail, its IMAP fetcher, its relay); one changed by `admin channel` from another
+process within a few seconds (``watch_mailboxes``). A removed mailbox is neither fetched
+from nor sent from, and the listener refuses mail to its address."""
 
 from __future__ import annotations
 
@@ -36,8 +37,10 @@ log = logging.getLogger(__name__)
 RECEIVER = "email.receiver"
 OUTBOX = "email.outbox"
 LISTENER = "email.listener"  # the asyncio.Server: its socket names the bound port
+SUPPORT = "email.support"  # the listener's SupportMailbox: its recipient check
 FETCHERS = "email.fetchers"  # MailboxFetchers
 STOP_TIMEOUT_SECONDS = 5.0
+MAILBOX_WATCH_SECONDS = 3.0
 
 
 class EmailChannel:
@@ -102,12 +105,14 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
     app[SERVICES][RECEIVER] = receiver
     server: asyncio.Server | None = None
     if config.listen_port is not None:
+        support = SupportMailbox(
+            receiver.accept_forwarded,
+            await _addresses(store),
+            current=lambda: _addresses(store),
+        )
+        app[SERVICES][SUPPORT] = support
         server = await start_listener(
-            SupportMailbox(
-                receiver.accept_forwarded,
-                config.addresses,
-                current=lambda: _addresses(store),
-            ),
+            support,
             host=config.listen_host,
             port=config.listen_port,
             max_message_bytes=config.max_message_bytes,
@@ -118,12 +123,67 @@ async def inbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
     fetchers = MailboxFetchers(store, receiver, imap_account(config), config)
     app[SERVICES][FETCHERS] = fetchers
     await fetchers.refresh()
+    watch = asyncio.create_task(watch_mailboxes(app), name="email-mailbox-watch")
     yield
+    watch.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await watch
     await fetchers.stop()
     if server is not None:
         server.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_closed(), STOP_TIMEOUT_SECONDS)
+
+
+async def watch_mailboxes(app: web.Application) -> None:
+    """Mailboxes changed by another process (``ttydesk admin channel edit|remove email``
+    on the same database) are followed within ``MAILBOX_WATCH_SECONDS``: the fetchers,
+    the relays and the listener's recipient check. A change through this server's API
+    is followed at once (``backend/api/mailboxes.py``); this read is the fallback."""
+    store = app[STORE]
+    seen = await _mailbox_state(store)
+    while True:
+        await asyncio.sleep(MAILBOX_WATCH_SECONDS)
+        try:
+            now = await _mailbox_state(store)
+            if now == seen:
+                continue
+            seen = now
+            await follow_mailboxes(app)
+        except Exception:
+            log.exception("the mailboxes could not be read again; trying later")
+
+
+async def _mailbox_state(store: Store) -> list[tuple[object, ...]]:
+    connections = {saved.mailbox.id: saved.settings for saved in await store.mailbox_connections()}
+    return [
+        (mailbox.id, mailbox.address, mailbox.display_name, repr(connections.get(mailbox.id)))
+        for mailbox in await store.mailboxes()
+    ]
+
+
+async def follow_mailboxes(app: web.Application) -> None:
+    """Read the mailboxes again: each fetcher started again, stopped or left running, the
+    relays of the next sends, and the recipients the listener takes."""
+    services, store = app[SERVICES], app[STORE]
+    fetchers = services.get(FETCHERS)
+    if fetchers is not None:
+        await fetchers.refresh()
+    outbox = services.get(OUTBOX)
+    if outbox is not None:
+        outbox.relays = await connected_relays(store)
+    support = services.get(SUPPORT)
+    if support is not None:
+        await support.reload()
+
+
+async def connected_relays(store: Store) -> dict[str, Relay]:
+    """The relay of each connected mailbox that has its own, by its address."""
+    return {
+        saved.mailbox.address: relay
+        for saved in await store.mailbox_connections()
+        if (relay := connection_of(saved.mailbox.address, saved.settings).relay) is not None
+    }
 
 
 class MailboxFetchers:
@@ -166,6 +226,7 @@ class MailboxFetchers:
                 account,
                 _receive_for(self._receiver, address),
                 StoredPositions(self._store, _position_key(account)),
+                poll_seconds=account.poll_seconds,
             )
             stop = asyncio.Event()
             task = asyncio.create_task(fetcher.run(stop), name=f"imap-fetcher-{address}")
@@ -199,6 +260,7 @@ def _fetcher_key(account: ImapAccount, address: str) -> tuple[object, ...]:
         account.password,
         account.folder,
         account.ssl_context is not None,
+        account.poll_seconds,
     )
 
 
@@ -214,6 +276,8 @@ def _receive_for(receiver: MailReceiver, address: str) -> Callable[[bytes], Awai
 
 
 def _position_key(account: ImapAccount) -> str:
+    """A fetcher started again on the same account and folder (a new password, poll
+    interval or address) goes on from where the last one stopped."""
     return f"{account.username}@{account.host}:{account.port}/{account.folder}"
 
 
@@ -234,11 +298,7 @@ async def outbound_lifecycle(app: web.Application) -> AsyncIterator[None]:
     """The e-mail outbox worker, woken when a message is queued (and every few seconds
     for retries that come due)."""
     store, settings = app[STORE], app[SETTINGS]
-    relays = {
-        saved.mailbox.address: relay
-        for saved in await store.mailbox_connections()
-        if (relay := connection_of(saved.mailbox.address, saved.settings).relay) is not None
-    }
+    relays = await connected_relays(store)
     outbox = EmailOutbox(
         store,
         relay_of(settings.email),

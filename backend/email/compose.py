@@ -85,6 +85,9 @@ def compose(
             maintype=maintype or "application",
             subtype=subtype or "octet-stream",
             filename=one_line(item.filename) or "attachment",
+            # an upload is plain text only as UTF-8 (api/uploads.py); unnamed, a client
+            # reads it as US-ASCII
+            params={"charset": "utf-8"} if maintype == "text" else None,
         )
     return mail
 

@@ -15,12 +15,13 @@ import aioimaplib
 import aiosmtplib
 
 from backend import schemas
-from backend.domain.errors import InvalidField
+from backend.domain.errors import Conflict, InvalidField
 from backend.email.imap_fetch import ImapAccount
 from backend.email.smtp_send import Relay
-from backend.store import Mailbox, Store
+from backend.store import Mailbox, MailboxConnection, Store
 
 TEST_TIMEOUT_SECONDS = 15.0
+DEFAULT_POLL_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ def settings_of(connection: MailConnection) -> dict[str, object]:
             "user": imap.username,
             "password": imap.password,
             "folder": imap.folder,
+            "poll_seconds": imap.poll_seconds,
         }
     if connection.relay is not None:
         relay = connection.relay
@@ -76,6 +78,7 @@ def connection_of(address: str, settings: dict[str, Any]) -> MailConnection:
             password=imap["password"] or "",
             folder=imap.get("folder") or "INBOX",
             ssl_context=ssl.create_default_context() if imap.get("tls", True) else None,
+            poll_seconds=float(imap.get("poll_seconds") or DEFAULT_POLL_SECONDS),
         ),
         relay=None
         if not relay
@@ -102,6 +105,17 @@ def check_address(address: str) -> None:
     """The address is checked before any login is tried (the store checks it again)."""
     if "@" not in address or any(ch.isspace() for ch in address.strip()):
         raise InvalidField(f"{address[:80]!r} is not an e-mail address.", field="address")
+
+
+def refuse_configured(configured: list[str], address: str, what: str) -> None:
+    """An address of the ``[email]`` settings is added again at every start: it is
+    changed in the settings file, not given another address or removed here."""
+    if address in configured:
+        raise Conflict(
+            f"{address} is set in the settings file ([email] addresses): it cannot be {what} "
+            "here; change it there.",
+            code="mailbox_configured",
+        )
 
 
 async def connect_mailbox(
@@ -131,6 +145,7 @@ def connection_from_request(spec: schemas.MailboxCreate) -> MailConnection:
             password=spec.imap_password,
             folder=spec.imap_folder,
             ssl_context=ssl.create_default_context() if spec.imap_tls else None,
+            poll_seconds=float(spec.imap_poll_seconds),
         )
     if spec.smtp_host:
         if spec.smtp_user and not spec.smtp_password:
@@ -158,7 +173,109 @@ def mailbox_view(mailbox: Mailbox, settings: dict[str, Any] | None) -> schemas.E
         imap_user=imap.get("user"),
         smtp_host=relay.get("host"),
         smtp_user=relay.get("user"),
+        imap_port=imap.get("port"),
+        imap_tls=imap.get("tls", True) if imap else None,
+        imap_folder=imap.get("folder") or ("INBOX" if imap else None),
+        imap_poll_seconds=int(imap.get("poll_seconds") or DEFAULT_POLL_SECONDS) if imap else None,
+        smtp_port=relay.get("port"),
+        smtp_starttls=relay.get("starttls", True) if relay else None,
     )
+
+
+def edited_connection(
+    saved: MailboxConnection, spec: schemas.MailboxUpdate
+) -> tuple[MailConnection, MailConnection]:
+    """The connection as it is and as the edit makes it: only the fields given change, a
+    password left out is kept, a host set to null drops that side."""
+    given = spec.model_fields_set
+    found = connection_of(saved.mailbox.address, saved.settings)
+    before = MailConnection(found.address, saved.mailbox.display_name, found.imap, found.relay)
+    address = before.address
+    if spec.address is not None:
+        address = spec.address.strip().lower()
+    display_name = spec.display_name if "display_name" in given else before.display_name
+    imap, relay = before.imap, before.relay
+    if "imap_host" in given and not spec.imap_host:
+        imap = None
+    elif imap is not None or spec.imap_host:
+        imap = _edited_imap(imap, spec, address)
+    if "smtp_host" in given and not spec.smtp_host:
+        relay = None
+    elif relay is not None or spec.smtp_host:
+        relay = _edited_relay(relay, spec)
+    return before, MailConnection(address, display_name, imap, relay)
+
+
+def _edited_imap(old: ImapAccount | None, spec: schemas.MailboxUpdate, address: str) -> ImapAccount:
+    password = spec.imap_password or (old.password if old is not None else "")
+    if not password:
+        raise InvalidField("The IMAP password is missing.", field="imap_password")
+    tls = old is None or old.ssl_context is not None
+    if spec.imap_tls is not None:
+        tls = spec.imap_tls
+    return ImapAccount(
+        host=spec.imap_host or (old.host if old else ""),
+        port=spec.imap_port or (old.port if old else 993),
+        username=spec.imap_user or (old.username if old else address),
+        password=password,
+        folder=spec.imap_folder or (old.folder if old else "INBOX"),
+        ssl_context=ssl.create_default_context() if tls else None,
+        poll_seconds=float(
+            spec.imap_poll_seconds or (old.poll_seconds if old else DEFAULT_POLL_SECONDS)
+        ),
+    )
+
+
+def _edited_relay(was: Relay | None, spec: schemas.MailboxUpdate) -> Relay:
+    # an empty user given means "no login"; a user left out keeps the saved one
+    user = spec.smtp_user if "smtp_user" in spec.model_fields_set else (was and was.username)
+    password = spec.smtp_password or (was.password if was is not None else None)
+    if user and not password:
+        raise InvalidField("The relay password is missing.", field="smtp_password")
+    port = spec.smtp_port or (was.port if was else 587)
+    starttls = was is None or was.starttls
+    if spec.smtp_starttls is not None:
+        starttls = spec.smtp_starttls
+    return Relay(
+        host=spec.smtp_host or (was.host if was else ""),
+        port=port,
+        username=user or None,
+        password=password if user else None,
+        starttls=starttls,
+        implicit_tls=port == 465,
+    )
+
+
+def _imap_login(account: ImapAccount | None) -> tuple[object, ...] | None:
+    if account is None:
+        return None
+    return (account.host, account.port, account.username, account.password, account.folder,
+            account.ssl_context is not None)  # fmt: skip
+
+
+def _relay_login(relay: Relay | None) -> tuple[object, ...] | None:
+    if relay is None:
+        return None
+    return (relay.host, relay.port, relay.username, relay.password, relay.starttls)
+
+
+async def edit_mailbox(
+    store: Store, mailbox_id: int, spec: schemas.MailboxUpdate, *, actor_id: int | None = None
+) -> tuple[Mailbox, MailConnection, MailConnection]:
+    """Apply an edit: a login that changed (IMAP, relay) is tried first, and a failure
+    raises ``ConnectionRefused`` with the old settings kept. Returns the mailbox and the
+    connection before and after."""
+    saved = await store.mailbox_connection(mailbox_id)
+    before, after = edited_connection(saved, spec)
+    check_address(after.address)
+    if after.imap is not None and _imap_login(after.imap) != _imap_login(before.imap):
+        await check_imap(after.imap)
+    if after.relay is not None and _relay_login(after.relay) != _relay_login(before.relay):
+        await check_relay(after.relay)
+    mailbox = await store.edit_mailbox(
+        mailbox_id, after.address, after.display_name, settings_of(after), actor_id=actor_id
+    )
+    return mailbox, before, after
 
 
 async def list_mailboxes(store: Store) -> list[schemas.EmailMailbox]:

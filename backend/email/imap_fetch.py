@@ -51,6 +51,7 @@ class ImapAccount:
     password: str
     folder: str = "INBOX"
     ssl_context: ssl.SSLContext | None = None  # IMAPS (993); None: plain (143, tests)
+    poll_seconds: float = 60.0  # how often a server without IDLE is asked
 
     def __repr__(self) -> str:  # the password is never logged
         return f"ImapAccount({self.username}@{self.host}:{self.port}/{self.folder})"

@@ -56,9 +56,15 @@ class SupportMailbox:
         if address.lower() not in self._addresses and self._current is not None:
             self._addresses = _keys(await self._current())
         if address.lower() not in self._addresses:
-            return "550 5.1.1 No such mailbox here"
+            return "550 5.1.1 No such mailbox here: this help desk takes no mail for that address"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    async def reload(self) -> None:
+        """Read the support addresses again: a mailbox removed or given another address
+        while the server runs is refused from the next recipient on."""
+        if self._current is not None:
+            self._addresses = _keys(await self._current())
 
     async def handle_DATA(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope

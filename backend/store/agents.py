@@ -9,13 +9,14 @@ from typing import Any
 
 from backend import schemas
 from backend.domain.errors import Conflict, InvalidField, NotFound
+from backend.domain.signatures import checked_signature
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, parse_dt
 
 TOKEN_PREFIX = "ttd_"
 
 AGENT_COLUMNS = """a.id, a.name, a.email, a.role, a.skills, a.team, a.availability, a.notify,
-    a.bell, a.created_at, a.open_tickets"""
+    a.bell, a.created_at, a.open_tickets, a.signature"""
 
 
 def new_token() -> str:
@@ -40,6 +41,7 @@ def agent_from_row(row: sqlite3.Row | dict[str, Any]) -> schemas.Agent:
         bell=bool(row["bell"]),
         open_tickets=row["open_tickets"],
         created_at=parse_dt(row["created_at"]),
+        signature=row["signature"],
     )
 
 
@@ -130,6 +132,8 @@ class AgentsStore(StoreBase):
             values["bell"] = int(change.bell)
         if change.name is not None:
             values["name"] = change.name
+        if change.signature is not None:
+            values["signature"] = checked_signature(change.signature)
 
         def update(tx: Tx) -> schemas.Agent:
             load_agent(tx, agent_id)

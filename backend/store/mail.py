@@ -25,6 +25,7 @@ from backend.domain.routing import RoutingRule
 from backend.store import conversations as conv
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, iso, replayable
+from backend.store.mail_outbox import fail_queued_sends, move_queued_sends
 from backend.store.outbox_rows import settle_outbox_row
 from backend.store.statuses import settle_ticket_delivery
 from backend.store.types import (
@@ -58,10 +59,17 @@ def add_mailbox(tx: Tx, address: str, display_name: str | None) -> Mailbox:
         tx.insert(
             "email_channels", {"address": key, "display_name": name, "created_at": tx.now_iso}
         )
-    else:
-        tx.execute("UPDATE email_channels SET display_name = ? WHERE id = ?", (name, row["id"]))
+    else:  # a removed mailbox connected again: its old threads come back to life
+        tx.execute(
+            "UPDATE email_channels SET display_name = ?, removed_at = NULL WHERE id = ?",
+            (name, row["id"]),
+        )
     found = tx.one("SELECT id, address, display_name FROM email_channels WHERE address = ?", (key,))
     assert found is not None
+    tx.emit(
+        schemas.EventType.mailbox_updated,
+        schemas.MailboxState(id=found["id"], address=found["address"]),
+    )
     return _channel(found)
 
 
@@ -82,6 +90,79 @@ def connect_mailbox(
     )
     conv.audit(tx, actor_id, "mailbox.connect", f"mailbox:{mailbox.id}", address=mailbox.address)
     return mailbox
+
+
+def _in_use(tx: Tx, mailbox_id: int) -> conv.Row:
+    row = tx.one(
+        "SELECT id, address, display_name FROM email_channels WHERE id = ? AND removed_at IS NULL",
+        (mailbox_id,),
+    )
+    if row is None:
+        raise NotFound("There is no such mailbox.", code="mailbox_not_found")
+    return row
+
+
+def edit_mailbox(
+    tx: Tx,
+    mailbox_id: int,
+    address: str,
+    display_name: str | None,
+    settings: dict[str, object],
+    actor_id: int | None = None,
+) -> Mailbox:
+    """A mailbox's new address, name and connection (after the channel tested a changed
+    login). A new address takes the sends still queued from the old one; the threads
+    stay with the mailbox."""
+    row = _in_use(tx, mailbox_id)
+    key = address.strip().lower()
+    if "@" not in key or any(ch.isspace() for ch in key):
+        raise InvalidField(f"{address[:80]!r} is not an e-mail address.", field="address")
+    if key != row["address"]:
+        taken = tx.one(
+            "SELECT removed_at FROM email_channels WHERE address = ? AND id != ?",
+            (key, mailbox_id),
+        )
+        if taken is not None:
+            raise Conflict(
+                f"{key} is already another mailbox"
+                + (" (disconnected: connect it again instead)." if taken["removed_at"] else "."),
+                code="mailbox_exists",
+                field="address",
+            )
+        move_queued_sends(tx, row["address"], key)
+    name = (display_name or "").strip() or None
+    tx.execute(
+        "UPDATE email_channels SET address = ?, display_name = ? WHERE id = ?",
+        (key, name, mailbox_id),
+    )
+    tx.execute(
+        "INSERT INTO settings_kv (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (f"{CONNECTION_KEY}{mailbox_id}", dumps(settings)),
+    )
+    changed = {"address": key} if key != row["address"] else {}
+    conv.audit(tx, actor_id, "mailbox.edit", f"mailbox:{mailbox_id}", **changed)
+    return Mailbox(id=mailbox_id, address=key, display_name=name)
+
+
+def remove_mailbox(tx: Tx, mailbox_id: int, actor_id: int | None = None) -> Mailbox:
+    """Disconnect a mailbox, deleting nothing of what it received or sent: it is marked
+    removed, its saved connection (the passwords) forgotten, and each send still queued
+    from it ends failed with the reason."""
+    row = _in_use(tx, mailbox_id)
+    tx.execute("UPDATE email_channels SET removed_at = ? WHERE id = ?", (tx.now_iso, mailbox_id))
+    tx.execute("DELETE FROM settings_kv WHERE key = ?", (f"{CONNECTION_KEY}{mailbox_id}",))
+    fail_queued_sends(
+        tx,
+        row["address"],
+        f"Not sent: the mailbox {row['address']} was disconnected before it went out.",
+    )
+    conv.audit(tx, actor_id, "mailbox.remove", f"mailbox:{mailbox_id}", address=row["address"])
+    tx.emit(
+        schemas.EventType.mailbox_updated,
+        schemas.MailboxState(id=mailbox_id, address=row["address"], removed=True),
+    )
+    return _channel(row)
 
 
 # ------------------------------------------------------------------ received mail
@@ -124,6 +205,7 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
             **({"auth": record.auth} if record.auth else {}),
             **({"attachments": len(media_ids)} if media_ids else {}),
             **({"left_out": list(record.left_out)} if record.left_out else {}),
+            **({"files": list(map(file_entry, media_ids, record.files))} if media_ids else {}),
         }
     }
     message_id = conv.insert_message(
@@ -265,6 +347,18 @@ def _thread(
     return conv.InboundThread(thread_id, ticket_id, True, None, schemas.TicketStatus.new)
 
 
+def file_entry(media_id: int, file: EmailFile) -> dict[str, object]:
+    """One of a mail's files as the message's content lists it (``Message.attachments``):
+    an e-mail's media rows never change once written."""
+    return {
+        "id": media_id,
+        "filename": file.filename,
+        "mime_type": file.mime_type,
+        "size": file.size,
+        "sha256": file.sha256,
+    }
+
+
 def _media(tx: Tx, file: EmailFile) -> int:
     return tx.insert(
         "media",
@@ -318,10 +412,53 @@ class MailStore(StoreBase):
         )
 
     async def mailboxes(self) -> list[Mailbox]:
+        """The mailboxes in use (a removed one is left out: nothing comes in or goes out
+        through it)."""
         rows = await self.readers.all(
-            "SELECT id, address, display_name FROM email_channels ORDER BY id"
+            "SELECT id, address, display_name FROM email_channels "
+            "WHERE removed_at IS NULL ORDER BY id"
         )
         return [_channel(row) for row in rows]
+
+    async def mailbox_connection(self, mailbox_id: int) -> MailboxConnection:
+        """A mailbox in use and its saved connection (empty: none saved, e.g. one from the
+        ``[email]`` settings); ``NotFound`` for one removed or never there."""
+        row = await self.readers.one(
+            "SELECT e.id, e.address, e.display_name, s.value FROM email_channels e "
+            "LEFT JOIN settings_kv s ON s.key = ? || e.id "
+            "WHERE e.id = ? AND e.removed_at IS NULL",
+            (CONNECTION_KEY, mailbox_id),
+        )
+        if row is None:
+            raise NotFound("There is no such mailbox.", code="mailbox_not_found")
+        return MailboxConnection(_channel(row), loads(row["value"], {}) if row["value"] else {})
+
+    async def edit_mailbox(
+        self,
+        mailbox_id: int,
+        address: str,
+        display_name: str | None,
+        settings: dict[str, object],
+        *,
+        actor_id: int | None = None,
+    ) -> Mailbox:
+        """Change a mailbox's address, name and connection (see ``edit_mailbox``)."""
+        return await self.write(
+            functools.partial(
+                edit_mailbox,
+                mailbox_id=mailbox_id,
+                address=address,
+                display_name=display_name,
+                settings=settings,
+                actor_id=actor_id,
+            )
+        )
+
+    async def remove_mailbox(self, mailbox_id: int, *, actor_id: int | None = None) -> Mailbox:
+        """Disconnect a mailbox, keeping its threads (see ``remove_mailbox``)."""
+        return await self.write(
+            functools.partial(remove_mailbox, mailbox_id=mailbox_id, actor_id=actor_id)
+        )
 
     async def connect_mailbox(
         self,
@@ -345,7 +482,7 @@ class MailStore(StoreBase):
     async def mailbox_connections(self) -> list[MailboxConnection]:
         rows = await self.readers.all(
             "SELECT e.id, e.address, e.display_name, s.value FROM email_channels e "
-            "JOIN settings_kv s ON s.key = ? || e.id ORDER BY e.id",
+            "JOIN settings_kv s ON s.key = ? || e.id WHERE e.removed_at IS NULL ORDER BY e.id",
             (CONNECTION_KEY,),
         )
         return [MailboxConnection(_channel(row), loads(row["value"], {})) for row in rows]

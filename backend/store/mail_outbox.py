@@ -23,8 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from backend import schemas
+from backend.domain.email_attachments import MailFile, check_mail_files
 from backend.domain.email_subjects import sent_subject
 from backend.domain.errors import InvalidField
+from backend.domain.signatures import sign_off
 from backend.store import conversations as conv
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, iso
@@ -54,10 +56,20 @@ MAX_REFERENCES = 20
 def mailbox_of(tx: Tx, thread_id: int) -> conv.Row | None:
     """The mailbox of an e-mail thread (None: not an e-mail thread)."""
     return tx.one(
-        "SELECT mb.id, mb.address, mb.display_name FROM threads th "
+        "SELECT mb.id, mb.address, mb.display_name, mb.removed_at FROM threads th "
         "JOIN email_channels mb ON mb.id = th.email_channel_id WHERE th.id = ?",
         (thread_id,),
     )
+
+
+def refuse_removed(mailbox: conv.Row) -> None:
+    if mailbox["removed_at"] is not None:
+        raise InvalidField(
+            f"The mailbox {mailbox['address']} was disconnected: nothing can be sent from it "
+            "(an admin can connect it again in Settings → Channels).",
+            field="channel",
+            code="mailbox_removed",
+        )
 
 
 def email_route(tx: Tx, thread_id: int, channel: str | None) -> conv.Row | None:
@@ -71,10 +83,14 @@ def email_route(tx: Tx, thread_id: int, channel: str | None) -> conv.Row | None:
                 "their WhatsApp threads.",
                 field="channel",
             )
+        refuse_removed(mailbox)
         return mailbox
     if channel != schemas.ChannelType.email:
         return None
-    mailbox = tx.one("SELECT id, address, display_name FROM email_channels ORDER BY id LIMIT 1")
+    mailbox = tx.one(
+        "SELECT id, address, display_name FROM email_channels WHERE removed_at IS NULL "
+        "ORDER BY id LIMIT 1"
+    )
     if mailbox is None:
         raise InvalidField(
             "E-mail is not set up: there is no support address ([email] addresses).",
@@ -140,13 +156,14 @@ def queue_email(
         references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
     domain = mailbox["address"].partition("@")[2]
     header_id = f"<ttydesk.{uuid.uuid4().hex}@{domain}>"
+    more: list[int] = []
+    listed: list[dict[str, object]] = []
     if isinstance(request, schemas.SendText):
         text, media_id, caption = request.text, None, None
     else:
-        media = tx.one("SELECT * FROM media WHERE id = ?", (request.media_id,))
-        if media is None or media["direction"] != schemas.Direction.outbound or not media["path"]:
-            raise InvalidField("There is no uploaded file with that id.", field="media_id")
         text, media_id, caption = request.caption or "", request.media_id, request.caption
+        more = [mid for mid in dict.fromkeys(request.more_media_ids) if mid != media_id]
+        listed = _mail_files(tx, media_id, more)
     message_id = conv.insert_message(
         tx,
         thread_id=thread_id,
@@ -164,6 +181,7 @@ def queue_email(
                 "from": mailbox["address"],
                 "to": [to],
                 **({"cc": cc} if cc else {}),
+                **({"attachments": 1 + len(more), "files": listed} if media_id else {}),
             }
         },
         from_number=mailbox["address"],
@@ -192,6 +210,7 @@ def queue_email(
         text=text or None,
         reply_to=in_reply_to,
         media=OutboundMedia(media_id=media_id, kind="document") if media_id else None,
+        attachments=tuple(OutboundMedia(media_id=mid, kind="document") for mid in more),
         subject=subject,
         references=tuple(references),
         cc=tuple(cc),
@@ -209,9 +228,48 @@ def queue_email(
     return message_id
 
 
+def _mail_files(tx: Tx, media_id: int, more: list[int]) -> list[dict[str, object]]:
+    """The uploaded files of one e-mail exist and fit in it (``check_mail_files``); as the
+    message's content lists them (``mail.file_entry``)."""
+    files: list[MailFile] = []
+    listed: list[dict[str, object]] = []
+    for mid, field in [(media_id, "media_id"), *((mid, "more_media_ids") for mid in more)]:
+        media = tx.one("SELECT * FROM media WHERE id = ?", (mid,))
+        if media is None or media["direction"] != schemas.Direction.outbound or not media["path"]:
+            raise InvalidField(f"There is no uploaded file with the id {mid}.", field=field)
+        files.append(MailFile(media["filename"] or f"file {mid}", media["size"] or 0))
+        listed.append(
+            {
+                "id": mid,
+                "filename": media["filename"],
+                "mime_type": media["mime_type"],
+                "size": media["size"],
+                "sha256": media["sha256"],
+            }
+        )
+    check_mail_files(files, field="more_media_ids" if more else "media_id")
+    return listed
+
+
 def requeue_email(tx: Tx, message_id: int) -> bool:
     """An agent's retry of a failed e-mail: queued again under the same Message-ID (a
-    mail client shows a copy that did arrive once); False when it was never queued."""
+    mail client shows a copy that did arrive once); False when it was never queued.
+    Refused when the mailbox it is sent from was disconnected (or took another address)."""
+    sender = tx.one(
+        "SELECT em.from_address AS address, mb.id, mb.removed_at FROM email_outbox o "
+        "JOIN email_messages em ON em.message_id = o.message_id "
+        "LEFT JOIN email_channels mb ON mb.address = em.from_address WHERE o.message_id = ?",
+        (message_id,),
+    )
+    if sender is not None:
+        if sender["id"] is None:
+            raise InvalidField(
+                f"It was written from {sender['address']}, which is no longer a mailbox here: "
+                "send it again as a new reply.",
+                field="channel",
+                code="mailbox_removed",
+            )
+        refuse_removed(sender)
     changed = tx.execute(
         "UPDATE email_outbox SET state = 'pending', next_attempt = ?, attempts = 0, "
         "last_error = NULL, updated_at = ? WHERE message_id = ?",
@@ -232,6 +290,51 @@ def requeue_email(tx: Tx, message_id: int) -> bool:
     )
     conv.emit_message(tx, message_id, created=False)
     return True
+
+
+def fail_queued_sends(tx: Tx, address: str, reason: str) -> list[int]:
+    """Each send still queued from ``address`` ends failed with ``reason`` (a mailbox
+    disconnected): never dropped in silence. One on the wire right now is left to finish."""
+    message_ids = [
+        row["message_id"]
+        for row in tx.all(
+            "SELECT o.message_id FROM email_outbox o "
+            "JOIN email_messages em ON em.message_id = o.message_id "
+            "WHERE o.state = 'pending' AND em.from_address = ?",
+            (address,),
+        )
+    ]
+    for message_id in message_ids:
+        _settle(tx, message_id, "done", reason)
+        _mark(
+            tx,
+            message_id,
+            {"status": schemas.DeliveryStatus.failed, "failed_at": tx.now_iso,
+             "error_message": reason},
+        )  # fmt: skip
+    return message_ids
+
+
+def move_queued_sends(tx: Tx, old_address: str, new_address: str) -> None:
+    """A mailbox's address changed: the sends still queued from it go out from the new one."""
+    for row in tx.all(
+        "SELECT o.message_id, m.content FROM email_outbox o "
+        "JOIN email_messages em ON em.message_id = o.message_id "
+        "JOIN messages m ON m.id = o.message_id "
+        "WHERE o.state = 'pending' AND em.from_address = ?",
+        (old_address,),
+    ):
+        content = loads(row["content"], {})
+        if isinstance(content.get("email"), dict):
+            content["email"]["from"] = new_address
+        tx.execute(
+            "UPDATE email_messages SET from_address = ? WHERE message_id = ?",
+            (new_address, row["message_id"]),
+        )
+        tx.execute(
+            "UPDATE messages SET from_number = ?, content = ? WHERE id = ?",
+            (new_address, dumps(content), row["message_id"]),
+        )
 
 
 def _settle(tx: Tx, message_id: int, state: str, error: str | None = None) -> None:
@@ -290,7 +393,7 @@ def record_outcome(
 def claim(tx: Tx, due_iso: str, limit: int, lease: Lease | None = None) -> list[EmailJob]:
     rows = tx.all(
         "SELECT o.message_id, o.attempts, o.request, m.thread_id, em.header_id, "
-        "ag.name AS author, mb.address, mb.display_name, th.ticket_id "
+        "ag.name AS author, ag.signature, mb.address, mb.display_name, th.ticket_id "
         "FROM email_outbox o JOIN messages m ON m.id = o.message_id "
         "JOIN email_messages em ON em.message_id = o.message_id "
         "JOIN threads th ON th.id = m.thread_id "
@@ -305,10 +408,11 @@ def claim(tx: Tx, due_iso: str, limit: int, lease: Lease | None = None) -> list[
         hold(tx, "email_outbox", row["message_id"], lease)
         request = decode_request(row["request"])
         files = []
-        if request.media is not None:
+        wanted = (request.media, *request.attachments) if request.media is not None else ()
+        for outbound in wanted:
             media = tx.one(
                 "SELECT path, mime_type, filename FROM media WHERE id = ?",
-                (request.media.media_id,),
+                (outbound.media_id,),
             )
             if media is not None and media["path"]:
                 files.append(
@@ -328,7 +432,7 @@ def claim(tx: Tx, due_iso: str, limit: int, lease: Lease | None = None) -> list[
                 sender=row["address"],
                 sender_name=row["display_name"],
                 ticket_id=row["ticket_id"],
-                signature="\n".join(part for part in (row["author"], row["display_name"]) if part),
+                signature=sign_off(row["signature"], row["author"], row["display_name"]),
                 files=tuple(files),
             )
         )

@@ -59,6 +59,8 @@ def encode_request(request: OutboundRequest) -> str:
     data["recipient"] = _compact(request.recipient)
     if request.media is not None:
         data["media"] = _compact(request.media)
+    if request.attachments:
+        data["attachments"] = [_compact(media) for media in request.attachments]
     if request.template is not None:
         template = _compact(request.template)
         for part in ("header", "body", "url_buttons"):
@@ -73,6 +75,8 @@ def decode_request(text: str) -> OutboundRequest:
     data["recipient"] = Recipient(**data["recipient"])
     if "media" in data:
         data["media"] = OutboundMedia(**data["media"])
+    if "attachments" in data:
+        data["attachments"] = tuple(OutboundMedia(**media) for media in data["attachments"])
     if "template" in data:
         template = data["template"]
         for part in ("header", "body", "url_buttons"):

@@ -229,6 +229,11 @@ def send_in_tx(
     for field in ("subject", "cc"):
         if getattr(request, field, None):
             raise InvalidField("A subject and Cc are for e-mail.", field=field)
+    if getattr(request, "more_media_ids", None):
+        raise InvalidField(
+            "WhatsApp takes one file a message: send each file as a message of its own.",
+            field="more_media_ids",
+        )
     _require_sendable_number(tx, ctx.phone_number_id)
     _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
     recipient = _recipient(ctx)
@@ -267,6 +272,12 @@ def send_in_tx(
             raise InvalidField("That file cannot be sent on WhatsApp.", field="media_id")
         if request.caption and kind in ("audio", "sticker"):
             raise InvalidField(f"WhatsApp sends {kind}s without a caption.", field="caption")
+        if request.caption and len(request.caption) > schemas.WHATSAPP_CAPTION:
+            raise InvalidField(
+                f"A WhatsApp caption is at most {schemas.WHATSAPP_CAPTION:,} characters and "
+                f"this one has {len(request.caption):,}: send the text as a message of its own.",
+                field="caption",
+            )
         values = {
             "kind": kind,
             "media_id": request.media_id,

@@ -365,6 +365,20 @@ class Store(Protocol):
 
     async def mailbox_connections(self) -> list[MailboxConnection]: ...
 
+    async def mailbox_connection(self, mailbox_id: int) -> MailboxConnection: ...
+
+    async def edit_mailbox(
+        self,
+        mailbox_id: int,
+        address: str,
+        display_name: str | None,
+        settings: dict[str, object],
+        *,
+        actor_id: int | None = None,
+    ) -> Mailbox: ...
+
+    async def remove_mailbox(self, mailbox_id: int, *, actor_id: int | None = None) -> Mailbox: ...
+
     async def email_source(self, message_id: int) -> schemas.EmailSource: ...
 
     async def mailbox_position(self, mailbox: str) -> tuple[int | None, int]: ...

@@ -346,6 +346,7 @@ class OutboundRequest:
     subject: str | None = None
     references: tuple[str, ...] = ()  # the thread's earlier Message-IDs, oldest first
     cc: tuple[str, ...] = ()
+    attachments: tuple[OutboundMedia, ...] = ()  # more files beside ``media``
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,7 +403,7 @@ class EmailJob:
     sender: str  # the mailbox's address
     sender_name: str | None
     ticket_id: int  # for the token in the subject
-    signature: str  # the agent's name and the mailbox's
+    signature: str  # the agent's own (domain/signatures.py), else their name and the mailbox's
     files: tuple[EmailJobFile, ...] = ()
 
 

@@ -41,10 +41,13 @@ REQUIRED_FOR_WHATSAPP = (
 
 
 def add_channel_commands(
-    admin_subparsers: Any, other_kinds: Sequence[Callable[[Any], None]] = ()
+    admin_subparsers: Any,
+    other_kinds: Sequence[Callable[[Any], None]] = (),
+    other_actions: Sequence[Callable[[Any], None]] = (),
 ) -> None:
-    """``other_kinds`` add ``connect KIND`` commands of the other channels (e-mail): the
-    channels do not import each other, the CLI passes them in."""
+    """``other_kinds`` add ``connect KIND`` commands of the other channels (e-mail), and
+    ``other_actions`` their own actions (``edit email``, ``remove email``): the channels
+    do not import each other, the CLI passes them in."""
     channel = admin_subparsers.add_parser("channel", help="connect WhatsApp numbers, mailboxes")
     actions = channel.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -87,6 +90,8 @@ def add_channel_commands(
     disc.add_argument("phone_number_id", help="Meta's phone number id (or our number id)")
     disc.add_argument("--json", action="store_true", help="print JSON")
     disc.set_defaults(func=run_disconnect)
+    for add_action in other_actions:
+        add_action(actions)
 
     templates = admin_subparsers.add_parser("templates", help="message templates")
     template_actions = templates.add_subparsers(dest="action", metavar="ACTION", required=True)

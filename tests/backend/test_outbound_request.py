@@ -111,6 +111,10 @@ EVERY_FIELD = OutboundRequest(
     subject="Re: [#123] Where is my order?",
     references=("<a@mail.example.com>", "<abc@mail.example.com>"),
     cc=("boss@example.com",),
+    attachments=(
+        OutboundMedia(media_id=8, kind="document"),
+        OutboundMedia(media_id=9, kind="document", filename="fotos.zip"),
+    ),
 )
 
 

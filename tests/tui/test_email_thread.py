@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.widgets import Static
 
 from backend.email.smtp_listener import SupportMailbox
+from backend.schemas import DeliveryStatus
 from backend.store import EmailRecord
 from tests.email.test_smtp_send import Relaying
 from tests.support import LiveBackend
@@ -74,6 +75,15 @@ async def test_an_email_thread_reads_as_email_and_the_composer_replies_by_email(
                     lambda: (
                         "Reply by e-mail · Subject: Re: Where is my order? [#1]" in screen_text(app)
                     )
+                )
+                # the relay took it: the open thread says so (its status event may reach
+                # the inbox before the send's own answer, which must not undo it)
+                await wait_for(
+                    lambda: (
+                        [m.status for m in screen.log_widget.messages if m.direction == "out"]
+                        == [DeliveryStatus.sent]
+                    ),
+                    timeout=10,
                 )
         finally:
             await backend.stop()
@@ -213,5 +223,91 @@ async def test_an_email_threads_row_says_email_and_shows_no_whatsapp_session(tmp
             (row,) = [line for line in screen_text(app).splitlines() if "Lucía Pérez" in line]
             assert " E Lucía Pérez" in row and " W " not in row
             assert "exp" not in row and "⏱" not in row
+    finally:
+        await backend.stop()
+
+
+async def test_the_channel_switch_no_longer_offers_e_mail_once_its_mailbox_is_removed(
+    tmp_path: Path,
+):
+    from tests.backend.seed import seed_thread
+
+    backend = LiveBackend(tmp_path, overrides={"email": {"addresses": []}})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        mailbox = await backend.store.connect_mailbox(SUPPORT, "Acme Support", {})
+        chat = await seed_thread(backend.store, name="Lucía", phone="+34611111111", text="Hola")
+        async with backend.client(backend.admin_token) as client:
+            await client.patch(f"/api/v1/contacts/{chat.contact.id}", json={"email": CUSTOMER})
+        app = make_app(backend.url, backend.agent_token)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await inbox_ready(app)
+            await open_thread(pilot, screen, chat.id)
+            await pilot.press("r")
+            await wait_for(lambda: screen.composer.email_address == CUSTOMER)
+            async with backend.client(backend.admin_token) as client:
+                removed = await client.delete(f"/api/v1/mailboxes/{mailbox.id}")
+                assert removed.status_code == 204
+            await pilot.press("escape", "q")
+            await wait_for(lambda: not screen.thread_open)
+            await open_thread(pilot, screen, chat.id)
+            await pilot.press("r")
+            await wait_for(
+                lambda: (
+                    screen.composer.send_prices is not None
+                    and not any(w.group == "send-price" and w.is_running for w in app.workers)
+                )
+            )
+            assert screen.composer.email_address is None
+            assert not screen.composer.check_action("switch_channel", ())
+            # asked anyway (an older inbox), the server refuses and keeps the draft
+            async with backend.client(backend.agent_token) as client:
+                path = f"/api/v1/threads/{chat.id}"
+                await client.put(f"{path}/draft", json={"text": "by mail"})
+                sent = await client.post(
+                    f"{path}/messages", json={"kind": "text", "text": "x", "channel": "EMAIL"}
+                )
+                draft = await client.get(f"{path}/draft")
+        assert sent.status_code == 422 and sent.json()["error"]["field"] == "channel"
+        assert draft.json()["text"] == "by mail"
+    finally:
+        await backend.stop()
+
+
+async def test_a_thread_of_a_removed_mailbox_says_so_and_reconnecting_clears_it_live(
+    tmp_path: Path,
+):
+    backend = LiveBackend(tmp_path, overrides={"email": {"addresses": []}})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        mailbox = await backend.store.connect_mailbox(SUPPORT, "Acme Support", {})
+        stored = await backend.store.ingest_email(
+            EmailRecord(message_id="<gone@example.com>", mailbox=SUPPORT, sender=CUSTOMER,
+                        subject="Where is my order?", text="It has not arrived.", to=(SUPPORT,))
+        )  # fmt: skip
+        assert stored.thread_id is not None
+        app = make_app(backend.url, backend.agent_token)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await inbox_ready(app)
+            await open_thread(pilot, screen, stored.thread_id)
+            await wait_for(lambda: "Reply by e-mail · Subject:" in screen_text(app))
+            assert "disconnected" not in screen_text(app)
+            async with backend.client(backend.admin_token) as client:
+                removed = await client.delete(f"/api/v1/mailboxes/{mailbox.id}")
+                assert removed.status_code == 204
+            # before the agent types a word: the header and the composer say why
+            await wait_for(lambda: "by e-mail (mailbox disconnected)" in screen_text(app))
+            await wait_for(
+                lambda: (
+                    "Cannot reply: the mailbox support@acme.test was disconnected"
+                    in screen_text(app)
+                )
+            )
+            assert "Reply by e-mail" not in screen_text(app)
+            await backend.store.connect_mailbox(SUPPORT, "Acme Support", {})  # connected again
+            await wait_for(lambda: "Reply by e-mail · Subject:" in screen_text(app))
+            assert "disconnected" not in screen_text(app)
     finally:
         await backend.stop()

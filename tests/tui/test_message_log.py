@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from textual.app import App, ComposeResult
 
-from backend.schemas import Message
+from backend.schemas import DeliveryStatus, Message
 from tests.tui.backend_fixtures import screen_text
 from tui.widgets.message_log import MessageLog
 
@@ -220,3 +220,35 @@ async def test_a_narrower_log_wraps_again_and_keeps_the_newest_in_view():
         await pilot.pause()
         assert log.virtual_size.height > wide  # "message number 50" wraps at 30 columns
         assert in_view(log, 49) and log.scroll_y == log.max_scroll_y
+
+
+async def test_a_sends_answer_never_undoes_the_live_events_that_came_before_it():
+    """A relay can take a mail before the inbox reads the send's answer: the events
+    (queued, then sent) come first, and the answer (queued) must not turn it back."""
+    app = LogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        log = app.query_one(MessageLog)
+        log.set_messages(page(2), has_older=False)
+        queued = Message.model_validate(
+            {"id": 9, "thread_id": 1, "direction": "out", "kind": "text", "text": "On its way",
+             "status": "queued", "created_at": AT + timedelta(minutes=5)}
+        )  # fmt: skip
+        sent = queued.model_copy(update={"status": DeliveryStatus.sent})
+        log.upsert(queued)  # message.created
+        log.upsert(sent)  # message.updated
+        log.add_answer(queued)  # the POST's answer, read last
+        await pilot.pause()
+        assert [(m.id, m.status) for m in log.messages][-1] == (9, DeliveryStatus.sent)
+        # a message the stream has not brought yet is added by its answer
+        log.add_answer(queued.model_copy(update={"id": 10, "text": "And again"}))
+        assert log.messages[-1].id == 10
+        # a retried failure: the answer (queued again) replaces the failure it retries,
+        # but not a status the stream brought after it
+        failed = sent.model_copy(update={"id": 11, "status": DeliveryStatus.failed})
+        log.upsert(failed)
+        retried = failed.model_copy(update={"status": DeliveryStatus.queued})
+        log.add_answer(retried, replaces=(DeliveryStatus.failed,))
+        assert log.messages[-1].status == DeliveryStatus.queued
+        log.upsert(retried.model_copy(update={"status": DeliveryStatus.sent}))
+        log.add_answer(retried, replaces=(DeliveryStatus.failed,))
+        assert log.messages[-1].status == DeliveryStatus.sent

@@ -8,7 +8,7 @@ import random
 
 import pyte
 
-from tui.terminal_output import ScreenDiff
+from tui.terminal_output import ScreenDiff, to_ascii
 
 WIDTH, HEIGHT = 40, 8
 STYLES = ["", "1", "38;5;253;48;5;235", "1;38;5;33;48;5;235", "7", "3;38;2;200;10;10"]
@@ -153,3 +153,8 @@ def test_a_terminal_without_unicode_gets_ascii_in_every_cell_it_had():
     assert columns_of(raw, "J") == columns_of(diffed, "J") == [5]
     accented = [x for x in range(WIDTH) if raw.screen.buffer[0][x].data.startswith("é")]
     assert accented == columns_of(diffed, "e") == [8, 21]
+
+
+def test_marks_and_punctuation_without_ascii_are_spelled_by_their_look_alike():
+    # a Select's arrows, Spanish opening marks
+    assert to_ascii("All open ▼ ▲ ▾ ¡Hola! ¿Qué?") == "All open v ^ v !Hola! ?Que?"

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -37,6 +38,7 @@ from backend.schemas import (
     Direction,
     EmailSource,
     EventType,
+    Media,
     Message,
     MessageKind,
     Page,
@@ -75,7 +77,7 @@ from tui.drafts import EMPTY as EMPTY_DRAFT
 from tui.drafts import DraftKeeper, DraftState
 from tui.search_state import SearchState
 from tui.seen import SeenMessages
-from tui.text import countdown, one_line
+from tui.text import countdown, human_size, one_line
 from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
 from tui.widgets.composer import Composer, email_reply_subject
@@ -771,8 +773,10 @@ class InboxScreen(Screen[None]):
         left = countdown(thread.session_expires_at, self.tapp.clock())
         by_email = thread.channel_type == ChannelType.email  # no 24-hour session
         out.append(" · ")
-        if by_email:
-            out.append("by e-mail")
+        prices = self.composer.send_prices
+        removed = prices is not None and prices.thread_id == thread.id and prices.mailbox_removed
+        if by_email:  # a removed mailbox said early: narrow terminals cut the line's end
+            out.append("by e-mail (mailbox disconnected)" if removed else "by e-mail")
         elif left:
             out.append(f"session {left} left")
         else:
@@ -940,6 +944,7 @@ class InboxScreen(Screen[None]):
         prices = await self._send_prices(thread.id)
         if prices is not None and self.thread is not None and self.thread.id == thread.id:
             self.composer.send_prices = prices
+            self._render_thread_header()  # a removed mailbox says so
         contact, client = self.contact, self.tapp.client
         if thread.channel_type == ChannelType.email or client is None:
             return
@@ -948,7 +953,9 @@ class InboxScreen(Screen[None]):
                 contact = await client.contact(thread.contact.id)
         if contact is not None and self.thread is not None and self.thread.id == thread.id:
             self.contact = contact
-            self.composer.email_address = contact.email or None
+            # offered when a mailbox is in use to write from (the server says which)
+            by_email = prices is None or prices.email_from is not None
+            self.composer.email_address = (contact.email or None) if by_email else None
 
     def _follow_free_allowance(self, message: Message) -> None:
         """A service message WhatsApp priced used one of the month's free ones (billable or
@@ -1043,11 +1050,12 @@ class InboxScreen(Screen[None]):
                 body: SendText | SendMedia | SendNote = SendNote(
                     kind="note", text=event.text, client_id=client_id
                 )
-            elif event.attachment is not None:
-                uploaded = await client.upload(event.attachment)
+            elif event.attachments:
+                first, *more = [await client.upload(path) for path in event.attachments]
                 body = SendMedia(
                     kind="media",
-                    media_id=uploaded.id,
+                    media_id=first.id,
+                    more_media_ids=[uploaded.id for uploaded in more],
                     caption=event.text.strip() or None,
                     reply_to=event.reply_to.id if event.reply_to else None,
                     client_id=client_id,
@@ -1076,10 +1084,17 @@ class InboxScreen(Screen[None]):
         except ApiError as exc:
             self._refused(exc, composer)
             return
+        except ValidationError as exc:  # the body cannot be sent as typed (too long…)
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in problem.get("loc", ()))
+            composer.refused(
+                f"Not sent: {where} — {problem.get('msg', 'invalid')}. Your draft is kept."
+            )
+            return
         composer.sent()
         self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
         if self.thread is not None and self.thread.id == message.thread_id:
-            self.log_widget.upsert(message)
+            self.log_widget.add_answer(message)
         self._send_presence(thread.id, PresenceState.viewing)
 
     # ----------------------------------------------------------------- drafts (tui.drafts)
@@ -1164,7 +1179,7 @@ class InboxScreen(Screen[None]):
             if not path.is_file():
                 self.composer.set_status(f"No such file: {path}", error=True)
                 return
-            self.composer.attachment = path
+            self.composer.add_attachment(path)
             self.composer.area.focus()
 
         self.app.push_screen(
@@ -1209,7 +1224,7 @@ class InboxScreen(Screen[None]):
         self.composer.set_status(f"Template {body.name} queued.")
         self._template_sending = (message.id, body.name)
         if self.thread is not None and self.thread.id == message.thread_id:
-            self.log_widget.upsert(message)
+            self.log_widget.add_answer(message)
             self._template_outcome(message)
 
     def _template_outcome(self, message: Message) -> None:
@@ -1623,7 +1638,7 @@ class InboxScreen(Screen[None]):
         except ApiError as exc:
             self.notify(exc.message, title="Retry refused", severity="error", markup=False)
             return
-        self.log_widget.upsert(updated)
+        self.log_widget.add_answer(updated, replaces=(DeliveryStatus.failed,))
         self.notify("Sending again.", markup=False)
 
     @work(group="message-action", exit_on_error=False)
@@ -1652,8 +1667,12 @@ class InboxScreen(Screen[None]):
     @work(group="message-action", exit_on_error=False)
     async def _media(self, message: Message, *, open_it: bool) -> None:
         client = self.tapp.client
-        media = message.media
-        if client is None or media is None or media.id is None:
+        files = message.attachments or ([message.media] if message.media else [])
+        files = [file for file in files if file.id is not None]
+        if client is None or not files:
+            return
+        media = files[0] if len(files) == 1 else await self._pick_file(files, open_it=open_it)
+        if media is None or media.id is None:
             return
         try:
             data = await client.download(media.id)
@@ -1689,6 +1708,22 @@ class InboxScreen(Screen[None]):
             self.notify(f"Opened {path.name}", markup=False)
         else:
             self.notify(f"No viewer here (SSH?). Saved to {path}", markup=False)
+
+    async def _pick_file(self, files: list[Media], *, open_it: bool) -> Media | None:
+        """Which of an e-mail's files to open or save (``None``: cancelled)."""
+        from tui.dialogs.picker import FuzzyPicker, PickItem
+
+        items = [
+            PickItem(
+                value=file,
+                label=one_line(f"{number}. {file.filename or 'unnamed'}"),
+                search=file.filename or "",
+                detail=Text(f"{file.mime_type or 'unknown type'} · {human_size(file.size)}"),
+            )
+            for number, file in enumerate(files, 1)
+        ]
+        title = "Open which file?" if open_it else "Save which file?"
+        return await self.app.push_screen_wait(FuzzyPicker(title, items))
 
     @work(group="message-action", exit_on_error=False)
     async def _add_shared_contacts(self, message: Message) -> None:
@@ -1845,6 +1880,8 @@ class InboxScreen(Screen[None]):
             self.presence.apply(data)
         elif kind == EventType.hello:  # a new connection: presence is sent again after it
             self.presence.set_thread(self.presence.thread_id, self.tapp.presence.values())
+        elif kind == EventType.mailbox_updated and self.thread is not None:
+            self._price_reply()  # whether it can be replied to, or by e-mail, changed
         elif kind == EventType.agent_updated:
             self.threads.refresh()
             self._render_thread_header()

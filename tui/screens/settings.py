@@ -1,5 +1,6 @@
-"""Settings (f4): notifications (saved on the server), templates (list, sync, variable
-mapping), usage, and the channel connection wizard for admins."""
+"""Settings (f4): notifications (saved on the server), my profile (the e-mail signature),
+templates (list, sync, variable mapping), usage, and the channel connection wizard for
+admins."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from textual.widgets import (
     Switch,
     TabbedContent,
     TabPane,
+    TextArea,
 )
 from textual.widgets.option_list import Option
 
@@ -77,6 +79,11 @@ CATEGORIES = [
     "RESTAURANT",
     "OTHER",
 ]
+SIGNATURE_HELP = (
+    'Put under the "-- " line of every e-mail you send (never on WhatsApp). Plain text, '
+    "at most 8 lines and 500 characters; {agent} and {mailbox} become your name and the "
+    "mailbox's. Empty: your name and the mailbox's. ctrl+s saves."
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 
@@ -84,7 +91,7 @@ _URL = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 def channel_text(channels: list[Channel]) -> Text:
     out = Text()
     if not channels:
-        out.append("No WhatsApp channel connected yet.", "dim")
+        out.append("No WhatsApp channel connected yet.\n", "dim")
         return out
     for channel in channels:
         out.append_text(one_line(channel.display_name, "bold"))
@@ -115,22 +122,33 @@ def mailbox_text(mailboxes: list[EmailMailbox]) -> Text:
     out.append("E-mail\n", "bold")
     if not mailboxes:
         out.append("No mailbox yet.\n", "dim")
-    for mailbox in mailboxes:
-        out.append("  • ")
-        out.append_text(one_line(mailbox.address))
-        if mailbox.display_name:
-            out.append("  ")
-            out.append_text(one_line(mailbox.display_name, "dim"))
-        ways = [
-            f"IMAP {mailbox.imap_host}" if mailbox.imap_host else "",
-            f"relay {mailbox.smtp_host}" if mailbox.smtp_host else "",
-        ]
-        out.append_text(
-            one_line("  " + (" · ".join(w for w in ways if w) or "from settings"), "dim")
-        )
-        out.append("\n")
     out.append("E connects a mailbox (its logins are tried first).", "dim")
+    if mailboxes:
+        out.append("\nOn the mailbox picked below: e edits it, x removes it.", "dim")
     return out
+
+
+def mailbox_line(mailbox: EmailMailbox) -> Text:
+    out = Text()
+    out.append_text(one_line(mailbox.address))
+    if mailbox.display_name:
+        out.append("  ")
+        out.append_text(one_line(mailbox.display_name, "dim"))
+    ways = [
+        f"IMAP {mailbox.imap_host}" if mailbox.imap_host else "",
+        f"relay {mailbox.smtp_host}" if mailbox.smtp_host else "",
+    ]
+    out.append("  ")
+    out.append_text(one_line(" · ".join(w for w in ways if w) or "from settings", "dim"))
+    return out
+
+
+# each tab's own keys, in the order the footer shows them first (the others follow)
+TAB_KEYS = {
+    "tab-profile": ("save_signature",),
+    "tab-templates": ("sync_templates", "map_template"),
+    "tab-channels": ("edit_mailbox", "remove_mailbox", "connect_channel", "connect_mailbox"),
+}
 
 
 class SettingsScreen(Screen[None]):
@@ -164,6 +182,34 @@ class SettingsScreen(Screen[None]):
             tooltip="Connect an e-mail mailbox: IMAP and relay logins tested first (admins)",
         ),
         Binding(
+            "P",
+            "edit_signature",
+            "Signature",
+            id="settings.signature",
+            tooltip="Write my e-mail signature (Profile)",
+        ),
+        Binding(
+            "ctrl+s",
+            "save_signature",
+            "Save signature",
+            id="settings.save_signature",
+            tooltip="Save my e-mail signature (empty: my name and the mailbox's)",
+        ),
+        Binding(
+            "e",
+            "edit_mailbox",
+            "Edit mailbox",
+            id="settings.edit_mailbox",
+            tooltip="Change the picked mailbox: address, name, IMAP, folder, relay (admins)",
+        ),
+        Binding(
+            "x",
+            "remove_mailbox",
+            "Remove mailbox",
+            id="settings.remove_mailbox",
+            tooltip="Disconnect the picked mailbox; its threads are kept (admins)",
+        ),
+        Binding(
             "escape,q",
             "app.goto('inbox')",
             "Inbox",
@@ -177,8 +223,12 @@ class SettingsScreen(Screen[None]):
         & RadioSet { margin-bottom: 1; }
         & .setting-label { text-style: bold; margin-top: 1; }
         & #templates-list { height: 1fr; border: none; }
+        & #mailboxes-list { height: auto; max-height: 8; }
         & Horizontal.switch-row { height: auto; }
         & Horizontal.switch-row Label { padding: 1 1; }
+        & #signature-text { height: auto; min-height: 4; max-height: 10; }
+        & #signature-status { height: auto; color: $text-muted; }
+        & #signature-status.-error { color: $text-error; text-style: bold; }
     }
     """
 
@@ -186,6 +236,7 @@ class SettingsScreen(Screen[None]):
         super().__init__()
         self.templates: list[Template] = []
         self.channels: list[Channel] = []
+        self.mailboxes: list[EmailMailbox] = []
         self._loading = False
 
     def compose(self) -> ComposeResult:
@@ -217,6 +268,18 @@ class SettingsScreen(Screen[None]):
                                 value=me is not None and me.availability == availability,
                                 name=availability.value,
                             )
+            with TabPane("Profile", id="tab-profile"):
+                with VerticalScroll():
+                    yield Label("My e-mail signature", classes="setting-label")
+                    yield Static(SIGNATURE_HELP, markup=False)
+                    yield TextArea(
+                        (me.signature if me is not None else None) or "",
+                        id="signature-text",
+                        soft_wrap=True,
+                        tab_behavior="focus",
+                        show_line_numbers=False,
+                    )
+                    yield Static("", id="signature-status", markup=False)
             with TabPane("Templates", id="tab-templates"):
                 yield Static(
                     "S sync from WhatsApp · M map variables to contact properties", markup=False
@@ -227,6 +290,7 @@ class SettingsScreen(Screen[None]):
             with TabPane("Channels", id="tab-channels"):
                 with VerticalScroll():
                     yield Static("", id="channels-text", markup=False)
+                    yield OptionList(id="mailboxes-list")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -267,11 +331,26 @@ class SettingsScreen(Screen[None]):
             )
         self.query_one("#usage-text", Static).update(out)
 
+    @property
+    def FOOTER_FIRST(self) -> tuple[str, ...]:  # noqa: N802 (KeyFooter reads a screen's)
+        """The keys of the tab shown lead the footer, which 80 columns cut short."""
+        return TAB_KEYS.get(self.query_one(TabbedContent).active, ())
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         app: Any = self.app
         if action in ("connect_channel", "connect_mailbox"):
             return app.is_admin
+        if action == "save_signature":
+            return self.query_one(TabbedContent).active == "tab-profile"
+        if action in ("edit_mailbox", "remove_mailbox"):
+            # on the mailbox picked in the Channels tab: only there, where it is seen
+            on_channels = self.query_one(TabbedContent).active == "tab-channels"
+            return app.is_admin and bool(self.mailboxes) and on_channels
         return True
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
 
     # ----------------------------------------------------------------- notifications
 
@@ -299,6 +378,41 @@ class SettingsScreen(Screen[None]):
             self.notify(exc.message, title="Not saved", severity="error", markup=False)
             return
         self.notify("Saved.", markup=False)
+
+    # ----------------------------------------------------------------- profile
+
+    def action_edit_signature(self) -> None:
+        self.query_one(TabbedContent).active = "tab-profile"
+        self.query_one("#signature-text", TextArea).focus()
+
+    def _signature_status(self, message: str, *, error: bool = False) -> None:
+        status = self.query_one("#signature-status", Static)
+        status.update(Text(message))
+        status.set_class(error, "-error")
+
+    @work(group="me", exit_on_error=False)
+    async def action_save_signature(self) -> None:
+        app: Any = self.app
+        area = self.query_one("#signature-text", TextArea)
+        try:
+            update = MeUpdate(signature=area.text)
+        except ValidationError as exc:
+            self._signature_status(f"Not saved: {_first_problem(exc)}", error=True)
+            return
+        try:
+            app.me = await app.client.update_me(update)
+        except ApiError as exc:
+            # what was typed stays in the box, to be put right
+            self._signature_status(f"Not saved: {exc.message}", error=True)
+            return
+        saved = app.me.signature or ""
+        if area.text != saved:
+            area.load_text(saved)  # as stored: line ends and trailing blanks tidied
+        self._signature_status(
+            "Saved: your e-mails are signed with it."
+            if saved
+            else "Saved: no signature; your e-mails are signed with your name and the mailbox's."
+        )
 
     # ----------------------------------------------------------------- templates
 
@@ -399,10 +513,65 @@ class SettingsScreen(Screen[None]):
         if app.is_admin:
             out.append("C connects a WhatsApp Business account (step by step).", "dim")
             try:
-                out.append_text(mailbox_text(await app.client.mailboxes()))
+                self.mailboxes = await app.client.mailboxes()
             except ApiError as exc:
                 out.append(f"\n\n{exc.message}")
+            else:
+                out.append_text(mailbox_text(self.mailboxes))
         text.update(out)
+        self._show_mailboxes()
+
+    def _show_mailboxes(self) -> None:
+        options = self.query_one("#mailboxes-list", OptionList)
+        options.clear_options()
+        options.add_options(Option(mailbox_line(mailbox)) for mailbox in self.mailboxes)
+        options.display = bool(self.mailboxes)
+        if self.mailboxes:
+            options.highlighted = 0
+        self.refresh_bindings()
+
+    def _picked_mailbox(self) -> EmailMailbox | None:
+        index = self.query_one("#mailboxes-list", OptionList).highlighted
+        if index is None or index >= len(self.mailboxes):
+            return None
+        return self.mailboxes[index]
+
+    def action_edit_mailbox(self) -> None:
+        mailbox = self._picked_mailbox()
+        if mailbox is None:
+            return
+
+        def done(edited: EmailMailbox | None) -> None:
+            if edited is not None:
+                self.notify(f"{edited.address} saved: in use now.", markup=False)
+            self.load_channels()
+
+        self.app.push_screen(MailboxDialog(mailbox), done)
+
+    @work(group="mailbox-remove", exclusive=True, exit_on_error=False)
+    async def action_remove_mailbox(self) -> None:
+        mailbox = self._picked_mailbox()
+        if mailbox is None:
+            return
+        sure = await self.app.push_screen_wait(
+            ConfirmDialog(
+                f"Remove {mailbox.address}? Its mail is no longer fetched, mail forwarded to "
+                "it is refused and nothing is sent from it (a reply still queued fails). Its "
+                "threads and messages stay; connecting the address again brings them back.",
+                yes="Remove",
+                no="Keep",
+            )
+        )
+        if not sure:
+            return
+        app: Any = self.app
+        try:
+            await app.client.remove_mailbox(mailbox.id)
+        except ApiError as exc:
+            self.notify(exc.message, title="Not removed", severity="error", markup=False)
+            return
+        self.notify(f"{mailbox.address} removed; its threads are kept.", markup=False)
+        self.load_channels()
 
     def action_connect_channel(self) -> None:
         def done(_: object) -> None:

@@ -1,4 +1,5 @@
-"""The composer: a multi-line reply (or private note) with reply-to and an attachment.
+"""The composer: a multi-line reply (or private note) with reply-to and attachments
+(one file on WhatsApp, several in an e-mail).
 
 It only edits the draft and says what the agent wants to send (``Composer.Submitted``); the
 screen does the sending and tells the composer how it went (``sent()`` clears the draft,
@@ -30,6 +31,7 @@ from tui.glyphs import glyphs
 from tui.text import human_size, one_line
 
 MAX_ATTACHMENT = 100 * 2**20
+MAX_EMAIL_FILES = 10  # backend/domain/email_attachments.py
 
 
 def path_from_paste(text: str) -> Path | None:
@@ -134,10 +136,13 @@ class Composer(Vertical):
         Binding(
             "ctrl+x",
             "clear_extras",
-            "Drop reply-to/file",
+            "Drop file/reply-to",
             show=False,
             id="composer.clear_extras",
-            tooltip="Forget the reply-to message and the attachment",
+            tooltip="Drop an attached file (which one, when several), else the reply-to message",
+            # before the text box's cut, which keeps the key when nothing is attached or
+            # text is selected (check_action)
+            priority=True,
         ),
         Binding(
             "alt+e",
@@ -175,7 +180,8 @@ class Composer(Vertical):
 
     note_mode: reactive[bool] = reactive(False)
     reply_to: reactive[Message | None] = reactive(None)
-    attachment: reactive[Path | None] = reactive(None)
+    # the files attached, in order: one on WhatsApp, up to MAX_EMAIL_FILES in an e-mail
+    attachments: reactive[tuple[Path, ...]] = reactive(())
     session_open: reactive[bool] = reactive(True)
     # an e-mail thread's: the reply goes out as an e-mail under this subject
     email_subject: reactive[str | None] = reactive(None)
@@ -195,7 +201,7 @@ class Composer(Vertical):
         note: bool
         text: str
         reply_to: Message | None
-        attachment: Path | None
+        attachments: tuple[Path, ...]
         by_email: bool = False  # the channel switch: to the contact's address
         subject: str | None = None  # an e-mail's own subject (None: the ticket's)
         cc: tuple[str, ...] = ()  # an e-mail's addresses copied in
@@ -251,8 +257,38 @@ class Composer(Vertical):
     def text(self) -> str:
         return self.area.text
 
+    @property
+    def attachment(self) -> Path | None:
+        """The first file attached (WhatsApp's one)."""
+        return self.attachments[0] if self.attachments else None
+
+    @attachment.setter
+    def attachment(self, path: Path | None) -> None:
+        self.attachments = () if path is None else (path,)
+
+    def add_attachment(self, path: Path) -> None:
+        """Attach ``path``: beside the others in an e-mail; on WhatsApp, which takes one
+        file a message, in place of the one attached, and the composer says so."""
+        if path in self.attachments:
+            self.set_status(f"{path.name} is attached already.")
+        elif not self.writes_email and self.attachments:
+            replaced = self.attachments[0]
+            self.attachments = (path,)
+            self.set_status(
+                f"WhatsApp takes one file a message: {path.name} replaces {replaced.name}. "
+                "Send that one in a message of its own (or by e-mail, several at once)."
+            )
+        elif len(self.attachments) >= MAX_EMAIL_FILES:
+            self.set_status(f"An e-mail takes at most {MAX_EMAIL_FILES} files.", error=True)
+        else:
+            self.attachments = (*self.attachments, path)
+            more = f" ({len(self.attachments)} files)" if len(self.attachments) > 1 else ""
+            self.set_status(f"Attached {path.name}{more}; write a caption or press ctrl+s.")
+
     def on_mount(self) -> None:
         self._render_bar()
+        if hasattr(self.app, "me"):  # a signature saved in Settings shows at once
+            self.watch(self.app, "me", lambda _: self._render_bar(), init=False)
 
     # ----------------------------------------------------------------- state → display
 
@@ -269,6 +305,14 @@ class Composer(Vertical):
             if self.chosen_subject is not None:
                 bar.append(" · Subject: ", "dim")
                 bar.append_text(one_line(self.chosen_subject))
+        elif self.email_subject is not None and self.removed_mailbox is not None:
+            bar.append("Cannot reply: ", "bold")
+            bar.append_text(one_line(f"the mailbox {self.removed_mailbox}"))
+            bar.append(
+                " was disconnected (an admin connects it again in Settings → Channels); "
+                "notes still work",
+                "dim",
+            )
         elif self.email_subject is not None:
             bar.append("Reply by e-mail", "bold")
             bar.append(" · Subject: ", "dim")
@@ -285,17 +329,26 @@ class Composer(Vertical):
         if self.cc and self.writes_email:
             bar.append("\nCc: ", "dim")
             bar.append_text(one_line(", ".join(self.cc)))
+        signature = self._signature_preview() if self.writes_email else None
+        if signature:
+            bar.append("\n-- ", "dim")
+            bar.append_text(one_line(signature, "dim"))
         if self.reply_to is not None:
             bar.append("\n↪ replying to: ", "dim")
             bar.append_text(one_line(render.preview(self.reply_to), "italic"))
-        if self.attachment is not None:
+        if self.attachments:
             bar.append("\n📎 ")
-            bar.append_text(one_line(self.attachment.name, "bold"))
-            try:
-                bar.append(f" ({human_size(self.attachment.stat().st_size)})", "dim")
-            except OSError:
-                pass
-            bar.append("  ctrl+x to drop", "dim")
+            if len(self.attachments) > 1:
+                bar.append(f"{len(self.attachments)} files: ", "dim")
+            for number, path in enumerate(self.attachments):
+                if number:
+                    bar.append(" · ", "dim")
+                bar.append_text(one_line(path.name, "bold"))
+                try:
+                    bar.append(f" ({human_size(path.stat().st_size)})", "dim")
+                except OSError:
+                    pass
+            bar.append("  ctrl+x to drop" + (" one" if len(self.attachments) > 1 else ""), "dim")
         self.query_one("#composer-bar", Static).update(bar)
         self.set_class(self.note_mode, "-note")
         area = self.area
@@ -304,6 +357,16 @@ class Composer(Vertical):
             if self.note_mode
             else "Write a reply…  (ctrl+s send · ctrl+n note · esc back)"
         )
+
+    def _signature_preview(self) -> str | None:
+        """The agent's own e-mail signature on one line (the server signs the mail; the
+        mailbox's name is filled in there), None without one."""
+        me = getattr(self.app, "me", None)
+        signature = getattr(me, "signature", None)
+        if me is None or not signature:
+            return None
+        lines = (line.strip() for line in signature.replace("{agent}", me.name).splitlines())
+        return " · ".join(line for line in lines if line)
 
     def watch_note_mode(self) -> None:
         if self.is_mounted:
@@ -322,7 +385,7 @@ class Composer(Vertical):
         if self.is_mounted:
             self._render_bar()
 
-    def watch_attachment(self) -> None:
+    def watch_attachments(self) -> None:
         if self.is_mounted:
             self._render_bar()
 
@@ -354,6 +417,12 @@ class Composer(Vertical):
             return False
         return self.email_subject is not None or (self.by_email and self.email_address is not None)
 
+    @property
+    def removed_mailbox(self) -> str | None:
+        """The e-mail thread's mailbox, when it was removed (the server refuses a reply)."""
+        prices = self.send_prices
+        return prices.business_number if prices is not None and prices.mailbox_removed else None
+
     def watch_send_prices(self) -> None:
         if self.is_mounted:
             self._render_bar()
@@ -371,7 +440,7 @@ class Composer(Vertical):
         self.chosen_subject = None
         self.cc = ()
         self.reply_to = None
-        self.attachment = None
+        self.attachments = ()
         self.sending = False
         self.set_status("")
 
@@ -388,7 +457,7 @@ class Composer(Vertical):
         self.area.clear()
         self.send_prices = None
         self.reply_to = None
-        self.attachment = None
+        self.attachments = ()
         self.note_mode = False
         self.email_address = None  # the next thread's contact says (the channel switch)
         self.by_email = False
@@ -403,18 +472,25 @@ class Composer(Vertical):
         if self.sending:
             return
         text = self.text.strip("\n")
-        if not text.strip() and self.attachment is None:
+        if not text.strip() and not self.attachments:
             self.set_status("Nothing to send: write something first.", error=True)
             return
-        if self.attachment is not None:
+        if len(self.attachments) > 1 and not self.writes_email:
+            self.set_status(
+                f"WhatsApp takes one file a message and {len(self.attachments)} are attached: "
+                "drop all but one (ctrl+x), or send them by e-mail.",
+                error=True,
+            )
+            return
+        for path in self.attachments:
             try:
-                size = self.attachment.stat().st_size
+                size = path.stat().st_size
             except OSError:
-                self.set_status(f"Cannot read {self.attachment}.", error=True)
+                self.set_status(f"Cannot read {path}.", error=True)
                 return
             if size > MAX_ATTACHMENT:
                 self.set_status(
-                    f"{self.attachment.name} is {human_size(size)}: the largest WhatsApp accepts is 100 MB (documents).",
+                    f"{path.name} is {human_size(size)}: the largest WhatsApp accepts is 100 MB (documents).",
                     error=True,
                 )
                 return
@@ -426,7 +502,7 @@ class Composer(Vertical):
                 self.note_mode,
                 text,
                 self.reply_to,
-                self.attachment,
+                self.attachments,
                 self.by_email and self.email_address is not None,
                 self.chosen_subject if self.writes_email else None,
                 self.cc if self.writes_email else (),
@@ -474,6 +550,9 @@ class Composer(Vertical):
             return self.email_address is not None
         if action == "subject_cc":
             return self.writes_email
+        if action == "clear_extras":
+            extras = bool(self.attachments) or self.reply_to is not None
+            return extras and not (self.is_mounted and self.area.selected_text)
         return True
 
     def action_toggle_note(self) -> None:
@@ -499,8 +578,28 @@ class Composer(Vertical):
         self.post_message(self.Request(self, "attach"))
 
     def action_clear_extras(self) -> None:
-        self.reply_to = None
-        self.attachment = None
+        if len(self.attachments) == 1:
+            self.attachments = ()
+        elif self.attachments:
+            self._pick_file_to_drop()
+        else:
+            self.reply_to = None
+
+    def _pick_file_to_drop(self) -> None:
+        from tui.dialogs.picker import FuzzyPicker, PickItem  # only when several are attached
+
+        attached = self.attachments
+        items = [
+            PickItem(value=path, label=one_line(path.name), search=path.name) for path in attached
+        ]
+
+        def chosen(path: Path | None) -> None:
+            if path is not None and self.attachments == attached:
+                self.attachments = tuple(kept for kept in attached if kept != path)
+                self.set_status(f"Dropped {path.name}.")
+            self.area.focus()
+
+        self.app.push_screen(FuzzyPicker("Drop which file?", items), chosen)
 
     def action_leave(self) -> None:
         self.post_message(self.Left(self))
@@ -526,9 +625,8 @@ class Composer(Vertical):
         text = event.text_area.text
         path = path_from_paste(text)
         if path is not None:
-            self.attachment = path
             event.text_area.clear()
-            self.set_status(f"Attached {path.name}; write a caption or press ctrl+s.")
+            self.add_attachment(path)
             return
         if text:
             self.post_message(self.Typing(self))

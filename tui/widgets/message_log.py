@@ -276,6 +276,16 @@ class MessageLog(ScrollView, can_focus=True):
         if at_end:
             self.cursor = len(self.messages) - 1
 
+    def add_answer(self, message: Message, replaces: tuple[DeliveryStatus, ...] = ()) -> None:
+        """A send's own answer: the message as it was queued. Its live events may have
+        come first (a relay can take a mail before the answer is read), and they are
+        newer: the answer adds a message the log does not show yet, and replaces a shown
+        one only while that one is still in a state of ``replaces`` (a retried failure)."""
+        for known in self.messages:
+            if known.id == message.id and known.status not in replaces:
+                return
+        self.upsert(message)
+
     def _insert(self, position: int, message: Message) -> None:
         """A late message among the loaded ones; the cursor stays on its message."""
         if position == 0 and self.has_older:
@@ -690,11 +700,13 @@ class MessageLog(ScrollView, can_focus=True):
                 and not message.quarantine_revealed
             )
         if action in ("open_media", "save_media"):
-            return (
-                message is not None
-                and message.kind in MEDIA_KINDS
-                and message.media is not None
-                and message.media.id is not None
+            return message is not None and (
+                bool(message.attachments)  # an e-mail's files, received or sent
+                or (
+                    message.kind in MEDIA_KINDS
+                    and message.media is not None
+                    and message.media.id is not None
+                )
             )
         if action == "add_contact":
             return message is not None and message.kind == MessageKind.contacts
