@@ -213,6 +213,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from aiohttp import web
 
+    from backend.api.access_log import RequestLog
     from backend.app import create_app, settle_gc
     from backend.startup import StartupError, check_port, listen_error
 
@@ -238,6 +239,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             app,
             host=settings.host,
             port=settings.port,
+            access_log_class=RequestLog,
             print=lambda _: print(
                 f"ttydesk backend on http://{settings.host}:{settings.port} "
                 f"(database {settings.database_path})",

@@ -184,6 +184,7 @@ class EventType(StrEnum):
     usage_updated = "usage.updated"
     presence = "presence"
     channel_updated = "channel.updated"
+    mailbox_updated = "mailbox.updated"  # a mailbox connected (again) or removed
     template_updated = "template.updated"
     contact_updated = "contact.updated"
     agent_updated = "agent.updated"
@@ -638,6 +639,9 @@ class Message(ResponseModel):
     pricing: MessagePricing | None = None  # outbound, once a status came
     channel_type: ChannelType = ChannelType.whatsapp  # the channel it came or went by
     email: EmailDetails | None = None  # an e-mail's subject, addresses and verdicts
+    # an e-mail's files in order, each openable (GET /api/v1/media/{id}); ``media`` is the
+    # one shown first. [] on WhatsApp and while quarantined
+    attachments: list[Media] = []
 
 
 class TemplateValues(WireModel):
@@ -957,6 +961,8 @@ class SendPrices(ResponseModel):
     prices: list[SendPrice] = []
     # the mailbox the channel switch writes from (None: no mailbox in use: not offered)
     email_from: str | None = None
+    # an e-mail thread whose mailbox (business_number) was removed: a reply is refused
+    mailbox_removed: bool = False
 
 
 # --------------------------------------------------------------------------- reports
@@ -1077,6 +1083,15 @@ class EmailMailbox(ResponseModel):
     imap_poll_seconds: int | None = None  # how often a server without IDLE is asked
     smtp_port: int | None = None
     smtp_starttls: bool | None = None
+
+
+class MailboxState(ResponseModel):
+    """``mailbox.updated``: a support address connected (again) or removed; its threads
+    can (or can no longer) be replied to."""
+
+    id: int
+    address: str
+    removed: bool = False
 
 
 class PhoneNumber(ResponseModel):

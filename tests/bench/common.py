@@ -129,9 +129,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
-def bench_env() -> dict[str, str]:
+def bench_env(root: Path = ROOT) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
     # the benchmark's settings come from the command line, not from a ttydesk.toml around
     env["TTYDESK_CONFIG_FILE"] = os.devnull
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -146,6 +146,7 @@ class ServerProcess:
     module: str = "tests.bench.server"
     core: int = SERVER_CORE
     port: int = field(default_factory=free_port)
+    root: Path = ROOT  # the source tree it runs from (another checkout, for an A/B)
     proc: subprocess.Popen[str] | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -171,8 +172,8 @@ class ServerProcess:
         ]
         self.proc = subprocess.Popen(
             cmd,
-            cwd=ROOT,
-            env=bench_env(),
+            cwd=self.root,
+            env=bench_env(self.root),
             stdout=subprocess.PIPE,
             stderr=None,
             text=True,

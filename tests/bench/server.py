@@ -111,6 +111,7 @@ async def seed(store: Any, agents: int = 6) -> dict[str, str]:
 async def serve(args: argparse.Namespace) -> None:
     from aiohttp import web
 
+    from backend.api.access_log import RequestLog
     from backend.app import create_app, settle_gc
     from backend.keys import STORE
     from backend.store import engine
@@ -125,6 +126,7 @@ async def serve(args: argparse.Namespace) -> None:
         app,
         handle_signals=False,
         access_log=logging.getLogger("aiohttp.access") if args.access_log else None,
+        access_log_class=RequestLog,  # serve's
     )
     await runner.setup()  # runs the cleanup contexts: the store is open from here
     info: dict[str, Any] = {"pid": os.getpid()}

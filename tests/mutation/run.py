@@ -81,10 +81,10 @@ TARGETS: dict[str, Target] = {
             "tests/backend/test_engine.py::test_seq_never_reused_after_pruning_everything",
         ),
     ),
-    "thread_list": Target(
-        ("tui/widgets/thread_list.py",),
-        ("tests/tui/test_thread_list.py", "tests/tui/test_thread_list_live.py"),
-    ),
+    # the list's rules (paging, the cursor's bounds, retries, reloads, the hold), kept apart
+    # from the widget that draws them (``tui/widgets/thread_list.py``, checked by the pilot
+    # tests of ``tests/tui/test_thread_list*.py``), against their own plain tests
+    "thread_list": Target(("tui/thread_pages.py",), ("tests/tui/test_thread_pages.py",)),
     # the outbox in two: the worker's rules and the queue's SQL, each against the tests
     # that send through a real backend and the simulator's Graph API
     "outbox_worker": Target(
@@ -348,76 +348,22 @@ EXPLAINED |= {
     },
 }
 
-# thread_list (mutc)
-_LIST = "tui.widgets.thread_list.xǁThreadListǁ"
-_LOOKS_AGAIN = (
-    "equivalent but for time: the hold's timer only decides when the list looks again, and "
-    "each look re-checks whether the order still holds (and re-arms), so held updates apply "
-    "in the same way, sooner or later"
-)
+# thread_list (mutlist4): the rules of ``tui/thread_pages.py``
+_PAGES = "tui.thread_pages.xǁThreadPagesǁ"
+_TRUTH_ONLY = "equivalent: `None` for `False` — the flag is only read as a truth value"
 EXPLAINED |= {
+    f"{_PAGES}__init____mutmut_11": (
+        "equivalent: the first generation numbered 1, not 0 — a generation is only compared "
+        "with the one its request was made in"
+    ),
     **{
-        f"{_LIST}{name}": _LOOKS_AGAIN
+        f"{_PAGES}{name}": _TRUTH_ONLY
         for name in (
-            "_hold__mutmut_7",
-            "_hold__mutmut_8",
-            "_hold__mutmut_18",
-            "_hold_ended__mutmut_4",
-            "_hold_ended__mutmut_5",
-            "_hold_ended__mutmut_15",
+            "__init____mutmut_19",
+            "__init____mutmut_21",
+            "reload_due__mutmut_1",
+            "hold_ended__mutmut_1",
         )
-    },
-    f"{_LIST}_hold__mutmut_3": (
-        "equivalent but for time: an extra hold timer (armed while rows are selected, or "
-        "beside one already armed) only adds a look, which returns while rows are selected "
-        "and re-checks the hold otherwise"
-    ),
-    **{
-        f"{_LIST}apply_thread__mutmut_{n}": (
-            "equivalent but for time: how long a burst of live changes is gathered into one "
-            "reload (0.3 s or 1.3 s)"
-        )
-        for n in (7, 46)
-    },
-    **{
-        f"{_LIST}_retry__mutmut_{n}": (
-            "equivalent: a retry of page 0 without the total can only set a provisional one, "
-            "and the page that teaches the real one is then page 1 (asked with the total while "
-            "it is unknown, and here retried with it when it failed too)"
-        )
-        for n in (8, 9)
-    },
-    f"{_LIST}_retry__mutmut_1": (
-        "equivalent but for time: a retry left by an older generation only fetches a page the "
-        "current one has not loaded, which the current one asks for itself (its own retry, or "
-        "render_lines) or discards as out of view"
-    ),
-    **{
-        f"{_LIST}action_last__mutmut_{n}": (
-            "equivalent: `validate_cursor` clamps the cursor to the list (0 when it is empty)"
-        )
-        for n in (6, 7, 9)
-    },
-    **{
-        f"{_LIST}_hold_if_member__mutmut_{n}": (
-            "equivalent: a worker's group only names it for `cancel_group`, which nothing "
-            "calls for the list's workers"
-        )
-        for n in (17, 20, 22, 23)
-    },
-    **{
-        f"{_LIST}_hold_if_member__mutmut_{n}": (
-            "equivalent: the check catches the one error a membership question raises "
-            "(`ApiError`), so its worker never ends in an error for `exit_on_error` to see"
-        )
-        for n in (18, 21, 24)
-    },
-    **{
-        f"{_LIST}action_toggle_select__mutmut_{n}": (
-            "equivalent: the cursor then moves on (`always_update`, even at the last row) and "
-            "`watch_cursor` redraws the whole row it left"
-        )
-        for n in (7, 8)
     },
 }
 # outbox_store (mutc)
@@ -519,28 +465,6 @@ EXPLAINED |= {
 _STORE = "backend.store.outbox.xǁOutboxStoreǁ"
 KILLED_SINCE: dict[str, str] = {
     **{
-        f"{_LIST}{name}": "tests/tui/test_thread_list.py"
-        for name in (
-            "_hold_ended__mutmut_1",
-            "_hold_ended__mutmut_10",
-            "_hold_ended__mutmut_11",
-            "_hold_ended__mutmut_12",
-            "_hold_ended__mutmut_13",
-            "_hold_ended__mutmut_14",
-            "_hold_ended__mutmut_3",
-            "_hold_ended__mutmut_6",
-            "_hold_ended__mutmut_7",
-            "_hold_ended__mutmut_8",
-            "_hold_ended__mutmut_9",
-            "_hold_if_member__mutmut_1",
-            "_retry__mutmut_5",
-            "_retry__mutmut_7",
-            "action_open__mutmut_4",
-            "action_page__mutmut_12",
-            "action_page__mutmut_16",
-        )
-    },
-    **{
         f"{_STORE}{name}": "tests/whatsapp/test_outbox_sends.py"
         for name in (
             "outbox_sent__mutmut_18",
@@ -631,22 +555,19 @@ NOTES: dict[str, str] = {
         "alphabet, 4-character passwords."
     ),
     "thread_list": (
-        "not run before; measured in part (mutc): stopped after 208 of 1,019 mutants (20 min; "
-        "mutmut runs the cheapest first, and each Textual pilot test takes seconds on this "
-        "loaded machine: a whole run is ~3 h). The 811 unchecked are mostly the drawing "
-        "(`render_line`, `_row_text`, `_strip`, `_make_look`) and the paging (`_load`, "
-        "`_after_page`, `_request`, `_do_reload`). The survivors were the hold (its rules had "
-        "only backend-driven tests, in `test_find_your_way.py`, outside this target), which "
-        "live updates reload, and (no tests) clicks, `move_to`, `clear_selection`, "
-        "`_hold_if_member`. Tests added in `test_thread_list.py` since: which updates reload "
-        "and which only redraw, the hold by selection and by the cursor (each thread counted "
-        "once, re-armed while the cursor moves, applied by itself), membership checks, the "
-        "retry that learns the list's length, page keys, clicks, `move_to`, "
-        "`clear_selection`; equivalents explained. Not re-measured with `--again` (time): "
-        "instead 20 of the survivors, across the functions, were run alone against the new "
-        "tests (`MUTANT_UNDER_TEST` in a copy of the mutants): 17 killed, the 3 others "
-        "explained as equivalent. Not re-measured by the next session (mutate) for want of "
-        "time; the list changed since (the first page's timing, workers given their work)."
+        "the list's rules now live in `tui/thread_pages.py` (`ThreadPages`, no Textual, the "
+        "clock injected: which pages to fetch and keep, the page cache's bound, the cursor's "
+        "bounds, the failed-page retry, reloads and the cursor following its thread, which "
+        "live updates and pushed counts reload, the hold), and the widget "
+        "(`tui/widgets/thread_list.py`) draws them, takes the keys and runs the fetches and "
+        "timers the model asks for; the target is that module, against its plain tests "
+        "(`tests/tui/test_thread_pages.py`, ~4 s), measured whole in one run. The pilot tests "
+        "(`test_thread_list*.py`, `test_find_your_way.py`) stay as the widget's integration "
+        "tests. Before (mutc): the target was the whole widget, 1,019 mutants, mostly drawing, "
+        "each checked by Textual pilots taking seconds (~3 h a run); a partial run stopped "
+        "after 208 with 45 %. The 5 survivors left are equivalent. A bug found on the way: "
+        "a reload that came before the previous reload's pages landed blanked the rows (the "
+        "cursor on no thread) until page 0 came back; the rows now stay."
     ),
     "outbox_store": (
         "not run before; measured in part (mutc): stopped after 89 of 474 mutants (33 min); "

@@ -749,9 +749,9 @@ async def test_the_order_holds_a_moment_after_the_cursor_moved(desk: Desk):
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await inbox_ready(app)
         threads = screen.threads
-        threads.monotonic = lambda: now[0]
+        threads.pages.clock = lambda: now[0]
         await pilot.press("j")
-        now[0] += threads.HOLD_SECONDS - 0.1  # still within the hold when the update comes
+        now[0] += threads.pages.hold_seconds - 0.1  # still within the hold when the update comes
         await desk.customer_writes("chen", "Any news?")
         await wait_for(lambda: threads.held == 1)
         assert threads.thread_at(4).id == desk.ids["chen"]

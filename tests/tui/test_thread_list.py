@@ -115,7 +115,7 @@ async def test_hundred_thousand_threads_fetch_only_pages_near_the_viewport():
         await pilot.press("g")
         await wait_for(lambda: thread_list.current is not None and thread_list.current.id == 1)
         assert len(source.calls) <= 6, source.calls
-        assert len(thread_list._pages) <= ThreadList.MAX_PAGES
+        assert len(thread_list.pages.loaded) <= ThreadList.MAX_PAGES
 
 
 async def test_placeholder_until_the_page_lands_then_only_those_rows_redraw():
@@ -282,13 +282,13 @@ async def test_the_page_cache_keeps_at_most_max_pages_dropping_the_oldest():
             index = page * ThreadList.PAGE_SIZE
             thread_list.cursor = index
             await wait_for(lambda index=index: thread_list.thread_at(index) is not None)
-        assert len(thread_list._pages) == ThreadList.MAX_PAGES
-        assert 0 not in thread_list._pages and pages - 1 in thread_list._pages
+        assert len(thread_list.pages.loaded) == ThreadList.MAX_PAGES
+        assert 0 not in thread_list.pages.loaded and pages - 1 in thread_list.pages.loaded
         fetched = len(source.calls)
         thread_list.cursor = 0  # dropped: fetched again
         await wait_for(lambda: thread_list.current is not None and thread_list.current.id == 1)
         assert source.calls[fetched:].count(0) == 1
-        assert len(thread_list._pages) == ThreadList.MAX_PAGES
+        assert len(thread_list.pages.loaded) == ThreadList.MAX_PAGES
 
 
 async def test_the_cursor_stays_within_the_list_and_follows_it_when_it_shrinks():
@@ -457,8 +457,8 @@ async def test_selected_rows_hold_the_order_until_the_last_is_unselected():
     app = ListApp(Source(10))
     async with app.run_test(size=(80, 24)) as pilot:
         thread_list = await started(app)
-        thread_list.monotonic = lambda: now[0]
-        thread_list.HOLD_SECONDS = 0.2  # real time for the timers; ``now`` decides the hold
+        thread_list.pages.clock = lambda: now[0]
+        thread_list.pages.hold_seconds = 0.2  # real time for the timers; ``now`` decides the hold
         await pilot.press("space", "k", "space")  # selected and unselected: nothing held
         assert thread_list.selected == {} and thread_list.held == 0
         await pilot.press("k", "space")
@@ -486,8 +486,8 @@ async def test_the_cursors_hold_lasts_while_it_keeps_moving_and_ends_by_itself_e
     app = ListApp(Source(10))
     async with app.run_test(size=(80, 24)) as pilot:
         thread_list = await started(app)
-        thread_list.monotonic = lambda: now[0]
-        thread_list.HOLD_SECONDS = 0.2
+        thread_list.pages.clock = lambda: now[0]
+        thread_list.pages.hold_seconds = 0.2
         for round_ in range(2):  # the second hold arms its timer as the first did
             await pilot.press("j")
             fetched = thread_list.fetch_count

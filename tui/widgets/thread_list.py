@@ -10,6 +10,10 @@ may have changed, reload the pages in view while the old ones stay on screen.
 While rows are selected, or the cursor moved in the last ``HOLD_SECONDS``, such reloads
 wait: the order holds under the agent's keys, ``held`` counts the waiting updates, ``.``
 (``refresh``) applies them.
+
+The rules (which pages to fetch and keep, the cursor's bounds, retries, reloads, the hold)
+are ``tui/thread_pages.py``'s ``ThreadPages`` (``pages``), which knows nothing of Textual:
+this widget draws, takes the keys and the mouse, and runs the fetches and timers it asks for.
 (The habit of Textualize/toolong ``src/toolong/log_lines.py``.)
 """
 
@@ -39,11 +43,14 @@ from backend.schemas import ChannelType, Direction, Thread, TicketPriority, Tick
 from tui.client import ApiError
 from tui.glyphs import Glyphs, glyphs
 from tui.text import age, countdown, one_line
-
-HOLD_FOREVER = 1e9
-TIME_PASSED = 0
-"""The held update of no one thread (no thread has id 0): the view's count moved because time
-passed a thread into or out of it (a session window), with no event naming the thread."""
+from tui.thread_pages import (
+    RELOAD_DELAY,
+    RETRY_SECONDS,
+    TIME_PASSED,
+    PageRequest,
+    ThreadPages,
+    Update,
+)
 
 #: ``fetch(offset, limit, with_total) → (threads, total or None)``
 PageFetcher = Callable[[int, int, bool], Awaitable[tuple[list[Thread], int | None]]]
@@ -235,17 +242,15 @@ class ThreadList(ScrollView, can_focus=True):
         self.owner_names = owner_names or (
             lambda owner_id: "" if owner_id is None else f"#{owner_id}"
         )
-        self.total: int | None = None
-        self._pages: OrderedDict[int, list[Thread]] = OrderedDict()
-        self._stale: dict[int, list[Thread]] = {}
-        self._pending: set[int] = set()
-        self._errors: dict[int, str] = {}
-        self._generation = 0
+        self.pages = ThreadPages(
+            page_size=self.PAGE_SIZE,
+            max_pages=self.MAX_PAGES,
+            hold_seconds=self.HOLD_SECONDS,
+            clock=time.monotonic,
+        )
         self._semaphore = asyncio.Semaphore(3)
         self.first_loaded = asyncio.Event()  # set once a first page (or why not) is in
         self._reload_timer: Timer | None = None
-        self._follow_id: int | None = None
-        self.selected: dict[int, int] = {}  # thread id → ticket id
         self.fetch_count = 0  # for tests and the benchmark
         self.rows_drawn = 0  # row lines drawn (not taken from ``_lines``): for tests
         self._lines: OrderedDict[
@@ -253,12 +258,9 @@ class ThreadList(ScrollView, can_focus=True):
         ] = OrderedDict()
         self._look: _Look | None = None
         self.now: Callable[[], datetime] = lambda: datetime.now(UTC)
-        self.monotonic: Callable[[], float] = time.monotonic
-        self._moved_at = -HOLD_FOREVER
-        self._held: set[int] = set()  # threads whose update waits (see ``holding``)
+        self._held_told = 0  # the count the last ``HeldChanged`` told
         self._member: MemberCheck | None = None
         self.member_checks = 0  # for tests
-        self._asking = 0  # membership checks under way
         self._hold_timer: Timer | None = None
         # mutt's arrow_cursor: the cursor is only the marker in the first column, so a
         # move rewrites two cells instead of two highlighted rows (slow links)
@@ -282,16 +284,9 @@ class ThreadList(ScrollView, can_focus=True):
         already fetched, is shown in the very next frame instead of being asked for."""
         self._fetch = fetch
         self._member = member
-        self._generation += 1
-        self._pages.clear()
-        self._stale.clear()
-        self._pending.clear()
-        self._errors.clear()
-        self.selected.clear()
-        self._set_held(set())
-        self.total = None
+        self.pages.reset()
+        self._tell_held()
         self.cursor = 0
-        self._follow_id = None
         self.scroll_to(y=0, animate=False, immediate=True)
         self.virtual_size = Size(self.scrollable_content_region.width, 0)
         if first_page is None:
@@ -302,82 +297,91 @@ class ThreadList(ScrollView, can_focus=True):
         self.refresh()
 
     @property
+    def total(self) -> int | None:
+        """Threads in the view (None until a page tells)."""
+        return self.pages.total
+
+    @property
+    def selected(self) -> dict[int, int]:
+        """The threads selected for bulk actions: thread id → ticket id."""
+        return self.pages.selected
+
+    @property
     def load_failed(self) -> bool:
         """Some page could not be fetched (it is retried, or reloaded)."""
-        return bool(self._errors)
+        return bool(self.pages.errors)
 
     @property
     def holding(self) -> bool:
         """The order holds: rows are selected, or the cursor moved a moment ago."""
-        return bool(self.selected) or (self.monotonic() - self._moved_at < self.HOLD_SECONDS)
+        return self.pages.holding
 
     @property
     def held(self) -> int:
-        return len(self._held)
+        return len(self.pages.held)
 
-    def _set_held(self, held: set[int]) -> None:
-        if held != self._held:
-            self._held = held
-            self.post_message(self.HeldChanged(self, len(held)))
+    def _tell_held(self) -> None:
+        count = len(self.pages.held)
+        if count != self._held_told:
+            self._held_told = count
+            self.post_message(self.HeldChanged(self, count))
+
+    def _do(self, update: Update, thread_id: int) -> None:
+        """What the rules ask of a live change to a thread (or of time passing)."""
+        if update is Update.RELOAD:
+            self.reload(delay=RELOAD_DELAY)
+        elif update is Update.HOLD:
+            self._hold(thread_id)
+        elif update is Update.ASK:
+            self._hold_if_member(thread_id)
 
     def _hold(self, thread_id: int) -> None:
-        self._set_held(self._held | {thread_id})
-        if not self.selected and self._hold_timer is None:
-            wait = self.HOLD_SECONDS - (self.monotonic() - self._moved_at)
-            self._hold_timer = self.set_timer(max(0.1, wait), self._hold_ended)
+        wait = self.pages.hold(thread_id)
+        self._tell_held()
+        if wait is not None:
+            self._hold_timer = self.set_timer(wait, self._hold_ended)
 
     def _hold_if_member(self, thread_id: int) -> None:
         """A thread the list does not show changed: an update of this view only if the
         thread is in it now (asked of the server; held when it cannot tell)."""
-        member, generation = self._member, self._generation
+        member, generation = self._member, self.pages.generation
         if member is None:
             self._hold(thread_id)
             return
 
         async def check() -> None:
-            self._asking += 1
+            self.pages.asking_begins()
             try:
                 belongs = await member(thread_id)
             except ApiError:
                 belongs = True
             finally:
-                self._asking -= 1
-            if belongs and generation == self._generation:
-                if self.holding:
-                    self._hold(thread_id)
-                else:  # the hold ended while the server was asked
-                    self.reload(delay=0.3)
+                self.pages.asking_ends()
+            self._do(self.pages.membership(generation, belongs), thread_id)
             self.member_checks += 1
 
         self.run_worker(check, group="thread-members", exit_on_error=False)
 
     def _hold_ended(self) -> None:
         self._hold_timer = None
-        if not self._held:
-            return
-        if self.selected:
-            return  # held until ``.`` or the selection is cleared
-        if self.holding:
-            wait = self.HOLD_SECONDS - (self.monotonic() - self._moved_at)
-            self._hold_timer = self.set_timer(max(0.1, wait), self._hold_ended)
-            return
-        self.action_refresh()
+        wait = self.pages.hold_ended()
+        if wait is not None:
+            self._hold_timer = self.set_timer(wait, self._hold_ended)
+        elif self.pages.hold_over:
+            self.action_refresh()
 
     def action_refresh(self) -> None:
         """``.``: apply the held updates now."""
-        self._set_held(set())
-        self._moved_at = -HOLD_FOREVER
+        self.pages.release()
+        self._tell_held()
         self.reload()
-
-    def _moved(self) -> None:
-        self._moved_at = self.monotonic()
 
     def reload(self, delay: float = 0.0) -> None:
         """Refetch the pages in view (keeping the old ones on screen until they land)."""
         if self._fetch is None:
             return
         if delay:
-            if self._reload_timer is None:  # coalesce a burst of live changes into one reload
+            if self.pages.reload_later():  # coalesce a burst of live changes into one reload
                 self._reload_timer = self.set_timer(delay, self._do_reload)
             return
         self._do_reload()
@@ -386,187 +390,111 @@ class ThreadList(ScrollView, can_focus=True):
         if self._reload_timer is not None:
             self._reload_timer.stop()
         self._reload_timer = None
+        self.pages.reload_due()
         if not self.is_attached:
             return
-        current = self.current
-        if current is not None:
-            self._follow_id = current.id
-        self._generation += 1
-        self._stale = dict(self._pages)
-        self._pages.clear()
-        self._pending.clear()
-        self._errors.clear()
         first, last = self._visible_pages()
-        for page in range(first, last + 1):
-            self._request(page, with_total=page == first)
-        if first != 0:
-            self._request(0, with_total=True)
+        for request in self.pages.reload(self.cursor, first, last):
+            self._start(request)
 
     # ----------------------------------------------------------------- data access
 
     def thread_at(self, index: int) -> Thread | None:
-        page, slot = divmod(index, self.PAGE_SIZE)
-        rows = self._pages.get(page)
-        if rows is None:
-            rows = self._stale.get(page)
-        if rows is None or slot >= len(rows):
-            return None
-        return rows[slot]
+        return self.pages.thread_at(index)
 
     @property
     def current(self) -> Thread | None:
         return self.thread_at(self.cursor)
 
     def loaded_threads(self) -> list[Thread]:
-        return [t for rows in self._pages.values() for t in rows]
+        return self.pages.loaded_threads()
 
     def find(self, thread_id: int) -> int | None:
-        for page, rows in self._pages.items():
-            for slot, thread in enumerate(rows):
-                if thread.id == thread_id:
-                    return page * self.PAGE_SIZE + slot
-        return None
+        return self.pages.find(thread_id)
 
     def apply_count(self, count: int) -> None:
         """The server counted ``count`` threads in this view. Unlike the list's total: a thread
         entered or left it with no event naming it (time passing its session into or out
         of a window), so reload, or hold while the order holds."""
-        if self.total is None or count == self.total or not self._settled:
-            return  # (what is on its way answers for the count too)
-        if not self.holding:
-            self.reload(delay=0.3)
-        elif not self._held:  # a held update's reload brings this one too
-            self._hold(TIME_PASSED)
-
-    @property
-    def _settled(self) -> bool:
-        """No reload waits or is under way, and no thread's membership is being asked: a
-        count pushed after an event was sent after it, so that event's work comes first."""
-        return self._reload_timer is None and not self._pending and not self._asking
+        self._do(self.pages.count_changed(count), TIME_PASSED)
 
     def apply_thread(self, thread: Thread) -> None:
         """A live ``thread.updated``: redraw the row, or reload if the order may change."""
-        index = self.find(thread.id)
-        if index is None:
-            if self.holding:
-                self._hold_if_member(thread.id)
-            else:
-                self.reload(delay=0.3)  # maybe new in this view
-            return
-        old = self.thread_at(index)
-        page, slot = divmod(index, self.PAGE_SIZE)
-        self._pages[page][slot] = thread
-        self.refresh_lines(index * self.ROW_HEIGHT, self.ROW_HEIGHT)
-        if index == self.cursor:
-            self.post_message(self.Highlighted(self, thread))
-        if old is None or (
-            old.last_message_at != thread.last_message_at
-            or old.ticket.status != thread.ticket.status
-            or old.ticket.owner_id != thread.ticket.owner_id
-            or old.ticket.priority != thread.ticket.priority
-            or old.ticket.snoozed_until != thread.ticket.snoozed_until
-            or (old.unread_count > 0) != (thread.unread_count > 0)
-        ):
-            # order or membership in the view may have changed
-            if self.holding:
-                self._hold(thread.id)
-            else:
-                self.reload(delay=0.3)
+        index, update = self.pages.thread_changed(thread)
+        if index is not None:
+            self.refresh_lines(index * self.ROW_HEIGHT, self.ROW_HEIGHT)
+            if index == self.cursor:
+                self.post_message(self.Highlighted(self, thread))
+        self._do(update, thread.id)
 
     # ----------------------------------------------------------------- paging
 
     def _visible_pages(self) -> tuple[int, int]:
-        top = int(self.scroll_offset.y) // self.ROW_HEIGHT
-        rows = max(1, self.scrollable_content_region.height // self.ROW_HEIGHT + 1)
-        return top // self.PAGE_SIZE, (top + rows) // self.PAGE_SIZE
-
-    def _last_page(self) -> int:
-        if self.total is None:
-            return 0
-        return max(0, (self.total - 1) // self.PAGE_SIZE)
-
-    def _request(self, page: int, *, with_total: bool = False) -> None:
-        if self._fetch is None or page < 0 or page in self._pending:
-            return
-        if self.total is not None and page > self._last_page() and not with_total:
-            return
-        self._pending.add(page)
-        # the work, not a coroutine made now: a worker cancelled before it starts (the list
-        # unmounting, the app exiting) would leave that coroutine never awaited
-        self.run_worker(
-            partial(self._load, self._generation, page, with_total),
-            group="thread-pages",
-            exit_on_error=False,
+        return self.pages.visible_pages(
+            int(self.scroll_offset.y) // self.ROW_HEIGHT,
+            self.scrollable_content_region.height // self.ROW_HEIGHT,
         )
 
-    async def _load(self, generation: int, page: int, with_total: bool) -> None:
+    def _request(self, page: int, *, with_total: bool = False) -> None:
+        if self._fetch is None:
+            return
+        request = self.pages.request(page, with_total=with_total)
+        if request is not None:
+            self._start(request)
+
+    def _start(self, request: PageRequest) -> None:
+        # the work, not a coroutine made now: a worker cancelled before it starts (the list
+        # unmounting, the app exiting) would leave that coroutine never awaited
+        self.run_worker(partial(self._load, request), group="thread-pages", exit_on_error=False)
+
+    async def _load(self, request: PageRequest) -> None:
         fetch = self._fetch
         assert fetch is not None
         async with self._semaphore:
-            if generation != self._generation:
-                return
-            first, last = self._visible_pages()
-            if not with_total and not (first - 1 <= page <= last + 1):
-                self._pending.discard(page)  # scrolled away before its turn
+            if not self.pages.may_fetch(request, *self._visible_pages()):
                 return
             self.fetch_count += 1
             try:
-                threads, total = await fetch(page * self.PAGE_SIZE, self.PAGE_SIZE, with_total)
+                threads, total = await fetch(
+                    request.page * self.PAGE_SIZE, self.PAGE_SIZE, request.with_total
+                )
             except ApiError as exc:
-                if generation == self._generation:
-                    self._pending.discard(page)
-                    self._errors[page] = exc.message
+                if self.pages.failed(request, exc.message):
                     self.refresh()
-                    self.set_timer(3, lambda: self._retry(generation, page))
+                    self.set_timer(RETRY_SECONDS, partial(self._retry, request))
                     self.first_loaded.set()
                 return
-        if generation == self._generation:
-            self._page_in(page, threads, total)
+        if request.generation == self.pages.generation:
+            self._page_in(request.page, threads, total)
 
     def _page_in(self, page: int, threads: list[Thread], total: int | None) -> None:
-        self._pending.discard(page)
-        self._errors.pop(page, None)
-        self._pages[page] = threads
-        self._pages.move_to_end(page)
-        self._stale.pop(page, None)
-        while len(self._pages) > self.MAX_PAGES:
-            self._pages.popitem(last=False)
-        if total is not None:
-            self._set_total(total)
-            # pages past the end of a shrunken list are gone
-            for stale_page in [p for p in self._stale if p > self._last_page()]:
-                del self._stale[stale_page]
-        elif self.total is None:
-            self._set_total(page * self.PAGE_SIZE + len(threads))
+        known = self.pages.total
+        self.pages.page_in(page, threads, total)
+        if total is not None or known is None:
+            self._set_total(known)
         self._after_page(page, threads)
         self.first_loaded.set()
 
-    def _retry(self, generation: int, page: int) -> None:
-        if generation == self._generation and page not in self._pages:
-            self._request(page, with_total=page == 0)
+    def _retry(self, request: PageRequest) -> None:
+        again = self.pages.retry(request)
+        if again is not None:
+            self._start(again)
 
     def _after_page(self, page: int, threads: list[Thread]) -> None:
-        if self._follow_id is not None:
-            for slot, thread in enumerate(threads):
-                if thread.id == self._follow_id:
-                    self._follow_id = None
-                    index = page * self.PAGE_SIZE + slot
-                    if index != self.cursor:
-                        self.cursor = index
-                    break
-        if self.total is not None and self.cursor >= self.total:
-            self.cursor = max(0, self.total - 1)
+        cursor = self.pages.after_page(page, threads, self.cursor)
+        if cursor != self.cursor:
+            self.cursor = cursor
         start = page * self.PAGE_SIZE
         self.refresh_lines(start * self.ROW_HEIGHT, self.PAGE_SIZE * self.ROW_HEIGHT)
         if start <= self.cursor < start + self.PAGE_SIZE:
             self.post_message(self.Highlighted(self, self.current))
 
-    def _set_total(self, total: int) -> None:
-        changed = total != self.total
-        self.total = total
+    def _set_total(self, before: int | None) -> None:
+        """The list's length is known anew (``before``: what it was)."""
+        total = self.pages.total or 0
         width = self.scrollable_content_region.width or self.size.width
         self.virtual_size = Size(width, total * self.ROW_HEIGHT)
-        if changed:
+        if self.pages.total != before:
             self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -578,13 +506,8 @@ class ThreadList(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._fetch is not None:
-            first, last = self._visible_pages()
-            # the page past the view is fetched ahead only once the list knows it has one:
-            # before the first page is in, that would ask for a page that may not exist
-            ahead = 1 if self.total is not None else 0
-            for page in range(max(0, first - 1), last + 1 + ahead):
-                if page not in self._pages and page not in self._errors:
-                    self._request(page, with_total=self.total is None)
+            for request in self.pages.wanted(*self._visible_pages()):
+                self._start(request)
         self._look = self._make_look()
         try:
             return super().render_lines(crop)
@@ -639,7 +562,7 @@ class ThreadList(ScrollView, can_focus=True):
         if thread is None:
             page = index // self.PAGE_SIZE
             if sub == 0:
-                error = self._errors.get(page)
+                error = self.pages.errors.get(page)
                 mark = look.glyphs
                 label = f"  {mark.warning} {error}" if error else f"  {mark.loading}"
                 return self._strip(Text(label, style=styles["placeholder"]), width, style)
@@ -741,8 +664,7 @@ class ThreadList(ScrollView, can_focus=True):
         self.post_message(self.Highlighted(self, self.current))
 
     def validate_cursor(self, value: int) -> int:
-        total = self.total or 0
-        return max(0, min(value, total - 1)) if total else 0
+        return self.pages.clamp(value)
 
     def _scroll_cursor_into_view(self) -> None:
         height = self.scrollable_content_region.height
@@ -757,25 +679,25 @@ class ThreadList(ScrollView, can_focus=True):
             self.scroll_to(y=bottom - height, animate=False, immediate=True)
 
     def action_cursor(self, delta: int) -> None:
-        self._moved()
+        self.pages.moved()
         self.cursor += delta
 
     def action_first(self) -> None:
-        self._moved()
+        self.pages.moved()
         self.cursor = 0
 
     def action_last(self) -> None:
-        self._moved()
-        self.cursor = max(0, (self.total or 1) - 1)
+        self.pages.moved()
+        self.cursor = self.pages.last_index()
 
     def action_page(self, direction: int, half: bool = False) -> None:
-        self._moved()
-        rows = max(1, self.scrollable_content_region.height // self.ROW_HEIGHT)
-        self.cursor += direction * (max(1, rows // 2) if half else rows)
+        self.pages.moved()
+        rows = self.scrollable_content_region.height // self.ROW_HEIGHT
+        self.cursor += self.pages.page_step(rows, direction, half)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "refresh":
-            return bool(self._held)
+            return bool(self.pages.held)
         return True
 
     def action_open(self) -> None:
@@ -787,22 +709,18 @@ class ThreadList(ScrollView, can_focus=True):
         thread = self.current
         if thread is None:
             return
-        if thread.id in self.selected:
-            del self.selected[thread.id]
-        else:
-            self.selected[thread.id] = thread.ticket.id
+        wait = self.pages.toggle(thread)
         self.refresh_lines(self.cursor * self.ROW_HEIGHT, self.ROW_HEIGHT)
         self.post_message(self.SelectionChanged(self, len(self.selected)))
-        self._moved()
         self.cursor += 1
-        if not self.selected and self._held:
-            self._hold(next(iter(self._held)))  # the hold now ends with the cursor's
+        if wait is not None:  # the hold now ends with the cursor's
+            self._hold_timer = self.set_timer(wait, self._hold_ended)
 
     def clear_selection(self) -> None:
-        self.selected.clear()
+        apply_held = self.pages.clear_selection()
         self.refresh()
         self.post_message(self.SelectionChanged(self, 0))
-        if self._held:
+        if apply_held:
             self.action_refresh()
 
     def move_to(self, thread_id: int) -> bool:
