@@ -95,10 +95,6 @@ NOT_YET_ON_POSTGRESQL = {
         "a crafted cursor's value of the wrong type (a number for a text column) is a "
         "PostgreSQL type error, a 500; SQLite compares any two values"
     ),
-    "test_poisoned_webhooks_in_a_shared_batch_fail_none_of_their_neighbours": (
-        "asserts SQLite's group commit (fewer batches than webhooks); the PostgreSQL "
-        "writer commits each transaction alone"
-    ),
 }
 
 

@@ -646,6 +646,7 @@ EVENT_MODELS: dict[str, str] = {
     EventType.usage_updated: "Usage",
     EventType.presence: "Presence",
     EventType.channel_updated: "Channel",
+    EventType.mailbox_updated: "MailboxState",
     EventType.template_updated: "Template",
     EventType.contact_updated: "Contact",
     EventType.agent_updated: "Agent",

@@ -6,7 +6,7 @@ ever parses markup.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from tui.glyphs import glyphs
 from tui.text import clip, clock, human_size, inert, one_line, whatsapp
 
 if TYPE_CHECKING:
-    from backend.schemas import AdReferral, EmailDetails, Message, ReferredProduct
+    from backend.schemas import AdReferral, EmailDetails, Media, Message, ReferredProduct
 
 # the glyph (by its name in ``Glyphs``) and style of each delivery state
 DELIVERY_MARKS: dict[DeliveryStatus, tuple[str, str]] = {
@@ -147,8 +147,9 @@ def product_line(product: ReferredProduct) -> Text:
     return out
 
 
-def email_lines(email: EmailDetails) -> Text:
-    """An e-mail's subject and addresses, a failed check and the attachments, as data."""
+def email_lines(email: EmailDetails, files: Sequence[Media] = ()) -> Text:
+    """An e-mail's subject and addresses, a failed check and the attachments (each of
+    ``files`` on its line, else their count), as data."""
     out = Text()
     if email.subject is not None:
         out.append("Subject: ", "dim")
@@ -169,13 +170,33 @@ def email_lines(email: EmailDetails) -> Text:
     if failed:
         out.append(f"{glyphs().warning} Sender not verified: {', '.join(failed)} failed", "bold")
         out.append("\n")
-    if email.attachments:
+    if files:
+        out.append_text(file_lines(files))
+        out.append("\n")
+    elif email.attachments:
         plural = "s" if email.attachments != 1 else ""
         out.append(f"📎 {email.attachments} attachment{plural}", "dim")
         out.append("\n")
     if email.left_out:
         out.append("Left out (too large): ", "dim")
         out.append_text(one_line(", ".join(email.left_out), "dim"))
+        out.append("\n")
+    out.rstrip()
+    return out
+
+
+def file_lines(files: Sequence[Media]) -> Text:
+    """An e-mail's files, one a line: its name, type and size; the keys that open or save
+    one (which one is asked when there are several)."""
+    out = Text()
+    for number, file in enumerate(files, 1):
+        out.append("📎 ", "bold")
+        if len(files) > 1:
+            out.append(f"{number}. ", "bold")
+        out.append_text(one_line(file.filename or "unnamed"))
+        out.append(f" · {file.mime_type or 'unknown type'} · {human_size(file.size)}", "dim")
+        if number == 1:
+            out.append("  [x open · w save]", "dim")
         out.append("\n")
     out.rstrip()
     return out
@@ -192,7 +213,7 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
         out.append_text(one_line(quoted.preview or "(earlier message)", "dim italic"))
         out.append("\n")
     if message.email is not None:
-        out.append_text(email_lines(message.email))
+        out.append_text(email_lines(message.email, message.attachments))
         out.append("\n")
     if message.referral is not None:
         out.append_text(ad_line(message.referral))
@@ -232,7 +253,14 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
         out.append(" —", "dim")
         return out
 
-    if kind in MEDIA_KINDS:
+    if kind in MEDIA_KINDS and message.attachments:  # listed with the e-mail's lines
+        media = message.media
+        caption = (media.caption if media else None) or message.text
+        if caption:
+            out.append_text(_clipped(caption, expanded))
+        else:
+            out.rstrip()
+    elif kind in MEDIA_KINDS:
         media = message.media
         label = MEDIA_LABELS.get(kind, kind.value)
         out.append(f"📎 {label}", "bold")

@@ -41,6 +41,8 @@ def add_demo_commands(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--name", default="", help="a name for this demo, for --join NAME")
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--watch-stdin", action="store_true", help=argparse.SUPPRESS)
+    # seconds to wait for a demo still stopping on the same --data-dir (default 15)
+    parser.add_argument("--data-in-use-wait", type=float, default=None, help=argparse.SUPPRESS)
     parser.set_defaults(func=run)
 
 
@@ -57,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
             child_args.append("--no-traffic")
         if args.data_dir:
             child_args += ["--data-dir", str(args.data_dir)]
+        if args.data_in_use_wait is not None:
+            child_args += ["--data-in-use-wait", str(args.data_in_use_wait)]
         return run_interactive(agent=args.agent, child_args=child_args, log_path=_log_path(args))
     except (DemoError, PermissionError) as exc:
         print(f"ttydesk demo: {exc}", file=sys.stderr)
@@ -89,6 +93,8 @@ def _headless(args: argparse.Namespace) -> int:
         backend_port=args.port,
         watch_stdin=args.watch_stdin,
     )
+    if args.data_in_use_wait is not None:
+        options.data_in_use_wait = args.data_in_use_wait
     try:
         return asyncio.run(run_headless(options))
     except KeyboardInterrupt:

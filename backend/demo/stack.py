@@ -69,7 +69,8 @@ NUMBERS = (
 HISTORY_HOURS = 5
 DEMOS_FOLDER = "demos"
 # a demo stopped just before this one (its inbox killed) lets go of the data a moment
-# after: what it may take to close its store
+# after: what it may take to close its store (seconds; the hidden ``ttydesk demo
+# --data-in-use-wait`` sets another, which the tests use not to wait out the 15 s)
 DATA_IN_USE_WAIT = 15.0
 
 
@@ -137,6 +138,7 @@ class DemoOptions:
     simulator_port: int = 0
     seed: int = 7
     watch_stdin: bool = False  # stop when standard input closes (set by the launcher)
+    data_in_use_wait: float = DATA_IN_USE_WAIT  # seconds for a stopping demo to let go
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -302,7 +304,7 @@ class DemoStack:
         if self.data_dir_is_temporary:
             return
         lock = ServingLock(database)
-        deadline = time.monotonic() + DATA_IN_USE_WAIT
+        deadline = time.monotonic() + self.options.data_in_use_wait
         while True:
             try:
                 lock.acquire()

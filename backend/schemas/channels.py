@@ -95,6 +95,15 @@ class EmailMailbox(ResponseModel):
     smtp_starttls: bool | None = None
 
 
+class MailboxState(ResponseModel):
+    """``mailbox.updated``: a support address connected (again) or removed; its threads
+    can (or can no longer) be replied to."""
+
+    id: int
+    address: str
+    removed: bool = False
+
+
 class PhoneNumber(ResponseModel):
     id: int
     channel_id: int

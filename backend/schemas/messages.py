@@ -177,6 +177,9 @@ class Message(ResponseModel):
     pricing: MessagePricing | None = None  # outbound, once a status came
     channel_type: ChannelType = ChannelType.whatsapp  # the channel it came or went by
     email: EmailDetails | None = None  # an e-mail's subject, addresses and verdicts
+    # an e-mail's files in order, each openable (GET /api/v1/media/{id}); ``media`` is the
+    # one shown first. [] on WhatsApp and while quarantined
+    attachments: list[Media] = []
 
 
 class TemplateValues(WireModel):

@@ -87,3 +87,5 @@ class SendPrices(ResponseModel):
     prices: list[SendPrice] = []
     # the mailbox the channel switch writes from (None: no mailbox in use: not offered)
     email_from: str | None = None
+    # an e-mail thread whose mailbox (business_number) was removed: a reply is refused
+    mailbox_removed: bool = False

@@ -250,7 +250,13 @@ MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id, 'direction'
             'spf', m.content ->> '$.email.auth.spf', 'dkim', m.content ->> '$.email.auth.dkim',
             'dmarc', m.content ->> '$.email.auth.dmarc') END,
         'attachments', COALESCE(m.content ->> '$.email.attachments', 0),
-        'left_out', COALESCE(m.content -> '$.email.left_out', json('[]'))) END)"""
+        'left_out', COALESCE(m.content -> '$.email.left_out', json('[]'))) END,
+    'attachments', CASE WHEN {_QUARANTINED} THEN json('[]') ELSE (
+        SELECT json_group_array(json_object('id', e.value ->> 'id',
+            'mime_type', e.value ->> 'mime_type', 'filename', e.value ->> 'filename',
+            'size', e.value ->> 'size', 'sha256', e.value ->> 'sha256', 'caption', NULL,
+            'state', 'ready', 'animated', NULL))
+        FROM json_each(m.content, '$.email.files') e) END)"""
 # Most messages are plain text: nothing in ``content``, no file, no quote. Their JSON needs
 # none of the ~20 reads of ``m.content`` and the correlated subqueries above, which cost
 # half of building a message.created frame (tests/bench/ingest_cpu.py); the result is
@@ -282,7 +288,7 @@ _PLAIN_MESSAGE_JSON = f"""json_object('id', m.id, 'thread_id', m.thread_id,
         'category', m.pricing_category,
         'billable', CASE m.pricing_billable WHEN 1 THEN json('true') WHEN 0 THEN json('false') END,
         'pricing_model', m.pricing_model, 'type', m.pricing_type) END,
-    'channel_type', 'WHATSAPP', 'email', NULL)"""
+    'channel_type', 'WHATSAPP', 'email', NULL, 'attachments', json('[]'))"""
 MESSAGE_JSON = f"CASE WHEN {_PLAIN_MESSAGE} THEN {_PLAIN_MESSAGE_JSON} ELSE {MESSAGE_JSON} END"
 _MESSAGE_FROM = """FROM json_each(:pairs) j
 JOIN messages m ON m.id = j.value ->> 1
@@ -477,6 +483,7 @@ def message_from_row(row: Row, reactions: Sequence[Row] = ()) -> schemas.Message
             else schemas.ChannelType.whatsapp
         ),
         email=_email(content.get("email"), quarantined),
+        attachments=[] if quarantined else _email_files(content.get("email")),
     )
 
 
@@ -494,6 +501,25 @@ def _email(value: Any, quarantined: bool) -> schemas.EmailDetails | None:
         attachments=value.get("attachments") or 0,
         left_out=value.get("left_out") or [],
     )
+
+
+def _email_files(value: Any) -> list[schemas.Media]:
+    """``MESSAGE_JSON``'s attachments: an e-mail's files (``mail.file_entry``)."""
+    files = value.get("files") if isinstance(value, dict) else None
+    if not isinstance(files, list):
+        return []
+    return [
+        schemas.Media(
+            id=file.get("id"),
+            mime_type=file.get("mime_type"),
+            filename=file.get("filename"),
+            size=file.get("size"),
+            sha256=file.get("sha256"),
+            state=schemas.MediaState.ready,
+        )
+        for file in files
+        if isinstance(file, dict)
+    ]
 
 
 def _pricing(row: Row) -> schemas.MessagePricing | None:
@@ -576,32 +602,32 @@ def emit_message(tx: Tx, message_id: int, *, created: bool) -> schemas.Message:
     return message
 
 
+# execute, not insert: the new row's id is not wanted (on PostgreSQL, reading it would
+# wait for the server where the write alone is pipelined)
+_AUDIT = "INSERT INTO audit_log (at, actor_id, action, target, detail) VALUES (?, ?, ?, ?, ?)"
+_TIMELINE = (
+    "INSERT INTO ticket_timeline (ticket_id, at, actor_id, action, old, new) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
 def audit(tx: Tx, actor_id: int | None, action: str, target: str | None, **detail: Any) -> None:
-    tx.insert(
-        "audit_log",
-        {
-            "at": tx.now_iso,
-            "actor_id": actor_id,
-            "action": action,
-            "target": target,
-            "detail": dumps(detail),
-        },
-    )
+    tx.execute(_AUDIT, (tx.now_iso, actor_id, action, target, dumps(detail)))
 
 
 def timeline(
     tx: Tx, ticket_id: int, actor_id: int | None, action: str, old: Any = None, new: Any = None
 ) -> None:
-    tx.insert(
-        "ticket_timeline",
-        {
-            "ticket_id": ticket_id,
-            "at": tx.now_iso,
-            "actor_id": actor_id,
-            "action": action,
-            "old": None if old is None else str(old),
-            "new": None if new is None else str(new),
-        },
+    tx.execute(
+        _TIMELINE,
+        (
+            ticket_id,
+            tx.now_iso,
+            actor_id,
+            action,
+            None if old is None else str(old),
+            None if new is None else str(new),
+        ),
     )
 
 

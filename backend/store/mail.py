@@ -66,6 +66,10 @@ def add_mailbox(tx: Tx, address: str, display_name: str | None) -> Mailbox:
         )
     found = tx.one("SELECT id, address, display_name FROM email_channels WHERE address = ?", (key,))
     assert found is not None
+    tx.emit(
+        schemas.EventType.mailbox_updated,
+        schemas.MailboxState(id=found["id"], address=found["address"]),
+    )
     return _channel(found)
 
 
@@ -154,6 +158,10 @@ def remove_mailbox(tx: Tx, mailbox_id: int, actor_id: int | None = None) -> Mail
         f"Not sent: the mailbox {row['address']} was disconnected before it went out.",
     )
     conv.audit(tx, actor_id, "mailbox.remove", f"mailbox:{mailbox_id}", address=row["address"])
+    tx.emit(
+        schemas.EventType.mailbox_updated,
+        schemas.MailboxState(id=mailbox_id, address=row["address"], removed=True),
+    )
     return _channel(row)
 
 
@@ -197,6 +205,7 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
             **({"auth": record.auth} if record.auth else {}),
             **({"attachments": len(media_ids)} if media_ids else {}),
             **({"left_out": list(record.left_out)} if record.left_out else {}),
+            **({"files": list(map(file_entry, media_ids, record.files))} if media_ids else {}),
         }
     }
     message_id = conv.insert_message(
@@ -336,6 +345,18 @@ def _thread(
         (schemas.ChannelType.email.value, ticket_id),
     )
     return conv.InboundThread(thread_id, ticket_id, True, None, schemas.TicketStatus.new)
+
+
+def file_entry(media_id: int, file: EmailFile) -> dict[str, object]:
+    """One of a mail's files as the message's content lists it (``Message.attachments``):
+    an e-mail's media rows never change once written."""
+    return {
+        "id": media_id,
+        "filename": file.filename,
+        "mime_type": file.mime_type,
+        "size": file.size,
+        "sha256": file.sha256,
+    }
 
 
 def _media(tx: Tx, file: EmailFile) -> int:

@@ -157,12 +157,13 @@ def queue_email(
     domain = mailbox["address"].partition("@")[2]
     header_id = f"<ttydesk.{uuid.uuid4().hex}@{domain}>"
     more: list[int] = []
+    listed: list[dict[str, object]] = []
     if isinstance(request, schemas.SendText):
         text, media_id, caption = request.text, None, None
     else:
         text, media_id, caption = request.caption or "", request.media_id, request.caption
         more = [mid for mid in dict.fromkeys(request.more_media_ids) if mid != media_id]
-        _mail_files(tx, media_id, more)
+        listed = _mail_files(tx, media_id, more)
     message_id = conv.insert_message(
         tx,
         thread_id=thread_id,
@@ -180,7 +181,7 @@ def queue_email(
                 "from": mailbox["address"],
                 "to": [to],
                 **({"cc": cc} if cc else {}),
-                **({"attachments": 1 + len(more)} if media_id else {}),
+                **({"attachments": 1 + len(more), "files": listed} if media_id else {}),
             }
         },
         from_number=mailbox["address"],
@@ -227,15 +228,27 @@ def queue_email(
     return message_id
 
 
-def _mail_files(tx: Tx, media_id: int, more: list[int]) -> None:
-    """The uploaded files of one e-mail exist and fit in it (``check_mail_files``)."""
+def _mail_files(tx: Tx, media_id: int, more: list[int]) -> list[dict[str, object]]:
+    """The uploaded files of one e-mail exist and fit in it (``check_mail_files``); as the
+    message's content lists them (``mail.file_entry``)."""
     files: list[MailFile] = []
+    listed: list[dict[str, object]] = []
     for mid, field in [(media_id, "media_id"), *((mid, "more_media_ids") for mid in more)]:
         media = tx.one("SELECT * FROM media WHERE id = ?", (mid,))
         if media is None or media["direction"] != schemas.Direction.outbound or not media["path"]:
             raise InvalidField(f"There is no uploaded file with the id {mid}.", field=field)
         files.append(MailFile(media["filename"] or f"file {mid}", media["size"] or 0))
+        listed.append(
+            {
+                "id": mid,
+                "filename": media["filename"],
+                "mime_type": media["mime_type"],
+                "size": media["size"],
+                "sha256": media["sha256"],
+            }
+        )
     check_mail_files(files, field="more_media_ids" if more else "media_id")
+    return listed
 
 
 def requeue_email(tx: Tx, message_id: int) -> bool:

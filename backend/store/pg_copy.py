@@ -90,7 +90,9 @@ def _empty(conn: psycopg.Connection, tables: list[str]) -> None:
 
 def copy_to_postgresql(sqlite_path: Path, conn: psycopg.Connection) -> dict[str, int]:
     """Copy every table of the SQLite database at ``sqlite_path`` into the (migrated,
-    empty) PostgreSQL database of ``conn``; returns the rows copied per table."""
+    empty) PostgreSQL database of ``conn``; returns the rows copied per table. The copied
+    tables are then analysed: until autovacuum comes round, a query on them would be
+    planned as for empty tables (a search that scans what it should look up)."""
     sqlite = connect_sqlite(sqlite_path, readonly=True)
     try:
         with conn.transaction():
@@ -111,6 +113,9 @@ def copy_to_postgresql(sqlite_path: Path, conn: psycopg.Connection) -> dict[str,
                 copied = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
                 if copied != (count,):
                     raise CopyError(f"{table}: {count} rows in SQLite, {copied} copied")
+        with conn.transaction():
+            for table in tables:
+                conn.execute(f"ANALYZE {table}")  # type: ignore[arg-type]
         return counts
     finally:
         sqlite.close()

@@ -34,8 +34,12 @@ log = logging.getLogger(__name__)
 CHANNEL = "ttydesk_events"
 POLL_SECONDS = 1.0
 RETRY_SECONDS = 1.0
-TAKE_NUMBERS = "UPDATE event_counter SET last = last + %s WHERE id = 1 RETURNING last"
-INSERT_EVENT = "INSERT INTO events (seq, type, payload, at) VALUES (%s, %s, %s, %s)"
+# the numbers, and the other processes' followers woken at COMMIT, in one round trip
+TAKE_NUMBERS = (
+    "UPDATE event_counter SET last = last + %s WHERE id = 1 "
+    f"RETURNING last, pg_notify('{CHANNEL}', last::text)"
+)
+INSERT_EVENT = "INSERT INTO events (seq, type, payload, at, entity_id) VALUES (%s, %s, %s, %s, %s)"
 
 
 def frame(seq: int, event_type: str, data: dict[str, Any] | BaseModel) -> str:
@@ -48,10 +52,12 @@ def append_events(
     conn: psycopg.Connection,
     events: Sequence[tuple[str, dict[str, Any] | BaseModel]],
     at: str,
+    entities: Sequence[int] = (),
 ) -> list[CommittedEvent]:
     """Number and log ``(type, data)`` events in ``conn``'s open transaction; call it as the
     transaction's last statement before COMMIT (it holds the log's lock until then). They
-    are committed events once that COMMIT returns."""
+    are committed events once that COMMIT returns. ``entities``: each event's row, for a
+    snapshot event (0: none), as SQLite's log names it."""
     if not events:
         return []
     row = conn.execute(TAKE_NUMBERS, (len(events),)).fetchone()
@@ -62,11 +68,12 @@ def append_events(
         CommittedEvent(seq, event_type, frame(seq, event_type, data))
         for seq, (event_type, data) in enumerate(events, start=first)
     ]
+    rows = [
+        (event.seq, event.type, event.frame, at, (entities[index] or None) if entities else None)
+        for index, event in enumerate(committed)
+    ]
     with conn.cursor() as cursor:
-        cursor.executemany(
-            INSERT_EVENT, [(event.seq, event.type, event.frame, at) for event in committed]
-        )
-    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(committed[-1].seq)))
+        cursor.executemany(INSERT_EVENT, rows)
     return committed
 
 

@@ -3,9 +3,10 @@
 ``PostgresStore`` is made of the same area mixins as the SQLite store; what differs is
 the engine under ``self.writer`` and ``self.readers``:
 
-- ``PgWriter.run(fn)`` runs a transaction function on a pooled connection on a worker
-  thread, one at a time in this process (the areas' check-then-write rules assume one
-  writer, as SQLite's does), with a ``PgStoreTx`` that speaks the ``Tx`` interface;
+- ``PgWriter.run(fn)`` runs a transaction function on a pooled connection on the
+  writer's thread, one transaction at a time in this process (the areas' check-then-write
+  rules assume one writer, as SQLite's does), with a ``PgStoreTx`` that speaks the ``Tx``
+  interface; waiting replayable functions share a transaction (group commit);
 - ``PgReaders`` reads on the pool, rows indexed by name and by position as
   ``sqlite3.Row``;
 - every statement goes through ``pg_dialect.translate`` (once per SQL string);
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +57,7 @@ from backend.store.pg_engine import PgEngine
 from backend.store.pg_events import EventFollower, append_events, frame, newest_seq
 from backend.store.pg_presence import PresenceRelay
 from backend.store.pg_search import snippet
+from backend.store.search import SUBJECT_MATCH
 from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
 
@@ -65,6 +68,12 @@ T = TypeVar("T")
 # how long a write waits for the follower to publish its events before it returns anyway
 # (the events are logged: clients get them when the follower catches up)
 PUBLISH_WAIT_SECONDS = 10.0
+# the most replayable jobs one transaction takes (a job holds the locks it took, the
+# routing lock among them, until the transaction commits)
+MAX_BATCH = 100
+# the message search's windows, newest first (``PostgresStore._message_hits``): a word in
+# one message in a hundred fills a page from the first; a rare one costs a few index reads
+SEARCH_WINDOWS = (20_000, 80_000, 320_000)
 CHANGED_A_ROW = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
 
 
@@ -112,28 +121,55 @@ def row_maker(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
 
 
 class Cursor:
-    """What ``Tx.execute`` returns: rows, ``rowcount`` and ``lastrowid``."""
+    """What ``Tx.execute`` returns: rows, ``rowcount`` and ``lastrowid``.
 
-    def __init__(self, cursor: psycopg.Cursor[Any], returns_id: bool) -> None:
+    On the writer's connection, which runs in pipeline mode, a statement is sent without
+    waiting for its result: the round trip is paid only when a result is asked for (rows,
+    ``rowcount``, ``lastrowid``), and then for every statement sent before it at once.
+    Statements whose results nobody reads (most UPDATEs, the full-text rows, the event
+    log) thus cost no wait of their own; an error of one is raised when the next result
+    is asked for, or at the latest before COMMIT (the whole transaction fails)."""
+
+    def __init__(
+        self,
+        cursor: psycopg.Cursor[Any],
+        returns_id: bool,
+        pipeline: psycopg.Pipeline | None = None,
+    ) -> None:
         self._cursor = cursor
-        self.lastrowid = 0
-        self._rows: list[Any] | None = None
-        if returns_id:
-            rows = cursor.fetchall() if cursor.description else []
-            self.lastrowid = int(rows[-1][0]) if rows else 0
-            self._rows = []
+        self._pipeline = pipeline
+        self._returns_id = returns_id  # its rows are the ``RETURNING id`` added for lastrowid
+        self._lastrowid: int | None = None if returns_id else 0
+
+    def _ready(self) -> None:
+        """Wait for the statement's result, in pipeline mode."""
+        if self._pipeline is not None and self._cursor.pgresult is None:
+            self._pipeline.sync()
+
+    @property
+    def lastrowid(self) -> int:
+        """The id of the row inserted (waited for only when asked: an insert whose id
+        nobody reads, a timeline's line, costs no round trip of its own)."""
+        if self._lastrowid is None:
+            self._ready()
+            rows = self._cursor.fetchall() if self._cursor.description else []
+            self._lastrowid = int(rows[-1][0]) if rows else 0
+        return self._lastrowid
 
     @property
     def rowcount(self) -> int:
+        self._ready()
         return self._cursor.rowcount
 
     def fetchone(self) -> Any:
-        if self._rows is not None or self._cursor.description is None:
+        self._ready()
+        if self._returns_id or self._cursor.description is None:
             return None
         return self._cursor.fetchone()
 
     def fetchall(self) -> list[Any]:
-        if self._rows is not None or self._cursor.description is None:
+        self._ready()
+        if self._returns_id or self._cursor.description is None:
             return []
         return self._cursor.fetchall()
 
@@ -141,15 +177,23 @@ class Cursor:
         return iter(self.fetchall())
 
 
-def run_sql(conn: psycopg.Connection[Any], sql: str, params: Any = ()) -> Cursor:
+def run_sql(
+    conn: psycopg.Connection[Any],
+    sql: str,
+    params: Any = (),
+    pipeline: psycopg.Pipeline | None = None,
+    *,
+    prepare: bool | None = None,
+) -> Cursor:
+    """``prepare``: as psycopg's (None: prepared once it has run a few times)."""
     statement = translate(sql)
     cursor = conn.cursor(row_factory=row_maker)
     try:
-        cursor.execute(statement.sql, parameters(statement, params))  # type: ignore[arg-type]
+        cursor.execute(statement.sql, parameters(statement, params), prepare=prepare)  # type: ignore[arg-type]
     except psycopg.Error as exc:
         exc.add_note(f"as PostgreSQL ran it: {statement.sql}")  # the statement, no values
         raise
-    return Cursor(cursor, statement.returns_id)
+    return Cursor(cursor, statement.returns_id, pipeline)
 
 
 _INSERTS: dict[tuple[str, ...], str] = {}
@@ -166,15 +210,16 @@ class PgStoreTx:
     pending: list[tuple[str, dict[str, Any] | BaseModel | None, int]] = field(default_factory=list)
     events: list[CommittedEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    pipeline: psycopg.Pipeline | None = None  # the writer's: results are waited for when read
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
-        return run_sql(self.conn, sql, params)
+        return run_sql(self.conn, sql, params, self.pipeline)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         statement = translate(sql)
         cursor = self.conn.cursor(row_factory=row_maker)
         cursor.executemany(statement.sql, [parameters(statement, row) for row in rows])  # type: ignore[arg-type]
-        return Cursor(cursor, False)
+        return Cursor(cursor, False, self.pipeline)
 
     def one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         return self.execute(sql, params).fetchone()
@@ -234,15 +279,15 @@ _SNAPSHOTS: dict[str, Callable[[Any, int], BaseModel]] = {
 
 
 def _events_of(
-    tx: PgStoreTx,
+    tx: PgStoreTx, pending: list[tuple[str, dict[str, Any] | BaseModel | None, int]]
 ) -> tuple[list[tuple[str, dict[str, Any] | BaseModel]], list[int]]:
-    """The transaction's events with the snapshots built from their rows as they are
-    now (one whose row is gone is left out, as SQLite's ``BatchBuffer`` does), and each
+    """A transaction's ``pending`` events with the snapshots built (read through ``tx``)
+    from their rows as they are now (one whose row is gone is left out, as SQLite's ``BatchBuffer`` does), and each
     event's entity id (0: not a snapshot)."""
     events: list[tuple[str, dict[str, Any] | BaseModel]] = []
     entities: list[int] = []
     built: dict[tuple[str, int], BaseModel | None] = {}
-    for event_type, data, entity_id in tx.pending:
+    for event_type, data, entity_id in pending:
         if data is None:
             key = (event_type, entity_id)
             if key not in built:
@@ -258,20 +303,46 @@ def _events_of(
     return events, entities
 
 
-class PgWriter:
-    """Runs transaction functions one at a time (in this process) on the engine's pool;
-    ``run`` returns once the follower has published the events of its transaction."""
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[PgStoreTx], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
 
-    def __init__(self, engine: PgEngine, *, now: Callable[[], datetime]) -> None:
+    @property
+    def replayable(self) -> bool:
+        return bool(getattr(self.fn, "replayable", False))
+
+
+# what a job's ``run`` is told: whether it ran, its result or exception, the events of its
+# transaction, and its after-commit callbacks
+_Outcome = tuple[bool, Any, list[CommittedEvent], list[Callable[[], None]]]
+
+
+class PgWriter:
+    """Runs transaction functions one transaction at a time (in this process) on the
+    engine's pool, on a thread of its own, with group commit as SQLite's writer has it:
+    the replayable functions waiting in a row (``engine.replayable``: inbound messages,
+    echoes, calls) run one after the other in one transaction, numbered and committed
+    together (one COMMIT, one WAL flush, one turn at the event counter for them all); if
+    one of them fails, that transaction is rolled back and each is run again in one of
+    its own, where only the failing one fails. Any other function runs in a transaction
+    of its own, in its turn. ``run`` returns once the follower has published the events
+    of its transaction."""
+
+    def __init__(
+        self, engine: PgEngine, *, now: Callable[[], datetime], max_batch: int = MAX_BATCH
+    ) -> None:
         self._engine = engine
         self._now = now
-        self._lock = threading.Lock()
+        self._max_batch = max_batch
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
         self._newest = 0
         self.follower: EventFollower | None = None
         self.transactions = 0
         self.changed = 0  # transactions that changed a row
         self.followed = 0  # pages of events the follower has published
-        self._open = False
 
     @property
     def batches(self) -> int:
@@ -294,15 +365,23 @@ class PgWriter:
     def start(self) -> None:
         with self._engine.pool.connection() as conn:
             self._newest = newest_seq(conn)
-        self._open = True
+        self._thread = threading.Thread(target=self._run, name="ttydesk-pg-writer", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        self._open = False
+        """After the jobs already given have run."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._jobs.put(None)
+            thread.join()
 
     async def run(self, fn: Callable[[PgStoreTx], T]) -> T:
-        if not self._open:
+        if self._thread is None:
             raise RuntimeError("the store is not open")
-        result, callbacks, events = await asyncio.to_thread(self._write, fn)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_Outcome] = loop.create_future()
+        self._jobs.put(_Job(fn, future, loop))
+        ok, value, events, callbacks = await future
         if events:
             await self._published(events)
         for callback in callbacks:
@@ -310,7 +389,9 @@ class PgWriter:
                 callback()
             except Exception:
                 log.exception("after-commit callback failed")
-        return result
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
 
     async def _published(self, events: list[CommittedEvent]) -> None:
         follower = self.follower
@@ -325,40 +406,110 @@ class PgWriter:
                 "the event log's follower is behind event %s: answering anyway", events[-1].seq
             )
 
-    def _write(
-        self, fn: Callable[[PgStoreTx], T]
-    ) -> tuple[T, list[Callable[[], None]], list[CommittedEvent]]:
-        with self._lock:
-            now = self._now()
-            with self._engine.pool.connection() as conn:
-                tx = PgStoreTx(conn, now, iso(now) or "", self.newest_seq + 1)
-                result = fn(tx)
+    def _run(self) -> None:
+        while True:
+            first = self._jobs.get()
+            if first is None:
+                return
+            batch = [first]
+            stop_after = self._drain(batch)
+            for jobs in _turns(batch):
+                outcomes = self._commit_together(jobs) if len(jobs) > 1 else None
+                if outcomes is None:
+                    outcomes = [self._commit_alone(job) for job in jobs]
+                for job, outcome in zip(jobs, outcomes, strict=True):
+                    _settle(job, outcome)
+            if stop_after:
+                return
+
+    def _drain(self, batch: list[_Job]) -> bool:
+        """Add the waiting jobs to ``batch`` (up to the maximum); True if told to stop."""
+        while len(batch) < self._max_batch:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                return False
+            if job is None:
+                return True
+            batch.append(job)
+        return False
+
+    def _commit_alone(self, job: _Job) -> _Outcome:
+        try:
+            ((value, callbacks),), events = self._commit([job])
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
+            return False, exc, [], []
+        return True, value, events, callbacks
+
+    def _commit_together(self, jobs: list[_Job]) -> list[_Outcome] | None:
+        """Replayable jobs in one transaction; None (rolled back) if one of them failed."""
+        try:
+            done, events = self._commit(jobs)
+        except BaseException:  # noqa: BLE001 - each runs again alone, where it is handed over
+            log.debug("a job of a group commit failed: each runs alone", exc_info=True)
+            return None
+        # every job's caller waits for the events of the whole transaction
+        return [(True, value, events, callbacks) for value, callbacks in done]
+
+    def _commit(
+        self, jobs: list[_Job]
+    ) -> tuple[list[tuple[Any, list[Callable[[], None]]]], list[CommittedEvent]]:
+        """Run ``jobs`` in one transaction and commit it: each one's result and
+        after-commit callbacks, and the transaction's events."""
+        now = self._now()
+        now_iso = iso(now) or ""
+        done: list[tuple[Any, list[Callable[[], None]]]] = []
+        with self._engine.pool.connection() as conn:
+            with conn.pipeline() as pipeline:
+                pending: list[tuple[str, dict[str, Any] | BaseModel | None, int]] = []
+                tx = PgStoreTx(conn, now, now_iso, self.newest_seq + 1, pipeline=pipeline)
+                for job in jobs:
+                    tx = PgStoreTx(conn, now, now_iso, tx.next_seq, pipeline=pipeline)
+                    done.append((job.fn(tx), tx.after_commit))
+                    pending += tx.pending
                 for statements in AFTER_BATCH:
                     for sql in statements:
                         run_sql(conn, sql)
-                pending, entities = _events_of(tx)
-                events = append_events(conn, pending, tx.now_iso)
-                # a snapshot's row, as SQLite's log names it (its frame is logged whole)
-                snapshots = [
-                    (entity, event.seq)
-                    for entity, event in zip(entities, events, strict=True)
-                    if entity
-                ]
-                if snapshots:
-                    with conn.cursor() as cursor:
-                        cursor.executemany(
-                            "UPDATE events SET entity_id = %s WHERE seq = %s", snapshots
-                        )
-                # a transaction gets an id when it first writes a row: the outbox's
-                # rounds that find nothing to do leave the counts cached
-                wrote = conn.execute(CHANGED_A_ROW).fetchone()
-            # committed when the pool's block ended without an exception
-            if events:
-                self._newest = max(self._newest, events[-1].seq)
-            self.transactions += 1
-            if wrote is not None and wrote[0]:
-                self.changed += 1
-            return result, tx.after_commit, events
+                logged, entities = _events_of(tx, pending)
+                events = append_events(conn, logged, now_iso, entities)
+                # a transaction gets an id when it first writes a row: the outbox's rounds
+                # that find nothing to do leave the counts cached (an event is a row)
+                wrote = bool(events) or bool(conn.execute(CHANGED_A_ROW).fetchone()[0])  # type: ignore[index]
+            # the pipeline's end waited for every result: an error of any statement was raised
+        # committed when the pool's block ended without an exception
+        if events:
+            self._newest = max(self._newest, events[-1].seq)
+        self.transactions += 1
+        if wrote:
+            self.changed += 1
+        return done, events
+
+
+def _turns(batch: list[_Job]) -> Iterator[list[_Job]]:
+    """The batch's transactions in order: each run of replayable jobs together, any
+    other job alone."""
+    run: list[_Job] = []
+    for job in batch:
+        if job.replayable:
+            run.append(job)
+            continue
+        if run:
+            yield run
+            run = []
+        yield [job]
+    if run:
+        yield run
+
+
+def _settle(job: _Job, outcome: _Outcome) -> None:
+    def settle() -> None:
+        if not job.future.done():
+            job.future.set_result(outcome)
+
+    try:
+        job.loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # its loop has closed: nobody waits for it any more
+        pass
 
 
 class PgReaders:
@@ -369,8 +520,12 @@ class PgReaders:
         self.background = self
 
     def _all(self, sql: str, params: Any) -> list[Any]:
+        # never prepared: a prepared statement is soon planned once for any values (a
+        # generic plan), and a search's plan depends on its words (a rare word from its
+        # index hits, a common one newest first): searches took 100-130 ms on such plans
+        # where a plan for their words took a few
         with self._engine.pool.connection() as conn:
-            return run_sql(conn, sql, params).fetchall()
+            return run_sql(conn, sql, params, prepare=False).fetchall()
 
     async def all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
         return await asyncio.to_thread(self._all, sql, params)
@@ -503,10 +658,37 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         frames = [(row[0], text) for row, text in logged_frames(rows, built)]
         return EventPage(frames, rows[-1][0] if rows else seq, len(rows) == limit)
 
+    async def _subject_hits(self, match, where, after, limit):  # type: ignore[no-untyped-def]
+        """As ``SearchStore._subject_hits`` with ``NOT EXISTS`` for its ``NOT IN``: the
+        same threads (``threads.contact_id`` is never NULL), but PostgreSQL runs ``NOT IN
+        (subquery)`` as a filter over a scan of every thread, and ``NOT EXISTS`` as an
+        anti-join of the subject's hits."""
+        clause = (
+            f"th.ticket_id IN ({SUBJECT_MATCH}) AND NOT EXISTS (SELECT 1 FROM contacts_fts "
+            "WHERE contacts_fts.rowid = th.contact_id AND contacts_fts MATCH ?)"
+        )
+        return await self._thread_stage("subject", clause, [match, match], where, after, limit)
+
     async def _message_hits(self, match, where, after, limit):  # type: ignore[no-untyped-def]
-        """As ``SearchStore._message_hits``; the snippet is cut here from the message's text
-        (the query reads it whole), as SQLite's ``snippet()`` cuts it around the match."""
-        hits = await super()._message_hits(match, where, after, limit)
+        """As ``SearchStore._message_hits``, newest window first: FTS5 hands its hits over
+        newest first and the query stops at the page's end, but a GIN index gives them in
+        no order, so a common word made PostgreSQL join every one of its hits (thousands)
+        to its message and thread to keep a page of them. Each window (``SEARCH_WINDOWS``
+        messages, then the rest) is a range of ids the index's hits are intersected with
+        before any row is read; the windows follow each other down, so the page is the
+        same. The snippet is cut here from the message's text (the query reads it whole),
+        as SQLite's ``snippet()`` cuts it around the match."""
+        below = after
+        if below is None:
+            newest = await self.readers.value("SELECT MAX(rowid) FROM messages_fts")
+            below = (newest or 0) + 1
+        hits = []
+        for size in (*SEARCH_WINDOWS, None):
+            at_least = below - size if size is not None and below - size > 1 else None
+            hits += await super()._message_hits(match, where, below, limit - len(hits), at_least)
+            if len(hits) >= limit or at_least is None:
+                break
+            below = at_least
         typed = fts5_words(match)
         for hit in hits:
             hit.snippet = snippet(hit.snippet or "", typed)

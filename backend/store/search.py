@@ -183,7 +183,9 @@ class SearchStore(StoreBase):
         clause = f"th.ticket_id IN ({SUBJECT_MATCH}) AND th.contact_id NOT IN ({CONTACT_MATCH})"
         return await self._thread_stage("subject", clause, [match, match], where, after, limit)
 
-    async def _message_hits(self, match, where, after, limit) -> list[_Hit]:
+    async def _message_hits(self, match, where, after, limit, at_least=None) -> list[_Hit]:
+        """``at_least``: only messages from that id on (PostgreSQL searches the newest
+        first, window by window)."""
         joins = where.joins()
         sql = (
             "SELECT messages_fts.rowid AS message_id, m.thread_id, m.kind, "
@@ -192,9 +194,16 @@ class SearchStore(StoreBase):
             f"JOIN threads th ON th.id = m.thread_id {joins} "
             f"WHERE messages_fts MATCH ? AND {where.where()}"
             + (" AND messages_fts.rowid < ?" if after is not None else "")
+            + (" AND messages_fts.rowid >= ?" if at_least is not None else "")
             + " ORDER BY messages_fts.rowid DESC LIMIT ?"
         )
-        args = [match, *where.params, *([after] if after is not None else []), limit]
+        args = [
+            match,
+            *where.params,
+            *([after] if after is not None else []),
+            *([at_least] if at_least is not None else []),
+            limit,
+        ]
         rows: list[sqlite3.Row] = await self.readers.all(sql, args)
         return [
             _Hit(

@@ -249,8 +249,9 @@ class UsageStore(StoreBase):
         the usage month the store's clock is in."""
         row = await self.readers.one(
             "SELECT COALESCE(th.business_number, th.phone_number_id, '') AS number, "
-            "c.country FROM threads th LEFT JOIN contacts c ON c.id = th.contact_id "
-            "WHERE th.id = ?",
+            "c.country, mb.removed_at AS mailbox_removed_at FROM threads th "
+            "LEFT JOIN contacts c ON c.id = th.contact_id "
+            "LEFT JOIN email_channels mb ON mb.id = th.email_channel_id WHERE th.id = ?",
             (thread_id,),
         )
         if row is None:
@@ -266,6 +267,7 @@ class UsageStore(StoreBase):
         )
         return schemas.SendPrices(
             email_from=email_from,
+            mailbox_removed=row["mailbox_removed_at"] is not None,
             thread_id=thread_id,
             business_number=row["number"],
             market=market,

@@ -151,11 +151,12 @@ class OutboxWorker:
             self._wake.clear()
             try:
                 await self.run_once()
+                idle = await self._idle_time()  # a store call too: its failure ends no loop
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("the outbox loop failed; trying again")
-            idle = await self._idle_time()
+                idle = self.poll_interval
             # asyncio.timeout, not 3.11's wait_for: wait_for swallows a cancel that arrives
             # with the wake-up (a send finishing as the app stops), and stop() then waited
             # for this loop forever

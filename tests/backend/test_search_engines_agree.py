@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from backend.store import PostgresStore
+from backend.store import PostgresStore, postgres
 from tests.bench.corpus import SEARCH_QUERIES
 from tests.bench.generate import build
 from tests.support import LiveBackend
@@ -20,6 +20,7 @@ THREADS = 300
 MESSAGES = 3_000
 VIEWS = ["builtin:all_open", "builtin:mine", "builtin:unassigned", "builtin:closed", "1"]
 PAGES = 2  # pages of each search compared (the second only where the first is full)
+WINDOWS = (40, 160, 640)  # messages
 
 
 async def found_by(backend: LiveBackend, token: str) -> dict[tuple[str, str], Any]:
@@ -50,8 +51,11 @@ async def found_by(backend: LiveBackend, token: str) -> dict[tuple[str, str], An
 
 
 async def test_the_same_queries_find_the_same_threads_on_both_engines(
-    tmp_path: Path, postgresql_url: str
+    tmp_path: Path, postgresql_url: str, monkeypatch: pytest.MonkeyPatch
 ):
+    # PostgreSQL searches messages newest window first: windows this small make pages
+    # that span several of them (the default's first window holds all 3,000 messages)
+    monkeypatch.setattr(postgres, "SEARCH_WINDOWS", WINDOWS)
     meta = build(THREADS, MESSAGES, tmp_path / "generated")
     target = PostgresStore(postgresql_url, pool_size=1)
     await target.open()

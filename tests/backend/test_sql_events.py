@@ -226,6 +226,13 @@ async def test_message_json_equals_the_wire_model_for_every_kind(store):
         def add(**kw) -> int:
             return conv.insert_message(tx, thread_id=thread.id, **kw)
 
+        mail_files = [  # an e-mail's files (store/mail.py's file_entry)
+            {"id": media, "filename": "sticker.webp", "mime_type": "image/webp",
+             "size": 2048, "sha256": "ab" * 32},
+            {"id": bare_media, "filename": "b.txt", "mime_type": "text/plain", "size": 3,
+             "sha256": None},
+        ]  # fmt: skip
+
         plain = add(direction="in", kind="text", text='Hola \x07 ‮ "quoted" \\ 😊', wamid="w1")
         ids = [
             plain,
@@ -302,6 +309,25 @@ async def test_message_json_equals_the_wire_model_for_every_kind(store):
                 text="to the unknown",
                 wamid="w8",
                 reply_to_wamid="wamid.not-here",
+            ),
+            *(
+                add(
+                    direction="in",
+                    kind=kind,
+                    text="The papers",
+                    media_id=media,
+                    quarantine_rule=rule,
+                    content={
+                        "email": {
+                            "subject": "Papers",
+                            "from": "ana@example.com",
+                            "to": ["support@acme.test"],
+                            "attachments": 2,
+                            "files": mail_files,
+                        }
+                    },
+                )  # fmt: skip
+                for kind, rule in (("text", None), ("quarantined", "dmarc_fail"))
             ),
             add(
                 direction="out",

@@ -19,6 +19,7 @@ import pytest
 from backend.email.channel import FETCHERS, LISTENER, OUTBOX
 from backend.email.smtp_listener import SupportMailbox
 from backend.keys import SERVICES
+from backend.store import EmailRecord
 from tests.backend.wsclient import LiveClient
 from tests.email.dovecot import PASSWORD, USER, Dovecot
 from tests.email.test_connect_mailbox import run_cli, until
@@ -426,3 +427,27 @@ async def test_a_mailbox_connected_by_the_admin_command_is_fetched_by_a_running_
     assert "a running server follows within a few seconds" in out
     await append(dovecot, "INBOX", mail_to(USER, 1))
     await until(lambda: _has(desk, "body 1"))  # no restart
+
+
+async def test_removing_a_mailbox_and_connecting_it_again_is_told_live_and_by_send_price(
+    desk: LiveBackend,
+):
+    mailbox = await desk.store.connect_mailbox(USER, "Acme Support", {})
+    stored = await desk.store.ingest_email(
+        EmailRecord(message_id="<sp@example.com>", mailbox=USER, sender="ana@example.com",
+                    subject="Hello", text="Hi there", to=(USER,))
+    )  # fmt: skip
+    price = f"/api/v1/threads/{stored.thread_id}/send-price"
+    async with desk.client(desk.agent_token) as client:
+        assert (await client.get(price)).json()["mailbox_removed"] is False
+        async with LiveClient.connect(desk, desk.agent_token) as live:
+            async with desk.client(desk.admin_token) as admin:
+                removed = await admin.delete(f"/api/v1/mailboxes/{mailbox.id}")
+                assert removed.status_code == 204
+            told = (await live.next_of("mailbox.updated", timeout=10))["data"]
+            assert told == {"id": mailbox.id, "address": USER, "removed": True}
+            assert (await client.get(price)).json()["mailbox_removed"] is True
+            await desk.store.connect_mailbox(USER, "Acme Support", {})
+            told = (await live.next_of("mailbox.updated", timeout=10))["data"]
+            assert told == {"id": mailbox.id, "address": USER, "removed": False}
+        assert (await client.get(price)).json()["mailbox_removed"] is False

@@ -147,3 +147,46 @@ async def test_a_reply_longer_than_a_message_may_be_is_refused_and_kept(desk):
         await wait_for(lambda: "Not sent" in str(status.content))
         assert "4096" in str(status.content) and not composer.sending
         assert composer.text == "x" * 4097
+
+
+async def test_every_file_of_a_received_mail_is_shown_and_the_third_opens(
+    tmp_path: Path, monkeypatch
+):
+    from tests.email.test_inbound_wiring import mail, send
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("DISPLAY", raising=False)  # no viewer: opening saves it and says where
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    backend = LiveBackend(tmp_path, overrides={"email": {"addresses": [SUPPORT], "listen_port": 0}})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        letter = mail("The papers you asked for.", message_id="<three@example.com>")
+        letter.add_attachment(PDF, maintype="application", subtype="pdf", filename="invoice.pdf")
+        letter.add_attachment(PNG, maintype="image", subtype="png", filename="photo.png")
+        letter.add_attachment(b"Size 42\n", maintype="text", subtype="plain", filename="notes.txt")
+        await send(backend, letter)
+        [thread] = (await backend.store.list_threads()).items
+        app = make_app(backend.url, backend.agent_token)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await inbox_ready(app)
+            await open_thread(pilot, screen, thread.id)
+            await wait_for(lambda: "notes.txt" in screen_text(app))
+            text = screen_text(app)
+            assert "1. invoice.pdf · application/pdf · 48 B" in text
+            assert "2. photo.png · image/png · 72 B" in text
+            assert "3. notes.txt · text/plain · 8 B" in text
+            assert "attachments" not in text  # each file is listed, not counted
+            screen.log_widget.focus()
+            await pilot.press("x")  # several: which one?
+            await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+            await pilot.press(*"notes", "enter")
+            await wait_for(lambda: app.screen is screen)
+            cache = tmp_path / "cache" / "ttydesk" / "media"
+            await wait_for(lambda: any(cache.glob("*-notes.txt")))
+            [opened] = cache.glob("*-notes.txt")
+            assert opened.read_bytes() == b"Size 42\n"
+            said = f"No viewer here (SSH?). Saved to {opened}"
+            await wait_for(lambda: any(n.message == said for n in app._notifications))
+    finally:
+        await backend.stop()

@@ -273,3 +273,41 @@ async def test_the_channel_switch_no_longer_offers_e_mail_once_its_mailbox_is_re
         assert draft.json()["text"] == "by mail"
     finally:
         await backend.stop()
+
+
+async def test_a_thread_of_a_removed_mailbox_says_so_and_reconnecting_clears_it_live(
+    tmp_path: Path,
+):
+    backend = LiveBackend(tmp_path, overrides={"email": {"addresses": []}})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        mailbox = await backend.store.connect_mailbox(SUPPORT, "Acme Support", {})
+        stored = await backend.store.ingest_email(
+            EmailRecord(message_id="<gone@example.com>", mailbox=SUPPORT, sender=CUSTOMER,
+                        subject="Where is my order?", text="It has not arrived.", to=(SUPPORT,))
+        )  # fmt: skip
+        assert stored.thread_id is not None
+        app = make_app(backend.url, backend.agent_token)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await inbox_ready(app)
+            await open_thread(pilot, screen, stored.thread_id)
+            await wait_for(lambda: "Reply by e-mail · Subject:" in screen_text(app))
+            assert "disconnected" not in screen_text(app)
+            async with backend.client(backend.admin_token) as client:
+                removed = await client.delete(f"/api/v1/mailboxes/{mailbox.id}")
+                assert removed.status_code == 204
+            # before the agent types a word: the header and the composer say why
+            await wait_for(lambda: "by e-mail (mailbox disconnected)" in screen_text(app))
+            await wait_for(
+                lambda: (
+                    "Cannot reply: the mailbox support@acme.test was disconnected"
+                    in screen_text(app)
+                )
+            )
+            assert "Reply by e-mail" not in screen_text(app)
+            await backend.store.connect_mailbox(SUPPORT, "Acme Support", {})  # connected again
+            await wait_for(lambda: "Reply by e-mail · Subject:" in screen_text(app))
+            assert "disconnected" not in screen_text(app)
+    finally:
+        await backend.stop()

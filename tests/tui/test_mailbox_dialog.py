@@ -129,3 +129,38 @@ async def test_admin_edits_then_removes_a_mailbox_at_80x24(tmp_path: Path):
         assert listed["items"] == []
     finally:
         await stop_desk(desk)
+
+
+async def test_the_channels_tabs_own_keys_lead_the_footer_at_80_columns(tmp_path: Path):
+    from textual.widgets import Tabs
+
+    from tests.email.test_edit_remove_mailbox import body, relay_keeping
+    from tui.widgets.footer import KeyFooter
+
+    desk = await start_desk(tmp_path / "data", seed=False)
+    try:
+        async with relay_keeping() as port:
+            await desk.call("POST", "/mailboxes", json=body(port))
+            app = desk.make_app(desk.admin_token)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await inbox_ready(app, threads=False)
+                await pilot.press("f4")
+                await wait_for(lambda: isinstance(app.screen, SettingsScreen))
+                await wait_for(lambda: USER in _channels(app))
+                settings = app.screen
+                footer = settings.query_one(KeyFooter)
+                settings.query_one(Tabs).focus()
+                await pilot.press("right", "right", "right", "right")  # the Channels tab
+                await wait_for(lambda: settings.check_action("edit_mailbox", ()))
+                await wait_for(
+                    lambda: (
+                        "e Edit mailbox" in str(footer.render())
+                        and "x Remove mailbox" in str(footer.render())
+                    )
+                )
+                assert str(footer.render()).startswith("e Edit mailbox x Remove mailbox C Connect")
+                await pilot.press("left", "left", "left")  # the Profile tab: its save key leads
+                await wait_for(lambda: "^s Save signature" in str(footer.render()))
+                assert "Edit mailbox" not in str(footer.render())
+    finally:
+        await stop_desk(desk)

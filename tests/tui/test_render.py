@@ -156,3 +156,27 @@ def test_an_email_shows_its_subject_addresses_failed_checks_and_channel_mark():
     assert header.endswith("· by e-mail")
     whatsapp = render.header_line(message(text="hola"), contact_name="Ana", agent_name=str)
     assert "e-mail" not in whatsapp.plain
+
+
+def test_an_email_of_ours_with_three_files_lists_each_and_its_text_once():
+    files = [
+        {"id": 7, "filename": "photo.png", "mime_type": "image/png", "size": 72},
+        {"id": 8, "filename": "invoice.pdf", "mime_type": "application/pdf", "size": 2048},
+        {"id": 9, "filename": "notes\x1b[31m.txt", "mime_type": "text/plain", "size": 8},
+    ]
+    mail = message(
+        direction="out",
+        kind="document",
+        media={**files[0], "caption": "The papers."},
+        attachments=files,
+        channel_type="EMAIL",
+        email={"subject": "Papers", "sender": "support@acme.test", "to": ["lucia@example.com"],
+               "attachments": 3},
+    )  # fmt: skip
+    text = render.body(mail).plain
+    assert "📎 1. photo.png · image/png · 72 B  [x open · w save]\n" in text
+    assert "📎 2. invoice.pdf · application/pdf · 2.0 KB\n" in text
+    assert "📎 3. notes" in text and "\x1b" not in text  # a name is data
+    assert "attachments" not in text and "Document" not in text  # listed once, not counted
+    assert text.endswith("📎 3. notes␛[31m.txt · text/plain · 8 B\nThe papers.")
+    assert text.count("The papers.") == 1

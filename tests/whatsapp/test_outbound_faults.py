@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import sqlite3
 import time
 
 import pytest
@@ -272,3 +274,48 @@ async def test_stop_is_not_lost_when_a_send_wakes_the_outbox_at_the_same_moment(
     async with bound:
         await worker.stop()
     assert not bound.expired() and loop_task.done()
+
+
+async def test_a_pass_of_the_loop_that_fails_is_logged_and_the_loop_goes_on(tmp_path, caplog):
+    """The store failing under a running worker (refusing every claim, then its outbox
+    table gone for a moment: every look at the queue fails) costs passes, never the
+    worker: the operator's log says so, and once the store is back the send queued
+    meanwhile goes out by itself, without a restart or a new send to wake it."""
+    caplog.set_level(logging.ERROR, logger="backend.whatsapp.outbox")
+    env = await start_env(tmp_path / "data")
+    database = tmp_path / "data" / "ttydesk.db"
+
+    def alter(*statements: str) -> None:
+        with contextlib.closing(sqlite3.connect(database, timeout=10)) as conn:
+            for statement in statements:
+                conn.execute(statement)
+            conn.commit()
+
+    async def failed_pass(error: str) -> logging.LogRecord | None:
+        for record in caplog.records:
+            if (
+                record.name == "backend.whatsapp.outbox"
+                and record.getMessage() == "the outbox loop failed; trying again"
+                and record.exc_info is not None
+                and error in str(record.exc_info[1])
+            ):
+                return record
+        return None
+
+    try:
+        await env.connect_channel()
+        thread = await env.customer_writes()
+        alter(
+            "CREATE TRIGGER refuse_claims BEFORE UPDATE OF state ON outbox "
+            "WHEN NEW.state = 'in_flight' BEGIN SELECT RAISE(ABORT, 'no claims now'); END"
+        )
+        message = (await env.send(thread["id"], {"kind": "text", "text": "still here"})).json()
+        await env.until(lambda: failed_pass("no claims now"))
+        alter("ALTER TABLE outbox RENAME TO outbox_away")
+        await env.until(lambda: failed_pass("no such table: outbox"))
+        alter("ALTER TABLE outbox_away RENAME TO outbox", "DROP TRIGGER refuse_claims")
+        assert (await env.message(message["id"])).status == "queued"
+        sent = await env.wait_message(message["id"], lambda m: m.status in SENT)
+        assert [item["wamid"] for item in await env.sent(CUSTOMER)] == [sent.wamid]
+    finally:
+        await stop_env(env)

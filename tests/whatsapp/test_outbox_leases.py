@@ -7,6 +7,7 @@ engines (tests/conftest.py ON_BOTH_ENGINES)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,10 +15,12 @@ from typing import Any
 import pytest
 
 from backend.store import Lease
+from backend.store.statuses import StatusRecord, apply_status
 from backend.whatsapp.graph import GraphClient
 from backend.whatsapp.outbox import AMBIGUOUS_REASON, OutboxWorker
 from tests.whatsapp import outbound_fixtures as fx
 from tests.whatsapp.outbound_fixtures import CUSTOMER, GraphProxy, WhatsAppEnv
+from tests.whatsapp.test_outbox_sends import assert_told_of_changes, message_events
 
 short_ambiguous_wait = fx.short_ambiguous_wait
 
@@ -144,3 +147,68 @@ async def test_a_worker_that_stops_mid_send_hands_its_lease_back(env):
         proxy.gate.set()
         await graph.close()
         await proxy.server.close()
+
+
+async def test_an_answer_after_the_send_was_taken_for_ambiguous_still_sends_it(env):
+    """A worker stalled past its lease: a neighbour took its send for ambiguous
+    ("checking") and then Meta's answer reached the stalled worker. The message is sent,
+    with that wamid, and the end of the wait fails nothing."""
+    store = env.backend.store
+    thread = await env.customer_writes()
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    now = datetime.now(UTC)
+    await store.claim_outbox(now, 5, Lease("stalled", now - timedelta(seconds=1)))
+    assert await store.expire_outbox_leases(now + timedelta(seconds=60), now) == 1
+    await env.wait_message(message_id, lambda m: m.status == "checking")
+    await store.outbox_sent(message_id, "wamid.late-answer", "accepted")
+    sent = await env.message(message_id)
+    assert (sent.status, sent.wamid) == ("sent", "wamid.late-answer")
+    assert await store.resolve_ambiguous(now + timedelta(seconds=61), AMBIGUOUS_REASON) == []
+    assert (await env.message(message_id)).status == "sent"
+    assert_told_of_changes(await message_events(env, message_id))  # checking, then sent
+
+
+async def test_a_send_a_sending_status_beat_is_sent_by_its_answer(env):
+    """Statuses are taken leniently: a "sending" one that beat the answer (attached by our
+    opaque data) leaves the message "sending"; the answer then makes it sent."""
+    store = env.backend.store
+    thread = await env.customer_writes()
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    now = datetime.now(UTC)
+    await store.claim_outbox(now, 5, Lease("worker", now + timedelta(seconds=60)))
+    early = StatusRecord(
+        wamid="wamid.early",
+        status="sending",
+        at=now,
+        phone_number_id=fx.PHONE_ID,
+        opaque=f"ttydesk:{message_id}",
+    )
+    result = await store.write(functools.partial(apply_status, record=early))
+    assert (result.outcome, result.message_id) == ("applied", message_id)
+    assert (await env.message(message_id)).status == "sending"
+    await store.outbox_sent(message_id, "wamid.early", "accepted")
+    assert (await env.message(message_id)).status == "sent"
+
+
+async def test_an_ambiguous_send_a_status_names_is_settled_and_the_wait_fails_nothing(env):
+    """A status that names a send taken for ambiguous (by our opaque data, here with the
+    lenient "sending") settles it at once: the end of the wait fails nothing."""
+    store = env.backend.store
+    thread = await env.customer_writes()
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    now = datetime.now(UTC)
+    await store.claim_outbox(now, 5, Lease("worker", now + timedelta(seconds=60)))
+    await store.outbox_ambiguous(message_id, now + timedelta(seconds=1), "no answer")
+    status = StatusRecord(
+        wamid="wamid.named",
+        status="sending",
+        at=now,
+        phone_number_id=fx.PHONE_ID,
+        opaque=f"ttydesk:{message_id}",
+    )
+    await store.write(functools.partial(apply_status, record=status))
+    assert await store.resolve_ambiguous(now + timedelta(seconds=2), AMBIGUOUS_REASON) == []
+    settled = await env.message(message_id)
+    assert settled.status != "failed" and settled.error_message is None
+    assert settled.wamid == "wamid.named"
+    assert await store.outbox_state(message_id) == "done"

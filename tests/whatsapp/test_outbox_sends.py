@@ -393,3 +393,73 @@ async def test_an_upload_that_times_out_is_retried_and_says_why(tmp_path, caplog
         )
     finally:
         await fx.stop_env(env)
+
+
+async def test_the_answer_alone_makes_the_message_and_its_ticket_sent(wa):
+    """With no status webhook yet (every one dropped), Meta's answer alone marks the
+    message sent, with its time, and moves its ticket's delivery status to sent."""
+    thread = await wa.customer_writes()
+    await wa.faults(drop_webhook_rate=1.0)
+    message = (await wa.send(thread["id"], {"kind": "text", "text": "on it"})).json()
+    sent = await wa.wait_message(message["id"], lambda m: m.status != "queued")
+    assert sent.status == "sent" and sent.wamid is not None and sent.sent_at is not None
+    ticket_status = await wa.backend.store.readers.value(
+        "SELECT t.last_delivery_status FROM tickets t JOIN threads th ON th.ticket_id = t.id "
+        "WHERE th.id = ?",
+        (thread["id"],),
+    )
+    assert ticket_status == "sent"
+    assert_told_of_changes(await message_events(wa, message["id"]))
+
+
+async def message_events(env: WhatsAppEnv, message_id: int) -> list[str]:
+    """The types of the logged events that carry this message, oldest first."""
+    logged = await env.backend.store.readers.all(
+        "SELECT type, payload FROM events WHERE type LIKE 'message.%' ORDER BY seq"
+    )
+    return [
+        row["type"]
+        for row in logged
+        if row["payload"] and json.loads(row["payload"])["data"].get("id") == message_id
+    ]
+
+
+def assert_told_of_changes(told: list[str]) -> None:
+    """Created once (when queued), then only changes: a client never gets it twice as new."""
+    assert len(told) >= 2 and told[0] == "message.created", told
+    assert told[1:] == ["message.updated"] * (len(told) - 1), told
+
+
+async def test_a_send_meta_refused_tells_the_clients_of_a_change(wa):
+    thread = await wa.customer_writes()
+    await wa.faults(fail_next=[{"kind": "error", "code": 131026, "http_status": 400}])
+    message = (await wa.send(thread["id"], {"kind": "text", "text": "hello"})).json()
+    await wa.wait_message(message["id"], lambda m: m.status == "failed")
+    assert_told_of_changes(await message_events(wa, message["id"]))
+
+
+async def test_a_template_meta_accepted_or_held_keeps_its_template(proxied):
+    """Meta answers a template send "accepted" (the simulator too): not kept; one held for
+    quality assessment keeps that beside the template it sent, which it does not lose."""
+    env, proxy = proxied
+    thread = await env.customer_writes()
+    template = {"kind": "template", "name": "hello_world", "language": "en_US"}
+
+    async def sent_content(message_id: int) -> dict[str, Any]:
+        await env.wait_message(message_id, lambda m: m.wamid is not None)
+        stored = await env.backend.store.readers.value(
+            "SELECT content FROM messages WHERE id = ?", (message_id,)
+        )
+        return json.loads(stored)
+
+    accepted = await sent_content((await env.send(thread["id"], template)).json()["id"])
+    assert accepted == {
+        "template_name": "hello_world",
+        "template_language": "en_US",
+        "variables": {},
+    }
+    held = {"id": "wamid.HELD2", "message_status": "held_for_quality_assessment"}
+    answer = {"messaging_product": "whatsapp", "messages": [held]}
+    proxy.script.append((200, "application/json", json.dumps(answer)))
+    kept = await sent_content((await env.send(thread["id"], template)).json()["id"])
+    assert kept == accepted | {"message_status": "held_for_quality_assessment"}

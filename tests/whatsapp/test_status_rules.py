@@ -315,3 +315,36 @@ async def test_a_template_status_is_matched_by_metas_id_before_name_and_language
     assert unknown is False
     assert await events_after(backend, seq, "template.updated") == []
     assert await counter(backend, "webhook.template_unknown") == 1
+
+
+async def test_a_status_that_changes_only_the_price_is_told_and_one_without_a_price_is_not(
+    backend, meta
+):
+    """The price is part of the wire Message: a late status that reprices a delivered
+    message (its state and times already there) tells the clients of the message, not of
+    its ticket, whose delivery status stays; one below its state without a pricing block
+    leaves the price, and so the message, as it was: no one is told."""
+    mid = await outbound(backend, meta, wamid="wamid.repriced")
+    service = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "service"}
+    delivered = p.status("wamid.repriced", "delivered", at=AT + timedelta(seconds=1))
+    delivered["pricing"] = service
+    await statuses(meta, delivered)
+    seq = await last_seq(backend)
+    late = p.status("wamid.repriced", "sent", at=AT)
+    late["pricing"] = service | {"category": "marketing"}
+    await statuses(meta, late)
+    assert await snapshots_after(backend, seq, "message.updated") == [mid]
+    # the ticket's delivery status is still the message's: the ticket is not told again
+    assert await snapshots_after(backend, seq, "ticket.updated") == []
+    assert await snapshots_after(backend, seq, "thread.updated") == []
+    (row,) = await rows(
+        backend, "SELECT status, pricing_category FROM messages WHERE id = ?", (mid,)
+    )
+    assert (row["status"], row["pricing_category"]) == ("delivered", "marketing")
+    seq = await last_seq(backend)
+    bare = p.status("wamid.repriced", "queued", at=AT)  # below its state, no time to fill
+    bare.pop("pricing", None)
+    await statuses(meta, bare)
+    assert await snapshots_after(backend, seq, "message.updated") == []
+    (row,) = await rows(backend, "SELECT pricing_category FROM messages WHERE id = ?", (mid,))
+    assert row["pricing_category"] == "marketing"

@@ -49,14 +49,17 @@ def backend_overrides(rate_card) -> dict[str, Any]:
     }
 
 
-async def send_at(backend, meta, clock, when: str, category: str, billable: bool) -> int:
-    """An agent's message created at ``when``, then its `sent` status with its pricing."""
+async def send_at(
+    backend, meta, clock, when: str, category: str, billable: bool, *, country: str | None = "ES"
+) -> int:
+    """An agent's message created at ``when`` to a customer in ``country``, then its `sent`
+    status with its pricing."""
     clock.set(at(when))
     wamid = f"wamid.{when}.{category}"
 
     def insert(tx):
         thread = tx.one("SELECT id, contact_id FROM threads ORDER BY id LIMIT 1")
-        tx.execute("UPDATE contacts SET country = 'ES' WHERE id = ?", (thread["contact_id"],))
+        tx.execute("UPDATE contacts SET country = ? WHERE id = ?", (country, thread["contact_id"]))
         return conv.insert_message(
             tx,
             thread_id=thread["id"],
@@ -304,3 +307,55 @@ async def test_every_category_a_new_one_and_a_missing_block_are_counted_in_the_m
     assert view["total"]["estimate"] == "0.0925"
     assert (view["total"]["charged"], view["total"]["unpriced"]) == (6, 3)
     assert (lines["unknown"]["unknown"], lines["unknown"]["charged"]) == (1, 0)
+
+
+async def month_lines(admin) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    response = await admin.get("/api/v1/usage/month", params={"month": "2026-11"})
+    assert response.status_code == 200, response.text
+    view = response.json()
+    return view, {line["category"]: line for line in view["lines"]}
+
+
+async def test_a_repriced_message_moves_to_its_new_price_in_the_market_first_priced(
+    backend, meta, admin, clock
+):
+    """A later status that prices a message otherwise takes it out of its first category
+    (its own billable count, one message) into the new one, in the market it was first
+    priced in, though the customer's country changed since."""
+    response = await signed_post(meta, p.messages_envelope(p.text("help", at=clock.now())))
+    assert response.status_code == 200
+    await send_at(backend, meta, clock, "2026-11-20T12:00:00", "service", True)
+    await send_at(backend, meta, clock, "2026-11-20T12:00:01", "service", True)
+    await backend.store.write(lambda tx: tx.execute("UPDATE contacts SET country = 'FR'"))
+    delivered = p.status("wamid.2026-11-20T12:00:00.service", "delivered", at=clock.now())
+    delivered["pricing"] = PMP | {"category": "marketing", "billable": True}
+    response = await signed_post(meta, p.statuses_envelope(delivered))
+    assert response.status_code == 200, response.text
+    view, lines = await month_lines(admin)
+    counts = {category: (line["messages"], line["billable"]) for category, line in lines.items()}
+    assert counts == {"marketing": (1, 1), "service": (1, 1)}
+    assert view["total"]["estimate"] == "0.0825"  # Spain's prices: 0.0625 + 0.02
+
+
+class TestWithAFreeServiceMessage:
+    @pytest.fixture
+    def backend_overrides(self, rate_card) -> dict[str, Any]:
+        return {
+            "subscription_start": SUBSCRIBED,
+            "rate_card": rate_card,
+            "free_service_messages_per_month": 1,
+        }
+
+    async def test_the_allowance_goes_first_to_a_market_not_known_on_a_tie(
+        self, backend, meta, admin, clock
+    ):
+        """The free service message covers the busiest market first, ties by market code,
+        where a customer whose country is not known comes first: Spain's is charged."""
+        response = await signed_post(meta, p.messages_envelope(p.text("help", at=clock.now())))
+        assert response.status_code == 200
+        await send_at(backend, meta, clock, "2026-11-20T12:00:00", "service", True, country=None)
+        await send_at(backend, meta, clock, "2026-11-20T12:00:01", "service", True)
+        view, lines = await month_lines(admin)
+        service = lines["service"]
+        assert (service["messages"], service["in_allowance"], service["charged"]) == (2, 1, 1)
+        assert (service["unpriced"], service["estimate"]) == (0, "0.02")  # at Spain's price

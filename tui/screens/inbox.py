@@ -56,7 +56,7 @@ from tui.drafts import EMPTY as EMPTY_DRAFT
 from tui.drafts import DraftKeeper, DraftState
 from tui.search_state import SearchState
 from tui.seen import SeenMessages
-from tui.text import countdown, one_line
+from tui.text import countdown, human_size, one_line
 from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
 from tui.widgets.composer import Composer, email_reply_subject
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from backend.schemas import (
         ContactDetail,
         EmailSource,
+        Media,
         Message,
         SearchHit,
         SendMedia,
@@ -772,8 +773,10 @@ class InboxScreen(Screen[None]):
         left = countdown(thread.session_expires_at, self.tapp.clock())
         by_email = thread.channel_type == ChannelType.email  # no 24-hour session
         out.append(" · ")
-        if by_email:
-            out.append("by e-mail")
+        prices = self.composer.send_prices
+        removed = prices is not None and prices.thread_id == thread.id and prices.mailbox_removed
+        if by_email:  # a removed mailbox said early: narrow terminals cut the line's end
+            out.append("by e-mail (mailbox disconnected)" if removed else "by e-mail")
         elif left:
             out.append(f"session {left} left")
         else:
@@ -941,6 +944,7 @@ class InboxScreen(Screen[None]):
         prices = await self._send_prices(thread.id)
         if prices is not None and self.thread is not None and self.thread.id == thread.id:
             self.composer.send_prices = prices
+            self._render_thread_header()  # a removed mailbox says so
         contact, client = self.contact, self.tapp.client
         if thread.channel_type == ChannelType.email or client is None:
             return
@@ -1679,8 +1683,12 @@ class InboxScreen(Screen[None]):
     @work(group="message-action", exit_on_error=False)
     async def _media(self, message: Message, *, open_it: bool) -> None:
         client = self.tapp.client
-        media = message.media
-        if client is None or media is None or media.id is None:
+        files = message.attachments or ([message.media] if message.media else [])
+        files = [file for file in files if file.id is not None]
+        if client is None or not files:
+            return
+        media = files[0] if len(files) == 1 else await self._pick_file(files, open_it=open_it)
+        if media is None or media.id is None:
             return
         try:
             data = await client.download(media.id)
@@ -1716,6 +1724,22 @@ class InboxScreen(Screen[None]):
             self.notify(f"Opened {path.name}", markup=False)
         else:
             self.notify(f"No viewer here (SSH?). Saved to {path}", markup=False)
+
+    async def _pick_file(self, files: list[Media], *, open_it: bool) -> Media | None:
+        """Which of an e-mail's files to open or save (``None``: cancelled)."""
+        from tui.dialogs.picker import FuzzyPicker, PickItem
+
+        items = [
+            PickItem(
+                value=file,
+                label=one_line(f"{number}. {file.filename or 'unnamed'}"),
+                search=file.filename or "",
+                detail=Text(f"{file.mime_type or 'unknown type'} · {human_size(file.size)}"),
+            )
+            for number, file in enumerate(files, 1)
+        ]
+        title = "Open which file?" if open_it else "Save which file?"
+        return await self.app.push_screen_wait(FuzzyPicker(title, items))
 
     @work(group="message-action", exit_on_error=False)
     async def _add_shared_contacts(self, message: Message) -> None:
@@ -1874,6 +1898,8 @@ class InboxScreen(Screen[None]):
             self.presence.apply(data)
         elif kind == EventType.hello:  # a new connection: presence is sent again after it
             self.presence.set_thread(self.presence.thread_id, self.tapp.presence.values())
+        elif kind == EventType.mailbox_updated and self.thread is not None:
+            self._price_reply()  # whether it can be replied to, or by e-mail, changed
         elif kind == EventType.agent_updated:
             self.threads.refresh()
             self._render_thread_header()

@@ -143,6 +143,14 @@ def mailbox_line(mailbox: EmailMailbox) -> Text:
     return out
 
 
+# each tab's own keys, in the order the footer shows them first (the others follow)
+TAB_KEYS = {
+    "tab-profile": ("save_signature",),
+    "tab-templates": ("sync_templates", "map_template"),
+    "tab-channels": ("edit_mailbox", "remove_mailbox", "connect_channel", "connect_mailbox"),
+}
+
+
 class SettingsScreen(Screen[None]):
     BINDINGS = [
         Binding(
@@ -322,6 +330,11 @@ class SettingsScreen(Screen[None]):
                 "dim",
             )
         self.query_one("#usage-text", Static).update(out)
+
+    @property
+    def FOOTER_FIRST(self) -> tuple[str, ...]:  # noqa: N802 (KeyFooter reads a screen's)
+        """The keys of the tab shown lead the footer, which 80 columns cut short."""
+        return TAB_KEYS.get(self.query_one(TabbedContent).active, ())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         app: Any = self.app

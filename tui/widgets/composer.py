@@ -308,6 +308,14 @@ class Composer(Vertical):
             if self.chosen_subject is not None:
                 bar.append(" · Subject: ", "dim")
                 bar.append_text(one_line(self.chosen_subject))
+        elif self.email_subject is not None and self.removed_mailbox is not None:
+            bar.append("Cannot reply: ", "bold")
+            bar.append_text(one_line(f"the mailbox {self.removed_mailbox}"))
+            bar.append(
+                " was disconnected (an admin connects it again in Settings → Channels); "
+                "notes still work",
+                "dim",
+            )
         elif self.email_subject is not None:
             bar.append("Reply by e-mail", "bold")
             bar.append(" · Subject: ", "dim")
@@ -411,6 +419,12 @@ class Composer(Vertical):
         if self.note_mode:
             return False
         return self.email_subject is not None or (self.by_email and self.email_address is not None)
+
+    @property
+    def removed_mailbox(self) -> str | None:
+        """The e-mail thread's mailbox, when it was removed (the server refuses a reply)."""
+        prices = self.send_prices
+        return prices.business_number if prices is not None and prices.mailbox_removed else None
 
     def watch_send_prices(self) -> None:
         if self.is_mounted:

@@ -704,11 +704,13 @@ class MessageLog(ScrollView, can_focus=True):
                 and not message.quarantine_revealed
             )
         if action in ("open_media", "save_media"):
-            return (
-                message is not None
-                and message.kind in MEDIA_KINDS
-                and message.media is not None
-                and message.media.id is not None
+            return message is not None and (
+                bool(message.attachments)  # an e-mail's files, received or sent
+                or (
+                    message.kind in MEDIA_KINDS
+                    and message.media is not None
+                    and message.media.id is not None
+                )
             )
         if action == "add_contact":
             return message is not None and message.kind == MessageKind.contacts
