@@ -39,6 +39,7 @@ from backend.store.types import CommittedEvent
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+J = TypeVar("J")
 
 MAX_BATCH = 500
 CHECKPOINT_EVERY_SECONDS = 0.25
@@ -520,6 +521,20 @@ class Checkpointer:
             conn.close()
 
 
+def drain_waiting(jobs: queue.SimpleQueue[J | None], batch: list[J], most: int) -> bool:
+    """Add the jobs waiting in ``jobs`` to ``batch`` (up to ``most`` in all), without
+    blocking; True if the stop sign (``None``) was among them (a writer's group commit)."""
+    while len(batch) < most:
+        try:
+            job = jobs.get_nowait()
+        except queue.Empty:
+            return False
+        if job is None:
+            return True
+        batch.append(job)
+    return False
+
+
 @dataclass(slots=True)
 class _Job:
     fn: Callable[[Tx], Any]
@@ -604,22 +619,10 @@ class Writer:
             if first is None:
                 return
             batch = [first]
-            stop_after = self._drain(batch)
+            stop_after = drain_waiting(self._jobs, batch, self._max_batch)
             self._run_batch(conn, batch)
             if stop_after:
                 return
-
-    def _drain(self, batch: list[_Job]) -> bool:
-        """Add the waiting jobs to ``batch`` (up to the maximum); True if told to stop."""
-        while len(batch) < self._max_batch:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return False
-            if job is None:
-                return True
-            batch.append(job)
-        return False
 
     def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         # A batch of replayable jobs alone runs without a savepoint (a savepoint, even one

@@ -47,6 +47,7 @@ from backend.store.engine import (
     LOGGED_EVENTS,
     CommittedEvent,
     SqlEvent,
+    drain_waiting,
     iso,
     logged_frames,
     unbuilt,
@@ -412,7 +413,7 @@ class PgWriter:
             if first is None:
                 return
             batch = [first]
-            stop_after = self._drain(batch)
+            stop_after = drain_waiting(self._jobs, batch, self._max_batch)
             for jobs in _turns(batch):
                 outcomes = self._commit_together(jobs) if len(jobs) > 1 else None
                 if outcomes is None:
@@ -421,18 +422,6 @@ class PgWriter:
                     _settle(job, outcome)
             if stop_after:
                 return
-
-    def _drain(self, batch: list[_Job]) -> bool:
-        """Add the waiting jobs to ``batch`` (up to the maximum); True if told to stop."""
-        while len(batch) < self._max_batch:
-            try:
-                job = self._jobs.get_nowait()
-            except queue.Empty:
-                return False
-            if job is None:
-                return True
-            batch.append(job)
-        return False
 
     def _commit_alone(self, job: _Job) -> _Outcome:
         try:
