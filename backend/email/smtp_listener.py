@@ -53,8 +53,8 @@ class SupportMailbox:
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        if address.lower() not in self._addresses and self._current is not None:
-            self._addresses = _keys(await self._current())
+        if address.lower() not in self._addresses:
+            await self.reload()
         if address.lower() not in self._addresses:
             return "550 5.1.1 No such mailbox here: this help desk takes no mail for that address"
         envelope.rcpt_tos.append(address)

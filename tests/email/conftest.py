@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.email.dovecot import Dovecot
+
 
 @pytest.fixture
 def certificate(tmp_path: Path) -> ssl.SSLContext:
@@ -20,3 +22,11 @@ def certificate(tmp_path: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
+
+
+@pytest.fixture
+def dovecot():
+    """A real IMAP server (Debian's dovecot) on a free port, removed after the test."""
+    server = Dovecot().start()
+    yield server
+    server.remove()

@@ -15,7 +15,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from backend.cli import build_parser
 from backend.email.smtp_listener import SupportMailbox
 from backend.store import SqliteStore
-from tests.email.dovecot import PASSWORD, USER, Dovecot
+from tests.email.dovecot import PASSWORD, USER
 from tests.email.test_imap_fetch import deliver, mail
 from tests.email.test_inbound_wiring import messages, threads
 from tests.email.test_outbound import reply
@@ -23,13 +23,6 @@ from tests.email.test_smtp_send import Relaying
 from tests.support import REFUSED_PORT, LiveBackend
 
 RELAY_USER, RELAY_PASSWORD = "relay-user", "relay-secret-4711"
-
-
-@pytest.fixture
-def dovecot():
-    server = Dovecot().start()
-    yield server
-    server.remove()
 
 
 def relay_with_login(**options) -> Relaying:

@@ -33,13 +33,6 @@ NEW_ADDRESS = "help@acme.test"
 
 
 @pytest.fixture
-def dovecot():
-    server = Dovecot().start()
-    yield server
-    server.remove()
-
-
-@pytest.fixture
 async def desk(tmp_path: Path):
     backend = LiveBackend(
         tmp_path / "data", overrides={"email": {"addresses": [], "listen_port": 0}}

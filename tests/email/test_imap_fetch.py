@@ -13,13 +13,6 @@ from backend.email.parse import parse_email
 from tests.email.dovecot import PASSWORD, USER, Dovecot
 
 
-@pytest.fixture
-def dovecot():
-    server = Dovecot().start()
-    yield server
-    server.remove()
-
-
 class Saved:
     """The position as the store would keep it."""
 

@@ -122,13 +122,6 @@ async def test_mail_for_another_address_is_refused_by_the_listener(desk: LiveBac
     assert await threads(desk) == []
 
 
-@pytest.fixture
-def dovecot():
-    server = Dovecot().start()
-    yield server
-    server.remove()
-
-
 async def test_mail_in_an_imap_mailbox_becomes_a_ticket_once_across_a_restart(
     tmp_path: Path, dovecot: Dovecot
 ):

@@ -1688,8 +1688,9 @@ class InboxScreen(Screen[None]):
         if client is None or not files:
             return
         media = files[0] if len(files) == 1 else await self._pick_file(files, open_it=open_it)
-        if media is None or media.id is None:
+        if media is None:
             return
+        assert media.id is not None  # files without one were left out above
         try:
             data = await client.download(media.id)
         except ApiError as exc:

@@ -312,11 +312,6 @@ class ThreadList(ScrollView, can_focus=True):
         return bool(self.pages.errors)
 
     @property
-    def holding(self) -> bool:
-        """The order holds: rows are selected, or the cursor moved a moment ago."""
-        return self.pages.holding
-
-    @property
     def held(self) -> int:
         return len(self.pages.held)
 
