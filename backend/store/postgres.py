@@ -79,18 +79,24 @@ CHANGED_A_ROW = "SELECT pg_current_xact_id_if_assigned() IS NOT NULL"
 
 
 class Row:
-    """A row indexed by position and by column name (the first of that name), like
-    ``sqlite3.Row``; ``dict(row)`` gives its columns."""
+    """A row indexed by position and by column name, like ``sqlite3.Row``: a name is looked
+    up whatever its case (``row["ID"]`` is ``row["id"]``), the first column of that name
+    answering, so the store's code reads a row the same on both engines; ``dict(row)``
+    gives its columns."""
 
-    __slots__ = ("_names", "_values")
+    __slots__ = ("_index", "_names", "_values")
 
-    def __init__(self, values: Sequence[Any], names: dict[str, int]) -> None:
+    def __init__(self, values: Sequence[Any], names: dict[str, int], index: dict[str, int]):
         self._values = values
-        self._names = names
+        self._names = names  # each name as PostgreSQL gave it, the first of each
+        self._index = index  # those and their lower case: the first column equal to it
 
     def __getitem__(self, key: int | str | slice) -> Any:
         if isinstance(key, str):
-            return self._values[self._names[key]]
+            try:
+                return self._values[self._index[key]]
+            except KeyError:  # another case than PostgreSQL's (KeyError: no such column)
+                return self._values[self._index[key.lower()]]
         return self._values[key]
 
     def keys(self) -> list[str]:
@@ -115,10 +121,19 @@ class Row:
 
 
 def row_maker(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
+    """The rows of a result share its names: as given (PostgreSQL folds an unquoted one to
+    lower case), each found in one step, and in lower case for any other spelling."""
     names: dict[str, int] = {}
-    for index, column in enumerate(cursor.description or ()):
-        names.setdefault(column.name, index)
-    return lambda values: Row(values, names)
+    for position, column in enumerate(cursor.description or ()):
+        names.setdefault(column.name, position)
+    index = names  # all in lower case (the usual): the names are their own index
+    if (joined := "".join(names)) != joined.lower():  # a quoted name with capitals
+        index = {}
+        for name, position in names.items():
+            index.setdefault(name.lower(), position)
+        for name in names:
+            index.setdefault(name, index[name.lower()])
+    return lambda values: Row(values, names, index)
 
 
 class Cursor:

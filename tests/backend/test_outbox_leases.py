@@ -123,6 +123,11 @@ async def test_start_up_takes_for_ambiguous_only_sends_whose_lease_lapsed_or_was
     assert await starting.readers.value(
         "SELECT next_attempt FROM outbox WHERE message_id = ?", (dead,)
     ) == iso(WAIT)
+    # why it waits, in words an operator reads in the outbox row
+    assert (
+        await starting.readers.value("SELECT last_error FROM outbox WHERE message_id = ?", (dead,))
+        == "the backend stopped while sending"
+    )
 
 
 async def test_a_running_worker_sweeps_only_lapsed_leases_and_renewing_keeps_a_send_live(
