@@ -6,7 +6,8 @@ mutmut runs a mutant's tests with ``-x`` in no particular order, so a mutant tha
 and ambiguous waits). Here the tests that killed an earlier mutant of the same function
 run first (mutmut runs a function's mutants one after another, and one test often kills
 most of them), the newest killer first; then the rest, quickest first, by the durations
-mutmut measured in its clean run (``mutmut-stats.json``). The same tests run, in
+mutmut measured in its clean run (``mutmut-stats.json``); a test on SQLite before its
+PostgreSQL twin, and the tests on PostgreSQL last (the server's start is no test's duration). The same tests run, in
 another order: a survivor still runs them all.
 """
 
@@ -53,13 +54,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if not STATS.is_file():  # mutmut's own first run, which measures them
         return
     durations = json.loads(STATS.read_text(encoding="utf-8")).get("duration_by_test", {})
-    killers = {test: rank for rank, test in enumerate(_killers(_function()))}
+    killers: dict[str, int] = {}
+    for rank, test in enumerate(_killers(_function())):
+        killers.setdefault(_on_sqlite(test), rank)
     items.sort(
         key=lambda item: (
-            killers.get(item.nodeid, len(killers)),
+            killers.get(_on_sqlite(item.nodeid), len(killers)),
+            item.get_closest_marker("postgresql") is not None,
             durations.get(item.nodeid, 0.0),
         )
     )
+
+
+def _on_sqlite(test: str) -> str:
+    """A test's SQLite twin: a test on PostgreSQL first starts the session's server (seconds,
+    counted in no test's duration), so the twin of a killer runs first, and the tests on
+    PostgreSQL after the others; a mutant only they kill is still killed."""
+    return test.replace("[postgresql]", "[sqlite]").replace("[postgresql-", "[sqlite-")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
