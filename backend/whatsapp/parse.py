@@ -946,8 +946,8 @@ def plain_text(data: Any) -> PlainText | None:
     none of the optional parts (no context, referral, group or errors), at most one
     contact, no statuses and no errors. None for anything else, which
     ``parse_notification`` reads. The ingest makes the same changes of either
-    (tests/whatsapp/test_plain_text.py); this one costs a third as much (the webhook's
-    path, tests/bench/ingest.py)."""
+    (tests/whatsapp/test_plain_text.py); reading and recording this way take about half
+    the time (the webhook's path, tests/bench/results.md)."""
     if type(data) is not dict:
         return None
     entries = data.get("entry")
