@@ -16,7 +16,8 @@ the turn's wall time. A server well below 100 % while the client is near it mean
 client, not the server, set the pace of that turn (its mails/s say little; its CPU per
 mail still holds).
 
-``python -m tests.bench.email_cpu [--rounds R] [--count N] [--only ours|bare]``.
+``python -m tests.bench.email_cpu [--rounds R] [--count N] [--only ours|bare] [--tree DIR]``
+(``--tree``: the servers run from another checkout, for an A/B with a change).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -46,34 +46,14 @@ from tests.bench.common import (
     row,
 )
 from tests.bench.cpu_load import thread_cpu
+from tests.bench.email_ingest import SUPPORT, corpus
 
 NAME = "email_cpu"
-SUPPORT = "support@acme.test"
 ROUNDS = 3
 COUNT = 3_000
 WARM = 300
 SESSIONS = 8
 TARGET = 2.0  # CPU per mail, ours over bare, at which the sustained ratio is 0.5
-
-
-def corpus(count: int, start: int = 0) -> list[bytes]:
-    """``count`` mails as ``email_ingest`` sends them (a third answer an earlier one),
-    numbered from ``start`` so that no two turns' mails share a Message-ID."""
-    mails = []
-    for n in range(start, start + count):
-        mail = EmailMessage()
-        mail["From"] = f"Customer {n % 150} <customer{n % 150}@example.com>"
-        mail["To"] = SUPPORT
-        mail["Subject"] = f"Order {n % 150}: where is it?"
-        mail["Message-ID"] = f"<bench-{n}@example.com>"
-        if n % 3 == 2:
-            mail["In-Reply-To"] = f"<bench-{n - 1}@example.com>"
-        mail.set_content(
-            f"Hello, my order {n} has not arrived yet.\n\nThanks,\nCustomer {n % 150}\n\n"
-            f"On Mon, Acme wrote:\n> We shipped it.\n"
-        )
-        mails.append(mail.as_bytes())
-    return mails
 
 
 # ------------------------------------------------------------------ the servers
@@ -139,11 +119,11 @@ async def send_all(port: int, mails: list[bytes], sessions: int = SESSIONS) -> N
     await asyncio.gather(*(session(mails[i::sessions]) for i in range(sessions)))
 
 
-def measure(side: str, count: int, warm: int) -> dict[str, Any]:
+def measure(side: str, count: int, warm: int, root: Path = ROOT) -> dict[str, Any]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.bench.email_cpu", "serve", "--side", side],
-        cwd=ROOT,
-        env=bench_env(),
+        cwd=root,
+        env=bench_env(root),
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
@@ -182,11 +162,13 @@ def measure(side: str, count: int, warm: int) -> dict[str, Any]:
     }
 
 
-def turns(rounds: int, count: int, sides: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+def turns(
+    rounds: int, count: int, sides: tuple[str, ...], root: Path = ROOT
+) -> dict[str, list[dict[str, Any]]]:
     runs: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     for _ in range(rounds):
         for side in sides:
-            runs[side].append(measure(side, count, WARM))
+            runs[side].append(measure(side, count, WARM, root))
     return runs
 
 
@@ -233,6 +215,7 @@ def cli() -> None:
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--count", type=int, default=COUNT)
     parser.add_argument("--only", choices=("ours", "bare"), help="measure one side only")
+    parser.add_argument("--tree", type=Path, default=ROOT, help="run ours from this checkout")
     args = parser.parse_args()
     if args.command == "serve":
         pin(SERVER_CORE)
@@ -240,7 +223,7 @@ def cli() -> None:
             asyncio.run(serve(args.side, Path(tmp)))
         return
     sides = (args.only,) if args.only else ("ours", "bare")
-    print_rows(rows_of(turns(args.rounds, args.count, sides)))
+    print_rows(rows_of(turns(args.rounds, args.count, sides, args.tree.resolve())))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ Both servers run in this process, on one event loop with the clients (8 SMTP ses
 each sending its share of the mails over one connection): unlike the other backend
 benchmarks, not pinned to a core of their own, so the figure is a ratio on the same
 terms rather than an absolute per-core rate. A third of the mails answer an earlier one
-(In-Reply-To), as a help desk's traffic does.
+(In-Reply-To), as a help desk's traffic does; each has its own Date.
 
 Like with like: the same aiosmtplib client for both, 8 sessions each reusing one
 connection; both servers are aiosmtpd sessions with a 250 only once the mail is
@@ -23,7 +23,9 @@ import asyncio
 import sqlite3
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +41,19 @@ SUPPORT = "support@acme.test"
 MAILS = 600
 SESSIONS = 8
 ROUNDS = 2
+SENT = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 
 
-def corpus() -> list[bytes]:
+def corpus(count: int = MAILS, start: int = 0) -> list[bytes]:
+    """``count`` mails numbered from ``start`` (no two share a Message-ID), each with the
+    Date every mailer writes (one text per mail, as real traffic has)."""
     mails = []
-    for n in range(MAILS):
+    for n in range(start, start + count):
         mail = EmailMessage()
         mail["From"] = f"Customer {n % 150} <customer{n % 150}@example.com>"
         mail["To"] = SUPPORT
         mail["Subject"] = f"Order {n % 150}: where is it?"
+        mail["Date"] = format_datetime(SENT + timedelta(seconds=n))
         mail["Message-ID"] = f"<bench-{n}@example.com>"
         if n % 3 == 2:
             mail["In-Reply-To"] = f"<bench-{n - 1}@example.com>"
