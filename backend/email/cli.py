@@ -300,7 +300,8 @@ def run_edit_email(args: argparse.Namespace, settings: Settings | None = None) -
             refuse_configured(
                 ready.email.addresses, args.address.strip().lower(), "given another address"
             )
-        mailbox, _, after = await edit_mailbox(store, mailbox_id, update)
+        saved = await store.mailbox_connection(mailbox_id)
+        mailbox, _, after = await edit_mailbox(store, saved, update)
         return {
             "id": mailbox.id,
             "address": mailbox.address,

@@ -142,6 +142,7 @@ def edit_mailbox(
     )
     changed = {"address": key} if key != row["address"] else {}
     conv.audit(tx, actor_id, "mailbox.edit", f"mailbox:{mailbox_id}", **changed)
+    tx.emit(schemas.EventType.mailbox_updated, schemas.MailboxState(id=mailbox_id, address=key))
     return Mailbox(id=mailbox_id, address=key, display_name=name)
 
 

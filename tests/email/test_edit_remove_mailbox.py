@@ -520,3 +520,17 @@ async def test_a_send_refused_for_now_after_its_mailbox_was_removed_fails_and_is
         f"Not sent: the mailbox {USER} was disconnected before it went out."
     )
     assert (len(attempts), relay.received) == (1, [])
+
+
+async def test_an_edit_is_told_live_with_the_new_address(desk: LiveBackend):
+    async with relay_keeping() as port:
+        mailbox = await connect(desk, body(port))
+        async with LiveClient.connect(desk, desk.agent_token) as live:
+            async with desk.client(desk.admin_token) as admin:
+                edited = await admin.patch(
+                    f"/api/v1/mailboxes/{mailbox['id']}",
+                    json={"address": NEW_ADDRESS, "display_name": "Acme Help"},
+                )
+                assert edited.status_code == 200, edited.text
+            told = (await live.next_of("mailbox.updated", timeout=10))["data"]
+    assert told == {"id": mailbox["id"], "address": NEW_ADDRESS, "removed": False}
