@@ -534,3 +534,99 @@ async def test_an_edit_is_told_live_with_the_new_address(desk: LiveBackend):
                 assert edited.status_code == 200, edited.text
             told = (await live.next_of("mailbox.updated", timeout=10))["data"]
     assert told == {"id": mailbox["id"], "address": NEW_ADDRESS, "removed": False}
+
+
+async def test_an_edit_to_another_mailboxs_address_is_refused_and_nothing_changes(
+    desk: LiveBackend,
+):
+    first = await desk.store.connect_mailbox(USER, "Acme Support", {})
+    await desk.store.connect_mailbox(NEW_ADDRESS, "Acme Help", {})
+    gone = await desk.store.connect_mailbox("old@acme.test", None, {})
+    await desk.store.remove_mailbox(gone.id)
+    async with desk.client(desk.admin_token) as client:
+        before = (await client.get("/api/v1/mailboxes")).json()["items"]
+        taken = await client.patch(
+            f"/api/v1/mailboxes/{first.id}", json={"address": NEW_ADDRESS.upper()}
+        )
+        disconnected = await client.patch(
+            f"/api/v1/mailboxes/{first.id}", json={"address": "old@acme.test"}
+        )
+        after = (await client.get("/api/v1/mailboxes")).json()["items"]
+    assert taken.status_code == 409
+    assert taken.json()["error"] == {
+        "code": "mailbox_exists",
+        "message": f"{NEW_ADDRESS} is already another mailbox.",
+        "field": "address",
+    }
+    assert disconnected.status_code == 409
+    assert disconnected.json()["error"]["message"] == (
+        "old@acme.test is already another mailbox (disconnected: connect it again instead)."
+    )
+    assert after == before
+
+
+async def test_a_password_left_out_of_an_edit_is_kept_and_one_never_saved_is_asked_for(
+    desk: LiveBackend, dovecot: Dovecot
+):
+    async with relay_keeping() as port:
+        mailbox = await connect(desk, body(port))  # a relay without login, no IMAP
+        await append(dovecot, "Support")
+        path = f"/api/v1/mailboxes/{mailbox['id']}"
+        imap = {"imap_host": "127.0.0.1", "imap_port": dovecot.port, "imap_tls": False}
+        async with desk.client(desk.admin_token) as client:
+            no_imap_password = await client.patch(path, json=imap)
+            no_relay_password = await client.patch(path, json={"smtp_user": "relay-user"})
+            unchanged = (await client.get("/api/v1/mailboxes")).json()["items"]
+            with_imap = await client.patch(path, json={**imap, "imap_password": PASSWORD})
+            # the saved password is kept: the changed folder's login is tried with it
+            folder = await client.patch(path, json={"imap_folder": "Support"})
+    assert no_imap_password.status_code == 422
+    assert no_imap_password.json()["error"] == {
+        "code": "invalid_field",
+        "message": "The IMAP password is missing.",
+        "field": "imap_password",
+    }
+    assert no_relay_password.status_code == 422
+    assert no_relay_password.json()["error"]["field"] == "smtp_password"
+    assert unchanged == [mailbox]
+    assert with_imap.status_code == 200, with_imap.text
+    assert folder.status_code == 200, folder.text
+    assert folder.json()["imap_folder"] == "Support"
+    [saved] = await desk.store.mailbox_connections()
+    assert saved.settings["imap"]["password"] == PASSWORD
+
+
+async def test_the_admin_command_drops_imap_or_the_relay_and_refuses_a_contradiction(
+    desk: LiveBackend, dovecot: Dovecot, capsys, monkeypatch
+):
+    monkeypatch.delenv("TTYDESK_IMAP_PASSWORD", raising=False)
+    monkeypatch.delenv("TTYDESK_SMTP_PASSWORD", raising=False)
+    async with relay_keeping() as port:
+        await connect(desk, body(port, dovecot.port))
+        both = await run_cli(
+            desk, ["admin", "channel", "edit", "email", "--address", USER, "--no-imap",
+                   "--imap-folder", "Support"], capsys,
+        )  # fmt: skip
+        relay_too = await run_cli(
+            desk, ["admin", "channel", "edit", "email", "--address", USER, "--no-relay",
+                   "--smtp-port", str(port)], capsys,
+        )  # fmt: skip
+        [kept] = await desk.store.mailbox_connections()
+        no_imap = await run_cli(
+            desk, ["admin", "channel", "edit", "email", "--address", USER, "--no-imap"], capsys
+        )
+        no_relay = await run_cli(
+            desk, ["admin", "channel", "edit", "email", "--address", USER, "--no-relay"], capsys
+        )
+        [left] = await desk.store.mailbox_connections()
+    assert both[0] == 2 and both[1] == ""
+    assert (
+        both[2]
+        == "ttydesk: --no-imap stops fetching: give no --imap-* or --poll-seconds option with it.\n"
+    )
+    assert relay_too[0] == 2
+    assert relay_too[2] == "ttydesk: --no-relay drops the relay: give no --smtp-* option with it.\n"
+    assert set(kept.settings) >= {"imap", "relay"}  # the refused edits changed nothing
+    assert no_imap[0] == 0 and no_imap[1].startswith(f"mailbox {kept.mailbox.id}: {USER} saved")
+    assert no_relay[0] == 0, no_relay[2]
+    assert not left.settings.get("imap") and not left.settings.get("relay")
