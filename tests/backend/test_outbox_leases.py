@@ -130,6 +130,23 @@ async def test_start_up_takes_for_ambiguous_only_sends_whose_lease_lapsed_or_was
     )
 
 
+async def test_a_claim_goes_on_past_a_send_it_cannot_read(stores: list[Store]):
+    """A queued request this version cannot read is failed at claim time, and the same
+    claim still takes the sends queued after it (in other threads), not a later one."""
+    store = stores[0]
+    unreadable, fine = await queue_whatsapp(store, 2)
+    await store.write(
+        lambda tx: tx.execute(
+            "UPDATE outbox SET request = ? WHERE message_id = ?", ('{"kind":"text"}', unreadable)
+        )
+    )
+
+    jobs = await store.claim_outbox(NOW, 10, LIVE)
+
+    assert [job.message_id for job in jobs] == [fine]
+    assert await message_status(store, unreadable) == "failed"
+
+
 async def test_a_running_worker_sweeps_only_lapsed_leases_and_renewing_keeps_a_send_live(
     stores: list[Store],
 ):
