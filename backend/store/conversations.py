@@ -887,8 +887,12 @@ def create_thread(
     owner_id: int | None,
     needs_review: bool = False,
     status: str = schemas.TicketStatus.new,
+    email_channel_id: int | None = None,
 ) -> tuple[int, int]:
-    """A new ticket and its thread; returns (thread_id, ticket_id)."""
+    """A new ticket and its thread; returns (thread_id, ticket_id). With
+    ``email_channel_id``, an e-mail ticket and thread on that mailbox (else WhatsApp, the
+    columns' default)."""
+    email = email_channel_id is not None
     contact = tx.one("SELECT wa_id, wa_user_id FROM contacts WHERE id = ?", (contact_id,))
     ticket_id = tx.insert(
         "tickets",
@@ -903,6 +907,7 @@ def create_thread(
             "needs_review": int(needs_review),
             "created_at": tx.now_iso,
             "updated_at": tx.now_iso,
+            **({"original_channel_type": schemas.ChannelType.email} if email else {}),
         },
     )
     thread_id = tx.insert(
@@ -915,6 +920,11 @@ def create_thread(
             "status": status,
             "owner_id": owner_id,
             "created_at": tx.now_iso,
+            **(
+                {"channel_type": schemas.ChannelType.email, "email_channel_id": email_channel_id}
+                if email
+                else {}
+            ),
         },
     )
     tx.execute("UPDATE tickets SET thread_id = ? WHERE id = ?", (thread_id, ticket_id))
