@@ -190,9 +190,9 @@ async def _drop_slow_client(ws: web.WebSocketResponse, hub, subscriber: Subscrib
     frames go into the connection's buffer behind what it holds, and the buffer is handed
     to the kernel as the client reads (or dropped when it is gone).
 
-    The resync meets a ConnectionError when the socket is already closing (the server
-    shutting down, the connection lost); ``close`` raises none (aiohttp's close keeps any
-    error it meets and closes the transport), only the time limit's."""
+    The resync meets a ConnectionError when the socket started closing (the connection
+    lost, a shutdown's close) after the overflow; ``close`` raises none (aiohttp's close
+    keeps any error it meets and closes the transport), only the time limit's."""
     hub.unsubscribe(subscriber)
     with contextlib.suppress(ConnectionError, TimeoutError):
         async with asyncio.timeout(SLOW_CLIENT_CLOSE_SECONDS):
