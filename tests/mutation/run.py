@@ -4,7 +4,7 @@ at a time, each against the tests that check it; writes ``tests/mutation/results
 ``python -m tests.mutation.run [target …]`` (default: every target; ``--report`` only
 rewrites results.md from the saved outcomes; ``--again GLOB …`` re-runs only the mutants
 named, with the current tests, in the target's last copy; ``--resume`` runs, in it, the
-mutants an interrupted run left unchecked; ``--collect`` only reads its verdicts;
+mutants an interrupted run left unchecked, with the current tests; ``--collect`` only reads its verdicts;
 ``TARGET --alone MUTANT … [--tests TEST …]`` runs each named survivor alone against the
 current tests and counts those a test fails on as killed in the saved outcome). Each
 target runs in a copy of the project under ``.mutation/<target>/`` (mutmut writes ``mutants/`` there),
@@ -101,6 +101,8 @@ TARGETS: dict[str, Target] = {
             "tests/whatsapp/test_outbound_faults.py",
             "tests/whatsapp/test_outbound_graph.py",
             "tests/whatsapp/test_outbound_send.py",
+            # the leases through the worker: renewal, its sweep of a dead neighbour's sends
+            "tests/whatsapp/test_outbox_leases.py",
             # a row queued before migration 0024 sent with its old body (added after the run)
             "tests/whatsapp/test_graph_bodies.py::"
             "test_sends_queued_by_an_older_version_go_out_as_they_were_built",
@@ -934,16 +936,22 @@ def run_target(
         if previous is None:
             raise SystemExit(f"--only needs a saved outcome of {name} to carry the rest from")
         place = _prepare(name, target)
+        outcome.measured += f" (only: {' '.join(only)}; the rest as {previous.measured})"
         (place / "carried.json").write_text(
-            json.dumps({"only": only, "outcome": previous.__dict__}), encoding="utf-8"
+            json.dumps({"only": only, "outcome": previous.__dict__, "measured": outcome.measured}),
+            encoding="utf-8",
         )
         chosen = _worth_running(place, _matching(_generate(place), only))
-        outcome.measured += f" (only: {' '.join(only)}; the rest as {previous.measured})"
     elif collect:
-        if previous is not None:
+        if (place / "carried.json").is_file():  # an ``only`` run's: as it was started
+            carried = json.loads((place / "carried.json").read_text(encoding="utf-8"))
+            outcome.measured = carried.get("measured", outcome.measured)
+        elif previous is not None:
             outcome.measured = previous.measured
     elif resume:
         outcome.measured += " (resumed)"
+        _refresh_tests(place)
+        _write_config(place, target)
         chosen = _unchecked(place)
         if (place / "carried.json").is_file():
             carried = json.loads((place / "carried.json").read_text(encoding="utf-8"))
