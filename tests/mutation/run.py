@@ -6,7 +6,10 @@ rewrites results.md from the saved outcomes; ``--again GLOB …`` re-runs only t
 named, with the current tests, in the target's last copy; ``--resume`` runs, in it, the
 mutants an interrupted run left unchecked, with the current tests; ``--collect`` only reads its verdicts;
 ``TARGET --alone MUTANT … [--tests TEST …]`` runs each named survivor alone against the
-current tests and counts those a test fails on as killed in the saved outcome). Each
+current tests and counts those a test fails on as killed in the saved outcome;
+``TARGET --only GLOB …`` mutates today's code in a fresh copy and runs only the mutants
+matching (the functions changed since the saved outcome), every other mutant keeping its
+saved verdict; ``--resume`` and ``--collect`` go on with such a run). Each
 target runs in a copy of the project under ``.mutation/<target>/`` (mutmut writes ``mutants/`` there),
 so targets can use different tests and never touch the work tree. Each target's outcome
 is saved in ``tests/mutation/outcomes/<target>.json`` (committed): results.md shows the
