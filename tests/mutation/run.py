@@ -735,7 +735,16 @@ NOTES: dict[str, str] = {
         "under the running worker — which found a bug: a failure of the idle time's store "
         "call after a failed pass ended the loop, and no send went out until a restart; the "
         "fix's own two mutants (`idle = None`) run alone: killed. The worker's code as today "
-        "(leases since) has 429 mutants: not re-measured whole."
+        "(leases since) has 429 mutants: not re-measured whole. Then (mutreplay5) the "
+        "functions changed since 9d7b28c (`__init__`, `start`, `stop`, `_sweep`, `_run`, "
+        "`run_once`: 116 mutants) run with `--only`, the rest kept from that run: the "
+        "lease sweep had no test among the target's (its 5 mutants *no tests*), and the "
+        "lease keeper's renew and sweep and the holder's name none that failed: "
+        "`tests/whatsapp/test_outbox_leases.py` joined the target's tests and now checks the "
+        "holder names the channel, host and process (the 8 killed, each run alone). "
+        "Survivors: the task names and `free < 0` as before (renumbered), the keeper's "
+        "default clock (equivalent), and the start-up recovery's time, a gap on PostgreSQL "
+        "only (as the `Row` keys)."
     ),
     "statuses": (
         "64 % → 97 %. Before: 600 mutants against `test_statuses.py` alone, SQL-case survivors "
