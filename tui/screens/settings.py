@@ -508,6 +508,7 @@ class SettingsScreen(Screen[None]):
             self.channels = await app.client.channels()
         except ApiError as exc:
             text.update(Text(exc.message))
+            self._drop_mailboxes()
             return
         out = channel_text(self.channels)
         if app.is_admin:
@@ -516,9 +517,16 @@ class SettingsScreen(Screen[None]):
                 self.mailboxes = await app.client.mailboxes()
             except ApiError as exc:
                 out.append(f"\n\n{exc.message}")
+                self._drop_mailboxes()
             else:
                 out.append_text(mailbox_text(self.mailboxes))
         text.update(out)
+        self._show_mailboxes()
+
+    def _drop_mailboxes(self) -> None:
+        """A reload failed: the old rows go too, so e and x never act on one it could not
+        confirm (removed or changed meanwhile)."""
+        self.mailboxes = []
         self._show_mailboxes()
 
     def _show_mailboxes(self) -> None:
