@@ -56,7 +56,7 @@ from tui.drafts import EMPTY as EMPTY_DRAFT
 from tui.drafts import DraftKeeper, DraftState
 from tui.search_state import SearchState
 from tui.seen import SeenMessages
-from tui.text import countdown, human_size, one_line
+from tui.text import countdown, first_problem, human_size, one_line
 from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
 from tui.widgets.composer import Composer, email_reply_subject
@@ -1085,11 +1085,7 @@ class InboxScreen(Screen[None]):
             self._refused(exc, composer)
             return
         except ValidationError as exc:  # the body cannot be sent as typed (too long…)
-            problem = exc.errors()[0]
-            where = ".".join(str(part) for part in problem.get("loc", ()))
-            composer.refused(
-                f"Not sent: {where} — {problem.get('msg', 'invalid')}. Your draft is kept."
-            )
+            composer.refused(f"Not sent: {first_problem(exc)}. Your draft is kept.")
             return
         composer.sent()
         self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
