@@ -204,3 +204,17 @@ async def test_toasts_over_the_list_hide_no_row_of_it(desk, size):
         assert any(region.height > 0 for region in shown)
         for region in shown:
             assert not region.overlaps(threads), (region, threads, screen_text(app))
+
+
+async def test_the_list_has_its_rows_back_once_a_toast_raised_in_a_thread_is_gone(desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        app.notify("Short-lived", title="From Ana", markup=False, timeout=0.5)
+        await wait_for(lambda: "From Ana" in screen_text(app))
+        await pilot.press("escape", "escape")
+        await wait_for(lambda: not screen.thread_open)
+        await wait_for(lambda: "From Ana" not in screen_text(app))
+        await wait_for(lambda: visible(screen.threads).height >= 20)
+        assert "Reply" in screen_text(app).splitlines()[-1]  # the footer, in its place
