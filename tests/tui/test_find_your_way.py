@@ -779,3 +779,37 @@ async def test_the_search_query_keeps_room_to_read_what_is_typed(desk: Desk, siz
         right = max(select.region.right for select in search.query(Select))
         assert right <= size[0]
         assert "refund" in screen_text(app).splitlines()[1]
+
+
+async def test_a_view_the_server_refuses_comes_back_with_its_filters_and_the_reason(desk: Desk):
+    """An owner typed as a name ("chloe") is refused on save: the builder opens again with
+    the name, sharing and filters kept and the server's reason shown, so the lead fixes the
+    filter (ctrl+d drops it) instead of building the view again from nothing."""
+    from tui.dialogs.view_builder import ViewBuilder
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await pilot.press("v")
+        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
+        builder = app.screen
+        await pilot.pause()
+        await pilot.press(*"Chloe's", "enter", "down", "enter")  # name, sharing: team
+        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        await pilot.press(*"owner", "enter")
+        await wait_for(lambda: builder.query_one("#vb-operator").has_focus)
+        await pilot.press("enter")  # is any of
+        await wait_for(lambda: builder.query_one("#vb-value-input").has_focus)
+        await pilot.press(*"chloe", "enter")
+        await wait_for(lambda: len(builder.filters) == 1)
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: isinstance(app.screen, ViewBuilder) and app.screen is not builder)
+        again = app.screen
+        await wait_for(lambda: "not an agent id" in screen_text(app))
+        assert (again.name_value, again.sharing.value) == ("Chloe's", "team")
+        assert "Owner is any of chloe" in str(again.query_one("#vb-filters").render())
+        await pilot.press("ctrl+d", "ctrl+s")
+        await wait_for(lambda: not isinstance(app.screen, ViewBuilder))
+        await wait_for(lambda: "Chloe's" in [v.name for v in app.views])
+    saved = [v for v in await desk.view_list() if v.name == "Chloe's"]
+    assert [(v.sharing.value, v.filters) for v in saved] == [("team", [])]

@@ -195,6 +195,7 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
             "Drop last filter",
             id="viewbuilder.drop",
             tooltip="Remove the last filter",
+            priority=True,  # before the search box's own ctrl+d (delete right)
         ),
         Binding(
             "enter",
@@ -224,15 +225,23 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
     """
 
     def __init__(
-        self, properties: list[FilterProperty] | None, *, view: View | None = None
+        self,
+        properties: list[FilterProperty] | None,
+        *,
+        view: View | None = None,
+        refused: tuple[ViewCreate, str] | None = None,
     ) -> None:
+        """``refused``: what the server would not save and why: the builder opens on it,
+        at its filters, with the reason shown."""
         super().__init__()
         props = properties or FALLBACK_PROPERTIES
         self.properties = {p.name: p for p in props}
         self.editing = view
-        self.name_value = view.name if view else ""
-        self.sharing = view.sharing if view else ViewSharing.private
-        self.filters: list[ViewFilter] = list(view.filters) if view else []
+        start = refused[0] if refused else view
+        self.name_value = start.name if start else ""
+        self.sharing = start.sharing if start else ViewSharing.private
+        self.filters: list[ViewFilter] = list(start.filters) if start else []
+        self._refusal = refused[1] if refused else ""
         self._prop: FilterProperty | None = None
         self._operator: FilterOperator | None = None
         self._prop_shown: list[FilterProperty | None] = []
@@ -242,6 +251,8 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
             yield Static(Text("Edit view" if self.editing else "New view"), id="vb-title")
             yield Static("", id="vb-step", markup=False)
             yield Static("", id="vb-filters", markup=False)
+            # above the step's list, which fills the dialog at 80x24: a refusal stays in view
+            yield Static("", id="vb-error", markup=False)
             with ContentSwitcher(initial="vb-name"):
                 yield Input(self.name_value, placeholder="View name, e.g. WhatsApp", id="vb-name")
                 yield OptionList(
@@ -259,11 +270,14 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
                         placeholder="values, separated by commas (dates: YYYY-MM-DD)",
                         id="vb-value-input",
                     )
-            yield Static("", id="vb-error", markup=False)
 
     def on_mount(self) -> None:
         self._show_filters()
-        self._go("vb-name")
+        if self._refusal:
+            self._go("vb-property")
+            self._error(self._refusal)
+        else:
+            self._go("vb-name")
 
     # ----------------------------------------------------------------- steps
 

@@ -1786,23 +1786,28 @@ class InboxScreen(Screen[None]):
             properties = []
         from tui.dialogs.view_builder import ViewBuilder  # not needed for the first paint
 
-        result: ViewCreate | None = await self.app.push_screen_wait(
-            ViewBuilder(properties, view=view)
-        )
-        if result is None:
-            return
-        try:
-            if view is None:
-                saved = await client.create_view(result)
-            else:
-                saved = await client.update_view(
-                    view.id,
-                    ViewUpdate(name=result.name, sharing=result.sharing, filters=result.filters),
-                )
-        except ApiError as exc:
-            where = f" ({exc.field})" if exc.field else ""
-            self.notify(exc.message + where, title="View not saved", severity="error", markup=False)
-            return
+        refused: tuple[ViewCreate, str] | None = None
+        while True:  # a refused view comes back to the builder as it was, with the reason
+            result: ViewCreate | None = await self.app.push_screen_wait(
+                ViewBuilder(properties, view=view, refused=refused)
+            )
+            if result is None:
+                return
+            try:
+                if view is None:
+                    saved = await client.create_view(result)
+                else:
+                    saved = await client.update_view(
+                        view.id,
+                        ViewUpdate(
+                            name=result.name, sharing=result.sharing, filters=result.filters
+                        ),
+                    )
+            except ApiError as exc:
+                where = f" ({exc.field})" if exc.field else ""
+                refused = (result, f"Not saved: {exc.message}{where}")
+                continue
+            break
         self.tapp.upsert_view(saved)
         self.sidebar.set_views(self.tapp.views, self.tapp.counts)
         self.select_view(saved)
