@@ -132,7 +132,11 @@ TYPED_VALUES = (
 )
 
 
-def describe(filters: list[ViewFilter], properties: dict[str, FilterProperty]) -> Text:
+def describe(
+    filters: list[ViewFilter],
+    properties: dict[str, FilterProperty],
+    agent_names: dict[str, str] | None = None,
+) -> Text:
     if not filters:
         return Text("No filters yet: the view shows every thread.", style="dim")
     out = Text()
@@ -141,7 +145,9 @@ def describe(filters: list[ViewFilter], properties: dict[str, FilterProperty]) -
         out.append(f"{number}. ", "dim")
         out.append_text(one_line(prop.label if prop else item.property, "bold"))
         out.append(f" {OPERATOR_WORDS.get(item.operator, item.operator.value)} ")
-        out.append_text(one_line(", ".join(item.values)))
+        named = agent_names if prop is not None and prop.kind == "agent" else None
+        shown = [named.get(value, value) for value in item.values] if named else item.values
+        out.append_text(one_line(", ".join(shown)))
         out.append("\n")
     return out
 
@@ -230,9 +236,11 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
         *,
         view: View | None = None,
         refused: tuple[ViewCreate, str] | None = None,
+        agent_names: dict[str, str] | None = None,
     ) -> None:
         """``refused``: what the server would not save and why: the builder opens on it,
-        at its filters, with the reason shown."""
+        at its filters, with the reason shown. ``agent_names``: an owner filter's values
+        (an agent's id, or ``me``) and the names they are ticked by."""
         super().__init__()
         props = properties or FALLBACK_PROPERTIES
         self.properties = {p.name: p for p in props}
@@ -242,6 +250,7 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
         self.sharing = start.sharing if start else ViewSharing.private
         self.filters: list[ViewFilter] = list(start.filters) if start else []
         self._refusal = refused[1] if refused else ""
+        self.agent_names = agent_names or {}
         self._prop: FilterProperty | None = None
         self._operator: FilterOperator | None = None
         self._prop_shown: list[FilterProperty | None] = []
@@ -322,8 +331,11 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
             text = self.query_one("#vb-value-input", Input)
             values.clear_options()
             text.value = ""
-            if self._prop.values:
-                values.add_options([(inert(v), v) for v in self._prop.values])
+            choices = [(inert(v), v) for v in self._prop.values]
+            if self._prop.kind == "agent":
+                choices = [(inert(name), value) for value, name in self.agent_names.items()]
+            if choices:
+                values.add_options(choices)
                 values.display = True
                 text.display = False
                 values.highlighted = 0
@@ -337,7 +349,9 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
                 text.focus()
 
     def _show_filters(self) -> None:
-        self.query_one("#vb-filters", Static).update(describe(self.filters, self.properties))
+        self.query_one("#vb-filters", Static).update(
+            describe(self.filters, self.properties, self.agent_names)
+        )
 
     def _error(self, message: str) -> None:
         self.query_one("#vb-error", Static).update(Text(message))

@@ -1786,10 +1786,13 @@ class InboxScreen(Screen[None]):
             properties = []
         from tui.dialogs.view_builder import ViewBuilder  # not needed for the first paint
 
+        agent_names = {"me": "me (whoever looks at the view)"} | {
+            str(agent.id): agent.name for agent in self.tapp.agents.values()
+        }
         refused: tuple[ViewCreate, str] | None = None
         while True:  # a refused view comes back to the builder as it was, with the reason
             result: ViewCreate | None = await self.app.push_screen_wait(
-                ViewBuilder(properties, view=view, refused=refused)
+                ViewBuilder(properties, view=view, refused=refused, agent_names=agent_names)
             )
             if result is None:
                 return
