@@ -214,6 +214,9 @@ class PgStoreTx:
     events: list[CommittedEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     pipeline: psycopg.Pipeline | None = None  # the writer's: results are waited for when read
+    # a transaction of its own logs its events only if no event above this number is
+    # logged by then (``pg_events.append_events``); ``events`` then holds what it logged
+    unless_logged_after: int | None = None
     # the inserts of messages, whose ids the transaction counts by hour before its COMMIT
     messages: list[Cursor] = field(default_factory=list)
 
@@ -471,7 +474,10 @@ class PgWriter:
                 if messages:  # their ids were read by the jobs: no wait here
                     ids = [cursor.lastrowid for cursor in messages]
                     conn.execute(COUNT_INSERTED_MESSAGES, (ids,))
-                events = append_events(conn, logged, now_iso, entities)
+                events = append_events(
+                    conn, logged, now_iso, entities, unless_logged_after=tx.unless_logged_after
+                )
+                tx.events += events
                 # a transaction gets an id when it first writes a row: the outbox's rounds
                 # that find nothing to do leave the counts cached (an event is a row)
                 wrote = bool(events) or bool(conn.execute(CHANGED_A_ROW).fetchone()[0])  # type: ignore[index]
@@ -604,21 +610,20 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
     async def emit_view_counts(
         self, counts: schemas.ViewCounts, *, unless_logged_after: int | None = None
     ) -> bool:
-        """As ``ViewsStore.emit_view_counts``, exact across processes: the log's newest
-        number is read with the counter's row locked, so no other process's event can be
-        numbered between the check and this event."""
+        """As ``ViewsStore.emit_view_counts``, exact across processes: "nothing logged
+        since" is checked by the statement that numbers the event, with the counter's row
+        locked, so no other process's event can be numbered between the check and this
+        event. The counter is thus the last lock this transaction takes, as it is every
+        other's: it never holds the counter while it waits for another lock (taken
+        first, the counter made a transaction that had locked rows and then waited for
+        the counter a deadlock's partner as soon as this one waited for one of them)."""
 
-        def emit(tx: PgStoreTx) -> bool:
-            if unless_logged_after is not None:
-                row = tx.conn.execute(
-                    "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE"
-                ).fetchone()
-                if row is None or row[0] > unless_logged_after:
-                    return False
+        def emit(tx: PgStoreTx) -> list[CommittedEvent]:
             tx.emit(schemas.EventType.view_counts, counts)
-            return True
+            tx.unless_logged_after = unless_logged_after
+            return tx.events  # filled at COMMIT
 
-        return await self.write(emit)
+        return bool(await self.write(emit))
 
     async def copy_from_sqlite(self, sqlite_path: Path) -> dict[str, int]:
         """Copy the SQLite database at ``sqlite_path`` into this (opened, empty) one

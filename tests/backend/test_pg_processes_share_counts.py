@@ -1,5 +1,6 @@
-"""Counts kept as things are written, right across processes (issue 16, step 3): the
-hourly message counts the reports read (``message_hours``). Two ``PostgresStore``
+"""Counts right across processes (issue 16, step 3): the hourly message counts the
+reports read (``message_hours``), and the ``view.counts`` a process logs only if no event
+was numbered since its counts were read. Two ``PostgresStore``
 objects on one database stand for two ``serve`` processes; the transactions under test
 are held open on a ``threading.Event`` so that they commit in the order the test needs,
 every run. The counts' bookkeeping differs between the engines (a mark of the newest id
@@ -9,15 +10,20 @@ both to the same result."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg
 import pytest
 
+from backend import schemas
 from backend.store import PostgresStore, SqliteStore
 from backend.store.conversations import insert_message
 from backend.store.engine import replayable
+from backend.store.pg_events import append_events
+from tests.backend.pg_locks import lock_waiters
 from tests.seed_rows import connect_number, contact_thread
 
 WAIT_SECONDS = 30.0
@@ -127,3 +133,45 @@ async def test_messages_written_in_groups_are_counted_once_each(stores):
     )
     assert stored == 40 - 1 - 4
     assert await hourly_counts(stores[1]) == [("15550001111", "inbound", stored)]
+
+
+async def logged_view_counts(store: PostgresStore) -> list[dict[str, int]]:
+    rows = await store.readers.all(
+        "SELECT payload FROM events WHERE type = ? ORDER BY seq",
+        (schemas.EventType.view_counts.value,),
+    )
+    return [json.loads(row[0])["data"]["counts"] for row in rows]
+
+
+@pytest.mark.postgresql
+async def test_view_counts_are_not_logged_after_an_event_another_process_is_numbering(
+    processes, postgresql_url
+):
+    """Counts read before another process's event must not be logged after it: the check
+    waits for a transaction that holds the event counter, and then sees its number."""
+    first, _ = processes
+    read_at = first.newest_event_seq()
+    assert await first.emit_view_counts(
+        schemas.ViewCounts(counts={"builtin:open": 1}), unless_logged_after=read_at
+    )
+
+    read_at = first.newest_event_seq()
+    other = await asyncio.to_thread(psycopg.connect, postgresql_url)
+    try:
+        await asyncio.to_thread(
+            append_events, other, [("test.other", {"n": 1})], "2026-12-06T10:00:00+00:00"
+        )  # numbered, not yet committed: the counter's row is locked
+        emitting = asyncio.create_task(
+            first.emit_view_counts(
+                schemas.ViewCounts(counts={"builtin:open": 2}), unless_logged_after=read_at
+            )
+        )
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not emitting.done() and await lock_waiters(postgresql_url) == 0:
+                await asyncio.sleep(0.02)
+        await asyncio.to_thread(other.commit)
+    finally:
+        await asyncio.to_thread(other.close)
+
+    assert await emitting is False
+    assert await logged_view_counts(first) == [{"builtin:open": 1}]
