@@ -291,24 +291,65 @@ _SNAPSHOTS: dict[str, Callable[[Any, int], BaseModel]] = {
 }
 
 
+# a snapshot's rows, many at once: (the SQL of ``load_thread``/``load_ticket``/
+# ``load_message`` over ``= ANY(?)`` ids, the model of a row and its reactions)
+_SNAPSHOT_ROWS: dict[str, tuple[str, Callable[[Any, list[Any]], BaseModel]]] = {
+    conv.THREAD_UPDATED.type: (
+        conv.THREAD_SELECT + " WHERE th.id = ANY(?)",
+        lambda row, _: conv.thread_from_row(row),
+    ),
+    conv.TICKET_UPDATED.type: (
+        conv.TICKET_SELECT + " WHERE t.id = ANY(?)",
+        lambda row, _: conv.ticket_from_row(row),
+    ),
+    conv.MESSAGE_CREATED.type: (
+        conv.MESSAGE_SELECT + " WHERE m.id = ANY(?)",
+        conv.message_from_row,
+    ),
+}
+_SNAPSHOT_ROWS[conv.MESSAGE_UPDATED.type] = _SNAPSHOT_ROWS[conv.MESSAGE_CREATED.type]
+_REACTIONS_OF = "SELECT * FROM reactions WHERE message_id = ANY(?) ORDER BY at"
+
+
+def _snapshots(
+    tx: PgStoreTx, wanted: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], BaseModel]:
+    """The snapshots ``(type, entity id)`` as the REST reads build them (``load_thread``,
+    ``load_ticket``, ``load_message``), from their rows as they are now; one whose row is
+    gone is left out. Every kind's rows are asked for at once and read after (pipeline
+    mode: one round trip for a whole group's snapshots, not one per row)."""
+    ids: dict[str, set[int]] = {}
+    for event_type, entity_id in wanted:
+        sql = _SNAPSHOT_ROWS[event_type][0]
+        ids.setdefault(sql, set()).add(entity_id)
+    asked = {sql: tx.execute(sql, (sorted(found),)) for sql, found in ids.items()}
+    messages = ids.get(_SNAPSHOT_ROWS[conv.MESSAGE_CREATED.type][0])
+    reactions = tx.execute(_REACTIONS_OF, (sorted(messages),)) if messages else None
+    # each SELECT's first column is the row's id
+    rows = {sql: {row[0]: row for row in cursor.fetchall()} for sql, cursor in asked.items()}
+    by_message = conv.reactions_by_message(reactions.fetchall()) if reactions else {}
+    built: dict[tuple[str, int], BaseModel] = {}
+    for event_type, entity_id in wanted:
+        sql, model = _SNAPSHOT_ROWS[event_type]
+        row = rows[sql].get(entity_id)
+        if row is not None:
+            built[(event_type, entity_id)] = model(row, by_message.get(entity_id, []))
+    return built
+
+
 def _events_of(
     tx: PgStoreTx, pending: list[tuple[str, dict[str, Any] | BaseModel | None, int]]
 ) -> tuple[list[tuple[str, dict[str, Any] | BaseModel]], list[int]]:
     """A transaction's ``pending`` events with the snapshots built (read through ``tx``)
-    from their rows as they are now (one whose row is gone is left out, as SQLite's ``BatchBuffer`` does), and each
-    event's entity id (0: not a snapshot)."""
+    from their rows as they are now (one whose row is gone is left out, as SQLite's
+    ``BatchBuffer`` does), and each event's entity id (0: not a snapshot)."""
+    wanted = {(event_type, entity_id) for event_type, data, entity_id in pending if data is None}
+    built = _snapshots(tx, wanted) if wanted else {}
     events: list[tuple[str, dict[str, Any] | BaseModel]] = []
     entities: list[int] = []
-    built: dict[tuple[str, int], BaseModel | None] = {}
     for event_type, data, entity_id in pending:
         if data is None:
-            key = (event_type, entity_id)
-            if key not in built:
-                try:
-                    built[key] = _SNAPSHOTS[event_type](tx, entity_id)
-                except NotFound:
-                    built[key] = None
-            data = built[key]
+            data = built.get((event_type, entity_id))
             if data is None:
                 continue
         events.append((event_type, data))
