@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 from pathlib import Path
 
 import aiosqlite
@@ -115,6 +116,9 @@ def main() -> None:
     parser.add_argument("--synchronous", default=WRITER_SYNCHRONOUS, choices=("NORMAL", "FULL"))
     args = parser.parse_args()
     pin(args.core)
+    # A bench started in the background (nohup, `&`) inherits SIGINT ignored; the harness
+    # stops its servers with SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         asyncio.run(serve(args))
     except KeyboardInterrupt:
