@@ -75,18 +75,16 @@ async def edit_mailbox(request: web.Request) -> web.Response:
     mailbox_id = path_int(request, "id")
     spec = await parse_body(request, schemas.MailboxUpdate)
     store = request.app[STORE]
-    if spec.address is not None:
-        current = await store.mailbox_connection(mailbox_id)
-        if spec.address.strip().lower() != current.mailbox.address:
-            _refuse_configured(request, current.mailbox.address, "given another address")
+    current = await store.mailbox_connection(mailbox_id)  # read once: the edit starts from it
+    if spec.address is not None and spec.address.strip().lower() != current.mailbox.address:
+        _refuse_configured(request, current.mailbox.address, "given another address")
     try:
-        mailbox, _, _ = await connection.edit_mailbox(store, mailbox_id, spec, actor_id=agent.id)
+        mailbox, _, after = await connection.edit_mailbox(store, current, spec, actor_id=agent.id)
     except connection.ConnectionRefused as exc:
         field = "imap_host" if exc.side == "imap" else "smtp_host"
         raise InvalidField(str(exc), field=field, code="connection_refused") from None
     await _follow(request)
-    saved = await store.mailbox_connection(mailbox.id)
-    return respond(connection.mailbox_view(mailbox, saved.settings))
+    return respond(connection.mailbox_view(mailbox, connection.settings_of(after)))
 
 
 @operation(

@@ -285,7 +285,26 @@ async def _mailbox_id(store: SqliteStore, address: str) -> int:
     raise NotFound(f"There is no mailbox {address[:80]!r}.", code="mailbox_not_found")
 
 
+# the options that set up what ``--no-imap`` / ``--no-relay`` drop (argparse dests)
+_IMAP_OPTIONS = ("imap_host", "imap_port", "imap_user", "imap_folder", "poll_seconds", "imap_tls")
+_RELAY_OPTIONS = ("smtp_host", "smtp_port", "smtp_user", "smtp_starttls")
+
+
+def contradiction(args: argparse.Namespace) -> str | None:
+    """The line refusing ``--no-imap`` or ``--no-relay`` given with an option of what it
+    drops (which one was meant is not known), or None."""
+    if args.no_imap and any(getattr(args, name) is not None for name in _IMAP_OPTIONS):
+        return "--no-imap stops fetching: give no --imap-* or --poll-seconds option with it."
+    if args.no_relay and any(getattr(args, name) is not None for name in _RELAY_OPTIONS):
+        return "--no-relay drops the relay: give no --smtp-* option with it."
+    return None
+
+
 def run_edit_email(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    refused = contradiction(args)
+    if refused is not None:
+        print(f"ttydesk: {refused}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         update = update_from(args)
     except ValidationError as exc:
@@ -300,7 +319,8 @@ def run_edit_email(args: argparse.Namespace, settings: Settings | None = None) -
             refuse_configured(
                 ready.email.addresses, args.address.strip().lower(), "given another address"
             )
-        mailbox, _, after = await edit_mailbox(store, mailbox_id, update)
+        saved = await store.mailbox_connection(mailbox_id)
+        mailbox, _, after = await edit_mailbox(store, saved, update)
         return {
             "id": mailbox.id,
             "address": mailbox.address,

@@ -260,12 +260,17 @@ def _relay_login(relay: Relay | None) -> tuple[object, ...] | None:
 
 
 async def edit_mailbox(
-    store: Store, mailbox_id: int, spec: schemas.MailboxUpdate, *, actor_id: int | None = None
+    store: Store,
+    saved: MailboxConnection,
+    spec: schemas.MailboxUpdate,
+    *,
+    actor_id: int | None = None,
 ) -> tuple[Mailbox, MailConnection, MailConnection]:
-    """Apply an edit: a login that changed (IMAP, relay) is tried first, and a failure
-    raises ``ConnectionRefused`` with the old settings kept. Returns the mailbox and the
+    """Apply an edit to ``saved`` (``Store.mailbox_connection``, as the caller read it): a
+    login that changed (IMAP, relay) is tried first, and a failure raises
+    ``ConnectionRefused`` with the old settings kept. Returns the mailbox and the
     connection before and after."""
-    saved = await store.mailbox_connection(mailbox_id)
+    mailbox_id = saved.mailbox.id
     before, after = edited_connection(saved, spec)
     check_address(after.address)
     if after.imap is not None and _imap_login(after.imap) != _imap_login(before.imap):

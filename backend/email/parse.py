@@ -143,18 +143,18 @@ def parse_email(
     text, from_html = _text_of(body_part, defects) if body_part is not None else ("", False)
     attachments, left_out = _attachments(message, body_part, max_attachment_bytes, defects)
     bounce = _bounce(message)
-    tokens = _token_headers(message)
-    sender = _first_address(message, "From")
+    tokens = _raw_headers(message)
+    sender = _first_address(message, "From", tokens)
     return InboundEmail(
         message_id=_one_id(tokens.get("message-id")),
         in_reply_to=_one_id(tokens.get("in-reply-to")),
         references=tuple(_MESSAGE_ID.findall(tokens.get("references") or "")),
-        subject=_clean_line(_header(message, "Subject") or ""),
+        subject=_clean_line(_text_header(message, "Subject", tokens) or ""),
         sender=sender,
-        reply_to=_first_address(message, "Reply-To"),
-        to=tuple(_addresses(message, "To")),
-        cc=tuple(_addresses(message, "Cc")),
-        date=_date(_header(message, "Date")),
+        reply_to=_first_address(message, "Reply-To", tokens),
+        to=tuple(_addresses(message, "To", tokens)),
+        cc=tuple(_addresses(message, "Cc", tokens)),
+        date=_date(tokens.get("date")),
         text=text,
         reply=_reply_part(text),
         from_html=from_html,
@@ -190,13 +190,14 @@ def _parsed_header(name: str, value: str) -> Any:
 PARSE_POLICY = _ParsedOncePolicy()
 
 
-# headers whose values are ids or tokens, never encoded words: read as received, without
-# the default policy's parse on every read (most of a plain mail's parsing time)
+# headers whose values are ids, tokens or dates, never encoded words: read as received,
+# without the default policy's parse (most of a plain mail's parsing time)
 _TOKEN_HEADERS = frozenset(
     {
         "message-id",
         "in-reply-to",
         "references",
+        "date",
         "auto-submitted",
         "precedence",
         "x-autoreply",
@@ -205,16 +206,65 @@ _TOKEN_HEADERS = frozenset(
         "x-auto-response-suppress",
     }
 )
+# headers read as received when they are plain (``_plain``), else through the policy
+_PLAIN_HEADERS = frozenset({"from", "to", "cc", "reply-to", "subject"})
 
 
-def _token_headers(message: Message) -> dict[str, str]:
-    """The first of each ``_TOKEN_HEADERS`` header, unfolded, by lower-case name."""
+def _raw_headers(message: Message) -> dict[str, str]:
+    """The first of each ``_TOKEN_HEADERS`` and ``_PLAIN_HEADERS`` header as received
+    (the token ones unfolded), by lower-case name."""
     found: dict[str, str] = {}
     for name, value in message.raw_items():
         key = name.lower()
-        if key in _TOKEN_HEADERS and key not in found:
+        if key in found:
+            continue
+        if key in _TOKEN_HEADERS:
             found[key] = " ".join(str(value).split())
+        elif key in _PLAIN_HEADERS:
+            found[key] = str(value)
     return found
+
+
+def _plain(value: str | None) -> str | None:
+    """``value`` when reading it needs none of the policy's work: ASCII, no encoded word,
+    no quoting, comment, escape or group (None: read it through the policy)."""
+    if value is None or not value.isascii() or "=?" in value or _NOT_PLAIN.search(value):
+        return None
+    return value
+
+
+_NOT_PLAIN = re.compile(r'["()\\:;\[\]]')
+# a plain address list's item: ``local@domain`` or ``Display Name <local@domain>``
+_PLAIN_ADDRESS = re.compile(
+    r"\s*(?:(?P<name>[^<>,@]*?)\s*<(?P<local>[^<>@\s,]+)@(?P<domain>[^<>@\s,]+)>"
+    r"|(?P<bare_local>[^<>@\s,]+)@(?P<bare_domain>[^<>@\s,]+))\s*(?:,|\Z)"
+)
+
+
+def _plain_addresses(value: str) -> list[Address] | None:
+    """The addresses of a plain list (``_plain``), or None when it is not one of
+    ``_PLAIN_ADDRESS`` items (left to the policy's parser)."""
+    found: list[Address] = []
+    position, end = 0, len(value.rstrip())
+    while position < end:
+        match = _PLAIN_ADDRESS.match(value, position)
+        if match is None or match.end() == position:
+            return None
+        position = match.end()
+        if match["local"] is not None:
+            local, domain, name = match["local"], match["domain"], match["name"]
+        else:
+            local, domain, name = match["bare_local"], match["bare_domain"], None
+        if local.startswith(".") or local.endswith(".") or ".." in local:
+            return None  # the policy's parser reads a broken dot-atom its own way
+        found.append(Address(f"{local}@{domain.lower()}", _clean_line(name or "") or None))
+    return found
+
+
+def _text_header(message: Message, name: str, raw: dict[str, str]) -> str | None:
+    """An unstructured header's text (the subject): as received when plain."""
+    plain = _plain(raw.get(name.lower()))
+    return plain if plain is not None else _header(message, name)
 
 
 def _header(message: Message, name: str) -> str | None:
@@ -236,21 +286,24 @@ def _one_id(value: str | None) -> str | None:
     return match.group(0) if match else None
 
 
-def _addresses(message: Message, name: str) -> Iterable[Address]:
+def _addresses(message: Message, name: str, raw: dict[str, str]) -> Iterable[Address]:
+    plain = _plain(raw.get(name.lower()))
+    if plain is not None and (found := _plain_addresses(plain)) is not None:
+        return found
     try:
         header = message.get(name)
-        found: tuple[HeaderAddress, ...] = header.addresses if header is not None else ()
+        parsed: tuple[HeaderAddress, ...] = header.addresses if header is not None else ()
     except Exception:  # noqa: BLE001 - an unreadable address list is empty
         return []
     return [
         Address(f"{item.username}@{item.domain.lower()}", _clean_line(item.display_name) or None)
-        for item in found
+        for item in parsed
         if item.username and item.domain
     ]
 
 
-def _first_address(message: Message, name: str) -> Address | None:
-    found = list(_addresses(message, name))
+def _first_address(message: Message, name: str, raw: dict[str, str]) -> Address | None:
+    found = list(_addresses(message, name, raw))
     return found[0] if found else None
 
 
@@ -440,7 +493,7 @@ def _safe_filename(given: str | None, content_type: str, index: int) -> str:
 
 def _automatic(headers: dict[str, str], sender: Address | None) -> str | None:
     """Why a machine sent this message (RFC 3834 and the habits of common mailers), or
-    None for a person's message (``headers``: ``_token_headers``)."""
+    None for a person's message (``headers``: ``_raw_headers``)."""
     auto_submitted = headers.get("auto-submitted", "").strip().lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         return auto_submitted.split(";")[0]

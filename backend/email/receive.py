@@ -51,14 +51,20 @@ class MailReceiver:
         """Store ``raw``, sent to ``recipients`` (the envelope's, or the mailbox's own
         address for a fetched mail): the first that is a support address is its mailbox."""
         mail = parse_email(raw, authserv_id=self.authserv_id)
+        envelope = [address.strip().lower() for address in recipients]
         wanted = [
-            address.strip().lower()
-            for address in (*recipients, *(a.address for a in (*mail.to, *mail.cc)))
+            *envelope,
+            *(a.address.strip().lower() for a in (*mail.to, *mail.cc)),
         ]
         if self._addresses is None or not self._addresses.intersection(wanted):
             # read again when none matches: a mailbox may have been added since
             self._addresses = {mailbox.address for mailbox in await self.store.mailboxes()}
-        mailbox = next((address for address in wanted if address in self._addresses), "")
+        # none a mailbox now: the envelope's first, which was one when the listener took
+        # it (or the fetcher's own), for the store to refuse if it was disconnected since
+        mailbox = next(
+            (address for address in wanted if address in self._addresses),
+            envelope[0] if envelope else "",
+        )
         # most mails have no attachment: no hop to a thread for them
         files = (
             await asyncio.to_thread(self._write_files, mail.attachments) if mail.attachments else []

@@ -3,7 +3,8 @@ offer as "SMTP forwarding"): an SMTP listener (``aiosmtpd``) that takes mail onl
 support addresses it is configured with, refuses a message above the size cap while it
 streams in (it is never held whole), offers STARTTLS — and then requires it — when a
 certificate is configured, and answers 250 only once the message is stored: a failure to
-store it is a temporary 451, so the forwarding server keeps it and tries again.
+store it is a temporary 451, so the forwarding server keeps it and tries again; the
+store's refusal (a mailbox disconnected after its recipient was taken) a lasting 550.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from backend.domain.errors import DomainError
+
 log = logging.getLogger(__name__)
 
 # what the receiver does with a message: store it (its envelope sender and recipients
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 Accept = Callable[[bytes, str, list[str]], Awaitable[None]]
 
 MAX_MESSAGE_BYTES = 30 * 1024 * 1024
+NO_SUCH_MAILBOX = "550 5.1.1 No such mailbox here: this help desk takes no mail for that address"
 
 
 class SupportMailbox:
@@ -56,7 +60,7 @@ class SupportMailbox:
         if address.lower() not in self._addresses:
             await self.reload()
         if address.lower() not in self._addresses:
-            return "550 5.1.1 No such mailbox here: this help desk takes no mail for that address"
+            return NO_SUCH_MAILBOX
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -74,6 +78,9 @@ class SupportMailbox:
             raw = str(raw or "").encode("utf-8", "surrogateescape")
         try:
             await self._accept(raw, str(envelope.mail_from or ""), list(envelope.rcpt_tos))
+        except DomainError as refused:  # the store's no: its mailbox was disconnected
+            log.info("a forwarded message was refused: %s", refused.message)
+            return NO_SUCH_MAILBOX
         except Exception:  # noqa: BLE001 - the sending server keeps the message and retries
             log.exception("a forwarded message could not be stored; answered 451")
             return "451 4.3.0 The message could not be stored; try again later"

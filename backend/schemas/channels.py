@@ -96,8 +96,8 @@ class EmailMailbox(ResponseModel):
 
 
 class MailboxState(ResponseModel):
-    """``mailbox.updated``: a support address connected (again) or removed; its threads
-    can (or can no longer) be replied to."""
+    """``mailbox.updated``: a support address connected (again), edited (``address`` the
+    new one) or removed; its threads can (or can no longer) be replied to."""
 
     id: int
     address: str

@@ -150,7 +150,7 @@ class EventType(StrEnum):
     usage_updated = "usage.updated"
     presence = "presence"
     channel_updated = "channel.updated"
-    mailbox_updated = "mailbox.updated"  # a mailbox connected (again) or removed
+    mailbox_updated = "mailbox.updated"  # a mailbox connected (again), edited or removed
     template_updated = "template.updated"
     contact_updated = "contact.updated"
     agent_updated = "agent.updated"

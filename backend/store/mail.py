@@ -2,13 +2,13 @@
 transaction.
 
 ``ingest_email(tx, record)`` does everything a received mail causes, or nothing:
-idempotency by Message-ID, a bounce marking our message failed, an auto-reply counted
-and dropped (never a ticket), the contact found by address (any case; plus-addressing
-kept as given), the thread — by In-Reply-To / References, then by the ticket token in
-the subject (``[#123]``, only for the ticket's own contact: a token is easily guessed),
-else a new routed thread and ticket on the mailbox —, the attachments as media rows,
-and the events. A closed ticket is not reopened by mail: as on WhatsApp, the customer's
-next message opens a new one.
+idempotency by Message-ID, a mail to a disconnected mailbox refused (``Conflict``), a
+bounce marking our message failed, an auto-reply counted and dropped (never a ticket),
+the contact found by address (any case; plus-addressing kept as given), the thread — by
+In-Reply-To / References, then by the ticket token in the subject (``[#123]``, only for
+the ticket's own contact: a token is easily guessed), else a new routed thread and
+ticket on the mailbox —, the attachments as media rows, and the events. A closed ticket
+is not reopened by mail: as on WhatsApp, the customer's next message opens a new one.
 
 The record is read by the channel (``backend/email``): the store knows nothing of MIME.
 """
@@ -25,7 +25,7 @@ from backend.domain.routing import RoutingRule
 from backend.store import conversations as conv
 from backend.store.base import StoreBase, loads
 from backend.store.engine import Tx, dumps, iso, replayable
-from backend.store.mail_outbox import fail_queued_sends, move_queued_sends
+from backend.store.mail_outbox import disconnected_reason, fail_queued_sends, move_queued_sends
 from backend.store.outbox_rows import settle_outbox_row
 from backend.store.statuses import settle_ticket_delivery
 from backend.store.types import (
@@ -142,6 +142,7 @@ def edit_mailbox(
     )
     changed = {"address": key} if key != row["address"] else {}
     conv.audit(tx, actor_id, "mailbox.edit", f"mailbox:{mailbox_id}", **changed)
+    tx.emit(schemas.EventType.mailbox_updated, schemas.MailboxState(id=mailbox_id, address=key))
     return Mailbox(id=mailbox_id, address=key, display_name=name)
 
 
@@ -152,11 +153,7 @@ def remove_mailbox(tx: Tx, mailbox_id: int, actor_id: int | None = None) -> Mail
     row = _in_use(tx, mailbox_id)
     tx.execute("UPDATE email_channels SET removed_at = ? WHERE id = ?", (tx.now_iso, mailbox_id))
     tx.execute("DELETE FROM settings_kv WHERE key = ?", (f"{CONNECTION_KEY}{mailbox_id}",))
-    fail_queued_sends(
-        tx,
-        row["address"],
-        f"Not sent: the mailbox {row['address']} was disconnected before it went out.",
-    )
+    fail_queued_sends(tx, row["address"], disconnected_reason(row["address"]))
     conv.audit(tx, actor_id, "mailbox.remove", f"mailbox:{mailbox_id}", address=row["address"])
     tx.emit(
         schemas.EventType.mailbox_updated,
@@ -178,11 +175,18 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
         conv.bump_counter(tx, COUNTER_AUTOMATIC)
         return IngestResult(Outcome.automatic)
     mailbox = tx.one(
-        "SELECT id, address FROM email_channels WHERE address = ?", (record.mailbox.lower(),)
+        "SELECT id, address, removed_at FROM email_channels WHERE address = ?",
+        (record.mailbox.lower(),),
     )
     if mailbox is None or not record.sender.strip():
         conv.bump_counter(tx, COUNTER_UNKNOWN_ADDRESS)
         return IngestResult(Outcome.dropped_unknown_address)
+    if mailbox["removed_at"] is not None:
+        # taken by the listener or fetched just before the mailbox was disconnected
+        raise Conflict(
+            f"The mailbox {mailbox['address']} was disconnected: it takes no mail.",
+            code="mailbox_removed",
+        )
     contact_id = _contact(tx, record)
     thread = _thread(tx, record, contact_id, mailbox["id"], mailbox["address"], rules)
     at = record.at or tx.now

@@ -292,6 +292,10 @@ def requeue_email(tx: Tx, message_id: int) -> bool:
     return True
 
 
+def disconnected_reason(address: str) -> str:
+    return f"Not sent: the mailbox {address} was disconnected before it went out."
+
+
 def fail_queued_sends(tx: Tx, address: str, reason: str) -> list[int]:
     """Each send still queued from ``address`` ends failed with ``reason`` (a mailbox
     disconnected): never dropped in silence. One on the wire right now is left to finish."""
@@ -359,6 +363,16 @@ def record_outcome(
     if outcome == "sent":
         _settle(tx, message_id, "done")
         _mark(tx, message_id, {"status": schemas.DeliveryStatus.sent, "sent_at": tx.now_iso})
+    elif outcome == "retry" and retry_at is not None and (gone := _sender_gone(tx, message_id)):
+        # refused for now while its mailbox was being disconnected: never tried again
+        # from it (the removal failed the sends queued then; this one was on the wire)
+        _settle(tx, message_id, "done", detail[:500])
+        _mark(
+            tx,
+            message_id,
+            {"status": schemas.DeliveryStatus.failed, "failed_at": tx.now_iso,
+             "error_message": disconnected_reason(gone)},
+        )  # fmt: skip
     elif outcome == "retry" and retry_at is not None:
         tx.execute(
             "UPDATE email_outbox SET state = 'pending', next_attempt = ?, last_error = ?, "
@@ -388,6 +402,18 @@ def record_outcome(
                 "error_message": f"The relay refused it: {detail[:300]}",
             },
         )
+
+
+def _sender_gone(tx: Tx, message_id: int) -> str | None:
+    """The address a queued e-mail is sent from, when that is no longer a mailbox in use."""
+    row = tx.one(
+        "SELECT em.from_address AS address, mb.removed_at, mb.id FROM email_messages em "
+        "LEFT JOIN email_channels mb ON mb.address = em.from_address WHERE em.message_id = ?",
+        (message_id,),
+    )
+    if row is None or (row["id"] is not None and row["removed_at"] is None):
+        return None
+    return row["address"]
 
 
 def claim(tx: Tx, due_iso: str, limit: int, lease: Lease | None = None) -> list[EmailJob]:

@@ -8,6 +8,7 @@ threads back."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -24,7 +25,7 @@ from tests.backend.wsclient import LiveClient
 from tests.email.dovecot import PASSWORD, USER, Dovecot
 from tests.email.test_connect_mailbox import run_cli, until
 from tests.email.test_inbound_wiring import messages, threads
-from tests.email.test_outbound import reply
+from tests.email.test_outbound import reply, settled
 from tests.email.test_smtp_send import Relaying
 from tests.support import LiveBackend
 
@@ -406,6 +407,9 @@ async def _refused(backend: LiveBackend, address: str) -> bool:
         await forward(backend, address, 99)
     except aiosmtplib.SMTPRecipientsRefused:
         return True
+    except aiosmtplib.SMTPDataError as refused:
+        # the recipient still taken (not followed yet), the mail refused by the store
+        assert refused.code == 550, refused
     return False
 
 
@@ -444,3 +448,185 @@ async def test_removing_a_mailbox_and_connecting_it_again_is_told_live_and_by_se
             told = (await live.next_of("mailbox.updated", timeout=10))["data"]
             assert told == {"id": mailbox.id, "address": USER, "removed": False}
         assert (await client.get(price)).json()["mailbox_removed"] is False
+
+
+async def test_a_mail_whose_recipient_was_taken_before_the_removal_is_refused_not_stored(
+    desk: LiveBackend,
+):
+    async with relay_keeping() as port:
+        mailbox = await connect(desk, body(port))
+    await forward(desk, USER, 1)  # the receiver knows the address from now on
+    assert desk.app is not None
+    listener_port = desk.app[SERVICES][LISTENER].sockets[0].getsockname()[1]
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=listener_port)
+    await client.connect()
+    try:
+        await client.mail(CUSTOMER)
+        await client.rcpt(USER)  # taken: the mailbox is still there
+        async with desk.client(desk.admin_token) as api:
+            assert (await api.delete(f"/api/v1/mailboxes/{mailbox['id']}")).status_code == 204
+        with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+            await client.data(mail_to(USER, 2))
+    finally:
+        client.close()
+    # refused for good: the forwarding server returns it to the sender, nothing is lost
+    assert refused.value.code == 550
+    assert "takes no mail for that address" in refused.value.message
+    assert await texts(desk) == ["body 1"]
+
+
+async def test_a_send_refused_for_now_after_its_mailbox_was_removed_fails_and_is_not_retried(
+    tmp_path: Path,
+):
+    on_the_wire, removed = asyncio.Event(), asyncio.Event()
+    attempts: list[int] = []
+
+    async def busy_until_removed(raw: bytes, sender: str, recipients: list[str]) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            on_the_wire.set()
+            await removed.wait()
+            raise OSError("busy")  # answered 451: tried again later
+        relay.received.append((raw, sender, recipients))
+
+    relay = relay_keeping(busy_until_removed)
+    async with relay as port:
+        # the [email] relay is the same server: a retry has a relay to go out through
+        desk = LiveBackend(
+            tmp_path / "data",
+            overrides={"email": {"addresses": [], "listen_port": 0, "relay_host": "127.0.0.1",
+                                 "relay_port": port, "relay_starttls": False}},
+        )  # fmt: skip
+        await desk.start()
+        await desk.seed_agents()
+        try:
+            assert desk.app is not None
+            desk.app[SERVICES][OUTBOX].retry_delays = (0.05, 0.05)
+            mailbox = await connect(desk, body(port))
+            await forward(desk, USER, 1)
+            [thread] = await threads(desk)
+            async with LiveClient.connect(desk, desk.admin_token) as live:
+                queued = await reply(desk, thread["id"], "On the wire at the removal")
+                await on_the_wire.wait()
+                async with desk.client(desk.admin_token) as client:
+                    gone = await client.delete(f"/api/v1/mailboxes/{mailbox['id']}")
+                    assert gone.status_code == 204, gone.text
+                removed.set()
+                done = await settled(live, queued["id"])
+        finally:
+            await desk.stop()
+    assert done["status"] == "failed"
+    assert done["error_message"] == (
+        f"Not sent: the mailbox {USER} was disconnected before it went out."
+    )
+    assert (len(attempts), relay.received) == (1, [])
+
+
+async def test_an_edit_is_told_live_with_the_new_address(desk: LiveBackend):
+    async with relay_keeping() as port:
+        mailbox = await connect(desk, body(port))
+        async with LiveClient.connect(desk, desk.agent_token) as live:
+            async with desk.client(desk.admin_token) as admin:
+                edited = await admin.patch(
+                    f"/api/v1/mailboxes/{mailbox['id']}",
+                    json={"address": NEW_ADDRESS, "display_name": "Acme Help"},
+                )
+                assert edited.status_code == 200, edited.text
+            told = (await live.next_of("mailbox.updated", timeout=10))["data"]
+    assert told == {"id": mailbox["id"], "address": NEW_ADDRESS, "removed": False}
+
+
+async def test_an_edit_to_another_mailboxs_address_is_refused_and_nothing_changes(
+    desk: LiveBackend,
+):
+    first = await desk.store.connect_mailbox(USER, "Acme Support", {})
+    await desk.store.connect_mailbox(NEW_ADDRESS, "Acme Help", {})
+    gone = await desk.store.connect_mailbox("old@acme.test", None, {})
+    await desk.store.remove_mailbox(gone.id)
+    async with desk.client(desk.admin_token) as client:
+        before = (await client.get("/api/v1/mailboxes")).json()["items"]
+        taken = await client.patch(
+            f"/api/v1/mailboxes/{first.id}", json={"address": NEW_ADDRESS.upper()}
+        )
+        disconnected = await client.patch(
+            f"/api/v1/mailboxes/{first.id}", json={"address": "old@acme.test"}
+        )
+        after = (await client.get("/api/v1/mailboxes")).json()["items"]
+    assert taken.status_code == 409
+    assert taken.json()["error"] == {
+        "code": "mailbox_exists",
+        "message": f"{NEW_ADDRESS} is already another mailbox.",
+        "field": "address",
+    }
+    assert disconnected.status_code == 409
+    assert disconnected.json()["error"]["message"] == (
+        "old@acme.test is already another mailbox (disconnected: connect it again instead)."
+    )
+    assert after == before
+
+
+async def test_a_password_left_out_of_an_edit_is_kept_and_one_never_saved_is_asked_for(
+    desk: LiveBackend, dovecot: Dovecot
+):
+    async with relay_keeping() as port:
+        mailbox = await connect(desk, body(port))  # a relay without login, no IMAP
+        await append(dovecot, "Support")
+        path = f"/api/v1/mailboxes/{mailbox['id']}"
+        imap = {"imap_host": "127.0.0.1", "imap_port": dovecot.port, "imap_tls": False}
+        async with desk.client(desk.admin_token) as client:
+            no_imap_password = await client.patch(path, json=imap)
+            no_relay_password = await client.patch(path, json={"smtp_user": "relay-user"})
+            unchanged = (await client.get("/api/v1/mailboxes")).json()["items"]
+            with_imap = await client.patch(path, json={**imap, "imap_password": PASSWORD})
+            # the saved password is kept: the changed folder's login is tried with it
+            folder = await client.patch(path, json={"imap_folder": "Support"})
+    assert no_imap_password.status_code == 422
+    assert no_imap_password.json()["error"] == {
+        "code": "invalid_field",
+        "message": "The IMAP password is missing.",
+        "field": "imap_password",
+    }
+    assert no_relay_password.status_code == 422
+    assert no_relay_password.json()["error"]["field"] == "smtp_password"
+    assert unchanged == [mailbox]
+    assert with_imap.status_code == 200, with_imap.text
+    assert folder.status_code == 200, folder.text
+    assert folder.json()["imap_folder"] == "Support"
+    [saved] = await desk.store.mailbox_connections()
+    assert saved.settings["imap"]["password"] == PASSWORD
+
+
+async def test_the_admin_command_drops_imap_or_the_relay_and_refuses_a_contradiction(
+    desk: LiveBackend, dovecot: Dovecot, capsys, monkeypatch
+):
+    monkeypatch.delenv("TTYDESK_IMAP_PASSWORD", raising=False)
+    monkeypatch.delenv("TTYDESK_SMTP_PASSWORD", raising=False)
+    async with relay_keeping() as port:
+        await connect(desk, body(port, dovecot.port))
+        both = await run_cli(
+            desk, ["admin", "channel", "edit", "email", "--address", USER, "--no-imap",
+                   "--imap-folder", "Support"], capsys,
+        )  # fmt: skip
+        relay_too = await run_cli(
+            desk, ["admin", "channel", "edit", "email", "--address", USER, "--no-relay",
+                   "--smtp-port", str(port)], capsys,
+        )  # fmt: skip
+        [kept] = await desk.store.mailbox_connections()
+        no_imap = await run_cli(
+            desk, ["admin", "channel", "edit", "email", "--address", USER, "--no-imap"], capsys
+        )
+        no_relay = await run_cli(
+            desk, ["admin", "channel", "edit", "email", "--address", USER, "--no-relay"], capsys
+        )
+        [left] = await desk.store.mailbox_connections()
+    assert both[0] == 2 and both[1] == ""
+    assert (
+        both[2]
+        == "ttydesk: --no-imap stops fetching: give no --imap-* or --poll-seconds option with it.\n"
+    )
+    assert relay_too[0] == 2
+    assert relay_too[2] == "ttydesk: --no-relay drops the relay: give no --smtp-* option with it.\n"
+    assert set(kept.settings) >= {"imap", "relay"}  # the refused edits changed nothing
+    assert no_imap[0] == 0 and no_imap[1].startswith(f"mailbox {kept.mailbox.id}: {USER} saved")
+    assert no_relay[0] == 0, no_relay[2]
+    assert not left.settings.get("imap") and not left.settings.get("relay")

@@ -268,3 +268,77 @@ def test_the_reply_is_read_exactly_as_the_reply_parser_reads_it():
         replies = library.read(text).replies
         expected = (replies[0].body or text).strip() if text.strip() else ""
         assert _reply_part(text) == expected, text
+
+
+# headers the plain reading takes (ASCII, no encoded word, quoting, comment or group) and
+# ones it leaves to the policy, each next to the other
+HEADER_CASES = [
+    "From: J. R. Smith <J.Smith+x@Example.COM>",
+    "From: Ana  Maria   <ana@x.org>",
+    "From: Ana<ana@x.com>",
+    "From: <a@b.c>",
+    "From: ana@x.com <ana@x.com>",
+    "From: a..b@x.com",
+    "From: .a@x.com",
+    "From: ana@",
+    "From: @x.com",
+    "From: a@b@c",
+    "From: foo bar",
+    "From: Ana <ana@x.com> extra",
+    "From: Ana <ana@[1.2.3.4]>",
+    "From: ana@x.com\r\n\t(a comment)",
+    'From: "Q, A" <a@b.c>',
+    'From: "Ana" <ana@x.com>',
+    "From: Ana (work) <ana@x.com>",
+    "From: Ana\\ B <ana@x.com>",
+    "From: =?utf-8?q?B=C3=A9a?= <bea@example.com>",
+    "To: a@b.c, d@e.f",
+    "To: a@b.c,,d@e.f",
+    "To: a@b.c,",
+    "To: a@b.c ,  B <b@c.d>  ",
+    "To: A <a@b.c>,\r\n B <b@c.d>",
+    "To: undisclosed-recipients:;",
+    "Cc: Ana <ana@x.com>, Bea <bea@y.com>",
+    "Subject: hello   world\r\n  again",
+    "Subject: a\tb",
+    "Subject: Re: [#42] where is it?",
+    "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= again",
+    "Date: Tue, 03 Nov 2026 10:15:00 +0100",
+    "Date: 3 Nov 2026 10:15 GMT",
+    "Date: not a date",
+]
+
+
+def test_plain_headers_read_as_received_are_read_as_the_email_package_reads_them():
+    from email import message_from_bytes, policy
+
+    from backend.email.parse import Address, _clean_line, _date
+
+    def read(message, name):  # what the policy gives; a header it cannot read is missing
+        try:
+            return message[name]
+        except Exception:  # noqa: BLE001
+            return None
+
+    def addresses(message, name):
+        try:
+            found = read(message, name).addresses if read(message, name) is not None else ()
+        except Exception:  # noqa: BLE001
+            found = ()
+        return tuple(
+            Address(f"{a.username}@{a.domain.lower()}", _clean_line(a.display_name) or None)
+            for a in found
+            if a.username and a.domain
+        )
+
+    for case in HEADER_CASES:
+        raw = f"{case}\r\n\r\nbody\r\n".encode()
+        mail = parse_email(raw)
+        message = message_from_bytes(raw, policy=policy.default)
+        froms = addresses(message, "From")
+        assert mail.sender == (froms[0] if froms else None), case
+        assert mail.to == addresses(message, "To"), case
+        assert mail.cc == addresses(message, "Cc"), case
+        assert mail.subject == _clean_line(str(read(message, "Subject") or "")), case
+        date = read(message, "Date")
+        assert mail.date == _date(str(date) if date is not None else None), case
