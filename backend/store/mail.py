@@ -2,13 +2,13 @@
 transaction.
 
 ``ingest_email(tx, record)`` does everything a received mail causes, or nothing:
-idempotency by Message-ID, a mail to a disconnected mailbox refused (``Conflict``), a bounce marking our message failed, an auto-reply counted
-and dropped (never a ticket), the contact found by address (any case; plus-addressing
-kept as given), the thread — by In-Reply-To / References, then by the ticket token in
-the subject (``[#123]``, only for the ticket's own contact: a token is easily guessed),
-else a new routed thread and ticket on the mailbox —, the attachments as media rows,
-and the events. A closed ticket is not reopened by mail: as on WhatsApp, the customer's
-next message opens a new one.
+idempotency by Message-ID, a mail to a disconnected mailbox refused (``Conflict``), a
+bounce marking our message failed, an auto-reply counted and dropped (never a ticket),
+the contact found by address (any case; plus-addressing kept as given), the thread — by
+In-Reply-To / References, then by the ticket token in the subject (``[#123]``, only for
+the ticket's own contact: a token is easily guessed), else a new routed thread and
+ticket on the mailbox —, the attachments as media rows, and the events. A closed ticket
+is not reopened by mail: as on WhatsApp, the customer's next message opens a new one.
 
 The record is read by the channel (``backend/email``): the store knows nothing of MIME.
 """

@@ -54,6 +54,10 @@ COUNTER_IGNORED_CALL = "webhook.ignored_call"  # a call the business made
 CALL_EVENT = "call"  # content["event"] of a call's event line
 # kinds whose text is not the customer's to check against the content policy
 _NOT_CHECKED = frozenset({schemas.MessageKind.event, schemas.MessageKind.unsupported})
+_DEFAULT_SUBJECT = "WhatsApp conversation"  # InboundRecord.fallback_subject's default
+_TEXT = schemas.MessageKind.text.value
+# a text message's fallback subject, as _fill sets it
+_TEXT_FALLBACK_SUBJECT = preview_of(_TEXT, None) or _DEFAULT_SUBJECT
 
 
 @dataclass
@@ -81,8 +85,8 @@ def _given_wa_id(message: parse.Inbound, profile: parse.Profile | None) -> str |
     return message.from_wa_id or (profile.wa_id if profile else None)
 
 
-def _sender(message: parse.Inbound, profile: parse.Profile | None) -> Sender:
-    wa_id = _given_wa_id(message, profile)
+def _sender(message: parse.Inbound | parse.PlainText, profile: parse.Profile | None) -> Sender:
+    wa_id = message.from_wa_id or (profile.wa_id if profile else None)
     return Sender(
         # a malformed one is refused (counted in transactions): the BSUID identifies them
         wa_id=wa_id if valid_wa_id(wa_id) else None,
@@ -297,7 +301,7 @@ class Ingestor:
                 record.kind = kinds.unsupported
                 record.unsupported_reason = message.type
                 record.raw = _raw(message)
-        if record.fallback_subject == "WhatsApp conversation" and record.kind != kinds.event:
+        if record.fallback_subject == _DEFAULT_SUBJECT and record.kind != kinds.event:
             record.fallback_subject = preview_of(record.kind, None) or record.fallback_subject
 
     def echo_record(self, change: parse.EchoesChange, echo: parse.Echo) -> InboundRecord:
@@ -367,8 +371,33 @@ class Ingestor:
 
     # ---------------------------------------------------------------- processing
 
-    def changes(self, notification: parse.Notification) -> tuple[list[Change], list[str]]:
+    def plain_text_changes(self, plain: parse.PlainText) -> list[Change]:
+        """What ``changes`` makes of the notification ``plain`` was read from: a text
+        message's record (``record_for``), without the parsed objects in between."""
+        profile = plain.profile
+        record = InboundRecord(
+            wamid=plain.wamid,
+            phone_number_id=plain.phone_number_id,
+            at=plain.timestamp,
+            sender=_sender(plain, profile),
+            kind=_TEXT,
+            text=plain.body,
+            subject_text=plain.body,
+            fallback_subject=_TEXT_FALLBACK_SUBJECT,
+        )
+        self._quarantine(record)
+        given = plain.from_wa_id or (profile.wa_id if profile else None)
+        if given is not None and not valid_wa_id(given):
+            return [record, Counts({COUNTER_INVALID_WA_ID: 1})]
+        return [record]
+
+    def changes(
+        self, notification: parse.Notification | parse.PlainText
+    ) -> tuple[list[Change], list[str]]:
         """The changes a notification makes to the store, in order, and its ignored fields."""
+        if type(notification) is parse.PlainText:
+            return self.plain_text_changes(notification), []
+        assert isinstance(notification, parse.Notification)
         work: list[Change] = []
         ignored: list[str] = []
         counters: dict[str, int] = {}
@@ -458,7 +487,7 @@ class Ingestor:
             else None,
         )
 
-    async def process(self, notification: parse.Notification) -> ProcessReport:
+    async def process(self, notification: parse.Notification | parse.PlainText) -> ProcessReport:
         """Store every change of a notification; returns after all have committed."""
         work, ignored = self.changes(notification)
         report = ProcessReport(ignored_fields=ignored)

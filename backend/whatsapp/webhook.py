@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from backend.domain import json_input
 from backend.store import Store
 from backend.whatsapp.ingest import Ingestor
-from backend.whatsapp.parse import MalformedNotification, parse_notification
+from backend.whatsapp.parse import MalformedNotification, parse_notification, plain_text
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,8 @@ async def receive(
         )
     try:
         # a number out of range reads as a missing field, so the message is still stored
-        notification = parse_notification(json_input.decode(body, invalid_numbers_as_null=True))
+        data = json_input.decode(body, invalid_numbers_as_null=True)
+        notification = plain_text(data) or parse_notification(data)
     except ValueError as exc:
         # json_input.InvalidJson and MalformedNotification are ValueErrors
         await _count(store, COUNTER_MALFORMED)
