@@ -230,5 +230,9 @@ def snoozed_until(frame: str) -> datetime | None:
 
 
 async def close_websockets(app: web.Application) -> None:
+    # drain=False: the close frame goes behind what the socket holds; waiting for it to
+    # drain would wait forever for a client that stopped reading
     for socket in list(app[WEBSOCKETS]):
-        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+        await socket.close(
+            code=WSCloseCode.GOING_AWAY, message=b"server shutting down", drain=False
+        )

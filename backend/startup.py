@@ -65,10 +65,12 @@ def prepare_folders(data_dir: Path, database: Path) -> None:
 def store_for(settings: Settings, clock: Clock | None = None) -> Store:
     """The store the settings name, not yet open: PostgreSQL for a ``postgresql://`` URL,
     else the SQLite file."""
-    from backend.store import PostgresStore, SqliteStore
-
     if settings.database_url is not None:
+        from backend.store import PostgresStore
+
         return PostgresStore(settings.database_url, clock=clock)
+    from backend.store import SqliteStore
+
     return SqliteStore(settings.database_path, clock=clock)
 
 
@@ -76,16 +78,18 @@ async def open_configured_store(settings: Settings, store: Store) -> None:
     """Open ``store`` (from ``store_for``), its failures as a ``StartupError``. The data
     folder is made in both cases (media files live there); the database's folder only for
     SQLite."""
-    from backend.store import PostgresStore, SqliteStore
+    from backend.store import SqliteStore
 
-    if isinstance(store, PostgresStore):
-        prepare_folders(settings.data_dir, settings.data_dir / "ttydesk.db")
-        await open_postgresql(store.engine)
-        await store.start()
+    if isinstance(store, SqliteStore):
+        prepare_folders(settings.data_dir, settings.database_path)
+        await open_store(store)
         return
-    assert isinstance(store, SqliteStore)
-    prepare_folders(settings.data_dir, settings.database_path)
-    await open_store(store)
+    from backend.store import PostgresStore  # psycopg: loaded only for PostgreSQL
+
+    assert isinstance(store, PostgresStore)
+    prepare_folders(settings.data_dir, settings.data_dir / "ttydesk.db")
+    await open_postgresql(store.engine)
+    await store.start()
 
 
 async def open_store(store: SqliteStore) -> None:

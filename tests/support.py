@@ -21,7 +21,7 @@ from backend.keys import SERVICES, STORE
 from backend.private_files import private_dir
 from backend.store.engine import connect_sqlite, migrate
 from backend.store.sqlite import SqliteStore
-from backend.whatsapp.graph import GraphClient
+from backend.whatsapp.graph import CONNECTION_LIMITS, GraphClient
 
 
 def listening_socket(port: int = 0) -> socket.socket:
@@ -66,7 +66,7 @@ def _graph_client(settings: Settings) -> GraphClient:
     to a transport it makes itself."""
     transport = httpx.AsyncHTTPTransport(
         verify=TEST_TLS,
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        limits=CONNECTION_LIMITS,
     )
     return GraphClient(
         settings.whatsapp_graph_url,

@@ -673,10 +673,10 @@ class TtydeskApp(App[int]):
     # ----------------------------------------------------------------- commands, help, errors
 
     def _on_notify(self, event: Notify) -> None:
-        """At most MAX_TOASTS toasts at once: they stay between the thread header and the
-        composer even at 60×20 (app.tcss places and sizes them); a newer one replaces the
-        oldest. A dialog or the help fills the screen at 80×24, so a toast raised over one
-        waits (its timer not yet started) until the screen below is back."""
+        """At most MAX_TOASTS toasts at once: in the inbox they take rows of their own above
+        the footer (app.tcss places and sizes them); a newer one replaces the oldest. A
+        dialog or the help fills the screen at 80×24, so a toast raised over one waits (its
+        timer not yet started) until the screen below is back."""
         try:
             over_a_dialog = self.screen.is_modal
         except (ScreenStackError, UnknownModeError):  # no screen: the app is shutting down

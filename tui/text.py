@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pydantic import ValidationError
 from rich.style import Style
 from rich.text import Text
 
@@ -236,3 +237,11 @@ def full_time(at: datetime | None) -> str:
     if at is None:
         return "—"
     return at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def first_problem(exc: ValidationError) -> str:
+    """The first thing wrong with a form's values, in words: ``imap port: Input should be
+    greater than 0`` (the field's name with spaces, then pydantic's message)."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{where.replace('_', ' ')}: {error.get('msg', 'invalid')}"

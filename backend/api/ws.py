@@ -188,12 +188,16 @@ async def _write(ws: web.WebSocketResponse, subscriber: Subscriber, last: int) -
 async def _drop_slow_client(ws: web.WebSocketResponse, hub, subscriber: Subscriber) -> None:
     """Resync and close a client that fell behind, without waiting for it to read: both
     frames go into the connection's buffer behind what it holds, and the buffer is handed
-    to the kernel as the client reads (or dropped when it is gone)."""
+    to the kernel as the client reads (or dropped when it is gone).
+
+    The resync meets a ConnectionError when the socket started closing (the connection
+    lost, a shutdown's close) after the overflow; ``close`` raises none (aiohttp's close
+    keeps any error it meets and closes the transport), only the time limit's."""
     hub.unsubscribe(subscriber)
-    with contextlib.suppress(ConnectionError, RuntimeError, TimeoutError):
+    with contextlib.suppress(ConnectionError, TimeoutError):
         async with asyncio.timeout(SLOW_CLIENT_CLOSE_SECONDS):
             await ws.send_str(resync_frame("slow_client"))  # buffered at once; may wait
-    with contextlib.suppress(ConnectionError, RuntimeError, TimeoutError):
+    with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(SLOW_CLIENT_CLOSE_SECONDS):
             await ws.close(code=4000, message=b"too slow; resume with since", drain=False)
 

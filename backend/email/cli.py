@@ -18,26 +18,14 @@ import json
 import os
 import ssl
 import sys
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from backend import schemas
-from backend.config import ConfigError, Settings, load_settings
-from backend.domain.errors import DomainError, NotFound
-from backend.email.connection import (
-    ConnectionRefused,
-    MailConnection,
-    check_address,
-    check_connection,
-    edit_mailbox,
-    refuse_configured,
-    settings_of,
-)
-from backend.email.imap_fetch import ImapAccount
-from backend.email.smtp_send import Relay
-from backend.startup import StartupError, open_store, prepare_folders
-from backend.store import SqliteStore
+
+if TYPE_CHECKING:  # the mail stack is loaded when a command runs, not for `--help`
+    from backend.config import Settings
+    from backend.email.connection import MailConnection
+    from backend.store import SqliteStore
 
 IMAP_PASSWORD_ENV = "TTYDESK_IMAP_PASSWORD"
 SMTP_PASSWORD_ENV = "TTYDESK_SMTP_PASSWORD"
@@ -84,6 +72,10 @@ def _password(env: str, prompt: str) -> str | None:
 
 def connection_from(args: argparse.Namespace) -> MailConnection | str:
     """The connection the options describe, or the one line saying what is missing."""
+    from backend.email.connection import MailConnection
+    from backend.email.imap_fetch import ImapAccount
+    from backend.email.smtp_send import Relay
+
     if not args.imap_host and not args.smtp_host:
         return "give --imap-host, --smtp-host or both."
     imap = relay = None
@@ -117,6 +109,17 @@ def connection_from(args: argparse.Namespace) -> MailConnection | str:
 
 
 def run_connect_email(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    from backend.config import ConfigError, load_settings
+    from backend.domain.errors import DomainError
+    from backend.email.connection import (
+        ConnectionRefused,
+        check_address,
+        check_connection,
+        settings_of,
+    )
+    from backend.startup import StartupError, open_store, prepare_folders
+    from backend.store import SqliteStore
+
     connection = connection_from(args)
     if isinstance(connection, str):
         print(f"ttydesk: {connection}", file=sys.stderr)
@@ -248,6 +251,12 @@ def update_from(args: argparse.Namespace) -> schemas.MailboxUpdate:
 
 def _run_on_store(settings: Settings | None, work: Any) -> tuple[int, dict[str, Any] | None]:
     """Run ``work(store, settings)`` on the database; one line on stderr if it fails."""
+    from backend.config import ConfigError, load_settings
+    from backend.domain.errors import DomainError
+    from backend.email.connection import ConnectionRefused
+    from backend.startup import StartupError, open_store, prepare_folders
+    from backend.store import SqliteStore
+
     if settings is None:
         try:
             settings = load_settings()
@@ -278,6 +287,8 @@ def _run_on_store(settings: Settings | None, work: Any) -> tuple[int, dict[str, 
 
 
 async def _mailbox_id(store: SqliteStore, address: str) -> int:
+    from backend.domain.errors import NotFound
+
     key = address.strip().lower()
     for mailbox in await store.mailboxes():
         if mailbox.address == key:
@@ -301,6 +312,10 @@ def contradiction(args: argparse.Namespace) -> str | None:
 
 
 def run_edit_email(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    from pydantic import ValidationError
+
+    from backend.email.connection import edit_mailbox, refuse_configured
+
     refused = contradiction(args)
     if refused is not None:
         print(f"ttydesk: {refused}", file=sys.stderr)
@@ -340,6 +355,8 @@ def run_edit_email(args: argparse.Namespace, settings: Settings | None = None) -
 
 
 def run_remove_email(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    from backend.email.connection import refuse_configured
+
     async def remove(store: SqliteStore, ready: Settings) -> dict[str, Any]:
         mailbox_id = await _mailbox_id(store, args.address)
         refuse_configured(ready.email.addresses, args.address.strip().lower(), "removed")

@@ -4,10 +4,14 @@
 gives back are in ``types.py``; ``SqliteStore`` is the embedded implementation, named only
 where a store is opened. import-linter checks that nothing outside ``backend.store``
 imports anything else of it (``pyproject.toml``).
+
+``PostgresStore`` and ``CopyError`` are loaded on first use (PEP 562): they bring
+psycopg, which a SQLite database never needs (~0.7 s of every command's start-up).
 """
 
-from backend.store.pg_copy import CopyError
-from backend.store.postgres import PostgresStore
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from backend.store.reports import ReportFilters
 from backend.store.sqlite import SqliteStore
 from backend.store.store import Store
@@ -51,6 +55,22 @@ from backend.store.types import (
     UsageRules,
 )
 from backend.store.views import COUNTS_TRIGGERS, ThreadFilter
+
+if TYPE_CHECKING:
+    from backend.store.pg_copy import CopyError
+    from backend.store.postgres import PostgresStore
+
+_POSTGRESQL_NAMES = {"CopyError": "pg_copy", "PostgresStore": "postgres"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _POSTGRESQL_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # the next lookup is a plain one
+    return value
+
 
 __all__ = [
     "COUNTS_TRIGGERS",

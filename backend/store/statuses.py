@@ -34,8 +34,8 @@ EARLY_KEEP = timedelta(days=2)
 
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 # a message's own states, which WhatsApp never sends: "checking" (an ambiguous send) ranks
-# as sending, so any status WhatsApp sends afterwards settles it
-HELD_RANK = {**RANK, "checking": RANK["sending"]}
+# below sending, so any status WhatsApp sends afterwards settles it
+HELD_RANK = {**RANK, "checking": RANK["queued"]}
 TIME_COLUMN = {"sent": "sent_at", "delivered": "delivered_at", "read": "read_at"}
 
 COUNTER_UNMATCHED = "webhook.status_unmatched"
@@ -116,6 +116,9 @@ def _apply_to_message(
     tx: Tx, message_id: int, current: str | None, status: str, record: StatusRecord
 ) -> bool:
     at = iso(record.at or tx.now)
+    if current == "checking" and status != "failed" and RANK.get(status, -1) < RANK["sending"]:
+        # the status named an ambiguous send and settles its outbox row: WhatsApp has it
+        status = "sending"
     sets: list[str] = []
     params: list[Any] = []
     if status == "failed":

@@ -14,16 +14,16 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend import schemas
-from backend.config import ConfigError, Settings, load_settings
-from backend.domain.errors import DomainError
-from backend.startup import StartupError, open_configured_store, store_for
-from backend.store import Store
-from backend.whatsapp import connect
-from backend.whatsapp.graph import GraphClient
-from backend.whatsapp.template_sync import sync_templates
+
+if TYPE_CHECKING:  # the command's own stack is loaded when it runs, not for `--help`
+    from backend.config import Settings
+    from backend.store import Store
+    from backend.whatsapp.graph import GraphClient
+
+    Work = Callable[[Store, GraphClient, Settings], Awaitable[int | None]]
 
 TOKEN_ENV = "TTYDESK_WHATSAPP_ACCESS_TOKEN"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -102,10 +102,13 @@ def add_channel_commands(
 
 # ------------------------------------------------------------------ plumbing
 
-Work = Callable[[Store, GraphClient, Settings], Awaitable[int | None]]
-
 
 def _run(work: Work, settings: Settings | None = None) -> int:
+    from backend.config import ConfigError, load_settings
+    from backend.domain.errors import DomainError
+    from backend.startup import StartupError, open_configured_store, store_for
+    from backend.whatsapp.graph import GraphClient
+
     if settings is None:
         try:
             settings = load_settings()
@@ -209,6 +212,8 @@ def run_connect(args: argparse.Namespace, settings: Settings | None = None) -> i
         return EXIT_USAGE
 
     async def work(store: Store, graph: GraphClient, _: Settings) -> int | None:
+        from backend.whatsapp import connect
+
         channel = await connect.create_channel(store, graph, spec, actor_id=None)
         for pnid in args.phone_number_id:
             await connect.add_phone_number(
@@ -295,6 +300,8 @@ def run_disconnect(args: argparse.Namespace, settings: Settings | None = None) -
 
 def run_templates_sync(args: argparse.Namespace, settings: Settings | None = None) -> int:
     async def work(store: Store, graph: GraphClient, _: Settings) -> int | None:
+        from backend.whatsapp.template_sync import sync_templates
+
         result = await sync_templates(store, graph)
         if args.json:
             _print_json(result.model_dump(mode="json"))

@@ -97,6 +97,10 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+# how many requests to the Graph API may be open at once, and kept open between sends
+CONNECTION_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+
+
 class GraphClient:
     """One pooled ``httpx.AsyncClient`` for all Graph API calls of the backend."""
 
@@ -112,7 +116,7 @@ class GraphClient:
         self.base_url = f"{graph_url.rstrip('/')}/{version.strip('/')}"
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            limits=CONNECTION_LIMITS,
             transport=transport,
             follow_redirects=False,
         )

@@ -251,3 +251,72 @@ def test_admin_migrate_copies_the_sqlite_database_into_postgresql(data_dir, caps
     err = capsys.readouterr().err
     assert "not empty" in err and "\n" not in err.strip()
     assert cli.main(["admin", "migrate", "--to", "mysql://x/y"]) == 2
+
+
+def _imported(importtime_log: str) -> set[str]:
+    """The modules a ``python -X importtime`` run loaded, from its stderr."""
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in importtime_log.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def _heavy(modules: set[str]) -> set[str]:
+    """What a command on SQLite has no use for: psycopg, and the TUI's Textual."""
+    return {
+        name for name in modules if name.split(".")[0] in ("psycopg", "psycopg_pool", "textual")
+    }
+
+
+def test_help_loads_neither_psycopg_nor_the_tui(data_dir):
+    """Every ``ttydesk`` subprocess (the tests start hundreds) paid ~2 s for psycopg and
+    the server stack before it even read its command line."""
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "backend.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "serve" in run.stdout
+    modules = _imported(run.stderr)
+    assert "argparse" in modules  # the log is read as meant
+    assert _heavy(modules) == set()
+    assert "backend.store" not in modules and "backend.config" not in modules
+
+
+def test_serve_on_sqlite_never_loads_psycopg(data_dir, tmp_path):
+    import os
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = os.environ | {"TTYDESK_PORT": str(port), "TTYDESK_HOST": "127.0.0.1"}
+    env["TTYDESK_WHATSAPP_APP_SECRET"] = "s3cr3t"
+    log = tmp_path / "importtime.log"
+    with log.open("w") as stderr:
+        serve = subprocess.Popen(
+            [sys.executable, "-X", "importtime", "-m", "backend.cli", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        give_up = time.monotonic() + 60
+        while True:
+            assert serve.poll() is None, log.read_text()[-2000:]
+            assert time.monotonic() < give_up, "serve never answered /healthz"
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+    modules = _imported(log.read_text())
+    assert "backend.app" in modules and "backend.store.sqlite" in modules
+    assert _heavy(modules) == set()

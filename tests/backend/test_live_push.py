@@ -520,6 +520,64 @@ async def test_a_dropped_client_that_never_reads_again_is_cut_off(tmp_path, monk
         await backend.stop()
 
 
+async def test_the_server_shuts_down_without_waiting_for_a_client_that_stopped_reading(
+    tmp_path, caplog
+):
+    """A shutdown closes every socket, and must not wait for a client that reads nothing:
+    its close frame goes behind what the socket holds, for the client to find if it ever
+    reads again. Before, the shutdown waited for that socket to drain: forever, or until
+    the client's queue overflowed and its dropped writer's cancel broke the shutdown
+    (CancelledError out of ``close_websockets``: the rest of the cleanup never ran)."""
+    backend = LiveBackend(
+        data_dir=tmp_path / "d", overrides={"ws_heartbeat": 3600.0, "ws_queue_size": 64}
+    )
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        hub = backend.app[HUB]
+        thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+        start = (await backend.store.event_bounds())[1]
+
+        def one(tx):
+            message_id = conv.insert_message(
+                tx, thread_id=thread.id, direction="in", kind="text", text="x" * 20_000
+            )
+            conv.emit_message(tx, message_id, created=True)
+
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", backend.port))
+        sock.setblocking(False)
+        async with LiveClient.connect(
+            backend, backend.admin_token, since=start, max_size=2**20, sock=sock, compression=None
+        ) as slow:
+            slow.ws.transport.pause_reading()
+            await until(lambda: any(s.agent_id == backend.admin.id for s in hub.subscribers))
+            assert backend.runner is not None and backend.runner.server is not None
+            (connection,) = backend.runner.server.connections
+            # one event at a time until the server's writer waits for the full socket to
+            # drain (aiohttp's flow control), as long as the client reads nothing
+            while connection._drain_waiter is None:
+                await backend.store.write(one)
+            async with asyncio.timeout(30):  # it waited forever
+                await backend.stop()
+            slow.ws.transport.resume_reading()
+            frames = []
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    frames.append(json.loads(await asyncio.wait_for(slow.ws.recv(), 10)))
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+        assert closed.value.rcvd.reason == "server shutting down"
+        # what the socket held: the hello, then the log in order from the start, no gap
+        seqs = [frame["seq"] for frame in frames[1:]]
+        assert frames[0]["type"] == "hello" and seqs == list(
+            range(start + 1, start + 1 + len(seqs))
+        )
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    finally:
+        await backend.stop()
+
+
 async def test_a_binary_frame_is_ignored_and_a_frame_over_the_limit_ends_the_connection(
     live_backend, caplog
 ):

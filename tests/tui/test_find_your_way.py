@@ -779,3 +779,75 @@ async def test_the_search_query_keeps_room_to_read_what_is_typed(desk: Desk, siz
         right = max(select.region.right for select in search.query(Select))
         assert right <= size[0]
         assert "refund" in screen_text(app).splitlines()[1]
+
+
+async def test_a_view_the_server_refuses_comes_back_with_its_filters_and_the_reason(desk: Desk):
+    """A count typed as a word is refused on save: the builder opens again with the name,
+    sharing and filters kept and the server's reason shown, so the lead fixes the filter
+    (ctrl+d drops it) instead of building the view again from nothing."""
+    from tui.dialogs.view_builder import ViewBuilder
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await pilot.press("v")
+        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
+        builder = app.screen
+        await pilot.pause()
+        await pilot.press(*"Slow ones", "enter", "down", "enter")  # name, sharing: team
+        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        await pilot.press(*"first response", "enter")
+        operators = builder.query_one("#vb-operator")
+        await wait_for(lambda: operators.has_focus and operators.option_count > 0)
+        words = [
+            str(operators.get_option_at_index(i).prompt) for i in range(operators.option_count)
+        ]
+        operators.highlighted = words.index("is at least")
+        await pilot.press("enter")
+        await wait_for(lambda: builder.query_one("#vb-value-input").has_focus)
+        await pilot.press(*"soon", "enter")
+        await wait_for(lambda: len(builder.filters) == 1)
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: isinstance(app.screen, ViewBuilder) and app.screen is not builder)
+        again = app.screen
+        await wait_for(lambda: "not a whole number" in screen_text(app))
+        assert (again.name_value, again.sharing.value) == ("Slow ones", "team")
+        assert "First response (seconds) is at least soon" in str(
+            again.query_one("#vb-filters").render()
+        )
+        await pilot.press("ctrl+d", "ctrl+s")
+        await wait_for(lambda: not isinstance(app.screen, ViewBuilder))
+        await wait_for(lambda: "Slow ones" in [v.name for v in app.views])
+    saved = [v for v in await desk.view_list() if v.name == "Slow ones"]
+    assert [(v.sharing.value, v.filters) for v in saved] == [("team", [])]
+
+
+async def test_an_owner_filter_is_picked_from_the_agents_by_name(desk: Desk):
+    """The server takes an agent's id (or "me") for Owner: the builder lists the agents by
+    name to tick, so a lead never has to know an id, and the filter reads with the name."""
+    from tui.dialogs.view_builder import ViewBuilder
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await pilot.press("v")
+        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
+        builder = app.screen
+        await pilot.pause()
+        await pilot.press(*"Bob's", "enter", "enter")
+        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        await pilot.press(*"owner", "enter")
+        await wait_for(lambda: builder.query_one("#vb-operator").has_focus)
+        await pilot.press("enter")  # is any of
+        values = builder.query_one("#vb-value-list")
+        await wait_for(lambda: values.has_focus)
+        names = [str(values.get_option_at_index(i).prompt) for i in range(values.option_count)]
+        assert "Bob Agent" in names, names
+        values.highlighted = names.index("Bob Agent")
+        await pilot.press("space", "enter")
+        await wait_for(lambda: len(builder.filters) == 1)
+        assert "Owner is any of Bob Agent" in str(builder.query_one("#vb-filters").render())
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: "Bob's" in [v.name for v in app.views])
+    saved = [v for v in await desk.view_list() if v.name == "Bob's"]
+    assert [f.values for f in saved[0].filters] == [[str(desk.backend.agent.id)]]

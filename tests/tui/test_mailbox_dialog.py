@@ -164,3 +164,43 @@ async def test_the_channels_tabs_own_keys_lead_the_footer_at_80_columns(tmp_path
                 assert "Edit mailbox" not in str(footer.render())
     finally:
         await stop_desk(desk)
+
+
+async def test_a_failed_reload_drops_the_mailbox_rows_so_e_and_x_act_on_nothing_stale(
+    tmp_path: Path,
+):
+    """The Channels tab reloads after the mailbox dialog closes; when that reload fails,
+    the failure is shown and the old rows go with it: e and x must not open a mailbox the
+    list could no longer confirm."""
+    from textual.widgets import Tabs
+
+    from tests.email.test_edit_remove_mailbox import body, relay_keeping
+
+    desk = await start_desk(tmp_path / "data", seed=False)
+    try:
+        async with relay_keeping() as port:
+            await desk.call("POST", "/mailboxes", json=body(port))
+            app = desk.make_app(desk.admin_token)
+            async with app.run_test(size=(80, 24)) as pilot:
+                await inbox_ready(app, threads=False)
+                await pilot.press("f4")
+                await wait_for(lambda: isinstance(app.screen, SettingsScreen))
+                await wait_for(lambda: USER in _channels(app))
+                settings = app.screen
+                settings.query_one(Tabs).focus()
+                await pilot.press("right", "right", "right", "right")  # the Channels tab
+                await wait_for(lambda: settings.check_action("edit_mailbox", ()))
+                await pilot.press("e")
+                await wait_for(lambda: isinstance(app.screen, MailboxDialog))
+                await desk.backend.stop()  # the server goes away while the dialog is open
+                await pilot.press("escape")  # closing it reloads the list: that fails
+                await wait_for(lambda: app.screen is settings)
+                await wait_for(lambda: USER not in _channels(app))
+                assert "reach" in _channels(app).lower()  # the failure, in words
+                assert not settings.check_action("edit_mailbox", ())
+                assert not settings.check_action("remove_mailbox", ())
+                await pilot.press("e", "x")
+                await pilot.pause(0.1)
+                assert app.screen is settings
+    finally:
+        await stop_desk(desk)

@@ -181,3 +181,40 @@ async def test_news_of_a_message_waits_off_the_search_and_reports_screens(desk):
         assert "New message" not in screen_text(app), screen_text(app)
         await pilot.press("escape")
         await wait_for(lambda: "New message from Ana" in screen_text(app))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_toasts_over_the_list_hide_no_row_of_it(desk, size):
+    """With the list filling a narrow terminal, a toast at the top right covered the owner
+    and age columns of the rows under it (the newest threads): toasts take rows of their
+    own, and every row of the list stays whole while they show."""
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        screen = await inbox_ready(app)
+        for number in range(3):
+            title = f"From customer {number}"
+            app.notify(
+                "A long message that wraps over two lines at 60 columns", title=title, markup=False
+            )
+            await wait_for(lambda title=title: title in screen_text(app))
+        await pilot.pause()
+        threads = visible(screen.threads)
+        assert threads.height >= 6, screen_text(app)  # still a list to work in
+        shown = [visible(toast) for toast in app.screen.query(Toast)]
+        assert any(region.height > 0 for region in shown)
+        for region in shown:
+            assert not region.overlaps(threads), (region, threads, screen_text(app))
+
+
+async def test_the_list_has_its_rows_back_once_a_toast_raised_in_a_thread_is_gone(desk):
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        app.notify("Short-lived", title="From Ana", markup=False, timeout=0.5)
+        await wait_for(lambda: "From Ana" in screen_text(app))
+        await pilot.press("escape", "escape")
+        await wait_for(lambda: not screen.thread_open)
+        await wait_for(lambda: "From Ana" not in screen_text(app))
+        await wait_for(lambda: visible(screen.threads).height >= 20)
+        assert "Reply" in screen_text(app).splitlines()[-1]  # the footer, in its place

@@ -2,9 +2,12 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
 from rich.console import Console
 
-from tui.text import age, clip, countdown, human_size, inert, one_line, whatsapp
+from backend.schemas import MailboxUpdate
+from tui.text import age, clip, countdown, first_problem, human_size, inert, one_line, whatsapp
 
 
 def plain(text) -> str:
@@ -79,3 +82,10 @@ def test_sizes_ages_and_countdowns():
     assert age(now - timedelta(days=3), now) == "3d"
     assert countdown(now + timedelta(hours=2, minutes=5), now) == "2h 05m"
     assert countdown(now - timedelta(minutes=1), now) is None
+
+
+def test_a_forms_first_problem_names_the_field_in_words():
+    """One wording for the mailbox dialog, the channel wizard, the signature and a reply."""
+    with pytest.raises(ValidationError) as refused:
+        MailboxUpdate(imap_port=0, smtp_port=70000)
+    assert first_problem(refused.value) == "imap port: Input should be greater than or equal to 1"

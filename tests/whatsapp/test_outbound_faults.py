@@ -118,6 +118,33 @@ async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_
         await stop_env(env)
 
 
+@pytest.mark.parametrize("status", ["sending", "queued"])
+async def test_a_status_below_sent_naming_an_ambiguous_send_ends_checking(tmp_path, status):
+    """A status of a send taken for ambiguous settles its outbox row: WhatsApp has it, so
+    the message reads "sending", not "checking" for ever (nothing would settle it later)."""
+    env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
+    try:
+        await env.connect_channel()
+        thread = await env.customer_writes()
+        await env.faults(timeout_hang_s=2.0, fail_next=[{"kind": "timeout"}], drop_webhook_rate=1.0)
+        message = (await env.send(thread["id"], {"kind": "text", "text": "did it go?"})).json()
+        await env.wait_message(message["id"], lambda m: m.status == "checking")
+        await env.faults(drop_webhook_rate=0.0)
+        opaque = f"ttydesk:{message['id']}"
+        taken = next(m for m in await env.sent(CUSTOMER) if m["biz_opaque_callback_data"] == opaque)
+        await env.control(
+            "POST", "/statuses", json={"message_id": taken["wamid"], "status": status}
+        )
+        named = await env.wait_message(message["id"], lambda m: m.wamid == taken["wamid"])
+        assert await env.backend.store.outbox_state(message["id"]) == "done"
+        assert named.status == "sending"
+        listed = await env.agent.get(f"/api/v1/threads/{thread['id']}/messages")
+        on_the_wire = next(m for m in listed.json()["items"] if m["id"] == message["id"])
+        assert on_the_wire["status"] == "sending"
+    finally:
+        await stop_env(env)
+
+
 async def test_timeout_without_any_status_fails_and_is_never_resent(tmp_path, short_ambiguous_wait):
     env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
     try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,6 +66,8 @@ async def test_a_send_on_the_wire_longer_than_its_lease_is_kept_by_renewal(env):
         await env.until(lambda: asyncio.sleep(0, proxy.sends == 1))
         claimed = await outbox_row(env, message_id)
         assert claimed["claimed_by"] == worker.leases.holder
+        # the holder says which worker, where: the channel, the host and the process
+        assert claimed["claimed_by"].startswith(f"whatsapp@{socket.gethostname()}:{os.getpid()}:")
         first_lease = datetime.fromisoformat(claimed["lease_until"])
 
         async def renewed_past_its_first_lease_or_taken() -> Any:

@@ -169,6 +169,32 @@ async def test_a_failed_status_says_nothing_about_billing(backend, meta, agent):
     assert await wire_pricing(backend, agent, mid) is None
 
 
+async def test_a_ticket_counts_its_billable_messages_as_they_are_priced_and_repriced(
+    backend, meta, agent
+):
+    """The ticket's ``billable_messages``: one for a message first priced billable, one off
+    when a later status says it is free, one again when it is billable once more; a status
+    that keeps the price, or says none, changes nothing."""
+    mid = await outbound(backend, meta, wamid="wamid.billed")
+    row = await backend.store.readers.one("SELECT thread_id FROM messages WHERE id = ?", (mid,))
+
+    async def billable_messages() -> int:
+        response = await agent.get(f"/api/v1/threads/{row['thread_id']}")
+        assert response.status_code == 200, response.text
+        return response.json()["ticket"]["billable_messages"]
+
+    billed = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "service"}
+    free = billed | {"billable": False, "type": "free_customer_service"}
+    assert await billable_messages() == 0
+    steps = [("sent", billed, 1), ("delivered", free, 0), ("read", billed, 1)]
+    for n, (state, block, expected) in enumerate(steps):
+        await statuses(meta, status("wamid.billed", state, block, at=AT + timedelta(seconds=n)))
+        assert await billable_messages() == expected, state
+    await statuses(meta, status("wamid.billed", "read", billed, at=AT + timedelta(seconds=5)))
+    await statuses(meta, status("wamid.billed", "read", None, at=AT + timedelta(seconds=6)))
+    assert await billable_messages() == 1
+
+
 async def test_pricing_of_a_status_that_came_before_the_send_answer_is_kept(backend, meta, agent):
     mid = await outbound(backend, meta, wamid=None, status="sending")
     block = {"billable": True, "pricing_model": "PMP", "type": "regular", "category": "utility"}

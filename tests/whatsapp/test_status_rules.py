@@ -10,6 +10,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from backend.store import conversations as conv
 from backend.store.engine import parse_dt
 from backend.store.statuses import (
@@ -138,12 +140,14 @@ async def test_the_month_view_counts_a_price_that_does_not_say_billable_as_unkno
     assert counts == (2, 0, 1, 1)
 
 
-async def test_a_send_being_checked_ranks_as_sending_and_a_stateless_one_takes_any(backend, meta):
-    """``checking`` (an ambiguous send) ranks as ``sending``: a status of that rank leaves
-    it, a further one settles it; a message with no state yet takes even ``queued``."""
+@pytest.mark.parametrize("first", ["sending", "queued", "deleted"])
+async def test_any_status_ends_checking_and_a_stateless_send_takes_any(backend, meta, first):
+    """``checking`` (an ambiguous send) ends with any status that names it: one below
+    ``sent`` (or one this code does not know) reads ``sending``, a further one settles it;
+    a message with no state yet takes even ``queued``."""
     checked = await outbound(backend, meta, wamid="wamid.checked", status="checking")
-    await statuses(meta, p.status("wamid.checked", "sending", at=AT))
-    assert (await message(backend, checked))["status"] == "checking"
+    await statuses(meta, p.status("wamid.checked", first, at=AT))
+    assert (await message(backend, checked))["status"] == "sending"
     await statuses(meta, p.status("wamid.checked", "sent", at=AT))
     assert (await message(backend, checked))["status"] == "sent"
     # below its state now, with no time to fill: nothing changes, no one is told

@@ -19,6 +19,7 @@ from textual.widgets import Input, Label, Static, Switch
 from backend.schemas import EmailMailbox, MailboxCreate, MailboxUpdate
 from tui.client import ApiError
 from tui.dialogs.simple import DIALOG_CSS
+from tui.text import first_problem
 from tui.widgets.footer import KeyFooter
 
 TEXT_FIELDS = ("address", "display_name", "imap_host", "imap_user", "imap_folder")
@@ -153,9 +154,7 @@ class MailboxDialog(ModalScreen[EmailMailbox | None]):
         try:
             return model(**values)
         except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error.get("loc", ())).replace("_", " ")
-            self._error(f"{where}: {error.get('msg', 'invalid')}")
+            self._error(first_problem(exc))
             return None
 
     def action_connect(self) -> None:

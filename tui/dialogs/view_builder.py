@@ -132,7 +132,11 @@ TYPED_VALUES = (
 )
 
 
-def describe(filters: list[ViewFilter], properties: dict[str, FilterProperty]) -> Text:
+def describe(
+    filters: list[ViewFilter],
+    properties: dict[str, FilterProperty],
+    agent_names: dict[str, str] | None = None,
+) -> Text:
     if not filters:
         return Text("No filters yet: the view shows every thread.", style="dim")
     out = Text()
@@ -141,7 +145,9 @@ def describe(filters: list[ViewFilter], properties: dict[str, FilterProperty]) -
         out.append(f"{number}. ", "dim")
         out.append_text(one_line(prop.label if prop else item.property, "bold"))
         out.append(f" {OPERATOR_WORDS.get(item.operator, item.operator.value)} ")
-        out.append_text(one_line(", ".join(item.values)))
+        named = agent_names if prop is not None and prop.kind == "agent" else None
+        shown = [named.get(value, value) for value in item.values] if named else item.values
+        out.append_text(one_line(", ".join(shown)))
         out.append("\n")
     return out
 
@@ -195,6 +201,7 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
             "Drop last filter",
             id="viewbuilder.drop",
             tooltip="Remove the last filter",
+            priority=True,  # before the search box's own ctrl+d (delete right)
         ),
         Binding(
             "enter",
@@ -224,15 +231,26 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
     """
 
     def __init__(
-        self, properties: list[FilterProperty] | None, *, view: View | None = None
+        self,
+        properties: list[FilterProperty] | None,
+        *,
+        view: View | None = None,
+        refused: tuple[ViewCreate, str] | None = None,
+        agent_names: dict[str, str] | None = None,
     ) -> None:
+        """``refused``: what the server would not save and why: the builder opens on it,
+        at its filters, with the reason shown. ``agent_names``: an owner filter's values
+        (an agent's id, or ``me``) and the names they are ticked by."""
         super().__init__()
         props = properties or FALLBACK_PROPERTIES
         self.properties = {p.name: p for p in props}
         self.editing = view
-        self.name_value = view.name if view else ""
-        self.sharing = view.sharing if view else ViewSharing.private
-        self.filters: list[ViewFilter] = list(view.filters) if view else []
+        start = refused[0] if refused else view
+        self.name_value = start.name if start else ""
+        self.sharing = start.sharing if start else ViewSharing.private
+        self.filters: list[ViewFilter] = list(start.filters) if start else []
+        self._refusal = refused[1] if refused else ""
+        self.agent_names = agent_names or {}
         self._prop: FilterProperty | None = None
         self._operator: FilterOperator | None = None
         self._prop_shown: list[FilterProperty | None] = []
@@ -242,6 +260,8 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
             yield Static(Text("Edit view" if self.editing else "New view"), id="vb-title")
             yield Static("", id="vb-step", markup=False)
             yield Static("", id="vb-filters", markup=False)
+            # above the step's list, which fills the dialog at 80x24: a refusal stays in view
+            yield Static("", id="vb-error", markup=False)
             with ContentSwitcher(initial="vb-name"):
                 yield Input(self.name_value, placeholder="View name, e.g. WhatsApp", id="vb-name")
                 yield OptionList(
@@ -259,11 +279,14 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
                         placeholder="values, separated by commas (dates: YYYY-MM-DD)",
                         id="vb-value-input",
                     )
-            yield Static("", id="vb-error", markup=False)
 
     def on_mount(self) -> None:
         self._show_filters()
-        self._go("vb-name")
+        if self._refusal:
+            self._go("vb-property")
+            self._error(self._refusal)
+        else:
+            self._go("vb-name")
 
     # ----------------------------------------------------------------- steps
 
@@ -308,8 +331,11 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
             text = self.query_one("#vb-value-input", Input)
             values.clear_options()
             text.value = ""
-            if self._prop.values:
-                values.add_options([(inert(v), v) for v in self._prop.values])
+            choices = [(inert(v), v) for v in self._prop.values]
+            if self._prop.kind == "agent":
+                choices = [(inert(name), value) for value, name in self.agent_names.items()]
+            if choices:
+                values.add_options(choices)
                 values.display = True
                 text.display = False
                 values.highlighted = 0
@@ -323,7 +349,9 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
                 text.focus()
 
     def _show_filters(self) -> None:
-        self.query_one("#vb-filters", Static).update(describe(self.filters, self.properties))
+        self.query_one("#vb-filters", Static).update(
+            describe(self.filters, self.properties, self.agent_names)
+        )
 
     def _error(self, message: str) -> None:
         self.query_one("#vb-error", Static).update(Text(message))

@@ -56,7 +56,7 @@ from tui.drafts import EMPTY as EMPTY_DRAFT
 from tui.drafts import DraftKeeper, DraftState
 from tui.search_state import SearchState
 from tui.seen import SeenMessages
-from tui.text import countdown, human_size, one_line
+from tui.text import countdown, first_problem, human_size, one_line
 from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
 from tui.widgets.composer import Composer, email_reply_subject
@@ -1085,11 +1085,7 @@ class InboxScreen(Screen[None]):
             self._refused(exc, composer)
             return
         except ValidationError as exc:  # the body cannot be sent as typed (too long…)
-            problem = exc.errors()[0]
-            where = ".".join(str(part) for part in problem.get("loc", ()))
-            composer.refused(
-                f"Not sent: {where} — {problem.get('msg', 'invalid')}. Your draft is kept."
-            )
+            composer.refused(f"Not sent: {first_problem(exc)}. Your draft is kept.")
             return
         composer.sent()
         self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
@@ -1790,23 +1786,31 @@ class InboxScreen(Screen[None]):
             properties = []
         from tui.dialogs.view_builder import ViewBuilder  # not needed for the first paint
 
-        result: ViewCreate | None = await self.app.push_screen_wait(
-            ViewBuilder(properties, view=view)
-        )
-        if result is None:
-            return
-        try:
-            if view is None:
-                saved = await client.create_view(result)
-            else:
-                saved = await client.update_view(
-                    view.id,
-                    ViewUpdate(name=result.name, sharing=result.sharing, filters=result.filters),
-                )
-        except ApiError as exc:
-            where = f" ({exc.field})" if exc.field else ""
-            self.notify(exc.message + where, title="View not saved", severity="error", markup=False)
-            return
+        agent_names = {"me": "me (whoever looks at the view)"} | {
+            str(agent.id): agent.name for agent in self.tapp.agents.values()
+        }
+        refused: tuple[ViewCreate, str] | None = None
+        while True:  # a refused view comes back to the builder as it was, with the reason
+            result: ViewCreate | None = await self.app.push_screen_wait(
+                ViewBuilder(properties, view=view, refused=refused, agent_names=agent_names)
+            )
+            if result is None:
+                return
+            try:
+                if view is None:
+                    saved = await client.create_view(result)
+                else:
+                    saved = await client.update_view(
+                        view.id,
+                        ViewUpdate(
+                            name=result.name, sharing=result.sharing, filters=result.filters
+                        ),
+                    )
+            except ApiError as exc:
+                where = f" ({exc.field})" if exc.field else ""
+                refused = (result, f"Not saved: {exc.message}{where}")
+                continue
+            break
         self.tapp.upsert_view(saved)
         self.sidebar.set_views(self.tapp.views, self.tapp.counts)
         self.select_view(saved)

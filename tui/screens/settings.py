@@ -51,7 +51,7 @@ from tui.client import ApiError
 from tui.dialogs.mailbox import MailboxDialog
 from tui.dialogs.simple import ConfirmDialog, PromptDialog
 from tui.dialogs.template_picker import described, template_variables
-from tui.text import inert, one_line
+from tui.text import first_problem, inert, one_line
 from tui.widgets.chrome import TopBar, usage_text
 from tui.widgets.footer import KeyFooter
 
@@ -397,7 +397,7 @@ class SettingsScreen(Screen[None]):
         try:
             update = MeUpdate(signature=area.text)
         except ValidationError as exc:
-            self._signature_status(f"Not saved: {_first_problem(exc)}", error=True)
+            self._signature_status(f"Not saved: {first_problem(exc)}", error=True)
             return
         try:
             app.me = await app.client.update_me(update)
@@ -508,6 +508,7 @@ class SettingsScreen(Screen[None]):
             self.channels = await app.client.channels()
         except ApiError as exc:
             text.update(Text(exc.message))
+            self._drop_mailboxes()
             return
         out = channel_text(self.channels)
         if app.is_admin:
@@ -516,9 +517,16 @@ class SettingsScreen(Screen[None]):
                 self.mailboxes = await app.client.mailboxes()
             except ApiError as exc:
                 out.append(f"\n\n{exc.message}")
+                self._drop_mailboxes()
             else:
                 out.append_text(mailbox_text(self.mailboxes))
         text.update(out)
+        self._show_mailboxes()
+
+    def _drop_mailboxes(self) -> None:
+        """A reload failed: the old rows go too, so e and x never act on one it could not
+        confirm (removed or changed meanwhile)."""
+        self.mailboxes = []
         self._show_mailboxes()
 
     def _show_mailboxes(self) -> None:
@@ -750,7 +758,7 @@ class ChannelWizard(Screen[Channel | None]):
                 time_zone=self._value("time_zone"),
             )
         except ValidationError as exc:
-            self._error(_first_problem(exc))
+            self._error(first_problem(exc))
             return None
 
     def action_next(self) -> None:
@@ -793,7 +801,7 @@ class ChannelWizard(Screen[Channel | None]):
                 ),
             )
         except ValidationError as exc:
-            self._error(_first_problem(exc))
+            self._error(first_problem(exc))
             return
         app: Any = self.app
         self._error("Checking the account with WhatsApp…")
@@ -894,7 +902,7 @@ class ChannelWizard(Screen[Channel | None]):
         try:
             body = VerifyCode(code=self._value("code"), pin=self._value("pin"))
         except ValidationError as exc:
-            self._error(_first_problem(exc))
+            self._error(first_problem(exc))
             return
         try:
             self.number = await app.client.verify_code(self.channel.id, self.number.id, body)
@@ -934,9 +942,3 @@ class ChannelWizard(Screen[Channel | None]):
             ),
             answered,
         )
-
-
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(p) for p in error.get("loc", ()))
-    return f"{where.replace('_', ' ')}: {error.get('msg', 'invalid')}"
