@@ -187,8 +187,8 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
             f"The mailbox {mailbox['address']} was disconnected: it takes no mail.",
             code="mailbox_removed",
         )
-    contact_id = _contact(tx, record)
-    thread = _thread(tx, record, contact_id, mailbox["id"], mailbox["address"], rules)
+    contact_id, country = _contact(tx, record)
+    thread = _thread(tx, record, contact_id, country, mailbox["id"], mailbox["address"], rules)
     at = record.at or tx.now
     media_ids = [_media(tx, file) for file in record.files]
     shown = next(
@@ -270,15 +270,16 @@ def searchable_text(record: EmailRecord) -> str:
     return "\n".join(part for part in (record.subject, record.full_text or record.text) if part)
 
 
-def _contact(tx: Tx, record: EmailRecord) -> int:
+def _contact(tx: Tx, record: EmailRecord) -> tuple[int, str | None]:
+    """The sender's contact (made if new) and its country, which routes a new ticket."""
     key = record.sender.strip().lower()
     row = tx.one(
-        "SELECT id FROM contacts WHERE email_key = ? AND merged_into IS NULL "
+        "SELECT id, country FROM contacts WHERE email_key = ? AND merged_into IS NULL "
         "ORDER BY updated_at DESC, id DESC LIMIT 1",
         (key,),
     )
     if row is not None:
-        return int(row["id"])
+        return int(row["id"]), row["country"]
     first, last = conv.split_profile_name(record.sender_name)
     contact_id = tx.insert(
         "contacts",
@@ -292,13 +293,14 @@ def _contact(tx: Tx, record: EmailRecord) -> int:
         },
     )
     conv.index_contact(tx, contact_id)
-    return contact_id
+    return contact_id, None
 
 
 def _thread(
     tx: Tx,
     record: EmailRecord,
     contact_id: int,
+    country: str | None,
     mailbox_id: int,
     mailbox_address: str,
     rules: Sequence[RoutingRule],
@@ -325,11 +327,10 @@ def _thread(
         )
     if found is not None:
         return conv.InboundThread(found[0], found[1], False, found[2], found[3])
-    country = tx.one("SELECT country FROM contacts WHERE id = ?", (contact_id,))
     owner = conv.route_ticket(
         tx,
         rules=rules,
-        country=country["country"] if country else None,
+        country=country,
         text=f"{record.subject}\n{record.text}",
     )
     thread_id, ticket_id = conv.create_thread(
@@ -339,14 +340,7 @@ def _thread(
         business_number=mailbox_address,
         subject=tickets.subject_from_text(record.subject or record.text, FALLBACK_SUBJECT),
         owner_id=owner,
-    )
-    tx.execute(
-        "UPDATE threads SET channel_type = ?, email_channel_id = ? WHERE id = ?",
-        (schemas.ChannelType.email.value, mailbox_id, thread_id),
-    )
-    tx.execute(
-        "UPDATE tickets SET original_channel_type = ? WHERE id = ?",
-        (schemas.ChannelType.email.value, ticket_id),
+        email_channel_id=mailbox_id,
     )
     return conv.InboundThread(thread_id, ticket_id, True, None, schemas.TicketStatus.new)
 

@@ -76,6 +76,7 @@ class Statement:
     # placeholders (position, or name) whose value is converted first: TSQUERY or INDEX
     convert: tuple[tuple[int | str, str], ...] = ()
     returns_id: bool = False
+    inserts_into: str = ""  # the table, for an INSERT
 
 
 def _closing(text: str, start: int) -> int:
@@ -285,7 +286,7 @@ def translate(sql: str) -> Statement:
     if returns_id:
         code += " RETURNING id"
     code = re.sub("\x00(\\d+)\x00", lambda m: literals[int(m.group(1))].replace("%", "%%"), code)
-    return Statement(code, tuple(convert), returns_id)
+    return Statement(code, tuple(convert), returns_id, table)
 
 
 NUL = "\x00"

@@ -39,6 +39,11 @@ TAKE_NUMBERS = (
     "UPDATE event_counter SET last = last + %s WHERE id = 1 "
     f"RETURNING last, pg_notify('{CHANNEL}', last::text)"
 )
+# the same, only if no event has been numbered after a given one (nothing taken otherwise)
+TAKE_NUMBERS_UNLESS_LOGGED_AFTER = (
+    "UPDATE event_counter SET last = last + %s WHERE id = 1 AND last <= %s "
+    f"RETURNING last, pg_notify('{CHANNEL}', last::text)"
+)
 INSERT_EVENT = "INSERT INTO events (seq, type, payload, at, entity_id) VALUES (%s, %s, %s, %s, %s)"
 
 
@@ -53,14 +58,25 @@ def append_events(
     events: Sequence[tuple[str, dict[str, Any] | BaseModel]],
     at: str,
     entities: Sequence[int] = (),
+    *,
+    unless_logged_after: int | None = None,
 ) -> list[CommittedEvent]:
     """Number and log ``(type, data)`` events in ``conn``'s open transaction; call it as the
     transaction's last statement before COMMIT (it holds the log's lock until then). They
     are committed events once that COMMIT returns. ``entities``: each event's row, for a
-    snapshot event (0: none), as SQLite's log names it."""
+    snapshot event (0: none), as SQLite's log names it. ``unless_logged_after``: log
+    nothing (and return no event) if an event above that number is in the log, or is
+    being numbered by a transaction yet to commit (the check waits for it)."""
     if not events:
         return []
-    row = conn.execute(TAKE_NUMBERS, (len(events),)).fetchone()
+    if unless_logged_after is None:
+        row = conn.execute(TAKE_NUMBERS, (len(events),)).fetchone()
+    else:
+        row = conn.execute(
+            TAKE_NUMBERS_UNLESS_LOGGED_AFTER, (len(events), unless_logged_after)
+        ).fetchone()
+        if row is None:
+            return []
     if row is None:
         raise RuntimeError("event_counter has lost its row (migration 0001 makes it)")
     first = row[0] - len(events) + 1

@@ -43,7 +43,6 @@ from backend.domain.clock import Clock, SystemClock
 from backend.domain.errors import NotFound
 from backend.store import conversations as conv
 from backend.store.engine import (
-    AFTER_BATCH,
     LOGGED_EVENTS,
     CommittedEvent,
     SqlEvent,
@@ -58,6 +57,7 @@ from backend.store.pg_engine import PgEngine
 from backend.store.pg_events import EventFollower, append_events, frame, newest_seq
 from backend.store.pg_presence import PresenceRelay
 from backend.store.pg_search import snippet
+from backend.store.reports import COUNT_INSERTED_MESSAGES
 from backend.store.search import SUBJECT_MATCH
 from backend.store.sqlite import SqliteStore
 from backend.store.types import EventPage
@@ -136,8 +136,10 @@ class Cursor:
         cursor: psycopg.Cursor[Any],
         returns_id: bool,
         pipeline: psycopg.Pipeline | None = None,
+        inserted_into: str = "",
     ) -> None:
         self._cursor = cursor
+        self.inserted_into = inserted_into
         self._pipeline = pipeline
         self._returns_id = returns_id  # its rows are the ``RETURNING id`` added for lastrowid
         self._lastrowid: int | None = None if returns_id else 0
@@ -194,7 +196,7 @@ def run_sql(
     except psycopg.Error as exc:
         exc.add_note(f"as PostgreSQL ran it: {statement.sql}")  # the statement, no values
         raise
-    return Cursor(cursor, statement.returns_id, pipeline)
+    return Cursor(cursor, statement.returns_id, pipeline, statement.inserts_into)
 
 
 _INSERTS: dict[tuple[str, ...], str] = {}
@@ -212,12 +214,22 @@ class PgStoreTx:
     events: list[CommittedEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     pipeline: psycopg.Pipeline | None = None  # the writer's: results are waited for when read
+    # a transaction of its own logs its events only if no event above this number is
+    # logged by then (``pg_events.append_events``); ``events`` then holds what it logged
+    unless_logged_after: int | None = None
+    # the inserts of messages, whose ids the transaction counts by hour before its COMMIT
+    messages: list[Cursor] = field(default_factory=list)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Cursor:
-        return run_sql(self.conn, sql, params, self.pipeline)
+        cursor = run_sql(self.conn, sql, params, self.pipeline)
+        if cursor.inserted_into == "messages":
+            self.messages.append(cursor)
+        return cursor
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         statement = translate(sql)
+        if statement.inserts_into == "messages":  # their ids are not returned: never counted
+            raise NotImplementedError("insert messages one at a time (Tx.execute)")
         cursor = self.conn.cursor(row_factory=row_maker)
         cursor.executemany(statement.sql, [parameters(statement, row) for row in rows])  # type: ignore[arg-type]
         return Cursor(cursor, False, self.pipeline)
@@ -279,24 +291,65 @@ _SNAPSHOTS: dict[str, Callable[[Any, int], BaseModel]] = {
 }
 
 
+# a snapshot's rows, many at once: (the SQL of ``load_thread``/``load_ticket``/
+# ``load_message`` over ``= ANY(?)`` ids, the model of a row and its reactions)
+_SNAPSHOT_ROWS: dict[str, tuple[str, Callable[[Any, list[Any]], BaseModel]]] = {
+    conv.THREAD_UPDATED.type: (
+        conv.THREAD_SELECT + " WHERE th.id = ANY(?)",
+        lambda row, _: conv.thread_from_row(row),
+    ),
+    conv.TICKET_UPDATED.type: (
+        conv.TICKET_SELECT + " WHERE t.id = ANY(?)",
+        lambda row, _: conv.ticket_from_row(row),
+    ),
+    conv.MESSAGE_CREATED.type: (
+        conv.MESSAGE_SELECT + " WHERE m.id = ANY(?)",
+        conv.message_from_row,
+    ),
+}
+_SNAPSHOT_ROWS[conv.MESSAGE_UPDATED.type] = _SNAPSHOT_ROWS[conv.MESSAGE_CREATED.type]
+_REACTIONS_OF = "SELECT * FROM reactions WHERE message_id = ANY(?) ORDER BY at"
+
+
+def _snapshots(
+    tx: PgStoreTx, wanted: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], BaseModel]:
+    """The snapshots ``(type, entity id)`` as the REST reads build them (``load_thread``,
+    ``load_ticket``, ``load_message``), from their rows as they are now; one whose row is
+    gone is left out. Every kind's rows are asked for at once and read after (pipeline
+    mode: one round trip for a whole group's snapshots, not one per row)."""
+    ids: dict[str, set[int]] = {}
+    for event_type, entity_id in wanted:
+        sql = _SNAPSHOT_ROWS[event_type][0]
+        ids.setdefault(sql, set()).add(entity_id)
+    asked = {sql: tx.execute(sql, (sorted(found),)) for sql, found in ids.items()}
+    messages = ids.get(_SNAPSHOT_ROWS[conv.MESSAGE_CREATED.type][0])
+    reactions = tx.execute(_REACTIONS_OF, (sorted(messages),)) if messages else None
+    # each SELECT's first column is the row's id
+    rows = {sql: {row[0]: row for row in cursor.fetchall()} for sql, cursor in asked.items()}
+    by_message = conv.reactions_by_message(reactions.fetchall()) if reactions else {}
+    built: dict[tuple[str, int], BaseModel] = {}
+    for event_type, entity_id in wanted:
+        sql, model = _SNAPSHOT_ROWS[event_type]
+        row = rows[sql].get(entity_id)
+        if row is not None:
+            built[(event_type, entity_id)] = model(row, by_message.get(entity_id, []))
+    return built
+
+
 def _events_of(
     tx: PgStoreTx, pending: list[tuple[str, dict[str, Any] | BaseModel | None, int]]
 ) -> tuple[list[tuple[str, dict[str, Any] | BaseModel]], list[int]]:
     """A transaction's ``pending`` events with the snapshots built (read through ``tx``)
-    from their rows as they are now (one whose row is gone is left out, as SQLite's ``BatchBuffer`` does), and each
-    event's entity id (0: not a snapshot)."""
+    from their rows as they are now (one whose row is gone is left out, as SQLite's
+    ``BatchBuffer`` does), and each event's entity id (0: not a snapshot)."""
+    wanted = {(event_type, entity_id) for event_type, data, entity_id in pending if data is None}
+    built = _snapshots(tx, wanted) if wanted else {}
     events: list[tuple[str, dict[str, Any] | BaseModel]] = []
     entities: list[int] = []
-    built: dict[tuple[str, int], BaseModel | None] = {}
     for event_type, data, entity_id in pending:
         if data is None:
-            key = (event_type, entity_id)
-            if key not in built:
-                try:
-                    built[key] = _SNAPSHOTS[event_type](tx, entity_id)
-                except NotFound:
-                    built[key] = None
-            data = built[key]
+            data = built.get((event_type, entity_id))
             if data is None:
                 continue
         events.append((event_type, data))
@@ -451,16 +504,21 @@ class PgWriter:
         with self._engine.pool.connection() as conn:
             with conn.pipeline() as pipeline:
                 pending: list[tuple[str, dict[str, Any] | BaseModel | None, int]] = []
+                messages: list[Cursor] = []
                 tx = PgStoreTx(conn, now, now_iso, self.newest_seq + 1, pipeline=pipeline)
                 for job in jobs:
                     tx = PgStoreTx(conn, now, now_iso, tx.next_seq, pipeline=pipeline)
                     done.append((job.fn(tx), tx.after_commit))
                     pending += tx.pending
-                for statements in AFTER_BATCH:
-                    for sql in statements:
-                        run_sql(conn, sql)
+                    messages += tx.messages
                 logged, entities = _events_of(tx, pending)
-                events = append_events(conn, logged, now_iso, entities)
+                if messages:  # their ids were read by the jobs: no wait here
+                    ids = [cursor.lastrowid for cursor in messages]
+                    conn.execute(COUNT_INSERTED_MESSAGES, (ids,))
+                events = append_events(
+                    conn, logged, now_iso, entities, unless_logged_after=tx.unless_logged_after
+                )
+                tx.events += events
                 # a transaction gets an id when it first writes a row: the outbox's rounds
                 # that find nothing to do leave the counts cached (an event is a row)
                 wrote = bool(events) or bool(conn.execute(CHANGED_A_ROW).fetchone()[0])  # type: ignore[index]
@@ -593,21 +651,20 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
     async def emit_view_counts(
         self, counts: schemas.ViewCounts, *, unless_logged_after: int | None = None
     ) -> bool:
-        """As ``ViewsStore.emit_view_counts``, exact across processes: the log's newest
-        number is read with the counter's row locked, so no other process's event can be
-        numbered between the check and this event."""
+        """As ``ViewsStore.emit_view_counts``, exact across processes: "nothing logged
+        since" is checked by the statement that numbers the event, with the counter's row
+        locked, so no other process's event can be numbered between the check and this
+        event. The counter is thus the last lock this transaction takes, as it is every
+        other's: it never holds the counter while it waits for another lock (taken
+        first, the counter made a transaction that had locked rows and then waited for
+        the counter a deadlock's partner as soon as this one waited for one of them)."""
 
-        def emit(tx: PgStoreTx) -> bool:
-            if unless_logged_after is not None:
-                row = tx.conn.execute(
-                    "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE"
-                ).fetchone()
-                if row is None or row[0] > unless_logged_after:
-                    return False
+        def emit(tx: PgStoreTx) -> list[CommittedEvent]:
             tx.emit(schemas.EventType.view_counts, counts)
-            return True
+            tx.unless_logged_after = unless_logged_after
+            return tx.events  # filled at COMMIT
 
-        return await self.write(emit)
+        return bool(await self.write(emit))
 
     async def copy_from_sqlite(self, sqlite_path: Path) -> dict[str, int]:
         """Copy the SQLite database at ``sqlite_path`` into this (opened, empty) one

@@ -25,9 +25,10 @@ NOT_MESSAGES = (schemas.MessageKind.note.value, schemas.MessageKind.event.value)
 NUMBER = "COALESCE(th.business_number, th.phone_number_id)"
 
 
-# The hourly counts: the messages stored since the last batch (any way, by any process:
-# after the last id counted), counted by hour, number and direction once per batch
-# (notes and event lines are not messages). Migration 0023 took over from 0020's trigger.
+# The hourly counts: the messages stored since the last batch (any way: after the last id
+# counted), counted by hour, number and direction once per batch (notes and event lines
+# are not messages). Migration 0023 took over from 0020's trigger. The mark is right for
+# SQLite's one writer at a time only (see COUNT_INSERTED_MESSAGES).
 after_batch(
     """INSERT INTO message_hours (hour, business_number, direction, messages)
     SELECT substr(m.created_at, 1, 13), COALESCE(th.business_number, th.phone_number_id, ''),
@@ -41,6 +42,23 @@ after_batch(
     """UPDATE message_hours_counted SET upto = (SELECT MAX(id) FROM messages)
     WHERE id = 1 AND upto < (SELECT MAX(id) FROM messages)""",
 )
+
+# On PostgreSQL, where several processes write at once, a message's id is taken when it is
+# inserted, not when it commits: a transaction that commits a newer message first would
+# move the mark past an older one still to commit, which would never be counted. So each
+# transaction counts the messages it inserted (their ids), just before its COMMIT
+# (postgres.PgWriter), the hours in one order, so that two transactions that add to the
+# same hours lock them in the same order. (PostgreSQL's dialect: it runs there only.)
+COUNT_INSERTED_MESSAGES = """
+    INSERT INTO message_hours (hour, business_number, direction, messages)
+    SELECT substr(m.created_at, 1, 13), COALESCE(th.business_number, th.phone_number_id, ''),
+        m.direction, COUNT(*)
+    FROM messages m JOIN threads th ON th.id = m.thread_id
+    WHERE m.id = ANY(%s) AND m.kind NOT IN ('note', 'event')
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
+    ON CONFLICT (hour, business_number, direction)
+        DO UPDATE SET messages = message_hours.messages + excluded.messages"""
 
 
 @dataclass(frozen=True, slots=True)
