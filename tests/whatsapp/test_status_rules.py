@@ -160,6 +160,23 @@ async def test_any_status_ends_checking_and_a_stateless_send_takes_any(backend, 
     assert (await message(backend, stateless))["status"] == "queued"
 
 
+async def test_a_status_above_sending_or_a_failure_settles_checking_as_it_says(backend, meta):
+    """Only a status below ``sent`` reads ``sending`` on a send being checked: a delivery
+    says delivered (with the times it implies) and a failure says failed, with its error."""
+    delivered = await outbound(backend, meta, wamid="wamid.checked-delivered", status="checking")
+    await statuses(meta, p.status("wamid.checked-delivered", "delivered", at=AT))
+    got = await message(backend, delivered)
+    assert got["status"] == "delivered"
+    assert got["sent_at"].startswith("2026-11-26T09:55:00")
+    failed = await outbound(backend, meta, wamid="wamid.checked-failed", status="checking")
+    await statuses(
+        meta, p.status("wamid.checked-failed", "failed", at=AT, errors=[p.error(131026)])
+    )
+    got = await message(backend, failed)
+    assert (got["status"], got["error_code"]) == ("failed", 131026)
+    assert got["failed_at"].startswith("2026-11-26T09:55:00")
+
+
 async def test_a_status_kept_aside_keeps_its_own_time_when_replayed(backend, meta):
     mid = await outbound(backend, meta, wamid=None, status="sending")
     await statuses(meta, p.status("wamid.timed", "delivered", at=AT + timedelta(seconds=1)))
