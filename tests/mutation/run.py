@@ -519,6 +519,10 @@ EXPLAINED["backend.store.outbox.xǁOutboxStoreǁclaim_outbox__mutmut_133"] = (
     "rows queued since leave it empty, and they have a `request`), so `loads` never "
     "falls back to its default"
 )
+EXPLAINED["backend.store.outbox.xǁOutboxStoreǁclaim_outbox__mutmut_135"] = (
+    "equivalent: `loads`' default dropped (None for {}) — as `_133`: a row queued before "
+    "0024 always has its body in `payload`, so the default is never used"
+)
 # outbox_worker (mutate)
 _WORKER = "backend.whatsapp.outbox.xǁOutboxWorkerǁ"
 EXPLAINED |= {

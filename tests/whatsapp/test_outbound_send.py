@@ -406,3 +406,25 @@ async def test_a_reply_against_a_stale_last_message_is_refused(wa):
         },
     )
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "thread_changed"
+
+
+async def test_a_file_sent_from_another_number_is_uploaded_again_for_that_number(wa):
+    """A media id is good only with the number it was uploaded for (Meta's rule): the same
+    file sent next from a second number of the desk is uploaded again, for that number."""
+    from backend.simulator.media_samples import sample_bytes
+
+    [channel] = (await wa.admin.get("/api/v1/channels")).json()["items"]
+    added = await wa.admin.post(
+        f"/api/v1/channels/{channel['id']}/phone-numbers", json={"phone_number_id": fx.PHONE_ID_2}
+    )
+    assert added.status_code == 201, added.text
+    first_thread = await wa.customer_writes()
+    second_thread = await wa.customer_writes("Hello again", phone_number_id=fx.PHONE_ID_2)
+    assert second_thread["id"] != first_thread["id"]
+    image = await upload(wa, sample_bytes("image/jpeg"), "photo.jpg")
+    for thread in (first_thread, second_thread):
+        sent = (await wa.send(thread["id"], {"kind": "media", "media_id": image["id"]})).json()
+        await wa.wait_message(sent["id"], lambda m: m.wamid is not None)
+    ids = [item["body"]["image"]["id"] for item in await wa.sent(CUSTOMER)]
+    assert len(set(ids)) == 2
+    assert [wa.sim.state.media[i].phone_number_id for i in ids] == [fx.PHONE_ID, fx.PHONE_ID_2]
