@@ -753,7 +753,11 @@ NOTES: dict[str, str] = {
         "the target's tests again, and a killer on PostgreSQL starts a server of its own "
         "(initdb): `fastest_first` now runs a killer's SQLite twin before it and the "
         "PostgreSQL tests last; a mutant only PostgreSQL tests kill (the two-process "
-        "ambiguous judgement) still costs ~1 min."
+        "ambiguous judgement) still costs ~1 min. Then (coordinator, 23:33-23:47 UTC) the "
+        "19 not reached run with `--only` (`claim_outbox__mutmut_135`-`162`): 17 killed, "
+        "`_135` equivalent (as `_133`), and `_160` (a file's Meta id reused for a send from "
+        "another number) killed, run alone, by a test that sends one file from two numbers "
+        "(`test_outbound_send.py`): every mutant checked."
     ),
     "events_replay": (
         "mutb's run (bc3aacc): 96 %, 11 gaps accepted, all in `_drop_slow_client`: which "
