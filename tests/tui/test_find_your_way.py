@@ -7,6 +7,8 @@ Against the REAL backend and simulator (``backend_fixtures``), driven by keys.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from backend.schemas import MessageKind
@@ -21,6 +23,9 @@ from tui.app import DEMO_STOPPED, DemoLink, StartScreen
 from tui.dialogs.simple import ConfirmDialog
 from tui.screens.inbox import InboxScreen
 from tui.screens.search import SearchResults, SearchScreen
+
+if TYPE_CHECKING:
+    from tui.dialogs.view_builder import ViewBuilder
 
 
 def _quit_dialog(app) -> ConfirmDialog | None:  # noqa: ANN001
@@ -226,6 +231,20 @@ async def test_search_labels_notes_pages_past_100_and_fits_80_columns(desk: Desk
         assert "105 results" in screen_text(app)
 
 
+async def _builder_at_the_properties(app, pilot, *keys: str) -> ViewBuilder:  # noqa: ANN001
+    """Opens the view builder, types ``keys`` (the name and sharing steps) and waits for
+    the property step."""
+    from tui.dialogs.view_builder import ViewBuilder
+
+    await pilot.press("v")
+    await wait_for(lambda: isinstance(app.screen, ViewBuilder))
+    builder = app.screen
+    await pilot.pause()
+    await pilot.press(*keys)
+    await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+    return builder
+
+
 async def test_the_view_builder_never_saves_by_default_and_arrows_choose(desk: Desk):
     """Name, sharing, then enter in the untouched property step: a property is picked (no
     empty view saved); up/down from the search box move in the list."""
@@ -235,12 +254,9 @@ async def test_the_view_builder_never_saves_by_default_and_arrows_choose(desk: D
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         await inbox_ready(app)
-        await pilot.press("v")
-        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
-        builder = app.screen
-        await pilot.pause()
-        await pilot.press(*"Mine", "enter", "enter")  # name, sharing: private
-        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        builder = await _builder_at_the_properties(
+            app, pilot, *"Mine", "enter", "enter"
+        )  # name, sharing: private
         options = builder.query_one("#vb-prop-list")
         assert builder._prop_shown[options.highlighted] is not None  # a property, not Save
         await pilot.press("down", "down", "up")
@@ -263,12 +279,7 @@ async def test_a_lead_builds_a_view_of_slow_first_responses_with_words_for_the_o
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         await inbox_ready(app)
-        await pilot.press("v")
-        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
-        builder = app.screen
-        await pilot.pause()
-        await pilot.press(*"Slow", "enter", "enter")
-        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        builder = await _builder_at_the_properties(app, pilot, *"Slow", "enter", "enter")
         await pilot.press(*"first response", "enter")
         await wait_for(lambda: builder._prop is not None)
         assert builder._prop.name == "first_response_seconds"
@@ -334,12 +345,7 @@ async def test_the_view_builder_asks_for_a_number_of_hours_in_words_not_dates(de
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         await inbox_ready(app)
-        await pilot.press("v")
-        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
-        builder = app.screen
-        await pilot.pause()
-        await pilot.press(*"Expiring", "enter", "enter")
-        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        builder = await _builder_at_the_properties(app, pilot, *"Expiring", "enter", "enter")
         await pilot.press(*"session expires", "enter")
         await wait_for(lambda: builder.query_one("#vb-value-input").has_focus)
         await pilot.pause()
@@ -790,12 +796,9 @@ async def test_a_view_the_server_refuses_comes_back_with_its_filters_and_the_rea
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         await inbox_ready(app)
-        await pilot.press("v")
-        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
-        builder = app.screen
-        await pilot.pause()
-        await pilot.press(*"Slow ones", "enter", "down", "enter")  # name, sharing: team
-        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        builder = await _builder_at_the_properties(
+            app, pilot, *"Slow ones", "enter", "down", "enter"
+        )  # name, sharing: team
         await pilot.press(*"first response", "enter")
         operators = builder.query_one("#vb-operator")
         await wait_for(lambda: operators.has_focus and operators.option_count > 0)
@@ -825,17 +828,11 @@ async def test_a_view_the_server_refuses_comes_back_with_its_filters_and_the_rea
 async def test_an_owner_filter_is_picked_from_the_agents_by_name(desk: Desk):
     """The server takes an agent's id (or "me") for Owner: the builder lists the agents by
     name to tick, so a lead never has to know an id, and the filter reads with the name."""
-    from tui.dialogs.view_builder import ViewBuilder
 
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         await inbox_ready(app)
-        await pilot.press("v")
-        await wait_for(lambda: isinstance(app.screen, ViewBuilder))
-        builder = app.screen
-        await pilot.pause()
-        await pilot.press(*"Bob's", "enter", "enter")
-        await wait_for(lambda: builder.query_one("#vb-prop-filter").has_focus)
+        builder = await _builder_at_the_properties(app, pilot, *"Bob's", "enter", "enter")
         await pilot.press(*"owner", "enter")
         await wait_for(lambda: builder.query_one("#vb-operator").has_focus)
         await pilot.press("enter")  # is any of
