@@ -46,13 +46,12 @@ from tests.bench.common import (
     row,
 )
 from tests.bench.cpu_load import thread_cpu
-from tests.bench.email_ingest import SUPPORT, corpus
+from tests.bench.email_ingest import SUPPORT, corpus, send_all
 
 NAME = "email_cpu"
 ROUNDS = 3
 COUNT = 3_000
 WARM = 300
-SESSIONS = 8
 TARGET = 2.0  # CPU per mail, ours over bare, at which the sustained ratio is 0.5
 
 
@@ -103,20 +102,7 @@ async def serve(side: str, folder: Path) -> None:
     await stop()
 
 
-# ------------------------------------------------------------------ the client
-
-
-async def send_all(port: int, mails: list[bytes], sessions: int = SESSIONS) -> None:
-    import aiosmtplib
-
-    async def session(share: list[bytes]) -> None:
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60)
-        await client.connect()
-        for raw in share:
-            await client.sendmail("customer@example.com", [SUPPORT], raw)
-        await client.quit()
-
-    await asyncio.gather(*(session(mails[i::sessions]) for i in range(sessions)))
+# ------------------------------------------------------------------ the client (send_all)
 
 
 def measure(side: str, count: int, warm: int, root: Path = ROOT) -> dict[str, Any]:

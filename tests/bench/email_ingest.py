@@ -110,9 +110,8 @@ class BareStore:
         return "250 2.0.0 Message accepted"
 
 
-async def load(port: int, mails: list[bytes]) -> float:
-    """Mails per second, SESSIONS sessions sending their shares at once."""
-    shares = [mails[i::SESSIONS] for i in range(SESSIONS)]
+async def send_all(port: int, mails: list[bytes], sessions: int = SESSIONS) -> None:
+    """Sends ``mails`` over ``sessions`` SMTP sessions at once, each its share in turn."""
 
     async def session(share: list[bytes]) -> None:
         client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60)
@@ -121,8 +120,13 @@ async def load(port: int, mails: list[bytes]) -> float:
             await client.sendmail("customer@example.com", [SUPPORT], raw)
         await client.quit()
 
+    await asyncio.gather(*(session(mails[i::sessions]) for i in range(sessions)))
+
+
+async def load(port: int, mails: list[bytes]) -> float:
+    """Mails per second, SESSIONS sessions sending their shares at once."""
     started = time.perf_counter()
-    await asyncio.gather(*(session(share) for share in shares))
+    await send_all(port, mails)
     return len(mails) / (time.perf_counter() - started)
 
 
