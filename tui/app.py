@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
+import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -265,10 +267,28 @@ class TtydeskApp(App[int]):
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.screen_change_signal.subscribe(self, self._release_held_toasts)
+        if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
+            self.set_interval(1.0, self._leave_a_terminal_that_hung_up)
         if self.client is None and not self.settings.complete:
             self.action_login()
         else:
             self._connect()
+
+    def _leave_a_terminal_that_hung_up(self) -> None:
+        # a terminal that hung up (an SSH link dropped) reads as end-of-file for ever, which
+        # Textual's input thread skips, and need not send SIGHUP (make, nohup): without this
+        # the inbox, and a demo's backend, would go on with no one to see them
+        if sys.__stdin__ is None or os.isatty(sys.__stdin__.fileno()):
+            return
+        driver = self._driver
+        if driver is not None:
+            # its output thread died on the first write to the gone terminal, so the way
+            # out's reset codes would wait for ever on its full queue: they go nowhere
+            driver.write = lambda data: None  # type: ignore[method-assign]
+            driver.flush = lambda: None  # type: ignore[method-assign]
+            if hasattr(driver, "_writer_thread"):
+                driver._writer_thread = None
+        self.exit(1)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if not self._cursor_blinks and hasattr(event.widget, "cursor_blink"):

@@ -190,3 +190,21 @@ def test_a_demo_whose_data_is_still_in_use_waits_for_it_then_says_so_in_one_line
     assert "Traceback" not in screen and "see " not in screen, screen
     first.press("q")
     first.wait_for("[exited]", timeout=20)
+
+
+def test_a_demo_whose_terminal_goes_away_stops_and_leaves_nothing_behind(tmux_socket, tmp_path):
+    """An SSH link that drops hangs the terminal up, and ttydesk may get no SIGHUP for it
+    (under `make demo`, or `nohup`: here SIGHUP is ignored): the inbox leaves and its demo
+    stops, instead of reading end-of-file from a terminal that is gone, for ever."""
+    env = base_env(tmp_path)
+    demo = [TTYDESK, "demo", "--rate", "0.3", "--data-dir", str(tmp_path / "demo")]
+    command = ["sh", "-c", 'trap "" HUP; exec "$@"', "sh", *demo]
+    terminal = Terminal.start(tmux_socket, "alice", command, env)
+    terminal.wait_for("● live", timeout=FIRST_SCREEN_TIMEOUT)
+    info = demo_info(env)
+    terminal.kill()
+    assert wait_until(lambda: not process_alive(info["pid"]), timeout=30), (
+        "the demo is still running after its terminal went away"
+    )
+    assert not port_open(info["backend_url"])
+    assert not port_open(info["simulator_url"])
