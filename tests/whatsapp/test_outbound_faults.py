@@ -89,6 +89,22 @@ async def test_timeout_is_resolved_by_the_status_with_opaque_data(tmp_path, shor
         await stop_env(env)
 
 
+async def _sent_into_silence(env, text: str) -> tuple[dict, dict]:  # noqa: ANN001
+    """A customer's thread and a reply whose send Graph takes and never answers, its
+    webhooks dropped: the send is taken for ambiguous."""
+    await env.connect_channel()
+    thread = await env.customer_writes()
+    await env.faults(timeout_hang_s=2.0, fail_next=[{"kind": "timeout"}], drop_webhook_rate=1.0)
+    message = (await env.send(thread["id"], {"kind": "text", "text": text})).json()
+    return thread, message
+
+
+async def _status_in_the_thread(env, thread: dict, message: dict) -> str:  # noqa: ANN001
+    """The message's status as the thread's messages API lists it."""
+    listed = await env.agent.get(f"/api/v1/threads/{thread['id']}/messages")
+    return next(m for m in listed.json()["items"] if m["id"] == message["id"])["status"]
+
+
 async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_path, caplog):
     """Graph took the request and never answered: the message is not "queued" (it may well
     have been sent) but "checking" until a status settles it, in the API's own JSON; the
@@ -96,16 +112,11 @@ async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_
     caplog.set_level(logging.WARNING, logger="backend.whatsapp.outbox")
     env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
     try:
-        await env.connect_channel()
-        thread = await env.customer_writes()
-        await env.faults(timeout_hang_s=2.0, fail_next=[{"kind": "timeout"}], drop_webhook_rate=1.0)
-        message = (await env.send(thread["id"], {"kind": "text", "text": "did it go?"})).json()
+        thread, message = await _sent_into_silence(env, "did it go?")
         assert message["status"] == "queued"
         checking = await env.wait_message(message["id"], lambda m: m.status == "checking")
         assert checking.wamid is None and checking.failed_at is None
-        listed = await env.agent.get(f"/api/v1/threads/{thread['id']}/messages")
-        on_the_wire = next(m for m in listed.json()["items"] if m["id"] == message["id"])
-        assert on_the_wire["status"] == "checking"
+        assert await _status_in_the_thread(env, thread, message) == "checking"
         assert await env.backend.store.outbox_state(message["id"]) == "ambiguous"
         why = await env.backend.store.readers.value(
             "SELECT last_error FROM outbox WHERE message_id = ?", (message["id"],)
@@ -124,10 +135,7 @@ async def test_a_status_below_sent_naming_an_ambiguous_send_ends_checking(tmp_pa
     the message reads "sending", not "checking" for ever (nothing would settle it later)."""
     env = await start_env(tmp_path / "data", backend_overrides={"whatsapp_send_timeout": 0.5})
     try:
-        await env.connect_channel()
-        thread = await env.customer_writes()
-        await env.faults(timeout_hang_s=2.0, fail_next=[{"kind": "timeout"}], drop_webhook_rate=1.0)
-        message = (await env.send(thread["id"], {"kind": "text", "text": "did it go?"})).json()
+        thread, message = await _sent_into_silence(env, "did it go?")
         await env.wait_message(message["id"], lambda m: m.status == "checking")
         await env.faults(drop_webhook_rate=0.0)
         opaque = f"ttydesk:{message['id']}"
@@ -138,9 +146,7 @@ async def test_a_status_below_sent_naming_an_ambiguous_send_ends_checking(tmp_pa
         named = await env.wait_message(message["id"], lambda m: m.wamid == taken["wamid"])
         assert await env.backend.store.outbox_state(message["id"]) == "done"
         assert named.status == "sending"
-        listed = await env.agent.get(f"/api/v1/threads/{thread['id']}/messages")
-        on_the_wire = next(m for m in listed.json()["items"] if m["id"] == message["id"])
-        assert on_the_wire["status"] == "sending"
+        assert await _status_in_the_thread(env, thread, message) == "sending"
     finally:
         await stop_env(env)
 
