@@ -559,12 +559,6 @@ EXPLAINED |= {
         )
         for n in (28, 35)
     },
-    f"{_WORKER}start__mutmut_3": (
-        "gap on PostgreSQL only: `recover_outbox(…, None)` — on SQLite (one process) the "
-        "recovery takes every send left on the wire and never reads the time; on "
-        "PostgreSQL it would take a live neighbour's sends too, which these SQLite tests "
-        "cannot see (as the `Row` keys, see statuses)"
-    ),
     **{
         f"{_WORKER}run_once__mutmut_{n}": (
             "equivalent: a send task's name — nothing reads it (it only labels the task in a "
@@ -811,7 +805,12 @@ NOTES: dict[str, str] = {
         "holder names the channel, host and process (the 8 killed, each run alone). "
         "Survivors: the task names and `free < 0` as before (renumbered), the keeper's "
         "default clock (equivalent), and the start-up recovery's time, a gap on PostgreSQL "
-        "only (as the `Row` keys)."
+        "only (as the `Row` keys). Then (mutreplay6) 0 gaps: the recovery's time "
+        "(`start__mutmut_3`, `recover_outbox(…, None)`: every send on the wire taken, a live "
+        "neighbour's too) killed, run alone, by `test_outbox_leases.py`'s worker starting "
+        "beside a live neighbour on PostgreSQL, which leaves its send alone (the test asks "
+        "for the PostgreSQL server itself, so the target runs it without `--all-engines`; "
+        "none of the module's tests on both engines started a worker beside a live lease)."
     ),
     "statuses": (
         "64 % → 97 %. Before: 600 mutants against `test_statuses.py` alone, SQL-case survivors "
@@ -1164,7 +1163,8 @@ def _carry(place: Path, outcome: Outcome, listing: str) -> None:
     """After an ``only`` run: every mutant outside its globs takes its verdict from the
     outcome saved before the run (the same function unchanged makes the same mutants under
     the same names): a survivor it lists stays one, a mutant the runner skips by
-    construction stays not checked if that run skipped them, any other was killed."""
+    construction is counted case only (equivalent) if that run skipped them, any other was
+    killed."""
     carried = json.loads((place / "carried.json").read_text(encoding="utf-8"))
     globs, before = carried["only"], carried["outcome"]
     names = re.findall(r"^\s*(\S+__mutmut_\d+): ", listing, re.MULTILINE)
@@ -1188,7 +1188,7 @@ def _carry(place: Path, outcome: Outcome, listing: str) -> None:
             status = listed[name][0].split(" ", 1)[1].strip("()")
             outcome.survivors.append(tuple(listed[name]))
         else:
-            status = "not checked" if name in skipped else "killed"
+            status = CASE_ONLY if name in skipped else "killed"
         outcome.counts[status] = outcome.counts.get(status, 0) + 1
 
 
