@@ -391,11 +391,11 @@ EXPLAINED |= {
     **{
         f"backend.api.ws.x__drop_slow_client__mutmut_{n}": (
             "gap, no deterministic test: the resync meets a ConnectionError only when the "
-            "socket closes in the few turns of the event loop between the queue's overflow "
-            "and the resync's write (a close before them ends the connection's reader, whose "
-            "end unsubscribes the client first), or while the resync waits at aiohttp's drain "
-            "mark (see `_3`). Escaping, it is re-raised when the connection ends and aiohttp "
-            'logs "Error handling request"'
+            "socket closes within the few turns of the event loop that the overflow takes to "
+            "reach the drop (an earlier close ends the connection's reader, whose end "
+            "unsubscribes the client, so no overflow follows), or while the resync waits at "
+            "aiohttp's drain mark (see `_3`). Escaping, it is re-raised when the connection "
+            'ends and aiohttp logs "Error handling request"'
         )
         for n in (2, 4)
     },
@@ -419,12 +419,9 @@ EXPLAINED |= {
             5: "Escaping, the limit's TimeoutError skips the close frame (the client that "
             "reads again finds the resync, no close) and the connection's end logs an error",
             6: "Without the limit the resync waits until the client reads or "
-            "SLOW_CLIENT_ABORT_SECONDS cut it, the close behind it (meanwhile the heartbeat "
-            "may close the socket without the 4000 frame)",
-            12: "Without the limit the wait for the client's answer to the close is still "
-            "bounded by aiohttp's own close timeout (10 s, as SLOW_CLIENT_CLOSE_SECONDS); only "
-            "the close frame's own wait at the mark would last until the client reads or "
-            "SLOW_CLIENT_ABORT_SECONDS cut it",
+            "SLOW_CLIENT_ABORT_SECONDS cut it, the close behind it; meanwhile the heartbeat, "
+            "unanswered, closes the socket without a close frame (the client that reads again "
+            "finds the resync and an abnormal end, not the 4000)",
         }.items()
     },
     **{
@@ -434,6 +431,14 @@ EXPLAINED |= {
         )
         for n in (15, 18, 22)
     },
+    "backend.api.ws.x__drop_slow_client__mutmut_12": (
+        "equivalent but for time: without the close's limit the wait for the client's answer "
+        "to the close is still bounded by aiohttp's own close timeout (10 s, as "
+        "SLOW_CLIENT_CLOSE_SECONDS), and the close frame itself waits only when it crosses "
+        "aiohttp's 64 KiB drain mark while the socket is full (see `_3`): then it waits until "
+        "the client reads or SLOW_CLIENT_ABORT_SECONDS cut it, and the client finds the same "
+        "frames (the close is under way: no heartbeat ends it meanwhile)"
+    ),
 }
 
 # thread_list (mutlist4): the rules of ``tui/thread_pages.py``
@@ -786,7 +791,7 @@ NOTES: dict[str, str] = {
         "out of `close_websockets`, the rest of the cleanup skipped. The shutdown now closes "
         "without draining (`test_live_push.py`: the server shuts down without waiting for a "
         "client that stopped reading; it hung on the old code)."
-        " Then (mutreplay6) the 6 gaps again, no change of verdict: `writer_limit=0` (every "
+        " Then (mutreplay6) the 6 gaps looked at again: `writer_limit=0` (every "
         "frame written while the socket is full waits for it to drain, not only the one "
         "crossing the 64 KiB mark) would make the resync's and the close's waits certain, "
         "but aiohttp 3.14 keeps one drain waiter per connection, shared by every writer and "
@@ -798,8 +803,9 @@ NOTES: dict[str, str] = {
         "for the full socket to drain (its test hung). Today only the frame crossing the "
         "mark waits, and the crossing resets the count: after the live writer's wait the "
         "drop's small frames cannot wait; whether they cross after a replay or a burst "
-        "depends on every frame's bytes and the kernel's buffers. Each gap's entry says "
-        "what it would break."
+        "depends on every frame's bytes and the kernel's buffers. The close's limit "
+        "(`_12`) is equivalent but for time (aiohttp's own close timeout bounds the wait for "
+        "the client's answer); 5 gaps left, each entry saying what it would break."
     ),
     "outbox_worker": (
         "91 % of 62 checked → 98 % of all 399 (mutate), the worker's code as on main "
