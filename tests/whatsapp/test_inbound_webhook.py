@@ -369,6 +369,10 @@ async def test_a_retry_after_a_failed_processing_is_processed(backend, meta, mon
     with caplog.at_level("ERROR", logger="backend.whatsapp.webhook"):
         first = await signed_post(meta, body)
     assert first.status_code == 500
+    assert first.json()["error"] == {
+        "code": "processing_failed",
+        "message": "Part of the notification could not be stored; retry.",
+    }
     (logged,) = [r for r in caplog.records if r.name == "backend.whatsapp.webhook"]
     assert logged.getMessage() == "webhook processing failed"
     assert logged.exc_info is not None and str(logged.exc_info[1]) == "disk on fire"
