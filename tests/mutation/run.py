@@ -62,7 +62,13 @@ TARGETS: dict[str, Target] = {
         ("backend/domain/usage.py",), ("tests/domain/test_usage.py", "tests/whatsapp/test_usage.py")
     ),
     "webhook_signature": Target(
-        ("backend/whatsapp/webhook.py",), ("tests/whatsapp/test_inbound_webhook.py",)
+        ("backend/whatsapp/webhook.py",),
+        (
+            "tests/whatsapp/test_inbound_webhook.py",
+            # numbers out of range read as missing fields (added after the last run)
+            "tests/whatsapp/test_hostile_webhooks.py::"
+            "test_numbers_out_of_range_leave_that_field_invalid_and_the_message_stored",
+        ),
     ),
     # without the megabyte inputs: under mutmut's tracing one takes ~45 s, and a survivor
     # runs every test that covers it (checked by hand against the gaps left; see NOTES)
@@ -150,8 +156,28 @@ EXPLAINED: dict[str, str] = {
         "equivalent: `rpartition` — a header is accepted only as `sha256=<hex>`, which has "
         "one `=`, so splitting at the first or the last is the same"
     ),
-    "backend.whatsapp.webhook.x_signature_valid__mutmut_33": (
-        "equivalent: the codec name `UTF-8` is `utf-8`"
+    **{
+        f"backend.whatsapp.webhook.{name}": "equivalent: the codec name `UTF-8` is `utf-8`"
+        for name in ("x_signature_valid__mutmut_33", "x_handshake_answer__mutmut_14")
+    },
+    **{
+        f"backend.whatsapp.webhook.x_handshake_answer__mutmut_{n}": (
+            "equivalent: the encoding's error handler is never called — aiohttp refuses a "
+            "query holding raw bytes that are not ASCII (400) and yarl decodes "
+            "percent-encoded bytes that are not UTF-8 as U+FFFD, so a query value always "
+            "encodes (tried against aiohttp 3.14: `%ED%A0%80` reads as three U+FFFD)"
+        )
+        for n in (5, 15, 16)
+    },
+    "backend.whatsapp.webhook.x_handshake_answer__mutmut_12": (
+        'equivalent: a missing token reads as "XXXX" instead of the empty text, refused '
+        "all the same unless the desk's verify token were that very text (the empty one is "
+        "refused before)"
+    ),
+    "backend.whatsapp.webhook.x_receive__mutmut_29": (
+        "equivalent but for time: the one-pass reading is a shortcut — `parse_notification` "
+        "reads every body, the commonest shape too, into the same changes "
+        "(`tests/whatsapp/test_plain_text.py`)"
     ),
     **{
         f"backend.domain.policy.x__one_edit_apart__mutmut_{n}": why
@@ -693,7 +719,19 @@ def explanation(mutant: str, diff: str) -> str:
 NOTES: dict[str, str] = {
     "webhook_signature": (
         "86 % → 100 %: re-measured after the test of a counter that cannot be written, which "
-        "kills the six survivors on its log line; the two left are equivalent."
+        "kills the six survivors on its log line; the two left are equivalent. Then "
+        "(mutreplay6) re-measured whole on today's code: 158 mutants, 58 when measured (the "
+        "handshake's and the answers' decisions came here from the HTTP handlers, the "
+        "one-pass reading of the commonest notification since): 126 killed, 32 survived "
+        "(80 %), 7 of them equivalent (the encoding's error handler, never called: tried "
+        "against aiohttp's parser; the codec's name; a missing token's stand-in text; the "
+        "one-pass shortcut; `rpartition`). The 25 gaps — the words of the 401, the 400 (not "
+        "JSON, or why not a notification) and the 500 and its code, a handshake with no "
+        "token (a 500 on two mutants), out-of-range numbers read as missing fields, the "
+        "failure's log line with its cause — all killed, each run alone (`--alone`), by "
+        "`test_inbound_webhook.py`'s answers checked word for word, its handshake with no "
+        "token and its failed processing's log record, and `test_hostile_webhooks.py`'s "
+        "numbers out of range, which joined the target's tests: 0 gaps."
     ),
     "policy": (
         'run without the megabyte inputs (`-k "not a_megabyte_of_hostile_text"`): under '
