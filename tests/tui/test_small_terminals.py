@@ -252,3 +252,22 @@ def _option_renders(search) -> list:  # noqa: ANN001 - the SearchScreen
     results = search.query_one(SearchResults)
     style = results.get_visual_style("option-list--option")
     return [results._get_option_render(option, style) for option in results.options]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_the_thread_header_shows_the_desks_number_whole(desk, size):
+    """The number the customer wrote to was the last thing on the header's second line, and
+    a narrow terminal cut it ("via 155500…"): a cut number reads as another number. It
+    stands whole beside the customer's; the ticket's subject gives way instead."""
+    from tests.tui.backend_fixtures import BUSINESS_DISPLAY
+
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=size) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await wait_for(lambda: CUSTOMERS["ana"].phone in screen_text(app))
+        header = str(screen.query_one("#thread-header").render())
+        shown = screen_text(app)
+        assert f"via {BUSINESS_DISPLAY}" in shown, shown
+        assert CUSTOMERS["ana"].phone in shown, shown
+        assert header.count("\n") == 1  # two lines

@@ -763,6 +763,9 @@ class InboxScreen(Screen[None]):
         if number:
             out.append(" ")
             out.append_text(one_line(number, "dim"))
+        if thread.business_number:  # before the subject, which a narrow screen cuts instead
+            out.append(" via ", "dim")
+            out.append_text(one_line(thread.business_number, "dim"))
         out.append("  ")
         out.append(f"#{ticket.id} ", "dim")
         out.append_text(one_line(ticket.subject))
@@ -786,9 +789,6 @@ class InboxScreen(Screen[None]):
         owner = self._owner_name(ticket.owner_id) or "unassigned"
         out.append(" · owner ")
         out.append_text(one_line(owner, "bold"))
-        if thread.business_number:
-            out.append(" · via ")
-            out.append_text(one_line(thread.business_number, "dim"))
         out.no_wrap = True
         out.overflow = "ellipsis"
         header.update(out)
