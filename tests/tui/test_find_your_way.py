@@ -580,6 +580,8 @@ async def test_help_and_palette_list_only_ttydesks_own_actions(desk: Desk):
         assert "Reply" in names
         system = [command.title for command in app.get_system_commands(screen)]
         assert "Quit" not in system and "Screenshot" not in system and "Inbox" in system
+        # each once: "WhatsApp month" was offered twice (its f6 key and the system command)
+        assert not names & set(system), names & set(system)
 
 
 async def test_z_snoozes_and_the_thread_comes_back_by_itself(tmp_path):
