@@ -189,7 +189,34 @@ def _parsed_header(name: str, value: str) -> Any:
     return policy.default.header_fetch_parse(name, value)
 
 
-PARSE_POLICY = _ParsedOncePolicy()
+class _ReadMessage(EmailMessage):
+    """An ``EmailMessage`` that works its content type out once: the package reads it
+    about ten times for one plain mail (parsing, ``get_body``, ``get_content``), each
+    read a scan of the headers and a split of the value. It is worked out again when the
+    headers or the default type change (nothing here changes a part read; the check
+    keeps a change right all the same)."""
+
+    _type_read: tuple[list[Any], int, str, str] | None = None
+
+    def get_content_type(self) -> str:
+        read, headers = self._type_read, self._headers
+        if (
+            read is not None
+            and read[0] is headers
+            and read[1] == len(headers)
+            and read[2] == self._default_type
+        ):
+            return read[3]
+        found = super().get_content_type()
+        self._type_read = (headers, len(headers), self._default_type, found)
+        return found
+
+    def replace_header(self, _name: str, _value: Any) -> None:  # the one change in place
+        self._type_read = None
+        super().replace_header(_name, _value)
+
+
+PARSE_POLICY = _ParsedOncePolicy(message_factory=_ReadMessage)
 
 
 # headers whose values are ids, tokens or dates, never encoded words: read as received,

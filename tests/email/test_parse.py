@@ -396,3 +396,31 @@ def test_plain_headers_read_as_received_are_read_as_the_email_package_reads_them
         assert mail.subject == _clean_line(str(read(message, "Subject") or "")), case
         date = read(message, "Date")
         assert mail.date == _date(str(date) if date is not None else None), case
+
+
+def test_a_parts_content_type_is_read_once_and_again_after_a_change_of_its_headers():
+    from email import message_from_bytes, policy
+
+    from backend.email.parse import PARSE_POLICY
+
+    digest = crlf(
+        'Content-Type: multipart/digest; boundary="b"\n\n--b\n\nFrom: a@b.c\n\nhi\n'
+        "--b\nContent-Type: text/plain\n\nplain\n--b--\n"
+    )
+    read = message_from_bytes(digest, policy=PARSE_POLICY)
+    plain = message_from_bytes(digest, policy=policy.default)
+    assert [p.get_content_type() for p in read.walk()] == [
+        p.get_content_type() for p in plain.walk()
+    ]
+    part = read.get_payload()[1]
+    assert part.get_content_type() == "text/plain"
+    part.replace_header("Content-Type", "text/html")
+    assert part.get_content_type() == "text/html"
+    part.set_type("image/png")
+    assert part.get_content_type() == "image/png"
+    del part["Content-Type"]
+    assert part.get_content_type() == "message/rfc822"  # a digest's default
+    part.set_default_type("text/plain")
+    assert part.get_content_type() == "text/plain"
+    part["Content-Type"] = "application/pdf"
+    assert part.get_content_type() == "application/pdf"
