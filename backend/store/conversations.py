@@ -894,8 +894,8 @@ def create_thread(
     ``email_channel_id``, an e-mail ticket and thread on that mailbox (else WhatsApp, the
     columns' default). ``moved_to``: a status (not closed) the ticket moves to at once,
     as ``set_ticket_status`` would move it (a customer's first mail: waiting on us): the
-    rows are written in it and the timeline has the move after the creation, without
-    the five statements of a move."""
+    rows are written in it and the timeline has the move after the creation (one
+    statement where a move is five)."""
     assert moved_to != schemas.TicketStatus.closed
     written = moved_to or status
     email = email_channel_id is not None
