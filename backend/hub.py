@@ -101,6 +101,8 @@ class Hub:
         self._remote: dict[str, dict[str, Any]] = {}  # other processes' clients, not idle
         self.last_seq = 0
         self.published = 0
+        self._watched = asyncio.Event()  # set while a client subscribes
+        self._waiting = 0  # tasks waiting for a client (``wait_for_subscriber``)
 
     @property
     def subscribers(self) -> frozenset[Subscriber]:
@@ -110,6 +112,7 @@ class Hub:
         subscriber = Subscriber(agent_id, agent_name, self.queue_size, self.queue_bytes)
         self._subscribers.add(subscriber)
         self._keys[subscriber] = str(next(self._numbers))
+        self._watched.set()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -119,6 +122,22 @@ class Hub:
             self.publish_presence(subscriber, None, "idle")
         self._subscribers.discard(subscriber)
         self._keys.pop(subscriber, None)
+        if not self._subscribers:
+            self._watched.clear()
+
+    async def wait_for_subscriber(self) -> None:
+        """Return once a client subscribes (at once while one does): work done only for
+        clients (the pushed view counts) waits here while nobody is connected."""
+        self._waiting += 1
+        try:
+            await self._watched.wait()
+        finally:
+            self._waiting -= 1
+
+    @property
+    def waited_for(self) -> bool:
+        """Whether a task waits for a client to subscribe."""
+        return self._waiting > 0
 
     def publish(self, events: Iterable[Frame]) -> None:
         """Called on the event loop after each commit, in seq order."""
