@@ -271,3 +271,27 @@ async def test_the_thread_header_shows_the_desks_number_whole(desk, size):
         assert f"via {BUSINESS_DISPLAY}" in shown, shown
         assert CUSTOMERS["ana"].phone in shown, shown
         assert header.count("\n") == 1  # two lines
+
+
+async def test_a_closed_thread_offers_reopen_where_close_was(desk):
+    """On a closed ticket the footer offered "c Close" (which "closed" it again, with an
+    undo toast) and hid Reopen: the key of its state takes the place instead."""
+    from backend.schemas import TicketStatus
+
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        footer = lambda: screen_text(app).splitlines()[-1]  # noqa: E731
+        thread = await desk.thread("dora")
+        assert thread.ticket.status == TicketStatus.closed
+        screen.open_thread(thread)
+        await wait_for(lambda: screen.thread is not None and screen.thread.id == thread.id)
+        await wait_for(lambda: "o Reopen" in footer())
+        assert "c Close" not in footer(), footer()
+        await pilot.press("c")  # not for a closed ticket: nothing happens
+        await pilot.pause()
+        assert "u undoes" not in screen_text(app)
+        await pilot.press("o")
+        await wait_for(lambda: "c Close" in footer())
+        assert "o Reopen" not in footer(), footer()
+        assert (await desk.thread("dora")).ticket.status != TicketStatus.closed
