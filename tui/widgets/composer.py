@@ -153,6 +153,8 @@ class Composer(Vertical):
             "By e-mail",
             id="composer.channel",
             tooltip="Reply by e-mail instead of WhatsApp (the contact has an address)",
+            # a terminal sends alt+e as ESC and "e": the text box would type the "e"
+            priority=True,
         ),
         Binding(
             "alt+s",
@@ -160,6 +162,7 @@ class Composer(Vertical):
             "Subject/Cc",
             id="composer.subject_cc",
             tooltip="This e-mail's subject and the addresses copied in (Cc)",
+            priority=True,  # as alt+e
         ),
         Binding("escape", "leave", "Leave", id="composer.leave", tooltip="Back to the messages"),
     ]
