@@ -295,3 +295,33 @@ async def test_a_closed_thread_offers_reopen_where_close_was(desk):
         await wait_for(lambda: "c Close" in footer())
         assert "o Reopen" not in footer(), footer()
         assert (await desk.thread("dora")).ticket.status != TicketStatus.closed
+
+
+async def test_a_record_to_start_a_conversation_with_keeps_to_its_line(desk):
+    """N's picker: a company's line ("… lopezhermanos.example · 2 contact(s)") wrapped at
+    80 columns, its end alone at column 0 under the next line's place; the line names the
+    record, the contacts it stands for are told under the list."""
+    from tui.screens.records import RecordSearchPicker
+
+    ids = await desk.store.create_companies(
+        [{"name": "Lopez Hermanos Sociedad Limitada", "domain": "lopezhermanos.example"}]
+    )
+    company = ids["Lopez Hermanos Sociedad Limitada"]
+    await desk.store.associate_contacts_with_companies(
+        [(desk.contacts["ana"], company), (desk.contacts["dora"], company)]
+    )
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await pilot.press("N")
+        await wait_for(lambda: isinstance(app.screen, RecordSearchPicker))
+        picker = app.screen
+        await pilot.press(*"Hermanos")
+        await wait_for(lambda: "Lopez Hermanos" in screen_text(app))
+        await pilot.pause()
+        options = picker.query_one("#picker-options")
+        style = options.get_visual_style("option-list--option")
+        heights = [len(options._get_option_render(o, style)) for o in options.options]
+        assert heights == [1], screen_text(app)
+        detail = str(picker.query_one("#picker-detail").render())
+        assert "2 contacts: " in detail and "Dora Müller" in detail, detail
