@@ -317,7 +317,9 @@ async def test_a_record_to_start_a_conversation_with_keeps_to_its_line(desk):
         await wait_for(lambda: isinstance(app.screen, RecordSearchPicker))
         picker = app.screen
         await pilot.press(*"Hermanos")
-        await wait_for(lambda: "Lopez Hermanos" in screen_text(app))
+        await wait_for(
+            lambda: [item.label.plain.split()[0] for item in picker._shown] == ["company"]
+        )
         await pilot.pause()
         options = picker.query_one("#picker-options")
         style = options.get_visual_style("option-list--option")
@@ -325,3 +327,20 @@ async def test_a_record_to_start_a_conversation_with_keeps_to_its_line(desk):
         assert heights == [1], screen_text(app)
         detail = str(picker.query_one("#picker-detail").render())
         assert "2 contacts: " in detail and "Dora Müller" in detail, detail
+
+
+async def test_the_footer_says_what_ctrl_s_does_to_a_private_note(desk):
+    """Writing a private note, the footer said "^s Send" (the composer's own line said
+    "ctrl+s save"): an agent could fear the note goes to the customer."""
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        footer = lambda: screen_text(app).splitlines()[-1]  # noqa: E731
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r")
+        await wait_for(lambda: screen.composer.area.has_focus and "^s Send" in footer())
+        await pilot.press("ctrl+n")  # a private note
+        await wait_for(lambda: "^s Save note" in footer())
+        assert "Send" not in footer(), footer()
+        await pilot.press("ctrl+n")  # a reply again
+        await wait_for(lambda: "^s Send" in footer())

@@ -374,6 +374,14 @@ class Composer(Vertical):
         lines = (line.strip() for line in signature.replace("{agent}", me.name).splitlines())
         return " · ".join(line for line in lines if line)
 
+    def footer_description(self, action: str) -> str | None:
+        """What ctrl+s and alt+e do now (``KeyFooter``): a note is saved, never sent."""
+        if action == "send" and self.note_mode:
+            return "Save note"
+        if action == "switch_channel" and self.by_email:
+            return "By WhatsApp"
+        return None
+
     def watch_note_mode(self) -> None:
         if self.is_mounted:
             self._render_bar()
