@@ -301,7 +301,7 @@ class Composer(Vertical):
     def _render_bar(self) -> None:
         bar = Text()
         if self.note_mode:
-            bar.append("✎ Private note", "bold")
+            bar.append(f"{glyphs().note} Private note", "bold")
             bar.append(" — never sent to the contact", "dim")
         elif self.by_email and self.email_address is not None:
             bar.append("Reply by e-mail", "bold")
@@ -343,7 +343,7 @@ class Composer(Vertical):
             bar.append("\n↪ replying to: ", "dim")
             bar.append_text(one_line(render.preview(self.reply_to), "italic"))
         if self.attachments:
-            bar.append("\n📎 ")
+            bar.append("\n" + render.marked("attachment"))
             if len(self.attachments) > 1:
                 bar.append(f"{len(self.attachments)} files: ", "dim")
             for number, path in enumerate(self.attachments):
