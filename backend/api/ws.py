@@ -168,22 +168,22 @@ def _let_go_when_overflowed(request: web.Request, hub, subscriber: Subscriber) -
 
 
 async def _write(ws: web.WebSocketResponse, subscriber: Subscriber, last: int) -> None:
-    while True:
-        seq, frame = await subscriber.next()
-        if seq > 0:
-            if seq <= last:
-                continue  # already sent by the replay
-            last = seq
-        try:
+    try:
+        while True:
+            seq, frame = await subscriber.next()
             if seq == OVERFLOWED:
                 # behind what the socket holds; close raises nothing (aiohttp keeps any
                 # error it meets and closes the transport) and does not wait for it to drain
                 await ws.send_str(resync_frame("slow_client"))
                 await ws.close(code=4000, message=b"too slow; resume with since", drain=False)
                 return
+            if seq and seq <= last:
+                continue  # already sent by the replay
+            if seq:
+                last = seq
             await ws.send_frame(frame, WSMsgType.TEXT)  # already UTF-8, encoded once by the hub
-        except ConnectionError:  # the client is gone: its reader ends the connection
-            return
+    except ConnectionError:  # the client is gone: its reader ends the connection
+        return
 
 
 class PresenceLimiter:
