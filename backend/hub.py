@@ -3,8 +3,9 @@
 Each subscriber has its own queue, bounded in frames and in bytes, drained by its
 connection's writer task. Publishing never waits: a subscriber whose queue would pass
 either bound is marked *overflowed*, its queue is dropped (the frames are stale: the client
-will resume from the log with ``since=``) and its connection ends it with a ``resync``
-instruction, so one slow terminal never slows the others. Frames are encoded once (by the
+will resume from the log with ``since=``) and replaced by one ``OVERFLOWED`` marker, on
+which its connection's writer sends a ``resync`` instruction and closes, so one slow
+terminal never slows the others. Frames are encoded once (by the
 store) and the same string goes to everyone.
 """
 
@@ -27,6 +28,8 @@ class Frame(Protocol):
 
 
 DEFAULT_QUEUE_BYTES = 4 * 1024 * 1024
+# the seq of the marker an overflowed queue holds in place of its frames
+OVERFLOWED = -1
 
 
 @dataclass(eq=False)
@@ -37,28 +40,27 @@ class Subscriber:
     queue_bytes: int = DEFAULT_QUEUE_BYTES
     queue: asyncio.Queue[tuple[int, bytes]] = field(init=False)
     queued_bytes: int = 0
-    # set when the queue overflowed; the connection waits on it even while its writer is
-    # blocked sending to a client that stopped reading
-    overflow: asyncio.Event = field(init=False)
+    overflowed: bool = False
+    # called soon after the queue overflowed, while the connection's writer may still wait
+    # on a client that stopped reading (never during a publish: it may unsubscribe)
+    on_overflow: Callable[[], None] | None = None
     presence_thread: int | None = None
     presence_state: str = "idle"
 
     def __post_init__(self) -> None:
         self.queue = asyncio.Queue(maxsize=self.queue_size)
-        self.overflow = asyncio.Event()
-
-    @property
-    def overflowed(self) -> bool:
-        return self.overflow.is_set()
 
     def offer(self, seq: int, frame: bytes) -> None:
         if self.overflowed:
             return
         if self.queued_bytes + len(frame) > self.queue_bytes or self.queue.full():
-            self.overflow.set()
+            self.overflowed = True
             while not self.queue.empty():  # stale now: the client resumes from the log
                 self.queue.get_nowait()
             self.queued_bytes = 0
+            self.queue.put_nowait((OVERFLOWED, b""))
+            if self.on_overflow is not None:
+                asyncio.get_running_loop().call_soon(self.on_overflow)
             return
         self.queue.put_nowait((seq, frame))
         self.queued_bytes += len(frame)
@@ -101,6 +103,8 @@ class Hub:
         self._remote: dict[str, dict[str, Any]] = {}  # other processes' clients, not idle
         self.last_seq = 0
         self.published = 0
+        self._watched = asyncio.Event()  # set while a client subscribes
+        self._waiting = 0  # tasks waiting for a client (``wait_for_subscriber``)
 
     @property
     def subscribers(self) -> frozenset[Subscriber]:
@@ -110,6 +114,7 @@ class Hub:
         subscriber = Subscriber(agent_id, agent_name, self.queue_size, self.queue_bytes)
         self._subscribers.add(subscriber)
         self._keys[subscriber] = str(next(self._numbers))
+        self._watched.set()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
@@ -119,6 +124,22 @@ class Hub:
             self.publish_presence(subscriber, None, "idle")
         self._subscribers.discard(subscriber)
         self._keys.pop(subscriber, None)
+        if not self._subscribers:
+            self._watched.clear()
+
+    async def wait_for_subscriber(self) -> None:
+        """Return once a client subscribes (at once while one does): work done only for
+        clients (the pushed view counts) waits here while nobody is connected."""
+        self._waiting += 1
+        try:
+            await self._watched.wait()
+        finally:
+            self._waiting -= 1
+
+    @property
+    def waited_for(self) -> bool:
+        """Whether a task waits for a client to subscribe."""
+        return self._waiting > 0
 
     def publish(self, events: Iterable[Frame]) -> None:
         """Called on the event loop after each commit, in seq order."""

@@ -399,6 +399,14 @@ class TtydeskApp(App[int]):
             return None
         return first
 
+    @work(group="me", exclusive=True, exit_on_error=False)
+    async def _read_me_again(self) -> None:
+        client = self.client
+        if client is None:
+            return
+        with contextlib.suppress(ApiError):
+            self.me = await client.me()
+
     @work(group="usage", exclusive=True, exit_on_error=False)
     async def _fetch_usage(self) -> None:
         if self.client is not None:
@@ -551,7 +559,10 @@ class TtydeskApp(App[int]):
         elif kind == EventType.agent_updated and isinstance(data, Agent):
             self.agents[data.id] = data
             if self.me is not None and data.id == self.me.id:
-                self.me = data
+                # the news carries no signature (other agents may not read it): mine is
+                # kept, and read again in case an admin changed it
+                self.me = data.model_copy(update={"signature": self.me.signature})
+                self._read_me_again()
         elif kind == EventType.views_changed and isinstance(data, ViewsChanged):
             if data.view is not None:
                 self.upsert_view(data.view)

@@ -19,6 +19,8 @@ class TtydeskCommands(Provider):
         screen: Any = self.screen
         commands: list[tuple[str, str, Callable[[], Any]]] = []
         seen: set[str] = set()
+        # the app's own commands (Inbox, WhatsApp month…) come once, from the app
+        system = {command.title for command in app.get_system_commands(screen)}
         # the actions of the screen the palette was opened from (the footer's keys and more)
         for active in screen.active_bindings.values():
             binding = active.binding
@@ -26,7 +28,7 @@ class TtydeskCommands(Provider):
                 continue
             if not binding.id:
                 continue  # Textual's internal keys (focus next, copy, scroll…): not ours
-            if binding.action in ("command_palette",):
+            if binding.action in ("command_palette",) or binding.description in system:
                 continue
             seen.add(binding.action)
             keys = binding.key_display or app.get_key_display(binding)

@@ -27,6 +27,7 @@ class Glyphs:
     outbound: str  # a message from an agent
     note: str
     queued: str
+    sending: str  # a send on its way to WhatsApp
     sent: str
     delivered: str
     read: str
@@ -53,6 +54,7 @@ UNICODE = Glyphs(
     outbound="◂",
     note="✎",
     queued="◷",
+    sending="↑",
     sent="✓",
     delivered="✓✓",
     read="✓✓",
@@ -79,6 +81,7 @@ ASCII = Glyphs(
     outbound="<",
     note="#",
     queued="..",
+    sending="^",
     sent="v",
     delivered="vv",
     read="VV",

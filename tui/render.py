@@ -7,6 +7,7 @@ ever parses markup.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -19,19 +20,40 @@ from tui.text import clip, clock, human_size, inert, one_line, whatsapp
 if TYPE_CHECKING:
     from backend.schemas import AdReferral, EmailDetails, Media, Message, ReferredProduct
 
-# the glyph (by its name in ``Glyphs``) and style of each delivery state
-DELIVERY_MARKS: dict[DeliveryStatus, tuple[str, str]] = {
-    DeliveryStatus.queued: ("queued", "dim"),
-    DeliveryStatus.sending: ("queued", "dim"),
-    DeliveryStatus.checking: ("queued", "dim italic"),
-    DeliveryStatus.sent: ("sent", ""),
-    DeliveryStatus.delivered: ("delivered", ""),
-    DeliveryStatus.read: ("read", "bold"),  # plus the accent colour, applied by the caller
-    DeliveryStatus.failed: ("failed", "bold"),
+
+@dataclass(frozen=True)
+class DeliveryLook:
+    """How a delivery state is shown, everywhere: the thread's mark, the details, the composer."""
+
+    glyph: str  # its name in ``Glyphs``
+    style: str
+    label: str  # the state in words
+    # the mark is followed by the words: a state in transit the glyph alone does not tell
+    spelled: bool = False
+
+
+DELIVERY_LOOKS: dict[DeliveryStatus, DeliveryLook] = {
+    DeliveryStatus.queued: DeliveryLook("queued", "dim", "queued"),
+    DeliveryStatus.sending: DeliveryLook("sending", "dim", "sending", spelled=True),
+    # sent or not is unknown until WhatsApp's status arrives: said in words, not a glyph alone
+    DeliveryStatus.checking: DeliveryLook(
+        "queued", "dim italic", "checking whether it was sent", spelled=True
+    ),
+    DeliveryStatus.sent: DeliveryLook("sent", "", "sent"),
+    DeliveryStatus.delivered: DeliveryLook("delivered", "", "delivered"),
+    # plus the accent colour, applied by the caller
+    DeliveryStatus.read: DeliveryLook("read", "bold", "read"),
+    DeliveryStatus.failed: DeliveryLook("failed", "bold", "failed"),
 }
 
-# sent or not is unknown until WhatsApp's status arrives: said in words, not a glyph alone
-DELIVERY_WORDS = {DeliveryStatus.checking: " checking whether it was sent"}
+
+def delivery_label(status: DeliveryStatus | None) -> str:
+    """A delivery state in words ("sending"); "—" for none."""
+    if status is None:
+        return "—"
+    look = DELIVERY_LOOKS.get(status)
+    return look.label if look is not None else status.value
+
 
 EVENT_WORDS = {
     "request_welcome": "The contact opened the chat for the first time",
@@ -56,8 +78,11 @@ MEDIA_LABELS = {
 def delivery_mark(status: DeliveryStatus | None, accent: str = "") -> Text:
     if status is None:
         return Text()
-    name, style = DELIVERY_MARKS.get(status, ("", ""))
-    mark = (getattr(glyphs(), name) if name else "?") + DELIVERY_WORDS.get(status, "")
+    look = DELIVERY_LOOKS.get(status)
+    if look is None:
+        return Text("?")
+    style = look.style
+    mark = getattr(glyphs(), look.glyph) + (f" {look.label}" if look.spelled else "")
     if status == DeliveryStatus.read and accent:
         style = f"{style} {accent}"
     if status == DeliveryStatus.failed and accent:

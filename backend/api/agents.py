@@ -34,11 +34,18 @@ async def patch_me(request: web.Request) -> web.Response:
     routes,
     "GET",
     "/api/v1/agents",
-    summary="Agents with skills, availability and open-ticket load",
+    summary="Agents with skills, availability and open-ticket load; the signatures of others "
+    "to admins only",
     response=schemas.Page[schemas.Agent],
 )
 async def list_agents(request: web.Request) -> web.Response:
-    agents = await request.app[STORE].list_agents()
+    reader = current_agent(request)
+    agents = [
+        agent
+        if agent.id == reader.id or reader.role == schemas.Role.admin
+        else agent.model_copy(update={"signature": None})  # may hold a direct line
+        for agent in await request.app[STORE].list_agents()
+    ]
     return respond(schemas.Page[schemas.Agent](items=agents, next_cursor=None, total=len(agents)))
 
 

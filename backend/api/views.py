@@ -20,7 +20,7 @@ from backend import schemas
 from backend.api.auth import current_agent
 from backend.api.wire import operation, parse_body, parse_query, respond
 from backend.domain import views as rules
-from backend.keys import STORE
+from backend.keys import HUB, STORE
 from backend.store import COUNTS_TRIGGERS, CommittedEvent
 
 log = logging.getLogger(__name__)
@@ -157,13 +157,15 @@ async def live_counts(app: web.Application) -> AsyncIterator[None]:
     commit subscriber here only raises a flag; the task has the cache refreshed (on the
     background reader, unless a request already did) and logs the event through the
     writer (so reconnecting clients replay it), only when a count moved. The cache is
-    warmed at start so the first clients do not wait for a recount.
+    warmed at start so the first clients do not wait for a recount. While no client is
+    connected to this process nothing is counted: the first to connect has the counts
+    recounted at once if a write or the clock moved them meanwhile.
 
     On PostgreSQL every process runs this task and is told every process's commits: a
     count moved is what differs from the newest ``view.counts`` in the log, whichever
     process logged it, so one change is not pushed once per process.
     """
-    store = app[STORE]
+    store, hub = app[STORE], app[HUB]
     store.track_view_counts()
     dirty = asyncio.Event()
     logged: list[str] = []  # the newest view.counts frame committed, by any process
@@ -183,6 +185,12 @@ async def live_counts(app: web.Application) -> AsyncIterator[None]:
             log.exception("computing view counts failed")
         raced = 0
         while True:
+            if not hub.subscribers:
+                # nobody to push to: count nothing (a write only raises the flag) until a
+                # client connects, and then at once if anything moved meanwhile
+                await hub.wait_for_subscriber()
+                if store.view_counts_outdated():
+                    dirty.set()
             # a write, or time passing a thread into or out of a time-dependent view
             await wait_until_set(dirty, COUNTS_INTERVAL)
             if not (dirty.is_set() or store.view_counts_outdated()):

@@ -4,10 +4,17 @@ The subscriber is registered *before* the log is read, so an event committed whi
 replay runs is queued rather than lost; frames already replayed are skipped by seq.
 
 A client that stops reading (a suspended laptop, a frozen terminal) fills the socket and
-then its queue in the hub; when that overflows, its queue is dropped and it is sent a
-``resync`` frame and closed at once, even while the writer waits on the full socket. It
-then finds, behind what the socket already held, the resync and resumes with ``since=``.
-The socket's send buffer is kept small so that backlog stays small too.
+then its queue in the hub; when that overflows, the hub lets go of it at once and its
+queue is dropped for one marker, on which the writer sends a ``resync`` frame and closes.
+The client then finds, behind what the socket already held, the resync and resumes with
+``since=``; one that never reads again is cut after SLOW_CLIENT_ABORT_SECONDS. The
+socket's send buffer is kept small so that backlog stays small too.
+
+One task at a time writes frames to the socket (the handler during the replay, then the
+writer: events, presence, the resync, and the answer to a message the server cannot read,
+queued like the rest): aiohttp shares one drain waiter among a connection's writers, so a
+second writer cancelled while waiting on a full socket would cancel the wait of every
+frame after it.
 
 A client's presence messages are rate-limited (a token bucket per connection): one
 agent's flood must not fill the others' queues and force them to resync. Presence over
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import socket
@@ -29,7 +37,7 @@ from backend import schemas
 from backend.api.auth import current_agent
 from backend.api.wire import operation
 from backend.domain.errors import InvalidField
-from backend.hub import Subscriber
+from backend.hub import OVERFLOWED, Subscriber
 from backend.keys import HUB, SETTINGS, STORE, WEBSOCKETS
 
 log = logging.getLogger(__name__)
@@ -41,9 +49,8 @@ CLIENT_MESSAGE_LIMIT = 64 * 1024
 # what the kernel may hold for a client that stopped reading (Linux doubles it); left to
 # autotuning it grows to megabytes of frames the client would read before its resync
 SOCKET_SEND_BUFFER = 128 * 1024
-# how long the resync and close frames may wait for a client that stopped reading, and
-# how long its connection may then hold them before it is cut
-SLOW_CLIENT_CLOSE_SECONDS = 10.0
+# how long the connection of a client whose queue overflowed may hold what it has not read
+# (its resync and close among it) before it is cut
 SLOW_CLIENT_ABORT_SECONDS = 300.0
 PRESENCE_PER_SECOND = 5.0
 PRESENCE_BURST = 10
@@ -90,6 +97,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     _limit_send_buffer(request)
     app[WEBSOCKETS].add(ws)
     subscriber = hub.subscribe(agent.id, agent.name)
+    subscriber.on_overflow = functools.partial(_let_go_when_overflowed, request, hub, subscriber)
     writer: asyncio.Task[None] | None = None
     limiter = PresenceLimiter(hub, subscriber)
     try:
@@ -104,10 +112,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         await ws.send_str(json.dumps({"seq": 0, "type": "hello", "data": {"last_seq": last}}))
         for state in presence:
             await ws.send_str(json.dumps({"seq": 0, "type": "presence", "data": state}))
-        writer = asyncio.create_task(
-            _push(ws, request, hub, subscriber, last), name=f"ws-writer-{agent.id}"
-        )
-        await _read(ws, limiter)
+        writer = asyncio.create_task(_write(ws, subscriber, last), name=f"ws-writer-{agent.id}")
+        await _read(ws, subscriber, limiter)
     finally:
         limiter.close()
         hub.unsubscribe(subscriber)
@@ -152,54 +158,32 @@ def _limit_send_buffer(request: web.Request) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER)
 
 
-async def _push(
-    ws: web.WebSocketResponse, request: web.Request, hub, subscriber: Subscriber, last: int
-) -> None:
-    """Live frames to the client until its queue overflows; then the resync."""
-    writer = asyncio.create_task(_write(ws, subscriber, last))
-    overflow = asyncio.create_task(subscriber.overflow.wait())
-    try:
-        await asyncio.wait((writer, overflow), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (writer, overflow):  # a writer waiting on the full socket stops here
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    if subscriber.overflowed:
-        transport = request.transport
-        if transport is not None:  # a client that never reads again must not be kept forever
-            asyncio.get_running_loop().call_later(SLOW_CLIENT_ABORT_SECONDS, transport.abort)
-        await _drop_slow_client(ws, hub, subscriber)
+def _let_go_when_overflowed(request: web.Request, hub, subscriber: Subscriber) -> None:
+    """At the overflow, while the writer may still wait on the full socket: the hub stops
+    counting the client (its presence goes) and a client that never reads again is cut."""
+    hub.unsubscribe(subscriber)
+    transport = request.transport
+    if transport is not None:
+        asyncio.get_running_loop().call_later(SLOW_CLIENT_ABORT_SECONDS, transport.abort)
 
 
 async def _write(ws: web.WebSocketResponse, subscriber: Subscriber, last: int) -> None:
     while True:
         seq, frame = await subscriber.next()
-        if seq and seq <= last:
-            continue  # already sent by the replay
-        if seq:
+        if seq > 0:
+            if seq <= last:
+                continue  # already sent by the replay
             last = seq
         try:
+            if seq == OVERFLOWED:
+                # behind what the socket holds; close raises nothing (aiohttp keeps any
+                # error it meets and closes the transport) and does not wait for it to drain
+                await ws.send_str(resync_frame("slow_client"))
+                await ws.close(code=4000, message=b"too slow; resume with since", drain=False)
+                return
             await ws.send_frame(frame, WSMsgType.TEXT)  # already UTF-8, encoded once by the hub
-        except (ConnectionError, RuntimeError):
+        except ConnectionError:  # the client is gone: its reader ends the connection
             return
-
-
-async def _drop_slow_client(ws: web.WebSocketResponse, hub, subscriber: Subscriber) -> None:
-    """Resync and close a client that fell behind, without waiting for it to read: both
-    frames go into the connection's buffer behind what it holds, and the buffer is handed
-    to the kernel as the client reads (or dropped when it is gone).
-
-    The resync meets a ConnectionError when the socket started closing (the connection
-    lost, a shutdown's close) after the overflow; ``close`` raises none (aiohttp's close
-    keeps any error it meets and closes the transport), only the time limit's."""
-    hub.unsubscribe(subscriber)
-    with contextlib.suppress(ConnectionError, TimeoutError):
-        async with asyncio.timeout(SLOW_CLIENT_CLOSE_SECONDS):
-            await ws.send_str(resync_frame("slow_client"))  # buffered at once; may wait
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(SLOW_CLIENT_CLOSE_SECONDS):
-            await ws.close(code=4000, message=b"too slow; resume with since", drain=False)
 
 
 class PresenceLimiter:
@@ -243,7 +227,23 @@ class PresenceLimiter:
             self._timer = None
 
 
-async def _read(ws: web.WebSocketResponse, limiter: PresenceLimiter) -> None:
+# the answer to a message the server cannot read
+BAD_CLIENT_MESSAGE = json.dumps(
+    {
+        "seq": 0,
+        "type": "error",
+        "data": {
+            "code": "bad_client_message",
+            "message": 'Send {"type": "presence", "thread_id": N, '
+            '"state": "viewing"|"typing"|"idle"}.',
+        },
+    }
+).encode()
+
+
+async def _read(
+    ws: web.WebSocketResponse, subscriber: Subscriber, limiter: PresenceLimiter
+) -> None:
     async for msg in ws:
         if msg.type != WSMsgType.TEXT:
             if msg.type == WSMsgType.ERROR:
@@ -252,18 +252,6 @@ async def _read(ws: web.WebSocketResponse, limiter: PresenceLimiter) -> None:
         try:
             update = schemas.ClientPresence.model_validate_json(msg.data)
         except ValueError:
-            await ws.send_str(
-                json.dumps(
-                    {
-                        "seq": 0,
-                        "type": "error",
-                        "data": {
-                            "code": "bad_client_message",
-                            "message": 'Send {"type": "presence", "thread_id": N, '
-                            '"state": "viewing"|"typing"|"idle"}.',
-                        },
-                    }
-                )
-            )
+            subscriber.offer(0, BAD_CLIENT_MESSAGE)  # sent by the writer, behind the events
             continue
         limiter.offer(update.thread_id, update.state.value)

@@ -26,6 +26,9 @@ class Contact(ResponseModel):
     wa_username: str | None = None
     owner_id: int | None = None
     properties: dict[str, Any] = {}
+    # WhatsApp language codes the contact likely reads, best first ("es_ES", "es"): their
+    # `language`/`locale` property, then their country's; the template picker offers these first
+    languages: list[str] = []
     created_at: datetime
     updated_at: datetime
 

@@ -52,6 +52,12 @@ def load_agent(tx: Tx, agent_id: int) -> schemas.Agent:
     return agent_from_row(row)
 
 
+def agent_event(agent: schemas.Agent) -> dict[str, Any]:
+    """An ``agent.updated`` event, pushed to every client: without the signature, which
+    only the agent and admins may read (it may hold a direct line)."""
+    return agent.model_dump(mode="json", exclude={"signature"})
+
+
 class AgentsStore(StoreBase):
     async def create_agent(self, spec: schemas.AgentCreate) -> schemas.AgentCreated:
         token = new_token()
@@ -73,7 +79,7 @@ class AgentsStore(StoreBase):
                 },
             )
             agent = load_agent(tx, agent_id)
-            tx.emit(schemas.EventType.agent_updated, agent.model_dump(mode="json"))
+            tx.emit(schemas.EventType.agent_updated, agent_event(agent))
             return agent
 
         agent = await self.write(create)
@@ -144,7 +150,7 @@ class AgentsStore(StoreBase):
             if values:
                 tx.update("agents", agent_id, {**values, "updated_at": tx.now_iso})
             agent = load_agent(tx, agent_id)
-            tx.emit(schemas.EventType.agent_updated, agent.model_dump(mode="json"))
+            tx.emit(schemas.EventType.agent_updated, agent_event(agent))
             return agent
 
         return await self.write(update)

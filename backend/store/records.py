@@ -16,6 +16,7 @@ from typing import Any
 
 from backend import schemas
 from backend.domain.errors import InvalidField, NotFound
+from backend.domain.languages import contact_languages
 from backend.domain.phones import normalize_phone
 from backend.store.base import StoreBase, loads
 from backend.store.conversations import (
@@ -105,6 +106,7 @@ CONTACT_COLUMNS = (
 
 
 def contact_from_row(row: sqlite3.Row | Mapping[str, Any]) -> schemas.Contact:
+    properties = loads(row["properties"], {})
     return schemas.Contact(
         id=row["id"],
         first_name=row["first_name"],
@@ -123,7 +125,12 @@ def contact_from_row(row: sqlite3.Row | Mapping[str, Any]) -> schemas.Contact:
         wa_id=row["wa_id"],
         wa_username=row["wa_username"],
         owner_id=row["owner_id"],
-        properties=loads(row["properties"], {}),
+        properties=properties,
+        languages=contact_languages(
+            country=row["country"],
+            phones=(row["phone"], row["mobile_phone"], row["wa_id"] and "+" + row["wa_id"]),
+            properties=properties if isinstance(properties, dict) else {},
+        ),
         created_at=parse_dt(row["created_at"]),
         updated_at=parse_dt(row["updated_at"]),
     )

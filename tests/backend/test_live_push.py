@@ -487,7 +487,6 @@ async def test_a_dropped_client_that_never_reads_again_is_cut_off(tmp_path, monk
     The heartbeat is off, so only that rule can end the connection."""
     from backend.api import ws as ws_api
 
-    monkeypatch.setattr(ws_api, "SLOW_CLIENT_CLOSE_SECONDS", 0.2)
     monkeypatch.setattr(ws_api, "SLOW_CLIENT_ABORT_SECONDS", 0.2)
     backend = LiveBackend(data_dir=tmp_path / "d", overrides={"ws_heartbeat": 3600.0})
     await backend.start()
@@ -520,6 +519,37 @@ async def test_a_dropped_client_that_never_reads_again_is_cut_off(tmp_path, monk
         await backend.stop()
 
 
+@contextlib.asynccontextmanager
+async def writer_waiting_on_a_stalled_client(backend: LiveBackend):
+    """A client that reads nothing (a tiny receive buffer, its transport paused), and
+    events written one at a time until the server's writer waits for its full socket to
+    drain (aiohttp's flow control): yields the client and the ``since`` it connected with."""
+    hub = backend.app[HUB]
+    thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
+    start = (await backend.store.event_bounds())[1]
+
+    def one(tx):
+        message_id = conv.insert_message(
+            tx, thread_id=thread.id, direction="in", kind="text", text="x" * 20_000
+        )
+        conv.emit_message(tx, message_id, created=True)
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", backend.port))
+    sock.setblocking(False)
+    async with LiveClient.connect(
+        backend, backend.admin_token, since=start, max_size=2**20, sock=sock, compression=None
+    ) as slow:
+        slow.ws.transport.pause_reading()
+        await until(lambda: any(s.agent_id == backend.admin.id for s in hub.subscribers))
+        assert backend.runner is not None and backend.runner.server is not None
+        (connection,) = backend.runner.server.connections
+        while connection._drain_waiter is None:
+            await backend.store.write(one)
+        yield slow, start
+
+
 async def test_the_server_shuts_down_without_waiting_for_a_client_that_stopped_reading(
     tmp_path, caplog
 ):
@@ -534,31 +564,7 @@ async def test_the_server_shuts_down_without_waiting_for_a_client_that_stopped_r
     await backend.start()
     try:
         await backend.seed_agents()
-        hub = backend.app[HUB]
-        thread = await seed_thread(backend.store, name="Ann", phone="+34611111111", text="hi")
-        start = (await backend.store.event_bounds())[1]
-
-        def one(tx):
-            message_id = conv.insert_message(
-                tx, thread_id=thread.id, direction="in", kind="text", text="x" * 20_000
-            )
-            conv.emit_message(tx, message_id, created=True)
-
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", backend.port))
-        sock.setblocking(False)
-        async with LiveClient.connect(
-            backend, backend.admin_token, since=start, max_size=2**20, sock=sock, compression=None
-        ) as slow:
-            slow.ws.transport.pause_reading()
-            await until(lambda: any(s.agent_id == backend.admin.id for s in hub.subscribers))
-            assert backend.runner is not None and backend.runner.server is not None
-            (connection,) = backend.runner.server.connections
-            # one event at a time until the server's writer waits for the full socket to
-            # drain (aiohttp's flow control), as long as the client reads nothing
-            while connection._drain_waiter is None:
-                await backend.store.write(one)
+        async with writer_waiting_on_a_stalled_client(backend) as (slow, start):
             async with asyncio.timeout(30):  # it waited forever
                 await backend.stop()
             slow.ws.transport.resume_reading()
@@ -573,6 +579,27 @@ async def test_the_server_shuts_down_without_waiting_for_a_client_that_stopped_r
         assert frames[0]["type"] == "hello" and seqs == list(
             range(start + 1, start + 1 + len(seqs))
         )
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    finally:
+        await backend.stop()
+
+
+async def test_a_client_that_resets_its_connection_while_the_server_waits_on_it_ends_quietly(
+    tmp_path, caplog
+):
+    """A client gone with a reset (its socket closed with unread data) while the server's
+    writer waits for that socket to drain: the wait ends in a ConnectionError, which is the
+    client's end, not the server's error (escaping, aiohttp logs "Error handling request")."""
+    backend = LiveBackend(data_dir=tmp_path / "d", overrides={"ws_heartbeat": 3600.0})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        hub = backend.app[HUB]
+        async with writer_waiting_on_a_stalled_client(backend) as (slow, _):
+            slow.ws.transport.abort()  # unread data in its buffer: the kernel sends a reset
+            assert backend.runner is not None and backend.runner.server is not None
+            server = backend.runner.server
+            await until(lambda: not server.connections and not hub.subscribers)
         assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
     finally:
         await backend.stop()

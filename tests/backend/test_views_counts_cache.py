@@ -169,3 +169,36 @@ async def test_offset_pages_match_keyset_pages_under_a_view(live_backend):
             ).json()
             assert [t["id"] for t in page["items"]] == open_newest_first[offset : offset + 5]
             assert all(t["contact"]["id"] and t["ticket"]["id"] for t in page["items"])
+
+
+async def test_nothing_is_counted_while_no_client_is_connected(live_backend, monkeypatch):
+    """The pushed counts are for clients: with none connected a write only marks them
+    stale (a demo left without a terminal recounted every view every second); the first
+    client to connect is pushed the counts as they are, at once."""
+    import asyncio
+
+    from backend.keys import HUB
+    from tests.backend.wsclient import LiveClient
+
+    store, hub = live_backend.store, live_backend.app[HUB]
+    await seed_threads(store, 3)
+    async with asyncio.timeout(10):
+        while not hub.waited_for:  # the counter waits for a client
+            await asyncio.sleep(0.01)
+    calls = spy_counts(store, monkeypatch)
+    async with live_backend.client(live_backend.admin_token) as client:
+        for ticket_id, change in (
+            (1, {"status": "closed"}),
+            (2, {"status": "closed"}),
+            (3, {"owner_id": live_backend.agent.id}),
+        ):
+            response = await client.patch(f"/api/v1/tickets/{ticket_id}", json=change)
+            assert response.status_code == 200, response.text
+    assert hub.waited_for
+    assert calls == []
+    async with LiveClient.connect(live_backend, live_backend.agent_token) as live:
+        pushed = (await live.next_of("view.counts", timeout=10))["data"]
+    assert calls != []
+    assert pushed["counts"]["builtin:closed"] == 2
+    assert pushed["counts"]["builtin:all_open"] == 1
+    assert pushed["mine"] == {str(live_backend.agent.id): 1}

@@ -102,7 +102,7 @@ def test_demo_reply_reassign_and_quit_leaves_nothing_behind(tmux_socket, tmp_pat
     # open Maria's thread and reply
     open_thread(terminal, "Maria Lopez")
     # the thread's own header (the list's preview shows Maria's first words too)
-    terminal.wait_for(lambda s: "Hola, mi pedido A123" in s and " · via " in s)
+    terminal.wait_for(lambda s: "Hola, mi pedido A123" in s and " via " in s)
     terminal.press("r")
     terminal.wait_for("Write a reply")  # the composer is open: typing goes into it
     terminal.type("Llega mañana antes de las 14:00")
@@ -138,7 +138,7 @@ def test_two_agents_see_each_other_live(tmux_socket, tmp_path):
     bob.wait_for("Klaus Brandt")
     # alice opens Klaus's thread; bob sees her there
     open_thread(alice, "Klaus Brandt")
-    alice.wait_for(lambda s: "Guten Tag" in s and " · via " in s)  # the thread, not the list
+    alice.wait_for(lambda s: "Guten Tag" in s and " via " in s)  # the thread, not the list
     # alice closes it; it leaves bob's "All open" list live
     before = bob.screen().count("Klaus Brandt")
     alice.press("c")

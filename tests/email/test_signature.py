@@ -113,3 +113,29 @@ async def test_only_an_admin_sets_another_agents_signature(tmp_path: Path):
             assert missing.status_code == 404
         async with desk.client(desk.agent_token) as bob:
             assert (await bob.get("/api/v1/me")).json()["signature"] == "Bob\nAcme Support"
+
+
+async def test_an_agent_reads_only_their_own_signature_and_an_admin_every_one(live_backend):
+    """A signature can hold a direct line or a mobile number: GET /agents gives an agent
+    their own only (an admin every one), and the agent.updated event every client is
+    pushed carries none."""
+    desk = live_backend
+    assert desk.admin is not None and desk.agent is not None
+    async with desk.client(desk.admin_token) as ada:
+        async with LiveClient.connect(desk, desk.agent_token) as bobs_inbox:
+            own = await ada.patch("/api/v1/me", json={"signature": "Ada · +34 600 111 222"})
+            assert own.status_code == 200, own.text
+            pushed = await bobs_inbox.next_of("agent.updated")
+        assert pushed["data"]["id"] == desk.admin.id and pushed["data"]["name"]
+        assert "signature" not in pushed["data"]
+        bobs = await ada.patch(f"/api/v1/agents/{desk.agent.id}", json={"signature": "Bob"})
+        assert bobs.status_code == 200, bobs.text
+        as_admin = {a["id"]: a for a in (await ada.get("/api/v1/agents")).json()["items"]}
+    assert as_admin[desk.admin.id]["signature"] == "Ada · +34 600 111 222"
+    assert as_admin[desk.agent.id]["signature"] == "Bob"
+    async with desk.client(desk.agent_token) as bob:
+        as_agent = {a["id"]: a for a in (await bob.get("/api/v1/agents")).json()["items"]}
+        assert (await bob.get("/api/v1/me")).json()["signature"] == "Bob"
+    assert as_agent[desk.agent.id]["signature"] == "Bob"
+    assert as_agent[desk.admin.id]["signature"] is None
+    assert as_agent[desk.admin.id]["name"] == as_admin[desk.admin.id]["name"]

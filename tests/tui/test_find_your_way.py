@@ -188,6 +188,32 @@ async def test_search_results_move_with_j_k_and_are_kept_after_a_thread(desk: De
         assert app.return_code is None
 
 
+async def test_the_result_count_says_what_it_counts_and_goes_with_its_results(desk: Desk):
+    """The count names its query ("1 result for …"); escape to the query and an emptied
+    query take the results and their count away: no "N results" under an empty box."""
+    await desk.customer_writes("ben", "Where is my parcel?")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        search = await _search(pilot, app, "parcel")
+        results = search.query_one(SearchResults)
+        count = search.query_one("#search-status")
+        await wait_for(lambda: 'result for "parcel"' in str(count.render()))
+        assert "1 result " in str(count.render())
+        await pilot.press("escape")  # to the query: the results stay
+        await wait_for(lambda: search.query_one("#search-query").has_focus)
+        assert results.option_count == 1
+        await pilot.press("ctrl+u")  # the query emptied
+        await wait_for(lambda: results.option_count == 0)
+        assert "result" not in str(count.render())
+        assert search.hits == []
+        await pilot.press(*"parcel", "enter")  # searched again: the count comes back
+        await wait_for(lambda: 'result for "parcel"' in str(count.render()))
+        await pilot.press("escape", "ctrl+u", "enter")  # an empty query submitted
+        await wait_for(lambda: results.option_count == 0)
+        assert "result" not in str(count.render())
+
+
 async def test_n_and_shift_n_jump_between_hits_in_a_thread_opened_from_search(desk: Desk):
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -220,7 +246,7 @@ async def test_search_labels_notes_pages_past_100_and_fits_80_columns(desk: Desk
         assert len(search.hits) == 100
         assert all(hit.message_kind == MessageKind.note for hit in search.hits)
         text = screen_text(app)
-        assert "note" in text and "100 results, more below" in text
+        assert "note" in text and '100 results for "refund", more below' in text
         for line in text.splitlines():
             if "Ben Okafor" in line:  # the first line of a hit, ticket number included
                 assert f"#{desk.tickets['ben']}" in line
@@ -554,6 +580,8 @@ async def test_help_and_palette_list_only_ttydesks_own_actions(desk: Desk):
         assert "Reply" in names
         system = [command.title for command in app.get_system_commands(screen)]
         assert "Quit" not in system and "Screenshot" not in system and "Inbox" in system
+        # each once: "WhatsApp month" was offered twice (its f6 key and the system command)
+        assert not names & set(system), names & set(system)
 
 
 async def test_z_snoozes_and_the_thread_comes_back_by_itself(tmp_path):

@@ -65,3 +65,23 @@ async def test_an_agent_writes_saves_and_clears_their_signature(
         await pilot.press("ctrl+s")
         await wait_for(lambda: "Saved: no signature" in screen_text(app))
     assert (await desk.store.get_agent(desk.backend.agent.id)).signature is None
+
+
+async def test_my_signature_is_read_again_when_an_admin_changes_it(desk):
+    """agent.updated carries no signature (other agents may not read it): news of a change
+    to me has mine read again, so the Profile tab shows what an admin set."""
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await desk.call(
+            "PATCH", f"/agents/{desk.backend.agent.id}", json={"signature": "Bob\nAcme"}
+        )
+        await wait_for(lambda: app.me.signature == "Bob\nAcme")
+        await pilot.press("f4")
+        await wait_for(lambda: isinstance(app.screen, SettingsScreen))
+        assert app.screen.query_one("#signature-text").text == "Bob\nAcme"
+        await desk.call("PATCH", f"/agents/{desk.backend.agent.id}", json={"availability": "away"})
+        newest = (await desk.store.event_bounds())[1]
+        await wait_for(lambda: app.stream is not None and app.stream.since >= newest)
+        await wait_for(lambda: app.me.availability.value == "away")
+        assert app.me.signature == "Bob\nAcme"

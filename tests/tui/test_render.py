@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from backend.schemas import Message
+from backend.schemas import DeliveryStatus, Message
 from tui import render
 
 AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
@@ -102,6 +102,25 @@ def test_an_ambiguous_send_says_it_is_being_checked_not_queued():
         now=AT,
     ).plain
     assert "checking" not in queued
+
+
+def test_each_delivery_state_has_its_own_label():
+    """A send on the wire reads "sending", not queued's mark; the one table says every state."""
+    headers = {
+        status: render.header_line(
+            message(direction="out", status=status, author_name="Bob"),
+            contact_name="Ana",
+            agent_name=lambda _: "",
+            now=AT,
+        ).plain
+        for status in ("queued", "sending", "checking")
+    }
+    assert headers["sending"].endswith("sending")
+    assert render.glyphs().queued not in headers["sending"]
+    assert "sending" not in headers["queued"]
+    labels = [render.DELIVERY_LOOKS[status].label for status in DeliveryStatus]
+    assert len(set(labels)) == len(labels)
+    assert render.DELIVERY_LOOKS[DeliveryStatus.sending].label == "sending"
 
 
 def test_notes_and_placeholders():

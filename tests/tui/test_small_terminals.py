@@ -218,3 +218,56 @@ async def test_the_list_has_its_rows_back_once_a_toast_raised_in_a_thread_is_gon
         await wait_for(lambda: "From Ana" not in screen_text(app))
         await wait_for(lambda: visible(screen.threads).height >= 20)
         assert "Reply" in screen_text(app).splitlines()[-1]  # the footer, in its place
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_a_search_hit_keeps_to_its_two_lines(desk, size):
+    """A long snippet (or subject) is cut at the edge with an ellipsis: it never wraps to
+    column 0 under the next row, where it reads as a hit of its own."""
+    from tui.screens.search import SearchScreen
+
+    long_text = "needle " + " ".join(f"filler{n}" for n in range(60)) + " tailword"
+    await desk.customer_writes("ben", long_text)
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=size) as pilot:
+        await inbox_ready(app)
+        await pilot.press("slash")
+        await wait_for(lambda: isinstance(app.screen, SearchScreen))
+        search = app.screen
+        await pilot.press(*"needle", "enter")
+        await wait_for(lambda: len(search.hits) == 1 and "filler" in screen_text(app))
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "tailword" not in shown, shown
+        snippet_lines = [line for line in shown.splitlines() if "filler" in line]
+        assert len(snippet_lines) == 1, shown
+        assert snippet_lines[0].strip("▊▎│ ").startswith("needle"), shown
+        (hit_height,) = {len(strips) for strips in _option_renders(search)}
+        assert hit_height == 2
+
+
+def _option_renders(search) -> list:  # noqa: ANN001 - the SearchScreen
+    from tui.screens.search import SearchResults
+
+    results = search.query_one(SearchResults)
+    style = results.get_visual_style("option-list--option")
+    return [results._get_option_render(option, style) for option in results.options]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_the_thread_header_shows_the_desks_number_whole(desk, size):
+    """The number the customer wrote to was the last thing on the header's second line, and
+    a narrow terminal cut it ("via 155500…"): a cut number reads as another number. It
+    stands whole beside the customer's; the ticket's subject gives way instead."""
+    from tests.tui.backend_fixtures import BUSINESS_DISPLAY
+
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=size) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await wait_for(lambda: CUSTOMERS["ana"].phone in screen_text(app))
+        header = str(screen.query_one("#thread-header").render())
+        shown = screen_text(app)
+        assert f"via {BUSINESS_DISPLAY}" in shown, shown
+        assert CUSTOMERS["ana"].phone in shown, shown
+        assert header.count("\n") == 1  # two lines

@@ -261,3 +261,37 @@ async def test_the_contacts_message_seen_while_writing_does_not_ask(desk):
         assert screen.composer.text == ""
         await wait_for_sent(desk, "ana")
     assert [item["body"]["text"]["body"] for item in await sent_to(desk, "ana")] == ["Checking"]
+
+
+async def test_the_template_picker_offers_a_spanish_customer_spanish_first(desk):
+    """Ana writes from a Spanish number: the picker puts the Spanish templates first and has
+    one chosen; an English one chosen by hand says she likely reads Spanish."""
+    for name, language in (("order_update", "es_ES"), ("aviso", "es")):
+        await add_template(
+            desk,
+            TemplateConfig(
+                name=name,
+                language=language,
+                components=[{"type": "BODY", "text": "Hola {{1}}, su pedido ha salido."}],
+            ),
+        )
+    contact = await desk.call("GET", f"/contacts/{desk.contacts['ana']}")
+    assert contact["languages"] == ["es_ES", "es"]
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("t")
+        await wait_for(lambda: isinstance(app.screen, TemplatePicker))
+        picker = app.screen
+        await wait_for(lambda: picker._current is not None)
+        shown = [(t.name, t.language) for t in picker._shown]
+        assert shown[:2] == [("order_update", "es_ES"), ("aviso", "es")]
+        assert (picker._current.name, picker._current.language) == ("order_update", "es_ES")
+        assert "likely reads" not in str(picker.query_one("#tp-preview").render())
+        await pilot.press(*"hello")
+        await wait_for(
+            lambda: picker._current is not None and picker._current.name == "hello_again"
+        )
+        preview = str(picker.query_one("#tp-preview").render())
+        assert "In en_US: the contact likely reads es." in preview

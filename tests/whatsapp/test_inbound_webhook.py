@@ -53,6 +53,10 @@ async def test_handshake_with_a_wrong_token_is_refused(meta):
     assert response.json()["error"]["code"] == "verification_failed"
     response = await meta.get(WEBHOOK, params={"hub.verify_token": "test-verify-token"})
     assert response.status_code == 403
+    # no token at all is refused the same way, never a 500
+    response = await meta.get(WEBHOOK, params={"hub.mode": "subscribe", "hub.challenge": "1"})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "verification_failed"
 
 
 # ------------------------------------------------------------------ signatures
@@ -66,7 +70,10 @@ async def test_a_bad_signature_is_401_stores_nothing_and_is_counted(backend, met
     other_scheme = await signed_post(meta, body, header="sha1=abc")
     for response in (wrong, missing, garbage, other_scheme):
         assert response.status_code == 401
-        assert response.json()["error"]["code"] == "bad_signature"
+        assert response.json()["error"] == {
+            "code": "bad_signature",
+            "message": "The X-Hub-Signature-256 header is missing or does not match.",
+        }
     assert await message_count(backend) == 0
     assert await counter(backend, "webhook.bad_signature") == 4
 
@@ -175,6 +182,11 @@ async def test_malformed_and_truncated_json_are_400_never_500(backend, meta):
         assert response.json()["error"]["code"] == "malformed_json"
     assert await message_count(backend) == 0
     assert await counter(backend, "webhook.malformed") == 7
+    # the message says why: not JSON, or JSON that is not a notification (and where)
+    not_json = (await signed_post(meta, b"{not json")).json()["error"]["message"]
+    assert not_json == "The body is not a notification (not valid JSON)."
+    not_an_object = (await signed_post(meta, b"[1, 2]")).json()["error"]["message"]
+    assert not_an_object == "The body is not a notification (the body must be a JSON object)."
 
 
 async def test_deeply_nested_json_is_400(meta):
@@ -338,8 +350,9 @@ async def test_concurrent_redeliveries_store_once(backend, meta):
     assert await message_count(backend) == 1
 
 
-async def test_a_retry_after_a_failed_processing_is_processed(backend, meta, monkeypatch):
-    """The first delivery fails half-way (500, nothing kept); Meta's retry is stored in full."""
+async def test_a_retry_after_a_failed_processing_is_processed(backend, meta, monkeypatch, caplog):
+    """The first delivery fails half-way (500, nothing kept, the failure logged with its
+    cause); Meta's retry is stored in full."""
     from backend.store import conversations
 
     real = conversations.emit_thread_snapshot
@@ -353,8 +366,16 @@ async def test_a_retry_after_a_failed_processing_is_processed(backend, meta, mon
 
     monkeypatch.setattr(conversations, "emit_thread_snapshot", failing)
     body = p.messages_envelope(p.text("retry me", at=NOW))
-    first = await signed_post(meta, body)
+    with caplog.at_level("ERROR", logger="backend.whatsapp.webhook"):
+        first = await signed_post(meta, body)
     assert first.status_code == 500
+    assert first.json()["error"] == {
+        "code": "processing_failed",
+        "message": "Part of the notification could not be stored; retry.",
+    }
+    (logged,) = [r for r in caplog.records if r.name == "backend.whatsapp.webhook"]
+    assert logged.getMessage() == "webhook processing failed"
+    assert logged.exc_info is not None and str(logged.exc_info[1]) == "disk on fire"
     assert await message_count(backend) == 0
     assert (await rows(backend, "SELECT COUNT(*) AS n FROM threads"))[0]["n"] == 0
     second = await signed_post(meta, body)

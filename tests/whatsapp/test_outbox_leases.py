@@ -7,11 +7,13 @@ engines (tests/conftest.py ON_BOTH_ENGINES)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,17 +31,30 @@ short_ambiguous_wait = fx.short_ambiguous_wait
 LEASE_SECONDS = 0.6
 
 
-@pytest.fixture
-async def env(tmp_path, database_url, short_ambiguous_wait) -> AsyncIterator[WhatsAppEnv]:
+@contextlib.asynccontextmanager
+async def started_env(data_dir: Path, database: str | None) -> AsyncIterator[WhatsAppEnv]:
     """Backend + simulator with a connected channel; the app's own outbox worker stopped
     (each test runs its own)."""
-    env = await fx.start_env(tmp_path / "data", database=database_url)
+    env = await fx.start_env(data_dir, database=database)
     try:
         await env.connect_channel()
         await env.outbox.stop()
         yield env
     finally:
         await fx.stop_env(env)
+
+
+@pytest.fixture
+async def env(tmp_path, database_url, short_ambiguous_wait) -> AsyncIterator[WhatsAppEnv]:
+    async with started_env(tmp_path / "data", database_url) as started:
+        yield started
+
+
+@pytest.fixture
+async def env_on_postgresql(tmp_path, postgresql_url) -> AsyncIterator[WhatsAppEnv]:
+    """As ``env``, on PostgreSQL only: the engine several processes share an outbox on."""
+    async with started_env(tmp_path / "data", postgresql_url) as started:
+        yield started
 
 
 async def outbox_row(env: WhatsAppEnv, message_id: int) -> Any:
@@ -116,6 +131,32 @@ async def test_a_dead_neighbours_send_is_not_known_whether_sent_once_its_lease_l
         await worker.run_once()  # the wait is over, no status came
         failed = await env.wait_message(message_id, lambda m: m.status == "failed")
         assert failed.error_message == AMBIGUOUS_REASON
+        assert await env.sent(CUSTOMER) == []
+    finally:
+        await worker.stop()
+        await graph.close()
+
+
+async def test_a_worker_starting_beside_a_live_neighbour_leaves_its_send_alone(
+    env_on_postgresql,
+):
+    """Several processes share the outbox on PostgreSQL: a worker's start-up takes for
+    ambiguous only the sends whose lease lapsed or was handed back, never the send a live
+    neighbour has on the wire (its answer is still to come)."""
+    env = env_on_postgresql
+    store = env.backend.store
+    thread = await env.customer_writes()
+    message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+    now = datetime.now(UTC)
+    await store.claim_outbox(now, 5, Lease("neighbour", now + timedelta(seconds=60)))
+    before = (await env.message(message_id)).status
+    graph = GraphClient(env.sim_url, env.backend.settings.whatsapp_api_version, timeout=5.0)
+    worker = OutboxWorker(store, graph, media_dir=env.backend.settings.media_dir)
+    try:
+        await worker.start()
+        row = await outbox_row(env, message_id)
+        assert (row["state"], row["claimed_by"]) == ("in_flight", "neighbour")
+        assert (await env.message(message_id)).status == before != "checking"
         assert await env.sent(CUSTOMER) == []
     finally:
         await worker.stop()

@@ -23,7 +23,7 @@ from backend.store.statuses import (
     prune_early_statuses,
 )
 from tests.whatsapp import payloads as p
-from tests.whatsapp.conftest import connect_number, counter, rows
+from tests.whatsapp.conftest import connect_number, counter, rows, signed_post
 from tests.whatsapp.test_statuses import AT, message, outbound, statuses
 
 
@@ -69,6 +69,9 @@ async def test_apply_status_says_what_it_did_and_to_which_message(backend, meta)
     assert first_try == ("stale_send", resent)
     dropped = await apply(backend, "wamid.said", "read", phone_number_id=p.OTHER_PHONE_NUMBER_ID)
     assert dropped == ("dropped_unknown_number", None)
+    await signed_post(meta, p.messages_envelope(p.text("help", at=AT, id_="wamid.theirs")))
+    (theirs,) = await rows(backend, "SELECT id FROM messages WHERE wamid = 'wamid.theirs'")
+    assert await apply(backend, "wamid.theirs", "delivered") == ("not_ours", theirs["id"])
 
 
 async def test_statuses_for_a_number_we_do_not_serve_are_dropped_and_counted(backend, meta):

@@ -19,6 +19,7 @@ from backend import schemas
 from backend.schemas import Agent, Availability, TicketPriority
 from tui.dialogs.picker import FuzzyPicker, PickItem
 from tui.glyphs import glyphs
+from tui.render import delivery_label
 from tui.text import full_time, inert, one_line
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class MessageDetailsDialog(ModalScreen[None]):
             ("from", m.from_number or "—"),
             ("to", m.to_number or "—"),
             ("WhatsApp id", m.wamid or "—"),
-            ("status", m.status.value if m.status else "—"),
+            ("status", delivery_label(m.status)),
             ("created", full_time(m.created_at)),
             ("sent", full_time(m.sent_at)),
             ("delivered", full_time(m.delivered_at)),

@@ -139,6 +139,16 @@ def described(variable: str) -> str:
     return f"{component} {{{{{name}}}}}"
 
 
+def language_rank(language: str, preferred: list[str]) -> int:
+    """Where a template language stands for a contact who reads ``preferred`` (best first,
+    ``Contact.languages``): the place of its own code, else of its language without the
+    country (``es_ES`` for a contact in Mexico stands where ``es`` does); last when none."""
+    if language in preferred:
+        return preferred.index(language)
+    base = language.split("_", 1)[0]
+    return preferred.index(base) if base in preferred else len(preferred)
+
+
 class TemplatePicker(ModalScreen[SendTemplate | None]):
     """Choose a template, fill its variables, see the final text, send."""
 
@@ -190,8 +200,17 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
         prices: SendPrices | None = None,
     ) -> None:
         super().__init__()
+        # the languages the contact reads first: an agent never has to scroll past English
+        # to write to a Spanish customer in Spanish
+        self.languages = contact.languages if contact is not None else []
         self.templates = sorted(
-            templates, key=lambda t: (not t.sendable and t.status != "APPROVED", t.name, t.language)
+            templates,
+            key=lambda t: (
+                not t.sendable and t.status != "APPROVED",
+                language_rank(t.language, self.languages),
+                t.name,
+                t.language,
+            ),
         )
         self.contact = contact
         self.prices = prices  # what a send in the thread is billed (None: not known)
@@ -336,6 +355,11 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
         out.append_text(template_billing(template, self.prices))
         if not self._sendable(template):
             out.append(f"\nNot sendable: status {template.status}.", "bold")
+        if self.languages and language_rank(template.language, self.languages) == len(
+            self.languages
+        ):
+            reads = ", ".join(dict.fromkeys(code.split("_", 1)[0] for code in self.languages))
+            out.append(f"\nIn {template.language}: the contact likely reads {reads}.", "bold")
         preview_widget.update(out)
         self.query_one("#tp-status", Static).update("")
 

@@ -54,6 +54,7 @@ from backend.schemas import (
 from tui.client import ApiError, LiveEvent, ViewsChanged, prepare_parsing
 from tui.drafts import EMPTY as EMPTY_DRAFT
 from tui.drafts import DraftKeeper, DraftState
+from tui.render import delivery_label
 from tui.search_state import SearchState
 from tui.seen import SeenMessages
 from tui.text import countdown, first_problem, human_size, one_line
@@ -762,6 +763,9 @@ class InboxScreen(Screen[None]):
         if number:
             out.append(" ")
             out.append_text(one_line(number, "dim"))
+        if thread.business_number:  # before the subject, which a narrow screen cuts instead
+            out.append(" via ", "dim")
+            out.append_text(one_line(thread.business_number, "dim"))
         out.append("  ")
         out.append(f"#{ticket.id} ", "dim")
         out.append_text(one_line(ticket.subject))
@@ -785,9 +789,6 @@ class InboxScreen(Screen[None]):
         owner = self._owner_name(ticket.owner_id) or "unassigned"
         out.append(" · owner ")
         out.append_text(one_line(owner, "bold"))
-        if thread.business_number:
-            out.append(" · via ")
-            out.append_text(one_line(thread.business_number, "dim"))
         out.no_wrap = True
         out.overflow = "ellipsis"
         header.update(out)
@@ -1219,7 +1220,7 @@ class InboxScreen(Screen[None]):
             self.notify(exc.message, title="Template not sent", severity="error", markup=False)
             self.composer.refused(f"Template not sent: {exc.message}")
             return
-        self.composer.set_status(f"Template {body.name} queued.")
+        self.composer.set_status(f"Template {body.name} {delivery_label(message.status)}.")
         self._template_sending = (message.id, body.name)
         if self.thread is not None and self.thread.id == message.thread_id:
             self.log_widget.add_answer(message)
@@ -1228,7 +1229,10 @@ class InboxScreen(Screen[None]):
     def _template_outcome(self, message: Message) -> None:
         """ "Template … queued." gives way to what became of the template."""
         sending = self._template_sending
-        if sending is None or sending[0] != message.id or message.status not in _SETTLED:
+        if sending is None or sending[0] != message.id:
+            return
+        if message.status not in _SETTLED:  # still on its way: says where it is
+            self.composer.set_status(f"Template {sending[1]} {delivery_label(message.status)}.")
             return
         self._template_sending = None
         if message.status == DeliveryStatus.failed:

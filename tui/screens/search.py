@@ -28,6 +28,7 @@ from tui.widgets.footer import KeyFooter
 
 MATCH_WORDS = {"message": "message", "contact": "contact", "subject": "subject"}
 PAGE = 100
+INVITE = "Type and press enter."
 
 
 class SearchResults(OptionList):
@@ -68,8 +69,11 @@ class SearchScreen(Screen[SearchHit | None]):
         & #search-query { width: 2fr; min-width: 20; }
         /* the filters give way on a narrow screen: the query stays readable */
         & Select { width: 1fr; min-width: 14; max-width: 26; }
-        & #search-status { height: 1; padding: 0 1; color: $text-muted; }
-        & SearchResults { height: 1fr; border: none; }
+        & #search-status {
+            height: 1; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis;
+        }
+        /* a hit is its two lines: a long snippet is cut, never wrapped to column 0 */
+        & SearchResults { height: 1fr; border: none; text-wrap: nowrap; text-overflow: ellipsis; }
     }
     """
 
@@ -98,7 +102,7 @@ class SearchScreen(Screen[SearchHit | None]):
             )
             yield Select(views, value=view or "", allow_blank=False, id="search-view")
             yield Select(statuses, value=state.status, allow_blank=False, id="search-status-filter")
-        yield Static("Type and press enter.", id="search-status", markup=False)
+        yield Static(INVITE, id="search-status", markup=False)
         yield SearchResults(id="search-results")
         yield KeyFooter()
 
@@ -111,6 +115,17 @@ class SearchScreen(Screen[SearchHit | None]):
     @on(Input.Submitted, "#search-query")
     def _submitted(self) -> None:
         self.run_search()
+
+    @on(Input.Changed, "#search-query")
+    def _query_changed(self, event: Input.Changed) -> None:
+        if not event.value.strip() and self.state.query:
+            self._clear()
+
+    def _clear(self) -> None:
+        """No query, no results: nothing is left to say "N results" under an empty box."""
+        self.state = SearchState(view_id=self.state.view_id, status=self.state.status)
+        self.query_one("#search-results", SearchResults).clear_options()
+        self.query_one("#search-status", Static).update(Text(INVITE))
 
     @on(Select.Changed)
     def _filters_changed(self) -> None:
@@ -128,6 +143,7 @@ class SearchScreen(Screen[SearchHit | None]):
         query = self.query_one("#search-query", Input).value.strip()
         status = self.query_one("#search-status", Static)
         if not query:
+            self._clear()
             status.update(Text("Type something to search for."))
             return
         view = self.query_one("#search-view", Select).value
@@ -164,9 +180,10 @@ class SearchScreen(Screen[SearchHit | None]):
     def _show_count(self) -> None:
         count = len(self.state.hits)
         more = ", more below" if self.state.next_cursor else ""
-        self.query_one("#search-status", Static).update(
-            Text(f"{count} results{more} · enter opens the thread at the match")
-        )
+        counted = Text(f"{count} result{'' if count == 1 else 's'} for ")
+        counted.append_text(one_line(f'"{self.state.query}"'))
+        counted.append(f"{more} · enter opens the thread at the match")
+        self.query_one("#search-status", Static).update(counted)
 
     @on(OptionList.OptionHighlighted, "#search-results")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
