@@ -82,9 +82,14 @@ ON_BOTH_ENGINES = frozenset(
     }
 )
 # modules run only by ``make test-postgresql`` (--all-engines), which .ci/run runs after
-# ``make test``: several ``serve`` processes each (tests/multiprocess.py), minutes a run
+# ``make test``: several ``serve`` processes each (tests/multiprocess.py), minutes a run;
+# and the test servers' own clean-up (two servers of their own)
 ALL_ENGINES_ONLY = frozenset(
-    {"tests.backend.test_multiprocess", "tests.backend.test_multiprocess_sends"}
+    {
+        "tests.backend.test_multiprocess",
+        "tests.backend.test_multiprocess_sends",
+        "tests.backend.test_pg_cluster",
+    }
 )
 _database_numbers = itertools.count(1)
 

@@ -5,6 +5,10 @@ PostgreSQL refuses to run as root, and CI runs as root: there the cluster runs a
 ``postgres`` system user that Debian's ``postgresql`` package creates (``runuser``), its
 folder owned by that user. Anyone else runs it as themselves. Missing binaries are a
 failure that says what to install, never a skip (``.ci/run`` installs the package).
+
+A run killed before its teardown (a time limit, a signal, a mutation run's worker) cannot
+stop its server: each folder names the process that started it, and the next start stops
+and removes the servers whose process is gone, instead of leaving them running for ever.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ TEST_OPTIONS = (
     "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
     "-c max_connections=200 -c shared_buffers=32MB"
 )
+# "<pid> <start time>" of the process that started the folder's server
+OWNER_FILE = "owner"
+FOLDER_PREFIX = "ttydesk-pg-"
 INSTALL_HINT = (
     "install Debian's postgresql package (apt-get install postgresql; .ci/run does) "
     f"or set {BIN_ENV} to the folder of initdb and pg_ctl"
@@ -128,22 +135,61 @@ class Cluster:
             return ""
 
 
+def _server_user() -> pwd.struct_passwd | None:
+    """The system user the server runs as: None (this process's) unless we are root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        raise ClusterError(
+            f"PostgreSQL does not run as root and there is no {SYSTEM_USER!r} user to "
+            f"run it as: {INSTALL_HINT}"
+        ) from None
+
+
+def _started_at(pid: int) -> str | None:
+    """A live process's start time (in clock ticks since boot: a reused pid has another),
+    None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the name before ")" may hold spaces
+
+
+def _owner_mark() -> str:
+    return f"{os.getpid()} {_started_at(os.getpid())}"
+
+
+def reap_orphans(bin_dir: Path, as_user: str | None) -> list[Path]:
+    """Stop and remove every test server whose starting process is gone; the folders
+    reaped. A folder without an owner (one being made, or an older run's) is left alone."""
+    if not Path("/proc/self/stat").exists():  # no way to tell a live owner here
+        return []
+    reaped = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        try:
+            pid, started = (folder / OWNER_FILE).read_text().split()
+        except (OSError, ValueError):
+            continue
+        if _started_at(int(pid)) == started:
+            continue
+        Cluster(folder, bin_dir, 0, as_user).stop()
+        reaped.append(folder)
+    return reaped
+
+
 def start_cluster(options: str = TEST_OPTIONS) -> Cluster:
     """A new server, started; raises ``ClusterError`` with the reason and the fix.
     ``options``: its settings (the benchmarks' server commits durably)."""
     bin_dir = find_binaries()
-    as_user: str | None = None
-    if os.geteuid() == 0:
-        try:
-            owner = pwd.getpwnam(SYSTEM_USER)
-        except KeyError:
-            raise ClusterError(
-                f"PostgreSQL does not run as root and there is no {SYSTEM_USER!r} user to "
-                f"run it as: {INSTALL_HINT}"
-            ) from None
-        as_user = SYSTEM_USER
-    folder = Path(tempfile.mkdtemp(prefix="ttydesk-pg-"))
-    if as_user is not None:
+    owner = _server_user()
+    as_user = owner.pw_name if owner is not None else None
+    reap_orphans(bin_dir, as_user)
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    (folder / OWNER_FILE).write_text(_owner_mark())
+    if owner is not None:
         os.chown(folder, owner.pw_uid, owner.pw_gid)
     cluster = Cluster(folder, bin_dir, _free_port(), as_user, options)
     try:

@@ -21,21 +21,26 @@ class TtydeskCommands(Provider):
         seen: set[str] = set()
         # the app's own commands (Inbox, WhatsApp month…) come once, from the app
         system = {command.title for command in app.get_system_commands(screen)}
-        # the actions of the screen the palette was opened from (the footer's keys and more)
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not active.enabled or not binding.description or binding.action in seen:
-                continue
-            if not binding.id:
-                continue  # Textual's internal keys (focus next, copy, scroll…): not ours
-            if binding.action in ("command_palette",) or binding.description in system:
-                continue
-            seen.add(binding.action)
-            keys = binding.key_display or app.get_key_display(binding)
-            help_text = f"{binding.tooltip or binding.description} ({keys})"
-            commands.append(
-                (f"{binding.description}", help_text, partial(_run, active.node, binding.action))
-            )
+        # the actions of the screen the palette was opened from (the footer's keys and
+        # more): every one that applies here, also one whose key does something else here
+        # (N is "previous hit" in a thread opened from a search, "New conv." elsewhere),
+        # named with its key only where the key does it
+        active = screen.active_bindings
+        for node, bindings in screen._modal_binding_chain:
+            for key, binding in bindings:
+                if not binding.id or not binding.description or binding.action in seen:
+                    continue  # no id: Textual's internal keys (focus next, copy…), not ours
+                if binding.action in ("command_palette",) or binding.description in system:
+                    continue
+                if not app._check_action_state(binding.action, node):
+                    continue
+                seen.add(binding.action)
+                help_text = binding.tooltip or binding.description
+                if key in active and active[key].binding is binding:
+                    help_text += f" ({binding.key_display or app.get_key_display(binding)})"
+                commands.append(
+                    (binding.description, help_text, partial(_run, node, binding.action))
+                )
         views = getattr(app, "views", [])
         for number, view in enumerate(views, 1):
             key = f" ({number})" if number <= 9 else ""

@@ -40,6 +40,17 @@ class Glyphs:
     connecting: str
     nobody: str  # an empty field, such as no owner
     group: str  # a WhatsApp group's thread
+    # the pictures before a file, a place, a call, an ad: none in ASCII (a two-cell emoji
+    # has no spelling there, "??" read as a broken message), the words say it
+    attachment: str
+    location: str
+    call: str
+    ad: str
+    product: str
+    blocked: str  # a quarantined message, a revealed one
+    person: str  # a shared contact card
+    form: str
+    order: str
 
 
 UNICODE = Glyphs(
@@ -67,6 +78,15 @@ UNICODE = Glyphs(
     connecting="◌",
     nobody="—",
     group="👥",
+    attachment="📎",
+    location="📍",
+    call="📞",
+    ad="📣",
+    product="🛍",
+    blocked="⛔",
+    person="👤",
+    form="📝",
+    order="🛒",
 )
 
 ASCII = Glyphs(
@@ -94,6 +114,15 @@ ASCII = Glyphs(
     connecting="~",
     nobody="-",
     group="(group)",
+    attachment="",
+    location="",
+    call="",
+    ad="",
+    product="",
+    blocked="",
+    person="",
+    form="",
+    order="",
 )
 
 _current = UNICODE

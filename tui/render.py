@@ -60,7 +60,7 @@ EVENT_WORDS = {
     "user_changed_number": "The contact changed their phone number",
     "user_changed_user_id": "The contact changed their WhatsApp user id",
     "reaction_target_missing": "The contact reacted to a message that never arrived",
-    "call": "📞 Call",
+    "call": "Call",  # after the call glyph
     "identity_key_changed": "The contact's security code changed"
     " (WhatsApp reinstalled or a new phone)",
 }
@@ -73,6 +73,13 @@ MEDIA_LABELS = {
     MessageKind.document: "Document",
     MessageKind.sticker: "Sticker",
 }
+
+
+def marked(glyph: str) -> str:
+    """The picture named ``glyph`` and a space before what it marks; "" when the glyph set
+    has none (ASCII)."""
+    picture = getattr(glyphs(), glyph)
+    return f"{picture} " if picture else ""
 
 
 def delivery_mark(status: DeliveryStatus | None, accent: str = "") -> Text:
@@ -145,7 +152,7 @@ def ad_line(referral: AdReferral) -> Text:
     """``From ad: <headline> (ad 1234)`` and the ad's text under it, all as data."""
     out = Text()
     source = referral.source_type or "ad"
-    out.append(f"📣 From {'post' if source == 'post' else 'ad'}: ", "bold")
+    out.append(f"{marked('ad')}From {'post' if source == 'post' else 'ad'}: ", "bold")
     out.append_text(one_line(referral.headline or referral.source_url or "(no headline)", "bold"))
     if referral.source_id:
         out.append(" (", "dim")
@@ -163,7 +170,7 @@ def ad_line(referral: AdReferral) -> Text:
 def product_line(product: ReferredProduct) -> Text:
     """``Asked about product sku-9 (catalog 123)``, as data."""
     out = Text()
-    out.append("🛍 Asked about product ", "bold")
+    out.append(f"{marked('product')}Asked about product ", "bold")
     out.append_text(one_line(product.product_retailer_id or "?", "bold"))
     if product.catalog_id:
         out.append(" (catalog ", "dim")
@@ -200,7 +207,7 @@ def email_lines(email: EmailDetails, files: Sequence[Media] = ()) -> Text:
         out.append("\n")
     elif email.attachments:
         plural = "s" if email.attachments != 1 else ""
-        out.append(f"📎 {email.attachments} attachment{plural}", "dim")
+        out.append(f"{marked('attachment')}{email.attachments} attachment{plural}", "dim")
         out.append("\n")
     if email.left_out:
         out.append("Left out (too large): ", "dim")
@@ -215,7 +222,7 @@ def file_lines(files: Sequence[Media]) -> Text:
     one (which one is asked when there are several)."""
     out = Text()
     for number, file in enumerate(files, 1):
-        out.append("📎 ", "bold")
+        out.append(marked("attachment"), "bold")
         if len(files) > 1:
             out.append(f"{number}. ", "bold")
         out.append_text(one_line(file.filename or "unnamed"))
@@ -257,7 +264,7 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
         out.append("The original is kept on the server.", "dim")
         return out
     if kind == MessageKind.quarantined and not message.quarantine_revealed:
-        out.append("⛔ Quarantined message", "bold reverse")
+        out.append(f"{marked('blocked')}Quarantined message", "bold reverse")
         out.append(" — rule: ")
         out.append_text(inert(message.quarantine_rule or "content policy", "bold"))
         out.append("\n")
@@ -270,6 +277,8 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
         return out
     if kind == MessageKind.event:
         words = EVENT_WORDS.get(message.event or "", message.event or "event")
+        if message.event == "call":
+            words = marked("call") + words
         out.append("— ", "dim")
         out.append_text(inert(words, "dim italic"))
         if message.text:
@@ -288,7 +297,7 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
     elif kind in MEDIA_KINDS:
         media = message.media
         label = MEDIA_LABELS.get(kind, kind.value)
-        out.append(f"📎 {label}", "bold")
+        out.append(f"{marked('attachment')}{label}", "bold")
         if media is not None:
             if media.animated:
                 out.append(" (GIF)")
@@ -304,7 +313,7 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
             out.append_text(_clipped(caption, expanded))
     elif kind == MessageKind.location and message.location is not None:
         loc = message.location
-        out.append("📍 Location", "bold")
+        out.append(f"{marked('location')}Location", "bold")
         if loc.name:
             out.append(" · ")
             out.append_text(one_line(loc.name))
@@ -316,7 +325,8 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
         out.append("\n")
         out.append_text(one_line(url, "underline"))
     elif kind == MessageKind.contacts:
-        out.append("👤 Shared contact" + ("s" if len(message.contacts) != 1 else ""), "bold")
+        plural = "s" if len(message.contacts) != 1 else ""
+        out.append(f"{marked('person')}Shared contact{plural}", "bold")
         out.append("  [+ add as contact]", "dim")
         for shared in message.contacts:
             out.append("\n• ")
@@ -332,7 +342,7 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
                 out.append_text(one_line(shared.org))
                 out.append(")")
     elif kind == MessageKind.interactive_reply and message.form:
-        out.append("📝 Form answer", "bold")
+        out.append(f"{marked('form')}Form answer", "bold")
         for form_field in message.form:
             out.append("\n• ")
             out.append_text(one_line(form_field.name, "bold"))
@@ -350,7 +360,7 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
             out.append("\n")
             out.append_text(_clipped(message.text, expanded))
     elif kind == MessageKind.order:
-        out.append("🛒 Order", "bold")
+        out.append(f"{marked('order')}Order", "bold")
         for item in message.order:
             out.append("\n• ")
             out.append_text(one_line(item.product_retailer_id))
@@ -359,7 +369,7 @@ def body(message: Message, *, expanded: bool = False, is_admin: bool = False) ->
                 out.append(f" @ {item.item_price:g} {item.currency or ''}".rstrip(), "dim")
     else:
         if kind == MessageKind.quarantined:
-            out.append("⛔ revealed (rule: ", "dim")
+            out.append(f"{marked('blocked')}revealed (rule: ", "dim")
             out.append_text(inert(message.quarantine_rule or "?", "dim"))
             out.append(")\n", "dim")
         out.append_text(_clipped(message.text or "", expanded))

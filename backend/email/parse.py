@@ -12,6 +12,7 @@ be read is left out and the rest is kept.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import authres
 import filetype
 import html2text
 from mailparser_reply import EmailReplyParser
+from mailparser_reply.constants import GENERIC_MAIL_SEPARATOR
 from mailparser_reply.parser import EmailMessage as ReplyText
 from mailparser_reply.parser import EmailReply as ReplyPart
 
@@ -187,7 +189,34 @@ def _parsed_header(name: str, value: str) -> Any:
     return policy.default.header_fetch_parse(name, value)
 
 
-PARSE_POLICY = _ParsedOncePolicy()
+class _ReadMessage(EmailMessage):
+    """An ``EmailMessage`` that works its content type out once: the package reads it
+    about ten times for one plain mail (parsing, ``get_body``, ``get_content``), each
+    read a scan of the headers and a split of the value. It is worked out again when the
+    headers or the default type change (nothing here changes a part read; the check
+    keeps a change right all the same)."""
+
+    _type_read: tuple[list[Any], int, str, str] | None = None
+
+    def get_content_type(self) -> str:
+        read, headers = self._type_read, self._headers
+        if (
+            read is not None
+            and read[0] is headers
+            and read[1] == len(headers)
+            and read[2] == self._default_type
+        ):
+            return read[3]
+        found = super().get_content_type()
+        self._type_read = (headers, len(headers), self._default_type, found)
+        return found
+
+    def replace_header(self, _name: str, _value: Any) -> None:  # the one change in place
+        self._type_read = None
+        super().replace_header(_name, _value)
+
+
+PARSE_POLICY = _ParsedOncePolicy(message_factory=_ReadMessage)
 
 
 # headers whose values are ids, tokens or dates, never encoded words: read as received,
@@ -382,16 +411,17 @@ class _QuickReplyText(ReplyText):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._header_regex, self._disclaimers_regex, self._signature_regex = _reply_patterns(
-            tuple(self.languages)
-        )
+        languages = tuple(self.languages)
+        _, self._disclaimers_regex, self._signature_regex = _reply_patterns(languages)
+        self._headers_here = _header_pattern_for(self.text, languages)
 
     def first_reply(self) -> ReplyPart:
         """``read().replies[0]``, without finding and reading the older replies quoted
         below it: the same steps as ``read``, stopped at the first reply it keeps."""
         text = self.text
         current, previous = 0, ""
-        for match in self.HEADER_REGEX.finditer(text):
+        matches = self._headers_here.finditer(text) if self._headers_here is not None else ()
+        for match in matches:
             for header in match.groups():
                 if not header:
                     continue
@@ -420,6 +450,134 @@ def _reply_patterns(languages: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     header = built.HEADER_REGEX
     at_line_start = re.compile(rf"(?:(?<=\n)|(?=\n)|\A)(?:{header.pattern})", header.flags)
     return at_line_start, built.DISCLAIMERS_REGEX, built.SIGNATURE_REGEX
+
+
+# The words (any one, in any case) without which each of the reply parser's header
+# patterns cannot match, by language and kind, with the digest of the pattern they were
+# read from: a pattern that is not this one (another version of the library) is always
+# tried. Trying only the patterns whose word is in the text finds the same headers
+# (one that cannot match anywhere changes no match) in a fraction of the time: each one
+# tried costs about 5 µs at every line of a mail, and a mail has words of one language.
+_HEADER_WORDS: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    ("wrote_header", "en"): ("5052283bd4b6a9e2", ("wrote:",)),
+    ("wrote_header", "de"): ("4da1a3e6788d0451", ("schrieb",)),
+    ("wrote_header", "fr"): ("7526ae88e3a8084e", ("a écrit",)),
+    ("wrote_header", "es"): ("a3f9531022797c04", (" escribió:",)),
+    ("wrote_header", "it"): ("92fafbdbe8896f4e", ("ha scritto:",)),
+    ("wrote_header", "nl"): ("e9171993717dc00c", ("schreef:",)),
+    ("wrote_header", "sv"): ("fe84b29aca94dda1", ("skrev",)),
+    ("wrote_header", "pl"): ("a227e7609793281b", ("nadesłał:", "napisał(a):")),
+    ("from_header", "en"): (
+        "1f0aa2b7fc44f2aa",
+        ("from:", "sent:", "to:", "subject:", "date:", "cc:", "organization:"),
+    ),
+    ("from_header", "de"): (
+        "b36bbc271308be35",
+        ("von:", "gesendet:", "an:", "betreff:", "datum:", "cc:", "organisation:"),
+    ),
+    ("from_header", "fr"): (
+        "54a0891743b8ac00",
+        ("de :", "envoyé :", "à :", "objet :", "  :", "cc :"),
+    ),
+    ("from_header", "es"): (
+        "a31793d95b631900",
+        ("de:", "enviado:", "para:", "asunto:", "fecha:", "cc:", "organización:"),
+    ),
+    ("from_header", "it"): (
+        "aa19d93778a29134",
+        ("da:", "inviato:", "a:", "oggetto:", "data:", "cc:"),
+    ),
+    ("from_header", "nl"): (
+        "3ed2b84bcf5311f9",
+        ("van:", "verzonden:", "aan:", "onderwerp:", "datum:", "cc:"),
+    ),
+    ("from_header", "sv"): (
+        "951d17c1faeb3531",
+        ("från:", "skickat:", "till:", "ämne:", "datum:", "kopia:"),
+    ),
+    ("from_header", "pl"): (
+        "ede31826680f0630",
+        ("od:", "wysłano:", "do:", "temat:", "data:", "dw:"),
+    ),
+    ("separator", ""): ("e2e19ac7119f775f", ("original message",)),
+}
+# the letters ``re.IGNORECASE`` takes for an i or an s that ``str.lower`` leaves apart
+_CASE_TWINS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+@lru_cache(maxsize=8)
+def _header_alternatives(
+    languages: tuple[str, ...],
+) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
+    """The reply parser's header pattern (``HEADER_REGEX``) as its alternatives, in its
+    order, each with the words it needs (None: tried whatever the text)."""
+    built = ReplyText(text="", languages=list(languages))
+    parts = [
+        ((kind, language), built._get_language_regex(language=language, regex_key=kind))
+        for kind in ("wrote_header", "from_header")
+        for language in built.languages
+    ]
+    parts.append((("separator", ""), f"({GENERIC_MAIL_SEPARATOR})"))
+    parts = [(key, source) for key, source in parts if source]
+    if "|".join(source for _, source in parts) != built.HEADER_REGEX.pattern:
+        return ((built.HEADER_REGEX.pattern, None),)  # built another way: tried whole
+    alternatives = []
+    for key, source in parts:
+        digest, words = _HEADER_WORDS.get(key, ("", ()))
+        known = hashlib.sha256(source.encode()).hexdigest()[:16] == digest
+        alternatives.append((source, words if known else None))
+    return tuple(alternatives)
+
+
+@lru_cache(maxsize=64)
+def _header_pattern(languages: tuple[str, ...], kept: tuple[int, ...]) -> re.Pattern[str]:
+    """The alternatives ``kept`` of the header pattern, tried only where a header can
+    begin (see ``_QuickReplyText``)."""
+    alternatives = _header_alternatives(languages)
+    flags = _reply_patterns(languages)[0].flags
+    chosen = "|".join(alternatives[index][0] for index in kept)
+    return re.compile(rf"(?:(?<=\n)|(?=\n)|\A)(?:{chosen})", flags)
+
+
+@dataclass(frozen=True, slots=True)
+class _HeaderWords:
+    always: frozenset[int]  # the alternatives tried whatever the text
+    at_colon: tuple[tuple[str, int], ...]  # each word that ends in ":", with its alternative
+    others: tuple[tuple[str, int], ...]
+    reach: int  # the longest word ending in ":"
+
+
+@lru_cache(maxsize=8)
+def _header_words(languages: tuple[str, ...]) -> _HeaderWords:
+    alternatives = _header_alternatives(languages)
+    pairs = [(word, index) for index, (_, words) in enumerate(alternatives) for word in words or ()]
+    return _HeaderWords(
+        always=frozenset(index for index, (_, words) in enumerate(alternatives) if words is None),
+        at_colon=tuple(pair for pair in pairs if pair[0].endswith(":")),
+        others=tuple(pair for pair in pairs if not pair[0].endswith(":")),
+        reach=max((len(word) for word, _ in pairs if word.endswith(":")), default=1),
+    )
+
+
+def _header_pattern_for(text: str, languages: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The header pattern with only the alternatives whose words are in ``text`` (None:
+    no header can be in it)."""
+    folded = (text if text.isascii() else text.translate(_CASE_TWINS)).lower()
+    words = _header_words(languages)
+    kept = {*words.always, *(index for word, index in words.others if word in folded)}
+    # the words that end in ":" are looked for only before each colon (a long quote has
+    # few colons and many characters): the stretches end at a colon and reach back as
+    # far as the longest word, and one word can be in a stretch only if it is in the text
+    # there; a NUL, in no word, keeps two stretches from making a word between them
+    stretches = []
+    at = folded.find(":")
+    while at >= 0:
+        stretches.append(folded[max(0, at + 1 - words.reach) : at + 1])
+        at = folded.find(":", at + 1)
+    if stretches:
+        near = "\0".join(stretches)
+        kept.update(index for word, index in words.at_colon if word in near)
+    return _header_pattern(languages, tuple(sorted(kept))) if kept else None
 
 
 # ------------------------------------------------------------------ attachments

@@ -888,17 +888,23 @@ def create_thread(
     needs_review: bool = False,
     status: str = schemas.TicketStatus.new,
     email_channel_id: int | None = None,
+    moved_to: str | None = None,
 ) -> tuple[int, int]:
     """A new ticket and its thread; returns (thread_id, ticket_id). With
     ``email_channel_id``, an e-mail ticket and thread on that mailbox (else WhatsApp, the
-    columns' default)."""
+    columns' default). ``moved_to``: a status (not closed) the ticket moves to at once,
+    as ``set_ticket_status`` would move it (a customer's first mail: waiting on us): the
+    rows are written in it and the timeline has the move after the creation (one
+    statement where a move is five)."""
+    assert moved_to != schemas.TicketStatus.closed
+    written = moved_to or status
     email = email_channel_id is not None
     contact = tx.one("SELECT wa_id, wa_user_id FROM contacts WHERE id = ?", (contact_id,))
     ticket_id = tx.insert(
         "tickets",
         {
             "subject": subject,
-            "status": status,
+            "status": written,
             "priority": schemas.TicketPriority.medium,
             "owner_id": owner_id,
             "contact_id": contact_id,
@@ -917,7 +923,7 @@ def create_thread(
             "business_number": business_number,
             "contact_id": contact_id,
             "ticket_id": ticket_id,
-            "status": status,
+            "status": written,
             "owner_id": owner_id,
             "created_at": tx.now_iso,
             **(
@@ -928,7 +934,7 @@ def create_thread(
         },
     )
     tx.execute("UPDATE tickets SET thread_id = ? WHERE id = ?", (thread_id, ticket_id))
-    if status != schemas.TicketStatus.closed:
+    if written != schemas.TicketStatus.closed:
         count_open_ticket(tx, owner_id, 1)
     tx.execute(
         "INSERT OR IGNORE INTO associations (contact_id, object_type, object_id) "
@@ -939,6 +945,8 @@ def create_thread(
     timeline(tx, ticket_id, None, "created", None, status)
     if owner_id is not None:
         timeline(tx, ticket_id, None, "owner_changed", None, owner_id)
+    if written != status:
+        timeline(tx, ticket_id, None, "status_changed", status, written)
     return thread_id, ticket_id
 
 

@@ -698,6 +698,22 @@ class Writer:
             next_seq, outcomes, group_events, callbacks = group
             events.extend(group_events)
         index = len(batch) if bare else 0
+        if len(batch) == 1:
+            # A lone job needs no savepoint, there is no neighbour to keep if it fails (a
+            # savepoint costs two statements and a sub-journal copy of every page the job
+            # touches): it fails with its transaction rolled back whole, and only what
+            # another process logged before it is published
+            tx = Tx(conn, pending.now, pending.now_iso, next_seq, pending)
+            try:
+                outcomes.append((True, batch[0].fn(tx)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                return next_seq, [(False, exc)], events, []
+            next_seq = tx.next_seq
+            events.extend(tx.events)
+            callbacks.extend(tx.after_commit)
+            index = 1
         while index < len(batch):
             # A run of replayable jobs shares one savepoint (a savepoint per job costs
             # two statements and a sub-journal copy of every page it touches); if one

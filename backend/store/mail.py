@@ -333,6 +333,8 @@ def _thread(
         country=country,
         text=f"{record.subject}\n{record.text}",
     )
+    # the mail moves its new ticket to waiting on us (``ingest_email``): made so at once
+    moved = tickets.status_after_inbound(schemas.TicketStatus.new).value
     thread_id, ticket_id = conv.create_thread(
         tx,
         contact_id=contact_id,
@@ -341,8 +343,9 @@ def _thread(
         subject=tickets.subject_from_text(record.subject or record.text, FALLBACK_SUBJECT),
         owner_id=owner,
         email_channel_id=mailbox_id,
+        moved_to=moved,
     )
-    return conv.InboundThread(thread_id, ticket_id, True, None, schemas.TicketStatus.new)
+    return conv.InboundThread(thread_id, ticket_id, True, None, moved)
 
 
 def file_entry(media_id: int, file: EmailFile) -> dict[str, object]:

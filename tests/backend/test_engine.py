@@ -137,6 +137,40 @@ async def test_a_batch_of_replayable_transactions_alone_is_rolled_back_whole_the
     assert (runs["r0"], runs["r5"], runs["r7"]) == (2, 2, 1)
 
 
+async def test_a_lone_job_runs_without_a_savepoint_and_if_it_fails_leaves_nothing(store):
+    """A batch of one job needs no savepoint (there is no neighbour to keep): if it
+    fails, its transaction is rolled back whole, and what another process logged before
+    it is still published."""
+    traced: list[str] = []
+    store.writer._conn.set_trace_callback(traced.append)
+    assert await store.write(put("a")) == "a"
+    assert not [sql for sql in traced if sql.startswith("SAVEPOINT job")]
+
+    import sqlite3
+
+    other = sqlite3.connect(store.path)  # another process (an admin command) logs an event
+    with other:
+        other.execute(
+            "INSERT INTO events (seq, type, payload, at) VALUES (2, 'test.other', "
+            '\'{"seq":2,"type":"test.other","data":{}}\', \'2026-12-01\')'
+        )
+    other.close()
+    with pytest.raises(ValueError):
+        await store.write(put("b", fail=True))
+    assert [seq for seq, _ in store.published] == [1, 2]  # the other's, published anyway
+    assert await store.write(put("c")) == "c"
+    store.writer._conn.set_trace_callback(None)
+    keys = [row[0] for row in await store.readers.all("SELECT key FROM settings_kv ORDER BY key")]
+    assert keys == ["a", "c"]
+    logged = await store.events_after(0)
+    assert [seq for seq, _ in logged] == [seq for seq, _ in store.published] == [1, 2, 3]
+    assert [json.loads(frame).get("data", {}).get("name") for _, frame in logged] == [
+        "a",
+        None,
+        "c",
+    ]
+
+
 async def test_seq_continues_after_reopen(tmp_path):
     path = tmp_path / "r.db"
     first = SqliteStore(path)

@@ -117,6 +117,34 @@ async def test_a_new_mail_opens_an_email_thread_and_ticket_with_the_new_words_sh
     assert {"message.created", "thread.updated"} <= set(desk.event_types())
 
 
+async def test_a_new_mails_ticket_is_created_new_and_moved_to_waiting_on_us_in_its_timeline(
+    desk: Desk,
+):
+    result = await desk.receive(mail())
+    thread = await desk.store.get_thread(result.thread_id)
+    timeline = (await desk.store.ticket_timeline(thread.ticket.id)).items
+    assert [(e.action, e.old, e.new, e.actor_id, e.at) for e in timeline] == [
+        ("created", None, "new", None, NOW),
+        ("status_changed", "new", "waiting_on_us", None, NOW),
+    ]
+    ticket = desk.row("SELECT * FROM tickets WHERE id = ?", (thread.ticket.id,))
+    assert (ticket["status"], ticket["updated_at"], ticket["created_at"]) == (
+        "waiting_on_us",
+        NOW.isoformat(timespec="microseconds"),
+        NOW.isoformat(timespec="microseconds"),
+    )
+    assert (ticket["closed_at"], ticket["snoozed_until"], ticket["resolution_seconds"]) == (
+        None,
+        None,
+        None,
+    )
+    assert desk.row("SELECT status FROM threads WHERE id = ?", (thread.id,)) == {
+        "status": "waiting_on_us"
+    }
+    [pushed] = [json.loads(e.frame) for e in desk.events if e.type == "thread.updated"]
+    assert pushed["data"]["ticket"]["status"] == "waiting_on_us"
+
+
 async def test_the_same_mail_twice_is_stored_once(desk: Desk):
     first = await desk.receive(mail())
     again = await desk.receive(mail())

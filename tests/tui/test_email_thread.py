@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events
 from textual.widgets import Static
 
 from backend.email.smtp_listener import SupportMailbox
@@ -18,6 +19,14 @@ from tui.dialogs.simple import MessageDetailsDialog
 
 SUPPORT = "support@acme.test"
 CUSTOMER = "lucia@example.com"
+
+
+async def terminal_alt_key(pilot, letter: str) -> None:  # noqa: ANN001 - a Textual Pilot
+    """alt+<letter> as a terminal sends it (ESC, then the letter): the key comes with its
+    letter as its character, which a text area types unless a binding takes it first
+    (``pilot.press("alt+e")`` sends no character, so it never showed)."""
+    pilot.app.post_message(events.Key(f"alt+{letter}", letter))
+    await pilot.pause()
 
 
 async def test_an_email_thread_reads_as_email_and_the_composer_replies_by_email(tmp_path: Path):
@@ -128,8 +137,12 @@ async def test_the_channel_switch_replies_by_email_from_a_whatsapp_thread(tmp_pa
                 await open_thread(pilot, screen, chat.id)
                 await pilot.press("r")
                 await wait_for(lambda: screen.composer.email_address == CUSTOMER)
-                await pilot.press("alt+e")
+                footer = lambda: screen_text(app).splitlines()[-1]  # noqa: E731
+                assert "alt+e By e-ma" in footer()  # cut at 80 columns
+                await terminal_alt_key(pilot, "e")
                 await wait_for(lambda: f"Reply by e-mail to {CUSTOMER}" in screen_text(app))
+                assert screen.composer.area.text == ""  # the key switched; it typed nothing
+                await wait_for(lambda: "alt+e By Wh" in footer())  # the way back (cut)
                 await pilot.press(*"Invoice attached", "ctrl+s")
                 await wait_for(lambda: len(received) == 1, timeout=10)
                 await wait_for(
@@ -181,7 +194,8 @@ async def test_the_composer_sets_an_emails_subject_and_cc_at_80x24(tmp_path: Pat
                 await wait_for(lambda: screen.composer.check_action("subject_cc", ()) is True)
                 await pilot.press("ctrl+n")  # a note has no subject: the key is not offered
                 assert not screen.composer.check_action("subject_cc", ())
-                await pilot.press("ctrl+n", "alt+s")
+                await pilot.press("ctrl+n")
+                await terminal_alt_key(pilot, "s")
                 await wait_for(lambda: "Subject of this e-mail" in screen_text(app))
                 await pilot.press(*"Your refund", "enter")
                 await wait_for(lambda: "Cc: addresses copied in" in screen_text(app))

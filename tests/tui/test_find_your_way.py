@@ -188,6 +188,24 @@ async def test_search_results_move_with_j_k_and_are_kept_after_a_thread(desk: De
         assert app.return_code is None
 
 
+async def test_the_palette_offers_an_action_whose_key_does_something_else_here(desk: Desk):
+    """In a thread opened from a search, N is "previous hit": the palette offered only
+    what each key does right now, so "New conv." (N elsewhere) could not be found."""
+    from tui.commands import TtydeskCommands
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await _search(pilot, app, "order")
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, InboxScreen) and screen.thread_open)
+        await wait_for(lambda: screen.log_widget.check_action("hit", ()) is True)
+        commands = {name: text for name, text, _run in TtydeskCommands(screen, None)._commands()}
+        assert "New conv." in commands, sorted(commands)
+        assert "(N)" not in commands["New conv."]  # N is not the key for it here
+        assert commands["Prev. hit"].endswith("(N)")
+
+
 async def test_the_result_count_says_what_it_counts_and_goes_with_its_results(desk: Desk):
     """The count names its query ("1 result for …"); escape to the query and an emptied
     query take the results and their count away: no "N results" under an empty box."""

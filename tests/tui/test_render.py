@@ -2,8 +2,9 @@
 
 from datetime import UTC, datetime
 
-from backend.schemas import DeliveryStatus, Message
+from backend.schemas import AdReferral, DeliveryStatus, Media, Message
 from tui import render
+from tui.terminal_output import to_ascii
 
 AT = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 
@@ -199,3 +200,37 @@ def test_an_email_of_ours_with_three_files_lists_each_and_its_text_once():
     assert "attachments" not in text and "Document" not in text  # listed once, not counted
     assert text.endswith("📎 3. notes␛[31m.txt · text/plain · 8 B\nThe papers.")
     assert text.count("The papers.") == 1
+
+
+def test_under_ascii_the_marks_of_files_places_calls_and_ads_are_words_not_question_marks():
+    """Under LC_ALL=C a 📎 or 📍 (two cells, no ASCII spelling) reached the terminal as
+    "??": "?? Location" reads as a broken message. The ASCII set has no picture for them,
+    the words say it."""
+    from tui import glyphs
+
+    glyphs.use(glyphs.ASCII)
+    try:
+        shown = [
+            body(kind="location", location={"latitude": 1.0, "longitude": 2.0, "name": "HQ"}),
+            body(
+                kind="voice",
+                media={"id": 5, "mime_type": "audio/ogg", "size": 98, "state": "ready"},
+            ),
+            body(kind="event", event="call"),
+            render.ad_line(AdReferral(source_type="ad", source_id="12", headline="Sale")).plain,
+            render.file_lines(
+                [Media(id=1, filename="a.pdf", mime_type="application/pdf", size=9, state="ready")]
+            ).plain,
+            body(kind="contacts", contacts=[{"name": "Zoe Q", "phones": ["+34 600"]}]),
+            body(kind="order", order=[{"product_retailer_id": "SKU-1", "quantity": 2}]),
+            body(kind="quarantined", quarantine_rule="card_number"),
+        ]
+    finally:
+        glyphs.use(glyphs.UNICODE)
+    for text in shown:  # as the terminal gets it: every cell spelled, none questioned
+        assert all(c.isascii() or "?" not in to_ascii(c) for c in text), text
+    assert shown[0].startswith("Location · HQ")
+    assert shown[1].startswith("Voice message")
+    assert "Call" in shown[2]
+    assert shown[3].startswith("From ad: Sale")
+    assert shown[4].startswith("a.pdf")

@@ -271,3 +271,76 @@ async def test_the_thread_header_shows_the_desks_number_whole(desk, size):
         assert f"via {BUSINESS_DISPLAY}" in shown, shown
         assert CUSTOMERS["ana"].phone in shown, shown
         assert header.count("\n") == 1  # two lines
+
+
+async def test_a_closed_thread_offers_reopen_where_close_was(desk):
+    """On a closed ticket the footer offered "c Close" (which "closed" it again, with an
+    undo toast) and hid Reopen: the key of its state takes the place instead."""
+    from backend.schemas import TicketStatus
+
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        footer = lambda: screen_text(app).splitlines()[-1]  # noqa: E731
+        thread = await desk.thread("dora")
+        assert thread.ticket.status == TicketStatus.closed
+        screen.open_thread(thread)
+        await wait_for(lambda: screen.thread is not None and screen.thread.id == thread.id)
+        await wait_for(lambda: "o Reopen" in footer())
+        assert "c Close" not in footer(), footer()
+        await pilot.press("c")  # not for a closed ticket: nothing happens
+        await pilot.pause()
+        assert "u undoes" not in screen_text(app)
+        await pilot.press("o")
+        await wait_for(lambda: "c Close" in footer())
+        assert "o Reopen" not in footer(), footer()
+        assert (await desk.thread("dora")).ticket.status != TicketStatus.closed
+
+
+async def test_a_record_to_start_a_conversation_with_keeps_to_its_line(desk):
+    """N's picker: a company's line ("… lopezhermanos.example · 2 contact(s)") wrapped at
+    80 columns, its end alone at column 0 under the next line's place; the line names the
+    record, the contacts it stands for are told under the list."""
+    from tui.screens.records import RecordSearchPicker
+
+    ids = await desk.store.create_companies(
+        [{"name": "Lopez Hermanos Sociedad Limitada", "domain": "lopezhermanos.example"}]
+    )
+    company = ids["Lopez Hermanos Sociedad Limitada"]
+    await desk.store.associate_contacts_with_companies(
+        [(desk.contacts["ana"], company), (desk.contacts["dora"], company)]
+    )
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await inbox_ready(app)
+        await pilot.press("N")
+        await wait_for(lambda: isinstance(app.screen, RecordSearchPicker))
+        picker = app.screen
+        await pilot.press(*"Hermanos")
+        await wait_for(
+            lambda: [item.label.plain.split()[0] for item in picker._shown] == ["company"]
+        )
+        await pilot.pause()
+        options = picker.query_one("#picker-options")
+        style = options.get_visual_style("option-list--option")
+        heights = [len(options._get_option_render(o, style)) for o in options.options]
+        assert heights == [1], screen_text(app)
+        detail = str(picker.query_one("#picker-detail").render())
+        assert "2 contacts: " in detail and "Dora Müller" in detail, detail
+
+
+async def test_the_footer_says_what_ctrl_s_does_to_a_private_note(desk):
+    """Writing a private note, the footer said "^s Send" (the composer's own line said
+    "ctrl+s save"): an agent could fear the note goes to the customer."""
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        footer = lambda: screen_text(app).splitlines()[-1]  # noqa: E731
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r")
+        await wait_for(lambda: screen.composer.area.has_focus and "^s Send" in footer())
+        await pilot.press("ctrl+n")  # a private note
+        await wait_for(lambda: "^s Save note" in footer())
+        assert "Send" not in footer(), footer()
+        await pilot.press("ctrl+n")  # a reply again
+        await wait_for(lambda: "^s Send" in footer())

@@ -128,7 +128,8 @@ class InboxScreen(Screen[None]):
     """Where agents spend their day."""
 
     BINDING_GROUP_TITLE = "Inbox"
-    FOOTER_FIRST = ("reply", "assign", "close_ticket")  # before the focused pane's own keys
+    # before the focused pane's own keys (of Close and Reopen, the one the ticket's state allows)
+    FOOTER_FIRST = ("reply", "assign", "close_ticket", "reopen_ticket")
 
     BINDINGS = [
         *_view_bindings(),
@@ -300,7 +301,7 @@ class InboxScreen(Screen[None]):
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
         self.earlier_checked: int | None = None  # the thread last asked for an earlier one
-        self._had_target = False  # what the footer last saw (see ``_highlighted``)
+        self._had_target = (False, False)  # what the footer last saw (see ``_target_changed``)
         self._frames_held: contextlib.AbstractContextManager[None] | None = None
         # the screen keeps its widgets (made here, mounted by compose): ``check_action``
         # (called for every binding whenever the footer looks at the keys) and the many
@@ -430,8 +431,24 @@ class InboxScreen(Screen[None]):
 
     def watch_thread_open(self, value: bool) -> None:
         self._layout_thread_open()
-        self._had_target = self.thread is not None or self._threads.current is not None
+        self._had_target = self._target_state()
         self.refresh_bindings()
+
+    def _target_state(self) -> tuple[bool, bool]:
+        """Whether a thread is under the actions, and whether its ticket is closed."""
+        target = self.target_thread() if self._threads.is_mounted else self.thread
+        return (
+            target is not None,
+            target is not None and target.ticket.status == TicketStatus.closed,
+        )
+
+    def _target_changed(self) -> None:
+        """The thread actions (reply, assign…) apply once a thread is under the cursor, and
+        Close or Reopen as its ticket is: the keys are looked at again when that changes."""
+        state = self._target_state()
+        if state != self._had_target:
+            self._had_target = state
+            self.refresh_bindings()
 
     def _layout_thread_open(self) -> None:
         # on a narrow screen the open thread replaces the list and the views column: shown
@@ -636,11 +653,7 @@ class InboxScreen(Screen[None]):
 
     @on(ThreadList.Highlighted)
     def _highlighted(self, event: ThreadList.Highlighted) -> None:
-        # the thread actions (reply, assign…) apply once a thread is under the cursor
-        has_target = self.thread is not None or event.thread is not None
-        if has_target != self._had_target:
-            self._had_target = has_target
-            self.refresh_bindings()
+        self._target_changed()
 
     @on(ThreadList.HeldChanged)
     def _held_changed(self, event: ThreadList.HeldChanged) -> None:
@@ -792,6 +805,7 @@ class InboxScreen(Screen[None]):
         out.no_wrap = True
         out.overflow = "ellipsis"
         header.update(out)
+        self._target_changed()  # closed or reopened: Close or Reopen
         self.composer.session_open = by_email or left is not None
         self.composer.email_subject = email_reply_subject(ticket) if by_email else None
 
@@ -894,6 +908,10 @@ class InboxScreen(Screen[None]):
             return self.thread is not None and self.log_widget.selected is not None
         if action == "assign_selection":
             return bool(threads.selected)
+        if action in ("close_ticket", "reopen_ticket") and not threads.selected:
+            target = self.target_thread()
+            closed = target is not None and target.ticket.status == TicketStatus.closed
+            return target is not None and closed == (action == "reopen_ticket")
         if action in (
             "assign",
             "assign_to_me",

@@ -73,9 +73,20 @@ def _label(ref: RecordRef) -> Text:
         line.append(f"  {record.stage or ''}", "dim")
     elif isinstance(record, TicketSummary):
         line.append(f"  #{record.id} · {record.status.value} · {record.priority.value}", "dim")
-    if ref.contacts:
-        line.append(f"  · {len(ref.contacts)} contact(s)", "dim")
     return line
+
+
+def _detail(ref: RecordRef) -> Text:
+    """Under the list, for the highlighted record: the contacts a conversation may be with."""
+    if not ref.contacts:
+        return Text()
+    count = len(ref.contacts)
+    out = Text(f"{count} contact{'' if count == 1 else 's'}: ", style="dim")
+    for index, contact in enumerate(ref.contacts):
+        if index:
+            out.append(", ", "dim")
+        out.append_text(one_line(contact.name, "dim"))
+    return out
 
 
 async def search_records(client: Any, kind: str, query: str) -> list[RecordRef]:
@@ -303,6 +314,9 @@ class RecordScreen(Screen[None]):
 class RecordSearchPicker(FuzzyPicker[RecordRef]):
     """``N`` from the inbox: find a contact, company, deal or ticket (server-side search)."""
 
+    # a record is its line: a long one is cut, never wrapped to column 0 under the marker
+    DEFAULT_CSS = "RecordSearchPicker OptionList { text-wrap: nowrap; text-overflow: ellipsis; }"
+
     def __init__(self) -> None:
         super().__init__(
             "New conversation with… (contact, company, deal or ticket)",
@@ -331,7 +345,7 @@ class RecordSearchPicker(FuzzyPicker[RecordRef]):
                 errors.append(result.message)
             elif isinstance(result, list):
                 refs.extend(result[:15])
-        self.items = [PickItem(ref, _label(ref), ref.label) for ref in refs]
+        self.items = [PickItem(ref, _label(ref), ref.label, detail=_detail(ref)) for ref in refs]
         if errors and not refs:
             self.items = [PickItem(RecordRef("none", 0, ""), Text(errors[0]), "", disabled=True)]
         super()._filter("")

@@ -52,6 +52,10 @@ def _conversations_text(usage: Usage) -> Text:
     return Text(label)
 
 
+def _joined(*parts: Text) -> Text:
+    return Text(" · ").join(part for part in parts if part.plain)
+
+
 class TopBar(Widget):
     """``ttydesk · Alice (admin) · All open        ● live · WA 12/1000``"""
 
@@ -74,31 +78,46 @@ class TopBar(Widget):
     held: reactive[int] = reactive(0)  # list updates waiting for ``.`` (see ThreadList)
 
     def render(self) -> Text:
-        left = Text()
-        left.append("ttydesk", "bold")
-        if self.agent is not None:
-            left.append(" · ")
-            left.append_text(one_line(self.agent.name))
-            if self.agent.role.value == "admin":
-                left.append(" (admin)", "dim")
-            if self.agent.availability.value != "available":
-                left.append(f" [{self.agent.availability.value}]", "dim")
+        view = Text()
         if self.title:
-            left.append(" · ")
-            left.append_text(one_line(self.title, "bold"))
+            view.append_text(one_line(self.title, "bold"))
         if self.selection:
-            left.append(f" · {self.selection} selected", "bold")
+            view.append(f" · {self.selection} selected", "bold")
+        who = Text()
+        if self.agent is not None:
+            who.append_text(one_line(self.agent.name))
+            if self.agent.role.value == "admin":
+                who.append(" (admin)", "dim")
+            if self.agent.availability.value != "available":
+                who.append(f" [{self.agent.availability.value}]", "dim")
         glyph, words, style = CONNECTION_LABELS.get(self.connection, ("", self.connection, ""))
         label = f"{getattr(glyphs(), glyph)} {words}" if glyph else words
-        right = Text()
+        state = Text()
+        state.append(label, style)
+        state.append(" · ")
+        state.append_text(usage_text(self.usage))
+        updates = ""
         if self.held:
             updates = "1 update" if self.held == 1 else f"{self.held} updates"
-            right.append(f"{updates} — press . to refresh", "bold")
-            right.append(" · ")
-        right.append(label, style)
-        right.append(" · ")
-        right.append_text(usage_text(self.usage))
+        # when room runs out the agent's own name gives way first, then "ttydesk", then
+        # words of the updates' hint: the view's name, which the updates are for, stays
+        rights = [state]
+        if updates:
+            rights = [
+                Text.assemble((f"{updates} — press . to refresh", "bold"), " · ", state),
+                Text.assemble((f"{updates} (press .)", "bold"), " · ", state),
+            ]
+        lefts = [
+            _joined(Text("ttydesk", "bold"), who, view),
+            _joined(Text("ttydesk", "bold"), view),
+            _joined(view),
+        ]
         width = self.size.width
+        left, right = lefts[-1], rights[-1]
+        fitting = (
+            (lf, rt) for rt in rights for lf in lefts if lf.cell_len + rt.cell_len + 1 <= width
+        )
+        left, right = next(fitting, (left, right))
         room = max(0, width - right.cell_len - 1)
         left.truncate(room, overflow="ellipsis")
         pad = max(1, width - left.cell_len - right.cell_len)

@@ -153,6 +153,8 @@ class Composer(Vertical):
             "By e-mail",
             id="composer.channel",
             tooltip="Reply by e-mail instead of WhatsApp (the contact has an address)",
+            # a terminal sends alt+e as ESC and "e": the text box would type the "e"
+            priority=True,
         ),
         Binding(
             "alt+s",
@@ -160,6 +162,7 @@ class Composer(Vertical):
             "Subject/Cc",
             id="composer.subject_cc",
             tooltip="This e-mail's subject and the addresses copied in (Cc)",
+            priority=True,  # as alt+e
         ),
         Binding("escape", "leave", "Leave", id="composer.leave", tooltip="Back to the messages"),
     ]
@@ -298,7 +301,7 @@ class Composer(Vertical):
     def _render_bar(self) -> None:
         bar = Text()
         if self.note_mode:
-            bar.append("✎ Private note", "bold")
+            bar.append(f"{glyphs().note} Private note", "bold")
             bar.append(" — never sent to the contact", "dim")
         elif self.by_email and self.email_address is not None:
             bar.append("Reply by e-mail", "bold")
@@ -340,7 +343,7 @@ class Composer(Vertical):
             bar.append("\n↪ replying to: ", "dim")
             bar.append_text(one_line(render.preview(self.reply_to), "italic"))
         if self.attachments:
-            bar.append("\n📎 ")
+            bar.append("\n" + render.marked("attachment"))
             if len(self.attachments) > 1:
                 bar.append(f"{len(self.attachments)} files: ", "dim")
             for number, path in enumerate(self.attachments):
@@ -370,6 +373,14 @@ class Composer(Vertical):
             return None
         lines = (line.strip() for line in signature.replace("{agent}", me.name).splitlines())
         return " · ".join(line for line in lines if line)
+
+    def footer_description(self, action: str) -> str | None:
+        """What ctrl+s and alt+e do now (``KeyFooter``): a note is saved, never sent."""
+        if action == "send" and self.note_mode:
+            return "Save note"
+        if action == "switch_channel" and self.by_email:
+            return "By WhatsApp"
+        return None
 
     def watch_note_mode(self) -> None:
         if self.is_mounted:

@@ -121,11 +121,14 @@ class KeyFooter(Widget, can_focus=False):
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
+            # a widget may name what a key does in its present state ("Save note")
+            describe = getattr(active.node, "footer_description", None)
+            description = (describe(binding.action) if describe else None) or binding.description
             (pinned if binding.action in PINNED_ACTIONS else items).append(
                 FooterItem(
                     binding.key,
                     app.get_key_display(binding),
-                    binding.description,
+                    description,
                     active.enabled,
                     active.tooltip or binding.tooltip or binding.description,
                     binding.action,
