@@ -19,15 +19,20 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/ttydesk demo
 
+# The tests start dozens of Python processes (serve, admin, demo, the CLI): with
+# PYTHONDONTWRITEBYTECODE set in the environment each compiles the backend from source
+# again; the test targets let Python keep its bytecode (__pycache__/, ignored by git).
+KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE=
+
 test: $(STAMP)
 	$(BIN)/ruff check backend tui tests
 	$(BIN)/ruff format --check backend tui tests
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(KEEP_BYTECODE) $(BIN)/python -m pytest -q
 
 # the store, API and WhatsApp tests on PostgreSQL (a throwaway server: tests/pg_cluster.py)
 test-postgresql: $(STAMP)
-	$(BIN)/python -m pytest -q -m postgresql --all-engines tests/backend tests/whatsapp
+	$(KEEP_BYTECODE) $(BIN)/python -m pytest -q -m postgresql --all-engines tests/backend tests/whatsapp
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench

@@ -15,6 +15,7 @@ does the same. Being wrong is never silent: a cell it is unsure of is written ag
 
 from __future__ import annotations
 
+import queue
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ _ALTERNATE_SCREEN = frozenset({"?1049", "?1047", "?47"})
 SYNC_START, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"
 # a run of unchanged cells shorter than this is rewritten rather than jumped over
 _GAP = 6
+# how often a write waiting on a full output queue checks that its thread still runs
+OUTPUT_THREAD_CHECK_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,13 +386,27 @@ class DiffingDriver(LinuxDriver):
         if data == SYNC_END and self._frame is not None:
             frame, self._frame = "".join(self._frame), None
             if frame:  # a frame that changed nothing is not written at all
-                super().write(SYNC_START + frame + SYNC_END)
+                self._send(SYNC_START + frame + SYNC_END)
             return
         filtered = self._diff.filter(data)
         if self._frame is not None:
             self._frame.append(filtered)
         elif filtered:
-            super().write(filtered)
+            self._send(filtered)
+
+    def _send(self, data: str) -> None:
+        """To the output thread; dropped once that thread is gone. It dies at its first write
+        to a terminal that hung up (an SSH link dropped, a tmux pane killed; Textual starts
+        a new one when SIGCONT comes with the hang-up), and its queue, never drained again,
+        would block the app for ever once full: the way out's reset codes too."""
+        thread = self._writer_thread
+        while thread is not None and thread.is_alive():
+            try:  # Textual's own put waits without a limit, on a thread that may die meanwhile
+                thread._queue.put(data, timeout=OUTPUT_THREAD_CHECK_SECONDS)
+                return
+            except queue.Full:
+                continue
+        self._writer_thread = None  # stopping it would wait on its queue as well
 
 
 class AsciiDiffingDriver(DiffingDriver):

@@ -54,9 +54,12 @@ class Terminal:
         )
         return cls(socket, name)
 
-    def screen(self) -> str:
+    def screen(self, *, joined: bool = False) -> str:
+        """What the terminal shows; ``joined``: each line the terminal wrapped read back as
+        the one line it was written as (a wrap at a space otherwise loses that space)."""
+        join = ["-J"] if joined else []
         result = subprocess.run(
-            ["tmux", "-L", self.socket, "capture-pane", "-p", "-t", self.name],
+            ["tmux", "-L", self.socket, "capture-pane", "-p", *join, "-t", self.name],
             capture_output=True,
             text=True,
             check=False,

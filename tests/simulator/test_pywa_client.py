@@ -31,6 +31,7 @@ from tests.simulator.conftest import (
     V,
     WebhookReceiver,
 )
+from tests.support import TEST_TLS
 
 CUSTOMER = "34612345678"
 USERNAME = "@maria"
@@ -39,7 +40,7 @@ USERNAME = "@maria"
 @pytest.fixture
 async def wa(running: RunningSimulator) -> AsyncIterator[WhatsApp]:
     """pywa's async client, its Graph API base URL pointed at the simulator."""
-    session = httpx.AsyncClient()
+    session = httpx.AsyncClient(verify=TEST_TLS)  # plain HTTP: the run's one TLS context
     client = WhatsApp(phone_id=PHONE_ID, token=ACCESS_TOKEN, session=session, waba_id=WABA_ID)
     # pywa fixes graph.facebook.com as the session's base URL; the session is ours.
     session.base_url = str(running.server.make_url(V))
@@ -49,7 +50,11 @@ async def wa(running: RunningSimulator) -> AsyncIterator[WhatsApp]:
 
 def parsing_client() -> ParsingClient:
     return ParsingClient(
-        phone_id=PHONE_ID, token=ACCESS_TOKEN, waba_id=WABA_ID, app_secret=APP_SECRET
+        phone_id=PHONE_ID,
+        token=ACCESS_TOKEN,
+        waba_id=WABA_ID,
+        app_secret=APP_SECRET,
+        session=httpx.Client(verify=TEST_TLS),  # it makes no request: the run's TLS context
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 import pyte
+import pytest
 
 from tui.terminal_output import ScreenDiff, to_ascii
 
@@ -158,3 +159,39 @@ def test_a_terminal_without_unicode_gets_ascii_in_every_cell_it_had():
 def test_marks_and_punctuation_without_ascii_are_spelled_by_their_look_alike():
     # a Select's arrows, Spanish opening marks
     assert to_ascii("All open ▼ ▲ ▾ ¡Hola! ¿Qué?") == "All open v ^ v !Hola! ?Que?"
+
+
+# the output thread's death is the case: Textual lets its BrokenPipeError end the thread
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+async def test_output_to_a_terminal_that_hung_up_is_dropped_and_never_blocks_the_app():
+    """The output thread dies at its first write to a terminal that is gone (here a pipe
+    whose reader closed): the app's writes after it, more than its queue holds, and the
+    way out must return, not wait for ever on a queue nothing drains."""
+    import asyncio
+    import os
+    import threading
+
+    from textual.app import App
+    from textual.drivers._writer_thread import MAX_QUEUED_WRITES, WriterThread
+
+    from tui.terminal_output import DiffingDriver
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    driver = DiffingDriver(App(), debug=False, mouse=False, size=(WIDTH, HEIGHT))
+    output = WriterThread(os.fdopen(write_end, "w"))
+    output.start()
+    driver._writer_thread = output
+
+    def run_app_writes():
+        for n in range(MAX_QUEUED_WRITES * 3):
+            driver.write(f"\x1b[1;1Hframe {n}")
+        if driver._writer_thread is not None:  # the way out stops the output thread
+            driver._writer_thread.stop()
+
+    # in a thread of its own, so that a write that blocks for ever fails the test instead
+    app_thread = threading.Thread(target=run_app_writes, daemon=True)
+    app_thread.start()
+    await asyncio.to_thread(app_thread.join, 60)
+    assert not app_thread.is_alive(), "the app waited for ever on a dead output thread"
+    assert not output.is_alive()

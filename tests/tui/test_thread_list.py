@@ -62,9 +62,10 @@ class Source:
 
 
 class ListApp(App[None]):
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, *, page_retry_seconds: float | None = None) -> None:
         super().__init__()
         self.source = source
+        self.page_retry_seconds = page_retry_seconds
         self.opened: list[int] = []
         self.highlighted: list[Thread | None] = []
         self.selections: list[int] = []
@@ -76,6 +77,8 @@ class ListApp(App[None]):
     def on_mount(self) -> None:
         thread_list = self.query_one(ThreadList)
         thread_list.now = lambda: NOW
+        if self.page_retry_seconds is not None:
+            thread_list.PAGE_RETRY_SECONDS = self.page_retry_seconds
         thread_list.set_source(self.source.fetch)
         thread_list.focus()
 
@@ -548,7 +551,8 @@ async def test_when_the_first_two_pages_fail_their_retries_still_learn_the_lengt
     """Page 0 asks for the total: when it and page 1 failed, its retry is the one that
     learns how many threads there are (else the list would end after one page)."""
     source = FailingSource(200, {0: 1, ThreadList.PAGE_SIZE: 1})
-    app = ListApp(source)
+    # which retry learns the total is checked, not how long a retry waits (2 x 3 s)
+    app = ListApp(source, page_retry_seconds=0.1)
     async with app.run_test(size=(80, 24)) as pilot:
         thread_list = app.query_one(ThreadList)
         await wait_for(lambda: thread_list.current is not None, timeout=10)

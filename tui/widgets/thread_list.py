@@ -93,6 +93,7 @@ class ThreadList(ScrollView, can_focus=True):
     PAGE_SIZE = 50
     MAX_PAGES = 40
     HOLD_SECONDS = 3.0
+    PAGE_RETRY_SECONDS = RETRY_SECONDS  # a page whose fetch failed is fetched again after this
     LINE_CACHE = 600  # drawn lines kept (a dozen screens of rows)
 
     BINDINGS = [
@@ -456,7 +457,7 @@ class ThreadList(ScrollView, can_focus=True):
             except ApiError as exc:
                 if self.pages.failed(request, exc.message):
                     self.refresh()
-                    self.set_timer(RETRY_SECONDS, partial(self._retry, request))
+                    self.set_timer(self.PAGE_RETRY_SECONDS, partial(self._retry, request))
                     self.first_loaded.set()
                 return
         if request.generation == self.pages.generation:
