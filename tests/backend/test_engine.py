@@ -6,10 +6,11 @@ import asyncio
 import json
 import math
 import threading
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from backend.store.engine import Checkpointer, SqlEvent, replayable
+from backend.store.engine import Checkpointer, SqlEvent, iso, replayable
 from backend.store.sqlite import SqliteStore
 
 
@@ -369,3 +370,25 @@ def test_a_process_that_fails_with_a_store_open_still_exits(tmp_path):
         pytest.fail("the process did not exit: a thread of the open store held it")
     assert done.returncode == 1
     assert "a test failed while the store was open" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2026, 12, 7, 1, 24, 59, tzinfo=UTC),
+        datetime(2026, 12, 7, 1, 24, 59, 5, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 987654),  # naive: read as UTC
+        datetime(2026, 6, 30, 23, 30, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+        datetime(2026, 3, 1, 0, 15, tzinfo=timezone(timedelta(hours=2))),  # the day before in UTC
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+)
+def test_iso_writes_a_time_as_isoformat_of_its_utc_time(when):
+    in_utc = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    assert iso(when) == in_utc.isoformat(timespec="microseconds")
+
+
+def test_iso_of_nothing_is_nothing():
+    assert iso(None) is None
