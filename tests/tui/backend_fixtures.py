@@ -445,3 +445,14 @@ async def open_thread(pilot: Any, screen: Any, thread_id: int) -> None:
     await pilot.press("enter")
     await wait_for(lambda: screen.thread is not None and screen.thread.id == thread_id)
     await wait_for(lambda: len(screen.log_widget.messages) > 0)
+
+
+async def open_template_picker(app: TtydeskApp, pilot: Any, thread_id: int) -> Any:
+    """The inbox's thread ``thread_id`` opened and its template picker (``t``) shown."""
+    from tui.dialogs.template_picker import TemplatePicker
+
+    screen = await inbox_ready(app)
+    await open_thread(pilot, screen, thread_id)
+    await pilot.press("t")
+    await wait_for(lambda: isinstance(app.screen, TemplatePicker))
+    return app.screen

@@ -10,6 +10,7 @@ from tests.tui.backend_fixtures import (
     WABA_ID,
     Desk,
     inbox_ready,
+    open_template_picker,
     open_thread,
     screen_text,
     wait_for,
@@ -54,11 +55,7 @@ async def test_template_picker_fills_header_and_body_separately(desk):
     )
     app = desk.make_app(desk.agent_token)
     async with app.run_test(size=(120, 36)) as pilot:
-        screen = await inbox_ready(app)
-        await open_thread(pilot, screen, desk.ids["ana"])
-        await pilot.press("t")
-        await wait_for(lambda: isinstance(app.screen, TemplatePicker))
-        picker = app.screen
+        picker = await open_template_picker(app, pilot, desk.ids["ana"])
         await pilot.press(*"news")
         await wait_for(lambda: picker._current is not None and picker._current.name == "order_news")
         labels = [str(label.render()) for label in picker.query("#tp-vars Label")]
@@ -279,11 +276,7 @@ async def test_the_template_picker_offers_a_spanish_customer_spanish_first(desk)
     assert contact["languages"] == ["es_ES", "es"]
     app = desk.make_app(desk.agent_token)
     async with app.run_test(size=(120, 36)) as pilot:
-        screen = await inbox_ready(app)
-        await open_thread(pilot, screen, desk.ids["ana"])
-        await pilot.press("t")
-        await wait_for(lambda: isinstance(app.screen, TemplatePicker))
-        picker = app.screen
+        picker = await open_template_picker(app, pilot, desk.ids["ana"])
         await wait_for(lambda: picker._current is not None)
         shown = [(t.name, t.language) for t in picker._shown]
         assert shown[:2] == [("order_update", "es_ES"), ("aviso", "es")]
