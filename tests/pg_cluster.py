@@ -27,6 +27,7 @@ from pathlib import Path
 BIN_ENV = "TTYDESK_PG_BIN"
 SYSTEM_USER = "postgres"
 START_TIMEOUT_SECONDS = 60
+PORT_ATTEMPTS = 3
 TOOLS = ("initdb", "pg_ctl", "postgres")
 # a test server: nothing here must survive a power cut, and the machine is shared
 TEST_OPTIONS = (
@@ -111,6 +112,18 @@ class Cluster:
             "initdb", "-D", str(self.data_dir), "-U", "postgres", "--auth=trust",
             "--encoding=UTF8", "--no-locale", "--no-sync",
         )  # fmt: skip
+        # the port was free when picked, but PostgreSQL cannot listen on port 0 and say
+        # which it got: another process may take it first, then the next free one is tried
+        for attempt in range(PORT_ATTEMPTS):
+            try:
+                self._serve()
+                return
+            except ClusterError:
+                if attempt == PORT_ATTEMPTS - 1 or "already in use" not in self.log_tail(5):
+                    raise
+                self.port = _free_port()
+
+    def _serve(self) -> None:
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories='' {self.options}"

@@ -1,6 +1,7 @@
 """The test PostgreSQL servers: one whose run was killed before its teardown (a time
 limit, a signal, a mutation run's worker) is stopped and removed by the next start, never
-left running; one whose run is alive is left alone."""
+left running; one whose run is alive is left alone. A port taken between its pick and the
+server's start is given up for another, not a failed run."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import pg_cluster
 from tests.pg_cluster import reap_orphans, start_cluster
 
 pytestmark = pytest.mark.postgresql
@@ -51,3 +53,19 @@ def test_a_server_whose_run_died_is_stopped_and_removed_by_the_next_start():
         assert cluster.folder.exists() and _accepts(cluster.port)
     finally:
         cluster.stop()
+
+
+def test_a_port_taken_before_the_server_listens_on_it_is_given_up_for_another(monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # the race made certain: the first port picked is one another process holds
+        picks = iter([port])
+        pick_free = pg_cluster._free_port
+        monkeypatch.setattr(pg_cluster, "_free_port", lambda: next(picks, None) or pick_free())
+        cluster = start_cluster()
+        try:
+            assert cluster.port != port and _accepts(cluster.port)
+        finally:
+            cluster.stop()
