@@ -18,6 +18,7 @@ connection on a thread of its own, and reads go through aiosqlite connections.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -557,6 +558,20 @@ class _Job:
     loop: asyncio.AbstractEventLoop
 
 
+def _write_statistics(conn: sqlite3.Connection, sql: str) -> None:
+    """Planner statistics in a write transaction taken first: ANALYZE reads, then writes,
+    and beside another process writing (a running server under an admin command) its
+    upgrade from a read to a write fails at once, with no wait, on a snapshot gone stale;
+    BEGIN IMMEDIATE waits for the lock (busy_timeout) and reads after it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(sql)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 class Writer:
     """The one writer: a thread that runs transaction functions with group commit."""
 
@@ -598,7 +613,7 @@ class Writer:
         # hits (120 ms instead of 1 ms, tests/bench/search.py). The readers open after
         # this and load the statistics.
         self._conn.execute("PRAGMA analysis_limit = 1000")
-        self._conn.execute("ANALYZE")
+        _write_statistics(self._conn, "ANALYZE")
         self._next_seq = self._newest_logged_seq(self._conn) + 1
         self._conn.execute(f"PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES}")
         self._conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
@@ -614,7 +629,10 @@ class Writer:
         self._thread = None
         self.checkpointer.stop()
         if self._conn is not None:
-            self._conn.execute("PRAGMA optimize")
+            # statistics are a nicety: a close (an admin command's, beside a running server
+            # writing) never fails for them
+            with contextlib.suppress(sqlite3.OperationalError):
+                _write_statistics(self._conn, "PRAGMA optimize")
             self._conn.close()
             self._conn = None
 

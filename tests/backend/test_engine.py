@@ -392,3 +392,31 @@ def test_iso_writes_a_time_as_isoformat_of_its_utc_time(when):
 
 def test_iso_of_nothing_is_nothing():
     assert iso(None) is None
+
+
+async def test_a_store_closes_while_another_process_holds_the_write_lock(tmp_path):
+    """An admin command's store closes beside a running server that is writing: the
+    close's planner statistics wait for the write lock and read after it, instead of
+    failing at once on a read gone stale ("database is locked", after the command's work
+    was done: the command failed)."""
+    import sqlite3
+
+    path = tmp_path / "desk.db"
+    store = SqliteStore(path)
+    await store.open()
+
+    def many(tx):
+        for n in range(3000):
+            tx.emit("thread.updated", {"n": n})
+
+    await store.write(many)  # enough new rows for the close's PRAGMA optimize to analyze
+    await store.event_page(0, 100)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the server's writer, mid-transaction
+    release = threading.Timer(0.3, other.execute, ("COMMIT",))
+    release.start()
+    try:
+        await store.close()
+    finally:
+        release.join()
+        other.close()
