@@ -447,6 +447,18 @@ async def open_thread(pilot: Any, screen: Any, thread_id: int) -> None:
     await wait_for(lambda: len(screen.log_widget.messages) > 0)
 
 
+async def search_for(pilot: Any, app: TtydeskApp, query: str) -> Any:
+    """The search screen (``/``) with ``query`` submitted, once it shows a hit."""
+    from tui.screens.search import SearchScreen
+
+    await pilot.press("slash")
+    await wait_for(lambda: isinstance(app.screen, SearchScreen))
+    search = app.screen
+    await pilot.press(*query, "enter")
+    await wait_for(lambda: len(search.hits) > 0)
+    return search
+
+
 async def open_template_picker(app: TtydeskApp, pilot: Any, thread_id: int) -> Any:
     """The inbox's thread ``thread_id`` opened and its template picker (``t``) shown."""
     from tui.dialogs.template_picker import TemplatePicker

@@ -17,6 +17,7 @@ from tests.tui.backend_fixtures import (
     inbox_ready,
     open_thread,
     screen_text,
+    search_for,
     wait_for,
 )
 from tui.app import DEMO_STOPPED, DemoLink, StartScreen
@@ -142,15 +143,6 @@ async def test_a_joined_inbox_says_when_the_demo_has_stopped(desk: Desk):
             await desk.backend.start()
 
 
-async def _search(pilot, app, query: str) -> SearchScreen:  # noqa: ANN001
-    await pilot.press("slash")
-    await wait_for(lambda: isinstance(app.screen, SearchScreen))
-    search = app.screen
-    await pilot.press(*query, "enter")
-    await wait_for(lambda: len(search.hits) > 0)
-    return search
-
-
 async def test_search_results_move_with_j_k_and_are_kept_after_a_thread(desk: Desk):
     """j/k move in the results; q in the opened thread comes back to the same results at
     the same place; q/escape in the results go to the query, escape there to the inbox."""
@@ -158,7 +150,7 @@ async def test_search_results_move_with_j_k_and_are_kept_after_a_thread(desk: De
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await inbox_ready(app)
-        search = await _search(pilot, app, "order")
+        search = await search_for(pilot, app, "order")
         results = search.query_one(SearchResults)
         hits = list(search.hits)
         assert len(hits) >= 3 and results.has_focus and results.highlighted == 0
@@ -196,7 +188,7 @@ async def test_the_palette_offers_an_action_whose_key_does_something_else_here(d
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await inbox_ready(app)
-        await _search(pilot, app, "order")
+        await search_for(pilot, app, "order")
         await pilot.press("enter")
         await wait_for(lambda: isinstance(app.screen, InboxScreen) and screen.thread_open)
         await wait_for(lambda: screen.log_widget.check_action("hit", ()) is True)
@@ -213,7 +205,7 @@ async def test_the_result_count_says_what_it_counts_and_goes_with_its_results(de
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         await inbox_ready(app)
-        search = await _search(pilot, app, "parcel")
+        search = await search_for(pilot, app, "parcel")
         results = search.query_one(SearchResults)
         count = search.query_one("#search-status")
         await wait_for(lambda: 'result for "parcel"' in str(count.render()))
@@ -237,7 +229,7 @@ async def test_n_and_shift_n_jump_between_hits_in_a_thread_opened_from_search(de
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
         older, newer = [m.id for m in await desk.messages("ana") if "rder" in (m.text or "")]
-        await _search(pilot, app, "order")
+        await search_for(pilot, app, "order")
         await pilot.press("enter")  # the newest hit first
         log = screen.log_widget
         await wait_for(lambda: log.selected is not None and log.selected.id == newer)
@@ -260,7 +252,7 @@ async def test_search_labels_notes_pages_past_100_and_fits_80_columns(desk: Desk
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24)) as pilot:
         await inbox_ready(app)
-        search = await _search(pilot, app, "refund")
+        search = await search_for(pilot, app, "refund")
         assert len(search.hits) == 100
         assert all(hit.message_kind == MessageKind.note for hit in search.hits)
         text = screen_text(app)

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 from textual.widgets._toast import Toast
 
-from tests.tui.backend_fixtures import CUSTOMERS, inbox_ready, open_thread, screen_text, wait_for
+from tests.tui.backend_fixtures import (
+    CUSTOMERS,
+    inbox_ready,
+    open_thread,
+    screen_text,
+    search_for,
+    wait_for,
+)
 
 
 def visible(widget) -> object:  # noqa: ANN001 - any mounted widget
@@ -153,7 +160,6 @@ async def test_news_of_a_message_waits_off_the_search_and_reports_screens(desk):
     table cells. News of a customer's message waits until the inbox is back (the list
     shows it meanwhile); then it shows."""
     from tests.tui.test_reports_screen import open_reports
-    from tui.screens.search import SearchScreen
 
     async def news_reached_the_app() -> None:
         newest = (await desk.store.event_bounds())[1]
@@ -164,11 +170,7 @@ async def test_news_of_a_message_waits_off_the_search_and_reports_screens(desk):
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await inbox_ready(app)
-        await pilot.press("slash")
-        await wait_for(lambda: isinstance(app.screen, SearchScreen))
-        search = app.screen
-        await pilot.press(*"order", "enter")
-        await wait_for(lambda: len(search.hits) > 0)
+        await search_for(pilot, app, "order")
         await desk.customer_writes("ben", "Are you there?")
         await news_reached_the_app()
         assert "New message" not in screen_text(app), screen_text(app)
@@ -224,17 +226,13 @@ async def test_the_list_has_its_rows_back_once_a_toast_raised_in_a_thread_is_gon
 async def test_a_search_hit_keeps_to_its_two_lines(desk, size):
     """A long snippet (or subject) is cut at the edge with an ellipsis: it never wraps to
     column 0 under the next row, where it reads as a hit of its own."""
-    from tui.screens.search import SearchScreen
 
     long_text = "needle " + " ".join(f"filler{n}" for n in range(60)) + " tailword"
     await desk.customer_writes("ben", long_text)
     app = desk.make_app(desk.agent_token)
     async with app.run_test(size=size) as pilot:
         await inbox_ready(app)
-        await pilot.press("slash")
-        await wait_for(lambda: isinstance(app.screen, SearchScreen))
-        search = app.screen
-        await pilot.press(*"needle", "enter")
+        search = await search_for(pilot, app, "needle")
         await wait_for(lambda: len(search.hits) == 1 and "filler" in screen_text(app))
         await pilot.pause()
         shown = screen_text(app)
