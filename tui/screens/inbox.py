@@ -1299,7 +1299,14 @@ class InboxScreen(Screen[None]):
         assert client is not None
         if len(ticket_ids) > 1 and "threads)" not in done:
             done += f" ({len(ticket_ids)} threads)"
-        undo = TicketUndo.before(self._known_tickets(ticket_ids), update, done, self.tapp.clock())
+        under_cursor = self.threads.current
+        undo = TicketUndo.before(
+            self._known_tickets(ticket_ids),
+            update,
+            done,
+            self.tapp.clock(),
+            under_cursor.id if under_cursor and under_cursor.ticket.id in ticket_ids else None,
+        )
         try:
             if len(ticket_ids) == 1 and not self.threads.selected:
                 ticket = await client.update_ticket(ticket_ids[0], update)
@@ -1335,6 +1342,8 @@ class InboxScreen(Screen[None]):
             except ApiError as exc:
                 self.notify(exc.message, title="Not undone", severity="error", markup=False)
                 return
+        if undo.cursor_thread_id is not None:  # where the agent was
+            self.threads.return_to(undo.cursor_thread_id)
         self.notify(f"Undone: {undo.label}", markup=False)
 
     def action_assign(self) -> None:
