@@ -106,7 +106,8 @@ class PromptDialog(ModalScreen[str | None]):
 
 class MessageDetailsDialog(ModalScreen[None]):
     """``m``: numbers, WhatsApp id and delivery times of one message; for an e-mail, its
-    Message-ID and whole text (the thread folds the quoted history away)."""
+    envelope (Message-ID, addresses, the receiving server's checks) and whole text (the
+    thread folds the quoted history away)."""
 
     BINDINGS = [Binding("escape,q,m,enter", "close", "Close", id="details.close", tooltip="Close")]
     DEFAULT_CSS = "MessageDetailsDialog {" + DIALOG_CSS + "}"
@@ -123,14 +124,11 @@ class MessageDetailsDialog(ModalScreen[None]):
             ("message id", m.id),
             ("kind", m.kind.value),
             ("direction", "inbound" if m.direction.value == "in" else "outbound"),
-            ("from", m.from_number or "—"),
-            ("to", m.to_number or "—"),
-            ("WhatsApp id", m.wamid or "—"),
-            ("status", delivery_label(m.status)),
-            ("created", full_time(m.created_at)),
-            ("sent", full_time(m.sent_at)),
-            ("delivered", full_time(m.delivered_at)),
-            ("read", full_time(m.read_at)),
+            *(
+                self._email_rows()
+                if m.channel_type == schemas.ChannelType.email
+                else self._whatsapp_rows()
+            ),
         ]
         if m.failed_at or m.error_message:
             rows.append(("failed", full_time(m.failed_at)))
@@ -144,10 +142,6 @@ class MessageDetailsDialog(ModalScreen[None]):
         if m.unsupported_reason:
             rows.append(("unsupported", m.unsupported_reason))
         source = self.email
-        if isinstance(source, schemas.EmailSource):
-            rows.append(("Message-ID", source.header_id))
-            if source.in_reply_to:
-                rows.append(("In-Reply-To", source.in_reply_to))
         for label, value in rows:
             out.append(f"{label:<13}", "dim")
             out.append_text(one_line(value))
@@ -162,6 +156,53 @@ class MessageDetailsDialog(ModalScreen[None]):
             yield Static(Text("Message details"), classes="dialog-title")
             with VerticalScroll():
                 yield Static(out, markup=False)
+
+    def _whatsapp_rows(self) -> list[tuple[str, object]]:
+        m = self.message
+        rows: list[tuple[str, object]] = [
+            ("from", m.from_number or "—"),
+            ("to", m.to_number or "—"),
+            ("WhatsApp id", m.wamid or "—"),
+            ("status", delivery_label(m.status)),
+            ("created", full_time(m.created_at)),
+            ("sent", full_time(m.sent_at)),
+            ("delivered", full_time(m.delivered_at)),
+            ("read", full_time(m.read_at)),
+        ]
+        return rows
+
+    def _email_rows(self) -> list[tuple[str, object]]:
+        """A mail has no WhatsApp id, phone numbers, nor delivered and read times: its
+        envelope instead (the Message-ID comes with its whole text)."""
+        m = self.message
+        email = m.email or schemas.EmailDetails()
+        rows: list[tuple[str, object]] = []
+        source = self.email
+        if isinstance(source, schemas.EmailSource):
+            rows.append(("Message-ID", source.header_id))
+            if source.in_reply_to:
+                rows.append(("In-Reply-To", source.in_reply_to))
+        if email.subject is not None:
+            rows.append(("subject", email.subject or "(no subject)"))
+        for label, addresses in (("from", [email.sender] if email.sender else []),
+                                 ("to", email.to), ("cc", email.cc)):  # fmt: skip
+            if addresses:
+                rows.append((label, ", ".join(addresses)))
+        auth = email.auth
+        checks = (("SPF", auth.spf), ("DKIM", auth.dkim), ("DMARC", auth.dmarc)) if auth else ()
+        verdicts = [f"{name} {verdict}" for name, verdict in checks if verdict]
+        if verdicts:
+            rows.append(("checks", " · ".join(verdicts)))
+        if email.attachments:
+            rows.append(("attachments", email.attachments))
+        if email.left_out:
+            rows.append(("left out", ", ".join(email.left_out)))
+        if m.status is not None:
+            rows.append(("status", delivery_label(m.status)))
+        rows.append(("created", full_time(m.created_at)))
+        if m.sent_at is not None:
+            rows.append(("sent", full_time(m.sent_at)))
+        return rows
 
     def action_close(self) -> None:
         self.dismiss(None)
