@@ -914,3 +914,32 @@ async def test_undoing_a_close_puts_the_cursor_back_on_the_thread(desk: Desk):
         await wait_for(
             lambda: screen.threads.current is not None and screen.threads.current.id == ben
         )
+
+
+async def test_the_assign_picker_puts_the_agents_who_read_the_contacts_language_first(desk: Desk):
+    """Ana writes from Spain (she reads es first): Bob, whose skills say he reads Spanish
+    (``lang:es``), leads the assign picker though Ada has fewer open tickets (the order
+    before the contact's languages). For Eve (nothing says she reads Spanish) the order
+    stays; the current owner is marked."""
+    from tui.dialogs.picker import FuzzyPicker
+
+    ada, bob = desk.backend.admin, desk.backend.agent
+    assert "lang:es" in bob.skills and "lang:es" not in ada.skills
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["eve"])
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        picker = app.screen
+        assert [item.value for item in picker.items][:2] == [ada.id, bob.id]
+        assert "Ada Admin (current)" in picker.items[0].label.plain
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        picker = app.screen
+        await wait_for(lambda: picker.items[0].value == bob.id)
+        assert picker.items[1].value == ada.id
+        assert picker.highlighted_item is not None and picker.highlighted_item.value == bob.id

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.signal import Signal
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, OptionList, Static
 
 from backend import schemas
 from backend.schemas import Agent, Availability, TicketPriority
@@ -224,10 +224,13 @@ def owner_picker(
     title: str = "Assign owner",
     current: int | None = None,
     live: Signal[Any] | None = None,
-) -> FuzzyPicker[int]:
+    languages: list[str] | None = None,
+) -> OwnerPicker:
     """Result: an agent id, or ``UNASSIGN``. The agents (with their open counts) are read
-    again on every ``live`` signal while the picker is open."""
-    return OwnerPicker(title, agents, current=current, live=live)
+    again on every ``live`` signal while the picker is open. ``languages``: the contact's
+    (``Contact.languages``, best first): the agents who read them come first; ``None``
+    while not known (``OwnerPicker.read_by`` gives them later)."""
+    return OwnerPicker(title, agents, current=current, live=live, languages=languages or [])
 
 
 class OwnerPicker(FuzzyPicker[int]):
@@ -240,11 +243,15 @@ class OwnerPicker(FuzzyPicker[int]):
         *,
         current: int | None,
         live: Signal[Any] | None,
+        languages: list[str],
     ) -> None:
         self.current = current
         self.agents = agents
         self.live = live
-        super().__init__(title, _owner_items(agents(), current), placeholder="type an agent's name")
+        self.languages = languages
+        super().__init__(
+            title, _owner_items(agents(), current, languages), placeholder="type an agent's name"
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -256,16 +263,55 @@ class OwnerPicker(FuzzyPicker[int]):
             self.live.unsubscribe(self)
 
     def _on_live(self, _event: object) -> None:
-        items = _owner_items(self.agents(), self.current)
+        items = _owner_items(self.agents(), self.current, self.languages)
         if [item.label for item in items] != [item.label for item in self.items]:
             self.set_items(items)
 
+    def read_by(self, languages: list[str]) -> None:
+        """The contact's languages, known once the picker is open: the agents who read them
+        go first, and the highlight with the first unless the agent moved it or typed."""
+        if languages == self.languages:
+            return
+        untouched = not self.query_one("#picker-input", Input).value and (
+            self.query_one("#picker-options", OptionList).highlighted in (None, 0)
+        )
+        self.languages = languages
+        self.set_items(_owner_items(self.agents(), self.current, languages))
+        if untouched:
+            self.query_one("#picker-options", OptionList).highlighted = 0
+            self._show_detail()
 
-def _owner_items(agents: list[Agent], current: int | None) -> list[PickItem[int]]:
+
+def reads_rank(skills: list[str], languages: list[str]) -> int:
+    """Where an agent stands for a contact who reads ``languages`` (best first, WhatsApp
+    codes such as ``es_ES``, ``es``): the place of the first one the agent reads (a
+    ``lang:es`` skill reads ``es`` and every ``es_XX``); last when none."""
+    read = {
+        skill.split(":", 1)[1].strip().lower().replace("-", "_").split("_", 1)[0]
+        for skill in skills
+        if skill.lower().startswith("lang:")
+    }
+    for place, code in enumerate(languages):
+        if code.lower().split("_", 1)[0] in read:
+            return place
+    return len(languages)
+
+
+def _owner_items(
+    agents: list[Agent], current: int | None, languages: list[str]
+) -> list[PickItem[int]]:
     items: list[PickItem[int]] = []
     order = {Availability.available: 0, Availability.away: 1, Availability.offline: 2}
+    # the reachable agents who read the contact's language first; offline ones stay last
     for agent in sorted(
-        agents, key=lambda a: (order.get(a.availability, 3), a.open_tickets, a.name.lower())
+        agents,
+        key=lambda a: (
+            a.availability == Availability.offline,
+            reads_rank(a.skills, languages),
+            order.get(a.availability, 3),
+            a.open_tickets,
+            a.name.lower(),
+        ),
     ):
         label = Text()
         mark = AVAILABILITY_MARK.get(agent.availability)
