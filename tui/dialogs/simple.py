@@ -163,13 +163,17 @@ class MessageDetailsDialog(ModalScreen[None]):
             ("from", m.from_number or "—"),
             ("to", m.to_number or "—"),
             ("WhatsApp id", m.wamid or "—"),
+        ]
+        if m.direction == schemas.Direction.inbound:  # never sent, delivered or read by us
+            return [*rows, ("created", full_time(m.created_at))]
+        return [
+            *rows,
             ("status", delivery_label(m.status)),
             ("created", full_time(m.created_at)),
             ("sent", full_time(m.sent_at)),
             ("delivered", full_time(m.delivered_at)),
             ("read", full_time(m.read_at)),
         ]
-        return rows
 
     def _email_rows(self) -> list[tuple[str, object]]:
         """A mail has no WhatsApp id, phone numbers, nor delivered and read times: its
