@@ -56,6 +56,7 @@ from backend.schemas import (
     View,
     ViewCounts,
 )
+from tui import glyphs
 from tui.budget import BudgetFollower
 from tui.client import ApiClient, ApiError, ConnState, LiveEvent, LiveStream, ViewsChanged
 from tui.commands import TtydeskCommands
@@ -123,7 +124,7 @@ class StartScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.message = "Connecting…"
+        self.message = f"Connecting{glyphs.glyphs().ellipsis}"
         self.error = False
 
     def compose(self) -> ComposeResult:
@@ -349,7 +350,7 @@ class TtydeskApp(App[int]):
             assert self.settings.server and self.settings.token
             self.client = ApiClient(self.settings.server, self.settings.token)
         client = self.client
-        self._start_message(f"Connecting to {client.server}…")
+        self._start_message(f"Connecting to {client.server}{glyphs.glyphs().ellipsis}")
         # the first frame needs the agent, the agents (owner names), the views with their
         # counts and the first page of the first view: asked for together, the rest after
         first_page = asyncio.ensure_future(
@@ -916,8 +917,6 @@ def run(
     except ConfigError as exc:
         print(f"ttydesk: {exc}", file=sys.stderr)
         return 2
-    from tui import glyphs
-
     glyphs.use(
         {"ascii": glyphs.ASCII, "unicode": glyphs.UNICODE}.get(
             settings.glyphs or "", glyphs.for_locale()

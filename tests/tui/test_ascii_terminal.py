@@ -32,7 +32,7 @@ def test_a_cut_reads_as_cut_not_as_a_full_stop():
 
 async def test_cut_texts_and_scrollbars_in_ascii(desk):
     """The thread list's preview and the thread's header cut a long text with a mark that
-    reads as cut; a scrollbar is whole cells (its ends in eighths of a cell, "▁▂▃", were
+    reads as cut, words that go on ("Write a reply…") end with "..."; a scrollbar is whole cells (its ends in eighths of a cell, "▁▂▃", were
     "_" in ASCII: stray underscores beside the text)."""
     order = "HF-PO-881234567 " + " ".join(f"line {n} of the order details" for n in range(60))
     await desk.customer_writes("ana", order)
@@ -47,6 +47,8 @@ async def test_cut_texts_and_scrollbars_in_ascii(desk):
             assert preview.rstrip().endswith("~"), preview
             await open_thread(pilot, screen, desk.ids["ana"])
             await wait_for(lambda: "line 19" in screen_text(app))
+            # words that go on say so with three dots, not a cut's "~"
+            assert "Write a reply...  (ctrl+s send" in to_ascii(screen_text(app))
             log = screen.log_widget
             assert log.max_scroll_y > 0  # the message log scrolls: its scrollbar is drawn
             for y in range(log.max_scroll_y + 1):

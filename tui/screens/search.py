@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from backend.schemas import MessageKind, SearchHit, TicketStatus
 from tui.client import ApiError
+from tui.glyphs import glyphs
 from tui.search_state import SearchState
 from tui.text import age, one_line
 from tui.widgets.footer import KeyFooter
@@ -148,7 +149,7 @@ class SearchScreen(Screen[SearchHit | None]):
             return
         view = self.query_one("#search-view", Select).value
         state = self.query_one("#search-status-filter", Select).value
-        status.update(Text("Searching…"))
+        status.update(Text(f"Searching{glyphs().ellipsis}"))
         client: Any = self.app.client  # type: ignore[attr-defined]
         try:
             page = await client.search(

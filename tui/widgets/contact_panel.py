@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from backend.schemas import Thread, TimelineEntry
+from tui.glyphs import glyphs
 from tui.text import clock, inert, one_line
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def contact_text(contact: ContactDetail | None, thread: Thread | None) -> Text:
         if thread is None:
             return Text("No thread open.", style="dim")
         out.append_text(one_line(thread.contact.name, "bold"))
-        out.append("\nloading contact…", "dim")
+        out.append(f"\nloading contact{glyphs().ellipsis}", "dim")
         return out
     out.append_text(one_line(contact.name, "bold"))
     out.append("\n")

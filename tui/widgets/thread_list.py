@@ -549,7 +549,9 @@ class ThreadList(ScrollView, can_focus=True):
                     Text("  No threads in this view.", style=styles["dim"]), width, base
                 )
             if index == 0 and sub == 0 and self.total is None:
-                return self._strip(Text("  Loading…", style=styles["placeholder"]), width, base)
+                return self._strip(
+                    Text(f"  Loading{glyphs().ellipsis}", style=styles["placeholder"]), width, base
+                )
             return Strip.blank(width, base)
         thread = self.thread_at(index)
         style = base
