@@ -61,7 +61,7 @@ from tui.budget import BudgetFollower
 from tui.client import ApiClient, ApiError, ConnState, LiveEvent, LiveStream, ViewsChanged
 from tui.commands import TtydeskCommands
 from tui.config import Settings, save_settings
-from tui.text import one_line
+from tui.text import cut, one_line
 from tui.widgets.footer import KeyFooter
 from tui.widgets.scrollbar import GlyphScrollBarRender
 from tui.widgets.thread_list import ThreadList
@@ -698,7 +698,7 @@ class TtydeskApp(App[int]):
 
         who = thread.contact.name if thread else "a contact"
         title = one_line(f"{NEWS_TITLE} {who}").plain
-        body = one_line(preview(message)).plain[:140]
+        body = cut(one_line(preview(message)).plain, 140)
         if isinstance(self.screen, InboxScreen):
             self.notify(body, title=title, markup=False, timeout=6)
         else:  # search results, reports… fill the screen: a toast would cover them

@@ -12,6 +12,8 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from tui.text import cut
+
 
 class TtydeskCommands(Provider):
     def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
@@ -58,7 +60,7 @@ class TtydeskCommands(Provider):
         for thread in reversed(list(getattr(app, "recent", {}).values())):
             commands.append(
                 (
-                    f"thread: {thread.contact.name} — {thread.ticket.subject[:40]}",
+                    f"thread: {thread.contact.name} — {cut(thread.ticket.subject, 40)}",
                     "Open a recent thread",
                     partial(app.open_thread_in_inbox, thread),
                 )

@@ -943,3 +943,41 @@ async def test_the_assign_picker_puts_the_agents_who_read_the_contacts_language_
         await wait_for(lambda: picker.items[0].value == bob.id)
         assert picker.items[1].value == ada.id
         assert picker.highlighted_item is not None and picker.highlighted_item.value == bob.id
+
+
+async def test_a_text_cut_to_a_length_says_it_was_cut(desk: Desk):
+    """A subject cut to fit the palette's thread hit, the search hit's line or an owner's
+    first name cut to the list's column ends with "…": "todav" or "HF-PO-88" read as the
+    whole word, the whole order number."""
+    from textual.command import CommandPalette
+
+    from backend import schemas
+
+    subject = "Order HF-PO-88123456 has not arrived and nobody answers the phone todavía"
+    await desk.store.write(
+        lambda tx: tx.execute(
+            "UPDATE tickets SET subject = ? WHERE id = ?", (subject, desk.tickets["ana"])
+        )
+    )
+    made = await desk.store.create_agent(schemas.AgentCreate(name="Maximiliana Ortega"))
+    await desk.call("PATCH", f"/tickets/{desk.tickets['chen']}", json={"owner_id": made.agent.id})
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await inbox_ready(app)
+        await wait_for(lambda: "Maximilia" in screen_text(app))
+        (row,) = [line for line in screen_text(app).splitlines() if "Maximilia" in line]
+        assert "Maximilia…" in row, row
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("ctrl+p")
+        await wait_for(lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"thread")
+        await wait_for(lambda: "thread: Ana" in screen_text(app))
+        (hit,) = [line for line in screen_text(app).splitlines() if "thread: Ana" in line]
+        assert "HF-PO-88123456 has not arrived an…" in hit, hit
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        search = await search_for(pilot, app, "arrived")
+        await wait_for(lambda: "Ana García" in screen_text(app))
+        top = next(line for line in screen_text(app).splitlines() if "Ana García" in line)
+        assert subject[:59] + "…" in top, top
+        assert search is app.screen

@@ -42,7 +42,7 @@ from textual.timer import Timer
 from backend.schemas import ChannelType, Direction, Thread, TicketPriority, TicketStatus
 from tui.client import ApiError
 from tui.glyphs import Glyphs, glyphs
-from tui.text import age, countdown, one_line
+from tui.text import age, countdown, cut, one_line
 from tui.thread_pages import (
     RELOAD_DELAY,
     RETRY_SECONDS,
@@ -636,7 +636,7 @@ class ThreadList(ScrollView, can_focus=True):
             right = Text()
             right.append(PRIORITY_MARK.get(ticket.priority, "  "), styles["urgent"])
             right.append(f"{session:>6} ", styles["expired"] if left is None else dim)
-            right.append(f"{owner[:10]:>10} ", dim)
+            right.append(f"{cut(owner, 10):>10} ", dim)
             right.append(f"{age(thread.last_message_at, now):>4}", dim)
             room = max(4, look.width - len(row) - len(right) - 1)
             name.truncate(room, overflow="ellipsis", pad=True)
