@@ -76,6 +76,15 @@ FIRST_VIEW = "builtin:all_open"
 ScrollBar.renderer = GlyphScrollBarRender  # whole cells in ASCII (see there)
 
 
+def _ascii_palette_mark(screen: Screen) -> None:
+    """The palette's magnifier emoji before what is typed would be "??" in ASCII."""
+    from textual.command import CommandPalette, SearchIcon
+
+    if isinstance(screen, CommandPalette):
+        for icon in screen.query(SearchIcon):
+            icon.icon = ">"
+
+
 def counted_for_someone_else(view: View, me: Agent | None) -> bool:
     """A pushed count reads "me" as the view's owner: for a view shared with "owner is me"
     it is the owner's count, not this agent's."""
@@ -272,6 +281,8 @@ class TtydeskApp(App[int]):
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.screen_change_signal.subscribe(self, self._release_held_toasts)
+        if glyphs.glyphs() is glyphs.ASCII:
+            self.screen_change_signal.subscribe(self, _ascii_palette_mark)
         if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
             self.set_interval(1.0, self._leave_a_terminal_that_hung_up)
         if self.client is None and not self.settings.complete:

@@ -58,3 +58,23 @@ async def test_cut_texts_and_scrollbars_in_ascii(desk):
                 assert "_" not in shown, shown
     finally:
         glyphs.use(glyphs.UNICODE)
+
+
+async def test_the_palettes_search_mark_is_ascii(desk):
+    """Textual's palette draws a magnifier emoji before what is typed: "??" in ASCII, as if
+    something were broken. There it is ">"."""
+    from textual.command import CommandPalette
+
+    glyphs.use(glyphs.ASCII)
+    try:
+        app = desk.make_app(desk.admin_token)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await inbox_ready(app)
+            await pilot.press("ctrl+p")
+            await wait_for(lambda: isinstance(app.screen, CommandPalette))
+            await pilot.press(*"close")
+            await wait_for(lambda: "Close the ticket" in screen_text(app))
+            typed = next(line for line in screen_text(app).splitlines() if "close" in line)
+            assert to_ascii(typed).split()[0] == ">", typed
+    finally:
+        glyphs.use(glyphs.UNICODE)
