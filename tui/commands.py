@@ -37,12 +37,16 @@ class TtydeskCommands(Provider):
                 if not app._check_action_state(binding.action, node):
                     continue
                 seen.add(binding.action)
-                help_text = binding.tooltip or binding.description
+                name, help_text = binding.description, binding.tooltip or binding.description
+                # what the key does now, as the footer names it ("By WhatsApp" once the
+                # reply goes by e-mail): the tooltip describes the other way
+                describe = getattr(node, "footer_description", None)
+                now = describe(binding.action) if describe is not None else None
+                if now:
+                    name = help_text = now
                 if key in active and active[key].binding is binding:
                     help_text += f" ({binding.key_display or app.get_key_display(binding)})"
-                commands.append(
-                    (binding.description, help_text, partial(_run, node, binding.action))
-                )
+                commands.append((name, help_text, partial(_run, node, binding.action)))
         views = getattr(app, "views", [])
         for number, view in enumerate(views, 1):
             key = f" ({number})" if number <= 9 else ""

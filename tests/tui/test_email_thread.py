@@ -371,3 +371,50 @@ def details_text(app) -> str:  # noqa: ANN001 - a TtydeskApp
     return "\n".join(
         str(getattr(static.content, "plain", static.content)) for static in app.screen.query(Static)
     )
+
+
+async def test_the_palette_offers_the_channel_switch_as_the_footer_names_it(tmp_path: Path):
+    """Replying by e-mail, alt+e goes back to WhatsApp: the footer says "By WhatsApp", and
+    the palette finds it under that name too (and Subject/Cc beside it)."""
+    from textual.command import CommandPalette
+
+    from tests.backend.seed import seed_thread
+
+    backend = LiveBackend(tmp_path, overrides={"email": {"addresses": [SUPPORT]}})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        chat = await seed_thread(backend.store, name="Lucía", phone="+34611111111", text="Hola")
+        async with backend.client(backend.admin_token) as client:
+            await client.patch(f"/api/v1/contacts/{chat.contact.id}", json={"email": CUSTOMER})
+        app = make_app(backend.url, backend.agent_token)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await inbox_ready(app)
+            await open_thread(pilot, screen, chat.id)
+            await pilot.press("r")
+            await wait_for(lambda: screen.composer.email_address == CUSTOMER)
+
+            async def palette_finds(typed: str) -> str:
+                await pilot.press("ctrl+p")
+                await wait_for(lambda: isinstance(app.screen, CommandPalette))
+                await pilot.press(*typed)
+                await wait_for(
+                    lambda: "No matches" in screen_text(app) or "(alt+" in screen_text(app)
+                )
+                # the palette's lines: above its bottom edge (the footer says its own)
+                lines = screen_text(app).splitlines()
+                shown = "\n".join(lines[: next(i for i, ln in enumerate(lines) if "▁▁▁" in ln)])
+                await pilot.press("escape")
+                await wait_for(lambda: app.screen is screen)
+                return shown
+
+            shown = await palette_finds("by e")
+            assert "By e-mail" in shown and "(alt+e)" in shown, shown
+            await terminal_alt_key(pilot, "e")
+            await wait_for(lambda: f"Reply by e-mail to {CUSTOMER}" in screen_text(app))
+            shown = await palette_finds("by wh")
+            assert "By WhatsApp" in shown and "(alt+e)" in shown, shown
+            shown = await palette_finds("subject")
+            assert "Subject/Cc" in shown and "(alt+s)" in shown, shown
+    finally:
+        await backend.stop()
