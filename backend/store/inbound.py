@@ -41,6 +41,7 @@ COUNTER_DROPPED_UNKNOWN = "webhook.dropped_unknown_number"
 COUNTER_DROPPED_BEFORE = "webhook.dropped_before_connection"
 COUNTER_DUPLICATE = "webhook.duplicate"
 COUNTER_REACTION_NO_TARGET = "webhook.reaction_without_target"
+COUNTER_REVOKE_NO_TARGET = "webhook.revoke_without_target"
 
 
 def bump(tx: Tx, name: str) -> None:
@@ -179,8 +180,8 @@ def _same_identity(identity: Sequence[Any], sender: Sender) -> bool:
 def seen_inbound(tx: Tx, record: InboundRecord, admission: Admission) -> bool:
     if admission.stored:
         return True
-    if record.reaction_target is None and record.identity_change is None:
-        return False  # only reactions and identity changes leave a receipt instead of a row
+    if record.reaction_target is None and record.identity_change is None and not record.revokes:
+        return False  # only these (reactions…) may leave a receipt instead of a row
     return (
         tx.one(
             "SELECT 1 FROM status_receipts WHERE wamid = ? AND status = ?",
@@ -208,6 +209,7 @@ def ingest_inbound(
         record.reaction_target is None
         and record.reaction_emoji is None
         and record.identity_change is None
+        and record.revokes is None
         and (record.sender.user_id or record.sender.parent_user_id or record.sender.wa_id)
     )
     admission = admit(
@@ -222,6 +224,8 @@ def ingest_inbound(
         return _react(tx, record)
     if record.identity_change is not None:
         return _change_identity(tx, record, record.identity_change)
+    if record.revokes:
+        return _revoke(tx, record, record.revokes)
     return _store_message(
         tx,
         record,
@@ -257,6 +261,40 @@ def _react(tx: Tx, record: InboundRecord) -> IngestResult:
         message_id=applied.message_id,
         thread_id=applied.thread_id,
     )
+
+
+# ------------------------------------------------------------------ deletions
+
+
+def _revoke(tx: Tx, record: InboundRecord, target_wamid: str) -> IngestResult:
+    """A customer deleted one of their messages: an event line under it in its thread
+    (whatever that thread's state: the line belongs with the message). A deletion of a
+    message never stored has nothing to show: counted, no conversation opened for it."""
+    target = tx.one(
+        "SELECT id, thread_id FROM messages WHERE wamid = ? AND direction = ?",
+        (target_wamid, schemas.Direction.inbound.value),
+    )
+    if target is None:
+        _receipt(tx, record.wamid)
+        bump(tx, COUNTER_REVOKE_NO_TARGET)
+        return IngestResult(Outcome.revoke_without_target)
+    message_id = conv.insert_message(
+        tx,
+        thread_id=target[1],
+        direction=schemas.Direction.inbound,
+        kind=schemas.MessageKind.event,
+        text=record.text,
+        wamid=record.wamid,
+        reply_to_id=target[0],
+        reply_to_wamid=target_wamid,
+        content=record.content,
+        from_number=record.sender.wa_id or record.sender.user_id,
+        raw=record.raw,
+        at=record.at,
+    )
+    conv.emit_message_snapshot(tx, message_id, created=True)
+    conv.emit_thread_snapshot(tx, target[1])
+    return IngestResult(Outcome.stored, message_id=message_id, thread_id=target[1])
 
 
 # ------------------------------------------------------------------ identity changes
