@@ -465,8 +465,14 @@ def _merge_later_self(tx: Tx, later: int, survivor: int) -> None:
         parse_dt(row[4]),
     )
     moved = [row[0] for row in tx.all("SELECT id FROM threads WHERE contact_id = ?", (later,))]
-    for table in ("threads", "tickets"):
+    for table in ("threads", "tickets", "usage_records"):
         tx.execute(f"UPDATE {table} SET contact_id = ? WHERE contact_id = ?", (survivor, later))
+    tx.execute(
+        "INSERT OR IGNORE INTO associations (contact_id, object_type, object_id) "
+        "SELECT ?, object_type, object_id FROM associations WHERE contact_id = ?",
+        (survivor, later),
+    )
+    tx.execute("DELETE FROM associations WHERE contact_id = ?", (later,))
     # two open conversations on one number now (each had one): both marked for review,
     # as when a sender matches several contacts (SPEC §3); the next message joins the newest
     tx.execute(

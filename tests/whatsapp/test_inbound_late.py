@@ -240,7 +240,7 @@ async def test_a_late_message_from_the_middle_number_finds_the_customer(backend,
 
 
 async def test_a_message_from_the_new_number_before_its_change_arrives_is_the_customer(
-    backend, meta
+    backend, meta, agent
 ):
     await deliver(meta, p.text("hello", at=AT))
     # written from the new number, delivered before the change that announces it
@@ -257,3 +257,5 @@ async def test_a_message_from_the_new_number_before_its_change_arrives_is_the_cu
     # both conversations are the customer's now, marked for an agent to look at
     tickets = await rows(backend, "SELECT contact_id, needs_review FROM tickets ORDER BY id")
     assert tickets == [{"contact_id": customer["id"], "needs_review": 1}] * 2
+    detail = (await agent.get(f"/api/v1/contacts/{customer['id']}")).json()
+    assert len(detail["tickets"]) == 2  # the contact panel lists both
