@@ -16,6 +16,7 @@ The record is read by the channel (``backend/email``): the store knows nothing o
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Sequence
 
 from backend import schemas
@@ -165,8 +166,40 @@ def remove_mailbox(tx: Tx, mailbox_id: int, actor_id: int | None = None) -> Mail
 # ------------------------------------------------------------------ received mail
 
 
+def _header_id(tx: Tx, record: EmailRecord) -> str | None:
+    """The Message-ID to keep the mail under, or None when it is stored already. A
+    redelivery repeats the sender, subject and words; a different mail under a reused
+    Message-ID (a web form's or a scanner's, which give every mail the same) does not, and
+    is kept under that id with a fingerprint of its own added, so it is not lost."""
+    header_id = record.message_id
+    seen = tx.one(
+        "SELECT em.from_address, em.subject, em.full_text, m.direction FROM email_messages em "
+        "JOIN messages m ON m.id = em.message_id WHERE em.header_id = ?",
+        (header_id,),
+    )
+    if seen is None:
+        return header_id
+    fingerprint = (record.sender.lower(), record.subject, record.full_text)
+    if (
+        seen[3] == schemas.Direction.outbound
+        or ((seen[0] or "").lower(), *seen[1:3]) == fingerprint
+    ):
+        return None  # stored already, or one of ours come back (a mail loop): never a ticket
+    digest = hashlib.sha256(
+        "\n".join((record.sender.lower(), record.subject, record.full_text or "")).encode(
+            "utf-8", "replace"
+        )
+    ).hexdigest()[:24]
+    local, at, domain = header_id.strip("<>").rpartition("@")
+    unique = f"<{local}.{digest}@{domain}>" if at else f"<{domain}.{digest}>"
+    if tx.one("SELECT 1 FROM email_messages WHERE header_id = ?", (unique,)):
+        return None
+    return unique
+
+
 def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = ()) -> IngestResult:
-    if tx.one("SELECT 1 FROM email_messages WHERE header_id = ?", (record.message_id,)):
+    header_id = _header_id(tx, record)
+    if header_id is None:
         conv.bump_counter(tx, COUNTER_DUPLICATE)
         return IngestResult(Outcome.duplicate)
     if record.bounced_message_id is not None or record.automatic == "bounce":
@@ -231,7 +264,7 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
         {
             "message_id": message_id,
             "thread_id": thread.thread_id,
-            "header_id": record.message_id,
+            "header_id": header_id,
             "subject": record.subject,
             "from_address": record.sender,
             "to_addresses": dumps(list(record.to)),
