@@ -34,6 +34,7 @@ from textual.css.query import NoMatches
 from textual.notifications import Notification, Notify
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.scrollbar import ScrollBar
 from textual.signal import Signal
 from textual.widgets import Input, Static, TextArea
 from textual.widgets._toast import ToastRack
@@ -61,6 +62,7 @@ from tui.commands import TtydeskCommands
 from tui.config import Settings, save_settings
 from tui.text import one_line
 from tui.widgets.footer import KeyFooter
+from tui.widgets.scrollbar import GlyphScrollBarRender
 from tui.widgets.thread_list import ThreadList
 
 if TYPE_CHECKING:
@@ -69,6 +71,8 @@ if TYPE_CHECKING:
 MINE_VIEW = "builtin:mine"  # "Assigned to me": its count is the agent's own
 # the view the inbox opens on: the server lists the built-in views first, this one first
 FIRST_VIEW = "builtin:all_open"
+
+ScrollBar.renderer = GlyphScrollBarRender  # whole cells in ASCII (see there)
 
 
 def counted_for_someone_else(view: View, me: Agent | None) -> bool:

@@ -598,7 +598,26 @@ def _add_to_thread(
         conv.preview_of(record.kind, record.text, record.caption),
         _session_renewal(at, thread.session_expires_at),
     )
-    conv.emit_message_snapshot(tx, message_id, created=True)
+    if record.content:
+        conv.emit_message_snapshot(tx, message_id, created=True)
+    else:  # a plain message's frame, made from what was just inserted, not read back
+        conv.emit_added_message(
+            tx,
+            message_id,
+            conv.added_message_json(
+                message_id,
+                thread_id=thread_id,
+                kind=record.kind,
+                text=record.text,
+                wamid=record.wamid,
+                forwarded=record.forwarded,
+                unsupported_reason=record.unsupported_reason,
+                quarantine_rule=record.quarantine_rule,
+                from_number=sender.wa_id or sender.user_id,
+                to_number=business_number,
+                created_at=at_iso,
+            ),
+        )
     conv.emit_thread_snapshot(tx, thread_id)
     return IngestResult(Outcome.stored, message_id=message_id, thread_id=thread_id)
 

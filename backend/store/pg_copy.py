@@ -3,7 +3,8 @@
 
 Both must be at the same schema version (each engine's migrations applied). Every table is
 copied as it is, ids included, parents before children (foreign keys), with ``COPY``; the
-full-text tables get their text cut and folded for PostgreSQL (``pg_search.index_text``);
+full-text tables get their text cut and folded for PostgreSQL (``pg_search.index_text``),
+and a message's row its thread (``FTS_EXTRA_COLUMNS``);
 each identity is moved past the ids copied and the event counter past the newest event,
 so what is written next continues the numbering. It runs in one transaction, checks that
 every table has as many rows as in SQLite before it commits, and changes nothing if any
@@ -21,6 +22,10 @@ from backend.store.engine import connect_sqlite
 from backend.store.pg_search import index_text
 
 FTS_TABLES = ("messages_fts", "contacts_fts", "tickets_fts")
+# what PostgreSQL's full-text rows hold beside the text, read from SQLite per row
+FTS_EXTRA_COLUMNS = {
+    "messages_fts": {"thread_id": "(SELECT thread_id FROM messages WHERE id = f.rowid)"},
+}
 # bookkeeping each engine keeps for itself
 NOT_COPIED = {"schema_migrations", "event_counter", "message_hours_counted"}  # one-row state
 
@@ -123,17 +128,20 @@ def copy_to_postgresql(sqlite_path: Path, conn: psycopg.Connection) -> dict[str,
 
 def _copy_table(sqlite: sqlite3.Connection, conn: psycopg.Connection, table: str) -> int:
     columns = _copied_columns(conn, table)
+    if table in FTS_TABLES:  # FTS5 keeps rowid hidden; PostgreSQL's rows may hold more
+        columns = ["rowid", "body", *FTS_EXTRA_COLUMNS.get(table, {})]
     listed = ", ".join(columns)
     source = f"SELECT {listed} FROM {table}"
     if table in FTS_TABLES:
-        source = f"SELECT rowid, body FROM {table}"  # FTS5 keeps rowid hidden
+        extra = "".join(f", {value}" for value in FTS_EXTRA_COLUMNS.get(table, {}).values())
+        source = f"SELECT f.rowid, f.body{extra} FROM {table} f"
     count = 0
     try:
         with conn.cursor().copy(f"COPY {table} ({listed}) FROM STDIN") as copy:
             for row in sqlite.execute(source):
                 values = tuple(row)
                 if table in FTS_TABLES:
-                    values = (values[0], index_text(values[1] or ""))
+                    values = (values[0], index_text(values[1] or ""), *values[2:])
                 copy.write_row(values)
                 count += 1
     except psycopg.Error as exc:

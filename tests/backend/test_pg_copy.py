@@ -68,9 +68,14 @@ def rows(sqlite, postgresql, table: str) -> tuple[list[tuple], list[tuple]]:
     ]
     listed = ", ".join(columns)
     source = f"SELECT {'rowid, body' if table in FTS_TABLES else listed} FROM {table}"
+    if table == "messages_fts":  # its rows name their message's thread on PostgreSQL
+        source = (
+            "SELECT f.rowid, f.body, m.thread_id FROM messages_fts f "
+            "JOIN messages m ON m.id = f.rowid"
+        )
     ours = sorted(tuple(row) for row in sqlite.execute(source))
     if table in FTS_TABLES:
-        ours = sorted((rowid, index_text(body or "")) for rowid, body in ours)
+        ours = sorted((rowid, index_text(body or ""), *more) for rowid, body, *more in ours)
     theirs = sorted(tuple(row) for row in postgresql.execute(f"SELECT {listed} FROM {table}"))
     return ours, theirs
 

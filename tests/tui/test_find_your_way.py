@@ -886,3 +886,60 @@ async def test_an_owner_filter_is_picked_from_the_agents_by_name(desk: Desk):
         await wait_for(lambda: "Bob's" in [v.name for v in app.views])
     saved = [v for v in await desk.view_list() if v.name == "Bob's"]
     assert [f.values for f in saved[0].filters] == [[str(desk.backend.agent.id)]]
+
+
+async def test_undoing_a_close_puts_the_cursor_back_on_the_thread(desk: Desk):
+    """The agent closed the thread under the cursor by mistake and pressed u: the thread
+    comes back into the list, and the cursor with it (not left on the thread that took its
+    place)."""
+    ben = desk.ids["ben"]
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        await wait_for(lambda: screen.threads.find(ben) is not None)
+        screen.threads.focus()
+        screen.threads.move_to(ben)
+        await pilot.pause()
+        await pilot.press("c")
+        await wait_for(
+            lambda: (
+                screen.threads.find(ben) is None
+                and screen.threads.current is not None
+                and screen.threads.current.id != ben
+            ),
+            timeout=10,
+        )
+        await pilot.press("u")
+        await wait_for(lambda: screen.threads.find(ben) is not None, timeout=10)
+        await wait_for(
+            lambda: screen.threads.current is not None and screen.threads.current.id == ben
+        )
+
+
+async def test_the_assign_picker_puts_the_agents_who_read_the_contacts_language_first(desk: Desk):
+    """Ana writes from Spain (she reads es first): Bob, whose skills say he reads Spanish
+    (``lang:es``), leads the assign picker though Ada has fewer open tickets (the order
+    before the contact's languages). For Eve (nothing says she reads Spanish) the order
+    stays; the current owner is marked."""
+    from tui.dialogs.picker import FuzzyPicker
+
+    ada, bob = desk.backend.admin, desk.backend.agent
+    assert "lang:es" in bob.skills and "lang:es" not in ada.skills
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["eve"])
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        picker = app.screen
+        assert [item.value for item in picker.items][:2] == [ada.id, bob.id]
+        assert "Ada Admin (current)" in picker.items[0].label.plain
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        picker = app.screen
+        await wait_for(lambda: picker.items[0].value == bob.id)
+        assert picker.items[1].value == ada.id
+        assert picker.highlighted_item is not None and picker.highlighted_item.value == bob.id

@@ -81,6 +81,7 @@ if TYPE_CHECKING:
         TicketSummary,
     )
     from tui.app import TtydeskApp
+    from tui.dialogs.simple import OwnerPicker
 
 NARROW = 130
 #: Opening a thread shows nothing new until its first page is in, for at most this long
@@ -1318,7 +1319,14 @@ class InboxScreen(Screen[None]):
         assert client is not None
         if len(ticket_ids) > 1 and "threads)" not in done:
             done += f" ({len(ticket_ids)} threads)"
-        undo = TicketUndo.before(self._known_tickets(ticket_ids), update, done, self.tapp.clock())
+        under_cursor = self.threads.current
+        undo = TicketUndo.before(
+            self._known_tickets(ticket_ids),
+            update,
+            done,
+            self.tapp.clock(),
+            under_cursor.id if under_cursor and under_cursor.ticket.id in ticket_ids else None,
+        )
         try:
             if len(ticket_ids) == 1 and not self.threads.selected:
                 ticket = await client.update_ticket(ticket_ids[0], update)
@@ -1354,6 +1362,8 @@ class InboxScreen(Screen[None]):
             except ApiError as exc:
                 self.notify(exc.message, title="Not undone", severity="error", markup=False)
                 return
+        if undo.cursor_thread_id is not None:  # where the agent was
+            self.threads.return_to(undo.cursor_thread_id)
         self.notify(f"Undone: {undo.label}", markup=False)
 
     def action_assign(self) -> None:
@@ -1384,13 +1394,35 @@ class InboxScreen(Screen[None]):
             count = f" ({len(ticket_ids)} threads)" if len(ticket_ids) > 1 else ""
             self._update_tickets(ticket_ids, update, words + count)
 
+        known = (
+            self.contact
+            if thread and self.contact and self.contact.id == thread.contact.id
+            else None
+        )
         picker = owner_picker(
             lambda: list(self.tapp.agents.values()),
             title=title,
             current=current,
             live=self.tapp.live,
+            languages=known.languages if known else None,
         )
         self.app.push_screen(picker, chosen)
+        if thread is not None and known is None:
+            self._languages_for(picker, thread.contact.id)
+
+    @work(group="assign-languages", exclusive=True, exit_on_error=False)
+    async def _languages_for(self, picker: OwnerPicker, contact_id: int) -> None:
+        """The owner picker opened before the contact was read: the agents who read the
+        contact's language go first once it is."""
+        client = self.tapp.client
+        if client is None:
+            return
+        try:
+            contact = await client.contact(contact_id)
+        except ApiError:
+            return  # the picker keeps its order: assigning does not need the languages
+        if picker.is_attached:
+            picker.read_by(contact.languages)
 
     def action_close_ticket(self) -> None:
         ticket_ids, _ = self._selection_or_target()

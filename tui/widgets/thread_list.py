@@ -726,6 +726,14 @@ class ThreadList(ScrollView, can_focus=True):
         self.cursor = index
         return True
 
+    def return_to(self, thread_id: int) -> None:
+        """The cursor back on a thread that comes back into the view (an undone close): at
+        once if the list shows it, else when a reload brings it (unless the agent moved
+        on meanwhile)."""
+        if not self.move_to(thread_id):
+            self.pages.return_id = thread_id
+            self.reload()
+
     def on_click(self, event: events.Click) -> None:
         line = int(self.scroll_offset.y) + event.y
         index = line // self.ROW_HEIGHT
