@@ -743,6 +743,17 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         frames = [(row[0], text) for row, text in logged_frames(rows, built)]
         return EventPage(frames, rows[-1][0] if rows else seq, len(rows) == limit)
 
+    async def _contact_hits(self, match, where, after, limit):  # type: ignore[no-untyped-def]
+        """As ``SearchStore._contact_hits`` with ``= ANY(ARRAY(…))`` for its ``IN``: the
+        same threads, but PostgreSQL reads the matching contacts once and looks up their
+        threads (``threads_contact``), where for ``IN`` it hashed them and read every
+        thread of the view, or the newest threads one by one (a name of 1,018 contacts
+        in the urgent view: 150 ms, 36 this way)."""
+        clause = (
+            "th.contact_id = ANY(ARRAY(SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?))"
+        )
+        return await self._thread_stage("contact", clause, [match], where, after, limit)
+
     async def _subject_hits(self, match, where, after, limit):  # type: ignore[no-untyped-def]
         """As ``SearchStore._subject_hits`` with ``NOT EXISTS`` for its ``NOT IN``: the
         same threads (``threads.contact_id`` is never NULL), but PostgreSQL runs ``NOT IN
@@ -754,7 +765,21 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         )
         return await self._thread_stage("subject", clause, [match, match], where, after, limit)
 
-    async def _message_hits(self, match, where, after, limit):  # type: ignore[no-untyped-def]
+    async def _message_prepared(self, match: str, after: int | None) -> tuple[int, str | None]:
+        """The newest message's id and the search's ``tsquery``, its last word searched as
+        the words it begins (``_message_hits``), in one read."""
+        typed = fts5_words(match)
+        prefix = prefix_word(typed)
+        newest, completions = await self.readers.one(
+            "SELECT (SELECT MAX(rowid) FROM messages_fts), ARRAY(SELECT word FROM "
+            "messages_fts_words WHERE word >= ? AND word < ? ORDER BY word LIMIT ?)",
+            (prefix or "", (prefix or "") + LAST_CHARACTER, MAX_PREFIX_WORDS + 1 if prefix else 0),
+        )
+        if prefix is not None and len(completions) <= MAX_PREFIX_WORDS:
+            return newest or 0, ts_query(typed, completions)
+        return newest or 0, ts_query(typed)
+
+    async def _message_hits(self, match, where, after, limit, prepared=None):  # type: ignore[no-untyped-def]
         """As ``SearchStore._message_hits``, newest window first, in one statement: FTS5
         hands its hits over newest first and the query stops at the page's end, but a GIN
         index gives them in no order, so a common word made PostgreSQL join every one of
@@ -773,20 +798,10 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
         cut here from the message's text, as SQLite's ``snippet()`` cuts it around the
         match."""
         joins, conditions = where.joins(), where.where()
-        typed = fts5_words(match)
-        prefix = prefix_word(typed)
-        newest, completions = await self.readers.one(
-            "SELECT (SELECT MAX(rowid) FROM messages_fts), ARRAY(SELECT word FROM "
-            "messages_fts_words WHERE word >= ? AND word < ? ORDER BY word LIMIT ?)",
-            (prefix or "", (prefix or "") + LAST_CHARACTER, MAX_PREFIX_WORDS + 1 if prefix else 0),
-        )
-        if prefix is not None and len(completions) <= MAX_PREFIX_WORDS:
-            query = ts_query(typed, completions)
-        else:
-            query = ts_query(typed)
+        newest, query = prepared or await self._message_prepared(match, after)
         if query is None:  # no message holds a word the last one begins
             return []
-        below = after if after is not None else (newest or 0) + 1
+        below = after if after is not None else newest + 1
         # the windows' bounds are values, not expressions, so each window is planned for
         # its size (an id range of unknown size was taken for 0.5 % of the table, and a
         # range of 320,000 ids read into a bitmap: 20 ms); a window's hits are sorted by
@@ -818,6 +833,7 @@ class PostgresStore(*SqliteStore.__bases__):  # type: ignore[misc]
             "JOIN messages m ON m.id = hit.message_id ORDER BY hit.message_id DESC"
         )
         rows = await self.readers.all(sql, [*args, limit])
+        typed = fts5_words(match)
         return [
             _Hit(
                 key=row["message_id"],
