@@ -41,6 +41,15 @@ class SeenMessages:
         ids = [m.id for m in messages if counts(m)]
         self.last_seen = max(ids, default=None)
 
+    def reloaded(self, thread_id: int, messages: Iterable[Message], me: int | None) -> None:
+        """The open thread fetched again (a resync, a reconnect): what is new since is taken
+        as it would have arrived live, so another agent's reply is still asked about."""
+        if thread_id != self.thread_id or self.last_seen is None:
+            self.loaded(thread_id, messages)
+            return
+        for message in sorted(messages, key=lambda m: m.id):
+            self.arrived(message, me)
+
     def arrived(self, message: Message, me: int | None) -> None:
         """A live message in the open thread."""
         if message.thread_id != self.thread_id or not counts(message) or self.unseen:

@@ -111,6 +111,30 @@ _SETTLED = (
 )
 
 
+class SendRefused(Exception):
+    """A reply or note was not sent (or may not have been): ``reason`` for the agent."""
+
+    def __init__(self, reason: str, error: ApiError | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
+
+
+def refusal_reason(exc: ApiError) -> str:
+    if exc.code == "session_expired":
+        return (
+            "Not sent: the 24-hour session has expired, only a template can be sent. "
+            "Your draft is kept."
+        )
+    if exc.code == "usage_limit_reached":
+        return f"Not sent: {exc.message} Your draft is kept."
+    if exc.code == "timeout":
+        # the server may have it: "not sent" would be false half the time
+        return f"{exc.message} It may have been sent: ctrl+s again sends it once, never twice."
+    where = f" ({exc.field})" if exc.field else ""
+    return f"Not sent: {exc.message}{where}"
+
+
 def _view_bindings() -> list[Binding]:
     return [
         Binding(
@@ -830,11 +854,11 @@ class InboxScreen(Screen[None]):
     @work(group="thread-load", exclusive=True, exit_on_error=False)
     async def _load_thread(self, thread_id: int, keep_cursor: bool = False) -> None:
         try:
-            await self._load_first_page(thread_id)
+            await self._load_first_page(thread_id, reload=keep_cursor)
         finally:
             self._release_frames()
 
-    async def _load_first_page(self, thread_id: int) -> None:
+    async def _load_first_page(self, thread_id: int, *, reload: bool = False) -> None:
         client = self.tapp.client
         assert client is not None
         self._loaded_thread_id = None
@@ -852,7 +876,10 @@ class InboxScreen(Screen[None]):
         self._loaded_thread_id = thread_id
         if page.next_cursor is None:  # the thread's start is shown: is there one before it?
             self._hint_earlier(self.thread)
-        self.seen.loaded(thread_id, page.items)
+        if reload:  # the agent has not been shown what another agent wrote meanwhile
+            self.seen.reloaded(thread_id, page.items, self.tapp.me.id if self.tapp.me else None)
+        else:
+            self.seen.loaded(thread_id, page.items)
         jump = self._pending_jump
         self._pending_jump = None
         if jump is not None:
@@ -1079,6 +1106,53 @@ class InboxScreen(Screen[None]):
             return
         client_id = self._client_id_for(thread.id, event)
         try:
+            message = await self._send_body(thread, event, client_id)
+        except SendRefused as refusal:
+            self._send_refused(thread, refusal.reason, refusal.error)
+            return
+        self._unanswered_send = None
+        if self._showing(thread.id):
+            composer.sent(event.text)
+            self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it
+            self._keep_draft(thread.id)  # what was written meanwhile, if anything
+            if message.thread_id == thread.id:
+                self.log_widget.add_answer(message)
+            self._send_presence(thread.id, PresenceState.viewing)
+        else:
+            # the agent opened another thread meanwhile: its composer is not this one's
+            # draft; what the agent left here was the sent text, which is no draft now
+            left = self.drafts.get(thread.id, "").strip("\n")
+            rest = left[len(event.text) :].lstrip() if left.startswith(event.text) else left
+            self.drafts[thread.id] = rest
+            self.draft_keeper.known(thread.id, DraftState(left))
+            self.draft_keeper.left(thread.id, DraftState(rest))
+
+    def _showing(self, thread_id: int) -> bool:
+        return self.thread is not None and self.thread.id == thread_id
+
+    def _send_refused(self, thread: Thread, reason: str, error: ApiError | None) -> None:
+        """A refusal of a send said where the agent is: in the thread, under its kept draft;
+        after opening another one, as a notice naming the thread (its draft is kept)."""
+        if not self._showing(thread.id):
+            self.notify(
+                f"{reason} (to {thread.contact.name})",
+                title="Not sent",
+                severity="error",
+                markup=False,
+            )
+            return
+        if error is not None and error.code == "session_expired":
+            self.composer.session_open = False
+            self._open_templates()
+        self.composer.refused(reason)
+
+    async def _send_body(
+        self, thread: Thread, event: Composer.Submitted, client_id: str
+    ) -> Message:
+        """The send of what the composer submitted (raises ``SendRefused``)."""
+        client = self.tapp.client
+        assert client is not None
+        try:
             if event.note:
                 body: SendText | SendMedia | SendNote = schemas.SendNote(
                     kind="note", text=event.text, client_id=client_id
@@ -1107,25 +1181,15 @@ class InboxScreen(Screen[None]):
                     cc=list(event.cc),
                 )
             if isinstance(body, schemas.SendNote):
-                message = await client.send(thread.id, body)
-            else:
-                reply = await self._send_reply(thread, body)
-                if reply is None:
-                    composer.refused("Not sent: your draft is kept.")
-                    return
-                message = reply
+                return await client.send(thread.id, body)
+            reply = await self._send_reply(thread, body)
         except ApiError as exc:
-            self._refused(exc, composer)
-            return
+            raise SendRefused(refusal_reason(exc), exc) from exc
         except ValidationError as exc:  # the body cannot be sent as typed (too long…)
-            composer.refused(f"Not sent: {first_problem(exc)}. Your draft is kept.")
-            return
-        self._unanswered_send = None
-        composer.sent()
-        self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
-        if self.thread is not None and self.thread.id == message.thread_id:
-            self.log_widget.add_answer(message)
-        self._send_presence(thread.id, PresenceState.viewing)
+            raise SendRefused(f"Not sent: {first_problem(exc)}. Your draft is kept.") from exc
+        if reply is None:
+            raise SendRefused("Not sent: your draft is kept.")
+        return reply
 
     # ----------------------------------------------------------------- drafts (tui.drafts)
 
@@ -1186,25 +1250,6 @@ class InboxScreen(Screen[None]):
             return None
         body.expected_last_message_id = self.seen.expected(thread.id)
         return await client.send(thread.id, body)
-
-    def _refused(self, exc: ApiError, composer: Composer) -> None:
-        if exc.code == "session_expired":
-            composer.session_open = False
-            composer.refused(
-                "Not sent: the 24-hour session has expired, only a template can be sent. "
-                "Your draft is kept."
-            )
-            self._open_templates()
-        elif exc.code == "usage_limit_reached":
-            composer.refused(f"Not sent: {exc.message} Your draft is kept.")
-        elif exc.code == "timeout":
-            # the server may have it: "not sent" would be false half the time
-            composer.refused(
-                f"{exc.message} It may have been sent: ctrl+s again sends it once, never twice."
-            )
-        else:
-            where = f" ({exc.field})" if exc.field else ""
-            composer.refused(f"Not sent: {exc.message}{where}")
 
     def _ask_attachment(self) -> None:
         from tui.dialogs.simple import PromptDialog  # not needed for the first paint

@@ -451,8 +451,14 @@ class Composer(Vertical):
 
     # ----------------------------------------------------------------- outcome from the screen
 
-    def sent(self) -> None:
-        self.area.clear()
+    def sent(self, text: str) -> None:
+        """``text`` is sent: it leaves the composer, and what was written after ctrl+s (the
+        send took a while) stays, to go on with."""
+        written = self.text.strip("\n")
+        if written == text:
+            self.area.clear()
+        elif written.startswith(text):
+            self.restore(written[len(text) :].lstrip())
         self.chosen_subject = None
         self.cc = ()
         self.reply_to = None

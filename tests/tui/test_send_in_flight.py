@@ -1,0 +1,160 @@
+"""What the agent does while a send is on its way (a slow network, a busy server): goes on
+writing, or opens another thread. The send's answer must not take that work with it, nor
+bring the sent text back as a draft. Against the REAL backend, with a network that holds
+the sends until the test lets them through."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from tests.tui.backend_fixtures import CUSTOMERS, Desk, inbox_ready, open_thread, wait_for
+
+
+class HoldsSends(httpx.AsyncBaseTransport):
+    """The network: a message POST waits until ``release`` is set, then goes through."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.release = asyncio.Event()
+        self.held = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/messages"):
+            self.held += 1
+            await self.release.wait()
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def app_over(desk: Desk, transport: HoldsSends):  # noqa: ANN201 - TtydeskApp
+    from tui.app import TtydeskApp
+    from tui.client import ApiClient, LiveStream
+    from tui.config import Settings
+
+    return TtydeskApp(
+        Settings(server=desk.url, token=desk.agent_token),
+        ApiClient(desk.url, desk.agent_token, transport=transport),
+        live=lambda c, since: LiveStream(c, since=since, backoff=(0.05, 0.1, 0.2)),
+        save_config=False,
+        clock=desk.clock.now,
+    )
+
+
+async def sent_texts(desk: Desk, key: str) -> list[str]:
+    items = await desk.env.sent(to=CUSTOMERS[key].wa_id)
+    return [item["body"].get("text", {}).get("body") for item in items]
+
+
+async def server_draft(desk: Desk, thread_id: int) -> str | None:
+    response = await desk.agent.get(f"/api/v1/threads/{thread_id}/draft")
+    return response.json()["text"] if response.status_code == 200 else None
+
+
+async def test_what_is_written_while_a_send_is_on_its_way_stays(desk):
+    """ctrl+s, then the next message begun at once: the answer to the first takes the sent
+    text out of the composer, not what was written after it."""
+    transport = HoldsSends()
+    app = app_over(desk, transport)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r", *"On its way!", "ctrl+s")
+        await wait_for(lambda: transport.held == 1)
+        await pilot.press("enter", *"Anything else?")
+        composer = screen.composer
+        assert composer.text == "On its way!\nAnything else?"
+        transport.release.set()
+        await wait_for(lambda: not composer.sending)
+        await wait_for(lambda: any(m.text == "On its way!" for m in screen.log_widget.messages))
+        assert composer.text == "Anything else?"
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: composer.text == "")
+
+        async def both() -> bool:
+            return len(await sent_texts(desk, "ana")) >= 2
+
+        await desk.env.until(both)
+    assert await sent_texts(desk, "ana") == ["On its way!", "Anything else?"]
+
+
+async def test_opening_another_thread_while_a_send_is_on_its_way_keeps_both(desk):
+    """ctrl+s in Ana's thread, then Chen's opened and a draft begun there: the answer to
+    Ana's send neither empties Chen's composer (nor deletes his kept draft) nor brings the
+    sent reply back as Ana's draft, to be sent twice."""
+    transport = HoldsSends()
+    app = app_over(desk, transport)
+    ana, chen = desk.ids["ana"], desk.ids["chen"]
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, ana)
+        await pilot.press("r", *"On its way!", "ctrl+s")
+        await wait_for(lambda: transport.held == 1)
+        await open_thread(pilot, screen, chen)
+        await pilot.press("r", *"Your plan can change today")
+        composer = screen.composer
+        transport.release.set()
+
+        async def delivered() -> bool:
+            return await sent_texts(desk, "ana") == ["On its way!"]
+
+        await desk.env.until(delivered)
+        await wait_for(
+            lambda: not any(w.group == "send" and not w.is_finished for w in app.workers)
+        )
+        await pilot.pause()
+        assert composer.text == "Your plan can change today"
+        assert "Not sent" not in str(composer.query_one("#composer-status").render())
+        await open_thread(pilot, screen, ana)
+        await pilot.pause()
+        assert composer.text == ""
+    assert await server_draft(desk, chen) == "Your plan can change today"
+    assert await server_draft(desk, ana) is None
+    assert await sent_texts(desk, "ana") == ["On its way!"]
+
+
+async def test_another_agents_reply_is_asked_about_after_a_resync_too(desk):
+    """Another agent's reply came while I was writing; the connection then had to resync
+    (the server's event log no longer reached back to this client): the reload shows the
+    thread again, and sending still asks about that reply before it goes."""
+    from backend.store.sqlite import SqliteStore
+    from tui.dialogs.collision import ThreadChangedDialog
+
+    backend = desk.backend
+    app = desk.make_app(desk.agent_token)
+    ana = desk.ids["ana"]
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, ana)
+        await pilot.press("r", *"On its way")
+        await desk.call(
+            "POST", f"/threads/{ana}/messages", json={"kind": "text", "text": "Admin: shipped"}
+        )
+        await wait_for(lambda: any(m.text == "Admin: shipped" for m in screen.log_widget.messages))
+        reloads: list[object] = []
+        app.reloaded.subscribe(screen, reloads.append)
+        await backend.stop()
+        await wait_for(lambda: app.conn_state == "reconnecting")
+        store = SqliteStore(backend.settings.database_path, clock=desk.clock)
+        await store.open()
+        try:
+            await store.prune_events(keep=0)  # this client's place in the log is gone
+        finally:
+            await store.close()
+        await backend.start()
+        await wait_for(lambda: app.conn_state == "connected" and bool(reloads), timeout=20)
+        await wait_for(
+            lambda: not any(w.group == "thread-load" and not w.is_finished for w in app.workers)
+        )
+        assert any(m.text == "Admin: shipped" for m in screen.log_widget.messages)
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: isinstance(app.screen, ThreadChangedDialog))
+        await pilot.press("n")
+        await wait_for(
+            lambda: "draft is kept" in str(screen.composer.query_one("#composer-status").render())
+        )
+        assert screen.composer.text == "On its way"
+    assert await sent_texts(desk, "ana") == ["Admin: shipped"]
