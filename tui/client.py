@@ -384,6 +384,9 @@ class ApiClient:
 
     # ----------------------------------------------------------------- tickets
 
+    async def ticket(self, ticket_id: int) -> Ticket:
+        return await self._get(f"/tickets/{ticket_id}", Ticket)
+
     async def update_ticket(self, ticket_id: int, update: TicketUpdate) -> Ticket:
         return await self._send("PATCH", f"/tickets/{ticket_id}", Ticket, update)
 

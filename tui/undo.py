@@ -7,7 +7,7 @@ API, so the ticket's timeline records the change back like any other).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from backend.schemas import Ticket, TicketUpdate
@@ -24,6 +24,7 @@ class TicketUndo:
     # the changed thread the list's cursor was on: the undo puts the cursor back there (a
     # close took it out of the view, and the cursor to the next thread)
     cursor_thread_id: int | None = None
+    after: dict[int, Ticket] = field(default_factory=dict)  # ticket id → as the change left it
 
     @classmethod
     def before(
@@ -44,6 +45,23 @@ class TicketUndo:
 
     def usable(self, now: datetime) -> bool:
         return now <= self.until and bool(self.previous)
+
+    def changed_since(self, current: Ticket) -> bool:
+        """Whether someone changed what this change set on the ticket since it was made:
+        undoing it would overwrite their change (the owner another agent gave it, the
+        reopen of a ticket this closed)."""
+        after = self.after.get(current.id)
+        if after is None:
+            return False
+        changed = self.update.model_fields_set
+        fields = set()
+        if changed & {"owner_id", "unassign"}:
+            fields.add("owner_id")
+        if changed & {"status", "snoozed_until", "unsnooze"}:
+            fields |= {"status", "snoozed_until"}
+        if "priority" in changed:
+            fields.add("priority")
+        return any(getattr(after, name) != getattr(current, name) for name in fields)
 
     def restore_updates(self, now: datetime) -> list[tuple[int, TicketUpdate]]:
         changed = self.update.model_fields_set

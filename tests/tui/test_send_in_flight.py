@@ -158,3 +158,30 @@ async def test_another_agents_reply_is_asked_about_after_a_resync_too(desk):
         )
         assert screen.composer.text == "On its way"
     assert await sent_texts(desk, "ana") == ["Admin: shipped"]
+
+
+async def test_undo_leaves_a_ticket_another_agent_changed_since(desk):
+    """I close Ben's ticket; Bob reopens it (he is waiting on Ben now); my ``u`` in the
+    undo window must not put back the status from before my close over Bob's change: it
+    says so and changes nothing."""
+    ben = desk.ids["ben"]
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        await wait_for(lambda: screen.threads.find(ben) is not None)
+        screen.threads.focus()
+        screen.threads.move_to(ben)
+        await pilot.pause()
+        await pilot.press("c")
+        await wait_for(lambda: any("Closed" in n.message for n in app._notifications))
+        assert (await desk.thread("ben")).ticket.status.value == "closed"
+        await desk.call(
+            "PATCH",
+            f"/tickets/{desk.tickets['ben']}",
+            client=desk.agent,
+            json={"status": "waiting_on_contact"},
+        )
+        await pilot.press("u")
+        await wait_for(lambda: any("changed since" in n.message for n in app._notifications))
+        assert not any("Undone" in n.message for n in app._notifications)
+    assert (await desk.thread("ben")).ticket.status.value == "waiting_on_contact"

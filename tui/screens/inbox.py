@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import os
 import shutil
@@ -1374,20 +1375,19 @@ class InboxScreen(Screen[None]):
         )
         try:
             if len(ticket_ids) == 1 and not self.threads.selected:
-                ticket = await client.update_ticket(ticket_ids[0], update)
-                self._apply_ticket(ticket)
+                changed = [await client.update_ticket(ticket_ids[0], update)]
             else:
                 bulk = TicketBulkUpdate(
                     ticket_ids=ticket_ids, **update.model_dump(exclude_unset=True)
                 )
-                result = await client.bulk_update(bulk)
-                for ticket in result.items:
-                    self._apply_ticket(ticket)
+                changed = (await client.bulk_update(bulk)).items
                 self.threads.clear_selection()
         except ApiError as exc:
             self.notify(exc.message, title="Not changed", severity="error", markup=False)
             return
-        self._undo = undo
+        for ticket in changed:
+            self._apply_ticket(ticket)
+        self._undo = dataclasses.replace(undo, after={ticket.id: ticket for ticket in changed})
         self.notify(f"{done} · u undoes", markup=False)
 
     def action_undo(self) -> None:
@@ -1401,11 +1401,26 @@ class InboxScreen(Screen[None]):
     async def _run_undo(self, undo: TicketUndo) -> None:
         client = self.tapp.client
         assert client is not None
+        overtaken: list[Ticket] = []
         for ticket_id, update in undo.restore_updates(self.tapp.clock()):
             try:
+                current = await client.ticket(ticket_id)
+                if undo.changed_since(current):  # someone else's change is not undone
+                    overtaken.append(current)
+                    continue
                 self._apply_ticket(await client.update_ticket(ticket_id, update))
             except ApiError as exc:
                 self.notify(exc.message, title="Not undone", severity="error", markup=False)
+                return
+        if overtaken:
+            names = ", ".join(one_line(ticket.subject).plain for ticket in overtaken)
+            self.notify(
+                f"Not undone: {names} changed since (left as it is now).",
+                title="Not undone",
+                severity="warning",
+                markup=False,
+            )
+            if len(overtaken) == len(undo.previous):
                 return
         if undo.cursor_thread_id is not None:  # where the agent was
             self.threads.return_to(undo.cursor_thread_id)
