@@ -98,6 +98,20 @@ def inert(value: object, style: Style | str = "") -> Text:
     return text
 
 
+# what a terminal would obey in text written into the composer: escape sequences (whole),
+# controls but tab and newline, and the bidi embeddings, overrides and isolates
+_NOT_WRITTEN = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?"
+    "|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def writable(value: str) -> str:
+    """Text pasted or loaded into the composer without what the agent's terminal would obey
+    and the customer would be sent unseen (copied from a coloured terminal, a web page)."""
+    return _NOT_WRITTEN.sub("", value.replace("\r\n", "\n"))
+
+
 def cut(value: str, limit: int) -> str:
     """``value`` in at most ``limit`` characters, ending with "…" when it was cut: a cut
     text must read as cut ("HF-PO-88" reads as another order number). An ASCII terminal

@@ -185,3 +185,33 @@ async def test_undo_leaves_a_ticket_another_agent_changed_since(desk):
         await wait_for(lambda: any("changed since" in n.message for n in app._notifications))
         assert not any("Undone" in n.message for n in app._notifications)
     assert (await desk.thread("ben")).ticket.status.value == "waiting_on_contact"
+
+
+async def test_pasted_escape_codes_and_bidi_overrides_are_left_out_of_the_reply(desk):
+    """Text copied from a terminal or a web page, escapes and a bidi override in it, pasted
+    into the composer: the agent's terminal obeys none of it (no colour switched on, no
+    line turned around) and the customer is not sent it; the words stay."""
+    from textual import events
+
+    from tests.tui.backend_fixtures import HOSTILE_TEXT, screen_text
+
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r")
+        app.post_message(events.Paste(HOSTILE_TEXT))  # the terminal's bracketed paste
+        await wait_for(lambda: "evil" in screen.composer.text)
+        await pilot.pause()
+        clean = "Pay now RED [bold]not bold[/bold] evil.exe ok"
+        assert screen.composer.text == clean
+        shown = screen_text(app)
+        assert "\x1b" not in shown and "\u202e" not in shown and clean in shown
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: screen.composer.text == "")
+
+        async def delivered() -> bool:
+            return len(await sent_texts(desk, "ana")) == 1
+
+        await desk.env.until(delivered)
+    assert await sent_texts(desk, "ana") == [clean]

@@ -28,9 +28,11 @@ from backend.schemas import SendPrices, Ticket
 from tui import render
 from tui.billing import reply_billing
 from tui.glyphs import glyphs
-from tui.text import human_size, one_line
+from tui.text import human_size, one_line, writable
 
 if TYPE_CHECKING:
+    from textual.widgets.text_area import Edit, EditResult
+
     from backend.schemas import Message
 
 MAX_ATTACHMENT = 100 * 2**20
@@ -63,6 +65,18 @@ def path_from_paste(text: str) -> Path | None:
 
 _TICKET_TOKEN = re.compile(r"\s*\[#\d+\]")
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|antw)\s*:\s*)+", re.IGNORECASE)
+
+
+class ComposerArea(TextArea):
+    """The composer's text box: what is pasted, inserted or loaded into it is written
+    without escape sequences, controls and bidi overrides (``tui.text.writable``)."""
+
+    def edit(self, edit: Edit) -> EditResult:
+        edit.text = writable(edit.text)
+        return super().edit(edit)
+
+    def load_text(self, text: str) -> None:
+        super().load_text(writable(text))
 
 
 def email_reply_subject(ticket: Ticket) -> str:
@@ -248,7 +262,7 @@ class Composer(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="composer-bar", markup=False)
-        area = TextArea(
+        area = ComposerArea(
             "", id="composer-text", soft_wrap=True, tab_behavior="focus", show_line_numbers=False
         )
         area.placeholder = (
