@@ -334,12 +334,14 @@ def added_message_json(
     from_number: str | None,
     to_number: str | None,
     created_at: str,
+    email: str = "null",
 ) -> str:
-    """``_PLAIN_MESSAGE_JSON`` of an inbound message row just inserted with these values,
-    nothing in ``content``, no file and no quote, the other columns left to their
-    defaults (no author, status or price, no reaction yet): the text SQLite would build
-    from the row, made without reading it back (``emit_added_message``;
-    test_an_added_message_frame_is_the_one_sqlite_builds keeps the two equal)."""
+    """``MESSAGE_JSON`` of an inbound message row just inserted with these values,
+    nothing in ``content`` (or only an ``email``, whose JSON is ``email_json``'s), no
+    file and no quote, the other columns left to their defaults (no author, status or
+    price, no reaction yet): the text SQLite would build from the row, made without
+    reading it back (``emit_added_message``; test_an_added_message_frame_is_the_one_sqlite_builds
+    and test_an_added_mail_frame_is_the_one_sqlite_builds keep the two equal)."""
     shown = None if kind == schemas.MessageKind.quarantined else text
     return (
         f'{{"id":{message_id},"thread_id":{thread_id},"direction":"in",'
@@ -355,8 +357,46 @@ def added_message_json(
         f'"from_number":{_json_text(from_number)},"to_number":{_json_text(to_number)},'
         f'"created_at":"{created_at.replace(".000000+00:00", "Z").replace("+00:00", "Z")}",'
         '"sent_at":null,"delivered_at":null,"read_at":null,"failed_at":null,"pricing":null,'
-        '"channel_type":"WHATSAPP","email":null,"attachments":[]}'
+        f'"channel_type":"{"WHATSAPP" if email == "null" else "EMAIL"}","email":{email},'
+        '"attachments":[]}'
     )
+
+
+def email_json(
+    *,
+    quarantined: bool,
+    subject: str,
+    sender: str,
+    to: Sequence[str],
+    cc: Sequence[str],
+    auth: Mapping[str, str | None] | None,
+    left_out: Sequence[str],
+) -> str | None:
+    """The ``email`` of ``MESSAGE_JSON`` for a mail stored with these values and no file
+    (store/mail.py's ``content``), for ``added_message_json``; None when it cannot be
+    made here exactly, so that SQLite reads the row back: an auth verdict that is not
+    text, or a NUL character (SQLite's ``->>`` ends a text read from JSON there)."""
+    verdict_values = [auth.get(name) for name in ("spf", "dkim", "dmarc")] if auth else []
+    if any(not isinstance(value, str | None) for value in verdict_values) or any(
+        "\0" in text
+        for text in (subject, sender, *to, *cc, *left_out, *filter(None, verdict_values))
+    ):
+        return None
+    verdicts = (
+        "null"
+        if not auth  # store/mail.py keeps no empty verdicts
+        else f'{{"spf":{_json_text(auth.get("spf"))},"dkim":{_json_text(auth.get("dkim"))},'
+        f'"dmarc":{_json_text(auth.get("dmarc"))}}}'
+    )
+    return (
+        f'{{"subject":{"null" if quarantined else _json_text(subject)},'
+        f'"sender":{_json_text(sender)},"to":{_json_list(to)},"cc":{_json_list(cc)},'
+        f'"auth":{verdicts},"attachments":0,"left_out":{_json_list(left_out)}}}'
+    )
+
+
+def _json_list(texts: Sequence[str]) -> str:
+    return "[" + ",".join(map(encode_basestring, texts)) + "]"
 
 
 MESSAGE_SELECT = """SELECT m.*, ag.name AS author_name,

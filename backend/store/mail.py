@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 
 from backend import schemas
 from backend.domain import tickets
@@ -290,11 +291,53 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
     moved = tickets.status_after_inbound(thread.ticket_status).value
     if moved != thread.ticket_status:
         conv.set_ticket_status(tx, thread.ticket_id, moved, None)
-    conv.emit_message_snapshot(tx, message_id, created=True)
+    _emit_created(tx, record, message_id, kind, thread.thread_id, mailbox["address"], at)
     conv.emit_thread_snapshot(tx, thread.thread_id)
     return IngestResult(
         Outcome.stored, message_id=message_id, thread_id=thread.thread_id, media_id=shown
     )
+
+
+def _emit_created(
+    tx: Tx,
+    record: EmailRecord,
+    message_id: int,
+    kind: str,
+    thread_id: int,
+    mailbox: str,
+    at: datetime,
+) -> None:
+    """message.created of a received mail: without files, its frame made from what was
+    just inserted (``conv.added_message_json``) rather than read back."""
+    email = None
+    if not record.files:
+        email = conv.email_json(
+            quarantined=kind == schemas.MessageKind.quarantined,
+            subject=record.subject,
+            sender=record.sender,
+            to=record.to,
+            cc=record.cc,
+            auth=record.auth,
+            left_out=record.left_out,
+        )
+    if email is None:
+        conv.emit_message_snapshot(tx, message_id, created=True)
+        return
+    data = conv.added_message_json(
+        message_id,
+        thread_id=thread_id,
+        kind=kind,
+        text=record.text or record.full_text or record.subject,
+        wamid=None,
+        forwarded=False,
+        unsupported_reason=None,
+        quarantine_rule=record.quarantine_rule,
+        from_number=record.sender,
+        to_number=mailbox,
+        created_at=iso(at),
+        email=email,
+    )
+    conv.emit_added_message(tx, message_id, data)
 
 
 def searchable_text(record: EmailRecord) -> str:

@@ -175,3 +175,22 @@ def migrate_all(conn: psycopg.Connection) -> None:
     conn.autocommit = True
     migrate(conn)
     conn.autocommit = False
+
+
+def test_the_copy_makes_its_full_text_indexes_at_once(sqlite_database, postgresql_url):
+    """The same indexes as the migrations made, the GIN ones made from the copied rows:
+    none of their entries is left in a pending list that every search reads through."""
+    indexes = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    with psycopg.connect(postgresql_url, autocommit=True) as postgresql:
+        migrate_all(postgresql)
+        made = sorted(postgresql.execute(indexes).fetchall())
+        copy_to_postgresql(sqlite_database, postgresql)
+        assert sorted(postgresql.execute(indexes).fetchall()) == made
+        postgresql.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        pending = {
+            table: postgresql.execute(
+                "SELECT pending_tuples FROM pgstatginindex(%s)", (f"{table}_document",)
+            ).fetchone()
+            for table in FTS_TABLES
+        }
+        assert pending == {table: (0,) for table in FTS_TABLES}

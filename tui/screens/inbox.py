@@ -298,6 +298,8 @@ class InboxScreen(Screen[None]):
         self._loaded_thread_id: int | None = None  # whose messages the log shows
         self._search_return: SearchState | None = None  # the search the open thread came from
         self._undo: TicketUndo | None = None  # the last ticket change, for ``u``
+        # the last send not answered with a message, and the id the server knows it by
+        self._unanswered_send: tuple[tuple[object, ...], str] | None = None
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
@@ -1056,6 +1058,17 @@ class InboxScreen(Screen[None]):
     def _submitted(self, event: Composer.Submitted) -> None:
         self._send(event)
 
+    def _client_id_for(self, thread_id: int, event: Composer.Submitted) -> str:
+        """The id the server knows a send by: the same when the same message is sent again
+        after a send that got no answer (a lost connection: it may be stored, and the
+        server stores and sends one message per id), a new one after an answered send."""
+        reply_to = event.reply_to.id if event.reply_to else None
+        key = (thread_id, event.note, event.text, event.attachments, event.by_email)
+        key += (event.subject, event.cc, reply_to)
+        if self._unanswered_send is None or self._unanswered_send[0] != key:
+            self._unanswered_send = (key, uuid.uuid4().hex)
+        return self._unanswered_send[1]
+
     @work(group="send", exclusive=False, exit_on_error=False)
     async def _send(self, event: Composer.Submitted) -> None:
         thread = self.thread
@@ -1064,7 +1077,7 @@ class InboxScreen(Screen[None]):
         if thread is None or client is None:
             composer.refused("No thread open.")
             return
-        client_id = uuid.uuid4().hex
+        client_id = self._client_id_for(thread.id, event)
         try:
             if event.note:
                 body: SendText | SendMedia | SendNote = schemas.SendNote(
@@ -1107,6 +1120,7 @@ class InboxScreen(Screen[None]):
         except ValidationError as exc:  # the body cannot be sent as typed (too long…)
             composer.refused(f"Not sent: {first_problem(exc)}. Your draft is kept.")
             return
+        self._unanswered_send = None
         composer.sent()
         self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
         if self.thread is not None and self.thread.id == message.thread_id:
@@ -1183,6 +1197,11 @@ class InboxScreen(Screen[None]):
             self._open_templates()
         elif exc.code == "usage_limit_reached":
             composer.refused(f"Not sent: {exc.message} Your draft is kept.")
+        elif exc.code == "timeout":
+            # the server may have it: "not sent" would be false half the time
+            composer.refused(
+                f"{exc.message} It may have been sent: ctrl+s again sends it once, never twice."
+            )
         else:
             where = f" ({exc.field})" if exc.field else ""
             composer.refused(f"Not sent: {exc.message}{where}")

@@ -1,3 +1,0 @@
--- Nothing to change on SQLite: its twin (migrations_pg/0032) gives PostgreSQL's
--- messages_fts the thread of each message, which FTS5 does not need (it hands its hits
--- over newest first, so a search reads only the messages of the page it fills).
