@@ -16,7 +16,9 @@ The record is read by the channel (``backend/email``): the store knows nothing o
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 
 from backend import schemas
 from backend.domain import tickets
@@ -165,8 +167,40 @@ def remove_mailbox(tx: Tx, mailbox_id: int, actor_id: int | None = None) -> Mail
 # ------------------------------------------------------------------ received mail
 
 
+def _header_id(tx: Tx, record: EmailRecord) -> str | None:
+    """The Message-ID to keep the mail under, or None when it is stored already. A
+    redelivery repeats the sender, subject and words; a different mail under a reused
+    Message-ID (a web form's or a scanner's, which give every mail the same) does not, and
+    is kept under that id with a fingerprint of its own added, so it is not lost."""
+    header_id = record.message_id
+    seen = tx.one(
+        "SELECT em.from_address, em.subject, em.full_text, m.direction FROM email_messages em "
+        "JOIN messages m ON m.id = em.message_id WHERE em.header_id = ?",
+        (header_id,),
+    )
+    if seen is None:
+        return header_id
+    fingerprint = (record.sender.lower(), record.subject, record.full_text)
+    if (
+        seen[3] == schemas.Direction.outbound
+        or ((seen[0] or "").lower(), *seen[1:3]) == fingerprint
+    ):
+        return None  # stored already, or one of ours come back (a mail loop): never a ticket
+    digest = hashlib.sha256(
+        "\n".join((record.sender.lower(), record.subject, record.full_text or "")).encode(
+            "utf-8", "replace"
+        )
+    ).hexdigest()[:24]
+    local, at, domain = header_id.strip("<>").rpartition("@")
+    unique = f"<{local}.{digest}@{domain}>" if at else f"<{domain}.{digest}>"
+    if tx.one("SELECT 1 FROM email_messages WHERE header_id = ?", (unique,)):
+        return None
+    return unique
+
+
 def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = ()) -> IngestResult:
-    if tx.one("SELECT 1 FROM email_messages WHERE header_id = ?", (record.message_id,)):
+    header_id = _header_id(tx, record)
+    if header_id is None:
         conv.bump_counter(tx, COUNTER_DUPLICATE)
         return IngestResult(Outcome.duplicate)
     if record.bounced_message_id is not None or record.automatic == "bounce":
@@ -231,7 +265,7 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
         {
             "message_id": message_id,
             "thread_id": thread.thread_id,
-            "header_id": record.message_id,
+            "header_id": header_id,
             "subject": record.subject,
             "from_address": record.sender,
             "to_addresses": dumps(list(record.to)),
@@ -257,11 +291,53 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
     moved = tickets.status_after_inbound(thread.ticket_status).value
     if moved != thread.ticket_status:
         conv.set_ticket_status(tx, thread.ticket_id, moved, None)
-    conv.emit_message_snapshot(tx, message_id, created=True)
+    _emit_created(tx, record, message_id, kind, thread.thread_id, mailbox["address"], at)
     conv.emit_thread_snapshot(tx, thread.thread_id)
     return IngestResult(
         Outcome.stored, message_id=message_id, thread_id=thread.thread_id, media_id=shown
     )
+
+
+def _emit_created(
+    tx: Tx,
+    record: EmailRecord,
+    message_id: int,
+    kind: str,
+    thread_id: int,
+    mailbox: str,
+    at: datetime,
+) -> None:
+    """message.created of a received mail: without files, its frame made from what was
+    just inserted (``conv.added_message_json``) rather than read back."""
+    email = None
+    if not record.files:
+        email = conv.email_json(
+            quarantined=kind == schemas.MessageKind.quarantined,
+            subject=record.subject,
+            sender=record.sender,
+            to=record.to,
+            cc=record.cc,
+            auth=record.auth,
+            left_out=record.left_out,
+        )
+    if email is None:
+        conv.emit_message_snapshot(tx, message_id, created=True)
+        return
+    data = conv.added_message_json(
+        message_id,
+        thread_id=thread_id,
+        kind=kind,
+        text=record.text or record.full_text or record.subject,
+        wamid=None,
+        forwarded=False,
+        unsupported_reason=None,
+        quarantine_rule=record.quarantine_rule,
+        from_number=record.sender,
+        to_number=mailbox,
+        created_at=iso(at),
+        email=email,
+    )
+    conv.emit_added_message(tx, message_id, data)
 
 
 def searchable_text(record: EmailRecord) -> str:

@@ -311,8 +311,9 @@ class PgStoreTx:
         self.next_seq += 1
         return self.next_seq - 1
 
-    def emit_sql(self, builder: SqlEvent, entity_id: int) -> int:
-        """A snapshot event: its row is read as it is just before COMMIT."""
+    def emit_sql(self, builder: SqlEvent, entity_id: int, held: str | None = None) -> int:
+        """A snapshot event: its row is read as it is just before COMMIT (``held``, the
+        frame's data SQLite's writer may take instead, is not used here)."""
         self.pending.append((builder.type, None, entity_id))
         self.next_seq += 1
         return self.next_seq - 1
