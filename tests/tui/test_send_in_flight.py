@@ -116,6 +116,34 @@ async def test_opening_another_thread_while_a_send_is_on_its_way_keeps_both(desk
     assert await sent_texts(desk, "ana") == ["On its way!"]
 
 
+async def test_a_refusal_after_opening_another_thread_names_its_thread(desk):
+    """ctrl+s in Chen's thread (his 24-hour window is over), then Ana's opened and written
+    in: the refusal is a notice naming Chen, with his draft kept; Ana's composer does not
+    say "Not sent", and no template picker opens for Ana."""
+    from tui.dialogs.template_picker import TemplatePicker
+
+    transport = HoldsSends()
+    app = app_over(desk, transport)
+    ana, chen = desk.ids["ana"], desk.ids["chen"]
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, chen)
+        await pilot.press("r", *"Yes you can", "ctrl+s")
+        await wait_for(lambda: transport.held == 1)
+        await open_thread(pilot, screen, ana)
+        await pilot.press("r", *"Half a reply")
+        transport.release.set()
+        await wait_for(lambda: any("Chen Li" in n.message for n in app._notifications))
+        await pilot.pause()
+        composer = screen.composer
+        assert not isinstance(app.screen, TemplatePicker)
+        assert composer.text == "Half a reply" and composer.session_open
+        assert "Not sent" not in str(composer.query_one("#composer-status").render())
+        await open_thread(pilot, screen, chen)
+        await wait_for(lambda: composer.text == "Yes you can")
+    assert await sent_texts(desk, "chen") == []
+
+
 async def test_another_agents_reply_is_asked_about_after_a_resync_too(desk):
     """Another agent's reply came while I was writing; the connection then had to resync
     (the server's event log no longer reached back to this client): the reload shows the

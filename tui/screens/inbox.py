@@ -1136,7 +1136,7 @@ class InboxScreen(Screen[None]):
         after opening another one, as a notice naming the thread (its draft is kept)."""
         if not self._showing(thread.id):
             self.notify(
-                f"{reason} (to {thread.contact.name})",
+                f"{reason} (to {one_line(thread.contact.name).plain})",
                 title="Not sent",
                 severity="error",
                 markup=False,
