@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
+from textual._time import get_time
 from textual.app import (
     App,
     ComposeResult,
@@ -28,12 +29,13 @@ from textual.app import (
     SystemCommand,
     UnknownModeError,
 )
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.notifications import Notification, Notify
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.scrollbar import ScrollBar
 from textual.signal import Signal
 from textual.widgets import Input, Static, TextArea
@@ -156,6 +158,7 @@ class StartScreen(Screen[None]):
 
 
 MAX_TOASTS = 2
+SEND_BINDING_IDS = ("composer.send", "templates.send")
 NEWS_TITLE = "New message from"  # a customer wrote: shown on the inbox only
 
 
@@ -255,6 +258,7 @@ class TtydeskApp(App[int]):
         self.budget_follower = BudgetFollower(self)
         self.live: Signal[LiveEvent] = Signal(self, "live")
         self.reloaded: Signal[object] = Signal(self, "reloaded")
+        self._dialog_closed_at = 0.0  # (``Message.time``'s clock)
         self.ready_event = asyncio.Event()
         self.start_screen = StartScreen()
         self.events_applied = 0
@@ -504,6 +508,26 @@ class TtydeskApp(App[int]):
     @property
     def is_admin(self) -> bool:
         return self.me is not None and self.me.role == Role.admin
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and self._for_a_closed_dialog(event):
+            return
+        await super().on_event(event)
+
+    def pop_screen(self) -> AwaitComplete:
+        if isinstance(self.screen, ModalScreen):
+            self._dialog_closed_at = get_time()  # the clock of ``Message.time``
+        return super().pop_screen()
+
+    def _for_a_closed_dialog(self, event: events.Key) -> bool:
+        """A send key pressed while a dialog was open (a double tap on the template
+        picker's ctrl+s) was for the dialog: the screen under it would send its draft."""
+        if event.is_forwarded or event.time >= self._dialog_closed_at:
+            return False
+        keys = {"ctrl+s"}
+        for binding_id in SEND_BINDING_IDS:
+            keys.update(key.strip() for key in self._keymap.get(binding_id, "").split(","))
+        return event.key in keys
 
     async def _on_key(self, event: events.Key) -> None:
         # keys typed right after one that moved the focus into a text box (``r``, ``n``…)

@@ -243,3 +243,40 @@ async def test_pasted_escape_codes_and_bidi_overrides_are_left_out_of_the_reply(
 
         await desk.env.until(delivered)
     assert await sent_texts(desk, "ana") == [clean]
+
+
+async def test_ctrl_s_twice_in_the_template_picker_sends_the_template_only(desk):
+    """A draft waits in the composer; the agent picks a template and presses ctrl+s twice
+    (a double tap, a key repeat): the template goes, and the second ctrl+s, pressed while
+    the picker was open, does not send the draft under it."""
+    from tui.dialogs.template_picker import TemplatePicker
+
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r", *"my draft", "ctrl+t")
+        await wait_for(lambda: isinstance(app.screen, TemplatePicker))
+        picker = app.screen
+        await pilot.press(*"hello")
+        await wait_for(
+            lambda: picker._current is not None and picker._current.name == "hello_again"
+        )
+        # both keys in the terminal's input before the first is handled
+        first, second = events_key("ctrl+s"), events_key("ctrl+s")
+        app.post_message(first)
+        app.post_message(second)
+        await wait_for(
+            lambda: any(m.template_name == "hello_again" for m in screen.log_widget.messages)
+        )
+        await pilot.pause()
+        assert app.screen is screen and not screen.composer.sending  # no send of the draft
+        assert screen.composer.text == "my draft"
+    sent = await desk.env.sent(to=CUSTOMERS["ana"].wa_id)
+    assert [item["type"] for item in sent] == ["template"]
+
+
+def events_key(key: str):  # noqa: ANN201 - textual.events.Key
+    from textual import events
+
+    return events.Key(key, None)
