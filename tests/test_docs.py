@@ -64,7 +64,7 @@ def readme_commands() -> list[list[str]]:
     """Every `ttydesk …` command the README shows, in code spans and shell blocks."""
     lines = code_spans(README)
     for block in re.findall(r"```sh\n(.*?)```", README, re.S):
-        lines += block.splitlines()
+        lines += block.replace("\\\n", " ").splitlines()
     commands = []
     for line in lines:
         line = line.split("#")[0].rstrip(" &")
