@@ -153,3 +153,8 @@ def test_the_tui_may_import_nothing_of_the_backend_but_its_schemas():
         or (path.is_dir() and (path / "__init__.py").exists())
     }
     assert backend - {"backend.schemas"} - set(contract["forbidden_modules"]) == set()
+
+
+def test_the_readme_links_every_doc():
+    linked = {(ROOT / target).resolve() for target in re.findall(r"\]\(([^)#]+)", README)}
+    assert set(DOCS) <= linked
