@@ -158,3 +158,18 @@ def test_the_tui_may_import_nothing_of_the_backend_but_its_schemas():
 def test_the_readme_links_every_doc():
     linked = {(ROOT / target).resolve() for target in re.findall(r"\]\(([^)#]+)", README)}
     assert set(DOCS) <= linked
+
+
+def test_the_readmes_tui_toml_is_what_the_inbox_reads(tmp_path):
+    from tui.config import load_settings
+
+    keys = section(README, "Keys")
+    (block,) = re.findall(r"```toml\n(.*?)```", keys, re.S)
+    (remap,) = [span for span in code_spans(keys) if span.startswith('"inbox.')]
+    path = tmp_path / "tui.toml"
+    path.write_text(f"{block}\n[keymap]\n{remap}\n", encoding="utf-8")
+    settings = load_settings(env={}, path=path)
+    expected = tomllib.loads(block)
+    assert {name: getattr(settings, name) for name in expected} == expected
+    ((binding_id, key),) = settings.keymap.items()
+    assert binding_id in bound_keys().values() and key == "x"
