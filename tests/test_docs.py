@@ -173,3 +173,19 @@ def test_the_readmes_tui_toml_is_what_the_inbox_reads(tmp_path):
     assert {name: getattr(settings, name) for name in expected} == expected
     ((binding_id, key),) = settings.keymap.items()
     assert binding_id in bound_keys().values() and key == "x"
+
+
+# where a doc's short file name (`whatsapp/parse.py`, `test_cli.py`) is looked for
+PLACES = ["", "backend", "backend/store", "tui", "tests", "tests/backend", "tests/whatsapp"]
+CONFIG_FILES = {"ttydesk.toml", "tui.toml"}
+
+
+def test_every_file_the_docs_name_exists():
+    missing = []
+    for path, text in [(ROOT / "README.md", README), *DOCS.items()]:
+        for name in set(re.findall(r"`([^`\s]+\.(?:py|md|toml|json|tcss|svg))`", text)):
+            if name[0] in "~$./" or name in CONFIG_FILES:
+                continue  # a user's file, a URL path
+            if not any((ROOT / place / name).exists() for place in PLACES):
+                missing.append((path.name, name))
+    assert missing == []
