@@ -189,3 +189,13 @@ def test_every_file_the_docs_name_exists():
             if not any((ROOT / place / name).exists() for place in PLACES):
                 missing.append((path.name, name))
     assert missing == []
+
+
+@pytest.mark.parametrize("flag", ["--again", "--only"])
+def test_make_mutate_with_again_or_only_and_no_mutant_is_refused(flag, capsys):
+    """README: `--again 'GLOB'` re-runs the mutants named; without one it ran the whole
+    target from scratch (an hour or more) instead of saying what was missing."""
+    from tests.mutation import run
+
+    assert run.main(["events_replay", flag]) == 2
+    assert "name the mutants" in capsys.readouterr().out
