@@ -44,6 +44,8 @@ def test_every_make_target_the_readme_names_exists():
     named = set(re.findall(r"\bmake ([a-z][\w-]*)", README))
     assert named >= {"demo", "test", "test-postgresql", "bench", "mutate", "install"}
     assert named <= targets
+    (phony,) = re.findall(r"^\.PHONY:(.*)$", makefile, re.MULTILINE)
+    assert set(phony.split()) <= targets  # `make lint` said "Nothing to be done"
 
 
 def test_every_setting_is_in_docs_configuration():
