@@ -151,12 +151,18 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     path = path or settings.path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     lines = []
-    for key in ("server", "token", "theme"):
+    for key in ("server", "token", "theme", "glyphs"):
         value = getattr(settings, key)
         if value:
             lines.append(f"{key} = {_toml_str(value)}")
-    if settings.cursor_blink is not None:
-        lines.append(f"cursor_blink = {'true' if settings.cursor_blink else 'false'}")
+    # every setting the file may hold is written back: saving a login keeps the rest
+    for key, value in (
+        ("cursor_blink", settings.cursor_blink),
+        ("arrow_cursor", settings.arrow_cursor),
+        ("minimal_redraw", None if settings.minimal_redraw else False),
+    ):
+        if value is not None:
+            lines.append(f"{key} = {'true' if value else 'false'}")
     if settings.keymap:
         lines.append("")
         lines.append("[keymap]")
