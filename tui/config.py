@@ -19,6 +19,7 @@ mode 0600 because it holds the agent's token::
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tomllib
@@ -91,6 +92,21 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(base).expanduser() / "ttydesk" / "tui.toml"
 
 
+FILE_KEYS = frozenset(
+    (
+        "server",
+        "token",
+        "theme",
+        "keymap",
+        "cursor_blink",
+        "minimal_redraw",
+        "arrow_cursor",
+        "glyphs",
+    )
+)
+"""The keys a tui.toml may hold."""
+
+
 def load_settings(
     server: str | None = None,
     token: str | None = None,
@@ -102,6 +118,11 @@ def load_settings(
     env = os.environ if env is None else env
     path = path or config_path(env)
     data = read_file(path)
+    # a misspelt key would otherwise be ignored without a word, as the backend's file
+    if unknown := sorted(set(data) - FILE_KEYS):
+        nearest = difflib.get_close_matches(unknown[0], FILE_KEYS, n=1, cutoff=0.6)
+        hint = f"did you mean {nearest[0]!r}?" if nearest else "remove it"
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}: {hint}")
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
         raise ConfigError(f"{path}: [keymap] must map binding ids to key strings.")

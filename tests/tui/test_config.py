@@ -87,3 +87,12 @@ def test_saving_the_login_keeps_the_files_other_settings(tmp_path):
     assert {k: getattr(again, k) for k in kept} == {k: getattr(settings, k) for k in kept}
     assert (again.arrow_cursor, again.glyphs, again.minimal_redraw) == (True, "ascii", False)
     assert again.keymap == {"inbox.close": "x"}
+
+
+def test_a_misspelt_setting_is_named_with_the_nearest_one(tmp_path):
+    path = tmp_path / "tui.toml"
+    path.write_text('server = "http://h:8580"\ncursor_blnk = false\n')
+    with pytest.raises(
+        ConfigError, match=r"unknown setting 'cursor_blnk': did you mean 'cursor_blink'"
+    ):
+        load_settings(env={}, path=path)
