@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from backend import schemas
 from backend.domain import tickets
 from backend.domain.errors import Conflict, InvalidField, NotFound
+from backend.domain.previews import preview_of
 from backend.domain.routing import RoutingRule
 from backend.store import conversations as conv
 from backend.store.base import StoreBase, loads
@@ -165,8 +166,33 @@ def remove_mailbox(tx: Tx, mailbox_id: int, actor_id: int | None = None) -> Mail
 # ------------------------------------------------------------------ received mail
 
 
+# What a received mail needs first, in one statement (four were ~20 µs of the writer's
+# ~450 a mail): whether its Message-ID is known, its mailbox, and the sender's contact
+# (the newest not merged into another) with its WhatsApp ids, which a new ticket keeps.
+# Always one row: a column is NULL where nothing was found.
+_FIRST_READ = (
+    "SELECT EXISTS (SELECT 1 FROM email_messages WHERE header_id = :header_id) AS seen, "
+    "ch.id AS mailbox_id, ch.address, ch.removed_at, "
+    "c.id AS contact_id, c.country, c.wa_id, c.wa_user_id "
+    "FROM (SELECT 1 AS one) o "
+    "LEFT JOIN email_channels ch ON ch.address = :mailbox "
+    "LEFT JOIN contacts c ON c.id = (SELECT id FROM contacts "
+    "WHERE email_key = :sender AND merged_into IS NULL "
+    "ORDER BY updated_at DESC, id DESC LIMIT 1)"
+)
+
+
 def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = ()) -> IngestResult:
-    if tx.one("SELECT 1 FROM email_messages WHERE header_id = ?", (record.message_id,)):
+    first = tx.one(
+        _FIRST_READ,
+        {
+            "header_id": record.message_id,
+            "mailbox": record.mailbox.lower(),
+            "sender": record.sender.strip().lower(),
+        },
+    )
+    assert first is not None
+    if first["seen"]:
         conv.bump_counter(tx, COUNTER_DUPLICATE)
         return IngestResult(Outcome.duplicate)
     if record.bounced_message_id is not None or record.automatic == "bounce":
@@ -174,22 +200,32 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
     if record.automatic:
         conv.bump_counter(tx, COUNTER_AUTOMATIC)
         return IngestResult(Outcome.automatic)
-    mailbox = tx.one(
-        "SELECT id, address, removed_at FROM email_channels WHERE address = ?",
-        (record.mailbox.lower(),),
-    )
-    if mailbox is None or not record.sender.strip():
+    if first["mailbox_id"] is None or not record.sender.strip():
         conv.bump_counter(tx, COUNTER_UNKNOWN_ADDRESS)
         return IngestResult(Outcome.dropped_unknown_address)
-    if mailbox["removed_at"] is not None:
+    if first["removed_at"] is not None:
         # taken by the listener or fetched just before the mailbox was disconnected
         raise Conflict(
-            f"The mailbox {mailbox['address']} was disconnected: it takes no mail.",
+            f"The mailbox {first['address']} was disconnected: it takes no mail.",
             code="mailbox_removed",
         )
-    contact_id, country = _contact(tx, record)
-    thread = _thread(tx, record, contact_id, country, mailbox["id"], mailbox["address"], rules)
+    contact_id, country, wa_ids = _contact(tx, record, first)
     at = record.at or tx.now
+    kind = schemas.MessageKind.quarantined if record.quarantine_rule else schemas.MessageKind.text
+    text = record.text or record.full_text or record.subject
+    # a new thread is written with this mail's activity (insert_message's preview)
+    activity = (iso(at), preview_of(kind, text))
+    thread = _thread(
+        tx,
+        record,
+        contact_id,
+        country,
+        wa_ids,
+        first["mailbox_id"],
+        first["address"],
+        rules,
+        activity,
+    )
     media_ids = [_media(tx, file) for file in record.files]
     shown = next(
         (
@@ -199,7 +235,6 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
         ),
         media_ids[0] if media_ids else None,
     )
-    kind = schemas.MessageKind.quarantined if record.quarantine_rule else schemas.MessageKind.text
     content: dict[str, object] = {
         "email": {
             "subject": record.subject,
@@ -217,14 +252,15 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
         thread_id=thread.thread_id,
         direction=schemas.Direction.inbound,
         kind=kind,
-        text=record.text or record.full_text or record.subject,
+        text=text,
         media_id=shown,
         content=content,
         quarantine_rule=record.quarantine_rule,
         from_number=record.sender,
-        to_number=mailbox["address"],
+        to_number=first["address"],
         at=at,
         searchable_text=searchable_text(record),
+        counted=thread.created,
     )
     tx.insert(
         "email_messages",
@@ -270,30 +306,27 @@ def searchable_text(record: EmailRecord) -> str:
     return "\n".join(part for part in (record.subject, record.full_text or record.text) if part)
 
 
-def _contact(tx: Tx, record: EmailRecord) -> tuple[int, str | None]:
-    """The sender's contact (made if new) and its country, which routes a new ticket."""
-    key = record.sender.strip().lower()
-    row = tx.one(
-        "SELECT id, country FROM contacts WHERE email_key = ? AND merged_into IS NULL "
-        "ORDER BY updated_at DESC, id DESC LIMIT 1",
-        (key,),
-    )
-    if row is not None:
-        return int(row["id"]), row["country"]
-    first, last = conv.split_profile_name(record.sender_name)
+def _contact(
+    tx: Tx, record: EmailRecord, first: conv.Row
+) -> tuple[int, str | None, tuple[str | None, str | None]]:
+    """The sender's contact (made if new; ``first``: as ``_FIRST_READ`` found it), its
+    country, which routes a new ticket, and its WhatsApp ids (wa_id, wa_user_id)."""
+    if first["contact_id"] is not None:
+        return int(first["contact_id"]), first["country"], (first["wa_id"], first["wa_user_id"])
+    first_name, last_name = conv.split_profile_name(record.sender_name)
     contact_id = tx.insert(
         "contacts",
         {
-            "first_name": first,
-            "last_name": last,
+            "first_name": first_name,
+            "last_name": last_name,
             "email": record.sender.strip(),
-            "email_key": key,
+            "email_key": record.sender.strip().lower(),
             "created_at": tx.now_iso,
             "updated_at": tx.now_iso,
         },
     )
     conv.index_contact(tx, contact_id)
-    return contact_id, None
+    return contact_id, None, (None, None)
 
 
 def _thread(
@@ -301,12 +334,14 @@ def _thread(
     record: EmailRecord,
     contact_id: int,
     country: str | None,
+    wa_ids: tuple[str | None, str | None],
     mailbox_id: int,
     mailbox_address: str,
     rules: Sequence[RoutingRule],
+    activity: tuple[str, str],
 ) -> conv.InboundThread:
     """The open thread the mail answers (by its headers, then by its ticket token), else
-    a new one on the mailbox."""
+    a new one on the mailbox, written with the mail's ``activity`` (time, preview)."""
     found = None
     for key in record.thread_keys:
         found = tx.one(
@@ -344,6 +379,8 @@ def _thread(
         owner_id=owner,
         email_channel_id=mailbox_id,
         moved_to=moved,
+        wa_ids=wa_ids,
+        inbound=activity,
     )
     return conv.InboundThread(thread_id, ticket_id, True, None, moved)
 
