@@ -166,10 +166,10 @@ def remove_mailbox(tx: Tx, mailbox_id: int, actor_id: int | None = None) -> Mail
 # ------------------------------------------------------------------ received mail
 
 
-# What a received mail needs first, in one statement (four were ~20 µs of the writer's
-# ~450 a mail): whether its Message-ID is known, its mailbox, and the sender's contact
-# (the newest not merged into another) with its WhatsApp ids, which a new ticket keeps.
-# Always one row: a column is NULL where nothing was found.
+# What a received mail needs first, in one statement (the four it was took twice its
+# time, tests/bench/results.md): whether its Message-ID is known, its mailbox, and the
+# sender's contact (the newest not merged into another) with its WhatsApp ids, which a
+# new ticket keeps. Always one row: a column is NULL where nothing was found.
 _FIRST_READ = (
     "SELECT EXISTS (SELECT 1 FROM email_messages WHERE header_id = :header_id) AS seen, "
     "ch.id AS mailbox_id, ch.address, ch.removed_at, "
