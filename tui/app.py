@@ -34,6 +34,7 @@ from textual.css.query import NoMatches
 from textual.notifications import Notification, Notify
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.scrollbar import ScrollBar
 from textual.signal import Signal
 from textual.widgets import Input, Static, TextArea
 from textual.widgets._toast import ToastRack
@@ -55,12 +56,14 @@ from backend.schemas import (
     View,
     ViewCounts,
 )
+from tui import glyphs
 from tui.budget import BudgetFollower
 from tui.client import ApiClient, ApiError, ConnState, LiveEvent, LiveStream, ViewsChanged
 from tui.commands import TtydeskCommands
 from tui.config import Settings, save_settings
-from tui.text import one_line
+from tui.text import cut, one_line
 from tui.widgets.footer import KeyFooter
+from tui.widgets.scrollbar import GlyphScrollBarRender
 from tui.widgets.thread_list import ThreadList
 
 if TYPE_CHECKING:
@@ -69,6 +72,17 @@ if TYPE_CHECKING:
 MINE_VIEW = "builtin:mine"  # "Assigned to me": its count is the agent's own
 # the view the inbox opens on: the server lists the built-in views first, this one first
 FIRST_VIEW = "builtin:all_open"
+
+ScrollBar.renderer = GlyphScrollBarRender  # whole cells in ASCII (see there)
+
+
+def _ascii_palette_mark(screen: Screen) -> None:
+    """The palette's magnifier emoji before what is typed would be "??" in ASCII."""
+    from textual.command import CommandPalette, SearchIcon
+
+    if isinstance(screen, CommandPalette):
+        for icon in screen.query(SearchIcon):
+            icon.icon = ">"
 
 
 def counted_for_someone_else(view: View, me: Agent | None) -> bool:
@@ -119,7 +133,7 @@ class StartScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.message = "Connecting…"
+        self.message = f"Connecting{glyphs.glyphs().ellipsis}"
         self.error = False
 
     def compose(self) -> ComposeResult:
@@ -267,6 +281,8 @@ class TtydeskApp(App[int]):
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.screen_change_signal.subscribe(self, self._release_held_toasts)
+        if glyphs.glyphs() is glyphs.ASCII:
+            self.screen_change_signal.subscribe(self, _ascii_palette_mark)
         if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
             self.set_interval(1.0, self._leave_a_terminal_that_hung_up)
         if self.client is None and not self.settings.complete:
@@ -345,7 +361,7 @@ class TtydeskApp(App[int]):
             assert self.settings.server and self.settings.token
             self.client = ApiClient(self.settings.server, self.settings.token)
         client = self.client
-        self._start_message(f"Connecting to {client.server}…")
+        self._start_message(f"Connecting to {client.server}{glyphs.glyphs().ellipsis}")
         # the first frame needs the agent, the agents (owner names), the views with their
         # counts and the first page of the first view: asked for together, the rest after
         first_page = asyncio.ensure_future(
@@ -693,7 +709,7 @@ class TtydeskApp(App[int]):
 
         who = thread.contact.name if thread else "a contact"
         title = one_line(f"{NEWS_TITLE} {who}").plain
-        body = one_line(preview(message)).plain[:140]
+        body = cut(one_line(preview(message)).plain, 140)
         if isinstance(self.screen, InboxScreen):
             self.notify(body, title=title, markup=False, timeout=6)
         else:  # search results, reports… fill the screen: a toast would cover them
@@ -912,8 +928,6 @@ def run(
     except ConfigError as exc:
         print(f"ttydesk: {exc}", file=sys.stderr)
         return 2
-    from tui import glyphs
-
     glyphs.use(
         {"ascii": glyphs.ASCII, "unicode": glyphs.UNICODE}.get(
             settings.glyphs or "", glyphs.for_locale()

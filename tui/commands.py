@@ -12,6 +12,8 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from tui.text import cut
+
 
 class TtydeskCommands(Provider):
     def _commands(self) -> list[tuple[str, str, Callable[[], Any]]]:
@@ -35,12 +37,16 @@ class TtydeskCommands(Provider):
                 if not app._check_action_state(binding.action, node):
                     continue
                 seen.add(binding.action)
-                help_text = binding.tooltip or binding.description
+                name, help_text = binding.description, binding.tooltip or binding.description
+                # what the key does now, as the footer names it ("By WhatsApp" once the
+                # reply goes by e-mail): the tooltip describes the other way
+                describe = getattr(node, "footer_description", None)
+                now = describe(binding.action) if describe is not None else None
+                if now:
+                    name = help_text = now
                 if key in active and active[key].binding is binding:
                     help_text += f" ({binding.key_display or app.get_key_display(binding)})"
-                commands.append(
-                    (binding.description, help_text, partial(_run, node, binding.action))
-                )
+                commands.append((name, help_text, partial(_run, node, binding.action)))
         views = getattr(app, "views", [])
         for number, view in enumerate(views, 1):
             key = f" ({number})" if number <= 9 else ""
@@ -58,7 +64,7 @@ class TtydeskCommands(Provider):
         for thread in reversed(list(getattr(app, "recent", {}).values())):
             commands.append(
                 (
-                    f"thread: {thread.contact.name} — {thread.ticket.subject[:40]}",
+                    f"thread: {thread.contact.name} — {cut(thread.ticket.subject, 40)}",
                     "Open a recent thread",
                     partial(app.open_thread_in_inbox, thread),
                 )

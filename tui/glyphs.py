@@ -39,6 +39,9 @@ class Glyphs:
     offline: str
     connecting: str
     nobody: str  # an empty field, such as no owner
+    # after words that go on ("Sending…", "Write a reply…"); a cut text ends with Rich's and
+    # Textual's own "…", which an ASCII terminal shows as "~" (terminal_output.to_ascii)
+    ellipsis: str
     group: str  # a WhatsApp group's thread
     # the pictures before a file, a place, a call, an ad: none in ASCII (a two-cell emoji
     # has no spelling there, "??" read as a broken message), the words say it
@@ -77,6 +80,7 @@ UNICODE = Glyphs(
     offline="○",
     connecting="◌",
     nobody="—",
+    ellipsis="…",
     group="👥",
     attachment="📎",
     location="📍",
@@ -113,6 +117,7 @@ ASCII = Glyphs(
     offline="-",
     connecting="~",
     nobody="-",
+    ellipsis="...",
     group="(group)",
     attachment="",
     location="",

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from backend.schemas import MEDIA_KINDS, ChannelType, DeliveryStatus, Direction, MessageKind
 from tui.glyphs import glyphs
-from tui.text import clip, clock, human_size, inert, one_line, whatsapp
+from tui.text import clip, clock, cut, human_size, inert, one_line, whatsapp
 
 if TYPE_CHECKING:
     from backend.schemas import AdReferral, EmailDetails, Media, Message, ReferredProduct
@@ -414,4 +414,4 @@ def preview(message: Message) -> str:
         return MEDIA_LABELS.get(message.kind, "attachment") + (
             f": {message.media.caption}" if message.media and message.media.caption else ""
         )
-    return (message.text or message.kind.value)[:200]
+    return cut(message.text or message.kind.value, 200)

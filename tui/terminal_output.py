@@ -308,7 +308,10 @@ _ASCII_FOR = str.maketrans(
         **dict.fromkeys("●•◦∙○◌◐◯", "*"),
         **dict.fromkeys("✓✔", "v"),
         **dict.fromkeys("✗✘×", "x"),
-        **dict.fromkeys("…·", "."),
+        # Rich and Textual end a cut text with "…": "." would read as a full stop
+        # ("HF-PO-881." for a cut order number), "~" reads as cut
+        "…": "~",
+        "·": ".",
         **dict.fromkeys("“”„″", '"'),
         **dict.fromkeys("‘’‚′", "'"),
         **dict.fromkeys("▼▾▽⏷", "v"),

@@ -98,6 +98,13 @@ def inert(value: object, style: Style | str = "") -> Text:
     return text
 
 
+def cut(value: str, limit: int) -> str:
+    """``value`` in at most ``limit`` characters, ending with "…" when it was cut: a cut
+    text must read as cut ("HF-PO-88" reads as another order number). An ASCII terminal
+    shows the mark as "~" (terminal_output.to_ascii)."""
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
 def one_line(value: object, style: Style | str = "") -> Text:
     """Like :func:`inert` but on one line: newlines become ``⏎``, runs of spaces collapse."""
     s = "" if value is None else str(value)

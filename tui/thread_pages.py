@@ -73,6 +73,9 @@ class ThreadPages:
         self.errors: dict[int, str] = {}  # page → why its fetch failed
         self.generation = 0  # a new view or a reload: what was asked before is void
         self.follow_id: int | None = None  # the cursor's thread, found again after a reload
+        # a thread the cursor goes back to once a page brings it (an undone close), until
+        # the agent moves the cursor
+        self.return_id: int | None = None
         self.selected: dict[int, int] = {}  # thread id → ticket id
         self.held: set[int] = set()  # threads whose update waits
         self.moved_at = -HOLD_FOREVER
@@ -94,6 +97,7 @@ class ThreadPages:
         self.held = set()
         self.total = None
         self.follow_id = None
+        self.return_id = None
 
     def thread_at(self, index: int) -> Thread | None:
         page, slot = divmod(index, self.page_size)
@@ -214,14 +218,17 @@ class ThreadPages:
         return self.request(request.page, with_total=request.page == 0)
 
     def after_page(self, page: int, threads: list[Thread], cursor: int) -> int:
-        """Where the cursor goes once a page is in: onto the thread it was on before the
-        reload, if this page has it, and back onto a list that shrank under it."""
-        if self.follow_id is not None:
-            for slot, thread in enumerate(threads):
-                if thread.id == self.follow_id:
-                    self.follow_id = None
-                    cursor = page * self.page_size + slot
-                    break
+        """Where the cursor goes once a page is in: onto the thread it is to go back to, or
+        else the one it was on before the reload, if this page has it; and back onto a
+        list that shrank under it."""
+        for slot, thread in enumerate(threads):
+            if thread.id == self.return_id:
+                self.return_id = self.follow_id = None
+                cursor = page * self.page_size + slot
+                break
+            if thread.id == self.follow_id:
+                self.follow_id = None
+                cursor = page * self.page_size + slot
         if self.total is not None and cursor >= self.total:
             cursor = max(0, self.total - 1)
         return cursor
@@ -326,6 +333,7 @@ class ThreadPages:
     def moved(self) -> None:
         """The agent moved the cursor."""
         self.moved_at = self.clock()
+        self.return_id = None
 
     def hold(self, thread_id: int) -> float | None:
         """A thread's update waits. The wait before the hold's timer looks again, when one is

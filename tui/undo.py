@@ -21,16 +21,25 @@ class TicketUndo:
     previous: dict[int, Ticket]  # ticket id → the ticket before the change
     update: TicketUpdate
     until: datetime
+    # the changed thread the list's cursor was on: the undo puts the cursor back there (a
+    # close took it out of the view, and the cursor to the next thread)
+    cursor_thread_id: int | None = None
 
     @classmethod
     def before(
-        cls, tickets: list[Ticket], update: TicketUpdate, label: str, now: datetime
+        cls,
+        tickets: list[Ticket],
+        update: TicketUpdate,
+        label: str,
+        now: datetime,
+        cursor_thread_id: int | None = None,
     ) -> TicketUndo:
         return cls(
             label=label,
             previous={ticket.id: ticket for ticket in tickets},
             update=update,
             until=now + timedelta(seconds=UNDO_SECONDS),
+            cursor_thread_id=cursor_thread_id,
         )
 
     def usable(self, now: datetime) -> bool:

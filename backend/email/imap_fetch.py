@@ -4,6 +4,9 @@ last UID taken — is saved after every message, so a restart or a dropped conne
 on where it stopped and never fetches a message twice. Messages are read with
 ``BODY.PEEK[]``: the mailbox's own \\Seen flags are left as they were.
 
+A message ``accept`` fails on is tried again after a pause, and after ``MAX_TRIES`` left
+out (named in the log): one bad message never holds up the mail after it.
+
 If the server renumbers the folder (a new UIDVALIDITY), every message in it is offered
 again: the store knows each one by its Message-ID and keeps the first.
 """
@@ -23,6 +26,9 @@ import aioimaplib
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 30 * 1024 * 1024
+# a message the store fails on is tried this often (a pause between), then left out, so
+# one bad message never holds up the mail after it
+MAX_TRIES = 5
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
@@ -61,6 +67,10 @@ class ImapError(Exception):
     """The server refused a command; the fetcher reconnects after a pause."""
 
 
+class NotStored(ImapError):
+    """``accept`` failed on a message: tried again after the pause (``MAX_TRIES``)."""
+
+
 T = TypeVar("T")
 
 
@@ -90,6 +100,7 @@ class ImapFetcher:
         self._client: Any = None
         self._lost = asyncio.Event()  # the connection dropped (set by aioimaplib)
         self.connections = 0  # how often it (re)connected: for tests and the admin
+        self._failed: dict[tuple[int, int], int] = {}  # (UIDVALIDITY, UID) → failed tries
 
     # ---- one pass ---------------------------------------------------------------
 
@@ -146,14 +157,34 @@ class ImapFetcher:
                     await self._left_out(uid, size)
             else:
                 raw = await self._body(uid)
-                if raw is not None:
-                    await self._accept(raw)
+                if raw is not None and await self._take((uidvalidity, uid), raw):
                     taken += 1
             position = MailboxPosition(uidvalidity, uid)
             await self._positions.save(position)
         if position.last_uid == 0:
             await self._positions.save(position)  # the UIDVALIDITY, for an empty folder
         return taken
+
+    async def _take(self, key: tuple[int, int], raw: bytes) -> bool:
+        """Hand one message to ``accept``; False once it failed ``MAX_TRIES`` times (left
+        out, named in the log); ``NotStored`` before that, so it is tried again."""
+        try:
+            await self._accept(raw)
+        except Exception as exc:
+            tries = self._failed[key] = self._failed.get(key, 0) + 1
+            if tries < MAX_TRIES:
+                raise NotStored(f"message UID {key[1]} could not be stored: {exc!r}") from exc
+            log.error(
+                "message UID %s of %r could not be stored after %s tries: left out",
+                key[1],
+                self.account,
+                tries,
+                exc_info=exc,
+            )
+            del self._failed[key]
+            return False
+        self._failed.pop(key, None)
+        return True
 
     async def _uids_after(self, last_uid: int) -> list[int]:
         found = _ok(

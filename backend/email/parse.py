@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage, Message
+from email.parser import BytesParser
 from email.policy import EmailPolicy
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -138,7 +139,10 @@ def parse_email(
     """Read ``raw`` (an RFC 5322 message). ``authserv_id`` names the receiving server
     whose Authentication-Results header is trusted (a sender can write one of its own);
     without it, the topmost header, the one the last server added, is read."""
-    message = message_from_bytes(raw, policy=PARSE_POLICY)
+    try:
+        message = message_from_bytes(raw, policy=PARSE_POLICY)
+    except RecursionError:
+        return _too_deep(raw, authserv_id)
     assert isinstance(message, EmailMessage)
     defects: list[str] = [type(defect).__name__ for defect in message.defects]
     body_part = _body_part(message)
@@ -166,6 +170,39 @@ def parse_email(
         bounce=bounce,
         auth=_auth(message, authserv_id),
         defects=tuple(defects),
+    )
+
+
+TOO_DEEP_TEXT = (
+    "This mail's parts are nested too deeply to be read: its headers are shown, and its "
+    "whole source is kept."
+)
+
+
+def _too_deep(raw: bytes, authserv_id: str | None) -> InboundEmail:
+    """A mail whose parts nest deeper than the email package's parser can recurse (a
+    hostile one): read for its headers only, never refused (a refusal is retried for ever,
+    and an IMAP fetcher stuck at it takes no later mail)."""
+    message = BytesParser(policy=PARSE_POLICY).parsebytes(raw, headersonly=True)
+    assert isinstance(message, EmailMessage)
+    tokens = _raw_headers(message)
+    sender = _first_address(message, "From", tokens)
+    return InboundEmail(
+        message_id=_one_id(tokens.get("message-id")),
+        in_reply_to=_one_id(tokens.get("in-reply-to")),
+        references=tuple(_MESSAGE_ID.findall(tokens.get("references") or "")),
+        subject=_clean_line(_text_header(message, "Subject", tokens) or ""),
+        sender=sender,
+        reply_to=_first_address(message, "Reply-To", tokens),
+        to=tuple(_addresses(message, "To", tokens)),
+        cc=tuple(_addresses(message, "Cc", tokens)),
+        date=_date(tokens.get("date")),
+        text=TOO_DEEP_TEXT,
+        reply=TOO_DEEP_TEXT,
+        from_html=False,
+        automatic=_automatic(tokens, sender),
+        auth=_auth(message, authserv_id),
+        defects=("RecursionError",),
     )
 
 

@@ -10,11 +10,14 @@ still known). The store then does the rest in one transaction (``Store.ingest_em
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from backend.domain.policy import ContentPolicy
 from backend.domain.routing import RoutingRule
@@ -108,10 +111,44 @@ class MailReceiver:
         return files
 
 
+# what the email package leaves of bytes it could not decode (surrogateescape), or half
+# of an emoji: characters UTF-8 cannot encode, so no database can store them
+_UNENCODABLE = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(value: Any) -> Any:
+    """``value`` with every string in it encodable: undecodable bytes become U+FFFD."""
+    if isinstance(value, str):
+        if _UNENCODABLE.search(value) is None:
+            return value
+        return _UNENCODABLE.sub("\ufffd", value)
+    if isinstance(value, tuple):
+        return tuple(_encodable(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _encodable(item) for key, item in value.items()}
+    if isinstance(value, EmailFile):
+        return dataclasses.replace(
+            value, **{f.name: _encodable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        )
+    return value
+
+
 def record_of(
     mail: InboundEmail, raw: bytes, *, mailbox: str, files: Sequence[EmailFile] = ()
 ) -> EmailRecord:
-    """What the store keeps of a read mail."""
+    """What the store keeps of a read mail (every string encodable: a mail with bytes no
+    charset can read is kept, those bytes replaced, never refused on every try)."""
+    record = _record_of(mail, raw, mailbox=mailbox, files=files)
+    for item in dataclasses.fields(record):
+        value = getattr(record, item.name)
+        if isinstance(value, str | tuple | dict):
+            setattr(record, item.name, _encodable(value))
+    return record
+
+
+def _record_of(
+    mail: InboundEmail, raw: bytes, *, mailbox: str, files: Sequence[EmailFile]
+) -> EmailRecord:
     sender = mail.sender or mail.reply_to
     bounce = mail.bounce
     return EmailRecord(

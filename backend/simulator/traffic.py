@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import phonenumbers
+
 if TYPE_CHECKING:
     from .simulator import Simulator
     from .state import Customer
@@ -19,7 +21,6 @@ DEFAULT_LANGUAGES = ("en", "es", "pt", "de", "fr")
 @dataclass(frozen=True)
 class Locale:
     country: str
-    calling_code: str
     names: tuple[str, ...]
     openers: tuple[str, ...]
     replies: tuple[str, ...]
@@ -29,7 +30,6 @@ class Locale:
 LOCALES: dict[str, Locale] = {
     "en": Locale(
         "US",
-        "1",
         ("John Smith", "Emily Clark", "Michael Brown", "Sarah Lee"),
         (
             "Hi, my order hasn't arrived yet",
@@ -43,7 +43,6 @@ LOCALES: dict[str, Locale] = {
     ),
     "es": Locale(
         "ES",
-        "34",
         ("María López", "Javier Núñez", "Lucía Fernández", "Andrés Peña"),
         (
             "Hola, mi pedido no ha llegado todavía",
@@ -62,7 +61,6 @@ LOCALES: dict[str, Locale] = {
     ),
     "pt": Locale(
         "BR",
-        "55",
         ("João Silva", "Ana Conceição", "Luís Gonçalves", "Beatriz Araújo"),
         (
             "Olá, meu pedido ainda não chegou",
@@ -81,7 +79,6 @@ LOCALES: dict[str, Locale] = {
     ),
     "de": Locale(
         "DE",
-        "49",
         ("Jürgen Müller", "Anna Schäfer", "Lukas Groß", "Sophie Weiß"),
         (
             "Hallo, meine Bestellung ist noch nicht angekommen",
@@ -94,7 +91,6 @@ LOCALES: dict[str, Locale] = {
     ),
     "fr": Locale(
         "FR",
-        "33",
         ("Camille Dubois", "Léa Lefèvre", "Théo Moreau", "Zoé Bérénger"),
         (
             "Bonjour, ma commande n'est pas encore arrivée",
@@ -107,7 +103,6 @@ LOCALES: dict[str, Locale] = {
     ),
     "ar": Locale(
         "EG",
-        "20",
         ("أحمد حسن", "فاطمة علي"),
         ("مرحبا، طلبي لم يصل بعد", "هل يمكنني تغيير عنوان التوصيل؟"),
         ("شكرا!", "حسنا، سأنتظر"),
@@ -115,13 +110,30 @@ LOCALES: dict[str, Locale] = {
     ),
     "hi": Locale(
         "IN",
-        "91",
         ("राहुल शर्मा", "प्रिया वर्मा"),
         ("नमस्ते, मेरा ऑर्डर अभी तक नहीं आया", "क्या मैं डिलीवरी का पता बदल सकता हूँ?"),
         ("धन्यवाद!", "ठीक है, मैं इंतज़ार करूँगा"),
         ("यह रसीद है",),
     ),
 }
+
+
+def mobile_number(country: str, draw: random.Random) -> str:
+    """A valid mobile number of ``country`` as WhatsApp writes it (digits, no "+"): the
+    phone library's example mobile number with its last digits drawn (random digits after
+    a calling code were often no number at all: a US one of nine digits)."""
+    example = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+    assert example is not None, country
+    national = str(example.national_number)
+    kept = national[: max(3, len(national) - 7)]
+    for _ in range(50):
+        drawn = "".join(str(draw.randrange(10)) for _ in range(len(national) - len(kept)))
+        number = phonenumbers.PhoneNumber(
+            country_code=example.country_code, national_number=int(kept + drawn)
+        )
+        if phonenumbers.is_valid_number(number):
+            return f"{example.country_code}{number.national_number}"
+    return f"{example.country_code}{national}"
 
 
 @dataclass
@@ -150,7 +162,7 @@ class TrafficScript:
         username_only = self.random.random() < 0.1
         wa_id = None
         if not username_only:
-            wa_id = locale.calling_code + str(self.random.randrange(10**8, 10**9))
+            wa_id = mobile_number(locale.country, self.random)
         name = self.random.choice(locale.names)
         fields: dict[str, Any] = {
             "name": name,

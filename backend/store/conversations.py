@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import Any
 
 from backend import schemas
@@ -313,6 +314,91 @@ JOIN tickets t ON t.id = j.value ->> 1
 LEFT JOIN threads tth ON tth.id = t.thread_id""",
 )
 
+
+def _json_text(value: str | None) -> str:
+    # Python's JSON string escapes exactly what SQLite's json_object does: '"', '\\' and
+    # the control characters (\b \t \n \f \r short, the others as lowercase \u00xx)
+    return "null" if value is None else encode_basestring(value)
+
+
+def added_message_json(
+    message_id: int,
+    *,
+    thread_id: int,
+    kind: str,
+    text: str | None,
+    wamid: str | None,
+    forwarded: bool,
+    unsupported_reason: str | None,
+    quarantine_rule: str | None,
+    from_number: str | None,
+    to_number: str | None,
+    created_at: str,
+    email: str = "null",
+) -> str:
+    """``MESSAGE_JSON`` of an inbound message row just inserted with these values,
+    nothing in ``content`` (or only an ``email``, whose JSON is ``email_json``'s), no
+    file and no quote, the other columns left to their defaults (no author, status or
+    price, no reaction yet): the text SQLite would build from the row, made without
+    reading it back (``emit_added_message``; test_an_added_message_frame_is_the_one_sqlite_builds
+    and test_an_added_mail_frame_is_the_one_sqlite_builds keep the two equal)."""
+    shown = None if kind == schemas.MessageKind.quarantined else text
+    return (
+        f'{{"id":{message_id},"thread_id":{thread_id},"direction":"in",'
+        f'"kind":{encode_basestring(kind)},"text":{_json_text(shown)},'
+        f'"author_id":null,"author_name":null,"wamid":{_json_text(wamid)},"status":null,'
+        '"error_code":null,"error_message":null,"reply_to":null,'
+        f'"forwarded":{"true" if forwarded else "false"},"media":null,"location":null,'
+        '"contacts":[],"order":[],"reactions":[],"template_name":null,'
+        f'"template_language":null,"unsupported_reason":{_json_text(unsupported_reason)},'
+        f'"quarantine_rule":{_json_text(quarantine_rule)},"quarantine_revealed":false,'
+        '"event":null,"referral":null,"referred_product":null,"form":[],'
+        '"sent_from_phone":false,"group_sender":null,'
+        f'"from_number":{_json_text(from_number)},"to_number":{_json_text(to_number)},'
+        f'"created_at":"{created_at.replace(".000000+00:00", "Z").replace("+00:00", "Z")}",'
+        '"sent_at":null,"delivered_at":null,"read_at":null,"failed_at":null,"pricing":null,'
+        f'"channel_type":"{"WHATSAPP" if email == "null" else "EMAIL"}","email":{email},'
+        '"attachments":[]}'
+    )
+
+
+def email_json(
+    *,
+    quarantined: bool,
+    subject: str,
+    sender: str,
+    to: Sequence[str],
+    cc: Sequence[str],
+    auth: Mapping[str, str | None] | None,
+    left_out: Sequence[str],
+) -> str | None:
+    """The ``email`` of ``MESSAGE_JSON`` for a mail stored with these values and no file
+    (store/mail.py's ``content``), for ``added_message_json``; None when it cannot be
+    made here exactly, so that SQLite reads the row back: an auth verdict that is not
+    text, or a NUL character (SQLite's ``->>`` ends a text read from JSON there)."""
+    verdict_values = [auth.get(name) for name in ("spf", "dkim", "dmarc")] if auth else []
+    if any(not isinstance(value, str | None) for value in verdict_values) or any(
+        "\0" in text
+        for text in (subject, sender, *to, *cc, *left_out, *filter(None, verdict_values))
+    ):
+        return None
+    verdicts = (
+        "null"
+        if not auth  # store/mail.py keeps no empty verdicts
+        else f'{{"spf":{_json_text(auth.get("spf"))},"dkim":{_json_text(auth.get("dkim"))},'
+        f'"dmarc":{_json_text(auth.get("dmarc"))}}}'
+    )
+    return (
+        f'{{"subject":{"null" if quarantined else _json_text(subject)},'
+        f'"sender":{_json_text(sender)},"to":{_json_list(to)},"cc":{_json_list(cc)},'
+        f'"auth":{verdicts},"attachments":0,"left_out":{_json_list(left_out)}}}'
+    )
+
+
+def _json_list(texts: Sequence[str]) -> str:
+    return "[" + ",".join(map(encode_basestring, texts)) + "]"
+
+
 MESSAGE_SELECT = """SELECT m.*, ag.name AS author_name,
     md.mime_type AS md_mime_type, md.filename AS md_filename, md.size AS md_size,
     md.sha256 AS md_sha256, md.state AS md_state,
@@ -582,6 +668,13 @@ def emit_message_snapshot(tx: Tx, message_id: int, *, created: bool) -> None:
     """``message.created``/``message.updated`` as the batch commits it (``emit_message``
     when the caller needs the model)."""
     tx.emit_sql(MESSAGE_CREATED if created else MESSAGE_UPDATED, message_id)
+
+
+def emit_added_message(tx: Tx, message_id: int, data: str) -> None:
+    """``message.created`` of a message just inserted, whose frame's data the job made
+    (``added_message_json``): SQLite reads the row back only if another job of the batch
+    snapshots it too (``BatchBuffer``)."""
+    tx.emit_sql(MESSAGE_CREATED, message_id, data)
 
 
 def emit_ticket_snapshot(tx: Tx, ticket_id: int) -> None:

@@ -123,6 +123,11 @@ class SqlEvent:
     def __post_init__(self) -> None:
         SQL_EVENTS[self.type] = self
 
+    @property
+    def row(self) -> str:
+        """What its entity id names: ``message`` for message.created and message.updated."""
+        return self.type.partition(".")[0]
+
 
 # SqlEvent builders by event type, for rebuilding logged snapshots (``build_logged``)
 SQL_EVENTS: dict[str, SqlEvent] = {}
@@ -193,7 +198,10 @@ class BatchBuffer:
     *SQL-built events* (``Tx.emit_sql``): the seq is taken when the job emits, the payload
     is built from the rows as they are at the end of the batch (a snapshot event such as
     ``thread.updated`` then shows the newest state, never an older one). An event whose
-    row no longer exists is dropped.
+    row no longer exists is dropped. An event emitted with its frame's data ``held`` (a
+    row the job just wrote, as the builder would build it) is not built again: its frame
+    is the held data, unless another event of the batch snapshots the same row, when
+    the row is read as for any other.
 
     A rolled-back job's rows and events are dropped (``mark``/``undo``).
 
@@ -211,7 +219,7 @@ class BatchBuffer:
         self.now_iso = iso(now)
         self.rows: list[tuple[int, str]] = []
         self.flushed = 0  # rows[:flushed] are in the table
-        self.late: list[tuple[SqlEvent, int, CommittedEvent]] = []
+        self.late: list[tuple[SqlEvent, int, CommittedEvent, str | None]] = []
 
     def mark(self) -> tuple[int, int, int]:
         return len(self.rows), self.flushed, len(self.late)
@@ -236,22 +244,42 @@ class BatchBuffer:
             _all_or_none(conn, statements)
         if not self.late:
             return
-        built: dict[int, str] = {}
+        built = _held_frames(self.late)
         for builder, pairs in pairs_by_builder(
-            (event.seq, builder.type, entity_id) for builder, entity_id, event in self.late
+            (event.seq, builder.type, entity_id)
+            for builder, entity_id, event, _ in self.late
+            if event.seq not in built
         ).items():
             for rows in _each_alone(
                 conn, builder.select, pairs, lambda part: {"pairs": dumps(part)}, fetch=True
             ):
                 built.update((int(seq), payload) for seq, payload in rows)
         logged = []
-        for builder, entity_id, event in self.late:
+        for builder, entity_id, event, _ in self.late:
             frame = built.get(event.seq)
             if frame is not None:
                 event.frame = frame
                 logged.append((event.seq, builder.type, self.now_iso, entity_id))
         conn.executemany(_LOG_SNAPSHOT, logged)
         self.late.clear()
+
+
+def _held_frames(late: list[tuple[SqlEvent, int, CommittedEvent, str | None]]) -> dict[int, str]:
+    """Frames by seq of the batch's events emitted with their data held (``Tx.emit_sql``)
+    whose row no other event of the batch snapshots (``thread``, ``message``, ``ticket``:
+    a message.updated after a message.created of the same message reads the row, and so
+    does the message.created, as the batch leaves it)."""
+    if all(held is None for _, _, _, held in late):
+        return {}
+    rows: dict[tuple[str, int], int] = {}
+    for builder, entity_id, _, _ in late:
+        key = (builder.row, entity_id)
+        rows[key] = rows.get(key, 0) + 1
+    return {
+        event.seq: f'{{"seq":{event.seq},"type":"{builder.type}","data":{held}}}'
+        for builder, entity_id, event, held in late
+        if held is not None and rows[(builder.row, entity_id)] == 1
+    }
 
 
 def _all_or_none(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
@@ -378,12 +406,14 @@ class Tx:
         rules (the usage limit, round-robin) run one at a time across processes
         (PostgreSQL: ``pg_advisory_xact_lock``); SQLite's one writer already does."""
 
-    def emit_sql(self, builder: SqlEvent, entity_id: int) -> int:
-        """Log an event whose payload SQLite builds at the end of the batch (``SqlEvent``)."""
+    def emit_sql(self, builder: SqlEvent, entity_id: int, held: str | None = None) -> int:
+        """Log an event whose payload SQLite builds at the end of the batch (``SqlEvent``);
+        ``held``: its frame's data as the builder would build it from the row this job
+        just wrote, which then needs no SELECT (``BatchBuffer``)."""
         seq = self.next_seq
         self.next_seq += 1
         event = CommittedEvent(seq, builder.type, "")
-        self.batch.late.append((builder, entity_id, event))
+        self.batch.late.append((builder, entity_id, event, held))
         self.events.append(event)
         return seq
 

@@ -13,6 +13,7 @@ knows the database, not Meta's payloads (the store imports nothing of ``whatsapp
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,7 @@ COUNTER_DROPPED_UNKNOWN = "webhook.dropped_unknown_number"
 COUNTER_DROPPED_BEFORE = "webhook.dropped_before_connection"
 COUNTER_DUPLICATE = "webhook.duplicate"
 COUNTER_REACTION_NO_TARGET = "webhook.reaction_without_target"
+COUNTER_REVOKE_NO_TARGET = "webhook.revoke_without_target"
 
 
 def bump(tx: Tx, name: str) -> None:
@@ -179,8 +181,8 @@ def _same_identity(identity: Sequence[Any], sender: Sender) -> bool:
 def seen_inbound(tx: Tx, record: InboundRecord, admission: Admission) -> bool:
     if admission.stored:
         return True
-    if record.reaction_target is None and record.identity_change is None:
-        return False  # only reactions and identity changes leave a receipt instead of a row
+    if record.reaction_target is None and record.identity_change is None and not record.revokes:
+        return False  # only these (reactions…) may leave a receipt instead of a row
     return (
         tx.one(
             "SELECT 1 FROM status_receipts WHERE wamid = ? AND status = ?",
@@ -208,6 +210,7 @@ def ingest_inbound(
         record.reaction_target is None
         and record.reaction_emoji is None
         and record.identity_change is None
+        and record.revokes is None
         and (record.sender.user_id or record.sender.parent_user_id or record.sender.wa_id)
     )
     admission = admit(
@@ -222,6 +225,8 @@ def ingest_inbound(
         return _react(tx, record)
     if record.identity_change is not None:
         return _change_identity(tx, record, record.identity_change)
+    if record.revokes:
+        return _revoke(tx, record, record.revokes)
     return _store_message(
         tx,
         record,
@@ -259,6 +264,40 @@ def _react(tx: Tx, record: InboundRecord) -> IngestResult:
     )
 
 
+# ------------------------------------------------------------------ deletions
+
+
+def _revoke(tx: Tx, record: InboundRecord, target_wamid: str) -> IngestResult:
+    """A customer deleted one of their messages: an event line under it in its thread
+    (whatever that thread's state: the line belongs with the message). A deletion of a
+    message never stored has nothing to show: counted, no conversation opened for it."""
+    target = tx.one(
+        "SELECT id, thread_id FROM messages WHERE wamid = ? AND direction = ?",
+        (target_wamid, schemas.Direction.inbound.value),
+    )
+    if target is None:
+        _receipt(tx, record.wamid)
+        bump(tx, COUNTER_REVOKE_NO_TARGET)
+        return IngestResult(Outcome.revoke_without_target)
+    message_id = conv.insert_message(
+        tx,
+        thread_id=target[1],
+        direction=schemas.Direction.inbound,
+        kind=schemas.MessageKind.event,
+        text=record.text,
+        wamid=record.wamid,
+        reply_to_id=target[0],
+        reply_to_wamid=target_wamid,
+        content=record.content,
+        from_number=record.sender.wa_id or record.sender.user_id,
+        raw=record.raw,
+        at=record.at,
+    )
+    conv.emit_message_snapshot(tx, message_id, created=True)
+    conv.emit_thread_snapshot(tx, target[1])
+    return IngestResult(Outcome.stored, message_id=message_id, thread_id=target[1])
+
+
 # ------------------------------------------------------------------ identity changes
 
 
@@ -282,6 +321,14 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
             parent_user_id=change.new_parent_user_id or sender.parent_user_id,
             at=record.at,
         )
+        # the sender's ids were this customer's until the change: a late message from
+        # them finds it, and so does the change to them if it comes later (_later_self)
+        _remember_ids(
+            tx,
+            contact_id,
+            (sender.wa_id, sender.user_id, sender.parent_user_id),
+            iso(record.at) if record.at is not None else tx.now_iso,
+        )
     current = tx.one(
         "SELECT wa_id, wa_user_id, wa_parent_user_id FROM contacts WHERE id = ?", (contact_id,)
     )
@@ -293,12 +340,16 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
     }
     updates = conv.apply_whatsapp_identity(tx, contact_id, changed, record.at)
     if updates:
-        new_wa = updates.get("wa_id") or previous.get("wa_id")
-        new_user = updates.get("wa_user_id") or previous.get("wa_user_id")
+        later = _later_self(
+            tx, contact_id, (change.new_user_id, change.new_parent_user_id), record.at
+        )
+        if later is not None:
+            _merge_later_self(tx, later, contact_id)
+        now = tx.one("SELECT wa_id, wa_user_id FROM contacts WHERE id = ?", (contact_id,))
         tx.execute(
             "UPDATE tickets SET contact_wa_id = ?, updated_at = ? "
             "WHERE contact_id = ? AND status != 'closed'",
-            (new_wa or new_user, tx.now_iso, contact_id),
+            (now[0] or now[1], tx.now_iso, contact_id),
         )
     thread_id = conv.open_thread_of(tx, contact_id, record.phone_number_id)
     if thread_id is None:
@@ -336,6 +387,112 @@ def _change_identity(tx: Tx, record: InboundRecord, change: IdentityChange) -> I
     conv.emit_message_snapshot(tx, message_id, created=True)
     conv.emit_thread_snapshot(tx, thread_id)
     return IngestResult(Outcome.stored, message_id=message_id, thread_id=thread_id)
+
+
+_REMEMBER_ID = (
+    "INSERT INTO contact_former_ids (value, contact_id, until) VALUES (?, ?, ?) "
+    "ON CONFLICT(value, contact_id) DO UPDATE SET until = MAX(until, excluded.until)"
+)
+
+
+def _remember_ids(tx: Tx, contact_id: int, values: Sequence[str | None], until: str) -> None:
+    tx.executemany(_REMEMBER_ID, [(value, contact_id, until) for value in values if value])
+
+
+def _later_self(
+    tx: Tx, contact_id: int, user_ids: Sequence[str | None], at: datetime | None
+) -> int | None:
+    """Another contact that holds one of these BSUIDs, or held it *after* ``at``: the same
+    customer, made a contact of its own by a message or a later identity change delivered
+    before this change (a number changed twice, the changes arriving in reverse). BSUIDs
+    only: a user id is never given to anyone else, where a phone number may be."""
+    values = [value for value in user_ids if value]
+    if not values:
+        return None
+    marks = ", ".join("?" for _ in values)
+    row = tx.one(
+        f"SELECT id FROM contacts WHERE (wa_user_id IN ({marks}) OR wa_parent_user_id IN "
+        f"({marks})) AND id != ? AND merged_into IS NULL "
+        "UNION ALL SELECT f.contact_id FROM contact_former_ids f "
+        "JOIN contacts c ON c.id = f.contact_id "
+        f"WHERE f.value IN ({marks}) AND f.until >= ? AND f.contact_id != ? "
+        "AND c.merged_into IS NULL LIMIT 1",
+        (
+            *values,
+            *values,
+            contact_id,
+            *values,
+            iso(at) if at is not None else tx.now_iso,
+            contact_id,
+        ),
+    )
+    return None if row is None else int(row[0])
+
+
+def _merge_later_self(tx: Tx, later: int, survivor: int) -> None:
+    """``later`` is ``survivor`` after a newer identity change: the survivor takes its
+    identity (as of that change), the ids it had, and whatever is filed under it; it is
+    kept, marked merged into the survivor (nothing is deleted, as in migration 0008)."""
+    row = tx.one(
+        "SELECT wa_id, wa_user_id, wa_parent_user_id, wa_username, wa_identity_at, properties "
+        "FROM contacts WHERE id = ?",
+        (later,),
+    )
+    former = tx.all("SELECT value, until FROM contact_former_ids WHERE contact_id = ?", (later,))
+    # moved, not copied: a late message from one of them finds the survivor alone
+    tx.executemany(_REMEMBER_ID, [(value, survivor, until) for value, until in former])
+    tx.execute("DELETE FROM contact_former_ids WHERE contact_id = ?", (later,))
+    properties = _properties_of(row[5])
+    properties["merged_into"] = survivor
+    tx.update(
+        "contacts",
+        later,
+        {
+            "wa_id": None,
+            "wa_user_id": None,
+            "wa_parent_user_id": None,
+            "wa_username": None,
+            "merged_into": survivor,
+            "properties": dumps(properties),
+            "updated_at": tx.now_iso,
+        },
+    )
+    tx.execute("DELETE FROM contacts_fts WHERE rowid = ?", (later,))
+    conv.apply_whatsapp_identity(
+        tx,
+        survivor,
+        {"wa_id": row[0], "wa_user_id": row[1], "wa_parent_user_id": row[2], "wa_username": row[3]},
+        parse_dt(row[4]),
+    )
+    moved = [row[0] for row in tx.all("SELECT id FROM threads WHERE contact_id = ?", (later,))]
+    for table in ("threads", "tickets", "usage_records"):
+        tx.execute(f"UPDATE {table} SET contact_id = ? WHERE contact_id = ?", (survivor, later))
+    tx.execute(
+        "INSERT OR IGNORE INTO associations (contact_id, object_type, object_id) "
+        "SELECT ?, object_type, object_id FROM associations WHERE contact_id = ?",
+        (survivor, later),
+    )
+    tx.execute("DELETE FROM associations WHERE contact_id = ?", (later,))
+    # two open conversations on one number now (each had one): both marked for review,
+    # as when a sender matches several contacts (SPEC §3); the next message joins the newest
+    tx.execute(
+        "UPDATE tickets SET needs_review = 1 WHERE id IN (SELECT th.ticket_id FROM threads th "
+        "JOIN tickets t ON t.id = th.ticket_id WHERE th.contact_id = ? AND t.status != 'closed' "
+        "AND th.phone_number_id IN (SELECT o.phone_number_id FROM threads o "
+        "JOIN tickets ot ON ot.id = o.ticket_id WHERE o.contact_id = ? AND ot.status != 'closed' "
+        "GROUP BY o.phone_number_id HAVING COUNT(*) > 1))",
+        (survivor, survivor),
+    )
+    for thread_id in moved:
+        conv.emit_thread_snapshot(tx, thread_id)
+
+
+def _properties_of(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 # ------------------------------------------------------------------ messages
@@ -441,7 +598,26 @@ def _add_to_thread(
         conv.preview_of(record.kind, record.text, record.caption),
         _session_renewal(at, thread.session_expires_at),
     )
-    conv.emit_message_snapshot(tx, message_id, created=True)
+    if record.content:
+        conv.emit_message_snapshot(tx, message_id, created=True)
+    else:  # a plain message's frame, made from what was just inserted, not read back
+        conv.emit_added_message(
+            tx,
+            message_id,
+            conv.added_message_json(
+                message_id,
+                thread_id=thread_id,
+                kind=record.kind,
+                text=record.text,
+                wamid=record.wamid,
+                forwarded=record.forwarded,
+                unsupported_reason=record.unsupported_reason,
+                quarantine_rule=record.quarantine_rule,
+                from_number=sender.wa_id or sender.user_id,
+                to_number=business_number,
+                created_at=at_iso,
+            ),
+        )
     conv.emit_thread_snapshot(tx, thread_id)
     return IngestResult(Outcome.stored, message_id=message_id, thread_id=thread_id)
 

@@ -16,7 +16,9 @@ The record is read by the channel (``backend/email``): the store knows nothing o
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 
 from backend import schemas
 from backend.domain import tickets
@@ -167,19 +169,51 @@ def remove_mailbox(tx: Tx, mailbox_id: int, actor_id: int | None = None) -> Mail
 
 
 # What a received mail needs first, in one statement (the four it was took twice its
-# time, tests/bench/results.md): whether its Message-ID is known, its mailbox, and the
-# sender's contact (the newest not merged into another) with its WhatsApp ids, which a
-# new ticket keeps. Always one row: a column is NULL where nothing was found.
+# time, tests/bench/results.md): the mail stored under its Message-ID if there is one
+# (``_header_id``), its mailbox, and the sender's contact (the newest not merged into
+# another) with its WhatsApp ids, which a new ticket keeps. Always one row: a column is
+# NULL where nothing was found.
 _FIRST_READ = (
-    "SELECT EXISTS (SELECT 1 FROM email_messages WHERE header_id = :header_id) AS seen, "
+    "SELECT em.message_id AS seen, em.from_address AS seen_from, em.subject AS seen_subject, "
+    "em.full_text AS seen_text, m.direction AS seen_direction, "
     "ch.id AS mailbox_id, ch.address, ch.removed_at, "
     "c.id AS contact_id, c.country, c.wa_id, c.wa_user_id "
     "FROM (SELECT 1 AS one) o "
+    "LEFT JOIN email_messages em ON em.header_id = :header_id "
+    "LEFT JOIN messages m ON m.id = em.message_id "
     "LEFT JOIN email_channels ch ON ch.address = :mailbox "
     "LEFT JOIN contacts c ON c.id = (SELECT id FROM contacts "
     "WHERE email_key = :sender AND merged_into IS NULL "
     "ORDER BY updated_at DESC, id DESC LIMIT 1)"
 )
+
+
+def _header_id(tx: Tx, record: EmailRecord, first: conv.Row) -> str | None:
+    """The Message-ID to keep the mail under, or None when it is stored already. A
+    redelivery repeats the sender, subject and words; a different mail under a reused
+    Message-ID (a web form's or a scanner's, which give every mail the same) does not, and
+    is kept under that id with a fingerprint of its own added, so it is not lost.
+    ``first``: ``_FIRST_READ``'s row, with the mail stored under the id if any."""
+    header_id = record.message_id
+    if first["seen"] is None:
+        return header_id
+    fingerprint = (record.sender.lower(), record.subject, record.full_text)
+    if (
+        first["seen_direction"] == schemas.Direction.outbound
+        or ((first["seen_from"] or "").lower(), first["seen_subject"], first["seen_text"])
+        == fingerprint
+    ):
+        return None  # stored already, or one of ours come back (a mail loop): never a ticket
+    digest = hashlib.sha256(
+        "\n".join((record.sender.lower(), record.subject, record.full_text or "")).encode(
+            "utf-8", "replace"
+        )
+    ).hexdigest()[:24]
+    local, at, domain = header_id.strip("<>").rpartition("@")
+    unique = f"<{local}.{digest}@{domain}>" if at else f"<{domain}.{digest}>"
+    if tx.one("SELECT 1 FROM email_messages WHERE header_id = ?", (unique,)):
+        return None
+    return unique
 
 
 def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = ()) -> IngestResult:
@@ -192,7 +226,8 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
         },
     )
     assert first is not None
-    if first["seen"]:
+    header_id = _header_id(tx, record, first)
+    if header_id is None:
         conv.bump_counter(tx, COUNTER_DUPLICATE)
         return IngestResult(Outcome.duplicate)
     if record.bounced_message_id is not None or record.automatic == "bounce":
@@ -267,7 +302,7 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
         {
             "message_id": message_id,
             "thread_id": thread.thread_id,
-            "header_id": record.message_id,
+            "header_id": header_id,
             "subject": record.subject,
             "from_address": record.sender,
             "to_addresses": dumps(list(record.to)),
@@ -293,11 +328,53 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
     moved = tickets.status_after_inbound(thread.ticket_status).value
     if moved != thread.ticket_status:
         conv.set_ticket_status(tx, thread.ticket_id, moved, None)
-    conv.emit_message_snapshot(tx, message_id, created=True)
+    _emit_created(tx, record, message_id, kind, thread.thread_id, first["address"], at)
     conv.emit_thread_snapshot(tx, thread.thread_id)
     return IngestResult(
         Outcome.stored, message_id=message_id, thread_id=thread.thread_id, media_id=shown
     )
+
+
+def _emit_created(
+    tx: Tx,
+    record: EmailRecord,
+    message_id: int,
+    kind: str,
+    thread_id: int,
+    mailbox: str,
+    at: datetime,
+) -> None:
+    """message.created of a received mail: without files, its frame made from what was
+    just inserted (``conv.added_message_json``) rather than read back."""
+    email = None
+    if not record.files:
+        email = conv.email_json(
+            quarantined=kind == schemas.MessageKind.quarantined,
+            subject=record.subject,
+            sender=record.sender,
+            to=record.to,
+            cc=record.cc,
+            auth=record.auth,
+            left_out=record.left_out,
+        )
+    if email is None:
+        conv.emit_message_snapshot(tx, message_id, created=True)
+        return
+    data = conv.added_message_json(
+        message_id,
+        thread_id=thread_id,
+        kind=kind,
+        text=record.text or record.full_text or record.subject,
+        wamid=None,
+        forwarded=False,
+        unsupported_reason=None,
+        quarantine_rule=record.quarantine_rule,
+        from_number=record.sender,
+        to_number=mailbox,
+        created_at=iso(at),
+        email=email,
+    )
+    conv.emit_added_message(tx, message_id, data)
 
 
 def searchable_text(record: EmailRecord) -> str:

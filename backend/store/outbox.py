@@ -43,7 +43,8 @@ UNREADABLE_REQUEST = (
 
 
 def _checking(tx: Tx, message_ids: list[int]) -> None:
-    """Sends whose outcome is unknown read "checking", not "queued", while they wait."""
+    """Sends whose outcome is unknown read "checking", not "queued", while they wait (and
+    so does the ticket, when it is its latest message)."""
     for message_id in message_ids:
         changed = tx.execute(
             "UPDATE messages SET status = 'checking' WHERE id = ? "
@@ -51,6 +52,8 @@ def _checking(tx: Tx, message_ids: list[int]) -> None:
             (message_id,),
         ).rowcount
         if changed:
+            thread_id = tx.one("SELECT thread_id FROM messages WHERE id = ?", (message_id,))[0]
+            settle_ticket_delivery(tx, message_id, thread_id)
             emit_message(tx, message_id, created=False)
 
 

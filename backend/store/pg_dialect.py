@@ -320,9 +320,12 @@ class FlagDumper(Dumper):
 def configure(conn: psycopg.Connection[Any]) -> None:
     """For each of the store's connections. No parallel workers: the store's queries read
     a page of rows, and starting workers cost more than they gave on a busy machine (a
-    message search's window, 19 ms alone, took 96–197 ms with two workers)."""
+    message search's window, 19 ms alone, took 96–197 ms with two workers). No JIT: a
+    statement whose estimated cost passes ``jit_above_cost`` is compiled first, which
+    took 98 ms for a message search that then ran in 15."""
     conn.adapters.register_dumper(bool, FlagDumper)
     conn.execute("SET max_parallel_workers_per_gather = 0")
+    conn.execute("SET jit = off")
     conn.commit()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from backend.store.search import _PHONE_LIKE, MAX_TERMS
 
@@ -69,14 +70,39 @@ def phrases(text: str | None) -> list[Phrase]:
     return [(tuple(word), index == len(words) - 1) for index, word in enumerate(words)]
 
 
-def ts_query(text: str | None) -> str | None:
+def ts_query(text: str | None, completions: Sequence[str] | None = None) -> str | None:
     """A ``tsquery`` for what a person typed, as ``search.fts_query`` (``phrases``). Used
-    as ``document @@ %s::tsquery`` (terms are taken as they are, already folded)."""
+    as ``document @@ %s::tsquery`` (terms are taken as they are, already folded).
+
+    ``completions``: the indexed words that begin with ``prefix_word(text)``, searched
+    instead of the prefix (the same rows: a prefix matches exactly those words); None
+    when there is none (nothing can match)."""
     terms = []
-    for words, prefix in phrases(text):
+    found = phrases(text)
+    for index, (words, prefix) in enumerate(found):
+        if completions is not None and index == len(found) - 1 and prefix and len(words) == 1:
+            if not completions:
+                return None
+            quoted = [_quoted(word) for word in completions]
+            terms.append(quoted[0] if len(quoted) == 1 else "(" + " | ".join(quoted) + ")")
+            continue
         parts = [_term(token, prefix and n == len(words) - 1) for n, token in enumerate(words)]
         terms.append(parts[0] if len(parts) == 1 else "(" + " <-> ".join(parts) + ")")
     return " & ".join(terms) or None
+
+
+def prefix_word(text: str | None) -> str | None:
+    """The word of what a person typed that is searched as a prefix, when it is a word of
+    its own (not the end of "foo_bar"): ``ts_query`` can search the words it begins."""
+    found = phrases(text)
+    if found and found[-1][1] and len(found[-1][0]) == 1:
+        return found[-1][0][0]
+    return None
+
+
+def _quoted(word: str) -> str:
+    """A word of the index (a tsvector's lexeme) as an exact ``tsquery`` term."""
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _sentence_starts(text: str, spans: list[tuple[int, int, str]]) -> list[int]:

@@ -8,10 +8,12 @@ matches, then subject matches, then message matches; the cursor remembers the st
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from backend import schemas
@@ -112,18 +114,32 @@ class SearchStore(StoreBase):
             return schemas.Page[schemas.SearchHit](items=[])
         key = decode_cursor(cursor, 2)
         stage, after = (STAGES.index(key[0]), key[1]) if key and key[0] in STAGES else (0, None)
+        # a page from the start needs the contacts' and the subjects' hits, almost always
+        # both, and the message stage may need what it reads first: all at once, their
+        # reads' waits side by side (each a round trip on PostgreSQL), not one after another
+        first: dict[str, list[_Hit]] = {}
+        prepared = None
+        if stage == 0 and after is None:
+            first["contact"], first["subject"], prepared = await asyncio.gather(
+                self._contact_hits(match, where, None, limit + 1),
+                self._subject_hits(match, where, None, limit + 1),
+                self._message_prepared(match, after),
+            )
         finders: dict[
             str, Callable[[str, ThreadFilter, int | None, int], Awaitable[list[_Hit]]]
         ] = {
             "contact": self._contact_hits,
             "subject": self._subject_hits,
-            "message": self._message_hits,
+            "message": partial(self._message_hits, prepared=prepared),
         }
         hits: list[_Hit] = []
         next_cursor = None
         while stage < len(STAGES) and len(hits) < limit:
             need = limit - len(hits)
-            found = await finders[STAGES[stage]](match, where, after, need + 1)
+            if STAGES[stage] in first:  # the stage's first limit + 1 hits: its first need + 1
+                found = first[STAGES[stage]][: need + 1]
+            else:
+                found = await finders[STAGES[stage]](match, where, after, need + 1)
             if len(found) > need:
                 hits.extend(found[:need])
                 next_cursor = encode_cursor(STAGES[stage], found[need - 1].key)
@@ -183,9 +199,12 @@ class SearchStore(StoreBase):
         clause = f"th.ticket_id IN ({SUBJECT_MATCH}) AND th.contact_id NOT IN ({CONTACT_MATCH})"
         return await self._thread_stage("subject", clause, [match, match], where, after, limit)
 
-    async def _message_hits(self, match, where, after, limit, at_least=None) -> list[_Hit]:
-        """``at_least``: only messages from that id on (PostgreSQL searches the newest
-        first, window by window)."""
+    async def _message_prepared(self, match: str, after: int | None) -> Any:
+        """What the message stage reads before its query, given to it as ``prepared``
+        (read with the first stages: see ``search``); nothing on SQLite."""
+        return None
+
+    async def _message_hits(self, match, where, after, limit, prepared=None) -> list[_Hit]:
         joins = where.joins()
         sql = (
             "SELECT messages_fts.rowid AS message_id, m.thread_id, m.kind, "
@@ -194,16 +213,9 @@ class SearchStore(StoreBase):
             f"JOIN threads th ON th.id = m.thread_id {joins} "
             f"WHERE messages_fts MATCH ? AND {where.where()}"
             + (" AND messages_fts.rowid < ?" if after is not None else "")
-            + (" AND messages_fts.rowid >= ?" if at_least is not None else "")
             + " ORDER BY messages_fts.rowid DESC LIMIT ?"
         )
-        args = [
-            match,
-            *where.params,
-            *([after] if after is not None else []),
-            *([at_least] if at_least is not None else []),
-            limit,
-        ]
+        args = [match, *where.params, *([after] if after is not None else []), limit]
         rows: list[sqlite3.Row] = await self.readers.all(sql, args)
         return [
             _Hit(

@@ -81,13 +81,16 @@ def apply_status(tx: Tx, record: StatusRecord) -> StatusResult:
         by_opaque = message_id_from_reference(record.opaque)
         if by_opaque is not None:
             row = tx.one(
-                "SELECT id, thread_id, wamid, status FROM messages WHERE id = ? AND direction = ?",
+                "SELECT id, thread_id, wamid, status, content FROM messages "
+                "WHERE id = ? AND direction = ?",
                 (by_opaque, schemas.Direction.outbound),
             )
         if row is None:
             _keep_early(tx, record)
             return StatusResult(StatusOutcome.early)
-        if row["wamid"] is not None and row["wamid"] != record.wamid:
+        if (row["wamid"] is not None and row["wamid"] != record.wamid) or _earlier_attempt(
+            row["content"], record.wamid
+        ):
             # a status of an earlier attempt of a message that was resent since
             tx.execute(
                 "INSERT OR IGNORE INTO status_receipts (wamid, status, at) VALUES (?, ?, ?)",
@@ -110,6 +113,18 @@ def apply_status(tx: Tx, record: StatusRecord) -> StatusResult:
     settle_ticket_delivery(tx, row["id"], row["thread_id"])
     conv.emit_message_snapshot(tx, row["id"], created=False)
     return StatusResult(StatusOutcome.applied, message_id=row["id"])
+
+
+def _earlier_attempt(content: str | None, wamid: str) -> bool:
+    """Whether ``wamid`` is one a retried message was sent under before (``retry_in_tx``
+    keeps them): its status is not the retry's, which may have no wamid yet."""
+    if not content or "previous_wamids" not in content:
+        return False
+    try:
+        earlier = json.loads(content).get("previous_wamids")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(earlier, list) and wamid in earlier
 
 
 def _apply_to_message(

@@ -7,7 +7,7 @@ from typing import Any
 
 from backend import schemas
 from backend.domain import tickets as rules
-from backend.domain.errors import InvalidField, NotFound
+from backend.domain.errors import Conflict, InvalidField, NotFound
 from backend.store.base import StoreBase
 from backend.store.conversations import (
     TICKET_SELECT,
@@ -87,11 +87,40 @@ def wake_snoozed(tx: Tx) -> int:
     return len(rows)
 
 
+def check_reopen(tx: Tx, ticket: schemas.Ticket) -> None:
+    """A closed WhatsApp ticket cannot be reopened once its customer has another open
+    conversation on the same business number: their next message would join only one of
+    the two (the newest), so the agent answering in the other talks past them — the undo
+    of a close racing the customer's next message. (Zendesk does not reopen a closed
+    ticket at all; mail threads by its headers, so several open ones are fine there.)"""
+    if ticket.thread_id is None:
+        return
+    other = tx.one(
+        "SELECT t.id FROM threads th JOIN threads o ON o.contact_id = th.contact_id "
+        "AND o.phone_number_id = th.phone_number_id AND o.id != th.id "
+        "JOIN tickets t ON t.id = o.ticket_id "
+        "WHERE th.id = ? AND t.status != 'closed' ORDER BY o.id DESC LIMIT 1",
+        (ticket.thread_id,),
+    )
+    if other is not None:
+        raise Conflict(
+            f"The customer wrote again after the close: the conversation continues in "
+            f"ticket #{other[0]}. Nothing was changed.",
+            code="conversation_continues",
+            field="status",
+        )
+
+
 def apply_ticket_update(
     tx: Tx, ticket_id: int, change: schemas.TicketUpdate, actor_id: int | None
 ) -> schemas.Ticket:
     """Apply one change inside a transaction; emits ticket.updated + thread.updated if changed."""
     current = load_ticket(tx, ticket_id)
+    if current.status == schemas.TicketStatus.closed and (
+        change.snoozed_until is not None
+        or (change.status is not None and change.status != schemas.TicketStatus.closed)
+    ):
+        check_reopen(tx, current)
     changed = False
     if change.snoozed_until is not None:
         until = change.snoozed_until

@@ -81,6 +81,7 @@ class InboundRecord:
     reaction_target: str | None = None  # set on reactions: the wamid reacted to
     reaction_emoji: str | None = None  # None or "": removal
     identity_change: IdentityChange | None = None
+    revokes: str | None = None  # set on a deletion (``revoke``): the wamid deleted
     raw: str | None = None
     subject_text: str | None = None  # text for the ticket subject and routing
     fallback_subject: str = "WhatsApp conversation"
@@ -93,6 +94,7 @@ class Outcome(StrEnum):
     reaction = "reaction"
     reaction_held = "reaction_held"  # its message has not arrived yet
     identity = "identity"  # a system message with no thread to show it in
+    revoke_without_target = "revoke_without_target"  # deletes a message never stored
     duplicate = "duplicate"
     dropped_unknown_number = "dropped_unknown_number"
     dropped_before_connection = "dropped_before_connection"

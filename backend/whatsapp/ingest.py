@@ -52,6 +52,8 @@ COUNTER_VALUE_ERRORS = "webhook.value_errors"
 COUNTER_INVALID_WA_ID = "webhook.invalid_wa_id"
 COUNTER_IGNORED_CALL = "webhook.ignored_call"  # a call the business made
 CALL_EVENT = "call"  # content["event"] of a call's event line
+REVOKE_EVENT = "message_revoked"  # content["event"] of a deletion's event line
+REVOKE_WORDS = "The customer deleted this message"
 # kinds whose text is not the customer's to check against the content policy
 _NOT_CHECKED = frozenset({schemas.MessageKind.event, schemas.MessageKind.unsupported})
 _DEFAULT_SUBJECT = "WhatsApp conversation"  # InboundRecord.fallback_subject's default
@@ -117,6 +119,19 @@ def _common_content(message: parse.Inbound) -> dict[str, Any]:
     if message.group_id:
         content["group_id"] = message.group_id
     return content
+
+
+def _deletion(record: InboundRecord, target: str | None) -> None:
+    """A customer deleted a message (``revoke``): an event line under it, never a
+    placeholder and never a ticket of its own (store/inbound.py)."""
+    if not target:
+        return  # nothing named: the placeholder, as for any unreadable message
+    record.kind = schemas.MessageKind.event
+    record.text = REVOKE_WORDS
+    record.unsupported_reason = None
+    record.customer_message = False
+    record.revokes = target
+    record.content["event"] = REVOKE_EVENT
 
 
 def _duration(seconds: int) -> str:
@@ -189,6 +204,12 @@ class Ingestor:
                 "user_id": sender.user_id,
             }
         self._fill(record, message)
+        if message.edit_of:
+            # the new words, quoting the ones they replace: the agent sees what changed
+            record.content["edit_of"] = message.edit_of
+            record.reply_to_wamid = message.edit_of
+        elif isinstance(message, parse.UnsupportedMessage) and message.original_type == "revoke":
+            _deletion(record, message.original_message_id)
         self._quarantine(record)
         return record
 
@@ -323,6 +344,9 @@ class Ingestor:
             reply_to_wamid=context.reply_to if context else None,
         )
         self._fill(record, message)
+        if message.edit_of:
+            record.content["edit_of"] = message.edit_of
+            record.reply_to_wamid = message.edit_of
         return record
 
     def call_record(self, change: parse.CallsChange, call: parse.CallEvent) -> InboundRecord:
@@ -465,8 +489,10 @@ class Ingestor:
     def _message_change(message: parse.Inbound, record: InboundRecord) -> Change:
         """A group's message goes to the group's thread (reactions to one are applied to
         their message as any reaction is)."""
-        if message.group_id and not isinstance(
-            message, parse.ReactionMessage | parse.SystemMessage
+        if (
+            message.group_id
+            and record.revokes is None
+            and not isinstance(message, parse.ReactionMessage | parse.SystemMessage)
         ):
             return GroupMessage(record, message.group_id)
         return record

@@ -128,6 +128,7 @@ class Inbound:
     group_id: str | None = None
     errors: tuple[ErrorInfo, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    edit_of: str | None = None  # an ``edit``'s new content: the wamid of the message it edits
 
     @property
     def kind(self) -> MessageKind:
@@ -676,6 +677,25 @@ def _unsupported(common: dict[str, Any], message: dict[str, Any]) -> Unsupported
     return UnsupportedMessage(**common, reason=reason, original_type=original)
 
 
+def _edited(data: dict[str, Any], body: dict[str, Any]) -> Inbound | None:
+    """An ``edit``'s new content (``edit.message``, a text or a captioned media message) as
+    that message, sent by the edit's sender at the edit's time; None when unreadable."""
+    inner = _dict(body.get("message"))
+    inner_type = _str(inner.get("type"))
+    original = _str(body.get("original_message_id"))
+    if not inner_type or inner_type in ("edit", "revoke") or not original:
+        return None
+    outer = {key: value for key, value in data.items() if key not in ("type", "edit")}
+    parsed = parse_message(
+        {**outer, **inner, "id": data.get("id"), "timestamp": data.get("timestamp")}
+    )
+    if parsed is None or isinstance(parsed, UnsupportedMessage):
+        return None
+    parsed.edit_of = original
+    parsed.raw = data
+    return parsed
+
+
 def parse_message(message: Any) -> Inbound | None:
     """One element of ``value.messages``; None when it has no id to key it on."""
     data = _dict(message)
@@ -754,6 +774,8 @@ def parse_message(message: Any) -> Inbound | None:
         return _system(common, body)
     elif kind == "request_welcome":
         return RequestWelcome(**common)
+    elif kind == "edit" and (edited := _edited(data, body)) is not None:
+        return edited
     elif kind in ("revoke", "edit"):
         return UnsupportedMessage(
             **common,

@@ -68,9 +68,14 @@ def rows(sqlite, postgresql, table: str) -> tuple[list[tuple], list[tuple]]:
     ]
     listed = ", ".join(columns)
     source = f"SELECT {'rowid, body' if table in FTS_TABLES else listed} FROM {table}"
+    if table == "messages_fts":  # its rows name their message's thread on PostgreSQL
+        source = (
+            "SELECT f.rowid, f.body, m.thread_id FROM messages_fts f "
+            "JOIN messages m ON m.id = f.rowid"
+        )
     ours = sorted(tuple(row) for row in sqlite.execute(source))
     if table in FTS_TABLES:
-        ours = sorted((rowid, index_text(body or "")) for rowid, body in ours)
+        ours = sorted((rowid, index_text(body or ""), *more) for rowid, body, *more in ours)
     theirs = sorted(tuple(row) for row in postgresql.execute(f"SELECT {listed} FROM {table}"))
     return ours, theirs
 
@@ -170,3 +175,22 @@ def migrate_all(conn: psycopg.Connection) -> None:
     conn.autocommit = True
     migrate(conn)
     conn.autocommit = False
+
+
+def test_the_copy_makes_its_full_text_indexes_at_once(sqlite_database, postgresql_url):
+    """The same indexes as the migrations made, the GIN ones made from the copied rows:
+    none of their entries is left in a pending list that every search reads through."""
+    indexes = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    with psycopg.connect(postgresql_url, autocommit=True) as postgresql:
+        migrate_all(postgresql)
+        made = sorted(postgresql.execute(indexes).fetchall())
+        copy_to_postgresql(sqlite_database, postgresql)
+        assert sorted(postgresql.execute(indexes).fetchall()) == made
+        postgresql.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        pending = {
+            table: postgresql.execute(
+                "SELECT pending_tuples FROM pgstatginindex(%s)", (f"{table}_document",)
+            ).fetchone()
+            for table in FTS_TABLES
+        }
+        assert pending == {table: (0,) for table in FTS_TABLES}

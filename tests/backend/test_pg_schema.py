@@ -29,8 +29,10 @@ SQLITE_ONLY_TABLES = {"sqlite_sequence"} | {
     for table in FTS_TABLES
     for shadow in ("data", "idx", "content", "docsize", "config")
 }
-PG_ONLY_TABLES = {"event_counter"}
-PG_ONLY_COLUMNS = {(table, column) for table in FTS_TABLES for column in ("rowid", "document")}
+PG_ONLY_TABLES = {"event_counter", "messages_fts_words"}  # the words a prefix begins
+PG_ONLY_COLUMNS = {(table, column) for table in FTS_TABLES for column in ("rowid", "document")} | {
+    ("messages_fts", "thread_id")  # the search filters hits by their thread (FTS5 need not)
+}
 PG_ONLY_INDEXES = {f"{table}_document" for table in FTS_TABLES}
 
 

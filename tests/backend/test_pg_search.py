@@ -1,15 +1,18 @@
 """The same typed search finds the same rows on PostgreSQL (``pg_search``) as on SQLite's
 FTS5 (``search.fts_query``), for text that the two engines' own tokenizers cut apart
-differently: e-mail addresses, URLs, accents, other scripts, numbers, punctuation."""
+differently: e-mail addresses, URLs, accents, other scripts, numbers, punctuation; its
+last word, a prefix, searched as the words it begins finds the same rows as the prefix."""
 
 from __future__ import annotations
 
 import psycopg
 
+from backend.store import PostgresStore
 from backend.store.engine import connect_sqlite
 from backend.store.engine import migrate as migrate_sqlite
 from backend.store.pg_engine import migrate as migrate_pg
-from backend.store.pg_search import index_text, snippet, ts_query
+from backend.store.pg_search import index_text, prefix_word, snippet, ts_query
+from backend.store.postgres import ADD_SEARCH_WORDS, LAST_CHARACTER
 from backend.store.search import fts_query
 
 BODIES = [
@@ -29,6 +32,7 @@ BODIES = [
     "+34600111222 Ana García",
     "",
 ]
+SETTINGS = ("max_parallel_workers_per_gather", "jit")
 QUERIES = [
     "ana", "ana.garcia", "example", "example.com", "garcia", "garcía", "GARCIA", "shop",
     "orders", "ref", "4521", "#4521", "pedido", "donde", "dónde", "cafe", "CAFÉ", "creme",
@@ -54,12 +58,37 @@ def test_the_same_queries_find_the_same_rows_on_both_engines(tmp_path, postgresq
                 "INSERT INTO messages_fts (rowid, body) VALUES (%s, %s)",
                 [(rowid, index_text(body)) for rowid, body in enumerate(BODIES, 1)],
             )
+        # the words the store adds as it indexes messages (PgWriter._commit)
+        postgresql.execute(ADD_SEARCH_WORDS, (list(range(1, len(BODIES) + 1)),))
         differences = {}
         for query in QUERIES:
             match, tsquery = fts_query(query), ts_query(query)
             assert (match is None) == (tsquery is None), query
             if match is None:
                 continue
+            prefix = prefix_word(query)
+            if prefix is not None:  # as the store searches it: the words the prefix begins
+                completions = [
+                    row[0]
+                    for row in postgresql.execute(
+                        "SELECT word FROM messages_fts_words WHERE word >= %s AND word < %s",
+                        (prefix, prefix + LAST_CHARACTER),
+                    )
+                ]
+                expanded = ts_query(query, completions)
+                found = []
+                if expanded is not None:
+                    found = postgresql.execute(
+                        "SELECT rowid FROM messages_fts WHERE document @@ %s::tsquery "
+                        "ORDER BY rowid",
+                        (expanded,),
+                    ).fetchall()
+                tsquery_found = postgresql.execute(
+                    "SELECT rowid FROM messages_fts WHERE document @@ %s::tsquery ORDER BY rowid",
+                    (tsquery,),
+                ).fetchall()
+                if found != tsquery_found:
+                    differences[f"{query} expanded"] = (tsquery, tsquery_found, expanded, found)
             on_sqlite = [
                 row[0]
                 for row in sqlite.execute(
@@ -122,3 +151,16 @@ def test_a_snippet_is_cut_as_fts5_cuts_it(tmp_path):
                 differences[(query, rowid)] = (found, expected)
     assert compared > 80
     assert differences == {}
+
+
+async def test_the_stores_connections_plan_a_search_as_it_runs(postgresql_url):
+    """No parallel workers and no JIT compilation on any of the store's connections
+    (``pg_dialect.configure``): either cost a page-sized search many times its run."""
+    store = PostgresStore(postgresql_url)
+    await store.open()
+    try:
+        read = [await store.readers.value(f"SHOW {name}") for name in SETTINGS]
+        written = await store.write(lambda tx: [tx.one(f"SHOW {name}")[0] for name in SETTINGS])
+    finally:
+        await store.close()
+    assert read == written == ["0", "off"]

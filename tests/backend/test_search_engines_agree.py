@@ -50,12 +50,15 @@ async def found_by(backend: LiveBackend, token: str) -> dict[tuple[str, str], An
     return found
 
 
+# the last word searched as the words it begins, and (none taken) as a prefix
+@pytest.mark.parametrize("prefix_words", [postgres.MAX_PREFIX_WORDS, 0])
 async def test_the_same_queries_find_the_same_threads_on_both_engines(
-    tmp_path: Path, postgresql_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, postgresql_url: str, monkeypatch: pytest.MonkeyPatch, prefix_words: int
 ):
     # PostgreSQL searches messages newest window first: windows this small make pages
     # that span several of them (the default's first window holds all 3,000 messages)
     monkeypatch.setattr(postgres, "SEARCH_WINDOWS", WINDOWS)
+    monkeypatch.setattr(postgres, "MAX_PREFIX_WORDS", prefix_words)
     meta = build(THREADS, MESSAGES, tmp_path / "generated")
     target = PostgresStore(postgresql_url, pool_size=1)
     await target.open()

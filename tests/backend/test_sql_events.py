@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+from datetime import timedelta
 
 import pytest
 
 from backend import schemas
 from backend.store import conversations as conv
+from backend.store import inbound
 from backend.store.engine import replayable
 from backend.store.sqlite import SqliteStore
-from tests.backend.seed import seed_thread
+from backend.store.types import EmailRecord, Sender
+from tests.backend.seed import BASE_TIME, seed_thread
 
 
 @pytest.fixture
@@ -436,3 +440,143 @@ async def test_snapshots_logged_by_another_process_are_published_built(store, tm
     assert types == ["thread.updated", "test.next"]
     frame = json.loads(store.published[0][2])
     assert frame["data"]["id"] == thread.id and frame["seq"] == store.published[0][0]
+
+
+def tricky_texts() -> list[str | None]:
+    """Texts whose JSON string needs every kind of escape, and random ones."""
+    chosen = random.Random(14)
+    planes = [(0, 0x7F), (0x80, 0x7FF), (0x800, 0xD7FF), (0xE000, 0xFFFF), (0x10000, 0x10FFFF)]
+
+    def any_text() -> str:
+        return "".join(
+            chr(chosen.randint(*chosen.choice(planes))) for _ in range(chosen.randint(0, 40))
+        )
+
+    return [
+        "".join(map(chr, range(128))),
+        'She said "hi" \\ then \\u0041 left',
+        "line\nbreak\ttab\r\b\f\x00\x0b\x1f\x7f",
+        "👍🏽 emoji, ‮ reversed, \u2028 \u2029 \ufeff, 日本語",
+        "",
+        None,
+        *(any_text() for _ in range(60)),
+    ]
+
+
+def added_record(index: int, text: str | None) -> inbound.InboundRecord:
+    kinds = [
+        {"kind": "text"},
+        {"kind": "unsupported", "unsupported_reason": 'type "x"\n'},
+        {"kind": "quarantined", "quarantine_rule": "card\\number"},
+    ]
+    return inbound.InboundRecord(
+        wamid=None if index % 7 == 3 else f'wamid."{index}\\',
+        phone_number_id="PNID1",
+        at=BASE_TIME + timedelta(minutes=index, microseconds=0 if index % 2 else 250_000),
+        sender=Sender(wa_id=None if index % 5 == 4 else f"3461000{index:04d}", user_id=None),
+        text=text,
+        forwarded=index % 3 == 1,
+        **kinds[index % len(kinds)],
+    )
+
+
+async def test_an_added_message_frame_is_the_one_sqlite_builds(store):
+    """The common case's message.created frame is made from what the job inserted, not
+    read back (``conv.added_message_json``): it is the text SQLite builds from the row,
+    byte for byte (a replay builds it from the row), and the wire model's JSON."""
+    thread = await seed_thread(store, name="Ana", phone="+34610000001", text="hi")
+    found = conv.InboundThread(thread.id, thread.ticket.id, False, None, "waiting_on_us")
+    store.published.clear()
+    records = [added_record(index, text) for index, text in enumerate(tricky_texts())]
+
+    def add(record):
+        def job(tx):
+            business_number = None if record.wamid is None else "+15550001111"
+            return inbound._add_to_thread(tx, record, found, business_number).message_id
+
+        return job
+
+    # many at once: several held frames in one batch
+    ids = await asyncio.gather(*(store.write(replayable(add(record))) for record in records))
+    sent = {seq: frame for seq, kind, frame in store.published if kind == "message.created"}
+    assert len(sent) == len(records)
+    replayed = dict(await store.events_after(0))
+    for seq, frame in sent.items():
+        assert frame == replayed[seq]
+    models = await store.write(lambda tx: [conv.load_message(tx, i) for i in ids])
+    for frame, model in zip(sent.values(), models, strict=True):
+        assert json.loads(frame)["data"] == json.loads(model.model_dump_json())
+    assert {model.kind for model in models} == {"text", "unsupported", "quarantined"}
+
+
+async def test_an_added_message_changed_again_in_its_batch_is_read_back(store):
+    """A message another job of the batch snapshots again is built from its row as the
+    batch leaves it, for both its frames (what was sent is what a replay sends)."""
+    thread = await seed_thread(store, name="Ana", phone="+34610000001", text="hi")
+    found = conv.InboundThread(thread.id, thread.ticket.id, False, None, "waiting_on_us")
+    store.published.clear()
+
+    def add_then_read(tx):
+        added = inbound._add_to_thread(tx, added_record(0, "read at once"), found, None)
+        tx.execute("UPDATE messages SET status = 'read' WHERE id = ?", (added.message_id,))
+        conv.emit_message_snapshot(tx, added.message_id, created=False)
+        return True
+
+    await store.write(add_then_read)
+    frames = {t: (seq, f) for seq, t, f in store.published if t.startswith("message.")}
+    replayed = dict(await store.events_after(0))
+    for seq, frame in frames.values():
+        assert json.loads(frame)["data"]["status"] == "read"
+        assert frame == replayed[seq]
+
+
+def tricky_mail(index: int, text: str | None) -> EmailRecord:
+    words = text or ""
+    auths = [
+        None,
+        {},
+        {"spf": "pass", "dkim": None, "dmarc": f'fail "{words[:5]}"'},
+        {"spf": "none"},
+        {"spf": 1},  # not text: read back from the row
+    ]
+    return EmailRecord(
+        message_id=f"<tricky-{index}@example.com>",
+        mailbox="support@acme.test",
+        sender=f"{words[:8]}{index}@example.com",
+        subject=words[::-1],
+        text=words,
+        full_text=words + "\n> quoted",
+        at=BASE_TIME + timedelta(minutes=index, microseconds=0 if index % 2 else 250_000),
+        to=("support@acme.test", *([words[:12]] if index % 2 else [])),
+        cc=tuple(words.split(" ")[:3]) if index % 3 else (),
+        auth=auths[index % len(auths)],  # type: ignore[arg-type]
+        quarantine_rule="dmarc_fail" if index % 4 == 3 else None,
+        left_out=(f"big {words[:6]}.pdf",) if index % 5 == 1 else (),
+    )
+
+
+async def test_an_added_mail_frame_is_the_one_sqlite_builds(store):
+    """A received mail's message.created (no file) is made from what the job inserted:
+    byte for byte what SQLite builds from the row, and the wire model's JSON."""
+    await store.add_mailbox("support@acme.test", "Acme Support")
+    store.published.clear()
+    mails = [tricky_mail(index, text) for index, text in enumerate(tricky_texts())]
+    results = await asyncio.gather(*(store.ingest_email(mail) for mail in mails))
+    sent = {seq: frame for seq, kind, frame in store.published if kind == "message.created"}
+    assert len(sent) == len(mails)
+    replayed = dict(await store.events_after(0))
+    for seq, frame in sent.items():
+        assert frame == replayed[seq]
+    # Only the frame is compared for a verdict that is not text (no wire model) and for
+    # a NUL in a header (both read back: SQLite's ->> ends a text at a NUL, the model not)
+    modelled = [
+        (frame, result.message_id)
+        for frame, result, mail in zip(sent.values(), results, mails, strict=True)
+        if mail.auth != {"spf": 1} and "\0" not in mail.sender + mail.subject
+    ]
+    ids = [message_id for _, message_id in modelled]
+    models = await store.write(lambda tx: [conv.load_message(tx, i) for i in ids])
+    for (frame, _), model in zip(modelled, models, strict=True):
+        assert json.loads(frame)["data"] == json.loads(model.model_dump_json())
+    assert {model.kind for model in models} == {"text", "quarantined"}
+    assert {model.channel_type for model in models} == {"EMAIL"}

@@ -104,6 +104,39 @@ async def until(probe, timeout: float = 20.0):
             await asyncio.sleep(0.05)
 
 
+async def test_a_message_that_cannot_be_stored_holds_up_no_other(dovecot):
+    """A store that fails on one message (a bug, a mail no parser reads): the watch goes on,
+    tries it again after a pause (a passing failure is survived), and after MAX_TRIES
+    leaves it out, named in the log, so the mail after it still comes. It used to end the
+    watch at the first failure: no later mail was ever fetched."""
+    from backend.email.imap_fetch import MAX_TRIES
+
+    await deliver(dovecot, mail(1), mail(2), mail(3), mail(4))
+    taken: list[bytes] = []
+    tries: dict[str, int] = {}
+
+    async def accept(raw: bytes) -> None:
+        subject = parse_email(raw).subject
+        tries[subject] = tries.get(subject, 0) + 1
+        if subject == "number 2" or (subject == "number 3" and tries[subject] < 3):
+            raise RuntimeError(f"cannot store {subject}")
+        taken.append(raw)
+
+    account = ImapAccount("127.0.0.1", dovecot.port, USER, PASSWORD)
+    saved = Saved()
+    fetcher = ImapFetcher(account, accept, saved, poll_seconds=3600, backoff=(0.05,))
+    stop = asyncio.Event()
+    watch = asyncio.create_task(fetcher.run(stop))
+    try:
+        await until(lambda: len(taken) == 3 or watch.done())
+    finally:
+        stop.set()
+        await asyncio.wait_for(watch, 20)
+    assert subjects(taken) == ["number 1", "number 3", "number 4"]
+    assert tries["number 2"] == MAX_TRIES
+    assert saved.position.last_uid == 4
+
+
 async def test_the_watch_hears_new_mail_at_once_and_survives_a_dropped_connection(dovecot):
     taken: list[bytes] = []
     saved = Saved()

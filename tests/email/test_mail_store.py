@@ -152,6 +152,59 @@ async def test_the_same_mail_twice_is_stored_once(desk: Desk):
     assert len(await desk.messages(first.thread_id)) == 1
 
 
+async def test_two_different_mails_under_one_message_id_are_both_stored(desk: Desk):
+    """Some mailers reuse one Message-ID for every mail (a web form's, a scanner's): a
+    redelivery repeats sender and words, a different mail does not, and is not lost."""
+    first = await desk.receive(mail("My order 1234 has not arrived."))
+    other = await desk.receive(
+        mail("Please cancel my subscription.", sender="Tom <tom@example.org>",
+             subject="Cancel")
+    )  # fmt: skip
+    same_sender = await desk.receive(mail("And the invoice is wrong too."))
+    assert [first.outcome, other.outcome, same_sender.outcome] == [Outcome.stored] * 3
+    assert other.thread_id != first.thread_id
+    # each is still stored once however often it comes
+    again = [
+        await desk.receive(raw)
+        for raw in (
+            mail("Please cancel my subscription.", sender="Tom <tom@example.org>",
+                 subject="Cancel"),
+            mail("And the invoice is wrong too."),
+            mail("My order 1234 has not arrived."),
+        )
+    ]  # fmt: skip
+    assert [result.outcome for result in again] == [Outcome.duplicate] * 3
+    assert desk.row("SELECT COUNT(*) AS n FROM email_messages") == {"n": 3}
+    # the first keeps its Message-ID as sent (a reply to it names that id)
+    assert desk.row(
+        "SELECT header_id FROM email_messages WHERE thread_id = ?", (first.thread_id,)
+    ) == {"header_id": "<m1@example.com>"}
+
+
+async def test_bytes_no_charset_can_read_are_stored_replaced_never_refused(desk: Desk):
+    """Raw 8-bit bytes in headers, an unknown charset: the email package keeps what it
+    cannot decode as lone surrogates, which the database cannot store. Such a mail was
+    refused on every try (the SMTP listener's 451; the IMAP fetcher stopped at it, and so
+    took no later mail either): now what cannot be read is replaced, the rest kept."""
+    raw = (
+        b'From: "Jos\xe9 P\xe9rez" <jose@example.com>\r\n'
+        b"To: support@acme.test\r\n"
+        b"Subject: =?x-no-such-charset?Q?caf=E9?= and \xff\r\n"
+        b"Message-ID: <charset@example.com>\r\n"
+        b"Content-Type: text/plain; charset=x-no-such-charset\r\n\r\n"
+        b"caf\xe9 \xff\xfe crema\r\n"
+    )
+    result = await desk.receive(raw)
+    assert result.outcome == Outcome.stored
+    thread = await desk.store.get_thread(result.thread_id)
+    contact = await desk.store.get_contact(thread.contact.id)
+    assert (contact.email, contact.first_name) == ("jose@example.com", "Jos\ufffd")
+    assert "\ufffd" in thread.ticket.subject
+    [message] = await desk.messages(thread.id)
+    assert "crema" in message.text
+    assert (await desk.receive(raw)).outcome == Outcome.duplicate  # a redelivery: once
+
+
 async def test_a_reply_threads_by_its_headers_and_by_the_ticket_token_in_its_subject(desk: Desk):
     first = await desk.receive(mail())
     by_header = await desk.receive(

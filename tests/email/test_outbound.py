@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+
+import aiosmtplib
 
 from backend.email.channel import OUTBOX
 from backend.email.smtp_listener import SupportMailbox
 from backend.keys import SERVICES
 from tests.backend.wsclient import LiveClient
-from tests.email.test_inbound_wiring import mail, messages, send, threads
+from tests.email.test_inbound_wiring import mail, messages, send, smtp_port, threads
 from tests.email.test_smtp_send import Relaying
 from tests.support import LiveBackend
 
@@ -294,6 +297,17 @@ async def test_the_channel_switch_writes_by_email_from_a_whatsapp_thread(tmp_pat
             ("The invoice, by e-mail", "EMAIL"),
             ("Got it", "EMAIL"),
         ]
+        assert [t["id"] for t in await threads(desk)] == [chat.id]
+        # our own mail delivered back to us by a list or forwarder that added a footer (a
+        # loop): its Message-ID is ours, so it is ours, never a ticket
+        looped = EmailMessage()
+        for name in ("From", "To", "Subject", "Message-ID"):
+            looped[name] = str(sent[name])
+        looped.set_content("The invoice, by e-mail\n\n-- \nSent through the team list")
+        await aiosmtplib.send(
+            looped, hostname="127.0.0.1", port=smtp_port(desk), recipients=[SUPPORT]
+        )
+        assert len(await messages(desk, chat.id)) == len(listed)
         assert [t["id"] for t in await threads(desk)] == [chat.id]
 
 

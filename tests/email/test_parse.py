@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 
-from backend.email.parse import parse_email
+from backend.email.parse import TOO_DEEP_TEXT, Address, parse_email
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -207,6 +207,32 @@ def test_broken_mail_is_read_as_far_as_it_goes_and_never_raises():
     unknown_charset = parse_email(cases[3])
     assert "t" in unknown_charset.text and unknown_charset.defects
     assert parse_email(cases[5]).date is None and parse_email(cases[5]).message_id is None
+
+
+def test_a_mail_nested_deeper_than_the_parser_follows_keeps_its_headers():
+    """Thousands of nested multiparts (100 KB of them) made the email package's parser
+    recurse past Python's limit: the RecursionError failed the mail on every try, and the
+    IMAP fetcher's task with it (no later mail fetched). Its headers are read; its body is
+    not, and says why."""
+    depth = 3000
+    raw = crlf(
+        "From: Ana <ana@example.com>\nTo: support@acme.test\nSubject: deep\n"
+        "Message-ID: <deep@example.com>\nMIME-Version: 1.0\n"
+    )
+    raw += b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+        for i in range(depth)
+    )
+    raw += b"Content-Type: text/plain\r\n\r\nhello\r\n"
+    raw += b"".join(b"--b%d--\r\n" % i for i in reversed(range(depth)))
+    mail = parse_email(raw)
+    assert (mail.sender, mail.subject, mail.message_id) == (
+        Address("ana@example.com", "Ana"),
+        "deep",
+        "<deep@example.com>",
+    )
+    assert mail.text == mail.reply == TOO_DEEP_TEXT
+    assert mail.attachments == () and "RecursionError" in mail.defects
 
 
 def test_the_reply_leaves_the_signature_out_and_the_text_keeps_it():

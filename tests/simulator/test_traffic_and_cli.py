@@ -151,3 +151,26 @@ def test_the_simulators_default_webhook_reaches_a_default_serve():
     serve = Settings.model_fields
     assert (target.hostname, target.port) == (serve["host"].default, serve["port"].default)
     assert target.path == "/webhooks/whatsapp"
+
+
+async def test_scripted_customers_write_from_real_numbers_of_their_country(
+    running: RunningSimulator,
+) -> None:
+    """A scripted customer's WhatsApp number is a valid mobile number of their country: a
+    US customer with nine digits after the 1 showed in the demo as "1560516116", no "+",
+    since no phone library could read it."""
+    import phonenumbers
+
+    from backend.simulator.traffic import LOCALES, TrafficScript
+
+    script = TrafficScript(running.sim, tuple(LOCALES), customer_count=70, seed=7)
+    numbers = [
+        (LOCALES[scripted.language].country, running.sim.state.customers[scripted.key].wa_id)
+        for scripted in script.customers
+    ]
+    checked = [(country, wa_id) for country, wa_id in numbers if wa_id]
+    assert len(checked) > 40
+    for country, wa_id in checked:
+        number = phonenumbers.parse(f"+{wa_id}")
+        assert phonenumbers.is_valid_number(number), (country, wa_id)
+        assert phonenumbers.region_code_for_number(number) == country, (country, wa_id)

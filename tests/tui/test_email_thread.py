@@ -325,3 +325,96 @@ async def test_a_thread_of_a_removed_mailbox_says_so_and_reconnecting_clears_it_
             assert "disconnected" not in screen_text(app)
     finally:
         await backend.stop()
+
+
+async def test_an_emails_details_show_its_envelope_and_no_whatsapp_rows(tmp_path: Path):
+    """``m`` on an e-mail: its Message-ID, addresses, subject and the receiving server's
+    verdicts; none of the WhatsApp rows (WhatsApp id, phone numbers, delivered and read
+    times) that can only be empty for a mail."""
+    backend = LiveBackend(tmp_path, overrides={"email": {"addresses": [SUPPORT]}})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        stored = await backend.store.ingest_email(
+            EmailRecord(message_id="<d1@example.com>", mailbox=SUPPORT, sender=CUSTOMER,
+                        sender_name="Lucía Pérez", subject="Where is my order?",
+                        text="It has not arrived.", to=(SUPPORT,), cc=("pablo@example.com",),
+                        in_reply_to="<d0@acme.test>",
+                        auth={"spf": "pass", "dkim": "fail", "dmarc": None})
+        )  # fmt: skip
+        app = make_app(backend.url, backend.agent_token)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await inbox_ready(app)
+            await open_thread(pilot, screen, stored.thread_id)
+            screen.log_widget.focus()
+            await pilot.press("m")
+            await wait_for(lambda: isinstance(app.screen, MessageDetailsDialog))
+            await wait_for(lambda: "Message-ID" in details_text(app))
+            rows = dict(
+                (line[:13].strip(), line[13:].strip())
+                for line in details_text(app).split("\n\n")[0].splitlines()[1:]
+            )
+            assert rows["Message-ID"] == "<d1@example.com>"
+            assert rows["In-Reply-To"] == "<d0@acme.test>"
+            assert rows["subject"] == "Where is my order?"
+            assert rows["from"] == f"Lucía Pérez <{CUSTOMER}>" or rows["from"] == CUSTOMER
+            assert rows["to"] == SUPPORT and rows["cc"] == "pablo@example.com"
+            assert rows["checks"] == "SPF pass · DKIM fail"
+            for whatsapp_only in ("WhatsApp id", "delivered", "read"):
+                assert whatsapp_only not in rows, rows
+            assert "—" not in rows.values(), rows
+    finally:
+        await backend.stop()
+
+
+def details_text(app) -> str:  # noqa: ANN001 - a TtydeskApp
+    return "\n".join(
+        str(getattr(static.content, "plain", static.content)) for static in app.screen.query(Static)
+    )
+
+
+async def test_the_palette_offers_the_channel_switch_as_the_footer_names_it(tmp_path: Path):
+    """Replying by e-mail, alt+e goes back to WhatsApp: the footer says "By WhatsApp", and
+    the palette finds it under that name too (and Subject/Cc beside it)."""
+    from textual.command import CommandPalette
+
+    from tests.backend.seed import seed_thread
+
+    backend = LiveBackend(tmp_path, overrides={"email": {"addresses": [SUPPORT]}})
+    await backend.start()
+    try:
+        await backend.seed_agents()
+        chat = await seed_thread(backend.store, name="Lucía", phone="+34611111111", text="Hola")
+        async with backend.client(backend.admin_token) as client:
+            await client.patch(f"/api/v1/contacts/{chat.contact.id}", json={"email": CUSTOMER})
+        app = make_app(backend.url, backend.agent_token)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await inbox_ready(app)
+            await open_thread(pilot, screen, chat.id)
+            await pilot.press("r")
+            await wait_for(lambda: screen.composer.email_address == CUSTOMER)
+
+            async def palette_finds(typed: str) -> str:
+                await pilot.press("ctrl+p")
+                await wait_for(lambda: isinstance(app.screen, CommandPalette))
+                await pilot.press(*typed)
+                await wait_for(
+                    lambda: "No matches" in screen_text(app) or "(alt+" in screen_text(app)
+                )
+                # the palette's lines: above its bottom edge (the footer says its own)
+                lines = screen_text(app).splitlines()
+                shown = "\n".join(lines[: next(i for i, ln in enumerate(lines) if "▁▁▁" in ln)])
+                await pilot.press("escape")
+                await wait_for(lambda: app.screen is screen)
+                return shown
+
+            shown = await palette_finds("by e")
+            assert "By e-mail" in shown and "(alt+e)" in shown, shown
+            await terminal_alt_key(pilot, "e")
+            await wait_for(lambda: f"Reply by e-mail to {CUSTOMER}" in screen_text(app))
+            shown = await palette_finds("by wh")
+            assert "By WhatsApp" in shown and "(alt+e)" in shown, shown
+            shown = await palette_finds("subject")
+            assert "Subject/Cc" in shown and "(alt+s)" in shown, shown
+    finally:
+        await backend.stop()

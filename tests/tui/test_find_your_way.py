@@ -886,3 +886,98 @@ async def test_an_owner_filter_is_picked_from_the_agents_by_name(desk: Desk):
         await wait_for(lambda: "Bob's" in [v.name for v in app.views])
     saved = [v for v in await desk.view_list() if v.name == "Bob's"]
     assert [f.values for f in saved[0].filters] == [[str(desk.backend.agent.id)]]
+
+
+async def test_undoing_a_close_puts_the_cursor_back_on_the_thread(desk: Desk):
+    """The agent closed the thread under the cursor by mistake and pressed u: the thread
+    comes back into the list, and the cursor with it (not left on the thread that took its
+    place)."""
+    ben = desk.ids["ben"]
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        await wait_for(lambda: screen.threads.find(ben) is not None)
+        screen.threads.focus()
+        screen.threads.move_to(ben)
+        await pilot.pause()
+        await pilot.press("c")
+        await wait_for(
+            lambda: (
+                screen.threads.find(ben) is None
+                and screen.threads.current is not None
+                and screen.threads.current.id != ben
+            ),
+            timeout=10,
+        )
+        await pilot.press("u")
+        await wait_for(lambda: screen.threads.find(ben) is not None, timeout=10)
+        await wait_for(
+            lambda: screen.threads.current is not None and screen.threads.current.id == ben
+        )
+
+
+async def test_the_assign_picker_puts_the_agents_who_read_the_contacts_language_first(desk: Desk):
+    """Ana writes from Spain (she reads es first): Bob, whose skills say he reads Spanish
+    (``lang:es``), leads the assign picker though Ada has fewer open tickets (the order
+    before the contact's languages). For Eve (nothing says she reads Spanish) the order
+    stays; the current owner is marked."""
+    from tui.dialogs.picker import FuzzyPicker
+
+    ada, bob = desk.backend.admin, desk.backend.agent
+    assert "lang:es" in bob.skills and "lang:es" not in ada.skills
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["eve"])
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        picker = app.screen
+        assert [item.value for item in picker.items][:2] == [ada.id, bob.id]
+        assert "Ada Admin (current)" in picker.items[0].label.plain
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("a")
+        await wait_for(lambda: isinstance(app.screen, FuzzyPicker))
+        picker = app.screen
+        await wait_for(lambda: picker.items[0].value == bob.id)
+        assert picker.items[1].value == ada.id
+        assert picker.highlighted_item is not None and picker.highlighted_item.value == bob.id
+
+
+async def test_a_text_cut_to_a_length_says_it_was_cut(desk: Desk):
+    """A subject cut to fit the palette's thread hit, the search hit's line or an owner's
+    first name cut to the list's column ends with "…": "todav" or "HF-PO-88" read as the
+    whole word, the whole order number."""
+    from textual.command import CommandPalette
+
+    from backend import schemas
+
+    subject = "Order HF-PO-88123456 has not arrived and nobody answers the phone todavía"
+    await desk.store.write(
+        lambda tx: tx.execute(
+            "UPDATE tickets SET subject = ? WHERE id = ?", (subject, desk.tickets["ana"])
+        )
+    )
+    made = await desk.store.create_agent(schemas.AgentCreate(name="Maximiliana Ortega"))
+    await desk.call("PATCH", f"/tickets/{desk.tickets['chen']}", json={"owner_id": made.agent.id})
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await inbox_ready(app)
+        await wait_for(lambda: "Maximilia" in screen_text(app))
+        (row,) = [line for line in screen_text(app).splitlines() if "Maximilia" in line]
+        assert "Maximilia…" in row, row
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("ctrl+p")
+        await wait_for(lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"thread")
+        await wait_for(lambda: "thread: Ana" in screen_text(app))
+        (hit,) = [line for line in screen_text(app).splitlines() if "thread: Ana" in line]
+        assert "HF-PO-88123456 has not arrived an…" in hit, hit
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        search = await search_for(pilot, app, "arrived")
+        await wait_for(lambda: "Ana García" in screen_text(app))
+        top = next(line for line in screen_text(app).splitlines() if "Ana García" in line)
+        assert subject[:59] + "…" in top, top
+        assert search is app.screen

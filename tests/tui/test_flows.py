@@ -342,6 +342,8 @@ async def test_admin_reveals_quarantined(desk):
 
 
 async def test_message_details(desk):
+    from textual.widgets import Static
+
     app = desk.make_app(desk.admin_token)
     async with app.run_test(size=(120, 36)) as pilot:
         screen = await inbox_ready(app)
@@ -350,6 +352,11 @@ async def test_message_details(desk):
         await pilot.pause(0.1)
         text = screen_text(app)
         assert "WhatsApp id" in text and desk.wamids["ana"][1] in text
+        # a received message is never sent, delivered or read: no rows that can only be empty
+        shown = "\n".join(str(static.content) for static in app.screen.query(Static))
+        labels = {line[:13].strip() for line in shown.splitlines()}
+        assert {"WhatsApp id", "from", "created"} <= labels
+        assert not {"status", "sent", "delivered", "read"} & labels, shown
         await pilot.press("escape")
 
 

@@ -342,3 +342,31 @@ async def test_the_footer_says_what_ctrl_s_does_to_a_private_note(desk):
         assert "Send" not in footer(), footer()
         await pilot.press("ctrl+n")  # a reply again
         await wait_for(lambda: "^s Send" in footer())
+
+
+async def test_a_toast_waits_while_the_command_palette_is_open(desk):
+    """The palette's options fill the middle of the screen at 80×24: a toast over them hid
+    the commands being read. As under a dialog, a toast raised while it is open waits
+    until it closes, and one shown before stays in the inbox below, off the options."""
+    from textual.command import CommandList, CommandPalette
+
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await inbox_ready(app)
+        app.notify("Customer wrote before", title="From Ana", markup=False)
+        await wait_for(lambda: "From Ana" in screen_text(app))
+        await pilot.press("ctrl+p")
+        await wait_for(lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"close")
+        await wait_for(lambda: "Close the ticket" in screen_text(app))
+        app.notify("Customer wrote while you chose", title="From Ben", markup=False)
+        for _ in range(3):
+            await pilot.pause()
+        shown = screen_text(app).splitlines()
+        assert not any("From Ben" in line for line in shown)
+        options = app.screen.query_one(CommandList).region
+        ana = next(y for y, line in enumerate(shown) if "From Ana" in line)
+        assert ana >= options.bottom, "\n".join(shown)
+        await pilot.press("escape")
+        await wait_for(lambda: app.screen is screen)
+        await wait_for(lambda: "From Ben" in screen_text(app))

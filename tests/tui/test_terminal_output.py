@@ -145,7 +145,7 @@ def test_a_terminal_without_unicode_gets_ascii_in_every_cell_it_had():
     out = diff.filter(raw_frame)
     assert out.isascii()
     diffed.feed(out)
-    assert diffed.screen.display[0].rstrip() == "+--+ Jose > vv ?? ?? e . ."
+    assert diffed.screen.display[0].rstrip() == "+--+ Jose > vv ?? ?? e . ~"
 
     # every character sits in the column it had in the Unicode picture
     def columns_of(terminal: Terminal, text: str) -> list[int]:

@@ -4,6 +4,8 @@ collision at send, drafts kept on the server, live counts, reconnects."""
 
 from __future__ import annotations
 
+import httpx
+
 from backend.simulator.config import TemplateConfig
 from tests.tui.backend_fixtures import (
     CUSTOMERS,
@@ -288,3 +290,57 @@ async def test_the_template_picker_offers_a_spanish_customer_spanish_first(desk)
         )
         preview = str(picker.query_one("#tp-preview").render())
         assert "In en_US: the contact likely reads es." in preview
+
+
+class LosesFirstSendAnswer(httpx.AsyncBaseTransport):
+    """The network between the inbox and the server: the first send reaches the server and
+    is stored, and its answer is lost on the way back (a dropped connection, a reconnect)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith("/messages") and not self.lost:
+            await response.aread()
+            self.lost += 1
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_sending_again_after_a_lost_answer_sends_once(desk):
+    """The send whose answer was lost reads "Not sent" with the draft kept, though the
+    server has it: ctrl+s again must not give the customer the reply twice."""
+    from tui.app import TtydeskApp
+    from tui.client import ApiClient, LiveStream
+    from tui.config import Settings
+
+    transport = LosesFirstSendAnswer()
+    client = ApiClient(desk.url, desk.agent_token, transport=transport)
+    app = TtydeskApp(
+        Settings(server=desk.url, token=desk.agent_token),
+        client,
+        live=lambda c, since: LiveStream(c, since=since, backoff=(0.05, 0.1, 0.2)),
+        save_config=False,
+        clock=desk.clock.now,
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r", *"On its way!", "ctrl+s")
+        await wait_for(lambda: transport.lost == 1 and not screen.composer.sending)
+        assert screen.composer.text == "On its way!"  # the draft kept
+        status = str(screen.composer.query_one("#composer-status").render())
+        assert "may have been sent" in status and "Not sent" not in status
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: screen.composer.text == "")
+    # both sends have been answered: the server holds what they made
+    page = await desk.call("GET", f"/threads/{desk.ids['ana']}/messages")
+    assert [m["text"] for m in page["items"]].count("On its way!") == 1
+    await wait_for_sent(desk, "ana")
+    bodies = [item["body"].get("text", {}).get("body") for item in await sent_to(desk, "ana")]
+    assert bodies.count("On its way!") == 1

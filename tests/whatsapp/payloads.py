@@ -301,7 +301,16 @@ def every_type(at: datetime) -> dict[str, dict[str, Any]]:
             at=at,
             errors=[error(131051, "Message type unknown")],
         ),
-        "revoke": message("revoke", {"original_message_id": "wamid.gone"}, at=at),
+        # an edit of a message never stored: the customer's words as they are now
+        "edit": message(
+            "edit",
+            {
+                "original_message_id": "wamid.gone",
+                "message": {"type": "text", "text": {"body": "my order has not arrived"}},
+            },
+            at=at,
+        ),
+        "unreadable_edit": message("edit", {"original_message_id": "wamid.gone"}, at=at),
         "zip_document": media("document", at=at, mime="application/zip", filename="photos.zip"),
     }
 
@@ -327,6 +336,7 @@ EXPECTED_KINDS = {
     "unavailable": "unsupported",
     "future_type": "unsupported",
     "legacy_unknown": "unsupported",
-    "revoke": "unsupported",
+    "edit": "text",
+    "unreadable_edit": "unsupported",
     "zip_document": "unsupported",
 }

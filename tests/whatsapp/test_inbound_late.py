@@ -174,3 +174,88 @@ async def test_the_read_receipt_goes_to_the_newest_message_not_the_last_to_arriv
         newest["id"],
         p.PHONE_NUMBER_ID,
     )
+
+
+def changed_from(at, old_wa_id: str, old_user_id: str, new_wa_id: str, new_user_id: str):
+    """A number change sent from ``old_wa_id``/``old_user_id`` (not the first number)."""
+    return changed_number(at, new_wa_id, new_user_id, from_=old_wa_id, user_id=old_user_id)
+
+
+async def customers(backend) -> list[dict]:
+    """The contacts that stand for a customer (a merged duplicate names its survivor)."""
+    return await rows(
+        backend, "SELECT id, wa_id, wa_user_id, first_name FROM contacts WHERE merged_into IS NULL"
+    )
+
+
+async def test_a_number_changed_twice_delivered_in_reverse_is_one_customer(backend, meta, agent):
+    await deliver(meta, p.text("hello", at=AT))
+    first = changed_number(AT + timedelta(minutes=10), "34600000002", "ES.SECOND")
+    second = changed_from(
+        AT + timedelta(minutes=20), "34600000002", "ES.SECOND", "34600000003", "ES.THIRD"
+    )
+    await deliver(meta, second, contacts=[])  # the second change first
+    await deliver(meta, first, contacts=[])
+    (customer,) = await customers(backend)
+    assert (customer["wa_id"], customer["wa_user_id"], customer["first_name"]) == (
+        "34600000003",
+        "ES.THIRD",
+        "Maria",
+    )
+    newest = p.text(
+        "from my third number",
+        at=AT + timedelta(minutes=30),
+        from_="34600000003",
+        user_id="ES.THIRD",
+    )
+    await deliver(meta, newest, contacts=[p.contact(wa_id="34600000003", user_id="ES.THIRD")])
+    assert len(await customers(backend)) == 1
+    thread = await the_thread(agent)
+    response = await agent.get(f"/api/v1/threads/{thread['id']}/messages")
+    assert [m["wamid"] for m in reversed(response.json()["items"])][-1] == newest["id"]
+    assert len(await rows(backend, "SELECT id FROM threads")) == 1
+
+
+async def test_a_late_message_from_the_middle_number_finds_the_customer(backend, meta):
+    await deliver(meta, p.text("hello", at=AT))
+    await deliver(
+        meta,
+        changed_from(
+            AT + timedelta(minutes=20), "34600000002", "ES.SECOND", "34600000003", "ES.THIRD"
+        ),
+        contacts=[],
+    )
+    await deliver(
+        meta, changed_number(AT + timedelta(minutes=10), "34600000002", "ES.SECOND"), contacts=[]
+    )
+    # sent from the second number between the two changes, delivered after both
+    middle = p.text(
+        "sent from my second number", at=AT + timedelta(minutes=15), from_="34600000002",
+        user_id="ES.SECOND",
+    )  # fmt: skip
+    await deliver(meta, middle, contacts=[p.contact(wa_id="34600000002", user_id="ES.SECOND")])
+    (customer,) = await customers(backend)
+    assert customer["wa_user_id"] == "ES.THIRD"  # the newest identity stays
+    assert len(await rows(backend, "SELECT id FROM threads")) == 1
+
+
+async def test_a_message_from_the_new_number_before_its_change_arrives_is_the_customer(
+    backend, meta, agent
+):
+    await deliver(meta, p.text("hello", at=AT))
+    # written from the new number, delivered before the change that announces it
+    later = p.text(
+        "it is me, new phone", at=AT + timedelta(minutes=15), from_="34600000002",
+        user_id="ES.SECOND",
+    )  # fmt: skip
+    await deliver(meta, later, contacts=[p.contact(wa_id="34600000002", user_id="ES.SECOND")])
+    await deliver(
+        meta, changed_number(AT + timedelta(minutes=10), "34600000002", "ES.SECOND"), contacts=[]
+    )
+    (customer,) = await customers(backend)
+    assert (customer["wa_user_id"], customer["first_name"]) == ("ES.SECOND", "Maria")
+    # both conversations are the customer's now, marked for an agent to look at
+    tickets = await rows(backend, "SELECT contact_id, needs_review FROM tickets ORDER BY id")
+    assert tickets == [{"contact_id": customer["id"], "needs_review": 1}] * 2
+    detail = (await agent.get(f"/api/v1/contacts/{customer['id']}")).json()
+    assert len(detail["tickets"]) == 2  # the contact panel lists both

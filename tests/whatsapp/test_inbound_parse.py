@@ -30,7 +30,8 @@ def test_every_type_parses_to_its_class_and_kind():
         "order": parse.OrderMessage,
         "future_type": parse.UnsupportedMessage,
         "zip_document": parse.UnsupportedMessage,
-        "revoke": parse.UnsupportedMessage,
+        "edit": parse.TextMessage,
+        "unreadable_edit": parse.UnsupportedMessage,
     }
     every = p.every_type(AT)
     for name, cls in classes.items():

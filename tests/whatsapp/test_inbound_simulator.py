@@ -46,7 +46,6 @@ CASES: list[tuple[str, dict, str]] = [
         {"type": "unsupported", "unsupported_type": "unknown", "error_code": 131060},
         "unsupported",
     ),
-    ("revoke", {"type": "revoke", "original_message_id": "wamid.old"}, "unsupported"),
     ("request_welcome", {"type": "request_welcome"}, "event"),
     (
         "future",
@@ -69,6 +68,14 @@ async def test_each_inbound_type_through_the_simulator(sim, name, body, kind):
     assert message.kind == kind
     assert message.direction == "in"
     assert message.from_number == SIM_CUSTOMER
+
+
+async def test_a_deletion_through_the_simulator_is_a_line_under_its_message(sim):
+    first = await sim.customer_sends({"type": "text", "text": "wrong chat, sorry"})
+    gone = await sim.customer_sends({"type": "revoke", "original_message_id": first})
+    line = await sim.stored(gone)
+    assert (line.kind, line.event) == ("event", "message_revoked")
+    assert line.reply_to.id == (await sim.stored(first)).id
 
 
 async def test_reply_and_reaction_through_the_simulator(sim):

@@ -152,7 +152,7 @@ async def test_location_contacts_order_and_replies(backend, meta):
 
 async def test_unsupported_messages_keep_the_reason_and_raw_payload(backend, meta):
     every = p.every_type(AT)
-    names = ["unsupported_poll", "unavailable", "future_type", "legacy_unknown", "revoke"]
+    names = ["unsupported_poll", "unavailable", "future_type", "legacy_unknown", "unreadable_edit"]
     await deliver(backend, meta, *(every[n] for n in names))
     reasons = {}
     for name in names:
@@ -164,7 +164,7 @@ async def test_unsupported_messages_keep_the_reason_and_raw_payload(backend, met
         "unavailable": "message unavailable",
         "future_type": "hologram",
         "legacy_unknown": "unknown message type",
-        "revoke": "deleted message",
+        "unreadable_edit": "edited message",
     }
     (raw,) = await rows(
         backend, "SELECT raw FROM messages WHERE wamid = ?", (every["unsupported_poll"]["id"],)

@@ -99,6 +99,12 @@ async def _sent_into_silence(env, text: str) -> tuple[dict, dict]:  # noqa: ANN0
     return thread, message
 
 
+async def _ticket_delivery(env, thread: dict) -> str | None:  # noqa: ANN001
+    """The thread's ticket's ``last_delivery_status`` as the API gives it."""
+    response = await env.agent.get(f"/api/v1/threads/{thread['id']}")
+    return response.json()["ticket"]["last_delivery_status"]
+
+
 async def _status_in_the_thread(env, thread: dict, message: dict) -> str:  # noqa: ANN001
     """The message's status as the thread's messages API lists it."""
     listed = await env.agent.get(f"/api/v1/threads/{thread['id']}/messages")
@@ -117,6 +123,8 @@ async def test_an_ambiguous_send_shows_checking_while_it_waits_for_a_status(tmp_
         checking = await env.wait_message(message["id"], lambda m: m.status == "checking")
         assert checking.wamid is None and checking.failed_at is None
         assert await _status_in_the_thread(env, thread, message) == "checking"
+        # the ticket's last delivery status follows its message's: not "queued" either
+        assert await _ticket_delivery(env, thread) == "checking"
         assert await env.backend.store.outbox_state(message["id"]) == "ambiguous"
         why = await env.backend.store.readers.value(
             "SELECT last_error FROM outbox WHERE message_id = ?", (message["id"],)
@@ -147,6 +155,12 @@ async def test_a_status_below_sent_naming_an_ambiguous_send_ends_checking(tmp_pa
         assert await env.backend.store.outbox_state(message["id"]) == "done"
         assert named.status == "sending"
         assert await _status_in_the_thread(env, thread, message) == "sending"
+        assert await _ticket_delivery(env, thread) == "sending"
+        await env.control(
+            "POST", "/statuses", json={"message_id": taken["wamid"], "status": "sent"}
+        )
+        await env.wait_message(message["id"], lambda m: m.status == "sent")
+        assert await _ticket_delivery(env, thread) == "sent"
     finally:
         await stop_env(env)
 

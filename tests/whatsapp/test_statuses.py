@@ -225,6 +225,38 @@ async def test_a_status_of_an_earlier_attempt_does_not_touch_the_resent_message(
     assert (got["wamid"], got["status"]) == ("wamid.second-try", "sent")
 
 
+async def test_a_late_status_of_the_failed_attempt_leaves_the_queued_retry_alone(backend, meta):
+    """Retried after a failure, the message waits in the outbox with no wamid yet; a late
+    status of the failed attempt (delivered after failed: multi-device) still names our
+    message in its callback data. Taken for the retry's, it gave the retry the old wamid,
+    showed it delivered and settled its outbox row: the retry was never sent."""
+    mid = await outbound(backend, meta, wamid="wamid.first-try", status="failed")
+
+    def retried(tx):  # what retry_in_tx leaves: queued again, the old wamid remembered
+        tx.execute(
+            "UPDATE messages SET status = 'queued', wamid = NULL, content = ? WHERE id = ?",
+            (json.dumps({"previous_wamids": ["wamid.first-try"]}), mid),
+        )
+        tx.insert(
+            "outbox",
+            {
+                "message_id": mid,
+                "state": "pending",
+                "next_attempt": "",
+                "payload": "{}",
+                "phone_number_id": p.PHONE_NUMBER_ID,
+                "updated_at": tx.now_iso,
+            },
+        )
+
+    await backend.store.write(retried)
+    await statuses(meta, p.status("wamid.first-try", "delivered", at=AT, opaque=f"ttydesk:{mid}"))
+    got = await message(backend, mid)
+    assert (got["wamid"], got["status"], got["delivered_at"]) == (None, "queued", None)
+    (box,) = await rows(backend, "SELECT state FROM outbox WHERE message_id = ?", (mid,))
+    assert box["state"] == "pending"  # still to be sent
+
+
 async def test_unknown_status_values_and_value_errors_are_acknowledged(backend, meta):
     mid = await outbound(backend, meta, wamid="wamid.out6")
     await statuses(meta, p.status("wamid.out6", "warning_new_2027", at=AT))

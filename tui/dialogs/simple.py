@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.signal import Signal
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, OptionList, Static
 
 from backend import schemas
 from backend.schemas import Agent, Availability, TicketPriority
@@ -106,7 +106,8 @@ class PromptDialog(ModalScreen[str | None]):
 
 class MessageDetailsDialog(ModalScreen[None]):
     """``m``: numbers, WhatsApp id and delivery times of one message; for an e-mail, its
-    Message-ID and whole text (the thread folds the quoted history away)."""
+    envelope (Message-ID, addresses, the receiving server's checks) and whole text (the
+    thread folds the quoted history away)."""
 
     BINDINGS = [Binding("escape,q,m,enter", "close", "Close", id="details.close", tooltip="Close")]
     DEFAULT_CSS = "MessageDetailsDialog {" + DIALOG_CSS + "}"
@@ -123,14 +124,11 @@ class MessageDetailsDialog(ModalScreen[None]):
             ("message id", m.id),
             ("kind", m.kind.value),
             ("direction", "inbound" if m.direction.value == "in" else "outbound"),
-            ("from", m.from_number or "—"),
-            ("to", m.to_number or "—"),
-            ("WhatsApp id", m.wamid or "—"),
-            ("status", delivery_label(m.status)),
-            ("created", full_time(m.created_at)),
-            ("sent", full_time(m.sent_at)),
-            ("delivered", full_time(m.delivered_at)),
-            ("read", full_time(m.read_at)),
+            *(
+                self._email_rows()
+                if m.channel_type == schemas.ChannelType.email
+                else self._whatsapp_rows()
+            ),
         ]
         if m.failed_at or m.error_message:
             rows.append(("failed", full_time(m.failed_at)))
@@ -144,10 +142,6 @@ class MessageDetailsDialog(ModalScreen[None]):
         if m.unsupported_reason:
             rows.append(("unsupported", m.unsupported_reason))
         source = self.email
-        if isinstance(source, schemas.EmailSource):
-            rows.append(("Message-ID", source.header_id))
-            if source.in_reply_to:
-                rows.append(("In-Reply-To", source.in_reply_to))
         for label, value in rows:
             out.append(f"{label:<13}", "dim")
             out.append_text(one_line(value))
@@ -162,6 +156,57 @@ class MessageDetailsDialog(ModalScreen[None]):
             yield Static(Text("Message details"), classes="dialog-title")
             with VerticalScroll():
                 yield Static(out, markup=False)
+
+    def _whatsapp_rows(self) -> list[tuple[str, object]]:
+        m = self.message
+        rows: list[tuple[str, object]] = [
+            ("from", m.from_number or "—"),
+            ("to", m.to_number or "—"),
+            ("WhatsApp id", m.wamid or "—"),
+        ]
+        if m.direction == schemas.Direction.inbound:  # never sent, delivered or read by us
+            return [*rows, ("created", full_time(m.created_at))]
+        return [
+            *rows,
+            ("status", delivery_label(m.status)),
+            ("created", full_time(m.created_at)),
+            ("sent", full_time(m.sent_at)),
+            ("delivered", full_time(m.delivered_at)),
+            ("read", full_time(m.read_at)),
+        ]
+
+    def _email_rows(self) -> list[tuple[str, object]]:
+        """A mail has no WhatsApp id, phone numbers, nor delivered and read times: its
+        envelope instead (the Message-ID comes with its whole text)."""
+        m = self.message
+        email = m.email or schemas.EmailDetails()
+        rows: list[tuple[str, object]] = []
+        source = self.email
+        if isinstance(source, schemas.EmailSource):
+            rows.append(("Message-ID", source.header_id))
+            if source.in_reply_to:
+                rows.append(("In-Reply-To", source.in_reply_to))
+        if email.subject is not None:
+            rows.append(("subject", email.subject or "(no subject)"))
+        for label, addresses in (("from", [email.sender] if email.sender else []),
+                                 ("to", email.to), ("cc", email.cc)):  # fmt: skip
+            if addresses:
+                rows.append((label, ", ".join(addresses)))
+        auth = email.auth
+        checks = (("SPF", auth.spf), ("DKIM", auth.dkim), ("DMARC", auth.dmarc)) if auth else ()
+        verdicts = [f"{name} {verdict}" for name, verdict in checks if verdict]
+        if verdicts:
+            rows.append(("checks", " · ".join(verdicts)))
+        if email.attachments:
+            rows.append(("attachments", email.attachments))
+        if email.left_out:
+            rows.append(("left out", ", ".join(email.left_out)))
+        if m.status is not None:
+            rows.append(("status", delivery_label(m.status)))
+        rows.append(("created", full_time(m.created_at)))
+        if m.sent_at is not None:
+            rows.append(("sent", full_time(m.sent_at)))
+        return rows
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -183,10 +228,13 @@ def owner_picker(
     title: str = "Assign owner",
     current: int | None = None,
     live: Signal[Any] | None = None,
-) -> FuzzyPicker[int]:
+    languages: list[str] | None = None,
+) -> OwnerPicker:
     """Result: an agent id, or ``UNASSIGN``. The agents (with their open counts) are read
-    again on every ``live`` signal while the picker is open."""
-    return OwnerPicker(title, agents, current=current, live=live)
+    again on every ``live`` signal while the picker is open. ``languages``: the contact's
+    (``Contact.languages``, best first): the agents who read them come first; ``None``
+    while not known (``OwnerPicker.read_by`` gives them later)."""
+    return OwnerPicker(title, agents, current=current, live=live, languages=languages or [])
 
 
 class OwnerPicker(FuzzyPicker[int]):
@@ -199,11 +247,15 @@ class OwnerPicker(FuzzyPicker[int]):
         *,
         current: int | None,
         live: Signal[Any] | None,
+        languages: list[str],
     ) -> None:
         self.current = current
         self.agents = agents
         self.live = live
-        super().__init__(title, _owner_items(agents(), current), placeholder="type an agent's name")
+        self.languages = languages
+        super().__init__(
+            title, _owner_items(agents(), current, languages), placeholder="type an agent's name"
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -215,16 +267,55 @@ class OwnerPicker(FuzzyPicker[int]):
             self.live.unsubscribe(self)
 
     def _on_live(self, _event: object) -> None:
-        items = _owner_items(self.agents(), self.current)
+        items = _owner_items(self.agents(), self.current, self.languages)
         if [item.label for item in items] != [item.label for item in self.items]:
             self.set_items(items)
 
+    def read_by(self, languages: list[str]) -> None:
+        """The contact's languages, known once the picker is open: the agents who read them
+        go first, and the highlight with the first unless the agent moved it or typed."""
+        if languages == self.languages:
+            return
+        untouched = not self.query_one("#picker-input", Input).value and (
+            self.query_one("#picker-options", OptionList).highlighted in (None, 0)
+        )
+        self.languages = languages
+        self.set_items(_owner_items(self.agents(), self.current, languages))
+        if untouched:
+            self.query_one("#picker-options", OptionList).highlighted = 0
+            self._show_detail()
 
-def _owner_items(agents: list[Agent], current: int | None) -> list[PickItem[int]]:
+
+def reads_rank(skills: list[str], languages: list[str]) -> int:
+    """Where an agent stands for a contact who reads ``languages`` (best first, WhatsApp
+    codes such as ``es_ES``, ``es``): the place of the first one the agent reads (a
+    ``lang:es`` skill reads ``es`` and every ``es_XX``); last when none."""
+    read = {
+        skill.split(":", 1)[1].strip().lower().replace("-", "_").split("_", 1)[0]
+        for skill in skills
+        if skill.lower().startswith("lang:")
+    }
+    for place, code in enumerate(languages):
+        if code.lower().split("_", 1)[0] in read:
+            return place
+    return len(languages)
+
+
+def _owner_items(
+    agents: list[Agent], current: int | None, languages: list[str]
+) -> list[PickItem[int]]:
     items: list[PickItem[int]] = []
     order = {Availability.available: 0, Availability.away: 1, Availability.offline: 2}
+    # the reachable agents who read the contact's language first; offline ones stay last
     for agent in sorted(
-        agents, key=lambda a: (order.get(a.availability, 3), a.open_tickets, a.name.lower())
+        agents,
+        key=lambda a: (
+            a.availability == Availability.offline,
+            reads_rank(a.skills, languages),
+            order.get(a.availability, 3),
+            a.open_tickets,
+            a.name.lower(),
+        ),
     ):
         label = Text()
         mark = AVAILABILITY_MARK.get(agent.availability)

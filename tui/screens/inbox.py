@@ -81,6 +81,7 @@ if TYPE_CHECKING:
         TicketSummary,
     )
     from tui.app import TtydeskApp
+    from tui.dialogs.simple import OwnerPicker
 
 NARROW = 130
 #: Opening a thread shows nothing new until its first page is in, for at most this long
@@ -297,6 +298,8 @@ class InboxScreen(Screen[None]):
         self._loaded_thread_id: int | None = None  # whose messages the log shows
         self._search_return: SearchState | None = None  # the search the open thread came from
         self._undo: TicketUndo | None = None  # the last ticket change, for ``u``
+        # the last send not answered with a message, and the id the server knows it by
+        self._unanswered_send: tuple[tuple[object, ...], str] | None = None
         self._typing_sent = 0.0
         self._idle_timer: Timer | None = None
         self._pending_jump: int | None = None
@@ -1055,6 +1058,17 @@ class InboxScreen(Screen[None]):
     def _submitted(self, event: Composer.Submitted) -> None:
         self._send(event)
 
+    def _client_id_for(self, thread_id: int, event: Composer.Submitted) -> str:
+        """The id the server knows a send by: the same when the same message is sent again
+        after a send that got no answer (a lost connection: it may be stored, and the
+        server stores and sends one message per id), a new one after an answered send."""
+        reply_to = event.reply_to.id if event.reply_to else None
+        key = (thread_id, event.note, event.text, event.attachments, event.by_email)
+        key += (event.subject, event.cc, reply_to)
+        if self._unanswered_send is None or self._unanswered_send[0] != key:
+            self._unanswered_send = (key, uuid.uuid4().hex)
+        return self._unanswered_send[1]
+
     @work(group="send", exclusive=False, exit_on_error=False)
     async def _send(self, event: Composer.Submitted) -> None:
         thread = self.thread
@@ -1063,7 +1077,7 @@ class InboxScreen(Screen[None]):
         if thread is None or client is None:
             composer.refused("No thread open.")
             return
-        client_id = uuid.uuid4().hex
+        client_id = self._client_id_for(thread.id, event)
         try:
             if event.note:
                 body: SendText | SendMedia | SendNote = schemas.SendNote(
@@ -1106,6 +1120,7 @@ class InboxScreen(Screen[None]):
         except ValidationError as exc:  # the body cannot be sent as typed (too long…)
             composer.refused(f"Not sent: {first_problem(exc)}. Your draft is kept.")
             return
+        self._unanswered_send = None
         composer.sent()
         self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it on the server
         if self.thread is not None and self.thread.id == message.thread_id:
@@ -1182,6 +1197,11 @@ class InboxScreen(Screen[None]):
             self._open_templates()
         elif exc.code == "usage_limit_reached":
             composer.refused(f"Not sent: {exc.message} Your draft is kept.")
+        elif exc.code == "timeout":
+            # the server may have it: "not sent" would be false half the time
+            composer.refused(
+                f"{exc.message} It may have been sent: ctrl+s again sends it once, never twice."
+            )
         else:
             where = f" ({exc.field})" if exc.field else ""
             composer.refused(f"Not sent: {exc.message}{where}")
@@ -1299,7 +1319,14 @@ class InboxScreen(Screen[None]):
         assert client is not None
         if len(ticket_ids) > 1 and "threads)" not in done:
             done += f" ({len(ticket_ids)} threads)"
-        undo = TicketUndo.before(self._known_tickets(ticket_ids), update, done, self.tapp.clock())
+        under_cursor = self.threads.current
+        undo = TicketUndo.before(
+            self._known_tickets(ticket_ids),
+            update,
+            done,
+            self.tapp.clock(),
+            under_cursor.id if under_cursor and under_cursor.ticket.id in ticket_ids else None,
+        )
         try:
             if len(ticket_ids) == 1 and not self.threads.selected:
                 ticket = await client.update_ticket(ticket_ids[0], update)
@@ -1335,6 +1362,8 @@ class InboxScreen(Screen[None]):
             except ApiError as exc:
                 self.notify(exc.message, title="Not undone", severity="error", markup=False)
                 return
+        if undo.cursor_thread_id is not None:  # where the agent was
+            self.threads.return_to(undo.cursor_thread_id)
         self.notify(f"Undone: {undo.label}", markup=False)
 
     def action_assign(self) -> None:
@@ -1365,13 +1394,35 @@ class InboxScreen(Screen[None]):
             count = f" ({len(ticket_ids)} threads)" if len(ticket_ids) > 1 else ""
             self._update_tickets(ticket_ids, update, words + count)
 
+        known = (
+            self.contact
+            if thread and self.contact and self.contact.id == thread.contact.id
+            else None
+        )
         picker = owner_picker(
             lambda: list(self.tapp.agents.values()),
             title=title,
             current=current,
             live=self.tapp.live,
+            languages=known.languages if known else None,
         )
         self.app.push_screen(picker, chosen)
+        if thread is not None and known is None:
+            self._languages_for(picker, thread.contact.id)
+
+    @work(group="assign-languages", exclusive=True, exit_on_error=False)
+    async def _languages_for(self, picker: OwnerPicker, contact_id: int) -> None:
+        """The owner picker opened before the contact was read: the agents who read the
+        contact's language go first once it is."""
+        client = self.tapp.client
+        if client is None:
+            return
+        try:
+            contact = await client.contact(contact_id)
+        except ApiError:
+            return  # the picker keeps its order: assigning does not need the languages
+        if picker.is_attached:
+            picker.read_by(contact.languages)
 
     def action_close_ticket(self) -> None:
         ticket_ids, _ = self._selection_or_target()

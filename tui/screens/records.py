@@ -28,7 +28,7 @@ from backend.schemas import (
 from tui.client import ApiError
 from tui.dialogs.picker import FuzzyPicker, PickItem
 from tui.dialogs.template_picker import TemplatePicker
-from tui.text import inert, one_line
+from tui.text import cut, inert, one_line
 from tui.widgets.chrome import TopBar
 from tui.widgets.contact_panel import contact_text
 from tui.widgets.footer import KeyFooter
@@ -283,7 +283,7 @@ class RecordScreen(Screen[None]):
                 out.append_text(one_line(getattr(value, "value", value)))
                 out.append("\n")
         for key, value in sorted((getattr(record, "properties", None) or {}).items()):
-            out.append_text(one_line(f"{key[:11]:<12}", "dim"))
+            out.append_text(one_line(f"{cut(key, 11):<12}", "dim"))
             out.append_text(inert(value))
             out.append("\n")
         out.append("\nContacts\n", "bold underline")

@@ -20,6 +20,7 @@ from backend.schemas import Report, ReportInfo
 from tui.charts import cell_text, draw, series_columns
 from tui.client import ApiError
 from tui.dialogs.simple import DIALOG_CSS
+from tui.glyphs import glyphs
 from tui.widgets.chrome import TopBar
 from tui.widgets.footer import KeyFooter
 
@@ -42,7 +43,7 @@ class ReportChart(Widget):
 
     def render(self) -> Text:
         if self.report is None:
-            return Text("Loading…", style="dim")
+            return Text(f"Loading{glyphs().ellipsis}", style="dim")
         columns = series_columns(self.report)
         if not columns:
             return Text("This report has nothing to draw; t shows the table.")

@@ -22,8 +22,9 @@ from textual.widgets.option_list import Option
 
 from backend.schemas import MessageKind, SearchHit, TicketStatus
 from tui.client import ApiError
+from tui.glyphs import glyphs
 from tui.search_state import SearchState
-from tui.text import age, one_line
+from tui.text import age, cut, one_line
 from tui.widgets.footer import KeyFooter
 
 MATCH_WORDS = {"message": "message", "contact": "contact", "subject": "subject"}
@@ -148,7 +149,7 @@ class SearchScreen(Screen[SearchHit | None]):
             return
         view = self.query_one("#search-view", Select).value
         state = self.query_one("#search-status-filter", Select).value
-        status.update(Text("Searching…"))
+        status.update(Text(f"Searching{glyphs().ellipsis}"))
         client: Any = self.app.client  # type: ignore[attr-defined]
         try:
             page = await client.search(
@@ -227,12 +228,12 @@ class SearchScreen(Screen[SearchHit | None]):
             what = "note"
         top = Text(no_wrap=True, overflow="ellipsis")
         top.append(f"{what:<7} ", "bold" if what == "note" else "dim italic")
-        top.append_text(one_line(hit.thread.contact.name[:28], "bold"))
+        top.append_text(one_line(cut(hit.thread.contact.name, 28), "bold"))
         top.append(f"  #{hit.thread.ticket.id} ", "dim")
         top.append(f"{age(hit.thread.last_message_at)}  ", "dim")
-        top.append_text(one_line(hit.thread.ticket.subject[:60]))
+        top.append_text(one_line(cut(hit.thread.ticket.subject, 60)))
         snippet = Text("    ", no_wrap=True, overflow="ellipsis")
-        snippet.append_text(one_line(hit.snippet[:300], "dim"))
+        snippet.append_text(one_line(cut(hit.snippet, 300), "dim"))
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append_text(top)
         line.append("\n")

@@ -166,7 +166,7 @@ class UsageMonthScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TopBar(id="topbar")
         with VerticalScroll(id="usage-body"):
-            yield Static(Text("Counting…", "dim"), id="usage-month")
+            yield Static(Text(f"Counting{glyphs().ellipsis}", "dim"), id="usage-month")
         yield KeyFooter()
 
     def on_mount(self) -> None:

@@ -14,9 +14,9 @@ from tui.text import one_line
 
 # the glyph (by its name in ``Glyphs``), the words and the style of each connection state
 CONNECTION_LABELS = {
-    "connecting": ("connecting", "connecting…", "dim"),
+    "connecting": ("connecting", "connecting", "dim"),
     "connected": ("online", "live", "bold"),
-    "reconnecting": ("connecting", "reconnecting…", "bold reverse"),
+    "reconnecting": ("connecting", "reconnecting", "bold reverse"),
     "offline": ("offline", "offline", "bold reverse"),
 }
 
@@ -91,6 +91,8 @@ class TopBar(Widget):
             if self.agent.availability.value != "available":
                 who.append(f" [{self.agent.availability.value}]", "dim")
         glyph, words, style = CONNECTION_LABELS.get(self.connection, ("", self.connection, ""))
+        if glyph == "connecting":  # words that go on
+            words += glyphs().ellipsis
         label = f"{getattr(glyphs(), glyph)} {words}" if glyph else words
         state = Text()
         state.append(label, style)
@@ -179,7 +181,9 @@ class PresenceLine(Widget):
         viewing = [p for p in self.others.values() if p.state == PresenceState.viewing]
         parts: list[Text] = []
         for p in typing:
-            parts.append(Text.assemble(one_line(p.agent_name, "bold"), " is typing…"))
+            parts.append(
+                Text.assemble(one_line(p.agent_name, "bold"), f" is typing{glyphs().ellipsis}")
+            )
         for p in viewing:
             parts.append(Text.assemble(one_line(p.agent_name, "bold"), " is viewing"))
         line = Text("👥 ")

@@ -251,7 +251,9 @@ class Composer(Vertical):
         area = TextArea(
             "", id="composer-text", soft_wrap=True, tab_behavior="focus", show_line_numbers=False
         )
-        area.placeholder = "Write a reply…  (ctrl+s send · ctrl+n note · esc back)"
+        area.placeholder = (
+            f"Write a reply{glyphs().ellipsis}  (ctrl+s send · ctrl+n note · esc back)"
+        )
         yield area
         yield Static("", id="composer-status", markup=False)
 
@@ -359,9 +361,9 @@ class Composer(Vertical):
         self.set_class(self.note_mode, "-note")
         area = self.area
         area.placeholder = (
-            "Write a private note…  (ctrl+s save · ctrl+n reply)"
+            f"Write a private note{glyphs().ellipsis}  (ctrl+s save · ctrl+n reply)"
             if self.note_mode
-            else "Write a reply…  (ctrl+s send · ctrl+n note · esc back)"
+            else f"Write a reply{glyphs().ellipsis}  (ctrl+s send · ctrl+n note · esc back)"
         )
 
     def _signature_preview(self) -> str | None:
@@ -509,7 +511,7 @@ class Composer(Vertical):
                 )
                 return
         self.sending = True
-        self.set_status("Sending…")
+        self.set_status(f"Sending{glyphs().ellipsis}")
         self.post_message(
             self.Submitted(
                 self,

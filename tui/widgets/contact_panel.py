@@ -12,7 +12,8 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from backend.schemas import Thread, TimelineEntry
-from tui.text import clock, inert, one_line
+from tui.glyphs import glyphs
+from tui.text import clock, cut, inert, one_line
 
 if TYPE_CHECKING:
     from backend.schemas import ContactDetail
@@ -34,7 +35,7 @@ def contact_text(contact: ContactDetail | None, thread: Thread | None) -> Text:
         if thread is None:
             return Text("No thread open.", style="dim")
         out.append_text(one_line(thread.contact.name, "bold"))
-        out.append("\nloading contact…", "dim")
+        out.append(f"\nloading contact{glyphs().ellipsis}", "dim")
         return out
     out.append_text(one_line(contact.name, "bold"))
     out.append("\n")
@@ -55,7 +56,7 @@ def contact_text(contact: ContactDetail | None, thread: Thread | None) -> Text:
             out.append_text(one_line(value))
             out.append("\n")
     for key, value in sorted(contact.properties.items()):
-        out.append_text(one_line(f"{key[:11]:<12}", "dim"))
+        out.append_text(one_line(f"{cut(key, 11):<12}", "dim"))
         out.append_text(one_line(value))
         out.append("\n")
     out.append("\nCompanies\n", "bold underline")

@@ -42,7 +42,7 @@ from textual.timer import Timer
 from backend.schemas import ChannelType, Direction, Thread, TicketPriority, TicketStatus
 from tui.client import ApiError
 from tui.glyphs import Glyphs, glyphs
-from tui.text import age, countdown, one_line
+from tui.text import age, countdown, cut, one_line
 from tui.thread_pages import (
     RELOAD_DELAY,
     RETRY_SECONDS,
@@ -549,7 +549,9 @@ class ThreadList(ScrollView, can_focus=True):
                     Text("  No threads in this view.", style=styles["dim"]), width, base
                 )
             if index == 0 and sub == 0 and self.total is None:
-                return self._strip(Text("  Loading…", style=styles["placeholder"]), width, base)
+                return self._strip(
+                    Text(f"  Loading{glyphs().ellipsis}", style=styles["placeholder"]), width, base
+                )
             return Strip.blank(width, base)
         thread = self.thread_at(index)
         style = base
@@ -634,7 +636,7 @@ class ThreadList(ScrollView, can_focus=True):
             right = Text()
             right.append(PRIORITY_MARK.get(ticket.priority, "  "), styles["urgent"])
             right.append(f"{session:>6} ", styles["expired"] if left is None else dim)
-            right.append(f"{owner[:10]:>10} ", dim)
+            right.append(f"{cut(owner, 10):>10} ", dim)
             right.append(f"{age(thread.last_message_at, now):>4}", dim)
             room = max(4, look.width - len(row) - len(right) - 1)
             name.truncate(room, overflow="ellipsis", pad=True)
@@ -725,6 +727,14 @@ class ThreadList(ScrollView, can_focus=True):
             return False
         self.cursor = index
         return True
+
+    def return_to(self, thread_id: int) -> None:
+        """The cursor back on a thread that comes back into the view (an undone close): at
+        once if the list shows it, else when a reload brings it (unless the agent moved
+        on meanwhile)."""
+        if not self.move_to(thread_id):
+            self.pages.return_id = thread_id
+            self.reload()
 
     def on_click(self, event: events.Click) -> None:
         line = int(self.scroll_offset.y) + event.y

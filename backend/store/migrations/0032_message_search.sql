@@ -1,0 +1,4 @@
+-- Nothing to change on SQLite: its twin (migrations_pg/0032) gives PostgreSQL's
+-- messages_fts the thread of each message and a table of the words it holds, which FTS5
+-- does not need (it hands its hits over newest first, so a search reads only the messages
+-- of the page it fills, and it reads a prefix's words from its own index in order).
