@@ -94,7 +94,8 @@ class Outcome(StrEnum):
     reaction = "reaction"
     reaction_held = "reaction_held"  # its message has not arrived yet
     identity = "identity"  # a system message with no thread to show it in
-    revoke_without_target = "revoke_without_target"  # deletes a message never stored
+    revoke_held = "revoke_held"  # the message it deletes has not arrived yet
+    revoke_without_target = "revoke_without_target"  # deletes no message of the customer's
     duplicate = "duplicate"
     dropped_unknown_number = "dropped_unknown_number"
     dropped_before_connection = "dropped_before_connection"
