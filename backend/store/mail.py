@@ -41,6 +41,7 @@ from backend.store.types import (
 
 COUNTER_DUPLICATE = "email.duplicate"
 COUNTER_UNKNOWN_ADDRESS = "email.dropped_unknown_address"
+COUNTER_NO_SENDER = "email.dropped_no_sender"
 COUNTER_AUTOMATIC = "email.automatic"
 COUNTER_BOUNCE_UNMATCHED = "email.bounce_unmatched"
 FALLBACK_SUBJECT = "E-mail"
@@ -212,9 +213,12 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
         "SELECT id, address, removed_at FROM email_channels WHERE address = ?",
         (record.mailbox.lower(),),
     )
-    if mailbox is None or not record.sender.strip():
+    if mailbox is None:
         conv.bump_counter(tx, COUNTER_UNKNOWN_ADDRESS)
         return IngestResult(Outcome.dropped_unknown_address)
+    if not record.sender.strip():  # no From, Sender, Reply-To or envelope sender
+        conv.bump_counter(tx, COUNTER_NO_SENDER)
+        return IngestResult(Outcome.dropped_no_sender)
     if mailbox["removed_at"] is not None:
         # taken by the listener or fetched just before the mailbox was disconnected
         raise Conflict(

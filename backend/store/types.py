@@ -101,6 +101,7 @@ class Outcome(StrEnum):
     dropped_before_connection = "dropped_before_connection"
     # e-mail (``EmailRecord``)
     dropped_unknown_address = "dropped_unknown_address"  # to no support address of ours
+    dropped_no_sender = "dropped_no_sender"  # names no sender at all: no one to answer
     automatic = "automatic"  # an auto-reply: never a ticket, never answered
     bounce = "bounce"  # a bounce: our message it names is marked failed
 
