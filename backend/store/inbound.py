@@ -67,7 +67,7 @@ class Admission:
 _ADMIT_SQL = """SELECT p.status, p.destination, p.connected_at, p.display_phone_number,
     EXISTS (SELECT 1 FROM messages WHERE wamid = :wamid) AS stored,
     (EXISTS (SELECT 1 FROM inbound_reactions WHERE target_wamid = :wamid AND held = 1)
-        OR EXISTS (SELECT 1 FROM held_revokes WHERE target_wamid = :wamid))
+        OR EXISTS (SELECT 1 FROM held_for_message WHERE target_wamid = :wamid))
         AS held_reactions,
     c.id AS c_id, c.wa_id AS c_wa_id, c.wa_user_id AS c_wa_user_id,
     c.wa_parent_user_id AS c_wa_parent_user_id, c.wa_username AS c_wa_username,
@@ -749,9 +749,11 @@ def _store_message(
             conv.set_ticket_status(tx, ticket_id, moved, None)
     if held_reactions:
         reactions.attach_held_reactions(tx, record.wamid, message_id)
+    if reply_to_id is None and "edit_of" in content:
+        revokes.hold_edit_link(tx, record, message_id)
     conv.emit_message_snapshot(tx, message_id, created=True)
     if held_reactions:
-        revokes.apply_held_revokes(tx, record.wamid, message_id, thread_id)
+        revokes.apply_held_for_message(tx, record.wamid, message_id, thread_id)
     # thread.updated embeds the ticket: a separate ticket.updated would only repeat it
     # (one frame per client per message saved)
     conv.emit_thread_snapshot(tx, thread_id)

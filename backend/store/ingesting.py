@@ -25,7 +25,7 @@ from backend.store.engine import Tx, replayable
 from backend.store.groups import ingest_group_message
 from backend.store.inbound import ingest_inbound, reveal_quarantined
 from backend.store.reactions import expire_held_reactions
-from backend.store.revokes import expire_held_revokes
+from backend.store.revokes import expire_held_for_message
 from backend.store.statuses import apply_status, apply_template_status, prune_early_statuses
 from backend.store.types import (
     Call,
@@ -110,6 +110,6 @@ class IngestStore(StoreBase):
         ``store/reactions.py``, ``store/revokes.py``); returns how many ended."""
 
         def expire(tx: Tx) -> int:
-            return expire_held_reactions(tx, now) + expire_held_revokes(tx, now)
+            return expire_held_reactions(tx, now) + expire_held_for_message(tx, now)
 
         return await self.write(expire)

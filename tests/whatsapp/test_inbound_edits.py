@@ -75,6 +75,17 @@ async def test_an_edit_of_a_message_never_stored_is_the_customers_message(backen
     assert (message["kind"], message["text"]) == ("text", "can you call me?")
 
 
+async def test_an_edit_before_its_original_quotes_it_once_it_arrives(backend, meta, agent):
+    original = p.text("my order 1234 is late", at=AT)
+    changed = edit(original["id"], "my order 1243 is late", 1)
+    await deliver(meta, changed)
+    await deliver(meta, original)
+    first, second = await thread_messages(agent)
+    assert (first["text"], second["text"]) == ("my order 1234 is late", "my order 1243 is late")
+    # as in order: the new words quote the old, so the agent sees which were replaced
+    assert second["reply_to"]["id"] == first["id"]
+
+
 async def test_a_deletion_is_a_line_under_the_message_it_deletes(backend, meta, agent):
     original = p.text("my card is 4111", at=AT)
     await deliver(meta, original)
@@ -114,7 +125,7 @@ async def test_a_deletion_before_its_message_is_held_then_shown_under_it(backend
         gone["id"],
     )
     assert line["reply_to"]["id"] == first["id"]
-    assert await rows(backend, "SELECT target_wamid FROM held_revokes") == []
+    assert await rows(backend, "SELECT target_wamid FROM held_for_message") == []
     await deliver(meta, gone)  # a retry after it was applied changes nothing
     assert len(await thread_messages(agent)) == 2
 
