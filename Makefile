@@ -24,11 +24,14 @@ demo: $(STAMP)
 # again; the test targets let Python keep its bytecode (__pycache__/, ignored by git).
 KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE=
 
-test: $(STAMP)
+test: lint
+	$(KEEP_BYTECODE) $(BIN)/python -m pytest -q
+
+# ruff and the import-linter contracts (the first half of test)
+lint: $(STAMP)
 	$(BIN)/ruff check backend tui tests
 	$(BIN)/ruff format --check backend tui tests
 	$(BIN)/lint-imports
-	$(KEEP_BYTECODE) $(BIN)/python -m pytest -q
 
 # the store, API and WhatsApp tests on PostgreSQL (a throwaway server: tests/pg_cluster.py)
 test-postgresql: $(STAMP)

@@ -19,6 +19,7 @@ mode 0600 because it holds the agent's token::
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tomllib
@@ -91,6 +92,21 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     return Path(base).expanduser() / "ttydesk" / "tui.toml"
 
 
+FILE_KEYS = frozenset(
+    (
+        "server",
+        "token",
+        "theme",
+        "keymap",
+        "cursor_blink",
+        "minimal_redraw",
+        "arrow_cursor",
+        "glyphs",
+    )
+)
+"""The keys a tui.toml may hold."""
+
+
 def load_settings(
     server: str | None = None,
     token: str | None = None,
@@ -102,6 +118,11 @@ def load_settings(
     env = os.environ if env is None else env
     path = path or config_path(env)
     data = read_file(path)
+    # a misspelt key would otherwise be ignored without a word, as the backend's file
+    if unknown := sorted(set(data) - FILE_KEYS):
+        nearest = difflib.get_close_matches(unknown[0], FILE_KEYS, n=1, cutoff=0.6)
+        hint = f"did you mean {nearest[0]!r}?" if nearest else "remove it"
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}: {hint}")
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) for v in keymap.values()):
         raise ConfigError(f"{path}: [keymap] must map binding ids to key strings.")
@@ -151,12 +172,18 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     path = path or settings.path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     lines = []
-    for key in ("server", "token", "theme"):
+    for key in ("server", "token", "theme", "glyphs"):
         value = getattr(settings, key)
         if value:
             lines.append(f"{key} = {_toml_str(value)}")
-    if settings.cursor_blink is not None:
-        lines.append(f"cursor_blink = {'true' if settings.cursor_blink else 'false'}")
+    # every setting the file may hold is written back: saving a login keeps the rest
+    for key, value in (
+        ("cursor_blink", settings.cursor_blink),
+        ("arrow_cursor", settings.arrow_cursor),
+        ("minimal_redraw", None if settings.minimal_redraw else False),
+    ):
+        if value is not None:
+            lines.append(f"{key} = {'true' if value else 'false'}")
     if settings.keymap:
         lines.append("")
         lines.append("[keymap]")

@@ -984,17 +984,25 @@ def create_thread(
     status: str = schemas.TicketStatus.new,
     email_channel_id: int | None = None,
     moved_to: str | None = None,
+    wa_ids: tuple[str | None, str | None] | None = None,
+    inbound: tuple[str, str] | None = None,
 ) -> tuple[int, int]:
     """A new ticket and its thread; returns (thread_id, ticket_id). With
     ``email_channel_id``, an e-mail ticket and thread on that mailbox (else WhatsApp, the
     columns' default). ``moved_to``: a status (not closed) the ticket moves to at once,
     as ``set_ticket_status`` would move it (a customer's first mail: waiting on us): the
     rows are written in it and the timeline has the move after the creation (one
-    statement where a move is five)."""
+    statement where a move is five). ``wa_ids``: the contact's (wa_id, wa_user_id), when
+    the caller has read them (else read here). ``inbound``: (at, preview) of the customer's
+    message the thread is made for, which ``insert_message(..., counted=True)`` stores
+    next: the row is written with that message's activity, as ``count_inbound`` would
+    leave it (an UPDATE of the row and of its list index the less)."""
     assert moved_to != schemas.TicketStatus.closed
     written = moved_to or status
     email = email_channel_id is not None
-    contact = tx.one("SELECT wa_id, wa_user_id FROM contacts WHERE id = ?", (contact_id,))
+    if wa_ids is None:
+        contact = tx.one("SELECT wa_id, wa_user_id FROM contacts WHERE id = ?", (contact_id,))
+        wa_ids = (contact["wa_id"], contact["wa_user_id"]) if contact else (None, None)
     ticket_id = tx.insert(
         "tickets",
         {
@@ -1004,7 +1012,7 @@ def create_thread(
             "owner_id": owner_id,
             "contact_id": contact_id,
             "business_number": business_number,
-            "contact_wa_id": (contact["wa_id"] or contact["wa_user_id"]) if contact else None,
+            "contact_wa_id": wa_ids[0] or wa_ids[1],
             "needs_review": int(needs_review),
             "created_at": tx.now_iso,
             "updated_at": tx.now_iso,
@@ -1026,6 +1034,7 @@ def create_thread(
                 if email
                 else {}
             ),
+            **(_first_inbound(*inbound, tx.now_iso) if inbound is not None else {}),
         },
     )
     tx.execute("UPDATE tickets SET thread_id = ? WHERE id = ?", (thread_id, ticket_id))
@@ -1043,6 +1052,21 @@ def create_thread(
     if written != status:
         timeline(tx, ticket_id, None, "status_changed", status, written)
     return thread_id, ticket_id
+
+
+def _first_inbound(at_iso: str, preview: str, now_iso: str) -> dict[str, Any]:
+    """A new thread's row as ``count_inbound`` leaves it after its first message (with no
+    session expiry: an e-mail's)."""
+    return {
+        "last_message_at": at_iso,
+        "last_message_preview": preview,
+        "last_message_direction": schemas.Direction.inbound.value,
+        "unread_count": 1,
+        "inbound_count": 1,
+        "first_inbound_at": at_iso,
+        "last_inbound_at": at_iso,
+        "inbound_stored_at": now_iso,
+    }
 
 
 @dataclass(slots=True)
@@ -1237,6 +1261,7 @@ def insert_message(
     at: datetime | None = None,
     session_expires_at: datetime | None = None,
     searchable_text: str | None = None,
+    counted: bool = False,
 ) -> int:
     """Store a message and bring its thread's list columns and ticket counters along.
 
@@ -1248,6 +1273,8 @@ def insert_message(
     UPDATE, as ``open_session`` would; an event line or a note does not, and the caller
     opens it then. ``searchable_text`` is what search finds the message by when that is
     more than its text (an e-mail: its subject and whole text, quotes and signature too).
+    ``counted``: the thread's row has this inbound message's activity already (a thread
+    made for it with ``create_thread(..., inbound=…)``).
     """
     at_iso = iso(at) if at is not None else tx.now_iso
     cursor = tx.execute(
@@ -1286,7 +1313,8 @@ def insert_message(
         preview = "Note: " + preview
     inbound = direction == schemas.Direction.inbound
     if inbound and kind != schemas.MessageKind.note:
-        count_inbound(tx, thread_id, at_iso, preview, session_expires_at)
+        if not counted:
+            count_inbound(tx, thread_id, at_iso, preview, session_expires_at)
         return message_id
     tx.execute(
         "UPDATE threads SET last_message_at = ?, last_message_preview = ?, "

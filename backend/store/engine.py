@@ -54,13 +54,17 @@ WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 WRITER_SYNCHRONOUS = "FULL"
 
 
+# json.dumps with any option builds a JSONEncoder per call (half its time for the short
+# lists and objects the writer stores: ~5 µs against ~2.5); one encoder serves every call
+# (its encode keeps no state between calls) with the same text
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False)
+
+
 def dumps(value: Any) -> str:
     """Compact JSON; a non-finite float is a ValueError (``NaN`` is not JSON, and a column
     holding it breaks every SQL-built event that reads the row), raised in the job that
     tried to store it."""
-    return json.dumps(
-        value, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
-    )
+    return _ENCODER.encode(value)
 
 
 # "00" to "99", for ``iso``

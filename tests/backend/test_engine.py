@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from backend.store.engine import Checkpointer, SqlEvent, iso, replayable
+from backend.store.engine import Checkpointer, SqlEvent, dumps, iso, replayable
 from backend.store.sqlite import SqliteStore
 
 
@@ -420,3 +420,20 @@ async def test_a_store_closes_while_another_process_holds_the_write_lock(tmp_pat
     finally:
         release.join()
         other.close()
+
+
+def test_dumps_writes_what_json_dumps_writes_with_its_options_and_refuses_nan():
+    when = datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
+    values = [
+        ["a@example.com", "b@example.com"], [], {}, "", "Lucía \u2028 \"q\" \\ \x00", 1.5, None,
+        {"email": {"to": ["x@y"], "auth": {"spf": "pass"}, "n": 2**70, "at": when}},
+        [True, False, {"k": [1, {"z": "é"}]}],
+    ]  # fmt: skip
+    for value in values * 2:  # the second time through the same encoder
+        expected = json.dumps(
+            value, separators=(",", ":"), ensure_ascii=False, default=str, allow_nan=False
+        )
+        assert dumps(value) == expected
+    for bad in (math.nan, [math.inf], {"x": -math.inf}):
+        with pytest.raises(ValueError):
+            dumps(bad)

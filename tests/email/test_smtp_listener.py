@@ -148,3 +148,95 @@ def test_an_address_in_a_command_is_read_as_aiosmtpd_reads_it():
                 except Exception as exc:  # noqa: BLE001
                     got = type(exc)
                 assert got == expected, arg
+
+
+# DATA streams (each ends with the lone dot that ends a message): every edge of aiosmtpd's
+# line reading, its size cap (3,000 bytes here) and its line limit (1,001 bytes with CRLF)
+DATA_STREAMS = [
+    MAIL + b".\r\n",
+    b".\r\n",  # an empty message
+    b"..leading dot\r\n.\r\n",
+    b"a\r\n..\r\n.x\r\n...\r\n \r\n.\r\n",
+    b"bare\nline feed\rand return\r\n\r\n\r\nend.\r\n.\r\n",
+    b"a line.\r\n.\r\n",
+    *(b"x" * length + b"\r\nnext\r\n.\r\n" for length in (998, 999, 1000, 1001, 1002, 5000)),
+    b"y\r\n" * 999 + b"z" * 8 + b"\r\n.\r\n",  # 3,005 bytes: over the cap
+    b"y\r\n" * 1000 + b".\r\n",  # 3,000 bytes: at it
+    b"y" * 990 + b"\r\n" + b"w\r\n" * 700 + b"x" * 1001 + b"\r\n.\r\n",  # the cap, then a long line
+    b"w\r\n" * 990 + b"x" * 1000 + b"\r\n.\r\n",  # at once over the cap and too long
+    b"w\r\n" * 700 + b"x" * 1002 + b"\r\n.\r\n",  # the same, a line over the reader's limit
+    b"w\r\n" * 100 + b"x" * 1002 + b"\r\n" + b"w\r\n" * 1000 + b".\r\n",  # too long, then the cap
+    b"\xc3\xa9t\xc3\xa9 \xff\r\n.\r\n",
+]
+
+
+async def _conversation(port: int, data: bytes) -> tuple[bytes, bytes]:
+    """Sends one message as ``data`` (its stream, dots and all); the replies to it and to
+    the QUIT sent right behind it, in the same write (a pipelining client's)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await reader.readuntil(b"\r\n")
+        for command in (b"HELO client.example", b"MAIL FROM:<ana@example.com>",
+                        b"RCPT TO:<support@acme.test>", b"DATA"):  # fmt: skip
+            writer.write(command + b"\r\n")
+            assert (await reader.readuntil(b"\r\n"))[:1] in (b"2", b"3")
+        writer.write(data + b"QUIT\r\n")
+        return await reader.readuntil(b"\r\n"), await reader.readuntil(b"\r\n")
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+async def test_a_message_is_read_as_aiosmtpd_reads_it():
+    from aiosmtpd.smtp import SMTP
+
+    from backend.email.smtp_listener import ListenerSMTP
+
+    got: dict[type, list[tuple[bytes, bytes, list[bytes]]]] = {}
+    for session in (SMTP, ListenerSMTP):
+        stored = Stored()
+        mailbox = SupportMailbox(stored, ["support@acme.test"])
+        server = await asyncio.get_running_loop().create_server(
+            lambda session=session, mailbox=mailbox: session(mailbox, data_size_limit=3000),
+            "127.0.0.1",
+            0,
+        )
+        try:
+            port = server.sockets[0].getsockname()[1]
+            for data in DATA_STREAMS:
+                reply, bye = await _conversation(port, data)
+                got.setdefault(session, []).append(
+                    (reply, bye, [raw for raw, _, _ in stored.items])
+                )
+                stored.items.clear()
+        finally:
+            server.close()
+            await server.wait_closed()
+    assert got[ListenerSMTP] == got[SMTP]
+    replies = [reply[:3] for reply, _, _ in got[ListenerSMTP]]
+    assert replies.count(b"552") == 3 and replies.count(b"500") == 6  # refusals were tried
+
+
+async def test_a_message_in_pieces_is_read_as_one_sent_whole():
+    from backend.email.smtp_listener import read_message
+
+    async def read(data: bytes, piece: int) -> tuple[str | None, bytes, bytes]:
+        reader = asyncio.StreamReader(limit=1001)
+        stream = data + b"QUIT\r\n"
+
+        async def feed() -> None:
+            for start in range(0, len(stream), piece):
+                reader.feed_data(stream[start : start + piece])
+                await asyncio.sleep(0)  # the reading task takes what is there
+            reader.feed_eof()
+
+        feeding = asyncio.create_task(feed())
+        refusal, message = await read_message(reader, 3000, 1001)
+        await feeding
+        return refusal, message, await reader.read()  # what follows: never read with it
+
+    for data in DATA_STREAMS:
+        whole = await read(data, len(data) + 6)
+        assert whole[2] == b"QUIT\r\n"
+        for piece in (1, 2, 3, 5, 64, 1000, 1003):
+            assert await read(data, piece) == whole, (data[:40], piece)

@@ -1460,6 +1460,10 @@ def main(argv: list[str]) -> int:
     argv = argv[: len(argv) - len(again)]
     only = argv[argv.index("--only") + 1 :] if "--only" in argv else []
     argv = argv[: len(argv) - len(only)]
+    if ("--again" in argv and not again) or ("--only" in argv and not only):
+        # with no mutant named, either ran the whole target from scratch
+        print("usage: run.py TARGET --again GLOB … (or --only GLOB …): name the mutants")
+        return 2
     if only and len([arg for arg in argv if not arg.startswith("-")]) != 1:
         print("usage: run.py TARGET --only GLOB …")
         return 2

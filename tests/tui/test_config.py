@@ -67,3 +67,32 @@ def test_the_locale_chooses_unicode_or_ascii_marks(tmp_path):
     path.write_text('glyphs = "emoji"\n')
     with pytest.raises(ConfigError, match="glyphs"):
         load_settings(env={}, path=path)
+
+
+def test_saving_the_login_keeps_the_files_other_settings(tmp_path):
+    """The inbox rewrites tui.toml when it saves a server and token: the README's display
+    settings in it (glyphs, arrow_cursor, minimal_redraw) were dropped by that rewrite."""
+    path = tmp_path / "tui.toml"
+    path.write_text(
+        'server = "http://h:8580"\ncursor_blink = false\narrow_cursor = true\n'
+        'glyphs = "ascii"\nminimal_redraw = false\ntheme = "nord"\n\n'
+        '[keymap]\n"inbox.close" = "x"\n'
+    )
+    settings = load_settings(env={}, path=path)
+    settings.token = "typed-at-the-prompt"
+    save_settings(settings, path)
+    again = load_settings(env={}, path=path)
+    assert again.token == "typed-at-the-prompt"
+    kept = ("server", "cursor_blink", "arrow_cursor", "glyphs", "minimal_redraw", "theme")
+    assert {k: getattr(again, k) for k in kept} == {k: getattr(settings, k) for k in kept}
+    assert (again.arrow_cursor, again.glyphs, again.minimal_redraw) == (True, "ascii", False)
+    assert again.keymap == {"inbox.close": "x"}
+
+
+def test_a_misspelt_setting_is_named_with_the_nearest_one(tmp_path):
+    path = tmp_path / "tui.toml"
+    path.write_text('server = "http://h:8580"\ncursor_blnk = false\n')
+    with pytest.raises(
+        ConfigError, match=r"unknown setting 'cursor_blnk': did you mean 'cursor_blink'"
+    ):
+        load_settings(env={}, path=path)
