@@ -47,6 +47,28 @@ def normalize_phone(raw: str, default_region: str | None = None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def possible_phone(raw: str) -> str | None:
+    """E.164 form of `raw` written with its country code ("+44 7700 900555", "0044…")
+    when it *can* be a phone number (its length fits its country), whether or not the
+    phone library knows its range: a range allocated after the library's metadata is
+    still someone's number (WhatsApp's ids are the authority, SPEC §3). None when it
+    cannot be one. Try ``normalize_phone`` first: this says nothing of validity."""
+    if not isinstance(raw, str) or len(raw) > _MAX_RAW_LENGTH:
+        return None
+    compact = _SEPARATORS.sub("", raw.strip())
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if not compact.startswith("+") or not compact[1:].isdigit():
+        return None
+    try:
+        number = phonenumbers.parse(compact, None)
+    except NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def region_of(e164: str) -> str | None:
     """The ISO country code of a number ("ES"), or None when it has none."""
     if not isinstance(e164, str) or len(e164) > _MAX_RAW_LENGTH:

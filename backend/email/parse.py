@@ -22,7 +22,7 @@ from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import EmailPolicy
-from email.utils import parsedate_to_datetime
+from email.utils import parseaddr, parsedate_to_datetime
 from functools import lru_cache
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
@@ -150,14 +150,15 @@ def parse_email(
     attachments, left_out = _attachments(message, body_part, max_attachment_bytes, defects)
     bounce = _bounce(message)
     tokens = _raw_headers(message)
-    sender = _first_address(message, "From", tokens)
+    reply_to = _first_address(message, "Reply-To", tokens)
+    sender = _sender(message, tokens, reply_to)
     return InboundEmail(
         message_id=_one_id(tokens.get("message-id")),
         in_reply_to=_one_id(tokens.get("in-reply-to")),
         references=tuple(_MESSAGE_ID.findall(tokens.get("references") or "")),
         subject=_clean_line(_text_header(message, "Subject", tokens) or ""),
         sender=sender,
-        reply_to=_first_address(message, "Reply-To", tokens),
+        reply_to=reply_to,
         to=tuple(_addresses(message, "To", tokens)),
         cc=tuple(_addresses(message, "Cc", tokens)),
         date=_date(tokens.get("date")),
@@ -186,14 +187,15 @@ def _too_deep(raw: bytes, authserv_id: str | None) -> InboundEmail:
     message = BytesParser(policy=PARSE_POLICY).parsebytes(raw, headersonly=True)
     assert isinstance(message, EmailMessage)
     tokens = _raw_headers(message)
-    sender = _first_address(message, "From", tokens)
+    reply_to = _first_address(message, "Reply-To", tokens)
+    sender = _sender(message, tokens, reply_to)
     return InboundEmail(
         message_id=_one_id(tokens.get("message-id")),
         in_reply_to=_one_id(tokens.get("in-reply-to")),
         references=tuple(_MESSAGE_ID.findall(tokens.get("references") or "")),
         subject=_clean_line(_text_header(message, "Subject", tokens) or ""),
         sender=sender,
-        reply_to=_first_address(message, "Reply-To", tokens),
+        reply_to=reply_to,
         to=tuple(_addresses(message, "To", tokens)),
         cc=tuple(_addresses(message, "Cc", tokens)),
         date=_date(tokens.get("date")),
@@ -371,6 +373,23 @@ def _addresses(message: Message, name: str, raw: dict[str, str]) -> Iterable[Add
 def _first_address(message: Message, name: str, raw: dict[str, str]) -> Address | None:
     found = list(_addresses(message, name, raw))
     return found[0] if found else None
+
+
+def _sender(message: Message, raw: dict[str, str], reply_to: Address | None) -> Address | None:
+    """Who the mail is from: its From, else (a mailer that wrote none) its Sender, its
+    Reply-To, or the Return-Path the delivering server added (a fetched mail; the SMTP
+    listener has the envelope's MAIL FROM, ``MailReceiver.receive``). None: no one."""
+    found = _first_address(message, "From", raw) or _first_address(message, "Sender", raw)
+    return found or reply_to or envelope_address(_header(message, "Return-Path"))
+
+
+def envelope_address(value: str | None) -> Address | None:
+    """The mailbox of a Return-Path or an SMTP MAIL FROM (``<>``, a bounce's: None)."""
+    _, address = parseaddr(value or "")
+    local, at, domain = address.strip().rpartition("@")
+    if not at or not local or not domain or _CONTROL.search(address):
+        return None
+    return Address(f"{local}@{domain.lower()}")
 
 
 def _date(value: str | None) -> datetime | None:

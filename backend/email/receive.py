@@ -21,7 +21,7 @@ from typing import Any
 
 from backend.domain.policy import ContentPolicy
 from backend.domain.routing import RoutingRule
-from backend.email.parse import Attachment, InboundEmail, parse_email
+from backend.email.parse import Attachment, InboundEmail, envelope_address, parse_email
 from backend.private_files import open_private, private_dir
 from backend.store import EmailFile, EmailRecord, IngestResult, Store
 
@@ -50,11 +50,24 @@ class MailReceiver:
         self.authserv_id = authserv_id
         self.rules = tuple(rules)
 
-    async def receive(self, raw: bytes, recipients: Iterable[str]) -> IngestResult:
+    async def receive(
+        self, raw: bytes, recipients: Iterable[str], envelope_sender: str | None = None
+    ) -> IngestResult:
         """Store ``raw``, sent to ``recipients`` (the envelope's, or the mailbox's own
-        address for a fetched mail): the first that is a support address is its mailbox."""
+        address for a fetched mail): the first that is a support address is its mailbox.
+        A mail that names no sender at all is from ``envelope_sender`` (the listener's
+        MAIL FROM); with none either, the store drops and counts it, and it is logged."""
         mail = parse_email(raw, authserv_id=self.authserv_id)
         envelope = [address.strip().lower() for address in recipients]
+        if mail.sender is None and (fallback := envelope_address(envelope_sender)):
+            mail = dataclasses.replace(mail, sender=fallback)
+        if mail.sender is None:
+            log.warning(
+                "mail %s to %s names no sender (no From, Sender, Reply-To or envelope "
+                "sender): dropped",
+                mail.message_id or "(no Message-ID)",
+                ", ".join(envelope),
+            )
         wanted = [
             *envelope,
             *(a.address.strip().lower() for a in (*mail.to, *mail.cc)),
@@ -82,7 +95,7 @@ class MailReceiver:
 
     async def accept_forwarded(self, raw: bytes, mail_from: str, recipients: list[str]) -> None:
         """The SMTP listener's ``accept``: returns once stored (the listener says 250)."""
-        await self.receive(raw, recipients)
+        await self.receive(raw, recipients, envelope_sender=mail_from)
 
     def _write_files(self, attachments: Sequence[Attachment]) -> list[EmailFile]:
         if not attachments:

@@ -19,6 +19,9 @@ class Contact(ResponseModel):
     email: str | None = None
     phone: str | None = None
     mobile_phone: str | None = None
+    # "phone", "mobile_phone": a number kept as written, in a range the phone library
+    # does not know (it could not be checked)
+    unchecked_phones: list[str] = []
     country: str | None = None
     wa_user_id: str | None = None
     wa_parent_user_id: str | None = None

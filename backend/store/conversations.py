@@ -856,12 +856,14 @@ def resolve_whatsapp_contact(
         tx, wa_id=wa_id, user_id=user_id, parent_user_id=parent_user_id, at=at
     )
     e164 = cached_normalize_phone(wa_id) if wa_id else None
+    # a number in a range the library does not know may be saved on a contact, unchecked
+    saved_as = e164 or (f"+{wa_id}" if wa_id and wa_id.isdigit() else None)
     needs_review = False
-    if contact_id is None and e164:
+    if contact_id is None and saved_as:
         matches = tx.all(
             "SELECT id FROM contacts WHERE (phone = ? OR mobile_phone = ?) "
             "AND merged_into IS NULL ORDER BY updated_at DESC, id DESC",
-            (e164, e164),
+            (saved_as, saved_as),
         )
         if matches:
             contact_id = matches[0]["id"]

@@ -23,7 +23,7 @@ from backend import schemas
 from backend.domain import routing, session, tickets
 from backend.domain.errors import Conflict, NotFound
 from backend.store import conversations as conv
-from backend.store import reactions
+from backend.store import reactions, revokes
 from backend.store.engine import Tx, dumps, iso, parse_dt
 from backend.store.types import (
     IdentityChange,
@@ -42,7 +42,7 @@ COUNTER_DROPPED_UNKNOWN = "webhook.dropped_unknown_number"
 COUNTER_DROPPED_BEFORE = "webhook.dropped_before_connection"
 COUNTER_DUPLICATE = "webhook.duplicate"
 COUNTER_REACTION_NO_TARGET = "webhook.reaction_without_target"
-COUNTER_REVOKE_NO_TARGET = "webhook.revoke_without_target"
+COUNTER_REVOKE_NO_TARGET = revokes.COUNTER_REVOKE_NO_TARGET
 
 
 def bump(tx: Tx, name: str) -> None:
@@ -57,7 +57,8 @@ class Admission:
     business_number: str | None = None
     stored: bool = False  # a message with this wamid is stored already
     known: KnownSender | None = None  # asked for with a sender: see _known_contact
-    held_reactions: bool = False  # reactions wait for this wamid (store/reactions.py)
+    # reactions or deletions wait for this wamid (store/reactions.py, store/revokes.py)
+    held_reactions: bool = False
 
 
 # The number, whether the wamid is stored, and (for a plain message) the contact with the
@@ -65,8 +66,9 @@ class Admission:
 # every inbound message starts with, in one statement (tests/bench/ingest.py).
 _ADMIT_SQL = """SELECT p.status, p.destination, p.connected_at, p.display_phone_number,
     EXISTS (SELECT 1 FROM messages WHERE wamid = :wamid) AS stored,
-    EXISTS (SELECT 1 FROM inbound_reactions
-        WHERE target_wamid = :wamid AND held = 1) AS held_reactions,
+    (EXISTS (SELECT 1 FROM inbound_reactions WHERE target_wamid = :wamid AND held = 1)
+        OR EXISTS (SELECT 1 FROM held_for_message WHERE target_wamid = :wamid))
+        AS held_reactions,
     c.id AS c_id, c.wa_id AS c_wa_id, c.wa_user_id AS c_wa_user_id,
     c.wa_parent_user_id AS c_wa_parent_user_id, c.wa_username AS c_wa_username,
     th.id AS th_id, th.ticket_id AS th_ticket_id, th.session_expires_at AS th_session,
@@ -269,31 +271,32 @@ def _react(tx: Tx, record: InboundRecord) -> IngestResult:
 
 def _revoke(tx: Tx, record: InboundRecord, target_wamid: str) -> IngestResult:
     """A customer deleted one of their messages: an event line under it in its thread
-    (whatever that thread's state: the line belongs with the message). A deletion of a
-    message never stored has nothing to show: counted, no conversation opened for it."""
+    (whatever that thread's state: the line belongs with the message). A deletion that
+    comes before its message is held until the message arrives (store/revokes.py); one
+    of a message of ours has nothing to show: counted, no conversation opened for it."""
     target = tx.one(
-        "SELECT id, thread_id FROM messages WHERE wamid = ? AND direction = ?",
-        (target_wamid, schemas.Direction.inbound.value),
+        "SELECT id, thread_id, direction FROM messages WHERE wamid = ?", (target_wamid,)
     )
     if target is None:
         _receipt(tx, record.wamid)
+        revokes.hold_revoke(tx, record, target_wamid)
+        return IngestResult(Outcome.revoke_held)
+    if target[2] != schemas.Direction.inbound:
+        _receipt(tx, record.wamid)
         bump(tx, COUNTER_REVOKE_NO_TARGET)
         return IngestResult(Outcome.revoke_without_target)
-    message_id = conv.insert_message(
+    message_id = revokes.show_revoke(
         tx,
         thread_id=target[1],
-        direction=schemas.Direction.inbound,
-        kind=schemas.MessageKind.event,
-        text=record.text,
+        target_id=target[0],
+        target_wamid=target_wamid,
         wamid=record.wamid,
-        reply_to_id=target[0],
-        reply_to_wamid=target_wamid,
+        text=record.text,
         content=record.content,
         from_number=record.sender.wa_id or record.sender.user_id,
         raw=record.raw,
         at=record.at,
     )
-    conv.emit_message_snapshot(tx, message_id, created=True)
     conv.emit_thread_snapshot(tx, target[1])
     return IngestResult(Outcome.stored, message_id=message_id, thread_id=target[1])
 
@@ -746,7 +749,11 @@ def _store_message(
             conv.set_ticket_status(tx, ticket_id, moved, None)
     if held_reactions:
         reactions.attach_held_reactions(tx, record.wamid, message_id)
+    if reply_to_id is None and "edit_of" in content:
+        revokes.hold_edit_link(tx, record, message_id)
     conv.emit_message_snapshot(tx, message_id, created=True)
+    if held_reactions:
+        revokes.apply_held_for_message(tx, record.wamid, message_id, thread_id)
     # thread.updated embeds the ticket: a separate ticket.updated would only repeat it
     # (one frame per client per message saved)
     conv.emit_thread_snapshot(tx, thread_id)

@@ -25,6 +25,7 @@ from backend.store.engine import Tx, replayable
 from backend.store.groups import ingest_group_message
 from backend.store.inbound import ingest_inbound, reveal_quarantined
 from backend.store.reactions import expire_held_reactions
+from backend.store.revokes import expire_held_for_message
 from backend.store.statuses import apply_status, apply_template_status, prune_early_statuses
 from backend.store.types import (
     Call,
@@ -105,5 +106,10 @@ class IngestStore(StoreBase):
         return await self.write(functools.partial(prune_early_statuses, now=now))
 
     async def expire_held_reactions(self, now: datetime) -> int:
-        """End reactions held too long for their message (see ``store/reactions.py``)."""
-        return await self.write(functools.partial(expire_held_reactions, now=now))
+        """End reactions and deletions held too long for their message (see
+        ``store/reactions.py``, ``store/revokes.py``); returns how many ended."""
+
+        def expire(tx: Tx) -> int:
+            return expire_held_reactions(tx, now) + expire_held_for_message(tx, now)
+
+        return await self.write(expire)

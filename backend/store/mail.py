@@ -42,6 +42,7 @@ from backend.store.types import (
 
 COUNTER_DUPLICATE = "email.duplicate"
 COUNTER_UNKNOWN_ADDRESS = "email.dropped_unknown_address"
+COUNTER_NO_SENDER = "email.dropped_no_sender"
 COUNTER_AUTOMATIC = "email.automatic"
 COUNTER_BOUNCE_UNMATCHED = "email.bounce_unmatched"
 FALLBACK_SUBJECT = "E-mail"
@@ -235,9 +236,12 @@ def ingest_email(tx: Tx, record: EmailRecord, *, rules: Sequence[RoutingRule] = 
     if record.automatic:
         conv.bump_counter(tx, COUNTER_AUTOMATIC)
         return IngestResult(Outcome.automatic)
-    if first["mailbox_id"] is None or not record.sender.strip():
+    if first["mailbox_id"] is None:
         conv.bump_counter(tx, COUNTER_UNKNOWN_ADDRESS)
         return IngestResult(Outcome.dropped_unknown_address)
+    if not record.sender.strip():  # no From, Sender, Reply-To or envelope sender
+        conv.bump_counter(tx, COUNTER_NO_SENDER)
+        return IngestResult(Outcome.dropped_no_sender)
     if first["removed_at"] is not None:
         # taken by the listener or fetched just before the mailbox was disconnected
         raise Conflict(

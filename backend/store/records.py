@@ -17,9 +17,10 @@ from typing import Any
 from backend import schemas
 from backend.domain.errors import InvalidField, NotFound
 from backend.domain.languages import contact_languages
-from backend.domain.phones import normalize_phone
+from backend.domain.phones import normalize_phone, possible_phone
 from backend.store.base import StoreBase, loads
 from backend.store.conversations import (
+    cached_normalize_phone,
     contact_display_name,
     contact_summary_from_row,
     emit_thread_snapshot,
@@ -50,7 +51,9 @@ def clean_contact_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """Validated, normalised contact columns; a bad value raises InvalidField naming it.
 
     An empty string clears a field. Phones become E.164, read in the contact's country
-    when written without a country code.
+    when written without a country code; one the phone library does not know (a range
+    newer than its metadata) is kept when it can be a number, written with its country
+    code (``Contact.unchecked_phones`` then names it).
     """
     cleaned: dict[str, Any] = {}
     country = values.get("country")
@@ -78,10 +81,10 @@ def clean_contact_fields(values: Mapping[str, Any]) -> dict[str, Any]:
             if not raw:
                 cleaned[name] = None
                 continue
-            e164 = normalize_phone(raw, country)
+            e164 = normalize_phone(raw, country) or possible_phone(raw)
             if e164 is None:
                 raise InvalidField(
-                    f"{raw[:40]!r} is not a valid phone number; write it with its country "
+                    f"{raw[:40]!r} cannot be a phone number: write it with its country "
                     "code, e.g. +34 612 345 678.",
                     field=name,
                 )
@@ -119,6 +122,11 @@ def contact_from_row(row: sqlite3.Row | Mapping[str, Any]) -> schemas.Contact:
         email=row["email"],
         phone=row["phone"],
         mobile_phone=row["mobile_phone"],
+        unchecked_phones=[
+            name
+            for name in ("phone", "mobile_phone")
+            if row[name] and cached_normalize_phone(row[name]) is None
+        ],
         country=row["country"],
         wa_user_id=row["wa_user_id"],
         wa_parent_user_id=row["wa_parent_user_id"],

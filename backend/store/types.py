@@ -94,12 +94,14 @@ class Outcome(StrEnum):
     reaction = "reaction"
     reaction_held = "reaction_held"  # its message has not arrived yet
     identity = "identity"  # a system message with no thread to show it in
-    revoke_without_target = "revoke_without_target"  # deletes a message never stored
+    revoke_held = "revoke_held"  # the message it deletes has not arrived yet
+    revoke_without_target = "revoke_without_target"  # deletes no message of the customer's
     duplicate = "duplicate"
     dropped_unknown_number = "dropped_unknown_number"
     dropped_before_connection = "dropped_before_connection"
     # e-mail (``EmailRecord``)
     dropped_unknown_address = "dropped_unknown_address"  # to no support address of ours
+    dropped_no_sender = "dropped_no_sender"  # names no sender at all: no one to answer
     automatic = "automatic"  # an auto-reply: never a ticket, never answered
     bounce = "bounce"  # a bounce: our message it names is marked failed
 

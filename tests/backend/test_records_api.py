@@ -72,6 +72,43 @@ async def test_contact_errors_name_the_field(live_backend):
         assert response.json()["error"]["code"] == "contact_not_found"
 
 
+async def test_a_number_in_a_range_the_phone_library_does_not_know_is_saved_unchecked(
+    live_backend,
+):
+    """WhatsApp ids are the authority (issue 14): a customer's number in a range newer than
+    the phone library's metadata is still their number. A number that can be one, written
+    with its country code, is kept in E.164 and marked as not checked; only what cannot be a
+    phone number is refused."""
+    async with live_backend.client(live_backend.agent_token) as client:
+        response = await client.post(
+            "/api/v1/contacts", json={"first_name": "Tom", "phone": "+44 7700 900555"}
+        )
+        assert response.status_code == 201, response.text
+        contact = response.json()
+        assert (contact["phone"], contact["unchecked_phones"]) == ("+447700900555", ["phone"])
+        response = await client.patch(
+            f"/api/v1/contacts/{contact['id']}",
+            json={"phone": "+34 612 34 56 78", "mobile_phone": "0044 7700 900556"},
+        )
+        assert response.status_code == 200, response.text
+        contact = response.json()
+        assert (contact["phone"], contact["mobile_phone"]) == ("+34612345678", "+447700900556")
+        assert contact["unchecked_phones"] == ["mobile_phone"]
+        for impossible in ("+44 12", "+1 555", "12"):
+            response = await client.patch(
+                f"/api/v1/contacts/{contact['id']}", json={"phone": impossible}
+            )
+            assert response.status_code == 422, impossible
+            error = response.json()["error"]
+            assert error["field"] == "phone"
+            assert "cannot be a phone number" in error["message"]
+        # a customer writing from that number finds the contact the agent saved
+        thread = await seed_thread(
+            live_backend.store, name="Whoever", phone="+447700900556", text="hi"
+        )
+        assert thread.contact.id == contact["id"]
+
+
 async def test_patch_contact_changes_only_given_fields_and_pushes(live_backend):
     from tests.backend.wsclient import LiveClient
 

@@ -1,6 +1,6 @@
 import pytest
 
-from backend.domain.phones import is_bsuid, normalize_phone, region_of
+from backend.domain.phones import is_bsuid, normalize_phone, possible_phone, region_of
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,19 @@ def test_is_bsuid_refuses_other_values(value: object) -> None:
 
 def test_is_bsuid_accepts_128_characters() -> None:
     assert is_bsuid("US." + "1" * 128)
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [("+44 7700 900555", "+447700900555"), ("0044 7700 900555", "+447700900555"),
+     ("+34 612 34 56 78", "+34612345678")],
+)  # fmt: skip
+def test_possible_phone_keeps_a_number_the_library_does_not_know(raw: str, e164: str) -> None:
+    assert possible_phone(raw) == e164
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "+", "+44 12", "7700 900555", "call me", "+44 7700 900555 555 555", None]
+)
+def test_possible_phone_refuses_what_cannot_be_a_number(raw: str) -> None:
+    assert possible_phone(raw) is None  # type: ignore[arg-type]

@@ -71,6 +71,11 @@ async def threads(backend: LiveBackend) -> list[dict]:
         return response.json()["items"]
 
 
+async def counter(backend: LiveBackend, name: str) -> int:
+    row = await backend.store.readers.one("SELECT value FROM counters WHERE name = ?", (name,))
+    return 0 if row is None else row[0]
+
+
 async def messages(backend: LiveBackend, thread_id: int) -> list[dict]:
     async with backend.client(backend.admin_token) as client:
         response = await client.get(f"/api/v1/threads/{thread_id}/messages")
@@ -114,6 +119,36 @@ async def test_an_auto_reply_opens_nothing(desk: LiveBackend):
              headers={"Auto-Submitted": "auto-replied"}),
     )  # fmt: skip
     assert await threads(desk) == []
+
+
+async def test_a_mail_with_no_from_is_kept_from_its_envelope_sender(desk: LiveBackend):
+    """A mailer that writes no From header still has a customer behind it: the envelope's
+    MAIL FROM names them (Sender and Reply-To first, when the mail has them)."""
+    message = mail("My parcel never came", message_id="<nofrom@example.com>")
+    del message["From"]
+    await aiosmtplib.send(
+        message, sender="Lucia@Example.com", recipients=[SUPPORT],
+        hostname="127.0.0.1", port=smtp_port(desk),
+    )  # fmt: skip
+    [thread] = await threads(desk)
+    async with desk.client(desk.admin_token) as client:
+        contact = (await client.get(f"/api/v1/contacts/{thread['contact']['id']}")).json()
+    assert contact["email"] == "Lucia@example.com"  # as the envelope wrote it
+    [stored] = await messages(desk, thread["id"])
+    assert stored["text"] == "My parcel never came"
+    assert await counter(desk, "email.dropped_unknown_address") == 0
+
+
+async def test_a_mail_from_no_one_at_all_is_dropped_counted_and_logged(desk: LiveBackend, caplog):
+    message = mail("who am I?", message_id="<noone@example.com>")
+    del message["From"]
+    await aiosmtplib.send(
+        message, sender="", recipients=[SUPPORT], hostname="127.0.0.1", port=smtp_port(desk)
+    )
+    assert await threads(desk) == []
+    assert await counter(desk, "email.dropped_no_sender") == 1
+    assert await counter(desk, "email.dropped_unknown_address") == 0
+    assert "<noone@example.com>" in caplog.text and "no sender" in caplog.text
 
 
 async def test_mail_for_another_address_is_refused_by_the_listener(desk: LiveBackend):

@@ -65,6 +65,25 @@ def test_a_header_text_is_read_by_its_own_header_whatever_another_header_holds()
         assert mail.reply_to is not None and mail.reply_to.name == "Béa"
 
 
+def test_a_mail_with_no_from_is_from_its_sender_else_reply_to_else_return_path():
+    body = "To: support@acme.test\nSubject: help\n\nmy order is late\n"
+    cases = (
+        ("Sender: Ana <ana@example.com>\nReply-To: bea@example.com\n", "ana@example.com"),
+        ("Reply-To: Bea <bea@example.com>\nReturn-Path: <bounce@example.com>\n",
+         "bea@example.com"),
+        ("Return-Path: <Cy@Example.com>\n", "Cy@example.com"),
+        ("From: \nReturn-Path: <cy@example.com>\n", "cy@example.com"),  # an empty From
+    )  # fmt: skip
+    for headers, expected in cases:
+        mail = parse_email(crlf(headers + body))
+        assert mail.sender is not None, headers
+        assert mail.sender.address == expected, headers
+    # a From is believed over all of them; a bounce's null Return-Path is no one
+    mail = parse_email(crlf("From: dee@example.com\nSender: ana@example.com\n" + body))
+    assert mail.sender == Address("dee@example.com")
+    assert parse_email(crlf("Return-Path: <>\n" + body)).sender is None
+
+
 def test_plain_text_is_preferred_and_html_only_mail_becomes_text_never_markup():
     alternative = crlf(
         "From: ana@example.com\nTo: support@acme.test\nSubject: hi\n"

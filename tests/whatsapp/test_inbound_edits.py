@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from backend.store.reactions import HELD_REACTION_KEEP
 from tests.whatsapp import payloads as p
 from tests.whatsapp.conftest import NOW, counter, rows, signed_post
 
@@ -74,6 +75,17 @@ async def test_an_edit_of_a_message_never_stored_is_the_customers_message(backen
     assert (message["kind"], message["text"]) == ("text", "can you call me?")
 
 
+async def test_an_edit_before_its_original_quotes_it_once_it_arrives(backend, meta, agent):
+    original = p.text("my order 1234 is late", at=AT)
+    changed = edit(original["id"], "my order 1243 is late", 1)
+    await deliver(meta, changed)
+    await deliver(meta, original)
+    first, second = await thread_messages(agent)
+    assert (first["text"], second["text"]) == ("my order 1234 is late", "my order 1243 is late")
+    # as in order: the new words quote the old, so the agent sees which were replaced
+    assert second["reply_to"]["id"] == first["id"]
+
+
 async def test_a_deletion_is_a_line_under_the_message_it_deletes(backend, meta, agent):
     original = p.text("my card is 4111", at=AT)
     await deliver(meta, original)
@@ -93,9 +105,38 @@ async def test_a_deletion_is_a_line_under_the_message_it_deletes(backend, meta, 
     assert ticket["subject"] == "my card is 4111"
 
 
+async def test_a_deletion_before_its_message_is_held_then_shown_under_it(backend, meta, agent):
+    # Meta delivers in no order: the deletion may come first. The message must never
+    # show without its mark (the agent would read words the customer took back).
+    original = p.text("my card is 4111", at=AT)
+    gone = revoke(original["id"], 1)
+    await deliver(meta, gone)
+    assert await rows(backend, "SELECT id FROM tickets") == []  # held: opens nothing yet
+    assert await counter(backend, "webhook.revoke_held") == 1
+    await deliver(meta, gone)  # redelivered while held: a duplicate
+    assert await counter(backend, "webhook.revoke_held") == 1
+    await deliver(meta, original)
+    first, line = await thread_messages(agent)
+    assert (first["kind"], first["text"]) == ("text", "my card is 4111")
+    assert (line["kind"], line["text"], line["event"], line["wamid"]) == (
+        "event",
+        "The customer deleted this message",
+        "message_revoked",
+        gone["id"],
+    )
+    assert line["reply_to"]["id"] == first["id"]
+    assert await rows(backend, "SELECT target_wamid FROM held_for_message") == []
+    await deliver(meta, gone)  # a retry after it was applied changes nothing
+    assert len(await thread_messages(agent)) == 2
+
+
 async def test_a_deletion_of_a_message_never_stored_opens_nothing(backend, meta):
     await deliver(meta, revoke("wamid.NEVER_STORED", 0))
     assert await rows(backend, "SELECT id FROM tickets") == []
+    assert await rows(backend, "SELECT id FROM messages") == []
+    # held for the message's coming; once Meta can no longer deliver it, counted
+    later = NOW + HELD_REACTION_KEEP + timedelta(minutes=1)
+    assert await backend.store.expire_held_reactions(later) == 1
     assert await rows(backend, "SELECT id FROM messages") == []
     assert await counter(backend, "webhook.revoke_without_target") == 1
 

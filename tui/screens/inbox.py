@@ -1885,13 +1885,21 @@ class InboxScreen(Screen[None]):
                 email=shared.emails[0] if shared.emails else None,
             )
             try:
-                await client.create_contact(body)
+                created = await client.create_contact(body)
                 added += 1
             except ApiError as exc:
                 self.notify(
                     f"{shared.name}: {exc.message}",
                     title="Contact not added",
                     severity="error",
+                    markup=False,
+                )
+                continue
+            if created.unchecked_phones:
+                self.notify(
+                    f"{shared.name}: {created.phone} is kept as written; its range is too "
+                    "new for the phone library to check.",
+                    severity="warning",
                     markup=False,
                 )
         if added:

@@ -43,17 +43,19 @@ def contact_text(contact: ContactDetail | None, thread: Thread | None) -> Text:
         ("first name", contact.first_name),
         ("last name", contact.last_name),
         ("email", contact.email),
-        ("phone", contact.phone),
-        ("mobile", contact.mobile_phone),
+        ("phone", contact.phone, "phone"),
+        ("mobile", contact.mobile_phone, "mobile_phone"),
         ("country", contact.country),
         ("WhatsApp id", contact.wa_id),
         ("WA user id", contact.wa_user_id),
         ("WA username", contact.wa_username),
     ]
-    for label, value in fields:
+    for label, value, *field in fields:
         if value:
             out.append(f"{label:<12}", "dim")
             out.append_text(one_line(value))
+            if field and field[0] in contact.unchecked_phones:
+                out.append(" (not checked)", "dim")  # a range the phone library does not know
             out.append("\n")
     for key, value in sorted(contact.properties.items()):
         out.append_text(one_line(f"{cut(key, 11):<12}", "dim"))
