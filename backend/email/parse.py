@@ -150,28 +150,35 @@ def parse_email(
     attachments, left_out = _attachments(message, body_part, max_attachment_bytes, defects)
     bounce = _bounce(message)
     tokens = _raw_headers(message)
-    reply_to = _first_address(message, "Reply-To", tokens)
-    sender = _sender(message, tokens, reply_to)
+    envelope = _envelope(message, tokens)
     return InboundEmail(
-        message_id=_one_id(tokens.get("message-id")),
-        in_reply_to=_one_id(tokens.get("in-reply-to")),
-        references=tuple(_MESSAGE_ID.findall(tokens.get("references") or "")),
-        subject=_clean_line(_text_header(message, "Subject", tokens) or ""),
-        sender=sender,
-        reply_to=reply_to,
-        to=tuple(_addresses(message, "To", tokens)),
-        cc=tuple(_addresses(message, "Cc", tokens)),
-        date=_date(tokens.get("date")),
+        **envelope,
         text=text,
         reply=_reply_part(text),
         from_html=from_html,
         attachments=tuple(attachments),
         left_out=tuple(left_out),
-        automatic="bounce" if bounce is not None else _automatic(tokens, sender),
+        automatic="bounce" if bounce is not None else _automatic(tokens, envelope["sender"]),
         bounce=bounce,
         auth=_auth(message, authserv_id),
         defects=tuple(defects),
     )
+
+
+def _envelope(message: EmailMessage, tokens: dict[str, str]) -> dict[str, Any]:
+    """The fields of ``InboundEmail`` its headers give: who, to whom, which, when."""
+    reply_to = _first_address(message, "Reply-To", tokens)
+    return {
+        "message_id": _one_id(tokens.get("message-id")),
+        "in_reply_to": _one_id(tokens.get("in-reply-to")),
+        "references": tuple(_MESSAGE_ID.findall(tokens.get("references") or "")),
+        "subject": _clean_line(_text_header(message, "Subject", tokens) or ""),
+        "sender": _sender(message, tokens, reply_to),
+        "reply_to": reply_to,
+        "to": tuple(_addresses(message, "To", tokens)),
+        "cc": tuple(_addresses(message, "Cc", tokens)),
+        "date": _date(tokens.get("date")),
+    }
 
 
 TOO_DEEP_TEXT = (
@@ -187,22 +194,13 @@ def _too_deep(raw: bytes, authserv_id: str | None) -> InboundEmail:
     message = BytesParser(policy=PARSE_POLICY).parsebytes(raw, headersonly=True)
     assert isinstance(message, EmailMessage)
     tokens = _raw_headers(message)
-    reply_to = _first_address(message, "Reply-To", tokens)
-    sender = _sender(message, tokens, reply_to)
+    envelope = _envelope(message, tokens)
     return InboundEmail(
-        message_id=_one_id(tokens.get("message-id")),
-        in_reply_to=_one_id(tokens.get("in-reply-to")),
-        references=tuple(_MESSAGE_ID.findall(tokens.get("references") or "")),
-        subject=_clean_line(_text_header(message, "Subject", tokens) or ""),
-        sender=sender,
-        reply_to=reply_to,
-        to=tuple(_addresses(message, "To", tokens)),
-        cc=tuple(_addresses(message, "Cc", tokens)),
-        date=_date(tokens.get("date")),
+        **envelope,
         text=TOO_DEEP_TEXT,
         reply=TOO_DEEP_TEXT,
         from_html=False,
-        automatic=_automatic(tokens, sender),
+        automatic=_automatic(tokens, envelope["sender"]),
         auth=_auth(message, authserv_id),
         defects=("RecursionError",),
     )
