@@ -216,7 +216,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from backend.api.access_log import RequestLog
     from backend.app import create_app, settle_gc
     from backend.startup import StartupError, check_port, listen_error
+    from backend.store import memory_statistics_off
 
+    memory_statistics_off()  # before anything opens a connection
     settings = _settings(host=args.host, port=args.port)
     if settings is None:
         return EXIT_USAGE

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from backend.store.reports import ReportFilters
 from backend.store.sqlite import SqliteStore
+from backend.store.sqlite_library import memory_statistics_off
 from backend.store.store import Store
 from backend.store.types import (
     Call,
@@ -117,4 +118,5 @@ __all__ = [
     "Store",
     "ThreadFilter",
     "UsageRules",
+    "memory_statistics_off",
 ]

@@ -621,7 +621,9 @@ class Writer:
         self._now = now
         self._on_commit = on_commit
         self._max_batch = max_batch
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # jobs go to the thread a loop turn's worth at a time (``_hand_over``)
+        self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        self._waiting: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
         self.checkpointer = Checkpointer(path)
@@ -658,6 +660,8 @@ class Writer:
     def stop(self) -> None:
         if self._thread is None:
             return
+        for loop in list(self._waiting):
+            self._hand_over(loop)
         self._jobs.put(None)
         self._thread.join()
         self._thread = None
@@ -675,8 +679,21 @@ class Writer:
             raise RuntimeError("the store is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put(_Job(fn, future, loop))
+        waiting = self._waiting.get(loop)
+        if waiting is None:
+            waiting = self._waiting[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        waiting.append(_Job(fn, future, loop))
         return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The jobs of one loop turn (the webhooks and API calls whose data arrived
+        # together) go to the thread in one put: one wake-up of the thread, and one batch
+        # for all of them, where a put per job woke it for the first alone and left the
+        # rest to another batch (a COMMIT, an fsync and a settle each).
+        jobs = self._waiting.pop(loop, None)
+        if jobs:
+            self._jobs.put(jobs)
 
     def _run(self) -> None:
         assert self._conn is not None
@@ -685,8 +702,17 @@ class Writer:
             first = self._jobs.get()
             if first is None:
                 return
-            batch = [first]
-            stop_after = drain_waiting(self._jobs, batch, self._max_batch)
+            batch = list(first)
+            stop_after = False
+            while len(batch) < self._max_batch:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop_after = True
+                    break
+                batch.extend(more)
             self._run_batch(conn, batch)
             if stop_after:
                 return

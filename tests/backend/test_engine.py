@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -44,6 +45,26 @@ async def test_concurrent_writes_share_commits_and_keep_their_events(store):
     assert store.writer.batches < 200  # grouped
     seqs = [seq for seq, _ in store.published]
     assert seqs == sorted(seqs) and len(set(seqs)) == 200
+
+
+async def test_the_writes_of_one_loop_turn_reach_the_writer_together_as_one_batch(store):
+    """Webhooks whose data arrived together start their writes in one loop turn, between
+    which the loop may let the writer thread run (a socket write releases the GIL, as the
+    pause here does): still one batch, one COMMIT, not the first write alone and the rest
+    in another."""
+
+    async def pause() -> None:
+        time.sleep(0.05)  # the loop blocked, the GIL free for the writer thread
+
+    before = store.writer.batches
+    turn = [
+        asyncio.ensure_future(store.write(put("a"))),
+        asyncio.ensure_future(pause()),
+        asyncio.ensure_future(store.write(put("b"))),
+    ]
+    await asyncio.gather(*turn)
+    assert store.writer.batches - before == 1
+    assert [seq for seq, _ in store.published] == [1, 2]
 
 
 async def test_a_failing_transaction_is_rolled_back_alone(store):

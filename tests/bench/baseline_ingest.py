@@ -22,6 +22,7 @@ from pathlib import Path
 import aiosqlite
 from aiohttp import web
 
+from backend.store import memory_statistics_off
 from backend.store.engine import WRITER_SYNCHRONOUS
 from tests.bench.common import APP_SECRET, pin
 
@@ -116,6 +117,7 @@ def main() -> None:
     parser.add_argument("--synchronous", default=WRITER_SYNCHRONOUS, choices=("NORMAL", "FULL"))
     args = parser.parse_args()
     pin(args.core)
+    memory_statistics_off()  # the SQLite library as `ttydesk serve` sets it
     # A bench started in the background (nohup, `&`) inherits SIGINT ignored; the harness
     # stops its servers with SIGINT.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -158,6 +158,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     pin(args.core)
+    from backend.store import memory_statistics_off
+
+    memory_statistics_off()  # as `ttydesk serve` does
     logging.basicConfig(
         level=logging.INFO if args.access_log else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
