@@ -11,6 +11,10 @@ While rows are selected, or the cursor moved in the last ``hold_seconds``, an up
 reorder the list waits: the order holds under the agent's keys, ``held`` names the threads
 whose updates wait, and they are applied at once by ``.``, or by themselves once the cursor
 has been still for ``hold_seconds`` and nothing is selected.
+
+A page never takes a thread back to an older state than the list has shown: a row that a live
+change brought after the page was asked for is newer than the page's (read before that change,
+maybe), and is kept when the page lands (``newer``).
 """
 
 from __future__ import annotations
@@ -70,6 +74,9 @@ class ThreadPages:
         self.loaded: OrderedDict[int, list[Thread]] = OrderedDict()  # page → rows, oldest first
         self.stale: dict[int, list[Thread]] = {}  # before a reload: shown until it lands
         self.pending: set[int] = set()  # pages asked for and not in yet
+        # page → the live changes taken (``changes``) when it was asked for: those taken
+        # after are newer than what it brings
+        self.asked_at: dict[int, int] = {}
         self.errors: dict[int, str] = {}  # page → why its fetch failed
         self.generation = 0  # a new view or a reload: what was asked before is void
         self.follow_id: int | None = None  # the cursor's thread, found again after a reload
@@ -82,6 +89,10 @@ class ThreadPages:
         self.asking = 0  # membership checks under way
         self.reload_waiting = False  # a reload is due a moment later
         self.hold_waiting = False  # the hold's timer is armed
+        self.changes = 0  # live changes taken (``thread_changed``): orders them and the pages
+        # thread id → (its change's number, its row): the newest live row of a thread, while a
+        # page asked before it may still bring the thread as it was
+        self.newer: dict[int, tuple[int, Thread]] = {}
 
     # ----------------------------------------------------------------- the view
 
@@ -92,12 +103,14 @@ class ThreadPages:
         self.loaded.clear()
         self.stale.clear()
         self.pending.clear()
+        self.asked_at.clear()
         self.errors.clear()
         self.selected.clear()
         self.held = set()
         self.total = None
         self.follow_id = None
         self.return_id = None
+        self.newer.clear()
 
     def thread_at(self, index: int) -> Thread | None:
         page, slot = divmod(index, self.page_size)
@@ -156,6 +169,7 @@ class ThreadPages:
         if self.total is not None and page > self.last_page() and not with_total:
             return None
         self.pending.add(page)
+        self.asked_at[page] = self.changes
         return PageRequest(self.generation, page, with_total)
 
     def wanted(self, first: int, last: int) -> list[PageRequest]:
@@ -178,15 +192,34 @@ class ThreadPages:
         if request.generation != self.generation:
             return False
         if not request.with_total and not (first - 1 <= request.page <= last + 1):
-            self.pending.discard(request.page)  # scrolled away before its turn
+            self._not_pending(request.page)  # scrolled away before its turn
             return False
         return True
 
-    def page_in(self, page: int, threads: list[Thread], total: int | None) -> None:
+    def page_in(
+        self, page: int, threads: list[Thread], total: int | None
+    ) -> list[tuple[int, Update]]:
         """Keep a page (at most ``max_pages``: the least recently landed goes) and learn the
         list's length from it: the total it came with, or, when none is known yet, that the
-        list ends with it."""
-        self.pending.discard(page)
+        list ends with it.
+
+        The server read the page before, or while, the live changes taken after it was asked
+        for were committed: a thread such a change brought keeps that row, never the page's
+        older one. What the kept rows ask of the list, when they differ from the page's in
+        what orders or filters the view (the change may have moved the thread, or out of the
+        view): the threads and their update."""
+        updates: list[tuple[int, Update]] = []
+        asked = self.asked_at.get(page)  # None: a page no request of this list asked for
+        if asked is not None and self.newer:
+            threads = list(threads)
+            for slot, thread in enumerate(threads):
+                change = self.newer.get(thread.id)
+                if change is None or change[0] <= asked:
+                    continue
+                threads[slot] = change[1]
+                if _reorders(thread, change[1]):
+                    updates.append((thread.id, Update.HOLD if self.holding else Update.RELOAD))
+        self._not_pending(page)
         self.errors.pop(page, None)
         self.loaded[page] = threads
         self.loaded.move_to_end(page)
@@ -200,13 +233,22 @@ class ThreadPages:
                 del self.stale[stale_page]
         elif self.total is None:
             self.total = page * self.page_size + len(threads)
+        return updates
+
+    def _not_pending(self, page: int) -> None:
+        """A page is no longer on its way: a live row newer than no page still on its way is
+        forgotten."""
+        self.pending.discard(page)
+        self.asked_at.pop(page, None)
+        oldest = min((self.asked_at.get(p, 0) for p in self.pending), default=self.changes)
+        self.newer = {key: value for key, value in self.newer.items() if value[0] > oldest}
 
     def failed(self, request: PageRequest, message: str) -> bool:
         """A page's fetch failed: shown as failed and retried after ``RETRY_SECONDS``
         (True), unless its generation is over."""
         if request.generation != self.generation:
             return False
-        self.pending.discard(request.page)
+        self._not_pending(request.page)
         self.errors[request.page] = message
         return True
 
@@ -260,6 +302,8 @@ class ThreadPages:
         self.stale = awaited | self.loaded
         self.loaded.clear()
         self.pending.clear()
+        self.asked_at.clear()
+        self.newer.clear()  # what is asked now is newer than every change taken
         self.errors.clear()
         requests = [self.request(page, with_total=page == first) for page in range(first, last + 1)]
         if first != 0:
@@ -277,24 +321,33 @@ class ThreadPages:
     def thread_changed(self, thread: Thread) -> tuple[int | None, Update]:
         """A live ``thread.updated``: its row takes it (its index, None when the list does
         not show it); what orders or filters a view (last message, status, owner, priority,
-        snooze, read or unread) reloads the list, or holds."""
+        snooze, read or unread) reloads the list, or holds.
+
+        A page on its way (asked before this change) keeps this row when it lands, and the
+        row a reload keeps on screen until its pages land takes it too."""
+        self.changes += 1
+        if self.pending:
+            self.newer[thread.id] = (self.changes, thread)
         index = self.find(thread.id)
         if index is None:
             # maybe new in this view
-            return None, (Update.ASK if self.holding else Update.RELOAD)
+            return self._restale(thread), (Update.ASK if self.holding else Update.RELOAD)
         page, slot = divmod(index, self.page_size)
         old = self.loaded[page][slot]
         self.loaded[page][slot] = thread
-        if (
-            old.last_message_at != thread.last_message_at
-            or old.ticket.status != thread.ticket.status
-            or old.ticket.owner_id != thread.ticket.owner_id
-            or old.ticket.priority != thread.ticket.priority
-            or old.ticket.snoozed_until != thread.ticket.snoozed_until
-            or (old.unread_count > 0) != (thread.unread_count > 0)
-        ):
+        if _reorders(old, thread):
             return index, (Update.HOLD if self.holding else Update.RELOAD)
         return index, Update.NOTHING
+
+    def _restale(self, thread: Thread) -> int | None:
+        """A row shown until a reload's page lands (``stale``) takes a live change: its index
+        (to redraw), None when no such row is the thread's."""
+        for page, rows in self.stale.items():
+            for slot, row in enumerate(rows):
+                if row.id == thread.id:
+                    rows[slot] = thread
+                    return page * self.page_size + slot
+        return None
 
     def count_changed(self, count: int) -> Update:
         """The server counted ``count`` threads in this view. Unlike the list's total: a thread
@@ -384,3 +437,16 @@ class ThreadPages:
         """Every row unselected: True when held updates are to apply now (``release``)."""
         self.selected.clear()
         return bool(self.held)
+
+
+def _reorders(old: Thread, new: Thread) -> bool:
+    """The change from ``old`` to ``new`` may move the thread in a view, or into or out of
+    one: its last message, status, owner, priority, snooze, read or unread."""
+    return (
+        old.last_message_at != new.last_message_at
+        or old.ticket.status != new.ticket.status
+        or old.ticket.owner_id != new.ticket.owner_id
+        or old.ticket.priority != new.ticket.priority
+        or old.ticket.snoozed_until != new.ticket.snoozed_until
+        or (old.unread_count > 0) != (new.unread_count > 0)
+    )

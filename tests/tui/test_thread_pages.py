@@ -623,3 +623,85 @@ def test_clearing_the_selection_applies_what_it_held():
     pages.toggle(thread(2))
     pages.hold(5)
     assert pages.clear_selection() and pages.selected == {}
+
+
+# ----------------------------------------------------------------- a page older than a live change
+
+
+def newer_row(thread_id: int, **ticket: object) -> Thread:
+    """Thread ``thread_id`` after a live change: another preview and more unread (which
+    orders or filters no view), and ``ticket``'s changes (which may)."""
+    return thread(thread_id, unread=3, **ticket).model_copy(
+        update={"last_message_preview": "the newer preview"}
+    )
+
+
+def test_a_page_asked_before_a_live_change_keeps_the_changed_row():
+    """Page 1 is asked for; a live change to one of its threads comes while it is on its way;
+    then the page lands, read by the server before that change was committed. The row stays
+    as the change left it (it went back to the page's older preview and unread count)."""
+    pages = with_pages(30, 0)
+    assert pages.request(1) is not None
+    changed = newer_row(15)
+    assert pages.thread_changed(changed) == (None, Update.RELOAD)  # page 1 not in yet
+    landed = pages.page_in(1, rows(1), 30)
+    assert pages.thread_at(14) is changed
+    assert pages.thread_at(13) == thread(14)  # the page's other rows are the page's
+    assert landed == []  # nothing that orders the view changed
+    assert pages.newer == {}  # nothing on its way: no page can be older than a row now
+
+
+def test_a_reload_on_its_way_keeps_a_row_changed_meanwhile_and_shows_it_until_it_lands():
+    """A reload after a burst of changes: another change comes before its pages land. The old
+    row on screen takes it at once, and the reload's page, read before it, does not undo it."""
+    pages = with_pages(30, 0, 1)
+    pages.reload(0, 0, 1)
+    pages.page_in(1, rows(1), 30)
+    changed = newer_row(3)
+    assert pages.thread_changed(changed) == (2, Update.RELOAD)  # redrawn, and reloaded
+    assert pages.thread_at(2) is changed  # the row kept on screen until page 0 lands
+    pages.page_in(0, rows(0), 30)
+    assert pages.thread_at(2) is changed
+
+
+def test_a_page_asked_after_a_live_change_is_newer_than_it():
+    pages = with_pages(30, 0)
+    pages.request(2)  # on its way: changes are remembered meanwhile
+    pages.thread_changed(newer_row(15))
+    pages.request(1)
+    fresher = thread(15, unread=0)
+    pages.page_in(1, [*rows(1)[:4], fresher, *rows(1)[5:]], 30)
+    assert pages.thread_at(14) is fresher
+    assert set(pages.newer) == {15}  # page 2, asked before it, is still on its way
+    pages.page_in(2, rows(2), 30)
+    assert pages.newer == {}
+
+
+@pytest.mark.parametrize("holding", [False, True])
+def test_a_kept_row_that_moved_the_thread_reloads_the_list_or_holds(holding):
+    """The change that the page's rows do not have closed the thread: its row shows it closed,
+    and the list reloads (or holds) so that the thread leaves the view of open threads."""
+    clock = Clock()
+    pages = with_pages(30, 0, clock=clock)
+    if holding:
+        pages.toggle(thread(1))  # a row selected: the order holds
+    pages.request(1)
+    closed = newer_row(15, status=TicketStatus.closed)
+    pages.thread_changed(closed)
+    landed = pages.page_in(1, rows(1), 30)
+    assert pages.thread_at(14) is closed
+    assert landed == [(15, Update.HOLD if holding else Update.RELOAD)]
+
+
+def test_changes_before_a_reload_or_another_view_are_older_than_its_pages():
+    pages = with_pages(30, 0)
+    pages.request(1)
+    pages.thread_changed(newer_row(15))
+    pages.reload(0, 0, 1)  # asks for page 1 again, after the change
+    pages.page_in(1, rows(1), 30)
+    assert pages.thread_at(14) == thread(15)
+    pages.request(2)
+    pages.thread_changed(newer_row(25))
+    assert set(pages.newer) == {25}
+    pages.reset()
+    assert pages.newer == {} and pages.asked_at == {}

@@ -465,11 +465,15 @@ class ThreadList(ScrollView, can_focus=True):
 
     def _page_in(self, page: int, threads: list[Thread], total: int | None) -> None:
         known = self.pages.total
-        self.pages.page_in(page, threads, total)
+        # a row a live change brought after the page was asked for is kept (the page may be
+        # older): the list reloads, or holds, when that change may move the thread
+        kept = self.pages.page_in(page, threads, total)
         if total is not None or known is None:
             self._set_total(known)
         self._after_page(page, threads)
         self.first_loaded.set()
+        for thread_id, update in kept:
+            self._do(update, thread_id)
 
     def _retry(self, request: PageRequest) -> None:
         again = self.pages.retry(request)
