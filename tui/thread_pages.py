@@ -240,7 +240,7 @@ class ThreadPages:
         forgotten."""
         self.pending.discard(page)
         self.asked_at.pop(page, None)
-        oldest = min((self.asked_at.get(p, 0) for p in self.pending), default=self.changes)
+        oldest = min(self.asked_at.values(), default=self.changes)
         self.newer = {key: value for key, value in self.newer.items() if value[0] > oldest}
 
     def failed(self, request: PageRequest, message: str) -> bool:

@@ -347,6 +347,23 @@ def test_the_cursor_follows_its_thread_through_a_reload():
     assert pages.after_page(2, [thread(13), *rows(2)[1:]], 17) == 17  # found once only
 
 
+def test_the_cursor_goes_back_to_the_thread_it_returns_to_before_the_one_it_follows():
+    """An undone close brings its thread back into the view: the cursor goes back onto it
+    when a page brings it, unless the agent moved meanwhile."""
+    pages = with_pages(100, 0, 1, 2)
+    assert pages.return_id is None
+    pages.reload(12, 1, 1)  # the cursor on thread 13
+    pages.return_id = 18
+    assert pages.after_page(1, rows(1), 12) == 17  # thread 18, though 13 came first
+    assert pages.return_id is None and pages.follow_id is None
+    pages.return_id = 18
+    pages.moved()  # the agent moved on
+    assert pages.return_id is None
+    pages.return_id = 18
+    pages.reset()
+    assert pages.return_id is None
+
+
 def test_a_reload_with_the_cursor_on_no_thread_follows_none():
     pages = with_pages(100, 0)
     pages.reload(55, 5, 5)  # page 5 not in
@@ -656,12 +673,12 @@ def test_a_reload_on_its_way_keeps_a_row_changed_meanwhile_and_shows_it_until_it
     row on screen takes it at once, and the reload's page, read before it, does not undo it."""
     pages = with_pages(30, 0, 1)
     pages.reload(0, 0, 1)
-    pages.page_in(1, rows(1), 30)
-    changed = newer_row(3)
-    assert pages.thread_changed(changed) == (2, Update.RELOAD)  # redrawn, and reloaded
-    assert pages.thread_at(2) is changed  # the row kept on screen until page 0 lands
     pages.page_in(0, rows(0), 30)
-    assert pages.thread_at(2) is changed
+    changed = newer_row(13)
+    assert pages.thread_changed(changed) == (12, Update.RELOAD)  # redrawn, and reloaded
+    assert pages.thread_at(12) is changed  # the row kept on screen until page 1 lands
+    pages.page_in(1, rows(1), 30)
+    assert pages.thread_at(12) is changed
 
 
 def test_a_page_asked_after_a_live_change_is_newer_than_it():
@@ -675,6 +692,23 @@ def test_a_page_asked_after_a_live_change_is_newer_than_it():
     assert set(pages.newer) == {15}  # page 2, asked before it, is still on its way
     pages.page_in(2, rows(2), 30)
     assert pages.newer == {}
+
+
+def test_each_change_is_newer_than_the_pages_asked_before_it_only():
+    """Two changes to the same thread, a page asked for between them: the second one's row
+    stays, and a page no request asked for (the first page fetched at start-up) is the
+    page's."""
+    pages = with_pages(30, 0)
+    pages.request(2)
+    first = newer_row(15)
+    pages.thread_changed(first)
+    pages.request(1)  # after the first change, before the second
+    second = newer_row(15, priority=TicketPriority.high)
+    pages.thread_changed(second)
+    assert pages.page_in(1, rows(1), 30) == [(15, Update.RELOAD)]
+    assert pages.thread_at(14) is second
+    pages.page_in(1, rows(1), 30)  # again, not asked for
+    assert pages.thread_at(14) == thread(15)
 
 
 @pytest.mark.parametrize("holding", [False, True])
