@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 from rich.text import Text
 from textual import events, on, work
@@ -35,7 +36,7 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.notifications import Notification, Notify
 from textual.reactive import reactive
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen, Screen, SystemModalScreen
 from textual.scrollbar import ScrollBar
 from textual.signal import Signal
 from textual.widgets import Input, Static, TextArea
@@ -219,7 +220,7 @@ class TtydeskApp(App[int]):
             "quit",
             "Quit",
             id="app.quit",
-            tooltip="Leave ttydesk (asks first if a draft or joined agents would be lost)",
+            tooltip="Leave ttydesk (asks first if a send, a draft or typed text would be lost)",
             priority=True,
         ),
     ]
@@ -259,6 +260,8 @@ class TtydeskApp(App[int]):
         self.live: Signal[LiveEvent] = Signal(self, "live")
         self.reloaded: Signal[object] = Signal(self, "reloaded")
         self._dialog_closed_at = 0.0  # (``Message.time``'s clock)
+        # each text box typed in, with its value before the first key (see ``_typed_in``)
+        self._typed_from: WeakKeyDictionary[Input | TextArea, str] = WeakKeyDictionary()
         self.ready_event = asyncio.Event()
         self.start_screen = StartScreen()
         self.events_applied = 0
@@ -512,7 +515,28 @@ class TtydeskApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key) and self._for_a_closed_dialog(event):
             return
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            self._typing_into(self.focused)
         await super().on_event(event)
+
+    def _typing_into(self, widget: object) -> None:
+        """A key or a paste goes to ``widget``: a text box keeps what it held before it."""
+        if isinstance(widget, Input | TextArea) and widget not in self._typed_from:
+            self._typed_from[widget] = _typed_value(widget)
+
+    def _typed_in_dialogs(self) -> bool:
+        """Whether a dialog still open holds text the agent typed (not a search box, class
+        ``query``): quitting would lose it. The screens under the dialogs keep their own."""
+        bases = {stack[0] for stack in self._screen_stacks.values() if stack}
+        for widget, before in list(self._typed_from.items()):
+            if not widget.is_attached or widget.has_class("query"):
+                continue
+            screen = widget.screen
+            if screen in bases or isinstance(screen, SystemModalScreen):
+                continue
+            if _typed_value(widget) != before:
+                return True
+        return False
 
     def pop_screen(self) -> AwaitComplete:
         if isinstance(self.screen, ModalScreen):
@@ -540,6 +564,7 @@ class TtydeskApp(App[int]):
             and not getattr(focused, "read_only", False)
             and not getattr(event, "redelivered", False)
         ):
+            self._typing_into(focused)
             again = events.Key(event.key, event.character)
             again.redelivered = True  # type: ignore[attr-defined]
             focused.post_message(again)
@@ -854,17 +879,30 @@ class TtydeskApp(App[int]):
 
     def would_be_lost(self) -> list[str]:
         """What quitting now would lose, one sentence each (nothing: quit without asking):
-        drafts the server could not keep, the demo of the agents who joined it."""
+        a send the server has not answered yet, drafts the server could not keep, files
+        attached to a reply (a draft keeps its text), what was typed in an open dialog, the
+        demo of the agents who joined it."""
         lost = []
+        if self.client is not None and (on_its_way := still_sending(self.client.sending)):
+            lost.append(on_its_way)
         drafts = 0
+        files: list[str] = []
         for screen in self._screens_everywhere():
             drafts += len(getattr(screen, "unsent_drafts", list)())
+            files += getattr(screen, "unsent_attachments", list)()
         if drafts:
             lost.append(
                 "1 unsent draft could not be saved and would be lost."
                 if drafts == 1
                 else f"{drafts} unsent drafts could not be saved and would be lost."
             )
+        if files:
+            lost.append(
+                f"The file{'s' if len(files) > 1 else ''} attached to your reply "
+                f"({', '.join(files)}) would be lost: a draft keeps only its text."
+            )
+        if self._typed_in_dialogs():
+            lost.append("What you typed in the open dialog would be lost.")
         others = self.demo.others_joined() if self.demo is not None else []
         if others:
             lost.append(f"Quitting stops the demo for {', '.join(others)}, who joined it.")
@@ -907,6 +945,29 @@ class TtydeskApp(App[int]):
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.aclose()
+
+
+def _typed_value(widget: Input | TextArea) -> str:
+    return widget.value if isinstance(widget, Input) else widget.text
+
+
+_PLURAL = {"reply": "replies"}
+
+
+def still_sending(sending: list[str]) -> str | None:
+    """One sentence for the requests still on their way (``ApiClient.sending``)."""
+    if not sending:
+        return None
+    kinds = set(sending)
+    uploading = kinds == {"file"}
+    verb = "uploaded" if uploading else "sent"
+    if len(sending) == 1:
+        return f"A {sending[0]} is still being {verb}."
+    if len(kinds) == 1:
+        (kind,) = kinds
+        return f"{len(sending)} {_PLURAL.get(kind, kind + 's')} are still being {verb}."
+    things = "messages and files" if "file" in kinds else "messages"
+    return f"{len(sending)} {things} are still being sent."
 
 
 def _records_screen() -> Screen[None]:

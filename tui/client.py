@@ -15,7 +15,7 @@ import random
 import ssl
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -192,6 +192,9 @@ class ApiClient:
         self._http: httpx.AsyncClient | None = None
         self._http_made = threading.Lock()
         self._quick = transport is None and quick_http.usable(self.server, token)
+        # what is on its way to the server ("reply", "template"…), one entry a request:
+        # quitting before it is answered may lose it (the app asks first)
+        self.sending: list[str] = []
 
     def load_http(self) -> httpx.AsyncClient:
         """httpx's client, made (and httpx loaded) on the first call; safe on a thread."""
@@ -353,13 +356,24 @@ class ApiClient:
             f"/threads/{thread_id}/messages", Page[schemas.Message], before=before, limit=limit
         )
 
+    @contextlib.contextmanager
+    def _on_its_way(self, what: str) -> Iterator[None]:
+        self.sending.append(what)
+        try:
+            yield
+        finally:
+            self.sending.remove(what)
+
     async def send(self, thread_id: int, body: SendRequest) -> Message:
-        return await self._send("POST", f"/threads/{thread_id}/messages", schemas.Message, body)
+        what = {"text": "reply", "media": "reply"}.get(body.kind, body.kind)
+        with self._on_its_way(what):
+            return await self._send("POST", f"/threads/{thread_id}/messages", schemas.Message, body)
 
     async def retry(self, thread_id: int, message_id: int) -> Message:
-        return await self._send(
-            "POST", f"/threads/{thread_id}/messages/{message_id}/retry", schemas.Message, None
-        )
+        with self._on_its_way("message"):
+            return await self._send(
+                "POST", f"/threads/{thread_id}/messages/{message_id}/retry", schemas.Message, None
+            )
 
     async def reveal(self, message_id: int) -> RevealedContent:
         return await self._send(
@@ -373,9 +387,10 @@ class ApiClient:
             data = path.read_bytes()
         except OSError as exc:
             raise ApiError(0, "file_unreadable", f"Cannot read {path}: {exc.strerror}.") from exc
-        response = await self.request(
-            "POST", "/media", files={"file": (path.name, data, "application/octet-stream")}
-        )
+        with self._on_its_way("file"):
+            response = await self.request(
+                "POST", "/media", files={"file": (path.name, data, "application/octet-stream")}
+            )
         return _parse(schemas.UploadedMedia, response)
 
     async def download(self, media_id: int) -> bytes:
@@ -459,9 +474,10 @@ class ApiClient:
     async def start_conversation(
         self, contact_id: int, body: StartConversation
     ) -> StartedConversation:
-        return await self._send(
-            "POST", f"/contacts/{contact_id}/conversations", schemas.StartedConversation, body
-        )
+        with self._on_its_way("template"):
+            return await self._send(
+                "POST", f"/contacts/{contact_id}/conversations", schemas.StartedConversation, body
+            )
 
     async def companies(self, q: str | None = None, limit: int = 50) -> Page[Company]:
         return await self._get("/companies", Page[schemas.Company], q=q or None, limit=limit)

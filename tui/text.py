@@ -10,10 +10,12 @@ truncated with a "show more" marker. WhatsApp's own formatting (``*bold*``, ``_i
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
@@ -54,6 +56,71 @@ _SPELLED_IN_ASCII = str.maketrans(
     {"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th"}
 )
 
+_VS16, _VS15, _ZWJ = "\ufe0f", "\ufe0e", "\u200d"
+_SKIN_TONES = range(0x1F3FB, 0x1F400)  # the modifiers after a person: part of its emoji
+_REGIONAL = range(0x1F1E6, 0x1F200)  # two of them are a flag: 🇪🇸 is ES
+
+
+def _is_emoji(character: str, after: str) -> bool:
+    code = ord(character)
+    if code < 0xA9:
+        return False
+    if 0x1F000 <= code <= 0x1FAFF:  # the emoji planes' blocks (newer ones unnamed here)
+        return True
+    if unicodedata.category(character) != "So":
+        return False
+    return (
+        0x2600 <= code <= 0x27BF  # the symbols and dingbats that became emoji: ❤ ☺ ✅
+        or after == _VS16  # a symbol asked to be drawn as an emoji: ©️
+        or cell_len(character) == 2  # ⌚ ⭐
+    )
+
+
+def _emoji_name(character: str) -> str:
+    return unicodedata.name(character, "emoji").lower()
+
+
+def named_emoji(value: str) -> str:
+    """``value`` with each emoji (with its skin tone, its variation selector, the emoji it
+    is joined to) as its name in brackets: "😂" is "[face with tears of joy]", "👩‍💻" is
+    "[woman + personal computer]", "🇪🇸" is "[flag ES]". For a terminal without Unicode
+    (glyphs.ASCII), where an emoji has no spelling and was drawn as "??"; only what is
+    shown changes, never what is kept or sent."""
+    if value.isascii():
+        return value
+    out: list[str] = []
+    i, n = 0, len(value)
+    while i < n:
+        character = value[i]
+        after = value[i + 1] if i + 1 < n else ""
+        if ord(character) in _REGIONAL and after and ord(after) in _REGIONAL:
+            letters = "".join(chr(ord(c) - 0x1F1E6 + ord("A")) for c in (character, after))
+            out.append(f"[flag {letters}]")
+            i += 2
+            continue
+        if not _is_emoji(character, after):
+            out.append(character)
+            i += 1
+            continue
+        names = [_emoji_name(character)]
+        i += 1
+        while i < n:
+            following = value[i]
+            if following in (_VS16, _VS15) or ord(following) in _SKIN_TONES:
+                i += 1
+            elif (
+                following == _ZWJ
+                and i + 1 < n
+                and _is_emoji(value[i + 1], value[i + 2] if i + 2 < n else "")
+            ):
+                names.append(_emoji_name(value[i + 1]))
+                i += 2
+            else:
+                break
+        out.append("[" + " + ".join(names) + "]")
+    return "".join(out)
+
+
 #: Default limits before "show more".
 MAX_CHARS = 2000
 MAX_LINES = 30
@@ -81,7 +148,7 @@ def inert(value: object, style: Style | str = "") -> Text:
     s = "" if value is None else str(value)
     s = s.replace("\r\n", "\n")
     if glyphs.glyphs() is glyphs.ASCII:
-        s = s.translate(_SPELLED_IN_ASCII)
+        s = named_emoji(s.translate(_SPELLED_IN_ASCII))
     text = Text(style=style, end="", no_wrap=False)
     pos = 0
     for match in _SPECIAL.finditer(s):

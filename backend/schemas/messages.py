@@ -206,7 +206,7 @@ class SendText(WireModel):
     preview_url: bool = True
     client_id: str | None = Field(default=None, max_length=64)  # idempotency key
     # a reply written against this message: refused (409 thread_changed) when another
-    # message (not a note or an event line) has come into the thread since
+    # message (not a note or an event line, nor the sender's own) has come in since
     expected_last_message_id: int | None = None
     # the channel switch: EMAIL writes to the contact's address from a WhatsApp thread
     # (the message stays in the thread, marked e-mail); None: the thread's own channel

@@ -154,20 +154,25 @@ def _recipient(ctx: _ThreadContext) -> Recipient:
     return recipient_of(ctx.contact)
 
 
-def _require_unchanged(tx: Tx, thread_id: int, expected_last_message_id: int | None) -> None:
+def _require_unchanged(
+    tx: Tx, thread_id: int, expected_last_message_id: int | None, agent_id: int | None
+) -> None:
     """A reply written against a message is refused when the thread has moved on since:
-    someone (another agent, the contact) added a message the writer has not seen."""
+    someone (another agent, the contact) added a message the writer has not seen. The
+    writer's own sends since (a template, another reply) are not news to them."""
     if expected_last_message_id is None:
         return
-    newer = tx.one(
-        "SELECT id FROM messages WHERE thread_id = ? AND id > ? AND kind NOT IN (?, ?) LIMIT 1",
-        (
-            thread_id,
-            expected_last_message_id,
-            schemas.MessageKind.note.value,
-            schemas.MessageKind.event.value,
-        ),
-    )
+    sql = "SELECT id FROM messages WHERE thread_id = ? AND id > ? AND kind NOT IN (?, ?)"
+    params: list[object] = [
+        thread_id,
+        expected_last_message_id,
+        schemas.MessageKind.note.value,
+        schemas.MessageKind.event.value,
+    ]
+    if agent_id is not None:
+        sql += " AND NOT (direction = ? AND author_id IS NOT NULL AND author_id = ?)"
+        params += [schemas.Direction.outbound.value, agent_id]
+    newer = tx.one(sql + " LIMIT 1", tuple(params))
     if newer is not None:
         raise Conflict(
             "Someone wrote in this thread after the message you replied to; read it, then send "
@@ -216,7 +221,9 @@ def send_in_tx(
 
     mailbox = email_route(tx, thread_id, getattr(request, "channel", None))
     if mailbox is not None:  # by e-mail: the e-mail outbox (store/mail_outbox.py)
-        _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
+        _require_unchanged(
+            tx, thread_id, getattr(request, "expected_last_message_id", None), agent_id
+        )
         queued = queue_email(
             tx,
             thread_id=thread_id,
@@ -235,7 +242,7 @@ def send_in_tx(
             field="more_media_ids",
         )
     _require_sendable_number(tx, ctx.phone_number_id)
-    _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None))
+    _require_unchanged(tx, thread_id, getattr(request, "expected_last_message_id", None), agent_id)
     recipient = _recipient(ctx)
     free_form = not isinstance(request, schemas.SendTemplate)
     if free_form and not ctx.session_open:

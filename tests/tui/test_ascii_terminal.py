@@ -3,6 +3,8 @@ as far as it can be, ``?`` only for what has no spelling. Real backend, pilot.""
 
 from __future__ import annotations
 
+import re
+
 from tests.tui.backend_fixtures import inbox_ready, open_thread, screen_text, wait_for
 from tui import glyphs
 from tui.terminal_output import to_ascii
@@ -78,3 +80,34 @@ async def test_the_palettes_search_mark_is_ascii(desk):
             assert to_ascii(typed).split()[0] == ">", typed
     finally:
         glyphs.use(glyphs.UNICODE)
+
+
+async def test_an_emoji_reads_as_its_name_in_ascii_not_as_question_marks(desk):
+    """An emoji has no ASCII spelling: drawn cell by cell it was "??". Under LC_ALL=C the
+    inbox shows its name in brackets, in the thread, the list's preview and the contact's
+    name; what is stored (and would be quoted or sent) keeps the emoji."""
+    text = "Jajaja 😂 gracias 👍🏽 ❤️ 🇪🇸 👩‍💻 [b]ok[/b]"
+    message_id = await desk.customer_writes("ana", text)
+    await desk.call("PATCH", f"/contacts/{desk.contacts['ana']}", json={"first_name": "Ana 🌸"})
+    glyphs.use(glyphs.ASCII)
+    try:
+        app = desk.make_app(desk.admin_token)
+        async with app.run_test(size=(120, 30)) as pilot:
+            screen = await inbox_ready(app)
+            await wait_for(lambda: "Jajaja" in screen_text(app))
+            row = next(line for line in screen_text(app).splitlines() if "Jajaja" in line)
+            assert "Jajaja [face with tears of joy] gracias" in to_ascii(row), row
+            await open_thread(pilot, screen, desk.ids["ana"])
+            await wait_for(lambda: "gracias" in to_ascii(screen_text(app)).split("Jajaja")[-1])
+            shown = to_ascii(screen_text(app))
+            flat = re.sub(r" *\n *[#|] ", " ", shown)  # the message's lines as one
+            assert (
+                "Jajaja [face with tears of joy] gracias [thumbs up sign] [heavy black heart] "
+                "[flag ES] [woman + personal computer] [b]ok[/b]"
+            ) in flat, shown  # the skin tone and the variation selector go with theirs
+            assert "[cherry blossom]" in shown, shown  # the contact's name, in the header
+            assert "??" not in shown, shown
+    finally:
+        glyphs.use(glyphs.UNICODE)
+    stored = await desk.call("GET", f"/threads/{desk.ids['ana']}/messages")
+    assert next(m for m in stored["items"] if m["id"] == message_id)["text"] == text

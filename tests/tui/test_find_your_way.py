@@ -981,3 +981,47 @@ async def test_a_text_cut_to_a_length_says_it_was_cut(desk: Desk):
         top = next(line for line in screen_text(app).splitlines() if "Ana García" in line)
         assert subject[:59] + "…" in top, top
         assert search is app.screen
+
+
+async def test_quitting_asks_when_an_open_dialog_holds_typed_input(desk: Desk, tmp_path):
+    """ctrl+q over the "Attach a file" prompt with a path typed in it asks first (what was
+    typed would be lost); with nothing typed it quits at once."""
+    from tui.dialogs.simple import PromptDialog
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r", "ctrl+f")
+        await wait_for(lambda: isinstance(app.screen, PromptDialog))
+        prompt = app.screen
+        await pilot.press(*"~/Documents/invoice-2026-11.pdf")
+        await pilot.press("ctrl+q")
+        await wait_for(lambda: _quit_dialog(app) is not None)
+        assert "typed in the open dialog" in _question(app)
+        await pilot.press("n")
+        await wait_for(lambda: app.screen is prompt)
+        assert app.return_code is None
+        await pilot.press("escape")  # the dialog closed: nothing typed is open any more
+        await wait_for(lambda: app.screen is screen)
+        await pilot.press("ctrl+f")
+        await wait_for(lambda: isinstance(app.screen, PromptDialog))
+        await pilot.press("ctrl+q")
+        await wait_for(lambda: app.return_code == 0)
+        assert _quit_dialog(app) is None
+
+
+async def test_quitting_asks_when_the_reply_has_a_file_attached(desk: Desk, tmp_path):
+    """A draft keeps the text only: a file attached to the reply would be lost."""
+    invoice = tmp_path / "invoice.pdf"
+    invoice.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        screen.composer.add_attachment(invoice)
+        await pilot.press("ctrl+q")
+        await wait_for(lambda: _quit_dialog(app) is not None)
+        assert "invoice.pdf" in _question(app)
+        await pilot.press("y")
+        await wait_for(lambda: app.return_code == 0)

@@ -78,7 +78,7 @@ async def test_repaints_only_when_the_keys_change():
 
 async def test_narrow_form_bare_help_and_palette_then_cut_short():
     """Below NARROW_WIDTH the help and palette keys lose their descriptions (the keys stay),
-    so more keys fit; what still does not fit is cut with an ellipsis."""
+    so more keys fit; a key that still does not fit whole is left out."""
     app = FooterApp()
     async with app.run_test(size=(40, 5)) as pilot:
         await pilot.pause()
@@ -90,7 +90,42 @@ async def test_narrow_form_bare_help_and_palette_then_cut_short():
     async with app.run_test(size=(18, 5)) as pilot:
         await pilot.pause()
         line = footer_line(app)
-        assert line == "r Reply c Cl…▏? ^p"
+        assert line == "r Reply      ▏? ^p"  # "c Close" does not fit whole: left for ? help
+    app = FooterApp()
+    async with app.run_test(size=(10, 5)) as pilot:
+        await pilot.pause()
+        assert footer_line(app) == "r Re…▏? ^p"  # the first key, cut, rather than none
+
+
+class ManyKeysApp(FooterApp):
+    BINDINGS = [
+        *FooterApp.BINDINGS,
+        Binding("a", "assign", "Assign"),
+        Binding("enter", "open", "Open"),
+        Binding("space", "select", "Select"),
+        Binding("M", "take", "Take"),
+        Binding("n", "note", "Note"),
+        Binding("t", "templates", "Templates"),
+        Binding("v", "new_view", "New view"),
+    ]
+
+
+async def test_a_key_that_does_not_fit_whole_is_left_out_not_cut():
+    """At 80 columns the last key showed as "t …": a label is drawn whole or not at all
+    (the keys left out are in ? help and the palette); the keys that fit keep their order."""
+    app = ManyKeysApp()
+    async with app.run_test(size=(80, 5)) as pilot:
+        await pilot.pause()
+        line = footer_line(app)
+        assert len(line) == 80
+        assert "…" not in line, line
+        assert line.rstrip().endswith("▏? Help ^p Palette"), line
+        footer = app.screen.query_one(KeyFooter)
+        drawn = [item for _, _, item in footer._spans if item in footer.items]
+        assert drawn == list(footer.items[: len(drawn)])  # the leading keys, in order
+        assert len(drawn) < len(footer.items)  # some keys were left out
+        for start, end, item in footer._spans:
+            assert line[start:end] == f"{item.display} {item.description}", line
 
 
 async def test_the_actions_the_screen_names_lead():

@@ -280,3 +280,67 @@ def events_key(key: str):  # noqa: ANN201 - textual.events.Key
     from textual import events
 
     return events.Key(key, None)
+
+
+def _quit_question(app) -> str | None:  # noqa: ANN001
+    from tui.dialogs.simple import ConfirmDialog
+
+    screen = app.screen
+    if isinstance(screen, ConfirmDialog) and screen.id == "quit-confirm":
+        return screen.question
+    return None
+
+
+async def test_quitting_while_a_reply_is_on_its_way_asks_first(desk):
+    """ctrl+s, back to the list, q: the reply has not reached the server yet, so quitting
+    would lose it; the inbox asks (y/n shown), n stays and the reply goes out; once it is
+    answered, q quits at once."""
+    from tests.tui.backend_fixtures import screen_text
+
+    transport = HoldsSends()
+    app = app_over(desk, transport)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r", *"On its way!", "ctrl+s")
+        await wait_for(lambda: transport.held == 1)
+        await pilot.press("escape", "q")  # composer → messages → the list
+        await wait_for(lambda: not screen.thread_open)
+        await pilot.press("q")
+        await wait_for(lambda: _quit_question(app) is not None)
+        assert app.return_code is None
+        assert "A reply is still being sent" in _quit_question(app)
+        shown = screen_text(app)
+        assert "(y)" in shown and "(n)" in shown
+        await pilot.press("n")
+        await wait_for(lambda: app.screen is screen)
+        transport.release.set()
+
+        async def delivered() -> bool:
+            return await sent_texts(desk, "ana") == ["On its way!"]
+
+        await desk.env.until(delivered)
+        await wait_for(lambda: not app.client.sending)
+        await pilot.press("q")
+        await wait_for(lambda: app.return_code == 0)
+        assert _quit_question(app) is None
+
+
+async def test_quitting_while_a_template_is_on_its_way_asks_first(desk):
+    from tests.tui.backend_fixtures import open_template_picker
+
+    transport = HoldsSends()
+    app = app_over(desk, transport)
+    async with app.run_test(size=(80, 24)) as pilot:
+        picker = await open_template_picker(app, pilot, desk.ids["ana"])
+        await pilot.press(*"hello")
+        await wait_for(
+            lambda: picker._current is not None and picker._current.name == "hello_again"
+        )
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: transport.held == 1)
+        await pilot.press("ctrl+q")
+        await wait_for(lambda: _quit_question(app) is not None)
+        assert "A template is still being sent" in _quit_question(app)
+        await pilot.press("y")
+        await wait_for(lambda: app.return_code == 0)

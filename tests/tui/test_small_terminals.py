@@ -99,6 +99,42 @@ async def test_the_footer_leads_with_reply_assign_close_in_the_list_and_the_thre
         assert ("Quote reply" in footer) is not narrow, footer
 
 
+async def test_at_80x24_every_footer_label_is_whole_and_the_rest_in_help_and_palette(desk):
+    """At 80×24 the footer cut its last label ("t …", "t Templa…", "alt+e By e-ma…"): in
+    the list, the thread and the composer, each label is drawn whole or left out, and a key
+    left out is still in the command palette."""
+    from tui.commands import TtydeskCommands
+    from tui.widgets.footer import KeyFooter
+
+    app = desk.make_app(desk.admin_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        footer = screen.query_one(KeyFooter)
+
+        def check(where: str) -> None:
+            line = screen_text(app).splitlines()[-1]
+            assert "…" not in line, (where, line)
+            for start, end, item in footer._spans:
+                label = f"{item.display} {item.description}" if item.description else item.display
+                assert line[start:end] == label, (where, line)
+            drawn = {id(item) for _, _, item in footer._spans}
+            left_out = [item for item in footer.items if id(item) not in drawn]
+            commands = {name for name, _, _ in TtydeskCommands(screen)._commands()}
+            for item in left_out:
+                assert item.description in commands, (where, item, sorted(commands))
+
+        await wait_for(lambda: screen_text(app).splitlines()[-1].startswith("r Reply"))
+        check("list")
+        await open_thread(pilot, screen, desk.ids["ana"])
+        screen.log_widget.focus()
+        await pilot.pause()
+        check("thread")
+        await pilot.press("r")
+        await wait_for(lambda: screen.composer.area.has_focus)
+        await pilot.pause()
+        check("composer")
+
+
 async def test_what_is_typed_right_after_r_lands_in_the_composer(desk):
     """Over a slow link the keys after ``r`` arrive before the app has handled it: they
     must go to the composer, not to the thread (where letters are commands)."""

@@ -7,7 +7,18 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from backend.schemas import MailboxUpdate
-from tui.text import age, clip, countdown, first_problem, human_size, inert, one_line, whatsapp
+from tui import glyphs
+from tui.text import (
+    age,
+    clip,
+    countdown,
+    first_problem,
+    human_size,
+    inert,
+    named_emoji,
+    one_line,
+    whatsapp,
+)
 
 
 def plain(text) -> str:
@@ -89,3 +100,34 @@ def test_a_forms_first_problem_names_the_field_in_words():
     with pytest.raises(ValidationError) as refused:
         MailboxUpdate(imap_port=0, smtp_port=70000)
     assert first_problem(refused.value) == "imap port: Input should be greater than or equal to 1"
+
+
+@pytest.mark.parametrize(
+    ("shown", "named"),
+    [
+        ("ok 😂!", "ok [face with tears of joy]!"),
+        ("👍🏽", "[thumbs up sign]"),  # the skin tone is part of it
+        ("❤️ ❤ ☺", "[heavy black heart] [heavy black heart] [white smiling face]"),
+        ("🇪🇸🇲🇽", "[flag ES][flag MX]"),
+        ("👨‍👩‍👧", "[man + woman + girl]"),
+        ("⌚ ⭐", "[watch] [white medium star]"),
+        ("©️ 2026", "[copyright sign] 2026"),  # asked to be an emoji
+        ("© 25°C → x ½", "© 25°C → x ½"),  # signs, arrows, fractions: left to the terminal
+        ("\U0001fae8", "[emoji]"),  # newer than this Python's Unicode: unnamed, still one
+        ("a\u200db", "a\u200db"),  # a joiner between letters is not an emoji's
+        ("[b]x[/b]", "[b]x[/b]"),
+    ],
+)
+def test_an_emoji_is_named_for_a_terminal_without_unicode(shown, named):
+    assert named_emoji(shown) == named
+
+
+def test_only_an_ascii_terminal_gets_the_names_and_they_stay_data():
+    assert plain(inert("hi 😂")) == "hi 😂"
+    glyphs.use(glyphs.ASCII)
+    try:
+        text = one_line("hi 😂 [bold]x[/bold]")
+        assert plain(text) == "hi [face with tears of joy] [bold]x[/bold]"
+        assert not text.spans  # no markup read from the customer's text
+    finally:
+        glyphs.use(glyphs.UNICODE)

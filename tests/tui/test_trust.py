@@ -119,6 +119,50 @@ async def test_a_reply_after_another_agents_asks_before_sending(desk):
     assert texts == ["Admin here: shipped today", "Admin again: tracking A-1", "On its way"]
 
 
+async def test_my_own_template_does_not_count_as_someone_writing_since(desk):
+    """The agent sends a template, then a reply: nobody else wrote, so the reply goes out
+    without "new messages since you started writing", even when the template's own event
+    has not come down the stream yet (a slow link): the template is the agent's own."""
+    from tui.dialogs.collision import ThreadChangedDialog
+
+    thread_id = desk.ids["ana"]
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        picker = await open_template_picker(app, pilot, thread_id)
+        screen = app.screen_stack[-2]
+        held: list = []
+        publish = app.live.publish
+        app.live.publish = held.append  # the stream lags behind the answers to the sends
+        await pilot.press(*"hello")
+        await wait_for(
+            lambda: picker._current is not None and picker._current.name == "hello_again"
+        )
+        await pilot.press("ctrl+s")
+        await wait_for(
+            lambda: any(m.template_name == "hello_again" for m in screen.log_widget.messages)
+        )
+        await pilot.press("r", *"And a word from me", "ctrl+s")
+        await wait_for(
+            lambda: isinstance(app.screen, ThreadChangedDialog) or screen.composer.text == ""
+        )
+        assert not isinstance(app.screen, ThreadChangedDialog), screen_text(app)
+        await pilot.press(*"And one more", "ctrl+s")  # my reply is mine too
+        await wait_for(
+            lambda: isinstance(app.screen, ThreadChangedDialog) or screen.composer.text == ""
+        )
+        assert not isinstance(app.screen, ThreadChangedDialog), screen_text(app)
+        app.live.publish = publish
+        for event in held:
+            publish(event)
+        await wait_for_sent(desk, "ana", 3)
+    sent = await sent_to(desk, "ana")
+    assert sent[0]["type"] == "template"
+    assert [item["body"]["text"]["body"] for item in sent[1:]] == [
+        "And a word from me",
+        "And one more",
+    ]
+
+
 async def server_draft(desk: Desk, thread_id: int) -> dict | None:
     response = await desk.agent.get(f"/api/v1/threads/{thread_id}/draft")
     return response.json() if response.status_code == 200 else None

@@ -394,8 +394,9 @@ async def test_a_reply_against_a_stale_last_message_is_refused(wa):
         path, json={"kind": "text", "text": "Anything else?", "expected_last_message_id": latest}
     )
     assert agreed.status_code == 202, agreed.text
-    # a template written against a stale message is refused the same way
-    stale = await wa.agent.post(
+    # a template written against a stale message is refused the same way (the admin has
+    # not seen the agent's "Anything else?")
+    stale = await wa.admin.post(
         path,
         json={
             "kind": "template",
@@ -404,6 +405,36 @@ async def test_a_reply_against_a_stale_last_message_is_refused(wa):
             "variables": {"first_name": "Maria", "date": "1 December"},
             "expected_last_message_id": latest,
         },
+    )
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "thread_changed"
+
+
+async def test_the_writers_own_sends_are_not_someone_writing_since(wa):
+    """A reply written against a message is not refused for the writer's own template or
+    reply sent since (they wrote it: nothing unseen); another agent's still refuses it."""
+    thread = await wa.customer_writes("Is my order late?")
+    path = f"/api/v1/threads/{thread['id']}/messages"
+    (inbound,) = (await wa.agent.get(path)).json()["items"]
+    template = await wa.agent.post(
+        path,
+        json={
+            "kind": "template",
+            "name": "appointment_reminder",
+            "language": "en_US",
+            "variables": {"first_name": "Maria", "date": "1 December"},
+        },
+    )
+    assert template.status_code == 202, template.text
+    reply = await wa.agent.post(
+        path, json={"kind": "text", "text": "Also…", "expected_last_message_id": inbound["id"]}
+    )
+    assert reply.status_code == 202, reply.text
+    again = await wa.agent.post(
+        path, json={"kind": "text", "text": "And…", "expected_last_message_id": inbound["id"]}
+    )
+    assert again.status_code == 202, again.text
+    stale = await wa.admin.post(
+        path, json={"kind": "text", "text": "Me too", "expected_last_message_id": inbound["id"]}
     )
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "thread_changed"
 

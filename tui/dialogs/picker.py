@@ -66,7 +66,7 @@ class FuzzyPicker(ModalScreen[T | None], Generic[T]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.title_text), id="picker-title")
-            yield Input(placeholder=self.placeholder, id="picker-input")
+            yield Input(placeholder=self.placeholder, id="picker-input", classes="query")
             yield OptionList(id="picker-options")
             yield Static("", id="picker-detail", markup=False)
 

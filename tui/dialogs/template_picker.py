@@ -225,7 +225,9 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
             yield Static(Text(self.title_text + "  (ctrl+s send · esc cancel)"), id="tp-title")
             with Horizontal():
                 with Vertical(id="tp-left"):
-                    yield Input(placeholder="type to filter templates", id="tp-filter")
+                    yield Input(
+                        placeholder="type to filter templates", id="tp-filter", classes="query"
+                    )
                     yield OptionList(id="tp-list")
                 with Vertical(id="tp-right"):
                     # the fields take the focus, one by one (scrolled to): the box itself

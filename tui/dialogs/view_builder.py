@@ -269,7 +269,9 @@ class ViewBuilder(ModalScreen[ViewCreate | None]):
                 )
                 with Vertical(id="vb-property"):
                     yield PropertySearch(
-                        placeholder="search properties (up/down choose)", id="vb-prop-filter"
+                        placeholder="search properties (up/down choose)",
+                        id="vb-prop-filter",
+                        classes="query",
                     )
                     yield OptionList(id="vb-prop-list")
                 yield OptionList(id="vb-operator")

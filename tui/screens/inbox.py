@@ -297,7 +297,7 @@ class InboxScreen(Screen[None]):
             "app.quit",
             "Quit",
             id="inbox.quit",
-            tooltip="Leave ttydesk (asks first if a draft or joined agents would be lost)",
+            tooltip="Leave ttydesk (asks first if a send, a draft or typed text would be lost)",
         ),
     ]
 
@@ -778,6 +778,13 @@ class InboxScreen(Screen[None]):
             for thread_id, text in typed.items()
             if text.strip() and (keeper is None or keeper.kept_text(thread_id) != text)
         )
+
+    def unsent_attachments(self) -> list[str]:
+        """The files attached to the open reply (a draft keeps its text only), unless that
+        reply is on its way: quitting would lose them."""
+        if self.thread is None or self.composer.sending:
+            return []
+        return [path.name for path in self.composer.attachments]
 
     def _in_pane(self, widget: object) -> bool:
         pane = self._pane

@@ -100,6 +100,7 @@ class SearchScreen(Screen[SearchHit | None]):
                 state.query,
                 placeholder="search messages, contacts, numbers, subjects",
                 id="search-query",
+                classes="query",  # a search: quitting loses nothing typed here
             )
             yield Select(views, value=view or "", allow_blank=False, id="search-view")
             yield Select(statuses, value=state.status, allow_blank=False, id="search-status-filter")

@@ -36,12 +36,13 @@ class FooterItem(NamedTuple):
 
 
 #: Shown at the right edge, next to the palette, however many keys the line holds: the help
-#: screen lists every key, so no key is out of reach when the line is cut short.
+#: screen lists every key, so no key is out of reach when the line leaves some out.
 PINNED_ACTIONS = frozenset({"help", "app.help"})
 
 #: Below this width the footer takes its narrow form: the keys of ``FOOTER_FIRST`` lead,
 #: descriptions are cut to their first word and the pinned keys (help, palette) show no
-#: description, so the most-used keys stay visible at 60 columns.
+#: description, so the most-used keys stay visible at 60 columns. At any width a key that
+#: does not fit whole is left out (and the ones after it), never cut.
 NARROW_WIDTH = 70
 
 
@@ -164,18 +165,25 @@ class KeyFooter(Widget, can_focus=False):
             right_spans.append((start, right.cell_len, item))
         room = max(0, width - right.cell_len)
         line = Text(no_wrap=True, overflow="ellipsis", end="")
+        # a key is drawn whole or not at all ("t …" told nothing): the keys left out are
+        # the last of the order, and ? help and the palette list them
         for item in self.items:
-            start = line.cell_len
-            if start and start + 1 >= room:
+            label = Text()
+            self._append_item(
+                label, item.narrow() if narrow else item, key_style, description_style
+            )
+            start = line.cell_len + 1 if line else 0
+            if start + label.cell_len > room:
+                if not line:  # not even the first fits: it is cut rather than none shown
+                    label.truncate(room, overflow="ellipsis")
+                    line.append_text(label)
+                    if room:
+                        spans.append((0, line.cell_len, item))
                 break
-            if start:
+            if line:
                 line.append(" ")
-                start += 1
-            self._append_item(line, item.narrow() if narrow else item, key_style, description_style)
+            line.append_text(label)
             spans.append((start, line.cell_len, item))
-        if line.cell_len > room:
-            line.truncate(room, overflow="ellipsis")
-            spans = [(s, min(e, room), item) for s, e, item in spans if s < room]
         if right:
             line.pad_right(width - line.cell_len - right.cell_len)
             offset = line.cell_len
