@@ -137,12 +137,12 @@ async def test_the_channel_switch_replies_by_email_from_a_whatsapp_thread(tmp_pa
                 await open_thread(pilot, screen, chat.id)
                 await pilot.press("r")
                 await wait_for(lambda: screen.composer.email_address == CUSTOMER)
-                footer = lambda: screen_text(app).splitlines()[-1]  # noqa: E731
-                assert "alt+e By e-ma" in footer()  # cut at 80 columns
+                # at 80 columns the footer has no room for it: the key works, and is in ? help
+                assert screen.composer.check_action("switch_channel", ())
                 await terminal_alt_key(pilot, "e")
                 await wait_for(lambda: f"Reply by e-mail to {CUSTOMER}" in screen_text(app))
                 assert screen.composer.area.text == ""  # the key switched; it typed nothing
-                await wait_for(lambda: "alt+e By Wh" in footer())  # the way back (cut)
+                await wait_for(lambda: screen.composer.check_action("switch_channel", ()))
                 await pilot.press(*"Invoice attached", "ctrl+s")
                 await wait_for(lambda: len(received) == 1, timeout=10)
                 await wait_for(
