@@ -95,7 +95,12 @@ ROUTE_TABLES = [
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     app = web.Application(
-        middlewares=[errors.request_id_middleware, errors.error_middleware, auth_middleware],
+        middlewares=[
+            errors.request_id_middleware,
+            errors.error_middleware,
+            auth_middleware,
+            ws.event_position_middleware,
+        ],
         client_max_size=max(settings.max_body_bytes, settings.max_upload_bytes),
     )
     app[SETTINGS] = settings
@@ -146,6 +151,7 @@ async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
     store = app[STORE]
     if not isinstance(store, SqliteStore):
         await open_configured_store(settings, store)
+        app[HUB].start_at(store.newest_event_seq())
         yield
         await store.close()
         return
@@ -154,6 +160,7 @@ async def store_lifecycle(app: web.Application) -> AsyncIterator[None]:
     lock.acquire()
     try:
         await open_store(app[STORE])
+        app[HUB].start_at(store.newest_event_seq())
         yield
         await app[STORE].close()
     finally:

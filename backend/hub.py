@@ -141,6 +141,12 @@ class Hub:
         """Whether a task waits for a client to subscribe."""
         return self._waiting > 0
 
+    def start_at(self, seq: int) -> None:
+        """The log's newest committed event when the store opened, before anything else
+        writes: ``last_seq`` then says, from the start, that every event up to it is
+        committed (the position a client's reads are stamped with, ``X-Event-Seq``)."""
+        self.last_seq = max(self.last_seq, seq)
+
     def publish(self, events: Iterable[Frame]) -> None:
         """Called on the event loop after each commit, in seq order."""
         subscribers = self._subscribers

@@ -580,7 +580,9 @@ class TtydeskApp(App[int]):
     async def _run_live(self) -> None:
         client = self.client
         assert client is not None
-        since = self.stream.since if self.stream is not None else None
+        # first: from where the log stood before the first reads, so a change committed
+        # between them and this connection is replayed (the server would start at its newest)
+        since = self.stream.since if self.stream is not None else client.first_since
         self.stream = self._live_factory(client, since)
         await self.stream.run(self._on_event, self._on_state, self._on_resync)
 

@@ -15,7 +15,7 @@ import random
 import ssl
 import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
@@ -26,6 +26,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from backend import schemas
 from backend.schemas import (
     API_PREFIX,
+    EVENT_SEQ_HEADER,
     Agent,
     ClientPresence,
     Event,
@@ -156,6 +157,9 @@ class Answer(Protocol):
     @property
     def content(self) -> bytes: ...
 
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
     def json(self) -> Any: ...
 
 
@@ -195,6 +199,9 @@ class ApiClient:
         # what is on its way to the server ("reply", "template"…), one entry a request:
         # quitting before it is answered may lose it (the app asks first)
         self.sending: list[str] = []
+        # the smallest X-Event-Seq answered so far: where the event log stood before the
+        # first reads, from which the live stream starts (``first_since``)
+        self._read_from: int | None = None
 
     def load_http(self) -> httpx.AsyncClient:
         """httpx's client, made (and httpx loaded) on the first call; safe on a thread."""
@@ -237,7 +244,25 @@ class ApiClient:
             response = await self._httpx_request(method, path, params, json_body, files)
         if response.status_code >= 400:
             raise _error_from(response)
+        self._note_position(response)
         return response
+
+    def _note_position(self, response: Answer) -> None:
+        raw = response.headers.get(EVENT_SEQ_HEADER.lower())  # (quick_http's: lower case)
+        if raw is None or not raw.isascii() or not raw.isdigit():
+            return
+        seq = int(raw)
+        if self._read_from is None or seq < self._read_from:
+            self._read_from = seq
+
+    @property
+    def first_since(self) -> int | None:
+        """Where a first live stream starts: the smallest ``X-Event-Seq`` of the answers
+        read so far, the event log's position before the first of them was read. A change
+        committed after it comes with a higher seq, so one committed between the first
+        reads and the connection is replayed, not missed (None: nothing read yet, or a
+        server that does not say)."""
+        return self._read_from
 
     async def _quick_get(self, path: str, params: dict[str, Any]) -> Answer:
         try:

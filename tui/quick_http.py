@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -32,10 +32,12 @@ class QuickHttpError(Exception):
 
 @dataclass(frozen=True)
 class QuickResponse:
-    """What ``ApiClient`` reads of a response: the status, the body, the body as JSON."""
+    """What ``ApiClient`` reads of a response: the status, the body, the body as JSON, the
+    headers (names in lower case)."""
 
     status_code: int
     content: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
     def json(self) -> Any:
         return json.loads(self.content)
@@ -96,7 +98,7 @@ async def _read_response(reader: asyncio.StreamReader) -> QuickResponse:
         body = await reader.readexactly(int(headers["content-length"]))
     else:
         body = await reader.read()  # until the server closes the connection
-    return QuickResponse(int(rest[:3]), body)
+    return QuickResponse(int(rest[:3]), body, headers)
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

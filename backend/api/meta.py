@@ -9,7 +9,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from backend import __version__, schemas
+from backend.api.auth import WS_PATH
 from backend.api.wire import OPERATIONS, operation, respond
+from backend.api.ws import EVENT_SEQ_DESCRIPTION, EVENT_SEQ_HEADER
 
 routes = web.RouteTableDef()
 
@@ -17,6 +19,10 @@ routes = web.RouteTableDef()
 @operation(routes, "GET", "/healthz", summary="Liveness", response=schemas.Health, auth=False)
 async def healthz(request: web.Request) -> web.Response:
     return respond(schemas.Health(version=__version__))
+
+
+# the answer's header saying where the event log stood before the request was read
+EVENT_SEQ = {"description": EVENT_SEQ_DESCRIPTION, "schema": {"type": "integer", "minimum": 0}}
 
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
@@ -50,6 +56,8 @@ def build_openapi() -> dict[str, Any]:
         for status, why in ((400, "malformed"), (422, "invalid field")):
             entry["responses"].setdefault(str(status), {"description": why, **error_ref})
         if op.auth:
+            if op.path != WS_PATH:  # (a WebSocket's answer is its upgrade)
+                ok["headers"] = {EVENT_SEQ_HEADER: EVENT_SEQ}
             entry["security"] = [{"bearer": []}]
             entry["responses"]["401"] = {"description": "missing or bad token", **error_ref}
         else:

@@ -35,10 +35,11 @@ from aiohttp import WSMsgType, web
 
 from backend import schemas
 from backend.api.auth import current_agent
+from backend.api.errors import Handler
 from backend.api.wire import operation
 from backend.domain.errors import InvalidField
 from backend.hub import OVERFLOWED, Subscriber
-from backend.keys import HUB, SETTINGS, STORE, WEBSOCKETS
+from backend.keys import AGENT, HUB, SETTINGS, STORE, WEBSOCKETS
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,28 @@ SOCKET_SEND_BUFFER = 128 * 1024
 SLOW_CLIENT_ABORT_SECONDS = 300.0
 PRESENCE_PER_SECOND = 5.0
 PRESENCE_BURST = 10
+
+
+EVENT_SEQ_HEADER = schemas.EVENT_SEQ_HEADER
+EVENT_SEQ_DESCRIPTION = (
+    "Where the event log stood before this request was read: every event up to this seq "
+    "was committed before, and a change the answer does not show comes with a higher one. "
+    "A client that reads state first and connects later opens the WebSocket with "
+    "since=<the smallest X-Event-Seq of its reads>, so nothing committed in between is missed."
+)
+
+
+@web.middleware
+async def event_position_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``X-Event-Seq`` on every answer to an agent: the hub's newest published seq, taken
+    before the handler reads anything. Events are published after their commit, in seq
+    order, and numbered in commit order (one writer; PostgreSQL's counter, pg_events), so
+    everything up to it is committed and visible to the read that follows."""
+    seq = request.app[HUB].last_seq
+    response = await handler(request)
+    if AGENT in request and not response.prepared:
+        response.headers[EVENT_SEQ_HEADER] = str(seq)
+    return response
 
 
 def resync_frame(reason: str, oldest_seq: int | None = None) -> str:
@@ -130,14 +153,15 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 async def _replay(ws: web.WebSocketResponse, store, hub, since: int | None) -> int | None:
     """Send every logged event after ``since``; the last seq sent, or None after a resync."""
     oldest, newest = await store.event_bounds()
+    head = max(newest, hub.last_seq)  # (the hub starts at the log's newest, even pruned away)
     if since is None:
-        return max(newest, hub.last_seq)
-    if since > max(newest, hub.last_seq):
+        return head
+    if since > head:
         await ws.send_str(resync_frame("since_ahead_of_server", oldest or None))
         await ws.close()
         return None
-    if oldest and since < oldest - 1:
-        await ws.send_str(resync_frame("since_older_than_log", oldest))
+    if since < head and (not oldest or since < oldest - 1):  # what it missed is pruned
+        await ws.send_str(resync_frame("since_older_than_log", oldest or None))
         await ws.close()
         return None
     last = since

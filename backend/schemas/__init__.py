@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from backend.schemas.audit import AuditEntry, RevealedContent
     from backend.schemas.base import (
         API_PREFIX,
+        EVENT_SEQ_HEADER,
         ErrorBody,
         ErrorEnvelope,
         Health,
@@ -158,6 +159,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
 _MODULES: dict[str, tuple[str, ...]] = {
     "base": (
         "API_PREFIX",
+        "EVENT_SEQ_HEADER",
         "T",
         "ErrorBody",
         "ErrorEnvelope",

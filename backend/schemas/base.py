@@ -5,6 +5,9 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 API_PREFIX = "/api/v1"
+# on every answer to an agent: where the event log stood before the request was read
+# (backend/api/ws.py); the live stream's first since= is the smallest of a client's reads
+EVENT_SEQ_HEADER = "X-Event-Seq"
 
 
 T = TypeVar("T")

@@ -62,6 +62,12 @@ async def test_openapi_is_3_1_and_lists_every_route(live_backend):
         doc = (await client.get("/api/v1/openapi.json")).json()
     assert doc["openapi"].startswith("3.1")
     assert doc["info"]["title"] == "ttydesk"
+    # where the event log stood, on every answer to an agent but the WebSocket's upgrade
+    seq_header = doc["paths"]["/api/v1/threads"]["get"]["responses"]["200"]["headers"]
+    assert seq_header["X-Event-Seq"]["schema"] == {"type": "integer", "minimum": 0}
+    assert "since=" in seq_header["X-Event-Seq"]["description"]
+    assert "headers" not in doc["paths"]["/api/v1/ws"]["get"]["responses"]["200"]
+    assert "headers" not in doc["paths"]["/healthz"]["get"]["responses"]["200"]
     app: web.Application = live_backend.app
     for route in app.router.routes():
         info = route.resource.get_info() if route.resource else {}

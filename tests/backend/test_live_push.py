@@ -631,3 +631,67 @@ async def test_a_binary_frame_is_ignored_and_a_frame_over_the_limit_ends_the_con
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     (logged,) = [r.getMessage() for r in caplog.records if r.name == "backend.api.ws"]
     assert logged.startswith("websocket error: ") and "size" in logged.lower()
+
+
+async def test_every_answer_to_an_agent_says_where_the_log_stood_before_its_read(live_backend):
+    """``X-Event-Seq``: from the start of the process (a restart, nothing published yet),
+    every answer to an agent carries the newest committed seq taken before its read; a
+    stream opened later with ``since=`` that seq replays what was committed in between."""
+    thread = await seed_thread(live_backend.store, name="Ann", phone="+34611111111", text="hi")
+    await toggle_read(live_backend, thread.id, 3)
+    await live_backend.restart()
+    newest = (await live_backend.store.event_bounds())[1]
+    assert newest > 0
+    async with live_backend.client(live_backend.agent_token) as client:
+        read = await client.get(f"/api/v1/threads/{thread.id}")
+        assert read.status_code == 200
+        position = int(read.headers[schemas.EVENT_SEQ_HEADER])
+        assert position == newest
+        # a change committed after the read, before the stream connects (it was unread)
+        assert (await client.post(f"/api/v1/threads/{thread.id}/read")).status_code == 200
+        changed = (await live_backend.store.event_bounds())[1]
+        assert changed > position
+        later = await client.get("/api/v1/me")
+        assert int(later.headers[schemas.EVENT_SEQ_HEADER]) == changed
+        # not on what is answered to no agent
+        refused = await client.get("/api/v1/me", headers={"Authorization": "Bearer nope"})
+        assert refused.status_code == 401
+        assert schemas.EVENT_SEQ_HEADER not in refused.headers
+        assert schemas.EVENT_SEQ_HEADER not in (await client.get("/healthz")).headers
+    async with LiveClient.connect(live_backend, live_backend.agent_token, since=position) as ws:
+        replayed = await ws.until_seq(changed)
+    assert [f["seq"] for f in replayed] == list(range(position + 1, changed + 1))
+    assert replayed[-1]["type"] == "thread.updated"
+    assert replayed[-1]["data"]["id"] == thread.id
+    assert (
+        replayed[-1]["data"]["unread_count"]
+        == (await client_thread(live_backend, thread.id))["unread_count"]
+    )
+
+
+async def client_thread(backend: LiveBackend, thread_id: int) -> dict:
+    async with backend.client(backend.agent_token) as client:
+        return (await client.get(f"/api/v1/threads/{thread_id}")).json()
+
+
+async def test_a_log_pruned_empty_still_tells_a_client_behind_it_to_resync(live_backend):
+    """Every event pruned (a retention of 0): a client whose since is behind the newest
+    event cannot be replayed what it missed and is told to resync, before and after a
+    restart; one that had seen everything resumes (its ``hello`` says where it stands)."""
+    thread = await seed_thread(live_backend.store, name="Ann", phone="+34611111111", text="hi")
+    await toggle_read(live_backend, thread.id, 4)
+    for restart in (False, True):
+        if restart:
+            await live_backend.restart()
+        newest = (await live_backend.store.event_bounds())[1]
+        await live_backend.store.prune_events(keep=0)
+        assert await live_backend.store.event_bounds() == (0, 0)
+        token = live_backend.agent_token
+        async with LiveClient.connect(live_backend, token, since=newest) as ws:
+            hello = await ws.next_of("hello")  # (a view.counts this client woke may come first)
+        assert hello["data"]["last_seq"] >= newest
+        assert not [f for f in ws.frames if f["type"] == "resync"]
+        async with LiveClient.connect(live_backend, token, since=newest - 2) as ws:
+            frame = await ws.recv()
+        assert frame["type"] == "resync"
+        assert frame["data"] == {"reason": "since_older_than_log", "oldest_seq": None}

@@ -9,6 +9,7 @@ import asyncio
 
 import httpx
 
+from backend import schemas
 from tests.tui.backend_fixtures import CUSTOMERS, Desk, inbox_ready, open_thread, wait_for
 
 
@@ -169,6 +170,8 @@ async def test_another_agents_reply_is_asked_about_after_a_resync_too(desk):
         store = SqliteStore(backend.settings.database_path, clock=desk.clock)
         await store.open()
         try:
+            # a change this client has not seen, then no event left to replay it from
+            await store.update_agent(backend.admin.id, schemas.MeUpdate(availability="away"))
             await store.prune_events(keep=0)  # this client's place in the log is gone
         finally:
             await store.close()
