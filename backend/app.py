@@ -99,7 +99,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             errors.request_id_middleware,
             errors.error_middleware,
             auth_middleware,
-            ws.event_position_middleware,
         ],
         client_max_size=max(settings.max_body_bytes, settings.max_upload_bytes),
     )

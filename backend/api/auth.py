@@ -7,7 +7,7 @@ from aiohttp import web
 from backend import schemas
 from backend.api.errors import Handler, error_response
 from backend.domain.errors import Forbidden
-from backend.keys import AGENT, STORE
+from backend.keys import AGENT, HUB, STORE
 
 PUBLIC_PATHS = frozenset({"/healthz", "/api/v1/openapi.json", "/webhooks/whatsapp"})
 WS_PATH = "/api/v1/ws"
@@ -36,7 +36,16 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if agent is None:
         return error_response(401, "invalid_token", "That agent token is not valid.")
     request[AGENT] = agent
-    return await handler(request)
+    # X-Event-Seq (backend/api/ws.py): the hub's newest published seq, taken before the
+    # handler reads anything. Events are published after their commit, in seq order, and
+    # numbered in commit order (one writer; PostgreSQL's counter, pg_events), so everything
+    # up to it is committed and visible to the read that follows. Here rather than in a
+    # middleware of its own, which every webhook would pass through too.
+    seq = request.app[HUB].last_seq
+    response = await handler(request)
+    if not response.prepared:
+        response.headers[schemas.EVENT_SEQ_HEADER] = str(seq)
+    return response
 
 
 def current_agent(request: web.Request) -> schemas.Agent:

@@ -35,11 +35,10 @@ from aiohttp import WSMsgType, web
 
 from backend import schemas
 from backend.api.auth import current_agent
-from backend.api.errors import Handler
 from backend.api.wire import operation
 from backend.domain.errors import InvalidField
 from backend.hub import OVERFLOWED, Subscriber
-from backend.keys import AGENT, HUB, SETTINGS, STORE, WEBSOCKETS
+from backend.keys import HUB, SETTINGS, STORE, WEBSOCKETS
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +63,6 @@ EVENT_SEQ_DESCRIPTION = (
     "A client that reads state first and connects later opens the WebSocket with "
     "since=<the smallest X-Event-Seq of its reads>, so nothing committed in between is missed."
 )
-
-
-@web.middleware
-async def event_position_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """``X-Event-Seq`` on every answer to an agent: the hub's newest published seq, taken
-    before the handler reads anything. Events are published after their commit, in seq
-    order, and numbered in commit order (one writer; PostgreSQL's counter, pg_events), so
-    everything up to it is committed and visible to the read that follows."""
-    seq = request.app[HUB].last_seq
-    response = await handler(request)
-    if AGENT in request and not response.prepared:
-        response.headers[EVENT_SEQ_HEADER] = str(seq)
-    return response
 
 
 def resync_frame(reason: str, oldest_seq: int | None = None) -> str:
