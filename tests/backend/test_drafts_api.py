@@ -109,3 +109,13 @@ async def test_a_send_keeps_a_draft_written_after_what_it_sent(live_backend):
         sent = await agent.post(messages, json={"kind": "note", "text": "Later"})
         assert sent.status_code == 202, sent.text
         assert (await agent.get(path)).status_code == 404
+        # a refused send (no business number is connected here) consumes no revision: the
+        # draft is kept, and the composer's save of that same state still is
+        assert (await agent.put(path, json={"text": "Hello", "revision": 3000})).status_code == 200
+        refused = await agent.post(
+            messages, json={"kind": "text", "text": "Hello", "draft_revision": 3000}
+        )
+        assert refused.status_code == 409, refused.text
+        assert (await agent.get(path)).json()["text"] == "Hello"
+        again = await agent.put(path, json={"text": "Hello", "revision": 3000})
+        assert again.status_code == 200, again.text
