@@ -4,12 +4,22 @@ so that they survive a quit, a crash and a second terminal.
 A change is saved a second after typing stops, at once when the agent leaves the thread,
 and whatever is still waiting when the inbox closes. An emptied composer deletes the kept
 draft; a send deletes it on the server by itself.
+
+Each composer state read gets a revision (``RevisionClock``: milliseconds, newer for each
+change; the same state read again keeps its own), and a send carries the revision of the
+state it sent: the server refuses a save not newer than that send (409 ``draft_outdated``),
+so a save on its way when the agent sent, or the quit's save while the send was
+unanswered, cannot make the sent text a draft again. Such a refusal is taken quietly: the
+text was sent, or written over since.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from backend import schemas
@@ -23,17 +33,52 @@ class DraftState:
     text: str
     note: bool = False
     reply_to: int | None = None
+    revision: int = dataclasses.field(default=0, compare=False)  # RevisionClock's
 
 
 EMPTY = DraftState("")
 
 
+class RevisionClock:
+    """Milliseconds since the epoch, each newer than the last one given or heard of (the
+    same client orders its own saves and sends, whatever its clock does)."""
+
+    def __init__(self, now: Callable[[], float] = time.time) -> None:
+        self._now = now
+        self._last = 0
+
+    def next(self) -> int:
+        self._last = max(int(self._now() * 1000), self._last + 1)
+        return self._last
+
+    def heard(self, revision: int | None) -> None:
+        if revision is not None:
+            self._last = max(self._last, revision)
+
+
 class DraftKeeper:
-    def __init__(self, client: ApiClient, *, delay: float = SAVE_AFTER_S) -> None:
+    def __init__(
+        self, client: ApiClient, *, delay: float = SAVE_AFTER_S, clock: RevisionClock | None = None
+    ) -> None:
         self.client = client
         self.delay = delay
+        self.clock = clock or RevisionClock()
         self._kept: dict[int, DraftState] = {}  # what the server has, as far as we know
         self._waiting: dict[int, tuple[DraftState, asyncio.Task[None]]] = {}
+        self._read: dict[int, DraftState] = {}  # the composer as last read, with its revision
+
+    def revision(self, thread_id: int, state: DraftState) -> int:
+        """The revision of this composer state: the one it was read with when it is the
+        last one read, a new one when the composer changed since (what a send carries)."""
+        return self._stamp(thread_id, state).revision
+
+    def _stamp(self, thread_id: int, state: DraftState) -> DraftState:
+        last = self._read.get(thread_id)
+        if last is not None and last == state:
+            return last
+        stamped = dataclasses.replace(state, revision=self.clock.next())
+        self._read[thread_id] = stamped
+        return stamped
 
     def known(self, thread_id: int, state: DraftState) -> None:
         """The server has this draft (it was just loaded or sent)."""
@@ -42,11 +87,11 @@ class DraftKeeper:
 
     def changed(self, thread_id: int, state: DraftState) -> None:
         """The composer changed: save it once typing has stopped for a moment."""
-        self._schedule(thread_id, state, self.delay)
+        self._schedule(thread_id, self._stamp(thread_id, state), self.delay)
 
     def left(self, thread_id: int, state: DraftState) -> None:
         """The agent left the thread: save now."""
-        self._schedule(thread_id, state, 0)
+        self._schedule(thread_id, self._stamp(thread_id, state), 0)
 
     async def flush(self) -> None:
         """Save every waiting change now (the inbox is closing)."""
@@ -74,7 +119,8 @@ class DraftKeeper:
         draft = await self.client.draft(thread_id)
         if draft is None:
             return None
-        state = DraftState(draft.text, draft.note, draft.reply_to)
+        self.clock.heard(draft.revision)  # (saved by another terminal, its clock ahead)
+        state = DraftState(draft.text, draft.note, draft.reply_to, draft.revision or 0)
         self._kept[thread_id] = state
         return state
 
@@ -96,11 +142,21 @@ class DraftKeeper:
             return
         # unreachable server, a draft too long to keep: the next change or leave tries again
         with contextlib.suppress(ApiError, ValueError):
-            if state.text.strip():
-                await self.client.save_draft(
-                    thread_id,
-                    schemas.DraftUpdate(text=state.text, note=state.note, reply_to=state.reply_to),
-                )
-            else:
-                await self.client.delete_draft(thread_id)
+            try:
+                if state.text.strip():
+                    await self.client.save_draft(
+                        thread_id,
+                        schemas.DraftUpdate(
+                            text=state.text,
+                            note=state.note,
+                            reply_to=state.reply_to,
+                            revision=state.revision or None,
+                        ),
+                    )
+                else:
+                    await self.client.delete_draft(thread_id)
+            except ApiError as exc:
+                if exc.code != "draft_outdated":
+                    raise
+                # sent (or written over) since this state was read: nothing to keep
             self._kept[thread_id] = state

@@ -28,7 +28,10 @@ async def get_draft(request: web.Request) -> web.Response:
     routes,
     "PUT",
     "/api/v1/threads/{id}/draft",
-    summary="Keep your draft in this thread (replaces the one kept)",
+    summary=(
+        "Keep your draft in this thread (replaces the one kept; 409 draft_outdated: a send "
+        "or save of a newer revision came first, nothing changed)"
+    ),
     body=schemas.DraftUpdate,
     response=schemas.Draft,
 )

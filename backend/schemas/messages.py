@@ -214,6 +214,9 @@ class SendText(WireModel):
     # e-mail only: the subject (None: the ticket's) and addresses copied in
     subject: str | None = Field(default=None, max_length=998)
     cc: list[str] = Field(default=[], max_length=20)
+    # the composer state sent (DraftUpdate.revision): a save of the draft not newer than
+    # it is refused (409 draft_outdated), and a draft saved with a newer one stays
+    draft_revision: int | None = Field(default=None, ge=0)
 
 
 WHATSAPP_CAPTION = 1024  # characters in a WhatsApp media message's caption
@@ -233,6 +236,7 @@ class SendMedia(WireModel):
     # e-mail only: more uploaded files in the same mail, after media_id (WhatsApp takes
     # one file a message; domain/email_attachments.py says how many and how large)
     more_media_ids: list[int] = Field(default=[], max_length=50)
+    draft_revision: int | None = Field(default=None, ge=0)  # as in SendText
 
 
 class SendTemplate(WireModel):
@@ -249,6 +253,7 @@ class SendNote(WireModel):
     kind: Literal["note"]
     text: str = Field(min_length=1, max_length=65536)
     client_id: str | None = Field(default=None, max_length=64)
+    draft_revision: int | None = Field(default=None, ge=0)  # as in SendText
 
 
 class SendReaction(WireModel):
@@ -297,12 +302,19 @@ class Draft(ResponseModel):
     note: bool = False
     reply_to: int | None = None  # our message id
     updated_at: datetime
+    revision: int | None = None  # DraftUpdate.revision it was saved with
 
 
 class DraftUpdate(WireModel):
     text: str = Field(min_length=1, max_length=65536)  # an empty composer: DELETE the draft
     note: bool = False
     reply_to: int | None = None
+    # when the client read this composer state: milliseconds since the epoch, newer for each
+    # change (the same client orders its own saves and sends). A save not newer than the
+    # last send from the composer (its draft_revision), nor than the draft kept, is refused
+    # with 409 draft_outdated and changes nothing: the text was sent or written over since.
+    # None (an older client): kept as it comes.
+    revision: int | None = Field(default=None, ge=0)
 
 
 class UploadedMedia(ResponseModel):

@@ -35,7 +35,7 @@ from backend.store.conversations import (
     set_reaction,
     set_ticket_status,
 )
-from backend.store.drafts import delete_draft
+from backend.store.drafts import consume_draft
 from backend.store.engine import Tx, dumps, parse_dt
 from backend.store.mail_outbox import email_route, queue_email, requeue_email
 from backend.store.outbox_rows import decode_request, enqueue, send_reference
@@ -204,7 +204,8 @@ def send_in_tx(
         return existing, False
     ctx = _thread_context(tx, thread_id)
     if agent_id is not None and isinstance(request, COMPOSER_KINDS):
-        delete_draft(tx, agent_id, thread_id)  # undone with the rest if the send is refused
+        # undone with the rest if the send is refused
+        consume_draft(tx, agent_id, thread_id, getattr(request, "draft_revision", None))
     if isinstance(request, schemas.SendNote):
         message_id = insert_message(
             tx,

@@ -55,3 +55,67 @@ async def test_bad_drafts_are_refused_with_the_field(live_backend):
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "thread_not_found"
         assert (await agent.get(path)).status_code == 404  # nothing was kept
+
+
+async def test_a_draft_save_older_than_a_send_does_not_bring_the_sent_text_back(live_backend):
+    """The composer's save was on its way (or queued) when the agent sent: the send
+    commits first and takes the draft; the late save, read from the composer before the
+    send, is refused (409 draft_outdated) and the sent text is no draft again. A save of
+    what was written after the send is kept, and an older save arriving after it is not."""
+    thread = await seed_thread(live_backend.store, name="Ana", phone="+34600000001", text="Hi")
+    path = f"/api/v1/threads/{thread.id}/draft"
+    async with live_backend.client(live_backend.agent_token) as agent:
+        saved = await agent.put(path, json={"text": "Checking", "revision": 1000})
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["revision"] == 1000
+        sent = await agent.post(
+            f"/api/v1/threads/{thread.id}/messages",
+            json={"kind": "note", "text": "Checking with the warehouse", "draft_revision": 1002},
+        )
+        assert sent.status_code == 202, sent.text
+        # the save of the composer as it was when sent (or before), arriving late
+        for revision in (1001, 1002):
+            late = await agent.put(
+                path, json={"text": "Checking with the warehouse", "revision": revision}
+            )
+            assert late.status_code == 409, late.text
+            assert late.json()["error"]["code"] == "draft_outdated"
+        assert (await agent.get(path)).status_code == 404
+        newer = await agent.put(path, json={"text": "Anything else?", "revision": 1005})
+        assert newer.status_code == 200, newer.text
+        older = await agent.put(path, json={"text": "Anything", "revision": 1004})
+        assert older.status_code == 409  # the same terminal's saves, out of order
+        assert (await agent.get(path)).json()["text"] == "Anything else?"
+        # a save without a revision (an older client) is kept as before
+        plain = await agent.put(path, json={"text": "No revision"})
+        assert plain.status_code == 200, plain.text
+        assert (await agent.get(path)).json()["text"] == "No revision"
+
+
+async def test_a_send_keeps_a_draft_written_after_what_it_sent(live_backend):
+    """A send carries the revision of the composer it sent: a draft saved since (a newer
+    revision, from another terminal) is not the sent text and stays; a send without a
+    revision takes the draft as before."""
+    thread = await seed_thread(live_backend.store, name="Ana", phone="+34600000001", text="Hi")
+    path = f"/api/v1/threads/{thread.id}/draft"
+    messages = f"/api/v1/threads/{thread.id}/messages"
+    async with live_backend.client(live_backend.agent_token) as agent:
+        assert (await agent.put(path, json={"text": "Later", "revision": 2000})).status_code == 200
+        sent = await agent.post(
+            messages, json={"kind": "note", "text": "Earlier", "draft_revision": 1990}
+        )
+        assert sent.status_code == 202, sent.text
+        assert (await agent.get(path)).json()["text"] == "Later"
+        sent = await agent.post(messages, json={"kind": "note", "text": "Later"})
+        assert sent.status_code == 202, sent.text
+        assert (await agent.get(path)).status_code == 404
+        # a refused send (no business number is connected here) consumes no revision: the
+        # draft is kept, and the composer's save of that same state still is
+        assert (await agent.put(path, json={"text": "Hello", "revision": 3000})).status_code == 200
+        refused = await agent.post(
+            messages, json={"kind": "text", "text": "Hello", "draft_revision": 3000}
+        )
+        assert refused.status_code == 409, refused.text
+        assert (await agent.get(path)).json()["text"] == "Hello"
+        again = await agent.put(path, json={"text": "Hello", "revision": 3000})
+        assert again.status_code == 200, again.text

@@ -347,3 +347,91 @@ async def test_quitting_while_a_template_is_on_its_way_asks_first(desk):
         assert "A template is still being sent" in _quit_question(app)
         await pilot.press("y")
         await wait_for(lambda: app.return_code == 0)
+
+
+class HoldsAnswers(HoldsSends):
+    """The network: a message POST reaches the server at once, and its answer waits
+    until ``release`` is set (a send the server took while the agent saw it pending)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path.endswith("/messages"):
+            await response.aread()
+            self.held += 1
+            await self.release.wait()
+        return response
+
+
+async def test_quitting_while_a_sent_reply_is_unanswered_keeps_no_draft_of_it(desk):
+    """ctrl+s, the server takes the reply, its answer is slow; the agent quits (y to "a
+    reply is still being sent"): the quit's save of the composer, which still holds the
+    reply, must not make the sent text Ana's draft again (to be sent twice)."""
+    transport = HoldsAnswers()
+    app = app_over(desk, transport)
+    ana = desk.ids["ana"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, ana)
+        await pilot.press("r", *"On its way!", "ctrl+s")
+        await wait_for(lambda: transport.held == 1)
+
+        async def delivered() -> bool:
+            return await sent_texts(desk, "ana") == ["On its way!"]
+
+        await desk.env.until(delivered)
+        assert screen.composer.text == "On its way!"  # the answer has not come
+        await pilot.press("ctrl+q")
+        await wait_for(lambda: _quit_question(app) is not None)
+        assert "A reply is still being sent" in _quit_question(app)
+        await pilot.press("y")
+        await wait_for(lambda: app.return_code == 0)
+    transport.release.set()
+    assert await server_draft(desk, ana) is None
+    assert await sent_texts(desk, "ana") == ["On its way!"]
+
+
+class HoldsDraftSaves(httpx.AsyncBaseTransport):
+    """The network: a draft PUT is on the wire (the agent's terminal giving up on it does
+    not call it back) and reaches the server when ``release`` is set."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.release = asyncio.Event()
+        self.held = 0
+        self.arrived: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and request.url.path.endswith("/draft"):
+            self.held += 1
+            return await asyncio.shield(asyncio.ensure_future(self._late(request)))
+        return await self.inner.handle_async_request(request)
+
+    async def _late(self, request: httpx.Request) -> httpx.Response:
+        await self.release.wait()
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        self.arrived.append(response.status_code)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_draft_save_on_its_way_when_the_reply_is_sent_does_not_come_back(desk):
+    """The composer's save leaves after a pause in typing and is slow; ctrl+s, the reply is
+    sent and the composer emptied; then the save reaches the server: it must not make the
+    sent reply Ana's draft again."""
+    transport = HoldsDraftSaves()
+    app = app_over(desk, transport)  # type: ignore[arg-type]
+    ana = desk.ids["ana"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, ana)
+        await pilot.press("r", *"On its way!")
+        await wait_for(lambda: transport.held == 1, timeout=10)
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: screen.composer.text == "" and not screen.composer.sending)
+        assert await sent_texts(desk, "ana") == ["On its way!"]
+        transport.release.set()
+        await wait_for(lambda: len(transport.arrived) == 1)
+    assert await server_draft(desk, ana) is None

@@ -1091,7 +1091,14 @@ class InboxScreen(Screen[None]):
 
     @on(Composer.Submitted)
     def _submitted(self, event: Composer.Submitted) -> None:
-        self._send(event)
+        thread, composer = self.thread, event.composer
+        # the composer state sent: a save of it (or of an older one) arriving after the
+        # send is refused by the server instead of making the sent text a draft again
+        revision = None
+        if thread is not None and self.tapp.client is not None:
+            state = DraftState(composer.text, composer.note_mode)
+            revision = self.draft_keeper.revision(thread.id, state)
+        self._send(event, revision)
 
     def _client_id_for(self, thread_id: int, event: Composer.Submitted) -> str:
         """The id the server knows a send by: the same when the same message is sent again
@@ -1105,7 +1112,7 @@ class InboxScreen(Screen[None]):
         return self._unanswered_send[1]
 
     @work(group="send", exclusive=False, exit_on_error=False)
-    async def _send(self, event: Composer.Submitted) -> None:
+    async def _send(self, event: Composer.Submitted, revision: int | None = None) -> None:
         thread = self.thread
         client = self.tapp.client
         composer = event.composer
@@ -1114,7 +1121,7 @@ class InboxScreen(Screen[None]):
             return
         client_id = self._client_id_for(thread.id, event)
         try:
-            message = await self._send_body(thread, event, client_id)
+            message = await self._send_body(thread, event, client_id, revision)
         except SendRefused as refusal:
             self._send_refused(thread, refusal.reason, refusal.error)
             return
@@ -1155,7 +1162,7 @@ class InboxScreen(Screen[None]):
         self.composer.refused(reason)
 
     async def _send_body(
-        self, thread: Thread, event: Composer.Submitted, client_id: str
+        self, thread: Thread, event: Composer.Submitted, client_id: str, revision: int | None
     ) -> Message:
         """The send of what the composer submitted (raises ``SendRefused``)."""
         client = self.tapp.client
@@ -1163,7 +1170,7 @@ class InboxScreen(Screen[None]):
         try:
             if event.note:
                 body: SendText | SendMedia | SendNote = schemas.SendNote(
-                    kind="note", text=event.text, client_id=client_id
+                    kind="note", text=event.text, client_id=client_id, draft_revision=revision
                 )
             elif event.attachments:
                 first, *more = [await client.upload(path) for path in event.attachments]
@@ -1177,6 +1184,7 @@ class InboxScreen(Screen[None]):
                     channel=ChannelType.email if event.by_email else None,
                     subject=event.subject,
                     cc=list(event.cc),
+                    draft_revision=revision,
                 )
             else:
                 body = schemas.SendText(
@@ -1187,6 +1195,7 @@ class InboxScreen(Screen[None]):
                     channel=ChannelType.email if event.by_email else None,
                     subject=event.subject,
                     cc=list(event.cc),
+                    draft_revision=revision,
                 )
             if isinstance(body, schemas.SendNote):
                 return await client.send(thread.id, body)
