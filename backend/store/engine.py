@@ -635,6 +635,11 @@ class Writer:
         self.transactions = 0
 
     @property
+    def commits(self) -> int:
+        """The COMMITs this writer has made (a batch is one), as ``PgWriter.commits``."""
+        return self.batches
+
+    @property
     def newest_seq(self) -> int:
         """The seq of the newest event this writer has committed or is about to (approximate
         from other threads, exact inside a transaction function via ``tx.next_seq``)."""

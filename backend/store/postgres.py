@@ -440,6 +440,11 @@ class PgWriter:
         return self.transactions + self.followed
 
     @property
+    def commits(self) -> int:
+        """The COMMITs this process's writer has made (not those it followed)."""
+        return self.transactions
+
+    @property
     def changed_batches(self) -> int:
         """What the view counts' cache is tagged with: the commits this process has made
         that changed a row, and every page of events it has followed (another process's
