@@ -95,11 +95,7 @@ ROUTE_TABLES = [
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     app = web.Application(
-        middlewares=[
-            errors.request_id_middleware,
-            errors.error_middleware,
-            auth_middleware,
-        ],
+        middlewares=[errors.request_id_middleware, errors.error_middleware, auth_middleware],
         client_max_size=max(settings.max_body_bytes, settings.max_upload_bytes),
     )
     app[SETTINGS] = settings

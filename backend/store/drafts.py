@@ -44,6 +44,14 @@ def _sent_revision(tx: Tx, agent_id: int, thread_id: int) -> int | None:
     return None if row is None else row["revision"]
 
 
+def _kept_revision(tx: Tx, agent_id: int, thread_id: int) -> int | None:
+    """The revision the kept draft was saved with (None: no draft, or saved without one)."""
+    row = tx.one(
+        "SELECT revision FROM drafts WHERE agent_id = ? AND thread_id = ?", (agent_id, thread_id)
+    )
+    return None if row is None else row["revision"]
+
+
 def consume_draft(tx: Tx, agent_id: int, thread_id: int, revision: int | None) -> None:
     """A send from the composer: the sender's draft goes, unless it was saved from a newer
     composer state than the one sent (``revision``); a save not newer than it is refused
@@ -51,10 +59,8 @@ def consume_draft(tx: Tx, agent_id: int, thread_id: int, revision: int | None) -
     if revision is None:
         delete_draft(tx, agent_id, thread_id)
         return
-    kept = tx.one(
-        "SELECT revision FROM drafts WHERE agent_id = ? AND thread_id = ?", (agent_id, thread_id)
-    )
-    if kept is None or kept["revision"] is None or kept["revision"] <= revision:
+    kept = _kept_revision(tx, agent_id, thread_id)
+    if kept is None or kept <= revision:
         delete_draft(tx, agent_id, thread_id)
     sent = _sent_revision(tx, agent_id, thread_id)
     if sent is None or sent < revision:
@@ -69,12 +75,8 @@ def _require_newer(tx: Tx, agent_id: int, thread_id: int, revision: int | None) 
     if revision is None:
         return
     sent = _sent_revision(tx, agent_id, thread_id)
-    kept = tx.one(
-        "SELECT revision FROM drafts WHERE agent_id = ? AND thread_id = ?", (agent_id, thread_id)
-    )
-    if (sent is not None and revision <= sent) or (
-        kept is not None and kept["revision"] is not None and revision < kept["revision"]
-    ):
+    kept = _kept_revision(tx, agent_id, thread_id)
+    if (sent is not None and revision <= sent) or (kept is not None and revision < kept):
         raise Conflict(
             "This draft is older than what you sent or kept since in this thread; "
             "nothing was changed.",

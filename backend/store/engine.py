@@ -571,17 +571,18 @@ class Checkpointer:
             conn.close()
 
 
-def drain_waiting(jobs: queue.SimpleQueue[J | None], batch: list[J], most: int) -> bool:
-    """Add the jobs waiting in ``jobs`` to ``batch`` (up to ``most`` in all), without
-    blocking; True if the stop sign (``None``) was among them (a writer's group commit)."""
+def drain_waiting(jobs: queue.SimpleQueue[list[J] | None], batch: list[J], most: int) -> bool:
+    """Add the jobs waiting in ``jobs`` (each put a list of them: a loop turn's) to ``batch``
+    while it holds fewer than ``most``, without blocking; True if the stop sign (``None``)
+    was among them (a writer's group commit)."""
     while len(batch) < most:
         try:
-            job = jobs.get_nowait()
+            jobs_put = jobs.get_nowait()
         except queue.Empty:
             return False
-        if job is None:
+        if jobs_put is None:
             return True
-        batch.append(job)
+        batch.extend(jobs_put)
     return False
 
 
@@ -708,16 +709,7 @@ class Writer:
             if first is None:
                 return
             batch = list(first)
-            stop_after = False
-            while len(batch) < self._max_batch:
-                try:
-                    more = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop_after = True
-                    break
-                batch.extend(more)
+            stop_after = drain_waiting(self._jobs, batch, self._max_batch)
             self._run_batch(conn, batch)
             if stop_after:
                 return

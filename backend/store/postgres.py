@@ -426,7 +426,7 @@ class PgWriter:
         self._engine = engine
         self._now = now
         self._max_batch = max_batch
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._newest = 0
         self.follower: EventFollower | None = None
@@ -475,7 +475,7 @@ class PgWriter:
             raise RuntimeError("the store is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[_Outcome] = loop.create_future()
-        self._jobs.put(_Job(fn, future, loop))
+        self._jobs.put([_Job(fn, future, loop)])
         ok, value, events, callbacks = await future
         if events:
             await self._published(events)
@@ -506,7 +506,7 @@ class PgWriter:
             first = self._jobs.get()
             if first is None:
                 return
-            batch = [first]
+            batch = list(first)
             stop_after = drain_waiting(self._jobs, batch, self._max_batch)
             for jobs in _turns(batch):
                 outcomes = self._commit_together(jobs) if len(jobs) > 1 else None
