@@ -517,7 +517,39 @@ class TtydeskApp(App[int]):
             return
         if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
             self._typing_into(self.focused)
+            if isinstance(event, events.Key) and self._bound_in_turn_with_typing(event):
+                return
         await super().on_event(event)
+
+    def _bound_in_turn_with_typing(self, event: events.Key) -> bool:
+        """A key for a binding (backspace, ctrl+s…) while a text box has the focus is run
+        in that box's own queue, behind the keys before it. Textual types a character when
+        the box takes it from its queue, but runs a binding only once the key has bubbled
+        back up to the app: in a burst (a fast typist, keys batched over SSH), "q",
+        backspace, ctrl+s sent the "q", and a priority binding ran before any of them."""
+        focused = self.focused
+        if not isinstance(focused, Input | TextArea) or getattr(focused, "read_only", False):
+            return False
+        if event.is_printable or self.screen.maximized is not None:
+            return False
+        if isinstance(focused, TextArea) and (
+            event.key == "enter"
+            or (focused.tab_behavior == "indent" and event.key in ("tab", "escape"))
+        ):
+            return False  # typed by the box itself
+        focused.call_later(self._run_binding_in_turn, event)
+        return True
+
+    async def _run_binding_in_turn(self, event: events.Key) -> None:
+        # what App.on_event and App._on_key would do, in this order, for a key not typed
+        if self._for_a_closed_dialog(event):
+            return
+        if await self._check_bindings(event.key, priority=True):
+            return
+        if await self._check_bindings(event.key):
+            return
+        target = self.focused or self.screen
+        target._forward_event(event)  # (no binding: the widgets' own key handlers)
 
     def _typing_into(self, widget: object) -> None:
         """A key or a paste goes to ``widget``: a text box keeps what it held before it."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from textual import events
 
 from backend import schemas
 from tests.tui.backend_fixtures import CUSTOMERS, Desk, inbox_ready, open_thread, wait_for
@@ -435,3 +436,62 @@ async def test_a_draft_save_on_its_way_when_the_reply_is_sent_does_not_come_back
         transport.release.set()
         await wait_for(lambda: len(transport.arrived) == 1)
     assert await server_draft(desk, ana) is None
+
+
+async def test_keys_typed_before_ctrl_s_in_one_burst_are_in_what_is_sent(desk):
+    """A fast typist, or keys batched by a slow SSH link: backspace, a letter and ctrl+s
+    reach the inbox before it has handled the first. What is sent is the text after every
+    key before ctrl+s, never the text from before them (which then came back as a draft)."""
+    transport = HoldsSends()
+    transport.release.set()
+    app = app_over(desk, transport)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("r", *"Second tryq")
+        composer = screen.composer
+        await wait_for(lambda: composer.text == "Second tryq")
+        for key, character in (("backspace", None), ("exclamation_mark", "!"), ("ctrl+s", None)):
+            app.post_message(events.Key(key, character))
+        await wait_for(lambda: any(m.text == "Second try!" for m in screen.log_widget.messages))
+        await wait_for(lambda: composer.text == "" and not composer.sending)
+        await pilot.pause()
+        assert composer.text == ""
+    assert await sent_texts(desk, "ana") == ["Second try!"]
+    assert await server_draft(desk, desk.ids["ana"]) is None
+
+
+async def test_ctrl_s_typed_with_the_filter_in_one_burst_never_sends_an_unseen_template(desk):
+    """The picker shows hello_again; "order" and ctrl+s arrive together. The list had not
+    caught up with the filter when ctrl+s ran, so hello_again (not what was typed) went
+    out. Now ctrl+s first brings the list up to the filter; a template the agent has not
+    seen is shown, not sent, and is sent once its variables are filled."""
+    from tui.dialogs.template_picker import TemplatePicker
+
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        await pilot.press("t")
+        await wait_for(lambda: isinstance(app.screen, TemplatePicker))
+        picker = app.screen
+        await wait_for(
+            lambda: picker._current is not None and picker._current.name == "hello_again"
+        )
+        for key in [*"order", "ctrl+s"]:
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await wait_for(
+            lambda: picker._current is not None and picker._current.name == "order_update"
+        )
+        await pilot.pause()
+        assert app.screen is picker
+        assert "check the preview" in str(picker.query_one("#tp-status").render())
+        assert await desk.env.sent(to=CUSTOMERS["ana"].wa_id) == []
+        await pilot.press("enter", "ctrl+u", *"Ana", "enter", "ctrl+u", *"A-1", "ctrl+s")
+        await wait_for(
+            lambda: any(m.template_name == "order_update" for m in screen.log_widget.messages)
+        )
+    sent = await desk.env.sent(to=CUSTOMERS["ana"].wa_id)
+    assert [item["body"]["template"]["name"] for item in sent] == ["order_update"]
+    (body,) = sent[0]["body"]["template"]["components"]
+    assert [p["text"] for p in body["parameters"]] == ["Ana", "A-1"]

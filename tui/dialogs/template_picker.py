@@ -217,6 +217,7 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
         self.title_text = title
         self._shown: list[Template] = []
         self._current: Template | None = None
+        self._filtered_for: str | None = None
         self._values: dict[str, str] = {}  # by Template.variables name, as typed
         self._fallback: dict[str, str] = {}  # the contact's mapped values
 
@@ -244,6 +245,7 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
         return template.sendable or template.status.upper() == "APPROVED"
 
     def _filter(self, query: str) -> None:
+        self._filtered_for = query
         if query.strip():
             matcher = Matcher(query.strip())
             scored = [
@@ -330,7 +332,8 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
 
     @on(Input.Changed, "#tp-vars Input")
     def _var_changed(self, event: Input.Changed) -> None:
-        if event.input.name:
+        # (a box just mounted reports its first value: no change, and no status cleared)
+        if event.input.name and self._values.get(event.input.name) != event.value:
             self._values[event.input.name] = event.value
             self._update_preview()
 
@@ -373,8 +376,19 @@ class TemplatePicker(ModalScreen[SendTemplate | None]):
             options.action_cursor_up()
 
     def action_send(self) -> None:
-        template = self._current
         status = self.query_one("#tp-status", Static)
+        # keys typed into the filter just before ctrl+s (a burst) are in it, but the list
+        # may not have caught up: never send a template whose preview was not shown
+        query = self.query_one("#tp-filter", Input).value
+        if query != self._filtered_for:
+            shown = self._current
+            self._filter(query)
+            if self._current is not shown:
+                status.update(
+                    Text("The list changed as you typed: check the preview, then ctrl+s.")
+                )
+                return
+        template = self._current
         for field in self.query("#tp-vars Input").results(Input):
             if field.name:
                 self._values[field.name] = field.value
