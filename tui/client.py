@@ -103,12 +103,21 @@ M = TypeVar("M", bound=BaseModel)
 class ApiError(Exception):
     """A refused or failed request. ``status`` 0 means the server was not reached."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        *,
+        newest_revision: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.newest_revision = newest_revision  # draft_outdated's
 
     def __str__(self) -> str:
         return self.message
@@ -671,7 +680,14 @@ def _error_from(response: Answer) -> ApiError:
         message = str(error["message"])
         if status == 401:  # always the same clear sentence for a refused token
             message = _STATUS_WORDS[401]
-        return ApiError(status, str(error["code"]), message, error.get("field"))
+        newest = error.get("newest_revision")
+        return ApiError(
+            status,
+            str(error["code"]),
+            message,
+            error.get("field"),
+            newest_revision=newest if type(newest) is int else None,
+        )
     except (ValueError, KeyError, TypeError):
         words = _STATUS_WORDS.get(status, f"The server refused the request ({status}).")
         return ApiError(status, f"http_{status}", words)

@@ -9,8 +9,10 @@ Each composer state read gets a revision (``RevisionClock``: milliseconds, newer
 change; the same state read again keeps its own), and a send carries the revision of the
 state it sent: the server refuses a save not newer than that send (409 ``draft_outdated``),
 so a save on its way when the agent sent, or the quit's save while the send was
-unanswered, cannot make the sent text a draft again. Such a refusal is taken quietly: the
-text was sent, or written over since.
+unanswered, cannot make the sent text a draft again. Such a refusal of a state this inbox
+sent (or read before a send of its own) is taken quietly. Of a state read after its last
+send, it is another terminal of the agent's whose clock is ahead: the refusal names the
+newest revision, and the state is saved again past it, so that what was written is kept.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class DraftKeeper:
         self._kept: dict[int, DraftState] = {}  # what the server has, as far as we know
         self._waiting: dict[int, tuple[DraftState, asyncio.Task[None]]] = {}
         self._read: dict[int, DraftState] = {}  # the composer as last read, with its revision
+        self._sent: dict[int, int] = {}  # the revision of this inbox's last send per thread
 
     def revision(self, thread_id: int, state: DraftState) -> int:
         """The revision of this composer state: the one it was read with when it is the
@@ -79,6 +82,10 @@ class DraftKeeper:
         stamped = dataclasses.replace(state, revision=self.clock.next())
         self._read[thread_id] = stamped
         return stamped
+
+    def sent(self, thread_id: int, revision: int) -> None:
+        """A send from this composer carries ``revision`` (recorded as it leaves)."""
+        self._sent[thread_id] = max(revision, self._sent.get(thread_id, 0))
 
     def known(self, thread_id: int, state: DraftState) -> None:
         """The server has this draft (it was just loaded or sent)."""
@@ -143,20 +150,39 @@ class DraftKeeper:
         # unreachable server, a draft too long to keep: the next change or leave tries again
         with contextlib.suppress(ApiError, ValueError):
             try:
-                if state.text.strip():
-                    await self.client.save_draft(
-                        thread_id,
-                        schemas.DraftUpdate(
-                            text=state.text,
-                            note=state.note,
-                            reply_to=state.reply_to,
-                            revision=state.revision or None,
-                        ),
-                    )
-                else:
-                    await self.client.delete_draft(thread_id)
+                await self._put(thread_id, state)
             except ApiError as exc:
                 if exc.code != "draft_outdated":
                     raise
-                # sent (or written over) since this state was read: nothing to keep
+                if self._written_since_sending(thread_id, state, exc.newest_revision):
+                    state = self._restamp(thread_id, state, exc.newest_revision)
+                    await self._put(thread_id, state)
+                # else: sent (or written over) since this state was read: nothing to keep
             self._kept[thread_id] = state
+
+    async def _put(self, thread_id: int, state: DraftState) -> None:
+        if state.text.strip():
+            await self.client.save_draft(
+                thread_id,
+                schemas.DraftUpdate(
+                    text=state.text,
+                    note=state.note,
+                    reply_to=state.reply_to,
+                    revision=state.revision or None,
+                ),
+            )
+        else:
+            await self.client.delete_draft(thread_id)
+
+    def _written_since_sending(self, thread_id: int, state: DraftState, newest: int | None) -> bool:
+        """A refused state read after this inbox's last send in the thread: not what it
+        sent, but work the server only thinks older (another terminal's clock is ahead).
+        A state not newer than its own send was sent, or written over: nothing to keep."""
+        return newest is not None and state.revision > self._sent.get(thread_id, 0)
+
+    def _restamp(self, thread_id: int, state: DraftState, newest: int | None) -> DraftState:
+        self.clock.heard(newest)
+        restamped = dataclasses.replace(state, revision=self.clock.next())
+        if self._read.get(thread_id) is state:
+            self._read[thread_id] = restamped
+        return restamped

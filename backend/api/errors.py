@@ -67,11 +67,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except DomainError as exc:
-        extra = {}
-        resets_on = getattr(exc, "resets_on", None)
-        if resets_on is not None:
-            extra["resets_on"] = resets_on.isoformat()
-        return error_response(exc.status, exc.code, exc.message, exc.field, **extra)
+        return web.json_response({"error": exc.to_dict()}, status=exc.status)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

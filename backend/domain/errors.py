@@ -23,9 +23,9 @@ class DomainError(Exception):
         self.field: str | None = field
         super().__init__(self.message)
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | int]:
         """The body of the API's error envelope: {"error": to_dict()}."""
-        body = {"code": self.code, "message": self.message}
+        body: dict[str, str | int] = {"code": self.code, "message": self.message}
         if self.field is not None:
             body["field"] = self.field
         return body
@@ -56,6 +56,20 @@ class Conflict(DomainError):
     status = 409
     default_code = "conflict"
     default_message = "That cannot be done in the current state."
+
+
+class DraftOutdated(Conflict):
+    """A draft save not newer than a send or the draft kept; it names the newest revision
+    so that a client whose clock is behind another terminal's can save past it."""
+
+    default_code = "draft_outdated"
+
+    def __init__(self, message: str, *, newest_revision: int) -> None:
+        super().__init__(message)
+        self.newest_revision = newest_revision
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {**super().to_dict(), "newest_revision": self.newest_revision}
 
 
 class InvalidField(DomainError):
@@ -109,3 +123,6 @@ class UsageLimitReached(LimitReached):
             f"This message would pass {what}; it was not sent. "
             f"The limit resets on {resets_on.isoformat()}."
         )
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {**super().to_dict(), "resets_on": self.resets_on.isoformat()}

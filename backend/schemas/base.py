@@ -1,5 +1,6 @@
 """The bases of every wire model, the error envelope and the page envelope."""
 
+from datetime import date
 from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +30,10 @@ class ErrorBody(ResponseModel):
     code: str
     message: str
     field: str | None = None
+    # usage_limit_reached: the day the monthly limit resets
+    resets_on: date | None = None
+    # draft_outdated: the newest revision the server holds for that draft (a send's or a save's)
+    newest_revision: int | None = None
 
 
 class ErrorEnvelope(ResponseModel):

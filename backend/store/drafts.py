@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 
 from backend import schemas
-from backend.domain.errors import Conflict, InvalidField, NotFound
+from backend.domain.errors import DraftOutdated, InvalidField, NotFound
 from backend.store.base import StoreBase
 from backend.store.engine import Tx, parse_dt
 
@@ -77,10 +77,10 @@ def _require_newer(tx: Tx, agent_id: int, thread_id: int, revision: int | None) 
     sent = _sent_revision(tx, agent_id, thread_id)
     kept = _kept_revision(tx, agent_id, thread_id)
     if (sent is not None and revision <= sent) or (kept is not None and revision < kept):
-        raise Conflict(
+        raise DraftOutdated(
             "This draft is older than what you sent or kept since in this thread; "
             "nothing was changed.",
-            code="draft_outdated",
+            newest_revision=max(r for r in (sent, kept) if r is not None),
         )
 
 

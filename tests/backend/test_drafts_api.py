@@ -80,11 +80,13 @@ async def test_a_draft_save_older_than_a_send_does_not_bring_the_sent_text_back(
             )
             assert late.status_code == 409, late.text
             assert late.json()["error"]["code"] == "draft_outdated"
+            assert late.json()["error"]["newest_revision"] == 1002  # the send's
         assert (await agent.get(path)).status_code == 404
         newer = await agent.put(path, json={"text": "Anything else?", "revision": 1005})
         assert newer.status_code == 200, newer.text
         older = await agent.put(path, json={"text": "Anything", "revision": 1004})
         assert older.status_code == 409  # the same terminal's saves, out of order
+        assert older.json()["error"]["newest_revision"] == 1005  # the draft kept
         assert (await agent.get(path)).json()["text"] == "Anything else?"
         # a save without a revision (an older client) is kept as before
         plain = await agent.put(path, json={"text": "No revision"})

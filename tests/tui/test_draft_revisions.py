@@ -25,3 +25,48 @@ def test_a_composer_state_read_again_keeps_its_revision_and_a_change_gets_a_newe
     more = keeper.revision(7, DraftState("On its way! Anything else?"))
     assert more > typed
     assert keeper.revision(8, DraftState("On its way! Anything else?")) > more  # per thread
+
+
+async def test_a_draft_written_after_a_send_from_a_terminal_whose_clock_is_ahead_is_kept(desk):
+    """Two terminals of one agent: the laptop's clock is an hour ahead, and it sends in a
+    thread. Later the agent writes a draft there from the shared server (its clock right).
+    By the clocks that draft is older than the send, so the server refused it (409
+    draft_outdated) and the inbox took that quietly: the draft was lost on quit. The
+    refusal names the newest revision; the inbox, knowing it did not send that text, saves
+    it again past it. Its own sent text is still never brought back."""
+    from tui.client import ApiClient
+
+    thread_id = desk.ids["ana"]
+    now = desk.clock.now().timestamp()
+    laptop = DraftKeeper(client=None, clock=RevisionClock(lambda: now + 3600))  # type: ignore[arg-type]
+    sent_at = laptop.revision(thread_id, DraftState("Sent from the laptop", note=True))
+    response = await desk.agent.post(
+        f"/api/v1/threads/{thread_id}/messages",
+        json={"kind": "note", "text": "Sent from the laptop", "draft_revision": sent_at},
+    )
+    assert response.status_code in (200, 201, 202), response.text
+
+    client = ApiClient(desk.url, desk.agent_token)
+    try:
+        server = DraftKeeper(client, delay=0, clock=RevisionClock(lambda: now))
+        server.left(thread_id, DraftState("Written on the server"))
+        await server.flush()
+        draft = await client.draft(thread_id)
+        assert draft is not None and draft.text == "Written on the server"
+        assert draft.revision is not None and draft.revision > sent_at
+
+        # its own send: the save of what it sent, on its way when it sent, stays refused
+        sent = DraftState("Written on the server")
+        revision = server.revision(thread_id, sent)
+        response = await desk.agent.post(
+            f"/api/v1/threads/{thread_id}/messages",
+            json={"kind": "note", "text": sent.text, "draft_revision": revision},
+        )
+        assert response.status_code in (200, 201, 202), response.text
+        server.sent(thread_id, revision)
+        server._kept.pop(thread_id, None)  # (as if its save were still on its way)
+        server.left(thread_id, sent)
+        await server.flush()
+        assert await client.draft(thread_id) is None
+    finally:
+        await client.aclose()

@@ -1098,6 +1098,7 @@ class InboxScreen(Screen[None]):
         if thread is not None and self.tapp.client is not None:
             state = DraftState(composer.text, composer.note_mode)
             revision = self.draft_keeper.revision(thread.id, state)
+            self.draft_keeper.sent(thread.id, revision)
         self._send(event, revision)
 
     def _client_id_for(self, thread_id: int, event: Composer.Submitted) -> str:
