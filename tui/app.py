@@ -41,7 +41,7 @@ from textual.scrollbar import ScrollBar
 from textual.signal import Signal
 from textual.widgets import Input, Static, TextArea
 from textual.widgets._toast import ToastRack
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from backend import schemas
 from backend.schemas import (
@@ -168,6 +168,7 @@ class TtydeskApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "ttydesk"
+    answer_wait_s = 5.0  # quitting: how long to wait for a reply's answer (_let_sends_be_answered)
     COMMANDS = App.COMMANDS | {TtydeskCommands}
 
     BINDINGS = [
@@ -953,10 +954,7 @@ class TtydeskApp(App[int]):
 
         if isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-confirm":
             return
-        for screen in self._screens_everywhere():  # drafts are kept on the server: save now
-            save_drafts = getattr(screen, "save_drafts", None)
-            if save_drafts is not None:
-                await save_drafts()
+        await self._save_drafts()
         lost = self.would_be_lost()
         if not lost:
             await self.leave()
@@ -970,7 +968,34 @@ class TtydeskApp(App[int]):
         dialog.id = "quit-confirm"
         self.push_screen(dialog, answered)
 
+    async def _save_drafts(self) -> None:
+        """Drafts are kept on the server: save every screen's now."""
+        for screen in self._screens_everywhere():
+            save_drafts = getattr(screen, "save_drafts", None)
+            if save_drafts is not None:
+                await save_drafts()
+
+    async def _let_sends_be_answered(self) -> None:
+        """Quitting while a reply is unanswered: wait a moment for its answer, which takes
+        the sent text out of the composer, then save the drafts again. The quit's save
+        held the sent text and whatever was written after it: that draft would be the
+        reply again, to be sent twice."""
+        sends = [w for w in self.workers if w.group == "send" and not w.is_finished]
+        if not sends:
+            return
+        self.notify(
+            f"Waiting for the answer to what is being sent (up to {self.answer_wait_s:g} s)"
+            f"{glyphs.glyphs().ellipsis}",
+            markup=False,
+        )
+        with contextlib.suppress(TimeoutError, WorkerFailed, WorkerCancelled):
+            async with asyncio.timeout(self.answer_wait_s):
+                for send in sends:
+                    await send.wait()
+        await self._save_drafts()
+
     async def leave(self) -> None:
+        await self._let_sends_be_answered()
         if self.stream is not None:
             await self.stream.close()
         self.exit(0)

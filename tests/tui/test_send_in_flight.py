@@ -384,10 +384,36 @@ async def test_quitting_while_a_sent_reply_is_unanswered_keeps_no_draft_of_it(de
         await pilot.press("ctrl+q")
         await wait_for(lambda: _quit_question(app) is not None)
         assert "A reply is still being sent" in _quit_question(app)
+        app.answer_wait_s = 0.3  # (the answer never comes: the inbox leaves without it)
         await pilot.press("y")
         await wait_for(lambda: app.return_code == 0)
     transport.release.set()
     assert await server_draft(desk, ana) is None
+    assert await sent_texts(desk, "ana") == ["On its way!"]
+
+
+async def test_quitting_after_writing_on_while_a_reply_is_unanswered_keeps_only_the_rest(desk):
+    """ctrl+s, the server takes the reply, its answer is slow; the agent writes on and
+    quits (y): the quit's save kept "On its way!" and what followed as Ana's draft, the
+    sent text ready to be sent twice. Quitting now waits a moment for the answer, which
+    takes the sent text out, and keeps only what was written after it."""
+    transport = HoldsAnswers()
+    app = app_over(desk, transport)
+    ana = desk.ids["ana"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, ana)
+        await pilot.press("r", *"On its way!", "ctrl+s")
+        await wait_for(lambda: transport.held == 1)
+        await pilot.press("enter", *"Anything else?")
+        await pilot.press("ctrl+q")
+        await wait_for(lambda: _quit_question(app) is not None)
+        await pilot.press("y")
+        await pilot.pause(0.2)
+        assert app.return_code is None  # waiting for the answer
+        transport.release.set()
+        await wait_for(lambda: app.return_code == 0)
+    assert await server_draft(desk, ana) == "Anything else?"
     assert await sent_texts(desk, "ana") == ["On its way!"]
 
 
