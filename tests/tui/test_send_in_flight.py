@@ -164,6 +164,11 @@ async def test_another_agents_reply_is_asked_about_after_a_resync_too(desk):
             "POST", f"/threads/{ana}/messages", json={"kind": "text", "text": "Admin: shipped"}
         )
         await wait_for(lambda: any(m.text == "Admin: shipped" for m in screen.log_widget.messages))
+
+        async def delivered() -> bool:  # (stored and shown is not yet sent: the outbox sends)
+            return await sent_texts(desk, "ana") == ["Admin: shipped"]
+
+        await desk.env.until(delivered)
         reloads: list[object] = []
         app.reloaded.subscribe(screen, reloads.append)
         await backend.stop()
