@@ -18,6 +18,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from backend.domain.clock import Clock, SystemClock
 from backend.store import Lease
@@ -25,6 +26,26 @@ from backend.store import Lease
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 30.0
+
+Job = TypeVar("Job")
+
+
+async def claim_or_give_back(
+    claim: Awaitable[list[Job]], give_back: Callable[[list[Job]], Awaitable[object]]
+) -> list[Job]:
+    """The jobs a claim took. A worker stopped (cancelled) while its claim is written
+    would leave the claimed rows ``in_flight`` with no send started: taken for ambiguous
+    at the next start-up, and failed unsent. So the claim is finished, its jobs are given
+    back to the queue, and the cancel goes on."""
+    claiming = asyncio.ensure_future(claim)
+    try:
+        return await asyncio.shield(claiming)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            jobs = await claiming
+            if jobs:
+                await give_back(jobs)
+        raise
 
 
 def new_holder(kind: str) -> str:

@@ -7,6 +7,7 @@ a neighbour process on the same database takes it for cut off only if this one d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from backend.domain.email_subjects import sent_subject
 from backend.email.compose import OutgoingAttachment, compose
 from backend.email.parse import Address
 from backend.email.smtp_send import Outcome, Relay, send
-from backend.leases import DEFAULT_LEASE_SECONDS, LeaseKeeper
+from backend.leases import DEFAULT_LEASE_SECONDS, LeaseKeeper, claim_or_give_back
 from backend.store import EmailJob, Store
 
 log = logging.getLogger(__name__)
@@ -123,14 +124,26 @@ class EmailOutbox:
         due = await self.store.next_email_due()  # a read: most wakes find nothing to send
         if due is None or due > now.isoformat(timespec="microseconds"):
             return 0
-        jobs = await self.store.claim_email_outbox(now, BATCH, self.leases.lease())
+        jobs = await claim_or_give_back(
+            self.store.claim_email_outbox(now, BATCH, self.leases.lease()), self._give_back
+        )
         self._delivering = bool(jobs)
+        handed = 0
         try:
             for job in jobs:
+                handed += 1  # (one cut off while handed over may have gone: it stays in_flight)
                 await self.deliver(job)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._give_back(jobs[handed:])  # the rest never left
+            raise
         finally:
             self._delivering = False
         return len(jobs)
+
+    async def _give_back(self, jobs: Sequence[EmailJob]) -> None:
+        if jobs:
+            await self.store.give_back_email_outbox([job.message_id for job in jobs])
 
     async def deliver(self, job: EmailJob) -> None:
         relay = self.relays.get(job.sender.lower(), self.relay)

@@ -34,6 +34,7 @@ from backend.store.outbox_rows import (
     cut_off,
     decode_request,
     encode_request,
+    give_back,
     hold,
     release_leases,
     renew_leases,
@@ -482,6 +483,10 @@ class MailOutboxStore(StoreBase):
         another process is claiming at the same moment is skipped, not waited for."""
         due_iso = iso(due)
         return await self.write(lambda tx: claim(tx, due_iso, limit, lease))
+
+    async def give_back_email_outbox(self, message_ids: list[int]) -> int:
+        """Claimed e-mails the worker stopped before handing over: back in the queue."""
+        return await self.write(lambda tx: give_back(tx, "email_outbox", message_ids))
 
     async def email_send_outcome(
         self, message_id: int, outcome: str, detail: str, retry_at: datetime | None = None

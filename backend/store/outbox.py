@@ -28,6 +28,7 @@ from backend.store.outbox_rows import (
     TERMINAL_STATUSES,
     cut_off,
     decode_request,
+    give_back,
     hold,
     release_leases,
     renew_leases,
@@ -114,6 +115,10 @@ class OutboxStore(StoreBase):
     async def release_outbox_leases(self, holder: str) -> int:
         """A stopping worker hands back the leases of the sends it cut off."""
         return await self.write(lambda tx: release_leases(tx, "outbox", holder))
+
+    async def give_back_outbox(self, message_ids: list[int]) -> int:
+        """Claimed sends the worker stopped before starting: back in the queue."""
+        return await self.write(lambda tx: give_back(tx, "outbox", message_ids))
 
     async def claim_outbox(
         self, due: datetime, limit: int, lease: Lease | None = None

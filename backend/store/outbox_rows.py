@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -166,6 +167,20 @@ def release_leases(tx: Tx, table: str, holder: str) -> int:
         f"UPDATE {_table(table)} SET lease_until = NULL "
         "WHERE claimed_by = ? AND state = 'in_flight'",
         (holder,),
+    ).rowcount
+
+
+def give_back(tx: Tx, table: str, message_ids: Sequence[int]) -> int:
+    """Claimed rows no send was started for (the worker stopped first): they never went
+    on the wire, so they are ``pending`` again as they were, the claim's attempt uncounted."""
+    if not message_ids:
+        return 0
+    marks = ", ".join("?" for _ in message_ids)
+    return tx.execute(
+        f"UPDATE {_table(table)} SET state = 'pending', attempts = attempts - 1, "
+        "claimed_by = NULL, lease_until = NULL, updated_at = ? "
+        f"WHERE state = 'in_flight' AND message_id IN ({marks})",
+        (tx.now_iso, *message_ids),
     ).rowcount
 
 

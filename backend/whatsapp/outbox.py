@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from backend.domain.clock import Clock, SystemClock
-from backend.leases import DEFAULT_LEASE_SECONDS, LeaseKeeper
+from backend.leases import DEFAULT_LEASE_SECONDS, LeaseKeeper, claim_or_give_back
 from backend.store import OutboxJob, Store
 from backend.whatsapp.errors import plain_error
 from backend.whatsapp.graph import GraphClient, GraphError, GraphTimeout, GraphUnreachable
@@ -183,7 +183,11 @@ class OutboxWorker:
         free = self.concurrency - len(self._sends)
         if free <= 0:
             return
-        for job in await self.store.claim_outbox(self._now(), free, self.leases.lease()):
+        jobs = await claim_or_give_back(
+            self.store.claim_outbox(self._now(), free, self.leases.lease()),
+            lambda jobs: self.store.give_back_outbox([job.message_id for job in jobs]),
+        )
+        for job in jobs:
             task = asyncio.create_task(self._process(job), name=f"send-{job.message_id}")
             self._sends.add(task)
             task.add_done_callback(self._send_done)

@@ -257,3 +257,52 @@ async def test_an_ambiguous_send_a_status_names_is_settled_and_the_wait_fails_no
     assert settled.status != "failed" and settled.error_message is None
     assert settled.wamid == "wamid.named"
     assert await store.outbox_state(message_id) == "done"
+
+
+async def test_a_worker_stopped_while_its_claim_is_written_gives_the_unsent_rows_back(env):
+    """Stopping cancels the worker's loop; if that lands while its claim of due rows is
+    being written, the rows were marked ``in_flight`` but no send was started. They never
+    went on the wire: they are given back to the queue, and the next worker sends them.
+    Before, they stayed ``in_flight``, were taken for ambiguous at the next start-up, and
+    failed unsent as "not known whether sent" (a flaky end-to-end test showed it)."""
+    store = env.backend.store
+    graph = GraphClient(env.sim_url, env.backend.settings.whatsapp_api_version, timeout=30.0)
+    claimed = asyncio.Event()
+    real_claim = store.claim_outbox
+
+    async def claim_then_linger(*args: Any, **kwargs: Any) -> Any:
+        jobs = await real_claim(*args, **kwargs)  # committed by the writer
+        if jobs:
+            claimed.set()
+            await asyncio.sleep(0.3)  # the stop's cancel arrives here
+        return jobs
+
+    worker = OutboxWorker(store, graph, media_dir=env.backend.settings.media_dir)
+    store.claim_outbox = claim_then_linger  # type: ignore[method-assign]
+    try:
+        thread = await env.customer_writes()
+        message_id = (await env.send(thread["id"], {"kind": "text", "text": "hi"})).json()["id"]
+        await worker.start()
+        await asyncio.wait_for(claimed.wait(), 5)
+        await worker.stop(grace=0.1)
+        assert await env.sent(to=CUSTOMER) == []  # never on the wire
+    finally:
+        store.claim_outbox = real_claim  # type: ignore[method-assign]
+    assert (await outbox_row(env, message_id))["state"] == "pending"
+    now = datetime.now(UTC)
+    assert await store.recover_outbox(now + timedelta(seconds=60), now) == 0
+    next_worker = OutboxWorker(store, graph, media_dir=env.backend.settings.media_dir)
+    await next_worker.start()
+    try:
+
+        async def sent() -> bool:
+            return len(await env.sent(to=CUSTOMER)) == 1
+
+        await env.until(sent)
+        status = await store.readers.value(
+            "SELECT status FROM messages WHERE id = ?", (message_id,)
+        )
+        assert status != "failed"
+    finally:
+        await next_worker.stop()
+        await graph.close()
