@@ -374,8 +374,8 @@ class ApiClient:
     async def save_draft(self, thread_id: int, draft: DraftUpdate) -> Draft:
         return await self._send("PUT", f"/threads/{thread_id}/draft", schemas.Draft, draft)
 
-    async def delete_draft(self, thread_id: int) -> None:
-        await self.request("DELETE", f"/threads/{thread_id}/draft")
+    async def delete_draft(self, thread_id: int, revision: int | None = None) -> None:
+        await self.request("DELETE", f"/threads/{thread_id}/draft", params={"revision": revision})
 
     async def mark_read(self, thread_id: int) -> None:
         await self.request("POST", f"/threads/{thread_id}/read")

@@ -172,7 +172,7 @@ class DraftKeeper:
                 ),
             )
         else:
-            await self.client.delete_draft(thread_id)
+            await self.client.delete_draft(thread_id, state.revision or None)
 
     def _written_since_sending(self, thread_id: int, state: DraftState, newest: int | None) -> bool:
         """A refused state read after this inbox's last send in the thread: not what it

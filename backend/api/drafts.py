@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import Field
 
 from backend import schemas
 from backend.api.auth import current_agent
-from backend.api.wire import operation, parse_body, path_int, respond
+from backend.api.wire import operation, parse_body, parse_query, path_int, respond
 from backend.keys import STORE
 
 routes = web.RouteTableDef()
+
+
+class DraftDeleteQuery(schemas.WireModel):
+    # the emptied composer state's revision (as DraftUpdate.revision): a save not newer
+    # than it, on its way when the agent emptied the composer, is refused afterwards
+    revision: int | None = Field(default=None, ge=0)
 
 
 @operation(
@@ -47,9 +54,16 @@ async def put_draft(request: web.Request) -> web.Response:
     routes,
     "DELETE",
     "/api/v1/threads/{id}/draft",
-    summary="Forget your draft in this thread (sending from the composer does it too)",
+    summary=(
+        "Forget your draft in this thread (sending from the composer does it too); with "
+        "the emptied composer's revision, a draft saved since from a newer one is kept"
+    ),
+    query=DraftDeleteQuery,
     status=204,
 )
 async def delete_draft(request: web.Request) -> web.Response:
-    await request.app[STORE].discard_draft(current_agent(request).id, path_int(request, "id"))
+    query = parse_query(request, DraftDeleteQuery)
+    await request.app[STORE].discard_draft(
+        current_agent(request).id, path_int(request, "id"), query.revision
+    )
     return web.Response(status=204)

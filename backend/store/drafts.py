@@ -129,5 +129,9 @@ class DraftsStore(StoreBase):
 
         return await self.write(save)
 
-    async def discard_draft(self, agent_id: int, thread_id: int) -> None:
-        await self.write(lambda tx: delete_draft(tx, agent_id, thread_id))
+    async def discard_draft(
+        self, agent_id: int, thread_id: int, revision: int | None = None
+    ) -> None:
+        """The agent emptied the composer: as a send of it (``consume_draft``), without
+        the message."""
+        await self.write(lambda tx: consume_draft(tx, agent_id, thread_id, revision))

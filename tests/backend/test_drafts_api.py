@@ -121,3 +121,34 @@ async def test_a_send_keeps_a_draft_written_after_what_it_sent(live_backend):
         assert (await agent.get(path)).json()["text"] == "Hello"
         again = await agent.put(path, json={"text": "Hello", "revision": 3000})
         assert again.status_code == 200, again.text
+
+
+async def test_an_emptied_composer_deletes_the_draft_and_an_older_save_arriving_late_is_refused(
+    live_backend,
+):
+    """The agent wrote, then emptied the composer: its save was still on its way when the
+    delete went. The delete carries the emptied state's revision; the late save of the
+    text, older than it, is refused and the draft stays deleted (it came back before). A
+    delete without a revision (an older client) deletes as before."""
+    thread = await seed_thread(live_backend.store, name="Ana", phone="+34600000001", text="Hi")
+    path = f"/api/v1/threads/{thread.id}/draft"
+    async with live_backend.client(live_backend.agent_token) as agent:
+        assert (await agent.put(path, json={"text": "Dear", "revision": 1000})).status_code == 200
+        deleted = await agent.delete(path, params={"revision": 1002})
+        assert deleted.status_code == 204, deleted.text
+        late = await agent.put(path, json={"text": "Dear Ana", "revision": 1001})
+        assert late.status_code == 409, late.text
+        assert late.json()["error"]["newest_revision"] == 1002
+        assert (await agent.get(path)).status_code == 404
+        newer = await agent.put(path, json={"text": "Hello Ana", "revision": 1003})
+        assert newer.status_code == 200, newer.text
+        # a delete older than the draft kept (another terminal wrote since) leaves it
+        stale = await agent.delete(path, params={"revision": 1002})
+        assert stale.status_code == 204
+        assert (await agent.get(path)).json()["text"] == "Hello Ana"
+        for bad in ("-1", "soon", str(2**64)):
+            refused = await agent.delete(path, params={"revision": bad})
+            assert refused.status_code == 422, refused.text
+            assert refused.json()["error"]["field"] == "revision"
+        assert (await agent.delete(path)).status_code == 204
+        assert (await agent.get(path)).status_code == 404

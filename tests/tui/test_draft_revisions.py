@@ -70,3 +70,27 @@ async def test_a_draft_written_after_a_send_from_a_terminal_whose_clock_is_ahead
         assert await client.draft(thread_id) is None
     finally:
         await client.aclose()
+
+
+async def test_emptying_the_composer_deletes_the_draft_with_its_revision(desk):
+    """The inbox's delete carries the emptied composer's revision: a save of the text
+    from before, arriving after it, is refused instead of bringing the text back."""
+    from tui.client import ApiClient
+
+    thread_id = desk.ids["ana"]
+    client = ApiClient(desk.url, desk.agent_token)
+    try:
+        keeper = DraftKeeper(client, delay=0)
+        keeper.left(thread_id, DraftState("Dear"))
+        await keeper.flush()
+        written = keeper.revision(thread_id, DraftState("Dear"))
+        keeper.left(thread_id, DraftState(""))
+        await keeper.flush()
+        assert await client.draft(thread_id) is None
+        late = await desk.agent.put(
+            f"/api/v1/threads/{thread_id}/draft", json={"text": "Dear", "revision": written}
+        )
+        assert late.status_code == 409, late.text
+        assert await client.draft(thread_id) is None
+    finally:
+        await client.aclose()
