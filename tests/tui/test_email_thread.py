@@ -418,3 +418,92 @@ async def test_the_palette_offers_the_channel_switch_as_the_footer_names_it(tmp_
             assert "Subject/Cc" in shown and "(alt+s)" in shown, shown
     finally:
         await backend.stop()
+
+
+async def test_a_reply_copies_in_everyone_else_the_newest_mail_was_for(tmp_path: Path):
+    """Lucía wrote to support and her boss, copying accounts and another of our own
+    addresses: the reply goes to her with the boss and accounts copied in (reply all),
+    shown in the composer's bar, never our own addresses. Her colleague then writes into
+    the thread: the next reply copies him in too. A Cc the agent sets (alt+s) is kept."""
+    from email import message_from_bytes, policy
+
+    boss, accounts, colleague = "boss@example.com", "accounts@example.com", "ops@example.com"
+    received: list[tuple[bytes, list[str]]] = []
+
+    async def keep(raw: bytes, sender: str, recipients: list[str]) -> None:
+        received.append((raw, recipients))
+
+    everyone = [CUSTOMER, boss, accounts, colleague]
+    async with Relaying(SupportMailbox(keep, everyone)) as relay_port:
+        backend = LiveBackend(
+            tmp_path,
+            overrides={
+                "email": {
+                    "addresses": [SUPPORT],
+                    "relay_host": "127.0.0.1",
+                    "relay_port": relay_port,
+                    "relay_starttls": False,
+                }
+            },
+        )
+        await backend.start()
+        try:
+            await backend.seed_agents()
+            stored = await backend.store.ingest_email(
+                EmailRecord(message_id="<a1@example.com>", mailbox=SUPPORT, sender=CUSTOMER,
+                            sender_name="Lucía Pérez", subject="Where is my order?",
+                            text="It has not arrived.", to=(SUPPORT, boss),
+                            cc=(accounts, "Billing@Acme.test"))
+            )  # fmt: skip
+            assert stored.thread_id is not None
+            app = make_app(backend.url, backend.agent_token)
+            async with app.run_test(size=(80, 24)) as pilot:
+                screen = await inbox_ready(app)
+                await open_thread(pilot, screen, stored.thread_id)
+                await pilot.press("r")
+                await wait_for(lambda: screen.composer.cc == (boss, accounts))
+                await wait_for(lambda: f"Cc: {boss}, {accounts}" in screen_text(app))
+                await pilot.press(*"On its way", "ctrl+s")
+                await wait_for(lambda: len(received) == 1, timeout=10)
+                await wait_for(lambda: not screen.composer.sending)
+                assert screen.composer.cc == (boss, accounts)  # the thread's, still
+
+                answered = await backend.store.ingest_email(
+                    EmailRecord(message_id="<a2@example.com>", mailbox=SUPPORT,
+                                sender=colleague, subject="Re: Where is my order?",
+                                text="Please send it to our warehouse.",
+                                thread_keys=("<a1@example.com>",), to=(SUPPORT,),
+                                cc=(CUSTOMER,))
+                )  # fmt: skip
+                assert answered.thread_id == stored.thread_id
+                await wait_for(lambda: screen.composer.cc == (colleague,))
+                await pilot.press(*"Sent to the warehouse", "ctrl+s")
+                await wait_for(lambda: len(received) == 2, timeout=10)
+                await wait_for(lambda: not screen.composer.sending)
+
+                await terminal_alt_key(pilot, "s")
+                await wait_for(lambda: "Subject of this e-mail" in screen_text(app))
+                await pilot.press("enter")
+                await wait_for(lambda: "Cc: addresses copied in" in screen_text(app))
+                await pilot.press("ctrl+u", "enter")  # nobody copied in, on purpose
+                await wait_for(lambda: screen.composer.cc_chosen)
+                assert screen.composer.cc == ()
+                await backend.store.ingest_email(
+                    EmailRecord(message_id="<a3@example.com>", mailbox=SUPPORT, sender=boss,
+                                subject="Re: Where is my order?", text="Thanks all.",
+                                thread_keys=("<a2@example.com>",), to=(SUPPORT,),
+                                cc=(CUSTOMER, accounts))
+                )  # fmt: skip
+                await wait_for(
+                    lambda: any(m.text == "Thanks all." for m in screen.log_widget.messages)
+                )
+                assert screen.composer.cc == ()  # the agent's choice stands
+        finally:
+            await backend.stop()
+    first = message_from_bytes(received[0][0], policy=policy.default)
+    assert str(first["To"]) == CUSTOMER
+    assert str(first["Cc"]) == f"{boss}, {accounts}"
+    assert sorted(received[0][1]) == sorted([CUSTOMER, boss, accounts])
+    second = message_from_bytes(received[1][0], policy=policy.default)
+    assert str(second["Cc"]) == colleague
+    assert sorted(received[1][1]) == sorted([CUSTOMER, colleague])

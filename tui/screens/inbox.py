@@ -61,7 +61,7 @@ from tui.seen import SeenMessages
 from tui.text import countdown, first_problem, human_size, one_line
 from tui.undo import TicketUndo
 from tui.widgets.chrome import PresenceLine, TopBar
-from tui.widgets.composer import Composer, email_reply_subject
+from tui.widgets.composer import Composer, email_reply_subject, reply_all_cc
 from tui.widgets.contact_panel import ContactPanel
 from tui.widgets.footer import KeyFooter
 from tui.widgets.message_log import MessageLog
@@ -882,6 +882,7 @@ class InboxScreen(Screen[None]):
         log = self.log_widget
         log.set_messages(page.items, page.next_cursor is not None)
         self._loaded_thread_id = thread_id
+        self._offer_reply_all()
         if page.next_cursor is None:  # the thread's start is shown: is there one before it?
             self._hint_earlier(self.thread)
         if reload:  # the agent has not been shown what another agent wrote meanwhile
@@ -1003,16 +1004,34 @@ class InboxScreen(Screen[None]):
             self.composer.send_prices = prices
             self._render_thread_header()  # a removed mailbox says so
         contact, client = self.contact, self.tapp.client
-        if thread.channel_type == ChannelType.email or client is None:
+        if client is None:
             return
         if contact is None or contact.id != thread.contact.id:
             with contextlib.suppress(ApiError):
                 contact = await client.contact(thread.contact.id)
         if contact is not None and self.thread is not None and self.thread.id == thread.id:
             self.contact = contact
+            if thread.channel_type == ChannelType.email:
+                self._offer_reply_all()  # (the reply's recipient is known now)
+                return
             # offered when a mailbox is in use to write from (the server says which)
             by_email = prices is None or prices.email_from is not None
             self.composer.email_address = (contact.email or None) if by_email else None
+
+    def _offer_reply_all(self) -> None:
+        """An e-mail thread's reply is copied to whoever else its newest mail was for
+        (``reply_all_cc``), shown in the composer's bar, until the agent sets the Cc."""
+        thread, contact, composer = self.thread, self.contact, self.composer
+        if (
+            thread is None
+            or thread.channel_type != ChannelType.email
+            or contact is None
+            or contact.id != thread.contact.id
+            or self._loaded_thread_id != thread.id
+            or composer.cc_chosen
+        ):
+            return
+        composer.cc = reply_all_cc(self.log_widget.messages, contact.email, thread.business_number)
 
     def _follow_free_allowance(self, message: Message) -> None:
         """A service message WhatsApp priced used one of the month's free ones (billable or
@@ -1129,6 +1148,7 @@ class InboxScreen(Screen[None]):
         self._unanswered_send = None
         if self._showing(thread.id):
             composer.sent(event.text)
+            self._offer_reply_all()  # (the sent mail's Cc was this one's)
             self.draft_keeper.known(thread.id, EMPTY_DRAFT)  # the send removed it
             self._keep_draft(thread.id)  # what was written meanwhile, if anything
             if message.thread_id == thread.id:
@@ -2033,6 +2053,8 @@ class InboxScreen(Screen[None]):
             if self.thread is not None and data.thread_id == self.thread.id:
                 self.log_widget.upsert(data)
                 self._template_outcome(data)
+                if data.email is not None and kind == EventType.message_created:
+                    self._offer_reply_all()
                 self.seen.arrived(data, self.tapp.me.id if self.tapp.me else None)
                 if kind == EventType.message_created and data.direction.value == "in":
                     self._mark_read(data.thread_id)  # the agent is looking at it

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from textual.message import Message as TMessage
 from textual.reactive import reactive
 from textual.widgets import Static, TextArea
 
-from backend.schemas import SendPrices, Ticket
+from backend.schemas import Direction, SendPrices, Ticket
 from tui import render
 from tui.billing import reply_billing
 from tui.glyphs import glyphs
@@ -77,6 +78,38 @@ class ComposerArea(TextArea):
 
     def load_text(self, text: str) -> None:
         super().load_text(writable(text))
+
+
+def reply_all_cc(
+    messages: Sequence[Message], recipient: str | None, own: str | None
+) -> tuple[str, ...]:
+    """Who else the newest mail of the thread was for (its sender, To and Cc), copied in
+    on the reply as a mail client's "reply all" does; a colleague of the customer who
+    wrote into the thread is among them. Not the recipient, and no address of our own
+    (``own``, the mailbox's, and any other at its domain or that sent our replies)."""
+    ours = {own.lower()} if own else set()
+    for message in messages:
+        if message.email is not None and message.direction == Direction.outbound:
+            ours.update(sender.lower() for sender in [message.email.sender] if sender)
+    domains = {address.partition("@")[2] for address in ours}
+    newest = next(
+        (m for m in reversed(messages) if m.email is not None and m.direction == Direction.inbound),
+        None,
+    )
+    if newest is None or newest.email is None:
+        return ()
+    mail = newest.email
+    skip = {recipient.lower()} if recipient else set()
+    copied: list[str] = []
+    for address in [mail.sender, *mail.to, *mail.cc]:
+        if not address or "@" not in address:
+            continue
+        key = address.lower()
+        if key in skip or key in ours or key.partition("@")[2] in domains:
+            continue
+        skip.add(key)
+        copied.append(address)
+    return tuple(copied)
 
 
 def email_reply_subject(ticket: Ticket) -> str:
@@ -212,6 +245,7 @@ class Composer(Vertical):
     # this e-mail's own subject (None: the ticket's) and the addresses copied in
     chosen_subject: reactive[str | None] = reactive(None)
     cc: reactive[tuple[str, ...]] = reactive(())
+    cc_chosen = False  # the agent set the Cc (alt+s): the thread's "reply all" leaves it
     send_prices: reactive[SendPrices | None] = reactive(None)  # the open thread's
     sending: reactive[bool] = reactive(False)
 
@@ -475,6 +509,7 @@ class Composer(Vertical):
             self.restore(written[len(text) :].lstrip())
         self.chosen_subject = None
         self.cc = ()
+        self.cc_chosen = False
         self.reply_to = None
         self.attachments = ()
         self.sending = False
@@ -499,6 +534,7 @@ class Composer(Vertical):
         self.by_email = False
         self.chosen_subject = None
         self.cc = ()
+        self.cc_chosen = False
         self.sending = False
         self.set_status("")
 
@@ -557,6 +593,7 @@ class Composer(Vertical):
         def got_cc(value: str | None) -> None:
             if value is not None:
                 self.cc = tuple(part.strip() for part in value.split(",") if part.strip())
+                self.cc_chosen = True
             self.area.focus()
 
         def got_subject(value: str | None) -> None:
