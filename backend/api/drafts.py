@@ -56,7 +56,8 @@ async def put_draft(request: web.Request) -> web.Response:
     "/api/v1/threads/{id}/draft",
     summary=(
         "Forget your draft in this thread (sending from the composer does it too); with "
-        "the emptied composer's revision, a draft saved since from a newer one is kept"
+        "the emptied composer's revision, a draft saved since from a newer one is kept "
+        "(409 draft_outdated)"
     ),
     query=DraftDeleteQuery,
     status=204,

@@ -133,5 +133,16 @@ class DraftsStore(StoreBase):
         self, agent_id: int, thread_id: int, revision: int | None = None
     ) -> None:
         """The agent emptied the composer: as a send of it (``consume_draft``), without
-        the message."""
-        await self.write(lambda tx: consume_draft(tx, agent_id, thread_id, revision))
+        the message. A draft saved since from a newer composer state (another terminal)
+        is not deleted: 409 draft_outdated, naming its revision."""
+
+        def discard(tx: Tx) -> None:
+            kept = _kept_revision(tx, agent_id, thread_id)
+            if revision is not None and kept is not None and kept > revision:
+                raise DraftOutdated(
+                    "A newer draft was kept in this thread since; nothing was changed.",
+                    newest_revision=kept,
+                )
+            consume_draft(tx, agent_id, thread_id, revision)
+
+        await self.write(discard)

@@ -144,7 +144,9 @@ async def test_an_emptied_composer_deletes_the_draft_and_an_older_save_arriving_
         assert newer.status_code == 200, newer.text
         # a delete older than the draft kept (another terminal wrote since) leaves it
         stale = await agent.delete(path, params={"revision": 1002})
-        assert stale.status_code == 204
+        assert stale.status_code == 409, stale.text
+        error = stale.json()["error"]
+        assert (error["code"], error["newest_revision"]) == ("draft_outdated", 1003)
         assert (await agent.get(path)).json()["text"] == "Hello Ana"
         for bad in ("-1", "soon", str(2**64)):
             refused = await agent.delete(path, params={"revision": bad})

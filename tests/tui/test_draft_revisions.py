@@ -94,3 +94,28 @@ async def test_emptying_the_composer_deletes_the_draft_with_its_revision(desk):
         assert await client.draft(thread_id) is None
     finally:
         await client.aclose()
+
+
+async def test_emptying_the_composer_behind_a_terminal_whose_clock_is_ahead_still_deletes(desk):
+    """The shared server's terminal kept a draft; the laptop (an hour ahead) saved over
+    it; the agent then empties the composer on the server's terminal. By the clocks the
+    delete is older than the laptop's save: it was taken as done and changed nothing, and
+    the text came back at the next open. The refusal names the newest revision, and the
+    delete goes again past it: the agent's last action wins, as for a save."""
+    from tui.client import ApiClient
+
+    thread_id = desk.ids["ana"]
+    now = desk.clock.now().timestamp()
+    client = ApiClient(desk.url, desk.agent_token)
+    try:
+        server = DraftKeeper(client, delay=0, clock=RevisionClock(lambda: now))
+        laptop = DraftKeeper(client, delay=0, clock=RevisionClock(lambda: now + 3600))
+        server.left(thread_id, DraftState("From the server"))
+        await server.flush()
+        laptop.left(thread_id, DraftState("From the laptop"))
+        await laptop.flush()
+        server.left(thread_id, DraftState(""))
+        await server.flush()
+        assert await client.draft(thread_id) is None
+    finally:
+        await client.aclose()
