@@ -362,6 +362,10 @@ class ApiClient:
     async def thread(self, thread_id: int) -> Thread:
         return await self._get(f"/threads/{thread_id}", Thread)
 
+    async def drafts(self) -> list[Draft]:
+        """My drafts, newest first: the threads I left something unsent in."""
+        return (await self._get("/drafts", Page[schemas.Draft])).items
+
     async def draft(self, thread_id: int) -> Draft | None:
         """My draft in the thread, or None."""
         try:

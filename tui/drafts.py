@@ -60,11 +60,17 @@ class RevisionClock:
 
 class DraftKeeper:
     def __init__(
-        self, client: ApiClient, *, delay: float = SAVE_AFTER_S, clock: RevisionClock | None = None
+        self,
+        client: ApiClient,
+        *,
+        delay: float = SAVE_AFTER_S,
+        clock: RevisionClock | None = None,
+        on_kept: Callable[[int, bool], None] | None = None,
     ) -> None:
         self.client = client
         self.delay = delay
         self.clock = clock or RevisionClock()
+        self.on_kept = on_kept  # (thread id, whether the server now keeps a draft there)
         self._kept: dict[int, DraftState] = {}  # what the server has, as far as we know
         self._waiting: dict[int, tuple[DraftState, asyncio.Task[None]]] = {}
         self._read: dict[int, DraftState] = {}  # the composer as last read, with its revision
@@ -90,7 +96,12 @@ class DraftKeeper:
     def known(self, thread_id: int, state: DraftState) -> None:
         """The server has this draft (it was just loaded or sent)."""
         self._cancel(thread_id)
+        self._keep(thread_id, state)
+
+    def _keep(self, thread_id: int, state: DraftState) -> None:
         self._kept[thread_id] = state
+        if self.on_kept is not None:
+            self.on_kept(thread_id, bool(state.text.strip()))
 
     def changed(self, thread_id: int, state: DraftState) -> None:
         """The composer changed: save it once typing has stopped for a moment."""
@@ -125,10 +136,12 @@ class DraftKeeper:
     async def load(self, thread_id: int) -> DraftState | None:
         draft = await self.client.draft(thread_id)
         if draft is None:
+            if self.on_kept is not None:
+                self.on_kept(thread_id, False)
             return None
         self.clock.heard(draft.revision)  # (saved by another terminal, its clock ahead)
         state = DraftState(draft.text, draft.note, draft.reply_to, draft.revision or 0)
-        self._kept[thread_id] = state
+        self._keep(thread_id, state)
         return state
 
     def _cancel(self, thread_id: int) -> None:
@@ -154,11 +167,13 @@ class DraftKeeper:
             except ApiError as exc:
                 if exc.code != "draft_outdated":
                     raise
-                if self._written_since_sending(thread_id, state, exc.newest_revision):
-                    state = self._restamp(thread_id, state, exc.newest_revision)
-                    await self._put(thread_id, state)
-                # else: sent (or written over) since this state was read: nothing to keep
-            self._kept[thread_id] = state
+                if not self._written_since_sending(thread_id, state, exc.newest_revision):
+                    # sent (or written over) since this state was read: nothing to keep
+                    self._kept[thread_id] = state
+                    return
+                state = self._restamp(thread_id, state, exc.newest_revision)
+                await self._put(thread_id, state)
+            self._keep(thread_id, state)
 
     async def _put(self, thread_id: int, state: DraftState) -> None:
         if state.text.strip():

@@ -22,6 +22,18 @@ class DraftDeleteQuery(schemas.WireModel):
 @operation(
     routes,
     "GET",
+    "/api/v1/drafts",
+    summary="Your drafts, newest first (the threads you left something unsent in)",
+    response=schemas.Page[schemas.Draft],
+)
+async def list_drafts(request: web.Request) -> web.Response:
+    drafts = await request.app[STORE].list_drafts(current_agent(request).id)
+    return respond(schemas.Page[schemas.Draft](items=drafts, total=len(drafts)))
+
+
+@operation(
+    routes,
+    "GET",
     "/api/v1/threads/{id}/draft",
     summary="Your draft in this thread (404 draft_not_found when you have none)",
     response=schemas.Draft,

@@ -84,7 +84,19 @@ def _require_newer(tx: Tx, agent_id: int, thread_id: int, revision: int | None) 
         )
 
 
+MAX_LISTED_DRAFTS = 1000
+
+
 class DraftsStore(StoreBase):
+    async def list_drafts(self, agent_id: int) -> list[schemas.Draft]:
+        """The agent's drafts, newest first (at most MAX_LISTED_DRAFTS)."""
+        rows = await self.readers.all(
+            "SELECT * FROM drafts WHERE agent_id = ? ORDER BY updated_at DESC, thread_id DESC "
+            "LIMIT ?",
+            (agent_id, MAX_LISTED_DRAFTS),
+        )
+        return [_draft_from_row(row) for row in rows]
+
     async def get_draft(self, agent_id: int, thread_id: int) -> schemas.Draft:
         row = await self.readers.one(
             "SELECT * FROM drafts WHERE agent_id = ? AND thread_id = ?", (agent_id, thread_id)

@@ -154,3 +154,31 @@ async def test_an_emptied_composer_deletes_the_draft_and_an_older_save_arriving_
             assert refused.json()["error"]["field"] == "revision"
         assert (await agent.delete(path)).status_code == 204
         assert (await agent.get(path)).status_code == 404
+
+
+async def test_an_agent_lists_only_their_own_drafts_newest_first(live_backend):
+    """GET /drafts: the threads the caller left something unsent in (the inbox marks them
+    in the thread list), newest first; another agent's drafts are not among them."""
+    first = await seed_thread(live_backend.store, name="Ana", phone="+34600000001", text="Hi")
+    second = await seed_thread(live_backend.store, name="Ben", phone="+34600000002", text="Yo")
+    async with (
+        live_backend.client(live_backend.agent_token) as agent,
+        live_backend.client(live_backend.admin_token) as admin,
+    ):
+        assert (await agent.get("/api/v1/drafts")).json() == {
+            "items": [],
+            "next_cursor": None,
+            "total": 0,
+        }
+        for thread, text in ((first, "Dear Ana"), (second, "Dear Ben")):
+            saved = await agent.put(f"/api/v1/threads/{thread.id}/draft", json={"text": text})
+            assert saved.status_code == 200, saved.text
+        await admin.put(f"/api/v1/threads/{first.id}/draft", json={"text": "Admin's"})
+        listed = (await agent.get("/api/v1/drafts")).json()
+        assert [(d["thread_id"], d["text"]) for d in listed["items"]] == [
+            (second.id, "Dear Ben"),
+            (first.id, "Dear Ana"),
+        ]
+        await agent.delete(f"/api/v1/threads/{second.id}/draft")
+        listed = (await agent.get("/api/v1/drafts")).json()
+        assert [d["thread_id"] for d in listed["items"]] == [first.id]

@@ -119,3 +119,39 @@ async def test_emptying_the_composer_behind_a_terminal_whose_clock_is_ahead_stil
         assert await client.draft(thread_id) is None
     finally:
         await client.aclose()
+
+
+def _second_line_of(app, name: str) -> str:  # noqa: ANN001 - TtydeskApp
+    from tests.tui.backend_fixtures import screen_text
+
+    lines = screen_text(app).splitlines()
+    index = next((i for i, line in enumerate(lines) if name in line), None)
+    return lines[index + 1] if index is not None and index + 1 < len(lines) else ""
+
+
+async def test_the_thread_list_marks_the_threads_the_agent_left_a_draft_in(desk):
+    """A draft kept from an earlier session (or another terminal) is marked "draft" in
+    the thread list from the start; leaving a thread with a reply written marks it; a
+    send takes the mark away. Nothing showed where drafts were left."""
+    from tests.tui.backend_fixtures import inbox_ready, open_thread, wait_for
+
+    ana, ben = desk.ids["ana"], desk.ids["ben"]
+    kept = await desk.agent.put(f"/api/v1/threads/{ana}/draft", json={"text": "Dear Ana"})
+    assert kept.status_code == 200, kept.text
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await inbox_ready(app)
+        await wait_for(lambda: "draft" in _second_line_of(app, "Ana García"))
+        assert "draft" not in _second_line_of(app, "Ben Okafor")
+        await open_thread(pilot, screen, ben)
+        await pilot.press("r", *"Hi Ben", "escape", "escape")
+        await wait_for(lambda: ben in screen.threads.drafts)
+        await wait_for(lambda: "draft" in _second_line_of(app, "Ben Okafor"))
+        await open_thread(pilot, screen, ana)
+        await pilot.press("r")
+        await wait_for(lambda: screen.composer.text == "Dear Ana")
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: ana not in screen.threads.drafts)
+        await pilot.press("escape", "escape")
+        await wait_for(lambda: "draft" not in _second_line_of(app, "Ana García"))
+        assert screen.threads.drafts == frozenset({ben})

@@ -422,6 +422,7 @@ class InboxScreen(Screen[None]):
         self.threads.focus()
         self._render_thread_header()
         self.set_interval(30, self._tick)
+        self._load_draft_list()
         self.call_after_refresh(gc.freeze)  # the inbox's own long-lived objects too (see app)
         self.call_after_refresh(setattr, self, "_shown_before", True)
         # while the agent reads the list, not when the first thread opens
@@ -671,6 +672,7 @@ class InboxScreen(Screen[None]):
                 self.threads.reload()
         if self.thread is not None:
             self._load_thread(self.thread.id, keep_cursor=True)
+        self._load_draft_list()
 
     # ----------------------------------------------------------------- thread
 
@@ -1235,8 +1237,23 @@ class InboxScreen(Screen[None]):
     def draft_keeper(self) -> DraftKeeper:
         if self._draft_keeper is None:
             assert self.tapp.client is not None
-            self._draft_keeper = DraftKeeper(self.tapp.client)
+            self._draft_keeper = DraftKeeper(self.tapp.client, on_kept=self._draft_kept)
         return self._draft_keeper
+
+    def _draft_kept(self, thread_id: int, kept: bool) -> None:
+        threads = self.threads.drafts
+        self.threads.set_drafts(threads | {thread_id} if kept else threads - {thread_id})
+
+    @work(group="draft-list", exclusive=True, exit_on_error=False)
+    async def _load_draft_list(self) -> None:
+        """Which threads the agent left a draft in (saved from any terminal): marked in
+        the thread list. Read at the start and after a resync."""
+        client = self.tapp.client
+        if client is None:
+            return
+        with contextlib.suppress(ApiError):
+            drafts = await client.drafts()
+            self.threads.set_drafts(frozenset(draft.thread_id for draft in drafts))
 
     def _keep_draft(self, thread_id: int, *, left: bool = False) -> None:
         composer = self.composer

@@ -250,6 +250,7 @@ class ThreadList(ScrollView, can_focus=True):
             clock=time.monotonic,
         )
         self._semaphore = asyncio.Semaphore(3)
+        self.drafts: frozenset[int] = frozenset()  # threads the agent left a draft in
         self.first_loaded = asyncio.Event()  # set once a first page (or why not) is in
         self._reload_timer: Timer | None = None
         self.fetch_count = 0  # for tests and the benchmark
@@ -301,6 +302,12 @@ class ThreadList(ScrollView, can_focus=True):
     def total(self) -> int | None:
         """Threads in the view (None until a page tells)."""
         return self.pages.total
+
+    def set_drafts(self, thread_ids: frozenset[int]) -> None:
+        """The threads to mark "draft" (the rows whose mark changed are drawn again)."""
+        if thread_ids != self.drafts:
+            self.drafts = thread_ids
+            self.refresh()
 
     @property
     def selected(self) -> dict[int, int]:
@@ -577,6 +584,7 @@ class ThreadList(ScrollView, can_focus=True):
             look.key,
             look.glyphs,
             thread.id in self.selected,
+            thread.id in self.drafts,
             thread.id == look.current_id,
             self.arrow_cursor,
         )
@@ -651,6 +659,8 @@ class ThreadList(ScrollView, can_focus=True):
         row = Text("      ")
         status = ticket.status
         row.append(f"{STATUS_SHORT.get(status, status.value):<7} ", dim)
+        if thread.id in self.drafts:  # what the agent left unsent here
+            row.append("draft ", styles["urgent"])
         if thread.last_message_direction == Direction.outbound:
             row.append(f"{mark.replied} ", dim)
         preview = one_line(thread.last_message_preview or thread.ticket.subject, dim)
