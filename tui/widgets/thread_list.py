@@ -660,7 +660,7 @@ class ThreadList(ScrollView, can_focus=True):
         status = ticket.status
         row.append(f"{STATUS_SHORT.get(status, status.value):<7} ", dim)
         if thread.id in self.drafts:  # what the agent left unsent here
-            row.append("draft ", styles["urgent"])
+            row.append("(draft) ", styles["urgent"])
         if thread.last_message_direction == Direction.outbound:
             row.append(f"{mark.replied} ", dim)
         preview = one_line(thread.last_message_preview or thread.ticket.subject, dim)
