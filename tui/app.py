@@ -549,8 +549,10 @@ class TtydeskApp(App[int]):
             return
         if await self._check_bindings(event.key):
             return
-        target = self.focused or self.screen
-        target._forward_event(event)  # (no binding: the widgets' own key handlers)
+        # no binding: the widgets' own key handlers, once (not taken in turn again)
+        again = events.Key(event.key, event.character)
+        again.redelivered = True  # type: ignore[attr-defined]
+        (self.focused or self.screen)._forward_event(again)
 
     def _typing_into(self, widget: object) -> None:
         """A key or a paste goes to ``widget``: a text box keeps what it held before it."""
@@ -592,16 +594,20 @@ class TtydeskApp(App[int]):
         # they belong to the text box, not to the list, where letters are commands
         focused = self.focused
         if (
-            event.is_printable
-            and isinstance(focused, TextArea | Input)
-            and not getattr(focused, "read_only", False)
-            and not getattr(event, "redelivered", False)
+            not isinstance(focused, TextArea | Input)
+            or getattr(focused, "read_only", False)
+            or getattr(event, "redelivered", False)
         ):
+            return
+        if event.is_printable:
             self._typing_into(focused)
             again = events.Key(event.key, event.character)
             again.redelivered = True  # type: ignore[attr-defined]
             focused.post_message(again)
             event.prevent_default()  # (Textual calls App._on_key after this one)
+        else:  # (a backspace among them): its binding runs behind the letters handed on
+            focused.call_later(self._run_binding_in_turn, event)
+            event.prevent_default()
 
     def action_goto(self, mode: str) -> None:
         if mode in self._modes and self.current_mode != mode:

@@ -526,3 +526,26 @@ async def test_ctrl_s_typed_with_the_filter_in_one_burst_never_sends_an_unseen_t
     assert [item["body"]["template"]["name"] for item in sent] == ["order_update"]
     (body,) = sent[0]["body"]["template"]["components"]
     assert [p["text"] for p in body["parameters"]] == ["Ana", "A-1"]
+
+
+async def test_keys_typed_with_the_key_that_opens_the_composer_keep_their_order(desk):
+    """ "r" and what follows it in one burst: the letters reach the list (the focus moves
+    only when "r" runs) and are handed on to the text box; a backspace among them ran
+    before the letters it follows were typed, and erased nothing."""
+    app = desk.make_app(desk.agent_token)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inbox_ready(app)
+        await open_thread(pilot, screen, desk.ids["ana"])
+        screen.log_widget.focus()
+        await pilot.pause()
+        for key, character in (
+            ("r", "r"),
+            ("H", "H"),
+            ("i", "i"),
+            ("backspace", None),
+            ("exclamation_mark", "!"),
+        ):
+            app.post_message(events.Key(key, character))
+        await wait_for(lambda: "!" in screen.composer.text)
+        await pilot.pause()
+        assert screen.composer.text == "H!"
