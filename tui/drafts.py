@@ -136,8 +136,7 @@ class DraftKeeper:
     async def load(self, thread_id: int) -> DraftState | None:
         draft = await self.client.draft(thread_id)
         if draft is None:
-            if self.on_kept is not None:
-                self.on_kept(thread_id, False)
+            self._keep(thread_id, EMPTY)
             return None
         self.clock.heard(draft.revision)  # (saved by another terminal, its clock ahead)
         state = DraftState(draft.text, draft.note, draft.reply_to, draft.revision or 0)

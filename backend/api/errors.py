@@ -40,14 +40,8 @@ HTTP_CODES = {
 }
 
 
-def error_response(
-    status: int, code: str, message: str, field: str | None = None, **extra: object
-) -> web.Response:
-    body: dict[str, object] = {"code": code, "message": message}
-    if field is not None:
-        body["field"] = field
-    body.update(extra)
-    return web.json_response({"error": body}, status=status)
+def error_response(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 @web.middleware

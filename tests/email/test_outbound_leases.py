@@ -17,7 +17,7 @@ from backend.email.smtp_listener import SupportMailbox
 from backend.keys import SERVICES
 from tests.backend.wsclient import LiveClient
 from tests.email.test_inbound_wiring import mail, send, threads
-from tests.email.test_outbound import CUSTOMER, SUPPORT, reply, settled
+from tests.email.test_outbound import CUSTOMER, SUPPORT, desk_with_relay, reply, settled
 from tests.email.test_smtp_send import Relaying
 from tests.support import LiveBackend
 
@@ -106,22 +106,7 @@ async def test_a_worker_stopped_mid_batch_gives_back_the_mails_it_never_handed_o
         relay.received.append((raw, sender, recipients))
 
     relay.mailbox = SupportMailbox(keep_when_let, [CUSTOMER])
-    async with relay as relay_port:
-        desk = LiveBackend(
-            tmp_path,
-            overrides={
-                "email": {
-                    "addresses": [SUPPORT],
-                    "display_name": "Acme Support",
-                    "listen_port": 0,
-                    "relay_host": "127.0.0.1",
-                    "relay_port": relay_port,
-                    "relay_starttls": False,
-                },
-            },
-        )
-        await desk.start()
-        await desk.seed_agents()
+    async with desk_with_relay(tmp_path, relay) as (desk, _):
         store = desk.store
         both_queued = asyncio.Event()
         real_claim = store.claim_email_outbox
@@ -158,5 +143,4 @@ async def test_a_worker_stopped_mid_batch_gives_back_the_mails_it_never_handed_o
             # the relay had the first when the server stopped: never handed over again
             assert sum(b"It ships today." in raw for raw in texts) <= 1
         finally:
-            gate.set()
-            await desk.stop()
+            gate.set()  # (the relay lets its held mail go before it closes)

@@ -155,3 +155,18 @@ async def test_the_thread_list_marks_the_threads_the_agent_left_a_draft_in(desk)
         await pilot.press("escape", "escape")
         await wait_for(lambda: "(draft)" not in _second_line_of(app, "Ana García"))
         assert screen.threads.drafts == frozenset({ben})
+
+
+def test_a_409_names_its_newest_revision_only_when_it_is_a_number():
+    """What the inbox steps its clock past comes from the server's body: anything but an
+    integer there (a string, a float, true) is no revision at all."""
+    import httpx
+
+    from tui.client import _error_from
+
+    def refused(newest: object) -> int | None:
+        body = {"error": {"code": "draft_outdated", "message": "Older.", "newest_revision": newest}}
+        return _error_from(httpx.Response(409, json=body)).newest_revision
+
+    assert refused(1_795_683_600_000) == 1_795_683_600_000
+    assert [refused(bad) for bad in ("1795683600000", 1.5e12, True, None)] == [None] * 4

@@ -16,6 +16,7 @@ from backend.store import EmailRecord
 from tests.email.test_smtp_send import Relaying
 from tests.support import LiveBackend
 from tests.tui.backend_fixtures import inbox_ready, make_app, open_thread, screen_text, wait_for
+from tests.tui.test_email_thread import mail_backend
 from tui.dialogs.picker import FuzzyPicker
 from tui.dialogs.simple import PromptDialog
 
@@ -41,17 +42,7 @@ async def test_an_agent_attaches_three_files_drops_one_and_the_mail_carries_two(
         received.append(raw)
 
     async with Relaying(SupportMailbox(keep, [CUSTOMER])) as relay_port:
-        backend = LiveBackend(
-            tmp_path,
-            overrides={
-                "email": {
-                    "addresses": [SUPPORT],
-                    "relay_host": "127.0.0.1",
-                    "relay_port": relay_port,
-                    "relay_starttls": False,
-                }
-            },
-        )
+        backend = mail_backend(tmp_path, relay_port)
         await backend.start()
         try:
             await backend.seed_agents()

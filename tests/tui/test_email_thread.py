@@ -21,6 +21,17 @@ SUPPORT = "support@acme.test"
 CUSTOMER = "lucia@example.com"
 
 
+def mail_backend(tmp_path: Path, relay_port: int) -> LiveBackend:
+    """The real backend, receiving at SUPPORT and replying through the test relay."""
+    email = {
+        "addresses": [SUPPORT],
+        "relay_host": "127.0.0.1",
+        "relay_port": relay_port,
+        "relay_starttls": False,
+    }
+    return LiveBackend(tmp_path, overrides={"email": email})
+
+
 async def terminal_alt_key(pilot, letter: str) -> None:  # noqa: ANN001 - a Textual Pilot
     """alt+<letter> as a terminal sends it (ESC, then the letter): the key comes with its
     letter as its character, which a text area types unless a binding takes it first
@@ -36,17 +47,7 @@ async def test_an_email_thread_reads_as_email_and_the_composer_replies_by_email(
         received.append(raw)
 
     async with Relaying(SupportMailbox(keep, [CUSTOMER])) as relay_port:
-        backend = LiveBackend(
-            tmp_path,
-            overrides={
-                "email": {
-                    "addresses": [SUPPORT],
-                    "relay_host": "127.0.0.1",
-                    "relay_port": relay_port,
-                    "relay_starttls": False,
-                }
-            },
-        )
+        backend = mail_backend(tmp_path, relay_port)
         await backend.start()
         try:
             await backend.seed_agents()
@@ -108,17 +109,7 @@ async def test_the_channel_switch_replies_by_email_from_a_whatsapp_thread(tmp_pa
         received.append(raw)
 
     async with Relaying(SupportMailbox(keep, [CUSTOMER])) as relay_port:
-        backend = LiveBackend(
-            tmp_path,
-            overrides={
-                "email": {
-                    "addresses": [SUPPORT],
-                    "relay_host": "127.0.0.1",
-                    "relay_port": relay_port,
-                    "relay_starttls": False,
-                }
-            },
-        )
+        backend = mail_backend(tmp_path, relay_port)
         await backend.start()
         try:
             await backend.seed_agents()
@@ -166,17 +157,7 @@ async def test_the_composer_sets_an_emails_subject_and_cc_at_80x24(tmp_path: Pat
         received.append((raw, recipients))
 
     async with Relaying(SupportMailbox(keep, [CUSTOMER, accounts])) as relay_port:
-        backend = LiveBackend(
-            tmp_path,
-            overrides={
-                "email": {
-                    "addresses": [SUPPORT],
-                    "relay_host": "127.0.0.1",
-                    "relay_port": relay_port,
-                    "relay_starttls": False,
-                }
-            },
-        )
+        backend = mail_backend(tmp_path, relay_port)
         await backend.start()
         try:
             await backend.seed_agents()
@@ -435,17 +416,7 @@ async def test_a_reply_copies_in_everyone_else_the_newest_mail_was_for(tmp_path:
 
     everyone = [CUSTOMER, boss, accounts, colleague]
     async with Relaying(SupportMailbox(keep, everyone)) as relay_port:
-        backend = LiveBackend(
-            tmp_path,
-            overrides={
-                "email": {
-                    "addresses": [SUPPORT],
-                    "relay_host": "127.0.0.1",
-                    "relay_port": relay_port,
-                    "relay_starttls": False,
-                }
-            },
-        )
+        backend = mail_backend(tmp_path, relay_port)
         await backend.start()
         try:
             await backend.seed_agents()

@@ -87,18 +87,17 @@ def reply_all_cc(
     on the reply as a mail client's "reply all" does; a colleague of the customer who
     wrote into the thread is among them. Not the recipient, and no address of our own
     (``own``, the mailbox's, and any other at its domain or that sent our replies)."""
+    mails = [(m.direction, m.email) for m in messages if m.email is not None]
     ours = {own.lower()} if own else set()
-    for message in messages:
-        if message.email is not None and message.direction == Direction.outbound:
-            ours.update(sender.lower() for sender in [message.email.sender] if sender)
-    domains = {address.partition("@")[2] for address in ours}
-    newest = next(
-        (m for m in reversed(messages) if m.email is not None and m.direction == Direction.inbound),
-        None,
+    ours.update(
+        envelope.sender.lower()
+        for direction, envelope in mails
+        if direction == Direction.outbound and envelope.sender
     )
-    if newest is None or newest.email is None:
+    domains = {address.partition("@")[2] for address in ours}
+    mail = next((envelope for way, envelope in reversed(mails) if way == Direction.inbound), None)
+    if mail is None:
         return ()
-    mail = newest.email
     skip = {recipient.lower()} if recipient else set()
     copied: list[str] = []
     for address in [mail.sender, *mail.to, *mail.cc]:
