@@ -289,11 +289,9 @@ async def test_presence_fans_out_and_expires_on_disconnect(live_backend):
         gone = await watcher.next_of("presence")
         assert gone["data"]["agent_id"] == live_backend.agent.id
         assert gone["data"]["state"] == "idle"
-    assert await live_backend.store.events_after(0, 10_000) == [
-        row
-        for row in await live_backend.store.events_after(0, 10_000)
-        if '"presence"' not in row[1]
-    ]
+    # presence is never logged (read once: a view.counts may be logged between two reads)
+    logged = await live_backend.store.events_after(0, 10_000)
+    assert logged and not [row for row in logged if '"presence"' in row[1]]
 
 
 async def test_presence_sent_while_a_watcher_replays_reaches_it_once(live_backend):
